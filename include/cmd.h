@@ -1,0 +1,50 @@
+/* cmd.h - the command table. Each cmd-NAME.c exports one vb_command;
+ * `vbatch help CMD` and `vbatch CMD --help` are produced from it. */
+#ifndef VB_CMD_H
+#define VB_CMD_H
+
+#include "vbatch.h"
+#include <stdio.h>
+#include <getopt.h>
+
+typedef struct cmd_option {
+    const char *name;     /* long name, without "--" */
+    int short_name;       /* 0 if none */
+    const char *arg;      /* argument name, NULL for a flag */
+    const char *help;
+} cmd_option;
+
+typedef struct vb_command {
+    const char *name;
+    const char *alias;    /* NULL if none */
+    const char *usage;    /* after "vbatch NAME " */
+    const char *summary;  /* one line */
+    const char *description; /* paragraph(s) for help, may be NULL */
+    const cmd_option *options; /* terminated by {NULL} */
+    int (*exec)(int argc, char **argv); /* returns an exit status */
+} vb_command;
+
+extern const vb_command cmd_process, cmd_probe, cmd_presets;
+
+const vb_command *cmd_find(const char *name);
+/* Every command, NULL-terminated. */
+extern const vb_command *const cmd_table[];
+void cmd_help(FILE *f, const vb_command *c);
+void cmd_usage_all(FILE *f);
+/* Build a getopt_long table and short-option string from c->options;
+ * `--help` is always added and reported as 'h'. Caller frees both. */
+void cmd_getopt_tables(const vb_command *c, struct option **longopts,
+                       char **shortopts);
+/* Common error for a bad option: prints to stderr, returns VB_EXIT_USAGE. */
+int cmd_bad_usage(const vb_command *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Parse argv with c's table, calling fn for each option (val = short name
+ * or index into c->options + 256 for long-only ones). Handles --help
+ * (prints help, returns 1 so the caller exits 0) and bad options (returns
+ * -1 after printing). Returns 0 when done; optind is left at the first
+ * operand. */
+int cmd_parse(const vb_command *c, int argc, char **argv,
+              int (*fn)(const cmd_option *opt, const char *arg, void *ud),
+              void *ud);
+
+#endif

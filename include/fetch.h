@@ -1,0 +1,31 @@
+/* fetch.h - downloads with libcurl: http and https only, a size limit,
+ * retries with exponential backoff on transient errors, written to a
+ * temporary name and renamed. */
+#ifndef VB_FETCH_H
+#define VB_FETCH_H
+
+#include "vbatch.h"
+
+typedef struct fetch_opts {
+    int64_t max_size;      /* bytes, 0 = no limit */
+    int retries;           /* extra attempts after the first */
+    double timeout;        /* seconds for one attempt, 0 = none */
+    double backoff_base;   /* first delay in seconds */
+    double backoff_cap;    /* longest delay */
+} fetch_opts;
+
+typedef struct fetch_stats {
+    int attempts;
+    int64_t bytes;
+    long http_status;
+} fetch_stats;
+
+/* One-time global set-up (curl_global_init); call from main. */
+int fetch_global_init(vb_error *e);
+void fetch_global_cleanup(void);
+/* Download url to dest (created atomically). */
+int fetch_url(const char *url, const char *dest, const fetch_opts *o,
+              fetch_stats *st, vb_error *e);
+const char *fetch_version(void);
+
+#endif

@@ -1,0 +1,117 @@
+/* preset.h - effective configuration: built-in defaults, then a preset,
+ * then --config files, then command-line options (see preset.c).
+ * Presets are INI files read with inih; unknown sections/keys and values
+ * that do not parse are errors naming file:line. */
+#ifndef VB_PRESET_H
+#define VB_PRESET_H
+
+#include "vbatch.h"
+
+/* A rule's level. RULE_UNSET is only used while merging layers. */
+enum rule_level { RULE_OFF = 0, RULE_WARN = 1, RULE_FAIL = 2 };
+
+/* A list of words (codec names, containers, patterns). */
+typedef struct vb_strlist {
+    char **v;       /* owned strings */
+    size_t n;
+} vb_strlist;
+
+void vb_strlist_add(vb_strlist *l, const char *s);
+void vb_strlist_clear(vb_strlist *l);
+bool vb_strlist_has(const vb_strlist *l, const char *s); /* case-insensitive */
+/* Replace the list by the words of s (separated by spaces or commas). */
+void vb_strlist_set_words(vb_strlist *l, const char *s);
+/* Join with ", " into a new string. */
+char *vb_strlist_join(const vb_strlist *l, const char *sep);
+
+enum audio_policy { AUDIO_OPTIONAL = 0, AUDIO_REQUIRED, AUDIO_FORBIDDEN };
+
+/* Quality gates, section [qc]. A limit of 0 (or an empty list) means
+ * "not set"; a rule whose limits are all unset is not evaluated. */
+typedef struct qc_config {
+    int video_level;               /* a video stream must exist */
+    double duration_min, duration_max;     int duration_level;
+    int min_width, min_height;             int resolution_level;
+    bool any_orientation;          /* compare long/short sides */
+    double aspect_ratio, aspect_tolerance; int aspect_level;
+    vb_strlist containers;                 int container_level;
+    vb_strlist video_codecs;               int video_codec_level;
+    vb_strlist audio_codecs;               int audio_codec_level;
+    int64_t bitrate_min, bitrate_max;      int bitrate_level;
+    int64_t video_bitrate_min, video_bitrate_max; int video_bitrate_level;
+    double fps_min, fps_max;               int fps_level;
+    int audio;                     /* enum audio_policy */
+                                           int audio_level;
+    int64_t audio_bitrate_min;             int audio_bitrate_level;
+    vb_strlist sample_rates;               int sample_rate_level;
+    int64_t max_file_size;                 int file_size_level;
+    bool faststart;                /* required when true */
+                                           int faststart_level;
+    bool hdr_allowed;                      int hdr_level;
+} qc_config;
+
+typedef struct input_config {
+    vb_strlist patterns;           /* shell globs on file names */
+    vb_strlist exclude;
+    bool recursive;
+    int64_t max_download_size;     /* bytes */
+    int download_retries;
+    double download_timeout;       /* seconds, whole transfer */
+} input_config;
+
+typedef struct output_config {
+    bool publish;                  /* link passing items into OUT/publish */
+} output_config;
+
+typedef struct batch_config {
+    int jobs;                      /* 0 = number of cores */
+} batch_config;
+
+typedef struct vb_config {
+    char *name;                    /* preset name, owned */
+    char *description;             /* owned */
+    batch_config batch;
+    input_config input;
+    qc_config qc;
+    output_config output;
+} vb_config;
+
+/* Built-in defaults. */
+void preset_defaults(vb_config *c);
+void preset_free_contents(vb_config *c);
+
+/* Folder holding the shipped presets: $VBATCH_PRESET_DIR, then the source
+ * tree's presets/ when run from the build tree, then the installed one. */
+const char *preset_dir(void);
+
+/* Load the preset NAME (a name from preset_dir() or a path to an .ini)
+ * on top of c. */
+int preset_load_name(vb_config *c, const char *name, vb_error *e);
+/* Load an INI file on top of c. */
+int preset_load_file(vb_config *c, const char *path, vb_error *e);
+/* Parse INI text (for tests); `origin` names it in messages. */
+int preset_load_string(vb_config *c, const char *text, const char *origin,
+                       vb_error *e);
+
+/* List presets: calls fn for each NAME.ini in preset_dir(), sorted. */
+int preset_list(void (*fn)(const char *name, const char *description,
+                           void *ud), void *ud, vb_error *e);
+
+struct writer;
+/* Write the effective settings as sections/keys. */
+void preset_write(const vb_config *c, struct writer *w);
+
+/* Value parsers shared with the command line. Return 0 or -1 with e set. */
+int preset_parse_bool(const char *s, bool *out, vb_error *e);
+int preset_parse_double(const char *s, double *out, vb_error *e);
+int preset_parse_int(const char *s, int *out, vb_error *e);
+/* "128k", "8M", "2G" (decimal: k=1000) for bit rates; sizes accept the
+ * same plus KiB/MiB/GiB (binary). */
+int preset_parse_bitrate(const char *s, int64_t *out, vb_error *e);
+int preset_parse_size(const char *s, int64_t *out, vb_error *e);
+/* "16:9", "9:16" or "1.7778". */
+int preset_parse_ratio(const char *s, double *out, vb_error *e);
+int preset_parse_level(const char *s, int *out, vb_error *e);
+const char *preset_level_name(int level);
+
+#endif

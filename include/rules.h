@@ -1,0 +1,35 @@
+/* rules.h - quality gates: the preset's [qc] rules applied to a probe
+ * result. Each check gives pass, warn or fail with the measured value,
+ * the limit and a message. */
+#ifndef VB_RULES_H
+#define VB_RULES_H
+
+#include "vbatch.h"
+#include "preset.h"
+#include "probe.h"
+
+enum rule_verdict { VERDICT_PASS = 0, VERDICT_WARN = 1, VERDICT_FAIL = 2 };
+
+typedef struct rule_result {
+    char *rule;        /* "duration_min" */
+    char *value;       /* measured, human readable ("3.20 s") */
+    char *limit;       /* "4.50 s" */
+    int level;         /* enum rule_level it was evaluated at */
+    int verdict;       /* enum rule_verdict */
+    char *message;
+} rule_result;
+
+typedef struct rule_report {
+    rule_result *r;
+    size_t n;
+    int verdict;       /* worst verdict */
+    int nfail, nwarn;
+} rule_report;
+
+/* Evaluate every enabled rule; never fails. */
+void rules_eval(const qc_config *qc, const probe_result *p, rule_report *out);
+void rules_report_free(rule_report *r);
+void rules_write(const rule_report *r, struct writer *w);
+const char *rules_verdict_name(int v);
+
+#endif

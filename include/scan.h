@@ -1,0 +1,34 @@
+/* scan.h - discovery: turn PATH arguments and --from-list files into a
+ * stream of items, one at a time, in a stable sorted order. Directory
+ * walks are streamed: only the folders on the current path are held. */
+#ifndef VB_SCAN_H
+#define VB_SCAN_H
+
+#include "preset.h"
+
+typedef struct scanner scanner;
+
+typedef struct scan_entry {
+    char *path;      /* path to read, or the URL; owned */
+    char *rel;       /* relative name used for the item folder; owned */
+    bool is_url;
+    int error;       /* 0, or an enum vb_errcode: the item is bad */
+    char *errmsg;    /* owned, when error != 0 */
+} scan_entry;
+
+/* The scanner keeps a pointer to `in` (borrowed). */
+scanner *scan_new(const input_config *in);
+void scan_free(scanner **s);
+/* Queue a PATH argument (file or directory). Roots are visited in the
+ * order given. */
+void scan_add_path(scanner *s, const char *path);
+/* Queue a list file: one path or http(s) URL per line; blank lines and
+ * lines starting with '#' are ignored. The file is read lazily. */
+void scan_add_list(scanner *s, const char *listfile);
+/* Next entry: returns 1 and fills *out (caller frees with
+ * scan_entry_clear), 0 at the end, -1 on a fatal error (e set: a list
+ * file or root that can not be opened at all is an item error, not this). */
+int scan_next(scanner *s, scan_entry *out, vb_error *e);
+void scan_entry_clear(scan_entry *en);
+
+#endif

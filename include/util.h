@@ -1,0 +1,35 @@
+/* util.h - small file-system and string helpers used by several stages. */
+#ifndef VB_UTIL_H
+#define VB_UTIL_H
+
+#include "vbatch.h"
+#include <sys/types.h>
+
+/* "a" + "b" -> "a/b" (no doubled slash). Caller frees. */
+char *util_path_join(const char *a, const char *b);
+/* Last component of a path or URL path (no query), never empty. Caller frees. */
+char *util_basename(const char *path);
+/* Create a directory and its parents (mode 0777 & ~umask). */
+int util_mkdir_p(const char *path, vb_error *e);
+/* Write data to path atomically: `path.tmp.PID.N` in the same folder,
+ * flush, rename over path. */
+int util_write_atomic(const char *path, const void *data, size_t len,
+                      vb_error *e);
+/* Make dst the same content as src: hard link if possible, otherwise a
+ * copy through a temporary name. An existing dst is replaced. */
+int util_link_or_copy(const char *src, const char *dst, vb_error *e);
+/* A temporary name next to `path` (caller frees). */
+char *util_temp_name(const char *path);
+/* Monotonic seconds. */
+double util_now(void);
+/* Wall-clock time as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
+void util_iso_time(char *buf, size_t len, double epoch);
+double util_wall(void);
+/* Number of online CPUs (>= 1). */
+int util_ncpu(void);
+/* true if s starts with http:// or https:// (case-insensitive). */
+bool util_is_url(const char *s);
+/* Peak resident set size of this process in KiB. */
+long util_peak_rss_kib(void);
+
+#endif

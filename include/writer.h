@@ -1,0 +1,46 @@
+/* writer.h - one interface for every output format. Code that produces
+ * results calls these functions; a back end (text, JSON, CSV) decides how
+ * they look. Producers never know the format.
+ *
+ * Model: a tree of objects and arrays with named fields. `key` is the
+ * field name inside an object and is ignored (may be NULL) inside an array.
+ *
+ * CSV back end: the first array met at any depth is the table; each
+ * object inside it is one row; nested objects are flattened with dotted
+ * names ("video.codec"); nested arrays are joined with "; ". The header
+ * row is taken from the first row. Fields outside the table are ignored.
+ */
+#ifndef VB_WRITER_H
+#define VB_WRITER_H
+
+#include "vbatch.h"
+#include <stdio.h>
+
+enum writer_format { WRITER_TEXT, WRITER_JSON, WRITER_CSV };
+
+typedef struct writer writer;
+
+writer *writer_new(enum writer_format fmt);
+void writer_free(writer **w);
+/* "text", "json", "csv" -> format; -1 if unknown. */
+int writer_format_parse(const char *name);
+
+void writer_begin_object(writer *w, const char *key);
+void writer_end_object(writer *w);
+void writer_begin_array(writer *w, const char *key);
+void writer_end_array(writer *w);
+void writer_string(writer *w, const char *key, const char *v); /* NULL->null */
+void writer_int(writer *w, const char *key, int64_t v);
+void writer_double(writer *w, const char *key, double v); /* NaN -> null */
+void writer_bool(writer *w, const char *key, bool v);
+void writer_null(writer *w, const char *key);
+
+/* Finish and hand over the whole output as a NUL-terminated string that
+ * the caller frees. The writer can not be used afterwards. */
+char *writer_finish(writer *w, size_t *len);
+
+/* Finish and write it to `path` atomically (temporary name, flush,
+ * rename). */
+int writer_save(writer *w, const char *path, vb_error *e);
+
+#endif

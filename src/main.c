@@ -1,0 +1,2 @@
+/* placeholder during development */
+int main(void){return 0;}
