@@ -56,7 +56,8 @@ typedef struct input_config {
     bool recursive;
     int64_t max_download_size;     /* bytes */
     int download_retries;
-    double download_timeout;       /* seconds, whole transfer */
+    double download_timeout;       /* seconds, one attempt */
+    double download_backoff;       /* seconds before the first retry */
 } input_config;
 
 typedef struct output_config {
