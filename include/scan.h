@@ -25,6 +25,10 @@ void scan_add_path(scanner *s, const char *path);
 /* Queue a list file: one path or http(s) URL per line; blank lines and
  * lines starting with '#' are ignored. The file is read lazily. */
 void scan_add_list(scanner *s, const char *listfile);
+/* Never list or descend into this folder (matched by device and inode;
+ * one that does not exist yet is looked up again during the walk). Used
+ * for an output folder inside an input folder. */
+void scan_skip_dir(scanner *s, const char *path);
 /* Next entry: returns 1 and fills *out (caller frees with
  * scan_entry_clear), 0 at the end, -1 on a fatal error (e set: a list
  * file or root that can not be opened at all is an item error, not this). */

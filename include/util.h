@@ -32,4 +32,11 @@ bool util_is_url(const char *s);
 /* Peak resident set size of this process in KiB. */
 long util_peak_rss_kib(void);
 
+/* Length of the valid UTF-8 sequence at p (n bytes available), 0 if the
+ * bytes there are not valid UTF-8 (overlong forms and surrogates too). */
+size_t util_utf8_len(const unsigned char *p, size_t n);
+/* Copy of s with every byte that is not part of valid UTF-8 replaced by
+ * '?', for formats that require UTF-8 (JSON). Caller frees. */
+char *util_utf8_sanitize(const char *s);
+
 #endif

@@ -1,1 +1,182 @@
-/* placeholder during development */
+/* cmd-process.c - `vbatch process`: options, configuration layers
+ * (defaults < --preset < --config < command line), then the batch. */
+#include "config.h"
+#include "batch.h"
+#include "cmd.h"
+#include "preset.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const cmd_option process_options[] = {
+    { "pattern", 'p', "GLOB", "take files whose name matches GLOB (repeatable; default: common video extensions)" },
+    { "exclude", 'x', "GLOB", "skip files whose name matches GLOB (repeatable)" },
+    { "recursive", 'r', NULL, "walk sub-folders too" },
+    { "from-list", 'l', "FILE", "read paths and http(s) URLs from FILE, one per line (repeatable)" },
+    { "preset", 'P', "NAME", "preset to use (see `vbatch presets`; default: default)" },
+    { "config", 'c', "FILE", "INI file applied on top of the preset (repeatable)" },
+    { "output", 'o', "DIR", "output folder (default: vbatch-out)" },
+    { "jobs", 'j', "N", "worker threads (default: [batch] jobs, else the number of cores)" },
+    { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
+    { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
+    { "verbose", 'v', NULL, "print a line for every item" },
+    { NULL, 0, NULL, NULL },
+};
+
+typedef struct process_args {
+    batch_opts b;
+    vb_strlist patterns, excludes, configs;
+    const char *preset;
+    bool recursive, publish;
+    int jobs;
+} process_args;
+
+static int process_opt(const cmd_option *o, const char *arg, void *ud)
+{
+    process_args *a = ud;
+    const char *n = o->name;
+    if (strcmp(n, "pattern") == 0) vb_strlist_add(&a->patterns, arg);
+    else if (strcmp(n, "exclude") == 0) vb_strlist_add(&a->excludes, arg);
+    else if (strcmp(n, "recursive") == 0) a->recursive = true;
+    else if (strcmp(n, "from-list") == 0) {
+        if (access(arg, R_OK) != 0) {
+            cmd_bad_usage(&cmd_process, "cannot read list file %s", arg);
+            return -1;
+        }
+        vb_strlist_add(&a->b.lists, arg);
+    }
+    else if (strcmp(n, "preset") == 0) a->preset = arg;
+    else if (strcmp(n, "config") == 0) vb_strlist_add(&a->configs, arg);
+    else if (strcmp(n, "output") == 0) a->b.out_dir = arg;
+    else if (strcmp(n, "publish") == 0) a->publish = true;
+    else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
+    else if (strcmp(n, "verbose") == 0) vb_verbosity = 2;
+    else if (strcmp(n, "jobs") == 0) {
+        char *end;
+        long v = strtol(arg, &end, 10);
+        if (*arg == '\0' || *end || v < 1 || v > 1024) {
+            cmd_bad_usage(&cmd_process, "--jobs needs a number from 1 to 1024, not '%s'", arg);
+            return -1;
+        }
+        a->jobs = (int)v;
+    }
+    return 0;
+}
+
+/* The command line as one string for the report; arguments that need it
+ * are quoted. */
+static char *join_argv(int argc, char **argv)
+{
+    size_t n = 16;
+    for (int i = 0; i < argc; i++)
+        n += 3 * strlen(argv[i]) + 3;
+    char *s = vb_xmalloc(n);
+    strcpy(s, "vbatch");
+    char *p = s + strlen(s);
+    for (int i = 0; i < argc; i++) {
+        bool q = argv[i][0] == '\0' || strpbrk(argv[i], " \t\n'\"\\$*?") != NULL;
+        *p++ = ' ';
+        if (q)
+            *p++ = '\'';
+        for (const char *c = argv[i]; *c; c++) {
+            if (*c == '\'') {
+                memcpy(p, "'\\''", 4);
+                p += 4;
+            } else {
+                *p++ = *c;
+            }
+        }
+        if (q)
+            *p++ = '\'';
+    }
+    *p = '\0';
+    return s;
+}
+
+static int process_exec(int argc, char **argv)
+{
+    process_args a = {0};
+    a.b.out_dir = "vbatch-out";
+    vb_config cfg;
+    preset_defaults(&cfg);
+    int status = VB_EXIT_OK;
+    char *cmdline = NULL;
+
+    int rc = cmd_parse(&cmd_process, argc, argv, process_opt, &a);
+    if (rc != 0) {
+        status = rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
+        goto out;
+    }
+    for (int i = optind; i < argc; i++)
+        vb_strlist_add(&a.b.paths, argv[i]);
+    if (a.b.paths.n == 0 && a.b.lists.n == 0) {
+        status = cmd_bad_usage(&cmd_process, "no PATH or --from-list given");
+        goto out;
+    }
+
+    vb_error e = {0};
+    if (preset_load_name(&cfg, a.preset ? a.preset : "default", &e) != 0) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        status = VB_EXIT_USAGE;
+        goto out;
+    }
+    for (size_t i = 0; i < a.configs.n; i++)
+        if (preset_load_file(&cfg, a.configs.v[i], &e) != 0) {
+            fprintf(stderr, "vbatch: %s\n", e.msg);
+            status = VB_EXIT_USAGE;
+            goto out;
+        }
+    /* Command-line options come last: they win over every file. */
+    if (a.patterns.n) {
+        vb_strlist_clear(&cfg.input.patterns);
+        for (size_t i = 0; i < a.patterns.n; i++)
+            vb_strlist_add(&cfg.input.patterns, a.patterns.v[i]);
+    }
+    for (size_t i = 0; i < a.excludes.n; i++)
+        vb_strlist_add(&cfg.input.exclude, a.excludes.v[i]);
+    if (a.recursive)
+        cfg.input.recursive = true;
+    if (a.publish)
+        cfg.output.publish = true;
+
+    cmdline = join_argv(argc - 1, argv + 1);
+    a.b.config = &cfg;
+    a.b.command_line = cmdline;
+    a.b.jobs = a.jobs;
+    status = batch_run(&a.b);
+
+out:
+    free(cmdline);
+    preset_free_contents(&cfg);
+    vb_strlist_clear(&a.patterns);
+    vb_strlist_clear(&a.excludes);
+    vb_strlist_clear(&a.configs);
+    vb_strlist_clear(&a.b.paths);
+    vb_strlist_clear(&a.b.lists);
+    return status;
+}
+
+const vb_command cmd_process = {
+    .name = "process",
+    .alias = NULL,
+    .usage = "PATH... [--pattern GLOB]... [--exclude GLOB]... [--recursive] [--from-list FILE]\n"
+             "       [--preset NAME] [--config FILE] [--output DIR] [--jobs N] [--publish]\n"
+             "       [--quiet|--verbose]",
+    .summary = "probe and gate a folder of videos; one folder per video and summary reports",
+    .description =
+        "Finds the videos in each PATH (a file or a folder) and in the --from-list files\n"
+        "(paths or http/https URLs, downloaded), probes each one from its headers,\n"
+        "checks it against the preset's [qc] gates and lays the results out in DIR:\n"
+        "  DIR/<item>/video/<original>      hard link (or copy) of the input\n"
+        "  DIR/<item>/metadata/probe.json   what the probe found\n"
+        "  DIR/<item>/metadata/qc.json      every check: value, limit, verdict\n"
+        "  DIR/summary/batch_report.json, results.csv, error_log.json,\n"
+        "      processing_metrics.json\n"
+        "  DIR/publish/                     with --publish or [output] publish=true\n"
+        "Exit status: 0 all passed, 1 some failed a gate, 2 usage or configuration\n"
+        "error, 3 some items could not be processed.",
+    .options = process_options,
+    .exec = process_exec,
+};

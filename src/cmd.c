@@ -1,1 +1,145 @@
-/* placeholder during development */
+/* cmd.c - the command table, help text and option parsing shared by
+ * every cmd-*.c. Help is generated from each command's option table so
+ * that it can not drift from what is parsed. */
+#include "config.h"
+#include "cmd.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+const vb_command *const cmd_table[] = {
+    &cmd_process, &cmd_probe, &cmd_presets, NULL,
+};
+
+const vb_command *cmd_find(const char *name)
+{
+    for (int i = 0; cmd_table[i]; i++) {
+        const vb_command *c = cmd_table[i];
+        if (strcmp(c->name, name) == 0 || (c->alias && strcmp(c->alias, name) == 0))
+            return c;
+    }
+    return NULL;
+}
+
+void cmd_help(FILE *f, const vb_command *c)
+{
+    fprintf(f, "usage: vbatch %s %s\n\n%s\n", c->name, c->usage, c->summary);
+    if (c->description)
+        fprintf(f, "\n%s\n", c->description);
+    fputs("\noptions:\n", f);
+    for (const cmd_option *o = c->options; o && o->name; o++) {
+        char head[64];
+        if (o->short_name)
+            snprintf(head, sizeof head, "-%c, --%s%s%s", o->short_name, o->name,
+                     o->arg ? " " : "", o->arg ? o->arg : "");
+        else
+            snprintf(head, sizeof head, "    --%s%s%s", o->name, o->arg ? " " : "",
+                     o->arg ? o->arg : "");
+        if (strlen(head) > 24)
+            fprintf(f, "  %s\n  %24s  %s\n", head, "", o->help);
+        else
+            fprintf(f, "  %-24s  %s\n", head, o->help);
+    }
+    fprintf(f, "  %-24s  %s\n", "-h, --help", "show this help");
+}
+
+void cmd_usage_all(FILE *f)
+{
+    fputs("usage: vbatch [--quiet|--verbose] COMMAND [ARGS]\n"
+          "       vbatch --help | --version | help COMMAND\n\n"
+          "Check batches of short videos before publishing: probe, quality\n"
+          "gates, one folder per video, summary reports, an exit status to gate on.\n\n"
+          "commands:\n", f);
+    for (int i = 0; cmd_table[i]; i++)
+        fprintf(f, "  %-10s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
+    fputs("\nexit status: 0 all passed, 1 some failed a quality gate, 2 usage or\n"
+          "configuration error, 3 some items could not be processed, 4 interrupted.\n"
+          "See vbatch(1) and `vbatch help COMMAND`.\n", f);
+}
+
+void cmd_getopt_tables(const vb_command *c, struct option **longopts,
+                       char **shortopts)
+{
+    size_t n = 0;
+    for (const cmd_option *o = c->options; o && o->name; o++)
+        n++;
+    struct option *lo = vb_xcalloc(n + 2, sizeof *lo);
+    char *so = vb_xcalloc(2 * n + 4, 1);
+    size_t k = 0;
+    so[k++] = ':'; /* report a missing argument as ':' */
+    for (size_t i = 0; i < n; i++) {
+        const cmd_option *o = &c->options[i];
+        lo[i].name = o->name;
+        lo[i].has_arg = o->arg ? required_argument : no_argument;
+        lo[i].val = o->short_name ? o->short_name : (int)(256 + i);
+        if (o->short_name) {
+            so[k++] = (char)o->short_name;
+            if (o->arg)
+                so[k++] = ':';
+        }
+    }
+    lo[n].name = "help";
+    lo[n].val = 'h';
+    so[k++] = 'h';
+    *longopts = lo;
+    *shortopts = so;
+}
+
+int cmd_bad_usage(const vb_command *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("vbatch: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nusage: vbatch %s %s\n(see `vbatch help %s`)\n", c->name,
+            c->usage, c->name);
+    return VB_EXIT_USAGE;
+}
+
+int cmd_parse(const vb_command *c, int argc, char **argv,
+              int (*fn)(const cmd_option *opt, const char *arg, void *ud),
+              void *ud)
+{
+    struct option *lo;
+    char *so;
+    cmd_getopt_tables(c, &lo, &so);
+    int rc = 0;
+    optind = 1;
+    opterr = 0;
+    for (;;) {
+        int idx = -1;
+        int ch = getopt_long(argc, argv, so, lo, &idx);
+        if (ch == -1)
+            break;
+        if (ch == 'h') {
+            cmd_help(stdout, c);
+            rc = 1;
+            break;
+        }
+        if (ch == '?' || ch == ':') {
+            const char *bad = argv[optind - 1];
+            if (ch == ':')
+                cmd_bad_usage(c, "option %s needs an argument", bad);
+            else
+                cmd_bad_usage(c, "unknown option %s", bad);
+            rc = -1;
+            break;
+        }
+        const cmd_option *opt = NULL;
+        if (ch >= 256)
+            opt = &c->options[ch - 256];
+        else
+            for (const cmd_option *o = c->options; o && o->name; o++)
+                if (o->short_name == ch)
+                    opt = o;
+        if (!opt || fn(opt, optarg, ud) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    free(lo);
+    free(so);
+    return rc;
+}

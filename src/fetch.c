@@ -1,1 +1,362 @@
-/* placeholder during development */
+/* fetch.c - download one URL to a file with libcurl. Only http and https
+ * (redirects included), a hard size limit, retries with backoff on
+ * transient errors, and the result appears under its final name only
+ * when complete: no partial file is ever left behind.
+ *
+ * Called from worker threads: one easy handle per call, no signals. */
+#include "config.h"
+#include "fetch.h"
+#include "backoff.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FETCH_CONNECT_TIMEOUT_S 15L
+#define FETCH_MAX_REDIRS 5L
+/* Below 1 byte/s for 30 s counts as stalled. */
+#define FETCH_LOW_SPEED_LIMIT 1L
+#define FETCH_LOW_SPEED_TIME 30L
+
+int fetch_global_init(vb_error *e)
+{
+    CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK)
+        return vb_fail(e, VB_ERR_INTERNAL, "cannot initialise libcurl: %s",
+                       curl_easy_strerror(rc));
+    return 0;
+}
+
+void fetch_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+const char *fetch_version(void)
+{
+    return curl_version();
+}
+
+/* The URL as it may appear in messages and logs: without user:password@
+ * and without the query string or fragment, which often carry signed
+ * tokens. Control characters are replaced so a message stays one line. */
+static char *fetch_safe_url(const char *url)
+{
+    size_t len = strlen(url);
+    char *out = vb_xmalloc(len + 1);
+    const char *p = url;
+    char *o = out;
+    const char *sep = strstr(url, "://");
+    if (sep) {
+        size_t n = (size_t)(sep + 3 - url);
+        memcpy(o, url, n);
+        o += n;
+        p = sep + 3;
+        size_t auth = strcspn(p, "/?#");
+        const char *at = NULL;
+        for (size_t i = 0; i < auth; i++)
+            if (p[i] == '@')
+                at = p + i;
+        if (at) {
+            /* Keep the host, drop the credentials. */
+            auth -= (size_t)(at + 1 - p);
+            p = at + 1;
+        }
+        memcpy(o, p, auth);
+        o += auth;
+        p += auth;
+    }
+    size_t rest = strcspn(p, "?#");
+    memcpy(o, p, rest);
+    o += rest;
+    *o = '\0';
+    for (char *c = out; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    return out;
+}
+
+static const char *fetch_reason(long status)
+{
+    static const struct { long code; const char *text; } reasons[] = {
+        {300, "Multiple Choices"}, {301, "Moved Permanently"},
+        {302, "Found"}, {303, "See Other"}, {304, "Not Modified"},
+        {307, "Temporary Redirect"}, {308, "Permanent Redirect"},
+        {400, "Bad Request"}, {401, "Unauthorized"},
+        {402, "Payment Required"}, {403, "Forbidden"}, {404, "Not Found"},
+        {405, "Method Not Allowed"}, {406, "Not Acceptable"},
+        {407, "Proxy Authentication Required"}, {408, "Request Timeout"},
+        {409, "Conflict"}, {410, "Gone"}, {411, "Length Required"},
+        {412, "Precondition Failed"}, {413, "Content Too Large"},
+        {414, "URI Too Long"}, {415, "Unsupported Media Type"},
+        {416, "Range Not Satisfiable"}, {418, "I'm a teapot"},
+        {421, "Misdirected Request"}, {425, "Too Early"},
+        {429, "Too Many Requests"}, {451, "Unavailable For Legal Reasons"},
+        {500, "Internal Server Error"}, {501, "Not Implemented"},
+        {502, "Bad Gateway"}, {503, "Service Unavailable"},
+        {504, "Gateway Timeout"}, {505, "HTTP Version Not Supported"},
+    };
+    for (size_t i = 0; i < VB_ARRAY_LEN(reasons); i++)
+        if (reasons[i].code == status)
+            return reasons[i].text;
+    return NULL;
+}
+
+static bool fetch_status_transient(long status)
+{
+    return status == 408 || status == 429 || status == 500 ||
+           status == 502 || status == 503 || status == 504;
+}
+
+static bool fetch_curl_transient(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST: /* DNS hiccups are common */
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM: /* a reset stream, like a dropped connection */
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Where the body goes during one attempt. */
+typedef struct fetch_sink {
+    CURL *curl;          /* borrowed */
+    FILE *fp;            /* borrowed */
+    int64_t bytes;
+    int64_t max;         /* 0 = no limit */
+    bool over_limit;     /* aborted: max exceeded */
+    bool http_error;     /* aborted: the response is an error page */
+    int write_errno;     /* aborted: local write failed */
+} fetch_sink;
+
+static size_t fetch_write(char *data, size_t size, size_t n, void *ud)
+{
+    fetch_sink *s = ud;
+    size_t len = size * n;
+    if (s->bytes == 0) {
+        /* An error page is not the file: stop instead of reading it. */
+        long status = 0;
+        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 300) {
+            s->http_error = true;
+            return 0;
+        }
+    }
+    /* Content-Length may be absent or wrong, so count what arrives. */
+    if (s->max > 0 && (int64_t)len > s->max - s->bytes) {
+        s->over_limit = true;
+        return 0;
+    }
+    if (len > 0 && fwrite(data, 1, len, s->fp) != len) {
+        s->write_errno = errno ? errno : EIO;
+        return 0;
+    }
+    s->bytes += (int64_t)len;
+    return len;
+}
+
+static void fetch_trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+        s[--n] = '\0';
+}
+
+/* One attempt into tmp (truncated first). Returns 0, or -1 with e set;
+ * *status and *retry_after (seconds, 0 = none) are filled either way. */
+static int fetch_once(const char *url, const char *safe, const char *tmp,
+                      const fetch_opts *o, fetch_stats *st,
+                      long *retry_after, vb_error *e)
+{
+    *retry_after = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", tmp,
+                       strerror(errno));
+    FILE *fp = fdopen(fd, "wb");
+    if (!fp) {
+        int err = errno;
+        close(fd);
+        return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", tmp,
+                       strerror(err));
+    }
+    CURL *curl = curl_easy_init();
+    if (!curl) {
+        fclose(fp);
+        return vb_fail(e, VB_ERR_INTERNAL, "cannot create a libcurl handle");
+    }
+
+    char errbuf[CURL_ERROR_SIZE];
+    errbuf[0] = '\0';
+    fetch_sink sink = { .curl = curl, .fp = fp, .max = o->max_size };
+
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRS);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "vbatch/" PACKAGE_VERSION);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, FETCH_CONNECT_TIMEOUT_S);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, FETCH_LOW_SPEED_LIMIT);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, FETCH_LOW_SPEED_TIME);
+    if (o->timeout > 0) {
+        long ms = (long)(o->timeout * 1000 + 0.5);
+        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
+    }
+    if (o->max_size > 0)
+        curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
+                         (curl_off_t)o->max_size);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+
+    CURLcode rc = curl_easy_perform(curl);
+
+    long status = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_off_t ra = -1;
+    if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &ra) == CURLE_OK &&
+        ra > 0)
+        *retry_after = ra > 86400 ? 86400 : (long)ra;
+    curl_easy_cleanup(curl);
+    st->http_status = status;
+    st->bytes = sink.bytes;
+
+    int close_err = fclose(fp) != 0 ? errno : 0;
+    fetch_trim(errbuf);
+
+    if (sink.write_errno)
+        return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", tmp,
+                       strerror(sink.write_errno));
+    if (sink.over_limit || rc == CURLE_FILESIZE_EXCEEDED)
+        return vb_fail(e, VB_ERR_LIMIT,
+                       "download exceeds the size limit of %" PRId64
+                       " bytes: %s", o->max_size, safe);
+    if ((rc == CURLE_OK || sink.http_error) && status >= 300) {
+        const char *reason = fetch_reason(status);
+        return vb_fail(e, fetch_status_transient(status) ? VB_ERR_NET_RETRY
+                                                        : VB_ERR_NET,
+                       "HTTP %ld%s%s from %s", status, reason ? " " : "",
+                       reason ? reason : "", safe);
+    }
+    if (rc != CURLE_OK) {
+        const char *msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+        if (rc == CURLE_UNSUPPORTED_PROTOCOL)
+            return vb_fail(e, VB_ERR_NET,
+                           "cannot download %s: %s (only http and https are "
+                           "allowed, redirects included)", safe, msg);
+        return vb_fail(e, fetch_curl_transient(rc) ? VB_ERR_NET_RETRY
+                                                   : VB_ERR_NET,
+                       "cannot download %s: %s", safe, msg);
+    }
+    if (close_err)
+        return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", tmp,
+                       strerror(close_err));
+    return 0;
+}
+
+static void fetch_sleep(double seconds)
+{
+    if (!(seconds > 0))
+        return;
+    struct timespec ts;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec >= 1000000000L)
+        ts.tv_nsec = 999999999L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Workers started at the same moment must not share a jitter sequence. */
+static uint64_t fetch_seed(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    pthread_t self = pthread_self();
+    uint64_t th = 0;
+    memcpy(&th, &self, sizeof self < sizeof th ? sizeof self : sizeof th);
+    uint64_t x = (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec ^
+                 ((uint64_t)getpid() << 32) ^ th ^ (uint64_t)(uintptr_t)&ts;
+    /* splitmix64 finaliser spreads the similar inputs apart. */
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    x ^= x >> 31;
+    return x ? x : 1;
+}
+
+int fetch_url(const char *url, const char *dest, const fetch_opts *o,
+              fetch_stats *st, vb_error *e)
+{
+    fetch_stats local;
+    if (!st)
+        st = &local;
+    memset(st, 0, sizeof *st);
+
+    char *safe = fetch_safe_url(url);
+    char *tmp = util_temp_name(dest);
+    uint64_t rng = fetch_seed();
+    int retries = o->retries > 0 ? o->retries : 0;
+    int r = -1;
+    /* A local error value: retrying depends on its class even when the
+     * caller passed no e. */
+    vb_error err;
+    vb_error_clear(&err);
+
+    for (int attempt = 1;; attempt++) {
+        long retry_after = 0;
+        st->attempts = attempt;
+        r = fetch_once(url, safe, tmp, o, st, &retry_after, &err);
+        if (r == 0 || err.code != VB_ERR_NET_RETRY ||
+            attempt > retries)
+            break;
+        double delay = backoff_delay(attempt, o->backoff_base,
+                                     o->backoff_cap, &rng);
+        if (retry_after > 0 &&
+            (st->http_status == 429 || st->http_status == 503)) {
+            /* The server said when; believe it, within our cap. */
+            delay = (double)retry_after;
+            if (o->backoff_cap > 0 && delay > o->backoff_cap)
+                delay = o->backoff_cap;
+        }
+        fetch_sleep(delay);
+    }
+
+    if (r == 0 && rename(tmp, dest) != 0) {
+        int errnum = errno;
+        r = vb_fail(&err, VB_ERR_IO, "cannot rename %s to %s: %s", tmp, dest,
+                    strerror(errnum));
+    }
+    if (r != 0) {
+        unlink(tmp);
+        if (st->attempts > 1) {
+            size_t n = strlen(err.msg);
+            snprintf(err.msg + n, sizeof err.msg - n, " (after %d attempts)",
+                     st->attempts);
+        }
+        if (e)
+            *e = err;
+    }
+    free(tmp);
+    free(safe);
+    return r;
+}

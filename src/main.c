@@ -1,2 +1,85 @@
-/* placeholder during development */
-int main(void){return 0;}
+/* main.c - global options, command dispatch and the exit status. Thin on
+ * purpose: everything else lives in cmd-*.c and the stage files. */
+#include "config.h"
+#include "cmd.h"
+#include "fetch.h"
+#include "probe.h"
+
+#include <ini.h>
+#include <jansson.h>
+#include <csv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vips/vips.h>
+
+static void print_version(void)
+{
+    char av[512];
+    probe_versions(av, sizeof av);
+    printf("vbatch %s\n", PACKAGE_VERSION);
+    printf("  %s\n", av);
+    printf("  libvips %s\n", vips_version_string());
+    printf("  %s\n", fetch_version());
+    printf("  jansson %s, inih %s, libcsv %d.%d.%d\n", jansson_version_str(),
+           VB_INIH_VERSION, CSV_MAJOR, CSV_MINOR, CSV_RELEASE);
+}
+
+int main(int argc, char **argv)
+{
+    int i = 1;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+            print_version();
+            return VB_EXIT_OK;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            cmd_usage_all(stdout);
+            return VB_EXIT_OK;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            vb_verbosity = 0;
+        } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+            vb_verbosity = 2;
+        } else {
+            fprintf(stderr, "vbatch: unknown option %s\n\n", a);
+            cmd_usage_all(stderr);
+            return VB_EXIT_USAGE;
+        }
+    }
+    if (i >= argc) {
+        cmd_usage_all(stderr);
+        return VB_EXIT_USAGE;
+    }
+    const char *name = argv[i];
+    if (strcmp(name, "help") == 0) {
+        if (i + 1 >= argc) {
+            cmd_usage_all(stdout);
+            return VB_EXIT_OK;
+        }
+        const vb_command *c = cmd_find(argv[i + 1]);
+        if (!c) {
+            fprintf(stderr, "vbatch: no such command '%s'\n", argv[i + 1]);
+            return VB_EXIT_USAGE;
+        }
+        cmd_help(stdout, c);
+        return VB_EXIT_OK;
+    }
+    if (strcmp(name, "version") == 0) {
+        print_version();
+        return VB_EXIT_OK;
+    }
+    const vb_command *c = cmd_find(name);
+    if (!c) {
+        fprintf(stderr, "vbatch: no such command '%s'\n\n", name);
+        cmd_usage_all(stderr);
+        return VB_EXIT_USAGE;
+    }
+    vb_error e = {0};
+    if (fetch_global_init(&e) != 0) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        return VB_EXIT_ITEMS;
+    }
+    int rc = c->exec(argc - i, argv + i);
+    fetch_global_cleanup();
+    return rc;
+}

@@ -1,1 +1,1055 @@
-/* placeholder during development */
+/* preset.c - the effective configuration: built-in defaults, then INI
+ * layers (a preset, --config files) applied on top, read with inih.
+ *
+ * One table (`keys` below) names every section and key with its type and
+ * field; parsing, copying, freeing and writing are all driven from it, so
+ * a key can not be readable but missing from `vbatch presets NAME` output.
+ *
+ * inih (Debian r55) is built without INI_HANDLER_LINENO, so the handler is
+ * not told the line. We feed inih through ini_parse_stream() with our own
+ * line reader over the file's text, which counts lines as it hands them
+ * out; the handler therefore knows the exact line of every key. */
+#include "config.h"
+#include "preset.h"
+#include "writer.h"
+
+#include <ini.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PRESET_MAX_DEPTH 8              /* inherit chain, the file included */
+#define PRESET_MAX_FILE (1024 * 1024)   /* a preset is a few hundred bytes */
+
+/* ---- key table ---- */
+
+enum ktype {
+    K_STRING, K_INHERIT, K_BOOL, K_INT, K_DOUBLE, K_RATE, K_BITRATE, K_SIZE,
+    K_RATIO, K_LEVEL, K_WORDS, K_SAMPLE_RATES, K_AUDIO,
+};
+
+#define F_POSITIVE 1  /* must be > 0, not just >= 0 */
+#define F_UNSET0   2  /* 0 means "no limit": written as null */
+
+typedef struct keydef {
+    const char *section;
+    const char *key;
+    int type;         /* enum ktype */
+    size_t off;       /* offset in vb_config */
+    int flags;
+} keydef;
+
+#define KD(sec, key, type, field, flags) \
+    { sec, key, type, offsetof(vb_config, field), flags }
+
+static const char *const sections[] = { "preset", "batch", "input", "qc", "output" };
+
+static const keydef keys[] = {
+    KD("preset", "description", K_STRING, description, 0),
+    KD("preset", "inherit", K_INHERIT, name, 0),
+
+    KD("batch", "jobs", K_INT, batch.jobs, 0),
+
+    KD("input", "patterns", K_WORDS, input.patterns, 0),
+    KD("input", "exclude", K_WORDS, input.exclude, 0),
+    KD("input", "recursive", K_BOOL, input.recursive, 0),
+    KD("input", "max_download_size", K_SIZE, input.max_download_size, F_UNSET0),
+    KD("input", "download_retries", K_INT, input.download_retries, 0),
+    KD("input", "download_timeout", K_DOUBLE, input.download_timeout, F_POSITIVE),
+    KD("input", "download_backoff", K_DOUBLE, input.download_backoff, 0),
+
+    KD("qc", "video_level", K_LEVEL, qc.video_level, 0),
+    KD("qc", "duration_min", K_DOUBLE, qc.duration_min, F_UNSET0),
+    KD("qc", "duration_max", K_DOUBLE, qc.duration_max, F_UNSET0),
+    KD("qc", "duration_level", K_LEVEL, qc.duration_level, 0),
+    KD("qc", "min_width", K_INT, qc.min_width, F_UNSET0),
+    KD("qc", "min_height", K_INT, qc.min_height, F_UNSET0),
+    KD("qc", "any_orientation", K_BOOL, qc.any_orientation, 0),
+    KD("qc", "resolution_level", K_LEVEL, qc.resolution_level, 0),
+    KD("qc", "aspect_ratio", K_RATIO, qc.aspect_ratio, F_UNSET0),
+    KD("qc", "aspect_tolerance", K_DOUBLE, qc.aspect_tolerance, 0),
+    KD("qc", "aspect_level", K_LEVEL, qc.aspect_level, 0),
+    KD("qc", "containers", K_WORDS, qc.containers, 0),
+    KD("qc", "container_level", K_LEVEL, qc.container_level, 0),
+    KD("qc", "video_codecs", K_WORDS, qc.video_codecs, 0),
+    KD("qc", "video_codec_level", K_LEVEL, qc.video_codec_level, 0),
+    KD("qc", "audio_codecs", K_WORDS, qc.audio_codecs, 0),
+    KD("qc", "audio_codec_level", K_LEVEL, qc.audio_codec_level, 0),
+    KD("qc", "bitrate_min", K_BITRATE, qc.bitrate_min, F_UNSET0),
+    KD("qc", "bitrate_max", K_BITRATE, qc.bitrate_max, F_UNSET0),
+    KD("qc", "bitrate_level", K_LEVEL, qc.bitrate_level, 0),
+    KD("qc", "video_bitrate_min", K_BITRATE, qc.video_bitrate_min, F_UNSET0),
+    KD("qc", "video_bitrate_max", K_BITRATE, qc.video_bitrate_max, F_UNSET0),
+    KD("qc", "video_bitrate_level", K_LEVEL, qc.video_bitrate_level, 0),
+    KD("qc", "fps_min", K_RATE, qc.fps_min, F_UNSET0),
+    KD("qc", "fps_max", K_RATE, qc.fps_max, F_UNSET0),
+    KD("qc", "fps_level", K_LEVEL, qc.fps_level, 0),
+    KD("qc", "audio", K_AUDIO, qc.audio, 0),
+    KD("qc", "audio_level", K_LEVEL, qc.audio_level, 0),
+    KD("qc", "audio_bitrate_min", K_BITRATE, qc.audio_bitrate_min, F_UNSET0),
+    KD("qc", "audio_bitrate_level", K_LEVEL, qc.audio_bitrate_level, 0),
+    KD("qc", "sample_rates", K_SAMPLE_RATES, qc.sample_rates, 0),
+    KD("qc", "sample_rate_level", K_LEVEL, qc.sample_rate_level, 0),
+    KD("qc", "max_file_size", K_SIZE, qc.max_file_size, F_UNSET0),
+    KD("qc", "file_size_level", K_LEVEL, qc.file_size_level, 0),
+    KD("qc", "faststart", K_BOOL, qc.faststart, 0),
+    KD("qc", "faststart_level", K_LEVEL, qc.faststart_level, 0),
+    KD("qc", "hdr_allowed", K_BOOL, qc.hdr_allowed, 0),
+    KD("qc", "hdr_level", K_LEVEL, qc.hdr_level, 0),
+
+    KD("output", "publish", K_BOOL, output.publish, 0),
+};
+
+#define FIELD(c, k, T) ((T *)((char *)(c) + (k)->off))
+#define CFIELD(c, k, T) ((const T *)((const char *)(c) + (k)->off))
+
+static const char *const audio_names[] = {
+    [AUDIO_OPTIONAL] = "optional", [AUDIO_REQUIRED] = "required",
+    [AUDIO_FORBIDDEN] = "forbidden",
+};
+
+static bool section_known(const char *s)
+{
+    for (size_t i = 0; i < VB_ARRAY_LEN(sections); i++)
+        if (strcmp(sections[i], s) == 0)
+            return true;
+    return false;
+}
+
+static const keydef *key_find(const char *section, const char *key)
+{
+    for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++)
+        if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].key, key) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static bool is_list(const keydef *k)
+{
+    return k->type == K_WORDS || k->type == K_SAMPLE_RATES;
+}
+
+/* ---- defaults, copy, free ---- */
+
+/* c is treated as uninitialised: call preset_free_contents() first when
+ * reusing a loaded config. */
+void preset_defaults(vb_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->name = vb_xstrdup("built-in");
+    c->description = vb_xstrdup("built-in defaults");
+    c->batch.jobs = 0;
+    c->input.max_download_size = (int64_t)2 << 30;
+    c->input.download_retries = 3;
+    c->input.download_timeout = 600;
+    c->input.download_backoff = 1.0;
+    for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++)
+        if (keys[i].type == K_LEVEL)
+            *FIELD(c, &keys[i], int) = RULE_FAIL;
+    c->qc.aspect_tolerance = 0.01;
+    c->qc.audio = AUDIO_OPTIONAL;
+    c->qc.hdr_allowed = true;
+    c->output.publish = false;
+}
+
+void preset_free_contents(vb_config *c)
+{
+    if (!c)
+        return;
+    free(c->name);
+    free(c->description);
+    for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++)
+        if (is_list(&keys[i]))
+            vb_strlist_clear(FIELD(c, &keys[i], vb_strlist));
+    memset(c, 0, sizeof *c);
+}
+
+/* A deep copy, so that a layer that fails half-way leaves the caller's
+ * config untouched. */
+static void config_copy(vb_config *dst, const vb_config *src)
+{
+    *dst = *src;
+    dst->name = src->name ? vb_xstrdup(src->name) : NULL;
+    dst->description = src->description ? vb_xstrdup(src->description) : NULL;
+    for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++) {
+        if (!is_list(&keys[i]))
+            continue;
+        const vb_strlist *from = CFIELD(src, &keys[i], vb_strlist);
+        vb_strlist *to = FIELD(dst, &keys[i], vb_strlist);
+        to->v = NULL;
+        to->n = 0;
+        for (size_t j = 0; j < from->n; j++)
+            vb_strlist_add(to, from->v[j]);
+    }
+}
+
+/* ---- value parsers ---- */
+
+/* Copy s without surrounding white space into buf; false if too long. */
+static bool trim_copy(const char *s, char *buf, size_t len)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        n--;
+    if (n >= len)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return true;
+}
+
+/* strtod restricted to plain decimal notation: no hex, inf or nan, which
+ * strtod would accept but nobody means in a preset. */
+static bool number_prefix(const char *s, double *out, const char **end)
+{
+    const char *p = s;
+    if (*p == '+' || *p == '-')
+        p++;
+    if (!isdigit((unsigned char)*p) && !(*p == '.' && isdigit((unsigned char)p[1])))
+        return false;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+        return false;
+    errno = 0;
+    char *e;
+    double v = strtod(s, &e);
+    if (e == s || errno == ERANGE || !isfinite(v))
+        return false;
+    *out = v;
+    *end = e;
+    return true;
+}
+
+int preset_parse_bool(const char *s, bool *out, vb_error *e)
+{
+    static const char *const yes[] = { "true", "yes", "on", "1" };
+    static const char *const no[] = { "false", "no", "off", "0" };
+    char b[32];
+    if (trim_copy(s, b, sizeof b)) {
+        for (size_t i = 0; i < VB_ARRAY_LEN(yes); i++) {
+            if (strcasecmp(b, yes[i]) == 0) {
+                *out = true;
+                return 0;
+            }
+            if (strcasecmp(b, no[i]) == 0) {
+                *out = false;
+                return 0;
+            }
+        }
+    }
+    return vb_fail(e, VB_ERR_CONFIG,
+                   "'%s' is not a boolean (use true/false, yes/no, on/off or 1/0)", s);
+}
+
+int preset_parse_double(const char *s, double *out, vb_error *e)
+{
+    char b[64];
+    double v;
+    const char *end;
+    if (!trim_copy(s, b, sizeof b) || !number_prefix(b, &v, &end) || *end)
+        return vb_fail(e, VB_ERR_CONFIG, "'%s' is not a number", s);
+    *out = v;
+    return 0;
+}
+
+int preset_parse_int(const char *s, int *out, vb_error *e)
+{
+    char b[64];
+    if (!trim_copy(s, b, sizeof b) || !b[0])
+        return vb_fail(e, VB_ERR_CONFIG, "'%s' is not a whole number", s);
+    const char *p = b;
+    if (*p == '+' || *p == '-')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return vb_fail(e, VB_ERR_CONFIG, "'%s' is not a whole number", s);
+    errno = 0;
+    char *end;
+    long v = strtol(b, &end, 10);
+    if (*end)
+        return vb_fail(e, VB_ERR_CONFIG, "'%s' is not a whole number", s);
+    if (errno == ERANGE || v < INT_MIN || v > INT_MAX)
+        return vb_fail(e, VB_ERR_CONFIG, "'%s' is out of range", s);
+    *out = (int)v;
+    return 0;
+}
+
+/* Scale v by mult into an int64, refusing negatives and overflow. */
+static bool scale_int64(double v, double mult, int64_t *out)
+{
+    double r = v * mult;
+    if (v < 0 || !isfinite(r) || r >= 9.2e18)
+        return false;
+    *out = (int64_t)llround(r);
+    return true;
+}
+
+static double decimal_mult(char c)
+{
+    switch (tolower((unsigned char)c)) {
+    case 'k': return 1e3;
+    case 'm': return 1e6;
+    case 'g': return 1e9;
+    case 't': return 1e12;
+    default:  return 0;
+    }
+}
+
+int preset_parse_bitrate(const char *s, int64_t *out, vb_error *e)
+{
+    char b[64];
+    double v, mult = 1;
+    const char *p;
+    if (!trim_copy(s, b, sizeof b) || !number_prefix(b, &v, &p))
+        goto bad;
+    while (*p == ' ')
+        p++;
+    if (*p && decimal_mult(*p) != 0)
+        mult = decimal_mult(*p++);
+    /* Optional unit, as people write it: 8M, 8Mbps, 8 Mb/s. */
+    if (strcasecmp(p, "bps") == 0 || strcasecmp(p, "b/s") == 0 ||
+        (mult != 1 && strcasecmp(p, "b") == 0))
+        p += strlen(p);
+    if (*p || !scale_int64(v, mult, out))
+        goto bad;
+    return 0;
+bad:
+    return vb_fail(e, VB_ERR_CONFIG,
+                   "'%s' is not a bit rate (examples: 128k, 8M, 2.5Mbps, 800000)", s);
+}
+
+int preset_parse_size(const char *s, int64_t *out, vb_error *e)
+{
+    char b[64];
+    double v, mult = 1;
+    const char *p;
+    if (!trim_copy(s, b, sizeof b) || !number_prefix(b, &v, &p))
+        goto bad;
+    while (*p == ' ')
+        p++;
+    if (*p && decimal_mult(*p) != 0) {
+        mult = decimal_mult(*p++);
+        if (*p == 'i' || *p == 'I') {
+            /* KiB, MiB ...: the same letter, powers of 1024 */
+            int steps = (int)lround(log10(mult) / 3);
+            mult = ldexp(1.0, 10 * steps);
+            p++;
+            if (*p != 'B' && *p != 'b' && *p)
+                goto bad;
+        }
+    }
+    if (*p == 'B' || *p == 'b')
+        p++;
+    if (*p || !scale_int64(v, mult, out))
+        goto bad;
+    return 0;
+bad:
+    return vb_fail(e, VB_ERR_CONFIG,
+                   "'%s' is not a size (examples: 500M, 10MB, 2GiB, 1048576)", s);
+}
+
+int preset_parse_ratio(const char *s, double *out, vb_error *e)
+{
+    char b[64];
+    double a, d = 1;
+    const char *p;
+    if (!trim_copy(s, b, sizeof b) || !number_prefix(b, &a, &p))
+        goto bad;
+    if (*p == ':' || *p == '/') {
+        if (!number_prefix(p + 1, &d, &p))
+            goto bad;
+    }
+    if (*p || a <= 0 || d <= 0)
+        goto bad;
+    *out = a / d;
+    return 0;
+bad:
+    return vb_fail(e, VB_ERR_CONFIG,
+                   "'%s' is not a positive ratio (examples: 16:9, 9:16, 1.7778)", s);
+}
+
+/* A frame rate: a number or a fraction as ffprobe prints it (30000/1001). */
+static int parse_rate(const char *s, double *out, vb_error *e)
+{
+    char b[64];
+    double n, d = 1;
+    const char *p;
+    if (!trim_copy(s, b, sizeof b) || !number_prefix(b, &n, &p))
+        goto bad;
+    if (*p == '/' && !number_prefix(p + 1, &d, &p))
+        goto bad;
+    if (*p || d <= 0)
+        goto bad;
+    *out = n / d;
+    return 0;
+bad:
+    return vb_fail(e, VB_ERR_CONFIG,
+                   "'%s' is not a frame rate (examples: 25, 29.97, 30000/1001)", s);
+}
+
+int preset_parse_level(const char *s, int *out, vb_error *e)
+{
+    char b[16];
+    if (trim_copy(s, b, sizeof b)) {
+        for (int l = RULE_OFF; l <= RULE_FAIL; l++) {
+            if (strcasecmp(b, preset_level_name(l)) == 0) {
+                *out = l;
+                return 0;
+            }
+        }
+    }
+    return vb_fail(e, VB_ERR_CONFIG, "'%s' is not a level (use fail, warn or off)", s);
+}
+
+const char *preset_level_name(int level)
+{
+    switch (level) {
+    case RULE_OFF:  return "off";
+    case RULE_WARN: return "warn";
+    case RULE_FAIL: return "fail";
+    default:        return "unknown";
+    }
+}
+
+static int parse_audio(const char *s, int *out, vb_error *e)
+{
+    char b[16];
+    if (trim_copy(s, b, sizeof b)) {
+        for (size_t i = 0; i < VB_ARRAY_LEN(audio_names); i++) {
+            if (strcasecmp(b, audio_names[i]) == 0) {
+                *out = (int)i;
+                return 0;
+            }
+        }
+    }
+    return vb_fail(e, VB_ERR_CONFIG,
+                   "'%s' is not an audio policy (use required, forbidden or optional)", s);
+}
+
+/* Apply one value to the field described by k. */
+static int key_apply(vb_config *c, const keydef *k, const char *value, vb_error *e)
+{
+    if (!is_list(k) && k->type != K_STRING && !*value)
+        return vb_fail(e, VB_ERR_CONFIG, "a value is required");
+    switch (k->type) {
+    case K_STRING: {
+        char **f = FIELD(c, k, char *);
+        free(*f);
+        *f = vb_xstrdup(value);
+        return 0;
+    }
+    case K_INHERIT:
+        return 0; /* handled before the file's own keys, see load_text() */
+    case K_BOOL:
+        return preset_parse_bool(value, FIELD(c, k, bool), e);
+    case K_INT: {
+        int v = 0;
+        if (preset_parse_int(value, &v, e) != 0)
+            return -1;
+        if (v < 0)
+            return vb_fail(e, VB_ERR_CONFIG, "'%s' must be 0 or more", value);
+        *FIELD(c, k, int) = v;
+        return 0;
+    }
+    case K_DOUBLE:
+    case K_RATE: {
+        double v = 0;
+        if ((k->type == K_RATE ? parse_rate(value, &v, e)
+                               : preset_parse_double(value, &v, e)) != 0)
+            return -1;
+        if ((k->flags & F_POSITIVE) && v <= 0)
+            return vb_fail(e, VB_ERR_CONFIG, "'%s' must be greater than 0", value);
+        if (v < 0)
+            return vb_fail(e, VB_ERR_CONFIG, "'%s' must be 0 or more", value);
+        *FIELD(c, k, double) = v;
+        return 0;
+    }
+    case K_BITRATE:
+        return preset_parse_bitrate(value, FIELD(c, k, int64_t), e);
+    case K_SIZE:
+        return preset_parse_size(value, FIELD(c, k, int64_t), e);
+    case K_RATIO:
+        return preset_parse_ratio(value, FIELD(c, k, double), e);
+    case K_LEVEL:
+        return preset_parse_level(value, FIELD(c, k, int), e);
+    case K_AUDIO:
+        return parse_audio(value, FIELD(c, k, int), e);
+    case K_WORDS:
+        vb_strlist_set_words(FIELD(c, k, vb_strlist), value);
+        return 0;
+    case K_SAMPLE_RATES: {
+        vb_strlist l = { 0 };
+        vb_strlist_set_words(&l, value);
+        for (size_t i = 0; i < l.n; i++) {
+            int v = 0;
+            if (preset_parse_int(l.v[i], &v, NULL) != 0 || v <= 0) {
+                vb_fail(e, VB_ERR_CONFIG, "'%s' is not a sample rate in Hz", l.v[i]);
+                vb_strlist_clear(&l);
+                return -1;
+            }
+        }
+        vb_strlist *f = FIELD(c, k, vb_strlist);
+        vb_strlist_clear(f);
+        *f = l;
+        return 0;
+    }
+    }
+    return vb_fail(e, VB_ERR_INTERNAL, "unhandled key type");
+}
+
+/* ---- reading INI text ---- */
+
+/* The chain of files being loaded through `inherit`, to stop cycles. */
+typedef struct chain {
+    const char *path[PRESET_MAX_DEPTH];
+    int n;
+} chain;
+
+typedef struct parse_ctx {
+    const char *p, *end;   /* unread text */
+    int line;              /* line last handed to inih */
+    int pass;              /* 1: find `inherit` only; 2: apply */
+    vb_config *c;
+    const char *origin;
+    int err_line;          /* first error found by us, 0 if none */
+    char err[900];
+    char *inherit;         /* pass 1 result, owned */
+    int inherit_line;
+} parse_ctx;
+
+static void ctx_error(parse_ctx *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Keep only the first error: later ones are often its consequences. */
+static void ctx_error(parse_ctx *x, const char *fmt, ...)
+{
+    if (x->pass != 2 || x->err_line)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->err, sizeof x->err, fmt, ap);
+    va_end(ap);
+    x->err_line = x->line;
+}
+
+/* inih's reader: one line per call, like fgets. Counting here is what
+ * gives the handler its line number. */
+static char *ctx_reader(char *str, int num, void *stream)
+{
+    parse_ctx *x = stream;
+    if (x->p >= x->end || num < 3)
+        return NULL;
+    const char *nl = memchr(x->p, '\n', (size_t)(x->end - x->p));
+    size_t len = nl ? (size_t)(nl - x->p) + 1 : (size_t)(x->end - x->p);
+    x->line++;
+    if (len > (size_t)num - 1) {
+        /* inih would split it and misnumber every later line */
+        ctx_error(x, "line is longer than %d characters", num - 2);
+        strcpy(str, "\n");
+    } else {
+        memcpy(str, x->p, len);
+        str[len] = '\0';
+        /* Check section names here: inih only reports a section through
+         * its keys, so an empty unknown section would pass unnoticed. */
+        const char *s = str;
+        if (x->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+            s += 3;
+        const char *close = strchr(s, ']');
+        if (*s == '[' && close) {
+            char raw[128], name[128];
+            size_t n = (size_t)(close - s - 1);
+            if (n < sizeof raw) {
+                memcpy(raw, s + 1, n);
+                raw[n] = '\0';
+                if (trim_copy(raw, name, sizeof name) && !section_known(name))
+                    ctx_error(x, "unknown section [%s]", name);
+            }
+        }
+    }
+    x->p += len;
+    return str;
+}
+
+/* Edit distance, to suggest the key a typo meant. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t d[64][64];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) !=
+                                            tolower((unsigned char)b[j - 1]));
+            size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    }
+    return d[la][lb];
+}
+
+static const char *key_suggest(const char *section, const char *key)
+{
+    const char *best = NULL;
+    size_t bd = 3; /* only close matches */
+    for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++) {
+        if (strcmp(keys[i].section, section) != 0)
+            continue;
+        size_t d = edit_distance(key, keys[i].key);
+        if (d < bd) {
+            bd = d;
+            best = keys[i].key;
+        }
+    }
+    return best;
+}
+
+static int ctx_handler(void *user, const char *section, const char *name,
+                       const char *value)
+{
+    parse_ctx *x = user;
+    if (x->pass == 1) {
+        if (strcmp(section, "preset") == 0 && strcmp(name, "inherit") == 0) {
+            free(x->inherit);
+            x->inherit = vb_xstrdup(value);
+            x->inherit_line = x->line;
+        }
+        return 1;
+    }
+    const keydef *k = key_find(section, name);
+    if (!k) {
+        if (!*section) {
+            ctx_error(x, "key '%s' is outside any section", name);
+        } else if (!section_known(section)) {
+            ctx_error(x, "unknown section [%s]", section);
+        } else {
+            const char *hint = key_suggest(section, name);
+            ctx_error(x, "unknown key '%s' in [%s]%s%s%s", name, section,
+                      hint ? " (did you mean '" : "", hint ? hint : "",
+                      hint ? "'?)" : "");
+        }
+        return 0;
+    }
+    vb_error ve = { 0 };
+    if (key_apply(x->c, k, value, &ve) != 0) {
+        ctx_error(x, "[%s] %s: %s", section, name, ve.msg);
+        return 0;
+    }
+    return 1;
+}
+
+static int load_path(vb_config *c, const char *path, const char *origin,
+                     chain *ch, vb_error *e);
+
+static bool is_path(const char *name)
+{
+    size_t n = strlen(name);
+    return strchr(name, '/') || (n > 4 && strcmp(name + n - 4, ".ini") == 0);
+}
+
+static void add_name(const char *name, const char *description, void *ud)
+{
+    (void)description;
+    vb_strlist_add(ud, name);
+}
+
+/* "unknown preset 'x' (available: a, b)" */
+static int fail_unknown(const char *name, vb_error *e)
+{
+    vb_strlist l = { 0 };
+    vb_error le = { 0 };
+    char *avail;
+    if (preset_list(add_name, &l, &le) != 0)
+        avail = vb_xasprintf("none: %s", le.msg);
+    else if (l.n == 0)
+        avail = vb_xasprintf("none in %s", preset_dir());
+    else
+        avail = vb_strlist_join(&l, ", ");
+    vb_fail(e, VB_ERR_CONFIG, "unknown preset '%s' (available: %s)", name, avail);
+    free(avail);
+    vb_strlist_clear(&l);
+    return -1;
+}
+
+/* Where the preset called `name` lives: a path as given (relative to
+ * `base_dir` when not absolute and base_dir is set), or a shipped name. */
+static char *resolve_name(const char *name, const char *base_dir, vb_error *e)
+{
+    if (is_path(name)) {
+        if (name[0] != '/' && base_dir)
+            return vb_xasprintf("%s/%s", base_dir, name);
+        return vb_xstrdup(name);
+    }
+    bool ok = name[0] && name[0] != '.';
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+            ok = false;
+    char *path = ok ? vb_xasprintf("%s/%s.ini", preset_dir(), name) : NULL;
+    if (!path || access(path, F_OK) != 0) {
+        free(path);
+        fail_unknown(name, e);
+        return NULL;
+    }
+    return path;
+}
+
+/* Parse text onto c. `path` (may be NULL) is the file it came from, used
+ * for cycles and relative inherit paths. */
+static int load_text(vb_config *c, const char *text, size_t len, const char *origin,
+                     const char *path, chain *ch, vb_error *e)
+{
+    if (memchr(text, '\0', len))
+        return vb_fail(e, VB_ERR_CONFIG, "%s: not a text file (holds a NUL byte)", origin);
+    parse_ctx x = { .c = c, .origin = origin };
+
+    /* Pass 1: `inherit` is applied before the file's own keys wherever it
+     * appears, so that the file always wins over its parent. */
+    x.pass = 1;
+    x.p = text;
+    x.end = text + len;
+    ini_parse_stream(ctx_reader, &x, ctx_handler, &x);
+    if (x.inherit) {
+        int rc = 0;
+        if (!*x.inherit) {
+            rc = vb_fail(e, VB_ERR_CONFIG, "%s:%d: [preset] inherit: a value is required",
+                         origin, x.inherit_line);
+        } else if (ch->n >= PRESET_MAX_DEPTH) {
+            rc = vb_fail(e, VB_ERR_CONFIG, "%s:%d: inherit '%s': more than %d levels",
+                         origin, x.inherit_line, x.inherit, PRESET_MAX_DEPTH);
+        } else {
+            char *dir = NULL;
+            if (path) {
+                dir = vb_xstrdup(path);
+                char *slash = strrchr(dir, '/');
+                if (slash)
+                    *slash = '\0';
+                else {
+                    free(dir);
+                    dir = NULL;
+                }
+            }
+            char *ppath = resolve_name(x.inherit, dir, e);
+            free(dir);
+            if (!ppath || load_path(c, ppath, ppath, ch, e) != 0) {
+                vb_prefix(e, "%s:%d: inherit '%s'", origin, x.inherit_line, x.inherit);
+                rc = -1;
+            }
+            free(ppath);
+        }
+        free(x.inherit);
+        x.inherit = NULL;
+        if (rc != 0)
+            return rc;
+    }
+
+    x.pass = 2;
+    x.p = text;
+    x.line = 0;
+    int rc = ini_parse_stream(ctx_reader, &x, ctx_handler, &x);
+    free(x.inherit);
+    if (rc < 0)
+        return vb_fail(e, VB_ERR_INTERNAL, "%s: inih failed (%d)", origin, rc);
+    if (rc > 0 && (!x.err_line || rc < x.err_line))
+        return vb_fail(e, VB_ERR_CONFIG,
+                       "%s:%d: syntax error: expected '[section]' or 'key = value'",
+                       origin, rc);
+    if (x.err_line)
+        return vb_fail(e, VB_ERR_CONFIG, "%s:%d: %s", origin, x.err_line, x.err);
+    return 0;
+}
+
+static int load_path(vb_config *c, const char *path, const char *origin,
+                     chain *ch, vb_error *e)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return vb_fail(e, VB_ERR_CONFIG, "can not read %s: %s", origin, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return vb_fail(e, VB_ERR_CONFIG, "%s is a folder, not a preset file", origin);
+    }
+    char *buf = vb_xmalloc(PRESET_MAX_FILE + 1);
+    size_t n = fread(buf, 1, PRESET_MAX_FILE + 1, f);
+    int err = ferror(f) ? errno : 0;
+    fclose(f);
+    if (err) {
+        free(buf);
+        return vb_fail(e, VB_ERR_CONFIG, "can not read %s: %s", origin, strerror(err));
+    }
+    if (n > PRESET_MAX_FILE) {
+        free(buf);
+        return vb_fail(e, VB_ERR_CONFIG, "%s: too large for a preset file", origin);
+    }
+    buf[n] = '\0';
+
+    char *real = realpath(path, NULL);
+    const char *id = real ? real : path;
+    for (int i = 0; i < ch->n; i++) {
+        if (strcmp(ch->path[i], id) == 0) {
+            free(real);
+            free(buf);
+            return vb_fail(e, VB_ERR_CONFIG, "%s: inherit cycle", origin);
+        }
+    }
+    ch->path[ch->n++] = id;
+    int rc = load_text(c, buf, n, origin, path, ch, e);
+    ch->n--;
+    free(real);
+    free(buf);
+    return rc;
+}
+
+/* Cross-key checks, once a whole layer is applied. */
+static int config_validate(const vb_config *c, const char *origin, vb_error *e)
+{
+    static const struct { const char *a, *b; } pairs[] = {
+        { "duration_min", "duration_max" }, { "bitrate_min", "bitrate_max" },
+        { "video_bitrate_min", "video_bitrate_max" }, { "fps_min", "fps_max" },
+    };
+    for (size_t i = 0; i < VB_ARRAY_LEN(pairs); i++) {
+        const keydef *ka = key_find("qc", pairs[i].a), *kb = key_find("qc", pairs[i].b);
+        double a, b;
+        if (ka->type == K_BITRATE) {
+            a = (double)*CFIELD(c, ka, int64_t);
+            b = (double)*CFIELD(c, kb, int64_t);
+        } else {
+            a = *CFIELD(c, ka, double);
+            b = *CFIELD(c, kb, double);
+        }
+        if (a > 0 && b > 0 && a > b)
+            return vb_fail(e, VB_ERR_CONFIG, "%s: [qc] %s (%g) is greater than %s (%g)",
+                           origin, pairs[i].a, a, pairs[i].b, b);
+    }
+    return 0;
+}
+
+/* Run one layer on a copy, and keep it only if it loaded cleanly. */
+static int layer_commit(vb_config *c, vb_config *work, const char *origin, int rc,
+                        vb_error *e)
+{
+    if (rc == 0)
+        rc = config_validate(work, origin, e);
+    if (rc != 0) {
+        preset_free_contents(work);
+        return -1;
+    }
+    preset_free_contents(c);
+    *c = *work;
+    return 0;
+}
+
+int preset_load_file(vb_config *c, const char *path, vb_error *e)
+{
+    vb_config work;
+    config_copy(&work, c);
+    chain ch = { .n = 0 };
+    int rc = load_path(&work, path, path, &ch, e);
+    return layer_commit(c, &work, path, rc, e);
+}
+
+int preset_load_string(vb_config *c, const char *text, const char *origin,
+                       vb_error *e)
+{
+    vb_config work;
+    config_copy(&work, c);
+    chain ch = { .n = 0 };
+    int rc = load_text(&work, text, strlen(text), origin, NULL, &ch, e);
+    return layer_commit(c, &work, origin, rc, e);
+}
+
+int preset_load_name(vb_config *c, const char *name, vb_error *e)
+{
+    char *path = resolve_name(name, NULL, e);
+    if (!path)
+        return -1;
+    vb_config work;
+    config_copy(&work, c);
+    chain ch = { .n = 0 };
+    int rc = load_path(&work, path, path, &ch, e);
+    if (rc == 0) {
+        /* A path names its preset by the file name without ".ini". */
+        const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+        size_t n = strlen(base);
+        if (n > 4 && strcmp(base + n - 4, ".ini") == 0)
+            n -= 4;
+        free(work.name);
+        work.name = vb_xstrndup(base, n);
+    }
+    rc = layer_commit(c, &work, path, rc, e);
+    free(path);
+    return rc;
+}
+
+/* ---- where presets live ---- */
+
+static bool path_under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return n > 0 && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+const char *preset_dir(void)
+{
+    const char *env = getenv("VBATCH_PRESET_DIR");
+    if (env && *env)
+        return env;
+    /* Run from the build tree (vbatch itself or a unit test below it):
+     * use the source tree's presets, so no install is needed to try it. */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        if (path_under(exe, VB_BUILD_DIR))
+            return VB_SRC_PRESET_DIR;
+        char *real = realpath(VB_BUILD_DIR, NULL);
+        bool under = real && path_under(exe, real);
+        free(real);
+        if (under)
+            return VB_SRC_PRESET_DIR;
+    }
+    return VB_PRESET_DIR;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int description_handler(void *user, const char *section, const char *name,
+                               const char *value)
+{
+    char **d = user;
+    if (strcmp(section, "preset") == 0 && strcmp(name, "description") == 0) {
+        free(*d);
+        *d = vb_xstrdup(value);
+    }
+    return 1;
+}
+
+/* The [preset] description of a file, or "" (errors are ignored here:
+ * they are reported when the preset is loaded). */
+static char *file_description(const char *path)
+{
+    char *d = NULL;
+    ini_parse(path, description_handler, &d);
+    return d ? d : vb_xstrdup("");
+}
+
+int preset_list(void (*fn)(const char *name, const char *description, void *ud),
+                void *ud, vb_error *e)
+{
+    const char *dir = preset_dir();
+    DIR *d = opendir(dir);
+    if (!d)
+        return vb_fail(e, VB_ERR_CONFIG, "can not read the preset folder %s: %s", dir,
+                       strerror(errno));
+    vb_strlist names = { 0 };
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n <= 4 || de->d_name[0] == '.' || strcmp(de->d_name + n - 4, ".ini") != 0)
+            continue;
+        char *stem = vb_xstrndup(de->d_name, n - 4);
+        vb_strlist_add(&names, stem);
+        free(stem);
+    }
+    closedir(d);
+    qsort(names.v, names.n, sizeof *names.v, name_cmp);
+    for (size_t i = 0; i < names.n; i++) {
+        char *path = vb_xasprintf("%s/%s.ini", dir, names.v[i]);
+        char *desc = file_description(path);
+        fn(names.v[i], desc, ud);
+        free(desc);
+        free(path);
+    }
+    vb_strlist_clear(&names);
+    return 0;
+}
+
+/* ---- output ---- */
+
+void preset_write(const vb_config *c, writer *w)
+{
+    writer_begin_object(w, "preset");
+    writer_string(w, "name", c->name);
+    writer_string(w, "description", c->description);
+    writer_end_object(w);
+    for (size_t s = 1; s < VB_ARRAY_LEN(sections); s++) {
+        writer_begin_object(w, sections[s]);
+        for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++) {
+            const keydef *k = &keys[i];
+            if (strcmp(k->section, sections[s]) != 0)
+                continue;
+            switch (k->type) {
+            case K_BOOL:
+                writer_bool(w, k->key, *CFIELD(c, k, bool));
+                break;
+            case K_INT: {
+                int v = *CFIELD(c, k, int);
+                if (v == 0 && (k->flags & F_UNSET0))
+                    writer_null(w, k->key);
+                else
+                    writer_int(w, k->key, v);
+                break;
+            }
+            case K_DOUBLE:
+            case K_RATE:
+            case K_RATIO: {
+                double v = *CFIELD(c, k, double);
+                if (v == 0 && (k->flags & F_UNSET0))
+                    writer_null(w, k->key);
+                else
+                    writer_double(w, k->key, v);
+                break;
+            }
+            case K_BITRATE:
+            case K_SIZE: {
+                int64_t v = *CFIELD(c, k, int64_t);
+                if (v == 0 && (k->flags & F_UNSET0))
+                    writer_null(w, k->key);
+                else
+                    writer_int(w, k->key, v);
+                break;
+            }
+            case K_LEVEL:
+                writer_string(w, k->key, preset_level_name(*CFIELD(c, k, int)));
+                break;
+            case K_AUDIO: {
+                int a = *CFIELD(c, k, int);
+                writer_string(w, k->key, a >= 0 && a < (int)VB_ARRAY_LEN(audio_names)
+                                             ? audio_names[a] : "unknown");
+                break;
+            }
+            case K_WORDS:
+            case K_SAMPLE_RATES: {
+                const vb_strlist *l = CFIELD(c, k, vb_strlist);
+                writer_begin_array(w, k->key);
+                for (size_t j = 0; j < l->n; j++)
+                    writer_string(w, NULL, l->v[j]);
+                writer_end_array(w);
+                break;
+            }
+            default:
+                break;
+            }
+        }
+        writer_end_object(w);
+    }
+}

@@ -1,1 +1,565 @@
-/* placeholder during development */
+/* probe.c - read what a media file's headers say, with libavformat and
+ * libavcodec, without decoding.
+ *
+ * Speed matters here: avformat_open_input costs well under a millisecond,
+ * while avformat_find_stream_info decodes frames and costs ten times
+ * more. So the container's header is trusted first; for a video stream
+ * whose header leaves the profile or pixel format unknown (H.264 and
+ * HEVC in MP4 do), the codec's parser is run on the stream's first packet,
+ * which fills them without decoding. find_stream_info is called only when
+ * a needed field is still unknown (for example MPEG-TS, which has no
+ * header at all). Values follow ffprobe's conventions. */
+#include "config.h"
+#include "probe.h"
+#include "writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/display.h>
+#include <libavutil/pixdesc.h>
+
+/* Packets read while looking for each parsed stream's first packet. */
+#define PARSE_MAX_PACKETS 64
+
+static char *dup_or_null(const char *s)
+{
+    return (s && *s) ? vb_xstrdup(s) : NULL;
+}
+
+static char *av_err(int rc)
+{
+    char buf[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(rc, buf, sizeof buf);
+    return vb_xstrdup(buf);
+}
+
+/* Friendly container name for rules: mp4, mov, mkv, webm, ... */
+static char *container_name(AVFormatContext *fc)
+{
+    const char *n = fc->iformat->name;
+    if (strncmp(n, "mov,", 4) == 0) {
+        AVDictionaryEntry *t = av_dict_get(fc->metadata, "major_brand", NULL, 0);
+        if (t && strncmp(t->value, "qt", 2) == 0)
+            return vb_xstrdup("mov");
+        if (t && (strncmp(t->value, "M4A", 3) == 0 || strncmp(t->value, "M4B", 3) == 0))
+            return vb_xstrdup("m4a");
+        if (t && strncmp(t->value, "3g", 2) == 0)
+            return vb_xstrdup("3gp");
+        return vb_xstrdup("mp4");
+    }
+    if (strncmp(n, "matroska", 8) == 0) {
+        AVDictionaryEntry *t = av_dict_get(fc->metadata, "DOCTYPE", NULL, 0);
+        /* The demuxer exposes the doctype through its name list only;
+         * webm files use VP8/VP9/AV1 + Vorbis/Opus. */
+        if (t && strcmp(t->value, "webm") == 0)
+            return vb_xstrdup("webm");
+        bool webm = fc->nb_streams > 0;
+        for (unsigned i = 0; i < fc->nb_streams; i++) {
+            enum AVCodecID id = fc->streams[i]->codecpar->codec_id;
+            if (id != AV_CODEC_ID_VP8 && id != AV_CODEC_ID_VP9 && id != AV_CODEC_ID_AV1 &&
+                id != AV_CODEC_ID_VORBIS && id != AV_CODEC_ID_OPUS &&
+                fc->streams[i]->codecpar->codec_type != AVMEDIA_TYPE_SUBTITLE)
+                webm = false;
+        }
+        const char *ext = strrchr(fc->url, '.');
+        if (webm && ext && strcasecmp(ext, ".webm") == 0)
+            return vb_xstrdup("webm");
+        return vb_xstrdup("mkv");
+    }
+    if (strcmp(n, "mpegts") == 0)
+        return vb_xstrdup("ts");
+    const char *comma = strchr(n, ',');
+    return comma ? vb_xstrndup(n, (size_t)(comma - n)) : vb_xstrdup(n);
+}
+
+/* moov before mdat? Walks the top-level boxes from the start of the file
+ * through the demuxer's own I/O context (the file is opened once). */
+static int mov_faststart(AVIOContext *pb)
+{
+    int64_t pos = 0, end = avio_size(pb);
+    int64_t saved = avio_tell(pb);
+    int result = -1;
+    for (int i = 0; i < 64 && (end < 0 || pos + 8 <= end); i++) {
+        if (avio_seek(pb, pos, SEEK_SET) < 0)
+            break;
+        uint64_t size = avio_rb32(pb);
+        uint32_t type = avio_rl32(pb);
+        int hdr = 8;
+        if (size == 1) {
+            size = avio_rb64(pb);
+            hdr = 16;
+        } else if (size == 0 && end > 0) {
+            size = (uint64_t)(end - pos);
+        }
+        if (avio_feof(pb) || size < (uint64_t)hdr)
+            break;
+        if (type == MKTAG('m', 'o', 'o', 'v')) { result = 1; break; }
+        if (type == MKTAG('m', 'd', 'a', 't')) { result = 0; break; }
+        pos += (int64_t)size;
+    }
+    avio_seek(pb, saved, SEEK_SET);
+    return result;
+}
+
+static bool has_parser(enum AVCodecID id)
+{
+    return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC;
+}
+
+/* Run the codec's parser on the stream's first packet: fills profile,
+ * level and pixel format for H.264/HEVC without decoding. */
+static void parse_first_packets(AVFormatContext *fc, bool *want)
+{
+    int pending = 0;
+    for (unsigned i = 0; i < fc->nb_streams; i++)
+        pending += want[i];
+    if (!pending)
+        return;
+    AVPacket *pkt = av_packet_alloc();
+    if (!pkt)
+        return;
+    for (int n = 0; pending > 0 && n < PARSE_MAX_PACKETS; n++) {
+        if (av_read_frame(fc, pkt) < 0)
+            break;
+        unsigned si = (unsigned)pkt->stream_index;
+        if (si < fc->nb_streams && want[si]) {
+            AVStream *st = fc->streams[si];
+            AVCodecParameters *par = st->codecpar;
+            AVCodecParserContext *pc = av_parser_init(par->codec_id);
+            const AVCodec *dec = avcodec_find_decoder(par->codec_id);
+            AVCodecContext *ctx = avcodec_alloc_context3(dec);
+            if (pc && ctx && avcodec_parameters_to_context(ctx, par) >= 0) {
+                uint8_t *out = NULL;
+                int outsize = 0;
+                pc->flags |= PARSER_FLAG_COMPLETE_FRAMES;
+                av_parser_parse2(pc, ctx, &out, &outsize, pkt->data, pkt->size,
+                                 pkt->pts, pkt->dts, pkt->pos);
+                if (par->profile == FF_PROFILE_UNKNOWN && ctx->profile != FF_PROFILE_UNKNOWN)
+                    par->profile = ctx->profile;
+                if (par->level == FF_LEVEL_UNKNOWN && ctx->level != FF_LEVEL_UNKNOWN)
+                    par->level = ctx->level;
+                if (par->format < 0 && pc->format >= 0)
+                    par->format = pc->format;
+                if (par->width <= 0 && pc->width > 0) {
+                    par->width = pc->width;
+                    par->height = pc->height;
+                }
+            }
+            av_parser_close(pc);
+            avcodec_free_context(&ctx);
+            want[si] = false;
+            pending--;
+        }
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+}
+
+/* Would ffprobe show something we do not know yet? */
+static bool stream_incomplete(const AVStream *st)
+{
+    const AVCodecParameters *p = st->codecpar;
+    if (p->codec_id == AV_CODEC_ID_NONE)
+        return true;
+    if (p->codec_type == AVMEDIA_TYPE_VIDEO) {
+        if (st->disposition & AV_DISPOSITION_ATTACHED_PIC)
+            return false;
+        return p->width <= 0 || p->height <= 0 || p->format < 0 ||
+               st->avg_frame_rate.num <= 0 || st->r_frame_rate.num <= 0 ||
+               (p->profile == FF_PROFILE_UNKNOWN &&
+                avcodec_descriptor_get(p->codec_id) &&
+                avcodec_descriptor_get(p->codec_id)->profiles);
+    }
+    if (p->codec_type == AVMEDIA_TYPE_AUDIO)
+        return p->sample_rate <= 0 || p->ch_layout.nb_channels <= 0 ||
+               (p->codec_id == AV_CODEC_ID_AAC && p->profile == FF_PROFILE_UNKNOWN &&
+                p->extradata_size < 2);
+    return false;
+}
+
+/* The container's duration and bit rate as libavformat's timing estimate
+ * would give them (what ffprobe prints), from the stream headers. */
+static void header_timings(AVFormatContext *fc, int64_t size)
+{
+    int64_t start = INT64_MAX, end = INT64_MIN;
+    for (unsigned i = 0; i < fc->nb_streams; i++) {
+        AVStream *st = fc->streams[i];
+        if (st->start_time == AV_NOPTS_VALUE || st->duration == AV_NOPTS_VALUE ||
+            st->duration <= 0)
+            continue;
+        int64_t s = av_rescale_q(st->start_time, st->time_base, AV_TIME_BASE_Q);
+        int64_t e = s + av_rescale_q(st->duration, st->time_base, AV_TIME_BASE_Q);
+        if (s < start) start = s;
+        if (e > end) end = e;
+    }
+    if (start != INT64_MAX && end > start) {
+        if (fc->start_time == AV_NOPTS_VALUE)
+            fc->start_time = start;
+        if (end - start > fc->duration || fc->duration == AV_NOPTS_VALUE)
+            fc->duration = end - start;
+    }
+    if (fc->bit_rate <= 0 && size > 0 && fc->duration > 0) {
+        double br = (double)size * 8.0 * AV_TIME_BASE / (double)fc->duration;
+        if (br >= 0 && br <= (double)INT64_MAX)
+            fc->bit_rate = (int64_t)br;
+    }
+}
+
+static const char *color_or_null(const char *s)
+{
+    return (s && strcmp(s, "unknown") != 0 && strcmp(s, "unspecified") != 0) ? s : NULL;
+}
+
+/* Header-only completions that need no packet: the AAC profile from the
+ * AudioSpecificConfig, and the sample format the decoder will produce. */
+static void complete_audio(AVCodecParameters *p)
+{
+    if (p->codec_id == AV_CODEC_ID_AAC && p->profile == FF_PROFILE_UNKNOWN &&
+        p->extradata_size >= 2) {
+        int ot = p->extradata[0] >> 3;
+        if (ot == 31)
+            ot = 32 + (((p->extradata[0] & 7) << 3) | (p->extradata[1] >> 5));
+        if (ot > 0)
+            p->profile = ot - 1;
+    }
+    if (p->format < 0) {
+        const AVCodec *dec = avcodec_find_decoder(p->codec_id);
+        if (dec && dec->sample_fmts && dec->sample_fmts[0] != AV_SAMPLE_FMT_NONE)
+            p->format = dec->sample_fmts[0];
+    }
+}
+
+static void fill_stream(AVFormatContext *fc, AVStream *st, probe_stream *ps)
+{
+    AVCodecParameters *p = st->codecpar;
+    ps->index = st->index;
+    switch (p->codec_type) {
+    case AVMEDIA_TYPE_VIDEO:      ps->type = PROBE_VIDEO; break;
+    case AVMEDIA_TYPE_AUDIO:      ps->type = PROBE_AUDIO; break;
+    case AVMEDIA_TYPE_SUBTITLE:   ps->type = PROBE_SUBTITLE; break;
+    case AVMEDIA_TYPE_DATA:       ps->type = PROBE_DATA; break;
+    case AVMEDIA_TYPE_ATTACHMENT: ps->type = PROBE_ATTACHMENT; break;
+    default:                      ps->type = PROBE_OTHER; break;
+    }
+    if (p->codec_type == AVMEDIA_TYPE_AUDIO)
+        complete_audio(p);
+    const AVCodecDescriptor *cd = avcodec_descriptor_get(p->codec_id);
+    ps->codec = vb_xstrdup(cd ? cd->name : "unknown");
+    ps->codec_long = dup_or_null(cd ? cd->long_name : NULL);
+    ps->profile = dup_or_null(avcodec_profile_name(p->codec_id, p->profile));
+    ps->bit_rate = p->bit_rate > 0 ? p->bit_rate : 0;
+    ps->duration = (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+                       ? (double)st->duration * av_q2d(st->time_base) : NAN;
+    ps->nb_frames = st->nb_frames > 0 ? st->nb_frames : 0;
+    AVDictionaryEntry *lang = av_dict_get(st->metadata, "language", NULL, 0);
+    ps->language = dup_or_null(lang ? lang->value : NULL);
+    ps->attached_pic = (st->disposition & AV_DISPOSITION_ATTACHED_PIC) != 0;
+
+    if (p->codec_type == AVMEDIA_TYPE_VIDEO) {
+        ps->width = p->width;
+        ps->height = p->height;
+        ps->display_width = p->width;
+        ps->display_height = p->height;
+        const int32_t *m = (const int32_t *)av_stream_get_side_data(
+            st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+        if (m) {
+            double rot = av_display_rotation_get(m);
+            if (isfinite(rot)) {
+                ps->rotation = rot;
+                long q = lround(fabs(rot)) % 180;
+                if (q == 90) {
+                    ps->display_width = p->height;
+                    ps->display_height = p->width;
+                }
+            }
+        }
+        AVRational sar = av_guess_sample_aspect_ratio(fc, st, NULL);
+        if (sar.num > 0 && sar.den > 0) {
+            ps->sar = (probe_rational){ sar.num, sar.den };
+            AVRational dar;
+            av_reduce(&dar.num, &dar.den, (int64_t)p->width * sar.num,
+                      (int64_t)p->height * sar.den, 1024 * 1024);
+            ps->dar = (probe_rational){ dar.num, dar.den };
+        } else {
+            ps->sar = (probe_rational){ 0, 1 };
+            ps->dar = (probe_rational){ 0, 1 };
+        }
+        ps->avg_frame_rate = (probe_rational){ st->avg_frame_rate.num, st->avg_frame_rate.den };
+        ps->r_frame_rate = (probe_rational){ st->r_frame_rate.num, st->r_frame_rate.den };
+        const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(p->format);
+        if (pd) {
+            ps->pix_fmt = vb_xstrdup(pd->name);
+            ps->bit_depth = pd->comp[0].depth;
+        }
+        ps->color_range = dup_or_null(color_or_null(av_color_range_name(p->color_range)));
+        ps->color_space = dup_or_null(color_or_null(av_color_space_name(p->color_space)));
+        ps->color_transfer = dup_or_null(color_or_null(av_color_transfer_name(p->color_trc)));
+        ps->color_primaries = dup_or_null(color_or_null(av_color_primaries_name(p->color_primaries)));
+        ps->hdr = p->color_trc == AVCOL_TRC_SMPTE2084 || p->color_trc == AVCOL_TRC_ARIB_STD_B67;
+    } else if (p->codec_type == AVMEDIA_TYPE_AUDIO) {
+        ps->sample_rate = p->sample_rate;
+        ps->channels = p->ch_layout.nb_channels;
+        char buf[128];
+        /* A header that gives only a channel count: the decoder will use
+         * the default layout for it, and so does ffprobe. */
+        AVChannelLayout cl = {0};
+        if (p->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC)
+            av_channel_layout_default(&cl, p->ch_layout.nb_channels);
+        else
+            av_channel_layout_copy(&cl, &p->ch_layout);
+        if (cl.nb_channels > 0 && av_channel_layout_describe(&cl, buf, sizeof buf) >= 0)
+            ps->channel_layout = vb_xstrdup(buf);
+        av_channel_layout_uninit(&cl);
+        ps->sample_fmt = dup_or_null(av_get_sample_fmt_name(p->format));
+        if (p->bits_per_raw_sample > 0)
+            ps->bit_depth = p->bits_per_raw_sample;
+        else if (p->bits_per_coded_sample > 0 && av_get_exact_bits_per_sample(p->codec_id) > 0)
+            ps->bit_depth = p->bits_per_coded_sample;
+    }
+}
+
+static int open_error(const char *path, int rc, vb_error *e)
+{
+    char *m = av_err(rc);
+    int code = (rc == AVERROR(ENOENT) || rc == AVERROR(EACCES) || rc == AVERROR(EIO) ||
+                rc == AVERROR(EISDIR)) ? VB_ERR_IO : VB_ERR_MEDIA;
+    if (rc == AVERROR_INVALIDDATA)
+        vb_fail(e, code, "%s: not a recognised media file (%s)", path, m);
+    else
+        vb_fail(e, code, "%s: cannot open: %s", path, m);
+    free(m);
+    return -1;
+}
+
+static void quiet_logs(void)
+{
+    /* Broken files make libav log warnings; they are reported as item
+     * errors instead, so keep the terminal for vbatch's own output. */
+    av_log_set_level(vb_verbosity > 2 ? AV_LOG_WARNING : AV_LOG_QUIET);
+}
+
+int probe_file(const char *path, probe_result **out, vb_error *e)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, quiet_logs);
+    *out = NULL;
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return vb_fail(e, VB_ERR_IO, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(sb.st_mode))
+        return vb_fail(e, VB_ERR_MEDIA, "%s: is a directory, not a video file", path);
+    if (!S_ISREG(sb.st_mode))
+        return vb_fail(e, VB_ERR_MEDIA, "%s: not a regular file", path);
+    if (sb.st_size == 0)
+        return vb_fail(e, VB_ERR_MEDIA, "%s: empty file (0 bytes)", path);
+
+    AVFormatContext *fc = NULL;
+    int rc = avformat_open_input(&fc, path, NULL, NULL);
+    if (rc < 0)
+        return open_error(path, rc, e);
+
+    bool *want = vb_xcalloc(fc->nb_streams + 1, sizeof(bool));
+    bool complete = fc->nb_streams > 0;
+    for (unsigned i = 0; i < fc->nb_streams; i++) {
+        AVStream *st = fc->streams[i];
+        if (!stream_incomplete(st))
+            continue;
+        if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            has_parser(st->codecpar->codec_id) && st->codecpar->width > 0 &&
+            st->avg_frame_rate.num > 0 && st->r_frame_rate.num > 0)
+            want[i] = true;
+        else
+            complete = false;
+    }
+    parse_first_packets(fc, want);
+    free(want);
+    for (unsigned i = 0; complete && i < fc->nb_streams; i++)
+        if (stream_incomplete(fc->streams[i]))
+            complete = false;
+
+    bool used_info = false;
+    if (!complete) {
+        used_info = true;
+        AVDictionary **opts = vb_xcalloc(fc->nb_streams + 1, sizeof(AVDictionary *));
+        /* One decoder thread: probing decodes a frame or two at most and
+         * thread start-up would cost more than the decode. */
+        for (unsigned i = 0; i < fc->nb_streams; i++)
+            av_dict_set(&opts[i], "threads", "1", 0);
+        unsigned n = fc->nb_streams;
+        rc = avformat_find_stream_info(fc, opts);
+        for (unsigned i = 0; i < n; i++)
+            av_dict_free(&opts[i]);
+        free(opts);
+        if (rc < 0) {
+            char *m = av_err(rc);
+            vb_fail(e, VB_ERR_MEDIA, "%s: cannot read stream information: %s", path, m);
+            free(m);
+            avformat_close_input(&fc);
+            return -1;
+        }
+    } else {
+        header_timings(fc, sb.st_size);
+    }
+    if (fc->nb_streams == 0) {
+        avformat_close_input(&fc);
+        return vb_fail(e, VB_ERR_MEDIA, "%s: no audio or video streams", path);
+    }
+
+    probe_result *r = vb_xcalloc(1, sizeof *r);
+    r->path = vb_xstrdup(path);
+    r->format = vb_xstrdup(fc->iformat->name);
+    r->format_long = dup_or_null(fc->iformat->long_name);
+    r->container = container_name(fc);
+    r->duration = fc->duration > 0 ? (double)fc->duration / AV_TIME_BASE : NAN;
+    r->start_time = fc->start_time != AV_NOPTS_VALUE ? (double)fc->start_time / AV_TIME_BASE : NAN;
+    r->bit_rate = fc->bit_rate > 0 ? fc->bit_rate : 0;
+    r->size = sb.st_size;
+    r->used_stream_info = used_info;
+    r->faststart = -1;
+    if (strncmp(fc->iformat->name, "mov,", 4) == 0 && fc->pb)
+        r->faststart = mov_faststart(fc->pb);
+    r->nb_streams = (int)fc->nb_streams;
+    r->streams = vb_xcalloc(fc->nb_streams, sizeof(probe_stream));
+    for (unsigned i = 0; i < fc->nb_streams; i++) {
+        probe_stream *ps = &r->streams[i];
+        fill_stream(fc, fc->streams[i], ps);
+        if (ps->type == PROBE_VIDEO && !ps->attached_pic && !r->video)
+            r->video = ps;
+        if (ps->type == PROBE_AUDIO && !r->audio)
+            r->audio = ps;
+    }
+    r->bytes_read = fc->pb ? fc->pb->bytes_read : 0;
+    avformat_close_input(&fc);
+    *out = r;
+    return 0;
+}
+
+void probe_result_free(probe_result **pr)
+{
+    if (!pr || !*pr)
+        return;
+    probe_result *r = *pr;
+    for (int i = 0; i < r->nb_streams; i++) {
+        probe_stream *s = &r->streams[i];
+        free(s->codec); free(s->codec_long); free(s->profile); free(s->language);
+        free(s->pix_fmt); free(s->color_range); free(s->color_space);
+        free(s->color_transfer); free(s->color_primaries);
+        free(s->channel_layout); free(s->sample_fmt);
+    }
+    free(r->streams);
+    free(r->path); free(r->format); free(r->format_long); free(r->container);
+    free(r);
+    *pr = NULL;
+}
+
+const char *probe_stream_type_name(int type)
+{
+    static const char *const n[] = { "video", "audio", "subtitle", "data",
+                                     "attachment", "other" };
+    return (type >= 0 && type <= PROBE_OTHER) ? n[type] : "other";
+}
+
+static void write_ratio(writer *w, const char *key, probe_rational r)
+{
+    if (r.num <= 0 || r.den <= 0) {
+        writer_null(w, key);
+        return;
+    }
+    char buf[48];
+    snprintf(buf, sizeof buf, "%d:%d", r.num, r.den);
+    writer_string(w, key, buf);
+}
+
+static void write_rate(writer *w, const char *key, probe_rational r)
+{
+    if (r.num <= 0 || r.den <= 0) {
+        writer_null(w, key);
+        return;
+    }
+    char buf[48];
+    snprintf(buf, sizeof buf, "%d/%d", r.num, r.den);
+    writer_string(w, key, buf);
+}
+
+static void write_opt_int(writer *w, const char *key, int64_t v)
+{
+    if (v > 0)
+        writer_int(w, key, v);
+    else
+        writer_null(w, key);
+}
+
+void probe_write(const probe_result *r, writer *w)
+{
+    writer_string(w, "file", r->path);
+    writer_string(w, "format", r->format);
+    writer_string(w, "format_long", r->format_long);
+    writer_string(w, "container", r->container);
+    writer_double(w, "duration", r->duration);
+    writer_double(w, "start_time", r->start_time);
+    write_opt_int(w, "bit_rate", r->bit_rate);
+    writer_int(w, "size", r->size);
+    if (r->faststart < 0)
+        writer_null(w, "faststart");
+    else
+        writer_bool(w, "faststart", r->faststart == 1);
+    writer_begin_array(w, "streams");
+    for (int i = 0; i < r->nb_streams; i++) {
+        const probe_stream *s = &r->streams[i];
+        writer_begin_object(w, NULL);
+        writer_int(w, "index", s->index);
+        writer_string(w, "type", probe_stream_type_name(s->type));
+        writer_string(w, "codec", s->codec);
+        writer_string(w, "codec_long", s->codec_long);
+        writer_string(w, "profile", s->profile);
+        write_opt_int(w, "bit_rate", s->bit_rate);
+        writer_double(w, "duration", s->duration);
+        write_opt_int(w, "nb_frames", s->nb_frames);
+        writer_string(w, "language", s->language);
+        if (s->type == PROBE_VIDEO) {
+            writer_bool(w, "attached_pic", s->attached_pic);
+            writer_int(w, "width", s->width);
+            writer_int(w, "height", s->height);
+            writer_int(w, "display_width", s->display_width);
+            writer_int(w, "display_height", s->display_height);
+            writer_double(w, "rotation", s->rotation);
+            write_ratio(w, "sample_aspect_ratio", s->sar);
+            write_ratio(w, "display_aspect_ratio", s->dar);
+            write_rate(w, "avg_frame_rate", s->avg_frame_rate);
+            write_rate(w, "r_frame_rate", s->r_frame_rate);
+            writer_string(w, "pix_fmt", s->pix_fmt);
+            write_opt_int(w, "bit_depth", s->bit_depth);
+            writer_string(w, "color_range", s->color_range);
+            writer_string(w, "color_space", s->color_space);
+            writer_string(w, "color_transfer", s->color_transfer);
+            writer_string(w, "color_primaries", s->color_primaries);
+            writer_bool(w, "hdr", s->hdr);
+        } else if (s->type == PROBE_AUDIO) {
+            writer_int(w, "sample_rate", s->sample_rate);
+            writer_int(w, "channels", s->channels);
+            writer_string(w, "channel_layout", s->channel_layout);
+            writer_string(w, "sample_fmt", s->sample_fmt);
+            write_opt_int(w, "bit_depth", s->bit_depth);
+        }
+        writer_end_object(w);
+    }
+    writer_end_array(w);
+}
+
+void probe_versions(char *buf, size_t len)
+{
+    unsigned f = avformat_version(), c = avcodec_version(), u = avutil_version();
+    snprintf(buf, len, "libavformat %u.%u.%u, libavcodec %u.%u.%u, libavutil %u.%u.%u (FFmpeg %s)",
+             f >> 16, (f >> 8) & 255, f & 255, c >> 16, (c >> 8) & 255, c & 255,
+             u >> 16, (u >> 8) & 255, u & 255, av_version_info());
+}

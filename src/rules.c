@@ -1,1 +1,291 @@
-/* placeholder during development */
+/* rules.c - quality gates over probe results. Each enabled rule adds one
+ * result per limit it checks (duration_min and duration_max are separate
+ * results), carrying the measured value, the limit, the level it was
+ * evaluated at, the verdict and a sentence a person can act on. */
+#include "config.h"
+#include "rules.h"
+#include "writer.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void add(rule_report *rep, const char *rule, int level, bool ok,
+                const char *value, const char *limit, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+static void add(rule_report *rep, const char *rule, int level, bool ok,
+                const char *value, const char *limit, const char *fmt, ...)
+{
+    if (level == RULE_OFF)
+        return;
+    rep->r = vb_xrealloc(rep->r, (rep->n + 1) * sizeof(rule_result));
+    rule_result *x = &rep->r[rep->n++];
+    x->rule = vb_xstrdup(rule);
+    x->value = vb_xstrdup(value ? value : "none");
+    x->limit = vb_xstrdup(limit ? limit : "");
+    x->level = level;
+    x->verdict = ok ? VERDICT_PASS : (level == RULE_FAIL ? VERDICT_FAIL : VERDICT_WARN);
+    va_list ap;
+    va_start(ap, fmt);
+    char *m = NULL;
+    if (vasprintf(&m, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    x->message = m;
+    if (x->verdict == VERDICT_FAIL)
+        rep->nfail++;
+    else if (x->verdict == VERDICT_WARN)
+        rep->nwarn++;
+    if (x->verdict > rep->verdict)
+        rep->verdict = x->verdict;
+}
+
+/* Human-readable numbers, so that value and limit read alike. */
+static void fmt_seconds(char *b, size_t n, double v) { snprintf(b, n, "%.3f s", v); }
+static void fmt_bps(char *b, size_t n, int64_t v)
+{
+    if (v >= 1000000)
+        snprintf(b, n, "%.2f Mb/s", (double)v / 1e6);
+    else
+        snprintf(b, n, "%.1f kb/s", (double)v / 1e3);
+}
+static void fmt_bytes(char *b, size_t n, int64_t v)
+{
+    if (v >= 1000000)
+        snprintf(b, n, "%.2f MB", (double)v / 1e6);
+    else
+        snprintf(b, n, "%lld bytes", (long long)v);
+}
+
+static double rate(probe_rational r)
+{
+    return (r.num > 0 && r.den > 0) ? (double)r.num / r.den : NAN;
+}
+
+static void check_duration(const qc_config *q, const probe_result *p, rule_report *rep)
+{
+    char v[64], l[64];
+    bool known = isfinite(p->duration);
+    fmt_seconds(v, sizeof v, p->duration);
+    if (q->duration_min > 0) {
+        fmt_seconds(l, sizeof l, q->duration_min);
+        add(rep, "duration_min", q->duration_level, known && p->duration >= q->duration_min,
+            known ? v : NULL, l, "duration %s, minimum %s", known ? v : "unknown", l);
+    }
+    if (q->duration_max > 0) {
+        fmt_seconds(l, sizeof l, q->duration_max);
+        add(rep, "duration_max", q->duration_level, known && p->duration <= q->duration_max,
+            known ? v : NULL, l, "duration %s, maximum %s", known ? v : "unknown", l);
+    }
+}
+
+static void check_resolution(const qc_config *q, const probe_stream *vs, rule_report *rep)
+{
+    if (q->min_width <= 0 && q->min_height <= 0)
+        return;
+    int w = vs->display_width, h = vs->display_height;
+    int mw = q->min_width, mh = q->min_height;
+    char v[64], l[64];
+    snprintf(v, sizeof v, "%dx%d", w, h);
+    if (q->any_orientation) {
+        /* Compare long side with long side: a 9:16 clip meets 1280x720. */
+        int lo = w > h ? w : h, sh = w > h ? h : w;
+        int mlo = mw > mh ? mw : mh, msh = mw > mh ? mh : mw;
+        snprintf(l, sizeof l, "%dx%d (either orientation)", mlo, msh);
+        add(rep, "min_resolution", q->resolution_level, lo >= mlo && sh >= msh, v, l,
+            "displayed size %dx%d, at least %dx%d in either orientation", w, h, mlo, msh);
+        return;
+    }
+    if (mw > 0) {
+        snprintf(l, sizeof l, "%d px", mw);
+        char vw[32];
+        snprintf(vw, sizeof vw, "%d px", w);
+        add(rep, "min_width", q->resolution_level, w >= mw, vw, l,
+            "displayed width %d px, minimum %d px", w, mw);
+    }
+    if (mh > 0) {
+        snprintf(l, sizeof l, "%d px", mh);
+        char vh[32];
+        snprintf(vh, sizeof vh, "%d px", h);
+        add(rep, "min_height", q->resolution_level, h >= mh, vh, l,
+            "displayed height %d px, minimum %d px", h, mh);
+    }
+}
+
+static void check_aspect(const qc_config *q, const probe_stream *vs, rule_report *rep)
+{
+    if (q->aspect_ratio <= 0)
+        return;
+    /* Displayed aspect: rotation applied, then pixel shape. */
+    double sar = (vs->sar.num > 0 && vs->sar.den > 0) ? (double)vs->sar.num / vs->sar.den : 1.0;
+    double w = vs->width * sar, h = vs->height;
+    if (vs->display_width != vs->width) {
+        double t = w;
+        w = h;
+        h = t;
+    }
+    double a = h > 0 ? w / h : NAN;
+    double dev = fabs(a - q->aspect_ratio) / q->aspect_ratio;
+    char v[64], l[64];
+    snprintf(v, sizeof v, "%.4f", a);
+    snprintf(l, sizeof l, "%.4f +/- %.1f%%", q->aspect_ratio, q->aspect_tolerance * 100);
+    add(rep, "aspect_ratio", q->aspect_level, isfinite(a) && dev <= q->aspect_tolerance, v, l,
+        "displayed aspect ratio %.4f, expected %.4f within %.1f%%", a, q->aspect_ratio,
+        q->aspect_tolerance * 100);
+}
+
+static void check_list(const char *rule, int level, const vb_strlist *allowed,
+                       const char *what, const char *value, rule_report *rep)
+{
+    if (allowed->n == 0)
+        return;
+    char *l = vb_strlist_join(allowed, ", ");
+    add(rep, rule, level, value && vb_strlist_has(allowed, value), value, l,
+        "%s %s, allowed: %s", what, value ? value : "none", l);
+    free(l);
+}
+
+static void check_range_bps(const char *rmin, const char *rmax, int level, int64_t minv,
+                            int64_t maxv, int64_t v, const char *what, rule_report *rep)
+{
+    char vs[64], l[64];
+    fmt_bps(vs, sizeof vs, v);
+    if (minv > 0) {
+        fmt_bps(l, sizeof l, minv);
+        add(rep, rmin, level, v > 0 && v >= minv, v > 0 ? vs : NULL, l,
+            v > 0 ? "%s %s, minimum %s" : "%s unknown%.0s, minimum %s", what, vs, l);
+    }
+    if (maxv > 0) {
+        fmt_bps(l, sizeof l, maxv);
+        add(rep, rmax, level, v > 0 && v <= maxv, v > 0 ? vs : NULL, l,
+            v > 0 ? "%s %s, maximum %s" : "%s unknown%.0s, maximum %s", what, vs, l);
+    }
+}
+
+void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    const probe_stream *vs = p->video, *as = p->audio;
+
+    add(rep, "video_stream", q->video_level, vs != NULL, vs ? vs->codec : NULL, "required",
+        vs ? "video stream present (%s)" : "no video stream%s", vs ? vs->codec : "");
+
+    check_duration(q, p, rep);
+    if (vs) {
+        check_resolution(q, vs, rep);
+        check_aspect(q, vs, rep);
+    }
+    check_list("container", q->container_level, &q->containers, "container", p->container, rep);
+    if (vs)
+        check_list("video_codec", q->video_codec_level, &q->video_codecs, "video codec",
+                   vs->codec, rep);
+    if (as)
+        check_list("audio_codec", q->audio_codec_level, &q->audio_codecs, "audio codec",
+                   as->codec, rep);
+    check_range_bps("bitrate_min", "bitrate_max", q->bitrate_level, q->bitrate_min,
+                    q->bitrate_max, p->bit_rate, "overall bit rate", rep);
+    if (vs)
+        check_range_bps("video_bitrate_min", "video_bitrate_max", q->video_bitrate_level,
+                        q->video_bitrate_min, q->video_bitrate_max, vs->bit_rate,
+                        "video bit rate", rep);
+    if (vs && (q->fps_min > 0 || q->fps_max > 0)) {
+        double f = rate(vs->avg_frame_rate);
+        if (!isfinite(f))
+            f = rate(vs->r_frame_rate);
+        char v[64], l[64];
+        snprintf(v, sizeof v, "%.3f fps", f);
+        if (q->fps_min > 0) {
+            snprintf(l, sizeof l, "%.3f fps", q->fps_min);
+            /* 29.97 must pass a 29.97 limit written as 29.97 */
+            add(rep, "fps_min", q->fps_level, isfinite(f) && f >= q->fps_min - 0.001,
+                isfinite(f) ? v : NULL, l, "frame rate %.3f fps, minimum %.3f", f, q->fps_min);
+        }
+        if (q->fps_max > 0) {
+            snprintf(l, sizeof l, "%.3f fps", q->fps_max);
+            add(rep, "fps_max", q->fps_level, isfinite(f) && f <= q->fps_max + 0.001,
+                isfinite(f) ? v : NULL, l, "frame rate %.3f fps, maximum %.3f", f, q->fps_max);
+        }
+    }
+    if (q->audio == AUDIO_REQUIRED)
+        add(rep, "audio", q->audio_level, as != NULL, as ? as->codec : NULL, "required",
+            as ? "audio stream present (%s)" : "no audio stream, audio is required%s",
+            as ? as->codec : "");
+    else if (q->audio == AUDIO_FORBIDDEN)
+        add(rep, "audio", q->audio_level, as == NULL, as ? as->codec : NULL, "forbidden",
+            as ? "audio stream present (%s), audio is forbidden" : "no audio stream%s",
+            as ? as->codec : "");
+    if (as && q->audio_bitrate_min > 0) {
+        char v[64], l[64];
+        fmt_bps(v, sizeof v, as->bit_rate);
+        fmt_bps(l, sizeof l, q->audio_bitrate_min);
+        add(rep, "audio_bitrate_min", q->audio_bitrate_level,
+            as->bit_rate > 0 && as->bit_rate >= q->audio_bitrate_min,
+            as->bit_rate > 0 ? v : NULL, l,
+            as->bit_rate > 0 ? "audio bit rate %s, minimum %s" : "audio bit rate unknown%.0s, minimum %s",
+            v, l);
+    }
+    if (as && q->sample_rates.n > 0) {
+        char v[32];
+        snprintf(v, sizeof v, "%d", as->sample_rate);
+        char *l = vb_strlist_join(&q->sample_rates, ", ");
+        add(rep, "sample_rate", q->sample_rate_level, vb_strlist_has(&q->sample_rates, v), v, l,
+            "audio sample rate %d Hz, allowed: %s", as->sample_rate, l);
+        free(l);
+    }
+    if (q->max_file_size > 0) {
+        char v[64], l[64];
+        fmt_bytes(v, sizeof v, p->size);
+        fmt_bytes(l, sizeof l, q->max_file_size);
+        add(rep, "max_file_size", q->file_size_level, p->size <= q->max_file_size, v, l,
+            "file size %s, maximum %s", v, l);
+    }
+    if (q->faststart && p->faststart >= 0)
+        add(rep, "faststart", q->faststart_level, p->faststart == 1,
+            p->faststart ? "moov before mdat" : "moov after mdat", "moov before mdat",
+            p->faststart ? "index (moov) at the start: plays while downloading"
+                         : "index (moov) at the end: not web-optimised (remux with -movflags +faststart)");
+    if (vs && !q->hdr_allowed)
+        add(rep, "hdr", q->hdr_level, !vs->hdr, vs->hdr ? vs->color_transfer : "SDR", "SDR only",
+            vs->hdr ? "HDR video (transfer %s), HDR is not allowed" : "SDR video%s",
+            vs->hdr ? vs->color_transfer : "");
+}
+
+void rules_report_free(rule_report *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->r[i].rule);
+        free(r->r[i].value);
+        free(r->r[i].limit);
+        free(r->r[i].message);
+    }
+    free(r->r);
+    memset(r, 0, sizeof *r);
+}
+
+const char *rules_verdict_name(int v)
+{
+    return v == VERDICT_FAIL ? "fail" : v == VERDICT_WARN ? "warn" : "pass";
+}
+
+void rules_write(const rule_report *r, writer *w)
+{
+    writer_string(w, "verdict", rules_verdict_name(r->verdict));
+    writer_int(w, "failed", r->nfail);
+    writer_int(w, "warned", r->nwarn);
+    writer_begin_array(w, "checks");
+    for (size_t i = 0; i < r->n; i++) {
+        const rule_result *x = &r->r[i];
+        writer_begin_object(w, NULL);
+        writer_string(w, "rule", x->rule);
+        writer_string(w, "value", x->value);
+        writer_string(w, "limit", x->limit);
+        writer_string(w, "level", preset_level_name(x->level));
+        writer_string(w, "verdict", rules_verdict_name(x->verdict));
+        writer_string(w, "message", x->message);
+        writer_end_object(w);
+    }
+    writer_end_array(w);
+}

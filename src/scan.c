@@ -1,1 +1,466 @@
-/* placeholder during development */
+/* scan.c - discovery. Roots (PATH arguments and list files) are visited
+ * in the order given; folders are walked depth-first, each folder's names
+ * read once and sorted with strcmp so that the order is stable whatever
+ * the file system returns. Only the folders on the current path are held,
+ * so memory does not grow with the number of files. Nothing is opened
+ * here except folders and list files: probing reports unreadable files. */
+#include "config.h"
+#include "scan.h"
+#include "pattern.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct scan_root {
+    char *path;
+    bool is_list;
+} scan_root;
+
+/* One folder on the current path. */
+typedef struct scan_level {
+    char *path;         /* path to open the folder by */
+    char *rel;          /* relative to the walked root; NULL at the root */
+    dev_t dev;
+    ino_t ino;
+    char **names;       /* sorted, owned */
+    size_t n, i;
+} scan_level;
+
+typedef struct scan_id {
+    dev_t dev;
+    ino_t ino;
+} scan_id;
+
+/* A folder never walked; resolved lazily in case it is created after
+ * scan_skip_dir() was called. */
+typedef struct scan_skip {
+    char *path;
+    bool known;
+    scan_id id;
+} scan_skip;
+
+struct scanner {
+    const input_config *in;     /* borrowed */
+    scan_root *roots;
+    size_t nroots, iroot;
+    FILE *list;                 /* list file being read, or NULL */
+    char *listpath;
+    char *line;
+    size_t linecap;
+    scan_level *stack;
+    size_t depth, stackcap;
+    scan_skip *skips;
+    size_t nskips;
+    scan_id *loops;             /* loop targets already reported */
+    size_t nloops;
+};
+
+scanner *scan_new(const input_config *in)
+{
+    scanner *s = vb_xcalloc(1, sizeof(*s));
+    s->in = in;
+    return s;
+}
+
+static void scan_level_free(scan_level *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->names[i]);
+    free(l->names);
+    free(l->path);
+    free(l->rel);
+    memset(l, 0, sizeof(*l));
+}
+
+void scan_free(scanner **sp)
+{
+    if (!sp || !*sp)
+        return;
+    scanner *s = *sp;
+    for (size_t i = 0; i < s->nroots; i++)
+        free(s->roots[i].path);
+    free(s->roots);
+    if (s->list)
+        fclose(s->list);
+    free(s->listpath);
+    free(s->line);
+    while (s->depth > 0)
+        scan_level_free(&s->stack[--s->depth]);
+    free(s->stack);
+    for (size_t i = 0; i < s->nskips; i++)
+        free(s->skips[i].path);
+    free(s->skips);
+    free(s->loops);
+    free(s);
+    *sp = NULL;
+}
+
+static void scan_add_root(scanner *s, const char *path, bool is_list)
+{
+    s->roots = vb_xrealloc(s->roots, (s->nroots + 1) * sizeof(*s->roots));
+    s->roots[s->nroots].path = vb_xstrdup(path);
+    s->roots[s->nroots].is_list = is_list;
+    s->nroots++;
+}
+
+void scan_add_path(scanner *s, const char *path)
+{
+    scan_add_root(s, path, false);
+}
+
+void scan_add_list(scanner *s, const char *listfile)
+{
+    scan_add_root(s, listfile, true);
+}
+
+void scan_skip_dir(scanner *s, const char *path)
+{
+    s->skips = vb_xrealloc(s->skips, (s->nskips + 1) * sizeof(*s->skips));
+    scan_skip *k = &s->skips[s->nskips++];
+    struct stat st;
+    k->path = vb_xstrdup(path);
+    k->known = stat(path, &st) == 0;
+    if (k->known) {
+        k->id.dev = st.st_dev;
+        k->id.ino = st.st_ino;
+    }
+}
+
+void scan_entry_clear(scan_entry *en)
+{
+    if (!en)
+        return;
+    free(en->path);
+    free(en->rel);
+    free(en->errmsg);
+    memset(en, 0, sizeof(*en));
+}
+
+static bool scan_skipped(scanner *s, const struct stat *st)
+{
+    for (size_t i = 0; i < s->nskips; i++) {
+        scan_skip *k = &s->skips[i];
+        struct stat kst;
+        if (!k->known && stat(k->path, &kst) == 0) {
+            k->known = true;
+            k->id.dev = kst.st_dev;
+            k->id.ino = kst.st_ino;
+        }
+        if (k->known && k->id.dev == st->st_dev && k->id.ino == st->st_ino)
+            return true;
+    }
+    return false;
+}
+
+/* Base name of a local path. util_basename() is for URLs too and would cut
+ * a file name at '?' or '#'. */
+static char *scan_base_name(const char *path)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    size_t b = n;
+    while (b > 0 && path[b - 1] != '/')
+        b--;
+    if (b == n)
+        return vb_xstrdup("item");
+    return vb_xstrndup(path + b, n - b);
+}
+
+/* Fill *out, taking ownership of path and rel. Returns 1 (an entry). */
+static int scan_emit(scan_entry *out, char *path, char *rel, int code,
+                     const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int scan_emit(scan_entry *out, char *path, char *rel, int code,
+                     const char *fmt, ...)
+{
+    out->path = path;
+    out->rel = rel;
+    out->is_url = false;
+    out->error = code;
+    out->errmsg = NULL;
+    if (code && fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *m = NULL;
+        if (vasprintf(&m, fmt, ap) < 0)
+            m = NULL;
+        va_end(ap);
+        out->errmsg = m ? m : vb_xstrdup("error");
+    }
+    return 1;
+}
+
+static int scan_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Read and sort a folder's names and push it. Returns 0, or -1 with errno
+ * set when the folder cannot be read. */
+static int scan_push(scanner *s, const char *path, const char *rel)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    struct stat st;
+    if (fstat(dirfd(d), &st) != 0) {
+        int err = errno;
+        closedir(d);
+        errno = err;
+        return -1;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    for (;;) {
+        errno = 0;
+        de = readdir(d);
+        if (!de)
+            break;
+        /* Hidden files, temporaries, "." and "..". */
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            names = vb_xrealloc(names, cap * sizeof(*names));
+        }
+        names[n++] = vb_xstrdup(de->d_name);
+    }
+    if (errno != 0) {
+        int err = errno;
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
+        free(names);
+        closedir(d);
+        errno = err;
+        return -1;
+    }
+    closedir(d);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), scan_cmp);
+    if (s->depth == s->stackcap) {
+        s->stackcap = s->stackcap ? s->stackcap * 2 : 8;
+        s->stack = vb_xrealloc(s->stack, s->stackcap * sizeof(*s->stack));
+    }
+    scan_level *l = &s->stack[s->depth++];
+    l->path = vb_xstrdup(path);
+    l->rel = rel ? vb_xstrdup(rel) : NULL;
+    l->dev = st.st_dev;
+    l->ino = st.st_ino;
+    l->names = names;
+    l->n = n;
+    l->i = 0;
+    return 0;
+}
+
+/* The folder on the current path with this identity, or NULL. */
+static const scan_level *scan_on_stack(const scanner *s, const struct stat *st)
+{
+    for (size_t i = 0; i < s->depth; i++)
+        if (s->stack[i].dev == st->st_dev && s->stack[i].ino == st->st_ino)
+            return &s->stack[i];
+    return NULL;
+}
+
+/* true the first time a loop to this folder is seen in the scan. */
+static bool scan_new_loop(scanner *s, const struct stat *st)
+{
+    for (size_t i = 0; i < s->nloops; i++)
+        if (s->loops[i].dev == st->st_dev && s->loops[i].ino == st->st_ino)
+            return false;
+    s->loops = vb_xrealloc(s->loops, (s->nloops + 1) * sizeof(*s->loops));
+    s->loops[s->nloops].dev = st->st_dev;
+    s->loops[s->nloops].ino = st->st_ino;
+    s->nloops++;
+    return true;
+}
+
+/* Take the next name of the innermost folder. Returns 1 with *out filled,
+ * or 0 when the step produced no entry (call again). */
+static int scan_step(scanner *s, scan_entry *out)
+{
+    scan_level *top = &s->stack[s->depth - 1];
+    if (top->i == top->n) {
+        scan_level_free(top);
+        s->depth--;
+        return 0;
+    }
+    const char *name = top->names[top->i++];
+    const input_config *in = s->in;
+    bool match = pattern_match(&in->patterns, &in->exclude, name);
+    char *path = util_path_join(top->path, name);
+    char *rel = top->rel ? util_path_join(top->rel, name) : vb_xstrdup(name);
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        /* Removed since the folder was read. */
+        int err = errno;
+        if (match)
+            return scan_emit(out, path, rel, VB_ERR_IO, "cannot read %s: %s",
+                             path, strerror(err));
+        goto skip;
+    }
+    bool link = S_ISLNK(st.st_mode);
+    if (link && stat(path, &st) != 0) {
+        int err = errno;
+        if (!match)
+            goto skip;
+        if (err == ENOENT)
+            return scan_emit(out, path, rel, VB_ERR_IO,
+                             "dangling symbolic link (target missing)");
+        if (err == ELOOP)
+            return scan_emit(out, path, rel, VB_ERR_IO, "symbolic link loop");
+        return scan_emit(out, path, rel, VB_ERR_IO, "cannot read %s: %s",
+                         path, strerror(err));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        if (scan_skipped(s, &st))
+            goto skip;
+        if (!in->recursive) {
+            if (match)
+                return scan_emit(out, path, rel, VB_ERR_MEDIA,
+                                 "is a directory, not a video file");
+            goto skip;
+        }
+        const scan_level *anc = scan_on_stack(s, &st);
+        if (anc) {
+            if (!scan_new_loop(s, &st))
+                goto skip;
+            return scan_emit(out, path, rel, VB_ERR_IO,
+                             "symbolic link loop: %s leads back to %s", path,
+                             anc->path);
+        }
+        if (scan_push(s, path, rel) != 0) {
+            int err = errno;
+            return scan_emit(out, path, rel, VB_ERR_IO, "cannot read %s: %s",
+                             path, strerror(err));
+        }
+        goto skip;
+    }
+    if (!match)
+        goto skip;
+    if (S_ISREG(st.st_mode))
+        return scan_emit(out, path, rel, 0, NULL);
+    return scan_emit(out, path, rel, VB_ERR_MEDIA, "not a regular file");
+
+skip:
+    free(path);
+    free(rel);
+    return 0;
+}
+
+/* A PATH argument or a path line of a list file. Returns 1 with *out
+ * filled, or 0 when it is a folder now being walked (or skipped). */
+static int scan_root_path(scanner *s, const char *p, scan_entry *out)
+{
+    struct stat st;
+    if (stat(p, &st) != 0) {
+        int err = errno;
+        return scan_emit(out, vb_xstrdup(p), scan_base_name(p), VB_ERR_IO,
+                         "cannot read %s: %s", p, strerror(err));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        if (scan_skipped(s, &st))
+            return 0;
+        if (scan_push(s, p, NULL) != 0) {
+            int err = errno;
+            return scan_emit(out, vb_xstrdup(p), scan_base_name(p), VB_ERR_IO,
+                             "cannot read %s: %s", p, strerror(err));
+        }
+        return 0;
+    }
+    /* Named explicitly: taken whatever the patterns say. A FIFO or device
+     * is refused rather than opened (it could block). */
+    if (!S_ISREG(st.st_mode))
+        return scan_emit(out, vb_xstrdup(p), scan_base_name(p), VB_ERR_MEDIA,
+                         "not a regular file");
+    return scan_emit(out, vb_xstrdup(p), scan_base_name(p), 0, NULL);
+}
+
+/* "ftp://..." and the like: a scheme followed by "://". */
+static bool scan_has_scheme(const char *s)
+{
+    if (!isalpha((unsigned char)s[0]))
+        return false;
+    size_t n = 1;
+    while (isalnum((unsigned char)s[n]) || s[n] == '+' || s[n] == '-' ||
+           s[n] == '.')
+        n++;
+    return strncmp(s + n, "://", 3) == 0;
+}
+
+/* One line of a list file. Returns 1 with *out filled, 0 otherwise. */
+static int scan_list_line(scanner *s, char *line, scan_entry *out)
+{
+    size_t n = strlen(line);
+    while (n > 0 && isspace((unsigned char)line[n - 1]))
+        n--;
+    line[n] = '\0';
+    while (isspace((unsigned char)*line))
+        line++;
+    if (*line == '\0' || *line == '#')
+        return 0;
+    if (util_is_url(line)) {
+        scan_emit(out, vb_xstrdup(line), util_basename(line), 0, NULL);
+        out->is_url = true;
+        return 1;
+    }
+    if (scan_has_scheme(line))
+        return scan_emit(out, vb_xstrdup(line), util_basename(line),
+                         VB_ERR_USAGE, "only http and https URLs are supported");
+    return scan_root_path(s, line, out);
+}
+
+int scan_next(scanner *s, scan_entry *out, vb_error *e)
+{
+    memset(out, 0, sizeof(*out));
+    for (;;) {
+        if (s->depth > 0) {
+            if (scan_step(s, out))
+                return 1;
+            continue;
+        }
+        if (s->list) {
+            errno = 0;
+            ssize_t got = getline(&s->line, &s->linecap, s->list);
+            if (got < 0) {
+                bool bad = ferror(s->list);
+                int err = errno;
+                fclose(s->list);
+                s->list = NULL;
+                if (bad)
+                    return vb_fail(e, VB_ERR_USAGE, "cannot read list %s: %s",
+                                   s->listpath, strerror(err));
+                continue;
+            }
+            if (scan_list_line(s, s->line, out))
+                return 1;
+            continue;
+        }
+        if (s->iroot == s->nroots)
+            return 0;
+        scan_root *r = &s->roots[s->iroot++];
+        if (r->is_list) {
+            s->list = fopen(r->path, "r");
+            if (!s->list) {
+                int err = errno;
+                return vb_fail(e, VB_ERR_USAGE, "cannot read list %s: %s",
+                               r->path, strerror(err));
+            }
+            free(s->listpath);
+            s->listpath = vb_xstrdup(r->path);
+            continue;
+        }
+        if (scan_root_path(s, r->path, out))
+            return 1;
+    }
+}

@@ -242,3 +242,59 @@ long util_peak_rss_kib(void)
         return 0;
     return ru.ru_maxrss;
 }
+
+/* Length of the valid UTF-8 sequence starting at p (at most n bytes),
+ * or 0 if it is not one: overlong forms, surrogates and code points
+ * above U+10FFFF are rejected. */
+size_t util_utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF)
+        len = 2;
+    else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        len = 3;
+        if (p[0] == 0xE0)
+            lo = 0xA0;
+        else if (p[0] == 0xED)
+            hi = 0x9F;
+    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        len = 4;
+        if (p[0] == 0xF0)
+            lo = 0x90;
+        else if (p[0] == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if (n < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    return len;
+}
+
+char *util_utf8_sanitize(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = vb_xmalloc(n + 1);
+    const unsigned char *u = (const unsigned char *)s;
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        if (u[i] < 0x80) {
+            out[o++] = (char)u[i++];
+            continue;
+        }
+        size_t len = util_utf8_len(u + i, n - i);
+        if (len == 0) {
+            out[o++] = '?';
+            i++;
+        } else {
+            memcpy(out + o, u + i, len);
+            o += len;
+            i += len;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}

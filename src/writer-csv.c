@@ -34,12 +34,14 @@ typedef struct cw {
     char *buf;
     size_t len;
     FILE *out;
+    bool external;          /* out belongs to the caller */
 } cw;
 
-void *writer_csv_new(void)
+void *writer_csv_new(FILE *out)
 {
     cw *c = vb_xcalloc(1, sizeof *c);
-    c->out = open_memstream(&c->buf, &c->len);
+    c->external = out != NULL;
+    c->out = out ? out : open_memstream(&c->buf, &c->len);
     if (!c->out)
         abort();
     return c;
@@ -197,6 +199,10 @@ static char *cw_finish(writer *w, size_t *len)
 {
     cw *c = w->priv;
     fflush(c->out);
+    if (c->external) {
+        *len = 0;
+        return vb_xstrdup("");
+    }
     char *s = vb_xstrndup(c->buf ? c->buf : "", c->len);
     *len = c->len;
     return s;
@@ -205,7 +211,8 @@ static char *cw_finish(writer *w, size_t *len)
 static void cw_destroy(writer *w)
 {
     cw *c = w->priv;
-    fclose(c->out);
+    if (!c->external)
+        fclose(c->out);
     free(c->buf);
     for (int d = 0; d < MAX_DEPTH; d++)
         free(c->keys[d]);

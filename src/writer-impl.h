@@ -3,6 +3,7 @@
 #define VB_WRITER_IMPL_H
 
 #include "writer.h"
+#include <stdio.h>
 
 enum wval { WV_STRING, WV_INT, WV_DOUBLE, WV_BOOL, WV_NULL };
 
@@ -29,8 +30,8 @@ struct writer {
 
 extern const writer_ops writer_json_ops, writer_csv_ops, writer_text_ops;
 void *writer_json_new(void);
-void *writer_csv_new(void);
-void *writer_text_new(void);
+void *writer_csv_new(FILE *out);
+void *writer_text_new(FILE *out);
 
 /* Format a double the way every back end shows it (shortest of %.10g). */
 void writer_format_double(char *buf, size_t len, double v);

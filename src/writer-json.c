@@ -1,6 +1,7 @@
 /* writer-json.c - JSON back end of the writer, built with jansson. */
 #include "config.h"
 #include "writer-impl.h"
+#include "util.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -61,15 +62,11 @@ static void jw_value(writer *w, const char *key, const writer_value *x)
     json_t *v;
     switch (x->type) {
     case WV_STRING:
-        /* Input names may hold invalid UTF-8; keep them lossless-ish by
-         * replacing bad bytes rather than dropping the field. */
         v = json_string(x->s);
         if (!v) {
-            size_t n = strlen(x->s);
-            char *fixed = vb_xmalloc(n + 1);
-            for (size_t i = 0; i < n; i++)
-                fixed[i] = ((unsigned char)x->s[i] < 0x80) ? x->s[i] : '?';
-            fixed[n] = '\0';
+            /* File names may hold invalid UTF-8: keep the field, mark
+             * the bad bytes. */
+            char *fixed = util_utf8_sanitize(x->s);
             v = json_string(fixed);
             free(fixed);
         }

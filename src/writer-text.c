@@ -13,15 +13,17 @@ typedef struct tw {
     char *buf;
     size_t len;
     FILE *out;
+    bool external;          /* out belongs to the caller */
     int depth;
     bool is_array[MAX_DEPTH];
     int count[MAX_DEPTH];
 } tw;
 
-void *writer_text_new(void)
+void *writer_text_new(FILE *out)
 {
     tw *t = vb_xcalloc(1, sizeof *t);
-    t->out = open_memstream(&t->buf, &t->len);
+    t->external = out != NULL;
+    t->out = out ? out : open_memstream(&t->buf, &t->len);
     if (!t->out)
         abort();
     return t;
@@ -93,6 +95,10 @@ static char *tw_finish(writer *w, size_t *len)
 {
     tw *t = w->priv;
     fflush(t->out);
+    if (t->external) {
+        *len = 0;
+        return vb_xstrdup("");
+    }
     *len = t->len;
     return vb_xstrndup(t->buf ? t->buf : "", t->len);
 }
@@ -100,7 +106,8 @@ static char *tw_finish(writer *w, size_t *len)
 static void tw_destroy(writer *w)
 {
     tw *t = w->priv;
-    fclose(t->out);
+    if (!t->external)
+        fclose(t->out);
     free(t->buf);
     free(t);
     w->priv = NULL;
