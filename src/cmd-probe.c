@@ -37,9 +37,12 @@ static int probe_exec(int argc, char **argv)
         return cmd_bad_usage(&cmd_probe, "no FILE given");
     int status = VB_EXIT_OK;
     /* JSON: one array of results (errors as {"file","error"} entries) so
-     * that the output is always one valid document. */
+     * that the output is always one valid document. Text: one block per
+     * file, separated by a blank line. */
+    bool json = a.format == WRITER_JSON;
     writer *w = writer_new((enum writer_format)a.format);
-    writer_begin_array(w, NULL);
+    if (json)
+        writer_begin_array(w, NULL);
     for (int i = optind; i < argc; i++) {
         probe_result *r = NULL;
         vb_error e = {0};
@@ -54,12 +57,25 @@ static int probe_exec(int argc, char **argv)
             probe_result_free(&r);
         }
         writer_end_object(w);
+        if (!json) {
+            /* text: one block per file, a blank line between */
+            size_t len;
+            char *s = writer_finish(w, &len);
+            if (i > optind)
+                fputc('\n', stdout);
+            fwrite(s, 1, len, stdout);
+            free(s);
+            writer_free(&w);
+            w = writer_new(WRITER_TEXT);
+        }
     }
-    writer_end_array(w);
-    size_t len;
-    char *s = writer_finish(w, &len);
-    fwrite(s, 1, len, stdout);
-    free(s);
+    if (json) {
+        writer_end_array(w);
+        size_t len;
+        char *s = writer_finish(w, &len);
+        fwrite(s, 1, len, stdout);
+        free(s);
+    }
     writer_free(&w);
     return status;
 }

@@ -111,6 +111,24 @@ static int mov_faststart(AVIOContext *pb)
     return result;
 }
 
+/* A file cut short: the sample index (read from the header) points past
+ * the end of the file. Costs nothing more than the header already read;
+ * useful where the container has a full index (MP4/MOV). */
+static int64_t index_end(AVFormatContext *fc)
+{
+    int64_t end = 0;
+    for (unsigned i = 0; i < fc->nb_streams; i++) {
+        AVStream *st = fc->streams[i];
+        int n = avformat_index_get_entries_count(st);
+        if (n <= 0)
+            continue;
+        const AVIndexEntry *ie = avformat_index_get_entry(st, n - 1);
+        if (ie && ie->pos + ie->size > end)
+            end = ie->pos + ie->size;
+    }
+    return end;
+}
+
 static bool has_parser(enum AVCodecID id)
 {
     return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC;
@@ -367,6 +385,18 @@ int probe_file(const char *path, probe_result **out, vb_error *e)
     int rc = avformat_open_input(&fc, path, NULL, NULL);
     if (rc < 0)
         return open_error(path, rc, e);
+
+    if (strncmp(fc->iformat->name, "mov,", 4) == 0) {
+        int64_t end = index_end(fc);
+        if (end > sb.st_size) {
+            avformat_close_input(&fc);
+            return vb_fail(e, VB_ERR_MEDIA,
+                           "%s: truncated: the file has %lld bytes but its index refers to "
+                           "data up to byte %lld (%.0f%% missing)",
+                           path, (long long)sb.st_size, (long long)end,
+                           100.0 * (double)(end - sb.st_size) / (double)end);
+        }
+    }
 
     bool *want = vb_xcalloc(fc->nb_streams + 1, sizeof(bool));
     bool complete = fc->nb_streams > 0;

@@ -152,9 +152,16 @@ static int copy_fd(int in, int out)
 
 int util_link_or_copy(const char *src, const char *dst, vb_error *e)
 {
+    struct stat ss, ds;
+    /* Already in place (a rerun): rename() between two links of one file
+     * would do nothing and leave the temporary behind. */
+    if (stat(src, &ss) == 0 && stat(dst, &ds) == 0 && ss.st_dev == ds.st_dev &&
+        ss.st_ino == ds.st_ino)
+        return 0;
     char *tmp = util_temp_name(dst);
     if (link(src, tmp) == 0) {
         if (rename(tmp, dst) == 0) {
+            unlink(tmp); /* in case dst became a link to src meanwhile */
             free(tmp);
             return 0;
         }

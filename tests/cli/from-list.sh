@@ -78,8 +78,8 @@ st=$?
 import json, sys
 path, base = sys.argv[1], sys.argv[2]
 with open(path) as f:
-    log = json.load(f)
-assert isinstance(log, list), "not a JSON array"
+    log = json.load(f)["errors"]
+assert isinstance(log, list), "errors is not a JSON array"
 for e in log:
     assert isinstance(e, dict), "entry is not an object: %r" % (e,)
     for k in ("source", "stage", "message"):

@@ -1,2 +1,36 @@
 #!/bin/sh
-exit 77
+# `vbatch probe` agrees with ffprobe on every clip of the suite (the
+# oracle), in JSON; the text form carries the same figures.
+. "$TOP_SRCDIR/tests/lib/testlib.sh"
+
+media_all "$CLIPS" || exit 99
+for c in $MEDIA_SUITE; do
+    f="$CLIPS/$c"
+    ffprobe -v error -show_format -show_streams -of json "$f" > "$T/$c.ff.json"
+    "$VBATCH" probe --format json "$f" > "$T/$c.vb.json"
+    check "$c: probe exits 0" [ $? -eq 0 ]
+    check "$c: agrees with ffprobe" "$PYTHON3" "$TOP_SRCDIR/tests/lib/compare-ffprobe.py" "$T/$c.ff.json" "$T/$c.vb.json"
+done
+
+# Values the suite was built to have (a second look, independent of ffprobe).
+pyjson "$T/rotated.mp4.vb.json" 'd[0]["streams"][0]["display_width"] == 720 and d[0]["streams"][0]["display_height"] == 1280' ||
+    fail "rotated clip displayed as 720x1280"
+pyjson "$T/hevc_hdr10.mp4.vb.json" 'd[0]["streams"][0]["hdr"] is True and d[0]["streams"][0]["bit_depth"] == 10' ||
+    fail "HDR10 clip detected as HDR, 10 bit"
+pyjson "$T/h264_aac_720p.mp4.vb.json" 'd[0]["faststart"] is True' || fail "faststart clip"
+pyjson "$T/h264_short.mp4.vb.json" 'd[0]["faststart"] is False' || fail "moov-at-end clip"
+pyjson "$T/mpeg2.ts.vb.json" 'd[0]["faststart"] is None and d[0]["container"] == "ts"' || fail "faststart n/a for TS"
+pyjson "$T/anamorphic.mp4.vb.json" 'd[0]["streams"][0]["sample_aspect_ratio"] == "16:15"' || fail "anamorphic SAR"
+pyjson "$T/h264_ntsc.mkv.vb.json" 'd[0]["streams"][1]["language"] == "eng"' || fail "language tag"
+
+# Several files in one call, one of them bad: a JSON array with an error entry, exit 3.
+printf 'not a video' > "$T/bad.mp4"
+"$VBATCH" probe --format json "$CLIPS/h264_aac_720p.mp4" "$T/bad.mp4" > "$T/multi.json" 2> "$T/multi.err"
+check "probe with a bad file exits 3" [ $? -eq 3 ]
+pyjson "$T/multi.json" 'len(d) == 2 and "error" in d[1] and d[0]["container"] == "mp4"' || fail "multi-file JSON"
+check "bad file message on stderr" grep -q "not a recognised media file" "$T/multi.err"
+
+"$VBATCH" probe "$CLIPS/h264_aac_720p.mp4" > "$T/text.txt"
+check "text output has the codec" grep -q "codec: h264" "$T/text.txt"
+check "text output has the duration" grep -q "^duration: 6$" "$T/text.txt"
+finish

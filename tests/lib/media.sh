@@ -13,8 +13,12 @@ _ff() {
 
 # media_make DIR NAME
 media_make() {
-    _d=$1; _n=$2; _o="$_d/$_n"
-    [ -s "$_o" ] && return 0
+    _d=$1; _n=$2; _final="$_d/$_n"
+    [ -s "$_final" ] && return 0
+    # Tests run in parallel and share the clip folder: make the clip under
+    # a temporary name (same extension, so ffmpeg picks the format) and
+    # rename it into place.
+    _o="$_d/.part$$.$_n"
     case $_n in
     h264_aac_720p.mp4)   # a good Kling-like clip: 6 s 720p, faststart
         _ff -f lavfi -i testsrc2=size=1280x720:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
@@ -59,6 +63,13 @@ media_make() {
             -pix_fmt yuv420p -movflags +faststart "$_o" ;;
     *) echo "media_make: unknown clip $_n" >&2; return 1 ;;
     esac
+    _rc=$?
+    if [ $_rc -ne 0 ] || [ ! -s "$_o" ]; then
+        rm -f "$_o"
+        echo "media_make: could not make $_n" >&2
+        return 1
+    fi
+    mv -f "$_o" "$_final"
 }
 
 MEDIA_SUITE="h264_aac_720p.mp4 h264_short.mp4 vertical_1080x1920.mp4 rotated.mp4 hevc_hdr10.mp4 vp9_opus.webm prores_pcm.mov h264_ntsc.mkv audio_only.m4a mpeg2.ts anamorphic.mp4 silent_video.mp4"

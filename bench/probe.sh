@@ -1,0 +1,217 @@
+#!/bin/bash
+# probe.sh [N] - how fast `vbatch process` probes and gates a folder of N
+# videos (default 1000), against a loop of ffprobe and one of mediainfo
+# over the same files, and how much memory vbatch needs at N and 10*N.
+#
+# The folder holds N hard links to four clips synthesised with
+# tests/lib/media.sh, so it costs no disk space. Everything is made under
+# a temporary folder in ${TMPDIR:-/tmp} and removed at the end.
+#
+# Environment:
+#   VBATCH       the binary (else ./vbatch, else vbatch on PATH)
+#   REPEAT       vbatch runs, median taken (default 5)
+#   PEER_REPEAT  ffprobe/mediainfo loop runs, median taken (default 1)
+#   MEM_SCALE    the memory run is also made at MEM_SCALE*N files
+#                (default 10; skipped above 100000 files)
+#
+# Goals: ffprobe loop / vbatch >= 50x, mediainfo loop / vbatch >= 15x,
+# vbatch peak memory < 64 MiB at any N.
+set -u
+
+N=${1:-1000}
+REPEAT=${REPEAT:-5}
+PEER_REPEAT=${PEER_REPEAT:-1}
+MEM_SCALE=${MEM_SCALE:-10}
+for v in N REPEAT PEER_REPEAT MEM_SCALE; do
+    case ${!v} in
+    '' | *[!0-9]* | 0) echo "probe.sh: $v must be a positive whole number, not '${!v}'" >&2; exit 2 ;;
+    esac
+done
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+media_sh=$here/../tests/lib/media.sh
+if [ ! -r "$media_sh" ]; then
+    echo "probe.sh: cannot find $media_sh" >&2
+    exit 2
+fi
+
+if [ -n "${VBATCH:-}" ]; then
+    vbatch=$VBATCH; how='$VBATCH'
+elif [ -x ./vbatch ]; then
+    vbatch=$PWD/vbatch; how='./vbatch'
+elif command -v vbatch >/dev/null 2>&1; then
+    vbatch=$(command -v vbatch); how='PATH'
+else
+    echo "probe.sh: no vbatch: set VBATCH, run from the build folder, or install it" >&2
+    exit 2
+fi
+if [ ! -x "$vbatch" ]; then
+    echo "probe.sh: $vbatch is not executable" >&2
+    exit 2
+fi
+for tool in ffmpeg ffprobe; do
+    if ! command -v $tool >/dev/null 2>&1; then
+        echo "probe.sh: $tool not found (Debian package ffmpeg)" >&2
+        exit 2
+    fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vbatch-bench.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+# ---- helpers ----
+
+now() { date +%s.%N; }
+# elapsed START: seconds since START
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+# median VALUE...
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# per_file_ms SECONDS COUNT
+per_file_ms() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.2f", s * 1000 / n }'; }
+# ratio A B GOAL: "A/B x (goal >= GOAL x: met|NOT met)"
+ratio() { awk -v a="$1" -v b="$2" -v g="$3" 'BEGIN {
+    if (b <= 0) { printf "n/a"; exit }
+    r = a / b; ok = (r >= g) ? "met" : "NOT met"; printf "%.1fx (goal >= %dx: %s)", r, g, ok }'; }
+
+clips=(h264_aac_720p.mp4 vertical_1080x1920.mp4 silent_video.mp4 hevc_hdr10.mp4)
+
+# make_folder DIR COUNT: COUNT hard links to the clips, in rotation
+make_folder() {
+    mkdir -p "$1"
+    if command -v python3 >/dev/null 2>&1; then
+        python3 - "$tmp/clips" "$1" "$2" "${clips[@]}" <<'EOF'
+import os, sys
+src, dst, n, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+for i in range(n):
+    c = names[i % len(names)]
+    os.link(os.path.join(src, c), os.path.join(dst, "v%07d%s" % (i + 1, os.path.splitext(c)[1])))
+EOF
+    else
+        local i c
+        for ((i = 0; i < $2; i++)); do
+            c=${clips[i % ${#clips[@]}]}
+            ln "$tmp/clips/$c" "$(printf '%s/v%07d.%s' "$1" $((i + 1)) "${c##*.}")" || return 1
+        done
+    fi
+}
+
+# run_vbatch DIR OUT: one timed run; prints the seconds
+run_vbatch() {
+    rm -rf "$2"
+    local t0 rc
+    t0=$(now)
+    "$vbatch" process "$1" --preset kling-clip --output "$2" --quiet > /dev/null
+    rc=$?
+    # 1 is expected: some clips fail a gate of kling-clip
+    if [ $rc -gt 1 ]; then
+        echo "probe.sh: vbatch exited with status $rc" >&2
+        return 1
+    fi
+    elapsed "$t0"
+}
+
+# peak_kib DIR OUT: peak RSS of one vbatch run, in KiB
+peak_kib() {
+    rm -rf "$2"
+    /usr/bin/time -o "$tmp/time.out" -f %M \
+        "$vbatch" process "$1" --preset kling-clip --output "$2" --quiet > /dev/null
+    if [ $? -gt 1 ]; then
+        echo "probe.sh: vbatch failed in the memory run" >&2
+        return 1
+    fi
+    tail -n 1 "$tmp/time.out"
+}
+
+# ---- set up ----
+
+echo "vbatch:  $vbatch (from $how)"
+"$vbatch" --version | head -n 2 | sed 's/^/         /'
+echo "machine: $(nproc) cores, $(uname -sr)"
+echo "files:   $N (hard links to ${clips[*]})"
+echo "runs:    vbatch $REPEAT (median), ffprobe/mediainfo loops $PEER_REPEAT$([ "$PEER_REPEAT" -gt 1 ] && echo ' (median)')"
+echo
+
+# shellcheck source=../tests/lib/media.sh
+. "$media_sh"
+mkdir -p "$tmp/clips"
+for c in "${clips[@]}"; do
+    media_make "$tmp/clips" "$c" || { echo "probe.sh: cannot make $c" >&2; exit 1; }
+done
+make_folder "$tmp/in" "$N" || exit 1
+
+# ---- (a) vbatch ----
+
+times=()
+for ((i = 1; i <= REPEAT; i++)); do
+    t=$(run_vbatch "$tmp/in" "$tmp/out") || exit 1
+    times+=("$t")
+done
+vb=$(median "${times[@]}")
+echo "vbatch process --preset kling-clip: $vb s  ($(per_file_ms "$vb" "$N") ms/file)  runs: ${times[*]}"
+
+# ---- (b) ffprobe loop ----
+
+times=()
+for ((i = 1; i <= PEER_REPEAT; i++)); do
+    t0=$(now)
+    for f in "$tmp/in"/*; do
+        ffprobe -v error -show_format -show_streams -of json "$f" > /dev/null
+    done
+    times+=("$(elapsed "$t0")")
+done
+ff=$(median "${times[@]}")
+echo "ffprobe loop:                       $ff s  ($(per_file_ms "$ff" "$N") ms/file)"
+
+# ---- (c) mediainfo loop ----
+
+mi=
+if command -v mediainfo >/dev/null 2>&1; then
+    times=()
+    for ((i = 1; i <= PEER_REPEAT; i++)); do
+        t0=$(now)
+        for f in "$tmp/in"/*; do
+            mediainfo --Output=JSON "$f" > /dev/null
+        done
+        times+=("$(elapsed "$t0")")
+    done
+    mi=$(median "${times[@]}")
+    echo "mediainfo loop:                     $mi s  ($(per_file_ms "$mi" "$N") ms/file)"
+else
+    echo "mediainfo loop:                     skipped (mediainfo not installed: Debian package mediainfo)"
+fi
+
+echo
+echo "ffprobe / vbatch:   $(ratio "$ff" "$vb" 50)"
+if [ -n "$mi" ]; then
+    echo "mediainfo / vbatch: $(ratio "$mi" "$vb" 15)"
+else
+    echo "mediainfo / vbatch: skipped"
+fi
+
+# ---- memory ----
+
+echo
+if [ ! -x /usr/bin/time ]; then
+    echo "peak memory: skipped (/usr/bin/time not installed: Debian package time)"
+    exit 0
+fi
+mem_line() { # COUNT KIB
+    awk -v n="$1" -v k="$2" 'BEGIN {
+        printf "peak memory at %d files: %.1f MiB (goal < 64 MiB: %s)\n", n, k / 1024,
+               k < 64 * 1024 ? "met" : "NOT met" }'
+}
+k=$(peak_kib "$tmp/in" "$tmp/out") || exit 1
+mem_line "$N" "$k"
+big=$((N * MEM_SCALE))
+if [ "$MEM_SCALE" -le 1 ]; then
+    :
+elif [ "$big" -gt 100000 ]; then
+    echo "peak memory at $big files: skipped (more than 100000 files)"
+else
+    rm -rf "$tmp/out"
+    make_folder "$tmp/big" "$big" || exit 1
+    k=$(peak_kib "$tmp/big" "$tmp/out-big") || exit 1
+    mem_line "$big" "$k"
+fi
