@@ -27,5 +27,9 @@ void fetch_global_cleanup(void);
 int fetch_url(const char *url, const char *dest, const fetch_opts *o,
               fetch_stats *st, vb_error *e);
 const char *fetch_version(void);
+/* The URL as it may be shown in messages and reports: without
+ * user:password@, the query string and the fragment (they often carry
+ * signed tokens). Caller frees. */
+char *fetch_display_url(const char *url);
 
 #endif

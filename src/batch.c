@@ -93,7 +93,7 @@ static void run_item(engine *g, job *j)
     item_record *r = &j->rec;
     vb_error e = {0};
     r->seq = j->seq;
-    r->source = vb_xstrdup(j->en.path);
+    r->source = j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
     r->duration = NAN;
     r->fps = NAN;
     if (j->en.error) {

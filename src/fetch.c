@@ -48,7 +48,7 @@ const char *fetch_version(void)
 /* The URL as it may appear in messages and logs: without user:password@
  * and without the query string or fragment, which often carry signed
  * tokens. Control characters are replaced so a message stays one line. */
-static char *fetch_safe_url(const char *url)
+char *fetch_display_url(const char *url)
 {
     size_t len = strlen(url);
     char *out = vb_xmalloc(len + 1);
@@ -312,7 +312,7 @@ int fetch_url(const char *url, const char *dest, const fetch_opts *o,
         st = &local;
     memset(st, 0, sizeof *st);
 
-    char *safe = fetch_safe_url(url);
+    char *safe = fetch_display_url(url);
     char *tmp = util_temp_name(dest);
     uint64_t rng = fetch_seed();
     int retries = o->retries > 0 ? o->retries : 0;

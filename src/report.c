@@ -146,7 +146,7 @@ static char *spool_encode(const item_record *it)
     json_t *t = json_array();
     for (int s = 0; s < STAGE_COUNT; s++)
         json_array_append_new(t, json_real(it->stage_time[s]));
-    json_t *o = json_pack("{sI sO sO sO si si si sO so so sO sO sO sf sf si si sI sI sI so}",
+    json_t *o = json_pack("{sI so so so si si si so so so so so so sf sf si si sI sI sI so}",
         "seq", (json_int_t)it->seq, "source", jstr(it->source), "folder", jstr(it->folder),
         "video", jstr(it->video), "status", it->status, "verdict", it->verdict,
         "error_stage", it->error_stage, "error", jstr(it->error),
@@ -157,7 +157,7 @@ static char *spool_encode(const item_record *it)
         "fps", isfinite(it->fps) ? it->fps : 0.0, "width", it->width, "height", it->height,
         "size", (json_int_t)it->size, "bit_rate", (json_int_t)it->bit_rate,
         "bytes_read", (json_int_t)it->bytes_read, "t", t);
-    /* json_pack's 'O' takes a new reference; drop ours. */
+    /* 'o' hands our references to the object. */
     if (!o)
         abort();
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);

@@ -63,6 +63,7 @@ $B/redirect-ftp
 ftp://127.0.0.1/clip.mp4
 $B/drop/1/clip.mp4
 $W/local/local.mp4
+http://user:hunter2@127.0.0.1:$PORT/clip.mp4?token=SECRET123
 EOF
 
 printf '[input]\ndownload_retries = 3\ndownload_backoff = 0.05\nmax_download_size = 5MB\ndownload_timeout = 20\n' \
@@ -103,12 +104,18 @@ assert ftp["stage"] == "discover", ftp
 assert len(log) == 4, "%d entries, expected 4: %r" % (len(log), log)
 EOF
 
-# The four good items (plain, flaky, dropped once, local) each have their
+# Credentials and signed query strings in URLs never reach the reports or
+# the terminal.
+if grep -rqa -e hunter2 -e SECRET123 "$W/out" "$W/stdout" "$W/stderr"; then
+    fail "URL credentials or query string leaked into the output"
+fi
+
+# The five good items (plain, flaky, dropped once, local, with credentials) each have their
 # video, byte for byte. publish/ may hold links to the same files.
 find "$W/out" -path "$W/out/publish" -prune -o -path '*/video/*' -type f -print \
     >"$W/videos" || exit 1
 n=$(wc -l <"$W/videos")
-[ "$n" -eq 4 ] || { cat "$W/videos"; fail "$n video files, expected 4"; }
+[ "$n" -eq 5 ] || { cat "$W/videos"; fail "$n video files, expected 5"; }
 while IFS= read -r v; do
     cmp -s "$v" "$W/www/clip.mp4" || fail "$v differs from clip.mp4"
 done <"$W/videos"

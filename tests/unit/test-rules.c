@@ -1,2 +1,237 @@
+/* test-rules.c - quality gates on hand-made probe results. */
+#include "config.h"
 #include "check.h"
-int main(void){ return check_result("wip"); }
+#include "rules.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static probe_stream vstream(int w, int h)
+{
+    probe_stream s = {0};
+    s.type = PROBE_VIDEO;
+    s.codec = "h264";
+    s.width = s.display_width = w;
+    s.height = s.display_height = h;
+    s.sar = (probe_rational){ 1, 1 };
+    s.avg_frame_rate = (probe_rational){ 25, 1 };
+    s.r_frame_rate = (probe_rational){ 25, 1 };
+    s.bit_rate = 5000000;
+    return s;
+}
+
+static probe_stream astream(void)
+{
+    probe_stream s = {0};
+    s.type = PROBE_AUDIO;
+    s.codec = "aac";
+    s.sample_rate = 48000;
+    s.channels = 2;
+    s.bit_rate = 160000;
+    return s;
+}
+
+static const rule_result *find(const rule_report *r, const char *rule)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->r[i].rule, rule) == 0)
+            return &r->r[i];
+    return NULL;
+}
+
+static int verdict_of(const qc_config *q, const probe_result *p, const char *rule)
+{
+    rule_report r;
+    rules_eval(q, p, &r);
+    const rule_result *x = find(&r, rule);
+    int v = x ? x->verdict : -1;
+    rules_report_free(&r);
+    return v;
+}
+
+int main(void)
+{
+    vb_config c;
+    preset_defaults(&c);
+    qc_config *q = &c.qc;
+    probe_stream st[2] = { vstream(1280, 720), astream() };
+    probe_result p = {0};
+    p.container = "mp4";
+    p.duration = 6.0;
+    p.bit_rate = 5200000;
+    p.size = 4000000;
+    p.faststart = 1;
+    p.streams = st;
+    p.nb_streams = 2;
+    p.video = &st[0];
+    p.audio = &st[1];
+
+    /* Defaults: only the video stream check runs, and passes. */
+    rule_report r;
+    rules_eval(q, &p, &r);
+    CHECK_INT(r.verdict, VERDICT_PASS);
+    CHECK(find(&r, "video_stream") != NULL);
+    CHECK(find(&r, "duration_min") == NULL);
+    rules_report_free(&r);
+
+    /* Duration: limits inclusive; levels fail / warn / off. */
+    q->duration_min = 6.0;
+    CHECK_INT(verdict_of(q, &p, "duration_min"), VERDICT_PASS);
+    q->duration_min = 6.5;
+    CHECK_INT(verdict_of(q, &p, "duration_min"), VERDICT_FAIL);
+    q->duration_level = RULE_WARN;
+    CHECK_INT(verdict_of(q, &p, "duration_min"), VERDICT_WARN);
+    q->duration_level = RULE_OFF;
+    CHECK_INT(verdict_of(q, &p, "duration_min"), -1);
+    q->duration_level = RULE_FAIL;
+    q->duration_min = 0;
+    q->duration_max = 5.0;
+    rules_eval(q, &p, &r);
+    const rule_result *x = find(&r, "duration_max");
+    CHECK(x != NULL);
+    if (x) {
+        CHECK_INT(x->verdict, VERDICT_FAIL);
+        CHECK_STR(x->value, "6.000 s");
+        CHECK_STR(x->limit, "5.000 s");
+        CHECK(strstr(x->message, "maximum") != NULL);
+    }
+    CHECK_INT(r.nfail, 1);
+    CHECK_INT(r.verdict, VERDICT_FAIL);
+    rules_report_free(&r);
+    q->duration_max = 0;
+    /* Unknown duration fails a set limit. */
+    p.duration = NAN;
+    q->duration_min = 1;
+    CHECK_INT(verdict_of(q, &p, "duration_min"), VERDICT_FAIL);
+    p.duration = 6.0;
+    q->duration_min = 0;
+
+    /* Resolution: displayed size; any orientation. */
+    q->min_width = 1280;
+    q->min_height = 720;
+    CHECK_INT(verdict_of(q, &p, "min_width"), VERDICT_PASS);
+    st[0].display_width = 720;
+    st[0].display_height = 1280; /* rotated */
+    CHECK_INT(verdict_of(q, &p, "min_width"), VERDICT_FAIL);
+    q->any_orientation = true;
+    CHECK_INT(verdict_of(q, &p, "min_resolution"), VERDICT_PASS);
+    CHECK_INT(verdict_of(q, &p, "min_width"), -1);
+    st[0].display_width = 1280;
+    st[0].display_height = 720;
+    q->min_width = q->min_height = 0;
+    q->any_orientation = false;
+
+    /* Aspect: rotation swaps, SAR stretches, tolerance is relative. */
+    q->aspect_ratio = 16.0 / 9.0;
+    CHECK_INT(verdict_of(q, &p, "aspect_ratio"), VERDICT_PASS);
+    st[0].display_width = 720;
+    st[0].display_height = 1280;
+    CHECK_INT(verdict_of(q, &p, "aspect_ratio"), VERDICT_FAIL);
+    q->aspect_ratio = 9.0 / 16.0;
+    CHECK_INT(verdict_of(q, &p, "aspect_ratio"), VERDICT_PASS);
+    st[0].display_width = 1280;
+    st[0].display_height = 720;
+    st[0].width = 720;
+    st[0].height = 576;
+    st[0].display_width = 720;
+    st[0].display_height = 576;
+    st[0].sar = (probe_rational){ 16, 15 };
+    q->aspect_ratio = 4.0 / 3.0;
+    CHECK_INT(verdict_of(q, &p, "aspect_ratio"), VERDICT_PASS);
+    q->aspect_tolerance = 0.0;
+    q->aspect_ratio = 1.34;
+    CHECK_INT(verdict_of(q, &p, "aspect_ratio"), VERDICT_FAIL);
+    q->aspect_tolerance = 0.01;
+    CHECK_INT(verdict_of(q, &p, "aspect_ratio"), VERDICT_PASS);
+    q->aspect_ratio = 0;
+    st[0] = vstream(1280, 720);
+
+    /* Lists: case-insensitive membership. */
+    vb_strlist_set_words(&q->containers, "MOV, mp4");
+    CHECK_INT(verdict_of(q, &p, "container"), VERDICT_PASS);
+    vb_strlist_set_words(&q->containers, "mkv");
+    CHECK_INT(verdict_of(q, &p, "container"), VERDICT_FAIL);
+    vb_strlist_clear(&q->containers);
+    vb_strlist_set_words(&q->video_codecs, "hevc");
+    CHECK_INT(verdict_of(q, &p, "video_codec"), VERDICT_FAIL);
+    vb_strlist_clear(&q->video_codecs);
+    vb_strlist_set_words(&q->audio_codecs, "aac opus");
+    CHECK_INT(verdict_of(q, &p, "audio_codec"), VERDICT_PASS);
+    vb_strlist_clear(&q->audio_codecs);
+
+    /* Bit rates. */
+    q->bitrate_min = 5200000;
+    CHECK_INT(verdict_of(q, &p, "bitrate_min"), VERDICT_PASS);
+    q->bitrate_max = 5000000;
+    CHECK_INT(verdict_of(q, &p, "bitrate_max"), VERDICT_FAIL);
+    q->bitrate_min = q->bitrate_max = 0;
+    q->video_bitrate_min = 6000000;
+    CHECK_INT(verdict_of(q, &p, "video_bitrate_min"), VERDICT_FAIL);
+    st[0].bit_rate = 0; /* unknown fails a set limit */
+    CHECK_INT(verdict_of(q, &p, "video_bitrate_min"), VERDICT_FAIL);
+    st[0].bit_rate = 5000000;
+    q->video_bitrate_min = 0;
+
+    /* Frame rate: 29.97 limits accept 30000/1001. */
+    st[0].avg_frame_rate = (probe_rational){ 30000, 1001 };
+    q->fps_min = 29.97;
+    q->fps_max = 29.97;
+    CHECK_INT(verdict_of(q, &p, "fps_min"), VERDICT_PASS);
+    CHECK_INT(verdict_of(q, &p, "fps_max"), VERDICT_PASS);
+    q->fps_min = 30;
+    CHECK_INT(verdict_of(q, &p, "fps_min"), VERDICT_FAIL);
+    q->fps_min = q->fps_max = 0;
+
+    /* Audio presence. */
+    q->audio = AUDIO_FORBIDDEN;
+    CHECK_INT(verdict_of(q, &p, "audio"), VERDICT_FAIL);
+    q->audio = AUDIO_REQUIRED;
+    CHECK_INT(verdict_of(q, &p, "audio"), VERDICT_PASS);
+    p.audio = NULL;
+    CHECK_INT(verdict_of(q, &p, "audio"), VERDICT_FAIL);
+    q->audio_bitrate_min = 128000; /* not checked without audio */
+    CHECK_INT(verdict_of(q, &p, "audio_bitrate_min"), -1);
+    p.audio = &st[1];
+    CHECK_INT(verdict_of(q, &p, "audio_bitrate_min"), VERDICT_PASS);
+    st[1].bit_rate = 127000;
+    CHECK_INT(verdict_of(q, &p, "audio_bitrate_min"), VERDICT_FAIL);
+    q->audio = AUDIO_OPTIONAL;
+    q->audio_bitrate_min = 0;
+    vb_strlist_set_words(&q->sample_rates, "44100");
+    CHECK_INT(verdict_of(q, &p, "sample_rate"), VERDICT_FAIL);
+    vb_strlist_set_words(&q->sample_rates, "44100 48000");
+    CHECK_INT(verdict_of(q, &p, "sample_rate"), VERDICT_PASS);
+    vb_strlist_clear(&q->sample_rates);
+
+    /* Size, faststart (not applicable outside MP4/MOV), HDR. */
+    q->max_file_size = 4000000;
+    CHECK_INT(verdict_of(q, &p, "max_file_size"), VERDICT_PASS);
+    q->max_file_size = 3999999;
+    CHECK_INT(verdict_of(q, &p, "max_file_size"), VERDICT_FAIL);
+    q->max_file_size = 0;
+    q->faststart = true;
+    CHECK_INT(verdict_of(q, &p, "faststart"), VERDICT_PASS);
+    p.faststart = 0;
+    CHECK_INT(verdict_of(q, &p, "faststart"), VERDICT_FAIL);
+    p.faststart = -1;
+    CHECK_INT(verdict_of(q, &p, "faststart"), -1);
+    q->faststart = false;
+    q->hdr_allowed = false;
+    CHECK_INT(verdict_of(q, &p, "hdr"), VERDICT_PASS);
+    st[0].hdr = true;
+    st[0].color_transfer = "smpte2084";
+    CHECK_INT(verdict_of(q, &p, "hdr"), VERDICT_FAIL);
+    q->hdr_level = RULE_WARN;
+    rules_eval(q, &p, &r);
+    CHECK_INT(r.verdict, VERDICT_WARN);
+    CHECK_INT(r.nwarn, 1);
+    CHECK_INT(r.nfail, 0);
+    rules_report_free(&r);
+
+    /* No video at all. */
+    p.video = NULL;
+    CHECK_INT(verdict_of(q, &p, "video_stream"), VERDICT_FAIL);
+
+    preset_free_contents(&c);
+    return check_result("test-rules");
+}
