@@ -36,7 +36,7 @@ if [ ! -r "$media_sh" ]; then
 fi
 
 if [ -n "${VBATCH:-}" ]; then
-    vbatch=$VBATCH; how='$VBATCH'
+    vbatch=$VBATCH; how=\$VBATCH
 elif [ -x ./vbatch ]; then
     vbatch=$PWD/vbatch; how='./vbatch'
 elif command -v vbatch >/dev/null 2>&1; then
@@ -133,7 +133,7 @@ echo "files:   $N (hard links to ${clips[*]})"
 echo "runs:    vbatch $REPEAT (median), ffprobe/mediainfo loops $PEER_REPEAT$([ "$PEER_REPEAT" -gt 1 ] && echo ' (median)')"
 echo
 
-# shellcheck source=../tests/lib/media.sh
+# shellcheck source=tests/lib/media.sh
 . "$media_sh"
 mkdir -p "$tmp/clips"
 for c in "${clips[@]}"; do

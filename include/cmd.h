@@ -47,4 +47,7 @@ int cmd_parse(const vb_command *c, int argc, char **argv,
               int (*fn)(const cmd_option *opt, const char *arg, void *ud),
               void *ud);
 
+/* argv (argv[0] included) as one shell-quoted string. Caller frees. */
+char *cmd_join_argv(int argc, char **argv);
+
 #endif

@@ -37,6 +37,7 @@ typedef struct qc_config {
     vb_strlist containers;                 int container_level;
     vb_strlist video_codecs;               int video_codec_level;
     vb_strlist audio_codecs;               int audio_codec_level;
+    double bitrate_tolerance;      /* relative slack on every bit-rate limit */
     int64_t bitrate_min, bitrate_max;      int bitrate_level;
     int64_t video_bitrate_min, video_bitrate_max; int video_bitrate_level;
     double fps_min, fps_max;               int fps_level;

@@ -22,7 +22,7 @@ int util_link_or_copy(const char *src, const char *dst, vb_error *e);
 char *util_temp_name(const char *path);
 /* Monotonic seconds. */
 double util_now(void);
-/* Wall-clock time as "YYYY-MM-DDTHH:MM:SSZ" into buf (>= 21 bytes). */
+/* Local wall-clock time as "YYYY-MM-DDTHH:MM:SS+hhmm" into buf (>= 25 bytes). */
 void util_iso_time(char *buf, size_t len, double epoch);
 double util_wall(void);
 /* Number of online CPUs (>= 1). */

@@ -65,6 +65,9 @@ char *vb_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Global verbosity set by main from --quiet / --verbose. */
 extern int vb_verbosity; /* 0 quiet, 1 normal, 2 verbose */
+/* The whole command line as typed (quoted where needed), set by main
+ * before any option parsing reorders argv; for the reports. */
+extern const char *vb_command_line;
 
 #define VB_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -166,7 +166,9 @@ static void run_item(engine *g, job *j)
     rules_write(&rr, qw);
     writer_end_object(qw);
     rules_report_free(&rr);
-    rc = util_mkdir_p(meta_dir, &e);
+    rc = util_mkdir_p(item_dir, &e);
+    if (rc == 0)
+        rc = util_mkdir_p(meta_dir, &e);
     if (rc == 0)
         rc = write_item_meta(meta_dir, "probe.json", pw, &e);
     if (rc == 0)

@@ -65,36 +65,6 @@ static int process_opt(const cmd_option *o, const char *arg, void *ud)
     return 0;
 }
 
-/* The command line as one string for the report; arguments that need it
- * are quoted. */
-static char *join_argv(int argc, char **argv)
-{
-    size_t n = 16;
-    for (int i = 0; i < argc; i++)
-        n += 3 * strlen(argv[i]) + 3;
-    char *s = vb_xmalloc(n);
-    strcpy(s, "vbatch");
-    char *p = s + strlen(s);
-    for (int i = 0; i < argc; i++) {
-        bool q = argv[i][0] == '\0' || strpbrk(argv[i], " \t\n'\"\\$*?") != NULL;
-        *p++ = ' ';
-        if (q)
-            *p++ = '\'';
-        for (const char *c = argv[i]; *c; c++) {
-            if (*c == '\'') {
-                memcpy(p, "'\\''", 4);
-                p += 4;
-            } else {
-                *p++ = *c;
-            }
-        }
-        if (q)
-            *p++ = '\'';
-    }
-    *p = '\0';
-    return s;
-}
-
 static int process_exec(int argc, char **argv)
 {
     process_args a = {0};
@@ -102,7 +72,6 @@ static int process_exec(int argc, char **argv)
     vb_config cfg;
     preset_defaults(&cfg);
     int status = VB_EXIT_OK;
-    char *cmdline = NULL;
 
     int rc = cmd_parse(&cmd_process, argc, argv, process_opt, &a);
     if (rc != 0) {
@@ -141,14 +110,12 @@ static int process_exec(int argc, char **argv)
     if (a.publish)
         cfg.output.publish = true;
 
-    cmdline = join_argv(argc - 1, argv + 1);
     a.b.config = &cfg;
-    a.b.command_line = cmdline;
+    a.b.command_line = vb_command_line;
     a.b.jobs = a.jobs;
     status = batch_run(&a.b);
 
 out:
-    free(cmdline);
     preset_free_contents(&cfg);
     vb_strlist_clear(&a.patterns);
     vb_strlist_clear(&a.excludes);

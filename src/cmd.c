@@ -53,6 +53,8 @@ void cmd_usage_all(FILE *f)
           "commands:\n", f);
     for (int i = 0; cmd_table[i]; i++)
         fprintf(f, "  %-10s %s\n", cmd_table[i]->name, cmd_table[i]->summary);
+    fprintf(f, "  %-10s %s\n", "help", "show help for vbatch or a command (help COMMAND)");
+    fprintf(f, "  %-10s %s\n", "version", "show the version and the libraries' versions");
     fputs("\nexit status: 0 all passed, 1 some failed a quality gate, 2 usage or\n"
           "configuration error, 3 some items could not be processed, 4 interrupted.\n"
           "See vbatch(1) and `vbatch help COMMAND`.\n", f);
@@ -142,4 +144,32 @@ int cmd_parse(const vb_command *c, int argc, char **argv,
     free(lo);
     free(so);
     return rc;
+}
+
+char *cmd_join_argv(int argc, char **argv)
+{
+    size_t n = 16;
+    for (int i = 0; i < argc; i++)
+        n += 3 * strlen(argv[i]) + 3;
+    char *s = vb_xmalloc(n);
+    strcpy(s, "vbatch");
+    char *p = s + strlen(s);
+    for (int i = 1; i < argc; i++) {
+        bool q = argv[i][0] == '\0' || strpbrk(argv[i], " \t\n'\"\\$*?") != NULL;
+        *p++ = ' ';
+        if (q)
+            *p++ = '\'';
+        for (const char *c = argv[i]; *c; c++) {
+            if (*c == '\'') {
+                memcpy(p, "'\\''", 4);
+                p += 4;
+            } else {
+                *p++ = *c;
+            }
+        }
+        if (q)
+            *p++ = '\'';
+    }
+    *p = '\0';
+    return s;
 }

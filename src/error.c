@@ -9,6 +9,7 @@
 #include <string.h>
 
 int vb_verbosity = 1;
+const char *vb_command_line = "vbatch";
 
 int vb_fail(vb_error *e, int code, const char *fmt, ...)
 {

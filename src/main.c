@@ -25,7 +25,7 @@ static void print_version(void)
            VB_INIH_VERSION, CSV_MAJOR, CSV_MINOR, CSV_RELEASE);
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
     int i = 1;
     for (; i < argc && argv[i][0] == '-'; i++) {
@@ -81,5 +81,14 @@ int main(int argc, char **argv)
     }
     int rc = c->exec(argc - i, argv + i);
     fetch_global_cleanup();
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    char *cmdline = cmd_join_argv(argc, argv);
+    vb_command_line = cmdline;
+    int rc = run(argc, argv);
+    free(cmdline);
     return rc;
 }

@@ -88,6 +88,7 @@ static const keydef keys[] = {
     KD("qc", "bitrate_min", K_BITRATE, qc.bitrate_min, F_UNSET0),
     KD("qc", "bitrate_max", K_BITRATE, qc.bitrate_max, F_UNSET0),
     KD("qc", "bitrate_level", K_LEVEL, qc.bitrate_level, 0),
+    KD("qc", "bitrate_tolerance", K_DOUBLE, qc.bitrate_tolerance, 0),
     KD("qc", "video_bitrate_min", K_BITRATE, qc.video_bitrate_min, F_UNSET0),
     KD("qc", "video_bitrate_max", K_BITRATE, qc.video_bitrate_max, F_UNSET0),
     KD("qc", "video_bitrate_level", K_LEVEL, qc.video_bitrate_level, 0),
@@ -157,6 +158,9 @@ void preset_defaults(vb_config *c)
         if (keys[i].type == K_LEVEL)
             *FIELD(c, &keys[i], int) = RULE_FAIL;
     c->qc.aspect_tolerance = 0.01;
+    /* A stream encoded at "128k" measures 125-128 kb/s from the
+     * container; 2% slack keeps nominal rates passing their own limit. */
+    c->qc.bitrate_tolerance = 0.02;
     c->qc.audio = AUDIO_OPTIONAL;
     c->qc.hdr_allowed = true;
     c->output.publish = false;

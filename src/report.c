@@ -114,7 +114,7 @@ static void item_write(const item_record *it, writer *w)
     write_opt_int(w, "bit_rate", it->bit_rate);
     writer_begin_object(w, "seconds");
     for (int s = STAGE_FETCH; s < STAGE_RECORD; s++)
-        writer_double(w, report_stage_name(s), it->stage_time[s]);
+        writer_double(w, report_stage_name(s), round(it->stage_time[s] * 1e6) / 1e6);
     writer_end_object(w);
 }
 
@@ -381,13 +381,13 @@ static int write_metrics(report *r, double wall, vb_error *e)
     writer_begin_object(w, NULL);
     writer_string(w, "batch_id", r->batch_id);
     write_counts(w, c);
-    writer_double(w, "wall_seconds", wall);
-    writer_double(w, "files_per_second", wall > 0 ? (double)c->total / wall : 0.0);
+    writer_double(w, "wall_seconds", round(wall * 1e6) / 1e6);
+    writer_double(w, "files_per_second", wall > 0 ? round((double)c->total / wall * 100) / 100 : 0.0);
     writer_int(w, "bytes_read", c->bytes_read);
     writer_int(w, "bytes_total", c->bytes_total);
     writer_begin_object(w, "stage_seconds");
     for (int s = 0; s < STAGE_COUNT; s++)
-        writer_double(w, report_stage_name(s), c->stage_time[s]);
+        writer_double(w, report_stage_name(s), round(c->stage_time[s] * 1e6) / 1e6);
     writer_end_object(w);
     writer_int(w, "peak_rss_kib", util_peak_rss_kib());
     writer_end_object(w);
@@ -417,7 +417,8 @@ int report_finish(report *r, double wall, vb_error *e)
     writer_string(head, "command_line", r->command_line);
     write_list(head, "inputs", &r->inputs);
     if (r->info.config) {
-        writer_begin_object(head, "preset");
+        /* "config": the effective settings, section by section. */
+        writer_begin_object(head, "config");
         preset_write(r->info.config, head);
         writer_end_object(head);
     }

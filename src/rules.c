@@ -149,18 +149,19 @@ static void check_list(const char *rule, int level, const vb_strlist *allowed,
 }
 
 static void check_range_bps(const char *rmin, const char *rmax, int level, int64_t minv,
-                            int64_t maxv, int64_t v, const char *what, rule_report *rep)
+                            int64_t maxv, double tol, int64_t v, const char *what,
+                            rule_report *rep)
 {
     char vs[64], l[64];
     fmt_bps(vs, sizeof vs, v);
     if (minv > 0) {
         fmt_bps(l, sizeof l, minv);
-        add(rep, rmin, level, v > 0 && v >= minv, v > 0 ? vs : NULL, l,
+        add(rep, rmin, level, v > 0 && (double)v >= (double)minv * (1.0 - tol), v > 0 ? vs : NULL, l,
             v > 0 ? "%s %s, minimum %s" : "%s unknown%.0s, minimum %s", what, vs, l);
     }
     if (maxv > 0) {
         fmt_bps(l, sizeof l, maxv);
-        add(rep, rmax, level, v > 0 && v <= maxv, v > 0 ? vs : NULL, l,
+        add(rep, rmax, level, v > 0 && (double)v <= (double)maxv * (1.0 + tol), v > 0 ? vs : NULL, l,
             v > 0 ? "%s %s, maximum %s" : "%s unknown%.0s, maximum %s", what, vs, l);
     }
 }
@@ -186,11 +187,11 @@ void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
         check_list("audio_codec", q->audio_codec_level, &q->audio_codecs, "audio codec",
                    as->codec, rep);
     check_range_bps("bitrate_min", "bitrate_max", q->bitrate_level, q->bitrate_min,
-                    q->bitrate_max, p->bit_rate, "overall bit rate", rep);
+                    q->bitrate_max, q->bitrate_tolerance, p->bit_rate, "overall bit rate", rep);
     if (vs)
         check_range_bps("video_bitrate_min", "video_bitrate_max", q->video_bitrate_level,
-                        q->video_bitrate_min, q->video_bitrate_max, vs->bit_rate,
-                        "video bit rate", rep);
+                        q->video_bitrate_min, q->video_bitrate_max, q->bitrate_tolerance,
+                        vs->bit_rate, "video bit rate", rep);
     if (vs && (q->fps_min > 0 || q->fps_max > 0)) {
         double f = rate(vs->avg_frame_rate);
         if (!isfinite(f))
@@ -222,7 +223,8 @@ void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
         fmt_bps(v, sizeof v, as->bit_rate);
         fmt_bps(l, sizeof l, q->audio_bitrate_min);
         add(rep, "audio_bitrate_min", q->audio_bitrate_level,
-            as->bit_rate > 0 && as->bit_rate >= q->audio_bitrate_min,
+            as->bit_rate > 0 &&
+                (double)as->bit_rate >= (double)q->audio_bitrate_min * (1.0 - q->bitrate_tolerance),
             as->bit_rate > 0 ? v : NULL, l,
             as->bit_rate > 0 ? "audio bit rate %s, minimum %s" : "audio bit rate unknown%.0s, minimum %s",
             v, l);

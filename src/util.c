@@ -41,30 +41,40 @@ char *util_basename(const char *path)
 
 int util_mkdir_p(const char *path, vb_error *e)
 {
-    char *p = vb_xstrdup(path);
-    for (char *s = p + 1; ; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                int err = errno;
-                vb_fail(e, VB_ERR_IO, "cannot create folder %s: %s", p,
-                        strerror(err));
-                free(p);
-                return -1;
-            }
-            *s = c;
-            if (c == '\0')
-                break;
+    /* The common case first: the parent exists, one call. Walk up only
+     * when it does not. */
+    if (mkdir(path, 0777) == 0)
+        return 0;
+    int err = errno;
+    if (err == ENOENT) {
+        char *parent = vb_xstrdup(path);
+        char *slash = strrchr(parent, '/');
+        while (slash && slash > parent && slash[1] == '\0') {
+            *slash = '\0';
+            slash = strrchr(parent, '/');
         }
+        bool has_parent = slash && slash != parent;
+        int rc = 0;
+        if (has_parent) {
+            *slash = '\0';
+            rc = util_mkdir_p(parent, e);
+        }
+        free(parent);
+        if (!has_parent)
+            return vb_fail(e, VB_ERR_IO, "cannot create folder %s: %s", path, strerror(err));
+        if (rc != 0)
+            return -1;
+        if (mkdir(path, 0777) == 0)
+            return 0;
+        err = errno;
     }
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        free(p);
+    if (err == EEXIST) {
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            return 0;
         return vb_fail(e, VB_ERR_IO, "%s exists and is not a folder", path);
     }
-    free(p);
-    return 0;
+    return vb_fail(e, VB_ERR_IO, "cannot create folder %s: %s", path, strerror(err));
 }
 
 char *util_temp_name(const char *path)
@@ -152,16 +162,20 @@ static int copy_fd(int in, int out)
 
 int util_link_or_copy(const char *src, const char *dst, vb_error *e)
 {
-    struct stat ss, ds;
-    /* Already in place (a rerun): rename() between two links of one file
-     * would do nothing and leave the temporary behind. */
-    if (stat(src, &ss) == 0 && stat(dst, &ds) == 0 && ss.st_dev == ds.st_dev &&
-        ss.st_ino == ds.st_ino)
+    /* link() is atomic by itself: the name appears whole or not at all. */
+    if (link(src, dst) == 0)
         return 0;
+    if (errno == EEXIST) {
+        struct stat ss, ds;
+        /* Already in place (a rerun): nothing to do. Otherwise replace
+         * through a temporary name. */
+        if (stat(src, &ss) == 0 && stat(dst, &ds) == 0 && ss.st_dev == ds.st_dev &&
+            ss.st_ino == ds.st_ino)
+            return 0;
+    }
     char *tmp = util_temp_name(dst);
     if (link(src, tmp) == 0) {
         if (rename(tmp, dst) == 0) {
-            unlink(tmp); /* in case dst became a link to src meanwhile */
             free(tmp);
             return 0;
         }
@@ -224,10 +238,12 @@ double util_wall(void)
 
 void util_iso_time(char *buf, size_t len, double epoch)
 {
+    /* Local time with its offset: the same clock as the batch id, and
+     * still unambiguous. */
     time_t t = (time_t)epoch;
     struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    localtime_r(&t, &tm);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm);
 }
 
 int util_ncpu(void)

@@ -68,4 +68,30 @@ check "explicit bad paths: exit 3" [ $? -eq 3 ]
 pyjson "$T/out2/summary/error_log.json" 'len(d["errors"]) == 2' || fail "two errors for two bad paths"
 pyjson "$T/out2/summary/batch_report.json" 'd["counts"]["done"] == 1' || fail "good path still done"
 chmod 644 "$IN/unreadable.mp4"
+
+# An unreadable file: root reads everything, so as root run vbatch as
+# nobody (setpriv, util-linux) on a copy nobody may not read.
+U="$T/unreadable-test"; mkdir -p "$U/in" "$U/out"
+cp "$GOOD" "$U/in/secret.mp4"; cp "$GOOD" "$U/in/fine.mp4"
+chmod 000 "$U/in/secret.mp4"; chmod 755 "$T" "$U" "$U/in"; chmod 777 "$U/out"
+if [ "$(id -u)" -eq 0 ]; then
+    if command -v setpriv >/dev/null 2>&1; then
+        run_as() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+    else
+        run_as() { return 77; }
+    fi
+else
+    run_as() { "$@"; }
+fi
+run_as "$VBATCH" process "$U/in" --output "$U/out/o" --quiet
+st=$?
+if [ $st -eq 77 ]; then
+    echo "note: setpriv missing, unreadable-file check skipped"
+else
+    check "unreadable file: exit 3" [ $st -eq 3 ]
+    pyjson "$U/out/o/summary/error_log.json" 'len(d["errors"]) == 1 and "secret.mp4" in d["errors"][0]["source"] and "ermission denied" in d["errors"][0]["message"]' ||
+        fail "unreadable file reported as permission denied"
+    pyjson "$U/out/o/summary/batch_report.json" 'd["counts"]["done"] == 1' || fail "readable neighbour still processed"
+fi
+chmod 644 "$U/in/secret.mp4"
 finish

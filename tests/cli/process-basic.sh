@@ -15,6 +15,7 @@ OUT="$T/out"
 "$VBATCH" process "$IN" --preset kling-clip --output "$OUT" > "$T/stdout" 2> "$T/stderr"
 check "a gate failure gives exit 1" [ $? -eq 1 ]
 check "summary printed" grep -q "qc_failed" "$T/stdout"
+pyjson "$OUT/summary/batch_report.json" 'd["command_line"].startswith("vbatch process ") and "--preset kling-clip" in d["command_line"]' || fail "command line recorded as typed"
 
 for c in h264_aac_720p silent_video h264_short vp9_opus rotated prores_pcm; do
     check "$c: probe.json" test -s "$OUT/$c/metadata/probe.json"
@@ -33,7 +34,7 @@ done
 check "no temporary files left" [ -z "$(find "$OUT" -name '*.vbtmp.*')" ]
 pyjson "$S/batch_report.json" 'len(d["items"]) == 6 and d["counts"]["total"] == 6' || fail "6 items reported"
 pyjson "$S/batch_report.json" '[i["folder"] for i in d["items"]] == sorted(i["folder"] for i in d["items"])' || fail "items in sorted order"
-pyjson "$S/batch_report.json" 'd["preset"]["preset"]["name"] == "kling-clip" and d["preset"]["qc"]["duration_min"] == 4.5' || fail "effective preset recorded"
+pyjson "$S/batch_report.json" 'd["config"]["preset"]["name"] == "kling-clip" and d["config"]["qc"]["duration_min"] == 4.5' || fail "effective preset recorded"
 pyjson "$S/batch_report.json" '{i["folder"]: i["status"] for i in d["items"]} == {"h264_aac_720p": "done", "h264_short": "qc_failed", "prores_pcm": "qc_failed", "rotated": "done", "silent_video": "done", "vp9_opus": "qc_failed"}' || fail "statuses"
 pyjson "$S/batch_report.json" '"duration_min" in [i for i in d["items"] if i["folder"] == "h264_short"][0]["failed_rules"]' || fail "h264_short fails duration_min"
 pyjson "$S/batch_report.json" 'set(["container", "video_codec"]) <= set([i for i in d["items"] if i["folder"] == "vp9_opus"][0]["failed_rules"])' || fail "vp9_opus fails container and codec"

@@ -13,6 +13,7 @@ if [ $# -ne 1 ] || [ -z "$1" ]; then
 fi
 dir=$1
 here=$(dirname "$0")
+# shellcheck source=tests/lib/media.sh
 . "$here/media.sh"
 
 if ! command -v "$FFMPEG" >/dev/null 2>&1; then
@@ -22,8 +23,9 @@ fi
 
 mkdir -p "$dir" || exit 1
 # Made side by side: the four encodes take a few seconds together.
+clips="h264_aac_720p.mp4 silent_video.mp4 vertical_1080x1920.mp4 h264_short.mp4"
 pids=
-for clip in h264_aac_720p.mp4 silent_video.mp4 vertical_1080x1920.mp4 h264_short.mp4; do
+for clip in $clips; do
     media_make "$dir" "$clip" &
     pids="$pids $!"
 done
@@ -35,4 +37,4 @@ if [ $status -ne 0 ]; then
     echo "make-sample.sh: could not make the sample clips in $dir" >&2
     exit 1
 fi
-echo "sample folder $dir: $(ls "$dir" | tr '\n' ' ')"
+echo "sample folder $dir: $clips"

@@ -193,7 +193,12 @@ int main(void)
     CHECK_INT(verdict_of(q, &p, "audio_bitrate_min"), -1);
     p.audio = &st[1];
     CHECK_INT(verdict_of(q, &p, "audio_bitrate_min"), VERDICT_PASS);
-    st[1].bit_rate = 127000;
+    st[1].bit_rate = 126000; /* "128k" as measured: within the 2% slack */
+    CHECK_INT(verdict_of(q, &p, "audio_bitrate_min"), VERDICT_PASS);
+    q->bitrate_tolerance = 0;
+    CHECK_INT(verdict_of(q, &p, "audio_bitrate_min"), VERDICT_FAIL);
+    q->bitrate_tolerance = 0.02;
+    st[1].bit_rate = 125000;
     CHECK_INT(verdict_of(q, &p, "audio_bitrate_min"), VERDICT_FAIL);
     q->audio = AUDIO_OPTIONAL;
     q->audio_bitrate_min = 0;
