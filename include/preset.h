@@ -49,7 +49,57 @@ typedef struct qc_config {
     bool faststart;                /* required when true */
                                            int faststart_level;
     bool hdr_allowed;                      int hdr_level;
+
+    /* Gates on the decode analysis ([analyse]); 0 = not set. */
+    double black_max_seconds, black_max_share; int black_level;
+    double leading_black_max, trailing_black_max; int edge_black_level;
+    double freeze_max_seconds;             int freeze_level;
+    double silence_max_seconds;            int silence_level;
+    int audio_silent_level;        /* audio present but silent throughout */
+    double loudness_target;        /* LUFS, e.g. -14; 0 = not set */
+    double loudness_tolerance;             int loudness_level;
+    double true_peak_max;          /* dBTP, e.g. -1; 0 = not set */
+                                           int true_peak_level;
+    int decode_errors_max;                 int decode_errors_level;
+
+    /* Still images (inputs and produced thumbnails). */
+    int image_min_width, image_min_height;
+    double image_aspect_ratio, image_aspect_tolerance;
+    vb_strlist image_formats;              int image_level;
+    int64_t image_max_pixels;      /* guard against decompression bombs */
 } qc_config;
+
+enum analyse_mode { ANALYSE_FULL = 0, ANALYSE_KEYFRAMES = 1 };
+
+/* Decode analysis, section [analyse]. */
+typedef struct analyse_config {
+    bool enabled;                  /* also --deep */
+    int mode;                      /* enum analyse_mode */
+    double black_min_duration;     /* blackdetect d */
+    double black_picture_threshold;/* blackdetect pic_th */
+    double black_pixel_threshold;  /* blackdetect pix_th */
+    double freeze_noise;           /* freezedetect n (ratio, 0.001 = -60 dB) */
+    double freeze_min_duration;    /* freezedetect d */
+    double silence_noise;          /* silencedetect n in dB, e.g. -60 */
+    double silence_min_duration;   /* silencedetect d */
+    bool loudness;                 /* ebur128 with true peak */
+    double timeout;                /* seconds per file */
+} analyse_config;
+
+enum thumb_format { THUMB_JPEG = 0, THUMB_WEBP, THUMB_PNG };
+
+/* Thumbnails and contact sheet, section [thumbnails]. */
+typedef struct thumbs_config {
+    bool enabled;
+    int count;                     /* evenly spaced */
+    vb_strlist times;              /* or these times in seconds */
+    int width;                     /* thumbnail width in pixels */
+    int format;                    /* enum thumb_format */
+    int quality;                   /* 1-100 for JPEG/WebP */
+    bool avoid_black;              /* move off black frames */
+    bool contact_sheet;
+    int columns;                   /* contact sheet grid */
+} thumbs_config;
 
 typedef struct input_config {
     vb_strlist patterns;           /* shell globs on file names */
@@ -75,6 +125,8 @@ typedef struct vb_config {
     batch_config batch;
     input_config input;
     qc_config qc;
+    analyse_config analyse;
+    thumbs_config thumbs;
     output_config output;
 } vb_config;
 

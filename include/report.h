@@ -10,11 +10,15 @@
 #include "rules.h"
 #include "probe.h"
 
+#include <stdio.h>
+
 enum item_status { ITEM_DONE, ITEM_QC_FAILED, ITEM_FAILED, ITEM_SKIPPED };
+enum item_kind { ITEM_VIDEO = 0, ITEM_IMAGE = 1 };
 
 /* Stages, for timings and error attribution. */
 enum item_stage { STAGE_DISCOVER, STAGE_FETCH, STAGE_PROBE, STAGE_CHECK,
-                  STAGE_PUBLISH, STAGE_RECORD, STAGE_COUNT };
+                  STAGE_ANALYSE, STAGE_THUMBS, STAGE_PUBLISH, STAGE_RECORD,
+                  STAGE_COUNT };
 const char *report_stage_name(int stage);
 const char *report_status_name(int status);
 
@@ -28,11 +32,22 @@ typedef struct item_record {
     int error_stage;       /* enum item_stage when failed */
     char *error;           /* message when failed */
     vb_strlist failed_rules, warned_rules;
+    rule_report checks;    /* every check made, in order (owned) */
+    int kind;              /* enum item_kind */
     /* key figures (0/NAN/NULL when unknown) */
     char *container, *video_codec, *audio_codec;
     double duration, fps;
     int width, height;     /* displayed */
     int64_t size, bit_rate, bytes_read;
+    char *image_format;    /* images: "png", "jpeg" ... */
+    /* decode analysis, when it ran (NAN where not measured) */
+    bool analysed;
+    double black_total, black_share, leading_black, freeze_max, silence_max;
+    double loudness, loudness_range, true_peak;
+    int64_t decode_errors;
+    /* thumbnails, when made */
+    int nthumbs;
+    char *contact;         /* contact sheet, relative to OUT, or NULL */
     double stage_time[STAGE_COUNT];
 } item_record;
 
@@ -63,5 +78,32 @@ const report_counts *report_get_counts(const report *r);
  * error_log.json, results.csv} from the spool; wall = batch seconds. */
 int report_finish(report *r, double wall, vb_error *e);
 void report_free(report **r);
+
+/* ---- report back ends that consume the item stream (JUnit, HTML) ---- */
+
+/* What a back end knows before the first item: the counts are final. */
+typedef struct report_header {
+    const char *batch_id;
+    const char *vbatch_version;
+    const char *started, *finished;   /* ISO 8601 */
+    const char *command_line;
+    const char *preset_name;
+    const vb_strlist *inputs;
+    const report_counts *counts;
+    double wall;                      /* seconds */
+    const char *out_dir;              /* OUT, to find contact sheets */
+} report_header;
+
+typedef struct report_sink {
+    void *ctx;
+    int (*item)(void *ctx, const item_record *it, vb_error *e);
+    int (*finish)(void *ctx, vb_error *e);  /* writes the end; out stays open */
+    void (*destroy)(void *ctx);
+} report_sink;
+
+/* writer-junit.c: JUnit XML with libxml2's xmlTextWriter. */
+int report_junit_open(report_sink *s, FILE *out, const report_header *h, vb_error *e);
+/* writer-html.c: one self-contained HTML page. */
+int report_html_open(report_sink *s, FILE *out, const report_header *h, vb_error *e);
 
 #endif

@@ -26,9 +26,22 @@ typedef struct rule_report {
     int nfail, nwarn;
 } rule_report;
 
+/* Add one check to a report (used by every stage that checks
+ * something: probe rules here, analysis, images). Does nothing at
+ * RULE_OFF. `value` NULL reads "none". */
+void rules_add(rule_report *rep, const char *rule, int level, bool ok,
+               const char *value, const char *limit, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
 /* Evaluate every enabled rule; never fails. */
 void rules_eval(const qc_config *qc, const probe_result *p, rule_report *out);
 void rules_report_free(rule_report *r);
+
+struct analyse_result;
+/* The [qc] gates on a decode analysis (black, freeze, silence, loudness,
+ * true peak, decode errors), added to rep. */
+void rules_eval_analysis(const qc_config *qc, const struct analyse_result *a,
+                         rule_report *rep);
 void rules_write(const rule_report *r, struct writer *w);
 const char *rules_verdict_name(int v);
 

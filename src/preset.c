@@ -35,7 +35,9 @@
 
 enum ktype {
     K_STRING, K_INHERIT, K_BOOL, K_INT, K_DOUBLE, K_RATE, K_BITRATE, K_SIZE,
-    K_RATIO, K_LEVEL, K_WORDS, K_SAMPLE_RATES, K_AUDIO,
+    K_RATIO, K_LEVEL, K_WORDS, K_SAMPLE_RATES, K_ENUM,
+    K_SDOUBLE,  /* a double that may be negative (LUFS, dBTP, dB) */
+    K_TIMES,    /* a list of times in seconds, kept as words */
 };
 
 #define F_POSITIVE 1  /* must be > 0, not just >= 0 */
@@ -47,12 +49,24 @@ typedef struct keydef {
     int type;         /* enum ktype */
     size_t off;       /* offset in vb_config */
     int flags;
+    const char *const *names; /* K_ENUM: the values, index = stored int */
 } keydef;
 
 #define KD(sec, key, type, field, flags) \
-    { sec, key, type, offsetof(vb_config, field), flags }
+    { sec, key, type, offsetof(vb_config, field), flags, NULL }
+#define KE(sec, key, field, names) \
+    { sec, key, K_ENUM, offsetof(vb_config, field), 0, names }
 
-static const char *const sections[] = { "preset", "batch", "input", "qc", "output" };
+static const char *const sections[] = { "preset", "batch", "input", "qc", "analyse",
+                                        "thumbnails", "output" };
+
+static const char *const audio_names[] = {
+    [AUDIO_OPTIONAL] = "optional", [AUDIO_REQUIRED] = "required",
+    [AUDIO_FORBIDDEN] = "forbidden",
+    NULL,
+};
+static const char *const mode_names[] = { "full", "keyframes", NULL };
+static const char *const format_names[] = { "jpeg", "webp", "png", NULL };
 
 static const keydef keys[] = {
     KD("preset", "description", K_STRING, description, 0),
@@ -95,7 +109,7 @@ static const keydef keys[] = {
     KD("qc", "fps_min", K_RATE, qc.fps_min, F_UNSET0),
     KD("qc", "fps_max", K_RATE, qc.fps_max, F_UNSET0),
     KD("qc", "fps_level", K_LEVEL, qc.fps_level, 0),
-    KD("qc", "audio", K_AUDIO, qc.audio, 0),
+    KE("qc", "audio", qc.audio, audio_names),
     KD("qc", "audio_level", K_LEVEL, qc.audio_level, 0),
     KD("qc", "audio_bitrate_min", K_BITRATE, qc.audio_bitrate_min, F_UNSET0),
     KD("qc", "audio_bitrate_level", K_LEVEL, qc.audio_bitrate_level, 0),
@@ -107,6 +121,53 @@ static const keydef keys[] = {
     KD("qc", "faststart_level", K_LEVEL, qc.faststart_level, 0),
     KD("qc", "hdr_allowed", K_BOOL, qc.hdr_allowed, 0),
     KD("qc", "hdr_level", K_LEVEL, qc.hdr_level, 0),
+    KD("qc", "black_max_seconds", K_DOUBLE, qc.black_max_seconds, F_UNSET0),
+    KD("qc", "black_max_share", K_DOUBLE, qc.black_max_share, F_UNSET0),
+    KD("qc", "black_level", K_LEVEL, qc.black_level, 0),
+    KD("qc", "leading_black_max", K_DOUBLE, qc.leading_black_max, F_UNSET0),
+    KD("qc", "trailing_black_max", K_DOUBLE, qc.trailing_black_max, F_UNSET0),
+    KD("qc", "edge_black_level", K_LEVEL, qc.edge_black_level, 0),
+    KD("qc", "freeze_max_seconds", K_DOUBLE, qc.freeze_max_seconds, F_UNSET0),
+    KD("qc", "freeze_level", K_LEVEL, qc.freeze_level, 0),
+    KD("qc", "silence_max_seconds", K_DOUBLE, qc.silence_max_seconds, F_UNSET0),
+    KD("qc", "silence_level", K_LEVEL, qc.silence_level, 0),
+    KD("qc", "audio_silent_level", K_LEVEL, qc.audio_silent_level, 0),
+    KD("qc", "loudness_target", K_SDOUBLE, qc.loudness_target, F_UNSET0),
+    KD("qc", "loudness_tolerance", K_DOUBLE, qc.loudness_tolerance, 0),
+    KD("qc", "loudness_level", K_LEVEL, qc.loudness_level, 0),
+    KD("qc", "true_peak_max", K_SDOUBLE, qc.true_peak_max, F_UNSET0),
+    KD("qc", "true_peak_level", K_LEVEL, qc.true_peak_level, 0),
+    KD("qc", "decode_errors_max", K_INT, qc.decode_errors_max, 0),
+    KD("qc", "decode_errors_level", K_LEVEL, qc.decode_errors_level, 0),
+    KD("qc", "image_min_width", K_INT, qc.image_min_width, F_UNSET0),
+    KD("qc", "image_min_height", K_INT, qc.image_min_height, F_UNSET0),
+    KD("qc", "image_aspect_ratio", K_RATIO, qc.image_aspect_ratio, F_UNSET0),
+    KD("qc", "image_aspect_tolerance", K_DOUBLE, qc.image_aspect_tolerance, 0),
+    KD("qc", "image_formats", K_WORDS, qc.image_formats, 0),
+    KD("qc", "image_level", K_LEVEL, qc.image_level, 0),
+    KD("qc", "image_max_pixels", K_SIZE, qc.image_max_pixels, F_POSITIVE),
+
+    KD("analyse", "enabled", K_BOOL, analyse.enabled, 0),
+    KE("analyse", "mode", analyse.mode, mode_names),
+    KD("analyse", "black_min_duration", K_DOUBLE, analyse.black_min_duration, F_POSITIVE),
+    KD("analyse", "black_picture_threshold", K_DOUBLE, analyse.black_picture_threshold, 0),
+    KD("analyse", "black_pixel_threshold", K_DOUBLE, analyse.black_pixel_threshold, 0),
+    KD("analyse", "freeze_noise", K_DOUBLE, analyse.freeze_noise, F_POSITIVE),
+    KD("analyse", "freeze_min_duration", K_DOUBLE, analyse.freeze_min_duration, F_POSITIVE),
+    KD("analyse", "silence_noise", K_SDOUBLE, analyse.silence_noise, 0),
+    KD("analyse", "silence_min_duration", K_DOUBLE, analyse.silence_min_duration, F_POSITIVE),
+    KD("analyse", "loudness", K_BOOL, analyse.loudness, 0),
+    KD("analyse", "timeout", K_DOUBLE, analyse.timeout, F_POSITIVE),
+
+    KD("thumbnails", "enabled", K_BOOL, thumbs.enabled, 0),
+    KD("thumbnails", "count", K_INT, thumbs.count, F_POSITIVE),
+    KD("thumbnails", "times", K_TIMES, thumbs.times, 0),
+    KD("thumbnails", "width", K_INT, thumbs.width, F_POSITIVE),
+    KE("thumbnails", "format", thumbs.format, format_names),
+    KD("thumbnails", "quality", K_INT, thumbs.quality, F_POSITIVE),
+    KD("thumbnails", "avoid_black", K_BOOL, thumbs.avoid_black, 0),
+    KD("thumbnails", "contact_sheet", K_BOOL, thumbs.contact_sheet, 0),
+    KD("thumbnails", "columns", K_INT, thumbs.columns, F_POSITIVE),
 
     KD("output", "publish", K_BOOL, output.publish, 0),
 };
@@ -114,10 +175,6 @@ static const keydef keys[] = {
 #define FIELD(c, k, T) ((T *)((char *)(c) + (k)->off))
 #define CFIELD(c, k, T) ((const T *)((const char *)(c) + (k)->off))
 
-static const char *const audio_names[] = {
-    [AUDIO_OPTIONAL] = "optional", [AUDIO_REQUIRED] = "required",
-    [AUDIO_FORBIDDEN] = "forbidden",
-};
 
 static bool section_known(const char *s)
 {
@@ -137,7 +194,7 @@ static const keydef *key_find(const char *section, const char *key)
 
 static bool is_list(const keydef *k)
 {
-    return k->type == K_WORDS || k->type == K_SAMPLE_RATES;
+    return k->type == K_WORDS || k->type == K_SAMPLE_RATES || k->type == K_TIMES;
 }
 
 /* ---- defaults, copy, free ---- */
@@ -163,6 +220,28 @@ void preset_defaults(vb_config *c)
     c->qc.bitrate_tolerance = 0.02;
     c->qc.audio = AUDIO_OPTIONAL;
     c->qc.hdr_allowed = true;
+    c->qc.loudness_tolerance = 2.0;
+    c->qc.image_aspect_tolerance = 0.01;
+    c->qc.image_max_pixels = 100000000; /* 100 Mpx: ten 10000x10000 stills */
+    /* blackdetect/freezedetect/silencedetect's own defaults, but a
+     * shorter black minimum: a half-second black flash is a defect. */
+    c->analyse.mode = ANALYSE_FULL;
+    c->analyse.black_min_duration = 0.5;
+    c->analyse.black_picture_threshold = 0.98;
+    c->analyse.black_pixel_threshold = 0.10;
+    c->analyse.freeze_noise = 0.001;
+    c->analyse.freeze_min_duration = 2.0;
+    c->analyse.silence_noise = -60.0;
+    c->analyse.silence_min_duration = 2.0;
+    c->analyse.loudness = true;
+    c->analyse.timeout = 300.0;
+    c->thumbs.count = 5;
+    c->thumbs.width = 320;
+    c->thumbs.format = THUMB_JPEG;
+    c->thumbs.quality = 80;
+    c->thumbs.avoid_black = true;
+    c->thumbs.contact_sheet = true;
+    c->thumbs.columns = 5;
     c->output.publish = false;
 }
 
@@ -425,19 +504,24 @@ const char *preset_level_name(int level)
     }
 }
 
-static int parse_audio(const char *s, int *out, vb_error *e)
+static int parse_enum(const keydef *k, const char *s, int *out, vb_error *e)
 {
-    char b[16];
+    char b[32];
     if (trim_copy(s, b, sizeof b)) {
-        for (size_t i = 0; i < VB_ARRAY_LEN(audio_names); i++) {
-            if (strcasecmp(b, audio_names[i]) == 0) {
-                *out = (int)i;
+        for (int i = 0; k->names[i]; i++) {
+            if (strcasecmp(b, k->names[i]) == 0) {
+                *out = i;
                 return 0;
             }
         }
     }
-    return vb_fail(e, VB_ERR_CONFIG,
-                   "'%s' is not an audio policy (use required, forbidden or optional)", s);
+    char choices[128] = "";
+    for (int i = 0; k->names[i]; i++) {
+        if (i)
+            strncat(choices, k->names[i + 1] ? ", " : " or ", sizeof choices - strlen(choices) - 1);
+        strncat(choices, k->names[i], sizeof choices - strlen(choices) - 1);
+    }
+    return vb_fail(e, VB_ERR_CONFIG, "'%s' is not a valid %s (use %s)", s, k->key, choices);
 }
 
 /* Apply one value to the field described by k. */
@@ -486,8 +570,26 @@ static int key_apply(vb_config *c, const keydef *k, const char *value, vb_error 
         return preset_parse_ratio(value, FIELD(c, k, double), e);
     case K_LEVEL:
         return preset_parse_level(value, FIELD(c, k, int), e);
-    case K_AUDIO:
-        return parse_audio(value, FIELD(c, k, int), e);
+    case K_ENUM:
+        return parse_enum(k, value, FIELD(c, k, int), e);
+    case K_SDOUBLE:
+        return preset_parse_double(value, FIELD(c, k, double), e);
+    case K_TIMES: {
+        vb_strlist l = { 0 };
+        vb_strlist_set_words(&l, value);
+        for (size_t i = 0; i < l.n; i++) {
+            double v = 0;
+            if (preset_parse_double(l.v[i], &v, NULL) != 0 || v < 0) {
+                vb_fail(e, VB_ERR_CONFIG, "'%s' is not a time in seconds", l.v[i]);
+                vb_strlist_clear(&l);
+                return -1;
+            }
+        }
+        vb_strlist *f = FIELD(c, k, vb_strlist);
+        vb_strlist_clear(f);
+        *f = l;
+        return 0;
+    }
     case K_WORDS:
         vb_strlist_set_words(FIELD(c, k, vb_strlist), value);
         return 0;
@@ -1035,12 +1137,23 @@ void preset_write(const vb_config *c, writer *w)
             case K_LEVEL:
                 writer_string(w, k->key, preset_level_name(*CFIELD(c, k, int)));
                 break;
-            case K_AUDIO: {
+            case K_ENUM: {
                 int a = *CFIELD(c, k, int);
-                writer_string(w, k->key, a >= 0 && a < (int)VB_ARRAY_LEN(audio_names)
-                                             ? audio_names[a] : "unknown");
+                int n = 0;
+                while (k->names[n])
+                    n++;
+                writer_string(w, k->key, a >= 0 && a < n ? k->names[a] : "unknown");
                 break;
             }
+            case K_SDOUBLE: {
+                double v = *CFIELD(c, k, double);
+                if (v == 0 && (k->flags & F_UNSET0))
+                    writer_null(w, k->key);
+                else
+                    writer_double(w, k->key, v);
+                break;
+            }
+            case K_TIMES:
             case K_WORDS:
             case K_SAMPLE_RATES: {
                 const vb_strlist *l = CFIELD(c, k, vb_strlist);

@@ -12,12 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void add(rule_report *rep, const char *rule, int level, bool ok,
-                const char *value, const char *limit, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
-
-static void add(rule_report *rep, const char *rule, int level, bool ok,
-                const char *value, const char *limit, const char *fmt, ...)
+void rules_add(rule_report *rep, const char *rule, int level, bool ok,
+               const char *value, const char *limit, const char *fmt, ...)
 {
     if (level == RULE_OFF)
         return;
@@ -72,12 +68,12 @@ static void check_duration(const qc_config *q, const probe_result *p, rule_repor
     fmt_seconds(v, sizeof v, p->duration);
     if (q->duration_min > 0) {
         fmt_seconds(l, sizeof l, q->duration_min);
-        add(rep, "duration_min", q->duration_level, known && p->duration >= q->duration_min,
+        rules_add(rep, "duration_min", q->duration_level, known && p->duration >= q->duration_min,
             known ? v : NULL, l, "duration %s, minimum %s", known ? v : "unknown", l);
     }
     if (q->duration_max > 0) {
         fmt_seconds(l, sizeof l, q->duration_max);
-        add(rep, "duration_max", q->duration_level, known && p->duration <= q->duration_max,
+        rules_add(rep, "duration_max", q->duration_level, known && p->duration <= q->duration_max,
             known ? v : NULL, l, "duration %s, maximum %s", known ? v : "unknown", l);
     }
 }
@@ -95,7 +91,7 @@ static void check_resolution(const qc_config *q, const probe_stream *vs, rule_re
         int lo = w > h ? w : h, sh = w > h ? h : w;
         int mlo = mw > mh ? mw : mh, msh = mw > mh ? mh : mw;
         snprintf(l, sizeof l, "%dx%d (either orientation)", mlo, msh);
-        add(rep, "min_resolution", q->resolution_level, lo >= mlo && sh >= msh, v, l,
+        rules_add(rep, "min_resolution", q->resolution_level, lo >= mlo && sh >= msh, v, l,
             "displayed size %dx%d, at least %dx%d in either orientation", w, h, mlo, msh);
         return;
     }
@@ -103,14 +99,14 @@ static void check_resolution(const qc_config *q, const probe_stream *vs, rule_re
         snprintf(l, sizeof l, "%d px", mw);
         char vw[32];
         snprintf(vw, sizeof vw, "%d px", w);
-        add(rep, "min_width", q->resolution_level, w >= mw, vw, l,
+        rules_add(rep, "min_width", q->resolution_level, w >= mw, vw, l,
             "displayed width %d px, minimum %d px", w, mw);
     }
     if (mh > 0) {
         snprintf(l, sizeof l, "%d px", mh);
         char vh[32];
         snprintf(vh, sizeof vh, "%d px", h);
-        add(rep, "min_height", q->resolution_level, h >= mh, vh, l,
+        rules_add(rep, "min_height", q->resolution_level, h >= mh, vh, l,
             "displayed height %d px, minimum %d px", h, mh);
     }
 }
@@ -132,7 +128,7 @@ static void check_aspect(const qc_config *q, const probe_stream *vs, rule_report
     char v[64], l[64];
     snprintf(v, sizeof v, "%.4f", a);
     snprintf(l, sizeof l, "%.4f +/- %.1f%%", q->aspect_ratio, q->aspect_tolerance * 100);
-    add(rep, "aspect_ratio", q->aspect_level, isfinite(a) && dev <= q->aspect_tolerance, v, l,
+    rules_add(rep, "aspect_ratio", q->aspect_level, isfinite(a) && dev <= q->aspect_tolerance, v, l,
         "displayed aspect ratio %.4f, expected %.4f within %.1f%%", a, q->aspect_ratio,
         q->aspect_tolerance * 100);
 }
@@ -143,7 +139,7 @@ static void check_list(const char *rule, int level, const vb_strlist *allowed,
     if (allowed->n == 0)
         return;
     char *l = vb_strlist_join(allowed, ", ");
-    add(rep, rule, level, value && vb_strlist_has(allowed, value), value, l,
+    rules_add(rep, rule, level, value && vb_strlist_has(allowed, value), value, l,
         "%s %s, allowed: %s", what, value ? value : "none", l);
     free(l);
 }
@@ -156,12 +152,12 @@ static void check_range_bps(const char *rmin, const char *rmax, int level, int64
     fmt_bps(vs, sizeof vs, v);
     if (minv > 0) {
         fmt_bps(l, sizeof l, minv);
-        add(rep, rmin, level, v > 0 && (double)v >= (double)minv * (1.0 - tol), v > 0 ? vs : NULL, l,
+        rules_add(rep, rmin, level, v > 0 && (double)v >= (double)minv * (1.0 - tol), v > 0 ? vs : NULL, l,
             v > 0 ? "%s %s, minimum %s" : "%s unknown%.0s, minimum %s", what, vs, l);
     }
     if (maxv > 0) {
         fmt_bps(l, sizeof l, maxv);
-        add(rep, rmax, level, v > 0 && (double)v <= (double)maxv * (1.0 + tol), v > 0 ? vs : NULL, l,
+        rules_add(rep, rmax, level, v > 0 && (double)v <= (double)maxv * (1.0 + tol), v > 0 ? vs : NULL, l,
             v > 0 ? "%s %s, maximum %s" : "%s unknown%.0s, maximum %s", what, vs, l);
     }
 }
@@ -171,7 +167,7 @@ void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
     memset(rep, 0, sizeof *rep);
     const probe_stream *vs = p->video, *as = p->audio;
 
-    add(rep, "video_stream", q->video_level, vs != NULL, vs ? vs->codec : NULL, "required",
+    rules_add(rep, "video_stream", q->video_level, vs != NULL, vs ? vs->codec : NULL, "required",
         vs ? "video stream present (%s)" : "no video stream%s", vs ? vs->codec : "");
 
     check_duration(q, p, rep);
@@ -201,28 +197,28 @@ void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
         if (q->fps_min > 0) {
             snprintf(l, sizeof l, "%.3f fps", q->fps_min);
             /* 29.97 must pass a 29.97 limit written as 29.97 */
-            add(rep, "fps_min", q->fps_level, isfinite(f) && f >= q->fps_min - 0.001,
+            rules_add(rep, "fps_min", q->fps_level, isfinite(f) && f >= q->fps_min - 0.001,
                 isfinite(f) ? v : NULL, l, "frame rate %.3f fps, minimum %.3f", f, q->fps_min);
         }
         if (q->fps_max > 0) {
             snprintf(l, sizeof l, "%.3f fps", q->fps_max);
-            add(rep, "fps_max", q->fps_level, isfinite(f) && f <= q->fps_max + 0.001,
+            rules_add(rep, "fps_max", q->fps_level, isfinite(f) && f <= q->fps_max + 0.001,
                 isfinite(f) ? v : NULL, l, "frame rate %.3f fps, maximum %.3f", f, q->fps_max);
         }
     }
     if (q->audio == AUDIO_REQUIRED)
-        add(rep, "audio", q->audio_level, as != NULL, as ? as->codec : NULL, "required",
+        rules_add(rep, "audio", q->audio_level, as != NULL, as ? as->codec : NULL, "required",
             as ? "audio stream present (%s)" : "no audio stream, audio is required%s",
             as ? as->codec : "");
     else if (q->audio == AUDIO_FORBIDDEN)
-        add(rep, "audio", q->audio_level, as == NULL, as ? as->codec : NULL, "forbidden",
+        rules_add(rep, "audio", q->audio_level, as == NULL, as ? as->codec : NULL, "forbidden",
             as ? "audio stream present (%s), audio is forbidden" : "no audio stream%s",
             as ? as->codec : "");
     if (as && q->audio_bitrate_min > 0) {
         char v[64], l[64];
         fmt_bps(v, sizeof v, as->bit_rate);
         fmt_bps(l, sizeof l, q->audio_bitrate_min);
-        add(rep, "audio_bitrate_min", q->audio_bitrate_level,
+        rules_add(rep, "audio_bitrate_min", q->audio_bitrate_level,
             as->bit_rate > 0 &&
                 (double)as->bit_rate >= (double)q->audio_bitrate_min * (1.0 - q->bitrate_tolerance),
             as->bit_rate > 0 ? v : NULL, l,
@@ -233,7 +229,7 @@ void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
         char v[32];
         snprintf(v, sizeof v, "%d", as->sample_rate);
         char *l = vb_strlist_join(&q->sample_rates, ", ");
-        add(rep, "sample_rate", q->sample_rate_level, vb_strlist_has(&q->sample_rates, v), v, l,
+        rules_add(rep, "sample_rate", q->sample_rate_level, vb_strlist_has(&q->sample_rates, v), v, l,
             "audio sample rate %d Hz, allowed: %s", as->sample_rate, l);
         free(l);
     }
@@ -241,16 +237,16 @@ void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
         char v[64], l[64];
         fmt_bytes(v, sizeof v, p->size);
         fmt_bytes(l, sizeof l, q->max_file_size);
-        add(rep, "max_file_size", q->file_size_level, p->size <= q->max_file_size, v, l,
+        rules_add(rep, "max_file_size", q->file_size_level, p->size <= q->max_file_size, v, l,
             "file size %s, maximum %s", v, l);
     }
     if (q->faststart && p->faststart >= 0)
-        add(rep, "faststart", q->faststart_level, p->faststart == 1,
+        rules_add(rep, "faststart", q->faststart_level, p->faststart == 1,
             p->faststart ? "moov before mdat" : "moov after mdat", "moov before mdat",
             p->faststart ? "index (moov) at the start: plays while downloading"
                          : "index (moov) at the end: not web-optimised (remux with -movflags +faststart)");
     if (vs && !q->hdr_allowed)
-        add(rep, "hdr", q->hdr_level, !vs->hdr, vs->hdr ? vs->color_transfer : "SDR", "SDR only",
+        rules_add(rep, "hdr", q->hdr_level, !vs->hdr, vs->hdr ? vs->color_transfer : "SDR", "SDR only",
             vs->hdr ? "HDR video (transfer %s), HDR is not allowed" : "SDR video%s",
             vs->hdr ? vs->color_transfer : "");
 }

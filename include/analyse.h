@@ -1,0 +1,58 @@
+/* analyse.h - the decode analysis: one decode pass per file through an
+ * in-process libavfilter graph (blackdetect, freezedetect, silencedetect,
+ * ebur128), results read from the filters' frame metadata; plus integrity
+ * (decode errors, corrupt frames, timestamp gaps, early end). */
+#ifndef VB_ANALYSE_H
+#define VB_ANALYSE_H
+
+#include "vbatch.h"
+#include "preset.h"
+
+typedef struct analyse_segment {
+    double start, end, duration;   /* seconds from the start of the file */
+} analyse_segment;
+
+typedef struct analyse_result {
+    bool has_video, has_audio;
+    int mode;                      /* enum analyse_mode it ran in */
+    double duration;               /* container duration (s), NAN if unknown */
+    /* picture (video) */
+    analyse_segment *black;   size_t nblack;
+    analyse_segment *freeze;  size_t nfreeze;
+    double black_total;            /* seconds */
+    double black_share;            /* black_total / duration, 0..1 */
+    double leading_black;          /* black from 0, seconds (0 if none) */
+    double trailing_black;         /* black up to the end, seconds */
+    double freeze_max;             /* longest freeze, seconds */
+    /* sound (audio); NAN where not measured */
+    analyse_segment *silence; size_t nsilence;
+    double silence_max;
+    bool audio_silent;             /* audio present and silent throughout */
+    double integrated_lufs;        /* EBU R128 integrated loudness */
+    double loudness_range;         /* LU */
+    double true_peak;              /* dBTP, max over channels */
+    /* integrity */
+    int64_t decode_errors;         /* packets the decoder refused */
+    int64_t corrupt_frames;        /* frames flagged corrupt */
+    int64_t timestamp_gaps;        /* jumps forward > 2 frame durations */
+    int64_t video_frames, audio_frames;
+    double video_end, audio_end;   /* last decoded timestamp + duration, s */
+    bool incomplete;               /* could not be decoded to the end */
+    double broke_at;               /* seconds where it broke, NAN if it did not */
+    char *broke_reason;            /* owned, NULL if it did not break */
+    double seconds;                /* time the analysis took */
+} analyse_result;
+
+/* Analyse `path` with the settings in `cfg`. `threads` caps the decoder's
+ * own threads (0 = libav's choice). A file that can not be opened or
+ * that exceeds cfg->timeout is an error (-1, e set); a file that breaks
+ * part-way is a result with incomplete = true. */
+int analyse_file(const char *path, const analyse_config *cfg, int threads,
+                 analyse_result **out, vb_error *e);
+void analyse_result_free(analyse_result **r);
+
+struct writer;
+/* The result as fields of the current object (metadata/analysis.json). */
+void analyse_write(const analyse_result *r, struct writer *w);
+
+#endif

@@ -1,0 +1,42 @@
+/* image.h - still images checked from their headers with libvips: the
+ * input images of a batch and the thumbnails vbatch makes. libvips is
+ * used here and in thumbs.c only; image_vips_init() starts it once. */
+#ifndef VB_IMAGE_H
+#define VB_IMAGE_H
+
+#include "vbatch.h"
+#include "preset.h"
+
+typedef struct image_info {
+    int width, height, bands;
+    char *format;        /* "png", "jpeg", "webp", ... (owned) */
+    int64_t size;        /* bytes */
+} image_info;
+
+/* Start libvips once (thread-safe); caps its own threads so that workers
+ * times threads stays near the core count. 0 or -1 with e set. */
+int image_vips_init(int workers, vb_error *e);
+void image_vips_shutdown(void);
+const char *image_vips_version(void);
+
+/* true if the file name has a still-image extension (png, jpg, jpeg,
+ * webp, gif, tif, tiff, bmp, avif, heic, heif). */
+bool image_is_image_name(const char *name);
+
+/* Read the header only. A file that is not an image, or whose header
+ * claims more than max_pixels pixels, is an error (VB_ERR_MEDIA /
+ * VB_ERR_LIMIT) and nothing is decoded. */
+int image_probe(const char *path, int64_t max_pixels, image_info *out, vb_error *e);
+void image_info_clear(image_info *i);
+
+struct rule_report;
+/* The [qc] image rules (image_min_width, image_min_height,
+ * image_aspect_ratio, image_formats) as checks named with `prefix`
+ * ("image" for inputs). */
+void image_rules(const qc_config *q, const image_info *i, const char *prefix,
+                 struct rule_report *rep);
+
+struct writer;
+void image_write(const image_info *i, struct writer *w);
+
+#endif
