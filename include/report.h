@@ -62,22 +62,40 @@ typedef struct report_batch_info {
     const vb_strlist *inputs;     /* PATHs and list files as given */
 } report_batch_info;
 
-/* Open the spool for a new batch in out_dir. */
+/* Counts over a batch's records. */
+typedef struct report_counts {
+    int64_t total, done, qc_failed, failed, skipped, warned;
+    int64_t bytes_read, bytes_total;
+    int64_t checks, checks_failed, checks_warned;
+    double stage_time[STAGE_COUNT];
+} report_counts;
+
+/* Start recording a new batch in out_dir: OUT/summary and OUT/.vbatch
+ * are created; records go to OUT/.vbatch/items-<batch_id>.jsonl. */
 report *report_open(const char *out_dir, const report_batch_info *info,
                     vb_error *e);
 /* Append one item (items must arrive in seq order). */
 int report_add(report *r, const item_record *it, vb_error *e);
-/* Counts so far. */
-typedef struct report_counts {
-    int64_t total, done, qc_failed, failed, skipped, warned;
-    int64_t bytes_read, bytes_total;
-    double stage_time[STAGE_COUNT];
-} report_counts;
 const report_counts *report_get_counts(const report *r);
-/* Write OUT/summary/{batch_report.json, processing_metrics.json,
- * error_log.json, results.csv} from the spool; wall = batch seconds. */
-int report_finish(report *r, double wall, vb_error *e);
+/* Close the record (OUT/.vbatch/batch-<batch_id>.json holds the batch's
+ * header) and render every summary file from it; the text summary goes
+ * to `summary_out` unless it is NULL. */
+int report_finish(report *r, double wall, FILE *summary_out, vb_error *e);
 void report_free(report **r);
+
+/* Formats report_render produces. */
+enum {
+    REPORT_JSON = 1,   /* batch_report.json, error_log.json, processing_metrics.json */
+    REPORT_CSV = 2,    /* results.csv */
+    REPORT_JUNIT = 4,  /* junit.xml */
+    REPORT_HTML = 8,   /* report.html */
+    REPORT_TEXT = 16,  /* the summary, printed to text_out */
+    REPORT_FILES = REPORT_JSON | REPORT_CSV | REPORT_JUNIT | REPORT_HTML,
+};
+/* Produce reports from what is recorded for a batch (batch_id NULL: the
+ * latest in out_dir), without reprocessing anything. */
+int report_render(const char *out_dir, const char *batch_id, unsigned formats,
+                  FILE *text_out, vb_error *e);
 
 /* ---- report back ends that consume the item stream (JUnit, HTML) ---- */
 

@@ -9,7 +9,10 @@
  * read ahead by more than `window` items. */
 #include "config.h"
 #include "batch.h"
+#include "analyse.h"
 #include "fetch.h"
+#include "image.h"
+#include "thumbs.h"
 #include "layout.h"
 #include "probe.h"
 #include "report.h"
@@ -26,8 +29,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
-#define SUMMARY_LINES 20
 
 typedef struct job {
     int64_t seq;
@@ -48,6 +51,7 @@ typedef struct engine {
     int64_t next_take;       /* next a worker takes */
     int64_t next_record;     /* next to be recorded */
     bool closed;
+    int jobs;                /* worker threads */
 } engine;
 
 static void item_fail(item_record *r, int stage, const char *msg)
@@ -58,12 +62,47 @@ static void item_fail(item_record *r, int stage, const char *msg)
     r->error = vb_xstrdup(msg);
 }
 
-static int write_item_meta(const char *dir, const char *name, writer *w, vb_error *e)
+/* Everything one item needs on its way through the stages; released
+ * when the item is done. */
+typedef struct item_ctx {
+    engine *g;
+    job *j;
+    item_record *r;
+    char *item_dir, *video_dir, *meta_dir;
+    char *fname;             /* safe file name of the original */
+    char *placed;            /* OUT/<item>/video/<fname> */
+    const char *media;       /* the file read: the input, or the download */
+    rule_report rr;          /* every check, moved into the record */
+    vb_error e;
+} item_ctx;
+
+static int save_meta(item_ctx *c, const char *name, writer *w)
 {
-    char *path = util_path_join(dir, name);
-    int rc = writer_save(w, path, e);
-    free(path);
+    int rc = util_mkdir_p(c->item_dir, &c->e);
+    if (rc == 0)
+        rc = util_mkdir_p(c->meta_dir, &c->e);
+    if (rc == 0) {
+        char *path = util_path_join(c->meta_dir, name);
+        rc = writer_save(w, path, &c->e);
+        free(path);
+    }
+    writer_free(&w);
     return rc;
+}
+
+static writer *meta_writer(void)
+{
+    writer *w = writer_new(WRITER_JSON);
+    writer_begin_object(w, NULL);
+    return w;
+}
+
+/* Decoder and libvips threads per worker: workers x threads stays near
+ * the number of cores. */
+static int threads_per_worker(const engine *g)
+{
+    int n = util_ncpu() / (g->jobs > 0 ? g->jobs : 1);
+    return n > 0 ? n : 1;
 }
 
 static void fill_figures(item_record *r, const probe_result *p)
@@ -86,12 +125,226 @@ static void fill_figures(item_record *r, const probe_result *p)
         r->audio_codec = vb_xstrdup(p->audio->codec);
 }
 
+static int stage_fetch(item_ctx *c)
+{
+    const vb_config *cfg = c->g->cfg;
+    double t = util_now();
+    fetch_opts fo = {
+        .max_size = cfg->input.max_download_size,
+        .retries = cfg->input.download_retries,
+        .timeout = cfg->input.download_timeout,
+        .backoff_base = cfg->input.download_backoff,
+        .backoff_cap = 30.0,
+    };
+    fetch_stats fs = {0};
+    int rc = util_mkdir_p(c->item_dir, &c->e);
+    if (rc == 0)
+        rc = util_mkdir_p(c->video_dir, &c->e);
+    if (rc == 0)
+        rc = fetch_url(c->j->en.path, c->placed, &fo, &fs, &c->e);
+    c->r->stage_time[STAGE_FETCH] = util_now() - t;
+    if (rc != 0)
+        item_fail(c->r, STAGE_FETCH, c->e.msg);
+    c->media = c->placed;
+    return rc;
+}
+
+/* Thumbnails are checked like any image: read back from their headers. */
+static void check_thumbs(item_ctx *c, const thumbs_result *tr)
+{
+    const vb_config *cfg = c->g->cfg;
+    static const char *const ext_format[] = { "jpeg", "webp", "png" };
+    char *thumb_dir = util_path_join(c->item_dir, "thumbnails");
+    int bad = 0;
+    char why[sizeof ((vb_error *)0)->msg + 64] = "";
+    for (size_t i = 0; i < tr->n; i++) {
+        char *path = util_path_join(thumb_dir, tr->t[i].file);
+        image_info ii = {0};
+        vb_error e = {0};
+        if (image_probe(path, cfg->qc.image_max_pixels, &ii, &e) != 0) {
+            bad++;
+            snprintf(why, sizeof why, "%s", e.msg);
+        } else if (ii.width != cfg->thumbs.width ||
+                   strcmp(ii.format, ext_format[cfg->thumbs.format]) != 0) {
+            bad++;
+            snprintf(why, sizeof why, "%s is %dx%d %s", tr->t[i].file, ii.width, ii.height,
+                     ii.format);
+        }
+        image_info_clear(&ii);
+        free(path);
+    }
+    free(thumb_dir);
+    char v[64], l[64];
+    snprintf(v, sizeof v, "%zu of %zu readable", tr->n - (size_t)bad, tr->n);
+    snprintf(l, sizeof l, "%d px wide %s", cfg->thumbs.width, ext_format[cfg->thumbs.format]);
+    if (bad)
+        rules_add(&c->rr, "thumbnails", cfg->qc.image_level, false, v, l,
+                  "thumbnail check failed: %s", why);
+    else
+        rules_add(&c->rr, "thumbnails", cfg->qc.image_level, true, v, l,
+                  "%zu thumbnails, %d px wide", tr->n, cfg->thumbs.width);
+}
+
+static int stage_video(item_ctx *c)
+{
+    const vb_config *cfg = c->g->cfg;
+    item_record *r = c->r;
+    probe_result *p = NULL;
+    double t = util_now();
+    int rc = probe_file(c->media, &p, &c->e);
+    r->stage_time[STAGE_PROBE] = util_now() - t;
+    if (rc != 0) {
+        item_fail(r, STAGE_PROBE, c->e.msg);
+        return -1;
+    }
+    fill_figures(r, p);
+
+    t = util_now();
+    rules_eval(&cfg->qc, p, &c->rr);
+    r->stage_time[STAGE_CHECK] = util_now() - t;
+    writer *w = meta_writer();
+    probe_write(p, w);
+    writer_end_object(w);
+    rc = save_meta(c, "probe.json", w);
+
+    if (rc == 0 && cfg->analyse.enabled) {
+        t = util_now();
+        analyse_result *a = NULL;
+        rc = analyse_file(c->media, &cfg->analyse, threads_per_worker(c->g), &a, &c->e);
+        r->stage_time[STAGE_ANALYSE] = util_now() - t;
+        if (rc != 0) {
+            item_fail(r, STAGE_ANALYSE, c->e.msg);
+            probe_result_free(&p);
+            return -1;
+        }
+        rules_eval_analysis(&cfg->qc, a, &c->rr);
+        r->analysed = true;
+        r->black_total = a->black_total;
+        r->black_share = a->black_share;
+        r->leading_black = a->leading_black;
+        r->freeze_max = a->freeze_max;
+        r->silence_max = a->silence_max;
+        r->loudness = a->integrated_lufs;
+        r->loudness_range = a->loudness_range;
+        r->true_peak = a->true_peak;
+        r->decode_errors = a->decode_errors + a->corrupt_frames;
+        w = meta_writer();
+        analyse_write(a, w);
+        writer_end_object(w);
+        analyse_result_free(&a);
+        rc = save_meta(c, "analysis.json", w);
+    }
+    if (rc == 0 && cfg->thumbs.enabled && p->video) {
+        t = util_now();
+        thumbs_result tr = {0};
+        char *thumb_dir = util_path_join(c->item_dir, "thumbnails");
+        char *contact = util_path_join(c->item_dir, "contact.jpg");
+        rc = image_vips_init(c->g->jobs, &c->e);
+        if (rc == 0)
+            rc = thumbs_make(c->media, p, &cfg->thumbs, thumb_dir, contact,
+                             threads_per_worker(c->g), &tr, &c->e);
+        free(thumb_dir);
+        free(contact);
+        if (rc != 0) {
+            r->stage_time[STAGE_THUMBS] = util_now() - t;
+            item_fail(r, STAGE_THUMBS, c->e.msg);
+            probe_result_free(&p);
+            return -1;
+        }
+        check_thumbs(c, &tr);
+        r->nthumbs = (int)tr.n;
+        if (tr.contact)
+            r->contact = util_path_join(c->j->folder, "contact.jpg");
+        w = meta_writer();
+        thumbs_write(&tr, w);
+        writer_end_object(w);
+        thumbs_result_clear(&tr);
+        r->stage_time[STAGE_THUMBS] = util_now() - t;
+        rc = save_meta(c, "thumbnails.json", w);
+    }
+    probe_result_free(&p);
+    if (rc != 0)
+        item_fail(r, STAGE_PUBLISH, c->e.msg);
+    return rc;
+}
+
+static int stage_image(item_ctx *c)
+{
+    const vb_config *cfg = c->g->cfg;
+    item_record *r = c->r;
+    image_info ii = {0};
+    double t = util_now();
+    r->kind = ITEM_IMAGE;
+    int rc = image_vips_init(c->g->jobs, &c->e);
+    if (rc == 0)
+        rc = image_probe(c->media, cfg->qc.image_max_pixels, &ii, &c->e);
+    r->stage_time[STAGE_PROBE] = util_now() - t;
+    if (rc != 0) {
+        item_fail(r, STAGE_PROBE, c->e.msg);
+        return -1;
+    }
+    r->width = ii.width;
+    r->height = ii.height;
+    r->size = ii.size;
+    r->image_format = vb_xstrdup(ii.format);
+    t = util_now();
+    image_rules(&cfg->qc, &ii, "image", &c->rr);
+    r->stage_time[STAGE_CHECK] = util_now() - t;
+    writer *w = meta_writer();
+    image_write(&ii, w);
+    writer_end_object(w);
+    image_info_clear(&ii);
+    rc = save_meta(c, "image.json", w);
+    if (rc != 0)
+        item_fail(r, STAGE_PUBLISH, c->e.msg);
+    return rc;
+}
+
+/* qc.json, the original in video/, and the publish link. */
+static int stage_publish(item_ctx *c)
+{
+    const vb_config *cfg = c->g->cfg;
+    item_record *r = c->r;
+    double t = util_now();
+    writer *w = meta_writer();
+    writer_string(w, "preset", cfg->name);
+    rules_write(&c->rr, w);
+    writer_end_object(w);
+    int rc = save_meta(c, "qc.json", w);
+    if (rc == 0 && !c->j->en.is_url) {
+        /* The original goes in by hard link (or copy); the input itself
+         * is never modified or moved. */
+        rc = util_mkdir_p(c->video_dir, &c->e);
+        if (rc == 0)
+            rc = util_link_or_copy(c->j->en.path, c->placed, &c->e);
+    }
+    if (rc == 0 && cfg->output.publish && r->status == ITEM_DONE) {
+        char *pub_dir = util_path_join(c->g->o->out_dir, "publish");
+        const char *ext = strrchr(c->fname, '.');
+        char *pub_name = vb_xasprintf("%s%s", c->j->folder, ext ? ext : "");
+        char *pub = util_path_join(pub_dir, pub_name);
+        rc = util_mkdir_p(pub_dir, &c->e);
+        if (rc == 0)
+            rc = util_link_or_copy(c->placed, pub, &c->e);
+        free(pub_dir);
+        free(pub_name);
+        free(pub);
+    }
+    if (rc == 0) {
+        char *v = util_path_join(c->j->folder, "video");
+        r->video = util_path_join(v, c->fname);
+        free(v);
+    }
+    r->stage_time[STAGE_PUBLISH] = util_now() - t;
+    if (rc != 0)
+        item_fail(r, STAGE_PUBLISH, c->e.msg);
+    return rc;
+}
+
 /* Run one item through its stages; every failure ends up in j->rec. */
 static void run_item(engine *g, job *j)
 {
-    const vb_config *cfg = g->cfg;
     item_record *r = &j->rec;
-    vb_error e = {0};
     r->seq = j->seq;
     r->source = j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
     r->duration = NAN;
@@ -100,119 +353,46 @@ static void run_item(engine *g, job *j)
         item_fail(r, STAGE_DISCOVER, j->en.errmsg ? j->en.errmsg : "cannot be read");
         return;
     }
-    char *item_dir = util_path_join(g->o->out_dir, j->folder);
-    char *video_dir = util_path_join(item_dir, "video");
-    char *meta_dir = util_path_join(item_dir, "metadata");
+    item_ctx c = { .g = g, .j = j, .r = r };
+    c.item_dir = util_path_join(g->o->out_dir, j->folder);
+    c.video_dir = util_path_join(c.item_dir, "video");
+    c.meta_dir = util_path_join(c.item_dir, "metadata");
     char *base = j->en.is_url ? util_basename(j->en.path) : vb_xstrdup(j->en.rel);
     char *slash = strrchr(base, '/');
-    char *fname = layout_safe_file(slash ? slash + 1 : base);
-    char *placed = util_path_join(video_dir, fname);
-    const char *media = j->en.path;
-    probe_result *p = NULL;
-    double t;
-
-    if (j->en.is_url) {
-        t = util_now();
-        fetch_opts fo = {
-            .max_size = cfg->input.max_download_size,
-            .retries = cfg->input.download_retries,
-            .timeout = cfg->input.download_timeout,
-            .backoff_base = cfg->input.download_backoff,
-            .backoff_cap = 30.0,
-        };
-        fetch_stats fs = {0};
-        r->folder = vb_xstrdup(j->folder);
-        if (util_mkdir_p(video_dir, &e) != 0 ||
-            fetch_url(j->en.path, placed, &fo, &fs, &e) != 0) {
-            r->stage_time[STAGE_FETCH] = util_now() - t;
-            item_fail(r, STAGE_FETCH, e.msg);
-            goto out;
-        }
-        r->stage_time[STAGE_FETCH] = util_now() - t;
-        media = placed;
-    }
-
-    t = util_now();
-    int rc = probe_file(media, &p, &e);
-    r->stage_time[STAGE_PROBE] = util_now() - t;
-    if (rc != 0) {
-        item_fail(r, STAGE_PROBE, e.msg);
-        goto out;
-    }
-    fill_figures(r, p);
-
-    t = util_now();
-    rule_report rr;
-    rules_eval(&cfg->qc, p, &rr);
-    r->verdict = rr.verdict;
-    r->status = rr.verdict == VERDICT_FAIL ? ITEM_QC_FAILED : ITEM_DONE;
-    for (size_t i = 0; i < rr.n; i++) {
-        if (rr.r[i].verdict == VERDICT_FAIL)
-            vb_strlist_add(&r->failed_rules, rr.r[i].rule);
-        else if (rr.r[i].verdict == VERDICT_WARN)
-            vb_strlist_add(&r->warned_rules, rr.r[i].rule);
-    }
-    r->stage_time[STAGE_CHECK] = util_now() - t;
-
-    t = util_now();
-    if (!r->folder)
-        r->folder = vb_xstrdup(j->folder);
-    writer *pw = writer_new(WRITER_JSON), *qw = writer_new(WRITER_JSON);
-    writer_begin_object(pw, NULL);
-    probe_write(p, pw);
-    writer_end_object(pw);
-    writer_begin_object(qw, NULL);
-    writer_string(qw, "preset", cfg->name);
-    rules_write(&rr, qw);
-    writer_end_object(qw);
-    rules_report_free(&rr);
-    rc = util_mkdir_p(item_dir, &e);
-    if (rc == 0)
-        rc = util_mkdir_p(meta_dir, &e);
-    if (rc == 0)
-        rc = write_item_meta(meta_dir, "probe.json", pw, &e);
-    if (rc == 0)
-        rc = write_item_meta(meta_dir, "qc.json", qw, &e);
-    writer_free(&pw);
-    writer_free(&qw);
-    if (rc == 0 && !j->en.is_url) {
-        /* The original goes in by hard link (or copy); the input itself
-         * is never modified or moved. */
-        rc = util_mkdir_p(video_dir, &e);
-        if (rc == 0)
-            rc = util_link_or_copy(j->en.path, placed, &e);
-    }
-    if (rc == 0 && cfg->output.publish && r->status == ITEM_DONE) {
-        char *pub_dir = util_path_join(g->o->out_dir, "publish");
-        const char *ext = strrchr(fname, '.');
-        char *pub_name = vb_xasprintf("%s%s", j->folder, ext ? ext : "");
-        char *pub = util_path_join(pub_dir, pub_name);
-        rc = util_mkdir_p(pub_dir, &e);
-        if (rc == 0)
-            rc = util_link_or_copy(placed, pub, &e);
-        free(pub_dir);
-        free(pub_name);
-        free(pub);
-    }
-    if (rc == 0)
-        r->video = util_path_join(j->folder, "video");
-    if (r->video) {
-        char *v = util_path_join(r->video, fname);
-        free(r->video);
-        r->video = v;
-    }
-    r->stage_time[STAGE_PUBLISH] = util_now() - t;
-    if (rc != 0)
-        item_fail(r, STAGE_PUBLISH, e.msg);
-
-out:
-    probe_result_free(&p);
-    free(item_dir);
-    free(video_dir);
-    free(meta_dir);
+    c.fname = layout_safe_file(slash ? slash + 1 : base);
     free(base);
-    free(fname);
-    free(placed);
+    c.placed = util_path_join(c.video_dir, c.fname);
+    c.media = j->en.path;
+    r->folder = vb_xstrdup(j->folder);
+
+    int rc = 0;
+    if (j->en.is_url)
+        rc = stage_fetch(&c);
+    if (rc == 0)
+        rc = image_is_image_name(c.fname) ? stage_image(&c) : stage_video(&c);
+    if (rc == 0) {
+        r->verdict = c.rr.verdict;
+        r->status = c.rr.verdict == VERDICT_FAIL ? ITEM_QC_FAILED : ITEM_DONE;
+        for (size_t i = 0; i < c.rr.n; i++) {
+            if (c.rr.r[i].verdict == VERDICT_FAIL)
+                vb_strlist_add(&r->failed_rules, c.rr.r[i].rule);
+            else if (c.rr.r[i].verdict == VERDICT_WARN)
+                vb_strlist_add(&r->warned_rules, c.rr.r[i].rule);
+        }
+        stage_publish(&c);
+    }
+    /* A local item that failed before anything was written has no
+     * folder; a download keeps its folder (the file is there). */
+    if (r->status == ITEM_FAILED && !j->en.is_url && access(c.item_dir, F_OK) != 0) {
+        free(r->folder);
+        r->folder = NULL;
+    }
+    r->checks = c.rr;
+    free(c.item_dir);
+    free(c.video_dir);
+    free(c.meta_dir);
+    free(c.fname);
+    free(c.placed);
 }
 
 static void *worker_main(void *arg)
@@ -236,24 +416,6 @@ static void *worker_main(void *arg)
         j->done = true;
         pthread_cond_signal(&g->cv_done);
         pthread_mutex_unlock(&g->mu);
-    }
-}
-
-/* What the summary remembers of failing items (the first few only, so
- * memory stays flat). */
-typedef struct summary {
-    char *lines[SUMMARY_LINES];
-    int n;
-    int64_t more;
-} summary;
-
-static void summary_add(summary *s, char *line)
-{
-    if (s->n < SUMMARY_LINES)
-        s->lines[s->n++] = line;
-    else {
-        s->more++;
-        free(line);
     }
 }
 
@@ -286,7 +448,7 @@ static void print_item(const item_record *r, int64_t seq)
 
 /* Record every finished item at the head of the ring, in order. Called
  * with the lock held; drops it around the I/O. */
-static int record_ready(engine *g, report *rep, summary *fails, summary *errs)
+static int record_ready(engine *g, report *rep)
 {
     int rc = 0;
     while (g->next_record < g->next_seq) {
@@ -302,14 +464,6 @@ static int record_ready(engine *g, report *rep, summary *fails, summary *errs)
             rc = -1;
         }
         print_item(&j->rec, j->seq);
-        if (j->rec.status == ITEM_FAILED)
-            summary_add(errs, vb_xasprintf("%s  %s: %s", j->rec.source,
-                                           report_stage_name(j->rec.error_stage), j->rec.error));
-        else if (j->rec.status == ITEM_QC_FAILED) {
-            char *f = vb_strlist_join(&j->rec.failed_rules, ", ");
-            summary_add(fails, vb_xasprintf("%s  %s", j->rec.folder ? j->rec.folder : j->rec.source, f));
-            free(f);
-        }
         item_record_clear(&j->rec);
         scan_entry_clear(&j->en);
         free(j->folder);
@@ -325,40 +479,6 @@ static void make_batch_id(char *buf, size_t len)
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(buf, len, "batch_%Y%m%d_%H%M%S", &tm);
-}
-
-static void print_summary(const char *batch_id, const report_counts *c, double wall,
-                          const char *out_dir, summary *fails, summary *errs)
-{
-    if (vb_verbosity < 1)
-        return;
-    printf("vbatch: %s: %lld item%s in %.2f s (%.1f files/s)\n", batch_id,
-           (long long)c->total, c->total == 1 ? "" : "s", wall,
-           wall > 0 ? (double)c->total / wall : 0.0);
-    printf("  passed     %lld", (long long)c->done);
-    if (c->warned)
-        printf(" (%lld with warnings)", (long long)c->warned);
-    printf("\n  qc_failed  %lld\n  failed     %lld\n", (long long)c->qc_failed,
-           (long long)c->failed);
-    if (fails->n) {
-        printf("failed quality gates:\n");
-        for (int i = 0; i < fails->n; i++)
-            printf("  %s\n", fails->lines[i]);
-        if (fails->more)
-            printf("  ... and %lld more (see results.csv)\n", (long long)fails->more);
-    }
-    if (errs->n) {
-        printf("could not be processed:\n");
-        for (int i = 0; i < errs->n; i++) {
-            for (char *p = errs->lines[i]; *p; p++)
-                if ((unsigned char)*p < 0x20)
-                    *p = '?';
-            printf("  %s\n", errs->lines[i]);
-        }
-        if (errs->more)
-            printf("  ... and %lld more (see error_log.json)\n", (long long)errs->more);
-    }
-    printf("reports: %s/summary/\n", out_dir);
 }
 
 int batch_run(const batch_opts *o)
@@ -398,7 +518,7 @@ int batch_run(const batch_opts *o)
     layout_names *names = layout_names_new();
 
     int jobs = o->jobs > 0 ? o->jobs : (o->config->batch.jobs > 0 ? o->config->batch.jobs : util_ncpu());
-    engine g = { .o = o, .cfg = o->config };
+    engine g = { .o = o, .cfg = o->config, .jobs = jobs };
     pthread_mutex_init(&g.mu, NULL);
     pthread_cond_init(&g.cv_work, NULL);
     pthread_cond_init(&g.cv_done, NULL);
@@ -412,7 +532,6 @@ int batch_run(const batch_opts *o)
         }
 
     double t0 = util_now();
-    summary fails = {0}, errs = {0};
     int status = VB_EXIT_OK;
     int record_rc = 0;
     for (;;) {
@@ -433,7 +552,7 @@ int batch_run(const batch_opts *o)
         pthread_mutex_lock(&g.mu);
         j->seq = g.next_seq + 1;
         while (g.next_seq - g.next_record >= g.window) {
-            if (record_ready(&g, rep, &fails, &errs) != 0)
+            if (record_ready(&g, rep) != 0)
                 record_rc = -1;
             if (g.next_seq - g.next_record >= g.window)
                 pthread_cond_wait(&g.cv_done, &g.mu);
@@ -441,7 +560,7 @@ int batch_run(const batch_opts *o)
         g.ring[g.next_seq % g.window] = j;
         g.next_seq++;
         pthread_cond_signal(&g.cv_work);
-        if (record_ready(&g, rep, &fails, &errs) != 0)
+        if (record_ready(&g, rep) != 0)
             record_rc = -1;
         pthread_mutex_unlock(&g.mu);
     }
@@ -449,7 +568,7 @@ int batch_run(const batch_opts *o)
     g.closed = true;
     pthread_cond_broadcast(&g.cv_work);
     while (g.next_record < g.next_seq) {
-        if (record_ready(&g, rep, &fails, &errs) != 0)
+        if (record_ready(&g, rep) != 0)
             record_rc = -1;
         if (g.next_record < g.next_seq)
             pthread_cond_wait(&g.cv_done, &g.mu);
@@ -459,22 +578,17 @@ int batch_run(const batch_opts *o)
         pthread_join(th[i], NULL);
     double wall = util_now() - t0;
 
-    if (report_finish(rep, wall, &e) != 0) {
+    if (report_finish(rep, wall, vb_verbosity >= 1 ? stdout : NULL, &e) != 0) {
         fprintf(stderr, "vbatch: cannot write the reports: %s\n", e.msg);
         record_rc = -1;
     }
     const report_counts *c = report_get_counts(rep);
-    print_summary(batch_id, c, wall, o->out_dir, &fails, &errs);
     if (status == VB_EXIT_OK) {
         if (c->failed > 0 || record_rc != 0)
             status = VB_EXIT_ITEMS;
         else if (c->qc_failed > 0)
             status = VB_EXIT_QC;
     }
-    for (int i = 0; i < fails.n; i++)
-        free(fails.lines[i]);
-    for (int i = 0; i < errs.n; i++)
-        free(errs.lines[i]);
     free(th);
     free(g.ring);
     pthread_mutex_destroy(&g.mu);

@@ -19,6 +19,8 @@ static const cmd_option process_options[] = {
     { "config", 'c', "FILE", "INI file applied on top of the preset (repeatable)" },
     { "output", 'o', "DIR", "output folder (default: vbatch-out)" },
     { "jobs", 'j', "N", "worker threads (default: [batch] jobs, else the number of cores)" },
+    { "deep", 'd', NULL, "also decode and analyse: black, freeze, silence, loudness, integrity ([analyse])" },
+    { "thumbnails", 't', NULL, "make thumbnails and a contact sheet per video ([thumbnails])" },
     { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
@@ -29,7 +31,7 @@ typedef struct process_args {
     batch_opts b;
     vb_strlist patterns, excludes, configs;
     const char *preset;
-    bool recursive, publish;
+    bool recursive, publish, deep, thumbnails;
     int jobs;
 } process_args;
 
@@ -51,6 +53,8 @@ static int process_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "config") == 0) vb_strlist_add(&a->configs, arg);
     else if (strcmp(n, "output") == 0) a->b.out_dir = arg;
     else if (strcmp(n, "publish") == 0) a->publish = true;
+    else if (strcmp(n, "deep") == 0) a->deep = true;
+    else if (strcmp(n, "thumbnails") == 0) a->thumbnails = true;
     else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
     else if (strcmp(n, "verbose") == 0) vb_verbosity = 2;
     else if (strcmp(n, "jobs") == 0) {
@@ -109,6 +113,10 @@ static int process_exec(int argc, char **argv)
         cfg.input.recursive = true;
     if (a.publish)
         cfg.output.publish = true;
+    if (a.deep)
+        cfg.analyse.enabled = true;
+    if (a.thumbnails)
+        cfg.thumbs.enabled = true;
 
     a.b.config = &cfg;
     a.b.command_line = vb_command_line;
@@ -129,18 +137,20 @@ const vb_command cmd_process = {
     .name = "process",
     .alias = NULL,
     .usage = "PATH... [--pattern GLOB]... [--exclude GLOB]... [--recursive] [--from-list FILE]\n"
-             "       [--preset NAME] [--config FILE] [--output DIR] [--jobs N] [--publish]\n"
-             "       [--quiet|--verbose]",
+             "       [--preset NAME] [--config FILE] [--output DIR] [--jobs N] [--deep]\n"
+             "       [--thumbnails] [--publish] [--quiet|--verbose]",
     .summary = "probe and gate a folder of videos; one folder per video and summary reports",
     .description =
         "Finds the videos in each PATH (a file or a folder) and in the --from-list files\n"
         "(paths or http/https URLs, downloaded), probes each one from its headers,\n"
         "checks it against the preset's [qc] gates and lays the results out in DIR:\n"
         "  DIR/<item>/video/<original>      hard link (or copy) of the input\n"
-        "  DIR/<item>/metadata/probe.json   what the probe found\n"
+        "  DIR/<item>/metadata/probe.json   what the probe found (image.json for images)\n"
+        "  DIR/<item>/metadata/analysis.json  with --deep: black, freeze, silence, loudness\n"
         "  DIR/<item>/metadata/qc.json      every check: value, limit, verdict\n"
+        "  DIR/<item>/thumbnails/, contact.jpg  with --thumbnails\n"
         "  DIR/summary/batch_report.json, results.csv, error_log.json,\n"
-        "      processing_metrics.json\n"
+        "      processing_metrics.json, junit.xml, report.html\n"
         "  DIR/publish/                     with --publish or [output] publish=true\n"
         "Exit status: 0 all passed, 1 some failed a gate, 2 usage or configuration\n"
         "error, 3 some items could not be processed.",

@@ -1,16 +1,23 @@
-/* report.c - per-item records and the summary reports.
+/* report.c - per-item records and the summary reports built from them.
  *
- * Each finished item is appended, in batch order, as one JSON line to a
- * spool in OUT/.vbatch/, so memory stays flat however many items a batch
- * has. At the end the summary files are produced from the spool in one
- * streaming pass: batch_report.json and error_log.json are written item
- * by item (each item object encoded by the writer's JSON back end, i.e.
- * jansson), results.csv through the CSV back end in streaming mode. */
+ * Recording: each finished item is appended, in batch order, as one
+ * compact JSON line to OUT/.vbatch/items-<batch>.jsonl, so memory stays
+ * flat however many items a batch has; at the end the batch's header
+ * (command line, effective configuration, times) goes to
+ * OUT/.vbatch/batch-<batch>.json.
+ *
+ * Rendering (report_render, also behind `vbatch report`): two streaming
+ * passes over the record file. The first counts (the JUnit and HTML heads
+ * need totals), the second feeds every requested back end at once:
+ * batch_report.json and error_log.json (each item encoded by the writer's
+ * JSON back end, i.e. jansson), results.csv (the CSV back end, streaming),
+ * junit.xml and report.html (report sinks), and the text summary. */
 #include "config.h"
 #include "report.h"
 #include "util.h"
 #include "writer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -19,21 +26,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#define SUMMARY_LINES 20
+
 struct report {
     char *out_dir;
-    char *summary_dir;
-    char *spool_path;
+    char *items_path;
+    char *header_path;
     FILE *spool;
-    report_batch_info info;
-    vb_strlist inputs;       /* copy of info.inputs */
     char *batch_id, *command_line;
+    vb_strlist inputs;
+    json_t *config;          /* effective settings, as preset_write gives them */
     double started;          /* wall clock */
     report_counts counts;
-    int exit_status;
 };
 
 static const char *const stage_names[STAGE_COUNT] = {
-    "discover", "fetch", "probe", "check", "publish", "record",
+    "discover", "fetch", "probe", "check", "analyse", "thumbs", "publish", "record",
 };
 
 const char *report_stage_name(int stage)
@@ -52,22 +60,23 @@ const char *report_status_name(int status)
     }
 }
 
-
 void item_record_clear(item_record *r)
 {
     free(r->source); free(r->folder); free(r->video); free(r->error);
     free(r->container); free(r->video_codec); free(r->audio_codec);
+    free(r->image_format); free(r->contact);
     vb_strlist_clear(&r->failed_rules);
     vb_strlist_clear(&r->warned_rules);
+    rules_report_free(&r->checks);
     memset(r, 0, sizeof *r);
 }
 
-/* ---- the item as every report shows it ---- */
+/* ---- the item as the JSON and CSV reports show it ---- */
 
 static void write_opt_double(writer *w, const char *k, double v)
 {
-    if (isfinite(v) && v > 0)
-        writer_double(w, k, v);
+    if (isfinite(v))
+        writer_double(w, k, round(v * 1e4) / 1e4);
     else
         writer_null(w, k);
 }
@@ -88,10 +97,13 @@ static void write_list(writer *w, const char *k, const vb_strlist *l)
     writer_end_array(w);
 }
 
+/* Every item writes every field (null when unknown): the CSV header is
+ * taken from the first row. */
 static void item_write(const item_record *it, writer *w)
 {
     writer_int(w, "seq", it->seq);
     writer_string(w, "source", it->source);
+    writer_string(w, "kind", it->kind == ITEM_IMAGE ? "image" : "video");
     writer_string(w, "folder", it->folder);
     writer_string(w, "video", it->video);
     writer_string(w, "status", report_status_name(it->status));
@@ -106,19 +118,37 @@ static void item_write(const item_record *it, writer *w)
     writer_string(w, "container", it->container);
     writer_string(w, "video_codec", it->video_codec);
     writer_string(w, "audio_codec", it->audio_codec);
-    write_opt_double(w, "duration", it->duration);
+    writer_string(w, "image_format", it->image_format);
+    write_opt_double(w, "duration", it->duration > 0 ? it->duration : NAN);
     write_opt_int(w, "width", it->width);
     write_opt_int(w, "height", it->height);
-    write_opt_double(w, "fps", it->fps);
+    write_opt_double(w, "fps", it->fps > 0 ? it->fps : NAN);
     write_opt_int(w, "size", it->size);
     write_opt_int(w, "bit_rate", it->bit_rate);
+    writer_begin_object(w, "analysis");
+    writer_bool(w, "done", it->analysed);
+    write_opt_double(w, "black_seconds", it->analysed ? it->black_total : NAN);
+    write_opt_double(w, "black_share", it->analysed ? it->black_share : NAN);
+    write_opt_double(w, "leading_black", it->analysed ? it->leading_black : NAN);
+    write_opt_double(w, "freeze_max", it->analysed ? it->freeze_max : NAN);
+    write_opt_double(w, "silence_max", it->analysed ? it->silence_max : NAN);
+    write_opt_double(w, "loudness_lufs", it->analysed ? it->loudness : NAN);
+    write_opt_double(w, "loudness_range", it->analysed ? it->loudness_range : NAN);
+    write_opt_double(w, "true_peak_dbtp", it->analysed ? it->true_peak : NAN);
+    if (it->analysed)
+        writer_int(w, "decode_errors", it->decode_errors);
+    else
+        writer_null(w, "decode_errors");
+    writer_end_object(w);
+    writer_int(w, "thumbnails", it->nthumbs);
+    writer_string(w, "contact_sheet", it->contact);
     writer_begin_object(w, "seconds");
     for (int s = STAGE_FETCH; s < STAGE_RECORD; s++)
         writer_double(w, report_stage_name(s), round(it->stage_time[s] * 1e6) / 1e6);
     writer_end_object(w);
 }
 
-/* ---- spool: one compact JSON line per item ---- */
+/* ---- the record: one compact JSON line per item ---- */
 
 static json_t *jstr(const char *s)
 {
@@ -141,23 +171,43 @@ static json_t *jlist(const vb_strlist *l)
     return a;
 }
 
-static char *spool_encode(const item_record *it)
+/* NaN is not JSON: null stands for "not measured". */
+static json_t *jnum(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static char *record_encode(const item_record *it)
 {
     json_t *t = json_array();
     for (int s = 0; s < STAGE_COUNT; s++)
         json_array_append_new(t, json_real(it->stage_time[s]));
-    json_t *o = json_pack("{sI so so so si si si so so so so so so sf sf si si sI sI sI so}",
-        "seq", (json_int_t)it->seq, "source", jstr(it->source), "folder", jstr(it->folder),
-        "video", jstr(it->video), "status", it->status, "verdict", it->verdict,
-        "error_stage", it->error_stage, "error", jstr(it->error),
+    json_t *checks = json_array();
+    for (size_t i = 0; i < it->checks.n; i++) {
+        const rule_result *c = &it->checks.r[i];
+        json_array_append_new(checks, json_pack("[o o o i i o]", jstr(c->rule), jstr(c->value),
+                                                jstr(c->limit), c->level, c->verdict,
+                                                jstr(c->message)));
+    }
+    /* 'o' hands our references to the object. */
+    json_t *o = json_pack(
+        "{sI so si so so si si si so so so so so so so so so so si si sI sI sI"
+        " sb so so so so so so so so sI si so so}",
+        "seq", (json_int_t)it->seq, "source", jstr(it->source), "kind", it->kind,
+        "folder", jstr(it->folder), "video", jstr(it->video), "status", it->status,
+        "verdict", it->verdict, "error_stage", it->error_stage, "error", jstr(it->error),
         "failed", jlist(&it->failed_rules), "warned", jlist(&it->warned_rules),
         "container", jstr(it->container), "vcodec", jstr(it->video_codec),
-        "acodec", jstr(it->audio_codec),
-        "duration", isfinite(it->duration) ? it->duration : 0.0,
-        "fps", isfinite(it->fps) ? it->fps : 0.0, "width", it->width, "height", it->height,
-        "size", (json_int_t)it->size, "bit_rate", (json_int_t)it->bit_rate,
-        "bytes_read", (json_int_t)it->bytes_read, "t", t);
-    /* 'o' hands our references to the object. */
+        "acodec", jstr(it->audio_codec), "image_format", jstr(it->image_format),
+        "duration", jnum(it->duration), "fps", jnum(it->fps), "checks", checks,
+        "width", it->width, "height", it->height, "size", (json_int_t)it->size,
+        "bit_rate", (json_int_t)it->bit_rate, "bytes_read", (json_int_t)it->bytes_read,
+        "analysed", it->analysed, "black", jnum(it->black_total),
+        "black_share", jnum(it->black_share), "leading_black", jnum(it->leading_black),
+        "freeze_max", jnum(it->freeze_max), "silence_max", jnum(it->silence_max),
+        "loudness", jnum(it->loudness), "lra", jnum(it->loudness_range),
+        "true_peak", jnum(it->true_peak), "decode_errors", (json_int_t)it->decode_errors,
+        "nthumbs", it->nthumbs, "contact", jstr(it->contact), "t", t);
     if (!o)
         abort();
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -173,88 +223,90 @@ static char *jdup(json_t *o, const char *k)
     return s ? vb_xstrdup(s) : NULL;
 }
 
+static double jdbl(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static int64_t jint(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
 static void jlist_get(json_t *o, const char *k, vb_strlist *l)
 {
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(o, k), i, v)
-        vb_strlist_add(l, json_string_value(v));
+        vb_strlist_add(l, json_string_value(v) ? json_string_value(v) : "");
 }
 
-static int spool_decode(const char *line, item_record *it)
+static const char *jarr_str(json_t *a, size_t i)
+{
+    const char *s = json_string_value(json_array_get(a, i));
+    return s ? s : "";
+}
+
+static int record_decode(const char *line, item_record *it)
 {
     json_t *o = json_loads(line, 0, NULL);
     if (!o)
         return -1;
     memset(it, 0, sizeof *it);
-    it->seq = json_integer_value(json_object_get(o, "seq"));
+    it->seq = jint(o, "seq");
     it->source = jdup(o, "source");
+    it->kind = (int)jint(o, "kind");
     it->folder = jdup(o, "folder");
     it->video = jdup(o, "video");
-    it->status = (int)json_integer_value(json_object_get(o, "status"));
-    it->verdict = (int)json_integer_value(json_object_get(o, "verdict"));
-    it->error_stage = (int)json_integer_value(json_object_get(o, "error_stage"));
+    it->status = (int)jint(o, "status");
+    it->verdict = (int)jint(o, "verdict");
+    it->error_stage = (int)jint(o, "error_stage");
     it->error = jdup(o, "error");
     jlist_get(o, "failed", &it->failed_rules);
     jlist_get(o, "warned", &it->warned_rules);
     it->container = jdup(o, "container");
     it->video_codec = jdup(o, "vcodec");
     it->audio_codec = jdup(o, "acodec");
-    it->duration = json_real_value(json_object_get(o, "duration"));
-    it->fps = json_real_value(json_object_get(o, "fps"));
-    it->width = (int)json_integer_value(json_object_get(o, "width"));
-    it->height = (int)json_integer_value(json_object_get(o, "height"));
-    it->size = json_integer_value(json_object_get(o, "size"));
-    it->bit_rate = json_integer_value(json_object_get(o, "bit_rate"));
-    it->bytes_read = json_integer_value(json_object_get(o, "bytes_read"));
+    it->image_format = jdup(o, "image_format");
+    it->duration = jdbl(o, "duration");
+    it->fps = jdbl(o, "fps");
+    it->width = (int)jint(o, "width");
+    it->height = (int)jint(o, "height");
+    it->size = jint(o, "size");
+    it->bit_rate = jint(o, "bit_rate");
+    it->bytes_read = jint(o, "bytes_read");
+    it->analysed = json_is_true(json_object_get(o, "analysed"));
+    it->black_total = jdbl(o, "black");
+    it->black_share = jdbl(o, "black_share");
+    it->leading_black = jdbl(o, "leading_black");
+    it->freeze_max = jdbl(o, "freeze_max");
+    it->silence_max = jdbl(o, "silence_max");
+    it->loudness = jdbl(o, "loudness");
+    it->loudness_range = jdbl(o, "lra");
+    it->true_peak = jdbl(o, "true_peak");
+    it->decode_errors = jint(o, "decode_errors");
+    it->nthumbs = (int)jint(o, "nthumbs");
+    it->contact = jdup(o, "contact");
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(o, "t"), i, v)
         if (i < STAGE_COUNT)
             it->stage_time[i] = json_number_value(v);
+    json_array_foreach(json_object_get(o, "checks"), i, v) {
+        int level = (int)json_integer_value(json_array_get(v, 3));
+        int verdict = (int)json_integer_value(json_array_get(v, 4));
+        /* Re-add at the level recorded; rules_add derives the verdict
+         * from ok and level, so pass ok = (verdict == pass). */
+        rules_add(&it->checks, jarr_str(v, 0), level, verdict == VERDICT_PASS,
+                  jarr_str(v, 1), jarr_str(v, 2), "%s", jarr_str(v, 5));
+    }
     json_decref(o);
     return 0;
 }
 
-report *report_open(const char *out_dir, const report_batch_info *info, vb_error *e)
+static void counts_add(report_counts *c, const item_record *it)
 {
-    report *r = vb_xcalloc(1, sizeof *r);
-    r->out_dir = vb_xstrdup(out_dir);
-    r->summary_dir = util_path_join(out_dir, "summary");
-    char *state = util_path_join(out_dir, ".vbatch");
-    if (util_mkdir_p(r->summary_dir, e) != 0 || util_mkdir_p(state, e) != 0) {
-        free(state);
-        report_free(&r);
-        return NULL;
-    }
-    char *name = vb_xasprintf("spool-%s-%ld.jsonl", info->batch_id, (long)getpid());
-    r->spool_path = util_path_join(state, name);
-    free(name);
-    free(state);
-    r->spool = fopen(r->spool_path, "w+e");
-    if (!r->spool) {
-        vb_fail(e, VB_ERR_IO, "cannot create %s: %s", r->spool_path, strerror(errno));
-        report_free(&r);
-        return NULL;
-    }
-    r->info = *info;
-    r->batch_id = vb_xstrdup(info->batch_id);
-    r->command_line = vb_xstrdup(info->command_line ? info->command_line : "");
-    if (info->inputs)
-        for (size_t i = 0; i < info->inputs->n; i++)
-            vb_strlist_add(&r->inputs, info->inputs->v[i]);
-    r->started = util_wall();
-    return r;
-}
-
-int report_add(report *r, const item_record *it, vb_error *e)
-{
-    char *s = spool_encode(it);
-    int rc = fprintf(r->spool, "%s\n", s);
-    free(s);
-    if (rc < 0)
-        return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", r->spool_path, strerror(errno));
-    report_counts *c = &r->counts;
     c->total++;
     switch (it->status) {
     case ITEM_DONE:      c->done++; break;
@@ -266,14 +318,152 @@ int report_add(report *r, const item_record *it, vb_error *e)
         c->warned++;
     c->bytes_read += it->bytes_read;
     c->bytes_total += it->size;
-    for (int s2 = 0; s2 < STAGE_COUNT; s2++)
-        c->stage_time[s2] += it->stage_time[s2];
+    c->checks += (int64_t)it->checks.n;
+    c->checks_failed += it->checks.nfail;
+    c->checks_warned += it->checks.nwarn;
+    for (int s = 0; s < STAGE_COUNT; s++)
+        c->stage_time[s] += it->stage_time[s];
+}
+
+/* ---- recording ---- */
+
+report *report_open(const char *out_dir, const report_batch_info *info, vb_error *e)
+{
+    report *r = vb_xcalloc(1, sizeof *r);
+    r->out_dir = vb_xstrdup(out_dir);
+    char *summary = util_path_join(out_dir, "summary");
+    char *state = util_path_join(out_dir, ".vbatch");
+    int rc = util_mkdir_p(summary, e);
+    if (rc == 0)
+        rc = util_mkdir_p(state, e);
+    free(summary);
+    if (rc != 0) {
+        free(state);
+        report_free(&r);
+        return NULL;
+    }
+    char *name = vb_xasprintf("items-%s.jsonl", info->batch_id);
+    r->items_path = util_path_join(state, name);
+    free(name);
+    name = vb_xasprintf("batch-%s.json", info->batch_id);
+    r->header_path = util_path_join(state, name);
+    free(name);
+    free(state);
+    r->spool = fopen(r->items_path, "we");
+    if (!r->spool) {
+        vb_fail(e, VB_ERR_IO, "cannot create %s: %s", r->items_path, strerror(errno));
+        report_free(&r);
+        return NULL;
+    }
+    r->batch_id = vb_xstrdup(info->batch_id);
+    r->command_line = vb_xstrdup(info->command_line ? info->command_line : "");
+    if (info->inputs)
+        for (size_t i = 0; i < info->inputs->n; i++)
+            vb_strlist_add(&r->inputs, info->inputs->v[i]);
+    if (info->config) {
+        writer *w = writer_new(WRITER_JSON);
+        writer_begin_object(w, NULL);
+        preset_write(info->config, w);
+        writer_end_object(w);
+        char *s = writer_finish(w, NULL);
+        writer_free(&w);
+        r->config = json_loads(s, 0, NULL);
+        free(s);
+    }
+    r->started = util_wall();
+    return r;
+}
+
+int report_add(report *r, const item_record *it, vb_error *e)
+{
+    char *s = record_encode(it);
+    int rc = fprintf(r->spool, "%s\n", s);
+    free(s);
+    if (rc < 0)
+        return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", r->items_path, strerror(errno));
+    counts_add(&r->counts, it);
     return 0;
 }
 
 const report_counts *report_get_counts(const report *r)
 {
     return &r->counts;
+}
+
+int report_finish(report *r, double wall, FILE *summary_out, vb_error *e)
+{
+    if (fclose(r->spool) != 0) {
+        r->spool = NULL;
+        return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", r->items_path, strerror(errno));
+    }
+    r->spool = NULL;
+    char t0[40], t1[40];
+    util_iso_time(t0, sizeof t0, r->started);
+    util_iso_time(t1, sizeof t1, util_wall());
+    json_t *h = json_pack("{ss ss ss ss ss so so sf sI}", "batch_id", r->batch_id,
+                          "vbatch_version", PACKAGE_VERSION, "started", t0, "finished", t1,
+                          "command_line", r->command_line, "inputs", jlist(&r->inputs),
+                          "config", r->config ? json_incref(r->config) : json_object(),
+                          "wall_seconds", wall, "peak_rss_kib", (json_int_t)util_peak_rss_kib());
+    if (!h)
+        abort();
+    char *s = json_dumps(h, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+    json_decref(h);
+    int rc = util_write_atomic(r->header_path, s, strlen(s), e);
+    free(s);
+    if (rc != 0)
+        return rc;
+    return report_render(r->out_dir, r->batch_id,
+                         REPORT_FILES | (summary_out ? REPORT_TEXT : 0), summary_out, e);
+}
+
+void report_free(report **pr)
+{
+    if (!pr || !*pr)
+        return;
+    report *r = *pr;
+    if (r->spool)
+        fclose(r->spool);
+    free(r->out_dir);
+    free(r->items_path);
+    free(r->header_path);
+    free(r->batch_id);
+    free(r->command_line);
+    vb_strlist_clear(&r->inputs);
+    json_decref(r->config);
+    free(r);
+    *pr = NULL;
+}
+
+/* ---- rendering ---- */
+
+/* Replay a JSON value through a writer (the stored configuration goes
+ * into batch_report.json this way). */
+static void put_json(writer *w, const char *key, json_t *v)
+{
+    const char *k;
+    json_t *x;
+    size_t i;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        writer_begin_object(w, key);
+        json_object_foreach(v, k, x)
+            put_json(w, k, x);
+        writer_end_object(w);
+        break;
+    case JSON_ARRAY:
+        writer_begin_array(w, key);
+        json_array_foreach(v, i, x)
+            put_json(w, NULL, x);
+        writer_end_array(w);
+        break;
+    case JSON_STRING:  writer_string(w, key, json_string_value(v)); break;
+    case JSON_INTEGER: writer_int(w, key, json_integer_value(v)); break;
+    case JSON_REAL:    writer_double(w, key, json_real_value(v)); break;
+    case JSON_TRUE:    writer_bool(w, key, true); break;
+    case JSON_FALSE:   writer_bool(w, key, false); break;
+    default:           writer_null(w, key); break;
+    }
 }
 
 static void write_counts(writer *w, const report_counts *c)
@@ -288,227 +478,369 @@ static void write_counts(writer *w, const report_counts *c)
     writer_end_object(w);
 }
 
-/* A streamed JSON document: the head is a writer object whose closing
- * brace is replaced by the items array, filled one item at a time. */
-typedef struct jstream {
+/* An output file written under a temporary name, renamed when complete. */
+typedef struct outfile {
     char *path, *tmp;
     FILE *f;
-    int n;
-} jstream;
+} outfile;
 
-static int jstream_open(jstream *js, const char *path, writer *head, const char *array_key,
-                        vb_error *e)
+static int outfile_open(outfile *o, const char *dir, const char *name, vb_error *e)
 {
-    memset(js, 0, sizeof *js);
-    js->path = vb_xstrdup(path);
-    js->tmp = util_temp_name(path);
-    js->f = fopen(js->tmp, "we");
-    if (!js->f) {
-        vb_fail(e, VB_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-        return -1;
+    o->path = util_path_join(dir, name);
+    o->tmp = util_temp_name(o->path);
+    o->f = fopen(o->tmp, "we");
+    if (!o->f)
+        return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", o->path, strerror(errno));
+    return 0;
+}
+
+static int outfile_close(outfile *o, bool ok, vb_error *e)
+{
+    int rc = ok ? 0 : -1;
+    if (o->f) {
+        if (fclose(o->f) != 0 && rc == 0)
+            rc = vb_fail(e, VB_ERR_IO, "cannot write %s: %s", o->path, strerror(errno));
+        if (rc == 0 && rename(o->tmp, o->path) != 0)
+            rc = vb_fail(e, VB_ERR_IO, "cannot write %s: %s", o->path, strerror(errno));
+        if (rc != 0)
+            unlink(o->tmp);
     }
+    free(o->path);
+    free(o->tmp);
+    memset(o, 0, sizeof *o);
+    return rc;
+}
+
+/* A JSON document streamed item by item: the head is a writer object
+ * whose closing brace is replaced by an array filled one item at a time;
+ * every value is still encoded by jansson. */
+static void jstream_head(FILE *f, writer *head, const char *array_key)
+{
     size_t len;
     char *h = writer_finish(head, &len);
-    /* "{ ... }\n" -> "{ ...," + "\"items\": [" */
     char *end = strrchr(h, '}');
     if (end)
         *end = '\0';
     size_t hl = strlen(h);
     while (hl > 0 && (h[hl - 1] == '\n' || h[hl - 1] == ' '))
         h[--hl] = '\0';
-    fprintf(js->f, "%s%s\n  \"%s\": [", h, hl > 1 ? "," : "", array_key);
+    fprintf(f, "%s%s\n  \"%s\": [", h, hl > 1 ? "," : "", array_key);
     free(h);
-    return 0;
 }
 
-static void jstream_item(jstream *js, const item_record *it, bool errors_only)
+static void jstream_item(FILE *f, int64_t *n, writer *w)
 {
-    writer *w = writer_new(WRITER_JSON);
-    writer_begin_object(w, NULL);
-    if (errors_only) {
-        writer_int(w, "seq", it->seq);
-        writer_string(w, "source", it->source);
-        writer_string(w, "folder", it->folder);
-        writer_string(w, "stage", report_stage_name(it->error_stage));
-        writer_string(w, "message", it->error);
-    } else {
-        item_write(it, w);
-    }
-    writer_end_object(w);
     size_t len;
     char *s = writer_finish(w, &len);
-    writer_free(&w);
-    /* indent the item by four spaces to sit inside the array */
-    fputs(js->n++ ? ",\n    " : "\n    ", js->f);
+    fputs((*n)++ ? ",\n    " : "\n    ", f);
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '\n') {
             if (i + 1 < len)
-                fputs("\n    ", js->f);
+                fputs("\n    ", f);
         } else {
-            fputc(s[i], js->f);
+            fputc(s[i], f);
         }
     }
     free(s);
 }
 
-static int jstream_close(jstream *js, bool ok, vb_error *e)
+static void jstream_tail(FILE *f, int64_t n)
 {
-    int rc = 0;
-    if (js->f) {
-        fputs(js->n ? "\n  ]\n}\n" : "]\n}\n", js->f);
-        if (fclose(js->f) != 0 && ok) {
-            vb_fail(e, VB_ERR_IO, "cannot write %s: %s", js->path, strerror(errno));
-            ok = false;
-        }
-        if (ok && rename(js->tmp, js->path) != 0) {
-            vb_fail(e, VB_ERR_IO, "cannot write %s: %s", js->path, strerror(errno));
-            ok = false;
-        }
-        if (!ok)
-            unlink(js->tmp);
-    }
-    rc = ok ? 0 : -1;
-    free(js->path);
-    free(js->tmp);
-    memset(js, 0, sizeof *js);
-    return rc;
+    fputs(n ? "\n  ]\n}\n" : "]\n}\n", f);
 }
 
-static int write_metrics(report *r, double wall, vb_error *e)
+/* The latest batch recorded in dir: batch ids sort by time. */
+static char *latest_batch(const char *state_dir, vb_error *e)
 {
-    const report_counts *c = &r->counts;
-    writer *w = writer_new(WRITER_JSON);
-    writer_begin_object(w, NULL);
-    writer_string(w, "batch_id", r->batch_id);
-    write_counts(w, c);
-    writer_double(w, "wall_seconds", round(wall * 1e6) / 1e6);
-    writer_double(w, "files_per_second", wall > 0 ? round((double)c->total / wall * 100) / 100 : 0.0);
-    writer_int(w, "bytes_read", c->bytes_read);
-    writer_int(w, "bytes_total", c->bytes_total);
-    writer_begin_object(w, "stage_seconds");
-    for (int s = 0; s < STAGE_COUNT; s++)
-        writer_double(w, report_stage_name(s), round(c->stage_time[s] * 1e6) / 1e6);
-    writer_end_object(w);
-    writer_int(w, "peak_rss_kib", util_peak_rss_kib());
-    writer_end_object(w);
-    char *path = util_path_join(r->summary_dir, "processing_metrics.json");
-    int rc = writer_save(w, path, e);
-    free(path);
-    writer_free(&w);
-    return rc;
+    DIR *d = opendir(state_dir);
+    if (!d) {
+        vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here (%s)", state_dir, strerror(errno));
+        return NULL;
+    }
+    char *best = NULL;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (strncmp(de->d_name, "batch-", 6) != 0 || n < 12 ||
+            strcmp(de->d_name + n - 5, ".json") != 0)
+            continue;
+        char *id = vb_xstrndup(de->d_name + 6, n - 11);
+        if (!best || strcmp(id, best) > 0) {
+            free(best);
+            best = id;
+        } else {
+            free(id);
+        }
+    }
+    closedir(d);
+    if (!best)
+        vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", state_dir);
+    return best;
 }
 
-int report_finish(report *r, double wall, vb_error *e)
+typedef struct summary_lines {
+    char *lines[SUMMARY_LINES];
+    int n;
+    int64_t more;
+} summary_lines;
+
+static void summary_add(summary_lines *s, char *line)
 {
-    if (fflush(r->spool) != 0 || fseek(r->spool, 0, SEEK_SET) != 0)
-        return vb_fail(e, VB_ERR_IO, "cannot read back %s: %s", r->spool_path, strerror(errno));
-
-    const report_counts *c = &r->counts;
-    char t0[32], t1[32];
-    util_iso_time(t0, sizeof t0, r->started);
-    util_iso_time(t1, sizeof t1, util_wall());
-
-    writer *head = writer_new(WRITER_JSON);
-    writer_begin_object(head, NULL);
-    writer_string(head, "batch_id", r->batch_id);
-    writer_string(head, "vbatch_version", PACKAGE_VERSION);
-    writer_string(head, "started", t0);
-    writer_string(head, "finished", t1);
-    writer_string(head, "command_line", r->command_line);
-    write_list(head, "inputs", &r->inputs);
-    if (r->info.config) {
-        /* "config": the effective settings, section by section. */
-        writer_begin_object(head, "config");
-        preset_write(r->info.config, head);
-        writer_end_object(head);
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = '?';
+    if (s->n < SUMMARY_LINES)
+        s->lines[s->n++] = line;
+    else {
+        s->more++;
+        free(line);
     }
-    write_counts(head, c);
-    writer_end_object(head);
+}
 
-    writer *ehead = writer_new(WRITER_JSON);
-    writer_begin_object(ehead, NULL);
-    writer_string(ehead, "batch_id", r->batch_id);
-    writer_int(ehead, "failed", c->failed);
-    writer_end_object(ehead);
+static void summary_print(FILE *f, const char *batch_id, const report_counts *c, double wall,
+                          const char *out_dir, summary_lines *fails, summary_lines *errs)
+{
+    fprintf(f, "vbatch: %s: %lld item%s in %.2f s (%.1f files/s)\n", batch_id,
+            (long long)c->total, c->total == 1 ? "" : "s", wall,
+            wall > 0 ? (double)c->total / wall : 0.0);
+    fprintf(f, "  passed     %lld", (long long)c->done);
+    if (c->warned)
+        fprintf(f, " (%lld with warnings)", (long long)c->warned);
+    fprintf(f, "\n  qc_failed  %lld\n  failed     %lld\n", (long long)c->qc_failed,
+            (long long)c->failed);
+    if (c->skipped)
+        fprintf(f, "  skipped    %lld\n", (long long)c->skipped);
+    if (fails->n) {
+        fprintf(f, "failed quality gates:\n");
+        for (int i = 0; i < fails->n; i++)
+            fprintf(f, "  %s\n", fails->lines[i]);
+        if (fails->more)
+            fprintf(f, "  ... and %lld more (see results.csv)\n", (long long)fails->more);
+    }
+    if (errs->n) {
+        fprintf(f, "could not be processed:\n");
+        for (int i = 0; i < errs->n; i++)
+            fprintf(f, "  %s\n", errs->lines[i]);
+        if (errs->more)
+            fprintf(f, "  ... and %lld more (see error_log.json)\n", (long long)errs->more);
+    }
+    fprintf(f, "reports: %s/summary/\n", out_dir);
+}
 
-    char *bpath = util_path_join(r->summary_dir, "batch_report.json");
-    char *epath = util_path_join(r->summary_dir, "error_log.json");
-    char *cpath = util_path_join(r->summary_dir, "results.csv");
-    char *ctmp = util_temp_name(cpath);
-    jstream bj, ej;
-    int rc = 0;
-    FILE *cf = NULL;
+int report_render(const char *out_dir, const char *batch_id, unsigned formats,
+                  FILE *text_out, vb_error *e)
+{
+    char *state = util_path_join(out_dir, ".vbatch");
+    char *summary_dir = util_path_join(out_dir, "summary");
+    char *id = batch_id ? vb_xstrdup(batch_id) : latest_batch(state, e);
+    char *hpath = NULL, *ipath = NULL;
+    json_t *h = NULL;
+    FILE *in = NULL;
+    int rc = -1;
+    outfile bj = {0}, ej = {0}, csvf = {0}, ju = {0}, ht = {0};
     writer *csv = NULL;
-    if (jstream_open(&bj, bpath, head, "items", e) != 0 ||
-        jstream_open(&ej, epath, ehead, "errors", e) != 0) {
-        rc = -1;
-    } else if (!(cf = fopen(ctmp, "we"))) {
-        rc = vb_fail(e, VB_ERR_IO, "cannot write %s: %s", cpath, strerror(errno));
-    } else {
-        csv = writer_new_stream(WRITER_CSV, cf);
-        writer_begin_array(csv, NULL);
-        char *line = NULL;
-        size_t cap = 0;
-        while (getline(&line, &cap, r->spool) > 0) {
-            item_record it;
-            if (spool_decode(line, &it) != 0) {
-                rc = vb_fail(e, VB_ERR_IO, "%s: damaged record", r->spool_path);
-                break;
+    report_sink junit = {0}, html = {0};
+    summary_lines fails = {0}, errs = {0};
+    char *line = NULL;
+    size_t cap = 0;
+    if (!id)
+        goto out;
+    hpath = vb_xasprintf("%s/batch-%s.json", state, id);
+    ipath = vb_xasprintf("%s/items-%s.jsonl", state, id);
+    json_error_t jerr;
+    h = json_load_file(hpath, 0, &jerr);
+    if (!h) {
+        vb_fail(e, VB_ERR_USAGE, "batch %s: cannot read %s: %s", id, hpath, jerr.text);
+        goto out;
+    }
+    in = fopen(ipath, "re");
+    if (!in) {
+        vb_fail(e, VB_ERR_USAGE, "batch %s: cannot read %s: %s", id, ipath, strerror(errno));
+        goto out;
+    }
+    if (util_mkdir_p(summary_dir, e) != 0)
+        goto out;
+
+    /* Pass 1: totals. */
+    report_counts c = {0};
+    while (getline(&line, &cap, in) > 0) {
+        item_record it;
+        if (record_decode(line, &it) != 0) {
+            vb_fail(e, VB_ERR_IO, "%s: damaged record", ipath);
+            goto out;
+        }
+        counts_add(&c, &it);
+        item_record_clear(&it);
+    }
+    rewind(in);
+
+    const char *started = json_string_value(json_object_get(h, "started"));
+    const char *finished = json_string_value(json_object_get(h, "finished"));
+    const char *cmdline = json_string_value(json_object_get(h, "command_line"));
+    const char *version = json_string_value(json_object_get(h, "vbatch_version"));
+    double wall = json_number_value(json_object_get(h, "wall_seconds"));
+    json_t *config = json_object_get(h, "config");
+    const char *preset = json_string_value(json_object_get(json_object_get(config, "preset"), "name"));
+    vb_strlist inputs = {0};
+    jlist_get(h, "inputs", &inputs);
+    report_header rh = {
+        .batch_id = id, .vbatch_version = version ? version : PACKAGE_VERSION,
+        .started = started ? started : "", .finished = finished ? finished : "",
+        .command_line = cmdline ? cmdline : "", .preset_name = preset ? preset : "",
+        .inputs = &inputs, .counts = &c, .wall = wall, .out_dir = out_dir,
+    };
+
+    int64_t nb = 0, ne = 0;
+    bool ok = true;
+    if (formats & REPORT_JSON) {
+        writer *head = writer_new(WRITER_JSON);
+        writer_begin_object(head, NULL);
+        writer_string(head, "batch_id", id);
+        writer_string(head, "vbatch_version", rh.vbatch_version);
+        writer_string(head, "started", rh.started);
+        writer_string(head, "finished", rh.finished);
+        writer_string(head, "command_line", rh.command_line);
+        write_list(head, "inputs", &inputs);
+        put_json(head, "config", config ? config : json_null());
+        write_counts(head, &c);
+        writer_end_object(head);
+        writer *ehead = writer_new(WRITER_JSON);
+        writer_begin_object(ehead, NULL);
+        writer_string(ehead, "batch_id", id);
+        writer_int(ehead, "failed", c.failed);
+        writer_end_object(ehead);
+        ok = outfile_open(&bj, summary_dir, "batch_report.json", e) == 0 &&
+             outfile_open(&ej, summary_dir, "error_log.json", e) == 0;
+        if (ok) {
+            jstream_head(bj.f, head, "items");
+            jstream_head(ej.f, ehead, "errors");
+        }
+        writer_free(&head);
+        writer_free(&ehead);
+    }
+    if (ok && (formats & REPORT_CSV)) {
+        ok = outfile_open(&csvf, summary_dir, "results.csv", e) == 0;
+        if (ok) {
+            csv = writer_new_stream(WRITER_CSV, csvf.f);
+            writer_begin_array(csv, NULL);
+        }
+    }
+    if (ok && (formats & REPORT_JUNIT))
+        ok = outfile_open(&ju, summary_dir, "junit.xml", e) == 0 &&
+             report_junit_open(&junit, ju.f, &rh, e) == 0;
+    if (ok && (formats & REPORT_HTML))
+        ok = outfile_open(&ht, summary_dir, "report.html", e) == 0 &&
+             report_html_open(&html, ht.f, &rh, e) == 0;
+
+    /* Pass 2: every back end, one item at a time. */
+    while (ok && getline(&line, &cap, in) > 0) {
+        item_record it;
+        if (record_decode(line, &it) != 0) {
+            ok = vb_fail(e, VB_ERR_IO, "%s: damaged record", ipath) == 0;
+            break;
+        }
+        if (bj.f) {
+            writer *w = writer_new(WRITER_JSON);
+            writer_begin_object(w, NULL);
+            item_write(&it, w);
+            writer_end_object(w);
+            jstream_item(bj.f, &nb, w);
+            writer_free(&w);
+            if (it.status == ITEM_FAILED) {
+                w = writer_new(WRITER_JSON);
+                writer_begin_object(w, NULL);
+                writer_int(w, "seq", it.seq);
+                writer_string(w, "source", it.source);
+                writer_string(w, "folder", it.folder);
+                writer_string(w, "stage", report_stage_name(it.error_stage));
+                writer_string(w, "message", it.error);
+                writer_end_object(w);
+                jstream_item(ej.f, &ne, w);
+                writer_free(&w);
             }
-            jstream_item(&bj, &it, false);
-            if (it.status == ITEM_FAILED)
-                jstream_item(&ej, &it, true);
+        }
+        if (csv) {
             writer_begin_object(csv, NULL);
             item_write(&it, csv);
             writer_end_object(csv);
-            item_record_clear(&it);
         }
-        free(line);
+        if (junit.item && junit.item(junit.ctx, &it, e) != 0)
+            ok = false;
+        if (ok && html.item && html.item(html.ctx, &it, e) != 0)
+            ok = false;
+        if (it.status == ITEM_FAILED)
+            summary_add(&errs, vb_xasprintf("%s  %s: %s", it.source,
+                                            report_stage_name(it.error_stage), it.error));
+        else if (it.status == ITEM_QC_FAILED) {
+            char *f = vb_strlist_join(&it.failed_rules, ", ");
+            summary_add(&fails, vb_xasprintf("%s  %s", it.folder ? it.folder : it.source, f));
+            free(f);
+        }
+        item_record_clear(&it);
+    }
+    if (bj.f) {
+        jstream_tail(bj.f, nb);
+        jstream_tail(ej.f, ne);
+    }
+    if (csv) {
         writer_end_array(csv);
         free(writer_finish(csv, NULL));
         writer_free(&csv);
     }
-    writer_free(&head);
-    writer_free(&ehead);
-    if (jstream_close(&bj, rc == 0, e) != 0)
-        rc = -1;
-    if (jstream_close(&ej, rc == 0, e) != 0)
-        rc = -1;
-    if (cf) {
-        if (fclose(cf) != 0 && rc == 0)
-            rc = vb_fail(e, VB_ERR_IO, "cannot write %s: %s", cpath, strerror(errno));
-        if (rc == 0 && rename(ctmp, cpath) != 0)
-            rc = vb_fail(e, VB_ERR_IO, "cannot write %s: %s", cpath, strerror(errno));
-        if (rc != 0)
-            unlink(ctmp);
-    }
-    free(bpath);
-    free(epath);
-    free(cpath);
-    free(ctmp);
-    if (rc == 0)
-        rc = write_metrics(r, wall, e);
-    if (rc == 0) {
-        fclose(r->spool);
-        r->spool = NULL;
-        unlink(r->spool_path);
-    }
-    return rc;
-}
+    if (ok && junit.finish && junit.finish(junit.ctx, e) != 0)
+        ok = false;
+    if (ok && html.finish && html.finish(html.ctx, e) != 0)
+        ok = false;
+    if (junit.destroy)
+        junit.destroy(junit.ctx);
+    if (html.destroy)
+        html.destroy(html.ctx);
+    ok = outfile_close(&bj, ok, e) == 0 && ok;
+    ok = outfile_close(&ej, ok, e) == 0 && ok;
+    ok = outfile_close(&csvf, ok, e) == 0 && ok;
+    ok = outfile_close(&ju, ok, e) == 0 && ok;
+    ok = outfile_close(&ht, ok, e) == 0 && ok;
 
-void report_free(report **pr)
-{
-    if (!pr || !*pr)
-        return;
-    report *r = *pr;
-    if (r->spool)
-        fclose(r->spool);
-    free(r->out_dir);
-    free(r->summary_dir);
-    free(r->spool_path);
-    free(r->batch_id);
-    free(r->command_line);
-    vb_strlist_clear(&r->inputs);
-    free(r);
-    *pr = NULL;
+    if (ok && (formats & REPORT_JSON)) {
+        writer *w = writer_new(WRITER_JSON);
+        writer_begin_object(w, NULL);
+        writer_string(w, "batch_id", id);
+        write_counts(w, &c);
+        writer_double(w, "wall_seconds", round(wall * 1e6) / 1e6);
+        writer_double(w, "files_per_second", wall > 0 ? round((double)c.total / wall * 100) / 100 : 0.0);
+        writer_int(w, "bytes_read", c.bytes_read);
+        writer_int(w, "bytes_total", c.bytes_total);
+        writer_begin_object(w, "stage_seconds");
+        for (int s = 0; s < STAGE_COUNT; s++)
+            writer_double(w, report_stage_name(s), round(c.stage_time[s] * 1e6) / 1e6);
+        writer_end_object(w);
+        writer_int(w, "checks", c.checks);
+        writer_int(w, "checks_failed", c.checks_failed);
+        writer_int(w, "checks_warned", c.checks_warned);
+        writer_int(w, "peak_rss_kib", json_integer_value(json_object_get(h, "peak_rss_kib")));
+        writer_end_object(w);
+        char *path = util_path_join(summary_dir, "processing_metrics.json");
+        ok = writer_save(w, path, e) == 0;
+        free(path);
+        writer_free(&w);
+    }
+    if (ok && (formats & REPORT_TEXT) && text_out)
+        summary_print(text_out, id, &c, wall, out_dir, &fails, &errs);
+    vb_strlist_clear(&inputs);
+    rc = ok ? 0 : -1;
+out:
+    for (int i = 0; i < fails.n; i++)
+        free(fails.lines[i]);
+    for (int i = 0; i < errs.n; i++)
+        free(errs.lines[i]);
+    free(line);
+    if (in)
+        fclose(in);
+    json_decref(h);
+    free(hpath);
+    free(ipath);
+    free(id);
+    free(state);
+    free(summary_dir);
+    return rc;
 }
