@@ -1,1 +1,609 @@
-/* placeholder during development */
+/* writer-html.c - the batch as one self-contained HTML page
+ * (OUT/summary/report.html) for people to look through.
+ *
+ * The page needs nothing but itself: CSS and a few lines of JS are
+ * inline, small contact sheets are embedded as data: URIs (larger ones,
+ * or many items, are linked relative to the page so it stays light).
+ * It is streamed to the caller's FILE: the summary from the header at
+ * open, one table row per item, the end at finish. Without JS every row
+ * shows; with it a checkbox hides the rows that passed.
+ *
+ * Only HTML 4 elements are used (no <main>, <section> ...) so that
+ * libxml2's HTML parser, and `xmllint --html`, read it without a
+ * complaint. Every text goes through html_text(). */
+#include "config.h"
+#include "report.h"
+#include "util.h"
+
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+/* Embed contact sheets only in batches this small, and files this small,
+ * so a big batch's page still opens quickly. */
+#define HTML_EMBED_MAX_ITEMS 200
+#define HTML_EMBED_MAX_BYTES (400 * 1024)
+
+typedef struct html {
+    FILE *out;                  /* borrowed */
+    char *out_dir;              /* may be NULL */
+    char *foot;                 /* the line under the table, from the header */
+    bool embed;                 /* batch small enough to embed images */
+} html;
+
+static const char html_style[] =
+    ":root{--ok:#1a7f37;--warn:#9a6700;--fail:#cf222e;--err:#8250df;--skip:#6e7781;"
+    "--line:#d0d7de;--muted:#57606a;--bg:#f6f8fa}\n"
+    "*{box-sizing:border-box}\n"
+    "body{margin:0;font:14px/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,"
+    "\"Helvetica Neue\",Arial,sans-serif;color:#1f2328;background:#fff}\n"
+    ".top{padding:16px 24px 8px;background:var(--bg);border-bottom:1px solid var(--line)}\n"
+    "h1{font-size:20px;margin:0 0 12px;font-weight:600}\n"
+    "h1 .id{color:var(--muted);font-weight:400}\n"
+    ".cards{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 12px}\n"
+    ".card{background:#fff;border:1px solid var(--line);border-radius:6px;"
+    "padding:6px 14px;min-width:104px}\n"
+    ".card b{display:block;font-size:20px;font-variant-numeric:tabular-nums}\n"
+    ".card span{color:var(--muted);font-size:11px;text-transform:uppercase;letter-spacing:.04em}\n"
+    ".card.pass b{color:var(--ok)}.card.warn b{color:var(--warn)}"
+    ".card.fail b{color:var(--fail)}.card.error b{color:var(--err)}.card.skip b{color:var(--skip)}"
+    ".card.zero b{color:#8c959f}\n"
+    "table.meta{border-collapse:collapse;margin:0 0 8px}\n"
+    "table.meta th{text-align:left;color:var(--muted);font-weight:400;padding:1px 16px 1px 0;"
+    "vertical-align:top;white-space:nowrap}\n"
+    "table.meta td{padding:1px 0}\n"
+    "code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;"
+    "word-break:break-all}\n"
+    ".controls{display:none;margin:8px 0 4px}\n"
+    ".js .controls{display:block}\n"
+    ".controls label{cursor:pointer;user-select:none}\n"
+    "table.items{border-collapse:collapse;width:100%}\n"
+    "table.items th{position:sticky;top:0;z-index:1;background:#eaeef2;text-align:left;"
+    "padding:6px 10px;border-bottom:1px solid var(--line);font-weight:600;white-space:nowrap}\n"
+    "table.items td{padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}\n"
+    "table.items tr:hover td{background:#fafbfc}\n"
+    "td.n{color:var(--muted);text-align:right;font-variant-numeric:tabular-nums}\n"
+    "td.item{min-width:180px;max-width:320px;overflow-wrap:anywhere}\n"
+    "td.item a{font-weight:600;color:#0969da;text-decoration:none}\n"
+    "td.item a:hover{text-decoration:underline}\n"
+    ".src{color:var(--muted);font-size:12px}\n"
+    ".badge{display:inline-block;min-width:52px;text-align:center;padding:1px 8px;"
+    "border-radius:10px;color:#fff;font-size:11px;font-weight:700;text-transform:uppercase;"
+    "letter-spacing:.04em}\n"
+    ".badge.pass{background:var(--ok)}.badge.warn{background:var(--warn)}"
+    ".badge.fail{background:var(--fail)}.badge.error{background:var(--err)}"
+    ".badge.skip{background:var(--skip)}\n"
+    "ul.find{margin:0;padding:0;list-style:none}\n"
+    "ul.find li{margin:0 0 3px;padding-left:10px;border-left:3px solid var(--line)}\n"
+    "ul.find li.fail{border-color:var(--fail)}ul.find li.warn{border-color:var(--warn)}"
+    "ul.find li.error{border-color:var(--err)}ul.find li.skip{border-color:var(--skip)}\n"
+    ".vl{color:var(--muted);font-size:12px}\n"
+    ".muted{color:var(--muted)}\n"
+    ".fig{font-size:12px;white-space:nowrap}\n"
+    ".fig div{margin:0 0 2px}\n"
+    "img.sheet{display:block;max-width:400px;height:auto;border:1px solid var(--line);"
+    "border-radius:3px;background:var(--bg)}\n"
+    "body.only-failures tr.pass,body.only-failures tr.warn,body.only-failures tr.skip{display:none}\n"
+    ".foot{color:var(--muted);font-size:12px;padding:12px 24px}\n";
+
+/* No "<" in here: the HTML parser ends a script at "</". */
+static const char html_script[] =
+    "(function () {\n"
+    "  var box = document.getElementById('only-failures');\n"
+    "  document.documentElement.className += ' js';\n"
+    "  if (location.hash === '#failures') box.checked = true;\n"
+    "  function apply() { document.body.classList.toggle('only-failures', box.checked); }\n"
+    "  box.addEventListener('change', apply);\n"
+    "  apply();\n"
+    "})();\n";
+
+/* Text for HTML: & < > " ' as references; bytes that are not valid
+ * UTF-8, controls and noncharacters (parse errors in HTML) as U+FFFD. */
+static void html_text(FILE *f, const char *s)
+{
+    static const char repl[] = "\xEF\xBF\xBD";
+    const unsigned char *u = (const unsigned char *)(s ? s : "");
+    size_t n = strlen((const char *)u);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = u[i];
+        if (c < 0x80) {
+            switch (c) {
+            case '&':  fputs("&amp;", f); break;
+            case '<':  fputs("&lt;", f); break;
+            case '>':  fputs("&gt;", f); break;
+            case '"':  fputs("&quot;", f); break;
+            case '\'': fputs("&#39;", f); break;
+            default:
+                if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F)
+                    fputs(repl, f);
+                else
+                    fputc(c, f);
+            }
+            i++;
+            continue;
+        }
+        size_t len = util_utf8_len(u + i, n - i);
+        if (len == 0) {
+            fputs(repl, f);
+            i++;
+        } else if ((len == 2 && c == 0xC2 && u[i + 1] < 0xA0) ||             /* C1 */
+                   (len == 3 && c == 0xEF && u[i + 1] == 0xBF && u[i + 2] >= 0xBE)) {
+            fputs(repl, f);
+            i += len;
+        } else {
+            fwrite(u + i, 1, len, f);
+            i += len;
+        }
+    }
+}
+
+/* A relative path as a URL path: percent-encode all but unreserved
+ * characters and '/', so spaces, '#', '?' and '%' in names work. */
+static void html_url_path(FILE *f, const char *p)
+{
+    for (const unsigned char *u = (const unsigned char *)p; *u; u++) {
+        if ((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') ||
+            (*u >= '0' && *u <= '9') || strchr("-._~/", *u))
+            fputc(*u, f);
+        else
+            fprintf(f, "%%%02X", *u);
+    }
+}
+
+/* A path from a record that stays inside OUT: relative, no "..". */
+static bool html_safe_rel(const char *p)
+{
+    if (!p || !*p || *p == '/')
+        return false;
+    for (const char *s = p; *s;) {
+        size_t n = strcspn(s, "/");
+        if (n == 2 && s[0] == '.' && s[1] == '.')
+            return false;
+        s += n;
+        if (*s == '/')
+            s++;
+    }
+    return true;
+}
+
+/* A number with up to `dec` decimals, trailing zeros dropped ("25", "29.97"). */
+static void html_num(char *buf, size_t len, double v, int dec)
+{
+    snprintf(buf, len, "%.*f", dec, v);
+    if (strchr(buf, '.')) {
+        char *e = buf + strlen(buf) - 1;
+        while (*e == '0')
+            *e-- = '\0';
+        if (*e == '.')
+            *e = '\0';
+    }
+}
+
+static void html_size(char *buf, size_t len, int64_t bytes)
+{
+    if (bytes >= 1000 * 1000 * 1000)
+        snprintf(buf, len, "%.2f GB", (double)bytes / 1e9);
+    else if (bytes >= 1000 * 1000)
+        snprintf(buf, len, "%.1f MB", (double)bytes / 1e6);
+    else if (bytes >= 1000)
+        snprintf(buf, len, "%.0f KB", (double)bytes / 1e3);
+    else
+        snprintf(buf, len, "%lld B", (long long)bytes);
+}
+
+static void html_duration(char *buf, size_t len, double s)
+{
+    if (!isfinite(s) || s < 0)
+        s = 0;
+    if (s < 60)
+        snprintf(buf, len, "%.1f s", s);
+    else if (s < 3600)
+        snprintf(buf, len, "%d min %02d s", (int)(s / 60), (int)fmod(s, 60));
+    else
+        snprintf(buf, len, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
+}
+
+static void html_card(FILE *f, const char *cls, int64_t n, const char *label)
+{
+    /* zeros in grey, so that the counts that matter stand out */
+    fprintf(f, "<div class=\"card %s%s\"><b>%lld</b><span>%s</span></div>\n",
+            cls, n == 0 && *cls ? " zero" : "", (long long)n, label);
+}
+
+/* "2024-01-02T03:04:05+0100" reads better as "2024-01-02 03:04:05 +0100". */
+static void html_time_row(FILE *f, const char *label, const char *iso)
+{
+    if (!iso || !*iso)
+        return;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", iso);
+    if (strlen(buf) >= 19 && buf[10] == 'T') {
+        buf[10] = ' ';
+        if ((buf[19] == '+' || buf[19] == '-') && strlen(buf) < sizeof buf - 1) {
+            memmove(buf + 20, buf + 19, strlen(buf + 19) + 1);
+            buf[19] = ' ';
+        }
+    }
+    fprintf(f, "<tr><th>%s</th><td>", label);
+    html_text(f, buf);
+    fputs("</td></tr>\n", f);
+}
+
+static void html_meta_row(FILE *f, const char *label, const char *value, bool code)
+{
+    if (!value || !*value)
+        return;
+    fprintf(f, "<tr><th>%s</th><td>%s", label, code ? "<code>" : "");
+    html_text(f, value);
+    fprintf(f, "%s</td></tr>\n", code ? "</code>" : "");
+}
+
+static void html_head(html *h, const report_header *hd)
+{
+    FILE *f = h->out;
+    const report_counts *c = hd->counts;
+    static const report_counts zero;
+    if (!c)
+        c = &zero;
+    const char *id = hd->batch_id ? hd->batch_id : "";
+
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n", f);
+    fputs("<meta name=\"generator\" content=\"vbatch ", f);
+    html_text(f, hd->vbatch_version ? hd->vbatch_version : PACKAGE_VERSION);
+    fputs("\">\n<title>vbatch report ", f);
+    html_text(f, id);
+    fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", html_style);
+
+    fputs("<div class=\"top\">\n<h1>vbatch report <span class=\"id\">", f);
+    html_text(f, id);
+    fputs("</span></h1>\n<div class=\"cards\">\n", f);
+    html_card(f, "", c->total, "items");
+    html_card(f, "pass", c->done, "passed");
+    html_card(f, "warn", c->warned, "with warnings");
+    html_card(f, "fail", c->qc_failed, "qc failed");
+    html_card(f, "error", c->failed, "failed");
+    html_card(f, "skip", c->skipped, "skipped");
+    char wall[48];
+    html_duration(wall, sizeof wall, hd->wall);
+    fprintf(f, "<div class=\"card\"><b>%s</b><span>wall time</span></div>\n</div>\n", wall);
+
+    fputs("<table class=\"meta\">\n", f);
+    html_meta_row(f, "Batch", id, true);
+    html_time_row(f, "Started", hd->started);
+    html_time_row(f, "Finished", hd->finished);
+    html_meta_row(f, "Preset", hd->preset_name, false);
+    html_meta_row(f, "Command", hd->command_line, true);
+    if (hd->inputs && hd->inputs->n > 0) {
+        char *in = vb_strlist_join(hd->inputs, ", ");
+        html_meta_row(f, "Inputs", in, true);
+        free(in);
+    }
+    fputs("</table>\n", f);
+
+    fputs("<div class=\"controls\"><label><input type=\"checkbox\" id=\"only-failures\"> "
+          "Show only failures</label></div>\n</div>\n", f);
+
+    fputs("<table class=\"items\">\n<thead><tr><th>#</th><th>Verdict</th><th>Item</th>"
+          "<th>Findings</th><th>Figures</th><th>Contact sheet</th></tr></thead>\n<tbody>\n", f);
+}
+
+/* Row class and badge text: pass, warn, fail, error, skip. */
+static const char *html_row_class(const item_record *it)
+{
+    switch (it->status) {
+    case ITEM_FAILED:    return "error";
+    case ITEM_SKIPPED:   return "skip";
+    case ITEM_QC_FAILED: return "fail";
+    default:
+        return (it->verdict == VERDICT_WARN || it->warned_rules.n > 0) ? "warn" : "pass";
+    }
+}
+
+static void html_findings(FILE *f, const item_record *it)
+{
+    bool any = false;
+    fputs("<td>", f);
+    if (it->status == ITEM_FAILED || (it->status == ITEM_SKIPPED && it->error)) {
+        bool failed = it->status == ITEM_FAILED;
+        fprintf(f, "<ul class=\"find\"><li class=\"%s\"><b>%s</b>: ", failed ? "error" : "skip",
+                failed ? report_stage_name(it->error_stage) : "skipped");
+        html_text(f, it->error ? it->error : "failed");
+        fputs("</li>", f);
+        any = true;
+    }
+    for (size_t i = 0; i < it->checks.n; i++) {
+        const rule_result *r = &it->checks.r[i];
+        if (r->verdict == VERDICT_PASS)
+            continue;
+        fputs(any ? "" : "<ul class=\"find\">", f);
+        any = true;
+        fprintf(f, "<li class=\"%s\"><b>", r->verdict == VERDICT_FAIL ? "fail" : "warn");
+        html_text(f, r->rule);
+        fputs("</b> ", f);
+        html_text(f, r->message);
+        fputs(" <span class=\"vl\">(", f);
+        html_text(f, r->value ? r->value : "none");
+        fputs(" vs ", f);
+        html_text(f, r->limit ? r->limit : "none");
+        fputs(")</span></li>", f);
+    }
+    /* records without the check details still name their rules */
+    if (it->checks.n == 0) {
+        for (int pass = 0; pass < 2; pass++) {
+            const vb_strlist *l = pass ? &it->warned_rules : &it->failed_rules;
+            for (size_t i = 0; i < l->n; i++) {
+                fputs(any ? "" : "<ul class=\"find\">", f);
+                any = true;
+                fprintf(f, "<li class=\"%s\"><b>", pass ? "warn" : "fail");
+                html_text(f, l->v[i]);
+                fputs("</b></li>", f);
+            }
+        }
+    }
+    if (any)
+        fputs("</ul>", f);
+    else if (it->checks.n > 0)
+        fprintf(f, "<span class=\"muted\">%s%zu check%s passed</span>",
+                it->checks.n > 1 ? "all " : "", it->checks.n, it->checks.n > 1 ? "s" : "");
+    else
+        fputs("<span class=\"muted\">&#8212;</span>", f);
+    fputs("</td>\n", f);
+}
+
+/* " · " between the parts of one figures line. */
+static void html_sep(FILE *f, bool *first)
+{
+    if (!*first)
+        fputs(" &#183; ", f);
+    *first = false;
+}
+
+static void html_figures(FILE *f, const item_record *it)
+{
+    char a[64], b[64];
+    bool first = true;
+    fputs("<td class=\"fig\">", f);
+    if (!it->container && !it->video_codec && !it->audio_codec && !it->image_format &&
+        it->width <= 0 && !(it->duration > 0) && it->size <= 0) {
+        fputs("<span class=\"muted\">&#8212;</span></td>\n", f);
+        return;
+    }
+    /* line 1: container and codecs (images: the format) */
+    fputs("<div>", f);
+    if (it->kind == ITEM_IMAGE) {
+        html_sep(f, &first);
+        fputs("image ", f);
+        html_text(f, it->image_format ? it->image_format : "");
+    } else {
+        if (it->container) {
+            html_sep(f, &first);
+            html_text(f, it->container);
+        }
+        if (it->video_codec || it->audio_codec) {
+            html_sep(f, &first);
+            html_text(f, it->video_codec ? it->video_codec : "no video");
+            fputs(" / ", f);
+            html_text(f, it->audio_codec ? it->audio_codec : "no audio");
+        }
+    }
+    fputs("</div>\n<div>", f);
+    /* line 2: picture, time, rate, size */
+    first = true;
+    if (it->width > 0 && it->height > 0) {
+        html_sep(f, &first);
+        fprintf(f, "%d&#215;%d", it->width, it->height);
+    }
+    if (isfinite(it->duration) && it->duration > 0) {
+        html_sep(f, &first);
+        html_num(a, sizeof a, it->duration, 2);
+        fprintf(f, "%s s", a);
+    }
+    if (isfinite(it->fps) && it->fps > 0) {
+        html_sep(f, &first);
+        html_num(a, sizeof a, it->fps, 3);
+        fprintf(f, "%s fps", a);
+    }
+    if (it->bit_rate > 0) {
+        html_sep(f, &first);
+        if (it->bit_rate >= 1000000)
+            fprintf(f, "%.2f Mb/s", (double)it->bit_rate / 1e6);
+        else
+            fprintf(f, "%.0f kb/s", (double)it->bit_rate / 1e3);
+    }
+    if (it->size > 0) {
+        html_sep(f, &first);
+        html_size(a, sizeof a, it->size);
+        fputs(a, f);
+    }
+    fputs("</div>\n", f);
+    if (it->analysed) {
+        /* line 3: loudness; line 4: black, freeze, silence, decode errors */
+        first = true;
+        fputs("<div>", f);
+        if (isfinite(it->loudness)) {
+            html_sep(f, &first);
+            html_num(a, sizeof a, it->loudness, 1);
+            fprintf(f, "%s LUFS", a);
+            if (isfinite(it->loudness_range)) {
+                html_num(b, sizeof b, it->loudness_range, 1);
+                fprintf(f, " (LRA %s LU)", b);
+            }
+        }
+        if (isfinite(it->true_peak)) {
+            html_sep(f, &first);
+            html_num(a, sizeof a, it->true_peak, 1);
+            fprintf(f, "peak %s dBTP", a);
+        }
+        fputs("</div>\n<div>", f);
+        first = true;
+        if (isfinite(it->black_total)) {
+            html_sep(f, &first);
+            html_num(a, sizeof a, it->black_total, 2);
+            fprintf(f, "black %s s", a);
+            if (isfinite(it->black_share)) {
+                html_num(b, sizeof b, it->black_share * 100, 1);
+                fprintf(f, " (%s%%)", b);
+            }
+        }
+        if (isfinite(it->freeze_max)) {
+            html_sep(f, &first);
+            html_num(a, sizeof a, it->freeze_max, 2);
+            fprintf(f, "freeze %s s", a);
+        }
+        if (isfinite(it->silence_max)) {
+            html_sep(f, &first);
+            html_num(a, sizeof a, it->silence_max, 2);
+            fprintf(f, "silence %s s", a);
+        }
+        if (it->decode_errors > 0) {
+            html_sep(f, &first);
+            fprintf(f, "%lld decode errors", (long long)it->decode_errors);
+        }
+        fputs("</div>\n", f);
+    }
+    fputs("</td>\n", f);
+}
+
+static const char *html_mime(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (dot && strcasecmp(dot, ".png") == 0)
+        return "image/png";
+    if (dot && strcasecmp(dot, ".webp") == 0)
+        return "image/webp";
+    return "image/jpeg";
+}
+
+/* The file's bytes as base64 (caller frees), or NULL if it is not a small
+ * regular file that can be read. */
+static char *html_base64_file(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        st.st_size > HTML_EMBED_MAX_BYTES)
+        return NULL;
+    FILE *in = fopen(path, "rbe");
+    if (!in)
+        return NULL;
+    size_t n = (size_t)st.st_size;
+    unsigned char *data = vb_xmalloc(n);
+    size_t got = fread(data, 1, n, in);
+    fclose(in);
+    if (got != n) {
+        free(data);
+        return NULL;
+    }
+    char *b64 = vb_xmalloc(4 * ((n + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)b64, data, (int)n);
+    free(data);
+    return b64;
+}
+
+static void html_contact(html *h, const item_record *it)
+{
+    FILE *f = h->out;
+    fputs("<td>", f);
+    if (!html_safe_rel(it->contact)) {
+        fputs("<span class=\"muted\">&#8212;</span></td>\n", f);
+        return;
+    }
+    char *b64 = NULL;
+    if (h->embed && h->out_dir) {
+        char *path = util_path_join(h->out_dir, it->contact);
+        b64 = html_base64_file(path);
+        free(path);
+    }
+    fputs("<a href=\"../", f);
+    html_url_path(f, it->contact);
+    fputs("\"><img class=\"sheet\" alt=\"contact sheet\" ", f);
+    if (b64) {
+        fprintf(f, "src=\"data:%s;base64,%s\">", html_mime(it->contact), b64);
+        free(b64);
+    } else {
+        fputs("loading=\"lazy\" src=\"../", f);
+        html_url_path(f, it->contact);
+        fputs("\">", f);
+    }
+    fputs("</a></td>\n", f);
+}
+
+static int html_item(void *ctx, const item_record *it, vb_error *e)
+{
+    html *h = ctx;
+    FILE *f = h->out;
+    const char *cls = html_row_class(it);
+    fprintf(f, "<tr class=\"%s\" id=\"item-%lld\">\n<td class=\"n\">%lld</td>\n"
+            "<td><span class=\"badge %s\">%s</span></td>\n<td class=\"item\">",
+            cls, (long long)it->seq, (long long)it->seq, cls,
+            strcmp(cls, "skip") == 0 ? "skipped" : cls);
+    if (html_safe_rel(it->folder)) {
+        fputs("<a href=\"../", f);
+        html_url_path(f, it->folder);
+        fputs("/\">", f);
+        html_text(f, it->folder);
+        fputs("</a>", f);
+    }
+    fputs("<div class=\"src\">", f);
+    html_text(f, it->source);
+    fputs("</div></td>\n", f);
+    html_findings(f, it);
+    html_figures(f, it);
+    html_contact(h, it);
+    fputs("</tr>\n", f);
+    if (ferror(f))
+        return vb_fail(e, VB_ERR_IO, "cannot write the HTML report");
+    return 0;
+}
+
+static int html_finish(void *ctx, vb_error *e)
+{
+    html *h = ctx;
+    FILE *f = h->out;
+    fputs("</tbody>\n</table>\n", f);
+    fputs("<p class=\"foot\">", f);
+    html_text(f, h->foot);
+    fputs("</p>\n", f);
+    fprintf(f, "<script>\n%s</script>\n</body>\n</html>\n", html_script);
+    if (fflush(f) != 0 || ferror(f))
+        return vb_fail(e, VB_ERR_IO, "cannot write the HTML report");
+    return 0;
+}
+
+static void html_destroy(void *ctx)
+{
+    html *h = ctx;
+    if (!h)
+        return;
+    free(h->out_dir);
+    free(h->foot);
+    free(h);
+}
+
+int report_html_open(report_sink *s, FILE *out, const report_header *hd, vb_error *e)
+{
+    memset(s, 0, sizeof *s);
+    html *h = vb_xcalloc(1, sizeof *h);
+    h->out = out;
+    h->out_dir = hd->out_dir ? vb_xstrdup(hd->out_dir) : NULL;
+    h->embed = hd->counts && hd->counts->total <= HTML_EMBED_MAX_ITEMS;
+    /* the finish time, not the time of writing, so that a page made
+     * again from the same records is the same page */
+    h->foot = vb_xasprintf("Made by vbatch %s%s%s.",
+                           hd->vbatch_version ? hd->vbatch_version : PACKAGE_VERSION,
+                           hd->finished ? "; batch finished " : "",
+                           hd->finished ? hd->finished : "");
+    html_head(h, hd);
+    if (ferror(out)) {
+        html_destroy(h);
+        return vb_fail(e, VB_ERR_IO, "cannot write the HTML report");
+    }
+    s->ctx = h;
+    s->item = html_item;
+    s->finish = html_finish;
+    s->destroy = html_destroy;
+    return 0;
+}

@@ -1,1 +1,254 @@
-/* placeholder during development */
+/* writer-junit.c - the batch as a JUnit XML report, for CI systems
+ * (GitLab, Jenkins) that show test results.
+ *
+ * One <testsuite> per batch; every check made on an item is one
+ * <testcase> (classname = the item, name = the rule). A fail-level check
+ * that failed is a <failure>; a warning stays a passing test with the
+ * message in <system-out>, so CI stays green on warnings. An item that
+ * could not be processed adds a "process" test with an <error>, a
+ * skipped item a "process" test with <skipped/>.
+ *
+ * The document is streamed through libxml2's xmlTextWriter onto the
+ * caller's FILE, item by item; the totals in the opening tags come from
+ * the header's final counts (checks = every check of every item,
+ * checks_failed = those with a fail verdict). */
+#include "config.h"
+#include "report.h"
+#include "util.h"
+
+#include <libxml/xmlwriter.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct junit {
+    xmlTextWriterPtr w;
+    FILE *out;          /* borrowed */
+    int rc;             /* first libxml2 error: < 0 */
+} junit;
+
+/* Text safe for XML 1.0: valid UTF-8 (bad bytes become '?', as in the
+ * JSON reports) and no characters XML forbids even escaped (most C0
+ * controls, U+FFFE, U+FFFF). Caller frees. */
+static char *junit_clean(const char *s)
+{
+    char *t = util_utf8_sanitize(s ? s : "");
+    unsigned char *u = (unsigned char *)t;
+    for (size_t i = 0; u[i]; i++) {
+        if (u[i] < 0x20 && u[i] != '\t' && u[i] != '\n' && u[i] != '\r')
+            u[i] = '?';
+        else if (u[i] == 0xEF && u[i + 1] == 0xBF && (u[i + 2] == 0xBE || u[i + 2] == 0xBF)) {
+            /* drop the 3-byte noncharacter, keep the string's length honest */
+            memmove(u + i + 1, u + i + 3, strlen((char *)u + i + 3) + 1);
+            u[i] = '?';
+        }
+    }
+    return t;
+}
+
+static void junit_check(junit *j, int rc)
+{
+    if (rc < 0 && j->rc == 0)
+        j->rc = rc;
+}
+
+static void junit_start(junit *j, const char *name)
+{
+    junit_check(j, xmlTextWriterStartElement(j->w, BAD_CAST name));
+}
+
+static void junit_end(junit *j)
+{
+    junit_check(j, xmlTextWriterEndElement(j->w));
+}
+
+static void junit_attr(junit *j, const char *name, const char *value)
+{
+    char *v = junit_clean(value);
+    junit_check(j, xmlTextWriterWriteAttribute(j->w, BAD_CAST name, BAD_CAST v));
+    free(v);
+}
+
+static void junit_attr_int(junit *j, const char *name, int64_t v)
+{
+    junit_check(j, xmlTextWriterWriteFormatAttribute(j->w, BAD_CAST name, "%lld", (long long)v));
+}
+
+static void junit_attr_time(junit *j, const char *name, double secs)
+{
+    if (!(secs >= 0) || secs > 1e9)   /* NAN or nonsense */
+        secs = 0;
+    junit_check(j, xmlTextWriterWriteFormatAttribute(j->w, BAD_CAST name, "%.3f", secs));
+}
+
+static void junit_text(junit *j, const char *text)
+{
+    char *v = junit_clean(text);
+    junit_check(j, xmlTextWriterWriteString(j->w, BAD_CAST v));
+    free(v);
+}
+
+static void junit_property(junit *j, const char *name, const char *value)
+{
+    junit_start(j, "property");
+    junit_attr(j, "name", name);
+    junit_attr(j, "value", value ? value : "");
+    junit_end(j);
+}
+
+/* Start a <testcase>; the first test of an item carries the item's
+ * processing time so that the suite's times add up. */
+static void junit_testcase(junit *j, const char *classname, const char *name, double t)
+{
+    junit_start(j, "testcase");
+    junit_attr(j, "classname", classname);
+    junit_attr(j, "name", name);
+    junit_attr_time(j, "time", t);
+}
+
+static int junit_item(void *ctx, const item_record *it, vb_error *e)
+{
+    junit *j = ctx;
+    const char *classname = it->folder && *it->folder ? it->folder
+                          : it->source ? it->source : "item";
+    double t = 0;
+    for (int s = 0; s < STAGE_COUNT; s++)
+        if (it->stage_time[s] > 0)
+            t += it->stage_time[s];
+
+    for (size_t i = 0; i < it->checks.n; i++) {
+        const rule_result *c = &it->checks.r[i];
+        junit_testcase(j, classname, c->rule ? c->rule : "check", t);
+        t = 0;
+        if (c->verdict == VERDICT_FAIL) {
+            junit_start(j, "failure");
+            junit_attr(j, "message", c->message ? c->message : c->rule);
+            junit_attr(j, "type", c->rule ? c->rule : "check");
+            char *body = vb_xasprintf("measured: %s\nlimit: %s\nlevel: %s",
+                                      c->value ? c->value : "none",
+                                      c->limit ? c->limit : "none",
+                                      preset_level_name(c->level));
+            junit_text(j, body);
+            free(body);
+            junit_end(j);
+        } else if (c->verdict == VERDICT_WARN) {
+            junit_start(j, "system-out");
+            char *msg = vb_xasprintf("warning: %s", c->message ? c->message : c->rule);
+            junit_text(j, msg);
+            free(msg);
+            junit_end(j);
+        }
+        junit_end(j);
+    }
+
+    if (it->status == ITEM_FAILED) {
+        const char *stage = report_stage_name(it->error_stage);
+        junit_testcase(j, classname, "process", t);
+        junit_start(j, "error");
+        char *msg = vb_xasprintf("%s: %s", stage, it->error ? it->error : "failed");
+        junit_attr(j, "message", msg);
+        free(msg);
+        junit_attr(j, "type", stage);
+        junit_end(j);
+        junit_end(j);
+    } else if (it->status == ITEM_SKIPPED) {
+        junit_testcase(j, classname, "process", t);
+        junit_start(j, "skipped");
+        if (it->error)
+            junit_attr(j, "message", it->error);
+        junit_end(j);
+        junit_end(j);
+    }
+    if (j->rc < 0)
+        return vb_fail(e, VB_ERR_IO, "cannot write the JUnit report");
+    return 0;
+}
+
+static int junit_finish(void *ctx, vb_error *e)
+{
+    junit *j = ctx;
+    junit_check(j, xmlTextWriterEndDocument(j->w));   /* closes every open element */
+    junit_check(j, xmlTextWriterFlush(j->w));
+    if (j->rc < 0 || fflush(j->out) != 0 || ferror(j->out))
+        return vb_fail(e, VB_ERR_IO, "cannot write the JUnit report");
+    return 0;
+}
+
+static void junit_destroy(void *ctx)
+{
+    junit *j = ctx;
+    if (!j)
+        return;
+    /* frees the output buffer too; its FILE stays open (not ours) */
+    if (j->w)
+        xmlFreeTextWriter(j->w);
+    free(j);
+}
+
+int report_junit_open(report_sink *s, FILE *out, const report_header *h, vb_error *e)
+{
+    memset(s, 0, sizeof *s);
+    xmlOutputBufferPtr buf = xmlOutputBufferCreateFile(out, NULL);
+    if (!buf)
+        return vb_fail(e, VB_ERR_INTERNAL, "libxml2: cannot create an output buffer");
+    junit *j = vb_xcalloc(1, sizeof *j);
+    j->out = out;
+    j->w = xmlNewTextWriter(buf);
+    if (!j->w) {
+        xmlOutputBufferClose(buf);
+        free(j);
+        return vb_fail(e, VB_ERR_INTERNAL, "libxml2: cannot create a text writer");
+    }
+    junit_check(j, xmlTextWriterSetIndent(j->w, 1));
+    junit_check(j, xmlTextWriterSetIndentString(j->w, BAD_CAST "  "));
+    junit_check(j, xmlTextWriterStartDocument(j->w, "1.0", "UTF-8", NULL));
+
+    const report_counts *c = h->counts;
+    int64_t errors = c ? c->failed : 0, skipped = c ? c->skipped : 0;
+    int64_t failures = c ? c->checks_failed : 0;
+    /* one test per check, plus a "process" test per failed or skipped item */
+    int64_t tests = (c ? c->checks : 0) + errors + skipped;
+    const char *id = h->batch_id ? h->batch_id : "batch";
+
+    junit_start(j, "testsuites");
+    junit_attr(j, "name", "vbatch");
+    junit_attr_int(j, "tests", tests);
+    junit_attr_int(j, "failures", failures);
+    junit_attr_int(j, "errors", errors);
+    junit_attr_time(j, "time", h->wall);
+
+    junit_start(j, "testsuite");
+    junit_attr(j, "name", id);
+    junit_attr_int(j, "tests", tests);
+    junit_attr_int(j, "failures", failures);
+    junit_attr_int(j, "errors", errors);
+    junit_attr_int(j, "skipped", skipped);
+    junit_attr_time(j, "time", h->wall);
+    if (h->started && strlen(h->started) >= 19) {
+        /* like Maven Surefire: local time without the zone, which is
+         * what the schema's pattern allows */
+        char ts[20];
+        memcpy(ts, h->started, 19);
+        ts[19] = '\0';
+        junit_attr(j, "timestamp", ts);
+    }
+
+    junit_start(j, "properties");
+    junit_property(j, "preset", h->preset_name);
+    junit_property(j, "command_line", h->command_line);
+    junit_property(j, "vbatch_version", h->vbatch_version ? h->vbatch_version : PACKAGE_VERSION);
+    if (h->started)
+        junit_property(j, "started", h->started);
+    if (h->finished)
+        junit_property(j, "finished", h->finished);
+    junit_end(j);
+
+    if (j->rc < 0) {
+        junit_destroy(j);
+        return vb_fail(e, VB_ERR_IO, "cannot write the JUnit report");
+    }
+    s->ctx = j;
+    s->item = junit_item;
+    s->finish = junit_finish;
+    s->destroy = junit_destroy;
+    return 0;
+}
