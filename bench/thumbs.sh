@@ -1,0 +1,187 @@
+#!/bin/bash
+# thumbs.sh [N] - how fast `vbatch process` makes 5 thumbnails and a
+# contact sheet for each of N videos (default 20), against what people
+# script by hand: per video, five `ffmpeg -ss T -i F -frames:v 1` calls and
+# one `vips arrayjoin`, with the same parallelism (xargs -P over videos).
+#
+# The videos are 10 s of 1280x720 25 fps H.264 (x264 veryfast, a keyframe
+# every 2 s, B-frames) with AAC sound, each with a different picture. They
+# are made once and kept in the cache folder; the outputs go to a
+# temporary folder removed at the end.
+#
+# Environment:
+#   VBATCH       the binary (else ./vbatch, else vbatch on PATH)
+#   REPEAT       runs of each side, median taken (default 3)
+#   JOBS         parallel videos for both sides (default: nproc)
+#   BENCH_CACHE  where the videos are kept (default ${TMPDIR:-/tmp}/vbatch-bench)
+#
+# Goal: peer / vbatch >= 10x.
+set -u
+
+N=${1:-20}
+REPEAT=${REPEAT:-3}
+JOBS=${JOBS:-$(nproc)}
+for v in N REPEAT JOBS; do
+    case ${!v} in
+    '' | *[!0-9]* | 0) echo "thumbs.sh: $v must be a positive whole number, not '${!v}'" >&2; exit 2 ;;
+    esac
+done
+CACHE=${BENCH_CACHE:-${TMPDIR:-/tmp}/vbatch-bench}
+
+if [ -n "${VBATCH:-}" ]; then
+    vbatch=$VBATCH; how=\$VBATCH
+elif [ -x ./vbatch ]; then
+    vbatch=$PWD/vbatch; how='./vbatch'
+elif command -v vbatch >/dev/null 2>&1; then
+    vbatch=$(command -v vbatch); how='PATH'
+else
+    echo "thumbs.sh: no vbatch: set VBATCH, run from the build folder, or install it" >&2
+    exit 2
+fi
+if [ ! -x "$vbatch" ]; then
+    echo "thumbs.sh: $vbatch is not executable" >&2
+    exit 2
+fi
+for tool in ffmpeg ffprobe vips xargs; do
+    if ! command -v $tool >/dev/null 2>&1; then
+        echo "thumbs.sh: $tool not found (Debian packages ffmpeg, libvips-tools)" >&2
+        exit 2
+    fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vbatch-bench-thumbs.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+# ---- helpers ----
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+per_video() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.3f", s / n }'; }
+ratio() { awk -v a="$1" -v b="$2" -v g="$3" 'BEGIN {
+    if (b <= 0) { printf "n/a"; exit }
+    r = a / b; ok = (r >= g) ? "met" : "NOT met"; printf "%.1fx (goal >= %dx: %s)", r, g, ok }'; }
+
+# ---- the videos (cached) ----
+
+# make_video I: video number I, a different hue each
+make_video() {
+    local f
+    f=$(printf '%s/thumbs-720p-%03d.mp4' "$CACHE" "$1")
+    [ -s "$f" ] && return 0
+    ffmpeg -nostdin -hide_banner -loglevel error -y \
+        -f lavfi -i "testsrc2=size=1280x720:rate=25" -f lavfi -i "sine=frequency=$((300 + $1 * 10)):sample_rate=48000" \
+        -t 10 -vf "hue=h=$(($1 * 37 % 360))" -c:v libx264 -preset veryfast -g 50 -pix_fmt yuv420p \
+        -c:a aac -b:a 128k -movflags +faststart "$f.part.mp4" && mv -f "$f.part.mp4" "$f"
+}
+
+mkdir -p "$CACHE" "$tmp/in" || exit 2
+for ((i = 1; i <= N; i++)); do
+    make_video "$i" || { echo "thumbs.sh: cannot make video $i" >&2; exit 1; }
+    src=$(printf '%s/thumbs-720p-%03d.mp4' "$CACHE" "$i")
+    dst=$(printf '%s/in/v%03d.mp4' "$tmp" "$i")
+    # a hard link where possible, so that vbatch can place it by linking too
+    ln "$src" "$dst" 2>/dev/null || ln -s "$src" "$dst" || exit 1
+done
+
+cat > "$tmp/thumbs.ini" <<'EOF'
+[batch]
+jobs = 0
+[analyse]
+enabled = false
+[thumbnails]
+enabled = true
+count = 5
+width = 320
+format = jpeg
+contact_sheet = true
+columns = 5
+EOF
+if [ "$JOBS" != "$(nproc)" ]; then
+    sed -i "s/^jobs = 0/jobs = $JOBS/" "$tmp/thumbs.ini"
+fi
+
+# The peer, per video: the same five times vbatch picks for 10 s
+# (duration * (i + 0.5) / 5), then the sheet.
+cat > "$tmp/peer.sh" <<'EOF'
+#!/bin/sh
+f=$1; out=$2/$(basename "$f" .mp4)
+mkdir -p "$out"
+n=0; list=
+for t in 1 3 5 7 9; do
+    n=$((n + 1))
+    ffmpeg -nostdin -hide_banner -loglevel error -y -ss $t -i "$f" -frames:v 1 -vf scale=320:-2 \
+        "$out/thumb-$n.jpg" || exit 1
+    list="$list $out/thumb-$n.jpg"
+done
+vips arrayjoin "${list# }" "$out/sheet.jpg" --across 5
+EOF
+chmod +x "$tmp/peer.sh"
+
+echo "vbatch:  $vbatch (from $how)"
+"$vbatch" --version | head -n 3 | sed 's/^/         /'
+echo "machine: $(nproc) cores, $(uname -sr)"
+echo "videos:  $N x 10 s 1280x720 25 fps H.264 + AAC (cache: $CACHE)"
+echo "work:    5 thumbnails 320 px wide + a contact sheet per video, $JOBS at a time"
+echo "runs:    $REPEAT each (median)"
+echo
+
+# ---- (a) vbatch ----
+
+run_vbatch() { # CONFIG: seconds
+    rm -rf "$tmp/out"
+    local t0 rc
+    t0=$(now)
+    "$vbatch" process "$tmp/in" --output "$tmp/out" --quiet --config "$1" > /dev/null
+    rc=$?
+    if [ $rc -gt 1 ]; then
+        echo "thumbs.sh: vbatch exited with status $rc" >&2
+        return 1
+    fi
+    elapsed "$t0"
+}
+
+times=()
+for ((r = 1; r <= REPEAT; r++)); do
+    t=$(run_vbatch "$tmp/thumbs.ini") || exit 1
+    times+=("$t")
+done
+vb=$(median "${times[@]}")
+made=$(find "$tmp/out" -path '*/thumbnails/thumb-*.jpg' | wc -l)
+sheets=$(find "$tmp/out" -name contact.jpg | wc -l)
+if [ "$made" -ne $((N * 5)) ] || [ "$sheets" -ne "$N" ]; then
+    echo "thumbs.sh: vbatch made $made thumbnails and $sheets sheets, expected $((N * 5)) and $N" >&2
+    exit 1
+fi
+echo "vbatch process (thumbnails):  $vb s  ($(per_video "$vb" "$N") s/video)  runs: ${times[*]}"
+
+# The same run without thumbnails: what probing and reporting cost.
+sed 's/^enabled = true/enabled = false/' "$tmp/thumbs.ini" > "$tmp/plain.ini"
+times=()
+for ((r = 1; r <= REPEAT; r++)); do
+    t=$(run_vbatch "$tmp/plain.ini") || exit 1
+    times+=("$t")
+done
+base=$(median "${times[@]}")
+echo "vbatch process (no thumbs):   $base s  ($(per_video "$base" "$N") s/video)"
+
+# ---- (b) ffmpeg + vips ----
+
+times=()
+for ((r = 1; r <= REPEAT; r++)); do
+    rm -rf "$tmp/peer"
+    mkdir -p "$tmp/peer"
+    t0=$(now)
+    printf '%s\0' "$tmp"/in/*.mp4 | xargs -0 -P "$JOBS" -I{} "$tmp/peer.sh" {} "$tmp/peer" || {
+        echo "thumbs.sh: the ffmpeg/vips peer failed" >&2
+        exit 1
+    }
+    times+=("$(elapsed "$t0")")
+done
+peer=$(median "${times[@]}")
+echo "ffmpeg x5 + vips arrayjoin:   $peer s  ($(per_video "$peer" "$N") s/video)  runs: ${times[*]}"
+
+echo
+echo "peer / vbatch: $(ratio "$peer" "$vb" 10)"

@@ -1,0 +1,127 @@
+#!/bin/sh
+# [thumbnails]: count, size and displayed aspect (rotation, pixel shape),
+# output formats, moving off black frames, fixed times and the contact
+# sheet's grid. Sizes are read back with vipsheader (libvips-tools), not
+# with vbatch's own code.
+. "$TOP_SRCDIR/tests/lib/testlib.sh"
+need_tool vipsheader
+
+IN="$T/in"; mkdir -p "$IN"
+for c in h264_aac_720p.mp4 rotated.mp4 anamorphic.mp4; do
+    cp "$(clip $c)" "$IN/" || exit 99
+done
+media_make_thumbs "$CLIPS" thumbs_black_start.mp4 || exit 99
+cp "$CLIPS/thumbs_black_start.mp4" "$IN/"
+
+# hdr FILE FIELD: one header field as the oracle reads it
+hdr() { vipsheader -f "$2" "$1" 2>/dev/null; }
+# between V LO HI
+between() { [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
+
+# ---- JPEG, 4 thumbnails 240 px wide, 3 columns ----
+cat > "$T/jpeg.ini" <<'EOF'
+[thumbnails]
+enabled = true
+count = 4
+width = 240
+format = jpeg
+quality = 85
+columns = 3
+contact_sheet = true
+EOF
+OUT="$T/out"
+expect_status 0 "process with thumbnails" "$VBATCH" process "$IN" --output "$OUT" --config "$T/jpeg.ini" --quiet
+
+# item, displayed width x height of the video
+for spec in h264_aac_720p:1280:720 rotated:720:1280 anamorphic:768:576 thumbs_black_start:1280:720; do
+    item=${spec%%:*}; dims=${spec#*:}; dw=${dims%:*}; dh=${dims#*:}
+    want_h=$(awk -v w="$dw" -v h="$dh" 'BEGIN { printf "%d", 240 * h / w + 0.5 }')
+    n=0
+    for f in "$OUT/$item"/thumbnails/thumb-0[1-4].jpg; do [ -f "$f" ] && n=$((n + 1)); done
+    check "$item: 4 thumbnails" [ "$n" -eq 4 ]
+    check "$item: nothing else in thumbnails/" [ "$(ls "$OUT/$item/thumbnails" | wc -l)" -eq 4 ]
+    for f in "$OUT/$item"/thumbnails/thumb-*.jpg; do
+        w=$(hdr "$f" width); h=$(hdr "$f" height)
+        if [ "$w" = 240 ] && [ "$h" = "$want_h" ]; then :; else
+            fail "$item: $(basename "$f") is ${w}x$h, expected 240x$want_h"
+        fi
+        check "$item: $(basename "$f") is a JPEG" [ "$(hdr "$f" vips-loader)" = jpegload ]
+    done
+    pyjson "$OUT/$item/metadata/thumbnails.json" \
+        "len(d['thumbnails']) == 4 and all(t['width'] == 240 and t['height'] == $want_h for t in d['thumbnails']) and [t['file'] for t in d['thumbnails']] == ['thumb-01.jpg', 'thumb-02.jpg', 'thumb-03.jpg', 'thumb-04.jpg'] and d['seconds'] > 0" \
+        || fail "$item: thumbnails.json lists the 4 thumbnails"
+
+    # The contact sheet: 3 across, 2 down, with thin gaps.
+    cs="$OUT/$item/contact.jpg"
+    check "$item: contact.jpg" test -s "$cs"
+    cw=$(hdr "$cs" width); ch=$(hdr "$cs" height)
+    check "$item: contact sheet is 3 thumbnails across (${cw} px)" between "$cw" 720 760
+    check "$item: contact sheet is 2 thumbnails down (${ch} px)" \
+        between "$ch" $((2 * want_h)) $((2 * want_h + 40))
+    pyjson "$OUT/$item/metadata/thumbnails.json" \
+        "d['contact']['file'] == 'contact.jpg' and d['contact']['width'] == $cw and d['contact']['height'] == $ch" \
+        || fail "$item: thumbnails.json describes the contact sheet"
+done
+check "rotated: thumbnails are portrait" \
+    [ "$(hdr "$OUT/rotated/thumbnails/thumb-01.jpg" height)" -gt "$(hdr "$OUT/rotated/thumbnails/thumb-01.jpg" width)" ]
+pyjson "$OUT/h264_aac_720p/metadata/thumbnails.json" \
+    "[t['requested'] for t in d['thumbnails']] == [0.75, 2.25, 3.75, 5.25] and all(abs(t['actual'] - t['requested']) < 0.05 for t in d['thumbnails'])" \
+    || fail "evenly spaced times, frames at those times"
+check "no temporary files left" [ -z "$(find "$OUT" -name '*.vbtmp.*')" ]
+
+# ---- black at the start: the early thumbnails move off it ----
+J="$OUT/thumbs_black_start/metadata/thumbnails.json"
+pyjson "$J" "d['thumbnails'][0]['requested'] == 0.75 and d['thumbnails'][0]['moved_off_black'] and 2.0 <= d['thumbnails'][0]['actual'] < 2.1" \
+    || fail "first thumbnail moved off the black leader"
+pyjson "$J" "not d['thumbnails'][2]['moved_off_black'] and 0 <= d['thumbnails'][2]['actual'] - d['thumbnails'][2]['requested'] < 0.04" \
+    || fail "a thumbnail on picture stays where it was asked for"
+avg=$(vips avg "$OUT/thumbs_black_start/thumbnails/thumb-01.jpg" 2>/dev/null || echo 0)
+check "first thumbnail is not black (mean $avg)" awk -v a="$avg" 'BEGIN { exit !(a > 40) }'
+
+cat > "$T/black.ini" <<'EOF'
+[thumbnails]
+enabled = true
+count = 4
+avoid_black = false
+contact_sheet = false
+EOF
+expect_status 0 "avoid_black = false" "$VBATCH" process "$IN/thumbs_black_start.mp4" --output "$T/out-nb" \
+    --config "$T/black.ini" --quiet
+pyjson "$T/out-nb/thumbs_black_start/metadata/thumbnails.json" \
+    "not d['thumbnails'][0]['moved_off_black'] and d['thumbnails'][0]['actual'] < 1 and d['contact'] is None" \
+    || fail "without avoid_black the black frame is kept"
+check "contact_sheet = false: no contact.jpg" test ! -e "$T/out-nb/thumbs_black_start/contact.jpg"
+
+# ---- WebP and PNG, fixed times ----
+for fmt in webp png; do
+    cat > "$T/$fmt.ini" <<EOF
+[thumbnails]
+enabled = true
+format = $fmt
+width = 160
+times = 4.5 1 99
+EOF
+    O="$T/out-$fmt"
+    expect_status 0 "format = $fmt" "$VBATCH" process "$IN/h264_aac_720p.mp4" --output "$O" --config "$T/$fmt.ini" --quiet
+    check "$fmt: three thumbnails" [ "$(ls "$O/h264_aac_720p/thumbnails" | wc -l)" -eq 3 ]
+    for i in 1 2 3; do
+        f="$O/h264_aac_720p/thumbnails/thumb-0$i.$fmt"
+        check "$fmt: thumb-0$i.$fmt is ${fmt}load" [ "$(hdr "$f" vips-loader)" = "${fmt}load" ]
+        check "$fmt: thumb-0$i.$fmt is 160x90" [ "$(hdr "$f" width)x$(hdr "$f" height)" = 160x90 ]
+    done
+    # in time order; 99 s is past the end: the last frame (6 s at 25 fps)
+    pyjson "$O/h264_aac_720p/metadata/thumbnails.json" \
+        "[t['requested'] for t in d['thumbnails']][:2] == [1.0, 4.5] and 5.9 < d['thumbnails'][2]['requested'] < 6 and abs(d['thumbnails'][2]['actual'] - 5.96) < 0.001" \
+        || fail "$fmt: times sorted and clamped to the last frame"
+    check "$fmt: contact sheet is a JPEG" [ "$(hdr "$O/h264_aac_720p/contact.jpg" vips-loader)" = jpegload ]
+    check "$fmt: contact sheet 3 across" between "$(hdr "$O/h264_aac_720p/contact.jpg" width)" 480 520
+done
+
+# Thumbnails off (the default): no thumbnails folder.
+"$VBATCH" process "$IN/h264_aac_720p.mp4" --output "$T/out-off" --quiet
+check "thumbnails off by default" test ! -e "$T/out-off/h264_aac_720p/thumbnails"
+# --thumbnails turns them on with the defaults: 5 JPEGs 320 px wide.
+"$VBATCH" process "$IN/h264_aac_720p.mp4" --output "$T/out-on" --thumbnails --quiet
+check "--thumbnails: 5 thumbnails" [ "$(ls "$T/out-on/h264_aac_720p/thumbnails" | wc -l)" -eq 5 ]
+check "--thumbnails: 320 px wide" [ "$(hdr "$T/out-on/h264_aac_720p/thumbnails/thumb-05.jpg" width)" = 320 ]
+finish
