@@ -93,6 +93,7 @@ typedef struct thumbs_config {
     bool enabled;
     int count;                     /* evenly spaced */
     vb_strlist times;              /* or these times in seconds */
+    bool exact;                    /* evenly spaced: exact times, not key frames */
     int width;                     /* thumbnail width in pixels */
     int format;                    /* enum thumb_format */
     int quality;                   /* 1-100 for JPEG/WebP */

@@ -162,6 +162,7 @@ static const keydef keys[] = {
     KD("thumbnails", "enabled", K_BOOL, thumbs.enabled, 0),
     KD("thumbnails", "count", K_INT, thumbs.count, F_POSITIVE),
     KD("thumbnails", "times", K_TIMES, thumbs.times, 0),
+    KD("thumbnails", "exact", K_BOOL, thumbs.exact, 0),
     KD("thumbnails", "width", K_INT, thumbs.width, F_POSITIVE),
     KE("thumbnails", "format", thumbs.format, format_names),
     KD("thumbnails", "quality", K_INT, thumbs.quality, F_POSITIVE),

@@ -222,6 +222,19 @@ static int dec_seek(dec *d, double t, bool force, const char *path, vb_error *e)
     return 0;
 }
 
+/* Decode the key frame a seek to t lands on: one frame, whatever its
+ * timestamp (index times are decode times, a frame's are display times). */
+static int dec_keyframe_at(dec *d, double t, const char *path, vb_error *e)
+{
+    if (dec_seek(d, t, true, path, e) != 0)
+        return -1;
+    d->skip_before = INT64_MIN;
+    int rc = dec_next(d, path, e);
+    if (rc == 1)
+        return vb_fail(e, VB_ERR_MEDIA, "no video frame at %.3f s in %s", t, path);
+    return rc;
+}
+
 /* Decode the first frame shown at or after t into d->frame (the last
  * frame of the stream if it ends first). */
 static int dec_frame_at(dec *d, double t, AVFrame *prev, const char *path, vb_error *e)
@@ -620,6 +633,49 @@ static double *plan_times(const thumbs_config *cfg, const probe_result *p, size_
     return t;
 }
 
+/* Evenly spaced thumbnails need not sit on an exact frame: the nearest
+ * key frame within half the spacing decodes in one step instead of up to
+ * a whole group of pictures, which is what makes thumbnailing fast.
+ * Times stay increasing; a time with no key frame near keeps its exact
+ * position. */
+static void snap_to_keyframes(const dec *d, double *t, bool *snapped, size_t n, double spacing)
+{
+    double prev = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        int64_t ts = dec_ts(d, t[i]);
+        const AVIndexEntry *cand[2] = {
+            avformat_index_get_entry_from_timestamp(d->st, ts, AVSEEK_FLAG_BACKWARD),
+            avformat_index_get_entry_from_timestamp(d->st, ts, 0),
+        };
+        double best = NAN, bestd = spacing / 2;
+        for (int k = 0; k < 2; k++) {
+            if (!cand[k] || !(cand[k]->flags & AVINDEX_KEYFRAME))
+                continue;
+            double kt = (double)cand[k]->timestamp * d->tb - d->start;
+            if (kt < 0)
+                kt = 0;
+            double dd = fabs(kt - t[i]);
+            if (dd <= bestd && kt > prev) {
+                best = kt;
+                bestd = dd;
+            }
+        }
+        if (isfinite(best)) {
+            /* Seek to the middle of the key frame's group: a seek right at
+             * its decode time can land one group early (the demuxer
+             * shifts seeks by the composition offset). */
+            int64_t kts = llround((best + d->start) / d->tb);
+            const AVIndexEntry *next = avformat_index_get_entry_from_timestamp(d->st, kts + 1, 0);
+            double nt = next ? (double)next->timestamp * d->tb - d->start : best + 1.0;
+            prev = best;
+            t[i] = best + (nt > best ? (nt - best) / 2 : 0.5);
+            snapped[i] = true;
+            continue;
+        }
+        prev = t[i];
+    }
+}
+
 int thumbs_make(const char *video, const probe_result *p, const thumbs_config *cfg,
                 const char *thumb_dir, const char *contact_path, int threads,
                 thumbs_result *out, vb_error *e)
@@ -650,6 +706,13 @@ int thumbs_make(const char *video, const probe_result *p, const thumbs_config *c
         free(times);
         return -1;
     }
+    /* The planned times are reported as requested; decoding may use the
+     * key frames next to them. */
+    double *at = vb_xcalloc(n ? n : 1, sizeof *at);
+    memcpy(at, times, n * sizeof *at);
+    bool *snapped = vb_xcalloc(n ? n : 1, sizeof *snapped);
+    if (cfg->times.n == 0 && !cfg->exact && n > 0 && isfinite(p->duration))
+        snap_to_keyframes(&d, at, snapped, n, p->duration / (double)n);
     const probe_stream *vs = p->video;
     double sar = vs->sar.num > 0 && vs->sar.den > 0 ? (double)vs->sar.num / vs->sar.den : 0;
     int turns = quarter_turns(vs->rotation);
@@ -661,12 +724,13 @@ int thumbs_make(const char *video, const probe_result *p, const thumbs_config *c
     for (size_t i = 0; rc == 0 && i < n; i++) {
         thumb *th = &out->t[i];
         th->requested = times[i];
-        if (dec_frame_at(&d, times[i], tmp, video, e) != 0) {
+        if ((snapped[i] ? dec_keyframe_at(&d, at[i], video, e)
+                        : dec_frame_at(&d, at[i], tmp, video, e)) != 0) {
             rc = -1;
             break;
         }
         if (cfg->avoid_black) {
-            int m = avoid_black(&d, times[i], tmp, video, e);
+            int m = avoid_black(&d, at[i], tmp, video, e);
             if (m < 0) {
                 rc = -1;
                 break;
@@ -675,7 +739,7 @@ int thumbs_make(const char *video, const probe_result *p, const thumbs_config *c
         }
         th->actual = dec_time(&d, d.frame);
         if (!isfinite(th->actual))
-            th->actual = times[i];
+            th->actual = at[i];
         double s = sar;
         if (s <= 0)
             s = d.frame->sample_aspect_ratio.num > 0 && d.frame->sample_aspect_ratio.den > 0
@@ -723,6 +787,8 @@ int thumbs_make(const char *video, const probe_result *p, const thumbs_config *c
             g_object_unref(tiles[i]);
     free(tiles);
     free(times);
+    free(at);
+    free(snapped);
     out->seconds = util_now() - t0;
     return rc;
 }

@@ -64,9 +64,21 @@ for spec in h264_aac_720p:1280:720 rotated:720:1280 anamorphic:768:576 thumbs_bl
 done
 check "rotated: thumbnails are portrait" \
     [ "$(hdr "$OUT/rotated/thumbnails/thumb-01.jpg" height)" -gt "$(hdr "$OUT/rotated/thumbnails/thumb-01.jpg" width)" ]
+# Evenly spaced times; by default each uses the nearest key frame within
+# half the spacing (one decoded frame each), and the frames are key frames
+# (ffprobe, the oracle); with exact = true, the frames at those times.
 pyjson "$OUT/h264_aac_720p/metadata/thumbnails.json" \
+    "[t['requested'] for t in d['thumbnails']] == [0.75, 2.25, 3.75, 5.25] and all(abs(t['actual'] - t['requested']) <= 0.75 for t in d['thumbnails'])" \
+    || fail "evenly spaced times, frames within half the spacing"
+keys=$(ffprobe -v error -select_streams v -skip_frame nokey -show_entries frame=pts_time -of default=nw=1:nk=1 "$IN/h264_aac_720p.mp4" | tr '\n' ' ')
+pyjson "$OUT/h264_aac_720p/metadata/thumbnails.json" \
+    "all(t['moved_off_black'] or any(abs(t['actual'] - float(k)) < 0.001 for k in '$keys'.split()) for t in d['thumbnails'] if abs(t['actual'] - t['requested']) > 0.05)" \
+    || fail "moved thumbnails sit on key frames"
+sed 's/^count = 4$/count = 4\nexact = true/' "$T/jpeg.ini" > "$T/exact.ini"
+"$VBATCH" process "$IN/h264_aac_720p.mp4" --output "$T/exact" --config "$T/exact.ini" --quiet
+pyjson "$T/exact/h264_aac_720p/metadata/thumbnails.json" \
     "[t['requested'] for t in d['thumbnails']] == [0.75, 2.25, 3.75, 5.25] and all(abs(t['actual'] - t['requested']) < 0.05 for t in d['thumbnails'])" \
-    || fail "evenly spaced times, frames at those times"
+    || fail "exact = true: frames at those times"
 check "no temporary files left" [ -z "$(find "$OUT" -name '*.vbtmp.*')" ]
 
 # ---- black at the start: the early thumbnails move off it ----
