@@ -42,7 +42,8 @@ typedef struct item_record {
     char *image_format;    /* images: "png", "jpeg" ... */
     /* decode analysis, when it ran (NAN where not measured) */
     bool analysed;
-    double black_total, black_share, leading_black, freeze_max, silence_max;
+    double black_total, black_share, leading_black, trailing_black;
+    double freeze_max, silence_max;
     double loudness, loudness_range, true_peak;
     int64_t decode_errors;
     /* thumbnails, when made */

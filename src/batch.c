@@ -222,6 +222,7 @@ static int stage_video(item_ctx *c)
         r->black_total = a->black_total;
         r->black_share = a->black_share;
         r->leading_black = a->leading_black;
+        r->trailing_black = a->trailing_black;
         r->freeze_max = a->freeze_max;
         r->silence_max = a->silence_max;
         r->loudness = a->integrated_lufs;
@@ -473,12 +474,24 @@ static int record_ready(engine *g, report *rep)
     return rc;
 }
 
-static void make_batch_id(char *buf, size_t len)
+/* batch_YYYYMMDD_HHMMSS, with _2, _3 ... when a batch of the same second
+ * is already recorded in this output folder. */
+static void make_batch_id(const char *out_dir, char *buf, size_t len)
 {
     time_t now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
-    strftime(buf, len, "batch_%Y%m%d_%H%M%S", &tm);
+    char base[48];
+    strftime(base, sizeof base, "batch_%Y%m%d_%H%M%S", &tm);
+    snprintf(buf, len, "%s", base);
+    for (int n = 2; n < 1000; n++) {
+        char *p = vb_xasprintf("%s/.vbatch/items-%s.jsonl", out_dir, buf);
+        bool taken = access(p, F_OK) == 0;
+        free(p);
+        if (!taken)
+            return;
+        snprintf(buf, len, "%s_%d", base, n);
+    }
 }
 
 int batch_run(const batch_opts *o)
@@ -489,7 +502,7 @@ int batch_run(const batch_opts *o)
         return VB_EXIT_USAGE;
     }
     char batch_id[64];
-    make_batch_id(batch_id, sizeof batch_id);
+    make_batch_id(o->out_dir, batch_id, sizeof batch_id);
     vb_strlist inputs = {0};
     for (size_t i = 0; i < o->paths.n; i++)
         vb_strlist_add(&inputs, o->paths.v[i]);

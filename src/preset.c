@@ -50,12 +50,13 @@ typedef struct keydef {
     size_t off;       /* offset in vb_config */
     int flags;
     const char *const *names; /* K_ENUM: the values, index = stored int */
+    int max;                  /* K_INT: largest value allowed, 0 = none */
 } keydef;
 
 #define KD(sec, key, type, field, flags) \
-    { sec, key, type, offsetof(vb_config, field), flags, NULL }
+    { sec, key, type, offsetof(vb_config, field), flags, NULL, 0 }
 #define KE(sec, key, field, names) \
-    { sec, key, K_ENUM, offsetof(vb_config, field), 0, names }
+    { sec, key, K_ENUM, offsetof(vb_config, field), 0, names, 0 }
 
 static const char *const sections[] = { "preset", "batch", "input", "qc", "analyse",
                                         "thumbnails", "output" };
@@ -165,7 +166,7 @@ static const keydef keys[] = {
     KD("thumbnails", "exact", K_BOOL, thumbs.exact, 0),
     KD("thumbnails", "width", K_INT, thumbs.width, F_POSITIVE),
     KE("thumbnails", "format", thumbs.format, format_names),
-    KD("thumbnails", "quality", K_INT, thumbs.quality, F_POSITIVE),
+    { "thumbnails", "quality", K_INT, offsetof(vb_config, thumbs.quality), F_POSITIVE, NULL, 100 },
     KD("thumbnails", "avoid_black", K_BOOL, thumbs.avoid_black, 0),
     KD("thumbnails", "contact_sheet", K_BOOL, thumbs.contact_sheet, 0),
     KD("thumbnails", "columns", K_INT, thumbs.columns, F_POSITIVE),
@@ -545,8 +546,12 @@ static int key_apply(vb_config *c, const keydef *k, const char *value, vb_error 
         int v = 0;
         if (preset_parse_int(value, &v, e) != 0)
             return -1;
+        if ((k->flags & F_POSITIVE) && v <= 0)
+            return vb_fail(e, VB_ERR_CONFIG, "'%s' must be greater than 0", value);
         if (v < 0)
             return vb_fail(e, VB_ERR_CONFIG, "'%s' must be 0 or more", value);
+        if (k->max > 0 && v > k->max)
+            return vb_fail(e, VB_ERR_CONFIG, "'%s' must be at most %d", value, k->max);
         *FIELD(c, k, int) = v;
         return 0;
     }
@@ -565,8 +570,15 @@ static int key_apply(vb_config *c, const keydef *k, const char *value, vb_error 
     }
     case K_BITRATE:
         return preset_parse_bitrate(value, FIELD(c, k, int64_t), e);
-    case K_SIZE:
-        return preset_parse_size(value, FIELD(c, k, int64_t), e);
+    case K_SIZE: {
+        int64_t v = 0;
+        if (preset_parse_size(value, &v, e) != 0)
+            return -1;
+        if ((k->flags & F_POSITIVE) && v <= 0)
+            return vb_fail(e, VB_ERR_CONFIG, "'%s' must be greater than 0", value);
+        *FIELD(c, k, int64_t) = v;
+        return 0;
+    }
     case K_RATIO:
         return preset_parse_ratio(value, FIELD(c, k, double), e);
     case K_LEVEL:

@@ -130,6 +130,7 @@ static void item_write(const item_record *it, writer *w)
     write_opt_double(w, "black_seconds", it->analysed ? it->black_total : NAN);
     write_opt_double(w, "black_share", it->analysed ? it->black_share : NAN);
     write_opt_double(w, "leading_black", it->analysed ? it->leading_black : NAN);
+    write_opt_double(w, "trailing_black", it->analysed ? it->trailing_black : NAN);
     write_opt_double(w, "freeze_max", it->analysed ? it->freeze_max : NAN);
     write_opt_double(w, "silence_max", it->analysed ? it->silence_max : NAN);
     write_opt_double(w, "loudness_lufs", it->analysed ? it->loudness : NAN);
@@ -192,7 +193,7 @@ static char *record_encode(const item_record *it)
     /* 'o' hands our references to the object. */
     json_t *o = json_pack(
         "{sI so si so so si si si so so so so so so so so so so si si sI sI sI"
-        " sb so so so so so so so so sI si so so}",
+        " sb so so so so so so so so so sI si so so}",
         "seq", (json_int_t)it->seq, "source", jstr(it->source), "kind", it->kind,
         "folder", jstr(it->folder), "video", jstr(it->video), "status", it->status,
         "verdict", it->verdict, "error_stage", it->error_stage, "error", jstr(it->error),
@@ -203,7 +204,7 @@ static char *record_encode(const item_record *it)
         "width", it->width, "height", it->height, "size", (json_int_t)it->size,
         "bit_rate", (json_int_t)it->bit_rate, "bytes_read", (json_int_t)it->bytes_read,
         "analysed", it->analysed, "black", jnum(it->black_total),
-        "black_share", jnum(it->black_share), "leading_black", jnum(it->leading_black),
+        "black_share", jnum(it->black_share), "leading_black", jnum(it->leading_black), "trailing_black", jnum(it->trailing_black),
         "freeze_max", jnum(it->freeze_max), "silence_max", jnum(it->silence_max),
         "loudness", jnum(it->loudness), "lra", jnum(it->loudness_range),
         "true_peak", jnum(it->true_peak), "decode_errors", (json_int_t)it->decode_errors,
@@ -280,6 +281,7 @@ static int record_decode(const char *line, item_record *it)
     it->black_total = jdbl(o, "black");
     it->black_share = jdbl(o, "black_share");
     it->leading_black = jdbl(o, "leading_black");
+    it->trailing_black = jdbl(o, "trailing_black");
     it->freeze_max = jdbl(o, "freeze_max");
     it->silence_max = jdbl(o, "silence_max");
     it->loudness = jdbl(o, "loudness");

@@ -2,9 +2,8 @@
 # make-sample.sh DIR - a small sample folder for `make demo` and the
 # README's quick start: four clips synthesised with the ffmpeg CLI (see
 # media.sh). With --preset kling-clip, h264_aac_720p.mp4 and
-# silent_video.mp4 pass, h264_short.mp4 fails the duration gate (2 s) and
-# vertical_1080x1920.mp4 fails audio_bitrate_min (AAC asked for 128k
-# measures about 126 kb/s).
+# silent_video.mp4 and vertical_1080x1920.mp4 pass, h264_short.mp4 fails
+# the duration gate (2 s).
 set -u
 
 if [ $# -ne 1 ] || [ -z "$1" ]; then

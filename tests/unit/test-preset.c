@@ -302,7 +302,13 @@ static void test_errors(void)
     expect_error(__LINE__, "[qc]\nmin_width = -1\n", "test.ini:2:", "0 or more");
     expect_error(__LINE__, "[qc]\nmin_width = 12.5\n", "test.ini:2:", "whole number");
     expect_error(__LINE__, "[qc]\nduration_level = never\n", "test.ini:2:", "not a level");
-    expect_error(__LINE__, "[qc]\naudio = maybe\n", "test.ini:2:", "audio policy");
+    expect_error(__LINE__, "[qc]\naudio = maybe\n", "test.ini:2:", "use optional, required or forbidden");
+    expect_error(__LINE__, "[analyse]\nmode = sometimes\n", "test.ini:2:", "use full or keyframes");
+    expect_error(__LINE__, "[thumbnails]\nformat = gif\n", "test.ini:2:", "use jpeg, webp or png");
+    expect_error(__LINE__, "[thumbnails]\nquality = 101\n", "test.ini:2:", "at most 100");
+    expect_error(__LINE__, "[thumbnails]\nwidth = 0\n", "test.ini:2:", "greater than 0");
+    expect_error(__LINE__, "[qc]\nimage_max_pixels = 0\n", "test.ini:2:", "greater than 0");
+    expect_error(__LINE__, "[thumbnails]\ntimes = 1 two\n", "test.ini:2:", "not a time");
     expect_error(__LINE__, "[qc]\nsample_rates = 48000 fast\n", "test.ini:2:",
                  "'fast' is not a sample rate");
     expect_error(__LINE__, "[qc]\nsample_rates = 0\n", "test.ini:2:", "sample rate");
