@@ -287,3 +287,88 @@ void rules_write(const rule_report *r, writer *w)
     }
     writer_end_array(w);
 }
+
+/* ---- gates on the decode analysis (analyse.c) ---- */
+
+#include "analyse.h"
+
+static void fmt_lufs(char *b, size_t n, double v) { snprintf(b, n, "%.1f LUFS", v); }
+static void fmt_dbtp(char *b, size_t n, double v) { snprintf(b, n, "%.1f dBTP", v); }
+static void fmt_share(char *b, size_t n, double v) { snprintf(b, n, "%.1f%%", v * 100); }
+
+/* "longest X" style checks: measured seconds against a maximum. */
+static void check_max_seconds(rule_report *rep, const char *rule, int level, double v,
+                              double max, const char *what)
+{
+    if (max <= 0 || !isfinite(v))
+        return;
+    char vs[64], l[64];
+    fmt_seconds(vs, sizeof vs, v);
+    fmt_seconds(l, sizeof l, max);
+    rules_add(rep, rule, level, v <= max, vs, l, "%s %s, maximum %s", what, vs, l);
+}
+
+void rules_eval_analysis(const qc_config *q, const analyse_result *a, rule_report *rep)
+{
+    char v[64], l[64];
+    if (a->has_video) {
+        check_max_seconds(rep, "black_max_seconds", q->black_level, a->black_total,
+                          q->black_max_seconds, "black picture in total");
+        if (q->black_max_share > 0 && isfinite(a->black_share)) {
+            fmt_share(v, sizeof v, a->black_share);
+            fmt_share(l, sizeof l, q->black_max_share);
+            rules_add(rep, "black_max_share", q->black_level, a->black_share <= q->black_max_share,
+                v, l, "black picture %s of the duration, maximum %s", v, l);
+        }
+        check_max_seconds(rep, "leading_black", q->edge_black_level, a->leading_black,
+                          q->leading_black_max, "black at the start");
+        check_max_seconds(rep, "trailing_black", q->edge_black_level, a->trailing_black,
+                          q->trailing_black_max, "black at the end");
+        check_max_seconds(rep, "freeze_max", q->freeze_level, a->freeze_max,
+                          q->freeze_max_seconds, "longest frozen picture");
+    }
+    /* silence_max is NAN where the sound was not analysed (key-frame mode) */
+    bool sound = a->has_audio && isfinite(a->silence_max);
+    if (sound) {
+        check_max_seconds(rep, "silence_max", q->silence_level, a->silence_max,
+                          q->silence_max_seconds, "longest silence");
+        rules_add(rep, "audio_silent", q->audio_silent_level, !a->audio_silent,
+            a->audio_silent ? "silent" : "not silent", "not silent",
+            a->audio_silent ? "the audio track is silent from start to end"
+                            : "the audio track has sound%s", "");
+    }
+    if (sound && q->loudness_target != 0 && isfinite(a->integrated_lufs)) {
+        double dev = a->integrated_lufs - q->loudness_target;
+        fmt_lufs(v, sizeof v, a->integrated_lufs);
+        snprintf(l, sizeof l, "%.1f LUFS +/- %.1f LU", q->loudness_target, q->loudness_tolerance);
+        rules_add(rep, "loudness", q->loudness_level, fabs(dev) <= q->loudness_tolerance + 1e-9,
+            v, l, "integrated loudness %s, %.1f LU %s the target %.1f LUFS (tolerance %.1f LU)",
+            v, fabs(dev), dev > 0 ? "above" : "below", q->loudness_target, q->loudness_tolerance);
+    }
+    /* -inf (digital silence) passes any limit */
+    if (sound && q->true_peak_max != 0 && !isnan(a->true_peak)) {
+        if (isfinite(a->true_peak))
+            fmt_dbtp(v, sizeof v, a->true_peak);
+        else
+            snprintf(v, sizeof v, "-inf dBTP");
+        fmt_dbtp(l, sizeof l, q->true_peak_max);
+        rules_add(rep, "true_peak", q->true_peak_level, a->true_peak <= q->true_peak_max, v, l,
+            "true peak %s, maximum %s", v, l);
+    }
+    /* Always checked once the file has been decoded (the default maximum
+     * is 0: any damage fails). */
+    int64_t bad = a->decode_errors + a->corrupt_frames;
+    snprintf(v, sizeof v, "%lld", (long long)bad);
+    snprintf(l, sizeof l, "%d", q->decode_errors_max);
+    rules_add(rep, "decode_errors", q->decode_errors_level, bad <= q->decode_errors_max, v, l,
+        "%lld packets the decoder refused and %lld frames flagged corrupt, maximum %d in all",
+        (long long)a->decode_errors, (long long)a->corrupt_frames, q->decode_errors_max);
+    if (a->incomplete) {
+        snprintf(v, sizeof v, "broke at %.2f s", isfinite(a->broke_at) ? a->broke_at : 0.0);
+        rules_add(rep, "integrity", q->decode_errors_level, false, v, "decodes to the end", "%s",
+            a->broke_reason ? a->broke_reason : "the file could not be decoded to the end");
+    } else {
+        rules_add(rep, "integrity", q->decode_errors_level, true, "complete", "decodes to the end",
+            "decoded to the end");
+    }
+}

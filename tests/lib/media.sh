@@ -80,3 +80,135 @@ media_all() {
         media_make "$1" "$_c" || return 1
     done
 }
+
+# ---- decode analysis (analyse.c) -----------------------------------------
+# Clips with one known defect each, for tests/cli/analyse.sh: 640x360 25 fps
+# h264 + AAC 48 kHz stereo, 10 s, the rest of the picture moving (testsrc2)
+# and the rest of the sound a 1 kHz tone at about -14 LUFS (-13 dBTP);
+# a key frame every second, as in clips made for the web.
+#
+#   analyse_clean.mp4      no defect
+#   analyse_black.mp4      black picture from 3 s to 5 s
+#   analyse_freeze.mp4     picture frozen from 2 s to 6 s (frames 50-149
+#                          repeat frame 50)
+#   analyse_silence.mp4    digital silence from 3 s to 6 s
+#   analyse_loud.mp4       full-scale tone: about -3 LUFS, 11 LU above the
+#                          others, true peak about -2 dBTP
+#   analyse_edges.mp4      black for the first 1 s and the last 1.5 s
+#   analyse_mute.mp4       moving picture, silent throughout
+#   analyse_truncated.mkv  a 10 s Matroska file cut in half: the header still
+#                          says 10 s (probe can not tell, analysis must)
+#   analyse_truncated.mp4  a 6 s faststart MP4 with its mdat cut in half (the
+#                          index at the front points past the end)
+#   analyse_gap.mp4        8 s, no sound, a 2 s hole in the timestamps at 4 s
+#   analyse_damaged.mp4    analyse_clean.mp4 with bytes overwritten in the
+#                          middle of its media data
+
+_an_video="testsrc2=size=640x360:rate=25"
+_an_tone="sine=frequency=1000:sample_rate=48000"
+
+# _an_make OUT VIDEO_FILTER AUDIO_FILTER [EXTRA...]: a 10 s analysis clip
+_an_make() {
+    _ao=$1; _avf=$2; _aaf=$3; shift 3
+    _ff -f lavfi -i "$_an_video" -f lavfi -i "$_an_tone" -t 10 \
+        -vf "$_avf" -af "$_aaf" -c:v libx264 -preset ultrafast -g 25 -pix_fmt yuv420p \
+        -c:a aac -b:a 128k -ac 2 -movflags +faststart "$@" "$_ao"
+}
+
+# media_make_analyse DIR NAME: make one analysis clip DIR/NAME (media_make
+# knows only the suite above; this one follows the same temporary-name
+# then rename rule, since tests share the clip folder)
+media_make_analyse() {
+    _d=$1; _n=$2; _final="$_d/$_n"
+    [ -s "$_final" ] && return 0
+    _o="$_d/.part$$.$_n"
+    # about -14 LUFS: the sine source is at 1/8 (-18 dBFS) and comes out
+    # of the AAC encoder 2 dB lower (-13 dBTP)
+    _tone="volume=2.24"
+    case $_n in
+    analyse_clean.mp4)
+        _an_make "$_o" "null" "$_tone" ;;
+    analyse_black.mp4)
+        _an_make "$_o" "drawbox=c=black:t=fill:enable='gte(t,3)*lt(t,5)'" "$_tone" ;;
+    analyse_freeze.mp4)
+        _an_make "$_o" "split[a][b];[a][b]freezeframes=first=50:last=149:replace=50" "$_tone" ;;
+    analyse_silence.mp4)
+        _an_make "$_o" "null" "$_tone,volume=enable='gte(t,3)*lt(t,6)':volume=0" ;;
+    analyse_loud.mp4)
+        _an_make "$_o" "null" "volume=8" ;;
+    analyse_edges.mp4)
+        _an_make "$_o" "drawbox=c=black:t=fill:enable='lt(t,1)+gte(t,8.5)'" "$_tone" ;;
+    analyse_mute.mp4)
+        _an_make "$_o" "null" "volume=0" ;;
+    analyse_truncated.mkv)
+        _ff -f lavfi -i "$_an_video" -f lavfi -i "$_an_tone" -t 10 -af "$_tone" -c:v libx264 \
+            -preset ultrafast -g 25 -pix_fmt yuv420p -c:a aac -b:a 128k -ac 2 "$_o.full.mkv" &&
+        _sz=$(wc -c < "$_o.full.mkv") &&
+        head -c $((_sz / 2)) "$_o.full.mkv" > "$_o" && rm -f "$_o.full.mkv" ;;
+    analyse_truncated.mp4)
+        _ff -f lavfi -i "$_an_video" -f lavfi -i "$_an_tone" -t 6 -af "$_tone" -c:v libx264 \
+            -preset ultrafast -g 25 -pix_fmt yuv420p -c:a aac -b:a 128k -ac 2 -movflags +faststart "$_o.full.mp4" &&
+        _sz=$(wc -c < "$_o.full.mp4") &&
+        head -c $((_sz / 2)) "$_o.full.mp4" > "$_o" && rm -f "$_o.full.mp4" ;;
+    analyse_gap.mp4)     # no sound; frames 0-99, then a 2 s hole, then 50 more
+        _ff -f lavfi -i "$_an_video" -t 8 -vf "setpts='PTS+gte(N,100)*2/TB'" -fps_mode passthrough \
+            -c:v libx264 -preset ultrafast -g 25 -pix_fmt yuv420p "$_o" ;;
+    analyse_damaged.mp4) # 40 runs of 64 bytes overwritten from a third of the way in
+        _an_make "$_o.full.mp4" "null" "$_tone" &&
+        _sz=$(wc -c < "$_o.full.mp4") && _i=0 &&
+        while [ $_i -lt 40 ]; do
+            head -c 64 /dev/zero | tr '\000' '\377' |
+                dd of="$_o.full.mp4" bs=1 seek=$((_sz / 3 + _i * 20011)) conv=notrunc 2>/dev/null ||
+                break
+            _i=$((_i + 1))
+        done && [ $_i -eq 40 ] && mv "$_o.full.mp4" "$_o" ;;
+    *) echo "media_make_analyse: unknown clip $_n" >&2; return 1 ;;
+    esac
+    _rc=$?
+    rm -f "$_o.full.mkv" "$_o.full.mp4"
+    if [ $_rc -ne 0 ] || [ ! -s "$_o" ]; then
+        rm -f "$_o"
+        echo "media_make_analyse: could not make $_n" >&2
+        return 1
+    fi
+    mv -f "$_o" "$_final"
+}
+
+MEDIA_ANALYSE="analyse_clean.mp4 analyse_black.mp4 analyse_freeze.mp4 analyse_silence.mp4 analyse_loud.mp4 analyse_edges.mp4 analyse_mute.mp4 analyse_truncated.mkv analyse_truncated.mp4 analyse_gap.mp4 analyse_damaged.mp4"
+
+# media_analyse_all DIR: make the analysis clips into DIR
+media_analyse_all() {
+    mkdir -p "$1"
+    for _c in $MEDIA_ANALYSE; do
+        media_make_analyse "$1" "$_c" || return 1
+    done
+}
+
+# ---- thumbnails (thumbs.c) ------------------------------------------------
+# Clips for tests/cli/thumbs.sh, made like media_make's (temporary name,
+# then rename, since tests share the clip folder).
+#
+#   thumbs_black_start.mp4  1280x720 25 fps h264, 2 s of black then 4 s of
+#                           testsrc2: early thumbnails must move off black
+
+# media_make_thumbs DIR NAME
+media_make_thumbs() {
+    _d=$1; _n=$2; _final="$_d/$_n"
+    [ -s "$_final" ] && return 0
+    _o="$_d/.part$$.$_n"
+    case $_n in
+    thumbs_black_start.mp4)
+        _ff -f lavfi -i color=black:size=1280x720:rate=25:duration=2 \
+            -f lavfi -i testsrc2=size=1280x720:rate=25:duration=4 \
+            -filter_complex '[0:v][1:v]concat=n=2:v=1:a=0' -c:v libx264 -preset ultrafast \
+            -pix_fmt yuv420p "$_o" ;;
+    *) echo "media_make_thumbs: unknown clip $_n" >&2; return 1 ;;
+    esac
+    _rc=$?
+    if [ $_rc -ne 0 ] || [ ! -s "$_o" ]; then
+        rm -f "$_o"
+        echo "media_make_thumbs: could not make $_n" >&2
+        return 1
+    fi
+    mv -f "$_o" "$_final"
+}
