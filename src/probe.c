@@ -386,6 +386,15 @@ int probe_file(const char *path, probe_result **out, vb_error *e)
     if (rc < 0)
         return open_error(path, rc, e);
 
+    /* Random bytes can faintly resemble a raw stream (h263, lrc ...):
+     * real containers score 50 (MPEG-TS) to 100, such guesses 25 or less. */
+    if (fc->probe_score <= AVPROBE_SCORE_EXTENSION / 2) {
+        vb_fail(e, VB_ERR_MEDIA,
+                "%s: not a recognised media file (the data only faintly resembles %s, "
+                "probe score %d of 100)", path, fc->iformat->name, fc->probe_score);
+        avformat_close_input(&fc);
+        return -1;
+    }
     if (strncmp(fc->iformat->name, "mov,", 4) == 0) {
         int64_t end = index_end(fc);
         if (end > sb.st_size) {
