@@ -128,6 +128,9 @@ static int dec_open(dec *d, const char *path, const probe_result *p, int threads
     avcodec_parameters_to_context(d->ctx, d->st->codecpar);
     d->ctx->pkt_timebase = d->st->time_base;
     d->ctx->thread_count = threads > 0 ? threads : 1;
+    /* Frame threads must decode several frames before the first comes
+     * out: a waste when one frame per seek is wanted. Slices only. */
+    d->ctx->thread_type = FF_THREAD_SLICE;
     rc = avcodec_open2(d->ctx, codec, NULL);
     if (rc < 0) {
         dec_close(d);
@@ -190,6 +193,7 @@ static int dec_next(dec *d, const char *path, vb_error *e)
          * are after need not be decoded at all. */
         d->ctx->skip_frame = d->pkt->pts != AV_NOPTS_VALUE && d->pkt->pts < d->skip_before
                            ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+        d->ctx->skip_loop_filter = AVDISCARD_DEFAULT;
         rc = avcodec_send_packet(d->ctx, d->pkt);
         av_packet_unref(d->pkt);
         /* A damaged packet costs a frame, not the thumbnails. */
@@ -222,14 +226,39 @@ static int dec_seek(dec *d, double t, bool force, const char *path, vb_error *e)
     return 0;
 }
 
-/* Decode the key frame a seek to t lands on: one frame, whatever its
- * timestamp (index times are decode times, a frame's are display times). */
+/* Decode the key frame a seek to t lands on, and only it: the key frame
+ * is sent, then the decoder is drained, so it hands the frame over
+ * without decoding the frames its reordering delay would wait for. The
+ * decoder is left drained; the next dec_seek() starts it again. */
 static int dec_keyframe_at(dec *d, double t, const char *path, vb_error *e)
 {
     if (dec_seek(d, t, true, path, e) != 0)
         return -1;
-    d->skip_before = INT64_MIN;
+    for (;;) {
+        int rc = av_read_frame(d->fc, d->pkt);
+        if (rc < 0)
+            break;
+        if (d->pkt->stream_index != d->si) {
+            av_packet_unref(d->pkt);
+            continue;
+        }
+        d->ctx->skip_frame = AVDISCARD_DEFAULT;
+        /* Nothing is predicted from this frame and it is shown four
+         * times smaller or more: deblocking it is wasted work. */
+        d->ctx->skip_loop_filter = AVDISCARD_ALL;
+        rc = avcodec_send_packet(d->ctx, d->pkt);
+        av_packet_unref(d->pkt);
+        if (rc == AVERROR_INVALIDDATA)
+            continue; /* a damaged packet: try the next one */
+        if (rc < 0)
+            return av_fail(e, rc, "cannot decode the video of", path);
+        break;
+    }
+    avcodec_send_packet(d->ctx, NULL);
+    d->draining = true;
     int rc = dec_next(d, path, e);
+    d->eof = true;
+    d->have_pos = false;
     if (rc == 1)
         return vb_fail(e, VB_ERR_MEDIA, "no video frame at %.3f s in %s", t, path);
     return rc;
@@ -371,7 +400,7 @@ static VipsImage *frame_to_vips(dec *d, const AVFrame *f, int ow, int oh, vb_err
 {
     const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(f->format);
     d->sws = sws_getCachedContext(d->sws, f->width, f->height, f->format, ow, oh,
-                                  AV_PIX_FMT_RGB24, SWS_AREA, NULL, NULL, NULL);
+                                  AV_PIX_FMT_RGB24, SWS_BICUBIC, NULL, NULL, NULL);
     if (!d->sws) {
         vb_fail(e, VB_ERR_MEDIA, "cannot convert %s frames to RGB", pd ? pd->name : "these");
         return NULL;
@@ -439,16 +468,18 @@ static VipsImage *make_thumb(VipsImage *rgb, int pw, int ph, int turns, vb_error
     VipsObject *scope = VIPS_OBJECT(vips_image_new());
     VipsImage **t = (VipsImage **)vips_object_local_array(scope, 4);
     VipsImage *out = NULL;
-    /* vips_reduce (Lanczos 3, widened by the shrink factor, so no
-     * aliasing) straight from the frame: in libvips 8.14 vips_resize is
-     * ten times slower on a memory image (60 ms for 720p to 320 px).
-     * Enlarging, rare for a thumbnail, needs vips_resize. */
+    /* swscale normally delivers the final size; a pixel of rounding or
+     * an enlargement is left to libvips (vips_reduce to shrink: in 8.14
+     * vips_resize is ten times slower on a memory image). */
     double hs = (double)w / pw, vs = (double)h / ph;
-    int rc = hs >= 1 && vs >= 1 ? vips_reduce(rgb, &t[0], hs, vs, NULL)
-                                : vips_resize(rgb, &t[0], 1 / hs, "vscale", 1 / vs, NULL);
-    if (rc != 0)
-        goto fail;
-    VipsImage *cur = t[0];
+    VipsImage *cur = rgb;
+    if (w != pw || h != ph) {
+        int rc = hs >= 1 && vs >= 1 ? vips_reduce(rgb, &t[0], hs, vs, NULL)
+                                    : vips_resize(rgb, &t[0], 1 / hs, "vscale", 1 / vs, NULL);
+        if (rc != 0)
+            goto fail;
+        cur = t[0];
+    }
     /* Rounding inside the resize may leave a pixel more or less. */
     if (vips_image_get_width(cur) != pw || vips_image_get_height(cur) != ph) {
         if (vips_embed(cur, &t[1], 0, 0, pw, ph, "extend", VIPS_EXTEND_COPY, NULL) != 0)
@@ -640,9 +671,15 @@ static double *plan_times(const thumbs_config *cfg, const probe_result *p, size_
  * position. */
 static void snap_to_keyframes(const dec *d, double *t, bool *snapped, size_t n, double spacing)
 {
+    /* Index times are decode times; a frame is shown later by the decoder
+     * delay, which the first entry against the stream start gives. */
+    double shift = 0;
+    const AVIndexEntry *first = avformat_index_get_entry(d->st, 0);
+    if (first && d->st->start_time != AV_NOPTS_VALUE && d->st->start_time > first->timestamp)
+        shift = (double)(d->st->start_time - first->timestamp) * d->tb;
     double prev = -INFINITY;
     for (size_t i = 0; i < n; i++) {
-        int64_t ts = dec_ts(d, t[i]);
+        int64_t ts = dec_ts(d, t[i] - shift);
         const AVIndexEntry *cand[2] = {
             avformat_index_get_entry_from_timestamp(d->st, ts, AVSEEK_FLAG_BACKWARD),
             avformat_index_get_entry_from_timestamp(d->st, ts, 0),
@@ -651,12 +688,13 @@ static void snap_to_keyframes(const dec *d, double *t, bool *snapped, size_t n, 
         for (int k = 0; k < 2; k++) {
             if (!cand[k] || !(cand[k]->flags & AVINDEX_KEYFRAME))
                 continue;
-            double kt = (double)cand[k]->timestamp * d->tb - d->start;
-            if (kt < 0)
-                kt = 0;
-            double dd = fabs(kt - t[i]);
-            if (dd <= bestd && kt > prev) {
-                best = kt;
+            double kt = (double)cand[k]->timestamp * d->tb - d->start; /* decode time */
+            double shown = kt + shift < 0 ? 0 : kt + shift;
+            double dd = fabs(shown - t[i]);
+            /* On a tie the earlier key frame: it leaves the later ones
+             * free for the thumbnails that follow. */
+            if ((k == 0 ? dd <= bestd : dd < bestd - 1e-6) && shown > prev) {
+                best = kt < 0 ? 0 : kt;
                 bestd = dd;
             }
         }
@@ -667,7 +705,7 @@ static void snap_to_keyframes(const dec *d, double *t, bool *snapped, size_t n, 
             int64_t kts = llround((best + d->start) / d->tb);
             const AVIndexEntry *next = avformat_index_get_entry_from_timestamp(d->st, kts + 1, 0);
             double nt = next ? (double)next->timestamp * d->tb - d->start : best + 1.0;
-            prev = best;
+            prev = best + shift;
             t[i] = best + (nt > best ? (nt - best) / 2 : 0.5);
             snapped[i] = true;
             continue;
@@ -724,8 +762,19 @@ int thumbs_make(const char *video, const probe_result *p, const thumbs_config *c
     for (size_t i = 0; rc == 0 && i < n; i++) {
         thumb *th = &out->t[i];
         th->requested = times[i];
-        if ((snapped[i] ? dec_keyframe_at(&d, at[i], video, e)
-                        : dec_frame_at(&d, at[i], tmp, video, e)) != 0) {
+        if (snapped[i]) {
+            if (dec_keyframe_at(&d, at[i], video, e) != 0) {
+                rc = -1;
+                break;
+            }
+            /* A black key frame: search from here the ordinary way. */
+            if (cfg->avoid_black && frame_is_black(d.frame)) {
+                double kt = dec_time(&d, d.frame);
+                at[i] = isfinite(kt) ? kt : at[i];
+                snapped[i] = false;
+            }
+        }
+        if (!snapped[i] && dec_frame_at(&d, at[i], tmp, video, e) != 0) {
             rc = -1;
             break;
         }
@@ -746,16 +795,12 @@ int thumbs_make(const char *video, const probe_result *p, const thumbs_config *c
               ? av_q2d(d.frame->sample_aspect_ratio) : 1.0;
         int fw = d.frame->width, fh = d.frame->height, pw, ph;
         thumb_size(fw, fh, s, turns, cfg->width > 0 ? cfg->width : 320, &pw, &ph);
-        /* swscale shrinks while converting, to twice the thumbnail (a
-         * box filter, cheap on 4 to 16 times fewer pixels), and libvips
-         * makes the final Lanczos step: like vipsthumbnail's
-         * shrink-on-load. The pixel shape is corrected on the way. */
-        int cw = fw, ch = fh;
-        if (fw >= 4 * pw && fh >= 4 * ph) {
-            cw = 2 * pw;
-            ch = 2 * ph;
-        }
-        VipsImage *rgb = frame_to_vips(&d, d.frame, cw, ch, e);
+        /* swscale converts and shrinks in one pass, straight to the
+         * thumbnail size (bicubic, its filter widened by the shrink, so
+         * no aliasing), correcting the pixel shape on the way; libvips
+         * then only turns and encodes. One pass over the frame instead of
+         * a conversion and a separate resize. */
+        VipsImage *rgb = frame_to_vips(&d, d.frame, pw, ph, e);
         if (!rgb) {
             rc = -1;
             break;
