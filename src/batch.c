@@ -105,6 +105,17 @@ static int threads_per_worker(const engine *g)
     return n > 0 ? n : 1;
 }
 
+/* The decode analysis lets libavcodec and libavfilter size their own
+ * thread pools (as the ffmpeg tool does): a long file started while the
+ * other workers were busy would otherwise keep one thread after they
+ * finish, and a batch often ends on one long file. While all workers
+ * decode, the cores are shared by the kernel. */
+static int analyse_threads(const engine *g)
+{
+    (void)g;
+    return 0;
+}
+
 static void fill_figures(item_record *r, const probe_result *p)
 {
     r->container = p->container ? vb_xstrdup(p->container) : NULL;
@@ -210,7 +221,7 @@ static int stage_video(item_ctx *c)
     if (rc == 0 && cfg->analyse.enabled) {
         t = util_now();
         analyse_result *a = NULL;
-        rc = analyse_file(c->media, &cfg->analyse, threads_per_worker(c->g), &a, &c->e);
+        rc = analyse_file(c->media, &cfg->analyse, analyse_threads(c->g), &a, &c->e);
         r->stage_time[STAGE_ANALYSE] = util_now() - t;
         if (rc != 0) {
             item_fail(r, STAGE_ANALYSE, c->e.msg);

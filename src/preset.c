@@ -1129,6 +1129,7 @@ void preset_write(const vb_config *c, writer *w)
                 break;
             }
             case K_DOUBLE:
+            case K_SDOUBLE:
             case K_RATE:
             case K_RATIO: {
                 double v = *CFIELD(c, k, double);
@@ -1156,14 +1157,6 @@ void preset_write(const vb_config *c, writer *w)
                 while (k->names[n])
                     n++;
                 writer_string(w, k->key, a >= 0 && a < n ? k->names[a] : "unknown");
-                break;
-            }
-            case K_SDOUBLE: {
-                double v = *CFIELD(c, k, double);
-                if (v == 0 && (k->flags & F_UNSET0))
-                    writer_null(w, k->key);
-                else
-                    writer_double(w, k->key, v);
                 break;
             }
             case K_TIMES:

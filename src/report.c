@@ -599,6 +599,17 @@ static void summary_add(summary_lines *s, char *line)
     }
 }
 
+static void summary_list(FILE *f, const char *title, const summary_lines *l, const char *see)
+{
+    if (!l->n)
+        return;
+    fprintf(f, "%s:\n", title);
+    for (int i = 0; i < l->n; i++)
+        fprintf(f, "  %s\n", l->lines[i]);
+    if (l->more)
+        fprintf(f, "  ... and %lld more (see %s)\n", (long long)l->more, see);
+}
+
 static void summary_print(FILE *f, const char *batch_id, const report_counts *c, double wall,
                           const char *out_dir, summary_lines *fails, summary_lines *errs)
 {
@@ -612,20 +623,8 @@ static void summary_print(FILE *f, const char *batch_id, const report_counts *c,
             (long long)c->failed);
     if (c->skipped)
         fprintf(f, "  skipped    %lld\n", (long long)c->skipped);
-    if (fails->n) {
-        fprintf(f, "failed quality gates:\n");
-        for (int i = 0; i < fails->n; i++)
-            fprintf(f, "  %s\n", fails->lines[i]);
-        if (fails->more)
-            fprintf(f, "  ... and %lld more (see results.csv)\n", (long long)fails->more);
-    }
-    if (errs->n) {
-        fprintf(f, "could not be processed:\n");
-        for (int i = 0; i < errs->n; i++)
-            fprintf(f, "  %s\n", errs->lines[i]);
-        if (errs->more)
-            fprintf(f, "  ... and %lld more (see error_log.json)\n", (long long)errs->more);
-    }
+    summary_list(f, "failed quality gates", fails, "results.csv");
+    summary_list(f, "could not be processed", errs, "error_log.json");
     fprintf(f, "reports: %s/summary/\n", out_dir);
 }
 
