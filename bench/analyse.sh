@@ -25,43 +25,17 @@ set -u
 
 REPEAT=${REPEAT:-3}
 JOBS=${JOBS:-$(nproc)}
-for v in REPEAT JOBS; do
-    case ${!v} in
-    '' | *[!0-9]* | 0) echo "analyse.sh: $v must be a positive whole number, not '${!v}'" >&2; exit 2 ;;
-    esac
-done
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/common.sh"
+bench_positive analyse.sh REPEAT JOBS
 cache=${BENCH_CACHE:-${TMPDIR:-/tmp}/vbatch-bench}
 
-if [ -n "${VBATCH:-}" ]; then
-    vbatch=$VBATCH; how=\$VBATCH
-elif [ -x ./vbatch ]; then
-    vbatch=$PWD/vbatch; how='./vbatch'
-elif command -v vbatch >/dev/null 2>&1; then
-    vbatch=$(command -v vbatch); how='PATH'
-else
-    echo "analyse.sh: no vbatch: set VBATCH, run from the build folder, or install it" >&2
-    exit 2
-fi
-if [ ! -x "$vbatch" ]; then
-    echo "analyse.sh: $vbatch is not executable" >&2
-    exit 2
-fi
-if ! command -v ffmpeg >/dev/null 2>&1; then
-    echo "analyse.sh: ffmpeg not found (Debian package ffmpeg)" >&2
-    exit 2
-fi
+bench_init analyse.sh ffmpeg
 mkdir -p "$cache" || exit 2
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/vbatch-bench.XXXXXX") || exit 2
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
 
 # ---- helpers ----
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 

@@ -35,45 +35,13 @@ if [ ! -r "$media_sh" ]; then
     exit 2
 fi
 
-if [ -n "${VBATCH:-}" ]; then
-    vbatch=$VBATCH; how=\$VBATCH
-elif [ -x ./vbatch ]; then
-    vbatch=$PWD/vbatch; how='./vbatch'
-elif command -v vbatch >/dev/null 2>&1; then
-    vbatch=$(command -v vbatch); how='PATH'
-else
-    echo "probe.sh: no vbatch: set VBATCH, run from the build folder, or install it" >&2
-    exit 2
-fi
-if [ ! -x "$vbatch" ]; then
-    echo "probe.sh: $vbatch is not executable" >&2
-    exit 2
-fi
-for tool in ffmpeg ffprobe; do
-    if ! command -v $tool >/dev/null 2>&1; then
-        echo "probe.sh: $tool not found (Debian package ffmpeg)" >&2
-        exit 2
-    fi
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/vbatch-bench.XXXXXX") || exit 2
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
+. "$here/common.sh"
+bench_init probe.sh ffmpeg ffprobe
 
 # ---- helpers ----
 
-now() { date +%s.%N; }
-# elapsed START: seconds since START
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
-# median VALUE...
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # per_file_ms SECONDS COUNT
 per_file_ms() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.2f", s * 1000 / n }'; }
-# ratio A B GOAL: "A/B x (goal >= GOAL x: met|NOT met)"
-ratio() { awk -v a="$1" -v b="$2" -v g="$3" 'BEGIN {
-    if (b <= 0) { printf "n/a"; exit }
-    r = a / b; ok = (r >= g) ? "met" : "NOT met"; printf "%.1fx (goal >= %dx: %s)", r, g, ok }'; }
 
 clips=(h264_aac_720p.mp4 vertical_1080x1920.mp4 silent_video.mp4 hevc_hdr10.mp4)
 

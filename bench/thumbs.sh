@@ -21,48 +21,16 @@ set -u
 N=${1:-20}
 REPEAT=${REPEAT:-3}
 JOBS=${JOBS:-$(nproc)}
-for v in N REPEAT JOBS; do
-    case ${!v} in
-    '' | *[!0-9]* | 0) echo "thumbs.sh: $v must be a positive whole number, not '${!v}'" >&2; exit 2 ;;
-    esac
-done
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/common.sh"
+bench_positive thumbs.sh N REPEAT JOBS
 CACHE=${BENCH_CACHE:-${TMPDIR:-/tmp}/vbatch-bench}
 
-if [ -n "${VBATCH:-}" ]; then
-    vbatch=$VBATCH; how=\$VBATCH
-elif [ -x ./vbatch ]; then
-    vbatch=$PWD/vbatch; how='./vbatch'
-elif command -v vbatch >/dev/null 2>&1; then
-    vbatch=$(command -v vbatch); how='PATH'
-else
-    echo "thumbs.sh: no vbatch: set VBATCH, run from the build folder, or install it" >&2
-    exit 2
-fi
-if [ ! -x "$vbatch" ]; then
-    echo "thumbs.sh: $vbatch is not executable" >&2
-    exit 2
-fi
-for tool in ffmpeg ffprobe vips xargs; do
-    if ! command -v $tool >/dev/null 2>&1; then
-        echo "thumbs.sh: $tool not found (Debian packages ffmpeg, libvips-tools)" >&2
-        exit 2
-    fi
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/vbatch-bench-thumbs.XXXXXX") || exit 2
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 130' INT TERM
+bench_init thumbs.sh ffmpeg ffprobe vips xargs
 
 # ---- helpers ----
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
-    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 per_video() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.3f", s / n }'; }
-ratio() { awk -v a="$1" -v b="$2" -v g="$3" 'BEGIN {
-    if (b <= 0) { printf "n/a"; exit }
-    r = a / b; ok = (r >= g) ? "met" : "NOT met"; printf "%.1fx (goal >= %dx: %s)", r, g, ok }'; }
 
 # ---- the videos (cached) ----
 

@@ -86,7 +86,7 @@ const char *image_vips_version(void)
 bool image_is_image_name(const char *name)
 {
     static const char *const exts[] = { "png", "jpg", "jpeg", "webp", "gif", "tif", "tiff",
-                                        "avif", "heic", "heif" };
+                                        "bmp", "avif", "heic", "heif" };
     const char *slash = strrchr(name, '/');
     const char *dot = strrchr(slash ? slash + 1 : name, '.');
     if (!dot || dot[1] == '\0')

@@ -1,0 +1,53 @@
+# common.sh - sourced by the bench scripts: which vbatch to time, the
+# tools a script needs, a scratch folder, and the timing helpers.
+#   bench_init NAME TOOL...   (NAME for messages; sets vbatch, how, tmp)
+
+bench_init() {
+    local name=$1 tool
+    shift
+    if [ -n "${VBATCH:-}" ]; then
+        vbatch=$VBATCH; how=\$VBATCH
+    elif [ -x ./vbatch ]; then
+        vbatch=$PWD/vbatch; how='./vbatch'
+    elif command -v vbatch >/dev/null 2>&1; then
+        vbatch=$(command -v vbatch); how='PATH'
+    else
+        echo "$name: no vbatch: set VBATCH, run from the build folder, or install it" >&2
+        exit 2
+    fi
+    if [ ! -x "$vbatch" ]; then
+        echo "$name: $vbatch is not executable" >&2
+        exit 2
+    fi
+    for tool in "$@"; do
+        if ! command -v "$tool" >/dev/null 2>&1; then
+            echo "$name: $tool not found (Debian packages ffmpeg, libvips-tools, mediainfo, time)" >&2
+            exit 2
+        fi
+    done
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/vbatch-bench.XXXXXX") || exit 2
+    trap 'rm -rf "$tmp"' EXIT
+    trap 'exit 130' INT TERM
+}
+
+# bench_positive NAME VAR...: each variable must be a positive whole number
+bench_positive() {
+    local name=$1 v
+    shift
+    for v in "$@"; do
+        case ${!v} in
+        '' | *[!0-9]* | 0) echo "$name: $v must be a positive whole number, not '${!v}'" >&2; exit 2 ;;
+        esac
+    done
+}
+
+now() { date +%s.%N; }
+# elapsed START: seconds since START
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+# median VALUE...
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# ratio A B GOAL: "A/B x (goal >= GOAL x: met|NOT met)"
+ratio() { awk -v a="$1" -v b="$2" -v g="$3" 'BEGIN {
+    if (b <= 0) { printf "n/a"; exit }
+    r = a / b; ok = (r >= g) ? "met" : "NOT met"; printf "%.1fx (goal >= %dx: %s)", r, g, ok }'; }
