@@ -161,8 +161,15 @@ static int stage_fetch(item_ctx *c)
 }
 
 /* Thumbnails are checked like any image: read back from their headers. */
-static void check_thumbs(item_ctx *c, const thumbs_result *tr)
+static void check_thumbs(item_ctx *c, const thumbs_result *tr, const probe_result *p)
 {
+    /* The picture's displayed aspect: rotation applied, pixel shape too. */
+    const probe_stream *vs = p->video;
+    double sar = vs->sar.num > 0 && vs->sar.den > 0 ? (double)vs->sar.num / vs->sar.den : 1.0;
+    double aspect = vs->display_height > 0
+                        ? (vs->display_width == vs->width ? vs->width * sar / vs->height
+                                                          : vs->height / (vs->width * sar))
+                        : NAN;
     const vb_config *cfg = c->g->cfg;
     static const char *const ext_format[] = { "jpeg", "webp", "png" };
     char *thumb_dir = util_path_join(c->item_dir, "thumbnails");
@@ -176,10 +183,12 @@ static void check_thumbs(item_ctx *c, const thumbs_result *tr)
             bad++;
             snprintf(why, sizeof why, "%s", e.msg);
         } else if (ii.width != cfg->thumbs.width ||
-                   strcmp(ii.format, ext_format[cfg->thumbs.format]) != 0) {
+                   strcmp(ii.format, ext_format[cfg->thumbs.format]) != 0 ||
+                   (isfinite(aspect) && ii.height > 0 &&
+                    fabs((double)ii.width / ii.height - aspect) / aspect > 0.02)) {
             bad++;
-            snprintf(why, sizeof why, "%s is %dx%d %s", tr->t[i].file, ii.width, ii.height,
-                     ii.format);
+            snprintf(why, sizeof why, "%s is %dx%d %s (video aspect %.3f)", tr->t[i].file,
+                     ii.width, ii.height, ii.format, aspect);
         }
         image_info_clear(&ii);
         free(path);
@@ -187,7 +196,8 @@ static void check_thumbs(item_ctx *c, const thumbs_result *tr)
     free(thumb_dir);
     char v[64], l[64];
     snprintf(v, sizeof v, "%zu of %zu readable", tr->n - (size_t)bad, tr->n);
-    snprintf(l, sizeof l, "%d px wide %s", cfg->thumbs.width, ext_format[cfg->thumbs.format]);
+    snprintf(l, sizeof l, "%d px wide %s, aspect %.3f", cfg->thumbs.width,
+             ext_format[cfg->thumbs.format], aspect);
     if (bad)
         rules_add(&c->rr, "thumbnails", cfg->qc.image_level, false, v, l,
                   "thumbnail check failed: %s", why);
@@ -263,7 +273,7 @@ static int stage_video(item_ctx *c)
             probe_result_free(&p);
             return -1;
         }
-        check_thumbs(c, &tr);
+        check_thumbs(c, &tr, p);
         r->nthumbs = (int)tr.n;
         if (tr.contact)
             r->contact = util_path_join(c->j->folder, "contact.jpg");
