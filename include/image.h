@@ -18,6 +18,9 @@ typedef struct image_info {
 int image_vips_init(int workers, vb_error *e);
 void image_vips_shutdown(void);
 const char *image_vips_version(void);
+/* Fill e from libvips's error buffer (then cleared): "WHAT PATH: msg",
+ * or "WHAT: msg" when path is NULL. Returns -1. */
+int image_vips_fail(vb_error *e, int code, const char *what, const char *path);
 
 /* true if the file name has a still-image extension (png, jpg, jpeg,
  * webp, gif, tif, tiff, bmp, avif, heic, heif). */

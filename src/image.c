@@ -106,7 +106,7 @@ static char *format_from_loader(const char *loader)
     return vb_xstrdup(loader);
 }
 
-static int vips_err(vb_error *e, int code, const char *what, const char *path)
+int image_vips_fail(vb_error *e, int code, const char *what, const char *path)
 {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", vips_error_buffer());
@@ -118,7 +118,11 @@ static int vips_err(vb_error *e, int code, const char *what, const char *path)
     for (char *p = msg; *p; p++)
         if (*p == '\n')
             *p = ' ';
-    return vb_fail(e, code, "%s %s: %s", what, path, *msg ? msg : "unknown libvips error");
+    if (!*msg)
+        snprintf(msg, sizeof msg, "unknown libvips error");
+    if (path)
+        return vb_fail(e, code, "%s %s: %s", what, path, msg);
+    return vb_fail(e, code, "%s: %s", what, msg);
 }
 
 int image_probe(const char *path, int64_t max_pixels, image_info *out, vb_error *e)
@@ -142,7 +146,7 @@ int image_probe(const char *path, int64_t max_pixels, image_info *out, vb_error 
      * decoded when something asks for them, which nothing here does. */
     VipsImage *im = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
     if (!im)
-        return vips_err(e, VB_ERR_MEDIA, "cannot read the image header of", path);
+        return image_vips_fail(e, VB_ERR_MEDIA, "cannot read the image header of", path);
 
     int w = vips_image_get_width(im), h = vips_image_get_height(im);
     int64_t px = (int64_t)w * h;

@@ -67,16 +67,7 @@ static int av_fail(vb_error *e, int rc, const char *what, const char *path)
 
 static int vips_fail(vb_error *e, const char *what)
 {
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", vips_error_buffer());
-    vips_error_clear();
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        msg[--n] = '\0';
-    for (char *p = msg; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
-    return vb_fail(e, VB_ERR_INTERNAL, "%s: %s", what, *msg ? msg : "libvips error");
+    return image_vips_fail(e, VB_ERR_INTERNAL, what, NULL);
 }
 
 static void dec_close(dec *d)
