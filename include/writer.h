@@ -38,6 +38,8 @@ void writer_int(writer *w, const char *key, int64_t v);
 void writer_double(writer *w, const char *key, double v); /* NaN -> null */
 void writer_bool(writer *w, const char *key, bool v);
 void writer_null(writer *w, const char *key);
+/* v if it is positive, null otherwise ("unknown"). */
+void writer_opt_int(writer *w, const char *key, int64_t v);
 
 /* Finish and hand over the whole output as a NUL-terminated string that
  * the caller frees. The writer can not be used afterwards. */

@@ -508,35 +508,18 @@ const char *probe_stream_type_name(int type)
     return (type >= 0 && type <= PROBE_OTHER) ? n[type] : "other";
 }
 
-static void write_ratio(writer *w, const char *key, probe_rational r)
+/* "16:9" for ratios, "30000/1001" for rates, as ffprobe writes them. */
+static void write_fraction(writer *w, const char *key, probe_rational r, char sep)
 {
     if (r.num <= 0 || r.den <= 0) {
         writer_null(w, key);
         return;
     }
     char buf[48];
-    snprintf(buf, sizeof buf, "%d:%d", r.num, r.den);
+    snprintf(buf, sizeof buf, "%d%c%d", r.num, sep, r.den);
     writer_string(w, key, buf);
 }
 
-static void write_rate(writer *w, const char *key, probe_rational r)
-{
-    if (r.num <= 0 || r.den <= 0) {
-        writer_null(w, key);
-        return;
-    }
-    char buf[48];
-    snprintf(buf, sizeof buf, "%d/%d", r.num, r.den);
-    writer_string(w, key, buf);
-}
-
-static void write_opt_int(writer *w, const char *key, int64_t v)
-{
-    if (v > 0)
-        writer_int(w, key, v);
-    else
-        writer_null(w, key);
-}
 
 void probe_write(const probe_result *r, writer *w)
 {
@@ -546,7 +529,7 @@ void probe_write(const probe_result *r, writer *w)
     writer_string(w, "container", r->container);
     writer_double(w, "duration", r->duration);
     writer_double(w, "start_time", r->start_time);
-    write_opt_int(w, "bit_rate", r->bit_rate);
+    writer_opt_int(w, "bit_rate", r->bit_rate);
     writer_int(w, "size", r->size);
     if (r->faststart < 0)
         writer_null(w, "faststart");
@@ -561,9 +544,9 @@ void probe_write(const probe_result *r, writer *w)
         writer_string(w, "codec", s->codec);
         writer_string(w, "codec_long", s->codec_long);
         writer_string(w, "profile", s->profile);
-        write_opt_int(w, "bit_rate", s->bit_rate);
+        writer_opt_int(w, "bit_rate", s->bit_rate);
         writer_double(w, "duration", s->duration);
-        write_opt_int(w, "nb_frames", s->nb_frames);
+        writer_opt_int(w, "nb_frames", s->nb_frames);
         writer_string(w, "language", s->language);
         if (s->type == PROBE_VIDEO) {
             writer_bool(w, "attached_pic", s->attached_pic);
@@ -572,12 +555,12 @@ void probe_write(const probe_result *r, writer *w)
             writer_int(w, "display_width", s->display_width);
             writer_int(w, "display_height", s->display_height);
             writer_double(w, "rotation", s->rotation);
-            write_ratio(w, "sample_aspect_ratio", s->sar);
-            write_ratio(w, "display_aspect_ratio", s->dar);
-            write_rate(w, "avg_frame_rate", s->avg_frame_rate);
-            write_rate(w, "r_frame_rate", s->r_frame_rate);
+            write_fraction(w, "sample_aspect_ratio", s->sar, ':');
+            write_fraction(w, "display_aspect_ratio", s->dar, ':');
+            write_fraction(w, "avg_frame_rate", s->avg_frame_rate, '/');
+            write_fraction(w, "r_frame_rate", s->r_frame_rate, '/');
             writer_string(w, "pix_fmt", s->pix_fmt);
-            write_opt_int(w, "bit_depth", s->bit_depth);
+            writer_opt_int(w, "bit_depth", s->bit_depth);
             writer_string(w, "color_range", s->color_range);
             writer_string(w, "color_space", s->color_space);
             writer_string(w, "color_transfer", s->color_transfer);
@@ -588,7 +571,7 @@ void probe_write(const probe_result *r, writer *w)
             writer_int(w, "channels", s->channels);
             writer_string(w, "channel_layout", s->channel_layout);
             writer_string(w, "sample_fmt", s->sample_fmt);
-            write_opt_int(w, "bit_depth", s->bit_depth);
+            writer_opt_int(w, "bit_depth", s->bit_depth);
         }
         writer_end_object(w);
     }

@@ -81,13 +81,6 @@ static void write_opt_double(writer *w, const char *k, double v)
         writer_null(w, k);
 }
 
-static void write_opt_int(writer *w, const char *k, int64_t v)
-{
-    if (v > 0)
-        writer_int(w, k, v);
-    else
-        writer_null(w, k);
-}
 
 static void write_list(writer *w, const char *k, const vb_strlist *l)
 {
@@ -120,11 +113,11 @@ static void item_write(const item_record *it, writer *w)
     writer_string(w, "audio_codec", it->audio_codec);
     writer_string(w, "image_format", it->image_format);
     write_opt_double(w, "duration", it->duration > 0 ? it->duration : NAN);
-    write_opt_int(w, "width", it->width);
-    write_opt_int(w, "height", it->height);
+    writer_opt_int(w, "width", it->width);
+    writer_opt_int(w, "height", it->height);
     write_opt_double(w, "fps", it->fps > 0 ? it->fps : NAN);
-    write_opt_int(w, "size", it->size);
-    write_opt_int(w, "bit_rate", it->bit_rate);
+    writer_opt_int(w, "size", it->size);
+    writer_opt_int(w, "bit_rate", it->bit_rate);
     writer_begin_object(w, "analysis");
     writer_bool(w, "done", it->analysed);
     write_opt_double(w, "black_seconds", it->analysed ? it->black_total : NAN);

@@ -79,6 +79,14 @@ void writer_null(writer *w, const char *key)
     w->ops->value(w, key, &x);
 }
 
+void writer_opt_int(writer *w, const char *key, int64_t v)
+{
+    if (v > 0)
+        writer_int(w, key, v);
+    else
+        writer_null(w, key);
+}
+
 char *writer_finish(writer *w, size_t *len)
 {
     size_t n = 0;
