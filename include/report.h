@@ -1,7 +1,7 @@
 /* report.h - per-item records and the summary reports built from them.
- * Records are appended to a spool file in OUT/.vbatch/ as they are made
- * (so memory stays flat however many items there are) and the summary
- * files are produced from the spool at the end of the batch. */
+ * Records go to the journal, OUT/.vbatch/state.db, as they are made (so
+ * memory stays flat however many items there are) and the summary files
+ * are produced from the journal at the end of the batch. */
 #ifndef VB_REPORT_H
 #define VB_REPORT_H
 
@@ -71,17 +71,26 @@ typedef struct report_counts {
     double stage_time[STAGE_COUNT];
 } report_counts;
 
-/* Start recording a new batch in out_dir: OUT/summary and OUT/.vbatch
- * are created; records go to OUT/.vbatch/items-<batch_id>.jsonl. */
+/* Start recording a new batch in out_dir: OUT/summary and the journal
+ * OUT/.vbatch/state.db are created. info->batch_id is the wanted id; the
+ * journal makes it unique (report_batch_id gives the one used). */
 report *report_open(const char *out_dir, const report_batch_info *info,
                     vb_error *e);
-/* Append one item (items must arrive in seq order). */
+const char *report_batch_id(const report *r);
+/* An item enters the journal as pending when queued (folder may be NULL),
+ * then running when a worker takes it (any thread). */
+int report_queue(report *r, int64_t seq, const char *source, const char *folder,
+                 vb_error *e);
+int report_running(report *r, int64_t seq, vb_error *e);
+/* Record one finished item (items must arrive in seq order). */
 int report_add(report *r, const item_record *it, vb_error *e);
 const report_counts *report_get_counts(const report *r);
-/* Close the record (OUT/.vbatch/batch-<batch_id>.json holds the batch's
- * header) and render every summary file from it; the text summary goes
- * to `summary_out` unless it is NULL. */
+/* Mark the batch done in the journal and render every summary file from
+ * it; the text summary goes to `summary_out` unless it is NULL. */
 int report_finish(report *r, double wall, FILE *summary_out, vb_error *e);
+/* The same, marking the batch interrupted when `interrupted`. */
+int report_finish_status(report *r, bool interrupted, double wall, FILE *summary_out,
+                         vb_error *e);
 void report_free(report **r);
 
 /* Formats report_render produces. */

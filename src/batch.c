@@ -52,6 +52,7 @@ typedef struct engine {
     int64_t next_record;     /* next to be recorded */
     bool closed;
     int jobs;                /* worker threads */
+    report *rep;             /* the journal's writer (its calls are thread-safe) */
 } engine;
 
 static void item_fail(item_record *r, int stage, const char *msg)
@@ -432,6 +433,10 @@ static void *worker_main(void *arg)
         g->next_take++;
         pthread_mutex_unlock(&g->mu);
 
+        /* Only informative (a resumed batch redoes running items), so a
+         * failed write is left to the result's write to report. */
+        vb_error e = {0};
+        report_running(g->rep, j->seq, &e);
         run_item(g, j);
 
         pthread_mutex_lock(&g->mu);
@@ -495,24 +500,14 @@ static int record_ready(engine *g, report *rep)
     return rc;
 }
 
-/* batch_YYYYMMDD_HHMMSS, with _2, _3 ... when a batch of the same second
- * is already recorded in this output folder. */
-static void make_batch_id(const char *out_dir, char *buf, size_t len)
+/* batch_YYYYMMDD_HHMMSS; the journal adds _2, _3 ... when a batch of the
+ * same second is already recorded in this output folder. */
+static void make_batch_id(char *buf, size_t len)
 {
     time_t now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
-    char base[48];
-    strftime(base, sizeof base, "batch_%Y%m%d_%H%M%S", &tm);
-    snprintf(buf, len, "%s", base);
-    for (int n = 2; n < 1000; n++) {
-        char *p = vb_xasprintf("%s/.vbatch/items-%s.jsonl", out_dir, buf);
-        bool taken = access(p, F_OK) == 0;
-        free(p);
-        if (!taken)
-            return;
-        snprintf(buf, len, "%s_%d", base, n);
-    }
+    strftime(buf, len, "batch_%Y%m%d_%H%M%S", &tm);
 }
 
 int batch_run(const batch_opts *o)
@@ -523,7 +518,7 @@ int batch_run(const batch_opts *o)
         return VB_EXIT_USAGE;
     }
     char batch_id[64];
-    make_batch_id(o->out_dir, batch_id, sizeof batch_id);
+    make_batch_id(batch_id, sizeof batch_id);
     vb_strlist inputs = {0};
     for (size_t i = 0; i < o->paths.n; i++)
         vb_strlist_add(&inputs, o->paths.v[i]);
@@ -552,7 +547,7 @@ int batch_run(const batch_opts *o)
     layout_names *names = layout_names_new();
 
     int jobs = o->jobs > 0 ? o->jobs : (o->config->batch.jobs > 0 ? o->config->batch.jobs : util_ncpu());
-    engine g = { .o = o, .cfg = o->config, .jobs = jobs };
+    engine g = { .o = o, .cfg = o->config, .jobs = jobs, .rep = rep };
     pthread_mutex_init(&g.mu, NULL);
     pthread_cond_init(&g.cv_work, NULL);
     pthread_cond_init(&g.cv_done, NULL);
@@ -583,8 +578,15 @@ int batch_run(const batch_opts *o)
         }
         if (!j->en.error)
             j->folder = layout_unique_name(names, j->en.rel);
-        pthread_mutex_lock(&g.mu);
+        /* Only the main thread queues, so next_seq is stable here. */
         j->seq = g.next_seq + 1;
+        char *src = j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
+        if (report_queue(rep, j->seq, src, j->folder, &e) != 0) {
+            fprintf(stderr, "vbatch: %s\n", e.msg);
+            record_rc = -1;
+        }
+        free(src);
+        pthread_mutex_lock(&g.mu);
         while (g.next_seq - g.next_record >= g.window) {
             if (record_ready(&g, rep) != 0)
                 record_rc = -1;

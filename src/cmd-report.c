@@ -1,5 +1,6 @@
 /* cmd-report.c - `vbatch report`: produce any report again from what a
- * batch recorded in OUT/.vbatch, without reprocessing anything. */
+ * batch recorded in the journal OUT/.vbatch/state.db, without
+ * reprocessing anything. */
 #include "config.h"
 #include "cmd.h"
 #include "report.h"
@@ -68,8 +69,8 @@ const vb_command cmd_report = {
     .usage = "[--output DIR] [--format json|csv|junit|html|text]... [--job-id ID]",
     .summary = "write a batch's reports again from what it recorded, without reprocessing",
     .description =
-        "Reads the records a batch left in DIR/.vbatch/ and writes the chosen reports\n"
-        "to DIR/summary/: json (batch_report.json, error_log.json,\n"
+        "Reads what a batch recorded in the journal DIR/.vbatch/state.db and writes\n"
+        "the chosen reports to DIR/summary/: json (batch_report.json, error_log.json,\n"
         "processing_metrics.json), csv (results.csv), junit (junit.xml), html\n"
         "(report.html); text prints the summary. The same records give the same\n"
         "files, byte for byte.",

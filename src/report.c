@@ -1,23 +1,23 @@
 /* report.c - per-item records and the summary reports built from them.
  *
- * Recording: each finished item is appended, in batch order, as one
- * compact JSON line to OUT/.vbatch/items-<batch>.jsonl, so memory stays
- * flat however many items a batch has; at the end the batch's header
- * (command line, effective configuration, times) goes to
- * OUT/.vbatch/batch-<batch>.json.
+ * Recording: the batch (command line, effective configuration, times) and
+ * its items live in the journal, OUT/.vbatch/state.db (state.c). Items are
+ * entered as pending when queued; each finished item's record, encoded as
+ * one compact JSON text, is written with its status, so memory stays flat
+ * however many items a batch has.
  *
  * Rendering (report_render, also behind `vbatch report`): two streaming
- * passes over the record file. The first counts (the JUnit and HTML heads
+ * passes over the journal's records. The first counts (the JUnit and HTML heads
  * need totals), the second feeds every requested back end at once:
  * batch_report.json and error_log.json (each item encoded by the writer's
  * JSON back end, i.e. jansson), results.csv (the CSV back end, streaming),
  * junit.xml and report.html (report sinks), and the text summary. */
 #include "config.h"
 #include "report.h"
+#include "state.h"
 #include "util.h"
 #include "writer.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -30,9 +30,7 @@
 
 struct report {
     char *out_dir;
-    char *items_path;
-    char *header_path;
-    FILE *spool;
+    state *st;               /* the journal */
     char *batch_id, *command_line;
     vb_strlist inputs;
     json_t *config;          /* effective settings, as preset_write gives them */
@@ -327,30 +325,14 @@ report *report_open(const char *out_dir, const report_batch_info *info, vb_error
     report *r = vb_xcalloc(1, sizeof *r);
     r->out_dir = vb_xstrdup(out_dir);
     char *summary = util_path_join(out_dir, "summary");
-    char *state = util_path_join(out_dir, ".vbatch");
     int rc = util_mkdir_p(summary, e);
-    if (rc == 0)
-        rc = util_mkdir_p(state, e);
     free(summary);
-    if (rc != 0) {
-        free(state);
+    if (rc == 0)
+        r->st = state_open(out_dir, true, e);
+    if (!r->st) {
         report_free(&r);
         return NULL;
     }
-    char *name = vb_xasprintf("items-%s.jsonl", info->batch_id);
-    r->items_path = util_path_join(state, name);
-    free(name);
-    name = vb_xasprintf("batch-%s.json", info->batch_id);
-    r->header_path = util_path_join(state, name);
-    free(name);
-    free(state);
-    r->spool = fopen(r->items_path, "we");
-    if (!r->spool) {
-        vb_fail(e, VB_ERR_IO, "cannot create %s: %s", r->items_path, strerror(errno));
-        report_free(&r);
-        return NULL;
-    }
-    r->batch_id = vb_xstrdup(info->batch_id);
     r->command_line = vb_xstrdup(info->command_line ? info->command_line : "");
     if (info->inputs)
         for (size_t i = 0; i < info->inputs->n; i++)
@@ -366,16 +348,53 @@ report *report_open(const char *out_dir, const report_batch_info *info, vb_error
         free(s);
     }
     r->started = util_wall();
+    char t0[40];
+    util_iso_time(t0, sizeof t0, r->started);
+    json_t *in = jlist(&r->inputs);
+    state_batch b = {
+        .command_line = r->command_line, .started = t0,
+        .config_json = r->config ? json_dumps(r->config, JSON_COMPACT | JSON_ENSURE_ASCII)
+                                 : vb_xstrdup("{}"),
+        .inputs_json = json_dumps(in, JSON_COMPACT | JSON_ENSURE_ASCII),
+    };
+    json_decref(in);
+    if (!b.config_json || !b.inputs_json)
+        abort();
+    r->batch_id = state_batch_begin(r->st, info->batch_id, &b, e);
+    free(b.config_json);
+    free(b.inputs_json);
+    if (!r->batch_id) {
+        report_free(&r);
+        return NULL;
+    }
     return r;
+}
+
+const char *report_batch_id(const report *r)
+{
+    return r->batch_id;
+}
+
+int report_queue(report *r, int64_t seq, const char *source, const char *folder, vb_error *e)
+{
+    return state_item_queue(r->st, r->batch_id, seq, source, folder, e);
+}
+
+int report_running(report *r, int64_t seq, vb_error *e)
+{
+    return state_item_running(r->st, r->batch_id, seq, e);
 }
 
 int report_add(report *r, const item_record *it, vb_error *e)
 {
     char *s = record_encode(it);
-    int rc = fprintf(r->spool, "%s\n", s);
+    int rc = state_item_result(r->st, r->batch_id, it->seq, report_status_name(it->status),
+                               it->source, it->folder,
+                               it->status == ITEM_FAILED ? report_stage_name(it->error_stage) : NULL,
+                               it->error, s, e);
     free(s);
-    if (rc < 0)
-        return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", r->items_path, strerror(errno));
+    if (rc != 0)
+        return rc;
     counts_add(&r->counts, it);
     return 0;
 }
@@ -387,27 +406,17 @@ const report_counts *report_get_counts(const report *r)
 
 int report_finish(report *r, double wall, FILE *summary_out, vb_error *e)
 {
-    if (fclose(r->spool) != 0) {
-        r->spool = NULL;
-        return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", r->items_path, strerror(errno));
-    }
-    r->spool = NULL;
-    char t0[40], t1[40];
-    util_iso_time(t0, sizeof t0, r->started);
+    return report_finish_status(r, false, wall, summary_out, e);
+}
+
+int report_finish_status(report *r, bool interrupted, double wall, FILE *summary_out,
+                         vb_error *e)
+{
+    char t1[40];
     util_iso_time(t1, sizeof t1, util_wall());
-    json_t *h = json_pack("{ss ss ss ss ss so so sf sI}", "batch_id", r->batch_id,
-                          "vbatch_version", PACKAGE_VERSION, "started", t0, "finished", t1,
-                          "command_line", r->command_line, "inputs", jlist(&r->inputs),
-                          "config", r->config ? json_incref(r->config) : json_object(),
-                          "wall_seconds", wall, "peak_rss_kib", (json_int_t)util_peak_rss_kib());
-    if (!h)
-        abort();
-    char *s = json_dumps(h, JSON_INDENT(2) | JSON_ENSURE_ASCII);
-    json_decref(h);
-    int rc = util_write_atomic(r->header_path, s, strlen(s), e);
-    free(s);
-    if (rc != 0)
-        return rc;
+    if (state_batch_end(r->st, r->batch_id, interrupted ? "interrupted" : "done", t1, wall,
+                        util_peak_rss_kib(), e) != 0)
+        return -1;
     return report_render(r->out_dir, r->batch_id,
                          REPORT_FILES | (summary_out ? REPORT_TEXT : 0), summary_out, e);
 }
@@ -417,11 +426,8 @@ void report_free(report **pr)
     if (!pr || !*pr)
         return;
     report *r = *pr;
-    if (r->spool)
-        fclose(r->spool);
+    state_close(&r->st);
     free(r->out_dir);
-    free(r->items_path);
-    free(r->header_path);
     free(r->batch_id);
     free(r->command_line);
     vb_strlist_clear(&r->inputs);
@@ -544,35 +550,6 @@ static void jstream_tail(FILE *f, int64_t n)
     fputs(n ? "\n  ]\n}\n" : "]\n}\n", f);
 }
 
-/* The latest batch recorded in dir: batch ids sort by time. */
-static char *latest_batch(const char *state_dir, vb_error *e)
-{
-    DIR *d = opendir(state_dir);
-    if (!d) {
-        vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here (%s)", state_dir, strerror(errno));
-        return NULL;
-    }
-    char *best = NULL;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t n = strlen(de->d_name);
-        if (strncmp(de->d_name, "batch-", 6) != 0 || n < 12 ||
-            strcmp(de->d_name + n - 5, ".json") != 0)
-            continue;
-        char *id = vb_xstrndup(de->d_name + 6, n - 11);
-        if (!best || strcmp(id, best) > 0) {
-            free(best);
-            best = id;
-        } else {
-            free(id);
-        }
-    }
-    closedir(d);
-    if (!best)
-        vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", state_dir);
-    return best;
-}
-
 typedef struct summary_lines {
     char *lines[SUMMARY_LINES];
     int n;
@@ -621,70 +598,128 @@ static void summary_print(FILE *f, const char *batch_id, const report_counts *c,
     fprintf(f, "reports: %s/summary/\n", out_dir);
 }
 
+/* One pass over a batch's records, in seq order: fn for each. */
+static int each_record(state *st, const char *id, int (*fn)(void *, item_record *, vb_error *),
+                       void *ctx, vb_error *e)
+{
+    state_rows *rows = state_query(st, STATE_Q_RECORDS, id, e);
+    if (!rows)
+        return -1;
+    int rc = 0, got;
+    const char *json;
+    while (rc == 0 && (got = state_rows_next(rows, &json, 1, e)) == 1) {
+        item_record it;
+        if (!json || record_decode(json, &it) != 0) {
+            rc = vb_fail(e, VB_ERR_IO, "batch %s: damaged record in the journal", id);
+            break;
+        }
+        rc = fn(ctx, &it, e);
+        item_record_clear(&it);
+    }
+    if (rc == 0 && got < 0)
+        rc = -1;
+    state_rows_free(&rows);
+    return rc;
+}
+
+static int count_one(void *ctx, item_record *it, vb_error *e)
+{
+    (void)e;
+    counts_add(ctx, it);
+    return 0;
+}
+
+typedef struct render_ctx {
+    outfile *bj, *ej;
+    int64_t nb, ne;
+    writer *csv;
+    report_sink *junit, *html;
+    summary_lines *fails, *errs;
+} render_ctx;
+
+static int render_one(void *ctx, item_record *itp, vb_error *e)
+{
+    render_ctx *x = ctx;
+    const item_record it = *itp;
+    if (x->bj->f) {
+        writer *w = writer_new(WRITER_JSON);
+        writer_begin_object(w, NULL);
+        item_write(&it, w);
+        writer_end_object(w);
+        jstream_item(x->bj->f, &x->nb, w);
+        writer_free(&w);
+        if (it.status == ITEM_FAILED) {
+            w = writer_new(WRITER_JSON);
+            writer_begin_object(w, NULL);
+            writer_int(w, "seq", it.seq);
+            writer_string(w, "source", it.source);
+            writer_string(w, "folder", it.folder);
+            writer_string(w, "stage", report_stage_name(it.error_stage));
+            writer_string(w, "message", it.error);
+            writer_end_object(w);
+            jstream_item(x->ej->f, &x->ne, w);
+            writer_free(&w);
+        }
+    }
+    if (x->csv) {
+        writer_begin_object(x->csv, NULL);
+        item_write(&it, x->csv);
+        writer_end_object(x->csv);
+    }
+    if (x->junit->item && x->junit->item(x->junit->ctx, &it, e) != 0)
+        return -1;
+    if (x->html->item && x->html->item(x->html->ctx, &it, e) != 0)
+        return -1;
+    if (it.status == ITEM_FAILED)
+        summary_add(x->errs, vb_xasprintf("%s  %s: %s", it.source,
+                                          report_stage_name(it.error_stage), it.error));
+    else if (it.status == ITEM_QC_FAILED) {
+        char *f = vb_strlist_join(&it.failed_rules, ", ");
+        summary_add(x->fails, vb_xasprintf("%s  %s", it.folder ? it.folder : it.source, f));
+        free(f);
+    }
+    return 0;
+}
+
 int report_render(const char *out_dir, const char *batch_id, unsigned formats,
                   FILE *text_out, vb_error *e)
 {
-    char *state = util_path_join(out_dir, ".vbatch");
     char *summary_dir = util_path_join(out_dir, "summary");
-    char *id = batch_id ? vb_xstrdup(batch_id) : latest_batch(state, e);
-    char *hpath = NULL, *ipath = NULL;
-    json_t *h = NULL;
-    FILE *in = NULL;
+    state_batch b = {0};
+    json_t *config = NULL, *hin = NULL;
     int rc = -1;
     outfile bj = {0}, ej = {0}, csvf = {0}, ju = {0}, ht = {0};
     writer *csv = NULL;
     report_sink junit = {0}, html = {0};
     summary_lines fails = {0}, errs = {0};
-    char *line = NULL;
-    size_t cap = 0;
-    if (!id)
+    state *st = state_open(out_dir, false, e);
+    if (!st || state_batch_get(st, batch_id, &b, e) != 0)
         goto out;
-    hpath = vb_xasprintf("%s/batch-%s.json", state, id);
-    ipath = vb_xasprintf("%s/items-%s.jsonl", state, id);
-    json_error_t jerr;
-    h = json_load_file(hpath, 0, &jerr);
-    if (!h) {
-        vb_fail(e, VB_ERR_USAGE, "batch %s: cannot read %s: %s", id, hpath, jerr.text);
-        goto out;
-    }
-    in = fopen(ipath, "re");
-    if (!in) {
-        vb_fail(e, VB_ERR_USAGE, "batch %s: cannot read %s: %s", id, ipath, strerror(errno));
-        goto out;
-    }
+    const char *id = b.id;
+    config = b.config_json ? json_loads(b.config_json, 0, NULL) : NULL;
+    hin = json_pack("{so}", "inputs", b.inputs_json ? json_loads(b.inputs_json, 0, NULL)
+                                                    : json_array());
+    if (!hin)
+        hin = json_object();
     if (util_mkdir_p(summary_dir, e) != 0)
         goto out;
 
     /* Pass 1: totals. */
     report_counts c = {0};
-    while (getline(&line, &cap, in) > 0) {
-        item_record it;
-        if (record_decode(line, &it) != 0) {
-            vb_fail(e, VB_ERR_IO, "%s: damaged record", ipath);
-            goto out;
-        }
-        counts_add(&c, &it);
-        item_record_clear(&it);
-    }
-    rewind(in);
+    if (each_record(st, id, count_one, &c, e) != 0)
+        goto out;
 
-    const char *started = json_string_value(json_object_get(h, "started"));
-    const char *finished = json_string_value(json_object_get(h, "finished"));
-    const char *cmdline = json_string_value(json_object_get(h, "command_line"));
-    const char *version = json_string_value(json_object_get(h, "vbatch_version"));
-    double wall = json_number_value(json_object_get(h, "wall_seconds"));
-    json_t *config = json_object_get(h, "config");
     const char *preset = json_string_value(json_object_get(json_object_get(config, "preset"), "name"));
+    double wall = b.wall;
     vb_strlist inputs = {0};
-    jlist_get(h, "inputs", &inputs);
+    jlist_get(hin, "inputs", &inputs);
     report_header rh = {
-        .batch_id = id, .vbatch_version = version ? version : PACKAGE_VERSION,
-        .started = started ? started : "", .finished = finished ? finished : "",
-        .command_line = cmdline ? cmdline : "", .preset_name = preset ? preset : "",
+        .batch_id = id, .vbatch_version = b.version ? b.version : PACKAGE_VERSION,
+        .started = b.started ? b.started : "", .finished = b.finished ? b.finished : "",
+        .command_line = b.command_line ? b.command_line : "", .preset_name = preset ? preset : "",
         .inputs = &inputs, .counts = &c, .wall = wall, .out_dir = out_dir,
     };
 
-    int64_t nb = 0, ne = 0;
     bool ok = true;
     if (formats & REPORT_JSON) {
         writer *head = writer_new(WRITER_JSON);
@@ -727,51 +762,11 @@ int report_render(const char *out_dir, const char *batch_id, unsigned formats,
              report_html_open(&html, ht.f, &rh, e) == 0;
 
     /* Pass 2: every back end, one item at a time. */
-    while (ok && getline(&line, &cap, in) > 0) {
-        item_record it;
-        if (record_decode(line, &it) != 0) {
-            ok = vb_fail(e, VB_ERR_IO, "%s: damaged record", ipath) == 0;
-            break;
-        }
-        if (bj.f) {
-            writer *w = writer_new(WRITER_JSON);
-            writer_begin_object(w, NULL);
-            item_write(&it, w);
-            writer_end_object(w);
-            jstream_item(bj.f, &nb, w);
-            writer_free(&w);
-            if (it.status == ITEM_FAILED) {
-                w = writer_new(WRITER_JSON);
-                writer_begin_object(w, NULL);
-                writer_int(w, "seq", it.seq);
-                writer_string(w, "source", it.source);
-                writer_string(w, "folder", it.folder);
-                writer_string(w, "stage", report_stage_name(it.error_stage));
-                writer_string(w, "message", it.error);
-                writer_end_object(w);
-                jstream_item(ej.f, &ne, w);
-                writer_free(&w);
-            }
-        }
-        if (csv) {
-            writer_begin_object(csv, NULL);
-            item_write(&it, csv);
-            writer_end_object(csv);
-        }
-        if (junit.item && junit.item(junit.ctx, &it, e) != 0)
-            ok = false;
-        if (ok && html.item && html.item(html.ctx, &it, e) != 0)
-            ok = false;
-        if (it.status == ITEM_FAILED)
-            summary_add(&errs, vb_xasprintf("%s  %s: %s", it.source,
-                                            report_stage_name(it.error_stage), it.error));
-        else if (it.status == ITEM_QC_FAILED) {
-            char *f = vb_strlist_join(&it.failed_rules, ", ");
-            summary_add(&fails, vb_xasprintf("%s  %s", it.folder ? it.folder : it.source, f));
-            free(f);
-        }
-        item_record_clear(&it);
-    }
+    render_ctx x = { .bj = &bj, .ej = &ej, .csv = csv, .junit = &junit, .html = &html,
+                     .fails = &fails, .errs = &errs };
+    if (ok && each_record(st, id, render_one, &x, e) != 0)
+        ok = false;
+    int64_t nb = x.nb, ne = x.ne;
     if (bj.f) {
         jstream_tail(bj.f, nb);
         jstream_tail(ej.f, ne);
@@ -811,7 +806,7 @@ int report_render(const char *out_dir, const char *batch_id, unsigned formats,
         writer_int(w, "checks", c.checks);
         writer_int(w, "checks_failed", c.checks_failed);
         writer_int(w, "checks_warned", c.checks_warned);
-        writer_int(w, "peak_rss_kib", json_integer_value(json_object_get(h, "peak_rss_kib")));
+        writer_int(w, "peak_rss_kib", b.peak_rss_kib);
         writer_end_object(w);
         char *path = util_path_join(summary_dir, "processing_metrics.json");
         ok = writer_save(w, path, e) == 0;
@@ -827,14 +822,10 @@ out:
         free(fails.lines[i]);
     for (int i = 0; i < errs.n; i++)
         free(errs.lines[i]);
-    free(line);
-    if (in)
-        fclose(in);
-    json_decref(h);
-    free(hpath);
-    free(ipath);
-    free(id);
-    free(state);
+    json_decref(config);
+    json_decref(hin);
+    state_batch_clear(&b);
+    state_close(&st);
     free(summary_dir);
     return rc;
 }

@@ -1,0 +1,66 @@
+/* state.h - the journal: OUT/.vbatch/state.db (SQLite, WAL mode).
+ * Batches and their items live here; the reports are produced from it.
+ * Writes are grouped into transactions (up to STATE_TXN_ITEMS writes or
+ * STATE_TXN_SECONDS) so the journal costs little; state_flush commits.
+ * A `state` may be used from several threads (calls are serialised). */
+#ifndef VB_STATE_H
+#define VB_STATE_H
+
+#include "vbatch.h"
+#include <stdint.h>
+
+typedef struct state state;
+
+/* Open (create = true: create it and its folder's schema) the journal of
+ * out_dir. Without create, a missing journal is a VB_ERR_USAGE error. */
+state *state_open(const char *out_dir, bool create, vb_error *e);
+/* Commit what is pending and close. */
+void state_close(state **s);
+/* Commit the open transaction, if any. */
+int state_flush(state *s, vb_error *e);
+
+/* A batch's row; every string owned (NULL when unknown). */
+typedef struct state_batch {
+    char *id, *command_line, *config_json, *inputs_json;
+    char *started, *finished;     /* ISO 8601 */
+    char *host, *version, *status;
+    double wall;
+    int64_t peak_rss_kib;
+} state_batch;
+void state_batch_clear(state_batch *b);
+
+/* Insert a running batch. The id is base_id, or base_id_2, _3 ... when
+ * base_id is taken; the one used is returned (caller frees). */
+char *state_batch_begin(state *s, const char *base_id, const state_batch *b, vb_error *e);
+/* Set a batch's end: status (done|interrupted), finished, wall, peak RSS. */
+int state_batch_end(state *s, const char *id, const char *status, const char *finished,
+                    double wall, int64_t peak_rss_kib, vb_error *e);
+/* Read a batch (id NULL: the latest begun). Not found: VB_ERR_USAGE. */
+int state_batch_get(state *s, const char *id, state_batch *b, vb_error *e);
+
+/* Item statuses as the journal spells them: pending, running, done,
+ * qc_failed, failed, skipped. */
+int state_item_queue(state *s, const char *batch, int64_t seq, const char *source,
+                     const char *folder, vb_error *e);
+int state_item_running(state *s, const char *batch, int64_t seq, vb_error *e);
+/* The result, in one write: status, error, the full record (JSON). */
+int state_item_result(state *s, const char *batch, int64_t seq, const char *status,
+                      const char *source, const char *folder, const char *error_stage,
+                      const char *error, const char *record_json, vb_error *e);
+
+/* Iterate over batches (oldest first) or item rows; the row's columns
+ * as text (NULL for SQL NULL), valid until the next call. Used by
+ * `vbatch status`. */
+typedef struct state_rows state_rows;
+enum state_query {
+    STATE_Q_BATCHES,      /* id, started, finished, status, command_line */
+    STATE_Q_COUNTS,       /* status, count  (param: batch) */
+    STATE_Q_FAILURES,     /* seq, source, error_stage, error  (param: batch) */
+    STATE_Q_RECORDS,      /* record_json  (param: batch) */
+};
+state_rows *state_query(state *s, int query, const char *batch, vb_error *e);
+/* 1 with the row's columns in cols (up to ncols), 0 at the end, -1 on error. */
+int state_rows_next(state_rows *r, const char **cols, int ncols, vb_error *e);
+void state_rows_free(state_rows **r);
+
+#endif

@@ -1,0 +1,445 @@
+/* state.c - the journal, OUT/.vbatch/state.db: the only user of SQLite.
+ *
+ * WAL mode so that `vbatch status` and `vbatch report` read while a batch
+ * writes; a busy timeout so two processes wait instead of failing.
+ * Writes go into one open transaction that is committed after
+ * STATE_TXN_ITEMS writes or STATE_TXN_SECONDS, whichever comes first (and
+ * by state_flush): one fsync per group instead of one per item. Workers
+ * mark items running from their threads, so every call takes the
+ * connection's mutex. */
+#include "config.h"
+#include "state.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STATE_TXN_ITEMS 64
+#define STATE_TXN_SECONDS 0.2
+#define STATE_BUSY_MS 10000
+
+enum { ST_QUEUE, ST_RUNNING, ST_RESULT, ST_NSTMT };
+
+struct state {
+    sqlite3 *db;
+    char *path;
+    pthread_mutex_t mu;
+    bool in_txn;
+    int txn_writes;
+    double txn_started;
+    sqlite3_stmt *st[ST_NSTMT];
+};
+
+struct state_rows {
+    state *s;
+    sqlite3_stmt *st;
+};
+
+static const char *const schema =
+    "CREATE TABLE IF NOT EXISTS batches ("
+    " id TEXT PRIMARY KEY, command_line TEXT, config_json TEXT, inputs_json TEXT,"
+    " started TEXT, finished TEXT, host TEXT, version TEXT,"
+    " status TEXT NOT NULL CHECK (status IN ('running','done','interrupted')),"
+    " wall REAL, peak_rss_kib INTEGER);"
+    "CREATE TABLE IF NOT EXISTS items ("
+    " batch TEXT NOT NULL REFERENCES batches(id), seq INTEGER NOT NULL,"
+    " source TEXT, folder TEXT,"
+    " status TEXT NOT NULL CHECK (status IN"
+    "  ('pending','running','done','qc_failed','failed','skipped')),"
+    " attempts INTEGER NOT NULL DEFAULT 0, error_stage TEXT, error TEXT,"
+    " record_json TEXT, started REAL, finished REAL,"
+    " PRIMARY KEY (batch, seq));";
+
+static const char *const stmt_sql[ST_NSTMT] = {
+    [ST_QUEUE] = "INSERT OR REPLACE INTO items (batch, seq, source, folder, status)"
+                 " VALUES (?1, ?2, ?3, ?4, 'pending')",
+    [ST_RUNNING] = "UPDATE items SET status = 'running', attempts = attempts + 1,"
+                   " started = ?3 WHERE batch = ?1 AND seq = ?2",
+    [ST_RESULT] = "UPDATE items SET status = ?3, source = ?4, folder = ?5,"
+                  " error_stage = ?6, error = ?7, record_json = ?8, finished = ?9"
+                  " WHERE batch = ?1 AND seq = ?2",
+};
+
+static int db_fail(state *s, vb_error *e, const char *what)
+{
+    return vb_fail(e, VB_ERR_IO, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static int db_exec(state *s, const char *sql, vb_error *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        vb_fail(e, VB_ERR_IO, "%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int commit_locked(state *s, vb_error *e)
+{
+    if (!s->in_txn)
+        return 0;
+    s->in_txn = false;
+    s->txn_writes = 0;
+    if (db_exec(s, "COMMIT", e) != 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Before a write: open the group's transaction if none is open. */
+static int write_begin(state *s, vb_error *e)
+{
+    if (s->in_txn)
+        return 0;
+    /* IMMEDIATE: take the write lock now (waiting up to the busy
+     * timeout) rather than fail on the first write. */
+    if (db_exec(s, "BEGIN IMMEDIATE", e) != 0)
+        return -1;
+    s->in_txn = true;
+    s->txn_writes = 0;
+    s->txn_started = util_now();
+    return 0;
+}
+
+/* After a write: commit when the group is full or old enough. */
+static int write_end(state *s, vb_error *e)
+{
+    s->txn_writes++;
+    if (s->txn_writes >= STATE_TXN_ITEMS || util_now() - s->txn_started >= STATE_TXN_SECONDS)
+        return commit_locked(s, e);
+    return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+state *state_open(const char *out_dir, bool create, vb_error *e)
+{
+    char *dir = util_path_join(out_dir, ".vbatch");
+    if (create && util_mkdir_p(dir, e) != 0) {
+        free(dir);
+        return NULL;
+    }
+    state *s = vb_xcalloc(1, sizeof *s);
+    s->path = util_path_join(dir, "state.db");
+    free(dir);
+    pthread_mutex_init(&s->mu, NULL);
+    if (!create && access(s->path, F_OK) != 0) {
+        vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
+        state_close(&s);
+        return NULL;
+    }
+    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX;
+    if (sqlite3_open_v2(s->path, &s->db, flags, NULL) != SQLITE_OK) {
+        if (s->db)
+            db_fail(s, e, "cannot open");
+        else
+            vb_fail(e, VB_ERR_IO, "%s: cannot open", s->path);
+        state_close(&s);
+        return NULL;
+    }
+    sqlite3_busy_timeout(s->db, STATE_BUSY_MS);
+    /* NORMAL is durable across a process crash in WAL mode (the OS holds
+     * the data); only a power cut can lose the last commits. */
+    if (db_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                   " PRAGMA foreign_keys=ON;", e) != 0 ||
+        (create && db_exec(s, schema, e) != 0)) {
+        state_close(&s);
+        return NULL;
+    }
+    for (int i = 0; i < ST_NSTMT; i++)
+        if (sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
+            db_fail(s, e, "cannot prepare");
+            state_close(&s);
+            return NULL;
+        }
+    return s;
+}
+
+void state_close(state **ps)
+{
+    if (!ps || !*ps)
+        return;
+    state *s = *ps;
+    if (s->db) {
+        commit_locked(s, NULL);
+        for (int i = 0; i < ST_NSTMT; i++)
+            sqlite3_finalize(s->st[i]);
+        sqlite3_close(s->db);
+    }
+    pthread_mutex_destroy(&s->mu);
+    free(s->path);
+    free(s);
+    *ps = NULL;
+}
+
+int state_flush(state *s, vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = commit_locked(s, e);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void state_batch_clear(state_batch *b)
+{
+    free(b->id); free(b->command_line); free(b->config_json); free(b->inputs_json);
+    free(b->started); free(b->finished); free(b->host); free(b->version); free(b->status);
+    memset(b, 0, sizeof *b);
+}
+
+char *state_batch_begin(state *s, const char *base_id, const state_batch *b, vb_error *e)
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        host[0] = '\0';
+    sqlite3_stmt *st = NULL;
+    char *id = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (commit_locked(s, e) != 0)
+        goto out;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO batches (id, command_line, config_json, inputs_json,"
+                           " started, host, version, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                           " 'running')", -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+        goto out;
+    }
+    for (int n = 1; n < 1000; n++) {
+        id = n == 1 ? vb_xstrdup(base_id) : vb_xasprintf("%s_%d", base_id, n);
+        bind_text(st, 1, id);
+        bind_text(st, 2, b->command_line);
+        bind_text(st, 3, b->config_json);
+        bind_text(st, 4, b->inputs_json);
+        bind_text(st, 5, b->started);
+        bind_text(st, 6, host);
+        bind_text(st, 7, PACKAGE_VERSION);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+            goto out;
+        free(id);
+        id = NULL;
+        /* A taken id: try the next suffix; anything else is an error. */
+        if (rc != SQLITE_CONSTRAINT) {
+            db_fail(s, e, "cannot record the batch");
+            goto out;
+        }
+    }
+    vb_fail(e, VB_ERR_IO, "%s: too many batches named %s", s->path, base_id);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return id;
+}
+
+int state_batch_end(state *s, const char *id, const char *status, const char *finished,
+                    double wall, int64_t peak_rss_kib, vb_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    pthread_mutex_lock(&s->mu);
+    if (write_begin(s, e) != 0)
+        goto out;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE batches SET status = ?2, finished = ?3, wall = ?4,"
+                           " peak_rss_kib = ?5 WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, id);
+    bind_text(st, 2, status);
+    bind_text(st, 3, finished);
+    sqlite3_bind_double(st, 4, wall);
+    sqlite3_bind_int64(st, 5, peak_rss_kib);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        db_fail(s, e, "cannot record the batch's end");
+        goto out;
+    }
+    rc = commit_locked(s, e);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? vb_xstrdup((const char *)t) : NULL;
+}
+
+int state_batch_get(state *s, const char *id, state_batch *b, vb_error *e)
+{
+    memset(b, 0, sizeof *b);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    pthread_mutex_lock(&s->mu);
+    const char *sql = id ? "SELECT id, command_line, config_json, inputs_json, started, finished,"
+                           " host, version, status, wall, peak_rss_kib FROM batches WHERE id = ?1"
+                         : "SELECT id, command_line, config_json, inputs_json, started, finished,"
+                           " host, version, status, wall, peak_rss_kib FROM batches"
+                           " ORDER BY rowid DESC LIMIT 1";
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+        goto out;
+    }
+    if (id)
+        bind_text(st, 1, id);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        b->id = col_dup(st, 0);
+        b->command_line = col_dup(st, 1);
+        b->config_json = col_dup(st, 2);
+        b->inputs_json = col_dup(st, 3);
+        b->started = col_dup(st, 4);
+        b->finished = col_dup(st, 5);
+        b->host = col_dup(st, 6);
+        b->version = col_dup(st, 7);
+        b->status = col_dup(st, 8);
+        b->wall = sqlite3_column_double(st, 9);
+        b->peak_rss_kib = sqlite3_column_int64(st, 10);
+        rc = 0;
+    } else if (r == SQLITE_DONE) {
+        if (id)
+            vb_fail(e, VB_ERR_USAGE, "%s: no batch %s recorded here", s->path, id);
+        else
+            vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", s->path);
+    } else {
+        db_fail(s, e, "cannot read");
+    }
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* Run one of the prepared item writes inside the current group. */
+static int item_write(state *s, sqlite3_stmt *st, vb_error *e)
+{
+    int rc = -1;
+    if (write_begin(s, e) == 0) {
+        if (sqlite3_step(st) == SQLITE_DONE)
+            rc = write_end(s, e);
+        else
+            db_fail(s, e, "cannot record an item");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+int state_item_queue(state *s, const char *batch, int64_t seq, const char *source,
+                     const char *folder, vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = s->st[ST_QUEUE];
+    bind_text(st, 1, batch);
+    sqlite3_bind_int64(st, 2, seq);
+    bind_text(st, 3, source);
+    bind_text(st, 4, folder);
+    int rc = item_write(s, st, e);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_item_running(state *s, const char *batch, int64_t seq, vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = s->st[ST_RUNNING];
+    bind_text(st, 1, batch);
+    sqlite3_bind_int64(st, 2, seq);
+    sqlite3_bind_double(st, 3, util_wall());
+    int rc = item_write(s, st, e);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_item_result(state *s, const char *batch, int64_t seq, const char *status,
+                      const char *source, const char *folder, const char *error_stage,
+                      const char *error, const char *record_json, vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = s->st[ST_RESULT];
+    bind_text(st, 1, batch);
+    sqlite3_bind_int64(st, 2, seq);
+    bind_text(st, 3, status);
+    bind_text(st, 4, source);
+    bind_text(st, 5, folder);
+    bind_text(st, 6, error_stage);
+    bind_text(st, 7, error);
+    bind_text(st, 8, record_json);
+    sqlite3_bind_double(st, 9, util_wall());
+    int rc = item_write(s, st, e);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+static const char *const query_sql[] = {
+    [STATE_Q_BATCHES] = "SELECT id, started, finished, status, command_line FROM batches"
+                        " ORDER BY rowid",
+    [STATE_Q_COUNTS] = "SELECT status, count(*) FROM items WHERE batch = ?1 GROUP BY status",
+    [STATE_Q_FAILURES] = "SELECT seq, source, error_stage, error FROM items"
+                         " WHERE batch = ?1 AND status = 'failed' ORDER BY seq",
+    [STATE_Q_RECORDS] = "SELECT record_json FROM items WHERE batch = ?1"
+                        " AND record_json IS NOT NULL ORDER BY seq",
+};
+
+state_rows *state_query(state *s, int query, const char *batch, vb_error *e)
+{
+    if (query < 0 || query > STATE_Q_RECORDS) {
+        vb_fail(e, VB_ERR_INTERNAL, "unknown journal query");
+        return NULL;
+    }
+    state_rows *r = vb_xcalloc(1, sizeof *r);
+    r->s = s;
+    pthread_mutex_lock(&s->mu);
+    int rc = sqlite3_prepare_v2(s->db, query_sql[query], -1, &r->st, NULL);
+    if (rc != SQLITE_OK)
+        db_fail(s, e, "cannot prepare");
+    else if (batch)
+        bind_text(r->st, 1, batch);
+    pthread_mutex_unlock(&s->mu);
+    if (rc != SQLITE_OK)
+        state_rows_free(&r);
+    return r;
+}
+
+int state_rows_next(state_rows *r, const char **cols, int ncols, vb_error *e)
+{
+    pthread_mutex_lock(&r->s->mu);
+    int rc = sqlite3_step(r->st);
+    int out;
+    if (rc == SQLITE_ROW) {
+        int n = sqlite3_column_count(r->st);
+        for (int i = 0; i < ncols; i++)
+            cols[i] = i < n ? (const char *)sqlite3_column_text(r->st, i) : NULL;
+        out = 1;
+    } else if (rc == SQLITE_DONE) {
+        out = 0;
+    } else {
+        out = db_fail(r->s, e, "cannot read");
+    }
+    pthread_mutex_unlock(&r->s->mu);
+    return out;
+}
+
+void state_rows_free(state_rows **pr)
+{
+    if (!pr || !*pr)
+        return;
+    sqlite3_finalize((*pr)->st);
+    free(*pr);
+    *pr = NULL;
+}
