@@ -9,6 +9,7 @@
 #include "preset.h"
 #include "rules.h"
 #include "probe.h"
+#include "writer.h"
 
 #include <stdio.h>
 
@@ -106,6 +107,11 @@ enum {
  * latest in out_dir), without reprocessing anything. */
 int report_render(const char *out_dir, const char *batch_id, unsigned formats,
                   FILE *text_out, vb_error *e);
+
+/* What the journal of out_dir says, into w (inside an object the caller
+ * opened): without batch_id every batch with its counts by status; with
+ * one, its counts, progress, failures and time per stage. */
+int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e);
 
 /* ---- report back ends that consume the item stream (JUnit, HTML) ---- */
 

@@ -829,3 +829,133 @@ out:
     free(summary_dir);
     return rc;
 }
+
+/* ---- status: what the journal says about batches ---- */
+
+static const char *const journal_statuses[] = {
+    "pending", "running", "done", "qc_failed", "failed", "skipped",
+};
+
+/* Items of a batch by journal status; total in n[6]. */
+static int status_counts(state *st, const char *id, int64_t n[7], vb_error *e)
+{
+    memset(n, 0, 7 * sizeof n[0]);
+    state_rows *rows = state_query(st, STATE_Q_COUNTS, id, e);
+    if (!rows)
+        return -1;
+    const char *col[2];
+    int got;
+    while ((got = state_rows_next(rows, col, 2, e)) == 1) {
+        int64_t k = col[1] ? strtoll(col[1], NULL, 10) : 0;
+        for (size_t i = 0; i < VB_ARRAY_LEN(journal_statuses); i++)
+            if (col[0] && strcmp(col[0], journal_statuses[i]) == 0)
+                n[i] += k;
+        n[6] += k;
+    }
+    state_rows_free(&rows);
+    return got < 0 ? -1 : 0;
+}
+
+static void status_write_counts(writer *w, const int64_t n[7])
+{
+    writer_begin_object(w, "counts");
+    writer_int(w, "total", n[6]);
+    for (size_t i = 0; i < VB_ARRAY_LEN(journal_statuses); i++)
+        writer_int(w, journal_statuses[i], n[i]);
+    writer_end_object(w);
+}
+
+static int status_list(state *st, writer *w, vb_error *e)
+{
+    state_rows *rows = state_query(st, STATE_Q_BATCHES, NULL, e);
+    if (!rows)
+        return -1;
+    writer_begin_array(w, "batches");
+    const char *col[5];
+    int got;
+    while ((got = state_rows_next(rows, col, 5, e)) == 1) {
+        char *id = vb_xstrdup(col[0] ? col[0] : "");
+        writer_begin_object(w, NULL);
+        writer_string(w, "batch_id", id);
+        writer_string(w, "status", col[3]);
+        writer_string(w, "started", col[1]);
+        writer_string(w, "finished", col[2]);
+        writer_string(w, "command_line", col[4]);
+        int64_t n[7];
+        /* The batch query stays open: counting uses a second statement. */
+        int rc = status_counts(st, id, n, e);
+        free(id);
+        if (rc != 0) {
+            got = -1;
+            break;
+        }
+        status_write_counts(w, n);
+        writer_end_object(w);
+    }
+    writer_end_array(w);
+    state_rows_free(&rows);
+    return got < 0 ? -1 : 0;
+}
+
+static int status_batch(state *st, const char *id, writer *w, vb_error *e)
+{
+    state_batch b = {0};
+    if (state_batch_get(st, id, &b, e) != 0)
+        return -1;
+    int rc = -1;
+    int64_t n[7];
+    report_counts c = {0};
+    state_rows *rows = NULL;
+    if (status_counts(st, b.id, n, e) != 0 || each_record(st, b.id, count_one, &c, e) != 0)
+        goto out;
+    writer_string(w, "batch_id", b.id);
+    writer_string(w, "status", b.status);
+    writer_string(w, "started", b.started);
+    writer_string(w, "finished", b.finished);
+    writer_string(w, "command_line", b.command_line);
+    writer_string(w, "host", b.host);
+    writer_string(w, "vbatch_version", b.version);
+    status_write_counts(w, n);
+    int64_t finished = n[2] + n[3] + n[4] + n[5];
+    writer_begin_object(w, "progress");
+    writer_int(w, "finished", finished);
+    writer_int(w, "total", n[6]);
+    writer_double(w, "percent", n[6] ? round(1000.0 * (double)finished / (double)n[6]) / 10 : 0.0);
+    writer_end_object(w);
+    writer_begin_array(w, "failures");
+    rows = state_query(st, STATE_Q_FAILURES, b.id, e);
+    if (!rows)
+        goto out;
+    const char *col[4];
+    int got;
+    while ((got = state_rows_next(rows, col, 4, e)) == 1) {
+        writer_begin_object(w, NULL);
+        writer_int(w, "seq", col[0] ? strtoll(col[0], NULL, 10) : 0);
+        writer_string(w, "source", col[1]);
+        writer_string(w, "stage", col[2]);
+        writer_string(w, "message", col[3]);
+        writer_end_object(w);
+    }
+    writer_end_array(w);
+    if (got < 0)
+        goto out;
+    writer_begin_object(w, "stage_seconds");
+    for (int s = STAGE_FETCH; s < STAGE_RECORD; s++)
+        writer_double(w, report_stage_name(s), round(c.stage_time[s] * 1e3) / 1e3);
+    writer_end_object(w);
+    rc = 0;
+out:
+    state_rows_free(&rows);
+    state_batch_clear(&b);
+    return rc;
+}
+
+int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e)
+{
+    state *st = state_open(out_dir, false, e);
+    if (!st)
+        return -1;
+    int rc = batch_id ? status_batch(st, batch_id, w, e) : status_list(st, w, e);
+    state_close(&st);
+    return rc;
+}

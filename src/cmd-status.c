@@ -1,0 +1,79 @@
+/* cmd-status.c - `vbatch status`: what the journal OUT/.vbatch/state.db
+ * says about the batches run into OUT, without touching anything. */
+#include "config.h"
+#include "cmd.h"
+#include "report.h"
+#include "writer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cmd_option status_options[] = {
+    { "output", 'o', "DIR", "the output folder (default: vbatch-out)" },
+    { "job-id", 'J', "ID", "one batch: its counts, progress, failures and timings" },
+    { "format", 'f', "FMT", "text (default) or json" },
+    { NULL, 0, NULL, NULL },
+};
+
+typedef struct status_args {
+    const char *out_dir;
+    const char *batch_id;
+    int format;
+} status_args;
+
+static int status_opt(const cmd_option *o, const char *arg, void *ud)
+{
+    status_args *a = ud;
+    if (strcmp(o->name, "output") == 0)
+        a->out_dir = arg;
+    else if (strcmp(o->name, "job-id") == 0)
+        a->batch_id = arg;
+    else if (strcmp(o->name, "format") == 0) {
+        a->format = writer_format_parse(arg);
+        if (a->format != WRITER_TEXT && a->format != WRITER_JSON)
+            return cmd_bad_usage(&cmd_status, "--format must be text or json, not '%s'", arg), -1;
+    }
+    return 0;
+}
+
+static int status_exec(int argc, char **argv)
+{
+    status_args a = { .out_dir = "vbatch-out", .format = WRITER_TEXT };
+    int rc = cmd_parse(&cmd_status, argc, argv, status_opt, &a);
+    if (rc != 0)
+        return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
+    if (optind < argc)
+        return cmd_bad_usage(&cmd_status, "unexpected argument '%s'", argv[optind]);
+    writer *w = writer_new((enum writer_format)a.format);
+    writer_begin_object(w, NULL);
+    vb_error e = {0};
+    if (report_status(a.out_dir, a.batch_id, w, &e) != 0) {
+        writer_free(&w);
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        return e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
+    }
+    writer_end_object(w);
+    size_t len;
+    char *s = writer_finish(w, &len);
+    fwrite(s, 1, len, stdout);
+    free(s);
+    writer_free(&w);
+    return VB_EXIT_OK;
+}
+
+const vb_command cmd_status = {
+    .name = "status",
+    .alias = NULL,
+    .usage = "[--output DIR] [--job-id ID] [--format text|json]",
+    .summary = "show the batches recorded in DIR, or one batch's progress and failures",
+    .description =
+        "Reads the journal DIR/.vbatch/state.db (also while a batch runs). Without\n"
+        "--job-id, lists every batch with its status (running, done, interrupted)\n"
+        "and its items counted by status (pending, running, done, qc_failed,\n"
+        "failed, skipped). With --job-id, shows that batch's counts, progress\n"
+        "(finished of total), the items that could not be processed (source,\n"
+        "stage, message) and the time spent in each stage.",
+    .options = status_options,
+    .exec = status_exec,
+};
