@@ -6,7 +6,14 @@
  * through fetch, probe, check and publish; the main thread records
  * finished items strictly in batch order, so reports do not depend on
  * which worker finished first. The ring bounds memory: the scanner is not
- * read ahead by more than `window` items. */
+ * read ahead by more than `window` items.
+ *
+ * Every item enters the journal as pending when queued. SIGINT and SIGTERM
+ * are blocked in every thread and taken by one thread with sigwait(), so
+ * no handler has to be async-signal-safe: the first stops the batch (no
+ * new items; running ones finish; the rest of the input is still entered
+ * as pending so the batch can be resumed), the second exits at once (the
+ * journal's transactions keep it consistent). */
 #include "config.h"
 #include "batch.h"
 #include "analyse.h"
@@ -24,6 +31,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +59,7 @@ typedef struct engine {
     int64_t next_take;       /* next a worker takes */
     int64_t next_record;     /* next to be recorded */
     bool closed;
+    bool stop;               /* interrupted: take no new items */
     int jobs;                /* worker threads */
     report *rep;             /* the journal's writer (its calls are thread-safe) */
 } engine;
@@ -423,9 +432,9 @@ static void *worker_main(void *arg)
     engine *g = arg;
     for (;;) {
         pthread_mutex_lock(&g->mu);
-        while (g->next_take == g->next_seq && !g->closed)
+        while (g->next_take == g->next_seq && !g->closed && !g->stop)
             pthread_cond_wait(&g->cv_work, &g->mu);
-        if (g->next_take == g->next_seq) {
+        if (g->next_take == g->next_seq || g->stop) {
             pthread_mutex_unlock(&g->mu);
             return NULL;
         }
@@ -510,6 +519,40 @@ static void make_batch_id(char *buf, size_t len)
     strftime(buf, len, "batch_%Y%m%d_%H%M%S", &tm);
 }
 
+static void signal_ignore(int sig)
+{
+    (void)sig;
+}
+
+/* The signal thread: the first SIGINT/SIGTERM stops the batch, the second
+ * ends the process. Cancelled (at sigwait) when the batch is over. */
+static void *signal_main(void *arg)
+{
+    engine *g = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    for (int n = 0;; n++) {
+        int sig;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (n > 0) {
+            fprintf(stderr, "vbatch: interrupted again: stopping now (resumable)\n");
+            _exit(VB_EXIT_INTERRUPTED);
+        }
+        if (vb_verbosity >= 1)
+            fprintf(stderr, "vbatch: interrupted: finishing the running items"
+                            " (interrupt again to stop at once)\n");
+        pthread_mutex_lock(&g->mu);
+        g->stop = true;
+        pthread_cond_broadcast(&g->cv_work);
+        pthread_cond_broadcast(&g->cv_done);
+        pthread_mutex_unlock(&g->mu);
+    }
+    return NULL;
+}
+
 int batch_run(const batch_opts *o)
 {
     vb_error e = {0};
@@ -554,6 +597,23 @@ int batch_run(const batch_opts *o)
     g.window = 64 * (int64_t)jobs;
     g.ring = vb_xcalloc((size_t)g.window, sizeof(job *));
     pthread_t *th = vb_xcalloc((size_t)jobs, sizeof(pthread_t));
+    /* A handler, not SIG_IGN inherited from a shell's background job, so
+     * the signals reach sigwait; blocked before any thread starts so
+     * every thread (the libraries' too) inherits the mask. */
+    struct sigaction sa = { .sa_handler = signal_ignore };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    pthread_t sig_th;
+    if (pthread_create(&sig_th, NULL, signal_main, &g) != 0) {
+        fprintf(stderr, "vbatch: cannot start the signal thread\n");
+        abort();
+    }
     for (int i = 0; i < jobs; i++)
         if (pthread_create(&th[i], NULL, worker_main, &g) != 0) {
             fprintf(stderr, "vbatch: cannot start worker threads\n");
@@ -563,6 +623,8 @@ int batch_run(const batch_opts *o)
     double t0 = util_now();
     int status = VB_EXIT_OK;
     int record_rc = 0;
+    bool stopped = false;        /* seen g.stop: only enter the rest */
+    int64_t pending_seq = 0;     /* last seq entered after the stop */
     for (;;) {
         job *j = vb_xcalloc(1, sizeof *j);
         int got = scan_next(sc, &j->en, &e);
@@ -579,19 +641,38 @@ int batch_run(const batch_opts *o)
         if (!j->en.error)
             j->folder = layout_unique_name(names, j->en.rel);
         /* Only the main thread queues, so next_seq is stable here. */
-        j->seq = g.next_seq + 1;
+        j->seq = (stopped ? pending_seq : g.next_seq) + 1;
         char *src = j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
         if (report_queue(rep, j->seq, src, j->folder, &e) != 0) {
             fprintf(stderr, "vbatch: %s\n", e.msg);
             record_rc = -1;
         }
         free(src);
+        if (stopped) {
+            /* Interrupted: the rest of the input is only entered as
+             * pending, for `vbatch resume`. */
+            pending_seq = j->seq;
+            scan_entry_clear(&j->en);
+            free(j->folder);
+            free(j);
+            continue;
+        }
         pthread_mutex_lock(&g.mu);
-        while (g.next_seq - g.next_record >= g.window) {
+        while (!g.stop && g.next_seq - g.next_record >= g.window) {
             if (record_ready(&g, rep) != 0)
                 record_rc = -1;
-            if (g.next_seq - g.next_record >= g.window)
+            if (!g.stop && g.next_seq - g.next_record >= g.window)
                 pthread_cond_wait(&g.cv_done, &g.mu);
+        }
+        if (g.stop) {
+            stopped = true;
+            pending_seq = g.next_seq + 1;
+            j->seq = pending_seq;
+            pthread_mutex_unlock(&g.mu);
+            scan_entry_clear(&j->en);
+            free(j->folder);
+            free(j);
+            continue;
         }
         g.ring[g.next_seq % g.window] = j;
         g.next_seq++;
@@ -603,28 +684,45 @@ int batch_run(const batch_opts *o)
     pthread_mutex_lock(&g.mu);
     g.closed = true;
     pthread_cond_broadcast(&g.cv_work);
-    while (g.next_record < g.next_seq) {
+    /* Every item a worker took is recorded; after a stop, those never
+     * taken stay pending in the journal. */
+    while (g.next_record < (g.stop ? g.next_take : g.next_seq)) {
         if (record_ready(&g, rep) != 0)
             record_rc = -1;
-        if (g.next_record < g.next_seq)
+        if (g.next_record < (g.stop ? g.next_take : g.next_seq))
             pthread_cond_wait(&g.cv_done, &g.mu);
     }
+    bool interrupted = g.stop;
     pthread_mutex_unlock(&g.mu);
     for (int i = 0; i < jobs; i++)
         pthread_join(th[i], NULL);
+    for (int64_t s = g.next_record; s < g.next_seq; s++) {
+        job *j = g.ring[s % g.window];
+        scan_entry_clear(&j->en);
+        free(j->folder);
+        free(j);
+    }
     double wall = util_now() - t0;
 
-    if (report_finish(rep, wall, vb_verbosity >= 1 ? stdout : NULL, &e) != 0) {
+    if (report_finish_status(rep, interrupted, wall, vb_verbosity >= 1 ? stdout : NULL, &e) != 0) {
         fprintf(stderr, "vbatch: cannot write the reports: %s\n", e.msg);
         record_rc = -1;
     }
     const report_counts *c = report_get_counts(rep);
-    if (status == VB_EXIT_OK) {
+    if (interrupted && vb_verbosity >= 1)
+        fprintf(stderr, "vbatch: %s interrupted: the items not processed are left pending"
+                        " in the journal\n", report_batch_id(rep));
+    if (interrupted)
+        status = VB_EXIT_INTERRUPTED;
+    else if (status == VB_EXIT_OK) {
         if (c->failed > 0 || record_rc != 0)
             status = VB_EXIT_ITEMS;
         else if (c->qc_failed > 0)
             status = VB_EXIT_QC;
     }
+    /* Signals stay blocked: one arriving from here on is ignored. */
+    pthread_cancel(sig_th);
+    pthread_join(sig_th, NULL);
     free(th);
     free(g.ring);
     pthread_mutex_destroy(&g.mu);
