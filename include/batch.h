@@ -13,6 +13,8 @@ typedef struct batch_opts {
     vb_strlist lists;             /* --from-list files (owned) */
     const char *command_line;
     int jobs;                     /* 0 = cores */
+    const char *resume_id;        /* finish this recorded batch: its pending
+                                     items, no scan (paths, lists unused) */
 } batch_opts;
 
 /* Run the batch; returns an exit status (VB_EXIT_*). Fatal problems

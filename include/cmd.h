@@ -24,7 +24,8 @@ typedef struct vb_command {
     int (*exec)(int argc, char **argv); /* returns an exit status */
 } vb_command;
 
-extern const vb_command cmd_process, cmd_probe, cmd_presets, cmd_report, cmd_status;
+extern const vb_command cmd_process, cmd_probe, cmd_presets, cmd_report, cmd_status,
+    cmd_resume;
 
 const vb_command *cmd_find(const char *name);
 /* Every command, NULL-terminated. */

@@ -81,7 +81,13 @@ const char *report_batch_id(const report *r);
 /* An item enters the journal as pending when queued (folder may be NULL),
  * then running when a worker takes it (any thread). */
 int report_queue(report *r, int64_t seq, const char *source, const char *folder,
-                 vb_error *e);
+                 const char *error, vb_error *e);
+/* Reopen a recorded batch to finish it: items left running go back to
+ * pending; the counts start from what is recorded. */
+report *report_reopen(const char *out_dir, const char *batch_id, vb_error *e);
+/* The next pending item after seq `after` (see state_next_pending). */
+int report_next_pending(report *r, int64_t after, int64_t *seq, char **source,
+                        char **folder, char **error, vb_error *e);
 int report_running(report *r, int64_t seq, vb_error *e);
 /* Record one finished item (items must arrive in seq order). */
 int report_add(report *r, const item_record *it, vb_error *e);
@@ -112,6 +118,10 @@ int report_render(const char *out_dir, const char *batch_id, unsigned formats,
  * opened): without batch_id every batch with its counts by status; with
  * one, its counts, progress, failures and time per stage. */
 int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e);
+
+/* The effective settings a recorded batch ran with, loaded on top of c
+ * (built-in defaults): an error if they can not be restored exactly. */
+int report_load_config(const char *out_dir, const char *batch_id, vb_config *c, vb_error *e);
 
 /* ---- report back ends that consume the item stream (JUnit, HTML) ---- */
 

@@ -41,12 +41,21 @@ int state_batch_get(state *s, const char *id, state_batch *b, vb_error *e);
 /* Item statuses as the journal spells them: pending, running, done,
  * qc_failed, failed, skipped. */
 int state_item_queue(state *s, const char *batch, int64_t seq, const char *source,
-                     const char *folder, vb_error *e);
+                     const char *folder, const char *error, vb_error *e);
 int state_item_running(state *s, const char *batch, int64_t seq, vb_error *e);
 /* The result, in one write: status, error, the full record (JSON). */
 int state_item_result(state *s, const char *batch, int64_t seq, const char *status,
                       const char *source, const char *folder, const char *error_stage,
                       const char *error, const char *record_json, vb_error *e);
+
+/* Resuming a batch: its items left running go back to pending, the
+ * batch is running again; its previous wall time is returned. */
+int state_batch_reopen(state *s, const char *id, double *wall, vb_error *e);
+/* The first pending item of a batch after seq `after`: 1 and its fields
+ * (owned, source and folder may be NULL, error NULL unless the item was
+ * found bad when it was entered), 0 when none is left, -1 on error. */
+int state_next_pending(state *s, const char *batch, int64_t after, int64_t *seq,
+                       char **source, char **folder, char **error, vb_error *e);
 
 /* Iterate over batches (oldest first) or item rows; the row's columns
  * as text (NULL for SQL NULL), valid until the next call. Used by

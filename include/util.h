@@ -20,6 +20,9 @@ int util_write_atomic(const char *path, const void *data, size_t len,
 int util_link_or_copy(const char *src, const char *dst, vb_error *e);
 /* A temporary name next to `path` (caller frees). */
 char *util_temp_name(const char *path);
+/* Remove the temporary files (util_temp_name's) a killed run left in dir
+ * and its folders, down to `depth` levels; links are not followed. */
+void util_remove_temps(const char *dir, int depth);
 /* Monotonic seconds. */
 double util_now(void);
 /* Local wall-clock time as "YYYY-MM-DDTHH:MM:SS+hhmm" into buf (>= 25 bytes). */

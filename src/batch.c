@@ -519,6 +519,35 @@ static void make_batch_id(char *buf, size_t len)
     strftime(buf, len, "batch_%Y%m%d_%H%M%S", &tm);
 }
 
+/* Resuming: the next pending item from the journal, as a job (its seq
+ * and folder as recorded; no rescan). 1, 0 when none is left, -1. */
+static int resume_next(report *rep, const char *out_dir, int64_t *after, job *j, vb_error *e)
+{
+    char *source, *folder, *error;
+    int got = report_next_pending(rep, *after, &j->seq, &source, &folder, &error, e);
+    if (got <= 0)
+        return got;
+    *after = j->seq;
+    if (folder) {
+        /* What a killed run was writing for this item. */
+        char *dir = util_path_join(out_dir, folder);
+        util_remove_temps(dir, 3);
+        free(dir);
+    }
+    j->en.path = source ? source : vb_xstrdup("");
+    j->en.rel = vb_xstrdup(j->en.path);
+    j->en.is_url = util_is_url(j->en.path);
+    j->folder = folder;
+    if (error || !folder) {
+        /* Found bad when it was entered: recorded as such again. */
+        j->en.error = VB_ERR_IO;
+        j->en.errmsg = error ? error : vb_xstrdup("cannot be read");
+    } else {
+        free(error);
+    }
+    return 1;
+}
+
 static void signal_ignore(int sig)
 {
     (void)sig;
@@ -574,7 +603,8 @@ int batch_run(const batch_opts *o)
         .batch_id = batch_id, .command_line = o->command_line,
         .config = o->config, .inputs = &inputs,
     };
-    report *rep = report_open(o->out_dir, &info, &e);
+    report *rep = o->resume_id ? report_reopen(o->out_dir, o->resume_id, &e)
+                               : report_open(o->out_dir, &info, &e);
     if (!rep) {
         vb_strlist_clear(&inputs);
         fprintf(stderr, "vbatch: %s\n", e.msg);
@@ -625,8 +655,30 @@ int batch_run(const batch_opts *o)
     int record_rc = 0;
     bool stopped = false;        /* seen g.stop: only enter the rest */
     int64_t pending_seq = 0;     /* last seq entered after the stop */
+    int64_t resume_seq = 0;      /* resuming: the last pending item taken */
+    if (o->resume_id) {
+        /* Leftovers of a killed run outside the item folders. */
+        const char *dirs[] = { "summary", "publish" };
+        for (size_t i = 0; i < VB_ARRAY_LEN(dirs); i++) {
+            char *d = util_path_join(o->out_dir, dirs[i]);
+            util_remove_temps(d, 0);
+            free(d);
+        }
+    }
     for (;;) {
         job *j = vb_xcalloc(1, sizeof *j);
+        if (o->resume_id) {
+            if (stopped || resume_next(rep, o->out_dir, &resume_seq, j, &e) <= 0) {
+                if (!stopped && e.msg[0]) {
+                    fprintf(stderr, "vbatch: %s\n", e.msg);
+                    record_rc = -1;
+                }
+                free(j);
+                break;
+            }
+            pthread_mutex_lock(&g.mu);
+            goto enqueue;
+        }
         int got = scan_next(sc, &j->en, &e);
         if (got <= 0) {
             free(j);
@@ -643,7 +695,8 @@ int batch_run(const batch_opts *o)
         /* Only the main thread queues, so next_seq is stable here. */
         j->seq = (stopped ? pending_seq : g.next_seq) + 1;
         char *src = j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
-        if (report_queue(rep, j->seq, src, j->folder, &e) != 0) {
+        if (report_queue(rep, j->seq, src, j->folder, j->en.error ? j->en.errmsg : NULL,
+                         &e) != 0) {
             fprintf(stderr, "vbatch: %s\n", e.msg);
             record_rc = -1;
         }
@@ -658,11 +711,21 @@ int batch_run(const batch_opts *o)
             continue;
         }
         pthread_mutex_lock(&g.mu);
+    enqueue:
         while (!g.stop && g.next_seq - g.next_record >= g.window) {
             if (record_ready(&g, rep) != 0)
                 record_rc = -1;
             if (!g.stop && g.next_seq - g.next_record >= g.window)
                 pthread_cond_wait(&g.cv_done, &g.mu);
+        }
+        if (g.stop && o->resume_id) {
+            /* Left pending in the journal, as it was. */
+            stopped = true;
+            pthread_mutex_unlock(&g.mu);
+            scan_entry_clear(&j->en);
+            free(j->folder);
+            free(j);
+            continue;
         }
         if (g.stop) {
             stopped = true;

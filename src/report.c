@@ -35,6 +35,7 @@ struct report {
     vb_strlist inputs;
     json_t *config;          /* effective settings, as preset_write gives them */
     double started;          /* wall clock */
+    double prev_wall;        /* a resumed batch: the time of its earlier runs */
     report_counts counts;
 };
 
@@ -375,9 +376,41 @@ const char *report_batch_id(const report *r)
     return r->batch_id;
 }
 
-int report_queue(report *r, int64_t seq, const char *source, const char *folder, vb_error *e)
+int report_queue(report *r, int64_t seq, const char *source, const char *folder,
+                 const char *error, vb_error *e)
 {
-    return state_item_queue(r->st, r->batch_id, seq, source, folder, e);
+    return state_item_queue(r->st, r->batch_id, seq, source, folder, error, e);
+}
+
+static int count_one(void *ctx, item_record *it, vb_error *e);
+static int each_record(state *st, const char *id, int (*fn)(void *, item_record *, vb_error *),
+                       void *ctx, vb_error *e);
+
+report *report_reopen(const char *out_dir, const char *batch_id, vb_error *e)
+{
+    report *r = vb_xcalloc(1, sizeof *r);
+    r->out_dir = vb_xstrdup(out_dir);
+    state_batch b = {0};
+    r->st = state_open(out_dir, false, e);
+    if (!r->st || state_batch_get(r->st, batch_id, &b, e) != 0 ||
+        state_batch_reopen(r->st, b.id, &r->prev_wall, e) != 0 ||
+        each_record(r->st, b.id, count_one, &r->counts, e) != 0) {
+        state_batch_clear(&b);
+        report_free(&r);
+        return NULL;
+    }
+    r->batch_id = b.id;
+    b.id = NULL;
+    r->command_line = b.command_line;
+    b.command_line = NULL;
+    state_batch_clear(&b);
+    return r;
+}
+
+int report_next_pending(report *r, int64_t after, int64_t *seq, char **source,
+                        char **folder, char **error, vb_error *e)
+{
+    return state_next_pending(r->st, r->batch_id, after, seq, source, folder, error, e);
 }
 
 int report_running(report *r, int64_t seq, vb_error *e)
@@ -414,7 +447,8 @@ int report_finish_status(report *r, bool interrupted, double wall, FILE *summary
 {
     char t1[40];
     util_iso_time(t1, sizeof t1, util_wall());
-    if (state_batch_end(r->st, r->batch_id, interrupted ? "interrupted" : "done", t1, wall,
+    if (state_batch_end(r->st, r->batch_id, interrupted ? "interrupted" : "done", t1,
+                        r->prev_wall + wall,
                         util_peak_rss_kib(), e) != 0)
         return -1;
     return report_render(r->out_dir, r->batch_id,
@@ -956,6 +990,91 @@ int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error
     if (!st)
         return -1;
     int rc = batch_id ? status_batch(st, batch_id, w, e) : status_list(st, w, e);
+    state_close(&st);
+    return rc;
+}
+
+/* ---- the settings of a recorded batch ---- */
+
+/* The stored settings as INI text for preset_load_string: lists joined,
+ * null (not set) left out. */
+static char *config_to_ini(json_t *cfg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        abort();
+    const char *sec, *k;
+    json_t *v, *x;
+    json_object_foreach(cfg, sec, v) {
+        fprintf(f, "[%s]\n", sec);
+        json_object_foreach(v, k, x) {
+            /* null: not set, as in the defaults (the round trip checks) */
+            if ((strcmp(sec, "preset") == 0 && strcmp(k, "name") == 0) || json_is_null(x))
+                continue;
+            fprintf(f, "%s = ", k);
+            size_t i;
+            json_t *y;
+            switch (json_typeof(x)) {
+            case JSON_STRING:  fputs(json_string_value(x), f); break;
+            case JSON_INTEGER: fprintf(f, "%lld", (long long)json_integer_value(x)); break;
+            case JSON_REAL:    fprintf(f, "%.17g", json_real_value(x)); break;
+            case JSON_TRUE:    fputs("true", f); break;
+            case JSON_FALSE:   fputs("false", f); break;
+            case JSON_ARRAY:
+                json_array_foreach(x, i, y)
+                    fprintf(f, "%s%s", i ? ", " : "", json_string_value(y) ? json_string_value(y) : "");
+                break;
+            default:           break;
+            }
+            fputc('\n', f);
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+int report_load_config(const char *out_dir, const char *batch_id, vb_config *c, vb_error *e)
+{
+    state_batch b = {0};
+    state *st = state_open(out_dir, false, e);
+    int rc = -1;
+    json_t *cfg = NULL;
+    if (!st || state_batch_get(st, batch_id, &b, e) != 0)
+        goto out;
+    cfg = b.config_json ? json_loads(b.config_json, 0, NULL) : NULL;
+    if (!json_is_object(cfg)) {
+        vb_fail(e, VB_ERR_IO, "batch %s: no settings recorded", b.id);
+        goto out;
+    }
+    char *ini = config_to_ini(cfg);
+    char *origin = vb_xasprintf("the settings of batch %s", b.id);
+    rc = preset_load_string(c, ini, origin, e);
+    free(ini);
+    free(origin);
+    const char *name = json_string_value(json_object_get(json_object_get(cfg, "preset"), "name"));
+    if (rc == 0 && name) {
+        free(c->name);
+        c->name = vb_xstrdup(name);
+    }
+    if (rc == 0) {
+        /* Resume only with exactly the settings the batch ran with. */
+        writer *w = writer_new(WRITER_JSON);
+        writer_begin_object(w, NULL);
+        preset_write(c, w);
+        writer_end_object(w);
+        char *s = writer_finish(w, NULL);
+        writer_free(&w);
+        json_t *again = json_loads(s, 0, NULL);
+        free(s);
+        if (!json_equal(again, cfg))
+            rc = vb_fail(e, VB_ERR_CONFIG, "batch %s: its settings can not be restored", b.id);
+        json_decref(again);
+    }
+out:
+    json_decref(cfg);
+    state_batch_clear(&b);
     state_close(&st);
     return rc;
 }

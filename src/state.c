@@ -54,8 +54,8 @@ static const char *const schema =
     " PRIMARY KEY (batch, seq));";
 
 static const char *const stmt_sql[ST_NSTMT] = {
-    [ST_QUEUE] = "INSERT OR REPLACE INTO items (batch, seq, source, folder, status)"
-                 " VALUES (?1, ?2, ?3, ?4, 'pending')",
+    [ST_QUEUE] = "INSERT OR REPLACE INTO items (batch, seq, source, folder, status, error)"
+                 " VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
     [ST_RUNNING] = "UPDATE items SET status = 'running', attempts = attempts + 1,"
                    " started = ?3 WHERE batch = ?1 AND seq = ?2",
     [ST_RESULT] = "UPDATE items SET status = ?3, source = ?4, folder = ?5,"
@@ -341,7 +341,7 @@ static int item_write(state *s, sqlite3_stmt *st, vb_error *e)
 }
 
 int state_item_queue(state *s, const char *batch, int64_t seq, const char *source,
-                     const char *folder, vb_error *e)
+                     const char *folder, const char *error, vb_error *e)
 {
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = s->st[ST_QUEUE];
@@ -349,6 +349,7 @@ int state_item_queue(state *s, const char *batch, int64_t seq, const char *sourc
     sqlite3_bind_int64(st, 2, seq);
     bind_text(st, 3, source);
     bind_text(st, 4, folder);
+    bind_text(st, 5, error);
     int rc = item_write(s, st, e);
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -382,6 +383,85 @@ int state_item_result(state *s, const char *batch, int64_t seq, const char *stat
     bind_text(st, 8, record_json);
     sqlite3_bind_double(st, 9, util_wall());
     int rc = item_write(s, st, e);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_batch_reopen(state *s, const char *id, double *wall, vb_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    *wall = 0;
+    pthread_mutex_lock(&s->mu);
+    if (commit_locked(s, e) != 0 || write_begin(s, e) != 0)
+        goto out;
+    if (sqlite3_prepare_v2(s->db, "SELECT wall FROM batches WHERE id = ?1", -1, &st,
+                           NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *wall = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    /* Items left running by a process that is gone are redone. */
+    if (sqlite3_prepare_v2(s->db, "UPDATE items SET status = 'pending' WHERE batch = ?1"
+                           " AND status = 'running'", -1, &st, NULL) != SQLITE_OK ||
+        (bind_text(st, 1, id), sqlite3_step(st)) != SQLITE_DONE) {
+        db_fail(s, e, "cannot reopen the batch");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(s->db, "UPDATE batches SET status = 'running', finished = NULL"
+                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK ||
+        (bind_text(st, 1, id), sqlite3_step(st)) != SQLITE_DONE) {
+        db_fail(s, e, "cannot reopen the batch");
+        goto out;
+    }
+    rc = commit_locked(s, e);
+out:
+    sqlite3_finalize(st);
+    if (rc != 0 && s->in_txn) {
+        s->in_txn = false;
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_next_pending(state *s, const char *batch, int64_t after, int64_t *seq,
+                       char **source, char **folder, char **error, vb_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    *source = *folder = *error = NULL;
+    pthread_mutex_lock(&s->mu);
+    /* One row at a time by the primary key: no statement stays open
+     * while the batch writes. */
+    if (sqlite3_prepare_v2(s->db, "SELECT seq, source, folder, error FROM items"
+                           " WHERE batch = ?1 AND seq > ?2 AND status = 'pending'"
+                           " ORDER BY seq LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, batch);
+    sqlite3_bind_int64(st, 2, after);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(st, 0);
+        *source = col_dup(st, 1);
+        *folder = col_dup(st, 2);
+        *error = col_dup(st, 3);
+        rc = 1;
+    } else if (r == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        db_fail(s, e, "cannot read");
+    }
+out:
+    sqlite3_finalize(st);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -95,6 +96,30 @@ char *util_temp_name(const char *path)
     }
     free(dir);
     return r;
+}
+
+void util_remove_temps(const char *dir, int depth)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        char *p = util_path_join(dir, de->d_name);
+        struct stat st;
+        /* lstat: never follow a link out of the output folder. */
+        if (lstat(p, &st) == 0) {
+            if (S_ISDIR(st.st_mode) && depth > 0)
+                util_remove_temps(p, depth - 1);
+            else if (S_ISREG(st.st_mode) && de->d_name[0] == '.' &&
+                     strstr(de->d_name, ".vbtmp."))
+                unlink(p);
+        }
+        free(p);
+    }
+    closedir(d);
 }
 
 int util_write_atomic(const char *path, const void *data, size_t len,

@@ -1,0 +1,94 @@
+/* cmd-resume.c - `vbatch resume`: finish a batch recorded in the journal
+ * OUT/.vbatch/state.db (interrupted, or killed): its pending items (and
+ * those left running by a process that is gone) are processed with the
+ * settings the batch ran with; items already recorded are not redone. */
+#include "config.h"
+#include "batch.h"
+#include "cmd.h"
+#include "report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cmd_option resume_options[] = {
+    { "job-id", 'J', "ID", "the batch to finish (required; see vbatch status)" },
+    { "output", 'o', "DIR", "its output folder (default: vbatch-out)" },
+    { "jobs", 'j', "N", "worker threads (default: the batch's [batch] jobs, else the number of cores)" },
+    { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
+    { "verbose", 'v', NULL, "print a line for every item" },
+    { NULL, 0, NULL, NULL },
+};
+
+typedef struct resume_args {
+    const char *out_dir;
+    const char *batch_id;
+    int jobs;
+} resume_args;
+
+static int resume_opt(const cmd_option *o, const char *arg, void *ud)
+{
+    resume_args *a = ud;
+    if (strcmp(o->name, "output") == 0)
+        a->out_dir = arg;
+    else if (strcmp(o->name, "job-id") == 0)
+        a->batch_id = arg;
+    else if (strcmp(o->name, "quiet") == 0)
+        vb_verbosity = 0;
+    else if (strcmp(o->name, "verbose") == 0)
+        vb_verbosity = 2;
+    else if (strcmp(o->name, "jobs") == 0) {
+        char *end;
+        long v = strtol(arg, &end, 10);
+        if (*arg == '\0' || *end || v < 1 || v > 1024) {
+            cmd_bad_usage(&cmd_resume, "--jobs needs a number from 1 to 1024, not '%s'", arg);
+            return -1;
+        }
+        a->jobs = (int)v;
+    }
+    return 0;
+}
+
+static int resume_exec(int argc, char **argv)
+{
+    resume_args a = { .out_dir = "vbatch-out" };
+    int rc = cmd_parse(&cmd_resume, argc, argv, resume_opt, &a);
+    if (rc != 0)
+        return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
+    if (optind < argc)
+        return cmd_bad_usage(&cmd_resume, "unexpected argument '%s'", argv[optind]);
+    if (!a.batch_id)
+        return cmd_bad_usage(&cmd_resume, "--job-id is required");
+    vb_config cfg;
+    preset_defaults(&cfg);
+    vb_error e = {0};
+    if (report_load_config(a.out_dir, a.batch_id, &cfg, &e) != 0) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        preset_free_contents(&cfg);
+        return e.code == VB_ERR_IO ? VB_EXIT_ITEMS : VB_EXIT_USAGE;
+    }
+    batch_opts b = {
+        .config = &cfg, .out_dir = a.out_dir, .command_line = vb_command_line,
+        .jobs = a.jobs, .resume_id = a.batch_id,
+    };
+    int status = batch_run(&b);
+    preset_free_contents(&cfg);
+    return status;
+}
+
+const vb_command cmd_resume = {
+    .name = "resume",
+    .alias = NULL,
+    .usage = "--job-id ID [--output DIR] [--jobs N] [--quiet|--verbose]",
+    .summary = "finish an interrupted batch: its pending items, with its settings",
+    .description =
+        "Finishes the batch ID recorded in the journal DIR/.vbatch/state.db, for\n"
+        "example one interrupted by Ctrl-C (exit status 4) or killed. Items left\n"
+        "running by a process that is gone go back to pending; the pending items\n"
+        "are processed with the settings the batch ran with (its sources and\n"
+        "folders are in the journal: nothing is rescanned); items already done,\n"
+        "failed or qc_failed are not redone. The reports are then written from the\n"
+        "journal, every item of the batch once. Exit status as for process.",
+    .options = resume_options,
+    .exec = resume_exec,
+};

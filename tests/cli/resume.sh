@@ -1,0 +1,86 @@
+#!/bin/sh
+# vbatch resume: a batch interrupted (SIGINT) or killed (SIGKILL) is
+# finished with the settings it ran with; every item appears exactly once
+# in the reports, no item folder is duplicated, no temporary file is left,
+# and the reports match those of an uninterrupted run.
+. "$TOP_SRCDIR/tests/lib/testlib.sh"
+
+media_make_analyse "$CLIPS" analyse_clean.mp4 || { echo "cannot synthesise analyse_clean.mp4" >&2; exit 99; }
+clip h264_short.mp4 > /dev/null
+IN="$T/in"; mkdir -p "$IN"
+for i in $(seq -w 1 30); do ln "$CLIPS/analyse_clean.mp4" "$IN/c$i.mp4" 2>/dev/null || cp "$CLIPS/analyse_clean.mp4" "$IN/c$i.mp4"; done
+cp "$CLIPS/h264_short.mp4" "$IN/c15b.mp4"
+printf 'junk' > "$IN/junk.mp4"
+ARGS="--preset kling-clip --deep --thumbnails --jobs 1"
+
+# interrupt_after SIGNAL SECONDS OUT: start a batch, signal it, print its exit status
+interrupt_after() {
+    "$PYTHON3" - "$VBATCH" "$IN" "$3" "$1" "$2" $ARGS <<'PY'
+import signal, subprocess, sys, time
+vbatch, src, out, sig, delay = sys.argv[1:6]
+p = subprocess.Popen([vbatch, "process", src, "--output", out, "--quiet"] + sys.argv[6:])
+time.sleep(float(delay))
+p.send_signal(getattr(signal, sig))
+print(p.wait())
+PY
+}
+batch_id() { "$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["batches"][-1]["batch_id"])' "$1"; }
+
+# the reference: one uninterrupted run
+"$VBATCH" process "$IN" --output "$T/ref" --quiet $ARGS
+ref=$?
+
+expect_status 2 "resume needs --job-id" "$VBATCH" resume --output "$T/ref"
+expect_status 2 "resume of an unknown batch" "$VBATCH" resume --output "$T/ref" --job-id batch_19990101_000000
+
+for sig in SIGINT SIGKILL; do
+    OUT="$T/out-$sig"
+    rc=$(interrupt_after $sig 1 "$OUT")
+    if [ $sig = SIGINT ]; then
+        check "$sig: exit status 4" [ "$rc" = 4 ]
+    else
+        check "$sig: killed" [ "$rc" = -9 ]
+    fi
+    "$VBATCH" status --output "$OUT" --format json > "$T/st-$sig.json"
+    pyjson "$T/st-$sig.json" 'd["batches"][0]["counts"]["pending"] + d["batches"][0]["counts"]["running"] > 0' || fail "$sig: items left to do"
+    ID=$(batch_id "$T/st-$sig.json")
+    "$VBATCH" resume --job-id "$ID" --output "$OUT" --quiet
+    rc=$?
+    check "$sig: resume exits as the full run did ($ref)" [ $rc -eq $ref ]
+    "$VBATCH" status --output "$OUT" --format json > "$T/st2-$sig.json"
+    pyjson "$T/st2-$sig.json" 'len(d["batches"]) == 1 and d["batches"][0]["status"] == "done"' || fail "$sig: the same batch, now done"
+    pyjson "$T/st2-$sig.json" 'd["batches"][0]["counts"]["pending"] == d["batches"][0]["counts"]["running"] == 0 and d["batches"][0]["counts"]["total"] == 32' || fail "$sig: nothing left pending"
+    "$PYTHON3" - "$T/ref" "$OUT" <<'PY' || fail "$sig: reports after resume"
+import csv, json, os, sys
+ref, out = sys.argv[1], sys.argv[2]
+r = json.load(open(os.path.join(out, "summary", "batch_report.json")))
+seqs = [i["seq"] for i in r["items"]]
+assert seqs == list(range(1, 33)), seqs
+srcs = [i["source"] for i in r["items"]]
+assert len(set(srcs)) == len(srcs) == 32, "each source once"
+rows = list(csv.DictReader(open(os.path.join(out, "summary", "results.csv"), newline="")))
+assert [x["seq"] for x in rows] == [str(s) for s in range(1, 33)], "results.csv: each item once"
+VOLATILE = {"batch_id", "started", "finished", "seconds", "wall_seconds", "files_per_second",
+            "stage_seconds", "peak_rss_kib", "command_line"}
+def clean(x):
+    if isinstance(x, dict):
+        return {k: clean(v) for k, v in x.items() if k not in VOLATILE}
+    if isinstance(x, list):
+        return [clean(v) for v in x]
+    return x
+for f in ("batch_report.json", "error_log.json", "processing_metrics.json"):
+    a = clean(json.load(open(os.path.join(ref, "summary", f))))
+    b = clean(json.load(open(os.path.join(out, "summary", f))))
+    if f == "batch_report.json":
+        a.pop("inputs"); b.pop("inputs")
+    assert a == b, f
+dirs = sorted(d for d in os.listdir(out) if not d.startswith("."))
+assert dirs == sorted(d for d in os.listdir(ref) if not d.startswith(".")), "item folders"
+for d in dirs:
+    if d in ("summary", "publish"):
+        continue
+    assert len(os.listdir(os.path.join(out, d, "video"))) == 1, d
+PY
+    check "$sig: no temporary files left" [ -z "$(find "$OUT" -name '*.vbtmp.*' -o -name '*.tmp.*')" ]
+done
+finish
