@@ -153,7 +153,8 @@ const vb_command cmd_process = {
         "      processing_metrics.json, junit.xml, report.html\n"
         "  DIR/publish/                     with --publish or [output] publish=true\n"
         "Exit status: 0 all passed, 1 some failed a gate, 2 usage or configuration\n"
-        "error, 3 some items could not be processed.",
+        "error, 3 some items could not be processed, 4 interrupted (SIGINT/SIGTERM:\n"
+        "running items finish, the rest stays pending; see vbatch resume).",
     .options = process_options,
     .exec = process_exec,
 };
