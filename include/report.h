@@ -89,6 +89,8 @@ report *report_reopen(const char *out_dir, const char *batch_id, vb_error *e);
 int report_next_pending(report *r, int64_t after, int64_t *seq, char **source,
                         char **folder, char **error, vb_error *e);
 int report_running(report *r, int64_t seq, vb_error *e);
+/* Commit what is recorded so far (writes are otherwise grouped). */
+int report_flush(report *r, vb_error *e);
 /* Record one finished item (items must arrive in seq order). */
 int report_add(report *r, const item_record *it, vb_error *e);
 const report_counts *report_get_counts(const report *r);

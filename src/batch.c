@@ -519,6 +519,28 @@ static void make_batch_id(char *buf, size_t len)
     strftime(buf, len, "batch_%Y%m%d_%H%M%S", &tm);
 }
 
+/* Wait (lock held) for a worker to finish an item. While nothing
+ * happens, what the journal holds is committed every 200 ms, so that a
+ * long item neither hides the latest results from `vbatch status` nor
+ * keeps the journal's write lock. */
+static void wait_done(engine *g, report *rep)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 200 * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    if (pthread_cond_timedwait(&g->cv_done, &g->mu, &ts) == ETIMEDOUT) {
+        pthread_mutex_unlock(&g->mu);
+        vb_error e = {0};
+        if (report_flush(rep, &e) != 0)
+            fprintf(stderr, "vbatch: %s\n", e.msg);
+        pthread_mutex_lock(&g->mu);
+    }
+}
+
 /* Resuming: the next pending item from the journal, as a job (its seq
  * and folder as recorded; no rescan). 1, 0 when none is left, -1. */
 static int resume_next(report *rep, const char *out_dir, int64_t *after, job *j, vb_error *e)
@@ -716,7 +738,7 @@ int batch_run(const batch_opts *o)
             if (record_ready(&g, rep) != 0)
                 record_rc = -1;
             if (!g.stop && g.next_seq - g.next_record >= g.window)
-                pthread_cond_wait(&g.cv_done, &g.mu);
+                wait_done(&g, rep);
         }
         if (g.stop && o->resume_id) {
             /* Left pending in the journal, as it was. */
@@ -753,7 +775,7 @@ int batch_run(const batch_opts *o)
         if (record_ready(&g, rep) != 0)
             record_rc = -1;
         if (g.next_record < (g.stop ? g.next_take : g.next_seq))
-            pthread_cond_wait(&g.cv_done, &g.mu);
+            wait_done(&g, rep);
     }
     bool interrupted = g.stop;
     pthread_mutex_unlock(&g.mu);

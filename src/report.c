@@ -418,6 +418,11 @@ int report_running(report *r, int64_t seq, vb_error *e)
     return state_item_running(r->st, r->batch_id, seq, e);
 }
 
+int report_flush(report *r, vb_error *e)
+{
+    return state_flush(r->st, e);
+}
+
 int report_add(report *r, const item_record *it, vb_error *e)
 {
     char *s = record_encode(it);
