@@ -455,6 +455,14 @@ static void *worker_main(void *arg)
     }
 }
 
+static void job_free(job *j)
+{
+    item_record_clear(&j->rec);
+    scan_entry_clear(&j->en);
+    free(j->folder);
+    free(j);
+}
+
 static void print_item(const item_record *r, int64_t seq)
 {
     const char *tag = r->status == ITEM_FAILED ? "ERROR" :
@@ -500,10 +508,7 @@ static int record_ready(engine *g, report *rep)
             rc = -1;
         }
         print_item(&j->rec, j->seq);
-        item_record_clear(&j->rec);
-        scan_entry_clear(&j->en);
-        free(j->folder);
-        free(j);
+        job_free(j);
         pthread_mutex_lock(&g->mu);
     }
     return rc;
@@ -543,7 +548,8 @@ static void wait_done(engine *g, report *rep)
 
 /* Resuming: the next pending item from the journal, as a job (its seq
  * and folder as recorded; no rescan). 1, 0 when none is left, -1. */
-static int resume_next(report *rep, const char *out_dir, int64_t *after, job *j, vb_error *e)
+static int resume_next(report *rep, const char *out_dir, int64_t *after, job *j,
+                       vb_error *e)
 {
     char *source, *folder, *error;
     int got = report_next_pending(rep, *after, &j->seq, &source, &folder, &error, e);
@@ -567,6 +573,29 @@ static int resume_next(report *rep, const char *out_dir, int64_t *after, job *j,
     } else {
         free(error);
     }
+    return 1;
+}
+
+/* The next job: from the journal when resuming, else from the scanner,
+ * named and entered in the journal as pending. 1, 0 at the end, -1 on a
+ * fatal error. */
+static int next_job(const batch_opts *o, scanner *sc, layout_names *names, report *rep,
+                    int64_t *last_seq, job *j, vb_error *e)
+{
+    if (o->resume_id)
+        return resume_next(rep, o->out_dir, last_seq, j, e);
+    int got = scan_next(sc, &j->en, e);
+    if (got <= 0)
+        return got;
+    if (!j->en.error)
+        j->folder = layout_unique_name(names, j->en.rel);
+    j->seq = ++*last_seq;
+    char *src = j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
+    vb_error qe = {0};
+    if (report_queue(rep, j->seq, src, j->folder, j->en.error ? j->en.errmsg : NULL, &qe) != 0)
+        /* The result's write will fail too and be reported then. */
+        fprintf(stderr, "vbatch: %s\n", qe.msg);
+    free(src);
     return 1;
 }
 
@@ -675,9 +704,7 @@ int batch_run(const batch_opts *o)
     double t0 = util_now();
     int status = VB_EXIT_OK;
     int record_rc = 0;
-    bool stopped = false;        /* seen g.stop: only enter the rest */
-    int64_t pending_seq = 0;     /* last seq entered after the stop */
-    int64_t resume_seq = 0;      /* resuming: the last pending item taken */
+    bool stopped = false;        /* seen g.stop: start nothing more */
     if (o->resume_id) {
         /* Leftovers of a killed run outside the item folders. */
         const char *dirs[] = { "summary", "publish" };
@@ -687,76 +714,39 @@ int batch_run(const batch_opts *o)
             free(d);
         }
     }
+    int64_t last_seq = 0;        /* the last item taken from the input */
     for (;;) {
         job *j = vb_xcalloc(1, sizeof *j);
-        if (o->resume_id) {
-            if (stopped || resume_next(rep, o->out_dir, &resume_seq, j, &e) <= 0) {
-                if (!stopped && e.msg[0]) {
-                    fprintf(stderr, "vbatch: %s\n", e.msg);
-                    record_rc = -1;
-                }
-                free(j);
-                break;
-            }
-            pthread_mutex_lock(&g.mu);
-            goto enqueue;
-        }
-        int got = scan_next(sc, &j->en, &e);
+        /* After a stop, a new batch's input is still entered as pending
+         * (for `vbatch resume`); a resumed batch's is there already. */
+        int got = stopped && o->resume_id ? 0
+                                          : next_job(o, sc, names, rep, &last_seq, j, &e);
         if (got <= 0) {
             free(j);
             if (got < 0) {
                 /* List files are checked before the run; this is one
-                 * that became unreadable since. */
+                 * that became unreadable since (or the journal failed). */
                 fprintf(stderr, "vbatch: %s\n", e.msg);
                 status = VB_EXIT_ITEMS;
             }
             break;
         }
-        if (!j->en.error)
-            j->folder = layout_unique_name(names, j->en.rel);
-        /* Only the main thread queues, so next_seq is stable here. */
-        j->seq = (stopped ? pending_seq : g.next_seq) + 1;
-        char *src = j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
-        if (report_queue(rep, j->seq, src, j->folder, j->en.error ? j->en.errmsg : NULL,
-                         &e) != 0) {
-            fprintf(stderr, "vbatch: %s\n", e.msg);
-            record_rc = -1;
-        }
-        free(src);
         if (stopped) {
-            /* Interrupted: the rest of the input is only entered as
-             * pending, for `vbatch resume`. */
-            pending_seq = j->seq;
-            scan_entry_clear(&j->en);
-            free(j->folder);
-            free(j);
+            job_free(j);
             continue;
         }
         pthread_mutex_lock(&g.mu);
-    enqueue:
         while (!g.stop && g.next_seq - g.next_record >= g.window) {
             if (record_ready(&g, rep) != 0)
                 record_rc = -1;
             if (!g.stop && g.next_seq - g.next_record >= g.window)
                 wait_done(&g, rep);
         }
-        if (g.stop && o->resume_id) {
-            /* Left pending in the journal, as it was. */
-            stopped = true;
-            pthread_mutex_unlock(&g.mu);
-            scan_entry_clear(&j->en);
-            free(j->folder);
-            free(j);
-            continue;
-        }
         if (g.stop) {
+            /* Not started: it stays pending in the journal. */
             stopped = true;
-            pending_seq = g.next_seq + 1;
-            j->seq = pending_seq;
             pthread_mutex_unlock(&g.mu);
-            scan_entry_clear(&j->en);
-            free(j->folder);
-            free(j);
+            job_free(j);
             continue;
         }
         g.ring[g.next_seq % g.window] = j;
@@ -781,12 +771,8 @@ int batch_run(const batch_opts *o)
     pthread_mutex_unlock(&g.mu);
     for (int i = 0; i < jobs; i++)
         pthread_join(th[i], NULL);
-    for (int64_t s = g.next_record; s < g.next_seq; s++) {
-        job *j = g.ring[s % g.window];
-        scan_entry_clear(&j->en);
-        free(j->folder);
-        free(j);
-    }
+    for (int64_t s = g.next_record; s < g.next_seq; s++)
+        job_free(g.ring[s % g.window]);
     double wall = util_now() - t0;
 
     if (report_finish_status(rep, interrupted, wall, vb_verbosity >= 1 ? stdout : NULL, &e) != 0) {

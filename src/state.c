@@ -383,6 +383,10 @@ int state_item_result(state *s, const char *batch, int64_t seq, const char *stat
     bind_text(st, 8, record_json);
     sqlite3_bind_double(st, 9, util_wall());
     int rc = item_write(s, st, e);
+    /* An item never entered would otherwise be lost without a word. */
+    if (rc == 0 && sqlite3_changes(s->db) != 1)
+        rc = vb_fail(e, VB_ERR_IO, "%s: item %lld of batch %s is not in the journal", s->path,
+                     (long long)seq, batch);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
