@@ -11,7 +11,9 @@
 #include "state.h"
 #include "util.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +45,7 @@ static const char *const schema =
     " id TEXT PRIMARY KEY, command_line TEXT, config_json TEXT, inputs_json TEXT,"
     " started TEXT, finished TEXT, host TEXT, version TEXT,"
     " status TEXT NOT NULL CHECK (status IN ('running','done','interrupted')),"
-    " wall REAL, peak_rss_kib INTEGER);"
+    " wall REAL, peak_rss_kib INTEGER, pid INTEGER);"
     "CREATE TABLE IF NOT EXISTS items ("
     " batch TEXT NOT NULL REFERENCES batches(id), seq INTEGER NOT NULL,"
     " source TEXT, folder TEXT,"
@@ -211,8 +213,8 @@ char *state_batch_begin(state *s, const char *base_id, const state_batch *b, vb_
         goto out;
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO batches (id, command_line, config_json, inputs_json,"
-                           " started, host, version, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-                           " 'running')", -1, &st, NULL) != SQLITE_OK) {
+                           " started, host, version, status, pid) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+                           " ?7, 'running', ?8)", -1, &st, NULL) != SQLITE_OK) {
         db_fail(s, e, "cannot prepare");
         goto out;
     }
@@ -225,6 +227,7 @@ char *state_batch_begin(state *s, const char *base_id, const state_batch *b, vb_
         bind_text(st, 5, b->started);
         bind_text(st, 6, host);
         bind_text(st, 7, PACKAGE_VERSION);
+        sqlite3_bind_int64(st, 8, (sqlite3_int64)getpid());
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc == SQLITE_DONE)
@@ -399,14 +402,28 @@ int state_batch_reopen(state *s, const char *id, double *wall, vb_error *e)
     pthread_mutex_lock(&s->mu);
     if (commit_locked(s, e) != 0 || write_begin(s, e) != 0)
         goto out;
-    if (sqlite3_prepare_v2(s->db, "SELECT wall FROM batches WHERE id = ?1", -1, &st,
-                           NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->db, "SELECT wall, status, host, pid FROM batches WHERE id = ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
         db_fail(s, e, "cannot prepare");
         goto out;
     }
     bind_text(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
+    if (sqlite3_step(st) == SQLITE_ROW) {
         *wall = sqlite3_column_double(st, 0);
+        /* A batch still being run by a live process on this host is not
+         * taken over (its running items are not abandoned). */
+        const char *status = (const char *)sqlite3_column_text(st, 1);
+        const char *bhost = (const char *)sqlite3_column_text(st, 2);
+        pid_t pid = (pid_t)sqlite3_column_int64(st, 3);
+        char host[256] = "";
+        if (gethostname(host, sizeof host - 1) != 0)
+            host[0] = '\0';
+        if (status && strcmp(status, "running") == 0 && bhost && strcmp(bhost, host) == 0 &&
+            pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)) {
+            vb_fail(e, VB_ERR_USAGE, "batch %s is still running (process %ld)", id, (long)pid);
+            goto out;
+        }
+    }
     sqlite3_finalize(st);
     st = NULL;
     /* Items left running by a process that is gone are redone. */
@@ -418,9 +435,10 @@ int state_batch_reopen(state *s, const char *id, double *wall, vb_error *e)
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(s->db, "UPDATE batches SET status = 'running', finished = NULL"
-                           " WHERE id = ?1", -1, &st, NULL) != SQLITE_OK ||
-        (bind_text(st, 1, id), sqlite3_step(st)) != SQLITE_DONE) {
+    if (sqlite3_prepare_v2(s->db, "UPDATE batches SET status = 'running', finished = NULL,"
+                           " pid = ?2 WHERE id = ?1", -1, &st, NULL) != SQLITE_OK ||
+        (bind_text(st, 1, id), sqlite3_bind_int64(st, 2, (sqlite3_int64)getpid()),
+         sqlite3_step(st)) != SQLITE_DONE) {
         db_fail(s, e, "cannot reopen the batch");
         goto out;
     }
