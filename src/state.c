@@ -154,8 +154,11 @@ state *state_open(const char *out_dir, bool create, vb_error *e)
     sqlite3_busy_timeout(s->db, STATE_BUSY_MS);
     /* NORMAL is durable across a process crash in WAL mode (the OS holds
      * the data); only a power cut can lose the last commits. */
+    /* A small page cache: the journal is written in order and read in
+     * one pass, so a large cache only makes memory grow with the batch. */
     if (db_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                   " PRAGMA foreign_keys=ON;", e) != 0 ||
+                   " PRAGMA foreign_keys=ON; PRAGMA cache_size=-256;"
+                   " PRAGMA mmap_size=0;", e) != 0 ||
         (create && db_exec(s, schema, e) != 0)) {
         state_close(&s);
         return NULL;
