@@ -154,8 +154,10 @@ static void parse_first_packets(AVFormatContext *fc, bool *want)
             AVStream *st = fc->streams[si];
             AVCodecParameters *par = st->codecpar;
             AVCodecParserContext *pc = av_parser_init(par->codec_id);
-            const AVCodec *dec = avcodec_find_decoder(par->codec_id);
-            AVCodecContext *ctx = avcodec_alloc_context3(dec);
+            /* A bare context: the parser needs the parameters and the
+             * extradata, not the decoder's private state (1.5 MB for
+             * H.264, zeroed on every file). */
+            AVCodecContext *ctx = avcodec_alloc_context3(NULL);
             if (pc && ctx && avcodec_parameters_to_context(ctx, par) >= 0) {
                 uint8_t *out = NULL;
                 int outsize = 0;
