@@ -15,6 +15,8 @@ typedef struct batch_opts {
     int jobs;                     /* 0 = cores */
     const char *resume_id;        /* finish this recorded batch: its pending
                                      items, no scan (paths, lists unused) */
+    const char *requeue;          /* with resume_id: items with this status
+                                     ("failed", "qc_failed") are redone too */
 } batch_opts;
 
 /* Run the batch; returns an exit status (VB_EXIT_*). Fatal problems

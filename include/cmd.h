@@ -25,7 +25,7 @@ typedef struct vb_command {
 } vb_command;
 
 extern const vb_command cmd_process, cmd_probe, cmd_presets, cmd_report, cmd_status,
-    cmd_resume;
+    cmd_resume, cmd_retry;
 
 const vb_command *cmd_find(const char *name);
 /* Every command, NULL-terminated. */
@@ -47,6 +47,23 @@ int cmd_bad_usage(const vb_command *c, const char *fmt, ...)
 int cmd_parse(const vb_command *c, int argc, char **argv,
               int (*fn)(const cmd_option *opt, const char *arg, void *ud),
               void *ud);
+
+/* `vbatch resume` and `vbatch retry` (cmd-resume.c): the options they
+ * share, and the run of a batch recorded in the journal. */
+typedef struct recorded_args {
+    const char *out_dir;
+    const char *batch_id;
+    int jobs;
+} recorded_args;
+/* --output, --job-id, --jobs, --quiet, --verbose: 0 when handled, 1 when
+ * o is none of them, -1 after a usage error was printed. */
+int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
+                     recorded_args *a);
+/* Check the operands, load the batch's settings and run it: its pending
+ * items, plus (requeue non-NULL) those with status requeue, in up to
+ * `rounds` rounds while some are left with that status. Exit status. */
+int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_args *a,
+                     const char *requeue, int rounds);
 
 /* argv (argv[0] included) as one shell-quoted string. Caller frees. */
 char *cmd_join_argv(int argc, char **argv);

@@ -83,11 +83,16 @@ const char *report_batch_id(const report *r);
 int report_queue(report *r, int64_t seq, const char *source, const char *folder,
                  const char *error, vb_error *e);
 /* Reopen a recorded batch to finish it: items left running go back to
- * pending; the counts start from what is recorded. */
-report *report_reopen(const char *out_dir, const char *batch_id, vb_error *e);
+ * pending; the counts start from what is recorded. requeue: see
+ * state_batch_reopen (NULL when only resuming). */
+report *report_reopen(const char *out_dir, const char *batch_id, const char *requeue,
+                      vb_error *e);
 /* The next pending item after seq `after` (see state_next_pending). */
 int report_next_pending(report *r, int64_t after, int64_t *seq, char **source,
                         char **folder, char **error, vb_error *e);
+/* Call fn for the folder of every item of the batch that has one. */
+int report_each_folder(report *r, void (*fn)(void *ud, const char *folder), void *ud,
+                       vb_error *e);
 int report_running(report *r, int64_t seq, vb_error *e);
 /* Commit what is recorded so far (writes are otherwise grouped). */
 int report_flush(report *r, vb_error *e);

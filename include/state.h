@@ -49,8 +49,14 @@ int state_item_result(state *s, const char *batch, int64_t seq, const char *stat
                       const char *error, const char *record_json, vb_error *e);
 
 /* Resuming a batch: its items left running go back to pending, the
- * batch is running again; its previous wall time is returned. */
-int state_batch_reopen(state *s, const char *id, double *wall, vb_error *e);
+ * batch is running again; its previous wall time is returned. With
+ * requeue (a status: "failed" or "qc_failed", for `vbatch retry`), the
+ * items with that status go back to pending too, their result and error
+ * cleared (attempts is kept: taking the item again counts one more); one
+ * without a folder is then pending with neither folder nor error, to be
+ * discovered again. */
+int state_batch_reopen(state *s, const char *id, const char *requeue, double *wall,
+                       vb_error *e);
 /* The first pending item of a batch after seq `after`: 1 and its fields
  * (owned, source and folder may be NULL, error NULL unless the item was
  * found bad when it was entered), 0 when none is left, -1 on error. */
@@ -66,6 +72,7 @@ enum state_query {
     STATE_Q_COUNTS,       /* status, count  (param: batch) */
     STATE_Q_FAILURES,     /* seq, source, error_stage, error  (param: batch) */
     STATE_Q_RECORDS,      /* record_json  (param: batch) */
+    STATE_Q_FOLDERS,      /* folder  (param: batch; items with one) */
 };
 state_rows *state_query(state *s, int query, const char *batch, vb_error *e);
 /* 1 with the row's columns in cols (up to ncols), 0 at the end, -1 on error. */

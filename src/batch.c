@@ -546,16 +546,54 @@ static void wait_done(engine *g, report *rep)
     }
 }
 
-/* Resuming: the next pending item from the journal, as a job (its seq
- * and folder as recorded; no rescan). 1, 0 when none is left, -1. */
-static int resume_next(report *rep, const char *out_dir, int64_t *after, job *j,
-                       vb_error *e)
+/* Retrying an item that has no folder (it failed before anything was
+ * written: not found, not a media file): discover its local source
+ * again and give it a folder unique in the batch. */
+static void rediscover(const batch_opts *o, layout_names *names, job *j, char *source)
 {
+    scanner *one = scan_new(&o->config->input);
+    scan_add_path(one, source);
+    vb_error se = {0};
+    int got = scan_next(one, &j->en, &se);
+    scan_free(&one);
+    if (got == 1 && !j->en.error) {
+        free(source);
+        j->folder = layout_unique_name(names, j->en.rel);
+        return;
+    }
+    if (got == 1) {
+        free(j->en.path);
+        free(j->en.rel);
+    } else {
+        j->en.errmsg = vb_xstrdup(got < 0 ? se.msg : "cannot be read");
+    }
+    j->en.path = source;
+    j->en.rel = vb_xstrdup(source);
+    j->en.is_url = false;
+    j->en.error = VB_ERR_IO;
+}
+
+static void name_taken(void *ud, const char *folder)
+{
+    free(layout_unique_name(ud, folder));
+}
+
+/* Resuming: the next pending item from the journal, as a job (its seq
+ * and folder as recorded; no rescan, except for an item retried without
+ * a folder). 1, 0 when none is left, -1. */
+static int resume_next(const batch_opts *o, layout_names *names, report *rep,
+                       int64_t *after, job *j, vb_error *e)
+{
+    const char *out_dir = o->out_dir;
     char *source, *folder, *error;
     int got = report_next_pending(rep, *after, &j->seq, &source, &folder, &error, e);
     if (got <= 0)
         return got;
     *after = j->seq;
+    if (!folder && !error && source && !util_is_url(source)) {
+        rediscover(o, names, j, source);
+        return 1;
+    }
     if (folder) {
         /* What a killed run was writing for this item. */
         char *dir = util_path_join(out_dir, folder);
@@ -583,7 +621,7 @@ static int next_job(const batch_opts *o, scanner *sc, layout_names *names, repor
                     int64_t *last_seq, job *j, vb_error *e)
 {
     if (o->resume_id)
-        return resume_next(rep, o->out_dir, last_seq, j, e);
+        return resume_next(o, names, rep, last_seq, j, e);
     int got = scan_next(sc, &j->en, e);
     if (got <= 0)
         return got;
@@ -654,7 +692,7 @@ int batch_run(const batch_opts *o)
         .batch_id = batch_id, .command_line = o->command_line,
         .config = o->config, .inputs = &inputs,
     };
-    report *rep = o->resume_id ? report_reopen(o->out_dir, o->resume_id, &e)
+    report *rep = o->resume_id ? report_reopen(o->out_dir, o->resume_id, o->requeue, &e)
                                : report_open(o->out_dir, &info, &e);
     if (!rep) {
         vb_strlist_clear(&inputs);
@@ -705,6 +743,10 @@ int batch_run(const batch_opts *o)
     int status = VB_EXIT_OK;
     int record_rc = 0;
     bool stopped = false;        /* seen g.stop: start nothing more */
+    if (o->resume_id && report_each_folder(rep, name_taken, names, &e) != 0) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        status = VB_EXIT_ITEMS;
+    }
     if (o->resume_id) {
         /* Leftovers of a killed run outside the item folders. */
         const char *dirs[] = { "summary", "publish" };

@@ -20,15 +20,9 @@ static const cmd_option resume_options[] = {
     { NULL, 0, NULL, NULL },
 };
 
-typedef struct resume_args {
-    const char *out_dir;
-    const char *batch_id;
-    int jobs;
-} resume_args;
-
-static int resume_opt(const cmd_option *o, const char *arg, void *ud)
+int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
+                     recorded_args *a)
 {
-    resume_args *a = ud;
     if (strcmp(o->name, "output") == 0)
         a->out_dir = arg;
     else if (strcmp(o->name, "job-id") == 0)
@@ -41,39 +35,56 @@ static int resume_opt(const cmd_option *o, const char *arg, void *ud)
         char *end;
         long v = strtol(arg, &end, 10);
         if (*arg == '\0' || *end || v < 1 || v > 1024) {
-            cmd_bad_usage(&cmd_resume, "--jobs needs a number from 1 to 1024, not '%s'", arg);
+            cmd_bad_usage(c, "--jobs needs a number from 1 to 1024, not '%s'", arg);
             return -1;
         }
         a->jobs = (int)v;
-    }
+    } else
+        return 1;
     return 0;
 }
 
-static int resume_exec(int argc, char **argv)
+int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_args *a,
+                     const char *requeue, int rounds)
 {
-    resume_args a = { .out_dir = "vbatch-out" };
-    int rc = cmd_parse(&cmd_resume, argc, argv, resume_opt, &a);
-    if (rc != 0)
-        return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
     if (optind < argc)
-        return cmd_bad_usage(&cmd_resume, "unexpected argument '%s'", argv[optind]);
-    if (!a.batch_id)
-        return cmd_bad_usage(&cmd_resume, "--job-id is required");
+        return cmd_bad_usage(c, "unexpected argument '%s'", argv[optind]);
+    if (!a->batch_id)
+        return cmd_bad_usage(c, "--job-id is required");
     vb_config cfg;
     preset_defaults(&cfg);
     vb_error e = {0};
-    if (report_load_config(a.out_dir, a.batch_id, &cfg, &e) != 0) {
+    if (report_load_config(a->out_dir, a->batch_id, &cfg, &e) != 0) {
         fprintf(stderr, "vbatch: %s\n", e.msg);
         preset_free_contents(&cfg);
         return e.code == VB_ERR_IO ? VB_EXIT_ITEMS : VB_EXIT_USAGE;
     }
     batch_opts b = {
-        .config = &cfg, .out_dir = a.out_dir, .command_line = vb_command_line,
-        .jobs = a.jobs, .resume_id = a.batch_id,
+        .config = &cfg, .out_dir = a->out_dir, .command_line = vb_command_line,
+        .jobs = a->jobs, .resume_id = a->batch_id, .requeue = requeue,
     };
     int status = batch_run(&b);
+    /* Retrying: another round while items with the requeued status are
+     * left (exit 3 for failed ones, 1 for qc_failed ones). */
+    int again = requeue && strcmp(requeue, "qc_failed") == 0 ? VB_EXIT_QC : VB_EXIT_ITEMS;
+    for (int r = 1; requeue && r < rounds && status == again; r++)
+        status = batch_run(&b);
     preset_free_contents(&cfg);
     return status;
+}
+
+static int resume_opt(const cmd_option *o, const char *arg, void *ud)
+{
+    return cmd_recorded_opt(&cmd_resume, o, arg, ud) < 0 ? -1 : 0;
+}
+
+static int resume_exec(int argc, char **argv)
+{
+    recorded_args a = { .out_dir = "vbatch-out" };
+    int rc = cmd_parse(&cmd_resume, argc, argv, resume_opt, &a);
+    if (rc != 0)
+        return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
+    return cmd_run_recorded(&cmd_resume, argc, argv, &a, NULL, 1);
 }
 
 const vb_command cmd_resume = {

@@ -386,14 +386,15 @@ static int count_one(void *ctx, item_record *it, vb_error *e);
 static int each_record(state *st, const char *id, int (*fn)(void *, item_record *, vb_error *),
                        void *ctx, vb_error *e);
 
-report *report_reopen(const char *out_dir, const char *batch_id, vb_error *e)
+report *report_reopen(const char *out_dir, const char *batch_id, const char *requeue,
+                      vb_error *e)
 {
     report *r = vb_xcalloc(1, sizeof *r);
     r->out_dir = vb_xstrdup(out_dir);
     state_batch b = {0};
     r->st = state_open(out_dir, false, e);
     if (!r->st || state_batch_get(r->st, batch_id, &b, e) != 0 ||
-        state_batch_reopen(r->st, b.id, &r->prev_wall, e) != 0 ||
+        state_batch_reopen(r->st, b.id, requeue, &r->prev_wall, e) != 0 ||
         each_record(r->st, b.id, count_one, &r->counts, e) != 0) {
         state_batch_clear(&b);
         report_free(&r);
@@ -411,6 +412,21 @@ int report_next_pending(report *r, int64_t after, int64_t *seq, char **source,
                         char **folder, char **error, vb_error *e)
 {
     return state_next_pending(r->st, r->batch_id, after, seq, source, folder, error, e);
+}
+
+int report_each_folder(report *r, void (*fn)(void *ud, const char *folder), void *ud,
+                       vb_error *e)
+{
+    state_rows *rows = state_query(r->st, STATE_Q_FOLDERS, r->batch_id, e);
+    if (!rows)
+        return -1;
+    const char *folder;
+    int got;
+    while ((got = state_rows_next(rows, &folder, 1, e)) == 1)
+        if (folder)
+            fn(ud, folder);
+    state_rows_free(&rows);
+    return got < 0 ? -1 : 0;
 }
 
 int report_running(report *r, int64_t seq, vb_error *e)

@@ -397,7 +397,8 @@ int state_item_result(state *s, const char *batch, int64_t seq, const char *stat
     return rc;
 }
 
-int state_batch_reopen(state *s, const char *id, double *wall, vb_error *e)
+int state_batch_reopen(state *s, const char *id, const char *requeue, double *wall,
+                       vb_error *e)
 {
     sqlite3_stmt *st = NULL;
     int rc = -1;
@@ -434,6 +435,16 @@ int state_batch_reopen(state *s, const char *id, double *wall, vb_error *e)
                            " AND status = 'running'", -1, &st, NULL) != SQLITE_OK ||
         (bind_text(st, 1, id), sqlite3_step(st)) != SQLITE_DONE) {
         db_fail(s, e, "cannot reopen the batch");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    /* Retrying: the items with the status asked for are redone. */
+    if (requeue &&
+        (sqlite3_prepare_v2(s->db, "UPDATE items SET status = 'pending', error_stage = NULL, error = NULL, record_json = NULL, finished = NULL"
+                            " WHERE batch = ?1 AND status = ?2", -1, &st, NULL) != SQLITE_OK ||
+         (bind_text(st, 1, id), bind_text(st, 2, requeue), sqlite3_step(st)) != SQLITE_DONE)) {
+        db_fail(s, e, "cannot requeue the items");
         goto out;
     }
     sqlite3_finalize(st);
@@ -499,11 +510,13 @@ static const char *const query_sql[] = {
                          " WHERE batch = ?1 AND status = 'failed' ORDER BY seq",
     [STATE_Q_RECORDS] = "SELECT record_json FROM items WHERE batch = ?1"
                         " AND record_json IS NOT NULL ORDER BY seq",
+    [STATE_Q_FOLDERS] = "SELECT folder FROM items WHERE batch = ?1 AND folder IS NOT NULL"
+                        " ORDER BY seq",
 };
 
 state_rows *state_query(state *s, int query, const char *batch, vb_error *e)
 {
-    if (query < 0 || query > STATE_Q_RECORDS) {
+    if (query < 0 || query > STATE_Q_FOLDERS) {
         vb_fail(e, VB_ERR_INTERNAL, "unknown journal query");
         return NULL;
     }
