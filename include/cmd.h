@@ -54,8 +54,10 @@ typedef struct recorded_args {
     const char *out_dir;
     const char *batch_id;
     int jobs;
+    int error_handling;           /* 0 = as recorded, else 1 + enum error_handling */
 } recorded_args;
-/* --output, --job-id, --jobs, --quiet, --verbose: 0 when handled, 1 when
+/* --output, --job-id, --jobs, --error-handling, --quiet, --verbose: 0
+ * when handled, 1 when
  * o is none of them, -1 after a usage error was printed. */
 int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
                      recorded_args *a);

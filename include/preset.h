@@ -116,9 +116,17 @@ typedef struct output_config {
     bool publish;                  /* link passing items into OUT/publish */
 } output_config;
 
+/* [batch] error_handling: after an item that fails (status failed, not
+ * qc_failed), go on, or take no new item (the rest stays pending). */
+enum error_handling { ERRH_CONTINUE = 0, ERRH_STOP = 1 };
+
 typedef struct batch_config {
     int jobs;                      /* 0 = number of cores */
+    int error_handling;            /* enum error_handling */
 } batch_config;
+
+/* "continue" or "stop" as an enum error_handling, -1 for anything else. */
+int preset_error_handling(const char *name);
 
 typedef struct vb_config {
     char *name;                    /* preset name, owned */

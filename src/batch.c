@@ -60,6 +60,8 @@ typedef struct engine {
     int64_t next_record;     /* next to be recorded */
     bool closed;
     bool stop;               /* interrupted: take no new items */
+    bool failed_stop;        /* stopped by an item that failed
+                                ([batch] error_handling = stop) */
     int jobs;                /* worker threads */
     report *rep;             /* the journal's writer (its calls are thread-safe) */
 } engine;
@@ -449,6 +451,14 @@ static void *worker_main(void *arg)
         run_item(g, j);
 
         pthread_mutex_lock(&g->mu);
+        if (j->rec.status == ITEM_FAILED && g->cfg->batch.error_handling == ERRH_STOP &&
+            !g->stop) {
+            /* No new item; those running finish and are recorded. */
+            g->stop = true;
+            g->failed_stop = true;
+            pthread_cond_broadcast(&g->cv_work);
+            pthread_cond_broadcast(&g->cv_done);
+        }
         j->done = true;
         pthread_cond_signal(&g->cv_done);
         pthread_mutex_unlock(&g->mu);
@@ -810,6 +820,7 @@ int batch_run(const batch_opts *o)
             wait_done(&g, rep);
     }
     bool interrupted = g.stop;
+    bool failed_stop = g.failed_stop;
     pthread_mutex_unlock(&g.mu);
     for (int i = 0; i < jobs; i++)
         pthread_join(th[i], NULL);
@@ -822,10 +833,16 @@ int batch_run(const batch_opts *o)
         record_rc = -1;
     }
     const report_counts *c = report_get_counts(rep);
-    if (interrupted && vb_verbosity >= 1)
+    if (failed_stop && vb_verbosity >= 1)
+        fprintf(stderr, "vbatch: %s stopped after an item failed (error_handling = stop):"
+                        " the items not processed are left pending in the journal\n",
+                report_batch_id(rep));
+    else if (interrupted && vb_verbosity >= 1)
         fprintf(stderr, "vbatch: %s interrupted: the items not processed are left pending"
                         " in the journal\n", report_batch_id(rep));
-    if (interrupted)
+    if (failed_stop)
+        status = VB_EXIT_ITEMS;
+    else if (interrupted)
         status = VB_EXIT_INTERRUPTED;
     else if (status == VB_EXIT_OK) {
         if (c->failed > 0 || record_rc != 0)

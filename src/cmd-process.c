@@ -19,6 +19,7 @@ static const cmd_option process_options[] = {
     { "config", 'c', "FILE", "INI file applied on top of the preset (repeatable)" },
     { "output", 'o', "DIR", "output folder (default: vbatch-out)" },
     { "jobs", 'j', "N", "worker threads (default: [batch] jobs, else the number of cores)" },
+    { "error-handling", 0, "MODE", "continue (default), or stop: no new item after one fails ([batch] error_handling)" },
     { "deep", 'd', NULL, "also decode and analyse: black, freeze, silence, loudness, integrity ([analyse])" },
     { "thumbnails", 't', NULL, "make thumbnails and a contact sheet per video ([thumbnails])" },
     { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
@@ -33,6 +34,7 @@ typedef struct process_args {
     const char *preset;
     bool recursive, publish, deep, thumbnails;
     int jobs;
+    int error_handling;           /* 0 = as configured, else 1 + enum error_handling */
 } process_args;
 
 static int process_opt(const cmd_option *o, const char *arg, void *ud)
@@ -65,6 +67,14 @@ static int process_opt(const cmd_option *o, const char *arg, void *ud)
             return -1;
         }
         a->jobs = (int)v;
+    }
+    else if (strcmp(n, "error-handling") == 0) {
+        int v = preset_error_handling(arg);
+        if (v < 0) {
+            cmd_bad_usage(&cmd_process, "--error-handling needs continue or stop, not '%s'", arg);
+            return -1;
+        }
+        a->error_handling = 1 + v;
     }
     return 0;
 }
@@ -117,6 +127,8 @@ static int process_exec(int argc, char **argv)
         cfg.analyse.enabled = true;
     if (a.thumbnails)
         cfg.thumbs.enabled = true;
+    if (a.error_handling)
+        cfg.batch.error_handling = a.error_handling - 1;
 
     a.b.config = &cfg;
     a.b.command_line = vb_command_line;
@@ -138,6 +150,7 @@ const vb_command cmd_process = {
     .alias = NULL,
     .usage = "PATH... [--pattern GLOB]... [--exclude GLOB]... [--recursive] [--from-list FILE]\n"
              "       [--preset NAME] [--config FILE] [--output DIR] [--jobs N] [--deep]\n"
+             "       [--error-handling continue|stop]\n"
              "       [--thumbnails] [--publish] [--quiet|--verbose]",
     .summary = "probe and gate a folder of videos; one folder per video and summary reports",
     .description =

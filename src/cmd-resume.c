@@ -15,6 +15,7 @@ static const cmd_option resume_options[] = {
     { "job-id", 'J', "ID", "the batch to finish (required; see vbatch status)" },
     { "output", 'o', "DIR", "its output folder (default: vbatch-out)" },
     { "jobs", 'j', "N", "worker threads (default: the batch's [batch] jobs, else the number of cores)" },
+    { "error-handling", 0, "MODE", "continue, or stop taking items after one fails (default: the batch's [batch] error_handling)" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
     { NULL, 0, NULL, NULL },
@@ -39,6 +40,13 @@ int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
             return -1;
         }
         a->jobs = (int)v;
+    } else if (strcmp(o->name, "error-handling") == 0) {
+        int v = preset_error_handling(arg);
+        if (v < 0) {
+            cmd_bad_usage(c, "--error-handling needs continue or stop, not '%s'", arg);
+            return -1;
+        }
+        a->error_handling = 1 + v;
     } else
         return 1;
     return 0;
@@ -59,6 +67,8 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
         preset_free_contents(&cfg);
         return e.code == VB_ERR_IO ? VB_EXIT_ITEMS : VB_EXIT_USAGE;
     }
+    if (a->error_handling)
+        cfg.batch.error_handling = a->error_handling - 1;
     batch_opts b = {
         .config = &cfg, .out_dir = a->out_dir, .command_line = vb_command_line,
         .jobs = a->jobs, .resume_id = a->batch_id, .requeue = requeue,
@@ -90,7 +100,8 @@ static int resume_exec(int argc, char **argv)
 const vb_command cmd_resume = {
     .name = "resume",
     .alias = NULL,
-    .usage = "--job-id ID [--output DIR] [--jobs N] [--quiet|--verbose]",
+    .usage = "--job-id ID [--output DIR] [--jobs N] [--error-handling continue|stop]"
+             " [--quiet|--verbose]",
     .summary = "finish an interrupted batch: its pending items, with its settings",
     .description =
         "Finishes the batch ID recorded in the journal DIR/.vbatch/state.db, for\n"

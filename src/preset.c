@@ -68,12 +68,24 @@ static const char *const audio_names[] = {
 };
 static const char *const mode_names[] = { "full", "keyframes", NULL };
 static const char *const format_names[] = { "jpeg", "webp", "png", NULL };
+static const char *const errh_names[] = {
+    [ERRH_CONTINUE] = "continue", [ERRH_STOP] = "stop", NULL,
+};
+
+int preset_error_handling(const char *name)
+{
+    for (int i = 0; errh_names[i]; i++)
+        if (strcmp(name, errh_names[i]) == 0)
+            return i;
+    return -1;
+}
 
 static const keydef keys[] = {
     KD("preset", "description", K_STRING, description, 0),
     KD("preset", "inherit", K_INHERIT, name, 0),
 
     KD("batch", "jobs", K_INT, batch.jobs, 0),
+    KE("batch", "error_handling", batch.error_handling, errh_names),
 
     KD("input", "patterns", K_WORDS, input.patterns, 0),
     KD("input", "exclude", K_WORDS, input.exclude, 0),
@@ -209,6 +221,7 @@ void preset_defaults(vb_config *c)
     c->name = vb_xstrdup("built-in");
     c->description = vb_xstrdup("built-in defaults");
     c->batch.jobs = 0;
+    c->batch.error_handling = ERRH_CONTINUE;
     c->input.max_download_size = (int64_t)2 << 30;
     c->input.download_retries = 3;
     c->input.download_timeout = 600;
