@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,7 +65,15 @@ typedef struct engine {
                                 ([batch] error_handling = stop) */
     int jobs;                /* worker threads */
     report *rep;             /* the journal's writer (its calls are thread-safe) */
+    /* The live status line (stderr on a terminal, not --quiet). */
+    bool live;
+    int nstarted;            /* workers that took their slot in working[] */
+    char **working;          /* per worker: the source it works on, or NULL */
+    int64_t nfailed;         /* recorded items that failed or failed QC */
+    double t0, last_draw;
 } engine;
+
+#define ERASE_LINE "\r\033[K" /* back to column 0, line cleared */
 
 static void item_fail(item_record *r, int stage, const char *msg)
 {
@@ -432,6 +441,9 @@ static void run_item(engine *g, job *j)
 static void *worker_main(void *arg)
 {
     engine *g = arg;
+    pthread_mutex_lock(&g->mu);
+    int slot = g->nstarted++;
+    pthread_mutex_unlock(&g->mu);
     for (;;) {
         pthread_mutex_lock(&g->mu);
         while (g->next_take == g->next_seq && !g->closed && !g->stop)
@@ -442,6 +454,9 @@ static void *worker_main(void *arg)
         }
         job *j = g->ring[g->next_take % g->window];
         g->next_take++;
+        if (g->live)
+            g->working[slot] = j->en.is_url ? fetch_display_url(j->en.path)
+                                            : vb_xstrdup(j->en.path);
         pthread_mutex_unlock(&g->mu);
 
         /* Only informative (a resumed batch redoes running items), so a
@@ -459,6 +474,8 @@ static void *worker_main(void *arg)
             pthread_cond_broadcast(&g->cv_work);
             pthread_cond_broadcast(&g->cv_done);
         }
+        free(g->working[slot]);
+        g->working[slot] = NULL;
         j->done = true;
         pthread_cond_signal(&g->cv_done);
         pthread_mutex_unlock(&g->mu);
@@ -473,7 +490,7 @@ static void job_free(job *j)
     free(j);
 }
 
-static void print_item(const item_record *r, int64_t seq)
+static void print_item(const item_record *r, int64_t seq, bool live)
 {
     const char *tag = r->status == ITEM_FAILED ? "ERROR" :
                       r->status == ITEM_QC_FAILED ? "FAIL " :
@@ -495,7 +512,8 @@ static void print_item(const item_record *r, int64_t seq)
     for (char *c = src; *c; c++)
         if ((unsigned char)*c < 0x20)
             *c = '?';
-    fprintf(stderr, "[%lld] %s %s  %s\n", (long long)seq, tag, src, what);
+    fprintf(stderr, "%s[%lld] %s %s  %s\n", live ? ERASE_LINE : "", (long long)seq, tag, src,
+            what);
     free(src);
     free(what);
 }
@@ -511,17 +529,99 @@ static int record_ready(engine *g, report *rep)
             break;
         g->ring[g->next_record % g->window] = NULL;
         g->next_record++;
+        if (j->rec.status == ITEM_FAILED || j->rec.status == ITEM_QC_FAILED)
+            g->nfailed++;
         pthread_mutex_unlock(&g->mu);
         vb_error e = {0};
         if (report_add(rep, &j->rec, &e) != 0 && rc == 0) {
             fprintf(stderr, "vbatch: %s\n", e.msg);
             rc = -1;
         }
-        print_item(&j->rec, j->seq);
+        print_item(&j->rec, j->seq, g->live);
         job_free(j);
         pthread_mutex_lock(&g->mu);
     }
     return rc;
+}
+
+/* Should the live status line be drawn: stderr a terminal (not a dumb
+ * one) and not --quiet. */
+static bool progress_wanted(void)
+{
+    const char *term = getenv("TERM");
+    return vb_verbosity >= 1 && isatty(STDERR_FILENO) && term && term[0] &&
+           strcmp(term, "dumb") != 0;
+}
+
+/* Append src to buf (of len, holding *n bytes) as far as it fits,
+ * control characters as '?', never cutting a UTF-8 sequence. */
+static void line_add(char *buf, size_t len, size_t *n, const char *src)
+{
+    for (const unsigned char *p = (const unsigned char *)src; *p; ) {
+        size_t l = *p < 0x80 ? 1 : *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 1;
+        size_t k = 0;
+        while (k < l && p[k])
+            k++;
+        if (*n + k >= len)
+            break;
+        for (size_t i = 0; i < k; i++)
+            buf[(*n)++] = p[i] < 0x20 || p[i] == 0x7f ? '?' : (char)p[i];
+        p += k;
+    }
+    buf[*n] = '\0';
+}
+
+/* Redraw the status line (lock held, main thread), at most 10 times a
+ * second: a bar, done/queued (+ while discovery runs), failed, files per
+ * second, the ETA once discovery has ended, the files being worked on. */
+static void progress_draw(engine *g, bool force)
+{
+    if (!g->live)
+        return;
+    double now = util_now();
+    if (!force && now - g->last_draw < 0.1)
+        return;
+    g->last_draw = now;
+    int cols = 80;
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        cols = ws.ws_col;
+    if (cols > 1000)
+        cols = 1000;
+    if (cols < 2)
+        cols = 2;
+    int64_t done = g->next_record, total = g->next_seq;
+    bool more = !g->closed;
+    double el = now - g->t0, rate = el > 0 ? done / el : 0;
+    char bar[21];
+    int fill = total > 0 ? (int)(20 * done / total) : 0;
+    for (int i = 0; i < 20; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[20] = '\0';
+    char eta[32] = "";
+    if (!more && rate > 0) {
+        long s = (long)((total - done) / rate + 0.5);
+        snprintf(eta, sizeof eta, " ETA %ld:%02ld", s / 60, s % 60);
+    }
+    char line[1024];
+    int n0 = snprintf(line, sizeof line, "[%s] %lld/%lld%s  %lld failed  %.1f files/s%s",
+                      bar, (long long)done, (long long)total, more ? "+" : "",
+                      (long long)g->nfailed, rate, eta);
+    size_t len = (size_t)cols; /* up to cols - 1 characters: no wrap */
+    size_t n = n0 < 0 ? 0 : (size_t)n0 < len ? (size_t)n0 : len - 1;
+    line[n] = '\0';
+    const char *sep = "  ";
+    for (int i = 0; i < g->jobs; i++) {
+        if (!g->working[i])
+            continue;
+        const char *slash = strrchr(g->working[i], '/');
+        const char *name = slash && slash[1] ? slash + 1 : g->working[i];
+        line_add(line, len, &n, sep);
+        line_add(line, len, &n, name);
+        sep = ", ";
+    }
+    fprintf(stderr, ERASE_LINE "%s", line);
+    fflush(stderr);
 }
 
 /* batch_YYYYMMDD_HHMMSS; the journal adds _2, _3 ... when a batch of the
@@ -540,14 +640,18 @@ static void make_batch_id(char *buf, size_t len)
  * keeps the journal's write lock. */
 static void wait_done(engine *g, report *rep)
 {
+    static double last_flush;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 200 * 1000000L;
+    ts.tv_nsec += (g->live ? 100 : 200) * 1000000L;
     if (ts.tv_nsec >= 1000000000L) {
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
-    if (pthread_cond_timedwait(&g->cv_done, &g->mu, &ts) == ETIMEDOUT) {
+    int w = pthread_cond_timedwait(&g->cv_done, &g->mu, &ts);
+    progress_draw(g, false);
+    if (w == ETIMEDOUT && util_now() - last_flush >= 0.19) {
+        last_flush = util_now();
         pthread_mutex_unlock(&g->mu);
         vb_error e = {0};
         if (report_flush(rep, &e) != 0)
@@ -670,8 +774,9 @@ static void *signal_main(void *arg)
             _exit(VB_EXIT_INTERRUPTED);
         }
         if (vb_verbosity >= 1)
-            fprintf(stderr, "vbatch: interrupted: finishing the running items"
-                            " (interrupt again to stop at once)\n");
+            fprintf(stderr, "%svbatch: interrupted: finishing the running items"
+                            " (interrupt again to stop at once)\n",
+                    g->live ? ERASE_LINE : "");
         pthread_mutex_lock(&g->mu);
         g->stop = true;
         pthread_cond_broadcast(&g->cv_work);
@@ -719,7 +824,9 @@ int batch_run(const batch_opts *o)
     layout_names *names = layout_names_new();
 
     int jobs = o->jobs > 0 ? o->jobs : (o->config->batch.jobs > 0 ? o->config->batch.jobs : util_ncpu());
-    engine g = { .o = o, .cfg = o->config, .jobs = jobs, .rep = rep };
+    engine g = { .o = o, .cfg = o->config, .jobs = jobs, .rep = rep,
+                 .live = progress_wanted() };
+    g.working = vb_xcalloc((size_t)jobs, sizeof(char *));
     pthread_mutex_init(&g.mu, NULL);
     pthread_cond_init(&g.cv_work, NULL);
     pthread_cond_init(&g.cv_done, NULL);
@@ -750,6 +857,7 @@ int batch_run(const batch_opts *o)
         }
 
     double t0 = util_now();
+    g.t0 = t0;
     int status = VB_EXIT_OK;
     int record_rc = 0;
     bool stopped = false;        /* seen g.stop: start nothing more */
@@ -806,6 +914,7 @@ int batch_run(const batch_opts *o)
         pthread_cond_signal(&g.cv_work);
         if (record_ready(&g, rep) != 0)
             record_rc = -1;
+        progress_draw(&g, false);
         pthread_mutex_unlock(&g.mu);
     }
     pthread_mutex_lock(&g.mu);
@@ -821,6 +930,11 @@ int batch_run(const batch_opts *o)
     }
     bool interrupted = g.stop;
     bool failed_stop = g.failed_stop;
+    if (g.live) {
+        /* The line is erased before the summary and whatever follows. */
+        fputs(ERASE_LINE, stderr);
+        fflush(stderr);
+    }
     pthread_mutex_unlock(&g.mu);
     for (int i = 0; i < jobs; i++)
         pthread_join(th[i], NULL);
@@ -854,6 +968,7 @@ int batch_run(const batch_opts *o)
     pthread_cancel(sig_th);
     pthread_join(sig_th, NULL);
     free(th);
+    free(g.working);
     free(g.ring);
     pthread_mutex_destroy(&g.mu);
     pthread_cond_destroy(&g.cv_work);

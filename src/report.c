@@ -635,8 +635,45 @@ static void summary_list(FILE *f, const char *title, const summary_lines *l, con
         fprintf(f, "  ... and %lld more (see %s)\n", (long long)l->more, see);
 }
 
+/* The slowest items of a batch (total seconds over their stages), kept
+ * in a fixed array while the records stream by. */
+#define SLOWEST_N 5
+typedef struct slowest {
+    int n;
+    double secs[SLOWEST_N];
+    char *source[SLOWEST_N];
+} slowest;
+
+static void slowest_add(slowest *s, const item_record *it)
+{
+    double t = 0;
+    for (int i = 0; i < STAGE_COUNT; i++)
+        if (isfinite(it->stage_time[i]))
+            t += it->stage_time[i];
+    int pos = s->n;
+    while (pos > 0 && s->secs[pos - 1] < t)
+        pos--;
+    if (pos >= SLOWEST_N)
+        return;
+    if (s->n == SLOWEST_N)
+        free(s->source[--s->n]);
+    memmove(&s->secs[pos + 1], &s->secs[pos], (size_t)(s->n - pos) * sizeof s->secs[0]);
+    memmove(&s->source[pos + 1], &s->source[pos], (size_t)(s->n - pos) * sizeof s->source[0]);
+    s->secs[pos] = t;
+    s->source[pos] = vb_xstrdup(it->source ? it->source : "");
+    s->n++;
+}
+
+static void slowest_clear(slowest *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->source[i]);
+    s->n = 0;
+}
+
 static void summary_print(FILE *f, const char *batch_id, const report_counts *c, double wall,
-                          const char *out_dir, summary_lines *fails, summary_lines *errs)
+                          const char *out_dir, summary_lines *fails, summary_lines *errs,
+                          const slowest *slow)
 {
     fprintf(f, "vbatch: %s: %lld item%s in %.2f s (%.1f files/s)\n", batch_id,
             (long long)c->total, c->total == 1 ? "" : "s", wall,
@@ -650,6 +687,17 @@ static void summary_print(FILE *f, const char *batch_id, const report_counts *c,
         fprintf(f, "  skipped    %lld\n", (long long)c->skipped);
     summary_list(f, "failed quality gates", fails, "results.csv");
     summary_list(f, "could not be processed", errs, "error_log.json");
+    if (slow->n > 0) {
+        fprintf(f, "slowest items:\n");
+        for (int i = 0; i < slow->n; i++) {
+            /* Names may hold control characters: shown as '?'. */
+            fprintf(f, "  %8.2f s  ", slow->secs[i]);
+            for (const char *p = slow->source[i]; *p; p++)
+                fputc((unsigned char)*p < 0x20 ? '?' : *p, f);
+            fputc('\n', f);
+        }
+    }
+    fprintf(f, "total time: %.2f s\n", wall);
     fprintf(f, "reports: %s/summary/\n", out_dir);
 }
 
@@ -690,6 +738,7 @@ typedef struct render_ctx {
     writer *csv;
     report_sink *junit, *html;
     summary_lines *fails, *errs;
+    slowest *slow;
 } render_ctx;
 
 static int render_one(void *ctx, item_record *itp, vb_error *e)
@@ -725,6 +774,7 @@ static int render_one(void *ctx, item_record *itp, vb_error *e)
         return -1;
     if (x->html->item && x->html->item(x->html->ctx, &it, e) != 0)
         return -1;
+    slowest_add(x->slow, &it);
     if (it.status == ITEM_FAILED)
         summary_add(x->errs, vb_xasprintf("%s  %s: %s", it.source,
                                           report_stage_name(it.error_stage), it.error));
@@ -747,6 +797,7 @@ int report_render(const char *out_dir, const char *batch_id, unsigned formats,
     writer *csv = NULL;
     report_sink junit = {0}, html = {0};
     summary_lines fails = {0}, errs = {0};
+    slowest slow = {0};
     state *st = state_open(out_dir, false, e);
     if (!st || state_batch_get(st, batch_id, &b, e) != 0)
         goto out;
@@ -818,7 +869,7 @@ int report_render(const char *out_dir, const char *batch_id, unsigned formats,
 
     /* Pass 2: every back end, one item at a time. */
     render_ctx x = { .bj = &bj, .ej = &ej, .csv = csv, .junit = &junit, .html = &html,
-                     .fails = &fails, .errs = &errs };
+                     .fails = &fails, .errs = &errs, .slow = &slow };
     if (ok && each_record(st, id, render_one, &x, e) != 0)
         ok = false;
     int64_t nb = x.nb, ne = x.ne;
@@ -869,10 +920,11 @@ int report_render(const char *out_dir, const char *batch_id, unsigned formats,
         writer_free(&w);
     }
     if (ok && (formats & REPORT_TEXT) && text_out)
-        summary_print(text_out, id, &c, wall, out_dir, &fails, &errs);
+        summary_print(text_out, id, &c, wall, out_dir, &fails, &errs, &slow);
     vb_strlist_clear(&inputs);
     rc = ok ? 0 : -1;
 out:
+    slowest_clear(&slow);
     for (int i = 0; i < fails.n; i++)
         free(fails.lines[i]);
     for (int i = 0; i < errs.n; i++)
