@@ -7,8 +7,12 @@
 
 /* "a" + "b" -> "a/b" (no doubled slash). Caller frees. */
 char *util_path_join(const char *a, const char *b);
-/* Last component of a path or URL path (no query), never empty. Caller frees. */
+/* Last component of a local path ('?' and '#' are ordinary characters
+ * there), never empty. Caller frees. */
 char *util_basename(const char *path);
+/* Last component of a URL's path, without query or fragment, never
+ * empty. Caller frees. */
+char *util_url_basename(const char *url);
 /* Create a directory and its parents (mode 0777 & ~umask). */
 int util_mkdir_p(const char *path, vb_error *e);
 /* Write data to path atomically: `path.tmp.PID.N` in the same folder,

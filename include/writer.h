@@ -45,6 +45,9 @@ void writer_opt_int(writer *w, const char *key, int64_t v);
  * the caller frees. The writer can not be used afterwards. */
 char *writer_finish(writer *w, size_t *len);
 
+/* Finish and write it to f (commands printing to stdout). */
+void writer_print(writer *w, FILE *f);
+
 /* Finish and write it to `path` atomically (temporary name, flush,
  * rename). */
 int writer_save(writer *w, const char *path, vb_error *e);

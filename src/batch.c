@@ -94,14 +94,19 @@ typedef struct item_ctx {
     char *placed;            /* OUT/<item>/video/<fname> */
     const char *media;       /* the file read: the input, or the download */
     rule_report rr;          /* every check, moved into the record */
+    bool meta_ready;         /* metadata/ exists: made once, not per file */
     vb_error e;
 } item_ctx;
 
 static int save_meta(item_ctx *c, const char *name, writer *w)
 {
-    int rc = util_mkdir_p(c->item_dir, &c->e);
-    if (rc == 0)
-        rc = util_mkdir_p(c->meta_dir, &c->e);
+    int rc = 0;
+    if (!c->meta_ready) {
+        rc = util_mkdir_p(c->item_dir, &c->e);
+        if (rc == 0)
+            rc = util_mkdir_p(c->meta_dir, &c->e);
+        c->meta_ready = rc == 0;
+    }
     if (rc == 0) {
         char *path = util_path_join(c->meta_dir, name);
         rc = writer_save(w, path, &c->e);
@@ -400,7 +405,7 @@ static void run_item(engine *g, job *j)
     c.item_dir = util_path_join(g->o->out_dir, j->folder);
     c.video_dir = util_path_join(c.item_dir, "video");
     c.meta_dir = util_path_join(c.item_dir, "metadata");
-    char *base = j->en.is_url ? util_basename(j->en.path) : vb_xstrdup(j->en.rel);
+    char *base = j->en.is_url ? util_url_basename(j->en.path) : vb_xstrdup(j->en.rel);
     char *slash = strrchr(base, '/');
     c.fname = layout_safe_file(slash ? slash + 1 : base);
     free(base);

@@ -68,10 +68,8 @@ static int presets_list(int format)
             writer_end_object(w);
         }
         writer_end_array(w);
-        char *s = writer_finish(w, NULL);
+        writer_print(w, stdout);
         writer_free(&w);
-        fputs(s, stdout);
-        free(s);
     } else {
         /* Plain aligned lines: easy to read and to cut. */
         int width = 0;
@@ -105,10 +103,8 @@ static int presets_show(const char *name, int format)
     writer_begin_object(w, NULL);
     preset_write(&c, w);
     writer_end_object(w);
-    char *s = writer_finish(w, NULL);
+    writer_print(w, stdout);
     writer_free(&w);
-    fputs(s, stdout);
-    free(s);
     preset_free_contents(&c);
     return VB_EXIT_OK;
 }

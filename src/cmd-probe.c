@@ -59,22 +59,16 @@ static int probe_exec(int argc, char **argv)
         writer_end_object(w);
         if (!json) {
             /* text: one block per file, a blank line between */
-            size_t len;
-            char *s = writer_finish(w, &len);
             if (i > optind)
                 fputc('\n', stdout);
-            fwrite(s, 1, len, stdout);
-            free(s);
+            writer_print(w, stdout);
             writer_free(&w);
             w = writer_new(WRITER_TEXT);
         }
     }
     if (json) {
         writer_end_array(w);
-        size_t len;
-        char *s = writer_finish(w, &len);
-        fwrite(s, 1, len, stdout);
-        free(s);
+        writer_print(w, stdout);
     }
     writer_free(&w);
     return status;

@@ -54,10 +54,7 @@ static int status_exec(int argc, char **argv)
         return e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
     }
     writer_end_object(w);
-    size_t len;
-    char *s = writer_finish(w, &len);
-    fwrite(s, 1, len, stdout);
-    free(s);
+    writer_print(w, stdout);
     writer_free(&w);
     return VB_EXIT_OK;
 }

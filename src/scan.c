@@ -159,21 +159,6 @@ static bool scan_skipped(scanner *s, const struct stat *st)
     return false;
 }
 
-/* Base name of a local path. util_basename() is for URLs too and would cut
- * a file name at '?' or '#'. */
-static char *scan_base_name(const char *path)
-{
-    size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/')
-        n--;
-    size_t b = n;
-    while (b > 0 && path[b - 1] != '/')
-        b--;
-    if (b == n)
-        return vb_xstrdup("item");
-    return vb_xstrndup(path + b, n - b);
-}
-
 /* Fill *out, taking ownership of path and rel. Returns 1 (an entry). */
 static int scan_emit(scan_entry *out, char *path, char *rel, int code,
                      const char *fmt, ...)
@@ -365,7 +350,7 @@ static int scan_root_path(scanner *s, const char *p, scan_entry *out)
     struct stat st;
     if (stat(p, &st) != 0) {
         int err = errno;
-        return scan_emit(out, vb_xstrdup(p), scan_base_name(p), VB_ERR_IO,
+        return scan_emit(out, vb_xstrdup(p), util_basename(p), VB_ERR_IO,
                          "cannot read %s: %s", p, strerror(err));
     }
     if (S_ISDIR(st.st_mode)) {
@@ -373,7 +358,7 @@ static int scan_root_path(scanner *s, const char *p, scan_entry *out)
             return 0;
         if (scan_push(s, p, NULL) != 0) {
             int err = errno;
-            return scan_emit(out, vb_xstrdup(p), scan_base_name(p), VB_ERR_IO,
+            return scan_emit(out, vb_xstrdup(p), util_basename(p), VB_ERR_IO,
                              "cannot read %s: %s", p, strerror(err));
         }
         return 0;
@@ -381,9 +366,9 @@ static int scan_root_path(scanner *s, const char *p, scan_entry *out)
     /* Named explicitly: taken whatever the patterns say. A FIFO or device
      * is refused rather than opened (it could block). */
     if (!S_ISREG(st.st_mode))
-        return scan_emit(out, vb_xstrdup(p), scan_base_name(p), VB_ERR_MEDIA,
+        return scan_emit(out, vb_xstrdup(p), util_basename(p), VB_ERR_MEDIA,
                          "not a regular file");
-    return scan_emit(out, vb_xstrdup(p), scan_base_name(p), 0, NULL);
+    return scan_emit(out, vb_xstrdup(p), util_basename(p), 0, NULL);
 }
 
 /* "ftp://..." and the like: a scheme followed by "://". */
@@ -410,12 +395,12 @@ static int scan_list_line(scanner *s, char *line, scan_entry *out)
     if (*line == '\0' || *line == '#')
         return 0;
     if (util_is_url(line)) {
-        scan_emit(out, vb_xstrdup(line), util_basename(line), 0, NULL);
+        scan_emit(out, vb_xstrdup(line), util_url_basename(line), 0, NULL);
         out->is_url = true;
         return 1;
     }
     if (scan_has_scheme(line))
-        return scan_emit(out, vb_xstrdup(line), util_basename(line),
+        return scan_emit(out, vb_xstrdup(line), util_url_basename(line),
                          VB_ERR_USAGE, "only http and https URLs are supported");
     return scan_root_path(s, line, out);
 }

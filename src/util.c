@@ -27,9 +27,8 @@ char *util_path_join(const char *a, const char *b)
     return vb_xasprintf("%.*s/%s", (int)la, a, b);
 }
 
-char *util_basename(const char *path)
+static char *base_of(const char *path, size_t n)
 {
-    size_t n = strcspn(path, "?#");
     while (n > 0 && path[n - 1] == '/')
         n--;
     size_t s = n;
@@ -38,6 +37,16 @@ char *util_basename(const char *path)
     if (s == n)
         return vb_xstrdup("item");
     return vb_xstrndup(path + s, n - s);
+}
+
+char *util_basename(const char *path)
+{
+    return base_of(path, strlen(path));
+}
+
+char *util_url_basename(const char *url)
+{
+    return base_of(url, strcspn(url, "?#"));
 }
 
 int util_mkdir_p(const char *path, vb_error *e)

@@ -96,6 +96,14 @@ char *writer_finish(writer *w, size_t *len)
     return s;
 }
 
+void writer_print(writer *w, FILE *f)
+{
+    size_t n;
+    char *s = writer_finish(w, &n);
+    fwrite(s, 1, n, f);
+    free(s);
+}
+
 int writer_save(writer *w, const char *path, vb_error *e)
 {
     size_t n;
