@@ -54,5 +54,10 @@ void analyse_result_free(analyse_result **r);
 struct writer;
 /* The result as fields of the current object (metadata/analysis.json). */
 void analyse_write(const analyse_result *r, struct writer *w);
+/* Read back what analyse_write wrote (the analysis.json of an identical
+ * file, reused instead of decoding). With expect_sha256, the document's
+ * "sha256" field must be that content hash. */
+int analyse_parse(const char *json_text, const char *expect_sha256, analyse_result **out,
+                  vb_error *e);
 
 #endif

@@ -17,6 +17,7 @@ typedef struct batch_opts {
                                      items, no scan (paths, lists unused) */
     const char *requeue;          /* with resume_id: items with this status
                                      ("failed", "qc_failed") are redone too */
+    bool force;                   /* process unchanged items too (no skip) */
 } batch_opts;
 
 /* Run the batch; returns an exit status (VB_EXIT_*). Fatal problems

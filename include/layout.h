@@ -22,6 +22,14 @@ void layout_names_free(layout_names **n);
  * added to it. Caller frees. */
 char *layout_unique_name(layout_names *n, const char *rel);
 
+/* Hold a folder name an earlier batch gave out in this OUT: new names
+ * avoid it, but layout_claim can still hand it to its item. */
+void layout_reserve(layout_names *n, const char *name);
+/* Take exactly `name` (an item's recorded folder) for this batch: true
+ * when it was free or only reserved, false when this batch already gave
+ * it out (or a name equal but for case is held). */
+bool layout_claim(layout_names *n, const char *name);
+
 /* A safe file name (one component) for the original, keeping its
  * extension. Caller frees. */
 char *layout_safe_file(const char *name);

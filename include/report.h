@@ -51,6 +51,11 @@ typedef struct item_record {
     int nthumbs;
     char *contact;         /* contact sheet, relative to OUT, or NULL */
     double stage_time[STAGE_COUNT];
+    /* incremental runs */
+    char *unchanged_since;  /* skipped: the batch whose result it keeps */
+    int previous_status;    /* skipped: that result's status (done, qc_failed) */
+    char *analysis_from;    /* folder whose analysis.json was reused, or NULL */
+    char *sha256;           /* content hash, when it was computed */
 } item_record;
 
 void item_record_clear(item_record *r);
@@ -67,6 +72,7 @@ typedef struct report_batch_info {
 /* Counts over a batch's records. */
 typedef struct report_counts {
     int64_t total, done, qc_failed, failed, skipped, warned;
+    int64_t skipped_qc_failed;    /* skipped items whose kept result failed QC */
     int64_t bytes_read, bytes_total;
     int64_t checks, checks_failed, checks_warned;
     double stage_time[STAGE_COUNT];
@@ -99,6 +105,40 @@ int report_flush(report *r, vb_error *e);
 /* Record one finished item (items must arrive in seq order). */
 int report_add(report *r, const item_record *it, vb_error *e);
 const report_counts *report_get_counts(const report *r);
+
+/* ---- incremental runs ---- */
+
+/* A local file as found now (size -1: not a local file, e.g. a URL). */
+typedef struct report_source {
+    const char *key;         /* absolute path, or the URL as shown */
+    int64_t size, mtime_ns;
+} report_source;
+/* What the output folder holds for src->key: 1 when it is known, with
+ * *folder its folder (owned; NULL if it never had one); 0 when unknown;
+ * -1 on error. *skip is set when the item may be skipped: not `force`, a
+ * local file with the same size and mtime, processed with the same
+ * settings by another batch, done or qc_failed, its folder still there;
+ * `skipped` then holds that result as a skipped record (to finish with
+ * report_add_skipped). */
+int report_lookup(report *r, const report_source *src, bool force, char **folder,
+                  bool *skip, item_record *skipped, vb_error *e);
+/* Enter a skipped item (its seq, source and folder set) as a result. */
+int report_add_skipped(report *r, const item_record *it, vb_error *e);
+/* report_add, and remember what the result was made from (src NULL:
+ * nothing is remembered). */
+int report_add_input(report *r, const item_record *it, const report_source *src,
+                     vb_error *e);
+/* Call fn for every folder any batch in this output folder gave out. */
+int report_each_known_folder(report *r, void (*fn)(void *ud, const char *folder), void *ud,
+                             vb_error *e);
+/* Analyses shared by identical files (content: SHA-256 hex), under the
+ * batch's analysis settings: see state_analysis_get/forget/put. */
+int report_analysis_find(report *r, const char *content, char **folder, vb_error *e);
+int report_analysis_forget(report *r, const char *folder, vb_error *e);
+int report_analysis_put(report *r, const char *content, const char *folder, vb_error *e);
+/* "unchanged since batch_X (qc_failed)": why a skipped item was not
+ * processed (caller frees). */
+char *report_skip_note(const item_record *it);
 /* Mark the batch done in the journal and render every summary file from
  * it; the text summary goes to `summary_out` unless it is NULL. */
 int report_finish(report *r, double wall, FILE *summary_out, vb_error *e);

@@ -73,10 +73,45 @@ enum state_query {
     STATE_Q_FAILURES,     /* seq, source, error_stage, error  (param: batch) */
     STATE_Q_RECORDS,      /* record_json  (param: batch) */
     STATE_Q_FOLDERS,      /* folder  (param: batch; items with one) */
+    STATE_Q_ALL_FOLDERS,  /* folder  (every folder of every batch, once) */
 };
 state_rows *state_query(state *s, int query, const char *batch, vb_error *e);
 /* 1 with the row's columns in cols (up to ncols), 0 at the end, -1 on error. */
 int state_rows_next(state_rows *r, const char **cols, int ncols, vb_error *e);
 void state_rows_free(state_rows **r);
+
+/* ---- incremental runs ---- */
+
+/* What OUT holds for a source key (see state.c). */
+typedef struct state_input {
+    int64_t size, mtime_ns;       /* -1 when not recorded (URLs) */
+    char *settings;               /* hash of the settings it ran with */
+    char *folder;                 /* its folder, NULL if it never had one */
+    char *batch;                  /* the batch of its latest result */
+    char *status, *record_json;   /* that result (NULL if the row is gone) */
+} state_input;
+void state_input_clear(state_input *in);
+/* 1 and the fields (owned), 0 when the key is not known, -1 on error. */
+int state_input_get(state *s, const char *key, state_input *out, vb_error *e);
+/* Record the latest result for a key: the item (batch, seq) and what it
+ * was made from (size -1: not a local file). A NULL folder keeps the
+ * folder recorded before. */
+int state_input_put(state *s, const char *key, int64_t size, int64_t mtime_ns,
+                    const char *settings, const char *folder, const char *batch, int64_t seq,
+                    vb_error *e);
+/* Enter an item of a batch as skipped with its record, in one write. */
+int state_item_skipped(state *s, const char *batch, int64_t seq, const char *source,
+                       const char *folder, const char *record_json, vb_error *e);
+
+/* Analyses shared by identical files: the folder whose
+ * metadata/analysis.json was made from this content (SHA-256) with these
+ * analysis settings: 1 and *folder (owned), 0 when none, -1 on error. */
+int state_analysis_get(state *s, const char *content, const char *settings, char **folder,
+                       vb_error *e);
+/* A folder's analysis.json is about to be replaced: forget what it held
+ * (committed at once, so a crash can not leave a stale entry). */
+int state_analysis_forget(state *s, const char *folder, vb_error *e);
+int state_analysis_put(state *s, const char *content, const char *settings,
+                       const char *folder, vb_error *e);
 
 #endif

@@ -13,11 +13,19 @@
  * no handler has to be async-signal-safe: the first stops the batch (no
  * new items; running ones finish; the rest of the input is still entered
  * as pending so the batch can be resumed), the second exits at once (the
- * journal's transactions keep it consistent). */
+ * journal's transactions keep it consistent).
+ *
+ * Incremental runs: each local file found is looked up in the journal's
+ * index of what OUT holds (one SELECT); unchanged since an earlier batch
+ * (path, size, mtime, settings) it is entered as skipped at once with
+ * that batch's result and never reaches a worker. An item keeps its
+ * folder from batch to batch, and new items avoid every folder given out
+ * before. With analysis on, identical files (SHA-256) share one decode. */
 #include "config.h"
 #include "batch.h"
 #include "analyse.h"
 #include "fetch.h"
+#include "hash.h"
 #include "image.h"
 #include "thumbs.h"
 #include "layout.h"
@@ -28,6 +36,7 @@
 #include "util.h"
 #include "writer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -47,6 +56,10 @@ typedef struct job {
     char *folder;            /* unique item folder name */
     item_record rec;
     bool done;
+    /* incremental runs */
+    char *key;               /* index key: absolute path, or URL as shown */
+    int64_t size, mtime_ns;  /* the local file when found (size -1: unknown) */
+    bool skip;               /* unchanged: rec holds the result kept */
 } job;
 
 typedef struct engine {
@@ -70,7 +83,12 @@ typedef struct engine {
     int nstarted;            /* workers that took their slot in working[] */
     char **working;          /* per worker: the source it works on, or NULL */
     int64_t nfailed;         /* recorded items that failed or failed QC */
+    int64_t nskipped;        /* items unchanged since an earlier batch */
     double t0, last_draw;
+    /* Content hashes being analysed: an identical file waits for the
+     * first to finish (cv_hash), then reuses its analysis. */
+    vb_strlist inflight;
+    pthread_cond_t cv_hash;
 } engine;
 
 #define ERASE_LINE "\r\033[K" /* back to column 0, line cleared */
@@ -95,10 +113,20 @@ typedef struct item_ctx {
     const char *media;       /* the file read: the input, or the download */
     rule_report rr;          /* every check, moved into the record */
     bool meta_ready;         /* metadata/ exists: made once, not per file */
+    /* An item processed again into its folder: what this run wrote, so
+     * that what it did not write is removed (see clear_stale). */
+    bool existed;            /* the folder was there before */
+    unsigned written;        /* bits: meta_names written */
+    vb_strlist thumb_files;  /* thumbnails made */
+    bool published;
     vb_error e;
 } item_ctx;
 
-static int save_meta(item_ctx *c, const char *name, writer *w)
+static const char *const meta_names[] = {
+    "probe.json", "image.json", "analysis.json", "thumbnails.json", "qc.json",
+};
+
+static int meta_dir_ready(item_ctx *c)
 {
     int rc = 0;
     if (!c->meta_ready) {
@@ -107,11 +135,26 @@ static int save_meta(item_ctx *c, const char *name, writer *w)
             rc = util_mkdir_p(c->meta_dir, &c->e);
         c->meta_ready = rc == 0;
     }
+    return rc;
+}
+
+static void meta_written(item_ctx *c, const char *name)
+{
+    for (size_t i = 0; i < VB_ARRAY_LEN(meta_names); i++)
+        if (strcmp(name, meta_names[i]) == 0)
+            c->written |= 1u << i;
+}
+
+static int save_meta(item_ctx *c, const char *name, writer *w)
+{
+    int rc = meta_dir_ready(c);
     if (rc == 0) {
         char *path = util_path_join(c->meta_dir, name);
         rc = writer_save(w, path, &c->e);
         free(path);
     }
+    if (rc == 0)
+        meta_written(c, name);
     writer_free(&w);
     return rc;
 }
@@ -232,6 +275,211 @@ static void check_thumbs(item_ctx *c, const thumbs_result *tr, const probe_resul
                   "%zu thumbnails, %d px wide", tr->n, cfg->thumbs.width);
 }
 
+/* ---- analysis shared by identical files ---- */
+
+/* A small file read whole (an analysis.json); NULL if it can not be. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = (len + 4096 + 1) * 2;
+            buf = vb_xrealloc(buf, cap);
+        }
+        size_t got = fread(buf + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/* The analysis.json an earlier item made from the same content with the
+ * same [analyse] settings: read back and copied into this item's
+ * metadata (the item keeps its own folder, probe, gates, thumbnails).
+ * 0 with *a, or -1: there is none (or it is gone), decode instead. */
+static int analyse_reuse(item_ctx *c, const char *hex, analyse_result **a)
+{
+    engine *g = c->g;
+    char *folder = NULL;
+    vb_error e = {0};
+    if (report_analysis_find(g->rep, hex, &folder, &e) != 1)
+        return -1;
+    char *dir = util_path_join(g->o->out_dir, folder);
+    char *mdir = util_path_join(dir, "metadata");
+    char *path = util_path_join(mdir, "analysis.json");
+    free(dir);
+    free(mdir);
+    char *text = read_text(path);
+    free(path);
+    int rc = text ? analyse_parse(text, hex, a, &e) : -1;
+    bool self = strcmp(folder, c->j->folder) == 0;
+    if (rc == 0 && !self) {
+        /* This folder's analysis.json is replaced: forget what it held. */
+        rc = report_analysis_forget(g->rep, c->j->folder, &e);
+        if (rc == 0)
+            rc = meta_dir_ready(c);
+        char *own = util_path_join(c->meta_dir, "analysis.json");
+        if (rc == 0)
+            rc = util_write_atomic(own, text, strlen(text), &c->e);
+        free(own);
+        if (rc != 0)
+            analyse_result_free(a);
+    }
+    if (rc == 0) {
+        meta_written(c, "analysis.json");
+        c->r->analysis_from = folder;
+        folder = NULL;
+    }
+    free(text);
+    free(folder);
+    return rc;
+}
+
+/* Decode and analyse; analysis.json written (with the content hash, when
+ * there is one), and shared when it is complete (a read error may be
+ * transient). */
+static int analyse_fresh(item_ctx *c, const char *hex, analyse_result **a)
+{
+    engine *g = c->g;
+    vb_error e = {0};
+    char *own = util_path_join(c->meta_dir, "analysis.json");
+    bool had = hex && access(own, F_OK) == 0;
+    free(own);
+    if (had && report_analysis_forget(g->rep, c->j->folder, &e) != 0) {
+        item_fail(c->r, STAGE_PUBLISH, e.msg);
+        return -1;
+    }
+    if (analyse_file(c->media, &g->cfg->analyse, analyse_threads(g), a, &c->e) != 0) {
+        item_fail(c->r, STAGE_ANALYSE, c->e.msg);
+        return -1;
+    }
+    writer *w = meta_writer();
+    if (hex)
+        writer_string(w, "sha256", hex);
+    analyse_write(*a, w);
+    writer_end_object(w);
+    if (save_meta(c, "analysis.json", w) != 0) {
+        item_fail(c->r, STAGE_PUBLISH, c->e.msg);
+        analyse_result_free(a);
+        return -1;
+    }
+    if (hex && !(*a)->incomplete && report_analysis_put(g->rep, hex, c->j->folder, &e) != 0)
+        /* Only a missed chance to share: the item is fine. */
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+    return 0;
+}
+
+static void inflight_remove(vb_strlist *l, const char *hex)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], hex) == 0) {
+            free(l->v[i]);
+            l->v[i] = l->v[--l->n];
+            return;
+        }
+}
+
+/* The decode analysis, or the one of an identical file (same SHA-256,
+ * same [analyse] settings) made earlier in this output folder. Two
+ * identical files at once: the second waits for the first and reuses
+ * it. On success analysis.json is written and *a holds the figures; on
+ * failure the item is marked failed. Hashing reads the file once, a
+ * small cost next to decoding it. */
+static int stage_analyse(item_ctx *c, analyse_result **a)
+{
+    engine *g = c->g;
+    char hex[HASH_HEX_LEN];
+    vb_error he = {0};
+    if (hash_file_sha256(c->media, hex, &he) != 0)
+        return analyse_fresh(c, NULL, a);   /* it will say what is wrong */
+    c->r->sha256 = vb_xstrdup(hex);
+    pthread_mutex_lock(&g->mu);
+    while (vb_strlist_has(&g->inflight, hex))
+        pthread_cond_wait(&g->cv_hash, &g->mu);
+    vb_strlist_add(&g->inflight, hex);
+    pthread_mutex_unlock(&g->mu);
+    int rc = analyse_reuse(c, hex, a);
+    if (rc != 0)
+        rc = analyse_fresh(c, hex, a);
+    pthread_mutex_lock(&g->mu);
+    inflight_remove(&g->inflight, hex);
+    pthread_cond_broadcast(&g->cv_hash);
+    pthread_mutex_unlock(&g->mu);
+    return rc;
+}
+
+/* ---- an item processed again into its folder ---- */
+
+/* Remove the files in dir whose names are not in keep (NULL: all), then
+ * dir itself if it is empty. Only regular files: never follow a link. */
+static void remove_files_except(const char *dir, const vb_strlist *keep)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || (keep && vb_strlist_has(keep, de->d_name)))
+            continue;
+        char *p = util_path_join(dir, de->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+            unlink(p);
+        free(p);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* What an earlier run left that this one did not make again (analysis
+ * or thumbnails now off, fewer thumbnails, a publish link for an item
+ * that no longer passes, metadata of a run that failed part-way) goes,
+ * so the folder holds this run's results only. */
+static void clear_stale(item_ctx *c)
+{
+    for (size_t i = 0; i < VB_ARRAY_LEN(meta_names); i++)
+        if (!(c->written & (1u << i))) {
+            char *p = util_path_join(c->meta_dir, meta_names[i]);
+            unlink(p);
+            free(p);
+        }
+    bool thumbs = c->written & (1u << 3);
+    char *tdir = util_path_join(c->item_dir, "thumbnails");
+    remove_files_except(tdir, thumbs ? &c->thumb_files : NULL);
+    free(tdir);
+    if (!c->r->contact) {
+        char *p = util_path_join(c->item_dir, "contact.jpg");
+        unlink(p);
+        free(p);
+    }
+    if (!c->r->video && !c->j->en.is_url) {
+        unlink(c->placed);
+        rmdir(c->video_dir);
+    }
+    if (!c->published) {
+        const char *ext = strrchr(c->fname, '.');
+        char *name = vb_xasprintf("%s%s", c->j->folder, ext ? ext : "");
+        char *pub = util_path_join(c->g->o->out_dir, "publish");
+        char *p = util_path_join(pub, name);
+        unlink(p);
+        free(p);
+        free(pub);
+        free(name);
+    }
+}
+
 static int stage_video(item_ctx *c)
 {
     const vb_config *cfg = c->g->cfg;
@@ -257,10 +505,9 @@ static int stage_video(item_ctx *c)
     if (rc == 0 && cfg->analyse.enabled) {
         t = util_now();
         analyse_result *a = NULL;
-        rc = analyse_file(c->media, &cfg->analyse, analyse_threads(c->g), &a, &c->e);
+        rc = stage_analyse(c, &a);
         r->stage_time[STAGE_ANALYSE] = util_now() - t;
         if (rc != 0) {
-            item_fail(r, STAGE_ANALYSE, c->e.msg);
             probe_result_free(&p);
             return -1;
         }
@@ -276,11 +523,7 @@ static int stage_video(item_ctx *c)
         r->loudness_range = a->loudness_range;
         r->true_peak = a->true_peak;
         r->decode_errors = a->decode_errors + a->corrupt_frames;
-        w = meta_writer();
-        analyse_write(a, w);
-        writer_end_object(w);
         analyse_result_free(&a);
-        rc = save_meta(c, "analysis.json", w);
     }
     if (rc == 0 && cfg->thumbs.enabled && p->video) {
         t = util_now();
@@ -300,6 +543,8 @@ static int stage_video(item_ctx *c)
             return -1;
         }
         check_thumbs(c, &tr, p);
+        for (size_t i = 0; i < tr.n; i++)
+            vb_strlist_add(&c->thumb_files, tr.t[i].file);
         r->nthumbs = (int)tr.n;
         if (tr.contact)
             r->contact = util_path_join(c->j->folder, "contact.jpg");
@@ -374,6 +619,7 @@ static int stage_publish(item_ctx *c)
         rc = util_mkdir_p(pub_dir, &c->e);
         if (rc == 0)
             rc = util_link_or_copy(c->placed, pub, &c->e);
+        c->published = rc == 0;
         free(pub_dir);
         free(pub_name);
         free(pub);
@@ -411,6 +657,7 @@ static void run_item(engine *g, job *j)
     free(base);
     c.placed = util_path_join(c.video_dir, c.fname);
     c.media = j->en.path;
+    c.existed = access(c.item_dir, F_OK) == 0;
     r->folder = vb_xstrdup(j->folder);
 
     int rc = 0;
@@ -429,6 +676,8 @@ static void run_item(engine *g, job *j)
         }
         stage_publish(&c);
     }
+    if (c.existed)
+        clear_stale(&c);
     /* A local item that failed before anything was written has no
      * folder; a download keeps its folder (the file is there). */
     if (r->status == ITEM_FAILED && !j->en.is_url && access(c.item_dir, F_OK) != 0) {
@@ -436,6 +685,7 @@ static void run_item(engine *g, job *j)
         r->folder = NULL;
     }
     r->checks = c.rr;
+    vb_strlist_clear(&c.thumb_files);
     free(c.item_dir);
     free(c.video_dir);
     free(c.meta_dir);
@@ -492,6 +742,7 @@ static void job_free(job *j)
     item_record_clear(&j->rec);
     scan_entry_clear(&j->en);
     free(j->folder);
+    free(j->key);
     free(j);
 }
 
@@ -499,13 +750,19 @@ static void print_item(const item_record *r, int64_t seq, bool live)
 {
     const char *tag = r->status == ITEM_FAILED ? "ERROR" :
                       r->status == ITEM_QC_FAILED ? "FAIL " :
+                      r->status == ITEM_SKIPPED ? "SKIP " :
                       r->warned_rules.n ? "WARN " : "ok   ";
-    if (vb_verbosity < 2 && r->status == ITEM_DONE && r->warned_rules.n == 0)
+    /* Skipped items only with --verbose: a rerun over a large folder
+     * stays quiet; the summary counts them. */
+    if (vb_verbosity < 2 && ((r->status == ITEM_DONE && r->warned_rules.n == 0) ||
+                             r->status == ITEM_SKIPPED))
         return;
     if (vb_verbosity < 1)
         return;
     char *what;
-    if (r->status == ITEM_FAILED) {
+    if (r->status == ITEM_SKIPPED) {
+        what = report_skip_note(r);
+    } else if (r->status == ITEM_FAILED) {
         what = vb_xasprintf("%s: %s", report_stage_name(r->error_stage), r->error);
     } else {
         char *f = vb_strlist_join(r->status == ITEM_QC_FAILED ? &r->failed_rules : &r->warned_rules, ", ");
@@ -538,7 +795,8 @@ static int record_ready(engine *g, report *rep)
             g->nfailed++;
         pthread_mutex_unlock(&g->mu);
         vb_error e = {0};
-        if (report_add(rep, &j->rec, &e) != 0 && rc == 0) {
+        report_source src = { j->key, j->size, j->mtime_ns };
+        if (report_add_input(rep, &j->rec, j->key ? &src : NULL, &e) != 0 && rc == 0) {
             fprintf(stderr, "vbatch: %s\n", e.msg);
             rc = -1;
         }
@@ -609,9 +867,12 @@ static void progress_draw(engine *g, bool force)
         snprintf(eta, sizeof eta, " ETA %ld:%02ld", s / 60, s % 60);
     }
     char line[1024];
-    int n0 = snprintf(line, sizeof line, "[%s] %lld/%lld%s  %lld failed  %.1f files/s%s",
+    char skipped[48] = "";
+    if (g->nskipped)
+        snprintf(skipped, sizeof skipped, "  %lld skipped", (long long)g->nskipped);
+    int n0 = snprintf(line, sizeof line, "[%s] %lld/%lld%s  %lld failed%s  %.1f files/s%s",
                       bar, (long long)done, (long long)total, more ? "+" : "",
-                      (long long)g->nfailed, rate, eta);
+                      (long long)g->nfailed, skipped, rate, eta);
     size_t len = (size_t)cols; /* up to cols - 1 characters: no wrap */
     size_t n = n0 < 0 ? 0 : (size_t)n0 < len ? (size_t)n0 : len - 1;
     line[n] = '\0';
@@ -692,9 +953,83 @@ static void rediscover(const batch_opts *o, layout_names *names, job *j, char *s
     j->en.error = VB_ERR_IO;
 }
 
+/* Resuming: the batch's own folders are its items' again. */
 static void name_taken(void *ud, const char *folder)
 {
-    free(layout_unique_name(ud, folder));
+    layout_claim(ud, folder);
+}
+
+/* Folders of earlier batches: new items never get them. */
+static void name_reserved(void *ud, const char *folder)
+{
+    layout_reserve(ud, folder);
+}
+
+/* The index key and what a source is now: a local file by its absolute
+ * path (the working folder is the same for a whole run), with size and
+ * mtime; a URL as shown (no credentials), size -1. */
+static void source_stat(job *j)
+{
+    static char cwd[4096];
+    j->size = -1;
+    j->mtime_ns = 0;
+    if (j->en.is_url) {
+        j->key = fetch_display_url(j->en.path);
+        return;
+    }
+    struct stat st;
+    if (stat(j->en.path, &st) == 0 && S_ISREG(st.st_mode)) {
+        j->size = (int64_t)st.st_size;
+        j->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    }
+    if (!cwd[0] && !getcwd(cwd, sizeof cwd))
+        cwd[0] = '\0';
+    j->key = j->en.path[0] == '/' || !cwd[0] ? vb_xstrdup(j->en.path)
+                                            : util_path_join(cwd, j->en.path);
+}
+
+/* A new item: the folder its source had in this OUT (claimed back) or a
+ * new one that avoids every folder given out before; unless --force,
+ * whether it is unchanged since an earlier batch (j->skip, j->rec the
+ * result kept). A journal that can not be read only costs the skip. */
+static void incremental_enter(const batch_opts *o, layout_names *names, report *rep, job *j)
+{
+    source_stat(j);
+    report_source src = { j->key, j->size, j->mtime_ns };
+    char *folder = NULL;
+    bool skip = false;
+    vb_error e = {0};
+    if (report_lookup(rep, &src, o->force, &folder, &skip, &j->rec, &e) < 0)
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+    /* The same source twice in one batch: the second gets a new folder
+     * and is processed. */
+    if (folder && layout_claim(names, folder)) {
+        j->folder = folder;
+        j->skip = skip;
+        return;
+    }
+    free(folder);
+    if (skip)
+        item_record_clear(&j->rec);
+    j->folder = layout_unique_name(names, j->en.rel);
+}
+
+/* Enter a skipped item in the journal (main thread): no worker needed. */
+static int record_skipped(engine *g, report *rep, job *j)
+{
+    item_record *r = &j->rec;
+    r->seq = j->seq;
+    free(r->source);
+    r->source = vb_xstrdup(j->en.path);
+    free(r->folder);
+    r->folder = vb_xstrdup(j->folder);
+    vb_error e = {0};
+    int rc = report_add_skipped(rep, r, &e);
+    if (rc != 0)
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+    g->nskipped++;
+    print_item(r, j->seq, g->live);
+    return rc;
 }
 
 /* Resuming: the next pending item from the journal, as a job (its seq
@@ -711,6 +1046,8 @@ static int resume_next(const batch_opts *o, layout_names *names, report *rep,
     *after = j->seq;
     if (!folder && !error && source && !util_is_url(source)) {
         rediscover(o, names, j, source);
+        if (!j->en.error)
+            source_stat(j);
         return 1;
     }
     if (folder) {
@@ -729,6 +1066,9 @@ static int resume_next(const batch_opts *o, layout_names *names, report *rep,
         j->en.errmsg = error ? error : vb_xstrdup("cannot be read");
     } else {
         free(error);
+        /* Its result updates the index too (never skipped here: the
+         * batch decided when the item was entered). */
+        source_stat(j);
     }
     return 1;
 }
@@ -745,8 +1085,10 @@ static int next_job(const batch_opts *o, scanner *sc, layout_names *names, repor
     if (got <= 0)
         return got;
     if (!j->en.error)
-        j->folder = layout_unique_name(names, j->en.rel);
+        incremental_enter(o, names, rep, j);
     j->seq = ++*last_seq;
+    if (j->skip)
+        return 1;           /* entered as skipped by the caller */
     char *src = j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
     vb_error qe = {0};
     if (report_queue(rep, j->seq, src, j->folder, j->en.error ? j->en.errmsg : NULL, &qe) != 0)
@@ -835,6 +1177,7 @@ int batch_run(const batch_opts *o)
     pthread_mutex_init(&g.mu, NULL);
     pthread_cond_init(&g.cv_work, NULL);
     pthread_cond_init(&g.cv_done, NULL);
+    pthread_cond_init(&g.cv_hash, NULL);
     g.window = 64 * (int64_t)jobs;
     g.ring = vb_xcalloc((size_t)g.window, sizeof(job *));
     pthread_t *th = vb_xcalloc((size_t)jobs, sizeof(pthread_t));
@@ -866,7 +1209,8 @@ int batch_run(const batch_opts *o)
     int status = VB_EXIT_OK;
     int record_rc = 0;
     bool stopped = false;        /* seen g.stop: start nothing more */
-    if (o->resume_id && report_each_folder(rep, name_taken, names, &e) != 0) {
+    if ((o->resume_id && report_each_folder(rep, name_taken, names, &e) != 0) ||
+        report_each_known_folder(rep, name_reserved, names, &e) != 0) {
         fprintf(stderr, "vbatch: %s\n", e.msg);
         status = VB_EXIT_ITEMS;
     }
@@ -895,6 +1239,13 @@ int batch_run(const batch_opts *o)
                 status = VB_EXIT_ITEMS;
             }
             break;
+        }
+        if (j->skip) {
+            /* Decided when entered, so also after a stop. */
+            if (record_skipped(&g, rep, j) != 0)
+                record_rc = -1;
+            job_free(j);
+            continue;
         }
         if (stopped) {
             job_free(j);
@@ -966,7 +1317,8 @@ int batch_run(const batch_opts *o)
     else if (status == VB_EXIT_OK) {
         if (c->failed > 0 || record_rc != 0)
             status = VB_EXIT_ITEMS;
-        else if (c->qc_failed > 0)
+        else if (c->qc_failed > 0 || c->skipped_qc_failed > 0)
+            /* A skipped item keeps its verdict, a failed gate too. */
             status = VB_EXIT_QC;
     }
     /* Signals stay blocked: one arriving from here on is ignored. */
@@ -978,6 +1330,8 @@ int batch_run(const batch_opts *o)
     pthread_mutex_destroy(&g.mu);
     pthread_cond_destroy(&g.cv_work);
     pthread_cond_destroy(&g.cv_done);
+    pthread_cond_destroy(&g.cv_hash);
+    vb_strlist_clear(&g.inflight);
     layout_names_free(&names);
     scan_free(&sc);
     report_free(&rep);

@@ -23,6 +23,7 @@ static const cmd_option process_options[] = {
     { "deep", 'd', NULL, "also decode and analyse: black, freeze, silence, loudness, integrity ([analyse])" },
     { "thumbnails", 't', NULL, "make thumbnails and a contact sheet per video ([thumbnails])" },
     { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
+    { "force", 0, NULL, "process every item, also those unchanged since an earlier run into DIR" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
     { NULL, 0, NULL, NULL },
@@ -55,6 +56,7 @@ static int process_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "config") == 0) vb_strlist_add(&a->configs, arg);
     else if (strcmp(n, "output") == 0) a->b.out_dir = arg;
     else if (strcmp(n, "publish") == 0) a->publish = true;
+    else if (strcmp(n, "force") == 0) a->b.force = true;
     else if (strcmp(n, "deep") == 0) a->deep = true;
     else if (strcmp(n, "thumbnails") == 0) a->thumbnails = true;
     else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
@@ -151,7 +153,7 @@ const vb_command cmd_process = {
     .usage = "PATH... [--pattern GLOB]... [--exclude GLOB]... [--recursive] [--from-list FILE]\n"
              "       [--preset NAME] [--config FILE] [--output DIR] [--jobs N] [--deep]\n"
              "       [--error-handling continue|stop]\n"
-             "       [--thumbnails] [--publish] [--quiet|--verbose]",
+             "       [--thumbnails] [--publish] [--force] [--quiet|--verbose]",
     .summary = "probe and gate a folder of videos; one folder per video and summary reports",
     .description =
         "Finds the videos in each PATH (a file or a folder) and in the --from-list files\n"
@@ -165,9 +167,16 @@ const vb_command cmd_process = {
         "  DIR/summary/batch_report.json, results.csv, error_log.json,\n"
         "      processing_metrics.json, junit.xml, report.html\n"
         "  DIR/publish/                     with --publish or [output] publish=true\n"
-        "Exit status: 0 all passed, 1 some failed a gate, 2 usage or configuration\n"
-        "error, 3 some items could not be processed, 4 interrupted (SIGINT/SIGTERM:\n"
-        "running items finish, the rest stays pending; see vbatch resume).",
+        "Run again into the same DIR, a local file whose path, size, mtime and\n"
+        "settings are unchanged since an earlier batch (done or qc_failed there) is\n"
+        "not processed again: it is reported as skipped with its earlier result\n"
+        "(failed items and URLs are always processed; --force processes all).\n"
+        "Each item keeps its folder. With --deep, identical files (same SHA-256)\n"
+        "are decoded and analysed once.\n"
+        "Exit status: 0 all passed, 1 some failed a gate (a skipped item keeps its\n"
+        "earlier verdict), 2 usage or configuration error, 3 some items could not be\n"
+        "processed, 4 interrupted (SIGINT/SIGTERM: running items finish, the rest\n"
+        "stays pending; see vbatch resume).",
     .options = process_options,
     .exec = process_exec,
 };

@@ -155,6 +155,7 @@ char *layout_safe_file(const char *name)
 typedef struct layout_slot {
     char *name;     /* owned; NULL when empty */
     unsigned next;  /* next suffix to try when this name is asked again */
+    bool reserved;  /* held for an earlier batch's item, not yet claimed */
 } layout_slot;
 
 struct layout_names {
@@ -198,7 +199,7 @@ static void layout_grow(layout_names *n)
 }
 
 /* Add a name known to be absent. */
-static void layout_insert(layout_names *n, const char *name)
+static layout_slot *layout_insert(layout_names *n, const char *name)
 {
     if ((n->used + 1) * 2 > n->cap)
         layout_grow(n);
@@ -206,6 +207,28 @@ static void layout_insert(layout_names *n, const char *name)
     sl->name = vb_xstrdup(name);
     sl->next = 2;
     n->used++;
+    return sl;
+}
+
+void layout_reserve(layout_names *n, const char *name)
+{
+    if (!layout_find(n, name)->name)
+        layout_insert(n, name)->reserved = true;
+}
+
+bool layout_claim(layout_names *n, const char *name)
+{
+    layout_slot *sl = layout_find(n, name);
+    if (!sl->name) {
+        layout_insert(n, name);
+        return true;
+    }
+    /* Same name, another case: a different folder on a case-insensitive
+     * file system, so only the exact spelling may be claimed. */
+    if (!sl->reserved || strcmp(sl->name, name) != 0)
+        return false;
+    sl->reserved = false;
+    return true;
 }
 
 layout_names *layout_names_new(void)

@@ -14,6 +14,7 @@
  * junit.xml and report.html (report sinks), and the text summary. */
 #include "config.h"
 #include "report.h"
+#include "hash.h"
 #include "state.h"
 #include "util.h"
 #include "writer.h"
@@ -37,6 +38,9 @@ struct report {
     double started;          /* wall clock */
     double prev_wall;        /* a resumed batch: the time of its earlier runs */
     report_counts counts;
+    /* incremental runs: hashes of the settings that affect results, and
+     * of those that affect the decode analysis */
+    char settings_hash[HASH_HEX_LEN], analyse_hash[HASH_HEX_LEN];
 };
 
 static const char *const stage_names[STAGE_COUNT] = {
@@ -64,6 +68,7 @@ void item_record_clear(item_record *r)
     free(r->source); free(r->folder); free(r->video); free(r->error);
     free(r->container); free(r->video_codec); free(r->audio_codec);
     free(r->image_format); free(r->contact);
+    free(r->unchanged_since); free(r->analysis_from); free(r->sha256);
     vb_strlist_clear(&r->failed_rules);
     vb_strlist_clear(&r->warned_rules);
     rules_report_free(&r->checks);
@@ -103,6 +108,9 @@ static void item_write(const item_record *it, writer *w)
         writer_null(w, "verdict");
     else
         writer_string(w, "verdict", rules_verdict_name(it->verdict));
+    writer_string(w, "previous_status",
+                  it->status == ITEM_SKIPPED ? report_status_name(it->previous_status) : NULL);
+    writer_string(w, "unchanged_since", it->unchanged_since);
     write_list(w, "failed_rules", &it->failed_rules);
     write_list(w, "warned_rules", &it->warned_rules);
     writer_string(w, "error_stage", it->status == ITEM_FAILED ? report_stage_name(it->error_stage) : NULL);
@@ -117,8 +125,10 @@ static void item_write(const item_record *it, writer *w)
     write_opt_double(w, "fps", it->fps > 0 ? it->fps : NAN);
     writer_opt_int(w, "size", it->size);
     writer_opt_int(w, "bit_rate", it->bit_rate);
+    writer_string(w, "sha256", it->sha256);
     writer_begin_object(w, "analysis");
     writer_bool(w, "done", it->analysed);
+    writer_string(w, "reused_from", it->analysis_from);
     write_opt_double(w, "black_seconds", it->analysed ? it->black_total : NAN);
     write_opt_double(w, "black_share", it->analysed ? it->black_share : NAN);
     write_opt_double(w, "leading_black", it->analysed ? it->leading_black : NAN);
@@ -203,6 +213,15 @@ static char *record_encode(const item_record *it)
         "nthumbs", it->nthumbs, "contact", jstr(it->contact), "t", t);
     if (!o)
         abort();
+    /* Incremental runs: only when set, so older records read the same. */
+    if (it->unchanged_since) {
+        json_object_set_new(o, "since", jstr(it->unchanged_since));
+        json_object_set_new(o, "prev", json_integer(it->previous_status));
+    }
+    if (it->analysis_from)
+        json_object_set_new(o, "analysis_from", jstr(it->analysis_from));
+    if (it->sha256)
+        json_object_set_new(o, "sha256", jstr(it->sha256));
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(o);
     if (!s)
@@ -282,6 +301,10 @@ static int record_decode(const char *line, item_record *it)
     it->decode_errors = jint(o, "decode_errors");
     it->nthumbs = (int)jint(o, "nthumbs");
     it->contact = jdup(o, "contact");
+    it->unchanged_since = jdup(o, "since");
+    it->previous_status = (int)jint(o, "prev");
+    it->analysis_from = jdup(o, "analysis_from");
+    it->sha256 = jdup(o, "sha256");
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(o, "t"), i, v)
@@ -306,7 +329,11 @@ static void counts_add(report_counts *c, const item_record *it)
     case ITEM_DONE:      c->done++; break;
     case ITEM_QC_FAILED: c->qc_failed++; break;
     case ITEM_FAILED:    c->failed++; break;
-    default:             c->skipped++; break;
+    default:
+        c->skipped++;
+        if (it->previous_status == ITEM_QC_FAILED)
+            c->skipped_qc_failed++;
+        break;
     }
     if (it->status == ITEM_DONE && it->warned_rules.n > 0)
         c->warned++;
@@ -320,6 +347,37 @@ static void counts_add(report_counts *c, const item_record *it)
 }
 
 /* ---- recording ---- */
+
+/* The hashes an incremental run compares: the effective settings without
+ * those that change no result ([batch]: jobs, error handling; [input]:
+ * which files are found, downloads; the preset's description), and the
+ * [analyse] settings alone (without enabled and timeout). Keys sorted,
+ * with the vbatch version, so a new version processes everything again. */
+static void settings_hashes(report *r, json_t *config)
+{
+    json_t *c = json_is_object(config) ? json_deep_copy(config) : json_object();
+    json_object_del(c, "batch");
+    json_object_del(c, "input");
+    json_object_del(json_object_get(c, "preset"), "description");
+    json_t *a = json_deep_copy(json_object_get(c, "analyse"));
+    if (!a)
+        a = json_object();
+    json_object_del(a, "enabled");
+    json_object_del(a, "timeout");
+    json_t *pair[2] = { c, a };
+    char *hex[2] = { r->settings_hash, r->analyse_hash };
+    for (int i = 0; i < 2; i++) {
+        char *s = json_dumps(pair[i], JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+        if (!s)
+            abort();
+        char *text = vb_xasprintf("%s\nvbatch %s", s, PACKAGE_VERSION);
+        hash_sha256_hex(text, strlen(text), hex[i]);
+        free(text);
+        free(s);
+    }
+    json_decref(c);
+    json_decref(a);
+}
 
 report *report_open(const char *out_dir, const report_batch_info *info, vb_error *e)
 {
@@ -348,6 +406,7 @@ report *report_open(const char *out_dir, const report_batch_info *info, vb_error
         r->config = json_loads(s, 0, NULL);
         free(s);
     }
+    settings_hashes(r, r->config);
     r->started = util_wall();
     char t0[40];
     util_iso_time(t0, sizeof t0, r->started);
@@ -400,6 +459,9 @@ report *report_reopen(const char *out_dir, const char *batch_id, const char *req
         report_free(&r);
         return NULL;
     }
+    json_t *config = b.config_json ? json_loads(b.config_json, 0, NULL) : NULL;
+    settings_hashes(r, config);
+    json_decref(config);
     r->batch_id = b.id;
     b.id = NULL;
     r->command_line = b.command_line;
@@ -456,6 +518,105 @@ int report_add(report *r, const item_record *it, vb_error *e)
 const report_counts *report_get_counts(const report *r)
 {
     return &r->counts;
+}
+
+/* ---- incremental runs ---- */
+
+int report_lookup(report *r, const report_source *src, bool force, char **folder,
+                  bool *skip, item_record *skipped, vb_error *e)
+{
+    *folder = NULL;
+    *skip = false;
+    state_input in;
+    int got = state_input_get(r->st, src->key, &in, e);
+    if (got <= 0)
+        return got;
+    /* Only a result of another batch is kept: `vbatch retry` of this one
+     * redoes its items. Failed items are always redone. */
+    bool same = !force && src->size >= 0 && in.size == src->size &&
+                in.mtime_ns == src->mtime_ns && in.settings &&
+                strcmp(in.settings, r->settings_hash) == 0 && in.folder && in.batch &&
+                strcmp(in.batch, r->batch_id) != 0 && in.status && in.record_json &&
+                (strcmp(in.status, "done") == 0 || strcmp(in.status, "qc_failed") == 0);
+    if (same) {
+        char *dir = util_path_join(r->out_dir, in.folder);
+        same = access(dir, F_OK) == 0;
+        free(dir);
+    }
+    if (same && record_decode(in.record_json, skipped) == 0) {
+        skipped->previous_status = skipped->status;
+        skipped->status = ITEM_SKIPPED;
+        free(skipped->unchanged_since);
+        skipped->unchanged_since = in.batch;
+        in.batch = NULL;
+        /* Nothing was read or done for it in this batch. */
+        skipped->bytes_read = 0;
+        for (int i = 0; i < STAGE_COUNT; i++)
+            skipped->stage_time[i] = 0;
+        *skip = true;
+    }
+    *folder = in.folder;
+    in.folder = NULL;
+    state_input_clear(&in);
+    return 1;
+}
+
+int report_add_skipped(report *r, const item_record *it, vb_error *e)
+{
+    char *s = record_encode(it);
+    int rc = state_item_skipped(r->st, r->batch_id, it->seq, it->source, it->folder, s, e);
+    free(s);
+    if (rc == 0)
+        counts_add(&r->counts, it);
+    return rc;
+}
+
+int report_add_input(report *r, const item_record *it, const report_source *src,
+                     vb_error *e)
+{
+    int rc = report_add(r, it, e);
+    if (rc == 0 && src && src->key)
+        rc = state_input_put(r->st, src->key, src->size, src->size >= 0 ? src->mtime_ns : -1,
+                             r->settings_hash, it->folder, r->batch_id, it->seq, e);
+    return rc;
+}
+
+int report_each_known_folder(report *r, void (*fn)(void *ud, const char *folder), void *ud,
+                             vb_error *e)
+{
+    state_rows *rows = state_query(r->st, STATE_Q_ALL_FOLDERS, NULL, e);
+    if (!rows)
+        return -1;
+    const char *folder;
+    int got;
+    while ((got = state_rows_next(rows, &folder, 1, e)) == 1)
+        if (folder)
+            fn(ud, folder);
+    state_rows_free(&rows);
+    return got < 0 ? -1 : 0;
+}
+
+int report_analysis_find(report *r, const char *content, char **folder, vb_error *e)
+{
+    return state_analysis_get(r->st, content, r->analyse_hash, folder, e);
+}
+
+int report_analysis_forget(report *r, const char *folder, vb_error *e)
+{
+    return state_analysis_forget(r->st, folder, e);
+}
+
+int report_analysis_put(report *r, const char *content, const char *folder, vb_error *e)
+{
+    return state_analysis_put(r->st, content, r->analyse_hash, folder, e);
+}
+
+char *report_skip_note(const item_record *it)
+{
+    if (it->unchanged_since)
+        return vb_xasprintf("unchanged since %s (%s)", it->unchanged_since,
+                            report_status_name(it->previous_status));
+    return vb_xstrdup(it->error ? it->error : "skipped");
 }
 
 int report_finish(report *r, double wall, FILE *summary_out, vb_error *e)
@@ -530,6 +691,7 @@ static void write_counts(writer *w, const report_counts *c)
     writer_int(w, "qc_failed", c->qc_failed);
     writer_int(w, "failed", c->failed);
     writer_int(w, "skipped", c->skipped);
+    writer_int(w, "skipped_qc_failed", c->skipped_qc_failed);
     writer_int(w, "with_warnings", c->warned);
     writer_end_object(w);
 }
@@ -646,6 +808,8 @@ typedef struct slowest {
 
 static void slowest_add(slowest *s, const item_record *it)
 {
+    if (it->status == ITEM_SKIPPED)
+        return;             /* not processed in this batch */
     double t = 0;
     for (int i = 0; i < STAGE_COUNT; i++)
         if (isfinite(it->stage_time[i]))
@@ -683,8 +847,12 @@ static void summary_print(FILE *f, const char *batch_id, const report_counts *c,
         fprintf(f, " (%lld with warnings)", (long long)c->warned);
     fprintf(f, "\n  qc_failed  %lld\n  failed     %lld\n", (long long)c->qc_failed,
             (long long)c->failed);
-    if (c->skipped)
-        fprintf(f, "  skipped    %lld\n", (long long)c->skipped);
+    if (c->skipped) {
+        fprintf(f, "  skipped    %lld (unchanged since an earlier batch", (long long)c->skipped);
+        if (c->skipped_qc_failed)
+            fprintf(f, "; %lld of them failed a quality gate then", (long long)c->skipped_qc_failed);
+        fputs(")\n", f);
+    }
     summary_list(f, "failed quality gates", fails, "results.csv");
     summary_list(f, "could not be processed", errs, "error_log.json");
     if (slow->n > 0) {
@@ -778,9 +946,14 @@ static int render_one(void *ctx, item_record *itp, vb_error *e)
     if (it.status == ITEM_FAILED)
         summary_add(x->errs, vb_xasprintf("%s  %s: %s", it.source,
                                           report_stage_name(it.error_stage), it.error));
-    else if (it.status == ITEM_QC_FAILED) {
+    else if (it.status == ITEM_QC_FAILED ||
+             (it.status == ITEM_SKIPPED && it.previous_status == ITEM_QC_FAILED)) {
         char *f = vb_strlist_join(&it.failed_rules, ", ");
-        summary_add(x->fails, vb_xasprintf("%s  %s", it.folder ? it.folder : it.source, f));
+        char *note = it.status == ITEM_SKIPPED ? report_skip_note(&it) : NULL;
+        summary_add(x->fails, vb_xasprintf("%s  %s%s%s%s", it.folder ? it.folder : it.source, f,
+                                           note ? "  (skipped: " : "", note ? note : "",
+                                           note ? ")" : ""));
+        free(note);
         free(f);
     }
     return 0;

@@ -23,7 +23,10 @@
 #define STATE_TXN_SECONDS 0.2
 #define STATE_BUSY_MS 10000
 
-enum { ST_QUEUE, ST_RUNNING, ST_RESULT, ST_NSTMT };
+enum { ST_QUEUE, ST_RUNNING, ST_RESULT,
+       ST_INPUT_GET, ST_INPUT_PUT, ST_SKIPPED,      /* incremental runs */
+       ST_ANALYSIS_GET, ST_ANALYSIS_FORGET, ST_ANALYSIS_PUT,
+       ST_NSTMT };
 
 struct state {
     sqlite3 *db;
@@ -55,6 +58,21 @@ static const char *const schema =
     " record_json TEXT, started REAL, finished REAL,"
     " PRIMARY KEY (batch, seq));";
 
+/* Incremental runs, created in any journal that lacks them (also one
+ * written before they existed). inputs: what this OUT already holds for
+ * a source (its absolute path, or a URL as shown): size and mtime when
+ * processed, the hash of the settings that affect results, its folder,
+ * and the item row of its latest result. analyses: which folder holds
+ * metadata/analysis.json for a content hash and analysis settings. */
+static const char *const schema_incremental =
+    "CREATE TABLE IF NOT EXISTS inputs ("
+    " key TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, settings TEXT,"
+    " folder TEXT, batch TEXT, seq INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS analyses ("
+    " content TEXT NOT NULL, settings TEXT NOT NULL, folder TEXT NOT NULL,"
+    " PRIMARY KEY (content, settings)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS analyses_folder ON analyses (folder);";
+
 static const char *const stmt_sql[ST_NSTMT] = {
     [ST_QUEUE] = "INSERT OR REPLACE INTO items (batch, seq, source, folder, status, error)"
                  " VALUES (?1, ?2, ?3, ?4, 'pending', ?5)",
@@ -63,6 +81,22 @@ static const char *const stmt_sql[ST_NSTMT] = {
     [ST_RESULT] = "UPDATE items SET status = ?3, source = ?4, folder = ?5,"
                   " error_stage = ?6, error = ?7, record_json = ?8, finished = ?9"
                   " WHERE batch = ?1 AND seq = ?2",
+    [ST_INPUT_GET] = "SELECT i.size, i.mtime_ns, i.settings, i.folder, i.batch, it.status,"
+                     " it.record_json FROM inputs i LEFT JOIN items it"
+                     " ON it.batch = i.batch AND it.seq = i.seq WHERE i.key = ?1",
+    /* A result without a folder keeps the one the source had. */
+    [ST_INPUT_PUT] = "INSERT INTO inputs (key, size, mtime_ns, settings, folder, batch, seq)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (key) DO UPDATE SET"
+                     " size = excluded.size, mtime_ns = excluded.mtime_ns,"
+                     " settings = excluded.settings,"
+                     " folder = coalesce(excluded.folder, inputs.folder),"
+                     " batch = excluded.batch, seq = excluded.seq",
+    [ST_SKIPPED] = "INSERT OR REPLACE INTO items (batch, seq, source, folder, status,"
+                   " record_json, finished) VALUES (?1, ?2, ?3, ?4, 'skipped', ?5, ?6)",
+    [ST_ANALYSIS_GET] = "SELECT folder FROM analyses WHERE content = ?1 AND settings = ?2",
+    [ST_ANALYSIS_FORGET] = "DELETE FROM analyses WHERE folder = ?1",
+    [ST_ANALYSIS_PUT] = "INSERT OR REPLACE INTO analyses (content, settings, folder)"
+                        " VALUES (?1, ?2, ?3)",
 };
 
 static int db_fail(state *s, vb_error *e, const char *what)
@@ -159,7 +193,8 @@ state *state_open(const char *out_dir, bool create, vb_error *e)
     if (db_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                    " PRAGMA foreign_keys=ON; PRAGMA cache_size=-256;"
                    " PRAGMA mmap_size=0;", e) != 0 ||
-        (create && db_exec(s, schema, e) != 0)) {
+        (create && db_exec(s, schema, e) != 0) ||
+        db_exec(s, schema_incremental, e) != 0) {
         state_close(&s);
         return NULL;
     }
@@ -512,11 +547,12 @@ static const char *const query_sql[] = {
                         " AND record_json IS NOT NULL ORDER BY seq",
     [STATE_Q_FOLDERS] = "SELECT folder FROM items WHERE batch = ?1 AND folder IS NOT NULL"
                         " ORDER BY seq",
+    [STATE_Q_ALL_FOLDERS] = "SELECT DISTINCT folder FROM items WHERE folder IS NOT NULL",
 };
 
 state_rows *state_query(state *s, int query, const char *batch, vb_error *e)
 {
-    if (query < 0 || query > STATE_Q_FOLDERS) {
+    if (query < 0 || (size_t)query >= VB_ARRAY_LEN(query_sql)) {
         vb_fail(e, VB_ERR_INTERNAL, "unknown journal query");
         return NULL;
     }
@@ -560,4 +596,130 @@ void state_rows_free(state_rows **pr)
     sqlite3_finalize((*pr)->st);
     free(*pr);
     *pr = NULL;
+}
+
+/* ---- incremental runs ---- */
+
+void state_input_clear(state_input *in)
+{
+    free(in->settings); free(in->folder); free(in->batch); free(in->status);
+    free(in->record_json);
+    memset(in, 0, sizeof *in);
+}
+
+int state_input_get(state *s, const char *key, state_input *out, vb_error *e)
+{
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = s->st[ST_INPUT_GET];
+    bind_text(st, 1, key);
+    int r = sqlite3_step(st), rc;
+    if (r == SQLITE_ROW) {
+        out->size = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
+        out->mtime_ns = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1
+                                                                  : sqlite3_column_int64(st, 1);
+        out->settings = col_dup(st, 2);
+        out->folder = col_dup(st, 3);
+        out->batch = col_dup(st, 4);
+        out->status = col_dup(st, 5);
+        out->record_json = col_dup(st, 6);
+        rc = 1;
+    } else if (r == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        rc = db_fail(s, e, "cannot read");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_input_put(state *s, const char *key, int64_t size, int64_t mtime_ns,
+                    const char *settings, const char *folder, const char *batch, int64_t seq,
+                    vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = s->st[ST_INPUT_PUT];
+    bind_text(st, 1, key);
+    if (size >= 0)
+        sqlite3_bind_int64(st, 2, size);
+    else
+        sqlite3_bind_null(st, 2);
+    if (size >= 0)
+        sqlite3_bind_int64(st, 3, mtime_ns);
+    else
+        sqlite3_bind_null(st, 3);
+    bind_text(st, 4, settings);
+    bind_text(st, 5, folder);
+    bind_text(st, 6, batch);
+    sqlite3_bind_int64(st, 7, seq);
+    int rc = item_write(s, st, e);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_item_skipped(state *s, const char *batch, int64_t seq, const char *source,
+                       const char *folder, const char *record_json, vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = s->st[ST_SKIPPED];
+    bind_text(st, 1, batch);
+    sqlite3_bind_int64(st, 2, seq);
+    bind_text(st, 3, source);
+    bind_text(st, 4, folder);
+    bind_text(st, 5, record_json);
+    sqlite3_bind_double(st, 6, util_wall());
+    int rc = item_write(s, st, e);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_analysis_get(state *s, const char *content, const char *settings, char **folder,
+                       vb_error *e)
+{
+    *folder = NULL;
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = s->st[ST_ANALYSIS_GET];
+    bind_text(st, 1, content);
+    bind_text(st, 2, settings);
+    int r = sqlite3_step(st), rc;
+    if (r == SQLITE_ROW) {
+        *folder = col_dup(st, 0);
+        rc = *folder ? 1 : 0;
+    } else if (r == SQLITE_DONE) {
+        rc = 0;
+    } else {
+        rc = db_fail(s, e, "cannot read");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_analysis_forget(state *s, const char *folder, vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = s->st[ST_ANALYSIS_FORGET];
+    bind_text(st, 1, folder);
+    /* Committed at once: the folder's analysis.json is about to change. */
+    int rc = item_write(s, st, e);
+    if (rc == 0)
+        rc = commit_locked(s, e);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_analysis_put(state *s, const char *content, const char *settings,
+                       const char *folder, vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = s->st[ST_ANALYSIS_PUT];
+    bind_text(st, 1, content);
+    bind_text(st, 2, settings);
+    bind_text(st, 3, folder);
+    int rc = item_write(s, st, e);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }

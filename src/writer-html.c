@@ -296,7 +296,9 @@ static const char *html_row_class(const item_record *it)
 {
     switch (it->status) {
     case ITEM_FAILED:    return "error";
-    case ITEM_SKIPPED:   return "skip";
+    /* A skipped item that failed QC when it was processed stays among
+     * the failures (its verdict stands); its badge says skipped. */
+    case ITEM_SKIPPED:   return it->previous_status == ITEM_QC_FAILED ? "fail" : "skip";
     case ITEM_QC_FAILED: return "fail";
     default:
         return (it->verdict == VERDICT_WARN || it->warned_rules.n > 0) ? "warn" : "pass";
@@ -307,11 +309,13 @@ static void html_findings(FILE *f, const item_record *it)
 {
     bool any = false;
     fputs("<td>", f);
-    if (it->status == ITEM_FAILED || (it->status == ITEM_SKIPPED && it->error)) {
+    if (it->status == ITEM_FAILED || it->status == ITEM_SKIPPED) {
         bool failed = it->status == ITEM_FAILED;
         fprintf(f, "<ul class=\"find\"><li class=\"%s\"><b>%s</b>: ", failed ? "error" : "skip",
                 failed ? report_stage_name(it->error_stage) : "skipped");
-        html_text(f, it->error ? it->error : "failed");
+        char *note = failed ? NULL : report_skip_note(it);
+        html_text(f, failed ? (it->error ? it->error : "failed") : note);
+        free(note);
         fputs("</li>", f);
         any = true;
     }
@@ -535,10 +539,11 @@ static int html_item(void *ctx, const item_record *it, vb_error *e)
     html *h = ctx;
     FILE *f = h->out;
     const char *cls = html_row_class(it);
+    bool skipped = it->status == ITEM_SKIPPED;
     fprintf(f, "<tr class=\"%s\" id=\"item-%lld\">\n<td class=\"n\">%lld</td>\n"
             "<td><span class=\"badge %s\">%s</span></td>\n<td class=\"item\">",
-            cls, (long long)it->seq, (long long)it->seq, cls,
-            strcmp(cls, "skip") == 0 ? "skipped" : cls);
+            cls, (long long)it->seq, (long long)it->seq, skipped ? "skip" : cls,
+            skipped ? "skipped" : cls);
     if (html_safe_rel(it->folder)) {
         fputs("<a href=\"../", f);
         html_url_path(f, it->folder);

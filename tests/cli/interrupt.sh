@@ -7,7 +7,8 @@
 media_make_analyse "$CLIPS" analyse_clean.mp4 || { echo "cannot synthesise analyse_clean.mp4" >&2; exit 99; }
 IN="$T/in"; mkdir -p "$IN"
 # 30 clips, decoded one at a time (--deep --jobs 1): several seconds.
-for i in $(seq -w 1 30); do ln "$CLIPS/analyse_clean.mp4" "$IN/c$i.mp4" 2>/dev/null || cp "$CLIPS/analyse_clean.mp4" "$IN/c$i.mp4"; done
+# Variants, not links: identical files would be analysed only once.
+for i in $(seq -w 1 30); do media_variant "$CLIPS/analyse_clean.mp4" "$IN/c$i.mp4" "$i" || exit 99; done
 OUT="$T/out"
 
 # Started from Python so that SIGINT is not ignored as it is for a

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Two runs on the same input produce the same reports, apart from
 # timestamps, timings and the batch id; a rerun into the same output
-# folder replaces the results cleanly.
+# folder with --force replaces the results cleanly.
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 
 media_all "$CLIPS" || exit 99
@@ -14,8 +14,8 @@ s1=$?
 "$VBATCH" process "$IN" --preset youtube-1080p --output "$T/o2" --quiet --jobs 1
 s2=$?
 check "same exit status" [ $s1 -eq $s2 ]
-"$VBATCH" process "$IN" --preset youtube-1080p --output "$T/o1" --quiet
-check "rerun into the same folder, same exit status" [ $? -eq $s1 ]
+"$VBATCH" process "$IN" --preset youtube-1080p --output "$T/o1" --quiet --force
+check "rerun into the same folder (--force: nothing skipped), same exit status" [ $? -eq $s1 ]
 
 "$PYTHON3" - "$T/o1" "$T/o2" <<'PY' || fail "reports differ"
 import csv, json, os, sys

@@ -8,7 +8,8 @@
 media_make_analyse "$CLIPS" analyse_clean.mp4 || { echo "cannot synthesise analyse_clean.mp4" >&2; exit 99; }
 clip h264_short.mp4 > /dev/null
 IN="$T/in"; mkdir -p "$IN"
-for i in $(seq -w 1 30); do ln "$CLIPS/analyse_clean.mp4" "$IN/c$i.mp4" 2>/dev/null || cp "$CLIPS/analyse_clean.mp4" "$IN/c$i.mp4"; done
+# Variants, not links: identical files would be analysed only once.
+for i in $(seq -w 1 30); do media_variant "$CLIPS/analyse_clean.mp4" "$IN/c$i.mp4" "$i" || exit 99; done
 cp "$CLIPS/h264_short.mp4" "$IN/c15b.mp4"
 printf 'junk' > "$IN/junk.mp4"
 ARGS="--preset kling-clip --deep --thumbnails --jobs 1"

@@ -12,7 +12,7 @@ OUT="$T/out"
 
 expect_status 2 "no journal yet" "$VBATCH" status --output "$OUT"
 "$VBATCH" process "$IN" --preset kling-clip --output "$OUT" --quiet
-"$VBATCH" process "$IN" --preset kling-clip --output "$OUT" --quiet --jobs 1
+"$VBATCH" process "$IN" --preset kling-clip --output "$OUT" --quiet --jobs 1 --force
 check "the journal exists" test -s "$OUT/.vbatch/state.db"
 check "no JSON-lines spool any more" [ -z "$(find "$OUT/.vbatch" -name '*.jsonl')" ]
 

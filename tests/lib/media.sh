@@ -115,6 +115,16 @@ _an_make() {
         -c:a aac -b:a 128k -ac 2 -movflags +faststart "$@" "$_ao"
 }
 
+# media_variant SRC DST N: a copy of the MP4 file SRC with a 'free' box
+# holding N appended: demuxed and decoded exactly like SRC, but with its
+# own content hash (identical files are analysed only once, so tests that
+# need many files to decode use variants, not links)
+media_variant() {
+    cp "$1" "$2" || return 1
+    # box size (big-endian, 8 + payload), type, payload
+    printf "\\000\\000\\000\\$(printf '%03o' $((8 + ${#3})))free%s" "$3" >> "$2"
+}
+
 # media_make_analyse DIR NAME: make one analysis clip DIR/NAME (media_make
 # knows only the suite above; this one follows the same temporary-name
 # then rename rule, since tests share the clip folder)

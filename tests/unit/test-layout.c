@@ -153,10 +153,34 @@ static void test_safe_file(void)
     free(s);
 }
 
+/* Incremental runs: folders of earlier batches are reserved; their own
+ * items claim them back, new items never get them. */
+static void test_reserve(void)
+{
+    layout_names *ln = layout_names_new();
+    layout_reserve(ln, "clip");
+    layout_reserve(ln, "my.clip");          /* a folder name is kept as is */
+    char *a = layout_unique_name(ln, "clip.mkv");   /* a new item */
+    CHECK_STR(a, "clip-2");
+    CHECK(layout_claim(ln, "clip"));        /* its own item takes it back */
+    CHECK(!layout_claim(ln, "clip"));       /* once */
+    CHECK(!layout_claim(ln, "clip-2"));     /* given out in this batch */
+    CHECK(!layout_claim(ln, "MY.clip"));    /* equal but for case */
+    CHECK(layout_claim(ln, "my.clip"));
+    CHECK(layout_claim(ln, "other"));       /* never seen: free */
+    char *b = layout_unique_name(ln, "other.mp4");
+    CHECK_STR(b, "other-2");
+    layout_reserve(ln, "other");            /* already given: stays given */
+    CHECK(!layout_claim(ln, "other"));
+    free(a); free(b);
+    layout_names_free(&ln);
+}
+
 int main(void)
 {
     test_safe_name();
     test_unique();
+    test_reserve();
     test_safe_file();
     return check_result("test-layout");
 }
