@@ -1,7 +1,9 @@
 #!/bin/bash
 # probe.sh [N] - how fast `vbatch process` probes and gates a folder of N
 # videos (default 1000), against a loop of ffprobe and one of mediainfo
-# over the same files, and how much memory vbatch needs at N and 10*N.
+# over the same files, how fast a second run into the same output folder
+# is (every file unchanged, so skipped), and how much memory vbatch needs
+# at N and 10*N.
 #
 # The folder holds N hard links to four clips synthesised with
 # tests/lib/media.sh, so it costs no disk space. Everything is made under
@@ -15,6 +17,7 @@
 #                (default 10; skipped above 100000 files)
 #
 # Goals: ffprobe loop / vbatch >= 50x, mediainfo loop / vbatch >= 15x,
+# unchanged rerun at least 2x faster than the first run,
 # vbatch peak memory < 64 MiB at any N.
 set -u
 
@@ -118,6 +121,23 @@ for ((i = 1; i <= REPEAT; i++)); do
 done
 vb=$(median "${times[@]}")
 echo "vbatch process --preset kling-clip: $vb s  ($(per_file_ms "$vb" "$N") ms/file)  runs: ${times[*]}"
+
+# ---- (a2) the same run again into the same output folder: all skipped ----
+
+times=()
+for ((i = 1; i <= REPEAT; i++)); do
+    t0=$(now)
+    "$vbatch" process "$tmp/in" --preset kling-clip --output "$tmp/out" --quiet > /dev/null
+    rc=$?
+    if [ $rc -gt 1 ]; then
+        echo "probe.sh: vbatch exited with status $rc on the rerun" >&2
+        exit 1
+    fi
+    times+=("$(elapsed "$t0")")
+done
+re=$(median "${times[@]}")
+echo "the same again, unchanged (skipped):  $re s  ($(per_file_ms "$re" "$N") ms/file)  runs: ${times[*]}"
+echo "first run / unchanged rerun:        $(ratio "$vb" "$re" 2)"
 
 # ---- (b) ffprobe loop ----
 

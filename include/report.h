@@ -128,7 +128,8 @@ int report_add_skipped(report *r, const item_record *it, vb_error *e);
  * nothing is remembered). */
 int report_add_input(report *r, const item_record *it, const report_source *src,
                      vb_error *e);
-/* Call fn for every folder any batch in this output folder gave out. */
+/* Call fn for every folder given to a source in this output folder
+ * (recorded since the index exists). */
 int report_each_known_folder(report *r, void (*fn)(void *ud, const char *folder), void *ud,
                              vb_error *e);
 /* Analyses shared by identical files (content: SHA-256 hex), under the

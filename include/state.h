@@ -73,7 +73,7 @@ enum state_query {
     STATE_Q_FAILURES,     /* seq, source, error_stage, error  (param: batch) */
     STATE_Q_RECORDS,      /* record_json  (param: batch) */
     STATE_Q_FOLDERS,      /* folder  (param: batch; items with one) */
-    STATE_Q_ALL_FOLDERS,  /* folder  (every folder of every batch, once) */
+    STATE_Q_ALL_FOLDERS,  /* folder  (of every source in the index) */
 };
 state_rows *state_query(state *s, int query, const char *batch, vb_error *e);
 /* 1 with the row's columns in cols (up to ncols), 0 at the end, -1 on error. */

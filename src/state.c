@@ -547,7 +547,9 @@ static const char *const query_sql[] = {
                         " AND record_json IS NOT NULL ORDER BY seq",
     [STATE_Q_FOLDERS] = "SELECT folder FROM items WHERE batch = ?1 AND folder IS NOT NULL"
                         " ORDER BY seq",
-    [STATE_Q_ALL_FOLDERS] = "SELECT DISTINCT folder FROM items WHERE folder IS NOT NULL",
+    /* One row per source ever recorded (not per batch): the cost does
+     * not grow with the number of runs. */
+    [STATE_Q_ALL_FOLDERS] = "SELECT folder FROM inputs WHERE folder IS NOT NULL",
 };
 
 state_rows *state_query(state *s, int query, const char *batch, vb_error *e)
