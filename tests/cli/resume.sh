@@ -61,8 +61,10 @@ srcs = [i["source"] for i in r["items"]]
 assert len(set(srcs)) == len(srcs) == 32, "each source once"
 rows = list(csv.DictReader(open(os.path.join(out, "summary", "results.csv"), newline="")))
 assert [x["seq"] for x in rows] == [str(s) for s in range(1, 33)], "results.csv: each item once"
+# reused_from: an item killed after its analysis.json was written reuses
+# it (same content hash) when resumed, instead of decoding again.
 VOLATILE = {"batch_id", "started", "finished", "seconds", "wall_seconds", "files_per_second",
-            "stage_seconds", "peak_rss_kib", "command_line"}
+            "stage_seconds", "peak_rss_kib", "command_line", "reused_from"}
 def clean(x):
     if isinstance(x, dict):
         return {k: clean(v) for k, v in x.items() if k not in VOLATILE}
