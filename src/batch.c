@@ -25,7 +25,7 @@
 #include "batch.h"
 #include "analyse.h"
 #include "fetch.h"
-#include "hash.h"
+#include "crypto.h"
 #include "image.h"
 #include "thumbs.h"
 #include "layout.h"
@@ -400,9 +400,9 @@ static void inflight_remove(vb_strlist *l, const char *hex)
 static int stage_analyse(item_ctx *c, analyse_result **a)
 {
     engine *g = c->g;
-    char hex[HASH_HEX_LEN];
+    char hex[CRYPTO_SHA256_HEX_LEN + 1];
     vb_error he = {0};
-    if (hash_file_sha256(c->media, hex, &he) != 0)
+    if (crypto_sha256_file(c->media, hex, &he) != 0)
         return analyse_fresh(c, NULL, a);   /* it will say what is wrong */
     c->r->sha256 = vb_xstrdup(hex);
     pthread_mutex_lock(&g->mu);

@@ -14,7 +14,7 @@
  * junit.xml and report.html (report sinks), and the text summary. */
 #include "config.h"
 #include "report.h"
-#include "hash.h"
+#include "crypto.h"
 #include "state.h"
 #include "util.h"
 #include "writer.h"
@@ -40,7 +40,7 @@ struct report {
     report_counts counts;
     /* incremental runs: hashes of the settings that affect results, and
      * of those that affect the decode analysis */
-    char settings_hash[HASH_HEX_LEN], analyse_hash[HASH_HEX_LEN];
+    char settings_hash[CRYPTO_SHA256_HEX_LEN + 1], analyse_hash[CRYPTO_SHA256_HEX_LEN + 1];
 };
 
 static const char *const stage_names[STAGE_COUNT] = {
@@ -371,7 +371,9 @@ static void settings_hashes(report *r, json_t *config)
         if (!s)
             abort();
         char *text = vb_xasprintf("%s\nvbatch %s", s, PACKAGE_VERSION);
-        hash_sha256_hex(text, strlen(text), hex[i]);
+        /* Fails only when out of memory. */
+        if (crypto_sha256_hex(text, strlen(text), hex[i], NULL) != 0)
+            abort();
         free(text);
         free(s);
     }
