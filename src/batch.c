@@ -47,6 +47,10 @@ typedef struct job {
     char *folder;            /* unique item folder name */
     item_record rec;
     bool done;
+    bool fed;                /* from o->feed: the file is in its folder */
+    char *fed_source;        /* with fed: the source the reports show */
+    int fed_stage;           /* with fed and en.error: where it failed */
+    item_gen gen;            /* with fed: generation details */
 } job;
 
 typedef struct engine {
@@ -74,6 +78,16 @@ typedef struct engine {
 } engine;
 
 #define ERASE_LINE "\r\033[K" /* back to column 0, line cleared */
+
+void batch_item_clear(batch_item *it)
+{
+    free(it->source);
+    free(it->folder);
+    free(it->media);
+    free(it->error);
+    item_gen_clear(&it->gen);
+    memset(it, 0, sizeof *it);
+}
 
 static void item_fail(item_record *r, int stage, const char *msg)
 {
@@ -394,27 +408,38 @@ static void run_item(engine *g, job *j)
 {
     item_record *r = &j->rec;
     r->seq = j->seq;
-    r->source = j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
+    r->source = j->fed ? vb_xstrdup(j->fed_source)
+                : j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
     r->duration = NAN;
     r->fps = NAN;
+    if (j->fed) {
+        r->gen = j->gen;
+        memset(&j->gen, 0, sizeof j->gen);
+        r->stage_time[STAGE_GENERATE] = r->gen.seconds;
+    }
     if (j->en.error) {
-        item_fail(r, STAGE_DISCOVER, j->en.errmsg ? j->en.errmsg : "cannot be read");
+        item_fail(r, j->fed ? j->fed_stage : STAGE_DISCOVER,
+                  j->en.errmsg ? j->en.errmsg : "cannot be read");
+        if (j->fed && j->folder)
+            r->folder = vb_xstrdup(j->folder);
         return;
     }
     item_ctx c = { .g = g, .j = j, .r = r };
     c.item_dir = util_path_join(g->o->out_dir, j->folder);
     c.video_dir = util_path_join(c.item_dir, "video");
     c.meta_dir = util_path_join(c.item_dir, "metadata");
-    char *base = j->en.is_url ? util_url_basename(j->en.path) : vb_xstrdup(j->en.rel);
+    char *base = j->fed ? util_basename(j->en.path)
+                 : j->en.is_url ? util_url_basename(j->en.path) : vb_xstrdup(j->en.rel);
     char *slash = strrchr(base, '/');
     c.fname = layout_safe_file(slash ? slash + 1 : base);
     free(base);
-    c.placed = util_path_join(c.video_dir, c.fname);
+    /* A fed item's file is in its folder already, under its own name. */
+    c.placed = j->fed ? vb_xstrdup(j->en.path) : util_path_join(c.video_dir, c.fname);
     c.media = j->en.path;
     r->folder = vb_xstrdup(j->folder);
 
     int rc = 0;
-    if (j->en.is_url)
+    if (j->en.is_url && !j->fed)
         rc = stage_fetch(&c);
     if (rc == 0)
         rc = image_is_image_name(c.fname) ? stage_image(&c) : stage_video(&c);
@@ -478,6 +503,8 @@ static void *worker_main(void *arg)
             g->failed_stop = true;
             pthread_cond_broadcast(&g->cv_work);
             pthread_cond_broadcast(&g->cv_done);
+            if (g->o->feed && g->o->feed->stop)
+                g->o->feed->stop(g->o->feed->ud);
         }
         free(g->working[slot]);
         g->working[slot] = NULL;
@@ -490,6 +517,8 @@ static void *worker_main(void *arg)
 static void job_free(job *j)
 {
     item_record_clear(&j->rec);
+    item_gen_clear(&j->gen);
+    free(j->fed_source);
     scan_entry_clear(&j->en);
     free(j->folder);
     free(j);
@@ -631,7 +660,7 @@ static void progress_draw(engine *g, bool force)
 
 /* batch_YYYYMMDD_HHMMSS; the journal adds _2, _3 ... when a batch of the
  * same second is already recorded in this output folder. */
-static void make_batch_id(char *buf, size_t len)
+void batch_make_id(char *buf, size_t len)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -739,6 +768,27 @@ static int resume_next(const batch_opts *o, layout_names *names, report *rep,
 static int next_job(const batch_opts *o, scanner *sc, layout_names *names, report *rep,
                     int64_t *last_seq, job *j, vb_error *e)
 {
+    if (o->feed) {
+        batch_item it = {0};
+        int got = o->feed->next(o->feed->ud, 0.1, &it, e);
+        if (got != 1)
+            return got;
+        j->fed = true;
+        j->seq = it.seq;
+        j->folder = it.folder;
+        j->fed_source = it.source;
+        j->gen = it.gen;
+        /* is_url: nothing to link into the folder, keep it on failure. */
+        j->en.is_url = true;
+        j->en.path = it.media ? it.media : vb_xstrdup("");
+        j->en.rel = vb_xstrdup(j->en.path);
+        if (it.error) {
+            j->en.error = VB_ERR_NET;
+            j->en.errmsg = it.error;
+            j->fed_stage = it.error_stage;
+        }
+        return 1;
+    }
     if (o->resume_id)
         return resume_next(o, names, rep, last_seq, j, e);
     int got = scan_next(sc, &j->en, e);
@@ -787,6 +837,8 @@ static void *signal_main(void *arg)
         pthread_cond_broadcast(&g->cv_work);
         pthread_cond_broadcast(&g->cv_done);
         pthread_mutex_unlock(&g->mu);
+        if (g->o->feed && g->o->feed->stop)
+            g->o->feed->stop(g->o->feed->ud);
     }
     return NULL;
 }
@@ -799,7 +851,7 @@ int batch_run(const batch_opts *o)
         return VB_EXIT_USAGE;
     }
     char batch_id[64];
-    make_batch_id(batch_id, sizeof batch_id);
+    batch_make_id(batch_id, sizeof batch_id);
     vb_strlist inputs = {0};
     for (size_t i = 0; i < o->paths.n; i++)
         vb_strlist_add(&inputs, o->paths.v[i]);
@@ -812,8 +864,9 @@ int batch_run(const batch_opts *o)
         .batch_id = batch_id, .command_line = o->command_line,
         .config = o->config, .inputs = &inputs,
     };
-    report *rep = o->resume_id ? report_reopen(o->out_dir, o->resume_id, o->requeue, &e)
-                               : report_open(o->out_dir, &info, &e);
+    report *rep = o->rep ? o->rep
+                  : o->resume_id ? report_reopen(o->out_dir, o->resume_id, o->requeue, &e)
+                                 : report_open(o->out_dir, &info, &e);
     if (!rep) {
         vb_strlist_clear(&inputs);
         fprintf(stderr, "vbatch: %s\n", e.msg);
@@ -866,7 +919,7 @@ int batch_run(const batch_opts *o)
     int status = VB_EXIT_OK;
     int record_rc = 0;
     bool stopped = false;        /* seen g.stop: start nothing more */
-    if (o->resume_id && report_each_folder(rep, name_taken, names, &e) != 0) {
+    if (o->resume_id && !o->feed && report_each_folder(rep, name_taken, names, &e) != 0) {
         fprintf(stderr, "vbatch: %s\n", e.msg);
         status = VB_EXIT_ITEMS;
     }
@@ -884,8 +937,18 @@ int batch_run(const batch_opts *o)
         job *j = vb_xcalloc(1, sizeof *j);
         /* After a stop, a new batch's input is still entered as pending
          * (for `vbatch resume`); a resumed batch's is there already. */
-        int got = stopped && o->resume_id ? 0
-                                          : next_job(o, sc, names, rep, &last_seq, j, &e);
+        int got = stopped && (o->resume_id || o->feed)
+                      ? 0 : next_job(o, sc, names, rep, &last_seq, j, &e);
+        if (got == 2) {
+            /* Fed items come when they are made: record meanwhile. */
+            free(j);
+            pthread_mutex_lock(&g.mu);
+            if (record_ready(&g, rep) != 0)
+                record_rc = -1;
+            progress_draw(&g, false);
+            pthread_mutex_unlock(&g.mu);
+            continue;
+        }
         if (got <= 0) {
             free(j);
             if (got < 0) {
@@ -935,6 +998,9 @@ int batch_run(const batch_opts *o)
     }
     bool interrupted = g.stop;
     bool failed_stop = g.failed_stop;
+    const char *held = o->feed && o->feed->held ? o->feed->held(o->feed->ud) : NULL;
+    if (held)
+        interrupted = true;
     if (g.live) {
         /* The line is erased before the summary and whatever follows. */
         fputs(ERASE_LINE, stderr);
@@ -956,6 +1022,8 @@ int batch_run(const batch_opts *o)
         fprintf(stderr, "vbatch: %s stopped after an item failed (error_handling = stop):"
                         " the items not processed are left pending in the journal\n",
                 report_batch_id(rep));
+    else if (held)
+        fprintf(stderr, "vbatch: %s\n", held);
     else if (interrupted && vb_verbosity >= 1)
         fprintf(stderr, "vbatch: %s interrupted: the items not processed are left pending"
                         " in the journal\n", report_batch_id(rep));
@@ -980,7 +1048,8 @@ int batch_run(const batch_opts *o)
     pthread_cond_destroy(&g.cv_done);
     layout_names_free(&names);
     scan_free(&sc);
-    report_free(&rep);
+    if (!o->rep)
+        report_free(&rep);
     vb_strlist_clear(&inputs);
     return status;
 }

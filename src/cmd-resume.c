@@ -5,6 +5,7 @@
 #include "config.h"
 #include "batch.h"
 #include "cmd.h"
+#include "generate.h"
 #include "report.h"
 
 #include <stdio.h>
@@ -69,6 +70,29 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
     }
     if (a->error_handling)
         cfg.batch.error_handling = a->error_handling - 1;
+    int gen = generate_is_batch(a->out_dir, a->batch_id, &e);
+    if (gen < 0) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        preset_free_contents(&cfg);
+        return VB_EXIT_USAGE;
+    }
+    if (gen) {
+        /* A generate batch: its tasks are polled, the jobs never created
+         * submitted, with the settings it ran with. */
+        if (requeue) {
+            preset_free_contents(&cfg);
+            return cmd_bad_usage(c, "%s is a generate batch: retrying its failed jobs would"
+                                    " pay for them again; run vbatch generate with a JOBS.csv"
+                                    " of those rows", a->batch_id);
+        }
+        generate_opts g = {
+            .config = &cfg, .out_dir = a->out_dir, .command_line = vb_command_line,
+            .jobs_threads = a->jobs, .resume_id = a->batch_id,
+        };
+        int status = generate_run(&g);
+        preset_free_contents(&cfg);
+        return status;
+    }
     batch_opts b = {
         .config = &cfg, .out_dir = a->out_dir, .command_line = vb_command_line,
         .jobs = a->jobs, .resume_id = a->batch_id, .requeue = requeue,

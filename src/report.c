@@ -41,6 +41,7 @@ struct report {
 
 static const char *const stage_names[STAGE_COUNT] = {
     "discover", "fetch", "probe", "check", "analyse", "thumbs", "publish", "record",
+    "generate",
 };
 
 const char *report_stage_name(int stage)
@@ -59,8 +60,16 @@ const char *report_status_name(int status)
     }
 }
 
+void item_gen_clear(item_gen *g)
+{
+    free(g->id); free(g->prompt); free(g->provider); free(g->task_id); free(g->status);
+    memset(g, 0, sizeof *g);
+    g->units = NAN;
+}
+
 void item_record_clear(item_record *r)
 {
+    item_gen_clear(&r->gen);
     free(r->source); free(r->folder); free(r->video); free(r->error);
     free(r->container); free(r->video_codec); free(r->audio_codec);
     free(r->image_format); free(r->contact);
@@ -138,7 +147,20 @@ static void item_write(const item_record *it, writer *w)
     writer_begin_object(w, "seconds");
     for (int s = STAGE_FETCH; s < STAGE_RECORD; s++)
         writer_double(w, report_stage_name(s), round(it->stage_time[s] * 1e6) / 1e6);
+    if (it->gen.id)
+        writer_double(w, "generate", round(it->stage_time[STAGE_GENERATE] * 1e6) / 1e6);
     writer_end_object(w);
+    if (it->gen.id) {
+        /* A generate batch: every item has it, so the CSV header does. */
+        writer_begin_object(w, "generation");
+        writer_string(w, "id", it->gen.id);
+        writer_string(w, "prompt", it->gen.prompt);
+        writer_string(w, "provider", it->gen.provider);
+        writer_string(w, "task_id", it->gen.task_id);
+        writer_string(w, "status", it->gen.status);
+        write_opt_double(w, "units", it->gen.units);
+        writer_end_object(w);
+    }
 }
 
 /* ---- the record: one compact JSON line per item ---- */
@@ -203,6 +225,13 @@ static char *record_encode(const item_record *it)
         "nthumbs", it->nthumbs, "contact", jstr(it->contact), "t", t);
     if (!o)
         abort();
+    if (it->gen.id)
+        json_object_set_new(o, "gen", json_pack("{so so so so so so}", "id", jstr(it->gen.id),
+                                                "prompt", jstr(it->gen.prompt),
+                                                "provider", jstr(it->gen.provider),
+                                                "task_id", jstr(it->gen.task_id),
+                                                "status", jstr(it->gen.status),
+                                                "units", jnum(it->gen.units)));
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(o);
     if (!s)
@@ -282,6 +311,16 @@ static int record_decode(const char *line, item_record *it)
     it->decode_errors = jint(o, "decode_errors");
     it->nthumbs = (int)jint(o, "nthumbs");
     it->contact = jdup(o, "contact");
+    it->gen.units = NAN;
+    json_t *g = json_object_get(o, "gen");
+    if (json_is_object(g)) {
+        it->gen.id = jdup(g, "id");
+        it->gen.prompt = jdup(g, "prompt");
+        it->gen.provider = jdup(g, "provider");
+        it->gen.task_id = jdup(g, "task_id");
+        it->gen.status = jdup(g, "status");
+        it->gen.units = jdbl(g, "units");
+    }
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(o, "t"), i, v)
@@ -317,6 +356,11 @@ static void counts_add(report_counts *c, const item_record *it)
     c->checks_warned += it->checks.nwarn;
     for (int s = 0; s < STAGE_COUNT; s++)
         c->stage_time[s] += it->stage_time[s];
+    if (it->gen.id) {
+        c->generated++;
+        if (isfinite(it->gen.units))
+            c->units += it->gen.units;
+    }
 }
 
 /* ---- recording ---- */
@@ -369,6 +413,11 @@ report *report_open(const char *out_dir, const report_batch_info *info, vb_error
         return NULL;
     }
     return r;
+}
+
+state *report_journal(report *r)
+{
+    return r->st;
 }
 
 const char *report_batch_id(const report *r)
@@ -531,6 +580,8 @@ static void write_counts(writer *w, const report_counts *c)
     writer_int(w, "failed", c->failed);
     writer_int(w, "skipped", c->skipped);
     writer_int(w, "with_warnings", c->warned);
+    if (c->generated)
+        writer_double(w, "units_spent", round(c->units * 1e4) / 1e4);
     writer_end_object(w);
 }
 
@@ -685,6 +736,9 @@ static void summary_print(FILE *f, const char *batch_id, const report_counts *c,
             (long long)c->failed);
     if (c->skipped)
         fprintf(f, "  skipped    %lld\n", (long long)c->skipped);
+    if (c->generated)
+        fprintf(f, "  units      %g spent on %lld generated item%s\n", c->units,
+                (long long)c->generated, c->generated == 1 ? "" : "s");
     summary_list(f, "failed quality gates", fails, "results.csv");
     summary_list(f, "could not be processed", errs, "error_log.json");
     if (slow->n > 0) {
