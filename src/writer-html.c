@@ -12,11 +12,11 @@
  * libxml2's HTML parser, and `xmllint --html`, read it without a
  * complaint. Every text goes through html_text(). */
 #include "config.h"
+#include "crypto.h"
 #include "report.h"
 #include "util.h"
 
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -497,8 +497,7 @@ static char *html_base64_file(const char *path)
         free(data);
         return NULL;
     }
-    char *b64 = vb_xmalloc(4 * ((n + 2) / 3) + 1);
-    EVP_EncodeBlock((unsigned char *)b64, data, (int)n);
+    char *b64 = crypto_base64(data, n);
     free(data);
     return b64;
 }
