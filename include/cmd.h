@@ -25,7 +25,7 @@ typedef struct vb_command {
 } vb_command;
 
 extern const vb_command cmd_process, cmd_probe, cmd_presets, cmd_report, cmd_status,
-    cmd_resume, cmd_retry;
+    cmd_resume, cmd_retry, cmd_generate;
 
 const vb_command *cmd_find(const char *name);
 /* Every command, NULL-terminated. */

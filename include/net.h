@@ -23,6 +23,11 @@ typedef struct net_req {
     char *out_path;             /* download the body to this file (created,
                                    truncated); NULL: keep it in memory */
     int64_t max_size;           /* bytes, 0 = no limit */
+    bool fresh;                 /* a new connection, never a reused one:
+                                   libcurl silently sends a request again
+                                   when a reused connection dies before the
+                                   reply, which must not happen to a call
+                                   that is not idempotent (a create) */
     void *ud;                   /* borrowed: the caller's */
     int kind;                   /* the caller's */
 

@@ -1,14 +1,18 @@
-/* provider.h - a video-generation API behind one interface, so that a
- * provider is one file (provider-kling.c today; Runway, Luma or fal
- * tomorrow). The engine (generate.c) does the HTTP with net.c; a
- * provider only builds requests and reads replies - it never does I/O
- * except reading its keys. */
+/* provider.h - a video-generation API behind one interface, one file per
+ * provider (provider-kling.c), so that another API is one new file and
+ * one line in provider.c's table.
+ *
+ * What a provider knows about jobs lives here: which requests it takes
+ * (models, durations, aspect ratios, text limits), what they cost, and
+ * which input images it would refuse. The network part (submit, query,
+ * parse a reply) is added to the struct by the engine. */
 #ifndef VB_PROVIDER_H
 #define VB_PROVIDER_H
 
 #include "vbatch.h"
-#include "jobs.h"
-#include "preset.h"
+
+struct gen_job;
+struct vb_config;
 
 /* A task's state at the provider. */
 enum provider_status {
@@ -49,39 +53,55 @@ void provider_reply_clear(provider_reply *r);
 /* A provider's session: its keys and the token made from them. */
 typedef struct provider_session provider_session;
 
+/* Kling's official global endpoint ([provider.kling] base_url). */
+#define PROVIDER_KLING_BASE_URL "https://api-singapore.klingai.com"
+
 typedef struct provider {
-    const char *name;
-    /* Checks a job against the provider's rules; VB_ERR_USAGE message. */
-    int (*validate)(const gen_job *j, vb_error *e);
-    /* Estimated cost of one job in the provider's units. */
-    double (*estimate_units)(const gen_job *j);
-    /* Refuse locally an image the provider would refuse (size, aspect,
-     * bytes, format): VB_ERR_LIMIT with the reason. */
+    const char *name;              /* as in [generate] provider and --provider */
+    const char *units;             /* what estimate_units counts, e.g. "units" */
+    /* Would the provider accept this request? 0, or -1 with e set to a
+     * message about the job alone (the caller adds file, line and row).
+     * Called only for jobs whose cells are well-formed (jobs.c). */
+    int (*validate)(const struct gen_job *j, const struct vb_config *c, vb_error *e);
+    /* Estimated cost of the job in `units`, < 0 if unknown (validate
+     * refuses those). The provider's own figure, when it sends one,
+     * replaces it after the task is done. */
+    double (*estimate_units)(const struct gen_job *j);
+    /* Would the provider take this local image as an input frame? Reads
+     * the header only. 0, or -1 with e set: VB_ERR_IO (unreadable),
+     * VB_ERR_MEDIA (not an image, or a format it refuses), VB_ERR_LIMIT
+     * (size, dimensions or aspect out of its limits). */
     int (*check_image)(const char *path, vb_error *e);
 
+    /* ---- the API calls (the engine does the HTTP, with net.c) ---- */
     /* Keys from the environment or the configured key file. */
-    provider_session *(*session_new)(const vb_config *c, vb_error *e);
+    provider_session *(*session_new)(const struct vb_config *c, vb_error *e);
     void (*session_free)(provider_session **s);
-    /* The Authorization header line for a request made at `now`; a new
-     * token is signed when the last is near its end or `renew` is set.
-     * The returned line is a secret: never logged. */
+    /* The Authorization header line for a request made at `now` (Unix
+     * time); a new token is signed when the last is near its end or
+     * `renew` is set. The line is a secret: never logged. */
     int (*auth_header)(provider_session *s, double now, bool renew, char **line,
                        vb_error *e);
     /* The create call: a path below the base URL and a JSON body (both
      * owned by the caller). image_b64/tail_b64: the images' bytes in
      * base64, NULL when the job has none. */
-    int (*create_request)(const gen_job *j, const char *external_id,
-                          const char *image_b64, const char *tail_b64,
-                          char **path, char **body, vb_error *e);
-    /* The query path for a task id or an external id. */
-    char *(*query_path)(const gen_job *j, const char *id);
-    /* Read a reply (create or query): http status, libcurl's code (0 when
-     * the transfer completed) and the body. Always fills r->verdict. */
+    int (*create_request)(const struct gen_job *j, const char *external_id,
+                          const char *image_b64, const char *tail_b64, char **path,
+                          char **body, vb_error *e);
+    /* The query path for a task id or an external id. Caller frees. */
+    char *(*query_path)(const struct gen_job *j, const char *id);
+    /* Read a reply (create or query): the HTTP status, libcurl's code
+     * (0 when the transfer completed) and the body. Always sets
+     * r->verdict. */
     void (*parse_reply)(long http, int curl_code, const char *body, size_t len,
                         provider_reply *r);
 } provider;
 
-/* The provider called `name`, or NULL. */
+extern const provider provider_kling;
+
+/* The provider called `name` (case-sensitive), NULL if none. */
 const provider *provider_find(const char *name);
+/* Every provider name, joined with ", ". Caller frees. */
+char *provider_names(void);
 
 #endif

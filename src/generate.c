@@ -285,7 +285,7 @@ static int image_ref(const char *file, char **ref, vb_error *e)
 /* external_task_id: a hash of the canonical request and of the salt of
  * this OUT's journal (a rerun into the same OUT finds its tasks; another
  * OUT generates anew). */
-static int external_id(const gen_job *j, const char *provider, const char *salt,
+static int external_id(const gen_job *j, const char *pvname, const char *salt,
                        char out[40], vb_error *e)
 {
     char *iref = NULL, *tref = NULL;
@@ -293,7 +293,7 @@ static int external_id(const gen_job *j, const char *provider, const char *salt,
         free(iref);
         return -1;
     }
-    char *canon = jobs_canonical(j, provider, iref, tref);
+    char *canon = jobs_canonical(j, pvname, iref, tref);
     free(iref);
     free(tref);
     char *text = vb_xasprintf("%s\n%s", salt, canon);
@@ -611,7 +611,9 @@ static void start_create(gen_engine *g, size_t i)
     commit_units(g, t);
     g->n_create++;
     journal(g, t, NULL, "creating", NAN, NULL, false);
-    start(g, i, api_req(g, t, K_CREATE, path, body));
+    net_req *r = api_req(g, t, K_CREATE, path, body);
+    r->fresh = true;
+    start(g, i, r);
     free(path);
 }
 
@@ -732,7 +734,7 @@ static void learn(gen_engine *g, gtask *t, double age)
         g->nsamples++;
 }
 
-static void backoff_retry(gen_engine *g, size_t i, int state, double retry_after)
+static void backoff_retry(gen_engine *g, size_t i, int next, double retry_after)
 {
     gtask *t = &g->t[i];
     t->tries++;
@@ -740,7 +742,7 @@ static void backoff_retry(gen_engine *g, size_t i, int state, double retry_after
     double d = backoff_delay(t->tries, GEN_BACKOFF_BASE, GEN_BACKOFF_CAP, &g->rng);
     if (retry_after >= 0 && retry_after > d)
         d = retry_after;
-    t->state = state;
+    t->state = next;
     timer_set(g, i, util_now() + d);
 }
 
@@ -1266,7 +1268,8 @@ static int plan_new(gen_engine *g, vb_error *e)
     int rc = 0;
     for (size_t i = 0; i < g->n && rc == 0; i++) {
         gtask *t = &g->t[i];
-        job_copy(&t->job, &g->o->jobs[i]);
+        job_copy(&t->job, &g->o->jobs->v[i]);
+        t->heap_i = -1;
         t->seq = (int64_t)i + 1;
         t->units = NAN;
         t->est_units = g->pv->estimate_units(&t->job);
@@ -1432,7 +1435,8 @@ int generate_run(const generate_opts *o)
     g->o = o;
     g->cfg = cfg;
     g->rng = (uint64_t)util_now() * 1000003u ^ (uint64_t)getpid() << 20 ^ 0x9E3779B97F4A7C15ull;
-    g->pv = provider_find(cfg->generate.provider ? cfg->generate.provider : "kling");
+    g->pv = o->provider ? o->provider
+                        : provider_find(cfg->generate.provider ? cfg->generate.provider : "kling");
     int status = VB_EXIT_USAGE;
     if (!g->pv) {
         fprintf(stderr, "vbatch: unknown provider %s\n", cfg->generate.provider);
@@ -1460,7 +1464,7 @@ int generate_run(const generate_opts *o)
         char id[64];
         batch_make_id(id, sizeof id);
         vb_strlist inputs = {0};
-        vb_strlist_add(&inputs, o->jobs_path);
+        vb_strlist_add(&inputs, o->jobs_path ? o->jobs_path : "");
         report_batch_info info = { .batch_id = id, .command_line = o->command_line,
                                    .config = cfg, .inputs = &inputs };
         g->rep = report_open(o->out_dir, &info, &e);
@@ -1483,7 +1487,7 @@ int generate_run(const generate_opts *o)
             goto out;
         }
     } else {
-        g->n = o->njobs;
+        g->n = o->jobs->n;
         g->t = vb_xcalloc(g->n ? g->n : 1, sizeof *g->t);
         if (plan_new(g, &e) != 0) {
             fprintf(stderr, "vbatch: %s\n", e.msg);

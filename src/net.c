@@ -189,6 +189,8 @@ int net_add(net *n, net_req *r, vb_error *e)
         curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_size);
     if (r->headers)
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
+    if (r->fresh)
+        curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
     if (r->body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(r->body));
