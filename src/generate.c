@@ -693,15 +693,19 @@ static void start_images(gen_engine *g, size_t i)
 
 /* ---- what replies mean ---- */
 
-static double est_first_poll(gen_engine *g)
+static double poll_interval(gen_engine *g)
 {
-    double iv = g->cfg->generate.poll_interval > 0 ? g->cfg->generate.poll_interval : 5;
-    if (g->nsamples == 0)
-        return iv;
-    /* The lower quartile of the times seen: most tasks are not done
-     * before it, few are done long before. */
-    double s[GEN_SAMPLES];
+    return g->cfg->generate.poll_interval > 0 ? g->cfg->generate.poll_interval : 5;
+}
+
+/* The generation time expected: the median of the recent ones, NAN
+ * before the first task ends. */
+static double est_gen(gen_engine *g)
+{
     int n = g->nsamples;
+    if (n == 0)
+        return NAN;
+    double s[GEN_SAMPLES];
     memcpy(s, g->samples, (size_t)n * sizeof *s);
     for (int a = 1; a < n; a++)
         for (int b = a; b > 0 && s[b] < s[b - 1]; b--) {
@@ -709,25 +713,48 @@ static double est_first_poll(gen_engine *g)
             s[b] = s[b - 1];
             s[b - 1] = x;
         }
-    return s[n / 4];
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-static double est_repoll(gen_engine *g)
+/* The first poll of a task just created. A slot is only free again once
+ * we have seen the task end, so the poll aims at the expected end, a
+ * little early (a miss costs one short re-poll; a late poll holds a slot
+ * for nothing). Before anything is known: one second. */
+static double first_poll(gen_engine *g)
 {
-    double iv = g->cfg->generate.poll_interval > 0 ? g->cfg->generate.poll_interval : 5;
-    double d = g->nsamples ? est_first_poll(g) * 0.1 : iv;
-    if (d < 0.2)
-        d = 0.2;
-    if (d > iv)
-        d = iv;
-    return gen_jitter(g, d, 0.2);
+    double e = est_gen(g);
+    double iv = poll_interval(g);
+    double d = isnan(e) ? (iv < 1 ? iv : 1) : e * 0.97;
+    return d;
+}
+
+/* The next poll of a task found running at `age`: without an estimate
+ * the age doubles (1, 2, 4 ... s, up to poll_interval); with one, short
+ * jittered steps (2% of the expected time), since the end is near. */
+static double repoll(gen_engine *g, double age)
+{
+    double e = est_gen(g);
+    double iv = poll_interval(g);
+    double d;
+    if (isnan(e) || age < e * 0.9) {
+        d = isnan(e) ? age : e * 0.97 - age;
+        if (d < 0.05)
+            d = 0.05;
+    } else {
+        d = gen_jitter(g, e * 0.02, 0.2);
+        if (d < 0.02)
+            d = 0.02;
+    }
+    return d > iv ? iv : d;
 }
 
 static void learn(gen_engine *g, gtask *t, double age)
 {
-    /* Found done at `age`: it ended in (last miss, age]; with no miss
-     * the first poll was late, so guess earlier to find out. */
-    double s = t->last_miss > 0 ? (t->last_miss + age) / 2 : age * 0.8;
+    /* Seen done at `age` after a poll that found it running at
+     * last_miss: it ended in between. Without such a poll, only "before
+     * age" is known: a little earlier is guessed, so that the next polls
+     * probe below and find out. */
+    double s = t->last_miss > 0 ? (t->last_miss + age) / 2 : age * 0.9;
     g->samples[g->sample_i] = s;
     g->sample_i = (g->sample_i + 1) % GEN_SAMPLES;
     if (g->nsamples < GEN_SAMPLES)
@@ -795,10 +822,8 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
     }
     double age = now - t->created;
     t->last_miss = age;
-    double first = est_first_poll(g);
-    double next = age < first ? first - age : est_repoll(g);
     t->state = G_WAIT;
-    timer_set(g, i, now + next);
+    timer_set(g, i, now + repoll(g, age));
 }
 
 static void hold_all(gen_engine *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -836,7 +861,7 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         free(t->pstatus);
         t->pstatus = vb_xstrdup("submitted");
         t->state = G_WAIT;
-        timer_set(g, i, now + est_first_poll(g));
+        timer_set(g, i, now + first_poll(g));
         break;
     case PV_DUPLICATE:
         /* The id is known there: an earlier create did arrive. */

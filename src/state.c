@@ -33,6 +33,7 @@ struct state {
     int txn_writes;
     double txn_started;
     sqlite3_stmt *st[ST_NSTMT];
+    sqlite3_stmt *gen_set;     /* prepared on first use (generate only) */
 };
 
 struct state_rows {
@@ -181,6 +182,7 @@ void state_close(state **ps)
         commit_locked(s, NULL);
         for (int i = 0; i < ST_NSTMT; i++)
             sqlite3_finalize(s->st[i]);
+        sqlite3_finalize(s->gen_set);
         sqlite3_close(s->db);
     }
     pthread_mutex_destroy(&s->mu);
@@ -675,15 +677,17 @@ int state_gen_set(state *s, const char *batch, int64_t seq, const char *task_id,
                   vb_error *e)
 {
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db,
+    /* Kept prepared: a batch updates each task a few times. */
+    if (!s->gen_set &&
+        sqlite3_prepare_v2(s->db,
                            "UPDATE gen_tasks SET task_id = coalesce(?3, task_id),"
                            " gen_status = ?4, units = coalesce(?5, units),"
                            " message = ?6 WHERE batch = ?1 AND seq = ?2",
-                           -1, &st, NULL) != SQLITE_OK) {
+                           -1, &s->gen_set, NULL) != SQLITE_OK) {
         db_fail(s, e, "cannot prepare");
     } else {
+        sqlite3_stmt *st = s->gen_set;
         bind_text(st, 1, batch);
         sqlite3_bind_int64(st, 2, seq);
         bind_text(st, 3, task_id);
@@ -693,7 +697,7 @@ int state_gen_set(state *s, const char *batch, int64_t seq, const char *task_id,
         else
             sqlite3_bind_null(st, 5);
         bind_text(st, 6, message);
-        rc = gen_write(s, st, e);
+        rc = item_write(s, st, e);
         if (rc == 0 && commit)
             rc = commit_locked(s, e);
     }
