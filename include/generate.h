@@ -22,6 +22,9 @@ typedef struct generate_opts {
     const char *command_line;         /* for the reports */
     int jobs_threads;                 /* --jobs: workers for the media stages */
     const char *resume_id;            /* finish this recorded generate batch */
+    const char *requeue;              /* with resume_id: redo the items with this
+                                       * status ("failed", "qc_failed"); a job whose
+                                       * generation failed is submitted again */
 } generate_opts;
 
 /* Generate, download and check every job (or finish a recorded batch).

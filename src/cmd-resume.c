@@ -17,6 +17,7 @@ static const cmd_option resume_options[] = {
     { "output", 'o', "DIR", "its output folder (default: vbatch-out)" },
     { "jobs", 'j', "N", "worker threads (default: the batch's [batch] jobs, else the number of cores)" },
     { "error-handling", 0, "MODE", "continue, or stop taking items after one fails (default: the batch's [batch] error_handling)" },
+    { "budget", 0, "UNITS", "generate batches: the budget in units from now on (default: the batch's [generate] budget)" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
     { NULL, 0, NULL, NULL },
@@ -41,6 +42,12 @@ int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
             return -1;
         }
         a->jobs = (int)v;
+    } else if (strcmp(o->name, "budget") == 0) {
+        vb_error e = {0};
+        if (preset_parse_double(arg, &a->budget, &e) != 0 || a->budget < 0) {
+            cmd_bad_usage(c, "--budget needs a number of units (0 = none), not '%s'", arg);
+            return -1;
+        }
     } else if (strcmp(o->name, "error-handling") == 0) {
         int v = preset_error_handling(arg);
         if (v < 0) {
@@ -78,18 +85,18 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
     }
     if (gen) {
         /* A generate batch: its tasks are polled, the jobs never created
-         * submitted, with the settings it ran with. */
-        if (requeue) {
-            preset_free_contents(&cfg);
-            return cmd_bad_usage(c, "%s is a generate batch: retrying its failed jobs would"
-                                    " pay for them again; run vbatch generate with a JOBS.csv"
-                                    " of those rows", a->batch_id);
-        }
+         * submitted, with the settings it ran with; retried jobs whose
+         * generation failed are submitted again (paid again). */
+        if (a->budget >= 0)
+            cfg.generate.budget = a->budget;
         generate_opts g = {
             .config = &cfg, .out_dir = a->out_dir, .command_line = vb_command_line,
-            .jobs_threads = a->jobs, .resume_id = a->batch_id,
+            .jobs_threads = a->jobs, .resume_id = a->batch_id, .requeue = requeue,
         };
         int status = generate_run(&g);
+        int again = requeue && strcmp(requeue, "qc_failed") == 0 ? VB_EXIT_QC : VB_EXIT_ITEMS;
+        for (int r = 1; requeue && r < rounds && status == again; r++)
+            status = generate_run(&g);
         preset_free_contents(&cfg);
         return status;
     }
@@ -114,7 +121,7 @@ static int resume_opt(const cmd_option *o, const char *arg, void *ud)
 
 static int resume_exec(int argc, char **argv)
 {
-    recorded_args a = { .out_dir = "vbatch-out" };
+    recorded_args a = { .out_dir = "vbatch-out", .budget = -1 };
     int rc = cmd_parse(&cmd_resume, argc, argv, resume_opt, &a);
     if (rc != 0)
         return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;

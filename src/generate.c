@@ -1359,7 +1359,38 @@ static int plan_resume(gen_engine *g, vb_error *e)
         t->folder = c[8] ? vb_xstrdup(c[8]) : NULL;
         const char *item_status = c[9] ? c[9] : "pending";
         task_paths(g, t);
+        bool gen_failed = !strcmp(gs, "failed") || !strcmp(gs, "refused") ||
+                          !strcmp(gs, "timeout");
+        if (gen_failed && !strcmp(item_status, "pending") && !t->leader) {
+            /* Retried: its generation failed, so it is submitted again
+             * under a new external id (the old one is taken). */
+            char hex[CRYPTO_SHA256_HEX_LEN + 1];
+            char *seed = vb_xasprintf("%s/retry", t->ext_id);
+            int hrc = crypto_sha256_hex(seed, strlen(seed), hex, e);
+            free(seed);
+            if (hrc != 0) {
+                state_rows_free(&rows);
+                return -1;
+            }
+            snprintf(t->ext_id, sizeof t->ext_id, "vb-%.32s", hex);
+            free(t->task_id);
+            t->task_id = NULL;
+            t->units = NAN;
+            gs = "pending";
+            /* The rows iterator holds the journal's lock only per call:
+             * the update can go in between. */
+            if (state_gen_renew(g->st, g->batch_id, t->seq, t->ext_id, e) != 0) {
+                state_rows_free(&rows);
+                return -1;
+            }
+        }
         bool open_item = !strcmp(item_status, "pending") || !strcmp(item_status, "running");
+        if (open_item && t->folder) {
+            /* What a killed run was writing for this item. */
+            char *dir = util_path_join(g->o->out_dir, t->folder);
+            util_remove_temps(dir, 3);
+            free(dir);
+        }
         if (!open_item) {
             t->state = G_DONE;
             if (!isnan(t->units))
@@ -1373,7 +1404,8 @@ static int plan_resume(gen_engine *g, vb_error *e)
         if (t->task_id || strcmp(gs, "pending") != 0)
             commit_units(g, t);
         /* A task with no id may have been created by a create call whose
-         * answer the crash lost: looked up before anything is sent. */
+         * answer the crash lost: looked up before anything is sent (a
+         * renewed one was never sent: its lookup finds nothing). */
         t->maybe_created = !t->task_id;
     }
     state_rows_free(&rows);
@@ -1484,7 +1516,7 @@ int generate_run(const generate_opts *o)
         g->base_url = vb_xstrndup(b, len);
     }
     if (o->resume_id) {
-        g->rep = report_reopen(o->out_dir, o->resume_id, NULL, &e);
+        g->rep = report_reopen(o->out_dir, o->resume_id, o->requeue, &e);
     } else {
         char id[64];
         batch_make_id(id, sizeof id);

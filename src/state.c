@@ -705,6 +705,30 @@ int state_gen_set(state *s, const char *batch, int64_t seq, const char *task_id,
     return rc;
 }
 
+int state_gen_renew(state *s, const char *batch, int64_t seq, const char *external_id,
+                    vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE gen_tasks SET external_id = ?3, task_id = NULL,"
+                           " gen_status = 'pending', units = NULL, message = NULL"
+                           " WHERE batch = ?1 AND seq = ?2",
+                           -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+    } else {
+        bind_text(st, 1, batch);
+        sqlite3_bind_int64(st, 2, seq);
+        bind_text(st, 3, external_id);
+        rc = gen_write(s, st, e);
+        if (rc == 0)
+            rc = commit_locked(s, e);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 state_rows *state_gen_rows(state *s, const char *batch, vb_error *e)
 {
     state_rows *r = vb_xcalloc(1, sizeof *r);

@@ -79,6 +79,15 @@ check "no temporary file left" sh -c "! find '$T/o1' -name '*.vbtmp*' | grep -q 
 check "secrets absent from OUT and output" sh -c "! grep -r -a -l -e '$KLING_SECRET_KEY' -e 'Bearer' -e 'eyJhbGciOi' '$T/o1' '$T/o1.out'"
 check "access key absent too" sh -c "! grep -r -a -l -e '$KLING_ACCESS_KEY' '$T/o1' '$T/o1.out'"
 expect_status 0 "status of the generate batch" "$VBATCH" status --output "$T/o1" >/dev/null
+# The refused image is replaced by a good one: retry submits that job only.
+ID1=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch_id"])' "$T/o1/summary/batch_report.json")
+vips black "$T/small.png" 640 480 --bands 3 || exit 99
+expect_status 0 "retry after the image was fixed" \
+    quietly "$T/o1r.out" "$VBATCH" retry --job-id "$ID1" --output "$T/o1"
+kling_stats "$T/s1r.json"
+check "retry: one more task, nothing paid twice" pyjson "$T/s1r.json" 'd["tasks_created"] == 4 and d["duplicate_creates"] == 0'
+check "retry: every item once" once "$T/o1" 5
+check "retry: the fixed job is made" pyjson "$T/o1/summary/batch_report.json" 'd["items"][4]["status"] in ("done", "qc_failed") and d["items"][4]["generation"]["task_id"]'
 kling_stop
 
 # ---- 2. faults everywhere: every job still made exactly once ----
