@@ -89,7 +89,8 @@ Fault injection: rules given with --inject (repeatable) or in POST
   prob   fire with this probability instead (drawn from --seed)
   skip   let the first K matching requests through first
   s      seconds for slow (default --slow-time) and Retry-After (default
-         --retry-after)
+         --retry-after; whole seconds, rounded up; on 1302/1303/1102/1004
+         only when s is given)
 The first rule that matches a request and fires decides; injection happens
 before authentication (as a proxy in front of the API would).
 
@@ -134,6 +135,7 @@ import hashlib
 import heapq
 import hmac
 import json
+import math
 import os
 import random
 import re
@@ -683,12 +685,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.reset()
                 return
             elif r in ("1302", "1303", "1102", "1004"):
-                hdr = {"Retry-After": "%g" % retry_after} if rule.s is not None else None
+                hdr = {"Retry-After": "%d" % math.ceil(retry_after)} if rule.s is not None else None
                 self.send_json(HTTP_OF[int(r)], self.error_obj(int(r), "injected"), headers=hdr)
                 return
             elif r == "429":
                 self.send_json(429, self.error_obj(1302, "injected"),
-                               headers={"Retry-After": "%d" % max(0, round(retry_after))})
+                               headers={"Retry-After": "%d" % math.ceil(retry_after)})
                 return
             elif r == "502":
                 self.send_bytes(502, b"<html><head><title>502 Bad Gateway</title></head>"
