@@ -246,6 +246,8 @@ static int cmp_str_ix(const void *a, const void *b)
     return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
+#define COL_NONAME (-2) /* a header cell left empty */
+
 typedef struct load_ctx {
     gen_jobs *out;
     const char *origin;
@@ -258,6 +260,7 @@ typedef struct load_ctx {
     size_t nids;
     bool header_done;
     bool header_bad;               /* rows are still checked, against the known columns */
+    bool no_columns;               /* ...unless it names none: rows can not be read */
     int *colmap;                   /* field index -> enum column, -1 unknown */
     size_t ncols;
     int row;                       /* records seen, header included */
@@ -268,15 +271,15 @@ static void header(load_ctx *x, int line, const csvio_field *f, size_t n)
     x->colmap = vb_xcalloc(n ? n : 1, sizeof *x->colmap);
     x->ncols = n;
     bool seen[COL_COUNT] = { false };
+    size_t named = 0;
     for (size_t i = 0; i < n; i++) {
         x->colmap[i] = -1;
         char *name = trimmed(f[i].s);
         int c = strlen(f[i].s) == f[i].len ? column_find(name) : -1;
         if (!*name) {
-            add_error(x->out, "%s:%d: column %zu of the header has no name (the first "
-                      "row names the columns: %s, ...)", x->origin, line, i + 1,
-                      column_names[COL_PROMPT]);
-            x->header_bad = true;
+            /* Spreadsheets export trailing empty columns: a nameless
+             * column is fine as long as its cells are empty (job_row). */
+            x->colmap[i] = COL_NONAME;
         } else if (c < 0) {
             char ex[64];
             excerpt(ex, sizeof ex, name);
@@ -291,8 +294,15 @@ static void header(load_ctx *x, int line, const csvio_field *f, size_t n)
         } else {
             seen[c] = true;
             x->colmap[i] = c;
+            named++;
         }
         free(name);
+    }
+    if (n > 0 && named == 0 && !x->header_bad) {
+        add_error(x->out, "%s:%d: the first row names no column (it must name the columns: "
+                  "id, prompt, ...)", x->origin, line);
+        x->header_bad = true;
+        x->no_columns = true;
     }
 }
 
@@ -368,6 +378,11 @@ static int job_row(load_ctx *x, int line, const csvio_field *f, size_t n)
     size_t errs = out->nerrors;
     for (size_t i = 0; i < n; i++) {
         int c = x->colmap[i];
+        if (c == COL_NONAME && !blank(f[i].s)) {
+            add_error(out, "%s:%s: cell %zu holds a value, but the header names no column "
+                      "there", x->origin, where, i + 1);
+            continue;
+        }
         if (c < 0)
             continue;
         if (strlen(f[i].s) != f[i].len) {
@@ -475,7 +490,7 @@ static int on_record(int line, const csvio_field *f, size_t n, void *ud)
         header(x, line, f, n);
         return 0;
     }
-    return job_row(x, line, f, n);
+    return x->no_columns ? 0 : job_row(x, line, f, n);
 }
 
 /* Ids name folders and rows of the reports: each once. */

@@ -262,6 +262,15 @@ static void test_jobs_errors(void)
     CHECK_INT(load("id,prompt,colour\na,b,red\n", &j, &e), -1);
     CHECK_ERR(&j, "jobs.csv:1: unknown column 'colour'");
 
+    /* a nameless column (a spreadsheet's trailing one) must stay empty */
+    CHECK_INT(load("id,prompt,\na,b,\n", &j, &e), 0);
+    CHECK_INT(load("id,prompt,\na,b,\nc,d,oops\n", &j, &e), -1);
+    CHECK_ERR(&j, "jobs.csv:3 (row 3): cell 3 holds a value, but the header names no column");
+    CHECK_INT(j.nerrors, 1);
+    CHECK_INT(load(",\na,b\n", &j, &e), -1);
+    CHECK_ERR(&j, "jobs.csv:1: the first row names no column");
+    CHECK_INT(j.nerrors, 1);
+
     CHECK_INT(load("id,prompt,prompt\na,b,c\n", &j, &e), -1);
     CHECK_ERR(&j, "column 'prompt' appears twice");
 
