@@ -107,6 +107,7 @@ static void item_write(const item_record *it, writer *w)
     write_list(w, "warned_rules", &it->warned_rules);
     writer_string(w, "error_stage", it->status == ITEM_FAILED ? report_stage_name(it->error_stage) : NULL);
     writer_string(w, "error", it->error);
+    writer_int(w, "attempts", it->attempts > 0 ? it->attempts : 1);
     writer_string(w, "container", it->container);
     writer_string(w, "video_codec", it->video_codec);
     writer_string(w, "audio_codec", it->audio_codec);
@@ -203,6 +204,7 @@ static char *record_encode(const item_record *it)
         "nthumbs", it->nthumbs, "contact", jstr(it->contact), "t", t);
     if (!o)
         abort();
+    json_object_set_new(o, "attempts", json_integer(it->attempts));
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(o);
     if (!s)
@@ -282,6 +284,7 @@ static int record_decode(const char *line, item_record *it)
     it->decode_errors = jint(o, "decode_errors");
     it->nthumbs = (int)jint(o, "nthumbs");
     it->contact = jdup(o, "contact");
+    it->attempts = (int)jint(o, "attempts");
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(o, "t"), i, v)
@@ -451,6 +454,13 @@ int report_add(report *r, const item_record *it, vb_error *e)
         return rc;
     counts_add(&r->counts, it);
     return 0;
+}
+
+int report_pending(report *r, int64_t seq, const char *source, const char *folder,
+                   vb_error *e)
+{
+    return state_item_result(r->st, r->batch_id, seq, "pending", source, folder, NULL, NULL,
+                             NULL, e);
 }
 
 const report_counts *report_get_counts(const report *r)
