@@ -13,7 +13,8 @@
  * Only regular files are read: a FIFO or a device could block at open or
  * give its data once, while the stages read a file several times. The
  * file is opened with O_NONBLOCK so that one swapped in for a FIFO after
- * discovery does not block the open; fstat then refuses it. */
+ * discovery does not block the open (fstat then refuses it); the flag is
+ * cleared once the file is known to be regular. */
 #include "config.h"
 #include "mediaio.h"
 #include "util.h"
@@ -382,6 +383,10 @@ int mediaio_open(mediaio **out, const char *path, mediaio_clock *clk, double sta
         mediaio_close(&io);
         return -1;
     }
+    /* Only the open had to be safe from a FIFO: some FUSE file systems
+     * would answer reads with EAGAIN. (O_NONBLOCK is the only status
+     * flag it was opened with.) */
+    fcntl(fd, F_SETFL, 0);
     io->size = sb.st_size;
     unsigned char *buf = av_malloc(IO_BUFFER);
     io->pb = buf ? avio_alloc_context(buf, IO_BUFFER, 0, io, io_read, NULL, io_seek) : NULL;
