@@ -123,6 +123,14 @@ enum error_handling { ERRH_CONTINUE = 0, ERRH_STOP = 1 };
 typedef struct batch_config {
     int jobs;                      /* 0 = number of cores */
     int error_handling;            /* enum error_handling */
+    /* Robustness (see mediaio.h): limits on an item's reading, retries of
+     * transient I/O errors, and the grace period after SIGINT/SIGTERM. */
+    double item_timeout;           /* seconds for a whole item, 0 = none */
+    double stall_timeout;          /* seconds without a byte read, 0 = none */
+    int retries;                   /* new attempts after a transient I/O error */
+    double retry_backoff;          /* seconds before the first new attempt */
+    double grace_period;           /* seconds running items get after a stop
+                                      signal, 0 = interrupt them at once */
 } batch_config;
 
 /* `vbatch generate`, section [generate]. The column defaults are kept as

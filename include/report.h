@@ -58,6 +58,8 @@ typedef struct item_record {
     double freeze_max, silence_max;
     double loudness, loudness_range, true_peak;
     int64_t decode_errors;
+    int attempts;          /* tries in the run that recorded it: more than 1
+                              after transient I/O errors ([batch] retries) */
     /* thumbnails, when made */
     int nthumbs;
     char *contact;         /* contact sheet, relative to OUT, or NULL */
@@ -114,6 +116,10 @@ int report_each_folder(report *r, void (*fn)(void *ud, const char *folder), void
 int report_running(report *r, int64_t seq, vb_error *e);
 /* Commit what is recorded so far (writes are otherwise grouped). */
 int report_flush(report *r, vb_error *e);
+/* An item taken but not finished (interrupted after the grace period):
+ * back to pending, for `vbatch resume`. */
+int report_pending(report *r, int64_t seq, const char *source, const char *folder,
+                   vb_error *e);
 /* Record one finished item (items must arrive in seq order). */
 int report_add(report *r, const item_record *it, vb_error *e);
 const report_counts *report_get_counts(const report *r);

@@ -165,9 +165,14 @@ const vb_command cmd_process = {
         "  DIR/summary/batch_report.json, results.csv, error_log.json,\n"
         "      processing_metrics.json, junit.xml, report.html\n"
         "  DIR/publish/                     with --publish or [output] publish=true\n"
+        "Each item's reading is bounded by [batch] item_timeout (900 s) and\n"
+        "stall_timeout (60 s without data): past them the item is an error and the\n"
+        "batch goes on; a transient I/O error (EIO, ESTALE ...) is retried up to\n"
+        "[batch] retries (3) times; FIFOs and devices are refused.\n"
         "Exit status: 0 all passed, 1 some failed a gate, 2 usage or configuration\n"
         "error, 3 some items could not be processed, 4 interrupted (SIGINT/SIGTERM:\n"
-        "running items finish, the rest stays pending; see vbatch resume).",
+        "running items get [batch] grace_period (5 s) to finish, then are left\n"
+        "pending like the rest; see vbatch resume).",
     .options = process_options,
     .exec = process_exec,
 };

@@ -92,6 +92,11 @@ static const keydef keys[] = {
 
     KD("batch", "jobs", K_INT, batch.jobs, 0),
     KE("batch", "error_handling", batch.error_handling, errh_names),
+    KD("batch", "item_timeout", K_DOUBLE, batch.item_timeout, F_UNSET0),
+    KD("batch", "stall_timeout", K_DOUBLE, batch.stall_timeout, F_UNSET0),
+    { "batch", "retries", K_INT, offsetof(vb_config, batch.retries), 0, NULL, 100 },
+    KD("batch", "retry_backoff", K_DOUBLE, batch.retry_backoff, 0),
+    KD("batch", "grace_period", K_DOUBLE, batch.grace_period, 0),
 
     KD("input", "patterns", K_WORDS, input.patterns, 0),
     KD("input", "exclude", K_WORDS, input.exclude, 0),
@@ -253,6 +258,19 @@ void preset_defaults(vb_config *c)
     c->description = vb_xstrdup("built-in defaults");
     c->batch.jobs = 0;
     c->batch.error_handling = ERRH_CONTINUE;
+    /* Three times [analyse] timeout: an item that probes, analyses up to
+     * its limit, makes thumbnails and retries a read still fits, while a
+     * worker held by an input that trickles in is freed within 15 min. */
+    c->batch.item_timeout = 900;
+    /* A local disk never pauses for a minute; a network share that does
+     * is better retried later than waited for. */
+    c->batch.stall_timeout = 60;
+    c->batch.retries = 3;
+    c->batch.retry_backoff = 1.0;
+    /* Short items finish; a long analysis is cut and redone on resume.
+     * Under `docker stop` (SIGKILL 10 s after SIGTERM) this leaves time to
+     * write the reports. */
+    c->batch.grace_period = 5;
     c->input.max_download_size = (int64_t)2 << 30;
     c->input.download_retries = 3;
     c->input.download_timeout = 600;

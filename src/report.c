@@ -116,6 +116,7 @@ static void item_write(const item_record *it, writer *w)
     write_list(w, "warned_rules", &it->warned_rules);
     writer_string(w, "error_stage", it->status == ITEM_FAILED ? report_stage_name(it->error_stage) : NULL);
     writer_string(w, "error", it->error);
+    writer_int(w, "attempts", it->attempts > 0 ? it->attempts : 1);
     writer_string(w, "container", it->container);
     writer_string(w, "video_codec", it->video_codec);
     writer_string(w, "audio_codec", it->audio_codec);
@@ -232,6 +233,7 @@ static char *record_encode(const item_record *it)
                                                 "task_id", jstr(it->gen.task_id),
                                                 "status", jstr(it->gen.status),
                                                 "units", jnum(it->gen.units)));
+    json_object_set_new(o, "attempts", json_integer(it->attempts));
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(o);
     if (!s)
@@ -321,6 +323,7 @@ static int record_decode(const char *line, item_record *it)
         it->gen.status = jdup(g, "status");
         it->gen.units = jdbl(g, "units");
     }
+    it->attempts = (int)jint(o, "attempts");
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(o, "t"), i, v)
@@ -500,6 +503,13 @@ int report_add(report *r, const item_record *it, vb_error *e)
         return rc;
     counts_add(&r->counts, it);
     return 0;
+}
+
+int report_pending(report *r, int64_t seq, const char *source, const char *folder,
+                   vb_error *e)
+{
+    return state_item_result(r->st, r->batch_id, seq, "pending", source, folder, NULL, NULL,
+                             NULL, e);
 }
 
 const report_counts *report_get_counts(const report *r)

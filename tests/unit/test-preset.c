@@ -616,6 +616,32 @@ static void test_generate(void)
     preset_free_contents(&c);
 }
 
+/* [batch] limits, retries and grace period: defaults, values, errors. */
+static void test_batch_limits(void)
+{
+    vb_config c;
+    vb_error e = { 0 };
+    preset_defaults(&c);
+    CHECK_NEAR(c.batch.item_timeout, 900, 1e-9);
+    CHECK_NEAR(c.batch.stall_timeout, 60, 1e-9);
+    CHECK_INT(c.batch.retries, 3);
+    CHECK_NEAR(c.batch.retry_backoff, 1, 1e-9);
+    CHECK_NEAR(c.batch.grace_period, 5, 1e-9);
+    CHECK_INT(preset_load_string(&c, "[batch]\nitem_timeout = 0\nstall_timeout = 2.5\n"
+                                     "retries = 0\nretry_backoff = 0.05\ngrace_period = 0\n",
+                                 "test.ini", &e), 0);
+    CHECK_NEAR(c.batch.item_timeout, 0, 0);
+    CHECK_NEAR(c.batch.stall_timeout, 2.5, 1e-9);
+    CHECK_INT(c.batch.retries, 0);
+    CHECK_NEAR(c.batch.retry_backoff, 0.05, 1e-9);
+    CHECK_NEAR(c.batch.grace_period, 0, 0);
+    preset_free_contents(&c);
+    expect_error(__LINE__, "[batch]\nretries = 101\n", "test.ini:2:", "at most 100");
+    expect_error(__LINE__, "[batch]\nitem_timeout = -1\n", "test.ini:2:", "0 or more");
+    expect_error(__LINE__, "[batch]\nstall_timeout = soon\n", "test.ini:2:", "not a number");
+    expect_error(__LINE__, "[batch]\ngrace_period = -5\n", "test.ini:2:", "0 or more");
+}
+
 int main(void)
 {
     /* Use the source tree's presets whatever the environment says. */
@@ -629,5 +655,6 @@ int main(void)
     test_inherit();
     test_write();
     test_generate();
+    test_batch_limits();
     return check_result("test-preset");
 }
