@@ -513,7 +513,8 @@ const vb_command cmd_generate = {
     .name = "generate",
     .alias = NULL,
     .usage = "JOBS.csv [--preset NAME] [--config FILE] [--output DIR] [--provider kling]\n"
-             "       [--max-concurrent N] [--rpm N] [--budget UNITS] [--dry-run [--format text|json]]",
+             "       [--max-concurrent N] [--rpm N] [--budget UNITS] [--jobs N] [--deep] [--thumbnails]\n"
+             "       [--publish] [--quiet|--verbose] [--dry-run [--format text|json]]",
     .summary = "generate videos from a CSV of prompts with a video API (Kling), then check them",
     .description =
         "JOBS.csv (RFC 4180: quote a cell holding commas, quotes or line breaks) starts\n"
@@ -529,7 +530,14 @@ const vb_command cmd_generate = {
         "images checked against the provider's limits (URL images are checked after\n"
         "download), the totals and what --budget allows. Exit status of a dry run: 0,\n"
         "2 for errors in the file or configuration, 3 if the provider would refuse the\n"
-        "image of some job.",
+        "image of some job.\n"
+        "Otherwise every job is journaled, then submitted within --max-concurrent and\n"
+        "--rpm, polled, downloaded into OUT/<id>/video/ and checked like `process` while\n"
+        "the others generate; each request is created exactly once (external_task_id),\n"
+        "even across a crash. Keys: KLING_ACCESS_KEY and KLING_SECRET_KEY, or\n"
+        "[provider.kling] key_file (mode 600). Exit status as for process; 4 when\n"
+        "interrupted or when jobs were left unsubmitted (no credit, budget): `vbatch\n"
+        "resume` goes on without paying twice.",
     .options = generate_options,
     .exec = generate_exec,
 };

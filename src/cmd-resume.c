@@ -132,7 +132,7 @@ const vb_command cmd_resume = {
     .name = "resume",
     .alias = NULL,
     .usage = "--job-id ID [--output DIR] [--jobs N] [--error-handling continue|stop]"
-             " [--quiet|--verbose]",
+             " [--budget UNITS] [--quiet|--verbose]",
     .summary = "finish an interrupted batch: its pending items, with its settings",
     .description =
         "Finishes the batch ID recorded in the journal DIR/.vbatch/state.db, for\n"

@@ -66,7 +66,7 @@ const vb_command cmd_retry = {
     .name = "retry",
     .alias = NULL,
     .usage = "--job-id ID [--output DIR] [--only failed|qc_failed] [--retry-count N]"
-             " [--jobs N] [--error-handling continue|stop] [--quiet|--verbose]",
+             " [--jobs N] [--error-handling continue|stop] [--budget UNITS] [--quiet|--verbose]",
     .summary = "reprocess a batch's failed items, with its settings",
     .description =
         "Reprocesses the items of the batch ID (journal DIR/.vbatch/state.db)\n"
