@@ -43,12 +43,14 @@ typedef struct analyse_result {
     double seconds;                /* time the analysis took */
 } analyse_result;
 
+struct mediaio_clock;
 /* Analyse `path` with the settings in `cfg`. `threads` caps the decoder's
  * own threads (0 = libav's choice). A file that can not be opened or
- * that exceeds cfg->timeout is an error (-1, e set); a file that breaks
- * part-way is a result with incomplete = true. */
+ * read, that exceeds cfg->timeout, or that the item's clock `clk` stops
+ * (NULL: no clock; see mediaio.h) is an error (-1, e set); a file that
+ * breaks part-way is a result with incomplete = true. */
 int analyse_file(const char *path, const analyse_config *cfg, int threads,
-                 analyse_result **out, vb_error *e);
+                 struct mediaio_clock *clk, analyse_result **out, vb_error *e);
 void analyse_result_free(analyse_result **r);
 
 struct writer;

@@ -25,7 +25,7 @@ typedef struct vb_command {
 } vb_command;
 
 extern const vb_command cmd_process, cmd_probe, cmd_presets, cmd_report, cmd_status,
-    cmd_resume, cmd_retry;
+    cmd_resume, cmd_retry, cmd_generate;
 
 const vb_command *cmd_find(const char *name);
 /* Every command, NULL-terminated. */
@@ -55,6 +55,7 @@ typedef struct recorded_args {
     const char *batch_id;
     int jobs;
     int error_handling;           /* 0 = as recorded, else 1 + enum error_handling */
+    double budget;                /* generate batches: < 0 = as recorded */
 } recorded_args;
 /* --output, --job-id, --jobs, --error-handling, --quiet, --verbose: 0
  * when handled, 1 when

@@ -17,10 +17,12 @@ int crypto_hmac_sha256(const void *key, size_t key_len, const void *data,
 /* SHA-256 of a buffer as lower-case hex, NUL-terminated, into hex. */
 int crypto_sha256_hex(const void *data, size_t len,
                       char hex[CRYPTO_SHA256_HEX_LEN + 1], vb_error *e);
-/* SHA-256 of a file's content as lower-case hex: the file is read once,
- * front to back (content hashes of inputs, to analyse identical files
- * once). */
-int crypto_sha256_file(const char *path, char hex[CRYPTO_SHA256_HEX_LEN + 1], vb_error *e);
+/* SHA-256 of a stream as lower-case hex: read(ud, buf, n) gives up to n
+ * bytes, 0 at the end, a negative value on failure (it says why in its
+ * own way: -1 is returned, e untouched). Content hashes of inputs, read
+ * once front to back through the item's bounded reader. */
+int crypto_sha256_read(long (*read)(void *ud, void *buf, size_t n), void *ud,
+                       char hex[CRYPTO_SHA256_HEX_LEN + 1], vb_error *e);
 /* Base64 with padding (RFC 4648 section 4), NUL-terminated. Caller frees. */
 char *crypto_base64(const void *data, size_t len);
 /* Base64url without padding (RFC 4648 section 5), as JWTs use it.

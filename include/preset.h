@@ -123,7 +123,36 @@ enum error_handling { ERRH_CONTINUE = 0, ERRH_STOP = 1 };
 typedef struct batch_config {
     int jobs;                      /* 0 = number of cores */
     int error_handling;            /* enum error_handling */
+    /* Robustness (see mediaio.h): limits on an item's reading, retries of
+     * transient I/O errors, and the grace period after SIGINT/SIGTERM. */
+    double item_timeout;           /* seconds for a whole item, 0 = none */
+    double stall_timeout;          /* seconds without a byte read, 0 = none */
+    int retries;                   /* new attempts after a transient I/O error */
+    double retry_backoff;          /* seconds before the first new attempt */
+    double grace_period;           /* seconds running items get after a stop
+                                      signal, 0 = interrupt them at once */
 } batch_config;
+
+/* `vbatch generate`, section [generate]. The column defaults are kept as
+ * the text a JOBS.csv cell would hold (NULL or "" = no default) and are
+ * checked like a cell (jobs_check_cell) when loaded. */
+typedef struct generate_config {
+    char *model, *duration, *aspect_ratio, *mode, *cfg_scale, *negative_prompt;
+    char *provider;                /* a provider_find() name */
+    int max_concurrent;            /* tasks in flight */
+    int rpm;                       /* submissions per minute */
+    double budget;                 /* estimated units, 0 = no budget */
+    double poll_interval;          /* seconds between polls of a task (jittered) */
+    double task_timeout;           /* seconds from submission to giving up on a task */
+} generate_config;
+
+/* Section [provider.kling]. The keys themselves never live here: they
+ * come from the environment or from key_file. */
+typedef struct kling_config {
+    char *base_url;
+    char *key_file;                /* NULL or "" = environment only */
+    double request_timeout;        /* seconds, one HTTP request */
+} kling_config;
 
 /* "continue" or "stop" as an enum error_handling, -1 for anything else. */
 int preset_error_handling(const char *name);
@@ -137,6 +166,8 @@ typedef struct vb_config {
     analyse_config analyse;
     thumbs_config thumbs;
     output_config output;
+    generate_config generate;
+    kling_config kling;
 } vb_config;
 
 /* Built-in defaults. */

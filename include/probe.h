@@ -57,9 +57,12 @@ typedef struct probe_result {
     probe_stream *video, *audio;
 } probe_result;
 
-/* Probe `path`. On failure returns -1 with e set (VB_ERR_IO when the
- * file can not be read, VB_ERR_MEDIA when it is not usable media). */
-int probe_file(const char *path, probe_result **out, vb_error *e);
+struct mediaio_clock;
+/* Probe `path`, its reading bounded by the item's clock `clk` (NULL: no
+ * limits; see mediaio.h). On failure returns -1 with e set (VB_ERR_IO or
+ * VB_ERR_IO_RETRY when the file can not be read, VB_ERR_MEDIA when it is
+ * not usable media, VB_ERR_LIMIT when the clock stopped it). */
+int probe_file(const char *path, struct mediaio_clock *clk, probe_result **out, vb_error *e);
 void probe_result_free(probe_result **r);
 
 struct writer;

@@ -19,9 +19,20 @@ enum item_kind { ITEM_VIDEO = 0, ITEM_IMAGE = 1 };
 /* Stages, for timings and error attribution. */
 enum item_stage { STAGE_DISCOVER, STAGE_FETCH, STAGE_PROBE, STAGE_CHECK,
                   STAGE_ANALYSE, STAGE_THUMBS, STAGE_PUBLISH, STAGE_RECORD,
+                  STAGE_GENERATE, /* vbatch generate: submit, wait, download */
                   STAGE_COUNT };
 const char *report_stage_name(int stage);
 const char *report_status_name(int status);
+
+/* What `vbatch generate` adds to an item (all NULL/NAN otherwise). */
+typedef struct item_gen {
+    char *id, *prompt;     /* the CSV row's */
+    char *provider, *task_id;
+    char *status;          /* the provider's last: succeed, failed ... */
+    double units;          /* charged (or estimated when not reported) */
+    double seconds;        /* from the first call to the video on disk */
+} item_gen;
+void item_gen_clear(item_gen *g);
 
 typedef struct item_record {
     int64_t seq;           /* position in the batch, from 1 */
@@ -47,6 +58,8 @@ typedef struct item_record {
     double freeze_max, silence_max;
     double loudness, loudness_range, true_peak;
     int64_t decode_errors;
+    int attempts;          /* tries in the run that recorded it: more than 1
+                              after transient I/O errors ([batch] retries) */
     /* thumbnails, when made */
     int nthumbs;
     char *contact;         /* contact sheet, relative to OUT, or NULL */
@@ -56,6 +69,7 @@ typedef struct item_record {
     int previous_status;    /* skipped: that result's status (done, qc_failed) */
     char *analysis_from;    /* folder whose analysis.json was reused, or NULL */
     char *sha256;           /* content hash, when it was computed */
+    item_gen gen;          /* generated items only (gen.id set) */
 } item_record;
 
 void item_record_clear(item_record *r);
@@ -76,6 +90,8 @@ typedef struct report_counts {
     int64_t bytes_read, bytes_total;
     int64_t checks, checks_failed, checks_warned;
     double stage_time[STAGE_COUNT];
+    int64_t generated;     /* items of vbatch generate */
+    double units;          /* units they cost */
 } report_counts;
 
 /* Start recording a new batch in out_dir: OUT/summary and the journal
@@ -84,6 +100,10 @@ typedef struct report_counts {
 report *report_open(const char *out_dir, const report_batch_info *info,
                     vb_error *e);
 const char *report_batch_id(const report *r);
+/* The journal behind a report (borrowed), for what else a batch keeps
+ * there (generation tasks). */
+struct state;
+struct state *report_journal(report *r);
 /* An item enters the journal as pending when queued (folder may be NULL),
  * then running when a worker takes it (any thread). */
 int report_queue(report *r, int64_t seq, const char *source, const char *folder,
@@ -102,6 +122,10 @@ int report_each_folder(report *r, void (*fn)(void *ud, const char *folder), void
 int report_running(report *r, int64_t seq, vb_error *e);
 /* Commit what is recorded so far (writes are otherwise grouped). */
 int report_flush(report *r, vb_error *e);
+/* An item taken but not finished (interrupted after the grace period):
+ * back to pending, for `vbatch resume`. */
+int report_pending(report *r, int64_t seq, const char *source, const char *folder,
+                   vb_error *e);
 /* Record one finished item (items must arrive in seq order). */
 int report_add(report *r, const item_record *it, vb_error *e);
 const report_counts *report_get_counts(const report *r);

@@ -114,4 +114,29 @@ int state_analysis_forget(state *s, const char *folder, vb_error *e);
 int state_analysis_put(state *s, const char *content, const char *settings,
                        const char *folder, vb_error *e);
 
+/* ---- generation tasks (vbatch generate) ---- */
+
+/* Create the tables generate needs (an older journal lacks them). */
+int state_gen_prepare(state *s, vb_error *e);
+/* The value of `key` in the journal's meta table, set to `value` first
+ * when absent (committed). *out owned. */
+int state_meta_get_or_set(state *s, const char *key, const char *value, char **out,
+                          vb_error *e);
+/* Enter an item's generation task (pending). leader: seq of an earlier
+ * item with the identical request, 0 when none. */
+int state_gen_add(state *s, const char *batch, int64_t seq, const char *job_json,
+                  const char *external_id, double est_units, int64_t leader, vb_error *e);
+/* Update a task: task_id NULL keeps the known one, units NAN keeps the
+ * known ones; commit = true commits at once (a task id just learnt). */
+int state_gen_set(state *s, const char *batch, int64_t seq, const char *task_id,
+                  const char *gen_status, double units, const char *message, bool commit,
+                  vb_error *e);
+/* A task to submit again (vbatch retry): a new external id, no task id,
+ * pending, its units and message cleared. */
+int state_gen_renew(state *s, const char *batch, int64_t seq, const char *external_id,
+                    vb_error *e);
+/* The tasks of a batch in seq order: seq, job_json, external_id, task_id,
+ * gen_status, est_units, units, leader, folder, item status, message. */
+state_rows *state_gen_rows(state *s, const char *batch, vb_error *e);
+
 #endif

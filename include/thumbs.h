@@ -24,12 +24,15 @@ typedef struct thumbs_result {
     double seconds;
 } thumbs_result;
 
+struct mediaio_clock;
 /* Make the thumbnails of `video` (probed as `p`) in `thumb_dir` (created)
  * and, if cfg->contact_sheet, `contact_path`. Every file is written to a
- * temporary name and renamed. `threads` caps the decoder's threads. */
+ * temporary name and renamed. `threads` caps the decoder's threads; the
+ * reading is bounded by the item's clock `clk` (NULL: none, see
+ * mediaio.h). */
 int thumbs_make(const char *video, const probe_result *p, const thumbs_config *cfg,
                 const char *thumb_dir, const char *contact_path, int threads,
-                thumbs_result *out, vb_error *e);
+                struct mediaio_clock *clk, thumbs_result *out, vb_error *e);
 void thumbs_result_clear(thumbs_result *r);
 
 struct writer;

@@ -45,5 +45,8 @@ size_t util_utf8_len(const unsigned char *p, size_t n);
 /* Copy of s with every byte that is not part of valid UTF-8 replaced by
  * '?', for formats that require UTF-8 (JSON). Caller frees. */
 char *util_utf8_sanitize(const char *s);
+/* Number of characters (code points) in s, -1 if s is not valid UTF-8:
+ * what an API's "at most N characters" counts. */
+long util_utf8_chars(const char *s);
 
 #endif

@@ -39,6 +39,7 @@ enum vb_errcode {
     VB_ERR_NET_RETRY,/* network, worth retrying */
     VB_ERR_LIMIT,    /* a configured limit was exceeded */
     VB_ERR_INTERNAL,
+    VB_ERR_IO_RETRY, /* file system, worth retrying (EIO, ESTALE ...) */
 };
 
 typedef struct vb_error {

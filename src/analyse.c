@@ -27,6 +27,7 @@
  * made (jansson), for files identical to one already analysed. */
 #include "config.h"
 #include "analyse.h"
+#include "mediaio.h"
 #include "util.h"
 #include "writer.h"
 
@@ -94,9 +95,9 @@ typedef struct an_ctx {
     analyse_result *r;
     bool keyframes;
     int threads;
-    double deadline;             /* util_now() limit, 0 = none */
-    bool timed_out;
-    AVFormatContext *fc;
+    mediaio_clock *clk;          /* the item's clock (borrowed, may be NULL) */
+    mediaio *io;                 /* the input, read under clk and cfg->timeout */
+    AVFormatContext *fc;         /* io's (borrowed) */
     AVPacket *pkt;
     AVFrame *frame, *out;
     an_stream v, a;
@@ -134,17 +135,19 @@ static int fail_timeout(an_ctx *c)
                    c->path, c->cfg->timeout);
 }
 
-static bool past_deadline(an_ctx *c)
+/* Should the pass stop: the item's clock or [analyse] timeout. */
+static bool stopping(an_ctx *c)
 {
-    if (c->deadline > 0 && util_now() > c->deadline)
-        c->timed_out = true;
-    return c->timed_out;
+    return mediaio_check(c->io) != MEDIAIO_GO;
 }
 
-/* libavformat calls this while it blocks (open, find_stream_info, read). */
-static int interrupt_cb(void *opaque)
+/* The reader stopped (deadline, stall, abort, timeout) or failed (an I/O
+ * error): -1 with the reason in c->e; else 0. */
+static int reader_failed(an_ctx *c)
 {
-    return past_deadline(opaque);
+    if (mediaio_check(c->io) == MEDIAIO_TIMEOUT)
+        return fail_timeout(c);
+    return mediaio_error(c->io, c->e);
 }
 
 static void seg_add(analyse_segment **v, size_t *n, double start, double end)
@@ -536,8 +539,8 @@ static int decode(an_ctx *c, an_stream *s, const AVPacket *pkt)
         }
         if (!again)
             return 0;
-        if (past_deadline(c))
-            return fail_timeout(c);
+        if (stopping(c))
+            return reader_failed(c);
     }
 }
 
@@ -601,21 +604,15 @@ static int pick_video(AVFormatContext *fc)
 
 static int open_input(an_ctx *c)
 {
-    c->fc = avformat_alloc_context();
-    if (!c->fc)
-        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: out of memory", c->path);
-    c->fc->interrupt_callback = (AVIOInterruptCB){ interrupt_cb, c };
-    int rc = avformat_open_input(&c->fc, c->path, NULL, NULL);
-    if (rc < 0) {
-        if (c->timed_out)
-            return fail_timeout(c);
-        char *m = av_err(rc);
-        int code = (rc == AVERROR(ENOENT) || rc == AVERROR(EACCES) || rc == AVERROR(EIO) ||
-                    rc == AVERROR(EISDIR)) ? VB_ERR_IO : VB_ERR_MEDIA;
-        vb_fail(c->e, code, "%s: cannot open: %s", c->path, m);
-        free(m);
+    if (mediaio_open(&c->io, c->path, c->clk, c->cfg->timeout, c->e) != 0)
+        return -1;
+    if (mediaio_demux(c->io, c->e) != 0) {
+        if (mediaio_check(c->io) == MEDIAIO_TIMEOUT)
+            fail_timeout(c);
         return -1;
     }
+    c->fc = mediaio_format(c->io);
+    int rc;
     /* One decoder thread here: a frame or two at most are decoded. */
     unsigned n = c->fc->nb_streams;
     AVDictionary **opts = vb_xcalloc(n + 1, sizeof(AVDictionary *));
@@ -625,8 +622,8 @@ static int open_input(an_ctx *c)
     for (unsigned i = 0; i < n; i++)
         av_dict_free(&opts[i]);
     free(opts);
-    if (c->timed_out)
-        return fail_timeout(c);
+    if (reader_failed(c) != 0)
+        return -1;
     if (rc < 0)
         return fail_av(c, VB_ERR_MEDIA, rc, "cannot read stream information");
 
@@ -763,7 +760,8 @@ static void ctx_free(an_ctx *c)
     av_packet_free(&c->pkt);
     av_frame_free(&c->frame);
     av_frame_free(&c->out);
-    avformat_close_input(&c->fc);
+    c->fc = NULL;
+    mediaio_close(&c->io);
 }
 
 /* The pass itself: read, decode, filter; then flush everything. */
@@ -772,12 +770,13 @@ static int run(an_ctx *c)
     analyse_result *r = c->r;
     int read_error = 0, rc;
     for (;;) {
-        if (past_deadline(c))
-            return fail_timeout(c);
+        if (stopping(c))
+            return reader_failed(c);
         rc = av_read_frame(c->fc, c->pkt);
         if (rc < 0) {
-            if (c->timed_out)
-                return fail_timeout(c);
+            /* Ours (an I/O error, a stall ...), not the file's. */
+            if (reader_failed(c) != 0)
+                return -1;
             if (rc != AVERROR_EOF)
                 read_error = rc;
             break;
@@ -822,7 +821,7 @@ static int run(an_ctx *c)
 }
 
 int analyse_file(const char *path, const analyse_config *cfg, int threads,
-                 analyse_result **out, vb_error *e)
+                 mediaio_clock *clk, analyse_result **out, vb_error *e)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, quiet_logs);
@@ -845,7 +844,7 @@ int analyse_file(const char *path, const analyse_config *cfg, int threads,
     c.e = e;
     c.keyframes = cfg->mode == ANALYSE_KEYFRAMES;
     c.threads = threads > 0 ? threads : 0;
-    c.deadline = cfg->timeout > 0 ? t0 + cfg->timeout : 0;
+    c.clk = clk;
     c.v.index = c.a.index = -1;
     c.pkt = av_packet_alloc();
     c.frame = av_frame_alloc();

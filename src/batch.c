@@ -24,11 +24,13 @@
 #include "config.h"
 #include "batch.h"
 #include "analyse.h"
+#include "backoff.h"
 #include "fetch.h"
 #include "crypto.h"
 #include "image.h"
 #include "thumbs.h"
 #include "layout.h"
+#include "mediaio.h"
 #include "probe.h"
 #include "report.h"
 #include "rules.h"
@@ -41,6 +43,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +63,20 @@ typedef struct job {
     char *key;               /* index key: absolute path, or URL as shown */
     int64_t size, mtime_ns;  /* the local file when found (size -1: unknown) */
     bool skip;               /* unchanged: rec holds the result kept */
+    bool fed;                /* from o->feed: the file is in its folder */
+    char *fed_source;        /* with fed: the source the reports show */
+    int fed_stage;           /* with fed and en.error: where it failed */
+    item_gen gen;            /* with fed: generation details */
+    mediaio_clock clock;     /* bounds the item's reading; started when taken */
+    int slot;                /* the worker that took it */
+    bool aborted;            /* stopped after the grace period: left pending */
+    bool abandoned;          /* given up by the watchdog: its worker frees it */
 } job;
+
+typedef struct worker_arg {
+    struct engine *g;
+    int slot;
+} worker_arg;
 
 typedef struct engine {
     const batch_opts *o;
@@ -80,7 +96,6 @@ typedef struct engine {
     report *rep;             /* the journal's writer (its calls are thread-safe) */
     /* The live status line (stderr on a terminal, not --quiet). */
     bool live;
-    int nstarted;            /* workers that took their slot in working[] */
     char **working;          /* per worker: the source it works on, or NULL */
     int64_t nfailed;         /* recorded items that failed or failed QC */
     int64_t nskipped;        /* items unchanged since an earlier batch */
@@ -89,9 +104,25 @@ typedef struct engine {
      * first to finish (cv_hash), then reuses its analysis. */
     vb_strlist inflight;
     pthread_cond_t cv_hash;
+    /* Robustness: the grace period, the watchdog (see watchdog()). */
+    atomic_int abort;        /* grace period over: running items stop */
+    pthread_t *threads;      /* per slot: the worker thread serving it */
+    worker_arg *wargs;       /* per slot */
+    int nstuck;              /* abandoned workers not yet returned */
+    bool stuck_stop;         /* stopped because too many reads hang */
 } engine;
 
 #define ERASE_LINE "\r\033[K" /* back to column 0, line cleared */
+
+void batch_item_clear(batch_item *it)
+{
+    free(it->source);
+    free(it->folder);
+    free(it->media);
+    free(it->error);
+    item_gen_clear(&it->gen);
+    memset(it, 0, sizeof *it);
+}
 
 static void item_fail(item_record *r, int stage, const char *msg)
 {
@@ -119,8 +150,15 @@ typedef struct item_ctx {
     unsigned written;        /* bits: meta_names written */
     vb_strlist thumb_files;  /* thumbnails made */
     bool published;
+    mediaio_clock *clk;      /* the job's */
     vb_error e;
 } item_ctx;
+
+/* The stage running, for the watchdog's record of an abandoned item. */
+static void stage_enter(item_ctx *c, int stage)
+{
+    atomic_store(&c->clk->stage, stage);
+}
 
 static const char *const meta_names[] = {
     "probe.json", "image.json", "analysis.json", "thumbnails.json", "qc.json",
@@ -361,7 +399,7 @@ static int analyse_fresh(item_ctx *c, const char *hex, analyse_result **a)
         item_fail(c->r, STAGE_PUBLISH, e.msg);
         return -1;
     }
-    if (analyse_file(c->media, &g->cfg->analyse, analyse_threads(g), a, &c->e) != 0) {
+    if (analyse_file(c->media, &g->cfg->analyse, analyse_threads(g), c->clk, a, &c->e) != 0) {
         item_fail(c->r, STAGE_ANALYSE, c->e.msg);
         return -1;
     }
@@ -397,12 +435,30 @@ static void inflight_remove(vb_strlist *l, const char *hex)
  * it. On success analysis.json is written and *a holds the figures; on
  * failure the item is marked failed. Hashing reads the file once, a
  * small cost next to decoding it. */
+static long hash_read(void *ud, void *buf, size_t n)
+{
+    return mediaio_read(ud, buf, n);
+}
+
 static int stage_analyse(item_ctx *c, analyse_result **a)
 {
     engine *g = c->g;
     char hex[CRYPTO_SHA256_HEX_LEN + 1];
     vb_error he = {0};
-    if (crypto_sha256_file(c->media, hex, &he) != 0)
+    /* Read through the item's bounded reader: a stall, the deadline or
+     * the end of the grace period stop the hashing as they would stop
+     * the decoding (and a transient error is retried the same way). */
+    mediaio *io = NULL;
+    int hr = mediaio_open(&io, c->media, c->clk, 0, &he);
+    if (hr == 0)
+        hr = crypto_sha256_read(hash_read, io, hex, &he);
+    if (hr != 0 && io && mediaio_error(io, &c->e) != 0) {
+        mediaio_close(&io);
+        item_fail(c->r, STAGE_ANALYSE, c->e.msg);
+        return -1;
+    }
+    mediaio_close(&io);
+    if (hr != 0)
         return analyse_fresh(c, NULL, a);   /* it will say what is wrong */
     c->r->sha256 = vb_xstrdup(hex);
     pthread_mutex_lock(&g->mu);
@@ -486,7 +542,8 @@ static int stage_video(item_ctx *c)
     item_record *r = c->r;
     probe_result *p = NULL;
     double t = util_now();
-    int rc = probe_file(c->media, &p, &c->e);
+    stage_enter(c, STAGE_PROBE);
+    int rc = probe_file(c->media, c->clk, &p, &c->e);
     r->stage_time[STAGE_PROBE] = util_now() - t;
     if (rc != 0) {
         item_fail(r, STAGE_PROBE, c->e.msg);
@@ -505,6 +562,7 @@ static int stage_video(item_ctx *c)
     if (rc == 0 && cfg->analyse.enabled) {
         t = util_now();
         analyse_result *a = NULL;
+        stage_enter(c, STAGE_ANALYSE);
         rc = stage_analyse(c, &a);
         r->stage_time[STAGE_ANALYSE] = util_now() - t;
         if (rc != 0) {
@@ -531,9 +589,10 @@ static int stage_video(item_ctx *c)
         char *thumb_dir = util_path_join(c->item_dir, "thumbnails");
         char *contact = util_path_join(c->item_dir, "contact.jpg");
         rc = image_vips_init(c->g->jobs, &c->e);
+        stage_enter(c, STAGE_THUMBS);
         if (rc == 0)
             rc = thumbs_make(c->media, p, &cfg->thumbs, thumb_dir, contact,
-                             threads_per_worker(c->g), &tr, &c->e);
+                             threads_per_worker(c->g), c->clk, &tr, &c->e);
         free(thumb_dir);
         free(contact);
         if (rc != 0) {
@@ -635,33 +694,45 @@ static int stage_publish(item_ctx *c)
     return rc;
 }
 
-/* Run one item through its stages; every failure ends up in j->rec. */
-static void run_item(engine *g, job *j)
+/* Run one item through its stages; every failure ends up in j->rec.
+ * Returns the failure's error code (0 if none). */
+static int item_attempt(engine *g, job *j)
 {
     item_record *r = &j->rec;
     r->seq = j->seq;
-    r->source = j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
+    r->source = j->fed ? vb_xstrdup(j->fed_source)
+                : j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
     r->duration = NAN;
     r->fps = NAN;
-    if (j->en.error) {
-        item_fail(r, STAGE_DISCOVER, j->en.errmsg ? j->en.errmsg : "cannot be read");
-        return;
+    if (j->fed) {
+        r->gen = j->gen;
+        memset(&j->gen, 0, sizeof j->gen);
+        r->stage_time[STAGE_GENERATE] = r->gen.seconds;
     }
-    item_ctx c = { .g = g, .j = j, .r = r };
+    if (j->en.error) {
+        item_fail(r, j->fed ? j->fed_stage : STAGE_DISCOVER,
+                  j->en.errmsg ? j->en.errmsg : "cannot be read");
+        if (j->fed && j->folder)
+            r->folder = vb_xstrdup(j->folder);
+        return 0;
+    }
+    item_ctx c = { .g = g, .j = j, .r = r, .clk = &j->clock };
     c.item_dir = util_path_join(g->o->out_dir, j->folder);
     c.video_dir = util_path_join(c.item_dir, "video");
     c.meta_dir = util_path_join(c.item_dir, "metadata");
-    char *base = j->en.is_url ? util_url_basename(j->en.path) : vb_xstrdup(j->en.rel);
+    char *base = j->fed ? util_basename(j->en.path)
+                 : j->en.is_url ? util_url_basename(j->en.path) : vb_xstrdup(j->en.rel);
     char *slash = strrchr(base, '/');
     c.fname = layout_safe_file(slash ? slash + 1 : base);
     free(base);
-    c.placed = util_path_join(c.video_dir, c.fname);
+    /* A fed item's file is in its folder already, under its own name. */
+    c.placed = j->fed ? vb_xstrdup(j->en.path) : util_path_join(c.video_dir, c.fname);
     c.media = j->en.path;
     c.existed = access(c.item_dir, F_OK) == 0;
     r->folder = vb_xstrdup(j->folder);
 
     int rc = 0;
-    if (j->en.is_url)
+    if (j->en.is_url && !j->fed)
         rc = stage_fetch(&c);
     if (rc == 0)
         rc = image_is_image_name(c.fname) ? stage_image(&c) : stage_video(&c);
@@ -691,14 +762,85 @@ static void run_item(engine *g, job *j)
     free(c.meta_dir);
     free(c.fname);
     free(c.placed);
+    return r->status == ITEM_FAILED ? c.e.code : 0;
+}
+
+/* Before another attempt: 1 after `d` seconds, 0 if the item's deadline
+ * would pass first, -1 if the batch stops meanwhile. */
+static int retry_wait(engine *g, job *j, double d)
+{
+    double until = util_now() + d;
+    if (j->clock.deadline > 0 && until >= j->clock.deadline)
+        return 0;
+    for (;;) {
+        pthread_mutex_lock(&g->mu);
+        bool stop = g->stop;
+        pthread_mutex_unlock(&g->mu);
+        if (stop || atomic_load(&g->abort))
+            return -1;
+        double left = until - util_now();
+        if (left <= 0)
+            return 1;
+        /* Short slices: a stop is seen within 50 ms. */
+        struct timespec ts = { 0, (long)(fmin(left, 0.05) * 1e9) };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Run one item; after a transient I/O error (a network share's EIO,
+ * ESTALE ...) it is tried again from the start, with exponential backoff
+ * and jitter, up to [batch] retries more times within its deadline. Each
+ * attempt counts in the journal's attempts and the record's. An item the
+ * grace period stopped, or waiting to retry when the batch stops, is
+ * marked to be left pending. */
+static void run_item(engine *g, job *j)
+{
+    const batch_config *b = &g->cfg->batch;
+    uint64_t rng = (uint64_t)j->seq * 0x9E3779B97F4A7C15ull ^ (uint64_t)(util_wall() * 1e6);
+    int attempt = 1;
+    for (;; attempt++) {
+        int code = item_attempt(g, j);
+        j->rec.attempts = attempt;
+        int stop = mediaio_clock_stopped(&j->clock);
+        if (stop == MEDIAIO_ABORT && j->rec.status == ITEM_FAILED) {
+            j->aborted = true;
+            return;
+        }
+        if (code != VB_ERR_IO_RETRY || stop != MEDIAIO_GO || attempt > b->retries)
+            break;
+        int w = retry_wait(g, j, backoff_delay(attempt, b->retry_backoff, 30.0, &rng));
+        if (w < 0) {
+            j->aborted = true;
+            return;
+        }
+        if (w == 0)
+            break;
+        item_record_clear(&j->rec);
+        vb_error e = {0};
+        report_running(g->rep, j->seq, &e);
+    }
+    if (attempt > 1 && j->rec.status == ITEM_FAILED && j->rec.error) {
+        char *m = vb_xasprintf("%s (after %d attempts)", j->rec.error, attempt);
+        free(j->rec.error);
+        j->rec.error = m;
+    }
+}
+
+static void job_free(job *j)
+{
+    item_record_clear(&j->rec);
+    item_gen_clear(&j->gen);
+    free(j->fed_source);
+    scan_entry_clear(&j->en);
+    free(j->folder);
+    free(j->key);
+    free(j);
 }
 
 static void *worker_main(void *arg)
 {
-    engine *g = arg;
-    pthread_mutex_lock(&g->mu);
-    int slot = g->nstarted++;
-    pthread_mutex_unlock(&g->mu);
+    engine *g = ((worker_arg *)arg)->g;
+    int slot = ((worker_arg *)arg)->slot;
     for (;;) {
         pthread_mutex_lock(&g->mu);
         while (g->next_take == g->next_seq && !g->closed && !g->stop)
@@ -709,6 +851,9 @@ static void *worker_main(void *arg)
         }
         job *j = g->ring[g->next_take % g->window];
         g->next_take++;
+        j->slot = slot;
+        const batch_config *b = &g->cfg->batch;
+        mediaio_clock_start(&j->clock, b->item_timeout, b->stall_timeout, &g->abort);
         if (g->live)
             g->working[slot] = j->en.is_url ? fetch_display_url(j->en.path)
                                             : vb_xstrdup(j->en.path);
@@ -721,6 +866,14 @@ static void *worker_main(void *arg)
         run_item(g, j);
 
         pthread_mutex_lock(&g->mu);
+        if (j->abandoned) {
+            /* The watchdog recorded the item and gave the slot to a new
+             * worker: nothing here is ours any more but the job. */
+            g->nstuck--;
+            pthread_mutex_unlock(&g->mu);
+            job_free(j);
+            return NULL;
+        }
         if (j->rec.status == ITEM_FAILED && g->cfg->batch.error_handling == ERRH_STOP &&
             !g->stop) {
             /* No new item; those running finish and are recorded. */
@@ -728,6 +881,8 @@ static void *worker_main(void *arg)
             g->failed_stop = true;
             pthread_cond_broadcast(&g->cv_work);
             pthread_cond_broadcast(&g->cv_done);
+            if (g->o->feed && g->o->feed->stop)
+                g->o->feed->stop(g->o->feed->ud);
         }
         free(g->working[slot]);
         g->working[slot] = NULL;
@@ -735,15 +890,6 @@ static void *worker_main(void *arg)
         pthread_cond_signal(&g->cv_done);
         pthread_mutex_unlock(&g->mu);
     }
-}
-
-static void job_free(job *j)
-{
-    item_record_clear(&j->rec);
-    scan_entry_clear(&j->en);
-    free(j->folder);
-    free(j->key);
-    free(j);
 }
 
 static void print_item(const item_record *r, int64_t seq, bool live)
@@ -780,6 +926,23 @@ static void print_item(const item_record *r, int64_t seq, bool live)
     free(what);
 }
 
+/* An item stopped by the grace period goes back to pending: its
+ * outputs so far are redone by `vbatch resume` (temporary files are
+ * removed then). */
+static int record_pending(report *rep, job *j, bool live, vb_error *e)
+{
+    if (vb_verbosity >= 1) {
+        char *src = vb_xstrdup(j->rec.source ? j->rec.source : "");
+        for (char *c = src; *c; c++)
+            if ((unsigned char)*c < 0x20)
+                *c = '?';
+        fprintf(stderr, "%s[%lld] STOP  %s  interrupted after the grace period: left pending\n",
+                live ? ERASE_LINE : "", (long long)j->seq, src);
+        free(src);
+    }
+    return report_pending(rep, j->seq, j->rec.source, j->folder, e);
+}
+
 /* Record every finished item at the head of the ring, in order. Called
  * with the lock held; drops it around the I/O. */
 static int record_ready(engine *g, report *rep)
@@ -791,16 +954,19 @@ static int record_ready(engine *g, report *rep)
             break;
         g->ring[g->next_record % g->window] = NULL;
         g->next_record++;
-        if (j->rec.status == ITEM_FAILED || j->rec.status == ITEM_QC_FAILED)
+        if (!j->aborted && (j->rec.status == ITEM_FAILED || j->rec.status == ITEM_QC_FAILED))
             g->nfailed++;
         pthread_mutex_unlock(&g->mu);
         vb_error e = {0};
         report_source src = { j->key, j->size, j->mtime_ns };
-        if (report_add_input(rep, &j->rec, j->key ? &src : NULL, &e) != 0 && rc == 0) {
-            fprintf(stderr, "vbatch: %s\n", e.msg);
+        if (j->aborted ? record_pending(rep, j, g->live, &e)
+                       : report_add_input(rep, &j->rec, j->key ? &src : NULL, &e)) {
+            if (rc == 0)
+                fprintf(stderr, "vbatch: %s\n", e.msg);
             rc = -1;
         }
-        print_item(&j->rec, j->seq, g->live);
+        if (!j->aborted)
+            print_item(&j->rec, j->seq, g->live);
         job_free(j);
         pthread_mutex_lock(&g->mu);
     }
@@ -892,12 +1058,85 @@ static void progress_draw(engine *g, bool force)
 
 /* batch_YYYYMMDD_HHMMSS; the journal adds _2, _3 ... when a batch of the
  * same second is already recorded in this output folder. */
-static void make_batch_id(char *buf, size_t len)
+void batch_make_id(char *buf, size_t len)
 {
     time_t now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(buf, len, "batch_%Y%m%d_%H%M%S", &tm);
+}
+
+/* The watchdog. A worker blocked in the kernel (a read from a network
+ * share that never returns) can neither be interrupted nor joined. When
+ * it has been blocked WATCHDOG_MARGIN seconds past its item's limits
+ * (stall_timeout; item_timeout or the grace period, which it should have
+ * noticed by now), the item is taken from it (mediaio_clock_abandon):
+ * recorded as failed ("stalled: abandoned ...") or, after the grace
+ * period, left pending, and its slot gets a new worker. The old one, if
+ * its call ever returns, stops there, frees its job and ends, recording
+ * nothing. Too many such workers at once means the input is gone: the
+ * batch takes no new items (the rest stays pending). Main thread, lock
+ * held. */
+#define WATCHDOG_MARGIN 2.0
+
+static void watchdog(engine *g)
+{
+    double now = util_now();
+    for (int64_t s = g->next_record; s < g->next_take; s++) {
+        job *j = g->ring[s % g->window];
+        double blocked = 0;
+        if (!j || j->done)
+            continue;
+        int why = mediaio_clock_abandon(&j->clock, now, WATCHDOG_MARGIN, &blocked);
+        if (why == MEDIAIO_GO)
+            continue;
+        /* A job of its own in the ring: the worker still holds j. */
+        job *n = vb_xcalloc(1, sizeof *n);
+        n->seq = j->seq;
+        n->folder = j->folder ? vb_xstrdup(j->folder) : NULL;
+        n->slot = j->slot;
+        n->aborted = why == MEDIAIO_ABORT;
+        n->done = true;
+        item_record *r = &n->rec;
+        r->seq = j->seq;
+        r->source = j->en.is_url ? fetch_display_url(j->en.path) : vb_xstrdup(j->en.path);
+        r->duration = r->fps = NAN;
+        r->attempts = 1;
+        if (!n->aborted) {
+            vb_error e = {0};
+            mediaio_clock_fail(&j->clock, why, why == MEDIAIO_STALL ? blocked
+                                                                   : now - j->clock.started,
+                               true, r->source, &e);
+            int stage = atomic_load(&j->clock.stage);
+            item_fail(r, stage, e.msg);
+            if (stage > 0 && stage < STAGE_COUNT)
+                r->stage_time[stage] = now - j->clock.started;
+            char *dir = n->folder ? util_path_join(g->o->out_dir, n->folder) : NULL;
+            if (dir && access(dir, F_OK) == 0)
+                r->folder = vb_xstrdup(n->folder);
+            free(dir);
+        }
+        j->abandoned = true;
+        g->ring[s % g->window] = n;
+        g->nstuck++;
+        pthread_detach(g->threads[j->slot]);
+        free(g->working[j->slot]);
+        g->working[j->slot] = NULL;
+        if (pthread_create(&g->threads[j->slot], NULL, worker_main, &g->wargs[j->slot]) != 0) {
+            fprintf(stderr, "vbatch: cannot start worker threads\n");
+            abort();
+        }
+        if (g->stop)
+            continue;
+        if (g->cfg->batch.error_handling == ERRH_STOP || g->nstuck >= 2 * g->jobs + 2) {
+            g->stop = true;
+            g->failed_stop = true;
+            g->stuck_stop = g->cfg->batch.error_handling != ERRH_STOP;
+            pthread_cond_broadcast(&g->cv_work);
+            if (g->o->feed && g->o->feed->stop)
+                g->o->feed->stop(g->o->feed->ud);
+        }
+    }
 }
 
 /* Wait (lock held) for a worker to finish an item. While nothing
@@ -915,6 +1154,7 @@ static void wait_done(engine *g, report *rep)
         ts.tv_nsec -= 1000000000L;
     }
     int w = pthread_cond_timedwait(&g->cv_done, &g->mu, &ts);
+    watchdog(g);
     progress_draw(g, false);
     if (w == ETIMEDOUT && util_now() - last_flush >= 0.19) {
         last_flush = util_now();
@@ -1079,6 +1319,27 @@ static int resume_next(const batch_opts *o, layout_names *names, report *rep,
 static int next_job(const batch_opts *o, scanner *sc, layout_names *names, report *rep,
                     int64_t *last_seq, job *j, vb_error *e)
 {
+    if (o->feed) {
+        batch_item it = {0};
+        int got = o->feed->next(o->feed->ud, 0.1, &it, e);
+        if (got != 1)
+            return got;
+        j->fed = true;
+        j->seq = it.seq;
+        j->folder = it.folder;
+        j->fed_source = it.source;
+        j->gen = it.gen;
+        /* is_url: nothing to link into the folder, keep it on failure. */
+        j->en.is_url = true;
+        j->en.path = it.media ? it.media : vb_xstrdup("");
+        j->en.rel = vb_xstrdup(j->en.path);
+        if (it.error) {
+            j->en.error = VB_ERR_NET;
+            j->en.errmsg = it.error;
+            j->fed_stage = it.error_stage;
+        }
+        return 1;
+    }
     if (o->resume_id)
         return resume_next(o, names, rep, last_seq, j, e);
     int got = scan_next(sc, &j->en, e);
@@ -1103,8 +1364,33 @@ static void signal_ignore(int sig)
     (void)sig;
 }
 
-/* The signal thread: the first SIGINT/SIGTERM stops the batch, the second
- * ends the process. Cancelled (at sigwait) when the batch is over. */
+/* Wait for SIGINT or SIGTERM, for at most `timeout` seconds if that is
+ * finite: true if one came. A cancellation point. */
+static bool signal_wait(const sigset_t *set, double timeout)
+{
+    double until = util_now() + timeout;
+    for (;;) {
+        if (!isfinite(timeout)) {
+            int sig;
+            if (sigwait(set, &sig) == 0)
+                return true;
+            continue;
+        }
+        double left = until - util_now();
+        if (left <= 0)
+            return false;
+        struct timespec ts = { (time_t)left, (long)((left - floor(left)) * 1e9) };
+        if (sigtimedwait(set, NULL, &ts) > 0)
+            return true;
+        /* EAGAIN: time out (seen at the top); EINTR: wait on. */
+    }
+}
+
+/* The signal thread: the first SIGINT/SIGTERM stops the batch (no new
+ * items); the running ones get [batch] grace_period seconds, after which
+ * their reading is interrupted (the abort flag every item's clock looks
+ * at) and they are left pending. The second signal ends the process.
+ * Cancelled (at sigwait) when the batch is over. */
 static void *signal_main(void *arg)
 {
     engine *g = arg;
@@ -1112,25 +1398,28 @@ static void *signal_main(void *arg)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    for (int n = 0;; n++) {
-        int sig;
-        if (sigwait(&set, &sig) != 0)
-            continue;
-        if (n > 0) {
-            fprintf(stderr, "vbatch: interrupted again: stopping now (resumable)\n");
-            _exit(VB_EXIT_INTERRUPTED);
-        }
+    signal_wait(&set, INFINITY);
+    double grace = g->cfg->batch.grace_period;
+    if (vb_verbosity >= 1)
+        fprintf(stderr, "%svbatch: interrupted: giving the running items %g s to finish"
+                        " (interrupt again to stop at once)\n",
+                g->live ? ERASE_LINE : "", grace);
+    pthread_mutex_lock(&g->mu);
+    g->stop = true;
+    pthread_cond_broadcast(&g->cv_work);
+    pthread_cond_broadcast(&g->cv_done);
+    pthread_mutex_unlock(&g->mu);
+    if (g->o->feed && g->o->feed->stop)
+        g->o->feed->stop(g->o->feed->ud);
+    if (!signal_wait(&set, grace)) {
         if (vb_verbosity >= 1)
-            fprintf(stderr, "%svbatch: interrupted: finishing the running items"
-                            " (interrupt again to stop at once)\n",
-                    g->live ? ERASE_LINE : "");
-        pthread_mutex_lock(&g->mu);
-        g->stop = true;
-        pthread_cond_broadcast(&g->cv_work);
-        pthread_cond_broadcast(&g->cv_done);
-        pthread_mutex_unlock(&g->mu);
+            fprintf(stderr, "vbatch: grace period over: interrupting the running items"
+                            " (they are left pending)\n");
+        atomic_store(&g->abort, 1);
+        signal_wait(&set, INFINITY);
     }
-    return NULL;
+    fprintf(stderr, "vbatch: interrupted again: stopping now (resumable)\n");
+    _exit(VB_EXIT_INTERRUPTED);
 }
 
 int batch_run(const batch_opts *o)
@@ -1141,7 +1430,7 @@ int batch_run(const batch_opts *o)
         return VB_EXIT_USAGE;
     }
     char batch_id[64];
-    make_batch_id(batch_id, sizeof batch_id);
+    batch_make_id(batch_id, sizeof batch_id);
     vb_strlist inputs = {0};
     for (size_t i = 0; i < o->paths.n; i++)
         vb_strlist_add(&inputs, o->paths.v[i]);
@@ -1154,8 +1443,9 @@ int batch_run(const batch_opts *o)
         .batch_id = batch_id, .command_line = o->command_line,
         .config = o->config, .inputs = &inputs,
     };
-    report *rep = o->resume_id ? report_reopen(o->out_dir, o->resume_id, o->requeue, &e)
-                               : report_open(o->out_dir, &info, &e);
+    report *rep = o->rep ? o->rep
+                  : o->resume_id ? report_reopen(o->out_dir, o->resume_id, o->requeue, &e)
+                                 : report_open(o->out_dir, &info, &e);
     if (!rep) {
         vb_strlist_clear(&inputs);
         fprintf(stderr, "vbatch: %s\n", e.msg);
@@ -1180,7 +1470,8 @@ int batch_run(const batch_opts *o)
     pthread_cond_init(&g.cv_hash, NULL);
     g.window = 64 * (int64_t)jobs;
     g.ring = vb_xcalloc((size_t)g.window, sizeof(job *));
-    pthread_t *th = vb_xcalloc((size_t)jobs, sizeof(pthread_t));
+    g.threads = vb_xcalloc((size_t)jobs, sizeof(pthread_t));
+    g.wargs = vb_xcalloc((size_t)jobs, sizeof(worker_arg));
     /* A handler, not SIG_IGN inherited from a shell's background job, so
      * the signals reach sigwait; blocked before any thread starts so
      * every thread (the libraries' too) inherits the mask. */
@@ -1198,18 +1489,22 @@ int batch_run(const batch_opts *o)
         fprintf(stderr, "vbatch: cannot start the signal thread\n");
         abort();
     }
-    for (int i = 0; i < jobs; i++)
-        if (pthread_create(&th[i], NULL, worker_main, &g) != 0) {
+    pthread_mutex_lock(&g.mu); /* the watchdog may replace threads[i] */
+    for (int i = 0; i < jobs; i++) {
+        g.wargs[i] = (worker_arg){ &g, i };
+        if (pthread_create(&g.threads[i], NULL, worker_main, &g.wargs[i]) != 0) {
             fprintf(stderr, "vbatch: cannot start worker threads\n");
             abort();
         }
+    }
+    pthread_mutex_unlock(&g.mu);
 
     double t0 = util_now();
     g.t0 = t0;
     int status = VB_EXIT_OK;
     int record_rc = 0;
     bool stopped = false;        /* seen g.stop: start nothing more */
-    if ((o->resume_id && report_each_folder(rep, name_taken, names, &e) != 0) ||
+    if ((o->resume_id && !o->feed && report_each_folder(rep, name_taken, names, &e) != 0) ||
         report_each_known_folder(rep, name_reserved, names, &e) != 0) {
         fprintf(stderr, "vbatch: %s\n", e.msg);
         status = VB_EXIT_ITEMS;
@@ -1228,8 +1523,18 @@ int batch_run(const batch_opts *o)
         job *j = vb_xcalloc(1, sizeof *j);
         /* After a stop, a new batch's input is still entered as pending
          * (for `vbatch resume`); a resumed batch's is there already. */
-        int got = stopped && o->resume_id ? 0
-                                          : next_job(o, sc, names, rep, &last_seq, j, &e);
+        int got = stopped && (o->resume_id || o->feed)
+                      ? 0 : next_job(o, sc, names, rep, &last_seq, j, &e);
+        if (got == 2) {
+            /* Fed items come when they are made: record meanwhile. */
+            free(j);
+            pthread_mutex_lock(&g.mu);
+            if (record_ready(&g, rep) != 0)
+                record_rc = -1;
+            progress_draw(&g, false);
+            pthread_mutex_unlock(&g.mu);
+            continue;
+        }
         if (got <= 0) {
             free(j);
             if (got < 0) {
@@ -1285,15 +1590,19 @@ int batch_run(const batch_opts *o)
             wait_done(&g, rep);
     }
     bool interrupted = g.stop;
-    bool failed_stop = g.failed_stop;
+    bool failed_stop = g.failed_stop, stuck_stop = g.stuck_stop;
+    const char *held = o->feed && o->feed->held ? o->feed->held(o->feed->ud) : NULL;
+    if (held)
+        interrupted = true;
     if (g.live) {
         /* The line is erased before the summary and whatever follows. */
         fputs(ERASE_LINE, stderr);
         fflush(stderr);
     }
     pthread_mutex_unlock(&g.mu);
+    /* No more replacements: the watchdog runs in wait_done only. */
     for (int i = 0; i < jobs; i++)
-        pthread_join(th[i], NULL);
+        pthread_join(g.threads[i], NULL);
     for (int64_t s = g.next_record; s < g.next_seq; s++)
         job_free(g.ring[s % g.window]);
     double wall = util_now() - t0;
@@ -1303,10 +1612,16 @@ int batch_run(const batch_opts *o)
         record_rc = -1;
     }
     const report_counts *c = report_get_counts(rep);
-    if (failed_stop && vb_verbosity >= 1)
+    if (stuck_stop && vb_verbosity >= 1)
+        fprintf(stderr, "vbatch: %s stopped: reads of the input hang (%d workers given up):"
+                        " the items not processed are left pending in the journal\n",
+                report_batch_id(rep), g.nstuck);
+    else if (failed_stop && vb_verbosity >= 1)
         fprintf(stderr, "vbatch: %s stopped after an item failed (error_handling = stop):"
                         " the items not processed are left pending in the journal\n",
                 report_batch_id(rep));
+    else if (held)
+        fprintf(stderr, "vbatch: %s\n", held);
     else if (interrupted && vb_verbosity >= 1)
         fprintf(stderr, "vbatch: %s interrupted: the items not processed are left pending"
                         " in the journal\n", report_batch_id(rep));
@@ -1324,7 +1639,18 @@ int batch_run(const batch_opts *o)
     /* Signals stay blocked: one arriving from here on is ignored. */
     pthread_cancel(sig_th);
     pthread_join(sig_th, NULL);
-    free(th);
+    pthread_mutex_lock(&g.mu);
+    int stuck = g.nstuck;
+    pthread_mutex_unlock(&g.mu);
+    if (stuck > 0) {
+        /* Workers still blocked in the kernel would wake up into freed
+         * memory: everything is recorded, so the process ends here. */
+        report_free(&rep);
+        fflush(NULL);
+        _exit(status);
+    }
+    free(g.threads);
+    free(g.wargs);
     free(g.working);
     free(g.ring);
     pthread_mutex_destroy(&g.mu);
@@ -1334,7 +1660,8 @@ int batch_run(const batch_opts *o)
     vb_strlist_clear(&g.inflight);
     layout_names_free(&names);
     scan_free(&sc);
-    report_free(&rep);
+    if (!o->rep)
+        report_free(&rep);
     vb_strlist_clear(&inputs);
     return status;
 }

@@ -47,7 +47,7 @@ static int probe_exec(int argc, char **argv)
         probe_result *r = NULL;
         vb_error e = {0};
         writer_begin_object(w, NULL);
-        if (probe_file(argv[i], &r, &e) != 0) {
+        if (probe_file(argv[i], NULL, &r, &e) != 0) {
             writer_string(w, "file", argv[i]);
             writer_string(w, "error", e.msg);
             fprintf(stderr, "vbatch: %s\n", e.msg);

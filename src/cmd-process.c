@@ -173,10 +173,15 @@ const vb_command cmd_process = {
         "(failed items and URLs are always processed; --force processes all).\n"
         "Each item keeps its folder. With --deep, identical files (same SHA-256)\n"
         "are decoded and analysed once.\n"
+        "Each item's reading is bounded by [batch] item_timeout (900 s) and\n"
+        "stall_timeout (60 s without data): past them the item is an error and the\n"
+        "batch goes on; a transient I/O error (EIO, ESTALE ...) is retried up to\n"
+        "[batch] retries (3) times; FIFOs and devices are refused.\n"
         "Exit status: 0 all passed, 1 some failed a gate (a skipped item keeps its\n"
         "earlier verdict), 2 usage or configuration error, 3 some items could not be\n"
-        "processed, 4 interrupted (SIGINT/SIGTERM: running items finish, the rest\n"
-        "stays pending; see vbatch resume).",
+        "processed, 4 interrupted (SIGINT/SIGTERM: running items get [batch]\n"
+        "grace_period (5 s) to finish, then are left pending like the rest; see\n"
+        "vbatch resume).",
     .options = process_options,
     .exec = process_exec,
 };

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "batch.h"
 #include "cmd.h"
+#include "generate.h"
 #include "report.h"
 
 #include <stdio.h>
@@ -16,6 +17,7 @@ static const cmd_option resume_options[] = {
     { "output", 'o', "DIR", "its output folder (default: vbatch-out)" },
     { "jobs", 'j', "N", "worker threads (default: the batch's [batch] jobs, else the number of cores)" },
     { "error-handling", 0, "MODE", "continue, or stop taking items after one fails (default: the batch's [batch] error_handling)" },
+    { "budget", 0, "UNITS", "generate batches: the budget in units from now on (default: the batch's [generate] budget)" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
     { NULL, 0, NULL, NULL },
@@ -40,6 +42,12 @@ int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
             return -1;
         }
         a->jobs = (int)v;
+    } else if (strcmp(o->name, "budget") == 0) {
+        vb_error e = {0};
+        if (preset_parse_double(arg, &a->budget, &e) != 0 || a->budget < 0) {
+            cmd_bad_usage(c, "--budget needs a number of units (0 = none), not '%s'", arg);
+            return -1;
+        }
     } else if (strcmp(o->name, "error-handling") == 0) {
         int v = preset_error_handling(arg);
         if (v < 0) {
@@ -69,6 +77,29 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
     }
     if (a->error_handling)
         cfg.batch.error_handling = a->error_handling - 1;
+    int gen = generate_is_batch(a->out_dir, a->batch_id, &e);
+    if (gen < 0) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        preset_free_contents(&cfg);
+        return VB_EXIT_USAGE;
+    }
+    if (gen) {
+        /* A generate batch: its tasks are polled, the jobs never created
+         * submitted, with the settings it ran with; retried jobs whose
+         * generation failed are submitted again (paid again). */
+        if (a->budget >= 0)
+            cfg.generate.budget = a->budget;
+        generate_opts g = {
+            .config = &cfg, .out_dir = a->out_dir, .command_line = vb_command_line,
+            .jobs_threads = a->jobs, .resume_id = a->batch_id, .requeue = requeue,
+        };
+        int status = generate_run(&g);
+        int again = requeue && strcmp(requeue, "qc_failed") == 0 ? VB_EXIT_QC : VB_EXIT_ITEMS;
+        for (int r = 1; requeue && r < rounds && status == again; r++)
+            status = generate_run(&g);
+        preset_free_contents(&cfg);
+        return status;
+    }
     batch_opts b = {
         .config = &cfg, .out_dir = a->out_dir, .command_line = vb_command_line,
         .jobs = a->jobs, .resume_id = a->batch_id, .requeue = requeue,
@@ -90,7 +121,7 @@ static int resume_opt(const cmd_option *o, const char *arg, void *ud)
 
 static int resume_exec(int argc, char **argv)
 {
-    recorded_args a = { .out_dir = "vbatch-out" };
+    recorded_args a = { .out_dir = "vbatch-out", .budget = -1 };
     int rc = cmd_parse(&cmd_resume, argc, argv, resume_opt, &a);
     if (rc != 0)
         return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
@@ -101,7 +132,7 @@ const vb_command cmd_resume = {
     .name = "resume",
     .alias = NULL,
     .usage = "--job-id ID [--output DIR] [--jobs N] [--error-handling continue|stop]"
-             " [--quiet|--verbose]",
+             " [--budget UNITS] [--quiet|--verbose]",
     .summary = "finish an interrupted batch: its pending items, with its settings",
     .description =
         "Finishes the batch ID recorded in the journal DIR/.vbatch/state.db, for\n"

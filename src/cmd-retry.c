@@ -16,6 +16,7 @@ static const cmd_option retry_options[] = {
     { "retry-count", 0, "N", "rounds: an item that fails again is retried up to N times (default 1)" },
     { "jobs", 'j', "N", "worker threads (default: the batch's [batch] jobs, else the number of cores)" },
     { "error-handling", 0, "MODE", "continue, or stop taking items after one fails (default: the batch's [batch] error_handling)" },
+    { "budget", 0, "UNITS", "generate batches: the budget in units from now on (default: the batch's [generate] budget)" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
     { NULL, 0, NULL, NULL },
@@ -65,7 +66,7 @@ const vb_command cmd_retry = {
     .name = "retry",
     .alias = NULL,
     .usage = "--job-id ID [--output DIR] [--only failed|qc_failed] [--retry-count N]"
-             " [--jobs N] [--error-handling continue|stop] [--quiet|--verbose]",
+             " [--jobs N] [--error-handling continue|stop] [--budget UNITS] [--quiet|--verbose]",
     .summary = "reprocess a batch's failed items, with its settings",
     .description =
         "Reprocesses the items of the batch ID (journal DIR/.vbatch/state.db)\n"

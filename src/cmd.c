@@ -9,7 +9,8 @@
 #include <string.h>
 
 const vb_command *const cmd_table[] = {
-    &cmd_process, &cmd_probe, &cmd_presets, &cmd_report, &cmd_status, &cmd_resume, &cmd_retry, NULL,
+    &cmd_process, &cmd_probe, &cmd_presets, &cmd_report, &cmd_status, &cmd_resume, &cmd_retry,
+    &cmd_generate, NULL,
 };
 
 const vb_command *cmd_find(const char *name)

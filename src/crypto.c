@@ -6,12 +6,9 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- hashes of buffers, HMAC, base64 ---- */
 
@@ -48,40 +45,32 @@ int crypto_sha256_hex(const void *data, size_t len,
     return 0;
 }
 
-/* A file is read in 1 MiB blocks, the kernel told the access is
- * sequential: hashing costs about one read of the file, a small fraction
- * of decoding it. */
-int crypto_sha256_file(const char *path, char hex[CRYPTO_SHA256_HEX_LEN + 1], vb_error *e)
+/* 1 MiB blocks: hashing costs about one read of the file, a small
+ * fraction of decoding it. */
+int crypto_sha256_read(long (*read)(void *ud, void *buf, size_t n), void *ud,
+                       char hex[CRYPTO_SHA256_HEX_LEN + 1], vb_error *e)
 {
     enum { BLOCK = 1 << 20 };
     static const char digits[] = "0123456789abcdef";
     hex[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return vb_fail(e, VB_ERR_IO, "%s: %s", path, strerror(errno));
-#ifdef POSIX_FADV_SEQUENTIAL
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-#endif
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char *buf = vb_xmalloc(BLOCK);
     int rc = 0;
     if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
         rc = vb_fail(e, VB_ERR_INTERNAL, "SHA-256 failed");
     while (rc == 0) {
-        ssize_t got = read(fd, buf, BLOCK);
-        if (got < 0 && errno == EINTR)
-            continue;
+        long got = read(ud, buf, BLOCK);
         if (got < 0)
-            rc = vb_fail(e, VB_ERR_IO, "%s: %s", path, strerror(errno));
+            rc = -1;
         else if (got == 0)
             break;
         else if (EVP_DigestUpdate(ctx, buf, (size_t)got) != 1)
-            rc = vb_fail(e, VB_ERR_INTERNAL, "%s: SHA-256 failed", path);
+            rc = vb_fail(e, VB_ERR_INTERNAL, "SHA-256 failed");
     }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     if (rc == 0 && (EVP_DigestFinal_ex(ctx, md, &n) != 1 || n != CRYPTO_SHA256_LEN))
-        rc = vb_fail(e, VB_ERR_INTERNAL, "%s: SHA-256 failed", path);
+        rc = vb_fail(e, VB_ERR_INTERNAL, "SHA-256 failed");
     if (rc == 0) {
         for (unsigned int i = 0; i < n; i++) {
             hex[2 * i] = digits[md[i] >> 4];
@@ -91,7 +80,6 @@ int crypto_sha256_file(const char *path, char hex[CRYPTO_SHA256_HEX_LEN + 1], vb
     }
     EVP_MD_CTX_free(ctx);
     free(buf);
-    close(fd);
     return rc;
 }
 

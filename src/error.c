@@ -59,7 +59,7 @@ const char *vb_errcode_name(int code)
         [VB_OK] = "ok", [VB_ERR_USAGE] = "usage", [VB_ERR_CONFIG] = "config",
         [VB_ERR_IO] = "io", [VB_ERR_MEDIA] = "media", [VB_ERR_NET] = "network",
         [VB_ERR_NET_RETRY] = "network", [VB_ERR_LIMIT] = "limit",
-        [VB_ERR_INTERNAL] = "internal",
+        [VB_ERR_INTERNAL] = "internal", [VB_ERR_IO_RETRY] = "io",
     };
     if (code < 0 || (size_t)code >= VB_ARRAY_LEN(names) || !names[code])
         return "error";

@@ -2,12 +2,12 @@
  * purpose: everything else lives in cmd-*.c and the stage files. */
 #include "config.h"
 #include "cmd.h"
+#include "csvio.h"
 #include "fetch.h"
 #include "probe.h"
 
 #include <ini.h>
 #include <jansson.h>
-#include <csv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +21,8 @@ static void print_version(void)
     printf("  %s\n", av);
     printf("  libvips %s\n", vips_version_string());
     printf("  %s\n", fetch_version());
-    printf("  jansson %s, inih %s, libcsv %d.%d.%d\n", jansson_version_str(),
-           VB_INIH_VERSION, CSV_MAJOR, CSV_MINOR, CSV_RELEASE);
+    printf("  jansson %s, inih %s, libcsv %s\n", jansson_version_str(),
+           VB_INIH_VERSION, csvio_version());
 }
 
 static int run(int argc, char **argv)

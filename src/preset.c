@@ -11,6 +11,8 @@
  * out; the handler therefore knows the exact line of every key. */
 #include "config.h"
 #include "preset.h"
+#include "jobs.h"
+#include "provider.h"
 #include "writer.h"
 
 #include <ini.h>
@@ -38,6 +40,9 @@ enum ktype {
     K_RATIO, K_LEVEL, K_WORDS, K_SAMPLE_RATES, K_ENUM,
     K_SDOUBLE,  /* a double that may be negative (LUFS, dBTP, dB) */
     K_TIMES,    /* a list of times in seconds, kept as words */
+    K_COLUMN,   /* a string: the default of a JOBS.csv column, checked as a cell */
+    K_PROVIDER, /* a string: a provider name (provider_find) */
+    K_URL,      /* a string: an http:// or https:// URL */
 };
 
 #define F_POSITIVE 1  /* must be > 0, not just >= 0 */
@@ -59,7 +64,8 @@ typedef struct keydef {
     { sec, key, K_ENUM, offsetof(vb_config, field), 0, names, 0 }
 
 static const char *const sections[] = { "preset", "batch", "input", "qc", "analyse",
-                                        "thumbnails", "output" };
+                                        "thumbnails", "output", "generate",
+                                        "provider.kling" };
 
 static const char *const audio_names[] = {
     [AUDIO_OPTIONAL] = "optional", [AUDIO_REQUIRED] = "required",
@@ -86,6 +92,11 @@ static const keydef keys[] = {
 
     KD("batch", "jobs", K_INT, batch.jobs, 0),
     KE("batch", "error_handling", batch.error_handling, errh_names),
+    KD("batch", "item_timeout", K_DOUBLE, batch.item_timeout, F_UNSET0),
+    KD("batch", "stall_timeout", K_DOUBLE, batch.stall_timeout, F_UNSET0),
+    { "batch", "retries", K_INT, offsetof(vb_config, batch.retries), 0, NULL, 100 },
+    KD("batch", "retry_backoff", K_DOUBLE, batch.retry_backoff, 0),
+    KD("batch", "grace_period", K_DOUBLE, batch.grace_period, 0),
 
     KD("input", "patterns", K_WORDS, input.patterns, 0),
     KD("input", "exclude", K_WORDS, input.exclude, 0),
@@ -184,6 +195,24 @@ static const keydef keys[] = {
     KD("thumbnails", "columns", K_INT, thumbs.columns, F_POSITIVE),
 
     KD("output", "publish", K_BOOL, output.publish, 0),
+
+    KD("generate", "provider", K_PROVIDER, generate.provider, 0),
+    KD("generate", "model", K_COLUMN, generate.model, 0),
+    KD("generate", "duration", K_COLUMN, generate.duration, 0),
+    KD("generate", "aspect_ratio", K_COLUMN, generate.aspect_ratio, 0),
+    KD("generate", "mode", K_COLUMN, generate.mode, 0),
+    KD("generate", "cfg_scale", K_COLUMN, generate.cfg_scale, 0),
+    KD("generate", "negative_prompt", K_COLUMN, generate.negative_prompt, 0),
+    { "generate", "max_concurrent", K_INT, offsetof(vb_config, generate.max_concurrent),
+      F_POSITIVE, NULL, 1000 },
+    { "generate", "rpm", K_INT, offsetof(vb_config, generate.rpm), F_POSITIVE, NULL, 100000 },
+    KD("generate", "budget", K_DOUBLE, generate.budget, F_UNSET0),
+    KD("generate", "poll_interval", K_DOUBLE, generate.poll_interval, F_POSITIVE),
+    KD("generate", "task_timeout", K_DOUBLE, generate.task_timeout, F_POSITIVE),
+
+    KD("provider.kling", "base_url", K_URL, kling.base_url, 0),
+    KD("provider.kling", "key_file", K_STRING, kling.key_file, 0),
+    KD("provider.kling", "request_timeout", K_DOUBLE, kling.request_timeout, F_POSITIVE),
 };
 
 #define FIELD(c, k, T) ((T *)((char *)(c) + (k)->off))
@@ -211,6 +240,13 @@ static bool is_list(const keydef *k)
     return k->type == K_WORDS || k->type == K_SAMPLE_RATES || k->type == K_TIMES;
 }
 
+/* Keys kept as an owned char * (K_INHERIT's field, the name, is not one). */
+static bool is_string(const keydef *k)
+{
+    return k->type == K_STRING || k->type == K_COLUMN || k->type == K_PROVIDER ||
+           k->type == K_URL;
+}
+
 /* ---- defaults, copy, free ---- */
 
 /* c is treated as uninitialised: call preset_free_contents() first when
@@ -222,6 +258,19 @@ void preset_defaults(vb_config *c)
     c->description = vb_xstrdup("built-in defaults");
     c->batch.jobs = 0;
     c->batch.error_handling = ERRH_CONTINUE;
+    /* Three times [analyse] timeout: an item that probes, analyses up to
+     * its limit, makes thumbnails and retries a read still fits, while a
+     * worker held by an input that trickles in is freed within 15 min. */
+    c->batch.item_timeout = 900;
+    /* A local disk never pauses for a minute; a network share that does
+     * is better retried later than waited for. */
+    c->batch.stall_timeout = 60;
+    c->batch.retries = 3;
+    c->batch.retry_backoff = 1.0;
+    /* Short items finish; a long analysis is cut and redone on resume.
+     * Under `docker stop` (SIGKILL 10 s after SIGTERM) this leaves time to
+     * write the reports. */
+    c->batch.grace_period = 5;
     c->input.max_download_size = (int64_t)2 << 30;
     c->input.download_retries = 3;
     c->input.download_timeout = 600;
@@ -258,6 +307,26 @@ void preset_defaults(vb_config *c)
     c->thumbs.contact_sheet = true;
     c->thumbs.columns = 5;
     c->output.publish = false;
+    /* Kling's own defaults for the columns, so that a job without a
+     * preset asks for what the API would do anyway. */
+    c->generate.provider = vb_xstrdup("kling");
+    c->generate.model = vb_xstrdup("kling-v1");
+    c->generate.duration = vb_xstrdup("5");
+    c->generate.aspect_ratio = vb_xstrdup("16:9");
+    c->generate.mode = vb_xstrdup("std");
+    /* 3 tasks in flight is the usual account's concurrency limit. Kling
+     * publishes no per-minute request limit (its limits are concurrency,
+     * code 1303): 60/min, one a second, is never the bottleneck when a
+     * task takes minutes, and keeps a burst of retries gentle. */
+    c->generate.max_concurrent = 3;
+    c->generate.rpm = 60;
+    /* A task takes one to several minutes: a poll every 5 s adds 2.5 s on
+     * average to each; 3 tasks cost 36 polls a minute. */
+    c->generate.poll_interval = 5;
+    /* Long: a task given up on has still been paid for. */
+    c->generate.task_timeout = 3600;
+    c->kling.base_url = vb_xstrdup(PROVIDER_KLING_BASE_URL);
+    c->kling.request_timeout = 60;
 }
 
 void preset_free_contents(vb_config *c)
@@ -265,10 +334,12 @@ void preset_free_contents(vb_config *c)
     if (!c)
         return;
     free(c->name);
-    free(c->description);
-    for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++)
+    for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++) {
         if (is_list(&keys[i]))
             vb_strlist_clear(FIELD(c, &keys[i], vb_strlist));
+        else if (is_string(&keys[i]))
+            free(*FIELD(c, &keys[i], char *)); /* description included */
+    }
     memset(c, 0, sizeof *c);
 }
 
@@ -278,8 +349,12 @@ static void config_copy(vb_config *dst, const vb_config *src)
 {
     *dst = *src;
     dst->name = src->name ? vb_xstrdup(src->name) : NULL;
-    dst->description = src->description ? vb_xstrdup(src->description) : NULL;
     for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++) {
+        if (is_string(&keys[i])) {
+            const char *from = *CFIELD(src, &keys[i], char *);
+            *FIELD(dst, &keys[i], char *) = from ? vb_xstrdup(from) : NULL;
+            continue;
+        }
         if (!is_list(&keys[i]))
             continue;
         const vb_strlist *from = CFIELD(src, &keys[i], vb_strlist);
@@ -542,10 +617,25 @@ static int parse_enum(const keydef *k, const char *s, int *out, vb_error *e)
 /* Apply one value to the field described by k. */
 static int key_apply(vb_config *c, const keydef *k, const char *value, vb_error *e)
 {
-    if (!is_list(k) && k->type != K_STRING && !*value)
+    if (!is_list(k) && !is_string(k) && !*value)
         return vb_fail(e, VB_ERR_CONFIG, "a value is required");
     switch (k->type) {
+    case K_COLUMN:
+    case K_PROVIDER:
+    case K_URL:
     case K_STRING: {
+        /* An empty K_COLUMN removes the default; a provider is required. */
+        if (k->type == K_COLUMN && *value && jobs_check_cell(k->key, value, e) != 0)
+            return -1;
+        if (k->type == K_PROVIDER && !provider_find(value)) {
+            char *names = provider_names();
+            vb_fail(e, VB_ERR_CONFIG, "unknown provider '%s' (known: %s)", value, names);
+            free(names);
+            return -1;
+        }
+        if (k->type == K_URL && strncasecmp(value, "http://", 7) != 0 &&
+            strncasecmp(value, "https://", 8) != 0)
+            return vb_fail(e, VB_ERR_CONFIG, "'%s' is not an http:// or https:// URL", value);
         char **f = FIELD(c, k, char *);
         free(*f);
         *f = vb_xstrdup(value);
@@ -1130,6 +1220,17 @@ void preset_write(const vb_config *c, writer *w)
             if (strcmp(k->section, sections[s]) != 0)
                 continue;
             switch (k->type) {
+            case K_STRING:
+            case K_COLUMN:
+            case K_PROVIDER:
+            case K_URL: {
+                const char *v = *CFIELD(c, k, char *);
+                if (v && *v)
+                    writer_string(w, k->key, v);
+                else
+                    writer_null(w, k->key);
+                break;
+            }
             case K_BOOL:
                 writer_bool(w, k->key, *CFIELD(c, k, bool));
                 break;

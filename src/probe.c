@@ -11,15 +11,14 @@
  * header at all). Values follow ffprobe's conventions. */
 #include "config.h"
 #include "probe.h"
+#include "mediaio.h"
 #include "writer.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -348,19 +347,6 @@ static void fill_stream(AVFormatContext *fc, AVStream *st, probe_stream *ps)
     }
 }
 
-static int open_error(const char *path, int rc, vb_error *e)
-{
-    char *m = av_err(rc);
-    int code = (rc == AVERROR(ENOENT) || rc == AVERROR(EACCES) || rc == AVERROR(EIO) ||
-                rc == AVERROR(EISDIR)) ? VB_ERR_IO : VB_ERR_MEDIA;
-    if (rc == AVERROR_INVALIDDATA)
-        vb_fail(e, code, "%s: not a recognised media file (%s)", path, m);
-    else
-        vb_fail(e, code, "%s: cannot open: %s", path, m);
-    free(m);
-    return -1;
-}
-
 static void quiet_logs(void)
 {
     /* Broken files make libav log warnings; they are reported as item
@@ -368,25 +354,20 @@ static void quiet_logs(void)
     av_log_set_level(vb_verbosity > 2 ? AV_LOG_WARNING : AV_LOG_QUIET);
 }
 
-int probe_file(const char *path, probe_result **out, vb_error *e)
+/* What probe_file does once the file is open: the result, or NULL with
+ * e set. A failure that the reader saw first (an I/O error, a stall, the
+ * deadline) is reported as such, not as a property of the file. */
+static probe_result *probe_read(const char *path, mediaio *io, vb_error *e)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, quiet_logs);
-    *out = NULL;
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return vb_fail(e, VB_ERR_IO, "%s: %s", path, strerror(errno));
-    if (S_ISDIR(sb.st_mode))
-        return vb_fail(e, VB_ERR_MEDIA, "%s: is a directory, not a video file", path);
-    if (!S_ISREG(sb.st_mode))
-        return vb_fail(e, VB_ERR_MEDIA, "%s: not a regular file", path);
-    if (sb.st_size == 0)
-        return vb_fail(e, VB_ERR_MEDIA, "%s: empty file (0 bytes)", path);
-
-    AVFormatContext *fc = NULL;
-    int rc = avformat_open_input(&fc, path, NULL, NULL);
-    if (rc < 0)
-        return open_error(path, rc, e);
+    int64_t size = mediaio_size(io);
+    if (size == 0) {
+        vb_fail(e, VB_ERR_MEDIA, "%s: empty file (0 bytes)", path);
+        return NULL;
+    }
+    if (mediaio_demux(io, e) != 0)
+        return NULL;
+    AVFormatContext *fc = mediaio_format(io);
+    int rc;
 
     /* Random bytes can faintly resemble a raw stream (h263, lrc ...):
      * real containers score 50 (MPEG-TS) to 100, such guesses 25 or less. */
@@ -394,18 +375,18 @@ int probe_file(const char *path, probe_result **out, vb_error *e)
         vb_fail(e, VB_ERR_MEDIA,
                 "%s: not a recognised media file (the data only faintly resembles %s, "
                 "probe score %d of 100)", path, fc->iformat->name, fc->probe_score);
-        avformat_close_input(&fc);
-        return -1;
+        mediaio_error(io, e);
+        return NULL;
     }
     if (strncmp(fc->iformat->name, "mov,", 4) == 0) {
         int64_t end = index_end(fc);
-        if (end > sb.st_size) {
-            avformat_close_input(&fc);
-            return vb_fail(e, VB_ERR_MEDIA,
-                           "%s: truncated: the file has %lld bytes but its index refers to "
-                           "data up to byte %lld (%.0f%% missing)",
-                           path, (long long)sb.st_size, (long long)end,
-                           100.0 * (double)(end - sb.st_size) / (double)end);
+        if (end > size) {
+            vb_fail(e, VB_ERR_MEDIA,
+                    "%s: truncated: the file has %lld bytes but its index refers to "
+                    "data up to byte %lld (%.0f%% missing)",
+                    path, (long long)size, (long long)end,
+                    100.0 * (double)(end - size) / (double)end);
+            return NULL;
         }
     }
 
@@ -441,19 +422,21 @@ int probe_file(const char *path, probe_result **out, vb_error *e)
         for (unsigned i = 0; i < n; i++)
             av_dict_free(&opts[i]);
         free(opts);
-        if (rc < 0) {
+        if (rc < 0 && mediaio_error(io, e) == 0) {
             char *m = av_err(rc);
             vb_fail(e, VB_ERR_MEDIA, "%s: cannot read stream information: %s", path, m);
             free(m);
-            avformat_close_input(&fc);
-            return -1;
         }
+        if (rc < 0)
+            return NULL;
     } else {
-        header_timings(fc, sb.st_size);
+        header_timings(fc, size);
     }
+    if (mediaio_error(io, e) != 0)
+        return NULL;
     if (fc->nb_streams == 0) {
-        avformat_close_input(&fc);
-        return vb_fail(e, VB_ERR_MEDIA, "%s: no audio or video streams", path);
+        vb_fail(e, VB_ERR_MEDIA, "%s: no audio or video streams", path);
+        return NULL;
     }
 
     probe_result *r = vb_xcalloc(1, sizeof *r);
@@ -464,7 +447,7 @@ int probe_file(const char *path, probe_result **out, vb_error *e)
     r->duration = fc->duration > 0 ? (double)fc->duration / AV_TIME_BASE : NAN;
     r->start_time = fc->start_time != AV_NOPTS_VALUE ? (double)fc->start_time / AV_TIME_BASE : NAN;
     r->bit_rate = fc->bit_rate > 0 ? fc->bit_rate : 0;
-    r->size = sb.st_size;
+    r->size = size;
     r->used_stream_info = used_info;
     r->faststart = -1;
     if (strncmp(fc->iformat->name, "mov,", 4) == 0 && fc->pb)
@@ -480,9 +463,20 @@ int probe_file(const char *path, probe_result **out, vb_error *e)
             r->audio = ps;
     }
     r->bytes_read = fc->pb ? fc->pb->bytes_read : 0;
-    avformat_close_input(&fc);
-    *out = r;
-    return 0;
+    return r;
+}
+
+int probe_file(const char *path, mediaio_clock *clk, probe_result **out, vb_error *e)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, quiet_logs);
+    *out = NULL;
+    mediaio *io = NULL;
+    if (mediaio_open(&io, path, clk, 0, e) != 0)
+        return -1;
+    *out = probe_read(path, io, e);
+    mediaio_close(&io);
+    return *out ? 0 : -1;
 }
 
 void probe_result_free(probe_result **pr)

@@ -45,6 +45,7 @@ struct report {
 
 static const char *const stage_names[STAGE_COUNT] = {
     "discover", "fetch", "probe", "check", "analyse", "thumbs", "publish", "record",
+    "generate",
 };
 
 const char *report_stage_name(int stage)
@@ -63,8 +64,16 @@ const char *report_status_name(int status)
     }
 }
 
+void item_gen_clear(item_gen *g)
+{
+    free(g->id); free(g->prompt); free(g->provider); free(g->task_id); free(g->status);
+    memset(g, 0, sizeof *g);
+    g->units = NAN;
+}
+
 void item_record_clear(item_record *r)
 {
+    item_gen_clear(&r->gen);
     free(r->source); free(r->folder); free(r->video); free(r->error);
     free(r->container); free(r->video_codec); free(r->audio_codec);
     free(r->image_format); free(r->contact);
@@ -115,6 +124,7 @@ static void item_write(const item_record *it, writer *w)
     write_list(w, "warned_rules", &it->warned_rules);
     writer_string(w, "error_stage", it->status == ITEM_FAILED ? report_stage_name(it->error_stage) : NULL);
     writer_string(w, "error", it->error);
+    writer_int(w, "attempts", it->attempts > 0 ? it->attempts : 1);
     writer_string(w, "container", it->container);
     writer_string(w, "video_codec", it->video_codec);
     writer_string(w, "audio_codec", it->audio_codec);
@@ -148,7 +158,20 @@ static void item_write(const item_record *it, writer *w)
     writer_begin_object(w, "seconds");
     for (int s = STAGE_FETCH; s < STAGE_RECORD; s++)
         writer_double(w, report_stage_name(s), round(it->stage_time[s] * 1e6) / 1e6);
+    if (it->gen.id)
+        writer_double(w, "generate", round(it->stage_time[STAGE_GENERATE] * 1e6) / 1e6);
     writer_end_object(w);
+    if (it->gen.id) {
+        /* A generate batch: every item has it, so the CSV header does. */
+        writer_begin_object(w, "generation");
+        writer_string(w, "id", it->gen.id);
+        writer_string(w, "prompt", it->gen.prompt);
+        writer_string(w, "provider", it->gen.provider);
+        writer_string(w, "task_id", it->gen.task_id);
+        writer_string(w, "status", it->gen.status);
+        write_opt_double(w, "units", it->gen.units);
+        writer_end_object(w);
+    }
 }
 
 /* ---- the record: one compact JSON line per item ---- */
@@ -222,6 +245,14 @@ static char *record_encode(const item_record *it)
         json_object_set_new(o, "analysis_from", jstr(it->analysis_from));
     if (it->sha256)
         json_object_set_new(o, "sha256", jstr(it->sha256));
+    if (it->gen.id)
+        json_object_set_new(o, "gen", json_pack("{so so so so so so}", "id", jstr(it->gen.id),
+                                                "prompt", jstr(it->gen.prompt),
+                                                "provider", jstr(it->gen.provider),
+                                                "task_id", jstr(it->gen.task_id),
+                                                "status", jstr(it->gen.status),
+                                                "units", jnum(it->gen.units)));
+    json_object_set_new(o, "attempts", json_integer(it->attempts));
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(o);
     if (!s)
@@ -305,6 +336,17 @@ static int record_decode(const char *line, item_record *it)
     it->previous_status = (int)jint(o, "prev");
     it->analysis_from = jdup(o, "analysis_from");
     it->sha256 = jdup(o, "sha256");
+    it->gen.units = NAN;
+    json_t *g = json_object_get(o, "gen");
+    if (json_is_object(g)) {
+        it->gen.id = jdup(g, "id");
+        it->gen.prompt = jdup(g, "prompt");
+        it->gen.provider = jdup(g, "provider");
+        it->gen.task_id = jdup(g, "task_id");
+        it->gen.status = jdup(g, "status");
+        it->gen.units = jdbl(g, "units");
+    }
+    it->attempts = (int)jint(o, "attempts");
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(o, "t"), i, v)
@@ -344,6 +386,11 @@ static void counts_add(report_counts *c, const item_record *it)
     c->checks_warned += it->checks.nwarn;
     for (int s = 0; s < STAGE_COUNT; s++)
         c->stage_time[s] += it->stage_time[s];
+    if (it->gen.id) {
+        c->generated++;
+        if (isfinite(it->gen.units))
+            c->units += it->gen.units;
+    }
 }
 
 /* ---- recording ---- */
@@ -432,6 +479,11 @@ report *report_open(const char *out_dir, const report_batch_info *info, vb_error
     return r;
 }
 
+state *report_journal(report *r)
+{
+    return r->st;
+}
+
 const char *report_batch_id(const report *r)
 {
     return r->batch_id;
@@ -515,6 +567,13 @@ int report_add(report *r, const item_record *it, vb_error *e)
         return rc;
     counts_add(&r->counts, it);
     return 0;
+}
+
+int report_pending(report *r, int64_t seq, const char *source, const char *folder,
+                   vb_error *e)
+{
+    return state_item_result(r->st, r->batch_id, seq, "pending", source, folder, NULL, NULL,
+                             NULL, e);
 }
 
 const report_counts *report_get_counts(const report *r)
@@ -695,6 +754,8 @@ static void write_counts(writer *w, const report_counts *c)
     writer_int(w, "skipped", c->skipped);
     writer_int(w, "skipped_qc_failed", c->skipped_qc_failed);
     writer_int(w, "with_warnings", c->warned);
+    if (c->generated)
+        writer_double(w, "units_spent", round(c->units * 1e4) / 1e4);
     writer_end_object(w);
 }
 
@@ -855,6 +916,9 @@ static void summary_print(FILE *f, const char *batch_id, const report_counts *c,
             fprintf(f, "; %lld of them failed a quality gate then", (long long)c->skipped_qc_failed);
         fputs(")\n", f);
     }
+    if (c->generated)
+        fprintf(f, "  units      %g spent on %lld generated item%s\n", c->units,
+                (long long)c->generated, c->generated == 1 ? "" : "s");
     summary_list(f, "failed quality gates", fails, "results.csv");
     summary_list(f, "could not be processed", errs, "error_log.json");
     if (slow->n > 0) {
@@ -1316,7 +1380,21 @@ int report_load_config(const char *out_dir, const char *batch_id, vb_config *c, 
         writer_free(&w);
         json_t *again = json_loads(s, 0, NULL);
         free(s);
-        if (!json_equal(again, cfg))
+        /* Every recorded key must come back as it was; keys a newer
+         * vbatch added are not in an older journal and keep their
+         * defaults. */
+        const char *sec, *k;
+        json_t *v, *x;
+        bool same = json_is_object(again);
+        json_object_foreach(cfg, sec, v) {
+            json_t *sa = json_object_get(again, sec);
+            json_object_foreach(v, k, x) {
+                if (!(strcmp(sec, "preset") == 0 && strcmp(k, "name") == 0) &&
+                    !json_equal(x, json_object_get(sa, k)))
+                    same = false;
+            }
+        }
+        if (!same)
             rc = vb_fail(e, VB_ERR_CONFIG, "batch %s: its settings can not be restored", b.id);
         json_decref(again);
     }

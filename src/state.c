@@ -36,6 +36,7 @@ struct state {
     int txn_writes;
     double txn_started;
     sqlite3_stmt *st[ST_NSTMT];
+    sqlite3_stmt *gen_set;     /* prepared on first use (generate only) */
 };
 
 struct state_rows {
@@ -216,6 +217,7 @@ void state_close(state **ps)
         commit_locked(s, NULL);
         for (int i = 0; i < ST_NSTMT; i++)
             sqlite3_finalize(s->st[i]);
+        sqlite3_finalize(s->gen_set);
         sqlite3_close(s->db);
     }
     pthread_mutex_destroy(&s->mu);
@@ -598,6 +600,193 @@ void state_rows_free(state_rows **pr)
     sqlite3_finalize((*pr)->st);
     free(*pr);
     *pr = NULL;
+}
+
+/* ---- generation tasks (vbatch generate) ----
+ * One row per item of a generate batch: the job as JSON (no secrets, no
+ * image bytes), the external id sent with the create call, the provider's
+ * task id as soon as the create call answers, and the last status seen.
+ * This is what makes submission exactly-once across crashes. */
+
+static const char *const gen_schema =
+    "CREATE TABLE IF NOT EXISTS gen_tasks ("
+    " batch TEXT NOT NULL, seq INTEGER NOT NULL, job_json TEXT NOT NULL,"
+    " external_id TEXT NOT NULL, task_id TEXT,"
+    " gen_status TEXT NOT NULL DEFAULT 'pending',"
+    " est_units REAL, units REAL, message TEXT, leader INTEGER,"
+    " PRIMARY KEY (batch, seq));"
+    "CREATE INDEX IF NOT EXISTS gen_tasks_ext ON gen_tasks (external_id);"
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
+int state_gen_prepare(state *s, vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = commit_locked(s, e);
+    if (rc == 0)
+        rc = db_exec(s, gen_schema, e);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_meta_get_or_set(state *s, const char *key, const char *value, char **out,
+                          vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = -1;
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    if (write_begin(s, e) != 0)
+        goto out;
+    if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, key);
+    bind_text(st, 2, value);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        db_fail(s, e, "cannot write");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) !=
+        SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, key);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        db_fail(s, e, "cannot read");
+        goto out;
+    }
+    *out = vb_xstrdup((const char *)sqlite3_column_text(st, 0));
+    rc = commit_locked(s, e);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* Run one prepared write (its parameters bound by the caller) in the
+ * open group; the statement is finalised. */
+static int gen_write(state *s, sqlite3_stmt *st, vb_error *e)
+{
+    int rc = -1;
+    if (write_begin(s, e) == 0) {
+        if (sqlite3_step(st) == SQLITE_DONE)
+            rc = write_end(s, e);
+        else
+            db_fail(s, e, "cannot write");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int state_gen_add(state *s, const char *batch, int64_t seq, const char *job_json,
+                  const char *external_id, double est_units, int64_t leader, vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT OR REPLACE INTO gen_tasks (batch, seq, job_json, external_id,"
+                           " est_units, leader) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+    } else {
+        bind_text(st, 1, batch);
+        sqlite3_bind_int64(st, 2, seq);
+        bind_text(st, 3, job_json);
+        bind_text(st, 4, external_id);
+        sqlite3_bind_double(st, 5, est_units);
+        if (leader > 0)
+            sqlite3_bind_int64(st, 6, leader);
+        else
+            sqlite3_bind_null(st, 6);
+        rc = gen_write(s, st, e);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_gen_set(state *s, const char *batch, int64_t seq, const char *task_id,
+                  const char *gen_status, double units, const char *message, bool commit,
+                  vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = -1;
+    /* Kept prepared: a batch updates each task a few times. */
+    if (!s->gen_set &&
+        sqlite3_prepare_v2(s->db,
+                           "UPDATE gen_tasks SET task_id = coalesce(?3, task_id),"
+                           " gen_status = ?4, units = coalesce(?5, units),"
+                           " message = ?6 WHERE batch = ?1 AND seq = ?2",
+                           -1, &s->gen_set, NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+    } else {
+        sqlite3_stmt *st = s->gen_set;
+        bind_text(st, 1, batch);
+        sqlite3_bind_int64(st, 2, seq);
+        bind_text(st, 3, task_id);
+        bind_text(st, 4, gen_status);
+        if (units == units)
+            sqlite3_bind_double(st, 5, units);
+        else
+            sqlite3_bind_null(st, 5);
+        bind_text(st, 6, message);
+        rc = item_write(s, st, e);
+        if (rc == 0 && commit)
+            rc = commit_locked(s, e);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_gen_renew(state *s, const char *batch, int64_t seq, const char *external_id,
+                    vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(s->db,
+                           "UPDATE gen_tasks SET external_id = ?3, task_id = NULL,"
+                           " gen_status = 'pending', units = NULL, message = NULL"
+                           " WHERE batch = ?1 AND seq = ?2",
+                           -1, &st, NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+    } else {
+        bind_text(st, 1, batch);
+        sqlite3_bind_int64(st, 2, seq);
+        bind_text(st, 3, external_id);
+        rc = gen_write(s, st, e);
+        if (rc == 0)
+            rc = commit_locked(s, e);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+state_rows *state_gen_rows(state *s, const char *batch, vb_error *e)
+{
+    state_rows *r = vb_xcalloc(1, sizeof *r);
+    r->s = s;
+    pthread_mutex_lock(&s->mu);
+    int rc = sqlite3_prepare_v2(s->db,
+                                "SELECT g.seq, g.job_json, g.external_id, g.task_id,"
+                                " g.gen_status, g.est_units, g.units, g.leader, i.folder,"
+                                " i.status, g.message FROM gen_tasks g JOIN items i"
+                                " ON i.batch = g.batch AND i.seq = g.seq"
+                                " WHERE g.batch = ?1 ORDER BY g.seq",
+                                -1, &r->st, NULL);
+    if (rc != SQLITE_OK)
+        db_fail(s, e, "cannot prepare");
+    else
+        bind_text(r->st, 1, batch);
+    pthread_mutex_unlock(&s->mu);
+    if (rc != SQLITE_OK)
+        state_rows_free(&r);
+    return r;
 }
 
 /* ---- incremental runs ---- */

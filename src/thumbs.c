@@ -14,6 +14,7 @@
 #include "config.h"
 #include "thumbs.h"
 #include "image.h"
+#include "mediaio.h"
 #include "util.h"
 #include "writer.h"
 
@@ -41,7 +42,8 @@
 
 /* One open video: demuxer, decoder, converter and where decoding is. */
 typedef struct dec {
-    AVFormatContext *fc;
+    mediaio *io;             /* the input, read under the item's clock */
+    AVFormatContext *fc;     /* io's (borrowed) */
     AVCodecContext *ctx;
     AVStream *st;
     int si;
@@ -73,7 +75,8 @@ static int vips_fail(vb_error *e, const char *what)
 static void dec_close(dec *d)
 {
     avcodec_free_context(&d->ctx);
-    avformat_close_input(&d->fc);
+    d->fc = NULL;
+    mediaio_close(&d->io);
     av_packet_free(&d->pkt);
     av_frame_free(&d->frame);
     sws_freeContext(d->sws);
@@ -81,12 +84,18 @@ static void dec_close(dec *d)
     memset(d, 0, sizeof *d);
 }
 
-static int dec_open(dec *d, const char *path, const probe_result *p, int threads, vb_error *e)
+static int dec_open(dec *d, const char *path, const probe_result *p, int threads,
+                    mediaio_clock *clk, vb_error *e)
 {
     memset(d, 0, sizeof *d);
-    int rc = avformat_open_input(&d->fc, path, NULL, NULL);
-    if (rc < 0)
-        return av_fail(e, rc, "cannot open", path);
+    if (mediaio_open(&d->io, path, clk, 0, e) != 0)
+        return -1;
+    if (mediaio_demux(d->io, e) != 0) {
+        dec_close(d);
+        return -1;
+    }
+    d->fc = mediaio_format(d->io);
+    int rc;
     d->si = p->video->index;
     if (d->si < 0 || (unsigned)d->si >= d->fc->nb_streams) {
         dec_close(d);
@@ -98,8 +107,10 @@ static int dec_open(dec *d, const char *path, const probe_result *p, int threads
         d->fc->streams[d->si]->codecpar->width <= 0) {
         rc = avformat_find_stream_info(d->fc, NULL);
         if (rc < 0) {
+            if (mediaio_error(d->io, e) == 0)
+                av_fail(e, rc, "cannot read the streams of", path);
             dec_close(d);
-            return av_fail(e, rc, "cannot read the streams of", path);
+            return -1;
         }
     }
     d->st = d->fc->streams[d->si];
@@ -707,7 +718,7 @@ static void snap_to_keyframes(const dec *d, double *t, bool *snapped, size_t n, 
 
 int thumbs_make(const char *video, const probe_result *p, const thumbs_config *cfg,
                 const char *thumb_dir, const char *contact_path, int threads,
-                thumbs_result *out, vb_error *e)
+                mediaio_clock *clk, thumbs_result *out, vb_error *e)
 {
     memset(out, 0, sizeof *out);
     double t0 = util_now();
@@ -731,7 +742,7 @@ int thumbs_make(const char *video, const probe_result *p, const thumbs_config *c
     size_t n = 0;
     double *times = plan_times(cfg, p, &n);
     dec d;
-    if (dec_open(&d, video, p, threads, e) != 0) {
+    if (dec_open(&d, video, p, threads, clk, e) != 0) {
         free(times);
         return -1;
     }
@@ -752,6 +763,10 @@ int thumbs_make(const char *video, const probe_result *p, const thumbs_config *c
 
     for (size_t i = 0; rc == 0 && i < n; i++) {
         thumb *th = &out->t[i];
+        if (mediaio_check(d.io) != MEDIAIO_GO) {
+            rc = -1;
+            break;
+        }
         th->requested = times[i];
         if (snapped[i]) {
             if (dec_keyframe_at(&d, at[i], video, e) != 0) {
@@ -814,6 +829,10 @@ int thumbs_make(const char *video, const probe_result *p, const thumbs_config *c
         th->height = vips_image_get_height(tiles[i]);
         out->n = i + 1;
     }
+    /* What the reader saw (an I/O error read as the end of the stream, a
+     * stall, the deadline) comes first: the frames may be wrong. */
+    if (mediaio_error(d.io, e) != 0)
+        rc = -1;
     dec_close(&d);
     av_frame_free(&tmp);
     if (rc == 0 && cfg->contact_sheet && contact_path && out->n > 0)

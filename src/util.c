@@ -355,3 +355,21 @@ char *util_utf8_sanitize(const char *s)
     out[o] = '\0';
     return out;
 }
+
+long util_utf8_chars(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s);
+    long chars = 0;
+    for (size_t i = 0; i < n; chars++) {
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = util_utf8_len(u + i, n - i);
+        if (len == 0)
+            return -1;
+        i += len;
+    }
+    return chars;
+}

@@ -1,10 +1,10 @@
 /* writer-csv.c - CSV back end: the first array is the table, each object
  * in it a row, nested objects flattened with dotted names, nested arrays
- * joined with "; ". Quoting (RFC 4180) is done by libcsv. */
+ * joined with "; ". Quoting (RFC 4180) is done by libcsv, through csvio.c. */
 #include "config.h"
 #include "writer-impl.h"
+#include "csvio.h"
 
-#include <csv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +74,7 @@ static void put_row(cw *c, char **vals, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (i)
             fputc(',', c->out);
-        csv_fwrite(c->out, vals[i] ? vals[i] : "", vals[i] ? strlen(vals[i]) : 0);
+        csvio_write_field(c->out, vals[i], vals[i] ? strlen(vals[i]) : 0);
     }
     fputs("\r\n", c->out);
 }

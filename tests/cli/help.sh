@@ -3,14 +3,14 @@
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 
 "$VBATCH" --help > "$T/help.txt"; check "--help exits 0" [ $? -eq 0 ]
-for c in process probe presets report status resume; do
+for c in process probe presets report status resume generate; do
     check "--help lists $c" grep -q "^  $c " "$T/help.txt"
 done
 "$VBATCH" --version > "$T/version.txt"
 for lib in libavformat libavcodec libvips libcurl jansson inih libcsv; do
     check "--version names $lib" grep -qi "$lib" "$T/version.txt"
 done
-for c in process probe presets report status resume; do
+for c in process probe presets report status resume generate; do
     "$VBATCH" help $c > "$T/h-$c.txt"; check "help $c exits 0" [ $? -eq 0 ]
     check "help $c shows usage" grep -q "^usage: vbatch $c" "$T/h-$c.txt"
     "$VBATCH" $c --help > "$T/h2-$c.txt"

@@ -43,3 +43,10 @@ finish() {
 }
 need_tool ffmpeg
 need_tool ffprobe
+# throttled CMD...: run CMD with tests/lib/throttle.so preloaded (set the
+# THROTTLE_* variables for it; see throttle.c). ASan wants to come first
+# among the libraries, which a preloaded one prevents: told not to mind.
+need_throttle() { [ -r "${THROTTLE_SO:-}" ] || { echo "SKIP: tests/lib/throttle.so not built"; exit 77; }; }
+throttled() {
+    LD_PRELOAD="$THROTTLE_SO" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+}

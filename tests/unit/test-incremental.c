@@ -8,13 +8,40 @@
 #include "check.h"
 #include "analyse.h"
 #include "crypto.h"
+#include "mediaio.h"
 #include "report.h"
 #include "util.h"
 #include "writer.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+/* A stream of `left` bytes of 'a', served in pieces of up to 7777
+ * bytes (several reads per block); fails once `fail_at` bytes are given
+ * (0: never). */
+typedef struct feed { long left, given, fail_at; int reads; } feed;
+
+static long feed_read(void *ud, void *buf, size_t n)
+{
+    feed *f = ud;
+    f->reads++;
+    if (f->fail_at && f->given >= f->fail_at)
+        return -1;
+    long k = f->left < (long)n ? f->left : (long)n;
+    if (k > 7777)
+        k = 7777;
+    memset(buf, 'a', (size_t)k);
+    f->left -= k;
+    f->given += k;
+    return k;
+}
+
+static long file_read(void *ud, void *buf, size_t n)
+{
+    return mediaio_read(ud, buf, n);
+}
 
 static void test_hash(const char *dir)
 {
@@ -25,19 +52,45 @@ static void test_hash(const char *dir)
     CHECK(crypto_sha256_hex("", 0, hex, &e) == 0);
     CHECK_STR(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 
-    /* A file larger than one read block: 1,000,000 times 'a'. */
-    char *path = util_path_join(dir, "million-a");
-    char *buf = vb_xmalloc(1000000);
-    memset(buf, 'a', 1000000);
-    CHECK(util_write_atomic(path, buf, 1000000, &e) == 0);
-    CHECK(crypto_sha256_file(path, hex, &e) == 0);
-    CHECK_STR(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-    free(buf);
-    free(path);
+    /* 1,000,000 times 'a' (FIPS 180-2), from a stream in short reads. */
+    const char *million = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+    feed f = { .left = 1000000 };
+    CHECK(crypto_sha256_read(feed_read, &f, hex, &e) == 0);
+    CHECK_STR(hex, million);
+    /* A reader that fails: -1, no hash. */
+    feed bad = { .left = 1000000, .fail_at = 500000 };
+    CHECK(crypto_sha256_read(feed_read, &bad, hex, &e) == -1);
+    CHECK_STR(hex, "");
 
-    path = util_path_join(dir, "absent");
-    CHECK(crypto_sha256_file(path, hex, &e) == -1);
-    CHECK(e.code == VB_ERR_IO && strstr(e.msg, "absent") != NULL);
+    /* The same from a file, through the item's bounded reader, in blocks
+     * larger than one read of the file. */
+    char *path = util_path_join(dir, "million-a");
+    char *buf = vb_xmalloc(3000000);
+    memset(buf, 'a', 3000000);
+    CHECK(util_write_atomic(path, buf, 1000000, &e) == 0);
+    mediaio *io = NULL;
+    CHECK(mediaio_open(&io, path, NULL, 0, &e) == 0);
+    if (io) {
+        CHECK(crypto_sha256_read(file_read, io, hex, &e) == 0);
+        CHECK_STR(hex, million);
+        mediaio_close(&io);
+    }
+    /* A stopped clock (the grace period is over) stops it. */
+    CHECK(util_write_atomic(path, buf, 3000000, &e) == 0);
+    atomic_int abort_flag = 0;
+    mediaio_clock clk;
+    mediaio_clock_start(&clk, 0, 0, &abort_flag);
+    CHECK(mediaio_open(&io, path, &clk, 0, &e) == 0);
+    if (io) {
+        char b[16];
+        CHECK(mediaio_read(io, b, sizeof b) == 16);
+        atomic_store(&abort_flag, 1);
+        CHECK(crypto_sha256_read(file_read, io, hex, &e) == -1);
+        CHECK(mediaio_error(io, &e) == -1);
+        CHECK_INT(mediaio_clock_stopped(&clk), MEDIAIO_ABORT);
+        mediaio_close(&io);
+    }
+    free(buf);
     free(path);
 }
 

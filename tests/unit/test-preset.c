@@ -516,6 +516,132 @@ static void test_write(void)
     preset_free_contents(&c);
 }
 
+/* [generate] and [provider.kling]: defaults, values, errors naming
+ * file:line, copies that survive a failed layer, kling-clip's choices. */
+static void test_generate(void)
+{
+    vb_config c;
+    vb_error e = { 0 };
+    preset_defaults(&c);
+    CHECK_STR(c.generate.provider, "kling");
+    CHECK_STR(c.generate.model, "kling-v1");
+    CHECK_STR(c.generate.duration, "5");
+    CHECK_STR(c.generate.aspect_ratio, "16:9");
+    CHECK_STR(c.generate.mode, "std");
+    CHECK(c.generate.cfg_scale == NULL);
+    CHECK(c.generate.negative_prompt == NULL);
+    CHECK_INT(c.generate.max_concurrent, 3);
+    CHECK_INT(c.generate.rpm, 60);
+    CHECK_NEAR(c.generate.budget, 0, 0);
+    CHECK_NEAR(c.generate.poll_interval, 5, 1e-9);
+    CHECK_NEAR(c.generate.task_timeout, 3600, 1e-9);
+    CHECK_STR(c.kling.base_url, "https://api-singapore.klingai.com");
+    CHECK(c.kling.key_file == NULL);
+    CHECK_NEAR(c.kling.request_timeout, 60, 1e-9);
+
+    CHECK_INT(preset_load_string(&c, "[generate]\nmodel = kling-v2-master\nduration = 10\n"
+                                 "aspect_ratio = 9:16\nmode = pro\ncfg_scale = 0.7\n"
+                                 "negative_prompt = blurry, text\nmax_concurrent = 20\n"
+                                 "rpm = 600\nbudget = 12.5\npoll_interval = 2\n"
+                                 "task_timeout = 900\n[provider.kling]\n"
+                                 "base_url = http://127.0.0.1:8123\nkey_file = keys.txt\n"
+                                 "request_timeout = 5\n", "gen.ini", &e), 0);
+    CHECK_STR(c.generate.model, "kling-v2-master");
+    CHECK_STR(c.generate.duration, "10");
+    CHECK_STR(c.generate.cfg_scale, "0.7");
+    CHECK_STR(c.generate.negative_prompt, "blurry, text");
+    CHECK_INT(c.generate.max_concurrent, 20);
+    CHECK_INT(c.generate.rpm, 600);
+    CHECK_NEAR(c.generate.budget, 12.5, 1e-9);
+    CHECK_NEAR(c.generate.poll_interval, 2, 1e-9);
+    CHECK_NEAR(c.generate.task_timeout, 900, 1e-9);
+    CHECK_STR(c.kling.base_url, "http://127.0.0.1:8123");
+    CHECK_STR(c.kling.key_file, "keys.txt");
+    CHECK_NEAR(c.kling.request_timeout, 5, 1e-9);
+
+    /* A layer that fails leaves every string as it was. */
+    CHECK_INT(preset_load_string(&c, "[generate]\nmodel = other\nmode = turbo\n", "bad.ini",
+                                 &e), -1);
+    CHECK_HAS(e.msg, "bad.ini:3:");
+    CHECK_STR(c.generate.model, "kling-v2-master");
+    CHECK_STR(c.generate.mode, "pro");
+
+    /* An empty column default removes it. */
+    CHECK_INT(preset_load_string(&c, "[generate]\ncfg_scale =\n", "t.ini", &e), 0);
+    CHECK(c.generate.cfg_scale == NULL || *c.generate.cfg_scale == '\0');
+
+    writer *w = writer_new(WRITER_JSON);
+    writer_begin_object(w, NULL);
+    preset_write(&c, w);
+    writer_end_object(w);
+    char *s = writer_finish(w, NULL);
+    writer_free(&w);
+    CHECK_HAS(s, "\"generate\": {");
+    CHECK_HAS(s, "\"model\": \"kling-v2-master\"");
+    CHECK_HAS(s, "\"cfg_scale\": null");
+    CHECK_HAS(s, "\"rpm\": 600");
+    CHECK_HAS(s, "\"budget\": 12.5");
+    CHECK_HAS(s, "\"provider.kling\": {");
+    CHECK_HAS(s, "\"key_file\": \"keys.txt\"");
+    free(s);
+    preset_free_contents(&c);
+
+    expect_error(__LINE__, "[generate]\nduration = 7\n", "test.ini:2:",
+                 "[generate] duration: '7' is not 5 or 10");
+    expect_error(__LINE__, "[generate]\n\nmode = turbo\n", "test.ini:3:", "not std or pro");
+    expect_error(__LINE__, "[generate]\naspect_ratio = wide\n", "test.ini:2:",
+                 "not an aspect ratio");
+    expect_error(__LINE__, "[generate]\ncfg_scale = 2\n", "test.ini:2:", "between 0 and 1");
+    expect_error(__LINE__, "[generate]\nprovider = runway\n", "test.ini:2:",
+                 "unknown provider 'runway' (known: kling)");
+    expect_error(__LINE__, "[generate]\nmax_concurrent = 0\n", "test.ini:2:",
+                 "greater than 0");
+    expect_error(__LINE__, "[generate]\nrpm = fast\n", "test.ini:2:", "whole number");
+    expect_error(__LINE__, "[generate]\nbudget = -3\n", "test.ini:2:", "0 or more");
+    expect_error(__LINE__, "[generate]\npoll_interval = 0\n", "test.ini:2:",
+                 "greater than 0");
+    expect_error(__LINE__, "[generate]\nmodle = x\n", "test.ini:2:",
+                 "did you mean 'mode'");
+    expect_error(__LINE__, "[provider.kling]\nbase_url = ftp://example.com\n",
+                 "test.ini:2:", "not an http:// or https:// URL");
+    expect_error(__LINE__, "[provider.runway]\n", "test.ini:1:",
+                 "unknown section [provider.runway]");
+
+    preset_defaults(&c);
+    CHECK_INT(preset_load_name(&c, "kling-clip", &e), 0);
+    CHECK_STR(c.generate.model, "kling-v1-6");
+    CHECK_STR(c.generate.duration, "5");
+    CHECK_STR(c.generate.aspect_ratio, "16:9");
+    CHECK_STR(c.generate.mode, "std");
+    preset_free_contents(&c);
+}
+
+/* [batch] limits, retries and grace period: defaults, values, errors. */
+static void test_batch_limits(void)
+{
+    vb_config c;
+    vb_error e = { 0 };
+    preset_defaults(&c);
+    CHECK_NEAR(c.batch.item_timeout, 900, 1e-9);
+    CHECK_NEAR(c.batch.stall_timeout, 60, 1e-9);
+    CHECK_INT(c.batch.retries, 3);
+    CHECK_NEAR(c.batch.retry_backoff, 1, 1e-9);
+    CHECK_NEAR(c.batch.grace_period, 5, 1e-9);
+    CHECK_INT(preset_load_string(&c, "[batch]\nitem_timeout = 0\nstall_timeout = 2.5\n"
+                                     "retries = 0\nretry_backoff = 0.05\ngrace_period = 0\n",
+                                 "test.ini", &e), 0);
+    CHECK_NEAR(c.batch.item_timeout, 0, 0);
+    CHECK_NEAR(c.batch.stall_timeout, 2.5, 1e-9);
+    CHECK_INT(c.batch.retries, 0);
+    CHECK_NEAR(c.batch.retry_backoff, 0.05, 1e-9);
+    CHECK_NEAR(c.batch.grace_period, 0, 0);
+    preset_free_contents(&c);
+    expect_error(__LINE__, "[batch]\nretries = 101\n", "test.ini:2:", "at most 100");
+    expect_error(__LINE__, "[batch]\nitem_timeout = -1\n", "test.ini:2:", "0 or more");
+    expect_error(__LINE__, "[batch]\nstall_timeout = soon\n", "test.ini:2:", "not a number");
+    expect_error(__LINE__, "[batch]\ngrace_period = -5\n", "test.ini:2:", "0 or more");
+}
+
 int main(void)
 {
     /* Use the source tree's presets whatever the environment says. */
@@ -528,5 +654,7 @@ int main(void)
     test_list();
     test_inherit();
     test_write();
+    test_generate();
+    test_batch_limits();
     return check_result("test-preset");
 }

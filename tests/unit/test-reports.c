@@ -54,7 +54,8 @@ static void make_item(item_record *it, int64_t seq, int status, const char *fold
     it->source = dup_or_null(source);
     it->duration = NAN;
     it->fps = NAN;
-    for (int s = 0; s < STAGE_COUNT; s++)
+    /* The stages of a processed item (generation only for generate). */
+    for (int s = 0; s <= STAGE_RECORD; s++)
         it->stage_time[s] = 0.01 * (double)(s + 1);
 }
 

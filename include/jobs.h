@@ -1,0 +1,96 @@
+/* jobs.h - the jobs of `vbatch generate`: JOBS.csv read into a list of
+ * well-formed requests, every problem reported with its file, line and
+ * row before anything is submitted; and the canonical form of a request,
+ * from which its external task id is derived and by which identical
+ * rows are generated once.
+ *
+ * JOBS.csv: a header row naming the columns (any order, any case), then
+ * one job per row. Columns: id, prompt, negative_prompt, model, duration,
+ * aspect_ratio, mode, cfg_scale, image, image_tail. An empty cell (or a
+ * missing column) takes the [generate] default of that column. */
+#ifndef VB_JOBS_H
+#define VB_JOBS_H
+
+#include "vbatch.h"
+#include "preset.h"
+
+struct provider;
+
+enum gen_kind { GEN_T2V = 0, GEN_I2V = 1 };
+
+/* Messages kept in gen_jobs.errors; the others are only counted. */
+#define JOBS_MAX_ERRORS 20
+/* Longest id (bytes); ids name folders and report rows. */
+#define JOBS_MAX_ID 100
+
+typedef struct gen_job {
+    int line;               /* physical line of JOBS.csv where the row starts */
+    int row;                /* record number, the header being row 1, as a
+                             * spreadsheet counts (differs from line when a
+                             * cell holds line breaks) */
+    char *id;               /* the id column, or "row-N" when empty */
+    int kind;               /* enum gen_kind: GEN_I2V when the row has an image */
+    char *prompt;           /* NULL when empty (allowed for image-to-video) */
+    char *negative_prompt;  /* NULL when none */
+    char *model;
+    int duration;           /* seconds: 5 or 10 */
+    char *aspect_ratio;     /* "16:9" ... */
+    char *mode;             /* "std" or "pro" */
+    double cfg_scale;       /* 0..1, NAN when unset */
+    char *image;            /* as written: a local path or an http(s) URL; NULL if none */
+    char *image_tail;       /* idem; only with image */
+    char *image_file;       /* image as a local path (relative paths are taken
+                             * from JOBS.csv's folder); NULL for a URL or none */
+    char *image_tail_file;  /* idem for image_tail */
+    long duplicate_of;      /* index in gen_jobs.v of the first job with the same
+                             * canonical request, -1 if none (jobs_dedupe) */
+} gen_job;
+
+typedef struct gen_jobs {
+    gen_job *v;
+    size_t n;
+    vb_strlist errors;      /* the first JOBS_MAX_ERRORS messages, "FILE:LINE (row N): ..." */
+    size_t nerrors;         /* all of them */
+} gen_jobs;
+
+/* Is `value` well-formed for JOBS.csv column `column` (a non-empty cell,
+ * or its [generate] default)? 0, or -1 with e set ("'7' is not 5 or 10"). */
+int jobs_check_cell(const char *column, const char *value, vb_error *e);
+
+/* Read JOBS.csv into out (zeroed by the caller, released by jobs_free):
+ * every row is parsed, the [generate] defaults of c applied and every
+ * value checked; local images must exist; then the provider p (NULL: no
+ * provider checks) is asked about each well-formed row. Returns 0 when
+ * there is no error, -1 otherwise: each problem is in out->errors /
+ * out->nerrors, in file order (duplicate ids last; a file that can not
+ * be read as CSV is one error) and e holds the first. Only rows without
+ * error are in out->v. */
+int jobs_load(gen_jobs *out, const char *path, const vb_config *c,
+              const struct provider *p, vb_error *e);
+/* The same over text; `origin` names it in messages, relative image paths
+ * are taken from `base_dir` (NULL: the current folder). */
+int jobs_load_mem(gen_jobs *out, const char *text, size_t len, const char *origin,
+                  const char *base_dir, const vb_config *c, const struct provider *p,
+                  vb_error *e);
+
+/* The canonical request of a job: compact JSON with sorted keys, holding
+ * the provider name and every field the request is made of, and nothing
+ * else (not the id, nor the row). Images are named by image_ref and
+ * tail_ref, given by the caller: the engine passes "sha256:HEX" of the
+ * content; NULL means the job's own reference (URL, or local path made
+ * absolute). Two jobs with the same canonical request are the same
+ * request. Caller frees. */
+char *jobs_canonical(const gen_job *j, const char *provider, const char *image_ref,
+                     const char *tail_ref);
+
+/* Mark jobs whose canonical request (images named by reference) equals
+ * an earlier one's: duplicate_of = that job's index. Returns the number
+ * of unique requests. */
+size_t jobs_dedupe(gen_jobs *jobs, const char *provider);
+
+/* "t2v" or "i2v". */
+const char *jobs_kind_name(int kind);
+
+void jobs_free(gen_jobs *jobs);
+
+#endif

@@ -1,0 +1,107 @@
+/* provider.h - a video-generation API behind one interface, one file per
+ * provider (provider-kling.c), so that another API is one new file and
+ * one line in provider.c's table.
+ *
+ * What a provider knows about jobs lives here: which requests it takes
+ * (models, durations, aspect ratios, text limits), what they cost, and
+ * which input images it would refuse. The network part (submit, query,
+ * parse a reply) is added to the struct by the engine. */
+#ifndef VB_PROVIDER_H
+#define VB_PROVIDER_H
+
+#include "vbatch.h"
+
+struct gen_job;
+struct vb_config;
+
+/* A task's state at the provider. */
+enum provider_status {
+    PT_UNKNOWN = 0, PT_SUBMITTED, PT_PROCESSING, PT_SUCCEED, PT_FAILED,
+};
+
+/* What a reply means for the engine: the HTTP status and the body's
+ * code read together. */
+enum provider_verdict {
+    PV_OK = 0,        /* understood; the call did what was asked */
+    PV_NOT_FOUND,     /* a lookup found no such task */
+    PV_DUPLICATE,     /* create: that external id exists: look it up */
+    PV_RATE,          /* too many requests: wait and try again */
+    PV_CONCURRENCY,   /* too many tasks running: wait for one to end */
+    PV_NO_CREDIT,     /* no submission for the rest of the batch */
+    PV_REJECTED,      /* this job is refused (policy, parameters) */
+    PV_AUTH_EXPIRED,  /* sign a new token and try again */
+    PV_AUTH,          /* the keys are refused: nothing can be done */
+    PV_TRANSIENT,     /* 5xx, reset, timeout, malformed reply: back off */
+};
+
+/* A parsed reply; strings owned (provider_reply_clear). */
+typedef struct provider_reply {
+    int verdict;                 /* enum provider_verdict */
+    long code;                   /* the body's code, -1 when none */
+    char msg[512];               /* what went wrong, for the item's error */
+    char *request_id;
+    char *task_id, *external_id;
+    int status;                  /* enum provider_status */
+    char *status_msg;
+    char *video_url;             /* the first video (signed, expiring) */
+    char *video_id;
+    double video_duration;       /* seconds, NAN when not given */
+    double units;                /* units charged, NAN when not given */
+} provider_reply;
+void provider_reply_clear(provider_reply *r);
+
+/* A provider's session: its keys and the token made from them. */
+typedef struct provider_session provider_session;
+
+/* Kling's official global endpoint ([provider.kling] base_url). */
+#define PROVIDER_KLING_BASE_URL "https://api-singapore.klingai.com"
+
+typedef struct provider {
+    const char *name;              /* as in [generate] provider and --provider */
+    const char *units;             /* what estimate_units counts, e.g. "units" */
+    /* Would the provider accept this request? 0, or -1 with e set to a
+     * message about the job alone (the caller adds file, line and row).
+     * Called only for jobs whose cells are well-formed (jobs.c). */
+    int (*validate)(const struct gen_job *j, const struct vb_config *c, vb_error *e);
+    /* Estimated cost of the job in `units`, < 0 if unknown (validate
+     * refuses those). The provider's own figure, when it sends one,
+     * replaces it after the task is done. */
+    double (*estimate_units)(const struct gen_job *j);
+    /* Would the provider take this local image as an input frame? Reads
+     * the header only. 0, or -1 with e set: VB_ERR_IO (unreadable),
+     * VB_ERR_MEDIA (not an image, or a format it refuses), VB_ERR_LIMIT
+     * (size, dimensions or aspect out of its limits). */
+    int (*check_image)(const char *path, vb_error *e);
+
+    /* ---- the API calls (the engine does the HTTP, with net.c) ---- */
+    /* Keys from the environment or the configured key file. */
+    provider_session *(*session_new)(const struct vb_config *c, vb_error *e);
+    void (*session_free)(provider_session **s);
+    /* The Authorization header line for a request made at `now` (Unix
+     * time); a new token is signed when the last is near its end or
+     * `renew` is set. The line is a secret: never logged. */
+    int (*auth_header)(provider_session *s, double now, bool renew, char **line,
+                       vb_error *e);
+    /* The create call: a path below the base URL and a JSON body (both
+     * owned by the caller). image_b64/tail_b64: the images' bytes in
+     * base64, NULL when the job has none. */
+    int (*create_request)(const struct gen_job *j, const char *external_id,
+                          const char *image_b64, const char *tail_b64, char **path,
+                          char **body, vb_error *e);
+    /* The query path for a task id or an external id. Caller frees. */
+    char *(*query_path)(const struct gen_job *j, const char *id);
+    /* Read a reply (create or query): the HTTP status, libcurl's code
+     * (0 when the transfer completed) and the body. Always sets
+     * r->verdict. */
+    void (*parse_reply)(long http, int curl_code, const char *body, size_t len,
+                        provider_reply *r);
+} provider;
+
+extern const provider provider_kling;
+
+/* The provider called `name` (case-sensitive), NULL if none. */
+const provider *provider_find(const char *name);
+/* Every provider name, joined with ", ". Caller frees. */
+char *provider_names(void);
+
+#endif

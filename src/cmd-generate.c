@@ -1,0 +1,543 @@
+/* cmd-generate.c - `vbatch generate JOBS.csv`: configuration layers
+ * (defaults < --preset < --config < command line), JOBS.csv read and
+ * checked with the provider's rules, identical requests merged; then
+ * either the plan (--dry-run: what would be submitted, what it would
+ * cost, which images the provider would refuse; nothing is sent) or the
+ * generation engine. */
+#include "config.h"
+#include "cmd.h"
+#include "generate.h"
+#include "jobs.h"
+#include "preset.h"
+#include "provider.h"
+#include "util.h"
+#include "writer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cmd_option generate_options[] = {
+    { "preset", 'P', "NAME", "preset to use (see `vbatch presets`; default: default)" },
+    { "config", 'c', "FILE", "INI file applied on top of the preset (repeatable)" },
+    { "output", 'o', "DIR", "output folder (default: vbatch-out)" },
+    { "provider", 0, "NAME", "the generation API: kling ([generate] provider)" },
+    { "max-concurrent", 0, "N", "tasks in flight at once (default 3; [generate] max_concurrent)" },
+    { "rpm", 0, "N", "submissions per minute at most (default 60; [generate] rpm)" },
+    { "budget", 0, "UNITS", "submit nothing more once the estimated units would pass UNITS ([generate] budget)" },
+    { "jobs", 'j', "N", "worker threads for the checks (default: [batch] jobs, else the number of cores)" },
+    { "deep", 'd', NULL, "also decode and analyse each video ([analyse])" },
+    { "thumbnails", 't', NULL, "make thumbnails and a contact sheet per video ([thumbnails])" },
+    { "publish", 0, NULL, "link videos that pass every fail-level gate into OUT/publish/" },
+    { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
+    { "verbose", 'v', NULL, "print a line for every item" },
+    { "dry-run", 'n', NULL, "check JOBS.csv and print the plan and its estimated cost; submit nothing" },
+    { "format", 'f', "FMT", "the plan as text (default) or json" },
+    { NULL, 0, NULL, NULL },
+};
+
+typedef struct generate_args {
+    vb_strlist configs;
+    const char *preset;
+    const char *out_dir;
+    const char *provider;
+    int max_concurrent, rpm;  /* 0 = as configured */
+    double budget;            /* < 0 = as configured */
+    bool dry_run, deep, thumbnails, publish;
+    int format;
+    int jobs;                 /* 0 = as configured */
+} generate_args;
+
+static int arg_int(const char *opt, const char *arg, int max, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (*arg == '\0' || *end || v < 1 || v > max) {
+        cmd_bad_usage(&cmd_generate, "--%s needs a whole number from 1 to %d, not '%s'", opt,
+                      max, arg);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int generate_opt(const cmd_option *o, const char *arg, void *ud)
+{
+    generate_args *a = ud;
+    const char *n = o->name;
+    if (strcmp(n, "preset") == 0) a->preset = arg;
+    else if (strcmp(n, "config") == 0) vb_strlist_add(&a->configs, arg);
+    else if (strcmp(n, "output") == 0) a->out_dir = arg;
+    else if (strcmp(n, "dry-run") == 0) a->dry_run = true;
+    else if (strcmp(n, "deep") == 0) a->deep = true;
+    else if (strcmp(n, "thumbnails") == 0) a->thumbnails = true;
+    else if (strcmp(n, "publish") == 0) a->publish = true;
+    else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
+    else if (strcmp(n, "verbose") == 0) vb_verbosity = 2;
+    else if (strcmp(n, "jobs") == 0) return arg_int(n, arg, 1024, &a->jobs);
+    else if (strcmp(n, "provider") == 0) {
+        if (!provider_find(arg)) {
+            char *names = provider_names();
+            cmd_bad_usage(&cmd_generate, "unknown provider '%s' (known: %s)", arg, names);
+            free(names);
+            return -1;
+        }
+        a->provider = arg;
+    }
+    else if (strcmp(n, "max-concurrent") == 0) return arg_int(n, arg, 1000, &a->max_concurrent);
+    else if (strcmp(n, "rpm") == 0) return arg_int(n, arg, 100000, &a->rpm);
+    else if (strcmp(n, "budget") == 0) {
+        vb_error e = { 0 };
+        if (preset_parse_double(arg, &a->budget, &e) != 0 || a->budget < 0) {
+            cmd_bad_usage(&cmd_generate, "--budget needs a number of units (0 = none), not '%s'",
+                          arg);
+            return -1;
+        }
+    }
+    else if (strcmp(n, "format") == 0) {
+        a->format = writer_format_parse(arg);
+        if (a->format != WRITER_TEXT && a->format != WRITER_JSON) {
+            cmd_bad_usage(&cmd_generate, "--format must be text or json, not '%s'", arg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- the plan ---- */
+
+enum plan_status { PLAN_SUBMIT, PLAN_DUPLICATE, PLAN_REFUSED, PLAN_OVER_BUDGET };
+static const char *const plan_status_names[] = { "submit", "duplicate", "refused",
+                                                 "over_budget" };
+
+enum image_check { IMG_NONE, IMG_OK, IMG_REFUSED, IMG_LATER };
+static const char *const image_check_names[] = { NULL, "ok", "refused", "after_download" };
+
+typedef struct plan_image {
+    int check;                /* enum image_check */
+    char *msg;                /* why it was refused (owned) */
+} plan_image;
+
+typedef struct plan_job {
+    const gen_job *j;
+    double units;             /* estimate; 0 for a duplicate (made once) */
+    int status;               /* enum plan_status */
+    plan_image image, tail;
+} plan_job;
+
+typedef struct plan {
+    plan_job *v;
+    size_t n;
+    size_t unique, refused, to_submit, over_budget;
+    double units, submit_units; /* every unique request not refused; within the budget */
+} plan;
+
+static void plan_image_check(const provider *p, const char *ref, const char *file,
+                             plan_image *out)
+{
+    if (!ref) {
+        out->check = IMG_NONE;
+    } else if (!file) {
+        out->check = IMG_LATER; /* a URL: only its download can be checked */
+    } else {
+        vb_error e = { 0 };
+        if (p->check_image(file, &e) == 0) {
+            out->check = IMG_OK;
+        } else {
+            out->check = IMG_REFUSED;
+            out->msg = vb_xasprintf("%s: %s", ref, e.msg);
+        }
+    }
+}
+
+static void plan_make(plan *pl, const gen_jobs *jobs, const provider *p, double budget)
+{
+    memset(pl, 0, sizeof *pl);
+    pl->n = jobs->n;
+    pl->v = vb_xcalloc(jobs->n ? jobs->n : 1, sizeof *pl->v);
+    bool budget_stop = false;
+    for (size_t i = 0; i < jobs->n; i++) {
+        plan_job *pj = &pl->v[i];
+        const gen_job *j = &jobs->v[i];
+        pj->j = j;
+        plan_image_check(p, j->image, j->image_file, &pj->image);
+        plan_image_check(p, j->image_tail, j->image_tail_file, &pj->tail);
+        if (pj->image.check == IMG_REFUSED || pj->tail.check == IMG_REFUSED) {
+            pj->units = NAN; /* never submitted: no cost, no estimate */
+            pj->status = PLAN_REFUSED;
+            pl->refused++;
+            continue;
+        }
+        if (j->duplicate_of >= 0) {
+            /* made once, by the job it duplicates; costs nothing more */
+            bool refused = pl->v[j->duplicate_of].status == PLAN_REFUSED;
+            pj->status = refused ? PLAN_REFUSED : PLAN_DUPLICATE;
+            pj->units = refused ? NAN : 0;
+            pl->refused += refused;
+            continue;
+        }
+        pl->unique++;
+        pj->units = p->estimate_units(j);
+        pl->units += pj->units;
+        /* As the engine does: no new submission once the next one would
+         * pass the budget, even if a cheaper one follows. */
+        if (budget > 0 && (budget_stop || pl->submit_units + pj->units > budget + 1e-9)) {
+            budget_stop = true;
+            pj->status = PLAN_OVER_BUDGET;
+            pl->over_budget++;
+            continue;
+        }
+        pj->status = PLAN_SUBMIT;
+        pl->to_submit++;
+        pl->submit_units += pj->units;
+    }
+    /* A duplicate of a request over the budget is not made either. */
+    for (size_t i = 0; i < jobs->n; i++) {
+        plan_job *pj = &pl->v[i];
+        if (pj->status == PLAN_DUPLICATE && pl->v[pj->j->duplicate_of].status == PLAN_OVER_BUDGET)
+            pj->status = PLAN_OVER_BUDGET;
+    }
+}
+
+static void plan_free(plan *pl)
+{
+    for (size_t i = 0; i < pl->n; i++) {
+        free(pl->v[i].image.msg);
+        free(pl->v[i].tail.msg);
+    }
+    free(pl->v);
+    pl->v = NULL;
+}
+
+static void write_image(writer *w, const char *key, const char *ref, const plan_image *im)
+{
+    if (im->check == IMG_NONE) {
+        writer_null(w, key);
+        return;
+    }
+    writer_begin_object(w, key);
+    writer_string(w, "source", ref);
+    writer_string(w, "check", image_check_names[im->check]);
+    writer_string(w, "message", im->check == IMG_REFUSED ? im->msg : NULL);
+    writer_end_object(w);
+}
+
+static void plan_write_json(const plan *pl, const generate_args *a, const char *path,
+                            const vb_config *c, const provider *p)
+{
+    writer *w = writer_new(WRITER_JSON);
+    writer_begin_object(w, NULL);
+    writer_string(w, "jobs_file", path);
+    writer_string(w, "provider", p->name);
+    writer_bool(w, "dry_run", a->dry_run);
+    writer_begin_array(w, "jobs");
+    for (size_t i = 0; i < pl->n; i++) {
+        const plan_job *pj = &pl->v[i];
+        const gen_job *j = pj->j;
+        writer_begin_object(w, NULL);
+        writer_int(w, "line", j->line);
+        writer_int(w, "row", j->row);
+        writer_string(w, "id", j->id);
+        writer_string(w, "kind", jobs_kind_name(j->kind));
+        writer_string(w, "model", j->model);
+        writer_string(w, "mode", j->mode);
+        writer_int(w, "duration", j->duration);
+        writer_string(w, "aspect_ratio", j->aspect_ratio);
+        writer_double(w, "cfg_scale", j->cfg_scale);
+        writer_string(w, "prompt", j->prompt);
+        writer_string(w, "negative_prompt", j->negative_prompt);
+        write_image(w, "image", j->image, &pj->image);
+        write_image(w, "image_tail", j->image_tail, &pj->tail);
+        writer_double(w, "estimated_units", pj->units);
+        if (j->duplicate_of >= 0) {
+            const gen_job *d = pl->v[j->duplicate_of].j;
+            writer_begin_object(w, "duplicate_of");
+            writer_int(w, "line", d->line);
+            writer_string(w, "id", d->id);
+            writer_end_object(w);
+        } else {
+            writer_null(w, "duplicate_of");
+        }
+        writer_string(w, "status", plan_status_names[pj->status]);
+        writer_end_object(w);
+    }
+    writer_end_array(w);
+    writer_begin_object(w, "totals");
+    writer_int(w, "jobs", (int64_t)pl->n);
+    writer_int(w, "unique_requests", (int64_t)pl->unique);
+    writer_int(w, "duplicates", (int64_t)(pl->n - pl->unique - pl->refused));
+    writer_int(w, "refused", (int64_t)pl->refused);
+    writer_double(w, "estimated_units", pl->units);
+    writer_int(w, "to_submit", (int64_t)pl->to_submit);
+    writer_double(w, "to_submit_units", pl->submit_units);
+    writer_int(w, "over_budget", (int64_t)pl->over_budget);
+    writer_end_object(w);
+    writer_begin_object(w, "limits");
+    if (c->generate.budget > 0)
+        writer_double(w, "budget", c->generate.budget);
+    else
+        writer_null(w, "budget");
+    writer_int(w, "max_concurrent", c->generate.max_concurrent);
+    writer_int(w, "rpm", c->generate.rpm);
+    writer_double(w, "poll_interval", c->generate.poll_interval);
+    writer_double(w, "task_timeout", c->generate.task_timeout);
+    writer_string(w, "base_url", c->kling.base_url);
+    writer_double(w, "request_timeout", c->kling.request_timeout);
+    writer_end_object(w);
+    writer_end_object(w);
+    writer_print(w, stdout);
+    writer_free(&w);
+}
+
+/* "2", "3.5"; "-" for none */
+static void units_text(char *buf, size_t len, double u)
+{
+    if (isnan(u))
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, "%.10g", u);
+}
+
+/* A cell of the text table: control characters shown as spaces, cut to
+ * `max` bytes on a character boundary. */
+static void cell(char *buf, size_t len, const char *s, size_t max)
+{
+    if (!s)
+        s = "-";
+    size_t n = 0;
+    for (; *s && n + 1 < len && n < max; s++)
+        buf[n++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? ' ' : *s;
+    if (*s) {
+        while (n > 0 && ((unsigned char)buf[n] & 0xC0) == 0x80)
+            n--;
+        if (n >= 1)
+            buf[n - 1] = '~';
+    }
+    buf[n] = '\0';
+}
+
+static void plan_write_text(const plan *pl, const char *path, const vb_config *c,
+                            const provider *p)
+{
+    int wid = 2;
+    for (size_t i = 0; i < pl->n; i++) {
+        int n = (int)strlen(pl->v[i].j->id);
+        if (n > wid)
+            wid = n;
+    }
+    if (wid > 24)
+        wid = 24;
+    printf("plan for %s (provider %s; nothing is submitted)\n\n", path, p->name);
+    printf("%5s %5s  %-*s  %-4s %-18s %-4s %3s %-6s %6s  %s\n", "line", "row", wid, "id",
+           "kind", "model", "mode", "dur", "aspect", p->units, "plan");
+    for (size_t i = 0; i < pl->n; i++) {
+        const plan_job *pj = &pl->v[i];
+        const gen_job *j = pj->j;
+        char id[64], model[64], u[32], note[700];
+        cell(id, sizeof id, j->id, (size_t)wid);
+        cell(model, sizeof model, j->model, 18);
+        units_text(u, sizeof u, pj->units);
+        switch (pj->status) {
+        case PLAN_SUBMIT:
+            snprintf(note, sizeof note, "submit");
+            break;
+        case PLAN_OVER_BUDGET:
+            snprintf(note, sizeof note, "over budget: not submitted");
+            break;
+        case PLAN_DUPLICATE:
+        case PLAN_REFUSED:
+            if (pj->image.check == IMG_REFUSED || pj->tail.check == IMG_REFUSED)
+                snprintf(note, sizeof note, "refused: %s",
+                         pj->image.check == IMG_REFUSED ? pj->image.msg : pj->tail.msg);
+            else
+                snprintf(note, sizeof note, "refused (as line %d)",
+                         pl->v[j->duplicate_of].j->line);
+            break;
+        }
+        if (j->duplicate_of >= 0 && pj->status != PLAN_REFUSED) {
+            const gen_job *d = pl->v[j->duplicate_of].j;
+            char did[64];
+            cell(did, sizeof did, d->id, 24);
+            snprintf(note, sizeof note, "same request as line %d (%s): made once%s", d->line,
+                     did, pj->status == PLAN_OVER_BUDGET ? ", over budget" : "");
+        }
+        if (pj->status != PLAN_REFUSED &&
+            (pj->image.check == IMG_LATER || pj->tail.check == IMG_LATER))
+            strncat(note, "; image URL checked after download",
+                    sizeof note - strlen(note) - 1);
+        char nc[700];
+        cell(nc, sizeof nc, note, sizeof nc - 1);
+        printf("%5d %5d  %-*s  %-4s %-18s %-4s %3d %-6s %6s  %s\n", j->line, j->row, wid, id,
+               jobs_kind_name(j->kind), model, j->mode, j->duration,
+               j->aspect_ratio ? j->aspect_ratio : "-", u, nc);
+    }
+    char tu[32], su[32], bu[32];
+    units_text(tu, sizeof tu, pl->units);
+    units_text(su, sizeof su, pl->submit_units);
+    units_text(bu, sizeof bu, c->generate.budget);
+    printf("\njobs: %zu; unique requests: %zu; duplicates: %zu; refused locally: %zu\n",
+           pl->n, pl->unique, pl->n - pl->unique - pl->refused, pl->refused);
+    printf("estimated cost: %s %s (the provider's own figure replaces it once a task is done)\n",
+           tu, p->units);
+    if (c->generate.budget > 0)
+        printf("budget: %s %s allows %zu of %zu requests (%s %s); %zu would not be "
+               "submitted\n", bu, p->units, pl->to_submit, pl->unique, su, p->units,
+               pl->over_budget);
+    else
+        printf("budget: none (--budget UNITS or [generate] budget)\n");
+    printf("limits: %d tasks at once, %d submissions a minute, polls every %gs (jittered), "
+           "task timeout %gs\n",
+           c->generate.max_concurrent, c->generate.rpm, c->generate.poll_interval,
+           c->generate.task_timeout);
+}
+
+/* ---- the command ---- */
+
+static void print_errors(const gen_jobs *jobs)
+{
+    for (size_t i = 0; i < jobs->errors.n; i++)
+        fprintf(stderr, "vbatch: %s\n", jobs->errors.v[i]);
+    if (jobs->nerrors > jobs->errors.n)
+        fprintf(stderr, "vbatch: ... and %zu more\n", jobs->nerrors - jobs->errors.n);
+    fprintf(stderr, "vbatch: %zu problem%s in the jobs file: nothing was submitted\n",
+            jobs->nerrors, jobs->nerrors == 1 ? "" : "s");
+}
+
+static int generate_exec(int argc, char **argv)
+{
+    generate_args a = { .out_dir = "vbatch-out", .budget = -1, .format = WRITER_TEXT };
+    vb_config cfg;
+    preset_defaults(&cfg);
+    gen_jobs jobs = { 0 };
+    int status = VB_EXIT_OK;
+    vb_error e = { 0 };
+
+    int rc = cmd_parse(&cmd_generate, argc, argv, generate_opt, &a);
+    if (rc != 0) {
+        status = rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
+        goto out;
+    }
+    if (optind >= argc) {
+        status = cmd_bad_usage(&cmd_generate, "no JOBS.csv given");
+        goto out;
+    }
+    if (argc - optind > 1) {
+        status = cmd_bad_usage(&cmd_generate, "one JOBS.csv at a time ('%s' is one too many)",
+                               argv[optind + 1]);
+        goto out;
+    }
+    const char *path = argv[optind];
+
+    if (preset_load_name(&cfg, a.preset ? a.preset : "default", &e) != 0) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        status = VB_EXIT_USAGE;
+        goto out;
+    }
+    for (size_t i = 0; i < a.configs.n; i++)
+        if (preset_load_file(&cfg, a.configs.v[i], &e) != 0) {
+            fprintf(stderr, "vbatch: %s\n", e.msg);
+            status = VB_EXIT_USAGE;
+            goto out;
+        }
+    /* Command-line options come last: they win over every file. */
+    if (a.provider) {
+        free(cfg.generate.provider);
+        cfg.generate.provider = vb_xstrdup(a.provider);
+    }
+    if (a.max_concurrent)
+        cfg.generate.max_concurrent = a.max_concurrent;
+    if (a.rpm)
+        cfg.generate.rpm = a.rpm;
+    if (a.budget >= 0)
+        cfg.generate.budget = a.budget;
+    if (a.deep)
+        cfg.analyse.enabled = true;
+    if (a.thumbnails)
+        cfg.thumbs.enabled = true;
+    if (a.publish)
+        cfg.output.publish = true;
+    const provider *p = provider_find(cfg.generate.provider);
+    if (!p) { /* preset.c checks the name: only a new provider missing its table line */
+        fprintf(stderr, "vbatch: unknown provider '%s'\n", cfg.generate.provider);
+        status = VB_EXIT_USAGE;
+        goto out;
+    }
+
+    /* Every problem of the file at once, before anything is submitted. */
+    if (jobs_load(&jobs, path, &cfg, p, &e) != 0) {
+        print_errors(&jobs);
+        status = VB_EXIT_USAGE;
+        goto out;
+    }
+    size_t unique = jobs_dedupe(&jobs, p->name);
+
+    if (a.dry_run) {
+        plan pl;
+        plan_make(&pl, &jobs, p, cfg.generate.budget);
+        if (a.format == WRITER_JSON)
+            plan_write_json(&pl, &a, path, &cfg, p);
+        else
+            plan_write_text(&pl, path, &cfg, p);
+        /* A job whose image the provider would refuse is an item that
+         * can not be processed: exit 3, as the real run would. */
+        status = pl.refused ? VB_EXIT_ITEMS : VB_EXIT_OK;
+        plan_free(&pl);
+        if (fflush(stdout) != 0 && status == VB_EXIT_OK) {
+            perror("vbatch: standard output");
+            status = VB_EXIT_ITEMS;
+        }
+        goto out;
+    }
+
+    generate_opts go = {
+        .jobs_path = path,
+        .out_dir = a.out_dir,
+        .config = &cfg,
+        .provider = p,
+        .jobs = &jobs,
+        .unique = unique,
+        .command_line = vb_command_line,
+    };
+    go.jobs_threads = a.jobs;
+    status = generate_run(&go);
+
+out:
+    jobs_free(&jobs);
+    preset_free_contents(&cfg);
+    vb_strlist_clear(&a.configs);
+    return status;
+}
+
+const vb_command cmd_generate = {
+    .name = "generate",
+    .alias = NULL,
+    .usage = "JOBS.csv [--preset NAME] [--config FILE] [--output DIR] [--provider kling]\n"
+             "       [--max-concurrent N] [--rpm N] [--budget UNITS] [--jobs N] [--deep] [--thumbnails]\n"
+             "       [--publish] [--quiet|--verbose] [--dry-run [--format text|json]]",
+    .summary = "generate videos from a CSV of prompts with a video API (Kling), then check them",
+    .description =
+        "JOBS.csv (RFC 4180: quote a cell holding commas, quotes or line breaks) starts\n"
+        "with a header row naming its columns, in any order: id, prompt, negative_prompt,\n"
+        "model, duration (5 or 10), aspect_ratio (16:9, 9:16, 1:1), mode (std or pro),\n"
+        "cfg_scale (0 to 1), image, image_tail (a local path, relative to the CSV's folder,\n"
+        "or an http(s) URL). A row with an image is image-to-video; one without needs a\n"
+        "prompt. An empty cell takes the [generate] default; an empty id is row-N.\n"
+        "Every problem (unknown column, missing prompt, duplicate id, bad value, a\n"
+        "request the provider does not take) is reported with FILE:LINE (row N), and\n"
+        "nothing is submitted (exit 2). Rows asking for the same request are made once.\n"
+        "--dry-run prints the plan: each job with its estimated cost, duplicates, local\n"
+        "images checked against the provider's limits (URL images are checked after\n"
+        "download), the totals and what --budget allows. Exit status of a dry run: 0,\n"
+        "2 for errors in the file or configuration, 3 if the provider would refuse the\n"
+        "image of some job.\n"
+        "Otherwise every job is journaled, then submitted within --max-concurrent and\n"
+        "--rpm, polled, downloaded into OUT/<id>/video/ and checked like `process` while\n"
+        "the others generate; each request is created exactly once (external_task_id),\n"
+        "even across a crash. Keys: KLING_ACCESS_KEY and KLING_SECRET_KEY, or\n"
+        "[provider.kling] key_file (mode 600). Exit status as for process; 4 when\n"
+        "interrupted or when jobs were left unsubmitted (no credit, budget): `vbatch\n"
+        "resume` goes on without paying twice.",
+    .options = generate_options,
+    .exec = generate_exec,
+};

@@ -1,0 +1,1613 @@
+/* generate.c - the engine behind `vbatch generate`.
+ *
+ * One network thread runs a libcurl multi loop (net.c) for every create
+ * call, poll and download; the batch engine (batch.c) runs the media
+ * stages on its worker threads and takes each video as soon as it is
+ * downloaded (a batch_feed), so checking overlaps generation.
+ *
+ * Exactly-once submission: each job's external_task_id is a hash of its
+ * canonical request (and of a salt kept in the journal of OUT), so an
+ * identical row is generated once, and a create whose answer was lost is
+ * looked up by that id before anything is sent again. The task id is
+ * committed to the journal as soon as the create call answers; on resume
+ * every task without one is looked up first, every task with one is
+ * polled, and only tasks never created are submitted.
+ *
+ * Pacing: at most max_concurrent tasks in flight, creates through a token
+ * bucket at rpm, polls on a timer learnt from the generation times seen
+ * (first poll near the expected end, then short jittered intervals), a
+ * per-task deadline; 429/1302/1303 pause submissions (Retry-After
+ * honoured), 5xx/resets back off with jitter. */
+#include "config.h"
+#include "generate.h"
+#include "backoff.h"
+#include "batch.h"
+#include "crypto.h"
+#include "layout.h"
+#include "net.h"
+#include "provider.h"
+#include "report.h"
+#include "state.h"
+#include "util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Transient failures of one call before the job is given up. */
+#define GEN_MAX_TRIES 8
+/* Token renewals in a row before the keys are declared refused. */
+#define GEN_MAX_RENEW 2
+/* Expired download URLs refreshed per task. */
+#define GEN_MAX_REFRESH 3
+#define GEN_BACKOFF_BASE 1.0
+#define GEN_BACKOFF_CAP 60.0
+/* Generation times remembered to time the first poll. */
+#define GEN_SAMPLES 32
+
+enum gstate {
+    G_QUEUED,      /* waiting for a submission slot */
+    G_IMAGE,       /* downloading an image given by URL */
+    G_CREATE,      /* create call in flight */
+    G_LOOKUP,      /* looking the task up by its external id */
+    G_WAIT,        /* created; next poll on the timer */
+    G_POLL,        /* poll in flight */
+    G_DOWNLOAD,    /* video download in flight */
+    G_FOLLOW,      /* an identical earlier row makes the video */
+    G_READY,       /* handed to the batch engine */
+    G_FAILED,      /* handed to the batch engine as an error */
+    G_HELD,        /* not submitted (stop, budget, credit): stays pending */
+    G_DONE,        /* recorded in an earlier run */
+};
+
+enum { K_CREATE = 1, K_LOOKUP, K_POLL, K_DOWNLOAD, K_IMAGE, K_IMAGE_TAIL };
+
+typedef struct gtask {
+    gen_job job;               /* owned copy */
+    int64_t seq;
+    char *folder;
+    char ext_id[40];
+    char *task_id;
+    int state;
+    double next_at;            /* timer (G_WAIT, retries), 0 = none */
+    int heap_i;                /* position in the timer heap, -1 */
+    bool in_heap;
+    int tries;                 /* transient failures of the current call */
+    int renews;
+    int refreshes;
+    bool maybe_created;        /* a create may have reached the provider */
+    bool counted;              /* counted in g->inflight */
+    bool committed;            /* its units counted in g->committed_units */
+    double created;            /* create answered (or first seen) */
+    double last_miss;          /* age at the last poll that found it running */
+    double est_units, units;
+    double started;            /* first action in this run */
+    char *url;                 /* signed download URL (memory only) */
+    char *image_local, *tail_local; /* image files (downloaded ones inside OUT) */
+    int images_pending;
+    char *video_path;          /* final file inside the folder */
+    char *pstatus;             /* provider status last seen */
+    int64_t leader;            /* seq of the identical earlier row, 0 */
+    size_t leader_i;
+    char *error;
+} gtask;
+
+typedef struct gen_engine {
+    const generate_opts *o;
+    const vb_config *cfg;
+    const provider *pv;
+    provider_session *sess;
+    report *rep;
+    state *st;                 /* borrowed from rep */
+    char *batch_id;
+    char *base_url;
+    net *net;
+    gtask *t;
+    size_t n;
+    /* submission queue: indices, in row order */
+    size_t *q;
+    size_t qhead, qlen, qcap;
+    /* timer heap of task indices by next_at */
+    size_t *heap;
+    size_t nheap;
+    int inflight;              /* tasks that may be running at the provider */
+    int max_inflight;
+    double tokens, tokens_at;
+    double pause_until;        /* no create before this (rate limited) */
+    double conc_pause_until;
+    bool no_credit, auth_refused, budget_hit;
+    char hold_reason[600];
+    double committed_units;    /* estimated or charged, of tasks created */
+    double spent_units;
+    double samples[GEN_SAMPLES];
+    int nsamples, sample_i;
+    uint64_t rng;
+    atomic_bool stop;
+    /* handed to the batch engine */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    batch_item *ready;
+    size_t nready, rcap;
+    bool finished;
+    int fatal;                 /* a journal write failed */
+    vb_error fatal_e;
+    /* counters for the summary and the bench */
+    int64_t n_create, n_poll, n_lookup, n_download, n_retry;
+} gen_engine;
+
+/* ---- small helpers ---- */
+
+static double gen_jitter(gen_engine *g, double d, double spread)
+{
+    double u = (double)(backoff_rand(&g->rng) >> 11) / 9007199254740992.0;
+    return d * (1.0 - spread + 2 * spread * u);
+}
+
+static char *jdupstr(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? vb_xstrdup(s) : NULL;
+}
+
+static char *xdup(const char *s)
+{
+    return s ? vb_xstrdup(s) : NULL;
+}
+
+static void job_copy(gen_job *d, const gen_job *s)
+{
+    *d = *s;
+    d->image_file = xdup(s->image_file);
+    d->image_tail_file = xdup(s->image_tail_file);
+    d->id = s->id ? vb_xstrdup(s->id) : NULL;
+    d->prompt = s->prompt ? vb_xstrdup(s->prompt) : NULL;
+    d->negative_prompt = s->negative_prompt ? vb_xstrdup(s->negative_prompt) : NULL;
+    d->model = s->model ? vb_xstrdup(s->model) : NULL;
+    d->mode = s->mode ? vb_xstrdup(s->mode) : NULL;
+    d->aspect_ratio = s->aspect_ratio ? vb_xstrdup(s->aspect_ratio) : NULL;
+    d->image = s->image ? vb_xstrdup(s->image) : NULL;
+    d->image_tail = s->image_tail ? vb_xstrdup(s->image_tail) : NULL;
+}
+
+static void job_free_fields(gen_job *j)
+{
+    free(j->id); free(j->prompt); free(j->negative_prompt); free(j->model);
+    free(j->mode); free(j->aspect_ratio); free(j->image); free(j->image_tail);
+    free(j->image_file); free(j->image_tail_file);
+    memset(j, 0, sizeof *j);
+}
+
+/* The job as the journal keeps it (what resume needs to rebuild it). */
+static json_t *job_to_json(const gen_job *j)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "row", json_integer((json_int_t)j->row));
+    json_object_set_new(o, "line", json_integer((json_int_t)j->line));
+    json_object_set_new(o, "kind", json_integer(j->kind));
+    const struct { const char *k; const char *v; } s[] = {
+        {"id", j->id}, {"prompt", j->prompt}, {"negative_prompt", j->negative_prompt},
+        {"model", j->model}, {"mode", j->mode}, {"aspect_ratio", j->aspect_ratio},
+        {"image", j->image}, {"image_tail", j->image_tail},
+        {"image_file", j->image_file}, {"image_tail_file", j->image_tail_file},
+    };
+    for (size_t i = 0; i < VB_ARRAY_LEN(s); i++)
+        if (s[i].v)
+            json_object_set_new(o, s[i].k, json_string(s[i].v));
+    json_object_set_new(o, "duration", json_integer(j->duration));
+    if (!isnan(j->cfg_scale))
+        json_object_set_new(o, "cfg_scale", json_real(j->cfg_scale));
+    return o;
+}
+
+static int job_from_json(const char *text, gen_job *j)
+{
+    json_t *o = json_loads(text, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return -1;
+    }
+    memset(j, 0, sizeof *j);
+    j->row = (int)json_integer_value(json_object_get(o, "row"));
+    j->line = (int)json_integer_value(json_object_get(o, "line"));
+    j->kind = (int)json_integer_value(json_object_get(o, "kind"));
+    j->image_file = jdupstr(o, "image_file");
+    j->image_tail_file = jdupstr(o, "image_tail_file");
+    j->duplicate_of = -1;
+    j->id = jdupstr(o, "id");
+    j->prompt = jdupstr(o, "prompt");
+    j->negative_prompt = jdupstr(o, "negative_prompt");
+    j->model = jdupstr(o, "model");
+    j->mode = jdupstr(o, "mode");
+    j->aspect_ratio = jdupstr(o, "aspect_ratio");
+    j->image = jdupstr(o, "image");
+    j->image_tail = jdupstr(o, "image_tail");
+    j->duration = (int)json_integer_value(json_object_get(o, "duration"));
+    json_t *c = json_object_get(o, "cfg_scale");
+    j->cfg_scale = json_is_number(c) ? json_number_value(c) : NAN;
+    json_decref(o);
+    return 0;
+}
+
+/* Read a whole (small) file: images go inline into the create call. */
+static unsigned char *read_all(const char *path, size_t *len, vb_error *e)
+{
+    FILE *f = fopen(path, "rbe");
+    if (!f) {
+        vb_fail(e, VB_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0, got;
+    unsigned char *buf = vb_xmalloc(cap);
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap)
+            buf = vb_xrealloc(buf, cap *= 2);
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        vb_fail(e, VB_ERR_IO, "cannot read %s", path);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* A local image's name in the canonical request: its content's hash, so
+ * a renamed copy is the same request and an edited file is not. A URL
+ * is named by itself (NULL: the job's own reference). */
+static int image_ref(const char *file, char **ref, vb_error *e)
+{
+    *ref = NULL;
+    if (!file)
+        return 0;
+    size_t len;
+    unsigned char *buf = read_all(file, &len, e);
+    if (!buf)
+        return -1;
+    char hex[CRYPTO_SHA256_HEX_LEN + 1];
+    int rc = crypto_sha256_hex(buf, len, hex, e);
+    free(buf);
+    if (rc == 0)
+        *ref = vb_xasprintf("sha256:%s", hex);
+    return rc;
+}
+
+/* external_task_id: a hash of the canonical request and of the salt of
+ * this OUT's journal (a rerun into the same OUT finds its tasks; another
+ * OUT generates anew). */
+static int external_id(const gen_job *j, const char *pvname, const char *salt,
+                       char out[40], vb_error *e)
+{
+    char *iref = NULL, *tref = NULL;
+    if (image_ref(j->image_file, &iref, e) != 0 || image_ref(j->image_tail_file, &tref, e) != 0) {
+        free(iref);
+        return -1;
+    }
+    char *canon = jobs_canonical(j, pvname, iref, tref);
+    free(iref);
+    free(tref);
+    char *text = vb_xasprintf("%s\n%s", salt, canon);
+    free(canon);
+    char hex[CRYPTO_SHA256_HEX_LEN + 1];
+    int rc = crypto_sha256_hex(text, strlen(text), hex, e);
+    free(text);
+    if (rc == 0)
+        snprintf(out, 40, "vb-%.32s", hex);
+    return rc;
+}
+
+/* ---- timer heap ---- */
+
+static bool heap_less(gen_engine *g, size_t a, size_t b)
+{
+    return g->t[g->heap[a]].next_at < g->t[g->heap[b]].next_at;
+}
+
+static void heap_swap(gen_engine *g, size_t a, size_t b)
+{
+    size_t x = g->heap[a];
+    g->heap[a] = g->heap[b];
+    g->heap[b] = x;
+    g->t[g->heap[a]].heap_i = (int)a;
+    g->t[g->heap[b]].heap_i = (int)b;
+}
+
+static void heap_up(gen_engine *g, size_t i)
+{
+    while (i > 0 && heap_less(g, i, (i - 1) / 2)) {
+        heap_swap(g, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_down(gen_engine *g, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < g->nheap && heap_less(g, l, m))
+            m = l;
+        if (r < g->nheap && heap_less(g, r, m))
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(g, i, m);
+        i = m;
+    }
+}
+
+/* Run task i's next step at `when`. */
+static void timer_set(gen_engine *g, size_t i, double when)
+{
+    gtask *t = &g->t[i];
+    t->next_at = when;
+    if (t->in_heap) {
+        heap_up(g, (size_t)t->heap_i);
+        heap_down(g, (size_t)t->heap_i);
+        return;
+    }
+    t->in_heap = true;
+    t->heap_i = (int)g->nheap;
+    g->heap[g->nheap++] = i;
+    heap_up(g, g->nheap - 1);
+}
+
+static size_t timer_pop(gen_engine *g)
+{
+    size_t i = g->heap[0];
+    g->t[i].in_heap = false;
+    g->nheap--;
+    if (g->nheap > 0) {
+        g->heap[0] = g->heap[g->nheap];
+        g->t[g->heap[0]].heap_i = 0;
+        heap_down(g, 0);
+    }
+    return i;
+}
+
+/* ---- submission queue ---- */
+
+static void queue_push(gen_engine *g, size_t i, bool front)
+{
+    if (g->qlen == g->qcap) {
+        size_t cap = g->qcap ? 2 * g->qcap : 64;
+        size_t *q = vb_xmalloc(cap * sizeof *q);
+        for (size_t k = 0; k < g->qlen; k++)
+            q[k] = g->q[(g->qhead + k) % g->qcap];
+        free(g->q);
+        g->q = q;
+        g->qcap = cap;
+        g->qhead = 0;
+    }
+    if (front) {
+        g->qhead = (g->qhead + g->qcap - 1) % g->qcap;
+        g->q[g->qhead] = i;
+    } else {
+        g->q[(g->qhead + g->qlen) % g->qcap] = i;
+    }
+    g->qlen++;
+    g->t[i].state = G_QUEUED;
+}
+
+static size_t queue_pop(gen_engine *g)
+{
+    size_t i = g->q[g->qhead];
+    g->qhead = (g->qhead + 1) % g->qcap;
+    g->qlen--;
+    return i;
+}
+
+/* ---- the journal ---- */
+
+static void journal(gen_engine *g, gtask *t, const char *task_id, const char *status,
+                    double units, const char *msg, bool commit)
+{
+    vb_error e = {0};
+    if (state_gen_set(g->st, g->batch_id, t->seq, task_id, status, units, msg, commit, &e) != 0 &&
+        !g->fatal) {
+        g->fatal = 1;
+        g->fatal_e = e;
+    }
+}
+
+/* ---- handing items to the batch engine ---- */
+
+static void hand_over(gen_engine *g, gtask *t, const char *error)
+{
+    batch_item it = {0};
+    it.seq = t->seq;
+    it.source = vb_xasprintf("%s:%s", g->pv->name, t->job.id);
+    it.folder = t->folder ? vb_xstrdup(t->folder) : NULL;
+    if (error) {
+        it.error = vb_xstrdup(error);
+        it.error_stage = STAGE_GENERATE;
+    } else {
+        it.media = vb_xstrdup(t->video_path);
+    }
+    it.gen.id = vb_xstrdup(t->job.id);
+    it.gen.prompt = t->job.prompt ? vb_xstrdup(t->job.prompt) : NULL;
+    it.gen.provider = vb_xstrdup(g->pv->name);
+    it.gen.task_id = t->task_id ? vb_xstrdup(t->task_id) : NULL;
+    it.gen.status = vb_xstrdup(t->pstatus ? t->pstatus : error ? "not generated" : "succeed");
+    it.gen.units = t->leader ? 0.0 : isnan(t->units) ? t->est_units : t->units;
+    it.gen.seconds = t->started > 0 ? util_now() - t->started : 0;
+    t->state = error ? G_FAILED : G_READY;
+    pthread_mutex_lock(&g->mu);
+    if (g->nready == g->rcap) {
+        g->rcap = g->rcap ? 2 * g->rcap : 16;
+        g->ready = vb_xrealloc(g->ready, g->rcap * sizeof *g->ready);
+    }
+    g->ready[g->nready++] = it;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void task_fail(gen_engine *g, size_t i, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Followers of task i (identical requests) end with it. */
+static void followers_end(gen_engine *g, size_t i);
+
+static void uncount(gen_engine *g, gtask *t)
+{
+    if (t->counted) {
+        t->counted = false;
+        g->inflight--;
+    }
+}
+
+/* Units a task costs (estimated until the provider says) count against
+ * the budget from its create call until it is known not to exist. */
+static void commit_units(gen_engine *g, gtask *t)
+{
+    if (!t->committed) {
+        t->committed = true;
+        g->committed_units += isnan(t->units) ? t->est_units : t->units;
+    }
+}
+
+static void uncommit_units(gen_engine *g, gtask *t)
+{
+    if (t->committed) {
+        t->committed = false;
+        g->committed_units -= isnan(t->units) ? t->est_units : t->units;
+    }
+}
+
+static void set_units(gen_engine *g, gtask *t, double units)
+{
+    if (isnan(units))
+        return;
+    if (t->committed)
+        g->committed_units += units - (isnan(t->units) ? t->est_units : t->units);
+    t->units = units;
+}
+
+static void task_fail(gen_engine *g, size_t i, const char *status, const char *fmt, ...)
+{
+    gtask *t = &g->t[i];
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    uncount(g, t);
+    free(t->error);
+    t->error = vb_xstrdup(msg);
+    journal(g, t, NULL, status, NAN, msg, false);
+    hand_over(g, t, msg);
+    followers_end(g, i);
+}
+
+/* ---- requests ---- */
+
+static net_req *api_req(gen_engine *g, gtask *t, int kind, const char *path, char *body)
+{
+    net_req *r = net_req_new();
+    r->url = vb_xasprintf("%s%s", g->base_url, path);
+    r->body = body;
+    r->kind = kind;
+    r->ud = t;
+    r->timeout = g->cfg->kling.request_timeout > 0 ? g->cfg->kling.request_timeout : 30;
+    net_req_header(r, "Content-Type: application/json");
+    net_req_header(r, "Accept: application/json");
+    char *auth = NULL;
+    vb_error e = {0};
+    if (g->pv->auth_header(g->sess, util_wall(), t->renews > 0, &auth, &e) == 0) {
+        net_req_header(r, auth);
+        memset(auth, 0, strlen(auth));
+        free(auth);
+    }
+    return r;
+}
+
+static void start(gen_engine *g, size_t i, net_req *r)
+{
+    vb_error e = {0};
+    if (net_add(g->net, r, &e) != 0) {
+        net_req_free(&r);
+        task_fail(g, i, "failed", "%s", e.msg);
+    }
+}
+
+static void start_lookup(gen_engine *g, size_t i)
+{
+    gtask *t = &g->t[i];
+    t->state = G_LOOKUP;
+    if (!t->counted) {
+        t->counted = true;
+        g->inflight++;
+    }
+    char *path = g->pv->query_path(&t->job, t->ext_id);
+    g->n_lookup++;
+    start(g, i, api_req(g, t, K_LOOKUP, path, NULL));
+    free(path);
+}
+
+static void start_poll(gen_engine *g, size_t i)
+{
+    gtask *t = &g->t[i];
+    t->state = G_POLL;
+    char *path = g->pv->query_path(&t->job, t->task_id);
+    g->n_poll++;
+    start(g, i, api_req(g, t, K_POLL, path, NULL));
+    free(path);
+}
+
+/* A local file in base64 (the API wants the bytes inline). */
+static char *image_b64(const char *path, vb_error *e)
+{
+    size_t len;
+    unsigned char *buf = read_all(path, &len, e);
+    if (!buf)
+        return NULL;
+    char *out = crypto_base64(buf, len);
+    free(buf);
+    return out;
+}
+
+static void start_create(gen_engine *g, size_t i)
+{
+    gtask *t = &g->t[i];
+    vb_error e = {0};
+    char *b64 = NULL, *tail = NULL;
+    const char *img = t->image_local ? t->image_local : t->job.image_file;
+    const char *timg = t->tail_local ? t->tail_local : t->job.image_tail_file;
+    /* Refused locally, at no cost, when the provider would refuse it. */
+    if (img && (g->pv->check_image(img, &e) != 0 || !(b64 = image_b64(img, &e)))) {
+        task_fail(g, i, "refused", "image refused before submission: %s", e.msg);
+        return;
+    }
+    if (timg && (g->pv->check_image(timg, &e) != 0 || !(tail = image_b64(timg, &e)))) {
+        free(b64);
+        task_fail(g, i, "refused", "image_tail refused before submission: %s", e.msg);
+        return;
+    }
+    char *path = NULL, *body = NULL;
+    int rc = g->pv->create_request(&t->job, t->ext_id, b64, tail, &path, &body, &e);
+    free(b64);
+    free(tail);
+    if (rc != 0) {
+        task_fail(g, i, "failed", "%s", e.msg);
+        return;
+    }
+    t->state = G_CREATE;
+    t->maybe_created = true;
+    if (t->started == 0)
+        t->started = util_now();
+    if (!t->counted) {
+        t->counted = true;
+        g->inflight++;
+    }
+    commit_units(g, t);
+    g->n_create++;
+    journal(g, t, NULL, "creating", NAN, NULL, false);
+    net_req *r = api_req(g, t, K_CREATE, path, body);
+    r->fresh = true;
+    start(g, i, r);
+    free(path);
+}
+
+static void start_download(gen_engine *g, size_t i)
+{
+    gtask *t = &g->t[i];
+    t->state = G_DOWNLOAD;
+    net_req *r = net_req_new();
+    r->url = vb_xstrdup(t->url);
+    r->kind = K_DOWNLOAD;
+    r->ud = t;
+    r->max_size = g->cfg->input.max_download_size;
+    r->timeout = g->cfg->input.download_timeout;
+    r->out_path = util_temp_name(t->video_path);
+    g->n_download++;
+    vb_error e = {0};
+    char *dir = util_path_join(g->o->out_dir, t->folder);
+    char *vdir = util_path_join(dir, "video");
+    if (util_mkdir_p(vdir, &e) != 0) {
+        free(dir);
+        free(vdir);
+        net_req_free(&r);
+        task_fail(g, i, "failed", "%s", e.msg);
+        return;
+    }
+    free(dir);
+    free(vdir);
+    start(g, i, r);
+}
+
+/* An image given by URL: downloaded into the item's folder, then checked
+ * like a local one before the create call. */
+static void start_images(gen_engine *g, size_t i)
+{
+    gtask *t = &g->t[i];
+    const char *urls[2] = { t->job.image, t->job.image_tail };
+    t->state = G_IMAGE;
+    t->images_pending = 0;
+    for (int k = 0; k < 2; k++) {
+        if (!urls[k] || !util_is_url(urls[k]) || (k ? t->tail_local : t->image_local))
+            continue;
+        vb_error e = {0};
+        char *dir = util_path_join(g->o->out_dir, t->folder);
+        char *idir = util_path_join(dir, "input");
+        free(dir);
+        if (util_mkdir_p(idir, &e) != 0) {
+            free(idir);
+            task_fail(g, i, "failed", "%s", e.msg);
+            return;
+        }
+        char *base = util_url_basename(urls[k]);
+        char *name = layout_safe_file(base[0] ? base : (k ? "image_tail" : "image"));
+        char *fname = vb_xasprintf("%s%s", k ? "tail-" : "", name);
+        char *final = util_path_join(idir, fname);
+        free(base);
+        free(name);
+        free(fname);
+        free(idir);
+        net_req *r = net_req_new();
+        r->url = vb_xstrdup(urls[k]);
+        r->ud = t;
+        /* Over the provider's 10 MB the image is refused anyway. */
+        r->max_size = 64LL << 20;
+        r->timeout = g->cfg->input.download_timeout;
+        r->out_path = util_temp_name(final);
+        r->kind = k ? K_IMAGE_TAIL : K_IMAGE;
+        if (k)
+            t->tail_local = final;
+        else
+            t->image_local = final;
+        t->images_pending++;
+        start(g, i, r);
+    }
+    if (t->images_pending == 0)
+        queue_push(g, i, true);
+}
+
+/* ---- what replies mean ---- */
+
+static double poll_interval(gen_engine *g)
+{
+    return g->cfg->generate.poll_interval > 0 ? g->cfg->generate.poll_interval : 5;
+}
+
+/* The generation time expected: the median of the recent ones, NAN
+ * before the first task ends. */
+static double est_gen(gen_engine *g)
+{
+    int n = g->nsamples;
+    if (n == 0)
+        return NAN;
+    double s[GEN_SAMPLES];
+    memcpy(s, g->samples, (size_t)n * sizeof *s);
+    for (int a = 1; a < n; a++)
+        for (int b = a; b > 0 && s[b] < s[b - 1]; b--) {
+            double x = s[b];
+            s[b] = s[b - 1];
+            s[b - 1] = x;
+        }
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* The first poll of a task just created. A slot is only free again once
+ * we have seen the task end, so the poll aims at the expected end, a
+ * little early (a miss costs one short re-poll; a late poll holds a slot
+ * for nothing). Before anything is known: one second. */
+static double first_poll(gen_engine *g)
+{
+    double e = est_gen(g);
+    double iv = poll_interval(g);
+    double d = isnan(e) ? (iv < 1 ? iv : 1) : e * 0.97;
+    return d;
+}
+
+/* The next poll of a task found running at `age`: without an estimate
+ * the age doubles (1, 2, 4 ... s, up to poll_interval); with one, short
+ * jittered steps (2% of the expected time), since the end is near. */
+static double repoll(gen_engine *g, double age)
+{
+    double e = est_gen(g);
+    double iv = poll_interval(g);
+    double d;
+    if (isnan(e) || age < e * 0.9) {
+        d = isnan(e) ? age : e * 0.97 - age;
+        if (d < 0.05)
+            d = 0.05;
+    } else {
+        d = gen_jitter(g, e * 0.02, 0.2);
+        if (d < 0.02)
+            d = 0.02;
+    }
+    return d > iv ? iv : d;
+}
+
+static void learn(gen_engine *g, gtask *t, double age)
+{
+    /* Seen done at `age` after a poll that found it running at
+     * last_miss: it ended in between. Without such a poll, only "before
+     * age" is known: a little earlier is guessed, so that the next polls
+     * probe below and find out. */
+    double s = t->last_miss > 0 ? (t->last_miss + age) / 2 : age * 0.9;
+    g->samples[g->sample_i] = s;
+    g->sample_i = (g->sample_i + 1) % GEN_SAMPLES;
+    if (g->nsamples < GEN_SAMPLES)
+        g->nsamples++;
+}
+
+static void backoff_retry(gen_engine *g, size_t i, int next, double retry_after)
+{
+    gtask *t = &g->t[i];
+    t->tries++;
+    g->n_retry++;
+    double d = backoff_delay(t->tries, GEN_BACKOFF_BASE, GEN_BACKOFF_CAP, &g->rng);
+    if (retry_after >= 0 && retry_after > d)
+        d = retry_after;
+    t->state = next;
+    timer_set(g, i, util_now() + d);
+}
+
+/* A reply about an existing task (lookup or poll). */
+static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
+{
+    gtask *t = &g->t[i];
+    double now = util_now();
+    t->tries = 0;
+    t->renews = 0;
+    if (pr->task_id && (!t->task_id || strcmp(t->task_id, pr->task_id) != 0)) {
+        free(t->task_id);
+        t->task_id = vb_xstrdup(pr->task_id);
+        journal(g, t, t->task_id, "submitted", NAN, NULL, true);
+    }
+    if (t->created == 0)
+        t->created = now;
+    static const char *const names[] = {"unknown", "submitted", "processing", "succeed", "failed"};
+    free(t->pstatus);
+    t->pstatus = vb_xstrdup(names[pr->status]);
+    if (pr->status == PT_SUCCEED) {
+        if (!pr->video_url) {
+            task_fail(g, i, "failed", "%s reports success but gives no video", g->pv->name);
+            return;
+        }
+        set_units(g, t, pr->units);
+        if (t->counted) {
+            learn(g, t, now - t->created);
+            uncount(g, t);
+        }
+        free(t->url);
+        t->url = vb_xstrdup(pr->video_url);
+        journal(g, t, NULL, "succeed", t->units, NULL, false);
+        start_download(g, i);
+        return;
+    }
+    if (pr->status == PT_FAILED) {
+        /* A failed task is not charged unless the provider says so. */
+        set_units(g, t, isnan(pr->units) ? 0.0 : pr->units);
+        task_fail(g, i, "failed", "generation failed at %s%s%s", g->pv->name,
+                  pr->status_msg ? ": " : "", pr->status_msg ? pr->status_msg : "");
+        return;
+    }
+    /* Still running. */
+    double deadline = g->cfg->generate.task_timeout;
+    if (deadline > 0 && now - t->created > deadline) {
+        task_fail(g, i, "timeout", "not finished after %.0f s (task %s; [generate] task_timeout)",
+                  deadline, t->task_id ? t->task_id : "?");
+        return;
+    }
+    double age = now - t->created;
+    t->last_miss = age;
+    t->state = G_WAIT;
+    timer_set(g, i, now + repoll(g, age));
+}
+
+static void hold_all(gen_engine *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void hold_all(gen_engine *g, const char *fmt, ...)
+{
+    if (g->hold_reason[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->hold_reason, sizeof g->hold_reason, fmt, ap);
+    va_end(ap);
+}
+
+static void on_create(gen_engine *g, size_t i, net_req *r)
+{
+    gtask *t = &g->t[i];
+    provider_reply pr = {0};
+    g->pv->parse_reply(r->http, r->curl_code, r->resp, r->resp_len, &pr);
+    double now = util_now();
+    int v = pr.verdict;
+    if (v != PV_OK && v != PV_DUPLICATE && v != PV_TRANSIENT && v != PV_NOT_FOUND)
+        /* Refused: nothing was created, nothing will be charged. */
+        uncommit_units(g, t);
+    switch (v) {
+    case PV_OK:
+        t->created = now;
+        t->tries = 0;
+        t->renews = 0;
+        free(t->task_id);
+        t->task_id = pr.task_id ? vb_xstrdup(pr.task_id) : NULL;
+        /* Committed at once: after a crash this task is polled, never
+         * created again. */
+        journal(g, t, t->task_id, "submitted", NAN, NULL, true);
+        free(t->pstatus);
+        t->pstatus = vb_xstrdup("submitted");
+        t->state = G_WAIT;
+        timer_set(g, i, now + first_poll(g));
+        break;
+    case PV_DUPLICATE:
+        /* The id is known there: an earlier create did arrive. */
+        start_lookup(g, i);
+        break;
+    case PV_RATE:
+    case PV_CONCURRENCY: {
+        uncount(g, t);
+        t->maybe_created = false;
+        double d = r->retry_after >= 0 ? r->retry_after
+                                       : backoff_delay(t->tries + 1, GEN_BACKOFF_BASE, 10, &g->rng);
+        if (v == PV_RATE) {
+            if (now + d > g->pause_until)
+                g->pause_until = now + d;
+        } else {
+            /* Fewer tasks than we thought may run at once: wait for one
+             * of ours to end, or for the pause. */
+            if (g->inflight > 0 && g->inflight < g->max_inflight)
+                g->max_inflight = g->inflight;
+            if (now + d > g->conc_pause_until)
+                g->conc_pause_until = now + d;
+        }
+        g->n_retry++;
+        queue_push(g, i, true);
+        break;
+    }
+    case PV_NO_CREDIT:
+        uncount(g, t);
+        t->maybe_created = false;
+        g->no_credit = true;
+        hold_all(g, "%s refused a submission for lack of credit (%s): no new job is submitted;"
+                    " add credit, then `vbatch resume --job-id %s`",
+                 g->pv->name, pr.msg, g->batch_id);
+        queue_push(g, i, true);
+        break;
+    case PV_AUTH_EXPIRED:
+        if (++t->renews > GEN_MAX_RENEW) {
+            uncount(g, t);
+            g->auth_refused = true;
+            hold_all(g, "%s refuses our tokens (%s): check the keys", g->pv->name, pr.msg);
+            queue_push(g, i, true);
+        } else {
+            /* Signed again before the retry; nothing was created. */
+            uncount(g, t);
+            queue_push(g, i, true);
+        }
+        break;
+    case PV_AUTH:
+        uncount(g, t);
+        g->auth_refused = true;
+        hold_all(g, "%s refuses the keys (%s): no job is submitted", g->pv->name, pr.msg);
+        queue_push(g, i, true);
+        break;
+    case PV_REJECTED:
+        t->maybe_created = false;
+        task_fail(g, i, "refused", "refused by %s: %s", g->pv->name, pr.msg);
+        break;
+    case PV_TRANSIENT:
+    case PV_NOT_FOUND:
+    default:
+        /* The answer is lost or useless: the task may exist. Never send
+         * the create again blindly: look it up first. */
+        if (t->tries + 1 >= GEN_MAX_TRIES) {
+            char d[300];
+            net_describe(r, d, sizeof d);
+            task_fail(g, i, "failed", "no answer to the create call after %d attempts (%s; %s)",
+                      t->tries + 1, pr.msg, d);
+            break;
+        }
+        backoff_retry(g, i, G_LOOKUP, r->retry_after);
+        break;
+    }
+    provider_reply_clear(&pr);
+}
+
+static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
+{
+    gtask *t = &g->t[i];
+    provider_reply pr = {0};
+    g->pv->parse_reply(r->http, r->curl_code, r->resp, r->resp_len, &pr);
+    switch (pr.verdict) {
+    case PV_OK:
+        task_seen(g, i, &pr);
+        break;
+    case PV_NOT_FOUND:
+        if (lookup) {
+            /* Never created: submit it (first in line). */
+            uncount(g, t);
+            uncommit_units(g, t);
+            t->maybe_created = false;
+            t->tries = 0;
+            queue_push(g, i, true);
+        } else {
+            task_fail(g, i, "failed", "%s no longer knows task %s", g->pv->name, t->task_id);
+        }
+        break;
+    case PV_AUTH_EXPIRED:
+        if (++t->renews > GEN_MAX_RENEW) {
+            task_fail(g, i, "failed", "%s refuses our tokens: %s", g->pv->name, pr.msg);
+            break;
+        }
+        t->state = lookup ? G_LOOKUP : G_WAIT;
+        timer_set(g, i, util_now());
+        break;
+    case PV_RATE:
+    case PV_CONCURRENCY:
+    case PV_TRANSIENT:
+    case PV_DUPLICATE:
+        if (t->tries + 1 >= GEN_MAX_TRIES) {
+            task_fail(g, i, "failed", "no usable answer about task %s after %d attempts: %s",
+                      t->task_id ? t->task_id : t->ext_id, t->tries + 1, pr.msg);
+            break;
+        }
+        backoff_retry(g, i, lookup ? G_LOOKUP : G_WAIT, r->retry_after);
+        break;
+    default:
+        task_fail(g, i, "failed", "%s: %s", g->pv->name, pr.msg);
+        break;
+    }
+    provider_reply_clear(&pr);
+}
+
+static void on_download(gen_engine *g, size_t i, net_req *r)
+{
+    gtask *t = &g->t[i];
+    if (r->curl_code == 0 && r->http >= 200 && r->http < 300 && !r->write_errno) {
+        vb_error e = {0};
+        if (rename(r->out_path, t->video_path) != 0) {
+            vb_fail(&e, VB_ERR_IO, "cannot rename %s: %s", r->out_path, strerror(errno));
+            unlink(r->out_path);
+            task_fail(g, i, "failed", "%s", e.msg);
+            return;
+        }
+        journal(g, t, NULL, "downloaded", NAN, NULL, false);
+        hand_over(g, t, NULL);
+        followers_end(g, i);
+        return;
+    }
+    unlink(r->out_path);
+    char d[300];
+    net_describe(r, d, sizeof d);
+    if ((r->http == 403 || r->http == 410 || r->http == 404) && r->curl_code == 0) {
+        /* Signed URLs expire: ask the task for a fresh one. */
+        if (++t->refreshes > GEN_MAX_REFRESH) {
+            task_fail(g, i, "failed", "the video URL keeps failing (%s) after %d refreshes", d,
+                      GEN_MAX_REFRESH);
+            return;
+        }
+        start_poll(g, i);
+        return;
+    }
+    if ((r->curl_code != 0 && net_curl_transient(r->curl_code)) ||
+        net_status_transient(r->http)) {
+        int retries = g->cfg->input.download_retries;
+        if (t->tries < retries) {
+            backoff_retry(g, i, G_DOWNLOAD, r->retry_after);
+            return;
+        }
+    }
+    task_fail(g, i, "failed", "cannot download the video: %s", d);
+}
+
+static void on_image(gen_engine *g, size_t i, net_req *r)
+{
+    gtask *t = &g->t[i];
+    bool tail = r->kind == K_IMAGE_TAIL;
+    char *final = tail ? t->tail_local : t->image_local;
+    if (r->curl_code == 0 && r->http >= 200 && r->http < 300 && !r->write_errno) {
+        if (rename(r->out_path, final) != 0) {
+            unlink(r->out_path);
+            task_fail(g, i, "failed", "cannot rename %s: %s", r->out_path, strerror(errno));
+            return;
+        }
+    } else {
+        unlink(r->out_path);
+        char d[300];
+        net_describe(r, d, sizeof d);
+        if (t->state != G_FAILED)
+            task_fail(g, i, "failed", "cannot download the %s: %s", tail ? "image_tail" : "image",
+                      d);
+        return;
+    }
+    if (--t->images_pending == 0 && t->state == G_IMAGE)
+        queue_push(g, i, true);
+}
+
+/* ---- followers: identical requests ---- */
+
+static void followers_end(gen_engine *g, size_t i)
+{
+    gtask *l = &g->t[i];
+    for (size_t k = i + 1; k < g->n; k++) {
+        gtask *t = &g->t[k];
+        if (t->leader != l->seq || t->state != G_FOLLOW)
+            continue;
+        free(t->task_id);
+        t->task_id = l->task_id ? vb_xstrdup(l->task_id) : NULL;
+        free(t->pstatus);
+        t->pstatus = l->pstatus ? vb_xstrdup(l->pstatus) : NULL;
+        if (l->state != G_READY) {
+            task_fail(g, k, "failed", "same request as row %lld (%s), which failed: %s",
+                      (long long)l->job.row, l->job.id, l->error ? l->error : "?");
+            continue;
+        }
+        vb_error e = {0};
+        char *dir = util_path_join(g->o->out_dir, t->folder);
+        char *vdir = util_path_join(dir, "video");
+        free(dir);
+        int rc = util_mkdir_p(vdir, &e);
+        free(vdir);
+        if (rc == 0)
+            rc = util_link_or_copy(l->video_path, t->video_path, &e);
+        if (rc != 0) {
+            task_fail(g, k, "failed", "%s", e.msg);
+            continue;
+        }
+        journal(g, t, t->task_id, "downloaded", 0, NULL, false);
+        hand_over(g, t, NULL);
+    }
+}
+
+/* ---- the loop ---- */
+
+static bool may_submit(gen_engine *g, double now)
+{
+    if (g->no_credit || g->auth_refused || atomic_load(&g->stop))
+        return false;
+    if (g->inflight >= g->max_inflight || now < g->pause_until || now < g->conc_pause_until)
+        return false;
+    double rate = g->cfg->generate.rpm > 0 ? g->cfg->generate.rpm / 60.0 : 1e9;
+    double cap = rate < 1 ? 1 : rate;
+    g->tokens += (now - g->tokens_at) * rate;
+    g->tokens_at = now;
+    if (g->tokens > cap)
+        g->tokens = cap;
+    return g->tokens >= 1.0;
+}
+
+static void submit_ready(gen_engine *g, double now)
+{
+    while (g->qlen > 0 && may_submit(g, now)) {
+        size_t i = g->q[g->qhead];
+        gtask *t = &g->t[i];
+        double budget = g->cfg->generate.budget;
+        if (budget > 0 && g->committed_units + t->est_units > budget + 1e-9) {
+            g->budget_hit = true;
+            hold_all(g, "the budget of %g units is reached (%g spent or committed): the jobs"
+                        " left are not submitted; `vbatch resume --job-id %s --budget N` goes on",
+                     budget, g->committed_units, g->batch_id);
+            return;
+        }
+        queue_pop(g);
+        if (t->maybe_created) {
+            /* Came back from a lost answer: look it up, do not pay twice. */
+            start_lookup(g, i);
+            continue;
+        }
+        g->tokens -= 1.0;
+        start_create(g, i);
+    }
+}
+
+static void run_timers(gen_engine *g, double now)
+{
+    while (g->nheap > 0 && g->t[g->heap[0]].next_at <= now) {
+        size_t i = timer_pop(g);
+        gtask *t = &g->t[i];
+        if (atomic_load(&g->stop))
+            continue;
+        switch (t->state) {
+        case G_WAIT: start_poll(g, i); break;
+        case G_LOOKUP: start_lookup(g, i); break;
+        case G_DOWNLOAD: start_download(g, i); break;
+        default: break;
+        }
+    }
+}
+
+static bool loop_done(gen_engine *g)
+{
+    if (net_running(g->net) > 0)
+        return false;
+    if (atomic_load(&g->stop))
+        return true;
+    if (g->nheap > 0)
+        return false;
+    /* Queued jobs that can never be submitted are held, not waited for. */
+    if (g->qlen > 0 && !(g->no_credit || g->auth_refused || g->budget_hit))
+        return false;
+    return true;
+}
+
+static void *gen_thread(void *arg)
+{
+    gen_engine *g = arg;
+    while (!loop_done(g) && !g->fatal) {
+        double now = util_now();
+        run_timers(g, now);
+        submit_ready(g, now);
+        /* Sleep until the next timer, the next token, or a reply. */
+        double wait = 0.25;
+        if (g->nheap > 0 && g->t[g->heap[0]].next_at - now < wait)
+            wait = g->t[g->heap[0]].next_at - now;
+        if (g->qlen > 0 && g->inflight < g->max_inflight && g->cfg->generate.rpm > 0) {
+            double tok = (1.0 - g->tokens) / (g->cfg->generate.rpm / 60.0);
+            double p = g->pause_until > g->conc_pause_until ? g->pause_until : g->conc_pause_until;
+            if (p - now > tok)
+                tok = p - now;
+            if (tok < wait)
+                wait = tok;
+        }
+        if (wait < 0.001)
+            wait = 0.001;
+        vb_error e = {0};
+        if (net_wait(g->net, wait, &e) != 0) {
+            g->fatal = 1;
+            g->fatal_e = e;
+            break;
+        }
+        net_req *r;
+        while ((r = net_next_done(g->net))) {
+            gtask *t = r->ud;
+            size_t i = (size_t)(t - g->t);
+            if (atomic_load(&g->stop) && r->kind != K_CREATE) {
+                /* Stopping: a create's answer is still worth recording. */
+                if (r->out_path)
+                    unlink(r->out_path);
+                net_req_free(&r);
+                continue;
+            }
+            switch (r->kind) {
+            case K_CREATE: on_create(g, i, r); break;
+            case K_LOOKUP: on_query(g, i, r, true); break;
+            case K_POLL: on_query(g, i, r, false); break;
+            case K_DOWNLOAD: on_download(g, i, r); break;
+            case K_IMAGE:
+            case K_IMAGE_TAIL: on_image(g, i, r); break;
+            }
+            net_req_free(&r);
+        }
+    }
+    /* Whatever never started stays pending in the journal. */
+    vb_error e = {0};
+    report_flush(g->rep, &e);
+    pthread_mutex_lock(&g->mu);
+    g->finished = true;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return NULL;
+}
+
+/* ---- the feed the batch engine reads ---- */
+
+static int feed_next(void *ud, double wait, batch_item *it, vb_error *e)
+{
+    gen_engine *g = ud;
+    pthread_mutex_lock(&g->mu);
+    if (g->nready == 0 && !g->finished) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        long ns = ts.tv_nsec + (long)(wait * 1e9);
+        ts.tv_sec += ns / 1000000000L;
+        ts.tv_nsec = ns % 1000000000L;
+        pthread_cond_timedwait(&g->cv, &g->mu, &ts);
+    }
+    int rc;
+    if (g->nready > 0) {
+        *it = g->ready[0];
+        memmove(g->ready, g->ready + 1, (g->nready - 1) * sizeof *g->ready);
+        g->nready--;
+        rc = 1;
+    } else if (g->finished) {
+        rc = g->fatal ? -1 : 0;
+        if (g->fatal && e)
+            *e = g->fatal_e;
+    } else {
+        rc = 2;
+    }
+    pthread_mutex_unlock(&g->mu);
+    return rc;
+}
+
+/* Jobs left unsubmitted (credit, budget, keys): why, or NULL. */
+static const char *feed_held(void *ud)
+{
+    gen_engine *g = ud;
+    return g->hold_reason[0] ? g->hold_reason : NULL;
+}
+
+static void feed_stop(void *ud)
+{
+    gen_engine *g = ud;
+    atomic_store(&g->stop, true);
+}
+
+/* ---- set-up ---- */
+
+static char *video_name(const gen_job *j)
+{
+    char *base = vb_xasprintf("%s.mp4", j->id);
+    char *safe = layout_safe_file(base);
+    free(base);
+    return safe;
+}
+
+static void task_paths(gen_engine *g, gtask *t)
+{
+    char *dir = util_path_join(g->o->out_dir, t->folder);
+    char *vdir = util_path_join(dir, "video");
+    char *name = video_name(&t->job);
+    t->video_path = util_path_join(vdir, name);
+    free(name);
+    free(vdir);
+    free(dir);
+}
+
+/* A new batch: every job enters the journal (item pending, task pending)
+ * before anything is sent. */
+static int plan_new(gen_engine *g, vb_error *e)
+{
+    char salt_new[33];
+    uint64_t r1 = backoff_rand(&g->rng), r2 = backoff_rand(&g->rng);
+    snprintf(salt_new, sizeof salt_new, "%016llx%016llx", (unsigned long long)r1,
+             (unsigned long long)r2);
+    char *salt = NULL;
+    if (state_meta_get_or_set(g->st, "external_id_salt", salt_new, &salt, e) != 0)
+        return -1;
+    layout_names *names = layout_names_new();
+    int rc = 0;
+    for (size_t i = 0; i < g->n && rc == 0; i++) {
+        gtask *t = &g->t[i];
+        job_copy(&t->job, &g->o->jobs->v[i]);
+        t->heap_i = -1;
+        t->seq = (int64_t)i + 1;
+        t->units = NAN;
+        t->est_units = g->pv->estimate_units(&t->job);
+        t->folder = layout_unique_name(names, t->job.id);
+        task_paths(g, t);
+        if (external_id(&t->job, g->pv->name, salt, t->ext_id, e) != 0) {
+            rc = vb_prefix(e, "row %lld", (long long)t->job.row);
+            break;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (!g->t[k].leader && strcmp(g->t[k].ext_id, t->ext_id) == 0) {
+                t->leader = g->t[k].seq;
+                break;
+            }
+        char *src = vb_xasprintf("%s:%s", g->pv->name, t->job.id);
+        json_t *jj = job_to_json(&t->job);
+        char *js = json_dumps(jj, JSON_COMPACT);
+        json_decref(jj);
+        rc = report_queue(g->rep, t->seq, src, t->folder, NULL, e);
+        if (rc == 0)
+            rc = state_gen_add(g->st, g->batch_id, t->seq, js, t->ext_id, t->est_units,
+                               t->leader, e);
+        free(js);
+        free(src);
+    }
+    layout_names_free(&names);
+    free(salt);
+    if (rc == 0)
+        rc = report_flush(g->rep, e);
+    return rc;
+}
+
+/* Resuming: the tasks from the journal, each where it stopped. */
+static int plan_resume(gen_engine *g, vb_error *e)
+{
+    state_rows *rows = state_gen_rows(g->st, g->batch_id, e);
+    if (!rows)
+        return -1;
+    size_t cap = 0;
+    const char *c[11];
+    int got;
+    while ((got = state_rows_next(rows, c, 11, e)) == 1) {
+        if (g->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            g->t = vb_xrealloc(g->t, cap * sizeof *g->t);
+        }
+        gtask *t = &g->t[g->n];
+        memset(t, 0, sizeof *t);
+        t->heap_i = -1;
+        if (job_from_json(c[1] ? c[1] : "", &t->job) != 0) {
+            state_rows_free(&rows);
+            return vb_fail(e, VB_ERR_IO, "the journal's job %s is unreadable", c[0]);
+        }
+        g->n++;
+        t->seq = strtoll(c[0], NULL, 10);
+        snprintf(t->ext_id, sizeof t->ext_id, "%s", c[2] ? c[2] : "");
+        t->task_id = c[3] ? vb_xstrdup(c[3]) : NULL;
+        const char *gs = c[4] ? c[4] : "pending";
+        t->est_units = c[5] ? strtod(c[5], NULL) : 0;
+        t->units = c[6] ? strtod(c[6], NULL) : NAN;
+        t->leader = c[7] ? strtoll(c[7], NULL, 10) : 0;
+        t->folder = c[8] ? vb_xstrdup(c[8]) : NULL;
+        const char *item_status = c[9] ? c[9] : "pending";
+        task_paths(g, t);
+        bool gen_failed = !strcmp(gs, "failed") || !strcmp(gs, "refused") ||
+                          !strcmp(gs, "timeout");
+        if (gen_failed && !strcmp(item_status, "pending") && !t->leader) {
+            /* Retried: its generation failed, so it is submitted again
+             * under a new external id (the old one is taken). */
+            char hex[CRYPTO_SHA256_HEX_LEN + 1];
+            char *seed = vb_xasprintf("%s/retry", t->ext_id);
+            int hrc = crypto_sha256_hex(seed, strlen(seed), hex, e);
+            free(seed);
+            if (hrc != 0) {
+                state_rows_free(&rows);
+                return -1;
+            }
+            snprintf(t->ext_id, sizeof t->ext_id, "vb-%.32s", hex);
+            free(t->task_id);
+            t->task_id = NULL;
+            t->units = NAN;
+            gs = "pending";
+            /* The rows iterator holds the journal's lock only per call:
+             * the update can go in between. */
+            if (state_gen_renew(g->st, g->batch_id, t->seq, t->ext_id, e) != 0) {
+                state_rows_free(&rows);
+                return -1;
+            }
+        }
+        bool open_item = !strcmp(item_status, "pending") || !strcmp(item_status, "running");
+        if (open_item && t->folder) {
+            /* What a killed run was writing for this item. */
+            char *dir = util_path_join(g->o->out_dir, t->folder);
+            util_remove_temps(dir, 3);
+            free(dir);
+        }
+        if (!open_item) {
+            t->state = G_DONE;
+            if (!isnan(t->units))
+                commit_units(g, t);
+            continue;
+        }
+        t->state = !strcmp(gs, "downloaded") ? G_READY
+                   : t->task_id                ? G_WAIT
+                                               : G_LOOKUP;
+        /* Created, or maybe: it costs (as estimated until known). */
+        if (t->task_id || strcmp(gs, "pending") != 0)
+            commit_units(g, t);
+        /* A task with no id may have been created by a create call whose
+         * answer the crash lost: looked up before anything is sent (a
+         * renewed one was never sent: its lookup finds nothing). */
+        t->maybe_created = !t->task_id;
+    }
+    state_rows_free(&rows);
+    return got < 0 ? -1 : 0;
+}
+
+static void start_tasks(gen_engine *g)
+{
+    double now = util_now();
+    for (size_t i = 0; i < g->n; i++) {
+        gtask *t = &g->t[i];
+        t->heap_i = -1;
+        if (t->state == G_DONE)
+            continue;
+        if (t->leader) {
+            t->state = G_FOLLOW;
+            continue;
+        }
+        if (t->state == G_READY) {
+            if (access(t->video_path, F_OK) == 0) {
+                hand_over(g, t, NULL);
+                followers_end(g, i);
+                continue;
+            }
+            t->state = t->task_id ? G_WAIT : G_LOOKUP;
+        }
+        if (t->state == G_WAIT) {
+            t->counted = true;
+            g->inflight++;
+            t->created = now;
+            timer_set(g, i, now);
+        } else if (t->state == G_LOOKUP) {
+            /* Looked up through the submission queue (paced), before any
+             * create. */
+            queue_push(g, i, false);
+        } else if (t->job.image && util_is_url(t->job.image)) {
+            start_images(g, i);
+        } else if (t->job.image_tail && util_is_url(t->job.image_tail)) {
+            start_images(g, i);
+        } else {
+            queue_push(g, i, false);
+        }
+    }
+    /* Leaders recorded in an earlier run: their followers end now. */
+    for (size_t i = 0; i < g->n; i++) {
+        gtask *l = &g->t[i];
+        if (l->state != G_DONE)
+            continue;
+        if (access(l->video_path, F_OK) == 0)
+            l->state = G_READY;
+        followers_end(g, i);
+        l->state = G_DONE;
+    }
+}
+
+int generate_is_batch(const char *out_dir, const char *batch_id, vb_error *e)
+{
+    vb_error ignore;
+    state *st = state_open(out_dir, false, e);
+    if (!st)
+        return -1;
+    state_batch b = {0};
+    int rc = state_batch_get(st, batch_id, &b, e);
+    if (rc == 0) {
+        rc = 0;
+        if (state_gen_prepare(st, &ignore) == 0) {
+            state_rows *r = state_gen_rows(st, b.id, &ignore);
+            const char *c[1];
+            if (r && state_rows_next(r, c, 1, &ignore) == 1)
+                rc = 1;
+            state_rows_free(&r);
+        }
+    }
+    state_batch_clear(&b);
+    state_close(&st);
+    return rc;
+}
+
+int generate_run(const generate_opts *o)
+{
+    const vb_config *cfg = o->config;
+    vb_error e = {0};
+    gen_engine *g = vb_xcalloc(1, sizeof *g);
+    g->o = o;
+    g->cfg = cfg;
+    g->rng = (uint64_t)util_now() * 1000003u ^ (uint64_t)getpid() << 20 ^ 0x9E3779B97F4A7C15ull;
+    g->pv = o->provider ? o->provider
+                        : provider_find(cfg->generate.provider ? cfg->generate.provider : "kling");
+    int status = VB_EXIT_USAGE;
+    if (!g->pv) {
+        fprintf(stderr, "vbatch: unknown provider %s\n", cfg->generate.provider);
+        goto out;
+    }
+    g->sess = g->pv->session_new(cfg, &e);
+    if (!g->sess) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        goto out;
+    }
+    if (util_mkdir_p(o->out_dir, &e) != 0) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        goto out;
+    }
+    {
+        const char *b = cfg->kling.base_url;
+        size_t len = strlen(b);
+        while (len > 0 && b[len - 1] == '/')
+            len--;
+        g->base_url = vb_xstrndup(b, len);
+    }
+    if (o->resume_id) {
+        g->rep = report_reopen(o->out_dir, o->resume_id, o->requeue, &e);
+    } else {
+        char id[64];
+        batch_make_id(id, sizeof id);
+        vb_strlist inputs = {0};
+        vb_strlist_add(&inputs, o->jobs_path ? o->jobs_path : "");
+        report_batch_info info = { .batch_id = id, .command_line = o->command_line,
+                                   .config = cfg, .inputs = &inputs };
+        g->rep = report_open(o->out_dir, &info, &e);
+        vb_strlist_clear(&inputs);
+    }
+    if (!g->rep) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        goto out;
+    }
+    g->st = report_journal(g->rep);
+    g->batch_id = vb_xstrdup(report_batch_id(g->rep));
+    status = VB_EXIT_ITEMS;
+    if (state_gen_prepare(g->st, &e) != 0) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        goto out;
+    }
+    if (o->resume_id) {
+        if (plan_resume(g, &e) != 0) {
+            fprintf(stderr, "vbatch: %s\n", e.msg);
+            goto out;
+        }
+    } else {
+        g->n = o->jobs->n;
+        g->t = vb_xcalloc(g->n ? g->n : 1, sizeof *g->t);
+        if (plan_new(g, &e) != 0) {
+            fprintf(stderr, "vbatch: %s\n", e.msg);
+            goto out;
+        }
+    }
+    g->heap = vb_xcalloc(g->n ? g->n : 1, sizeof *g->heap);
+    g->max_inflight = cfg->generate.max_concurrent > 0 ? cfg->generate.max_concurrent : 3;
+    g->tokens = 1.0;
+    g->tokens_at = util_now();
+    g->net = net_new(&e);
+    if (!g->net) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        goto out;
+    }
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    start_tasks(g);
+
+    pthread_t th;
+    if (pthread_create(&th, NULL, gen_thread, g) != 0) {
+        fprintf(stderr, "vbatch: cannot start the network thread\n");
+        abort();
+    }
+    batch_feed feed = { .next = feed_next, .stop = feed_stop, .held = feed_held, .ud = g };
+    batch_opts bo = {
+        .config = cfg, .out_dir = o->out_dir, .command_line = o->command_line,
+        .jobs = o->jobs_threads, .feed = &feed, .rep = g->rep,
+        .resume_id = o->resume_id,
+    };
+    /* The batch engine ends the batch: reports, summary, exit status. The
+     * network thread is done by then (the feed ends with it). */
+    status = batch_run(&bo);
+    pthread_join(th, NULL);
+    if (g->fatal)
+        fprintf(stderr, "vbatch: %s\n", g->fatal_e.msg);
+    if (vb_verbosity >= 2)
+        fprintf(stderr, "vbatch: %s: %lld creates, %lld polls, %lld lookups, %lld downloads,"
+                        " %lld retries\n", g->batch_id, (long long)g->n_create,
+                (long long)g->n_poll, (long long)g->n_lookup, (long long)g->n_download,
+                (long long)g->n_retry);
+    pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->cv);
+
+out:
+    if (g->sess)
+        g->pv->session_free(&g->sess);
+    for (size_t i = 0; i < g->n; i++) {
+        gtask *t = &g->t[i];
+        job_free_fields(&t->job);
+        free(t->folder); free(t->task_id); free(t->url); free(t->image_local);
+        free(t->tail_local); free(t->video_path); free(t->pstatus); free(t->error);
+    }
+    for (size_t i = 0; i < g->nready; i++)
+        batch_item_clear(&g->ready[i]);
+    free(g->ready);
+    free(g->t);
+    free(g->q);
+    free(g->heap);
+    net_free(&g->net);
+    report_free(&g->rep);
+    free(g->batch_id);
+    free(g->base_url);
+    free(g);
+    return status;
+}

@@ -1,0 +1,479 @@
+/* mediaio.c - the input of the libav stages (probe, analyse, thumbs),
+ * opened and read under the item's clock.
+ *
+ * libavformat's own file protocol would read with a plain read(): an
+ * error from a network share becomes "end of file" or a damaged stream,
+ * and the interrupt callback is only looked at between reads. So the file
+ * is opened here and handed to libavformat as a custom AVIOContext whose
+ * read callback (pread at our own offset: a seek costs no system call)
+ * checks the clock before every read, times the read for the stall limit,
+ * keeps the first I/O error with its errno, and marks itself blocked so a
+ * watchdog can tell a read stuck in the kernel from a slow decoder.
+ *
+ * Only regular files are read: a FIFO or a device could block at open or
+ * give its data once, while the stages read a file several times. The
+ * file is opened with O_NONBLOCK so that one swapped in for a FIFO after
+ * discovery does not block the open (fstat then refuses it); the flag is
+ * cleared once the file is known to be regular. */
+#include "config.h"
+#include "mediaio.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libavformat/avformat.h>
+#include <libavutil/mem.h>
+
+/* libavformat's own buffer size for files. */
+#define IO_BUFFER 32768
+
+struct mediaio {
+    char *path;
+    int fd;
+    int64_t pos, size;
+    mediaio_clock *clk;        /* borrowed, may be NULL */
+    double stage_deadline;     /* util_now() limit of the stage, 0 = none */
+    double stage_timeout;      /* seconds, for the message */
+    int stop;                  /* enum mediaio_stop, sticky */
+    double stopped_after;      /* stall: seconds without data; else since start */
+    bool abandoned;            /* the watchdog took the item meanwhile */
+    bool demuxed;              /* avformat_open_input succeeded */
+    int err;                   /* errno of the first failed read, 0 if none */
+    AVIOContext *pb;
+    AVFormatContext *fc;
+};
+
+/* ---- the clock ---- */
+
+static int64_t to_us(double t)
+{
+    return (int64_t)(t * 1e6);
+}
+
+void mediaio_clock_start(mediaio_clock *c, double item_timeout, double stall_timeout,
+                         const atomic_int *abort)
+{
+    c->started = util_now();
+    c->item_timeout = item_timeout > 0 ? item_timeout : 0;
+    c->deadline = c->item_timeout > 0 ? c->started + c->item_timeout : 0;
+    c->stall_timeout = stall_timeout > 0 ? stall_timeout : 0;
+    c->abort = abort;
+    atomic_init(&c->stop, MEDIAIO_GO);
+    atomic_init(&c->stage, 0);
+    atomic_init(&c->blocked, 0);
+}
+
+int mediaio_clock_check(mediaio_clock *c, double now)
+{
+    if (!c)
+        return MEDIAIO_GO;
+    int s = atomic_load_explicit(&c->stop, memory_order_relaxed);
+    if (s != MEDIAIO_GO)
+        return s;
+    if (c->abort && atomic_load_explicit(c->abort, memory_order_relaxed))
+        s = MEDIAIO_ABORT;
+    else if (c->deadline > 0 && now > c->deadline)
+        s = MEDIAIO_DEADLINE;
+    else
+        return MEDIAIO_GO;
+    int go = MEDIAIO_GO;
+    /* The first reason found is the one reported. */
+    if (!atomic_compare_exchange_strong(&c->stop, &go, s))
+        s = go;
+    return s;
+}
+
+int mediaio_clock_stopped(const mediaio_clock *c)
+{
+    return c ? atomic_load(&c->stop) : MEDIAIO_GO;
+}
+
+bool mediaio_clock_abandoned(const mediaio_clock *c)
+{
+    return c && atomic_load(&c->blocked) < 0;
+}
+
+int mediaio_clock_abandon(mediaio_clock *c, double now, double margin, double *blocked_for)
+{
+    int64_t since = atomic_load(&c->blocked);
+    if (since <= 0)
+        return MEDIAIO_GO;
+    double b = now - (double)since / 1e6;
+    int reason = MEDIAIO_GO;
+    if (c->stall_timeout > 0 && b > c->stall_timeout + margin)
+        reason = MEDIAIO_STALL;
+    else if (b > margin && c->abort && atomic_load(c->abort))
+        reason = MEDIAIO_ABORT;
+    else if (b > margin && c->deadline > 0 && now > c->deadline)
+        reason = MEDIAIO_DEADLINE;
+    if (reason == MEDIAIO_GO)
+        return MEDIAIO_GO;
+    /* Only if that very call is still blocked: the reader, when its call
+     * returns, swaps in 0 and sees -1 if it lost the item. */
+    if (!atomic_compare_exchange_strong(&c->blocked, &since, -1))
+        return MEDIAIO_GO;
+    int go = MEDIAIO_GO;
+    atomic_compare_exchange_strong(&c->stop, &go, reason);
+    *blocked_for = b;
+    return reason;
+}
+
+int mediaio_clock_fail(const mediaio_clock *c, int reason, double seconds, bool abandoned,
+                       const char *path, vb_error *e)
+{
+    double item = c ? c->item_timeout : 0, stall = c ? c->stall_timeout : 0;
+    if (abandoned && reason == MEDIAIO_DEADLINE)
+        return vb_fail(e, VB_ERR_LIMIT, "%s: stalled: abandoned: item deadline reached after "
+                       "%.0f s in a read that never returned ([batch] item_timeout = %g s)",
+                       path, seconds, item);
+    if (abandoned && reason == MEDIAIO_STALL)
+        return vb_fail(e, VB_ERR_LIMIT, "%s: stalled: abandoned: no data for %.0f s, the read "
+                       "never returned ([batch] stall_timeout = %g s)", path, seconds, stall);
+    switch (reason) {
+    case MEDIAIO_ABORT:
+        return vb_fail(e, VB_ERR_LIMIT, "%s: interrupted: the grace period after the stop "
+                       "signal is over", path);
+    case MEDIAIO_DEADLINE:
+        return vb_fail(e, VB_ERR_LIMIT, "%s: item deadline reached: not finished after %.0f s "
+                       "([batch] item_timeout = %g s)", path, seconds, item);
+    case MEDIAIO_STALL:
+        return vb_fail(e, VB_ERR_LIMIT, "%s: no data for %.1f s while reading (stalled input; "
+                       "[batch] stall_timeout = %g s)", path, seconds, stall);
+    default:
+        return vb_fail(e, VB_ERR_LIMIT, "%s: stopped", path);
+    }
+}
+
+/* ---- errno ---- */
+
+static const struct errno_info {
+    int err;
+    const char *name;
+    bool transient;
+} errnos[] = {
+    /* Worth another try: a server or a link that may come back. */
+    { EIO, "EIO", true },
+    { ETIMEDOUT, "ETIMEDOUT", true },
+    { ESTALE, "ESTALE", true },
+    { EAGAIN, "EAGAIN", true },
+    { EINTR, "EINTR", true },
+    { ENETDOWN, "ENETDOWN", true },
+    { ENETUNREACH, "ENETUNREACH", true },
+    { ENETRESET, "ENETRESET", true },
+    { ECONNRESET, "ECONNRESET", true },
+    { ECONNABORTED, "ECONNABORTED", true },
+    { ECONNREFUSED, "ECONNREFUSED", true },
+    { ENOTCONN, "ENOTCONN", true },
+    { EHOSTDOWN, "EHOSTDOWN", true },
+    { EHOSTUNREACH, "EHOSTUNREACH", true },
+#ifdef ENOLINK
+    { ENOLINK, "ENOLINK", true },
+#endif
+#ifdef ECOMM
+    { ECOMM, "ECOMM", true },
+#endif
+#ifdef EREMOTEIO
+    { EREMOTEIO, "EREMOTEIO", true },
+#endif
+    /* The same answer every time. */
+    { ENOENT, "ENOENT", false },
+    { EACCES, "EACCES", false },
+    { EPERM, "EPERM", false },
+    { EISDIR, "EISDIR", false },
+    { ENOTDIR, "ENOTDIR", false },
+    { ELOOP, "ELOOP", false },
+    { ENAMETOOLONG, "ENAMETOOLONG", false },
+    { EINVAL, "EINVAL", false },
+    { EOVERFLOW, "EOVERFLOW", false },
+    { EFBIG, "EFBIG", false },
+    { ENXIO, "ENXIO", false },
+    { ENODEV, "ENODEV", false },
+    { ENOMEM, "ENOMEM", false },
+    { EMFILE, "EMFILE", false },
+    { ENFILE, "ENFILE", false },
+    { EBADF, "EBADF", false },
+};
+
+static const struct errno_info *errno_find(int err)
+{
+    for (size_t i = 0; i < VB_ARRAY_LEN(errnos); i++)
+        if (errnos[i].err == err)
+            return &errnos[i];
+    return NULL;
+}
+
+bool mediaio_transient(int err)
+{
+    const struct errno_info *i = errno_find(err);
+    return i && i->transient;
+}
+
+const char *mediaio_errno_name(int err)
+{
+    const struct errno_info *i = errno_find(err);
+    return i ? i->name : NULL;
+}
+
+/* "Input/output error (EIO)" */
+static int errno_fail(vb_error *e, int err, const char *path, const char *what)
+{
+    const char *name = mediaio_errno_name(err);
+    char num[24];
+    if (!name) {
+        snprintf(num, sizeof num, "errno %d", err);
+        name = num;
+    }
+    return vb_fail(e, mediaio_transient(err) ? VB_ERR_IO_RETRY : VB_ERR_IO, "%s: %s: %s (%s)",
+                   path, what, strerror(err), name);
+}
+
+/* ---- the reader ---- */
+
+/* Why stop now (the stage's limit included), kept once found. */
+static int io_stop(mediaio *io, double now)
+{
+    if (io->stop != MEDIAIO_GO)
+        return io->stop;
+    int s = mediaio_clock_check(io->clk, now);
+    if (s == MEDIAIO_GO && io->stage_deadline > 0 && now > io->stage_deadline)
+        s = MEDIAIO_TIMEOUT;
+    if (s != MEDIAIO_GO) {
+        io->stop = s;
+        io->stopped_after = io->clk ? now - io->clk->started : 0;
+    }
+    return s;
+}
+
+/* Around a call that may block: mark it for the watchdog; false if the
+ * item was taken away meanwhile. */
+static void block_begin(mediaio *io, double now)
+{
+    if (io->clk)
+        atomic_store(&io->clk->blocked, to_us(now) > 0 ? to_us(now) : 1);
+}
+
+static bool block_end(mediaio *io)
+{
+    if (!io->clk || atomic_exchange(&io->clk->blocked, 0) >= 0)
+        return true;
+    /* Abandoned: the watchdog recorded the item. Stay marked, so a
+     * second look sees it too. */
+    atomic_store(&io->clk->blocked, -1);
+    io->abandoned = true;
+    io->stop = mediaio_clock_stopped(io->clk);
+    if (io->stop == MEDIAIO_GO)
+        io->stop = MEDIAIO_STALL;
+    return false;
+}
+
+/* A read that took longer than the stall limit is a stall, even if it
+ * brought data at last (a watchdog may have given up on it already). */
+static bool stalled(mediaio *io, double t0, double t1)
+{
+    if (!io->clk || io->clk->stall_timeout <= 0 || t1 - t0 <= io->clk->stall_timeout)
+        return false;
+    int go = MEDIAIO_GO;
+    atomic_compare_exchange_strong(&io->clk->stop, &go, MEDIAIO_STALL);
+    io->stop = MEDIAIO_STALL;
+    io->stopped_after = t1 - t0;
+    return true;
+}
+
+static int io_read(void *opaque, uint8_t *buf, int size)
+{
+    mediaio *io = opaque;
+    if (io->err)
+        return AVERROR(io->err);
+    double t0 = util_now();
+    if (io_stop(io, t0) != MEDIAIO_GO)
+        return AVERROR_EXIT;
+    block_begin(io, t0);
+    ssize_t n;
+    do
+        n = pread(io->fd, buf, (size_t)size, io->pos);
+    while (n < 0 && errno == EINTR);
+    int err = errno;
+    bool mine = block_end(io);
+    if (!mine || stalled(io, t0, util_now()))
+        return AVERROR_EXIT;
+    if (n < 0) {
+        io->err = err ? err : EIO;
+        return AVERROR(io->err);
+    }
+    if (n == 0)
+        return AVERROR_EOF;
+    io->pos += n;
+    return (int)n;
+}
+
+static int64_t io_seek(void *opaque, int64_t offset, int whence)
+{
+    mediaio *io = opaque;
+    if (whence & AVSEEK_SIZE)
+        return io->size;
+    int64_t to;
+    switch (whence & ~AVSEEK_FORCE) {
+    case SEEK_SET: to = offset; break;
+    case SEEK_CUR: to = io->pos + offset; break;
+    case SEEK_END: to = io->size + offset; break;
+    default:       return AVERROR(EINVAL);
+    }
+    if (to < 0)
+        return AVERROR(EINVAL);
+    io->pos = to;
+    return to;
+}
+
+/* libavformat calls this while it works (open, find_stream_info ...). */
+static int io_interrupt(void *opaque)
+{
+    mediaio *io = opaque;
+    return io_stop(io, util_now()) != MEDIAIO_GO;
+}
+
+int mediaio_open(mediaio **out, const char *path, mediaio_clock *clk, double stage_timeout,
+                 vb_error *e)
+{
+    *out = NULL;
+    mediaio *io = vb_xcalloc(1, sizeof *io);
+    io->path = vb_xstrdup(path);
+    io->fd = -1;
+    io->clk = clk;
+    double now = util_now();
+    if (stage_timeout > 0) {
+        io->stage_deadline = now + stage_timeout;
+        io->stage_timeout = stage_timeout;
+    }
+    if (io_stop(io, now) != MEDIAIO_GO) {
+        mediaio_error(io, e);
+        mediaio_close(&io);
+        return -1;
+    }
+    /* An open on a network share can hang like a read. */
+    block_begin(io, now);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int err = errno;
+    bool mine = block_end(io);
+    io->fd = fd;
+    if (!mine || stalled(io, now, util_now())) {
+        mediaio_error(io, e);
+        mediaio_close(&io);
+        return -1;
+    }
+    if (fd < 0) {
+        errno_fail(e, err, path, "cannot open");
+        mediaio_close(&io);
+        return -1;
+    }
+    struct stat sb;
+    int rc = 0;
+    if (fstat(fd, &sb) != 0)
+        rc = errno_fail(e, errno, path, "cannot read");
+    else if (S_ISDIR(sb.st_mode))
+        rc = vb_fail(e, VB_ERR_MEDIA, "%s: is a directory, not a video file", path);
+    else if (!S_ISREG(sb.st_mode))
+        rc = vb_fail(e, VB_ERR_MEDIA, "%s: not a regular file", path);
+    if (rc != 0) {
+        mediaio_close(&io);
+        return -1;
+    }
+    /* Only the open had to be safe from a FIFO: some FUSE file systems
+     * would answer reads with EAGAIN. (O_NONBLOCK is the only status
+     * flag it was opened with.) */
+    fcntl(fd, F_SETFL, 0);
+    io->size = sb.st_size;
+    unsigned char *buf = av_malloc(IO_BUFFER);
+    io->pb = buf ? avio_alloc_context(buf, IO_BUFFER, 0, io, io_read, NULL, io_seek) : NULL;
+    io->fc = io->pb ? avformat_alloc_context() : NULL;
+    if (!io->fc) {
+        if (!io->pb)
+            av_free(buf);
+        mediaio_close(&io);
+        return vb_fail(e, VB_ERR_INTERNAL, "%s: out of memory", path);
+    }
+    io->fc->pb = io->pb;
+    io->fc->interrupt_callback = (AVIOInterruptCB){ io_interrupt, io };
+    /* What libavformat's file protocol allows files to refer to: a
+     * playlist named .mp4 must not make us fetch a URL. */
+    io->fc->protocol_whitelist = av_strdup("file,crypto,data");
+    *out = io;
+    return 0;
+}
+
+int mediaio_demux(mediaio *io, vb_error *e)
+{
+    /* On failure it frees the context, but not our I/O context. */
+    int rc = avformat_open_input(&io->fc, io->path, NULL, NULL);
+    io->demuxed = rc >= 0;
+    if (rc >= 0)
+        return 0;
+    if (mediaio_error(io, e) != 0)
+        return -1;
+    char m[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(rc, m, sizeof m);
+    if (rc == AVERROR_INVALIDDATA)
+        return vb_fail(e, VB_ERR_MEDIA, "%s: not a recognised media file (%s)", io->path, m);
+    return vb_fail(e, VB_ERR_MEDIA, "%s: cannot open: %s", io->path, m);
+}
+
+struct AVFormatContext *mediaio_format(const mediaio *io)
+{
+    return io->fc;
+}
+
+long mediaio_read(mediaio *io, void *buf, size_t n)
+{
+    int r = io_read(io, buf, n > (1 << 30) ? 1 << 30 : (int)n);
+    return r == AVERROR_EOF ? 0 : r < 0 ? -1 : r;
+}
+
+int64_t mediaio_size(const mediaio *io)
+{
+    return io->size;
+}
+
+int mediaio_check(mediaio *io)
+{
+    return io_stop(io, util_now());
+}
+
+int mediaio_error(mediaio *io, vb_error *e)
+{
+    if (io->stop == MEDIAIO_TIMEOUT)
+        return vb_fail(e, VB_ERR_LIMIT, "%s: took longer than %g s (timeout)", io->path,
+                       io->stage_timeout);
+    if (io->stop != MEDIAIO_GO)
+        return mediaio_clock_fail(io->clk, io->stop, io->stopped_after, io->abandoned,
+                                  io->path, e);
+    if (io->err)
+        return errno_fail(e, io->err, io->path, "read error");
+    return 0;
+}
+
+void mediaio_close(mediaio **pio)
+{
+    mediaio *io = *pio;
+    if (!io)
+        return;
+    /* An opened input leaves our own I/O context to us; an unopened
+     * context would take it for one of its own and close it. */
+    if (io->demuxed)
+        avformat_close_input(&io->fc);
+    else
+        avformat_free_context(io->fc);
+    if (io->pb) {
+        av_freep(&io->pb->buffer);
+        avio_context_free(&io->pb);
+    }
+    if (io->fd >= 0)
+        close(io->fd);
+    free(io->path);
+    free(io);
+    *pio = NULL;
+}

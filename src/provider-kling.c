@@ -1,0 +1,447 @@
+/* provider-kling.c - Kling (Kuaishou) video generation: which requests its
+ * API takes, what they cost, and which input images it refuses, so that
+ * a job that would be refused is refused here, at no cost, before the
+ * batch starts.
+ *
+ * The API: POST /v1/videos/text2video and /v1/videos/image2video with
+ * model_name, prompt, negative_prompt, cfg_scale, mode, aspect_ratio,
+ * duration ("5" or "10"), image / image_tail (base64), external_task_id;
+ * GET /v1/videos/{text2video|image2video}/{task_id}. */
+#include "config.h"
+#include "provider.h"
+#include "image.h"
+#include "jobs.h"
+#include "jwt.h"
+#include "util.h"
+
+#include <jansson.h>
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Text limits of the create calls, in characters. */
+#define KLING_MAX_PROMPT 2500
+#define KLING_MAX_NEGATIVE 2500
+
+/* Input images (image, image_tail): JPEG or PNG, at most 10 MB, at least
+ * 300 px on each side, aspect ratio between 1:2.5 and 2.5:1. */
+#define KLING_IMAGE_MAX_BYTES (10 * 1024 * 1024)
+#define KLING_IMAGE_MIN_SIDE 300
+#define KLING_IMAGE_MAX_ASPECT 2.5
+
+/* Models and their cost, in units of a Kling API resource package, from
+ * Kling's published API price list (klingai.com developer pricing, 2025)
+ * for one 5 s or 10 s video. The task's final_unit_deduction, when the
+ * API reports it, replaces the estimate. A model missing here is refused
+ * by validate: add its row when Kling publishes one.
+ *
+ *   model              t2v i2v  std 5s/10s  pro 5s/10s
+ *   kling-v1            x   x     1 / 2      3.5 / 7
+ *   kling-v1-5              x     2 / 4      3.5 / 7
+ *   kling-v1-6          x   x     2 / 4      3.5 / 7
+ *   kling-v2-master     x   x    10 / 20     (one tier: std = pro)
+ *   kling-v2-1              x     2 / 4      3.5 / 7
+ *   kling-v2-1-master   x   x    10 / 20     (one tier: std = pro)
+ *   kling-v2-5-turbo    x   x     -          2.5 / 5
+ */
+typedef struct kling_model {
+    const char *name;
+    bool t2v, i2v;
+    double units[2][2];  /* [std, pro][5 s, 10 s]; 0 = mode not offered */
+} kling_model;
+
+static const kling_model models[] = {
+    { "kling-v1", true, true, { { 1, 2 }, { 3.5, 7 } } },
+    { "kling-v1-5", false, true, { { 2, 4 }, { 3.5, 7 } } },
+    { "kling-v1-6", true, true, { { 2, 4 }, { 3.5, 7 } } },
+    { "kling-v2-master", true, true, { { 10, 20 }, { 10, 20 } } },
+    { "kling-v2-1", false, true, { { 2, 4 }, { 3.5, 7 } } },
+    { "kling-v2-1-master", true, true, { { 10, 20 }, { 10, 20 } } },
+    { "kling-v2-5-turbo", true, true, { { 0, 0 }, { 2.5, 5 } } },
+};
+
+static const char *const aspect_ratios[] = { "16:9", "9:16", "1:1" };
+
+static const kling_model *model_find(const char *name)
+{
+    for (size_t i = 0; i < VB_ARRAY_LEN(models); i++)
+        if (strcmp(models[i].name, name) == 0)
+            return &models[i];
+    return NULL;
+}
+
+static char *model_names(bool (*ok)(const kling_model *))
+{
+    char buf[512] = "";
+    for (size_t i = 0; i < VB_ARRAY_LEN(models); i++) {
+        if (ok && !ok(&models[i]))
+            continue;
+        if (*buf)
+            strncat(buf, ", ", sizeof buf - strlen(buf) - 1);
+        strncat(buf, models[i].name, sizeof buf - strlen(buf) - 1);
+    }
+    return vb_xstrdup(buf);
+}
+
+static bool takes_t2v(const kling_model *m) { return m->t2v; }
+static bool takes_i2v(const kling_model *m) { return m->i2v; }
+
+static int mode_index(const char *mode)
+{
+    return strcmp(mode, "pro") == 0 ? 1 : strcmp(mode, "std") == 0 ? 0 : -1;
+}
+
+static int kling_validate(const gen_job *j, const vb_config *c, vb_error *e)
+{
+    (void)c;
+    const kling_model *m = model_find(j->model);
+    if (!m) {
+        char *names = model_names(NULL);
+        vb_fail(e, VB_ERR_USAGE, "model: '%s' is not a Kling model (known: %s)", j->model,
+                names);
+        free(names);
+        return -1;
+    }
+    if ((j->kind == GEN_T2V && !m->t2v) || (j->kind == GEN_I2V && !m->i2v)) {
+        char *names = model_names(j->kind == GEN_T2V ? takes_t2v : takes_i2v);
+        vb_fail(e, VB_ERR_USAGE, "model: %s does not do %s (those that do: %s)", j->model,
+                j->kind == GEN_T2V ? "text-to-video (a row without image)"
+                                   : "image-to-video",
+                names);
+        free(names);
+        return -1;
+    }
+    int mi = mode_index(j->mode);
+    if (mi < 0 || m->units[mi][0] <= 0)
+        return vb_fail(e, VB_ERR_USAGE, "mode: %s is not offered by %s%s", j->mode, j->model,
+                       m->units[1][0] > 0 ? " (use pro)" : "");
+    if (j->duration != 5 && j->duration != 10)
+        return vb_fail(e, VB_ERR_USAGE, "duration: %d s (Kling makes 5 or 10)", j->duration);
+    if (j->aspect_ratio) {
+        bool ok = false;
+        for (size_t i = 0; i < VB_ARRAY_LEN(aspect_ratios); i++)
+            if (strcmp(j->aspect_ratio, aspect_ratios[i]) == 0)
+                ok = true;
+        if (!ok)
+            return vb_fail(e, VB_ERR_USAGE, "aspect_ratio: %s (Kling makes 16:9, 9:16 or 1:1)",
+                           j->aspect_ratio);
+    }
+    if (!isnan(j->cfg_scale) && (j->cfg_scale < 0 || j->cfg_scale > 1))
+        return vb_fail(e, VB_ERR_USAGE, "cfg_scale: %g is not between 0 and 1", j->cfg_scale);
+    static const struct { const char *name; size_t off; long max; } texts[] = {
+        { "prompt", offsetof(gen_job, prompt), KLING_MAX_PROMPT },
+        { "negative_prompt", offsetof(gen_job, negative_prompt), KLING_MAX_NEGATIVE },
+    };
+    for (size_t i = 0; i < VB_ARRAY_LEN(texts); i++) {
+        const char *s = *(char *const *)((const char *)j + texts[i].off);
+        long n = s ? util_utf8_chars(s) : 0;
+        if (n < 0)
+            return vb_fail(e, VB_ERR_USAGE, "%s: not valid UTF-8", texts[i].name);
+        if (n > texts[i].max)
+            return vb_fail(e, VB_ERR_USAGE, "%s: %ld characters, Kling takes at most %ld",
+                           texts[i].name, n, texts[i].max);
+    }
+    return 0;
+}
+
+static double kling_estimate_units(const gen_job *j)
+{
+    const kling_model *m = model_find(j->model);
+    int mi = mode_index(j->mode);
+    if (!m || mi < 0 || (j->duration != 5 && j->duration != 10))
+        return -1;
+    double u = m->units[mi][j->duration == 10];
+    return u > 0 ? u : -1;
+}
+
+static int kling_check_image(const char *path, vb_error *e)
+{
+    image_info in;
+    /* Header only; no pixel limit beyond Kling's own (10 MB). */
+    if (image_probe(path, 0, &in, e) != 0)
+        return -1;
+    int rc = 0;
+    const char *f = in.format ? in.format : "unknown";
+    double aspect = in.height > 0 ? (double)in.width / in.height : 0;
+    if (strcmp(f, "jpeg") != 0 && strcmp(f, "png") != 0) {
+        rc = vb_fail(e, VB_ERR_MEDIA, "%s image: Kling takes JPEG or PNG", f);
+    } else if (in.size > KLING_IMAGE_MAX_BYTES) {
+        rc = vb_fail(e, VB_ERR_LIMIT, "%.1f MB: Kling takes at most %d MB",
+                     (double)in.size / (1024 * 1024), KLING_IMAGE_MAX_BYTES / (1024 * 1024));
+    } else if (in.width < KLING_IMAGE_MIN_SIDE || in.height < KLING_IMAGE_MIN_SIDE) {
+        rc = vb_fail(e, VB_ERR_LIMIT, "%d x %d px: Kling needs at least %d px on each side",
+                     in.width, in.height, KLING_IMAGE_MIN_SIDE);
+    } else if (aspect > KLING_IMAGE_MAX_ASPECT || aspect < 1 / KLING_IMAGE_MAX_ASPECT) {
+        rc = vb_fail(e, VB_ERR_LIMIT,
+                     "%d x %d px, aspect %.2f:1: Kling takes 1:2.5 to 2.5:1", in.width,
+                     in.height, aspect);
+    }
+    image_info_clear(&in);
+    return rc;
+}
+
+/* ---- the API calls: requests, replies, the JWT session ---- */
+
+/* A token lives 1800 s; a new one is signed this long before the end so
+ * that a request in flight never carries an expired token. */
+#define KLING_TOKEN_LIFE 1800.0
+#define KLING_TOKEN_MARGIN 300.0
+
+struct provider_session {
+    char *ak, *sk;              /* secrets: never in a message */
+    char *line;                 /* "Authorization: Bearer <jwt>" */
+    double expires;
+};
+
+static provider_session *kling_session_new(const vb_config *c, vb_error *e)
+{
+    provider_session *s = vb_xcalloc(1, sizeof *s);
+    const char *kf = c->kling.key_file && c->kling.key_file[0] ? c->kling.key_file : NULL;
+    if (jwt_load_keys(&s->ak, &s->sk, kf, e) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void kling_session_free(provider_session **sp)
+{
+    provider_session *s = *sp;
+    if (!s)
+        return;
+    jwt_wipe(&s->ak);
+    jwt_wipe(&s->sk);
+    jwt_wipe(&s->line);
+    free(s);
+    *sp = NULL;
+}
+
+static int kling_auth_header(provider_session *s, double now, bool renew, char **line,
+                             vb_error *e)
+{
+    if (renew || !s->line || now > s->expires - KLING_TOKEN_MARGIN) {
+        char *tok = jwt_kling(s->ak, s->sk, (int64_t)now, e);
+        if (!tok)
+            return -1;
+        jwt_wipe(&s->line);
+        s->line = vb_xasprintf("Authorization: Bearer %s", tok);
+        jwt_wipe(&tok);
+        s->expires = now + KLING_TOKEN_LIFE;
+    }
+    *line = vb_xstrdup(s->line);
+    return 0;
+}
+
+static const char *kling_kind(const gen_job *j)
+{
+    return j->kind == GEN_I2V ? "image2video" : "text2video";
+}
+
+static void kling_set_str(json_t *o, const char *key, const char *v)
+{
+    if (v && v[0])
+        json_object_set_new(o, key, json_string(v));
+}
+
+static int kling_create_request(const gen_job *j, const char *external_id,
+                                const char *image_b64, const char *tail_b64, char **path,
+                                char **body, vb_error *e)
+{
+    json_t *o = json_object();
+    kling_set_str(o, "model_name", j->model);
+    kling_set_str(o, "prompt", j->prompt);
+    kling_set_str(o, "negative_prompt", j->negative_prompt);
+    if (!isnan(j->cfg_scale))
+        json_object_set_new(o, "cfg_scale", json_real(j->cfg_scale));
+    kling_set_str(o, "mode", j->mode);
+    if (!image_b64)
+        kling_set_str(o, "aspect_ratio", j->aspect_ratio);
+    /* The API wants the duration as a string. */
+    char dur[16];
+    snprintf(dur, sizeof dur, "%d", j->duration);
+    json_object_set_new(o, "duration", json_string(dur));
+    kling_set_str(o, "image", image_b64);
+    kling_set_str(o, "image_tail", tail_b64);
+    kling_set_str(o, "external_task_id", external_id);
+    *body = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!*body)
+        return vb_fail(e, VB_ERR_INTERNAL, "cannot encode the request");
+    *path = vb_xasprintf("/v1/videos/%s", kling_kind(j));
+    return 0;
+}
+
+static char *kling_query_path(const gen_job *j, const char *id)
+{
+    return vb_xasprintf("/v1/videos/%s/%s", kling_kind(j), id);
+}
+
+static char *kling_dup(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_string(v))
+        return vb_xstrdup(json_string_value(v));
+    if (json_is_integer(v))
+        return vb_xasprintf("%lld", (long long)json_integer_value(v));
+    return NULL;
+}
+
+static double kling_num(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_number(v))
+        return json_number_value(v);
+    if (json_is_string(v)) {
+        char *end;
+        double d = strtod(json_string_value(v), &end);
+        if (end != json_string_value(v) && *end == '\0')
+            return d;
+    }
+    return NAN;
+}
+
+/* What a code in the body means (Kling's published error codes). */
+static int kling_code_verdict(long code, long http)
+{
+    switch (code) {
+    case 0: return PV_OK;
+    case 1004: return PV_AUTH_EXPIRED;           /* token expired */
+    case 1000: case 1001: case 1002: case 1003:  /* bad / missing / not yet valid */
+        return code == 1003 ? PV_AUTH_EXPIRED : PV_AUTH;
+    case 1100: case 1101: case 1102: return PV_NO_CREDIT; /* account, arrears, no units */
+    case 1103: return PV_AUTH;                   /* no access to this resource */
+    case 1203: return http == 404 ? PV_NOT_FOUND : PV_REJECTED;
+    case 1200: case 1201: case 1202: return PV_REJECTED;
+    case 1300: case 1301: return PV_REJECTED;    /* platform / content policy */
+    case 1302: return PV_RATE;                   /* requests too fast */
+    case 1303: return PV_CONCURRENCY;            /* too many tasks at once */
+    case 1304: return PV_AUTH;                   /* IP not allowed */
+    default:
+        if (code >= 5000 && code < 6000)
+            return PV_TRANSIENT;
+        return -1;
+    }
+}
+
+static int kling_status(const char *s)
+{
+    if (!s)
+        return PT_UNKNOWN;
+    if (!strcmp(s, "submitted"))
+        return PT_SUBMITTED;
+    if (!strcmp(s, "processing"))
+        return PT_PROCESSING;
+    if (!strcmp(s, "succeed"))
+        return PT_SUCCEED;
+    if (!strcmp(s, "failed"))
+        return PT_FAILED;
+    return PT_UNKNOWN;
+}
+
+static void kling_parse_reply(long http, int curl_code, const char *body, size_t len,
+                              provider_reply *r)
+{
+    provider_reply_clear(r);
+    r->code = -1;
+    r->video_duration = NAN;
+    r->units = NAN;
+    if (curl_code != 0) {
+        r->verdict = PV_TRANSIENT;
+        snprintf(r->msg, sizeof r->msg, "no reply (transfer failed)");
+        return;
+    }
+    json_error_t je;
+    json_t *root = body && len ? json_loadb(body, len, 0, &je) : NULL;
+    if (!json_is_object(root)) {
+        json_decref(root);
+        /* No readable body: the HTTP status alone decides. */
+        if (http == 429)
+            r->verdict = PV_RATE;
+        else if (http == 401)
+            r->verdict = PV_AUTH_EXPIRED;
+        else if (http == 404)
+            r->verdict = PV_NOT_FOUND;
+        else if (http >= 400 && http < 500 && http != 408)
+            r->verdict = PV_REJECTED;
+        else
+            r->verdict = PV_TRANSIENT;
+        snprintf(r->msg, sizeof r->msg, "HTTP %ld with %s", http,
+                 body && len ? "a reply that is not JSON" : "an empty reply");
+        return;
+    }
+    json_t *code = json_object_get(root, "code");
+    r->code = json_is_integer(code) ? (long)json_integer_value(code) : -1;
+    json_t *m = json_object_get(root, "message");
+    r->request_id = kling_dup(root, "request_id");
+    int v = r->code >= 0 ? kling_code_verdict(r->code, http) : -1;
+    if (v < 0) {
+        /* An unknown code, or none: the HTTP status decides. */
+        if (http >= 200 && http < 300 && r->code <= 0)
+            v = PV_OK;
+        else if (http == 429)
+            v = PV_RATE;
+        else if (http == 404)
+            v = PV_NOT_FOUND;
+        else if (http >= 500 || http == 408 || http == 0)
+            v = PV_TRANSIENT;
+        else if (http == 401)
+            v = PV_AUTH;
+        else
+            v = PV_REJECTED;
+    }
+    const char *mtext = json_is_string(m) ? json_string_value(m) : "";
+    if (v == PV_REJECTED && strstr(mtext, "external_task_id"))
+        /* The external id is taken: that task exists (an earlier create
+         * whose answer was lost); look it up. */
+        v = PV_DUPLICATE;
+    r->verdict = v;
+    if (v != PV_OK)
+        snprintf(r->msg, sizeof r->msg, "code %ld%s%s (HTTP %ld)", r->code,
+                 mtext[0] ? ": " : "", mtext, http);
+
+    json_t *d = json_object_get(root, "data");
+    if (v == PV_OK && !json_is_object(d)) {
+        r->verdict = PV_TRANSIENT;
+        snprintf(r->msg, sizeof r->msg, "HTTP %ld: a reply without data", http);
+    }
+    if (json_is_object(d)) {
+        r->task_id = kling_dup(d, "task_id");
+        json_t *st = json_object_get(d, "task_status");
+        r->status = kling_status(json_is_string(st) ? json_string_value(st) : NULL);
+        r->status_msg = kling_dup(d, "task_status_msg");
+        json_t *info = json_object_get(d, "task_info");
+        if (json_is_object(info))
+            r->external_id = kling_dup(info, "external_task_id");
+        r->units = kling_num(d, "final_unit_deduction");
+        json_t *res = json_object_get(d, "task_result");
+        json_t *vids = json_is_object(res) ? json_object_get(res, "videos") : NULL;
+        json_t *v0 = json_is_array(vids) ? json_array_get(vids, 0) : NULL;
+        if (json_is_object(v0)) {
+            r->video_url = kling_dup(v0, "url");
+            r->video_id = kling_dup(v0, "id");
+            r->video_duration = kling_num(v0, "duration");
+        }
+        if (r->verdict == PV_OK && !r->task_id) {
+            r->verdict = PV_TRANSIENT;
+            snprintf(r->msg, sizeof r->msg, "HTTP %ld: a reply without a task id", http);
+        }
+    }
+    json_decref(root);
+}
+
+const provider provider_kling = {
+    .name = "kling",
+    .units = "units",
+    .validate = kling_validate,
+    .estimate_units = kling_estimate_units,
+    .check_image = kling_check_image,
+    .session_new = kling_session_new,
+    .session_free = kling_session_free,
+    .auth_header = kling_auth_header,
+    .create_request = kling_create_request,
+    .query_path = kling_query_path,
+    .parse_reply = kling_parse_reply,
+};

@@ -1,0 +1,44 @@
+/* provider.c - the table of video-generation providers: adding one is a
+ * new provider-NAME.c and one line here. */
+#include "config.h"
+#include "provider.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const provider *const providers[] = {
+    &provider_kling,
+};
+
+const provider *provider_find(const char *name)
+{
+    for (size_t i = 0; i < VB_ARRAY_LEN(providers); i++)
+        if (strcmp(providers[i]->name, name) == 0)
+            return providers[i];
+    return NULL;
+}
+
+void provider_reply_clear(provider_reply *r)
+{
+    free(r->request_id);
+    free(r->task_id);
+    free(r->external_id);
+    free(r->status_msg);
+    free(r->video_url);
+    free(r->video_id);
+    memset(r, 0, sizeof *r);
+}
+
+char *provider_names(void)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < VB_ARRAY_LEN(providers); i++)
+        n += strlen(providers[i]->name) + 2;
+    char *s = vb_xcalloc(n, 1);
+    for (size_t i = 0; i < VB_ARRAY_LEN(providers); i++) {
+        if (i)
+            strcat(s, ", ");
+        strcat(s, providers[i]->name);
+    }
+    return s;
+}
