@@ -396,8 +396,10 @@ static void counts_add(report_counts *c, const item_record *it)
 /* ---- recording ---- */
 
 /* The hashes an incremental run compares: the effective settings without
- * those that change no result ([batch]: jobs, error handling; [input]:
- * which files are found, downloads; the preset's description), and the
+ * those that change no result of a file processed ([batch]: jobs, error
+ * handling, time limits, retries; [input]: which files are found,
+ * downloads; [generate] and [provider.*]: how clips are generated; the
+ * preset's description), and the
  * [analyse] settings alone (without enabled and timeout). Keys sorted,
  * with the vbatch version, so a new version processes everything again. */
 static void settings_hashes(report *r, json_t *config)
@@ -405,6 +407,13 @@ static void settings_hashes(report *r, json_t *config)
     json_t *c = json_is_object(config) ? json_deep_copy(config) : json_object();
     json_object_del(c, "batch");
     json_object_del(c, "input");
+    json_object_del(c, "generate");
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(c, tmp, k, v)
+        if (strncmp(k, "provider.", 9) == 0)
+            json_object_del(c, k);
     json_object_del(json_object_get(c, "preset"), "description");
     json_t *a = json_deep_copy(json_object_get(c, "analyse"));
     if (!a)

@@ -235,8 +235,12 @@ static void test_skip(const char *dir)
     CHECK(report_finish(r1, 1.0, NULL, &e) == 0);
     report_free(&r1);
 
-    /* jobs and error handling change no result: same settings. */
-    report *r2 = open_batch(out, "batch_2", "[batch]\njobs = 3\nerror_handling = stop\n");
+    /* [batch], [generate] and [provider.*] change no result of a file
+     * processed: same settings. */
+    report *r2 = open_batch(out, "batch_2",
+                            "[batch]\njobs = 3\nerror_handling = stop\nitem_timeout = 100\n"
+                            "[generate]\nduration = 10\n"
+                            "[provider.kling]\nrequest_timeout = 30\n");
     if (!r2)
         return;
     CHECK(lookup(r2, "/in/a.mp4", 100, 1000, false, &skip, &folder, &it) == 1 && skip);
