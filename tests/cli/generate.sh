@@ -179,4 +179,39 @@ check "kill -9: every item once" once "$T/o5" 12
 check "kill -9: no temporary file left" sh -c "! find '$T/o5' -name '*.vbtmp*' | grep -q ."
 kling_stop
 
+# ---- 6. images by URL (checked once downloaded), the per-task deadline,
+# an injected 1303, and the checks with --deep --thumbnails ----
+mkdir -p "$T/www"
+vips black "$T/www/good.jpg" 960 540 --bands 3 || exit 99
+vips black "$T/www/thin.jpg" 1200 300 --bands 3 || exit 99
+"$PYTHON3" "$TOP_SRCDIR/tests/lib/httpd.py" --root "$T/www" --port-file "$T/www.port" &
+HTTPD=$!
+trap 'kling_stop; kill $HTTPD 2>/dev/null' EXIT
+n=0
+while [ ! -s "$T/www.port" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+WWW=http://127.0.0.1:$(cat "$T/www.port")
+kling_start "$T/m6" --gen-time 0.3 --max-concurrent 3 --inject kind=1303,on=create,count=1 || exit 99
+config "$T/c6.ini"
+sed -i 's/^task_timeout = 60$/task_timeout = 2/' "$T/c6.ini"
+cat >"$T/jobs6.csv" <<EOF
+id,prompt,image
+web,Animate the web image,$WWW/good.jpg
+thin,Animate the thin one,$WWW/thin.jpg
+slow,"takes too long GENTIME=30",
+plain,a plain one,
+EOF
+expect_status 3 "URL images, deadline, 1303" \
+    quietly "$T/o6.out" "$VBATCH" generate "$T/jobs6.csv" --config "$T/c6.ini" --output "$T/o6" --deep --thumbnails
+kling_stats "$T/s6.json"
+check "1303: nothing paid twice" stats_ok "$T/s6.json"
+check "URL image downloaded and submitted" pyjson "$T/o6/summary/batch_report.json" 'd["items"][0]["status"] in ("done", "qc_failed") and d["items"][0]["generation"]["task_id"]'
+check "URL image kept in the item folder" test -s "$T/o6/web/input/good.jpg"
+check "URL image refused after download, never sent" pyjson "$T/o6/summary/batch_report.json" 'd["items"][1]["status"] == "failed" and "refused before submission" in d["items"][1]["error"]'
+check "the per-task deadline ends a stuck task" pyjson "$T/o6/summary/batch_report.json" 'd["items"][2]["status"] == "failed" and "task_timeout" in d["items"][2]["error"]'
+check "only three tasks created" pyjson "$T/s6.json" 'd["tasks_created"] == 3'
+check "analysed and thumbnailed" pyjson "$T/o6/summary/batch_report.json" 'd["items"][3]["analysis"]["done"] and d["items"][3]["thumbnails"] > 0'
+check "contact sheet made" test -s "$T/o6/plain/contact.jpg"
+kling_stop
+kill $HTTPD 2>/dev/null
+
 finish
