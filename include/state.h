@@ -70,9 +70,14 @@ typedef struct state_rows state_rows;
 enum state_query {
     STATE_Q_BATCHES,      /* id, started, finished, status, command_line */
     STATE_Q_COUNTS,       /* status, count  (param: batch) */
-    STATE_Q_FAILURES,     /* seq, source, error_stage, error  (param: batch) */
+    STATE_Q_FAILURES,     /* seq, source, error_stage, error, attempts, folder
+                             (param: batch) */
     STATE_Q_RECORDS,      /* record_json  (param: batch) */
     STATE_Q_FOLDERS,      /* folder  (param: batch; items with one) */
+    STATE_Q_RUNNING,      /* seq, source, attempts, seconds since it started
+                             (param: batch) */
+    STATE_Q_ATTEMPTS,     /* attempts in all, items taken more than once
+                             (param: batch; one row) */
 };
 state_rows *state_query(state *s, int query, const char *batch, vb_error *e);
 /* 1 with the row's columns in cols (up to ncols), 0 at the end, -1 on error. */

@@ -1029,23 +1029,60 @@ static int status_batch(state *st, const char *id, writer *w, vb_error *e)
     writer_int(w, "total", n[6]);
     writer_double(w, "percent", n[6] ? round(1000.0 * (double)finished / (double)n[6]) / 10 : 0.0);
     writer_end_object(w);
-    writer_begin_array(w, "failures");
-    rows = state_query(st, STATE_Q_FAILURES, b.id, e);
+    const char *col[6];
+    int got;
+    /* Attempts: every time a worker took an item (resume and retry add). */
+    rows = state_query(st, STATE_Q_ATTEMPTS, b.id, e);
+    if (!rows || (got = state_rows_next(rows, col, 2, e)) < 0)
+        goto out;
+    writer_begin_object(w, "attempts");
+    writer_int(w, "total", got && col[0] ? strtoll(col[0], NULL, 10) : 0);
+    writer_int(w, "items_retried", got && col[1] ? strtoll(col[1], NULL, 10) : 0);
+    writer_end_object(w);
+    state_rows_free(&rows);
+    /* The items being worked on (a batch running, or one killed). */
+    writer_begin_array(w, "running");
+    rows = state_query(st, STATE_Q_RUNNING, b.id, e);
     if (!rows)
         goto out;
-    const char *col[4];
-    int got;
     while ((got = state_rows_next(rows, col, 4, e)) == 1) {
         writer_begin_object(w, NULL);
         writer_int(w, "seq", col[0] ? strtoll(col[0], NULL, 10) : 0);
         writer_string(w, "source", col[1]);
-        writer_string(w, "stage", col[2]);
-        writer_string(w, "message", col[3]);
+        writer_int(w, "attempts", col[2] ? strtoll(col[2], NULL, 10) : 0);
+        if (col[3])
+            writer_double(w, "seconds", strtod(col[3], NULL));
+        else
+            writer_null(w, "seconds");
         writer_end_object(w);
     }
     writer_end_array(w);
     if (got < 0)
         goto out;
+    state_rows_free(&rows);
+    writer_begin_array(w, "failures");
+    rows = state_query(st, STATE_Q_FAILURES, b.id, e);
+    if (!rows)
+        goto out;
+    while ((got = state_rows_next(rows, col, 6, e)) == 1) {
+        writer_begin_object(w, NULL);
+        writer_int(w, "seq", col[0] ? strtoll(col[0], NULL, 10) : 0);
+        writer_string(w, "source", col[1]);
+        writer_string(w, "folder", col[5]);
+        writer_string(w, "stage", col[2]);
+        writer_string(w, "message", col[3]);
+        writer_int(w, "attempts", col[4] ? strtoll(col[4], NULL, 10) : 0);
+        writer_end_object(w);
+    }
+    writer_end_array(w);
+    if (got < 0)
+        goto out;
+    /* Timings: the batch's wall time (all its runs, once one has ended),
+     * the items' time per stage (summed over workers). */
+    if (b.finished)
+        writer_double(w, "wall_seconds", round(b.wall * 1e3) / 1e3);
+    else
+        writer_null(w, "wall_seconds");
     writer_begin_object(w, "stage_seconds");
     for (int s = STAGE_FETCH; s < STAGE_RECORD; s++)
         writer_double(w, report_stage_name(s), round(c.stage_time[s] * 1e3) / 1e3);

@@ -6,7 +6,12 @@
  * STATE_TXN_ITEMS writes or STATE_TXN_SECONDS, whichever comes first (and
  * by state_flush): one fsync per group instead of one per item. Workers
  * mark items running from their threads, so every call takes the
- * connection's mutex. */
+ * connection's mutex.
+ *
+ * VBATCH_JOURNAL=memory (a benchmarking aid) keeps the journal in a
+ * shared in-memory database instead, named after the output folder: the
+ * batch and its reports work as usual within the process, but nothing
+ * is left on disk to resume from or to show with `vbatch status`. */
 #include "config.h"
 #include "state.h"
 #include "util.h"
@@ -15,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -126,10 +132,36 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_null(st, i);
 }
 
+/* VBATCH_JOURNAL=memory: the journal is not written to disk. */
+static bool in_memory(void)
+{
+    const char *v = getenv("VBATCH_JOURNAL");
+    return v && strcmp(v, "memory") == 0;
+}
+
+/* "file:PATH?mode=memory&cache=shared": every connection of this process
+ * to the same output folder shares the database while one is open. */
+static char *memory_uri(const char *path)
+{
+    size_t n = strlen(path);
+    char *u = vb_xcalloc(1, 5 + 3 * n + 32), *p = u;
+    p += sprintf(p, "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr("/._-", *c))
+            *p++ = (char)*c;
+        else
+            p += sprintf(p, "%%%02X", *c);
+    }
+    strcpy(p, "?mode=memory&cache=shared");
+    return u;
+}
+
 state *state_open(const char *out_dir, bool create, vb_error *e)
 {
+    bool memory = in_memory();
     char *dir = util_path_join(out_dir, ".vbatch");
-    if (create && util_mkdir_p(dir, e) != 0) {
+    if (create && !memory && util_mkdir_p(dir, e) != 0) {
         free(dir);
         return NULL;
     }
@@ -137,13 +169,17 @@ state *state_open(const char *out_dir, bool create, vb_error *e)
     s->path = util_path_join(dir, "state.db");
     free(dir);
     pthread_mutex_init(&s->mu, NULL);
-    if (!create && access(s->path, F_OK) != 0) {
+    if (!create && !memory && access(s->path, F_OK) != 0) {
         vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
         state_close(&s);
         return NULL;
     }
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX;
-    if (sqlite3_open_v2(s->path, &s->db, flags, NULL) != SQLITE_OK) {
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+                (create || memory ? SQLITE_OPEN_CREATE : 0) | (memory ? SQLITE_OPEN_URI : 0);
+    char *uri = memory ? memory_uri(s->path) : NULL;
+    int orc = sqlite3_open_v2(uri ? uri : s->path, &s->db, flags, NULL);
+    free(uri);
+    if (orc != SQLITE_OK) {
         if (s->db)
             db_fail(s, e, "cannot open");
         else
@@ -159,7 +195,7 @@ state *state_open(const char *out_dir, bool create, vb_error *e)
     if (db_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                    " PRAGMA foreign_keys=ON; PRAGMA cache_size=-256;"
                    " PRAGMA mmap_size=0;", e) != 0 ||
-        (create && db_exec(s, schema, e) != 0)) {
+        ((create || memory) && db_exec(s, schema, e) != 0)) {
         state_close(&s);
         return NULL;
     }
@@ -506,17 +542,22 @@ static const char *const query_sql[] = {
     [STATE_Q_BATCHES] = "SELECT id, started, finished, status, command_line FROM batches"
                         " ORDER BY rowid",
     [STATE_Q_COUNTS] = "SELECT status, count(*) FROM items WHERE batch = ?1 GROUP BY status",
-    [STATE_Q_FAILURES] = "SELECT seq, source, error_stage, error FROM items"
+    [STATE_Q_FAILURES] = "SELECT seq, source, error_stage, error, attempts, folder FROM items"
                          " WHERE batch = ?1 AND status = 'failed' ORDER BY seq",
     [STATE_Q_RECORDS] = "SELECT record_json FROM items WHERE batch = ?1"
                         " AND record_json IS NOT NULL ORDER BY seq",
     [STATE_Q_FOLDERS] = "SELECT folder FROM items WHERE batch = ?1 AND folder IS NOT NULL"
                         " ORDER BY seq",
+    [STATE_Q_RUNNING] = "SELECT seq, source, attempts,"
+                        " round(max(0, (julianday('now') - 2440587.5) * 86400 - started), 1) FROM items"
+                        " WHERE batch = ?1 AND status = 'running' ORDER BY seq",
+    [STATE_Q_ATTEMPTS] = "SELECT ifnull(sum(attempts), 0), ifnull(sum(attempts > 1), 0) FROM items"
+                         " WHERE batch = ?1",
 };
 
 state_rows *state_query(state *s, int query, const char *batch, vb_error *e)
 {
-    if (query < 0 || query > STATE_Q_FOLDERS) {
+    if (query < 0 || query > STATE_Q_ATTEMPTS) {
         vb_fail(e, VB_ERR_INTERNAL, "unknown journal query");
         return NULL;
     }
