@@ -36,6 +36,8 @@ struct report {
     json_t *config;          /* effective settings, as preset_write gives them */
     double started;          /* wall clock */
     double prev_wall;        /* a resumed batch: the time of its earlier runs */
+    int64_t rescan_after;    /* a resumed batch: -1, or its last item when the
+                                run killed had not entered all its input */
     report_counts counts;
 };
 
@@ -325,6 +327,7 @@ report *report_open(const char *out_dir, const report_batch_info *info, vb_error
 {
     report *r = vb_xcalloc(1, sizeof *r);
     r->out_dir = vb_xstrdup(out_dir);
+    r->rescan_after = -1;
     char *summary = util_path_join(out_dir, "summary");
     int rc = util_mkdir_p(summary, e);
     free(summary);
@@ -404,8 +407,49 @@ report *report_reopen(const char *out_dir, const char *batch_id, const char *req
     b.id = NULL;
     r->command_line = b.command_line;
     b.command_line = NULL;
+    /* Killed while discovering (status still running: an interrupted or
+     * finished run entered all its input as pending). */
+    r->rescan_after = b.discovered < 0 && b.status && strcmp(b.status, "running") == 0
+                          ? b.last_seq : -1;
+    json_t *in = b.inputs_json ? json_loads(b.inputs_json, 0, NULL) : NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(in, i, v)
+        if (json_string_value(v))
+            vb_strlist_add(&r->inputs, json_string_value(v));
+    json_decref(in);
     state_batch_clear(&b);
     return r;
+}
+
+const vb_strlist *report_inputs(const report *r)
+{
+    return &r->inputs;
+}
+
+int64_t report_rescan_after(const report *r)
+{
+    return r->rescan_after;
+}
+
+int report_discovered(report *r, int64_t n, vb_error *e)
+{
+    return state_batch_discovered(r->st, r->batch_id, n, e);
+}
+
+int report_each_url(report *r, void (*fn)(void *ud, int64_t seq, const char *source,
+                                          bool pending), void *ud, vb_error *e)
+{
+    state_rows *rows = state_query(r->st, STATE_Q_URLS, r->batch_id, e);
+    if (!rows)
+        return -1;
+    const char *col[3];
+    int got;
+    while ((got = state_rows_next(rows, col, 3, e)) == 1)
+        if (col[0] && col[1])
+            fn(ud, strtoll(col[0], NULL, 10), col[1], col[2] && strcmp(col[2], "pending") == 0);
+    state_rows_free(&rows);
+    return got < 0 ? -1 : 0;
 }
 
 int report_next_pending(report *r, int64_t after, int64_t *seq, char **source,

@@ -51,7 +51,7 @@ static const char *const schema =
     " id TEXT PRIMARY KEY, command_line TEXT, config_json TEXT, inputs_json TEXT,"
     " started TEXT, finished TEXT, host TEXT, version TEXT,"
     " status TEXT NOT NULL CHECK (status IN ('running','done','interrupted')),"
-    " wall REAL, peak_rss_kib INTEGER, pid INTEGER);"
+    " wall REAL, peak_rss_kib INTEGER, pid INTEGER, discovered INTEGER);"
     "CREATE TABLE IF NOT EXISTS items ("
     " batch TEXT NOT NULL REFERENCES batches(id), seq INTEGER NOT NULL,"
     " source TEXT, folder TEXT,"
@@ -199,6 +199,15 @@ state *state_open(const char *out_dir, bool create, vb_error *e)
         state_close(&s);
         return NULL;
     }
+    /* A journal made before `discovered` existed gets the column (an
+     * error only means it is there); one whose creator was killed before
+     * it made the tables holds no batch. */
+    sqlite3_exec(s->db, "ALTER TABLE batches ADD COLUMN discovered INTEGER", NULL, NULL, NULL);
+    if (!create && sqlite3_exec(s->db, "SELECT 1 FROM items LIMIT 0", NULL, NULL, NULL) != SQLITE_OK) {
+        vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
+        state_close(&s);
+        return NULL;
+    }
     for (int i = 0; i < ST_NSTMT; i++)
         if (sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
             db_fail(s, e, "cannot prepare");
@@ -316,6 +325,32 @@ out:
     return rc;
 }
 
+int state_batch_discovered(state *s, const char *id, int64_t n, vb_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    pthread_mutex_lock(&s->mu);
+    if (write_begin(s, e) != 0)
+        goto out;
+    if (sqlite3_prepare_v2(s->db, "UPDATE batches SET discovered = ?2 WHERE id = ?1", -1, &st,
+                           NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, n);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        db_fail(s, e, "cannot record the batch");
+        goto out;
+    }
+    /* In the group, after every item entered: committed with them. */
+    rc = write_end(s, e);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static char *col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -328,11 +363,11 @@ int state_batch_get(state *s, const char *id, state_batch *b, vb_error *e)
     sqlite3_stmt *st = NULL;
     int rc = -1;
     pthread_mutex_lock(&s->mu);
-    const char *sql = id ? "SELECT id, command_line, config_json, inputs_json, started, finished,"
-                           " host, version, status, wall, peak_rss_kib FROM batches WHERE id = ?1"
-                         : "SELECT id, command_line, config_json, inputs_json, started, finished,"
-                           " host, version, status, wall, peak_rss_kib FROM batches"
-                           " ORDER BY rowid DESC LIMIT 1";
+#define BATCH_COLS "SELECT id, command_line, config_json, inputs_json, started, finished," \
+                   " host, version, status, wall, peak_rss_kib, ifnull(discovered, -1)," \
+                   " (SELECT ifnull(max(seq), 0) FROM items WHERE batch = batches.id) FROM batches"
+    const char *sql = id ? BATCH_COLS " WHERE id = ?1" : BATCH_COLS " ORDER BY rowid DESC LIMIT 1";
+#undef BATCH_COLS
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         db_fail(s, e, "cannot prepare");
         goto out;
@@ -352,6 +387,8 @@ int state_batch_get(state *s, const char *id, state_batch *b, vb_error *e)
         b->status = col_dup(st, 8);
         b->wall = sqlite3_column_double(st, 9);
         b->peak_rss_kib = sqlite3_column_int64(st, 10);
+        b->discovered = sqlite3_column_int64(st, 11);
+        b->last_seq = sqlite3_column_int64(st, 12);
         rc = 0;
     } else if (r == SQLITE_DONE) {
         if (id)
@@ -553,11 +590,13 @@ static const char *const query_sql[] = {
                         " WHERE batch = ?1 AND status = 'running' ORDER BY seq",
     [STATE_Q_ATTEMPTS] = "SELECT ifnull(sum(attempts), 0), ifnull(sum(attempts > 1), 0) FROM items"
                          " WHERE batch = ?1",
+    [STATE_Q_URLS] = "SELECT seq, source, status FROM items WHERE batch = ?1"
+                     " AND (source LIKE 'http://%' OR source LIKE 'https://%') ORDER BY seq",
 };
 
 state_rows *state_query(state *s, int query, const char *batch, vb_error *e)
 {
-    if (query < 0 || query > STATE_Q_ATTEMPTS) {
+    if (query < 0 || query > STATE_Q_URLS) {
         vb_fail(e, VB_ERR_INTERNAL, "unknown journal query");
         return NULL;
     }
