@@ -44,7 +44,9 @@ typedef struct batch_opts {
     const char *command_line;
     int jobs;                     /* 0 = cores */
     const char *resume_id;        /* finish this recorded batch: its pending
-                                     items, no scan (paths, lists unused) */
+                                     items, no scan (paths unused; lists: where
+                                     to read its URLs in full, none = the
+                                     batch's own list files) */
     const char *requeue;          /* with resume_id: items with this status
                                      ("failed", "qc_failed") are redone too */
     bool force;                   /* process unchanged items too (no skip) */

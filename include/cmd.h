@@ -4,6 +4,7 @@
 #define VB_CMD_H
 
 #include "vbatch.h"
+#include "preset.h"
 #include <stdio.h>
 #include <getopt.h>
 
@@ -56,8 +57,10 @@ typedef struct recorded_args {
     int jobs;
     int error_handling;           /* 0 = as recorded, else 1 + enum error_handling */
     double budget;                /* generate batches: < 0 = as recorded */
+    vb_strlist lists;             /* --from-list: where the full URLs are (owned) */
 } recorded_args;
-/* --output, --job-id, --jobs, --error-handling, --quiet, --verbose: 0
+/* --output, --job-id, --jobs, --error-handling, --from-list, --quiet,
+ * --verbose: 0
  * when handled, 1 when
  * o is none of them, -1 after a usage error was printed. */
 int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,

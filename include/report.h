@@ -116,6 +116,17 @@ report *report_reopen(const char *out_dir, const char *batch_id, const char *req
 /* The next pending item after seq `after` (see state_next_pending). */
 int report_next_pending(report *r, int64_t after, int64_t *seq, char **source,
                         char **folder, char **error, vb_error *e);
+/* The batch's inputs as recorded (PATHs, "--from-list FILE"). */
+const vb_strlist *report_inputs(const report *r);
+/* Discovery has ended: the batch's n items are all entered. */
+int report_discovered(report *r, int64_t n, vb_error *e);
+/* A reopened batch whose run was killed before it had entered all its
+ * input: the last item entered (discovery goes on after it); else -1. */
+int64_t report_rescan_after(const report *r);
+/* Call fn, in batch order, for every item of the batch whose source is
+ * an http(s) URL (as the journal keeps it: see fetch_display_url). */
+int report_each_url(report *r, void (*fn)(void *ud, int64_t seq, const char *source,
+                                          bool pending), void *ud, vb_error *e);
 /* Call fn for the folder of every item of the batch that has one. */
 int report_each_folder(report *r, void (*fn)(void *ud, const char *folder), void *ud,
                        vb_error *e);

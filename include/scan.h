@@ -25,6 +25,9 @@ void scan_add_path(scanner *s, const char *path);
 /* Queue a list file: one path or http(s) URL per line; blank lines and
  * lines starting with '#' are ignored. The file is read lazily. */
 void scan_add_list(scanner *s, const char *listfile);
+/* Only the http(s) URLs of list files: PATH arguments and the other
+ * lines are skipped without being looked at (resuming: relist.c). */
+void scan_urls_only(scanner *s);
 /* Never list or descend into this folder (matched by device and inode;
  * one that does not exist yet is looked up again during the walk). Used
  * for an output folder inside an input folder. */

@@ -26,6 +26,9 @@ typedef struct state_batch {
     char *host, *version, *status;
     double wall;
     int64_t peak_rss_kib;
+    int64_t discovered;           /* items entered once discovery ended; -1
+                                     while it has not (a killed run) */
+    int64_t last_seq;             /* the batch's last item (0: none) */
 } state_batch;
 void state_batch_clear(state_batch *b);
 
@@ -35,6 +38,9 @@ char *state_batch_begin(state *s, const char *base_id, const state_batch *b, vb_
 /* Set a batch's end: status (done|interrupted), finished, wall, peak RSS. */
 int state_batch_end(state *s, const char *id, const char *status, const char *finished,
                     double wall, int64_t peak_rss_kib, vb_error *e);
+/* Discovery has ended: all n items of the batch are entered. Written in
+ * the current group, so committed with (after) the items. */
+int state_batch_discovered(state *s, const char *id, int64_t n, vb_error *e);
 /* Read a batch (id NULL: the latest begun). Not found: VB_ERR_USAGE. */
 int state_batch_get(state *s, const char *id, state_batch *b, vb_error *e);
 
@@ -70,10 +76,17 @@ typedef struct state_rows state_rows;
 enum state_query {
     STATE_Q_BATCHES,      /* id, started, finished, status, command_line */
     STATE_Q_COUNTS,       /* status, count  (param: batch) */
-    STATE_Q_FAILURES,     /* seq, source, error_stage, error  (param: batch) */
+    STATE_Q_FAILURES,     /* seq, source, error_stage, error, attempts, folder
+                             (param: batch) */
     STATE_Q_RECORDS,      /* record_json  (param: batch) */
     STATE_Q_FOLDERS,      /* folder  (param: batch; items with one) */
     STATE_Q_ALL_FOLDERS,  /* folder  (of every source in the index) */
+    STATE_Q_RUNNING,      /* seq, source, attempts, seconds since it started
+                             (param: batch) */
+    STATE_Q_ATTEMPTS,     /* attempts in all, items taken more than once
+                             (param: batch; one row) */
+    STATE_Q_URLS,         /* seq, source, status  (param: batch; items whose
+                             source is an http(s) URL) */
 };
 state_rows *state_query(state *s, int query, const char *batch, vb_error *e);
 /* 1 with the row's columns in cols (up to ncols), 0 at the end, -1 on error. */

@@ -32,6 +32,7 @@
 #include "layout.h"
 #include "mediaio.h"
 #include "probe.h"
+#include "relist.h"
 #include "report.h"
 #include "rules.h"
 #include "scan.h"
@@ -1276,7 +1277,7 @@ static int record_skipped(engine *g, report *rep, job *j)
  * and folder as recorded; no rescan, except for an item retried without
  * a folder). 1, 0 when none is left, -1. */
 static int resume_next(const batch_opts *o, layout_names *names, report *rep,
-                       int64_t *after, job *j, vb_error *e)
+                       const relist *rl, int64_t *after, job *j, vb_error *e)
 {
     const char *out_dir = o->out_dir;
     char *source, *folder, *error;
@@ -1297,8 +1298,11 @@ static int resume_next(const batch_opts *o, layout_names *names, report *rep,
         free(dir);
     }
     j->en.path = source ? source : vb_xstrdup("");
-    j->en.rel = vb_xstrdup(j->en.path);
     j->en.is_url = util_is_url(j->en.path);
+    j->en.rel = j->en.is_url ? util_url_basename(j->en.path) : vb_xstrdup(j->en.path);
+    /* A download retried after it failed before its folder was made. */
+    if (j->en.is_url && !folder && !error)
+        folder = layout_unique_name(names, j->en.rel);
     j->folder = folder;
     if (error || !folder) {
         /* Found bad when it was entered: recorded as such again. */
@@ -1310,6 +1314,17 @@ static int resume_next(const batch_opts *o, layout_names *names, report *rep,
          * batch decided when the item was entered). */
         source_stat(j);
     }
+    /* The journal's URL lacks credentials and query: the full one is
+     * taken from the batch's lists again. */
+    char *url, *why;
+    int got_url = j->en.error || !j->en.is_url || !rl ? 0 : relist_url(rl, j->seq, j->en.path, &url, &why);
+    if (got_url > 0) {
+        free(j->en.path);
+        j->en.path = url;
+    } else if (got_url < 0) {
+        j->en.error = VB_ERR_IO;
+        j->en.errmsg = why;
+    }
     return 1;
 }
 
@@ -1317,7 +1332,7 @@ static int resume_next(const batch_opts *o, layout_names *names, report *rep,
  * named and entered in the journal as pending. 1, 0 at the end, -1 on a
  * fatal error. */
 static int next_job(const batch_opts *o, scanner *sc, layout_names *names, report *rep,
-                    int64_t *last_seq, job *j, vb_error *e)
+                    const relist *rl, int64_t *last_seq, job *j, vb_error *e)
 {
     if (o->feed) {
         batch_item it = {0};
@@ -1341,7 +1356,7 @@ static int next_job(const batch_opts *o, scanner *sc, layout_names *names, repor
         return 1;
     }
     if (o->resume_id)
-        return resume_next(o, names, rep, last_seq, j, e);
+        return resume_next(o, names, rep, rl, last_seq, j, e);
     int got = scan_next(sc, &j->en, e);
     if (got <= 0)
         return got;
@@ -1356,6 +1371,20 @@ static int next_job(const batch_opts *o, scanner *sc, layout_names *names, repor
         /* The result's write will fail too and be reported then. */
         fprintf(stderr, "vbatch: %s\n", qe.msg);
     free(src);
+    return 1;
+}
+
+/* Skip the first n entries of the scan (already in the journal): 1, or
+ * 0 when the input ended first, -1 on error. */
+static int rescan_skip(scanner *sc, int64_t n, vb_error *e)
+{
+    for (int64_t i = 0; i < n; i++) {
+        scan_entry en;
+        int got = scan_next(sc, &en, e);
+        if (got <= 0)
+            return got;
+        scan_entry_clear(&en);
+    }
     return 1;
 }
 
@@ -1456,8 +1485,22 @@ int batch_run(const batch_opts *o)
     scan_skip_dir(sc, o->out_dir);
     for (size_t i = 0; i < o->paths.n; i++)
         scan_add_path(sc, o->paths.v[i]);
-    for (size_t i = 0; i < o->lists.n; i++)
+    for (size_t i = 0; !o->resume_id && i < o->lists.n; i++)
         scan_add_list(sc, o->lists.v[i]);
+    if (o->resume_id) {
+        /* Its inputs, in case a killed run had not entered them all. */
+        static const char opt[] = "--from-list ";
+        const vb_strlist *in = report_inputs(rep);
+        for (size_t i = 0; i < in->n; i++)
+            if (strncmp(in->v[i], opt, sizeof opt - 1) == 0)
+                scan_add_list(sc, in->v[i] + sizeof opt - 1);
+            else
+                scan_add_path(sc, in->v[i]);
+    }
+    /* Once the journal's pending items are taken: discovering the rest. */
+    batch_opts rescan_o = *o;
+    rescan_o.resume_id = NULL;
+    const batch_opts *feed_o = o;
     layout_names *names = layout_names_new();
 
     int jobs = o->jobs > 0 ? o->jobs : (o->config->batch.jobs > 0 ? o->config->batch.jobs : util_ncpu());
@@ -1509,6 +1552,11 @@ int batch_run(const batch_opts *o)
         fprintf(stderr, "vbatch: %s\n", e.msg);
         status = VB_EXIT_ITEMS;
     }
+    relist *rl = NULL;
+    if (o->resume_id && !(rl = relist_new(rep, &o->lists, &o->config->input, &e))) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        status = VB_EXIT_ITEMS;
+    }
     if (o->resume_id) {
         /* Leftovers of a killed run outside the item folders. */
         const char *dirs[] = { "summary", "publish" };
@@ -1523,8 +1571,8 @@ int batch_run(const batch_opts *o)
         job *j = vb_xcalloc(1, sizeof *j);
         /* After a stop, a new batch's input is still entered as pending
          * (for `vbatch resume`); a resumed batch's is there already. */
-        int got = stopped && (o->resume_id || o->feed)
-                      ? 0 : next_job(o, sc, names, rep, &last_seq, j, &e);
+        int got = stopped && (feed_o->resume_id || o->feed)
+                      ? 0 : next_job(feed_o, sc, names, rep, rl, &last_seq, j, &e);
         if (got == 2) {
             /* Fed items come when they are made: record meanwhile. */
             free(j);
@@ -1535,7 +1583,21 @@ int batch_run(const batch_opts *o)
             pthread_mutex_unlock(&g.mu);
             continue;
         }
+        if (got == 0 && !o->feed && feed_o->resume_id && report_rescan_after(rep) >= 0) {
+            /* The killed run had entered items up to rescan_after: the
+             * scan (stable order) goes on from there. */
+            feed_o = &rescan_o;
+            last_seq = report_rescan_after(rep);
+            got = rescan_skip(sc, last_seq, &e);
+            if (got > 0)
+                got = next_job(feed_o, sc, names, rep, rl, &last_seq, j, &e);
+        }
         if (got <= 0) {
+            vb_error de = {0};
+            /* All the input is in the journal: a resume need not look. */
+            if (got == 0 && !feed_o->resume_id && !o->feed &&
+                report_discovered(rep, last_seq, &de) != 0)
+                fprintf(stderr, "vbatch: %s\n", de.msg);
             free(j);
             if (got < 0) {
                 /* List files are checked before the run; this is one
@@ -1659,6 +1721,7 @@ int batch_run(const batch_opts *o)
     pthread_cond_destroy(&g.cv_hash);
     vb_strlist_clear(&g.inflight);
     layout_names_free(&names);
+    relist_free(&rl);
     scan_free(&sc);
     if (!o->rep)
         report_free(&rep);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const cmd_option resume_options[] = {
     { "job-id", 'J', "ID", "the batch to finish (required; see vbatch status)" },
@@ -18,6 +19,7 @@ static const cmd_option resume_options[] = {
     { "jobs", 'j', "N", "worker threads (default: the batch's [batch] jobs, else the number of cores)" },
     { "error-handling", 0, "MODE", "continue, or stop taking items after one fails (default: the batch's [batch] error_handling)" },
     { "budget", 0, "UNITS", "generate batches: the budget in units from now on (default: the batch's [generate] budget)" },
+    { "from-list", 'l', "FILE", "read the full URLs of the batch's URL items from FILE (repeatable; default: the batch's own list files)" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
     { NULL, 0, NULL, NULL },
@@ -55,6 +57,12 @@ int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
             return -1;
         }
         a->error_handling = 1 + v;
+    } else if (strcmp(o->name, "from-list") == 0) {
+        if (access(arg, R_OK) != 0) {
+            cmd_bad_usage(c, "cannot read list file %s", arg);
+            return -1;
+        }
+        vb_strlist_add(&a->lists, arg);
     } else
         return 1;
     return 0;
@@ -102,7 +110,7 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
     }
     batch_opts b = {
         .config = &cfg, .out_dir = a->out_dir, .command_line = vb_command_line,
-        .jobs = a->jobs, .resume_id = a->batch_id, .requeue = requeue,
+        .jobs = a->jobs, .resume_id = a->batch_id, .requeue = requeue, .lists = a->lists,
     };
     int status = batch_run(&b);
     /* Retrying: another round while items with the requeued status are
@@ -111,6 +119,7 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
     for (int r = 1; requeue && r < rounds && status == again; r++)
         status = batch_run(&b);
     preset_free_contents(&cfg);
+    vb_strlist_clear(&b.lists);
     return status;
 }
 
@@ -132,7 +141,7 @@ const vb_command cmd_resume = {
     .name = "resume",
     .alias = NULL,
     .usage = "--job-id ID [--output DIR] [--jobs N] [--error-handling continue|stop]"
-             " [--budget UNITS] [--quiet|--verbose]",
+             " [--budget UNITS] [--from-list FILE]... [--quiet|--verbose]",
     .summary = "finish an interrupted batch: its pending items, with its settings",
     .description =
         "Finishes the batch ID recorded in the journal DIR/.vbatch/state.db, for\n"
@@ -141,7 +150,10 @@ const vb_command cmd_resume = {
         "are processed with the settings the batch ran with (its sources and\n"
         "folders are in the journal: nothing is rescanned); items already done,\n"
         "failed or qc_failed are not redone. The reports are then written from the\n"
-        "journal, every item of the batch once. Exit status as for process.",
+        "journal, every item of the batch once. Exit status as for process.\n"
+        "The journal keeps URLs without credentials or query string: a pending\n"
+        "URL item is fetched with the full URL from the batch's list files, read\n"
+        "again (or from the --from-list files given here, when they moved).",
     .options = resume_options,
     .exec = resume_exec,
 };

@@ -17,6 +17,7 @@ static const cmd_option retry_options[] = {
     { "jobs", 'j', "N", "worker threads (default: the batch's [batch] jobs, else the number of cores)" },
     { "error-handling", 0, "MODE", "continue, or stop taking items after one fails (default: the batch's [batch] error_handling)" },
     { "budget", 0, "UNITS", "generate batches: the budget in units from now on (default: the batch's [generate] budget)" },
+    { "from-list", 'l', "FILE", "read the full URLs of the batch's URL items from FILE (repeatable; default: the batch's own list files)" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
     { NULL, 0, NULL, NULL },
@@ -66,7 +67,8 @@ const vb_command cmd_retry = {
     .name = "retry",
     .alias = NULL,
     .usage = "--job-id ID [--output DIR] [--only failed|qc_failed] [--retry-count N]"
-             " [--jobs N] [--error-handling continue|stop] [--budget UNITS] [--quiet|--verbose]",
+             " [--jobs N] [--error-handling continue|stop] [--budget UNITS] [--from-list FILE]..."
+             " [--quiet|--verbose]",
     .summary = "reprocess a batch's failed items, with its settings",
     .description =
         "Reprocesses the items of the batch ID (journal DIR/.vbatch/state.db)\n"
@@ -78,7 +80,8 @@ const vb_command cmd_retry = {
         "touched. With --retry-count N, items that fail again are retried, up to\n"
         "N rounds in all (each round writes the reports). The reports are then\n"
         "written from the journal, every item of the batch once. Exit status as\n"
-        "for process.",
+        "for process. URL items are fetched with their full URLs, read again from\n"
+        "the batch's list files (or the --from-list files given here).",
     .options = retry_options,
     .exec = retry_exec,
 };

@@ -69,8 +69,10 @@ const vb_command cmd_status = {
         "--job-id, lists every batch with its status (running, done, interrupted)\n"
         "and its items counted by status (pending, running, done, qc_failed,\n"
         "failed, skipped). With --job-id, shows that batch's counts, progress\n"
-        "(finished of total), the items that could not be processed (source,\n"
-        "stage, message) and the time spent in each stage.",
+        "(finished of total), attempts (items retried), the items running (source,\n"
+        "attempts, seconds), the items that could not be processed (source,\n"
+        "folder, stage, message, attempts), its wall time and the time spent in\n"
+        "each stage.",
     .options = status_options,
     .exec = status_exec,
 };

@@ -37,6 +37,8 @@ struct report {
     json_t *config;          /* effective settings, as preset_write gives them */
     double started;          /* wall clock */
     double prev_wall;        /* a resumed batch: the time of its earlier runs */
+    int64_t rescan_after;    /* a resumed batch: -1, or its last item when the
+                                run killed had not entered all its input */
     report_counts counts;
     /* incremental runs: hashes of the settings that affect results, and
      * of those that affect the decode analysis */
@@ -441,6 +443,7 @@ report *report_open(const char *out_dir, const report_batch_info *info, vb_error
 {
     report *r = vb_xcalloc(1, sizeof *r);
     r->out_dir = vb_xstrdup(out_dir);
+    r->rescan_after = -1;
     char *summary = util_path_join(out_dir, "summary");
     int rc = util_mkdir_p(summary, e);
     free(summary);
@@ -529,8 +532,49 @@ report *report_reopen(const char *out_dir, const char *batch_id, const char *req
     b.id = NULL;
     r->command_line = b.command_line;
     b.command_line = NULL;
+    /* Killed while discovering (status still running: an interrupted or
+     * finished run entered all its input as pending). */
+    r->rescan_after = b.discovered < 0 && b.status && strcmp(b.status, "running") == 0
+                          ? b.last_seq : -1;
+    json_t *in = b.inputs_json ? json_loads(b.inputs_json, 0, NULL) : NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(in, i, v)
+        if (json_string_value(v))
+            vb_strlist_add(&r->inputs, json_string_value(v));
+    json_decref(in);
     state_batch_clear(&b);
     return r;
+}
+
+const vb_strlist *report_inputs(const report *r)
+{
+    return &r->inputs;
+}
+
+int64_t report_rescan_after(const report *r)
+{
+    return r->rescan_after;
+}
+
+int report_discovered(report *r, int64_t n, vb_error *e)
+{
+    return state_batch_discovered(r->st, r->batch_id, n, e);
+}
+
+int report_each_url(report *r, void (*fn)(void *ud, int64_t seq, const char *source,
+                                          bool pending), void *ud, vb_error *e)
+{
+    state_rows *rows = state_query(r->st, STATE_Q_URLS, r->batch_id, e);
+    if (!rows)
+        return -1;
+    const char *col[3];
+    int got;
+    while ((got = state_rows_next(rows, col, 3, e)) == 1)
+        if (col[0] && col[1])
+            fn(ud, strtoll(col[0], NULL, 10), col[1], col[2] && strcmp(col[2], "pending") == 0);
+    state_rows_free(&rows);
+    return got < 0 ? -1 : 0;
 }
 
 int report_next_pending(report *r, int64_t after, int64_t *seq, char **source,
@@ -1277,23 +1321,60 @@ static int status_batch(state *st, const char *id, writer *w, vb_error *e)
     writer_int(w, "total", n[6]);
     writer_double(w, "percent", n[6] ? round(1000.0 * (double)finished / (double)n[6]) / 10 : 0.0);
     writer_end_object(w);
-    writer_begin_array(w, "failures");
-    rows = state_query(st, STATE_Q_FAILURES, b.id, e);
+    const char *col[6];
+    int got;
+    /* Attempts: every time a worker took an item (resume and retry add). */
+    rows = state_query(st, STATE_Q_ATTEMPTS, b.id, e);
+    if (!rows || (got = state_rows_next(rows, col, 2, e)) < 0)
+        goto out;
+    writer_begin_object(w, "attempts");
+    writer_int(w, "total", got && col[0] ? strtoll(col[0], NULL, 10) : 0);
+    writer_int(w, "items_retried", got && col[1] ? strtoll(col[1], NULL, 10) : 0);
+    writer_end_object(w);
+    state_rows_free(&rows);
+    /* The items being worked on (a batch running, or one killed). */
+    writer_begin_array(w, "running");
+    rows = state_query(st, STATE_Q_RUNNING, b.id, e);
     if (!rows)
         goto out;
-    const char *col[4];
-    int got;
     while ((got = state_rows_next(rows, col, 4, e)) == 1) {
         writer_begin_object(w, NULL);
         writer_int(w, "seq", col[0] ? strtoll(col[0], NULL, 10) : 0);
         writer_string(w, "source", col[1]);
-        writer_string(w, "stage", col[2]);
-        writer_string(w, "message", col[3]);
+        writer_int(w, "attempts", col[2] ? strtoll(col[2], NULL, 10) : 0);
+        if (col[3])
+            writer_double(w, "seconds", strtod(col[3], NULL));
+        else
+            writer_null(w, "seconds");
         writer_end_object(w);
     }
     writer_end_array(w);
     if (got < 0)
         goto out;
+    state_rows_free(&rows);
+    writer_begin_array(w, "failures");
+    rows = state_query(st, STATE_Q_FAILURES, b.id, e);
+    if (!rows)
+        goto out;
+    while ((got = state_rows_next(rows, col, 6, e)) == 1) {
+        writer_begin_object(w, NULL);
+        writer_int(w, "seq", col[0] ? strtoll(col[0], NULL, 10) : 0);
+        writer_string(w, "source", col[1]);
+        writer_string(w, "folder", col[5]);
+        writer_string(w, "stage", col[2]);
+        writer_string(w, "message", col[3]);
+        writer_int(w, "attempts", col[4] ? strtoll(col[4], NULL, 10) : 0);
+        writer_end_object(w);
+    }
+    writer_end_array(w);
+    if (got < 0)
+        goto out;
+    /* Timings: the batch's wall time (all its runs, once one has ended),
+     * the items' time per stage (summed over workers). */
+    if (b.finished)
+        writer_double(w, "wall_seconds", round(b.wall * 1e3) / 1e3);
+    else
+        writer_null(w, "wall_seconds");
     writer_begin_object(w, "stage_seconds");
     for (int s = STAGE_FETCH; s < STAGE_RECORD; s++)
         writer_double(w, report_stage_name(s), round(c.stage_time[s] * 1e3) / 1e3);

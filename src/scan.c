@@ -60,6 +60,7 @@ struct scanner {
     size_t nskips;
     scan_id *loops;             /* loop targets already reported */
     size_t nloops;
+    bool urls_only;             /* see scan_urls_only */
 };
 
 scanner *scan_new(const input_config *in)
@@ -118,6 +119,11 @@ void scan_add_path(scanner *s, const char *path)
 void scan_add_list(scanner *s, const char *listfile)
 {
     scan_add_root(s, listfile, true);
+}
+
+void scan_urls_only(scanner *s)
+{
+    s->urls_only = true;
 }
 
 void scan_skip_dir(scanner *s, const char *path)
@@ -399,6 +405,8 @@ static int scan_list_line(scanner *s, char *line, scan_entry *out)
         out->is_url = true;
         return 1;
     }
+    if (s->urls_only)
+        return 0;
     if (scan_has_scheme(line))
         return scan_emit(out, vb_xstrdup(line), util_url_basename(line),
                          VB_ERR_USAGE, "only http and https URLs are supported");
@@ -445,7 +453,7 @@ int scan_next(scanner *s, scan_entry *out, vb_error *e)
             s->listpath = vb_xstrdup(r->path);
             continue;
         }
-        if (scan_root_path(s, r->path, out))
+        if (!s->urls_only && scan_root_path(s, r->path, out))
             return 1;
     }
 }

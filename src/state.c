@@ -6,7 +6,12 @@
  * STATE_TXN_ITEMS writes or STATE_TXN_SECONDS, whichever comes first (and
  * by state_flush): one fsync per group instead of one per item. Workers
  * mark items running from their threads, so every call takes the
- * connection's mutex. */
+ * connection's mutex.
+ *
+ * VBATCH_JOURNAL=memory (a benchmarking aid) keeps the journal in a
+ * shared in-memory database instead, named after the output folder: the
+ * batch and its reports work as usual within the process, but nothing
+ * is left on disk to resume from or to show with `vbatch status`. */
 #include "config.h"
 #include "state.h"
 #include "util.h"
@@ -15,6 +20,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,7 +55,7 @@ static const char *const schema =
     " id TEXT PRIMARY KEY, command_line TEXT, config_json TEXT, inputs_json TEXT,"
     " started TEXT, finished TEXT, host TEXT, version TEXT,"
     " status TEXT NOT NULL CHECK (status IN ('running','done','interrupted')),"
-    " wall REAL, peak_rss_kib INTEGER, pid INTEGER);"
+    " wall REAL, peak_rss_kib INTEGER, pid INTEGER, discovered INTEGER);"
     "CREATE TABLE IF NOT EXISTS items ("
     " batch TEXT NOT NULL REFERENCES batches(id), seq INTEGER NOT NULL,"
     " source TEXT, folder TEXT,"
@@ -161,10 +167,36 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_null(st, i);
 }
 
+/* VBATCH_JOURNAL=memory: the journal is not written to disk. */
+static bool in_memory(void)
+{
+    const char *v = getenv("VBATCH_JOURNAL");
+    return v && strcmp(v, "memory") == 0;
+}
+
+/* "file:PATH?mode=memory&cache=shared": every connection of this process
+ * to the same output folder shares the database while one is open. */
+static char *memory_uri(const char *path)
+{
+    size_t n = strlen(path);
+    char *u = vb_xcalloc(1, 5 + 3 * n + 32), *p = u;
+    p += sprintf(p, "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+            strchr("/._-", *c))
+            *p++ = (char)*c;
+        else
+            p += sprintf(p, "%%%02X", *c);
+    }
+    strcpy(p, "?mode=memory&cache=shared");
+    return u;
+}
+
 state *state_open(const char *out_dir, bool create, vb_error *e)
 {
+    bool memory = in_memory();
     char *dir = util_path_join(out_dir, ".vbatch");
-    if (create && util_mkdir_p(dir, e) != 0) {
+    if (create && !memory && util_mkdir_p(dir, e) != 0) {
         free(dir);
         return NULL;
     }
@@ -172,13 +204,17 @@ state *state_open(const char *out_dir, bool create, vb_error *e)
     s->path = util_path_join(dir, "state.db");
     free(dir);
     pthread_mutex_init(&s->mu, NULL);
-    if (!create && access(s->path, F_OK) != 0) {
+    if (!create && !memory && access(s->path, F_OK) != 0) {
         vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
         state_close(&s);
         return NULL;
     }
-    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX;
-    if (sqlite3_open_v2(s->path, &s->db, flags, NULL) != SQLITE_OK) {
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+                (create || memory ? SQLITE_OPEN_CREATE : 0) | (memory ? SQLITE_OPEN_URI : 0);
+    char *uri = memory ? memory_uri(s->path) : NULL;
+    int orc = sqlite3_open_v2(uri ? uri : s->path, &s->db, flags, NULL);
+    free(uri);
+    if (orc != SQLITE_OK) {
         if (s->db)
             db_fail(s, e, "cannot open");
         else
@@ -194,8 +230,17 @@ state *state_open(const char *out_dir, bool create, vb_error *e)
     if (db_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                    " PRAGMA foreign_keys=ON; PRAGMA cache_size=-256;"
                    " PRAGMA mmap_size=0;", e) != 0 ||
-        (create && db_exec(s, schema, e) != 0) ||
+        ((create || memory) && db_exec(s, schema, e) != 0) ||
         db_exec(s, schema_incremental, e) != 0) {
+        state_close(&s);
+        return NULL;
+    }
+    /* A journal made before `discovered` existed gets the column (an
+     * error only means it is there); one whose creator was killed before
+     * it made the tables holds no batch. */
+    sqlite3_exec(s->db, "ALTER TABLE batches ADD COLUMN discovered INTEGER", NULL, NULL, NULL);
+    if (!create && sqlite3_exec(s->db, "SELECT 1 FROM items LIMIT 0", NULL, NULL, NULL) != SQLITE_OK) {
+        vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
         state_close(&s);
         return NULL;
     }
@@ -317,6 +362,32 @@ out:
     return rc;
 }
 
+int state_batch_discovered(state *s, const char *id, int64_t n, vb_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1;
+    pthread_mutex_lock(&s->mu);
+    if (write_begin(s, e) != 0)
+        goto out;
+    if (sqlite3_prepare_v2(s->db, "UPDATE batches SET discovered = ?2 WHERE id = ?1", -1, &st,
+                           NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+        goto out;
+    }
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, n);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        db_fail(s, e, "cannot record the batch");
+        goto out;
+    }
+    /* In the group, after every item entered: committed with them. */
+    rc = write_end(s, e);
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 static char *col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -329,11 +400,11 @@ int state_batch_get(state *s, const char *id, state_batch *b, vb_error *e)
     sqlite3_stmt *st = NULL;
     int rc = -1;
     pthread_mutex_lock(&s->mu);
-    const char *sql = id ? "SELECT id, command_line, config_json, inputs_json, started, finished,"
-                           " host, version, status, wall, peak_rss_kib FROM batches WHERE id = ?1"
-                         : "SELECT id, command_line, config_json, inputs_json, started, finished,"
-                           " host, version, status, wall, peak_rss_kib FROM batches"
-                           " ORDER BY rowid DESC LIMIT 1";
+#define BATCH_COLS "SELECT id, command_line, config_json, inputs_json, started, finished," \
+                   " host, version, status, wall, peak_rss_kib, ifnull(discovered, -1)," \
+                   " (SELECT ifnull(max(seq), 0) FROM items WHERE batch = batches.id) FROM batches"
+    const char *sql = id ? BATCH_COLS " WHERE id = ?1" : BATCH_COLS " ORDER BY rowid DESC LIMIT 1";
+#undef BATCH_COLS
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         db_fail(s, e, "cannot prepare");
         goto out;
@@ -353,6 +424,8 @@ int state_batch_get(state *s, const char *id, state_batch *b, vb_error *e)
         b->status = col_dup(st, 8);
         b->wall = sqlite3_column_double(st, 9);
         b->peak_rss_kib = sqlite3_column_int64(st, 10);
+        b->discovered = sqlite3_column_int64(st, 11);
+        b->last_seq = sqlite3_column_int64(st, 12);
         rc = 0;
     } else if (r == SQLITE_DONE) {
         if (id)
@@ -543,7 +616,7 @@ static const char *const query_sql[] = {
     [STATE_Q_BATCHES] = "SELECT id, started, finished, status, command_line FROM batches"
                         " ORDER BY rowid",
     [STATE_Q_COUNTS] = "SELECT status, count(*) FROM items WHERE batch = ?1 GROUP BY status",
-    [STATE_Q_FAILURES] = "SELECT seq, source, error_stage, error FROM items"
+    [STATE_Q_FAILURES] = "SELECT seq, source, error_stage, error, attempts, folder FROM items"
                          " WHERE batch = ?1 AND status = 'failed' ORDER BY seq",
     [STATE_Q_RECORDS] = "SELECT record_json FROM items WHERE batch = ?1"
                         " AND record_json IS NOT NULL ORDER BY seq",
@@ -552,6 +625,13 @@ static const char *const query_sql[] = {
     /* One row per source ever recorded (not per batch): the cost does
      * not grow with the number of runs. */
     [STATE_Q_ALL_FOLDERS] = "SELECT folder FROM inputs WHERE folder IS NOT NULL",
+    [STATE_Q_RUNNING] = "SELECT seq, source, attempts,"
+                        " round(max(0, (julianday('now') - 2440587.5) * 86400 - started), 1) FROM items"
+                        " WHERE batch = ?1 AND status = 'running' ORDER BY seq",
+    [STATE_Q_ATTEMPTS] = "SELECT ifnull(sum(attempts), 0), ifnull(sum(attempts > 1), 0) FROM items"
+                         " WHERE batch = ?1",
+    [STATE_Q_URLS] = "SELECT seq, source, status FROM items WHERE batch = ?1"
+                     " AND (source LIKE 'http://%' OR source LIKE 'https://%') ORDER BY seq",
 };
 
 state_rows *state_query(state *s, int query, const char *batch, vb_error *e)

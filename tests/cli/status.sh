@@ -32,6 +32,13 @@ pyjson "$T/one.json" 'd["progress"]["finished"] == 4 and d["progress"]["total"] 
 pyjson "$T/one.json" 'len(d["failures"]) == 1 and d["failures"][0]["source"].endswith("junk.mp4") and d["failures"][0]["stage"] == "probe" and d["failures"][0]["message"]' || fail "failures: source, stage, message"
 pyjson "$T/one.json" 'set(d["stage_seconds"]) >= {"probe", "check", "publish"} and d["stage_seconds"]["probe"] >= 0' || fail "time per stage"
 pyjson "$T/one.json" 'd["counts"]["done"] + d["counts"]["qc_failed"] == 3' || fail "one batch's counts"
+pyjson "$T/one.json" 'd["attempts"] == {"total": 4, "items_retried": 0}' || fail "attempts"
+pyjson "$T/one.json" 'd["running"] == [] and d["failures"][0]["attempts"] == 1 and d["failures"][0]["folder"] is None' || fail "no item running; a failure's attempts and folder"
+pyjson "$T/one.json" 'd["wall_seconds"] > 0' || fail "the batch's wall time"
+# A retry takes the failed item again: its attempts count it.
+"$VBATCH" retry --output "$OUT" --job-id "$ID" --quiet
+"$VBATCH" status --output "$OUT" --job-id "$ID" --format json > "$T/retried.json"
+pyjson "$T/retried.json" 'd["attempts"] == {"total": 5, "items_retried": 1} and d["failures"][0]["attempts"] == 2' || fail "attempts after a retry"
 
 "$VBATCH" status --output "$OUT" --job-id "$ID" > "$T/one.txt"
 check "text format names the batch" grep -q "batch_id: $ID" "$T/one.txt"

@@ -17,6 +17,8 @@ Special paths (counters are per exact path, in memory):
   /slow/NAME         headers, then a 60 s stall
   /drop/N/NAME       first N requests: full Content-Length, half the body,
                      then the connection is closed; then NAME normally
+  /signed/NAME?sig=S NAME when the query holds sig=ok (a signed URL), 403
+                     otherwise
 """
 
 import argparse
@@ -93,7 +95,8 @@ class Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self):
-        path = urllib.parse.urlsplit(self.path).path
+        url = urllib.parse.urlsplit(self.path)
+        path = url.path
         parts = path.lstrip("/").split("/")
         n = count(path)
         head = parts[0]
@@ -126,6 +129,11 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(60)
             self.close_connection = True
+        elif head == "signed" and len(parts) >= 2:
+            if urllib.parse.parse_qs(url.query).get("sig") == ["ok"]:
+                self.serve_file("/".join(parts[1:]))
+            else:
+                self.send_simple(403, b"bad signature\n")
         elif head == "drop" and len(parts) >= 3 and parts[1].isdigit():
             self.serve_file("/".join(parts[2:]), drop=n <= int(parts[1]))
         else:
