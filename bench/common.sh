@@ -41,6 +41,30 @@ bench_positive() {
     done
 }
 
+# bench_link_folder SRC DIR COUNT NAME...: DIR filled with COUNT hard links
+# to the files NAME... of SRC, in rotation (v0000001.mp4 ...): a folder of
+# any size that costs no disk space
+bench_link_folder() {
+    local src=$1 dst=$2 n=$3
+    shift 3
+    mkdir -p "$dst" || return 1
+    if command -v python3 >/dev/null 2>&1; then
+        python3 - "$src" "$dst" "$n" "$@" <<'EOF'
+import os, sys
+src, dst, n, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+for i in range(n):
+    c = names[i % len(names)]
+    os.link(os.path.join(src, c), os.path.join(dst, "v%07d%s" % (i + 1, os.path.splitext(c)[1])))
+EOF
+    else
+        local names=("$@") i c
+        for ((i = 0; i < n; i++)); do
+            c=${names[i % ${#names[@]}]}
+            ln "$src/$c" "$(printf '%s/v%07d.%s' "$dst" $((i + 1)) "${c##*.}")" || return 1
+        done
+    fi
+}
+
 now() { date +%s.%N; }
 # elapsed START: seconds since START
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }

@@ -49,24 +49,7 @@ per_file_ms() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.2f", s * 1000 / n }';
 clips=(h264_aac_720p.mp4 vertical_1080x1920.mp4 silent_video.mp4 hevc_hdr10.mp4)
 
 # make_folder DIR COUNT: COUNT hard links to the clips, in rotation
-make_folder() {
-    mkdir -p "$1"
-    if command -v python3 >/dev/null 2>&1; then
-        python3 - "$tmp/clips" "$1" "$2" "${clips[@]}" <<'EOF'
-import os, sys
-src, dst, n, names = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
-for i in range(n):
-    c = names[i % len(names)]
-    os.link(os.path.join(src, c), os.path.join(dst, "v%07d%s" % (i + 1, os.path.splitext(c)[1])))
-EOF
-    else
-        local i c
-        for ((i = 0; i < $2; i++)); do
-            c=${clips[i % ${#clips[@]}]}
-            ln "$tmp/clips/$c" "$(printf '%s/v%07d.%s' "$1" $((i + 1)) "${c##*.}")" || return 1
-        done
-    fi
-}
+make_folder() { bench_link_folder "$tmp/clips" "$1" "$2" "${clips[@]}"; }
 
 # run_vbatch DIR OUT: one timed run; prints the seconds
 run_vbatch() {

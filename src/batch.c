@@ -205,23 +205,32 @@ static writer *meta_writer(void)
     return w;
 }
 
-/* Decoder and libvips threads per worker: workers x threads stays near
- * the number of cores. */
-static int threads_per_worker(const engine *g)
-{
-    int n = util_ncpu() / (g->jobs > 0 ? g->jobs : 1);
-    return n > 0 ? n : 1;
-}
+/* A file this long (seconds) is decoded with libav's own thread pool
+ * whatever the other workers do: it tends to end a batch alone, the
+ * workers that finish the short files going idle, and its thread count
+ * is fixed when its decoder opens. */
+#define DECODE_LONG_SECONDS 120.0
 
-/* The decode analysis lets libavcodec and libavfilter size their own
- * thread pools (as the ffmpeg tool does): a long file started while the
- * other workers were busy would otherwise keep one thread after they
- * finish, and a batch often ends on one long file. While all workers
- * decode, the cores are shared by the kernel. */
-static int analyse_threads(const engine *g)
+/* The libav decoders' threads for an item's decode, decided as it
+ * starts: the cores are shared among the items that can still run at
+ * once, min(workers, items not yet taken + 1 for this one). While every
+ * worker has items to take, one thread each: a decode thread more per
+ * file gains less than the CPU time it costs the other workers
+ * (measured: bench/scale.sh). An analysis that has the cores to itself
+ * (the last item of a batch, a batch of one, --jobs 1) or of a long file
+ * lets libav size its pool as the ffmpeg tool does (0: cores + 1 frame
+ * threads); thumbnails (slice threads, a few frames) take their share.
+ * duration: the item's, in seconds (NAN when not known or not wanted). */
+static int decode_threads(engine *g, bool analysis, double duration)
 {
-    (void)g;
-    return 0;
+    pthread_mutex_lock(&g->mu);
+    int64_t left = g->next_seq - g->next_take + 1;
+    int share = g->closed && left < g->jobs ? (int)left : g->jobs;
+    pthread_mutex_unlock(&g->mu);
+    if (analysis && (share <= 1 || duration >= DECODE_LONG_SECONDS))
+        return 0;
+    int n = util_ncpu() / (share > 0 ? share : 1);
+    return n > 0 ? n : 1;
 }
 
 static void fill_figures(item_record *r, const probe_result *p)
@@ -400,7 +409,8 @@ static int analyse_fresh(item_ctx *c, const char *hex, analyse_result **a)
         item_fail(c->r, STAGE_PUBLISH, e.msg);
         return -1;
     }
-    if (analyse_file(c->media, &g->cfg->analyse, analyse_threads(g), c->clk, a, &c->e) != 0) {
+    if (analyse_file(c->media, &g->cfg->analyse, decode_threads(g, true, c->r->duration), c->clk,
+                     a, &c->e) != 0) {
         item_fail(c->r, STAGE_ANALYSE, c->e.msg);
         return -1;
     }
@@ -593,7 +603,7 @@ static int stage_video(item_ctx *c)
         stage_enter(c, STAGE_THUMBS);
         if (rc == 0)
             rc = thumbs_make(c->media, p, &cfg->thumbs, thumb_dir, contact,
-                             threads_per_worker(c->g), c->clk, &tr, &c->e);
+                             decode_threads(c->g, false, NAN), c->clk, &tr, &c->e);
         free(thumb_dir);
         free(contact);
         if (rc != 0) {
@@ -1317,7 +1327,8 @@ static int resume_next(const batch_opts *o, layout_names *names, report *rep,
     /* The journal's URL lacks credentials and query: the full one is
      * taken from the batch's lists again. */
     char *url, *why;
-    int got_url = j->en.error || !j->en.is_url || !rl ? 0 : relist_url(rl, j->seq, j->en.path, &url, &why);
+    int got_url = j->en.error || !j->en.is_url || !rl
+                      ? 0 : relist_url(rl, j->seq, j->en.path, &url, &why);
     if (got_url > 0) {
         free(j->en.path);
         j->en.path = url;
