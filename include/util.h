@@ -24,6 +24,9 @@ int util_write_atomic(const char *path, const void *data, size_t len,
 int util_link_or_copy(const char *src, const char *dst, vb_error *e);
 /* A temporary name next to `path` (caller frees). */
 char *util_temp_name(const char *path);
+/* A small file read whole, NUL-terminated (*len without the NUL; len may
+ * be NULL). NULL with e set when it can not be read. Caller frees. */
+char *util_read_file(const char *path, size_t *len, vb_error *e);
 /* Remove the temporary files (util_temp_name's) a killed run left in dir
  * and its folders, down to `depth` levels; links are not followed. */
 void util_remove_temps(const char *dir, int depth);

@@ -325,33 +325,6 @@ static void check_thumbs(item_ctx *c, const thumbs_result *tr, const probe_resul
 
 /* ---- analysis shared by identical files ---- */
 
-/* A small file read whole (an analysis.json); NULL if it can not be. */
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = (len + 4096 + 1) * 2;
-            buf = vb_xrealloc(buf, cap);
-        }
-        size_t got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-        if (got == 0)
-            break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    buf[len] = '\0';
-    return buf;
-}
 
 /* The analysis.json an earlier item made from the same content with the
  * same [analyse] settings: read back and copied into this item's
@@ -369,7 +342,7 @@ static int analyse_reuse(item_ctx *c, const char *hex, analyse_result **a)
     char *path = util_path_join(mdir, "analysis.json");
     free(dir);
     free(mdir);
-    char *text = read_text(path);
+    char *text = util_read_file(path, NULL, NULL);
     free(path);
     int rc = text ? analyse_parse(text, hex, a, &e) : -1;
     bool self = strcmp(folder, c->j->folder) == 0;

@@ -6,6 +6,7 @@
  * Called from worker threads: one easy handle per call, no signals. */
 #include "config.h"
 #include "fetch.h"
+#include "net.h"
 #include "backoff.h"
 #include "util.h"
 
@@ -108,31 +109,6 @@ static const char *fetch_reason(long status)
         if (reasons[i].code == status)
             return reasons[i].text;
     return NULL;
-}
-
-static bool fetch_status_transient(long status)
-{
-    return status == 408 || status == 429 || status == 500 ||
-           status == 502 || status == 503 || status == 504;
-}
-
-static bool fetch_curl_transient(CURLcode rc)
-{
-    switch (rc) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST: /* DNS hiccups are common */
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_GOT_NOTHING:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM: /* a reset stream, like a dropped connection */
-        return true;
-    default:
-        return false;
-    }
 }
 
 /* Where the body goes during one attempt. */
@@ -252,7 +228,7 @@ static int fetch_once(const char *url, const char *safe, const char *tmp,
                        " bytes: %s", o->max_size, safe);
     if ((rc == CURLE_OK || sink.http_error) && status >= 300) {
         const char *reason = fetch_reason(status);
-        return vb_fail(e, fetch_status_transient(status) ? VB_ERR_NET_RETRY
+        return vb_fail(e, net_status_transient(status) ? VB_ERR_NET_RETRY
                                                         : VB_ERR_NET,
                        "HTTP %ld%s%s from %s", status, reason ? " " : "",
                        reason ? reason : "", safe);
@@ -263,7 +239,7 @@ static int fetch_once(const char *url, const char *safe, const char *tmp,
             return vb_fail(e, VB_ERR_NET,
                            "cannot download %s: %s (only http and https are "
                            "allowed, redirects included)", safe, msg);
-        return vb_fail(e, fetch_curl_transient(rc) ? VB_ERR_NET_RETRY
+        return vb_fail(e, net_curl_transient(rc) ? VB_ERR_NET_RETRY
                                                    : VB_ERR_NET,
                        "cannot download %s: %s", safe, msg);
     }

@@ -236,31 +236,6 @@ static int job_from_json(const char *text, gen_job *j)
     return 0;
 }
 
-/* Read a whole (small) file: images go inline into the create call. */
-static unsigned char *read_all(const char *path, size_t *len, vb_error *e)
-{
-    FILE *f = fopen(path, "rbe");
-    if (!f) {
-        vb_fail(e, VB_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0, got;
-    unsigned char *buf = vb_xmalloc(cap);
-    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap)
-            buf = vb_xrealloc(buf, cap *= 2);
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (err) {
-        free(buf);
-        vb_fail(e, VB_ERR_IO, "cannot read %s", path);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
 
 /* A local image's name in the canonical request: its content's hash, so
  * a renamed copy is the same request and an edited file is not. A URL
@@ -271,7 +246,7 @@ static int image_ref(const char *file, char **ref, vb_error *e)
     if (!file)
         return 0;
     size_t len;
-    unsigned char *buf = read_all(file, &len, e);
+    char *buf = util_read_file(file, &len, e);
     if (!buf)
         return -1;
     char hex[CRYPTO_SHA256_HEX_LEN + 1];
@@ -567,7 +542,7 @@ static void start_poll(gen_engine *g, size_t i)
 static char *image_b64(const char *path, vb_error *e)
 {
     size_t len;
-    unsigned char *buf = read_all(path, &len, e);
+    char *buf = util_read_file(path, &len, e);
     if (!buf)
         return NULL;
     char *out = crypto_base64(buf, len);

@@ -748,17 +748,11 @@ out:
     return rc;
 }
 
-/* Run one prepared write (its parameters bound by the caller) in the
- * open group; the statement is finalised. */
+/* Run a statement prepared for one use (its parameters bound by the
+ * caller) in the open group, then finalise it. */
 static int gen_write(state *s, sqlite3_stmt *st, vb_error *e)
 {
-    int rc = -1;
-    if (write_begin(s, e) == 0) {
-        if (sqlite3_step(st) == SQLITE_DONE)
-            rc = write_end(s, e);
-        else
-            db_fail(s, e, "cannot write");
-    }
+    int rc = item_write(s, st, e);
     sqlite3_finalize(st);
     return rc;
 }

@@ -373,3 +373,30 @@ long util_utf8_chars(const char *s)
     }
     return chars;
 }
+
+char *util_read_file(const char *path, size_t *len, vb_error *e)
+{
+    FILE *f = fopen(path, "rbe");
+    if (!f) {
+        vb_fail(e, VB_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = vb_xmalloc(cap);
+    while ((got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == cap)
+            buf = vb_xrealloc(buf, cap *= 2);
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        vb_fail(e, VB_ERR_IO, "cannot read %s", path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
