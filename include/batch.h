@@ -33,6 +33,12 @@ typedef struct batch_feed {
     void *ud;
 } batch_feed;
 
+/* The libav decoder threads for an item starting now: --jobs N keeps
+ * about min(N, cores) cores busy, shared among the items that can still
+ * run (min(jobs, left)); 0 lets libav size its own pool. See batch.c. */
+int batch_decode_threads(int jobs, int cores, int64_t left, bool closed, bool analysis,
+                         double duration);
+
 /* "batch_YYYYMMDD_HHMMSS" for now (the journal makes it unique). */
 void batch_make_id(char *buf, size_t len);
 

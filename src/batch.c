@@ -212,25 +212,40 @@ static writer *meta_writer(void)
 #define DECODE_LONG_SECONDS 120.0
 
 /* The libav decoders' threads for an item's decode, decided as it
- * starts: the cores are shared among the items that can still run at
- * once, min(workers, items not yet taken + 1 for this one). While every
- * worker has items to take, one thread each: a decode thread more per
- * file gains less than the CPU time it costs the other workers
- * (measured: bench/scale.sh). An analysis that has the cores to itself
- * (the last item of a batch, a batch of one, --jobs 1) or of a long file
- * lets libav size its pool as the ffmpeg tool does (0: cores + 1 frame
- * threads); thumbnails (slice threads, a few frames) take their share.
- * duration: the item's, in seconds (NAN when not known or not wanted). */
+ * starts. --jobs N is a CPU budget as much as a worker count: vbatch
+ * keeps about min(N, cores) cores busy (make -j, xargs -P): --jobs 1 is
+ * one core, for a machine shared with other work. The budget is shared
+ * among the items that can still run at once, min(workers, items not yet
+ * taken + 1 for this one). While every worker has items to take, one
+ * thread each: a decode thread more per file gains less than the CPU
+ * time it costs the other workers (measured: bench/scale.sh). An
+ * analysis that has the whole machine to itself (the last item of a
+ * batch, a batch of one) or of a long file lets libav size its pool as
+ * the ffmpeg tool does (0: cores + 1 frame threads), or takes the whole
+ * budget when that is less than the cores; thumbnails (slice threads, a
+ * few frames) take their share.
+ * duration: the item's, in seconds (NAN when not known or not wanted);
+ * left: the items not yet taken + 1; closed: no more will be found. */
+int batch_decode_threads(int jobs, int cores, int64_t left, bool closed, bool analysis,
+                         double duration)
+{
+    int share = closed && left < jobs ? (int)left : jobs;
+    int budget = jobs < cores ? jobs : cores;
+    if (budget < 1)
+        budget = 1;
+    if (analysis && (share <= 1 || duration >= DECODE_LONG_SECONDS))
+        return budget >= cores ? 0 : budget;
+    int n = budget / (share > 0 ? share : 1);
+    return n > 0 ? n : 1;
+}
+
 static int decode_threads(engine *g, bool analysis, double duration)
 {
     pthread_mutex_lock(&g->mu);
     int64_t left = g->next_seq - g->next_take + 1;
-    int share = g->closed && left < g->jobs ? (int)left : g->jobs;
+    bool closed = g->closed;
     pthread_mutex_unlock(&g->mu);
-    if (analysis && (share <= 1 || duration >= DECODE_LONG_SECONDS))
-        return 0;
-    int n = util_ncpu() / (share > 0 ? share : 1);
-    return n > 0 ? n : 1;
+    return batch_decode_threads(g->jobs, util_ncpu(), left, closed, analysis, duration);
 }
 
 static void fill_figures(item_record *r, const probe_result *p)

@@ -26,7 +26,7 @@ static const cmd_option generate_options[] = {
     { "max-concurrent", 0, "N", "tasks in flight at once (default 3; [generate] max_concurrent)" },
     { "rpm", 0, "N", "submissions per minute at most (default 60; [generate] rpm)" },
     { "budget", 0, "UNITS", "submit nothing more once the estimated units would pass UNITS ([generate] budget)" },
-    { "jobs", 'j', "N", "worker threads for the checks (default: [batch] jobs, else the number of cores)" },
+    { "jobs", 'j', "N", "worker threads and cores for the checks (default: [batch] jobs, else the number of cores)" },
     { "deep", 'd', NULL, "also decode and analyse each video ([analyse])" },
     { "thumbnails", 't', NULL, "make thumbnails and a contact sheet per video ([thumbnails])" },
     { "publish", 0, NULL, "link videos that pass every fail-level gate into OUT/publish/" },

@@ -18,7 +18,7 @@ static const cmd_option process_options[] = {
     { "preset", 'P', "NAME", "preset to use (see `vbatch presets`; default: default)" },
     { "config", 'c', "FILE", "INI file applied on top of the preset (repeatable)" },
     { "output", 'o', "DIR", "output folder (default: vbatch-out)" },
-    { "jobs", 'j', "N", "worker threads (default: [batch] jobs, else the number of cores)" },
+    { "jobs", 'j', "N", "worker threads and cores to use (default: [batch] jobs, else the number of cores)" },
     { "error-handling", 0, "MODE", "continue (default), or stop: no new item after one fails ([batch] error_handling)" },
     { "deep", 'd', NULL, "also decode and analyse: black, freeze, silence, loudness, integrity ([analyse])" },
     { "thumbnails", 't', NULL, "make thumbnails and a contact sheet per video ([thumbnails])" },
