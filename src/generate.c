@@ -692,14 +692,16 @@ static double est_gen(gen_engine *g)
 }
 
 /* The first poll of a task just created. A slot is only free again once
- * we have seen the task end, so the poll aims at the expected end, a
- * little early (a miss costs one short re-poll; a late poll holds a slot
- * for nothing). Before anything is known: one second. */
+ * we have seen the task end, so the poll aims at the expected end, 1%
+ * late: about half the tasks are then found done at the first poll, the
+ * others one short step later (aiming early made every task cost three
+ * polls or more: bench/generate.sh). Before anything is known: one
+ * second. */
 static double first_poll(gen_engine *g)
 {
     double e = est_gen(g);
     double iv = poll_interval(g);
-    double d = isnan(e) ? (iv < 1 ? iv : 1) : e * 0.97;
+    double d = isnan(e) ? (iv < 1 ? iv : 1) : e * 1.01;
     return d;
 }
 
@@ -712,7 +714,7 @@ static double repoll(gen_engine *g, double age)
     double iv = poll_interval(g);
     double d;
     if (isnan(e) || age < e * 0.9) {
-        d = isnan(e) ? age : e * 0.97 - age;
+        d = isnan(e) ? age : e * 1.01 - age;
         if (d < 0.05)
             d = 0.05;
     } else {
@@ -729,7 +731,7 @@ static void learn(gen_engine *g, gtask *t, double age)
      * last_miss: it ended in between. Without such a poll, only "before
      * age" is known: a little earlier is guessed, so that the next polls
      * probe below and find out. */
-    double s = t->last_miss > 0 ? (t->last_miss + age) / 2 : age * 0.9;
+    double s = t->last_miss > 0 ? (t->last_miss + age) / 2 : age * 0.95;
     g->samples[g->sample_i] = s;
     g->sample_i = (g->sample_i + 1) % GEN_SAMPLES;
     if (g->nsamples < GEN_SAMPLES)

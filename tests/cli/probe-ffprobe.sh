@@ -23,6 +23,20 @@ pyjson "$T/mpeg2.ts.vb.json" 'd[0]["faststart"] is None and d[0]["container"] ==
 pyjson "$T/anamorphic.mp4.vb.json" 'd[0]["streams"][0]["sample_aspect_ratio"] == "16:15"' || fail "anamorphic SAR"
 pyjson "$T/h264_ntsc.mkv.vb.json" 'd[0]["streams"][1]["language"] == "eng"' || fail "language tag"
 
+# Misnamed files: the MP4 demuxer tried first because of the name fails,
+# and the content is probed as ffprobe does.
+cp "$CLIPS/h264_ntsc.mkv" "$T/mkv-named.mp4"
+cp "$CLIPS/mpeg2.ts" "$T/ts-named.mov"
+cp "$CLIPS/vp9_opus.webm" "$T/webm-named.M4V"
+for m in mkv-named.mp4 ts-named.mov webm-named.M4V; do
+    ffprobe -v error -show_format -show_streams -of json "$T/$m" > "$T/$m.ff.json"
+    "$VBATCH" probe --format json "$T/$m" > "$T/$m.vb.json"
+    check "$m: probe exits 0" [ $? -eq 0 ]
+    check "$m: agrees with ffprobe" "$PYTHON3" "$TOP_SRCDIR/tests/lib/compare-ffprobe.py" "$T/$m.ff.json" "$T/$m.vb.json"
+done
+pyjson "$T/mkv-named.mp4.vb.json" 'd[0]["format"].startswith("matroska")' || fail "Matroska named .mp4 probed as Matroska"
+pyjson "$T/ts-named.mov.vb.json" 'd[0]["format"] == "mpegts"' || fail "MPEG-TS named .mov probed as MPEG-TS"
+
 # Several files in one call, one of them bad: a JSON array with an error entry, exit 3.
 printf 'not a video' > "$T/bad.mp4"
 "$VBATCH" probe --format json "$CLIPS/h264_aac_720p.mp4" "$T/bad.mp4" > "$T/multi.json" 2> "$T/multi.err"
