@@ -11,7 +11,11 @@
 # Goals (issue 5): vbatch within 5% of the lower bound, CPU < 2 s, peak
 # memory < 32 MiB. Peak RSS counts the shared libraries vbatch maps
 # (FFmpeg, libvips ...): the figure of `vbatch --version` is printed too,
-# and the private (anonymous) memory is sampled from /proc (10 Hz).
+# and the private (anonymous) memory is sampled from /proc (10 Hz). Two
+# references are measured in the same run: the floor of any process that
+# probes such a video with libavformat (a minimal C program; needs cc and
+# libavformat-dev), and the CPU time this file system takes to create the
+# layout's files and folders (set TMPDIR to compare file systems).
 #
 # Environment: GEN_TIME (2), MAX_CONCURRENT (20), RPM (600), RUNS (3),
 # BASELINE (1: also run the baseline), VBATCH (the binary; default
@@ -57,6 +61,52 @@ echo "lower bound: ${lower} s; vbatch: $how; $RUNS run(s) each"
 /usr/bin/time -f '%M' -o "$tmp/idle" "$vbatch" --version >/dev/null
 echo "vbatch --version peak RSS (shared libraries): $(( $(cat "$tmp/idle") / 1024 )) MiB"
 
+# The floor any process pays to probe these videos with FFmpeg's
+# libraries: a C program that only opens and probes one of the mock's
+# MP4s with libavformat (on Debian 12 it loads ~130 libraries).
+clip=$(find "$KLING_CACHE" -name '*.mp4' | head -1)
+cat >"$tmp/floor.c" <<'EOF_C'
+#include <libavformat/avformat.h>
+int main(int argc, char **argv)
+{
+    AVFormatContext *f = NULL;
+    if (argc < 2 || avformat_open_input(&f, argv[1], NULL, NULL) < 0)
+        return 1;
+    int rc = avformat_find_stream_info(f, NULL) < 0;
+    avformat_close_input(&f);
+    return rc;
+}
+EOF_C
+if [ -n "$clip" ] && ${CC:-cc} -O2 -o "$tmp/floor" "$tmp/floor.c" \
+        $(pkg-config --cflags --libs libavformat libavutil 2>/dev/null) 2>/dev/null &&
+    /usr/bin/time -f '%M' -o "$tmp/floor.rss" "$tmp/floor" "$clip"; then
+    echo "floor: a C program that only probes one of these MP4s with libavformat: $(( $(cat "$tmp/floor.rss") / 1024 )) MiB peak RSS"
+else
+    echo "floor: not measured (no C compiler or libavformat-dev)"
+fi
+
+# What this file system charges for the layout's files and folders
+# (per video: its folder, video/, metadata/, the video and two JSON
+# files), measured in the same folder with a plain loop: on some file
+# systems creating an inode costs a fraction of a millisecond.
+"$PYTHON3" - "$tmp" "$N" >"$tmp/fs" <<'EOF_PY'
+import os, sys, time
+base, n = sys.argv[1], int(sys.argv[2])
+d = os.path.join(base, "fs-cost")
+os.mkdir(d)
+t = time.process_time()
+for i in range(n):
+    v = os.path.join(d, "j%05d" % i)
+    for sub in ("", "video", "metadata"):
+        os.mkdir(os.path.join(v, sub) if sub else v)
+    for f in ("video/j.mp4", "metadata/probe.json", "metadata/qc.json"):
+        with open(os.path.join(v, f), "w") as fh:
+            fh.write("x")
+print("%.2f" % (time.process_time() - t))
+EOF_PY
+echo "file system: creating the layout's $((N * 6)) files and folders alone costs $(cat "$tmp/fs") s CPU here (plain loop)"
+rm -rf "$tmp/fs-cost"
+
 : >"$tmp/v.wall"; : >"$tmp/v.cpu"; : >"$tmp/v.rss"; : >"$tmp/v.anon"
 for r in $(seq "$RUNS"); do
     kling_ctl reset >/dev/null
@@ -79,7 +129,7 @@ for r in $(seq "$RUNS"); do
     rc=$?
     read -r wall user sys rss <"$tmp/t"
     kling_stats "$tmp/stats$r.json"
-    echo "  vbatch run $r: exit $rc, ${wall} s wall, $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') s CPU, $((rss / 1024)) MiB peak RSS ($((anon / 1024)) MiB private); mock: $(kling_summary "$tmp/stats$r.json")"
+    echo "  vbatch run $r: exit $rc, ${wall} s wall, $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') s CPU (user $user, system $sys), $((rss / 1024)) MiB peak RSS ($((anon / 1024)) MiB private); mock: $(kling_summary "$tmp/stats$r.json")"
     echo "$wall" >>"$tmp/v.wall"
     awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }' >>"$tmp/v.cpu"
     echo "$rss" >>"$tmp/v.rss"
