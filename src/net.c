@@ -163,6 +163,10 @@ int net_add(net *n, net_req *r, vb_error *e)
         if (!r->fp)
             return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", r->out_path,
                            strerror(errno));
+        /* libcurl hands over 16 KiB at most: written as they come, a
+         * video costs a system call per chunk. 64 KiB at once is a
+         * quarter of the calls for 1 MiB with 16 downloads running. */
+        setvbuf(r->fp, NULL, _IOFBF, 64 * 1024);
     }
     CURL *c = curl_easy_init();
     if (!c) {
