@@ -951,12 +951,26 @@ static void slowest_clear(slowest *s)
     s->n = 0;
 }
 
+/* A duration for people: "4.2 ms", "350 ms", "12.34 s" (a batch of a few
+ * short files takes milliseconds; "0.00 s" said nothing). */
+static const char *human_secs(char *buf, size_t n, double s)
+{
+    if (s < 0.01)
+        snprintf(buf, n, "%.1f ms", s * 1e3);
+    else if (s < 1)
+        snprintf(buf, n, "%.0f ms", s * 1e3);
+    else
+        snprintf(buf, n, "%.2f s", s);
+    return buf;
+}
+
 static void summary_print(FILE *f, const char *batch_id, const report_counts *c, double wall,
                           const char *out_dir, summary_lines *fails, summary_lines *errs,
                           const slowest *slow)
 {
-    fprintf(f, "vbatch: %s: %lld item%s in %.2f s (%.1f files/s)\n", batch_id,
-            (long long)c->total, c->total == 1 ? "" : "s", wall,
+    char d[32];
+    fprintf(f, "vbatch: %s: %lld item%s in %s (%.1f files/s)\n", batch_id,
+            (long long)c->total, c->total == 1 ? "" : "s", human_secs(d, sizeof d, wall),
             wall > 0 ? (double)c->total / wall : 0.0);
     fprintf(f, "  passed     %lld", (long long)c->done);
     if (c->warned)
@@ -978,13 +992,13 @@ static void summary_print(FILE *f, const char *batch_id, const report_counts *c,
         fprintf(f, "slowest items:\n");
         for (int i = 0; i < slow->n; i++) {
             /* Names may hold control characters: shown as '?'. */
-            fprintf(f, "  %8.2f s  ", slow->secs[i]);
+            fprintf(f, "  %10s  ", human_secs(d, sizeof d, slow->secs[i]));
             for (const char *p = slow->source[i]; *p; p++)
                 fputc((unsigned char)*p < 0x20 ? '?' : *p, f);
             fputc('\n', f);
         }
     }
-    fprintf(f, "total time: %.2f s\n", wall);
+    fprintf(f, "total time: %s\n", human_secs(d, sizeof d, wall));
     fprintf(f, "reports: %s/summary/\n", out_dir);
 }
 
