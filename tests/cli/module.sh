@@ -1,7 +1,9 @@
 #!/bin/sh
 # The media module (vbatch-media.so): libvips, libavfilter and libswscale
 # are loaded only by runs that analyse, make thumbnails or read images
-# (the dynamic loader's own log, LD_DEBUG=libs, says what was loaded);
+# (the dynamic loader's own log, LD_DEBUG=libs, says what was loaded:
+# not by --version, probe, status, report, probe-only runs, nor a deep
+# run whose analyses are all reused);
 # without the module those items fail with a clear message at their stage
 # (exit 3) while everything else still works.
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
@@ -58,6 +60,13 @@ for f in metadata/analysis.json metadata/thumbnails.json contact.jpg thumbnails/
 done
 pyjson "$D/h264_aac_720p/metadata/analysis.json" 'd["has_video"] and d["has_audio"] and abs(d["integrated_lufs"]) > 1' ||
     fail "deep: analysis figures"
+# Again into the same folder: the analyses of these (identical) files are
+# reused, so nothing needs the module; nor do the reports.
+no_load rerun "$VBATCH" process "$IN" --output "$D" --deep --quiet
+check "deep again exits 0" [ "$(rc_of rerun)" -eq 0 ]
+check "deep again: analysis.json kept" test -s "$D/silent_video/metadata/analysis.json"
+no_load report "$VBATCH" report --output "$D" --format json
+check "report exits 0" [ "$(rc_of report)" -eq 0 ]
 "$VBATCH" -v --version > "$T/vversion.out"
 check "-v --version loads the module and names it" \
     grep -Eq "media module .*vbatch-media\.so: libvips [0-9.]+, libavfilter [0-9.]+, libswscale" "$T/vversion.out"
