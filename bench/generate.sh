@@ -10,7 +10,8 @@
 #
 # Goals (issue 5): vbatch within 5% of the lower bound, CPU < 2 s, peak
 # memory < 32 MiB. Peak RSS counts the shared libraries vbatch maps
-# (FFmpeg, libvips ...): the figure of `vbatch --version` is printed too,
+# (FFmpeg's; libvips and libavfilter are in the media module, which
+# generate does not load without input images): the figure of `vbatch --version` is printed too,
 # and the private (anonymous) memory is sampled from /proc (10 Hz). Two
 # references are measured in the same run: the floor of any process that
 # probes such a video with libavformat (a minimal C program; needs cc and

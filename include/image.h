@@ -1,6 +1,8 @@
 /* image.h - still images checked from their headers with libvips: the
- * input images of a batch and the thumbnails vbatch makes. libvips is
- * used here and in thumbs.c only; image_vips_init() starts it once. */
+ * input images of a batch and the thumbnails vbatch makes. The header
+ * reads run in the media module (module.h, image-vips.c), loaded on the
+ * first image_init or image_probe; the rules and the output need no
+ * module. */
 #ifndef VB_IMAGE_H
 #define VB_IMAGE_H
 
@@ -13,22 +15,19 @@ typedef struct image_info {
     int64_t size;        /* bytes */
 } image_info;
 
-/* Start libvips once (thread-safe); caps its own threads so that workers
- * times threads stays near the core count. 0 or -1 with e set. */
-int image_vips_init(int workers, vb_error *e);
-void image_vips_shutdown(void);
-const char *image_vips_version(void);
-/* Fill e from libvips's error buffer (then cleared): "WHAT PATH: msg",
- * or "WHAT: msg" when path is NULL. Returns -1. */
-int image_vips_fail(vb_error *e, int code, const char *what, const char *path);
+/* Load the media module and start libvips once (thread-safe); libvips
+ * caps its own threads so that workers times threads stays near the core
+ * count. 0 or -1 with e set (the module can not be loaded, libvips does
+ * not start). */
+int image_init(int workers, vb_error *e);
 
 /* true if the file name has a still-image extension (png, jpg, jpeg,
  * webp, gif, tif, tiff, bmp, avif, heic, heif). */
 bool image_is_image_name(const char *name);
 
-/* Read the header only. A file that is not an image, or whose header
- * claims more than max_pixels pixels, is an error (VB_ERR_MEDIA /
- * VB_ERR_LIMIT) and nothing is decoded. */
+/* Read the header only (in the media module). A file that is not an
+ * image, or whose header claims more than max_pixels pixels, is an error
+ * (VB_ERR_MEDIA / VB_ERR_LIMIT) and nothing is decoded. */
 int image_probe(const char *path, int64_t max_pixels, image_info *out, vb_error *e);
 void image_info_clear(image_info *i);
 

@@ -39,6 +39,10 @@ double util_wall(void);
 int util_ncpu(void);
 /* true if s starts with http:// or https:// (case-insensitive). */
 bool util_is_url(const char *s);
+/* true when the running program lies below the build tree (vbatch or a
+ * test run uninstalled): presets and the media module are then taken
+ * from the source and build trees instead of the installed folders. */
+bool util_in_build_tree(void);
 /* Peak resident set size of this process in KiB. */
 long util_peak_rss_kib(void);
 

@@ -587,7 +587,7 @@ static int stage_video(item_ctx *c)
         thumbs_result tr = {0};
         char *thumb_dir = util_path_join(c->item_dir, "thumbnails");
         char *contact = util_path_join(c->item_dir, "contact.jpg");
-        rc = image_vips_init(c->g->jobs, &c->e);
+        rc = image_init(c->g->jobs, &c->e);
         stage_enter(c, STAGE_THUMBS);
         if (rc == 0)
             rc = thumbs_make(c->media, p, &cfg->thumbs, thumb_dir, contact,
@@ -626,7 +626,7 @@ static int stage_image(item_ctx *c)
     image_info ii = {0};
     double t = util_now();
     r->kind = ITEM_IMAGE;
-    int rc = image_vips_init(c->g->jobs, &c->e);
+    int rc = image_init(c->g->jobs, &c->e);
     if (rc == 0)
         rc = image_probe(c->media, cfg->qc.image_max_pixels, &ii, &c->e);
     r->stage_time[STAGE_PROBE] = util_now() - t;

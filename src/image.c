@@ -1,86 +1,29 @@
-/* image.c - still images read with libvips: start the library once, read
- * an image's header without decoding its pixels, and check it against the
- * [qc] image rules.
- *
- * Inputs are untrusted, so the header is all we read: a PNG whose IHDR
- * claims 100000 x 100000 pixels costs nothing until someone decodes it,
- * and we refuse it before anyone does. libvips is used from here and from
- * thumbs.c only. */
+/* image.c - still images: which names are images, the [qc] image rules
+ * and the image.json fields. The header reads themselves need libvips and
+ * run in the media module (image-vips.c), loaded on first use. */
 #include "config.h"
 #include "image.h"
+#include "module.h"
 #include "rules.h"
 #include "writer.h"
 
-#include <errno.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
-#include <vips/vips.h>
-
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int init_rc = -1;
-static char init_msg[512];
-static bool started;
-
-/* libvips and the libraries under it (pango, libpng...) report through
- * GLib's log; library code must never print, so the messages are
- * dropped. Errors still reach us through vips_error_buffer(). */
-static void quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *msg,
-                      gpointer ud)
+int image_init(int workers, vb_error *e)
 {
-    (void)domain; (void)level; (void)msg; (void)ud;
+    const module_media *m = module_get(e);
+    return m ? m->image_init(workers, e) : -1;
 }
 
-static void init_vips(void)
+int image_probe(const char *path, int64_t max_pixels, image_info *out, vb_error *e)
 {
-    if (VIPS_INIT("vbatch") != 0) {
-        snprintf(init_msg, sizeof init_msg, "cannot start libvips: %s",
-                 vips_error_buffer());
-        vips_error_clear();
-        return;
-    }
-    g_log_set_handler("VIPS", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
-                      quiet_log, NULL);
-    g_log_set_default_handler(quiet_log, NULL);
-    /* Our workers are the parallelism: one libvips thread per pipeline
-     * keeps workers x threads near the core count. */
-    vips_concurrency_set(1);
-    /* Every image is used once: caching operations only costs memory. */
-    vips_cache_set_max(0);
-    vips_cache_set_max_mem(0);
-    vips_cache_set_max_files(0);
-    /* Inputs come from anywhere: keep to the loaders libvips trusts with
-     * hostile files (no ImageMagick, no MATLAB...). */
-    vips_block_untrusted_set(TRUE);
-    started = true;
-    init_rc = 0;
-}
-
-int image_vips_init(int workers, vb_error *e)
-{
-    (void)workers; /* the cap is one thread per worker whatever their number */
-    pthread_once(&init_once, init_vips);
-    if (init_rc != 0)
-        return vb_fail(e, VB_ERR_INTERNAL, "%s", init_msg);
-    return 0;
-}
-
-void image_vips_shutdown(void)
-{
-    if (started) {
-        vips_shutdown();
-        started = false;
-    }
-}
-
-const char *image_vips_version(void)
-{
-    return vips_version_string();
+    memset(out, 0, sizeof *out);
+    const module_media *m = module_get(e);
+    return m ? m->image_probe(path, max_pixels, out, e) : -1;
 }
 
 bool image_is_image_name(const char *name)
@@ -95,83 +38,6 @@ bool image_is_image_name(const char *name)
         if (strcasecmp(dot + 1, exts[i]) == 0)
             return true;
     return false;
-}
-
-/* "pngload" / "jpegload_source" -> "png" / "jpeg". */
-static char *format_from_loader(const char *loader)
-{
-    const char *l = strstr(loader, "load");
-    if (l && l > loader)
-        return vb_xstrndup(loader, (size_t)(l - loader));
-    return vb_xstrdup(loader);
-}
-
-int image_vips_fail(vb_error *e, int code, const char *what, const char *path)
-{
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", vips_error_buffer());
-    vips_error_clear();
-    /* libvips ends its messages with a newline and may hold several. */
-    size_t n = strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        msg[--n] = '\0';
-    for (char *p = msg; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
-    if (!*msg)
-        snprintf(msg, sizeof msg, "unknown libvips error");
-    if (path)
-        return vb_fail(e, code, "%s %s: %s", what, path, msg);
-    return vb_fail(e, code, "%s: %s", what, msg);
-}
-
-int image_probe(const char *path, int64_t max_pixels, image_info *out, vb_error *e)
-{
-    memset(out, 0, sizeof *out);
-    if (image_vips_init(0, e) != 0)
-        return -1;
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return vb_fail(e, VB_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-    if (!S_ISREG(sb.st_mode))
-        return vb_fail(e, VB_ERR_IO, "%s is not a regular file", path);
-
-    /* Sniffs the first bytes only; nothing is decoded. */
-    const char *loader = vips_foreign_find_load(path);
-    if (!loader) {
-        vips_error_clear();
-        return vb_fail(e, VB_ERR_MEDIA, "not an image (no image loader recognises it)");
-    }
-    /* Lazy: this reads the header and stops; pixels would only be
-     * decoded when something asks for them, which nothing here does. */
-    VipsImage *im = vips_image_new_from_file(path, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-    if (!im)
-        return image_vips_fail(e, VB_ERR_MEDIA, "cannot read the image header of", path);
-
-    int w = vips_image_get_width(im), h = vips_image_get_height(im);
-    int64_t px = (int64_t)w * h;
-    if (max_pixels > 0 && px > max_pixels) {
-        g_object_unref(im);
-        return vb_fail(e, VB_ERR_LIMIT,
-                       "image header claims %d x %d = %lld pixels, more than the limit of "
-                       "%lld (decompression bomb?)",
-                       w, h, (long long)px, (long long)max_pixels);
-    }
-    const char *nick = NULL;
-    if (vips_image_get_typeof(im, "vips-loader") &&
-        vips_image_get_string(im, "vips-loader", &nick) != 0) {
-        vips_error_clear();
-        nick = NULL;
-    }
-    if (!nick)
-        nick = vips_nickname_find(g_type_from_name(loader));
-    out->width = w;
-    out->height = h;
-    out->bands = vips_image_get_bands(im);
-    out->format = format_from_loader(nick ? nick : loader);
-    out->size = (int64_t)sb.st_size;
-    g_object_unref(im);
-    return 0;
 }
 
 void image_info_clear(image_info *i)

@@ -4,6 +4,7 @@
 #include "cmd.h"
 #include "csvio.h"
 #include "fetch.h"
+#include "module.h"
 #include "probe.h"
 
 #include <ini.h>
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <vips/vips.h>
 
 static void print_version(void)
 {
@@ -19,7 +19,20 @@ static void print_version(void)
     probe_versions(av, sizeof av);
     printf("vbatch %s\n", PACKAGE_VERSION);
     printf("  %s\n", av);
-    printf("  libvips %s\n", vips_version_string());
+    /* Without --verbose the media module is not loaded (that is the
+     * point of it): the versions it was built with are shown. */
+    if (vb_verbosity < 2) {
+        printf("  media module, loaded when needed: %s (built with)\n", VB_MEDIA_VERSIONS);
+    } else {
+        char *path = module_path();
+        vb_error e = {0};
+        const module_media *m = module_get(&e);
+        char v[256];
+        if (m)
+            m->versions(v, sizeof v);
+        printf("  media module %s: %s\n", path, m ? v : e.msg);
+        free(path);
+    }
     printf("  %s\n", fetch_version());
     printf("  jansson %s, inih %s, libcsv %s\n", jansson_version_str(),
            VB_INIH_VERSION, csvio_version());

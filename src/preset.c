@@ -13,6 +13,7 @@
 #include "preset.h"
 #include "jobs.h"
 #include "provider.h"
+#include "util.h"
 #include "writer.h"
 
 #include <ini.h>
@@ -1119,14 +1120,6 @@ int preset_load_name(vb_config *c, const char *name, vb_error *e)
 
 /* ---- where presets live ---- */
 
-static bool path_under(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/')
-        n--;
-    return n > 0 && strncmp(path, dir, n) == 0 && path[n] == '/';
-}
-
 const char *preset_dir(void)
 {
     const char *env = getenv("VBATCH_PRESET_DIR");
@@ -1134,18 +1127,8 @@ const char *preset_dir(void)
         return env;
     /* Run from the build tree (vbatch itself or a unit test below it):
      * use the source tree's presets, so no install is needed to try it. */
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        if (path_under(exe, VB_BUILD_DIR))
-            return VB_SRC_PRESET_DIR;
-        char *real = realpath(VB_BUILD_DIR, NULL);
-        bool under = real && path_under(exe, real);
-        free(real);
-        if (under)
-            return VB_SRC_PRESET_DIR;
-    }
+    if (util_in_build_tree())
+        return VB_SRC_PRESET_DIR;
     return VB_PRESET_DIR;
 }
 

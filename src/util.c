@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,4 +400,28 @@ char *util_read_file(const char *path, size_t *len, vb_error *e)
     if (len)
         *len = n;
     return buf;
+}
+
+static bool path_under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return n > 0 && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+bool util_in_build_tree(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return false;
+    exe[n] = '\0';
+    if (path_under(exe, VB_BUILD_DIR))
+        return true;
+    /* VB_BUILD_DIR may be spelled through a symbolic link. */
+    char *real = realpath(VB_BUILD_DIR, NULL);
+    bool under = real && path_under(exe, real);
+    free(real);
+    return under;
 }

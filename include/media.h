@@ -1,0 +1,34 @@
+/* media.h - inside the media module (vbatch-media.so) only: the functions
+ * behind its table (module.h). The core never calls these directly; it
+ * goes through analyse_file, thumbs_make, image_init and image_probe. */
+#ifndef VB_MEDIA_H
+#define VB_MEDIA_H
+
+#include "vbatch.h"
+#include "analyse.h"
+#include "image.h"
+#include "thumbs.h"
+
+struct mediaio_clock;
+
+/* analyse-decode.c: analyse_file's work (see analyse.h). */
+int analyse_decode_file(const char *path, const analyse_config *cfg, int threads,
+                        struct mediaio_clock *clk, analyse_result **out, vb_error *e);
+
+/* thumbs-render.c: thumbs_make's work (see thumbs.h). */
+int thumbs_render_make(const char *video, const probe_result *p, const thumbs_config *cfg,
+                       const char *thumb_dir, const char *contact_path, int threads,
+                       struct mediaio_clock *clk, thumbs_result *out, vb_error *e);
+
+/* image-vips.c. libvips is used there and in thumbs-render.c only.
+ * image_vips_init starts it once (thread-safe), capping its own threads
+ * so that workers times threads stays near the core count. */
+int image_vips_init(int workers, vb_error *e);
+const char *image_vips_version(void);
+/* Fill e from libvips's error buffer (then cleared): "WHAT PATH: msg",
+ * or "WHAT: msg" when path is NULL. Returns -1. */
+int image_vips_fail(vb_error *e, int code, const char *what, const char *path);
+/* image_probe's work (see image.h). */
+int image_vips_probe(const char *path, int64_t max_pixels, image_info *out, vb_error *e);
+
+#endif

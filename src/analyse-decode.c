@@ -1,0 +1,870 @@
+/* analyse-decode.c - in the media module (it needs libavfilter): decode
+ * each file once and look at what it holds: black
+ * picture, frozen picture, silence, loudness (EBU R128) and true peak,
+ * plus the integrity of the stream (decode errors, corrupt frames,
+ * timestamp gaps, an early end).
+ *
+ * One pass: packets are read with libavformat, decoded with libavcodec and
+ * the frames pushed through two in-process libavfilter graphs,
+ *
+ *   video: buffer -> blackdetect -> freezedetect -> buffersink
+ *   audio: abuffer -> asplit -> silencedetect -> abuffersink
+ *                           \-> ebur128 (peak=true, metadata=1) -> abuffersink
+ *
+ * and the filters' findings are read from the frame metadata that comes
+ * out of the sinks, never from log text. ebur128 re-cuts the audio into
+ * 100 ms frames and keeps the metadata of the first input frame only, so
+ * silencedetect gets a branch of its own.
+ *
+ * The filters set a key where a run starts or ends; a run still open when
+ * the stream ends is reported by the filter's uninit through the log only,
+ * so such runs are closed here at the end of the last frame.
+ *
+ * Times are seconds from the start of the file: the container's start
+ * time is subtracted, as the ffmpeg command-line tool does, so the numbers
+ * match `ffmpeg -i F -vf blackdetect,... -f null -`.
+ *
+ * The result's output and parsing, which need no libavfilter, are in
+ * analyse.c (the core). */
+#include "config.h"
+#include "media.h"
+#include "mediaio.h"
+#include "util.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavformat/avformat.h>
+#include <libavutil/avutil.h>
+#include <libavutil/channel_layout.h>
+
+/* AVFrame.duration replaced pkt_duration in libavutil 57.30. */
+#if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 30, 100)
+#define FRAME_DURATION(f) ((f)->duration)
+#else
+#define FRAME_DURATION(f) ((f)->pkt_duration)
+#endif
+
+/* A decoder that keeps failing while being drained is given up on. */
+#define MAX_ERRORS_IN_A_ROW 64
+
+/* One run (black, freeze, silence) that has started and not yet ended. */
+typedef struct an_run {
+    bool open;
+    double start;         /* seconds */
+    int64_t start_pts;    /* in the sink's time base (black only) */
+} an_run;
+
+typedef struct an_stream {
+    int index;                   /* stream index, -1 if none */
+    AVStream *st;                /* borrowed from the format context */
+    AVCodecContext *dec;
+    int64_t offset;              /* container start time, in st->time_base */
+    double nominal;              /* nominal frame duration, seconds */
+    /* filter graph, built on the first frame, rebuilt when the frames'
+     * size or format changes (as the ffmpeg tool does) */
+    AVFilterGraph *graph;
+    AVFilterContext *src;
+    AVFilterContext *sink;       /* video: black+freeze; audio: silence */
+    AVFilterContext *sink2;      /* audio: ebur128 (NULL without loudness) */
+    int width, height, format, rate;
+    AVChannelLayout layout;
+    /* on the sink side */
+    int64_t last_pts;            /* sink time base, AV_NOPTS_VALUE if none */
+    double last_end;             /* end of the last frame out of the graph */
+    /* on the decoder side */
+    double prev_end;             /* video: nominal end of the previous frame,
+                                    NAN at first */
+    int64_t next_pts;            /* audio: expected pts (1/rate) of the next */
+    double last_dur;             /* audio: duration of the last frame */
+    /* on the demuxer side */
+    double pkt_end;              /* end of the last packet read, seconds */
+} an_stream;
+
+typedef struct an_ctx {
+    const char *path;
+    const analyse_config *cfg;
+    analyse_result *r;
+    bool keyframes;
+    int threads;
+    mediaio_clock *clk;          /* the item's clock (borrowed, may be NULL) */
+    mediaio *io;                 /* the input, read under clk and cfg->timeout */
+    AVFormatContext *fc;         /* io's (borrowed) */
+    AVPacket *pkt;
+    AVFrame *frame, *out;
+    an_stream v, a;
+    an_run black, freeze, silence;
+    bool loudness_seen;
+    double peak;                 /* true peak so far, linear */
+    vb_error *e;
+} an_ctx;
+
+static void quiet_logs(void)
+{
+    /* Broken files make libav log warnings and the filters log what they
+     * find; vbatch reports both itself. */
+    av_log_set_level(vb_verbosity > 2 ? AV_LOG_WARNING : AV_LOG_QUIET);
+}
+
+static char *av_err(int rc)
+{
+    char buf[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(rc, buf, sizeof buf);
+    return vb_xstrdup(buf);
+}
+
+static int fail_av(an_ctx *c, int code, int rc, const char *what)
+{
+    char *m = av_err(rc);
+    vb_fail(c->e, code, "%s: %s: %s", c->path, what, m);
+    free(m);
+    return -1;
+}
+
+static int fail_timeout(an_ctx *c)
+{
+    return vb_fail(c->e, VB_ERR_LIMIT, "%s: analysis took longer than %g s (timeout)",
+                   c->path, c->cfg->timeout);
+}
+
+/* Should the pass stop: the item's clock or [analyse] timeout. */
+static bool stopping(an_ctx *c)
+{
+    return mediaio_check(c->io) != MEDIAIO_GO;
+}
+
+/* The reader stopped (deadline, stall, abort, timeout) or failed (an I/O
+ * error): -1 with the reason in c->e; else 0. */
+static int reader_failed(an_ctx *c)
+{
+    if (mediaio_check(c->io) == MEDIAIO_TIMEOUT)
+        return fail_timeout(c);
+    return mediaio_error(c->io, c->e);
+}
+
+static void seg_add(analyse_segment **v, size_t *n, double start, double end)
+{
+    *v = vb_xrealloc(*v, (*n + 1) * sizeof **v);
+    (*v)[*n] = (analyse_segment){ start, end, end - start };
+    (*n)++;
+}
+
+static double dict_double(const AVDictionary *m, const char *key, bool *found)
+{
+    const AVDictionaryEntry *t = av_dict_get(m, key, NULL, 0);
+    *found = t != NULL;
+    return t ? strtod(t->value, NULL) : NAN;
+}
+
+/* ---- filter graphs ---- */
+
+/* Create `filter` with `args` in g and link output `pad` of *prev to it. */
+static int add_filter(AVFilterGraph *g, AVFilterContext *prev, unsigned pad,
+                      const char *filter, const char *args, AVFilterContext **out)
+{
+    const AVFilter *f = avfilter_get_by_name(filter);
+    if (!f)
+        return AVERROR_FILTER_NOT_FOUND;
+    int rc = avfilter_graph_create_filter(out, f, NULL, args, NULL, g);
+    if (rc >= 0 && prev)
+        rc = avfilter_link(prev, pad, *out, 0);
+    return rc;
+}
+
+static int video_graph_new(an_ctx *c, const AVFrame *f)
+{
+    an_stream *s = &c->v;
+    const analyse_config *cfg = c->cfg;
+    s->graph = avfilter_graph_alloc();
+    if (!s->graph)
+        return AVERROR(ENOMEM);
+    s->graph->nb_threads = c->threads;
+    AVRational tb = s->st->time_base;
+    AVRational sar = f->sample_aspect_ratio.num > 0 ? f->sample_aspect_ratio : (AVRational){ 1, 1 };
+    char args[256];
+    snprintf(args, sizeof args, "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=%d/%d",
+             f->width, f->height, f->format, tb.num, tb.den, sar.num, sar.den);
+    AVFilterContext *prev;
+    int rc = add_filter(s->graph, NULL, 0, "buffer", args, &s->src);
+    prev = s->src;
+    snprintf(args, sizeof args, "d=%.9g:pic_th=%.9g:pix_th=%.9g", cfg->black_min_duration,
+             cfg->black_picture_threshold, cfg->black_pixel_threshold);
+    if (rc >= 0)
+        rc = add_filter(s->graph, prev, 0, "blackdetect", args, &prev);
+    /* A freeze can not be told from key frames seconds apart. */
+    if (rc >= 0 && !c->keyframes) {
+        snprintf(args, sizeof args, "n=%.9g:d=%.9g", cfg->freeze_noise, cfg->freeze_min_duration);
+        rc = add_filter(s->graph, prev, 0, "freezedetect", args, &prev);
+    }
+    if (rc >= 0)
+        rc = add_filter(s->graph, prev, 0, "buffersink", NULL, &s->sink);
+    if (rc >= 0)
+        rc = avfilter_graph_config(s->graph, NULL);
+    s->width = f->width;
+    s->height = f->height;
+    s->format = f->format;
+    return rc;
+}
+
+static int audio_graph_new(an_ctx *c, const AVFrame *f)
+{
+    an_stream *s = &c->a;
+    const analyse_config *cfg = c->cfg;
+    char layout[128], args[384];
+    if (av_channel_layout_describe(&f->ch_layout, layout, sizeof layout) < 0)
+        return AVERROR(EINVAL);
+    s->graph = avfilter_graph_alloc();
+    if (!s->graph)
+        return AVERROR(ENOMEM);
+    s->graph->nb_threads = c->threads;
+    snprintf(args, sizeof args, "time_base=1/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
+             f->sample_rate, f->sample_rate, av_get_sample_fmt_name(f->format), layout);
+    AVFilterContext *split = NULL, *prev;
+    int rc = add_filter(s->graph, NULL, 0, "abuffer", args, &s->src);
+    prev = s->src;
+    if (rc >= 0 && cfg->loudness)
+        rc = add_filter(s->graph, prev, 0, "asplit", "outputs=2", &split);
+    if (split)
+        prev = split;
+    snprintf(args, sizeof args, "n=%.9gdB:d=%.9g", cfg->silence_noise, cfg->silence_min_duration);
+    if (rc >= 0)
+        rc = add_filter(s->graph, prev, 0, "silencedetect", args, &prev);
+    if (rc >= 0)
+        rc = add_filter(s->graph, prev, 0, "abuffersink", NULL, &s->sink);
+    if (rc >= 0 && split) {
+        rc = add_filter(s->graph, split, 1, "ebur128", "peak=true:metadata=1", &prev);
+        if (rc >= 0)
+            rc = add_filter(s->graph, prev, 0, "abuffersink", NULL, &s->sink2);
+    }
+    if (rc >= 0)
+        rc = avfilter_graph_config(s->graph, NULL);
+    s->rate = f->sample_rate;
+    s->format = f->format;
+    av_channel_layout_uninit(&s->layout);
+    av_channel_layout_copy(&s->layout, &f->ch_layout);
+    return rc;
+}
+
+/* ---- what comes out of the sinks ---- */
+
+static double frame_end(const an_stream *s, const AVFrame *f, AVRational tb, double t)
+{
+    if (f->nb_samples > 0 && f->sample_rate > 0)
+        return t + (double)f->nb_samples / f->sample_rate;
+    int64_t d = FRAME_DURATION(f);
+    return t + (d > 0 ? (double)d * av_q2d(tb) : s->nominal);
+}
+
+static void video_out(an_ctx *c, const AVFrame *f)
+{
+    an_stream *s = &c->v;
+    analyse_result *r = c->r;
+    if (f->pts == AV_NOPTS_VALUE)
+        return;
+    AVRational tb = av_buffersink_get_time_base(s->sink);
+    double t = (double)f->pts * av_q2d(tb);
+    bool found;
+    /* blackdetect marks the first black frame and the first frame after
+     * the run, whatever its length; its minimum applies to what it logs,
+     * so apply it here the same way (in time-base units). */
+    dict_double(f->metadata, "lavfi.black_start", &found);
+    if (found) {
+        c->black = (an_run){ true, t, f->pts };
+    }
+    dict_double(f->metadata, "lavfi.black_end", &found);
+    if (found && c->black.open) {
+        int64_t min = (int64_t)(c->cfg->black_min_duration / av_q2d(tb));
+        if (f->pts - c->black.start_pts >= min)
+            seg_add(&r->black, &r->nblack, c->black.start, t);
+        c->black.open = false;
+    }
+    /* freezedetect marks the frame where the freeze has lasted long
+     * enough, with the time it began as the value, and the first moving
+     * frame after it. */
+    double v = dict_double(f->metadata, "lavfi.freezedetect.freeze_start", &found);
+    if (found)
+        c->freeze = (an_run){ true, v, 0 };
+    dict_double(f->metadata, "lavfi.freezedetect.freeze_end", &found);
+    if (found && c->freeze.open) {
+        seg_add(&r->freeze, &r->nfreeze, c->freeze.start, t);
+        c->freeze.open = false;
+    }
+    s->last_pts = f->pts;
+    s->last_end = frame_end(s, f, tb, t);
+}
+
+static void silence_out(an_ctx *c, const AVFrame *f)
+{
+    an_stream *s = &c->a;
+    analyse_result *r = c->r;
+    bool found;
+    double v = dict_double(f->metadata, "lavfi.silence_start", &found);
+    if (found)
+        c->silence = (an_run){ true, v, 0 };
+    v = dict_double(f->metadata, "lavfi.silence_end", &found);
+    if (found && c->silence.open) {
+        seg_add(&r->silence, &r->nsilence, c->silence.start, v);
+        c->silence.open = false;
+    }
+    if (f->pts != AV_NOPTS_VALUE) {
+        AVRational tb = av_buffersink_get_time_base(s->sink);
+        s->last_pts = f->pts;
+        s->last_end = frame_end(s, f, tb, (double)f->pts * av_q2d(tb));
+    }
+}
+
+static void loudness_out(an_ctx *c, const AVFrame *f)
+{
+    analyse_result *r = c->r;
+    bool found;
+    /* ebur128 puts its running figures on every frame that closes a
+     * 100 ms block: the last ones are the summary it prints. */
+    double v = dict_double(f->metadata, "lavfi.r128.I", &found);
+    if (found) {
+        r->integrated_lufs = v;
+        c->loudness_seen = true;
+    }
+    v = dict_double(f->metadata, "lavfi.r128.LRA", &found);
+    if (found)
+        r->loudness_range = v;
+    /* lavfi.r128.true_peaks_chN (and true_peak): running maxima, linear,
+     * three decimals. */
+    const AVDictionaryEntry *t = NULL;
+    while ((t = av_dict_get(f->metadata, "lavfi.r128.true_peak", t, AV_DICT_IGNORE_SUFFIX))) {
+        double p = strtod(t->value, NULL);
+        if (p > c->peak)
+            c->peak = p;
+    }
+}
+
+/* Take everything the sink holds. */
+static int drain(an_ctx *c, AVFilterContext *sink, void (*fn)(an_ctx *, const AVFrame *))
+{
+    int rc;
+    while ((rc = av_buffersink_get_frame(sink, c->out)) >= 0) {
+        fn(c, c->out);
+        av_frame_unref(c->out);
+    }
+    return (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF) ? 0 : rc;
+}
+
+static int video_drain(an_ctx *c)
+{
+    return drain(c, c->v.sink, video_out);
+}
+
+static int audio_drain(an_ctx *c)
+{
+    int rc = drain(c, c->a.sink, silence_out);
+    if (rc >= 0 && c->a.sink2)
+        rc = drain(c, c->a.sink2, loudness_out);
+    return rc;
+}
+
+/* End of a video graph (end of stream or a change of frame size): flush
+ * it and close the runs still open, as the filters' uninit does, at the
+ * end of the last frame (or at `end` if that is later: in key-frame mode,
+ * the last packet). */
+static int video_graph_end(an_ctx *c, double end)
+{
+    an_stream *s = &c->v;
+    if (!s->graph)
+        return 0;
+    int rc = av_buffersrc_add_frame_flags(s->src, NULL, 0);
+    if (rc >= 0)
+        rc = video_drain(c);
+    double e = fmax(s->last_end, end);
+    if (c->black.open && s->last_pts != AV_NOPTS_VALUE) {
+        AVRational tb = av_buffersink_get_time_base(s->sink);
+        int64_t min = (int64_t)(c->cfg->black_min_duration / av_q2d(tb));
+        /* blackdetect's uninit measures to the last frame's start; a key
+         * frame stands for the picture up to the end */
+        bool enough = c->keyframes ? e - c->black.start >= c->cfg->black_min_duration
+                                   : s->last_pts - c->black.start_pts >= min;
+        if (enough)
+            seg_add(&c->r->black, &c->r->nblack, c->black.start, e);
+    }
+    if (c->freeze.open)
+        seg_add(&c->r->freeze, &c->r->nfreeze, c->freeze.start, e);
+    c->black.open = c->freeze.open = false;
+    avfilter_graph_free(&s->graph);
+    s->src = s->sink = s->sink2 = NULL;
+    return rc;
+}
+
+static int audio_graph_end(an_ctx *c)
+{
+    an_stream *s = &c->a;
+    if (!s->graph)
+        return 0;
+    int rc = av_buffersrc_add_frame_flags(s->src, NULL, 0);
+    if (rc >= 0)
+        rc = audio_drain(c);
+    if (c->silence.open)
+        seg_add(&c->r->silence, &c->r->nsilence, c->silence.start, s->last_end);
+    c->silence.open = false;
+    avfilter_graph_free(&s->graph);
+    s->src = s->sink = s->sink2 = NULL;
+    return rc;
+}
+
+/* ---- decoded frames ---- */
+
+static int video_frame(an_ctx *c, AVFrame *f)
+{
+    an_stream *s = &c->v;
+    analyse_result *r = c->r;
+    AVRational tb = s->st->time_base;
+    r->video_frames++;
+    if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags)
+        r->corrupt_frames++;
+    int64_t d = FRAME_DURATION(f);
+    double dur = d > 0 ? (double)d * av_q2d(tb) : s->nominal;
+    int64_t ts = f->best_effort_timestamp;
+    if (ts == AV_NOPTS_VALUE)
+        ts = isfinite(s->prev_end) ? llrint(s->prev_end / av_q2d(tb)) + s->offset : s->offset;
+    double t = (double)(ts - s->offset) * av_q2d(tb);
+    /* A hole: more than two frames missing after the previous one, at
+     * the nominal rate (MP4 has no holes as such: it stores one as a long
+     * previous frame). Key frames are seconds apart by design. */
+    if (!c->keyframes && isfinite(s->prev_end) && t > s->prev_end + 2 * s->nominal)
+        r->timestamp_gaps++;
+    s->prev_end = t + fmin(dur, s->nominal);
+    if (!isfinite(r->video_end) || t + dur > r->video_end)
+        r->video_end = t + dur;
+    f->pts = ts - s->offset;
+
+    int rc;
+    if (s->graph && (f->width != s->width || f->height != s->height || f->format != s->format)) {
+        rc = video_graph_end(c, 0);
+        if (rc < 0)
+            return fail_av(c, VB_ERR_INTERNAL, rc, "video filter");
+    }
+    if (!s->graph) {
+        s->last_pts = AV_NOPTS_VALUE;
+        rc = video_graph_new(c, f);
+        if (rc < 0)
+            return fail_av(c, VB_ERR_INTERNAL, rc, "cannot set up the video filters");
+    }
+    rc = av_buffersrc_add_frame_flags(s->src, f, 0);
+    if (rc >= 0)
+        rc = video_drain(c);
+    if (rc < 0)
+        return fail_av(c, VB_ERR_INTERNAL, rc, "video filter");
+    return 0;
+}
+
+static int audio_frame(an_ctx *c, AVFrame *f)
+{
+    an_stream *s = &c->a;
+    analyse_result *r = c->r;
+    if (f->sample_rate <= 0 || f->nb_samples <= 0)
+        return 0;
+    r->audio_frames++;
+    if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags)
+        r->corrupt_frames++;
+    AVRational stb = (AVRational){ 1, f->sample_rate };
+    int64_t ts = f->best_effort_timestamp;
+    int64_t pts = ts != AV_NOPTS_VALUE ? av_rescale_q(ts - s->offset, s->st->time_base, stb)
+                                       : s->next_pts;
+    s->next_pts = pts + f->nb_samples;
+    s->last_dur = (double)f->nb_samples / f->sample_rate;
+    double t = (double)pts / f->sample_rate;
+    double end = t + (double)f->nb_samples / f->sample_rate;
+    if (!isfinite(r->audio_end) || end > r->audio_end)
+        r->audio_end = end;
+    f->pts = pts;
+    /* A header that gives only a channel count: the filters want a
+     * layout, and the decoder's default is what ffmpeg uses too. */
+    if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
+        int n = f->ch_layout.nb_channels;
+        av_channel_layout_uninit(&f->ch_layout);
+        av_channel_layout_default(&f->ch_layout, n);
+    }
+
+    int rc;
+    if (s->graph && (f->sample_rate != s->rate || f->format != s->format ||
+                     av_channel_layout_compare(&f->ch_layout, &s->layout) != 0)) {
+        rc = audio_graph_end(c);
+        if (rc < 0)
+            return fail_av(c, VB_ERR_INTERNAL, rc, "audio filter");
+    }
+    if (!s->graph) {
+        rc = audio_graph_new(c, f);
+        if (rc < 0)
+            return fail_av(c, VB_ERR_INTERNAL, rc, "cannot set up the audio filters");
+    }
+    rc = av_buffersrc_add_frame_flags(s->src, f, 0);
+    if (rc >= 0)
+        rc = audio_drain(c);
+    if (rc < 0)
+        return fail_av(c, VB_ERR_INTERNAL, rc, "audio filter");
+    return 0;
+}
+
+/* Send one packet (NULL: drain) and pass on every frame it gives.
+ * Errors from the decoder are counted, not fatal: a damaged packet is
+ * what this stage is looking for. */
+static int decode(an_ctx *c, an_stream *s, const AVPacket *pkt)
+{
+    for (;;) {
+        int rc = avcodec_send_packet(s->dec, pkt);
+        bool again = rc == AVERROR(EAGAIN);
+        if (rc < 0 && !again && rc != AVERROR_EOF)
+            c->r->decode_errors++;
+        int errors = 0;
+        for (;;) {
+            rc = avcodec_receive_frame(s->dec, c->frame);
+            if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+                break;
+            if (rc < 0) {
+                c->r->decode_errors++;
+                if (++errors >= MAX_ERRORS_IN_A_ROW)
+                    break;
+                continue;
+            }
+            errors = 0;
+            rc = s == &c->v ? video_frame(c, c->frame) : audio_frame(c, c->frame);
+            av_frame_unref(c->frame);
+            if (rc < 0)
+                return -1;
+        }
+        if (!again)
+            return 0;
+        if (stopping(c))
+            return reader_failed(c);
+    }
+}
+
+/* ---- opening ---- */
+
+static int open_decoder(an_ctx *c, an_stream *s)
+{
+    AVCodecParameters *par = s->st->codecpar;
+    const char *kind = par->codec_type == AVMEDIA_TYPE_VIDEO ? "video" : "audio";
+    const AVCodec *codec = avcodec_find_decoder(par->codec_id);
+    if (!codec)
+        return vb_fail(c->e, VB_ERR_MEDIA, "%s: no decoder for the %s codec %s", c->path, kind,
+                       avcodec_get_name(par->codec_id));
+    s->dec = avcodec_alloc_context3(codec);
+    if (!s->dec)
+        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: out of memory", c->path);
+    int rc = avcodec_parameters_to_context(s->dec, par);
+    if (rc < 0)
+        return fail_av(c, VB_ERR_MEDIA, rc, kind);
+    s->dec->pkt_timebase = s->st->time_base;
+    s->dec->thread_count = c->threads; /* 0: libavcodec picks */
+    if (c->keyframes && par->codec_type == AVMEDIA_TYPE_VIDEO)
+        s->dec->skip_frame = AVDISCARD_NONKEY;
+    rc = avcodec_open2(s->dec, codec, NULL);
+    if (rc < 0) {
+        char what[64];
+        snprintf(what, sizeof what, "cannot open the %s decoder", kind);
+        return fail_av(c, VB_ERR_MEDIA, rc, what);
+    }
+    return 0;
+}
+
+static void stream_init(an_ctx *c, an_stream *s, int index)
+{
+    s->index = index;
+    s->last_pts = AV_NOPTS_VALUE;
+    s->last_end = 0;
+    s->prev_end = NAN;
+    s->pkt_end = 0;
+    if (index < 0)
+        return;
+    s->st = c->fc->streams[index];
+    s->offset = c->fc->start_time != AV_NOPTS_VALUE
+                    ? av_rescale_q(c->fc->start_time, AV_TIME_BASE_Q, s->st->time_base) : 0;
+    AVRational fr = s->st->avg_frame_rate.num > 0 ? s->st->avg_frame_rate : s->st->r_frame_rate;
+    s->nominal = (fr.num > 0 && fr.den > 0) ? av_q2d(av_inv_q(fr)) : 0.04;
+}
+
+/* The main picture: the best video stream that is not cover art. */
+static int pick_video(AVFormatContext *fc)
+{
+    int i = av_find_best_stream(fc, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (i >= 0 && !(fc->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+        return i;
+    for (unsigned k = 0; k < fc->nb_streams; k++)
+        if (fc->streams[k]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            !(fc->streams[k]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+            return (int)k;
+    return -1;
+}
+
+static int open_input(an_ctx *c)
+{
+    if (mediaio_open(&c->io, c->path, c->clk, c->cfg->timeout, c->e) != 0)
+        return -1;
+    if (mediaio_demux(c->io, c->e) != 0) {
+        if (mediaio_check(c->io) == MEDIAIO_TIMEOUT)
+            fail_timeout(c);
+        return -1;
+    }
+    c->fc = mediaio_format(c->io);
+    int rc;
+    /* One decoder thread here: a frame or two at most are decoded. */
+    unsigned n = c->fc->nb_streams;
+    AVDictionary **opts = vb_xcalloc(n + 1, sizeof(AVDictionary *));
+    for (unsigned i = 0; i < n; i++)
+        av_dict_set(&opts[i], "threads", "1", 0);
+    rc = avformat_find_stream_info(c->fc, opts);
+    for (unsigned i = 0; i < n; i++)
+        av_dict_free(&opts[i]);
+    free(opts);
+    if (reader_failed(c) != 0)
+        return -1;
+    if (rc < 0)
+        return fail_av(c, VB_ERR_MEDIA, rc, "cannot read stream information");
+
+    int vi = pick_video(c->fc);
+    int best_audio = av_find_best_stream(c->fc, AVMEDIA_TYPE_AUDIO, -1, vi, NULL, 0);
+    if (vi < 0 && best_audio < 0)
+        return vb_fail(c->e, VB_ERR_MEDIA, "%s: no audio or video stream to analyse", c->path);
+    c->r->has_video = vi >= 0;
+    c->r->has_audio = best_audio >= 0;
+    /* Key-frame mode is about speed: the sound is not decoded at all
+     * (its packets are not even read from the file). */
+    int ai = c->keyframes ? -1 : best_audio;
+    stream_init(c, &c->v, vi);
+    stream_init(c, &c->a, ai);
+    /* The demuxer skips the packets of every other stream. */
+    for (unsigned i = 0; i < c->fc->nb_streams; i++)
+        if ((int)i != vi && (int)i != ai)
+            c->fc->streams[i]->discard = AVDISCARD_ALL;
+    if (vi >= 0 && open_decoder(c, &c->v) < 0)
+        return -1;
+    if (ai >= 0 && open_decoder(c, &c->a) < 0)
+        return -1;
+    return 0;
+}
+
+/* ---- after the pass ---- */
+
+/* A stream that stops well before its header says: max(1 s, 10%). */
+static bool ends_early(const an_ctx *c, const an_stream *s, double end, double *expected)
+{
+    double want = NAN;
+    const AVStream *st = s->st;
+    if (st->duration != AV_NOPTS_VALUE && st->duration > 0) {
+        int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : s->offset;
+        want = (double)(start - s->offset + st->duration) * av_q2d(st->time_base);
+    } else if (c->fc->duration > 0) {
+        want = (double)c->fc->duration / AV_TIME_BASE;
+    }
+    *expected = want;
+    return isfinite(want) && want - end > fmax(1.0, 0.1 * want);
+}
+
+static void summarise(an_ctx *c, int read_error)
+{
+    analyse_result *r = c->r;
+    double dur = r->duration;
+    if (r->has_video) {
+        double total = 0;
+        for (size_t i = 0; i < r->nblack; i++)
+            total += r->black[i].duration;
+        r->black_total = total;
+        double base = isfinite(dur) && dur > 0 ? dur : r->video_end;
+        r->black_share = base > 0 ? total / base : NAN;
+        /* "within one frame" of either end; the tiny slack absorbs the
+         * rounding of times computed in different time bases */
+        double fd = c->v.nominal + 1e-6;
+        r->leading_black = 0;
+        r->trailing_black = 0;
+        if (r->nblack > 0 && r->black[0].start <= fd)
+            r->leading_black = r->black[0].duration;
+        if (r->nblack > 0 && isfinite(r->video_end) &&
+            r->black[r->nblack - 1].end >= r->video_end - fd)
+            r->trailing_black = r->black[r->nblack - 1].duration;
+        if (!c->keyframes) {
+            r->freeze_max = 0;
+            for (size_t i = 0; i < r->nfreeze; i++)
+                r->freeze_max = fmax(r->freeze_max, r->freeze[i].duration);
+        }
+    }
+    if (c->a.index >= 0) {
+        r->silence_max = 0;
+        for (size_t i = 0; i < r->nsilence; i++)
+            r->silence_max = fmax(r->silence_max, r->silence[i].duration);
+        /* one silence from the first audio frame to the last */
+        double afd = c->a.last_dur;
+        r->audio_silent = r->nsilence == 1 && r->silence[0].start <= afd + 1e-6 &&
+                          isfinite(r->audio_end) && r->silence[0].end >= r->audio_end - afd - 1e-6;
+        if (c->cfg->loudness && c->loudness_seen)
+            r->true_peak = c->peak > 0 ? 20.0 * log10(c->peak) : -INFINITY;
+        else
+            r->integrated_lufs = r->loudness_range = NAN;
+    }
+
+    /* Integrity: a read error, else a stream that stops early. */
+    if (read_error < 0) {
+        double at = 0;
+        if (isfinite(r->video_end))
+            at = fmax(at, r->video_end);
+        if (isfinite(r->audio_end))
+            at = fmax(at, r->audio_end);
+        char *m = av_err(read_error);
+        r->incomplete = true;
+        r->broke_at = at;
+        r->broke_reason = vb_xasprintf("read error at %.2f s: %s", at, m);
+        free(m);
+        return;
+    }
+    double want;
+    if (c->v.index >= 0) {
+        double end = isfinite(r->video_end) ? r->video_end : 0;
+        if (r->video_frames == 0) {
+            r->incomplete = true;
+            r->broke_at = 0;
+            r->broke_reason = vb_xstrdup("no video frame could be decoded");
+            return;
+        }
+        if (ends_early(c, &c->v, end, &want)) {
+            r->incomplete = true;
+            r->broke_at = end;
+            r->broke_reason = vb_xasprintf("video stream ends at %.2f s, container says %.2f s",
+                                           end, want);
+            return;
+        }
+    }
+    if (c->a.index >= 0) {
+        double end = isfinite(r->audio_end) ? r->audio_end : 0;
+        if (ends_early(c, &c->a, end, &want)) {
+            r->incomplete = true;
+            r->broke_at = end;
+            r->broke_reason = vb_xasprintf("audio stream ends at %.2f s, container says %.2f s",
+                                           end, want);
+        }
+    }
+}
+
+static void ctx_free(an_ctx *c)
+{
+    avfilter_graph_free(&c->v.graph);
+    avfilter_graph_free(&c->a.graph);
+    avcodec_free_context(&c->v.dec);
+    avcodec_free_context(&c->a.dec);
+    av_channel_layout_uninit(&c->v.layout);
+    av_channel_layout_uninit(&c->a.layout);
+    av_packet_free(&c->pkt);
+    av_frame_free(&c->frame);
+    av_frame_free(&c->out);
+    c->fc = NULL;
+    mediaio_close(&c->io);
+}
+
+/* The pass itself: read, decode, filter; then flush everything. */
+static int run(an_ctx *c)
+{
+    analyse_result *r = c->r;
+    int read_error = 0, rc;
+    for (;;) {
+        if (stopping(c))
+            return reader_failed(c);
+        rc = av_read_frame(c->fc, c->pkt);
+        if (rc < 0) {
+            /* Ours (an I/O error, a stall ...), not the file's. */
+            if (reader_failed(c) != 0)
+                return -1;
+            if (rc != AVERROR_EOF)
+                read_error = rc;
+            break;
+        }
+        an_stream *s = c->pkt->stream_index == c->v.index ? &c->v
+                     : c->pkt->stream_index == c->a.index ? &c->a : NULL;
+        if (!s) {
+            av_packet_unref(c->pkt);
+            continue;
+        }
+        if (c->pkt->pts != AV_NOPTS_VALUE) {
+            double end = (double)(c->pkt->pts - s->offset + c->pkt->duration) *
+                         av_q2d(s->st->time_base);
+            s->pkt_end = fmax(s->pkt_end, end);
+        }
+        /* Key-frame mode: the other packets are not even sent. */
+        if (c->keyframes && s == &c->v && !(c->pkt->flags & AV_PKT_FLAG_KEY)) {
+            av_packet_unref(c->pkt);
+            continue;
+        }
+        rc = decode(c, s, c->pkt);
+        av_packet_unref(c->pkt);
+        if (rc < 0)
+            return -1;
+    }
+    if (c->v.dec && decode(c, &c->v, NULL) < 0)
+        return -1;
+    if (c->a.dec && decode(c, &c->a, NULL) < 0)
+        return -1;
+    /* In key-frame mode the picture is known up to the last packet. */
+    if (c->keyframes && c->v.index >= 0 && c->v.pkt_end > 0 &&
+        (!isfinite(r->video_end) || c->v.pkt_end > r->video_end))
+        r->video_end = c->v.pkt_end;
+    rc = video_graph_end(c, c->keyframes && isfinite(r->video_end) ? r->video_end : 0);
+    if (rc < 0)
+        return fail_av(c, VB_ERR_INTERNAL, rc, "video filter");
+    rc = audio_graph_end(c);
+    if (rc < 0)
+        return fail_av(c, VB_ERR_INTERNAL, rc, "audio filter");
+    summarise(c, read_error);
+    return 0;
+}
+
+int analyse_decode_file(const char *path, const analyse_config *cfg, int threads,
+                        mediaio_clock *clk, analyse_result **out, vb_error *e)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, quiet_logs);
+    *out = NULL;
+    double t0 = util_now();
+
+    analyse_result *r = vb_xcalloc(1, sizeof *r);
+    r->mode = cfg->mode;
+    r->duration = NAN;
+    r->black_total = r->black_share = r->leading_black = r->trailing_black = NAN;
+    r->freeze_max = r->silence_max = NAN;
+    r->integrated_lufs = r->loudness_range = r->true_peak = NAN;
+    r->video_end = r->audio_end = NAN;
+    r->broke_at = NAN;
+
+    an_ctx c = {0};
+    c.path = path;
+    c.cfg = cfg;
+    c.r = r;
+    c.e = e;
+    c.keyframes = cfg->mode == ANALYSE_KEYFRAMES;
+    c.threads = threads > 0 ? threads : 0;
+    c.clk = clk;
+    c.v.index = c.a.index = -1;
+    c.pkt = av_packet_alloc();
+    c.frame = av_frame_alloc();
+    c.out = av_frame_alloc();
+    int rc;
+    if (!c.pkt || !c.frame || !c.out)
+        rc = vb_fail(e, VB_ERR_INTERNAL, "%s: out of memory", path);
+    else
+        rc = open_input(&c);
+    if (rc == 0) {
+        if (c.fc->duration > 0)
+            r->duration = (double)c.fc->duration / AV_TIME_BASE;
+        rc = run(&c);
+    }
+    ctx_free(&c);
+    if (rc != 0) {
+        analyse_result_free(&r);
+        return -1;
+    }
+    r->seconds = util_now() - t0;
+    *out = r;
+    return 0;
+}
+

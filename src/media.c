@@ -1,0 +1,31 @@
+/* media.c - the media module's entry: the one symbol vbatch-media.so
+ * exports (everything else in it is hidden), the table of what it does
+ * for the core (module.h). */
+#include "config.h"
+#include "media.h"
+#include "module.h"
+
+#include <stdio.h>
+
+#include <libavfilter/avfilter.h>
+#include <libswscale/swscale.h>
+
+static void media_versions(char *buf, size_t len)
+{
+    unsigned f = avfilter_version(), s = swscale_version();
+    snprintf(buf, len, "libvips %s, libavfilter %u.%u.%u, libswscale %u.%u.%u",
+             image_vips_version(), f >> 16, (f >> 8) & 255, f & 255, s >> 16,
+             (s >> 8) & 255, s & 255);
+}
+
+__attribute__((visibility("default"))) extern const module_media media_module;
+const module_media media_module = {
+    .abi = MODULE_ABI,
+    .size = sizeof (module_media),
+    .version = PACKAGE_VERSION,
+    .analyse_file = analyse_decode_file,
+    .thumbs_make = thumbs_render_make,
+    .image_init = image_vips_init,
+    .image_probe = image_vips_probe,
+    .versions = media_versions,
+};

@@ -1,0 +1,65 @@
+/* module.c - find and load the media module (module.h) the first time a
+ * run needs it: dlopen with RTLD_NOW, so a module that does not fit this
+ * vbatch fails here with dlerror's message instead of at some later call;
+ * then its table is checked against what this vbatch was built with.
+ * Loaded once (pthread_once), never unloaded: its functions and libvips's
+ * threads live as long as the process. */
+#include "config.h"
+#include "module.h"
+#include "util.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static const module_media *loaded;
+static char load_msg[sizeof ((vb_error *)0)->msg];
+
+char *module_path(void)
+{
+    const char *env = getenv("VBATCH_MODULE_DIR");
+    const char *dir = env && *env ? env : util_in_build_tree() ? VB_BUILD_DIR : VB_MODULE_DIR;
+    return util_path_join(dir, MODULE_FILE);
+}
+
+static void module_load(void)
+{
+    char *path = module_path();
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        snprintf(load_msg, sizeof load_msg,
+                 "cannot load the media module (needed for analysis, thumbnails and "
+                 "images): %s", why ? why : path);
+        free(path);
+        return;
+    }
+    dlerror();
+    const module_media *m = dlsym(h, MODULE_ENTRY);
+    const char *why = m ? NULL : dlerror();
+    if (!m)
+        snprintf(load_msg, sizeof load_msg, "%s is not a vbatch media module: %s", path,
+                 why ? why : "no " MODULE_ENTRY);
+    else if (m->abi != MODULE_ABI || m->size != sizeof *m ||
+             !m->version || strcmp(m->version, PACKAGE_VERSION) != 0)
+        snprintf(load_msg, sizeof load_msg,
+                 "%s was built for vbatch %s (module interface %d), this is vbatch %s "
+                 "(interface %d): reinstall vbatch", path, m->version ? m->version : "?",
+                 m->abi, PACKAGE_VERSION, MODULE_ABI);
+    else
+        loaded = m;
+    free(path);
+    /* A module that does not fit is not used, but its library
+     * constructors have run: leave it mapped rather than risk dlclose. */
+}
+
+const module_media *module_get(vb_error *e)
+{
+    pthread_once(&load_once, module_load);
+    if (!loaded)
+        vb_fail(e, VB_ERR_INTERNAL, "%s", load_msg);
+    return loaded;
+}

@@ -1,0 +1,850 @@
+/* thumbs-render.c - in the media module (it needs libswscale and
+ * libvips): thumbnails and a contact sheet per video.
+ *
+ * Frames are decoded with libav, converted to RGB with swscale and handed
+ * to libvips in memory (no temporary image files) to resize, rotate,
+ * label, join and save. The file is opened once and the decoder is kept
+ * for all the thumbnails: the times are visited in order, and where the
+ * next time lies after the current position and no keyframe sits between
+ * them, decoding simply goes on instead of seeking back. While running up
+ * to a time, frames that nothing refers to (B-frames) are not decoded.
+ *
+ * A frame that is black (a fade-in, a black leader) makes a useless
+ * thumbnail, so with avoid_black the first non-black frame within 2 s
+ * after it is taken, else the last one within 2 s before.
+ *
+ * thumbs.c (the core) holds the result's output. */
+#include "config.h"
+#include "media.h"
+#include "mediaio.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+#include <vips/vips.h>
+
+/* How far black avoidance looks, each way. */
+#define BLACK_SEARCH_SECONDS 2.0
+/* Luma, as a share of the nominal range: a pixel at or below DARK is
+ * dark; a frame is black when its mean is below MEAN and nearly all of it
+ * is dark (blackdetect's pix_th / pic_th). */
+#define BLACK_DARK 0.10
+#define BLACK_MEAN 0.05
+#define BLACK_SHARE 0.98
+
+/* One open video: demuxer, decoder, converter and where decoding is. */
+typedef struct dec {
+    mediaio *io;             /* the input, read under the item's clock */
+    AVFormatContext *fc;     /* io's (borrowed) */
+    AVCodecContext *ctx;
+    AVStream *st;
+    int si;
+    AVPacket *pkt;
+    AVFrame *frame;          /* the frame last received */
+    struct SwsContext *sws;
+    uint8_t *rgb;            /* sws output, tightly packed for libvips */
+    size_t rgb_size;
+    double tb;               /* seconds per tick */
+    double start;            /* seconds of time 0 (the file's start time) */
+    int64_t skip_before;     /* unreferenced frames shown before this are skipped */
+    bool draining, eof;
+    bool have_pos;           /* a frame was received since the last seek */
+    int64_t pos;             /* its timestamp */
+} dec;
+
+static int av_fail(vb_error *e, int rc, const char *what, const char *path)
+{
+    char buf[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(rc, buf, sizeof buf);
+    return vb_fail(e, VB_ERR_MEDIA, "%s %s: %s", what, path, buf);
+}
+
+static int vips_fail(vb_error *e, const char *what)
+{
+    return image_vips_fail(e, VB_ERR_INTERNAL, what, NULL);
+}
+
+static void dec_close(dec *d)
+{
+    avcodec_free_context(&d->ctx);
+    d->fc = NULL;
+    mediaio_close(&d->io);
+    av_packet_free(&d->pkt);
+    av_frame_free(&d->frame);
+    sws_freeContext(d->sws);
+    av_free(d->rgb);
+    memset(d, 0, sizeof *d);
+}
+
+static int dec_open(dec *d, const char *path, const probe_result *p, int threads,
+                    mediaio_clock *clk, vb_error *e)
+{
+    memset(d, 0, sizeof *d);
+    if (mediaio_open(&d->io, path, clk, 0, e) != 0)
+        return -1;
+    if (mediaio_demux(d->io, e) != 0) {
+        dec_close(d);
+        return -1;
+    }
+    d->fc = mediaio_format(d->io);
+    int rc;
+    d->si = p->video->index;
+    if (d->si < 0 || (unsigned)d->si >= d->fc->nb_streams) {
+        dec_close(d);
+        return vb_fail(e, VB_ERR_MEDIA, "cannot find the video stream of %s", path);
+    }
+    /* The header is enough for the decoder nearly always; streams that
+     * carry no header (MPEG-TS) are looked into first. */
+    if (d->fc->streams[d->si]->codecpar->codec_id == AV_CODEC_ID_NONE ||
+        d->fc->streams[d->si]->codecpar->width <= 0) {
+        rc = avformat_find_stream_info(d->fc, NULL);
+        if (rc < 0) {
+            if (mediaio_error(d->io, e) == 0)
+                av_fail(e, rc, "cannot read the streams of", path);
+            dec_close(d);
+            return -1;
+        }
+    }
+    d->st = d->fc->streams[d->si];
+    const AVCodec *codec = avcodec_find_decoder(d->st->codecpar->codec_id);
+    if (!codec) {
+        dec_close(d);
+        return vb_fail(e, VB_ERR_MEDIA, "no decoder for the video of %s (%s)", path,
+                       avcodec_get_name(d->st->codecpar->codec_id));
+    }
+    d->ctx = avcodec_alloc_context3(codec);
+    d->pkt = av_packet_alloc();
+    d->frame = av_frame_alloc();
+    if (!d->ctx || !d->pkt || !d->frame) {
+        dec_close(d);
+        return vb_fail(e, VB_ERR_INTERNAL, "out of memory");
+    }
+    avcodec_parameters_to_context(d->ctx, d->st->codecpar);
+    d->ctx->pkt_timebase = d->st->time_base;
+    d->ctx->thread_count = threads > 0 ? threads : 1;
+    /* Frame threads must decode several frames before the first comes
+     * out: a waste when one frame per seek is wanted. Slices only. */
+    d->ctx->thread_type = FF_THREAD_SLICE;
+    rc = avcodec_open2(d->ctx, codec, NULL);
+    if (rc < 0) {
+        dec_close(d);
+        return av_fail(e, rc, "cannot open the video decoder for", path);
+    }
+    d->tb = av_q2d(d->st->time_base);
+    d->start = isfinite(p->start_time) ? p->start_time
+             : d->fc->start_time != AV_NOPTS_VALUE ? (double)d->fc->start_time / AV_TIME_BASE : 0;
+    return 0;
+}
+
+static int64_t dec_ts(const dec *d, double t)
+{
+    return llround((t + d->start) / d->tb);
+}
+
+static int64_t frame_ts(const AVFrame *f)
+{
+    return f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+}
+
+static double dec_time(const dec *d, const AVFrame *f)
+{
+    int64_t ts = frame_ts(f);
+    return ts == AV_NOPTS_VALUE ? NAN : (double)ts * d->tb - d->start;
+}
+
+/* Receive the next frame in display order into d->frame.
+ * 0 a frame, 1 the end of the stream, -1 error. */
+static int dec_next(dec *d, const char *path, vb_error *e)
+{
+    for (;;) {
+        int rc = avcodec_receive_frame(d->ctx, d->frame);
+        if (rc == 0) {
+            int64_t ts = frame_ts(d->frame);
+            if (ts != AV_NOPTS_VALUE) {
+                d->pos = ts;
+                d->have_pos = true;
+            }
+            return 0;
+        }
+        if (rc == AVERROR_EOF || (rc == AVERROR(EAGAIN) && d->draining)) {
+            d->eof = true;
+            return 1;
+        }
+        if (rc != AVERROR(EAGAIN))
+            return av_fail(e, rc, "cannot decode the video of", path);
+        rc = av_read_frame(d->fc, d->pkt);
+        if (rc < 0) {
+            /* End of file, or a file cut short: show what was decoded. */
+            d->draining = true;
+            avcodec_send_packet(d->ctx, NULL);
+            continue;
+        }
+        if (d->pkt->stream_index != d->si) {
+            av_packet_unref(d->pkt);
+            continue;
+        }
+        /* Nothing refers to a B-frame, so one shown before the time we
+         * are after need not be decoded at all. */
+        d->ctx->skip_frame = d->pkt->pts != AV_NOPTS_VALUE && d->pkt->pts < d->skip_before
+                           ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+        d->ctx->skip_loop_filter = AVDISCARD_DEFAULT;
+        rc = avcodec_send_packet(d->ctx, d->pkt);
+        av_packet_unref(d->pkt);
+        /* A damaged packet costs a frame, not the thumbnails. */
+        if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_INVALIDDATA)
+            return av_fail(e, rc, "cannot decode the video of", path);
+    }
+}
+
+/* Get ready to decode from time t: seek to the keyframe before t unless
+ * decoding forward from where we are gets there sooner. */
+static int dec_seek(dec *d, double t, bool force, const char *path, vb_error *e)
+{
+    int64_t ts = dec_ts(d, t);
+    if (!force && d->have_pos && !d->eof && d->pos < ts) {
+        const AVIndexEntry *ie =
+            avformat_index_get_entry_from_timestamp(d->st, ts, AVSEEK_FLAG_BACKWARD);
+        if (ie ? ie->timestamp <= d->pos : (double)(ts - d->pos) * d->tb < 1.0)
+            return 0;
+    }
+    int rc = av_seek_frame(d->fc, d->si, ts, AVSEEK_FLAG_BACKWARD);
+    if (rc < 0) {
+        /* Not seekable: forward is the only way, and enough when t lies
+         * ahead. */
+        if (!d->eof && (!d->have_pos || d->pos < ts))
+            return 0;
+        return av_fail(e, rc, "cannot seek in", path);
+    }
+    avcodec_flush_buffers(d->ctx);
+    d->draining = d->eof = d->have_pos = false;
+    return 0;
+}
+
+/* Decode the key frame a seek to t lands on, and only it: the key frame
+ * is sent, then the decoder is drained, so it hands the frame over
+ * without decoding the frames its reordering delay would wait for. The
+ * decoder is left drained; the next dec_seek() starts it again. */
+static int dec_keyframe_at(dec *d, double t, const char *path, vb_error *e)
+{
+    if (dec_seek(d, t, true, path, e) != 0)
+        return -1;
+    for (;;) {
+        int rc = av_read_frame(d->fc, d->pkt);
+        if (rc < 0)
+            break;
+        if (d->pkt->stream_index != d->si) {
+            av_packet_unref(d->pkt);
+            continue;
+        }
+        d->ctx->skip_frame = AVDISCARD_DEFAULT;
+        /* Nothing is predicted from this frame and it is shown four
+         * times smaller or more: deblocking it is wasted work. */
+        d->ctx->skip_loop_filter = AVDISCARD_ALL;
+        rc = avcodec_send_packet(d->ctx, d->pkt);
+        av_packet_unref(d->pkt);
+        if (rc == AVERROR_INVALIDDATA)
+            continue; /* a damaged packet: try the next one */
+        if (rc < 0)
+            return av_fail(e, rc, "cannot decode the video of", path);
+        break;
+    }
+    avcodec_send_packet(d->ctx, NULL);
+    d->draining = true;
+    int rc = dec_next(d, path, e);
+    d->eof = true;
+    d->have_pos = false;
+    if (rc == 1)
+        return vb_fail(e, VB_ERR_MEDIA, "no video frame at %.3f s in %s", t, path);
+    return rc;
+}
+
+/* Decode the first frame shown at or after t into d->frame (the last
+ * frame of the stream if it ends first). */
+static int dec_frame_at(dec *d, double t, AVFrame *prev, const char *path, vb_error *e)
+{
+    if (dec_seek(d, t, false, path, e) != 0)
+        return -1;
+    int64_t ts = dec_ts(d, t);
+    d->skip_before = ts;
+    av_frame_unref(prev);
+    for (;;) {
+        int rc = dec_next(d, path, e);
+        if (rc < 0)
+            return -1;
+        if (rc == 1) {
+            if (!prev->buf[0])
+                return vb_fail(e, VB_ERR_MEDIA, "no video frame at %.3f s in %s", t, path);
+            av_frame_unref(d->frame);
+            av_frame_move_ref(d->frame, prev);
+            return 0;
+        }
+        int64_t f = frame_ts(d->frame);
+        if (f == AV_NOPTS_VALUE || f >= ts)
+            return 0;
+        av_frame_unref(prev);
+        av_frame_move_ref(prev, d->frame);
+    }
+}
+
+/* Black from the luma plane alone, on a sparse grid: cheap enough to
+ * run on every frame of the search. Formats without a luma plane (RGB,
+ * palette) are never called black. */
+static bool frame_is_black(const AVFrame *f)
+{
+    const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(f->format);
+    if (!pd || (pd->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL |
+                             AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM)) ||
+        pd->comp[0].plane != 0 || !f->data[0])
+        return false;
+    int depth = pd->comp[0].depth, step = pd->comp[0].step, off = pd->comp[0].offset;
+    int shift = pd->comp[0].shift;
+    bool wide = depth > 8, be = (pd->flags & AV_PIX_FMT_FLAG_BE) != 0;
+    bool full = f->color_range == AVCOL_RANGE_JPEG || pd->nb_components < 3 ||
+                strncmp(pd->name, "yuvj", 4) == 0;
+    double lo = full ? 0 : (double)(16 << (depth - 8));
+    double span = full ? (double)((1 << depth) - 1) : (double)(219 << (depth - 8));
+    double dark_max = lo + BLACK_DARK * span;
+    int sx = f->width > 256 ? 4 : 1, sy = f->height > 256 ? 4 : 1;
+    double sum = 0;
+    long n = 0, dark = 0;
+    for (int y = 0; y < f->height; y += sy) {
+        const uint8_t *row = f->data[0] + (ptrdiff_t)y * f->linesize[0] + off;
+        for (int x = 0; x < f->width; x += sx) {
+            const uint8_t *p = row + (ptrdiff_t)x * step;
+            unsigned v = wide ? (be ? (unsigned)(p[0] << 8 | p[1]) : (unsigned)(p[1] << 8 | p[0])) >> shift
+                              : p[0];
+            sum += v;
+            dark += v <= dark_max;
+            n++;
+        }
+    }
+    if (n == 0)
+        return false;
+    double mean = (sum / n - lo) / span;
+    return mean < BLACK_MEAN && dark >= BLACK_SHARE * n;
+}
+
+/* With avoid_black, replace a black d->frame by the first non-black one
+ * within the window after it, else the last one within the window
+ * before t. Returns 1 if moved, 0 if not, -1 on error. */
+static int avoid_black(dec *d, double t, AVFrame *tmp, const char *path, vb_error *e)
+{
+    if (!frame_is_black(d->frame))
+        return 0;
+    AVFrame *black = av_frame_clone(d->frame);
+    if (!black)
+        return vb_fail(e, VB_ERR_INTERNAL, "out of memory");
+    int moved = 0;
+    int64_t until = dec_ts(d, t + BLACK_SEARCH_SECONDS);
+    for (;;) {
+        int rc = dec_next(d, path, e);
+        if (rc < 0) {
+            av_frame_free(&black);
+            return -1;
+        }
+        if (rc == 1)
+            break;
+        int64_t f = frame_ts(d->frame);
+        if (f != AV_NOPTS_VALUE && f > until)
+            break;
+        if (!frame_is_black(d->frame)) {
+            moved = 1;
+            break;
+        }
+    }
+    if (!moved && t > 0) {
+        double from = t > BLACK_SEARCH_SECONDS ? t - BLACK_SEARCH_SECONDS : 0;
+        int64_t ts = dec_ts(d, t), fromts = dec_ts(d, from);
+        if (dec_seek(d, from, true, path, e) != 0) {
+            av_frame_free(&black);
+            return -1;
+        }
+        d->skip_before = fromts;
+        av_frame_unref(tmp);
+        for (;;) {
+            int rc = dec_next(d, path, e);
+            if (rc < 0) {
+                av_frame_free(&black);
+                return -1;
+            }
+            int64_t f = rc == 0 ? frame_ts(d->frame) : AV_NOPTS_VALUE;
+            if (rc == 1 || (f != AV_NOPTS_VALUE && f >= ts))
+                break;
+            if (f != AV_NOPTS_VALUE && f >= fromts && !frame_is_black(d->frame)) {
+                av_frame_unref(tmp);
+                av_frame_move_ref(tmp, d->frame);
+            }
+        }
+        if (tmp->buf[0]) {
+            av_frame_unref(d->frame);
+            av_frame_move_ref(d->frame, tmp);
+            moved = 1;
+        }
+    }
+    if (!moved) {
+        av_frame_unref(d->frame);
+        av_frame_move_ref(d->frame, black);
+    }
+    av_frame_free(&black);
+    return moved;
+}
+
+/* The decoded frame as an RGB libvips image of ow x oh (pixels copied). */
+static VipsImage *frame_to_vips(dec *d, const AVFrame *f, int ow, int oh, vb_error *e)
+{
+    const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(f->format);
+    d->sws = sws_getCachedContext(d->sws, f->width, f->height, f->format, ow, oh,
+                                  AV_PIX_FMT_RGB24, SWS_BICUBIC, NULL, NULL, NULL);
+    if (!d->sws) {
+        vb_fail(e, VB_ERR_MEDIA, "cannot convert %s frames to RGB", pd ? pd->name : "these");
+        return NULL;
+    }
+    if (pd && !(pd->flags & AV_PIX_FMT_FLAG_RGB)) {
+        /* Use the matrix and range the frame says it has (BT.709 for
+         * HD), as ffmpeg does; unspecified means BT.601. */
+        int cs = f->colorspace != AVCOL_SPC_UNSPECIFIED && f->colorspace != AVCOL_SPC_RGB
+               ? (int)f->colorspace : SWS_CS_DEFAULT;
+        int full = f->color_range == AVCOL_RANGE_JPEG || strncmp(pd->name, "yuvj", 4) == 0;
+        sws_setColorspaceDetails(d->sws, sws_getCoefficients(cs), full,
+                                 sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
+    }
+    size_t need = (size_t)ow * oh * 3;
+    if (need > d->rgb_size) {
+        av_free(d->rgb);
+        d->rgb = av_malloc(need + 64);
+        if (!d->rgb) {
+            d->rgb_size = 0;
+            vb_fail(e, VB_ERR_INTERNAL, "out of memory for a %dx%d frame", ow, oh);
+            return NULL;
+        }
+        d->rgb_size = need;
+    }
+    uint8_t *dst[4] = { d->rgb, NULL, NULL, NULL };
+    int dstls[4] = { ow * 3, 0, 0, 0 };
+    sws_scale(d->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dstls);
+    VipsImage *im = vips_image_new_from_memory_copy(d->rgb, need, ow, oh, 3, VIPS_FORMAT_UCHAR);
+    if (!im)
+        vips_fail(e, "cannot hand the frame to libvips");
+    return im;
+}
+
+/* Clockwise quarter turns needed to show the picture upright, from the
+ * probe's counter-clockwise display-matrix rotation. */
+static int quarter_turns(double rotation)
+{
+    if (!isfinite(rotation))
+        return 0;
+    long deg = lround(-rotation / 90.0) * 90;
+    return (int)(((deg % 360) + 360) % 360 / 90);
+}
+
+/* The thumbnail's size before turning upright: `width` wide as displayed
+ * (pixel shape and rotation applied). */
+static void thumb_size(int w, int h, double sar, int turns, int width, int *pw, int *ph)
+{
+    double dw = w * sar, dh = h;
+    if (turns % 2) {
+        double x = dw;
+        dw = dh;
+        dh = x;
+    }
+    int tw = width, th = (int)lround(width * dh / dw);
+    if (th < 1)
+        th = 1;
+    *pw = turns % 2 ? th : tw;
+    *ph = turns % 2 ? tw : th;
+}
+
+/* Resize to pw x ph and turn upright; the result is in memory. */
+static VipsImage *make_thumb(VipsImage *rgb, int pw, int ph, int turns, vb_error *e)
+{
+    int w = vips_image_get_width(rgb), h = vips_image_get_height(rgb);
+    VipsObject *scope = VIPS_OBJECT(vips_image_new());
+    VipsImage **t = (VipsImage **)vips_object_local_array(scope, 4);
+    VipsImage *out = NULL;
+    /* swscale normally delivers the final size; a pixel of rounding or
+     * an enlargement is left to libvips (vips_reduce to shrink: in 8.14
+     * vips_resize is ten times slower on a memory image). */
+    double hs = (double)w / pw, vs = (double)h / ph;
+    VipsImage *cur = rgb;
+    if (w != pw || h != ph) {
+        int rc = hs >= 1 && vs >= 1 ? vips_reduce(rgb, &t[0], hs, vs, NULL)
+                                    : vips_resize(rgb, &t[0], 1 / hs, "vscale", 1 / vs, NULL);
+        if (rc != 0)
+            goto fail;
+        cur = t[0];
+    }
+    /* Rounding inside the resize may leave a pixel more or less. */
+    if (vips_image_get_width(cur) != pw || vips_image_get_height(cur) != ph) {
+        if (vips_embed(cur, &t[1], 0, 0, pw, ph, "extend", VIPS_EXTEND_COPY, NULL) != 0)
+            goto fail;
+        cur = t[1];
+    }
+    if (turns) {
+        static const VipsAngle angle[] = { VIPS_ANGLE_D0, VIPS_ANGLE_D90, VIPS_ANGLE_D180,
+                                           VIPS_ANGLE_D270 };
+        if (vips_rot(cur, &t[2], angle[turns], NULL) != 0)
+            goto fail;
+        cur = t[2];
+    }
+    if (vips_copy(cur, &t[3], "interpretation", VIPS_INTERPRETATION_sRGB, NULL) != 0)
+        goto fail;
+    out = vips_image_copy_memory(t[3]);
+    if (!out)
+        goto fail;
+    g_object_unref(scope);
+    return out;
+fail:
+    vips_fail(e, "cannot resize the thumbnail");
+    g_object_unref(scope);
+    return NULL;
+}
+
+static const char *format_ext(int format)
+{
+    return format == THUMB_WEBP ? "webp" : format == THUMB_PNG ? "png" : "jpg";
+}
+
+/* Encode in memory, then write through a temporary name. */
+static int save_image(VipsImage *im, int format, int quality, const char *path, vb_error *e)
+{
+    void *buf = NULL;
+    size_t len = 0;
+    int rc;
+    int q = quality < 1 ? 1 : quality > 100 ? 100 : quality;
+    if (format == THUMB_WEBP)
+        rc = vips_webpsave_buffer(im, &buf, &len, "Q", q, NULL);
+    else if (format == THUMB_PNG)
+        rc = vips_pngsave_buffer(im, &buf, &len, "compression", 6, NULL);
+    else
+        rc = vips_jpegsave_buffer(im, &buf, &len, "Q", q, "optimize_coding", TRUE, NULL);
+    if (rc != 0)
+        return vips_fail(e, "cannot encode the thumbnail");
+    rc = util_write_atomic(path, buf, len, e);
+    g_free(buf);
+    return rc;
+}
+
+/* "01:03.20", or "1:01:03.20" past an hour. */
+static void fmt_stamp(char *b, size_t n, double t)
+{
+    if (!isfinite(t) || t < 0)
+        t = 0;
+    long cs = lround(t * 100);
+    long h = cs / 360000, m = cs / 6000 % 60, s = cs / 100 % 60, c = cs % 100;
+    if (h > 0)
+        snprintf(b, n, "%ld:%02ld:%02ld.%02ld", h, m, s, c);
+    else
+        snprintf(b, n, "%02ld:%02ld.%02ld", m, s, c);
+}
+
+/* The tile with its time in white on a darkened strip along the bottom.
+ * A tile that can not be labelled (no fonts) goes in bare. */
+static VipsImage *label_tile(VipsImage *tile, double t)
+{
+    char text[32];
+    fmt_stamp(text, sizeof text, t);
+    int w = vips_image_get_width(tile), h = vips_image_get_height(tile);
+    int px = w / 18;
+    px = px < 9 ? 9 : px > 32 ? 32 : px;
+    char font[64];
+    snprintf(font, sizeof font, "sans bold %d", px);
+    VipsObject *scope = VIPS_OBJECT(vips_image_new());
+    VipsImage **x = (VipsImage **)vips_object_local_array(scope, 6);
+    VipsImage *out = NULL;
+    /* dpi 72: the font size is in pixels. */
+    if (vips_text(&x[0], text, "font", font, "dpi", 72, NULL) == 0) {
+        int th = vips_image_get_height(x[0]);
+        int sh = th + px / 2;
+        if (sh < h) {
+            int pad = px / 3;
+            if (vips_extract_area(tile, &x[1], 0, h - sh, w, sh, NULL) == 0 &&
+                vips_linear1(x[1], &x[2], 0.3, 0, "uchar", TRUE, NULL) == 0 &&
+                vips_embed(x[0], &x[3], pad, (sh - th) / 2, w, sh, NULL) == 0 &&
+                (x[4] = vips_image_new_from_image1(x[2], 255)) != NULL &&
+                vips_ifthenelse(x[3], x[4], x[2], &x[5], "blend", TRUE, NULL) == 0)
+                vips_insert(tile, x[5], &out, 0, h - sh, NULL);
+        }
+    }
+    vips_error_clear();
+    g_object_unref(scope);
+    if (!out) {
+        g_object_ref(tile);
+        out = tile;
+    }
+    return out;
+}
+
+static int make_sheet(VipsImage **tiles, const thumbs_result *r, const thumbs_config *cfg,
+                      const char *path, thumbs_result *out, vb_error *e)
+{
+    size_t n = r->n;
+    VipsImage **lab = vb_xcalloc(n, sizeof *lab);
+    for (size_t i = 0; i < n; i++)
+        lab[i] = label_tile(tiles[i], r->t[i].actual);
+    int across = cfg->columns > 0 ? cfg->columns : 5;
+    if ((size_t)across > n)
+        across = (int)n;
+    VipsArrayDouble *bg = vips_array_double_newv(3, 24.0, 24.0, 24.0);
+    VipsImage *sheet = NULL, *framed = NULL;
+    int rc = vips_arrayjoin(lab, &sheet, (int)n, "across", across, "shim", 4,
+                            "background", bg, NULL);
+    if (rc == 0)
+        rc = vips_embed(sheet, &framed, 4, 4, vips_image_get_width(sheet) + 8,
+                        vips_image_get_height(sheet) + 8, "extend", VIPS_EXTEND_BACKGROUND,
+                        "background", bg, NULL);
+    vips_area_unref(VIPS_AREA(bg));
+    for (size_t i = 0; i < n; i++)
+        g_object_unref(lab[i]);
+    free(lab);
+    if (rc != 0) {
+        if (sheet)
+            g_object_unref(sheet);
+        return vips_fail(e, "cannot join the contact sheet");
+    }
+    rc = save_image(framed, THUMB_JPEG, cfg->quality, path, e);
+    if (rc == 0) {
+        out->contact = util_basename(path);
+        out->contact_width = vips_image_get_width(framed);
+        out->contact_height = vips_image_get_height(framed);
+    }
+    g_object_unref(framed);
+    g_object_unref(sheet);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The times to take, in order: the configured ones clamped into the
+ * video, else `count` evenly spaced, each in the middle of its share. */
+static double *plan_times(const thumbs_config *cfg, const probe_result *p, size_t *n)
+{
+    const probe_stream *vs = p->video;
+    double fps = vs->avg_frame_rate.num > 0 && vs->avg_frame_rate.den > 0
+               ? (double)vs->avg_frame_rate.num / vs->avg_frame_rate.den
+               : vs->r_frame_rate.num > 0 && vs->r_frame_rate.den > 0
+               ? (double)vs->r_frame_rate.num / vs->r_frame_rate.den : 25.0;
+    double dur = isfinite(p->duration) && p->duration > 0 ? p->duration
+               : isfinite(vs->duration) && vs->duration > 0 ? vs->duration : NAN;
+    double last = isfinite(dur) ? dur - 1.0 / fps : INFINITY;
+    if (last < 0)
+        last = 0;
+    double *t;
+    if (cfg->times.n > 0) {
+        *n = cfg->times.n;
+        t = vb_xcalloc(*n, sizeof *t);
+        for (size_t i = 0; i < *n; i++) {
+            double v = strtod(cfg->times.v[i], NULL);
+            t[i] = !isfinite(v) || v < 0 ? 0 : v > last ? last : v;
+        }
+        qsort(t, *n, sizeof *t, cmp_double);
+    } else if (!isfinite(dur)) {
+        /* Nothing to space them over: the first frame. */
+        *n = 1;
+        t = vb_xcalloc(1, sizeof *t);
+    } else {
+        *n = cfg->count > 0 ? (size_t)cfg->count : 1;
+        t = vb_xcalloc(*n, sizeof *t);
+        for (size_t i = 0; i < *n; i++) {
+            t[i] = dur * ((double)i + 0.5) / (double)*n;
+            if (t[i] > last)
+                t[i] = last;
+        }
+    }
+    return t;
+}
+
+/* Evenly spaced thumbnails need not sit on an exact frame: the nearest
+ * key frame within half the spacing decodes in one step instead of up to
+ * a whole group of pictures, which is what makes thumbnailing fast.
+ * Times stay increasing; a time with no key frame near keeps its exact
+ * position. */
+static void snap_to_keyframes(const dec *d, double *t, bool *snapped, size_t n, double spacing)
+{
+    /* Index times are decode times; a frame is shown later by the decoder
+     * delay, which the first entry against the stream start gives. */
+    double shift = 0;
+    const AVIndexEntry *first = avformat_index_get_entry(d->st, 0);
+    if (first && d->st->start_time != AV_NOPTS_VALUE && d->st->start_time > first->timestamp)
+        shift = (double)(d->st->start_time - first->timestamp) * d->tb;
+    double prev = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        int64_t ts = dec_ts(d, t[i] - shift);
+        const AVIndexEntry *cand[2] = {
+            avformat_index_get_entry_from_timestamp(d->st, ts, AVSEEK_FLAG_BACKWARD),
+            avformat_index_get_entry_from_timestamp(d->st, ts, 0),
+        };
+        double best = NAN, bestd = spacing / 2;
+        for (int k = 0; k < 2; k++) {
+            if (!cand[k] || !(cand[k]->flags & AVINDEX_KEYFRAME))
+                continue;
+            double kt = (double)cand[k]->timestamp * d->tb - d->start; /* decode time */
+            double shown = kt + shift < 0 ? 0 : kt + shift;
+            double dd = fabs(shown - t[i]);
+            /* On a tie the earlier key frame: it leaves the later ones
+             * free for the thumbnails that follow. */
+            if ((k == 0 ? dd <= bestd : dd < bestd - 1e-6) && shown > prev) {
+                best = kt < 0 ? 0 : kt;
+                bestd = dd;
+            }
+        }
+        if (isfinite(best)) {
+            /* Seek to the middle of the key frame's group: a seek right at
+             * its decode time can land one group early (the demuxer
+             * shifts seeks by the composition offset). */
+            int64_t kts = llround((best + d->start) / d->tb);
+            const AVIndexEntry *next = avformat_index_get_entry_from_timestamp(d->st, kts + 1, 0);
+            double nt = next ? (double)next->timestamp * d->tb - d->start : best + 1.0;
+            prev = best + shift;
+            t[i] = best + (nt > best ? (nt - best) / 2 : 0.5);
+            snapped[i] = true;
+            continue;
+        }
+        prev = t[i];
+    }
+}
+
+int thumbs_render_make(const char *video, const probe_result *p, const thumbs_config *cfg,
+                       const char *thumb_dir, const char *contact_path, int threads,
+                       mediaio_clock *clk, thumbs_result *out, vb_error *e)
+{
+    memset(out, 0, sizeof *out);
+    double t0 = util_now();
+    if (!p->video)
+        return vb_fail(e, VB_ERR_MEDIA, "no video stream: no thumbnails");
+    if (image_vips_init(0, e) != 0 || util_mkdir_p(thumb_dir, e) != 0)
+        return -1;
+    if (cfg->contact_sheet && contact_path) {
+        char *dir = vb_xstrdup(contact_path);
+        char *slash = strrchr(dir, '/');
+        int rc = 0;
+        if (slash && slash != dir) {
+            *slash = '\0';
+            rc = util_mkdir_p(dir, e);
+        }
+        free(dir);
+        if (rc != 0)
+            return -1;
+    }
+
+    size_t n = 0;
+    double *times = plan_times(cfg, p, &n);
+    dec d;
+    if (dec_open(&d, video, p, threads, clk, e) != 0) {
+        free(times);
+        return -1;
+    }
+    /* The planned times are reported as requested; decoding may use the
+     * key frames next to them. */
+    double *at = vb_xcalloc(n ? n : 1, sizeof *at);
+    memcpy(at, times, n * sizeof *at);
+    bool *snapped = vb_xcalloc(n ? n : 1, sizeof *snapped);
+    if (cfg->times.n == 0 && !cfg->exact && n > 0 && isfinite(p->duration))
+        snap_to_keyframes(&d, at, snapped, n, p->duration / (double)n);
+    const probe_stream *vs = p->video;
+    double sar = vs->sar.num > 0 && vs->sar.den > 0 ? (double)vs->sar.num / vs->sar.den : 0;
+    int turns = quarter_turns(vs->rotation);
+    AVFrame *tmp = av_frame_alloc();
+    VipsImage **tiles = vb_xcalloc(n, sizeof *tiles);
+    out->t = vb_xcalloc(n, sizeof *out->t);
+    int rc = tmp ? 0 : vb_fail(e, VB_ERR_INTERNAL, "out of memory");
+
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        thumb *th = &out->t[i];
+        if (mediaio_check(d.io) != MEDIAIO_GO) {
+            rc = -1;
+            break;
+        }
+        th->requested = times[i];
+        if (snapped[i]) {
+            if (dec_keyframe_at(&d, at[i], video, e) != 0) {
+                rc = -1;
+                break;
+            }
+            /* A black key frame: search from here the ordinary way. */
+            if (cfg->avoid_black && frame_is_black(d.frame)) {
+                double kt = dec_time(&d, d.frame);
+                at[i] = isfinite(kt) ? kt : at[i];
+                snapped[i] = false;
+            }
+        }
+        if (!snapped[i] && dec_frame_at(&d, at[i], tmp, video, e) != 0) {
+            rc = -1;
+            break;
+        }
+        if (cfg->avoid_black) {
+            int m = avoid_black(&d, at[i], tmp, video, e);
+            if (m < 0) {
+                rc = -1;
+                break;
+            }
+            th->moved_off_black = m == 1;
+        }
+        th->actual = dec_time(&d, d.frame);
+        if (!isfinite(th->actual))
+            th->actual = at[i];
+        double s = sar;
+        if (s <= 0)
+            s = d.frame->sample_aspect_ratio.num > 0 && d.frame->sample_aspect_ratio.den > 0
+              ? av_q2d(d.frame->sample_aspect_ratio) : 1.0;
+        int fw = d.frame->width, fh = d.frame->height, pw, ph;
+        thumb_size(fw, fh, s, turns, cfg->width > 0 ? cfg->width : 320, &pw, &ph);
+        /* swscale converts and shrinks in one pass, straight to the
+         * thumbnail size (bicubic, its filter widened by the shrink, so
+         * no aliasing), correcting the pixel shape on the way; libvips
+         * then only turns and encodes. One pass over the frame instead of
+         * a conversion and a separate resize. */
+        VipsImage *rgb = frame_to_vips(&d, d.frame, pw, ph, e);
+        if (!rgb) {
+            rc = -1;
+            break;
+        }
+        tiles[i] = make_thumb(rgb, pw, ph, turns, e);
+        g_object_unref(rgb);
+        if (!tiles[i]) {
+            rc = -1;
+            break;
+        }
+        char name[32];
+        snprintf(name, sizeof name, "thumb-%02zu.%s", i + 1, format_ext(cfg->format));
+        char *path = util_path_join(thumb_dir, name);
+        rc = save_image(tiles[i], cfg->format, cfg->quality, path, e);
+        free(path);
+        if (rc != 0)
+            break;
+        th->file = vb_xstrdup(name);
+        th->width = vips_image_get_width(tiles[i]);
+        th->height = vips_image_get_height(tiles[i]);
+        out->n = i + 1;
+    }
+    /* What the reader saw (an I/O error read as the end of the stream, a
+     * stall, the deadline) comes first: the frames may be wrong. */
+    if (mediaio_error(d.io, e) != 0)
+        rc = -1;
+    dec_close(&d);
+    av_frame_free(&tmp);
+    if (rc == 0 && cfg->contact_sheet && contact_path && out->n > 0)
+        rc = make_sheet(tiles, out, cfg, contact_path, out, e);
+    for (size_t i = 0; i < n; i++)
+        if (tiles[i])
+            g_object_unref(tiles[i]);
+    free(tiles);
+    free(times);
+    free(at);
+    free(snapped);
+    out->seconds = util_now() - t0;
+    return rc;
+}
