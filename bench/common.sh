@@ -65,6 +65,31 @@ EOF
     fi
 }
 
+# bench_kling_mock N GEN_TIME MAX_CONCURRENT RPM: the mock Kling server
+# (tests/lib/mock_kling.py) with those account limits, made-up keys,
+# $tmp/jobs.csv with N text-to-video jobs; sets KLING_URL and lower, the
+# least time those limits allow for N jobs (creates paced at RPM, at most
+# MAX_CONCURRENT tasks at once, each GEN_TIME s). Needs $tmp; stops the
+# mock at exit.
+bench_kling_mock() {
+    local dir
+    dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+    export KLING_MOCK=$dir/../tests/lib/mock_kling.py
+    export KLING_CACHE=${TMPDIR:-/tmp}/vbatch-mock-kling-media
+    PYTHON3=${PYTHON3:-python3}
+    . "$dir/../tests/lib/kling.sh"
+    trap 'kling_stop; rm -rf "$tmp"' EXIT
+    KLING_ACCESS_KEY=bench-ak-$$
+    KLING_SECRET_KEY=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+    export KLING_ACCESS_KEY KLING_SECRET_KEY
+    kling_jobs_csv "$tmp/jobs.csv" "$1" || exit 2
+    kling_start "$tmp/mock" --gen-time "$2" --max-concurrent "$3" --rpm "$4" \
+        --url-ttl 300 || exit 2
+    lower=$(awk -v n="$1" -v g="$2" -v c="$3" -v r="$4" 'BEGIN {
+        a = (n - 1) * 60 / r; w = int((n + c - 1) / c) - 1; b = w * g
+        printf "%.2f", (a > b ? a : b) + g }')
+}
+
 now() { date +%s.%N; }
 # elapsed START: seconds since START
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }

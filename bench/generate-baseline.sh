@@ -17,36 +17,13 @@ GEN_TIME=${GEN_TIME:-2}
 MAX_CONCURRENT=${MAX_CONCURRENT:-20}
 RPM=${RPM:-600}
 POLL=${POLL:-5}
-for v in N MAX_CONCURRENT RPM; do
-    case ${!v} in
-    '' | *[!0-9]* | 0) echo "generate-baseline.sh: $v must be a positive whole number, not '${!v}'" >&2; exit 2 ;;
-    esac
-done
-
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-export KLING_MOCK=$here/../tests/lib/mock_kling.py
-export KLING_CACHE=${TMPDIR:-/tmp}/vbatch-mock-kling-media
-PYTHON3=${PYTHON3:-python3}
-. "$here/../tests/lib/kling.sh"
+. "$here/common.sh"
+bench_positive generate-baseline.sh N MAX_CONCURRENT RPM
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vbatch-bench.XXXXXX") || exit 2
-trap 'kling_stop; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
-
-# Benchmark keys, made up for the run
-KLING_ACCESS_KEY=bench-ak-$$
-KLING_SECRET_KEY=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-export KLING_ACCESS_KEY KLING_SECRET_KEY
-
-kling_jobs_csv "$tmp/jobs.csv" "$N" || exit 2
-kling_start "$tmp/mock" --gen-time "$GEN_TIME" --max-concurrent "$MAX_CONCURRENT" \
-    --rpm "$RPM" --url-ttl 300 || exit 2
-
-# lower bound: creates paced at RPM and at most MAX_CONCURRENT tasks in
-# flight, each GEN_TIME long; then the last task's generation
-lower=$(awk -v n="$N" -v c="$MAX_CONCURRENT" -v r="$RPM" -v g="$GEN_TIME" 'BEGIN {
-    a = (n - 1) * 60 / r; w = int((n + c - 1) / c) - 1; b = w * g
-    printf "%.1f", (a > b ? a : b) + g }')
+bench_kling_mock "$N" "$GEN_TIME" "$MAX_CONCURRENT" "$RPM"
 
 echo "baseline: $N jobs, limits $MAX_CONCURRENT concurrent, $RPM rpm, ${GEN_TIME} s per task, polling every ${POLL} s"
 /usr/bin/env time -f '%e s wall, %U s user, %S s sys, %M KiB peak' -o "$tmp/time" \

@@ -34,27 +34,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/common.sh"
 bench_init generate.sh python3
 bench_positive generate.sh N MAX_CONCURRENT RPM RUNS
-export KLING_MOCK=$here/../tests/lib/mock_kling.py
-export KLING_CACHE=${TMPDIR:-/tmp}/vbatch-mock-kling-media
-PYTHON3=${PYTHON3:-python3}
-. "$here/../tests/lib/kling.sh"
-trap 'kling_stop; rm -rf "$tmp"' EXIT
-
-KLING_ACCESS_KEY=bench-ak-$$
-KLING_SECRET_KEY=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-export KLING_ACCESS_KEY KLING_SECRET_KEY
-
-kling_jobs_csv "$tmp/jobs.csv" "$N" || exit 2
-kling_start "$tmp/mock" --gen-time "$GEN_TIME" --max-concurrent "$MAX_CONCURRENT" \
-    --rpm "$RPM" --url-ttl 300 || exit 2
+bench_kling_mock "$N" "$GEN_TIME" "$MAX_CONCURRENT" "$RPM"
 cat >"$tmp/kling.ini" <<EOF
 [provider.kling]
 base_url = $KLING_URL
 EOF
 
-lower=$(awk -v n="$N" -v c="$MAX_CONCURRENT" -v r="$RPM" -v g="$GEN_TIME" 'BEGIN {
-    a = (n - 1) * 60 / r; w = int((n + c - 1) / c) - 1; b = w * g
-    printf "%.2f", (a > b ? a : b) + g }')
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "generate.sh: $N jobs; limits $MAX_CONCURRENT concurrent, $RPM creates/min, ${GEN_TIME} s per task"

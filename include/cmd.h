@@ -71,6 +71,10 @@ int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
 int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_args *a,
                      const char *requeue, int rounds);
 
+/* The settings of a run: the preset NAME (NULL: "default"), then each
+ * --config file in order. 0, or VB_EXIT_USAGE after printing why. */
+int cmd_load_config(vb_config *cfg, const char *preset, const vb_strlist *configs);
+
 /* argv (argv[0] included) as one shell-quoted string. Caller frees. */
 char *cmd_join_argv(int argc, char **argv);
 

@@ -68,6 +68,14 @@ net_req *net_next_done(net *n);
 /* Requests added and not yet returned by net_next_done. */
 int net_running(const net *n);
 
+/* The options every vbatch transfer has (fetch.c's too): url, error
+ * buffer (CURL_ERROR_SIZE), http(s) only, redirects followed (5 at
+ * most), the user agent, the connect timeout, the whole transfer's
+ * timeout (seconds, 0 none) and size limit (bytes, 0 none). easy is a
+ * CURL handle. */
+void net_easy_setup(void *easy, const char *url, char *errbuf, double timeout,
+                    int64_t max_size);
+
 /* Classification shared with fetch.c: worth retrying? */
 bool net_status_transient(long http);
 bool net_curl_transient(int curl_code);

@@ -14,6 +14,7 @@
 #ifndef VBATCH_H
 #define VBATCH_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -63,6 +64,7 @@ void *vb_xrealloc(void *p, size_t n);
 char *vb_xstrdup(const char *s);
 char *vb_xstrndup(const char *s, size_t n);
 char *vb_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *vb_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Global verbosity set by main from --quiet / --verbose. */
 extern int vb_verbosity; /* 0 quiet, 1 normal, 2 verbose */

@@ -101,18 +101,8 @@ static int process_exec(int argc, char **argv)
         goto out;
     }
 
-    vb_error e = {0};
-    if (preset_load_name(&cfg, a.preset ? a.preset : "default", &e) != 0) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
-        status = VB_EXIT_USAGE;
+    if ((status = cmd_load_config(&cfg, a.preset, &a.configs)) != 0)
         goto out;
-    }
-    for (size_t i = 0; i < a.configs.n; i++)
-        if (preset_load_file(&cfg, a.configs.v[i], &e) != 0) {
-            fprintf(stderr, "vbatch: %s\n", e.msg);
-            status = VB_EXIT_USAGE;
-            goto out;
-        }
     /* Command-line options come last: they win over every file. */
     if (a.patterns.n) {
         vb_strlist_clear(&cfg.input.patterns);

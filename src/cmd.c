@@ -174,3 +174,15 @@ char *cmd_join_argv(int argc, char **argv)
     *p = '\0';
     return s;
 }
+
+int cmd_load_config(vb_config *cfg, const char *preset, const vb_strlist *configs)
+{
+    vb_error e = {0};
+    int rc = preset_load_name(cfg, preset ? preset : "default", &e);
+    for (size_t i = 0; rc == 0 && i < configs->n; i++)
+        rc = preset_load_file(cfg, configs->v[i], &e);
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "vbatch: %s\n", e.msg);
+    return VB_EXIT_USAGE;
+}

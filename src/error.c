@@ -103,14 +103,19 @@ char *vb_xstrndup(const char *s, size_t n)
     return p;
 }
 
+char *vb_xvasprintf(const char *fmt, va_list ap)
+{
+    char *p = NULL;
+    if (vasprintf(&p, fmt, ap) < 0)
+        oom(strlen(fmt));
+    return p;
+}
+
 char *vb_xasprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *p = NULL;
-    int n = vasprintf(&p, fmt, ap);
+    char *p = vb_xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0)
-        oom(strlen(fmt));
     return p;
 }

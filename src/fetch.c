@@ -21,8 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FETCH_CONNECT_TIMEOUT_S 15L
-#define FETCH_MAX_REDIRS 5L
 /* Below 1 byte/s for 30 s counts as stalled. */
 #define FETCH_LOW_SPEED_LIMIT 1L
 #define FETCH_LOW_SPEED_TIME 30L
@@ -183,24 +181,9 @@ static int fetch_once(const char *url, const char *safe, const char *tmp,
     errbuf[0] = '\0';
     fetch_sink sink = { .curl = curl, .fp = fp, .max = o->max_size };
 
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(curl, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRS);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "vbatch/" PACKAGE_VERSION);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, FETCH_CONNECT_TIMEOUT_S);
+    net_easy_setup(curl, url, errbuf, o->timeout, o->max_size);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, FETCH_LOW_SPEED_LIMIT);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, FETCH_LOW_SPEED_TIME);
-    if (o->timeout > 0) {
-        long ms = (long)(o->timeout * 1000 + 0.5);
-        curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
-    }
-    if (o->max_size > 0)
-        curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
-                         (curl_off_t)o->max_size);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
 

@@ -59,9 +59,7 @@ static void add_error(gen_jobs *j, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *m = NULL;
-    if (vasprintf(&m, fmt, ap) < 0)
-        abort();
+    char *m = vb_xvasprintf(fmt, ap);
     va_end(ap);
     /* A message goes to a terminal: no raw control bytes from the file. */
     for (char *p = m; *p; p++)

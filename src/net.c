@@ -106,6 +106,27 @@ void net_req_header(net_req *r, const char *line)
     r->headers = l;
 }
 
+void net_easy_setup(void *easy, const char *url, char *errbuf, double timeout,
+                    int64_t max_size)
+{
+    CURL *c = easy;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, NET_MAX_REDIRS);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "vbatch/" PACKAGE_VERSION);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, NET_CONNECT_TIMEOUT_S);
+    if (timeout > 0) {
+        long ms = (long)(timeout * 1000 + 0.5);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
+    }
+    if (max_size > 0)
+        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_size);
+}
+
 static size_t net_write(char *data, size_t size, size_t nmemb, void *ud)
 {
     net_req *r = ud;
@@ -174,23 +195,9 @@ int net_add(net *n, net_req *r, vb_error *e)
         return vb_fail(e, VB_ERR_INTERNAL, "cannot create a libcurl handle");
     }
     r->easy = c;
-    curl_easy_setopt(c, CURLOPT_URL, r->url);
+    net_easy_setup(c, r->url, r->errbuf, r->timeout, r->max_size);
     curl_easy_setopt(c, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, NET_MAX_REDIRS);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "vbatch/" PACKAGE_VERSION);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, NET_CONNECT_TIMEOUT_S);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    if (r->timeout > 0) {
-        long ms = (long)(r->timeout * 1000 + 0.5);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
-    }
-    if (r->max_size > 0)
-        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max_size);
     if (r->headers)
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->headers);
     if (r->fresh)

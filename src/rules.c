@@ -26,11 +26,8 @@ void rules_add(rule_report *rep, const char *rule, int level, bool ok,
     x->verdict = ok ? VERDICT_PASS : (level == RULE_FAIL ? VERDICT_FAIL : VERDICT_WARN);
     va_list ap;
     va_start(ap, fmt);
-    char *m = NULL;
-    if (vasprintf(&m, fmt, ap) < 0)
-        abort();
+    x->message = vb_xvasprintf(fmt, ap);
     va_end(ap);
-    x->message = m;
     if (x->verdict == VERDICT_FAIL)
         rep->nfail++;
     else if (x->verdict == VERDICT_WARN)

@@ -181,11 +181,8 @@ static int scan_emit(scan_entry *out, char *path, char *rel, int code,
     if (code && fmt) {
         va_list ap;
         va_start(ap, fmt);
-        char *m = NULL;
-        if (vasprintf(&m, fmt, ap) < 0)
-            m = NULL;
+        out->errmsg = vb_xvasprintf(fmt, ap);
         va_end(ap);
-        out->errmsg = m ? m : vb_xstrdup("error");
     }
     return 1;
 }

@@ -42,7 +42,8 @@ struct state {
     int txn_writes;
     double txn_started;
     sqlite3_stmt *st[ST_NSTMT];
-    sqlite3_stmt *gen_set;     /* prepared on first use (generate only) */
+    /* Prepared on first use: gen_tasks exists in generate batches only. */
+    sqlite3_stmt *gen_add, *gen_set;
 };
 
 struct state_rows {
@@ -262,6 +263,7 @@ void state_close(state **ps)
         commit_locked(s, NULL);
         for (int i = 0; i < ST_NSTMT; i++)
             sqlite3_finalize(s->st[i]);
+        sqlite3_finalize(s->gen_add);
         sqlite3_finalize(s->gen_set);
         sqlite3_close(s->db);
     }
@@ -748,27 +750,27 @@ out:
     return rc;
 }
 
-/* Run a statement prepared for one use (its parameters bound by the
- * caller) in the open group, then finalise it. */
-static int gen_write(state *s, sqlite3_stmt *st, vb_error *e)
+/* A gen_tasks statement kept in *slot once prepared: a batch adds each
+ * task once and updates it a few times. */
+static sqlite3_stmt *gen_stmt(state *s, sqlite3_stmt **slot, const char *sql, vb_error *e)
 {
-    int rc = item_write(s, st, e);
-    sqlite3_finalize(st);
-    return rc;
+    if (!*slot && sqlite3_prepare_v2(s->db, sql, -1, slot, NULL) != SQLITE_OK) {
+        db_fail(s, e, "cannot prepare");
+        return NULL;
+    }
+    return *slot;
 }
 
 int state_gen_add(state *s, const char *batch, int64_t seq, const char *job_json,
                   const char *external_id, double est_units, int64_t leader, vb_error *e)
 {
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *st = NULL;
     int rc = -1;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT OR REPLACE INTO gen_tasks (batch, seq, job_json, external_id,"
-                           " est_units, leader) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        db_fail(s, e, "cannot prepare");
-    } else {
+    sqlite3_stmt *st = gen_stmt(s, &s->gen_add,
+                                "INSERT OR REPLACE INTO gen_tasks (batch, seq, job_json,"
+                                " external_id, est_units, leader)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", e);
+    if (st) {
         bind_text(st, 1, batch);
         sqlite3_bind_int64(st, 2, seq);
         bind_text(st, 3, job_json);
@@ -778,7 +780,7 @@ int state_gen_add(state *s, const char *batch, int64_t seq, const char *job_json
             sqlite3_bind_int64(st, 6, leader);
         else
             sqlite3_bind_null(st, 6);
-        rc = gen_write(s, st, e);
+        rc = item_write(s, st, e);
     }
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -790,16 +792,11 @@ int state_gen_set(state *s, const char *batch, int64_t seq, const char *task_id,
 {
     pthread_mutex_lock(&s->mu);
     int rc = -1;
-    /* Kept prepared: a batch updates each task a few times. */
-    if (!s->gen_set &&
-        sqlite3_prepare_v2(s->db,
-                           "UPDATE gen_tasks SET task_id = coalesce(?3, task_id),"
-                           " gen_status = ?4, units = coalesce(?5, units),"
-                           " message = ?6 WHERE batch = ?1 AND seq = ?2",
-                           -1, &s->gen_set, NULL) != SQLITE_OK) {
-        db_fail(s, e, "cannot prepare");
-    } else {
-        sqlite3_stmt *st = s->gen_set;
+    sqlite3_stmt *st = gen_stmt(s, &s->gen_set,
+                                "UPDATE gen_tasks SET task_id = coalesce(?3, task_id),"
+                                " gen_status = ?4, units = coalesce(?5, units),"
+                                " message = ?6 WHERE batch = ?1 AND seq = ?2", e);
+    if (st) {
         bind_text(st, 1, batch);
         sqlite3_bind_int64(st, 2, seq);
         bind_text(st, 3, task_id);
@@ -833,7 +830,8 @@ int state_gen_renew(state *s, const char *batch, int64_t seq, const char *extern
         bind_text(st, 1, batch);
         sqlite3_bind_int64(st, 2, seq);
         bind_text(st, 3, external_id);
-        rc = gen_write(s, st, e);
+        rc = item_write(s, st, e);
+        sqlite3_finalize(st);
         if (rc == 0)
             rc = commit_locked(s, e);
     }

@@ -30,59 +30,13 @@ expect_status 3 "--jobs 4" "$VBATCH" process "$IN" --output "$T/j4" --jobs 4 $AR
 set +f
 
 "$PYTHON3" - "$T/j1" "$T/j4" <<'PY' || fail "--jobs 1 and --jobs 4 differ"
-import csv, json, os, sys
-import xml.etree.ElementTree as ET
+import json, os, sys
+sys.path.insert(0, os.path.join(os.environ["TOP_SRCDIR"], "tests", "lib"))
+from vbout import differences, tree
 a, b = sys.argv[1], sys.argv[2]
-VOLATILE = {"batch_id", "started", "finished", "seconds", "wall_seconds", "files_per_second",
-            "stage_seconds", "peak_rss_kib", "command_line"}
-def clean(x):
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items() if k not in VOLATILE}
-    if isinstance(x, list):
-        return [clean(v) for v in x]
-    return x
-def js(root, rel):
-    return clean(json.load(open(os.path.join(root, rel))))
-def rows(root):
-    with open(os.path.join(root, "summary", "results.csv"), newline="") as f:
-        return [{k: v for k, v in r.items() if not k.startswith("seconds.")} for r in csv.DictReader(f)]
-def junit(root):
-    t = ET.parse(os.path.join(root, "summary", "junit.xml")).getroot()
-    for e in t.iter():
-        for k in ("time", "timestamp"):
-            e.attrib.pop(k, None)
-        if e.tag == "testsuite":
-            e.attrib.pop("name", None)
-        if e.tag == "property" and e.get("name") in ("command_line", "started", "finished"):
-            e.attrib.pop("value", None)
-    return ET.tostring(t)
-def tree(root):
-    out = []
-    for d, dirs, files in os.walk(root):
-        dirs[:] = [x for x in dirs if x != ".vbatch"]
-        out += [os.path.relpath(os.path.join(d, f), root) for f in files]
-    return sorted(out)
 
-bad = []
-for f in ("batch_report.json", "processing_metrics.json", "error_log.json"):
-    if js(a, "summary/" + f) != js(b, "summary/" + f):
-        bad.append(f)
-if rows(a) != rows(b):
-    bad.append("results.csv")
-if junit(a) != junit(b):
-    bad.append("junit.xml")
-ta, tb = tree(a), tree(b)
-if ta != tb:
-    bad.append("folder trees: %s" % sorted(set(ta) ^ set(tb)))
-for rel in ta:
-    if rel not in tb or rel.startswith("summary/"):
-        continue
-    if rel.endswith(".json"):
-        same = js(a, rel) == js(b, rel)
-    else:
-        same = open(os.path.join(a, rel), "rb").read() == open(os.path.join(b, rel), "rb").read()
-    if not same:
-        bad.append(rel)
+bad = differences(a, b)
+ta = tree(a)
 # The batch is the mix it should be.
 items = json.load(open(os.path.join(a, "summary", "batch_report.json")))["items"]
 st = sorted(set(i["status"] for i in items))

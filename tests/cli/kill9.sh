@@ -24,8 +24,9 @@ ARGS="--jobs 2 --thumbnails --quiet"
 echo "$?" > "$T/ref.status"
 
 "$PYTHON3" - "$VBATCH" "$IN" "$T" $ARGS <<'PY' || fail "a killed batch, resumed"
-import csv, json, os, signal, sqlite3, subprocess, sys, time
-import xml.etree.ElementTree as ET
+import json, os, signal, sqlite3, subprocess, sys, time
+sys.path.insert(0, os.path.join(os.environ["TOP_SRCDIR"], "tests", "lib"))
+from vbout import differences, junit, rows
 
 vbatch, src, top = sys.argv[1:4]
 args = sys.argv[4:]
@@ -68,36 +69,6 @@ def run_and_kill(cmd, when, limit=60):
         time.sleep(0.001)
     return p.wait()
 
-VOLATILE = {"batch_id", "started", "finished", "seconds", "wall_seconds", "files_per_second",
-            "stage_seconds", "peak_rss_kib", "command_line"}
-def clean(x):
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items() if k not in VOLATILE}
-    if isinstance(x, list):
-        return [clean(v) for v in x]
-    return x
-def js(root, rel):
-    return clean(json.load(open(os.path.join(root, rel))))
-def rows(root):
-    with open(os.path.join(root, "summary", "results.csv"), newline="") as f:
-        return [{k: v for k, v in r.items() if not k.startswith("seconds.")} for r in csv.DictReader(f)]
-def junit(root):
-    t = ET.parse(os.path.join(root, "summary", "junit.xml")).getroot()
-    for e in t.iter():
-        for k in ("time", "timestamp"):
-            e.attrib.pop(k, None)
-        if e.tag == "testsuite":
-            e.attrib.pop("name", None)
-        if e.tag == "property" and e.get("name") in ("command_line", "started", "finished"):
-            e.attrib.pop("value", None)
-    return t
-def tree(root):
-    out = []
-    for d, dirs, files in os.walk(root):
-        dirs[:] = [x for x in dirs if x != ".vbatch"]
-        out += [os.path.relpath(os.path.join(d, f), root) for f in files]
-    return sorted(out)
-
 def check(name, out, killed_rc):
     bad = []
     ids = batches(out)
@@ -132,27 +103,7 @@ def check(name, out, killed_rc):
     ref_cases = [tc.get("classname") for tc in junit(ref).iter("testcase")]
     if sorted(per_item) != sorted(set(ref_cases)) or len(cases) != len(ref_cases):
         bad.append("junit.xml: %d test cases for %d items" % (len(cases), len(per_item)))
-    for f in ("batch_report.json", "error_log.json", "processing_metrics.json"):
-        a, b = js(ref, "summary/" + f), js(out, "summary/" + f)
-        if f == "batch_report.json":
-            a.pop("inputs"); b.pop("inputs")
-        if a != b:
-            bad.append(f + " differs from the full run's")
-    if rows(ref) != rr:
-        bad.append("results.csv differs from the full run's")
-    if ET.tostring(junit(ref)) != ET.tostring(junit(out)):
-        bad.append("junit.xml differs from the full run's")
-    tr, to = tree(ref), tree(out)
-    if tr != to:
-        bad.append("files: %s" % sorted(set(tr) ^ set(to)))
-    for rel in tr:
-        if rel not in to or rel.startswith("summary/"):
-            continue
-        a, b = os.path.join(ref, rel), os.path.join(out, rel)
-        same = js(ref, rel) == js(out, rel) if rel.endswith(".json") else \
-            open(a, "rb").read() == open(b, "rb").read()
-        if not same:
-            bad.append(rel + " differs")
+    bad += [d + " differs from the full run's" for d in differences(ref, out, inputs=False)]
     left = [os.path.join(d, f) for d, _, fs in os.walk(out) for f in fs if ".vbtmp." in f]
     if left:
         bad.append("temporary files left: %s" % left)

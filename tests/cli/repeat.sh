@@ -18,25 +18,12 @@ check "same exit status" [ $s1 -eq $s2 ]
 check "rerun into the same folder (--force: nothing skipped), same exit status" [ $? -eq $s1 ]
 
 "$PYTHON3" - "$T/o1" "$T/o2" <<'PY' || fail "reports differ"
-import csv, json, os, sys
-VOLATILE = {"batch_id", "started", "finished", "seconds", "wall_seconds",
-            "files_per_second", "stage_seconds", "peak_rss_kib", "command_line"}
-def clean(x):
-    if isinstance(x, dict):
-        return {k: clean(v) for k, v in x.items() if k not in VOLATILE}
-    if isinstance(x, list):
-        return [clean(v) for v in x]
-    return x
+import json, os, sys
+sys.path.insert(0, os.path.join(os.environ["TOP_SRCDIR"], "tests", "lib"))
+from vbout import REPORTS, report, rows
 a, b = sys.argv[1], sys.argv[2]
-for f in ("batch_report.json", "error_log.json", "processing_metrics.json"):
-    ja = clean(json.load(open(os.path.join(a, "summary", f))))
-    jb = clean(json.load(open(os.path.join(b, "summary", f))))
-    if f == "batch_report.json":
-        ja.pop("inputs"); jb.pop("inputs")
-    assert ja == jb, f
-def rows(d):
-    r = list(csv.DictReader(open(os.path.join(d, "summary", "results.csv"), newline="")))
-    return [{k: v for k, v in x.items() if not k.startswith("seconds.")} for x in r]
+for f in REPORTS:
+    assert report(a, f, inputs=False) == report(b, f, inputs=False), f
 assert rows(a) == rows(b), "results.csv"
 for item in sorted(os.listdir(a)):
     q = os.path.join(a, item, "metadata", "qc.json")
