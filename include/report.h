@@ -140,6 +140,9 @@ int report_pending(report *r, int64_t seq, const char *source, const char *folde
 /* Record one finished item (items must arrive in seq order). */
 int report_add(report *r, const item_record *it, vb_error *e);
 const report_counts *report_get_counts(const report *r);
+/* Put back counts taken with report_get_counts (a group of results
+ * written again after its commit failed). */
+void report_set_counts(report *r, const report_counts *c);
 
 /* ---- incremental runs ---- */
 

@@ -13,8 +13,16 @@ char *util_basename(const char *path);
 /* Last component of a URL's path, without query or fragment, never
  * empty. Caller frees. */
 char *util_url_basename(const char *url);
-/* Create a directory and its parents (mode 0777 & ~umask). */
+/* Create a directory and its parents (mode 0777 & ~umask); never the
+ * fenced output folder or anything above it (see util_out_fence). */
 int util_mkdir_p(const char *path, vb_error *e);
+/* The output folder of a run, as its paths are spelt: from now on
+ * util_mkdir_p does not create it again if it goes (moved, removed), and
+ * util_out_check tells whether it is still the folder it was (device and
+ * inode): 0, or -1 with "the output folder was moved or removed". */
+int util_out_fence(const char *root, vb_error *e);
+int util_out_check(vb_error *e);
+void util_out_unfence(void);
 /* Write data to path atomically: `path.tmp.PID.N` in the same folder,
  * flush, rename over path. */
 int util_write_atomic(const char *path, const void *data, size_t len,

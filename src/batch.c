@@ -25,6 +25,7 @@
 #include "batch.h"
 #include "analyse.h"
 #include "backoff.h"
+#include "crash.h"
 #include "fetch.h"
 #include "crypto.h"
 #include "image.h"
@@ -41,6 +42,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -50,6 +52,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +70,9 @@ typedef struct job {
     bool fed;                /* from o->feed: the file is in its folder */
     char *fed_source;        /* with fed: the source the reports show */
     int fed_stage;           /* with fed and en.error: where it failed */
+    int error_stage;         /* with en.error, not fed: where it failed
+                                (STAGE_DISCOVER unless a crash said) */
+    bool solo;               /* a suspect of a crash: taken alone */
     item_gen gen;            /* with fed: generation details */
     mediaio_clock clock;     /* bounds the item's reading; started when taken */
     int slot;                /* the worker that took it */
@@ -111,6 +117,25 @@ typedef struct engine {
     worker_arg *wargs;       /* per slot */
     int nstuck;              /* abandoned workers not yet returned */
     bool stuck_stop;         /* stopped because too many reads hang */
+    /* The output folder: moved, removed or full, the batch stops and is
+     * left resumable (see out_trouble). */
+    bool out_stop;
+    char out_why[1100];
+    /* The journal could not record a group of results: stopped. */
+    bool record_stop;
+    char record_why[1024];
+    /* Recorded, not committed yet, so not shown (see record_show). */
+    job **unshown;           /* RECORD_GROUP slots */
+    int nunshown;
+    double unshown_since;
+    report_counts counts_before;
+    bool unshown_failed;     /* a write of one of them failed */
+    char unshown_why[1024];
+    char *reserve;           /* OUT/.vbatch/reserve while it is held */
+    /* Crashes of earlier runs of this batch (crash.h). */
+    crash_list crashes;
+    int nrunning;            /* items taken and not done */
+    bool solo_wait;          /* a crash suspect runs alone: take nothing */
 } engine;
 
 #define ERASE_LINE "\r\033[K" /* back to column 0, line cleared */
@@ -394,7 +419,7 @@ static int analyse_fresh(item_ctx *c, const char *hex, analyse_result **a)
     bool had = hex && access(own, F_OK) == 0;
     free(own);
     if (had && report_analysis_forget(g->rep, c->j->folder, &e) != 0) {
-        item_fail(c->r, STAGE_PUBLISH, e.msg);
+        item_fail(c->r, STAGE_ANALYSE, e.msg);
         return -1;
     }
     if (analyse_file(c->media, &g->cfg->analyse, decode_threads(g, true, c->r->duration), c->clk,
@@ -408,7 +433,7 @@ static int analyse_fresh(item_ctx *c, const char *hex, analyse_result **a)
     analyse_write(*a, w);
     writer_end_object(w);
     if (save_meta(c, "analysis.json", w) != 0) {
-        item_fail(c->r, STAGE_PUBLISH, c->e.msg);
+        item_fail(c->r, STAGE_ANALYSE, c->e.msg);
         analyse_result_free(a);
         return -1;
     }
@@ -556,7 +581,14 @@ static int stage_video(item_ctx *c)
     writer *w = meta_writer();
     probe_write(p, w);
     writer_end_object(w);
+    /* A metadata file that cannot be written fails the stage that made
+     * it (a full disk shows where it struck). */
     rc = save_meta(c, "probe.json", w);
+    if (rc != 0) {
+        item_fail(r, STAGE_PROBE, c->e.msg);
+        probe_result_free(&p);
+        return -1;
+    }
 
     if (rc == 0 && cfg->analyse.enabled) {
         t = util_now();
@@ -612,10 +644,10 @@ static int stage_video(item_ctx *c)
         thumbs_result_clear(&tr);
         r->stage_time[STAGE_THUMBS] = util_now() - t;
         rc = save_meta(c, "thumbnails.json", w);
+        if (rc != 0)
+            item_fail(r, STAGE_THUMBS, c->e.msg);
     }
     probe_result_free(&p);
-    if (rc != 0)
-        item_fail(r, STAGE_PUBLISH, c->e.msg);
     return rc;
 }
 
@@ -647,7 +679,7 @@ static int stage_image(item_ctx *c)
     image_info_clear(&ii);
     rc = save_meta(c, "image.json", w);
     if (rc != 0)
-        item_fail(r, STAGE_PUBLISH, c->e.msg);
+        item_fail(r, STAGE_PROBE, c->e.msg);
     return rc;
 }
 
@@ -709,10 +741,14 @@ static int item_attempt(engine *g, job *j)
         r->stage_time[STAGE_GENERATE] = r->gen.seconds;
     }
     if (j->en.error) {
-        item_fail(r, j->fed ? j->fed_stage : STAGE_DISCOVER,
+        item_fail(r, j->fed ? j->fed_stage : j->error_stage,
                   j->en.errmsg ? j->en.errmsg : "cannot be read");
-        if (j->fed && j->folder)
+        char *dir = j->folder && !j->fed ? util_path_join(g->o->out_dir, j->folder) : NULL;
+        /* A generated item, or one that crashed vbatch after writing
+         * part of its folder, keeps the folder. */
+        if (j->folder && (j->fed || (dir && access(dir, F_OK) == 0)))
             r->folder = vb_xstrdup(j->folder);
+        free(dir);
         return 0;
     }
     item_ctx c = { .g = g, .j = j, .r = r, .clk = &j->clock };
@@ -836,21 +872,106 @@ static void job_free(job *j)
     free(j);
 }
 
+/* The reserve: space held in OUT/.vbatch so that, when the output's
+ * file system fills up, the journal can still record what was done and
+ * that the batch stopped. Released (lock held) when the disk is full. */
+#define RESERVE_BYTES (8 << 20)
+/* Less free than this after a write failed: the disk is full. */
+#define OUT_LOW_BYTES (1 << 20)
+
+static void reserve_take(engine *g)
+{
+    char *dir = util_path_join(g->o->out_dir, ".vbatch");
+    char *path = util_path_join(dir, "reserve");
+    free(dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0 && posix_fallocate(fd, 0, RESERVE_BYTES) == 0) {
+        g->reserve = path;
+        path = NULL;
+    } else if (fd >= 0) {
+        /* Not supported, or the disk is nearly full already: without. */
+        unlink(path);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(path);
+}
+
+static void reserve_release(engine *g)
+{
+    if (!g->reserve)
+        return;
+    unlink(g->reserve);
+    free(g->reserve);
+    g->reserve = NULL;
+}
+
+/* Is the output folder the reason a write failed? Moved or removed, or
+ * its file system full or read-only: then the item is not at fault, it
+ * is left pending, and the batch stops (resumable) instead of failing
+ * every item after it. The first reason is kept in g->out_why, the
+ * reserve released. Lock held. */
+static bool out_trouble(engine *g)
+{
+    if (g->out_stop)
+        return true;
+    vb_error e = {0};
+    const char *out = g->o->out_dir;
+    if (util_out_check(&e) != 0) {
+        snprintf(g->out_why, sizeof g->out_why, "%s", e.msg);
+    } else {
+        struct statvfs v;
+        if (statvfs(out, &v) != 0)
+            return false;
+        /* root may use the blocks kept for it. */
+        uint64_t avail = (uint64_t)(geteuid() == 0 ? v.f_bfree : v.f_bavail) * v.f_frsize;
+        if (v.f_flag & ST_RDONLY)
+            snprintf(g->out_why, sizeof g->out_why, "%s: the output folder's file system is "
+                     "read-only", out);
+        else if (avail < OUT_LOW_BYTES)
+            snprintf(g->out_why, sizeof g->out_why, "%s: the output folder's file system is "
+                     "full (%llu KiB free)", out, (unsigned long long)(avail >> 10));
+        else
+            return false;
+    }
+    reserve_release(g);
+    g->out_stop = true;
+    if (!g->stop) {
+        g->stop = true;
+        pthread_cond_broadcast(&g->cv_work);
+        pthread_cond_broadcast(&g->cv_done);
+        if (g->o->feed && g->o->feed->stop)
+            g->o->feed->stop(g->o->feed->ud);
+    }
+    return true;
+}
+
 static void *worker_main(void *arg)
 {
     engine *g = ((worker_arg *)arg)->g;
     int slot = ((worker_arg *)arg)->slot;
+    crash_thread_init();
     for (;;) {
         pthread_mutex_lock(&g->mu);
-        while (g->next_take == g->next_seq && !g->closed && !g->stop)
+        while ((g->next_take == g->next_seq && !g->closed && !g->stop) ||
+               (g->solo_wait && !g->stop))
             pthread_cond_wait(&g->cv_work, &g->mu);
         if (g->next_take == g->next_seq || g->stop) {
             pthread_mutex_unlock(&g->mu);
+            crash_thread_done();
             return NULL;
         }
         job *j = g->ring[g->next_take % g->window];
         g->next_take++;
+        g->nrunning++;
         j->slot = slot;
+        if (j->solo) {
+            /* It may be what crashed vbatch from a thread of no item:
+             * alone, a crash names it. */
+            g->solo_wait = true;
+            while (g->nrunning > 1)
+                pthread_cond_wait(&g->cv_work, &g->mu);
+        }
         const batch_config *b = &g->cfg->batch;
         mediaio_clock_start(&j->clock, b->item_timeout, b->stall_timeout, &g->abort);
         if (g->live)
@@ -858,11 +979,22 @@ static void *worker_main(void *arg)
                                             : vb_xstrdup(j->en.path);
         pthread_mutex_unlock(&g->mu);
 
-        /* Only informative (a resumed batch redoes running items), so a
-         * failed write is left to the result's write to report. */
-        vb_error e = {0};
-        report_running(g->rep, j->seq, &e);
-        run_item(g, j);
+        /* Before each item: is the output folder still where it was? */
+        vb_error oe = {0};
+        if (util_out_check(&oe) != 0) {
+            pthread_mutex_lock(&g->mu);
+            out_trouble(g);
+            pthread_mutex_unlock(&g->mu);
+            j->aborted = true;
+        } else {
+            /* Only informative (a resumed batch redoes running items), so
+             * a failed write is left to the result's write to report. */
+            vb_error e = {0};
+            report_running(g->rep, j->seq, &e);
+            crash_enter(slot, j->seq, j->en.path, &j->clock.stage);
+            run_item(g, j);
+            crash_leave(slot);
+        }
 
         pthread_mutex_lock(&g->mu);
         if (j->abandoned) {
@@ -871,10 +1003,14 @@ static void *worker_main(void *arg)
             g->nstuck--;
             pthread_mutex_unlock(&g->mu);
             job_free(j);
+            crash_thread_done();
             return NULL;
         }
-        if (j->rec.status == ITEM_FAILED && g->cfg->batch.error_handling == ERRH_STOP &&
-            !g->stop) {
+        if (j->rec.status == ITEM_FAILED && !j->aborted && out_trouble(g))
+            /* Not the item's fault: done again by `vbatch resume`. */
+            j->aborted = true;
+        if (j->rec.status == ITEM_FAILED && !j->aborted &&
+            g->cfg->batch.error_handling == ERRH_STOP && !g->stop) {
             /* No new item; those running finish and are recorded. */
             g->stop = true;
             g->failed_stop = true;
@@ -885,6 +1021,11 @@ static void *worker_main(void *arg)
         }
         free(g->working[slot]);
         g->working[slot] = NULL;
+        g->nrunning--;
+        if (j->solo)
+            g->solo_wait = false;
+        if (g->solo_wait || j->solo)
+            pthread_cond_broadcast(&g->cv_work);
         j->done = true;
         pthread_cond_signal(&g->cv_done);
         pthread_mutex_unlock(&g->mu);
@@ -925,25 +1066,114 @@ static void print_item(const item_record *r, int64_t seq, bool live)
     free(what);
 }
 
-/* An item stopped by the grace period goes back to pending: its
- * outputs so far are redone by `vbatch resume` (temporary files are
- * removed then). */
-static int record_pending(report *rep, job *j, bool live, vb_error *e)
+/* An item stopped by the grace period (or by trouble with the output
+ * folder) goes back to pending: its outputs so far are redone by
+ * `vbatch resume` (temporary files are removed then). */
+static void print_pending(const job *j, bool live, bool out_stop)
 {
-    if (vb_verbosity >= 1) {
-        char *src = vb_xstrdup(j->rec.source ? j->rec.source : "");
-        for (char *c = src; *c; c++)
-            if ((unsigned char)*c < 0x20)
-                *c = '?';
-        fprintf(stderr, "%s[%lld] STOP  %s  interrupted after the grace period: left pending\n",
-                live ? ERASE_LINE : "", (long long)j->seq, src);
-        free(src);
+    if (vb_verbosity < 1)
+        return;
+    const char *s = j->rec.source ? j->rec.source : j->en.path ? j->en.path : "";
+    char *src = vb_xstrdup(s);
+    for (char *c = src; *c; c++)
+        if ((unsigned char)*c < 0x20)
+            *c = '?';
+    fprintf(stderr, "%s[%lld] STOP  %s  %s: left pending\n", live ? ERASE_LINE : "",
+            (long long)j->seq, src,
+            out_stop ? "stopped with the batch (see below)" : "interrupted after the grace period");
+    free(src);
+}
+
+/* Results are shown only once the journal has committed them: what was
+ * printed as done is recorded, whatever happens next (a crash, a full
+ * disk). They are written as they come, into the journal's open
+ * transaction, and shown when it is committed: after RECORD_GROUP of
+ * them, RECORD_SECONDS after the first, or when the batch waits. */
+#define RECORD_GROUP 64
+#define RECORD_SECONDS 0.1
+
+/* Write one finished job into the journal's transaction. */
+static int record_write(report *rep, job *j, vb_error *e)
+{
+    report_source src = { j->key, j->size, j->mtime_ns };
+    return j->aborted ? report_pending(rep, j->seq, j->rec.source, j->folder, e)
+                      : report_add_input(rep, &j->rec, j->key ? &src : NULL, e);
+}
+
+/* The journal cannot record: the batch stops (lock held). */
+static void record_failed(engine *g, const vb_error *e)
+{
+    if (g->record_stop)
+        return;
+    g->record_stop = true;
+    snprintf(g->record_why, sizeof g->record_why, "%s", e->msg);
+    if (!g->stop) {
+        g->stop = true;
+        pthread_cond_broadcast(&g->cv_work);
+        if (g->o->feed && g->o->feed->stop)
+            g->o->feed->stop(g->o->feed->ud);
     }
-    return report_pending(rep, j->seq, j->rec.source, j->folder, e);
+}
+
+/* Commit what is written and show it (lock held; dropped around the
+ * I/O). If the commit fails and the output folder is the trouble (a full
+ * disk: the reserve is released), everything not shown is written once
+ * more, with the counts as they were, and committed again; if that fails
+ * too, none of it is shown: those items stay pending or running in the
+ * journal, for `vbatch resume`. 0, or -1 after a failure. */
+static int record_show(engine *g, report *rep)
+{
+    if (g->nunshown == 0)
+        return 0;
+    int n = g->nunshown;
+    job **v = g->unshown;
+    g->unshown = vb_xcalloc(RECORD_GROUP, sizeof *g->unshown);
+    g->nunshown = 0;
+    report_counts before = g->counts_before;
+    bool failed = g->unshown_failed;
+    g->unshown_failed = false;
+    vb_error e = {0};
+    if (failed)
+        snprintf(e.msg, sizeof e.msg, "%s", g->unshown_why);
+    pthread_mutex_unlock(&g->mu);
+    int rc = failed ? -1 : report_flush(rep, &e);
+    if (rc != 0) {
+        pthread_mutex_lock(&g->mu);
+        bool again = out_trouble(g);
+        pthread_mutex_unlock(&g->mu);
+        if (again) {
+            report_set_counts(rep, &before);
+            rc = 0;
+            for (int i = 0; i < n && rc == 0; i++)
+                rc = record_write(rep, v[i], &e);
+            if (rc == 0)
+                rc = report_flush(rep, &e);
+        }
+    }
+    pthread_mutex_lock(&g->mu);
+    if (rc != 0)
+        record_failed(g, &e);
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (!v[i]->aborted &&
+            (v[i]->rec.status == ITEM_FAILED || v[i]->rec.status == ITEM_QC_FAILED))
+            g->nfailed++;
+    bool out_stop = g->out_stop;
+    pthread_mutex_unlock(&g->mu);
+    for (int i = 0; i < n; i++) {
+        if (rc == 0 && v[i]->aborted)
+            print_pending(v[i], g->live, out_stop);
+        else if (rc == 0)
+            print_item(&v[i]->rec, v[i]->seq, g->live);
+        job_free(v[i]);
+    }
+    free(v);
+    pthread_mutex_lock(&g->mu);
+    return rc;
 }
 
 /* Record every finished item at the head of the ring, in order. Called
- * with the lock held; drops it around the I/O. */
+ * with the lock held; drops it around the I/O. A result that cannot be
+ * recorded stops the batch. */
 static int record_ready(engine *g, report *rep)
 {
     int rc = 0;
@@ -953,22 +1183,29 @@ static int record_ready(engine *g, report *rep)
             break;
         g->ring[g->next_record % g->window] = NULL;
         g->next_record++;
-        if (!j->aborted && (j->rec.status == ITEM_FAILED || j->rec.status == ITEM_QC_FAILED))
-            g->nfailed++;
-        pthread_mutex_unlock(&g->mu);
-        vb_error e = {0};
-        report_source src = { j->key, j->size, j->mtime_ns };
-        if (j->aborted ? record_pending(rep, j, g->live, &e)
-                       : report_add_input(rep, &j->rec, j->key ? &src : NULL, &e)) {
-            if (rc == 0)
-                fprintf(stderr, "vbatch: %s\n", e.msg);
-            rc = -1;
+        if (g->nunshown == 0) {
+            g->counts_before = *report_get_counts(rep);
+            g->unshown_since = util_now();
         }
-        if (!j->aborted)
-            print_item(&j->rec, j->seq, g->live);
-        job_free(j);
-        pthread_mutex_lock(&g->mu);
+        g->unshown[g->nunshown++] = j;
+        if (!g->record_stop && !g->unshown_failed) {
+            pthread_mutex_unlock(&g->mu);
+            vb_error e = {0};
+            int w = record_write(rep, j, &e);
+            pthread_mutex_lock(&g->mu);
+            if (w != 0) {
+                g->unshown_failed = true;
+                snprintf(g->unshown_why, sizeof g->unshown_why, "%s", e.msg);
+            }
+        } else if (g->record_stop) {
+            g->unshown_failed = true;
+        }
+        if ((g->nunshown >= RECORD_GROUP || g->unshown_failed) && record_show(g, rep) != 0)
+            rc = -1;
     }
+    if (g->nunshown > 0 && util_now() - g->unshown_since >= RECORD_SECONDS &&
+        record_show(g, rep) != 0)
+        rc = -1;
     return rc;
 }
 
@@ -1118,6 +1355,10 @@ static void watchdog(engine *g)
         j->abandoned = true;
         g->ring[s % g->window] = n;
         g->nstuck++;
+        g->nrunning--;
+        if (j->solo)
+            g->solo_wait = false;
+        pthread_cond_broadcast(&g->cv_work);
         pthread_detach(g->threads[j->slot]);
         free(g->working[j->slot]);
         g->working[j->slot] = NULL;
@@ -1145,17 +1386,29 @@ static void watchdog(engine *g)
 static void wait_done(engine *g, report *rep)
 {
     static double last_flush;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (g->live ? 100 : 200) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
+    double wait = g->live ? 0.1 : 0.2;
+    if (g->nunshown > 0) {
+        /* Results waiting to be shown are committed in time. */
+        double left = g->unshown_since + RECORD_SECONDS - util_now();
+        wait = left < wait ? (left > 0 ? left : 0) : wait;
     }
-    int w = pthread_cond_timedwait(&g->cv_done, &g->mu, &ts);
+    int w = ETIMEDOUT;
+    if (wait > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)(wait * 1e9);
+        while (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        w = pthread_cond_timedwait(&g->cv_done, &g->mu, &ts);
+    }
     watchdog(g);
     progress_draw(g, false);
-    if (w == ETIMEDOUT && util_now() - last_flush >= 0.19) {
+    if (g->nunshown > 0 && util_now() - g->unshown_since >= RECORD_SECONDS) {
+        last_flush = util_now();
+        record_show(g, rep);
+    } else if (w == ETIMEDOUT && util_now() - last_flush >= 0.19) {
         last_flush = util_now();
         pthread_mutex_unlock(&g->mu);
         vb_error e = {0};
@@ -1450,6 +1703,62 @@ static void *signal_main(void *arg)
     _exit(VB_EXIT_INTERRUPTED);
 }
 
+/* The command that finishes this batch, for the crash guard: argv of
+ * `vbatch [-q|-v] resume --job-id ID --output OUT [--jobs N]
+ * [--from-list F]...` (argv[0] is replaced by the executable). */
+static char **resume_argv(const batch_opts *o, const char *id)
+{
+    vb_strlist a = {0};
+    vb_strlist_add(&a, "vbatch");
+    if (vb_verbosity == 0)
+        vb_strlist_add(&a, "--quiet");
+    else if (vb_verbosity >= 2)
+        vb_strlist_add(&a, "--verbose");
+    vb_strlist_add(&a, "resume");
+    vb_strlist_add(&a, "--job-id");
+    vb_strlist_add(&a, id);
+    vb_strlist_add(&a, "--output");
+    vb_strlist_add(&a, o->out_dir);
+    if (o->jobs > 0) {
+        char n[24];
+        snprintf(n, sizeof n, "%d", o->jobs);
+        vb_strlist_add(&a, "--jobs");
+        vb_strlist_add(&a, n);
+    }
+    for (size_t i = 0; o->resume_id && i < o->lists.n; i++) {
+        vb_strlist_add(&a, "--from-list");
+        vb_strlist_add(&a, o->lists.v[i]);
+    }
+    char **v = vb_xcalloc(a.n + 1, sizeof *v);
+    for (size_t i = 0; i < a.n; i++)
+        v[i] = vb_xstrdup(a.v[i]);
+    vb_strlist_clear(&a);
+    return v;
+}
+
+/* An item an earlier run of this batch crashed on is failed with the
+ * signal; one that was working when a thread of no item crashed is
+ * taken alone. */
+static void crash_apply(const engine *g, job *j)
+{
+    const crash_record *c = crash_find(&g->crashes, j->seq);
+    if (!c || j->en.error)
+        return;
+    if (c->suspect) {
+        j->solo = true;
+        return;
+    }
+    j->en.error = VB_ERR_INTERNAL;
+    free(j->en.errmsg);
+    j->en.errmsg = vb_xasprintf("crashed vbatch: %s in the %s stage (not tried again; "
+                                "vbatch retry --job-id %s tries it)",
+                                crash_signal_name(c->sig), report_stage_name(c->stage),
+                                report_batch_id(g->rep));
+    j->error_stage = c->stage;
+    if (j->fed)
+        j->fed_stage = c->stage;
+}
+
 int batch_run(const batch_opts *o)
 {
     vb_error e = {0};
@@ -1505,12 +1814,32 @@ int batch_run(const batch_opts *o)
     int jobs = o->jobs > 0 ? o->jobs : (o->config->batch.jobs > 0 ? o->config->batch.jobs : util_ncpu());
     engine g = { .o = o, .cfg = o->config, .jobs = jobs, .rep = rep,
                  .live = progress_wanted() };
+    /* From here on the output folder is never made again: moved or
+     * removed, the batch stops (see out_trouble). */
+    if (util_out_fence(o->out_dir, &e) != 0)
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+    const char *mem = getenv("VBATCH_JOURNAL");
+    bool on_disk = !(mem && strcmp(mem, "memory") == 0);
+    if (on_disk) {
+        reserve_take(&g);
+        char **argv = resume_argv(o, report_batch_id(rep));
+        vb_error ce = {0};
+        if (crash_arm(o->out_dir, report_batch_id(rep), (const char *const *)argv, jobs,
+                      &ce) != 0 && vb_verbosity >= 2)
+            fprintf(stderr, "vbatch: no crash guard: %s\n", ce.msg);
+        for (size_t i = 0; argv[i]; i++)
+            free(argv[i]);
+        free(argv);
+        if (o->resume_id && crash_read(o->out_dir, report_batch_id(rep), &g.crashes, &ce) != 0)
+            fprintf(stderr, "vbatch: %s\n", ce.msg);
+    }
     g.working = vb_xcalloc((size_t)jobs, sizeof(char *));
     pthread_mutex_init(&g.mu, NULL);
     pthread_cond_init(&g.cv_work, NULL);
     pthread_cond_init(&g.cv_done, NULL);
     pthread_cond_init(&g.cv_hash, NULL);
     g.window = 64 * (int64_t)jobs;
+    g.unshown = vb_xcalloc(RECORD_GROUP, sizeof *g.unshown);
     g.ring = vb_xcalloc((size_t)g.window, sizeof(job *));
     g.threads = vb_xcalloc((size_t)jobs, sizeof(pthread_t));
     g.wargs = vb_xcalloc((size_t)jobs, sizeof(worker_arg));
@@ -1570,6 +1899,15 @@ int batch_run(const batch_opts *o)
         job *j = vb_xcalloc(1, sizeof *j);
         /* After a stop, a new batch's input is still entered as pending
          * (for `vbatch resume`); a resumed batch's is there already. */
+        pthread_mutex_lock(&g.mu);
+        bool unrecordable = g.record_stop || g.out_stop;
+        pthread_mutex_unlock(&g.mu);
+        if (unrecordable) {
+            /* Nothing more can be entered, nor should be: the input
+             * not entered is found again by `vbatch resume`. */
+            free(j);
+            break;
+        }
         int got = stopped && (feed_o->resume_id || o->feed)
                       ? 0 : next_job(feed_o, sc, names, rep, rl, &last_seq, j, &e);
         if (got == 2) {
@@ -1606,6 +1944,7 @@ int batch_run(const batch_opts *o)
             }
             break;
         }
+        crash_apply(&g, j);
         if (j->skip) {
             /* Decided when entered, so also after a stop. */
             if (record_skipped(&g, rep, j) != 0)
@@ -1650,8 +1989,12 @@ int batch_run(const batch_opts *o)
         if (g.next_record < (g.stop ? g.next_take : g.next_seq))
             wait_done(&g, rep);
     }
+    /* The last results, committed, then shown. */
+    if (record_show(&g, rep) != 0)
+        record_rc = -1;
     bool interrupted = g.stop;
     bool failed_stop = g.failed_stop, stuck_stop = g.stuck_stop;
+    bool out_stop = g.out_stop, record_stop = g.record_stop;
     const char *held = o->feed && o->feed->held ? o->feed->held(o->feed->ud) : NULL;
     if (held)
         interrupted = true;
@@ -1667,13 +2010,43 @@ int batch_run(const batch_opts *o)
     for (int64_t s = g.next_record; s < g.next_seq; s++)
         job_free(g.ring[s % g.window]);
     double wall = util_now() - t0;
+    /* No item runs: a crash from here on is not an item's. */
+    crash_disarm();
+    vb_error oe = {0};
+    bool gone = util_out_check(&oe) != 0;
+    if (gone && !out_stop) {
+        out_stop = true;
+        snprintf(g.out_why, sizeof g.out_why, "%s", oe.msg);
+    }
+    if (out_stop || record_stop) {
+        /* What was recorded is kept; the rest waits for `vbatch resume`. */
+        failed_stop = stuck_stop = false;
+        interrupted = true;
+    }
 
+    const report_counts *c = report_get_counts(rep);
     if (report_finish_status(rep, interrupted, wall, vb_verbosity >= 1 ? stdout : NULL, &e) != 0) {
-        fprintf(stderr, "vbatch: cannot write the reports: %s\n", e.msg);
+        if (gone)
+            fprintf(stderr, "vbatch: %s: %lld items recorded in the journal (%lld passed, %lld "
+                            "failed a gate, %lld failed); the reports are not written\n",
+                    report_batch_id(rep), (long long)c->total, (long long)c->done,
+                    (long long)c->qc_failed, (long long)c->failed);
+        else
+            fprintf(stderr, "vbatch: cannot write the reports: %s\n", e.msg);
         record_rc = -1;
     }
-    const report_counts *c = report_get_counts(rep);
-    if (stuck_stop && vb_verbosity >= 1)
+    if (out_stop)
+        fprintf(stderr, "vbatch: %s stopped: %s: the items not processed are left pending in "
+                        "the journal; %s, then run: vbatch resume --job-id %s --output %s\n",
+                report_batch_id(rep), g.out_why,
+                gone ? "put the folder back (or give its new place as --output)"
+                     : "make room (or make it writable)",
+                report_batch_id(rep), o->out_dir);
+    else if (record_stop)
+        fprintf(stderr, "vbatch: %s stopped: the journal cannot record results (%s): the items "
+                        "not recorded are left for: vbatch resume --job-id %s --output %s\n",
+                report_batch_id(rep), g.record_why, report_batch_id(rep), o->out_dir);
+    else if (stuck_stop && vb_verbosity >= 1)
         fprintf(stderr, "vbatch: %s stopped: reads of the input hang (%d workers given up):"
                         " the items not processed are left pending in the journal\n",
                 report_batch_id(rep), g.nstuck);
@@ -1686,6 +2059,12 @@ int batch_run(const batch_opts *o)
     else if (interrupted && vb_verbosity >= 1)
         fprintf(stderr, "vbatch: %s interrupted: the items not processed are left pending"
                         " in the journal\n", report_batch_id(rep));
+    if (!interrupted && on_disk)
+        /* Every item a crash named is recorded: the next retry tries it. */
+        crash_consumed(o->out_dir, report_batch_id(rep));
+    reserve_release(&g);
+    util_out_unfence();
+    crash_list_clear(&g.crashes);
     if (failed_stop)
         status = VB_EXIT_ITEMS;
     else if (interrupted)
@@ -1714,6 +2093,7 @@ int batch_run(const batch_opts *o)
     free(g.wargs);
     free(g.working);
     free(g.ring);
+    free(g.unshown);
     pthread_mutex_destroy(&g.mu);
     pthread_cond_destroy(&g.cv_work);
     pthread_cond_destroy(&g.cv_done);

@@ -634,6 +634,11 @@ const report_counts *report_get_counts(const report *r)
     return &r->counts;
 }
 
+void report_set_counts(report *r, const report_counts *c)
+{
+    r->counts = *c;
+}
+
 /* ---- incremental runs ---- */
 
 int report_lookup(report *r, const report_source *src, bool force, char **folder,
@@ -743,12 +748,22 @@ int report_finish_status(report *r, bool interrupted, double wall, FILE *summary
 {
     char t1[40];
     util_iso_time(t1, sizeof t1, util_wall());
-    if (state_batch_end(r->st, r->batch_id, interrupted ? "interrupted" : "done", t1,
-                        r->prev_wall + wall,
-                        util_peak_rss_kib(), e) != 0)
+    /* Whatever fails here, the summary of what is known is printed (a
+     * full disk must not hide what was done). */
+    int end = state_batch_end(r->st, r->batch_id, interrupted ? "interrupted" : "done", t1,
+                              r->prev_wall + wall, util_peak_rss_kib(), e);
+    vb_error re = {0};
+    int rc = report_render(r->out_dir, r->batch_id,
+                           REPORT_FILES | (summary_out ? REPORT_TEXT : 0), summary_out, &re);
+    if (rc != 0 && summary_out) {
+        vb_error te = {0};
+        report_render(r->out_dir, r->batch_id, REPORT_TEXT, summary_out, &te);
+    }
+    if (end != 0)
         return -1;
-    return report_render(r->out_dir, r->batch_id,
-                         REPORT_FILES | (summary_out ? REPORT_TEXT : 0), summary_out, e);
+    if (rc != 0 && e)
+        *e = re;
+    return rc;
 }
 
 void report_free(report **pr)
@@ -999,7 +1014,8 @@ static void summary_print(FILE *f, const char *batch_id, const report_counts *c,
         }
     }
     fprintf(f, "total time: %s\n", human_secs(d, sizeof d, wall));
-    fprintf(f, "reports: %s/summary/\n", out_dir);
+    if (out_dir)
+        fprintf(f, "reports: %s/summary/\n", out_dir);
 }
 
 /* One pass over a batch's records, in seq order: fn for each. */
@@ -1113,7 +1129,7 @@ int report_render(const char *out_dir, const char *batch_id, unsigned formats,
                                                     : json_array());
     if (!hin)
         hin = json_object();
-    if (util_mkdir_p(summary_dir, e) != 0)
+    if ((formats & REPORT_FILES) && util_mkdir_p(summary_dir, e) != 0)
         goto out;
 
     /* Pass 1: totals. */
@@ -1226,7 +1242,8 @@ int report_render(const char *out_dir, const char *batch_id, unsigned formats,
         writer_free(&w);
     }
     if (ok && (formats & REPORT_TEXT) && text_out)
-        summary_print(text_out, id, &c, wall, out_dir, &fails, &errs, &slow);
+        summary_print(text_out, id, &c, wall, (formats & REPORT_FILES) ? out_dir : NULL, &fails,
+                      &errs, &slow);
     vb_strlist_clear(&inputs);
     rc = ok ? 0 : -1;
 out:

@@ -50,6 +50,57 @@ char *util_url_basename(const char *url)
     return base_of(url, strcspn(url, "?#"));
 }
 
+/* ---- the output folder's fence ---- */
+
+/* Set before the workers start, read only after. */
+static struct {
+    char *root;      /* as the paths below it are spelt, no trailing '/' */
+    size_t len;
+    dev_t dev;
+    ino_t ino;
+} fence;
+
+int util_out_fence(const char *root, vb_error *e)
+{
+    util_out_unfence();
+    struct stat st;
+    if (stat(root, &st) != 0)
+        return vb_fail(e, VB_ERR_IO, "%s: %s", root, strerror(errno));
+    size_t len = strlen(root);
+    while (len > 1 && root[len - 1] == '/')
+        len--;
+    fence.root = vb_xstrndup(root, len);
+    fence.len = len;
+    fence.dev = st.st_dev;
+    fence.ino = st.st_ino;
+    return 0;
+}
+
+void util_out_unfence(void)
+{
+    free(fence.root);
+    fence.root = NULL;
+    fence.len = 0;
+}
+
+int util_out_check(vb_error *e)
+{
+    if (!fence.root)
+        return 0;
+    struct stat st;
+    if (stat(fence.root, &st) != 0 || st.st_dev != fence.dev || st.st_ino != fence.ino)
+        return vb_fail(e, VB_ERR_IO, "%s: the output folder was moved or removed", fence.root);
+    return 0;
+}
+
+/* path lies below the fenced folder, and its parent is that folder or
+ * above: creating the parent would make a new output folder. */
+static bool fence_stops(const char *path, size_t parent_len)
+{
+    return fence.root && parent_len <= fence.len && strncmp(path, fence.root, fence.len) == 0 &&
+           path[fence.len] == '/';
+}
+
 int util_mkdir_p(const char *path, vb_error *e)
 {
     /* The common case first: the parent exists, one call. Walk up only
@@ -66,6 +117,14 @@ int util_mkdir_p(const char *path, vb_error *e)
         }
         bool has_parent = slash && slash != parent;
         int rc = 0;
+        if (has_parent && fence_stops(path, (size_t)(slash - parent))) {
+            /* The output folder itself is gone: never made again (the
+             * journal and the items so far are where it went). */
+            free(parent);
+            if (util_out_check(e) != 0)
+                return -1;
+            return vb_fail(e, VB_ERR_IO, "cannot create folder %s: %s", path, strerror(err));
+        }
         if (has_parent) {
             *slash = '\0';
             rc = util_mkdir_p(parent, e);

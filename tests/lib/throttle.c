@@ -19,6 +19,13 @@
  *                         first THROTTLE_FAIL_READS reads (counted over
  *                         the process) fail with THROTTLE_ERRNO (EIO,
  *                         ESTALE, ETIMEDOUT, EACCES, ENOENT; default EIO)
+ *   THROTTLE_CRASH=PAT    a read of the file, after THROTTLE_CRASH_DELAY_MS
+ *                         (default 0), crashes the process with
+ *                         THROTTLE_SIGNAL (SEGV, BUS, FPE, ABRT; default
+ *                         SEGV), as a decoder crashing on a hostile file
+ *                         would; with THROTTLE_CRASH_THREAD=1 the signal
+ *                         comes from a new thread (a decoder's own
+ *                         thread pool) while the reader waits
  *
  * open/openat (and their 64-bit and fortified names) remember which
  * descriptors belong to a matching file; read/pread act on those. */
@@ -28,6 +35,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -38,7 +46,7 @@
 
 #define MAX_FD 4096
 
-enum { M_SLOW = 1, M_STALL = 2, M_FAIL = 4, M_HANG = 8 };
+enum { M_SLOW = 1, M_STALL = 2, M_FAIL = 4, M_HANG = 8, M_CRASH = 16 };
 
 static atomic_int fd_mode[MAX_FD];       /* modes of each descriptor */
 static atomic_llong fd_bytes[MAX_FD];    /* bytes read through it */
@@ -78,7 +86,8 @@ static int modes_of(const char *path)
     return (matches("THROTTLE_SLOW", path) ? M_SLOW : 0) |
            (matches("THROTTLE_STALL", path) ? M_STALL : 0) |
            (matches("THROTTLE_FAIL", path) ? M_FAIL : 0) |
-           (matches("THROTTLE_HANG", path) ? M_HANG : 0);
+           (matches("THROTTLE_HANG", path) ? M_HANG : 0) |
+           (matches("THROTTLE_CRASH", path) ? M_CRASH : 0);
 }
 
 static void sleep_s(double s)
@@ -186,6 +195,36 @@ int close(int fd)
 
 /* ---- reads ---- */
 
+static int crash_signal(void)
+{
+    const char *s = getenv("THROTTLE_SIGNAL");
+    if (s && strcmp(s, "BUS") == 0)
+        return SIGBUS;
+    if (s && strcmp(s, "FPE") == 0)
+        return SIGFPE;
+    if (s && strcmp(s, "ABRT") == 0)
+        return SIGABRT;
+    return SIGSEGV;
+}
+
+static void *crash_main(void *arg)
+{
+    (void)arg;
+    raise(crash_signal());
+    return NULL;
+}
+
+static void crash(void)
+{
+    sleep_s((double)env_long("THROTTLE_CRASH_DELAY_MS", 0) / 1000.0);
+    if (env_long("THROTTLE_CRASH_THREAD", 0)) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, crash_main, NULL) == 0)
+            sleep_s(30);
+    }
+    raise(crash_signal());
+}
+
 /* Before a read of n bytes on fd: how many may be read (0: fail with
  * errno set, returned as -1 by the caller). */
 static ssize_t before_read(int fd, size_t n, bool *fail)
@@ -196,6 +235,8 @@ static ssize_t before_read(int fd, size_t n, bool *fail)
     int m = atomic_load(&fd_mode[fd]);
     if (!m)
         return (ssize_t)n;
+    if (m & M_CRASH)
+        crash();
     if ((m & M_FAIL) && take(&fails_read)) {
         *fail = true;
         errno = fail_errno;
