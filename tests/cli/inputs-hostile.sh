@@ -109,6 +109,7 @@ pyjson "$T/out-ini/summary/batch_report.json" '[i["status"] for i in d["items"] 
 
 # Across file systems the target is copied (tmpfs, when it is another one).
 SHM=/dev/shm/vbatch-inputs-hostile.$$
+trap 'rm -rf "$SHM"' EXIT
 if mkdir "$SHM" 2>/dev/null && [ "$(stat -c %d "$SHM")" != "$(stat -c %d "$T")" ]; then
     mkdir -p "$T/in-x"
     cp "$GOOD" "$SHM/x.mp4"
