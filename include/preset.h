@@ -102,10 +102,16 @@ typedef struct thumbs_config {
     int columns;                   /* contact sheet grid */
 } thumbs_config;
 
+/* [input] outside_links: a symbolic link found in an input folder whose
+ * target lies outside the folders named (PATH arguments and folders in
+ * list files) is refused, or followed. */
+enum outside_links { OUTSIDE_REFUSE = 0, OUTSIDE_ALLOW = 1 };
+
 typedef struct input_config {
     vb_strlist patterns;           /* shell globs on file names */
     vb_strlist exclude;
     bool recursive;
+    int outside_links;             /* enum outside_links */
     int64_t max_download_size;     /* bytes */
     int download_retries;
     double download_timeout;       /* seconds, one attempt */
@@ -156,6 +162,8 @@ typedef struct kling_config {
 
 /* "continue" or "stop" as an enum error_handling, -1 for anything else. */
 int preset_error_handling(const char *name);
+/* "refuse" or "allow" as an enum outside_links, -1 for anything else. */
+int preset_outside_links(const char *name);
 
 typedef struct vb_config {
     char *name;                    /* preset name, owned */

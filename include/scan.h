@@ -8,6 +8,10 @@
 
 typedef struct scanner scanner;
 
+/* The longest list line, in bytes without the newline: far more than
+ * any path or URL, little enough memory. */
+#define SCAN_LINE_MAX 65536
+
 typedef struct scan_entry {
     char *path;      /* path to read, or the URL; owned */
     char *rel;       /* relative name used for the item folder; owned */
@@ -23,7 +27,10 @@ void scan_free(scanner **s);
  * order given. */
 void scan_add_path(scanner *s, const char *path);
 /* Queue a list file: one path or http(s) URL per line; blank lines and
- * lines starting with '#' are ignored. The file is read lazily. */
+ * lines starting with '#' are ignored. The file is read lazily, a line
+ * at a time into a fixed buffer: a line longer than SCAN_LINE_MAX bytes
+ * is an item error ("LIST:N" as its path), a NUL byte or a read error
+ * ends the list (scan_next returns -1 once for it). */
 void scan_add_list(scanner *s, const char *listfile);
 /* Only the http(s) URLs of list files: PATH arguments and the other
  * lines are skipped without being looked at (resuming: relist.c). */

@@ -28,7 +28,8 @@ void util_out_unfence(void);
 int util_write_atomic(const char *path, const void *data, size_t len,
                       vb_error *e);
 /* Make dst the same content as src: hard link if possible, otherwise a
- * copy through a temporary name. An existing dst is replaced. */
+ * copy through a temporary name. An existing dst is replaced. A symbolic
+ * link src is followed: dst is always a regular file, never a link. */
 int util_link_or_copy(const char *src, const char *dst, vb_error *e);
 /* A temporary name next to `path` (caller frees). */
 char *util_temp_name(const char *path);

@@ -293,6 +293,19 @@ static void fill_figures(item_record *r, const probe_result *p)
         r->audio_codec = vb_xstrdup(p->audio->codec);
 }
 
+/* For fetch: is the batch stopping (no new download attempt)? */
+static bool fetch_stopping(void *ud)
+{
+    engine *g = ud;
+    pthread_mutex_lock(&g->mu);
+    bool stop = g->stop;
+    pthread_mutex_unlock(&g->mu);
+    return stop || atomic_load(&g->abort);
+}
+
+/* The download, bounded by the item's clock. One that would have been
+ * tried again but for the batch stopping is left pending, as one the
+ * grace period cut is (run_item: the clock says MEDIAIO_ABORT). */
 static int stage_fetch(item_ctx *c)
 {
     const vb_config *cfg = c->g->cfg;
@@ -303,8 +316,12 @@ static int stage_fetch(item_ctx *c)
         .timeout = cfg->input.download_timeout,
         .backoff_base = cfg->input.download_backoff,
         .backoff_cap = 30.0,
+        .clk = c->clk,
+        .stopping = fetch_stopping,
+        .stopping_ud = c->g,
     };
     fetch_stats fs = {0};
+    stage_enter(c, STAGE_FETCH);
     int rc = util_mkdir_p(c->item_dir, &c->e);
     if (rc == 0)
         rc = util_mkdir_p(c->video_dir, &c->e);
@@ -313,6 +330,11 @@ static int stage_fetch(item_ctx *c)
     c->r->stage_time[STAGE_FETCH] = util_now() - t;
     if (rc != 0)
         item_fail(c->r, STAGE_FETCH, c->e.msg);
+    if (rc != 0 && fs.stopped)
+        c->j->aborted = true;
+    /* The folder is there now: clear_stale removes a body that is not
+     * delivered (not media, failed later, left pending). */
+    c->existed = true;
     c->media = c->placed;
     return rc;
 }
@@ -544,7 +566,9 @@ static void clear_stale(item_ctx *c)
         unlink(p);
         free(p);
     }
-    if (!c->r->video && !c->j->en.is_url) {
+    /* Not delivered: the link, or the downloaded body, goes (a fed
+     * item's file is the generation's result and stays). */
+    if (!c->r->video && !c->j->fed) {
         unlink(c->placed);
         rmdir(c->video_dir);
     }

@@ -15,6 +15,7 @@ static const cmd_option process_options[] = {
     { "exclude", 'x', "GLOB", "skip files whose name matches GLOB (repeatable)" },
     { "recursive", 'r', NULL, "walk sub-folders too" },
     { "from-list", 'l', "FILE", "read paths and http(s) URLs from FILE, one per line (repeatable)" },
+    { "outside-links", 0, "MODE", "refuse (default) or allow links in input folders to files outside them ([input] outside_links)" },
     { "preset", 'P', "NAME", "preset to use (see `vbatch presets`; default: default)" },
     { "config", 'c', "FILE", "INI file applied on top of the preset (repeatable)" },
     { "output", 'o', "DIR", "output folder (default: vbatch-out)" },
@@ -36,6 +37,7 @@ typedef struct process_args {
     bool recursive, publish, deep, thumbnails;
     int jobs;
     int error_handling;           /* 0 = as configured, else 1 + enum error_handling */
+    int outside_links;            /* 0 = as configured, else 1 + enum outside_links */
 } process_args;
 
 static int process_opt(const cmd_option *o, const char *arg, void *ud)
@@ -77,6 +79,14 @@ static int process_opt(const cmd_option *o, const char *arg, void *ud)
             return -1;
         }
         a->error_handling = 1 + v;
+    }
+    else if (strcmp(n, "outside-links") == 0) {
+        int v = preset_outside_links(arg);
+        if (v < 0) {
+            cmd_bad_usage(&cmd_process, "--outside-links needs refuse or allow, not '%s'", arg);
+            return -1;
+        }
+        a->outside_links = 1 + v;
     }
     return 0;
 }
@@ -121,6 +131,8 @@ static int process_exec(int argc, char **argv)
         cfg.thumbs.enabled = true;
     if (a.error_handling)
         cfg.batch.error_handling = a.error_handling - 1;
+    if (a.outside_links)
+        cfg.input.outside_links = a.outside_links - 1;
 
     a.b.config = &cfg;
     a.b.command_line = vb_command_line;
@@ -142,7 +154,7 @@ const vb_command cmd_process = {
     .alias = NULL,
     .usage = "PATH... [--pattern GLOB]... [--exclude GLOB]... [--recursive] [--from-list FILE]\n"
              "       [--preset NAME] [--config FILE] [--output DIR] [--jobs N] [--deep]\n"
-             "       [--error-handling continue|stop]\n"
+             "       [--error-handling continue|stop] [--outside-links refuse|allow]\n"
              "       [--thumbnails] [--publish] [--force] [--quiet|--verbose]",
     .summary = "probe and gate a folder of videos; one folder per video and summary reports",
     .description =
@@ -167,6 +179,14 @@ const vb_command cmd_process = {
         "stall_timeout (60 s without data): past them the item is an error and the\n"
         "batch goes on; a transient I/O error (EIO, ESTALE ...) is retried up to\n"
         "[batch] retries (3) times; FIFOs and devices are refused.\n"
+        "A symbolic link is stored in DIR as the file it points to (hard link or\n"
+        "copy); one in a folder walked whose target lies outside the folders named\n"
+        "is an error unless --outside-links allow (a file named itself is taken).\n"
+        "A folder deeper than PATH_MAX is an error, not walked. A --from-list line\n"
+        "may hold 64 KiB: a longer one is an item error, a NUL byte ends the list.\n"
+        "A download is bounded by item_timeout and stall_timeout too, and is not\n"
+        "tried again once the batch stops (the item is left pending); a download\n"
+        "that is not media is removed from DIR/<item>/video/.\n"
         "Exit status: 0 all passed, 1 some failed a gate (a skipped item keeps its\n"
         "earlier verdict), 2 usage or configuration error, 3 some items could not be\n"
         "processed, 4 interrupted (SIGINT/SIGTERM: running items get [batch]\n"

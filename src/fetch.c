@@ -3,6 +3,13 @@
  * transient errors, and the result appears under its final name only
  * when complete: no partial file is ever left behind.
  *
+ * The item's clock bounds it like any read of the item: libcurl's
+ * progress callback (called at least about once a second, data or not)
+ * stops the transfer past the item's deadline, after stall_timeout
+ * seconds without a byte, or when the grace period is over; the waits
+ * between attempts are cut the same way, and once the batch is stopping
+ * no new attempt starts.
+ *
  * Called from worker threads: one easy handle per call, no signals. */
 #include "config.h"
 #include "fetch.h"
@@ -21,9 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Below 1 byte/s for 30 s counts as stalled. */
-#define FETCH_LOW_SPEED_LIMIT 1L
-#define FETCH_LOW_SPEED_TIME 30L
+/* How often a wait between attempts looks at the stop flag and clock. */
+#define FETCH_WAIT_SLICE 0.05
 
 int fetch_global_init(vb_error *e)
 {
@@ -118,6 +124,11 @@ typedef struct fetch_sink {
     bool over_limit;     /* aborted: max exceeded */
     bool http_error;     /* aborted: the response is an error page */
     int write_errno;     /* aborted: local write failed */
+    mediaio_clock *clk;  /* borrowed, may be NULL */
+    double last_data;    /* util_now() of the last body byte, or the start */
+    int stop;            /* aborted by the clock: enum mediaio_stop */
+    double stop_after;   /* for the message: seconds without data (stall),
+                            else since the item started */
 } fetch_sink;
 
 static size_t fetch_write(char *data, size_t size, size_t n, void *ud)
@@ -143,7 +154,34 @@ static size_t fetch_write(char *data, size_t size, size_t n, void *ud)
         return 0;
     }
     s->bytes += (int64_t)len;
+    if (len > 0)
+        s->last_data = util_now();
     return len;
+}
+
+/* libcurl's progress callback: non-zero stops the transfer. */
+static int fetch_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                          curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    fetch_sink *s = ud;
+    double now = util_now();
+    int why = mediaio_clock_check(s->clk, now);
+    if (why != MEDIAIO_GO) {
+        s->stop = why;
+        s->stop_after = now - s->clk->started;
+        return 1;
+    }
+    if (s->clk && s->clk->stall_timeout > 0 && now - s->last_data > s->clk->stall_timeout) {
+        /* Kept by the clock as a read's stall is (mediaio.c): the item
+         * ends here, it is not tried again. */
+        int go = MEDIAIO_GO;
+        atomic_compare_exchange_strong(&s->clk->stop, &go, MEDIAIO_STALL);
+        s->stop = MEDIAIO_STALL;
+        s->stop_after = now - s->last_data;
+        return 1;
+    }
+    return 0;
 }
 
 static void fetch_trim(char *s)
@@ -179,13 +217,15 @@ static int fetch_once(const char *url, const char *safe, const char *tmp,
 
     char errbuf[CURL_ERROR_SIZE];
     errbuf[0] = '\0';
-    fetch_sink sink = { .curl = curl, .fp = fp, .max = o->max_size };
+    fetch_sink sink = { .curl = curl, .fp = fp, .max = o->max_size, .clk = o->clk,
+                        .last_data = util_now() };
 
     net_easy_setup(curl, url, errbuf, o->timeout, o->max_size);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, FETCH_LOW_SPEED_LIMIT);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, FETCH_LOW_SPEED_TIME);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, fetch_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &sink);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 
     CURLcode rc = curl_easy_perform(curl);
 
@@ -202,6 +242,8 @@ static int fetch_once(const char *url, const char *safe, const char *tmp,
     int close_err = fclose(fp) != 0 ? errno : 0;
     fetch_trim(errbuf);
 
+    if (sink.stop != MEDIAIO_GO)
+        return mediaio_clock_fail(o->clk, sink.stop, sink.stop_after, false, safe, e);
     if (sink.write_errno)
         return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", tmp,
                        strerror(sink.write_errno));
@@ -245,6 +287,25 @@ static void fetch_sleep(double seconds)
         ;
 }
 
+/* Wait before another attempt, in short slices: false as soon as the
+ * batch stops (*stopped set) or the item's clock says stop. */
+static bool fetch_wait(const fetch_opts *o, double seconds, bool *stopped)
+{
+    double until = util_now() + seconds;
+    for (;;) {
+        if (o->stopping && o->stopping(o->stopping_ud)) {
+            *stopped = true;
+            return false;
+        }
+        double now = util_now();
+        if (mediaio_clock_check(o->clk, now) != MEDIAIO_GO)
+            return false;
+        if (now >= until)
+            return true;
+        fetch_sleep(until - now < FETCH_WAIT_SLICE ? until - now : FETCH_WAIT_SLICE);
+    }
+}
+
 /* Workers started at the same moment must not share a jitter sequence. */
 static uint64_t fetch_seed(void)
 {
@@ -280,6 +341,7 @@ int fetch_url(const char *url, const char *dest, const fetch_opts *o,
      * caller passed no e. */
     vb_error err;
     vb_error_clear(&err);
+    bool no_time = false;        /* the deadline would pass during the wait */
 
     for (int attempt = 1;; attempt++) {
         long retry_after = 0;
@@ -288,6 +350,10 @@ int fetch_url(const char *url, const char *dest, const fetch_opts *o,
         if (r == 0 || err.code != VB_ERR_NET_RETRY ||
             attempt > retries)
             break;
+        if (o->stopping && o->stopping(o->stopping_ud)) {
+            st->stopped = true;
+            break;
+        }
         double delay = backoff_delay(attempt, o->backoff_base,
                                      o->backoff_cap, &rng);
         if (retry_after > 0 &&
@@ -297,7 +363,17 @@ int fetch_url(const char *url, const char *dest, const fetch_opts *o,
             if (o->backoff_cap > 0 && delay > o->backoff_cap)
                 delay = o->backoff_cap;
         }
-        fetch_sleep(delay);
+        if (o->clk && o->clk->deadline > 0 && util_now() + delay >= o->clk->deadline) {
+            no_time = true;
+            break;
+        }
+        if (!fetch_wait(o, delay, &st->stopped)) {
+            int why = mediaio_clock_stopped(o->clk);
+            if (!st->stopped && why != MEDIAIO_GO)
+                mediaio_clock_fail(o->clk, why, util_now() - o->clk->started, false, safe,
+                                   &err);
+            break;
+        }
     }
 
     if (r == 0 && rename(tmp, dest) != 0) {
@@ -307,11 +383,15 @@ int fetch_url(const char *url, const char *dest, const fetch_opts *o,
     }
     if (r != 0) {
         unlink(tmp);
-        if (st->attempts > 1) {
-            size_t n = strlen(err.msg);
+        size_t n = strlen(err.msg);
+        if (no_time)
+            snprintf(err.msg + n, sizeof err.msg - n, " (%s%d attempt%s; no time for another "
+                     "before the item deadline, [batch] item_timeout = %g s)",
+                     st->attempts > 1 ? "after " : "", st->attempts,
+                     st->attempts > 1 ? "s" : "", o->clk->item_timeout);
+        else if (st->attempts > 1)
             snprintf(err.msg + n, sizeof err.msg - n, " (after %d attempts)",
                      st->attempts);
-        }
         if (e)
             *e = err;
     }

@@ -79,12 +79,26 @@ static const char *const errh_names[] = {
     [ERRH_CONTINUE] = "continue", [ERRH_STOP] = "stop", NULL,
 };
 
-int preset_error_handling(const char *name)
+static const char *const outside_names[] = {
+    [OUTSIDE_REFUSE] = "refuse", [OUTSIDE_ALLOW] = "allow", NULL,
+};
+
+static int name_index(const char *const *names, const char *name)
 {
-    for (int i = 0; errh_names[i]; i++)
-        if (strcmp(name, errh_names[i]) == 0)
+    for (int i = 0; names[i]; i++)
+        if (strcmp(name, names[i]) == 0)
             return i;
     return -1;
+}
+
+int preset_error_handling(const char *name)
+{
+    return name_index(errh_names, name);
+}
+
+int preset_outside_links(const char *name)
+{
+    return name_index(outside_names, name);
 }
 
 static const keydef keys[] = {
@@ -102,6 +116,7 @@ static const keydef keys[] = {
     KD("input", "patterns", K_WORDS, input.patterns, 0),
     KD("input", "exclude", K_WORDS, input.exclude, 0),
     KD("input", "recursive", K_BOOL, input.recursive, 0),
+    KE("input", "outside_links", input.outside_links, outside_names),
     KD("input", "max_download_size", K_SIZE, input.max_download_size, F_UNSET0),
     KD("input", "download_retries", K_INT, input.download_retries, 0),
     KD("input", "download_timeout", K_DOUBLE, input.download_timeout, F_POSITIVE),
@@ -272,6 +287,9 @@ void preset_defaults(vb_config *c)
      * Under `docker stop` (SIGKILL 10 s after SIGTERM) this leaves time to
      * write the reports. */
     c->batch.grace_period = 5;
+    /* Reading what a link in someone else's folder points at (a private
+     * file, a FIFO) is not what naming the folder asked for. */
+    c->input.outside_links = OUTSIDE_REFUSE;
     c->input.max_download_size = (int64_t)2 << 30;
     c->input.download_retries = 3;
     c->input.download_timeout = 600;

@@ -3,7 +3,13 @@
  * read once and sorted with strcmp so that the order is stable whatever
  * the file system returns. Only the folders on the current path are held,
  * so memory does not grow with the number of files. Nothing is opened
- * here except folders and list files: probing reports unreadable files. */
+ * here except folders and list files: probing reports unreadable files.
+ *
+ * What the user named bounds what is read: a symbolic link met in a walk
+ * whose target lies outside the input folders is an error unless [input]
+ * outside_links = allow; a subtree too deep for a path (PATH_MAX) is an
+ * error, not silently left out; a list line is read into a fixed buffer
+ * (SCAN_LINE_MAX), never a growing one. */
 #include "config.h"
 #include "scan.h"
 #include "pattern.h"
@@ -12,11 +18,14 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct scan_root {
     char *path;
@@ -52,8 +61,15 @@ struct scanner {
     size_t nroots, iroot;
     FILE *list;                 /* list file being read, or NULL */
     char *listpath;
-    char *line;
-    size_t linecap;
+    char *line;                 /* SCAN_LINE_MAX + 1 bytes once a list is read */
+    long long lineno;           /* of the list being read, from 1 */
+    long long longlen;          /* bytes of the last line over SCAN_LINE_MAX */
+    /* outside_links = refuse: the real paths links may lead to. */
+    char *walkreal;             /* the folder walked now (NULL: unresolved) */
+    int walkerr;                /* errno when it could not be resolved */
+    char **rootreals;           /* the PATH arguments that are folders */
+    size_t nrootreals;
+    bool rootreals_known;
     scan_level *stack;
     size_t depth, stackcap;
     scan_skip *skips;
@@ -92,6 +108,10 @@ void scan_free(scanner **sp)
         fclose(s->list);
     free(s->listpath);
     free(s->line);
+    free(s->walkreal);
+    for (size_t i = 0; i < s->nrootreals; i++)
+        free(s->rootreals[i]);
+    free(s->rootreals);
     while (s->depth > 0)
         scan_level_free(&s->stack[--s->depth]);
     free(s->stack);
@@ -239,6 +259,12 @@ static int scan_push(scanner *s, const char *path, const char *rel)
         s->stackcap = s->stackcap ? s->stackcap * 2 : 8;
         s->stack = vb_xrealloc(s->stack, s->stackcap * sizeof(*s->stack));
     }
+    if (s->depth == 0 && s->in->outside_links == OUTSIDE_REFUSE) {
+        /* The root of a walk: where its links may lead. */
+        free(s->walkreal);
+        s->walkreal = realpath(path, NULL);
+        s->walkerr = s->walkreal ? 0 : errno;
+    }
     scan_level *l = &s->stack[s->depth++];
     l->path = vb_xstrdup(path);
     l->rel = rel ? vb_xstrdup(rel) : NULL;
@@ -272,6 +298,114 @@ static bool scan_new_loop(scanner *s, const struct stat *st)
     return true;
 }
 
+/* path equal to dir or below it (both real paths). */
+static bool scan_under(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    if (n == 1 && dir[0] == '/')
+        return true;
+    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* The PATH arguments that are folders, resolved once when first needed:
+ * a link from one input folder into another named one is inside. */
+static void scan_rootreals(scanner *s)
+{
+    if (s->rootreals_known)
+        return;
+    s->rootreals_known = true;
+    for (size_t i = 0; i < s->nroots; i++) {
+        struct stat st;
+        char *r = s->roots[i].is_list ? NULL : realpath(s->roots[i].path, NULL);
+        if (r && stat(r, &st) == 0 && S_ISDIR(st.st_mode)) {
+            s->rootreals = vb_xrealloc(s->rootreals, (s->nrootreals + 1) * sizeof(char *));
+            s->rootreals[s->nrootreals++] = r;
+        } else {
+            free(r);
+        }
+    }
+}
+
+/* A symbolic link met in a walk, with outside_links = refuse: 0 when its
+ * target lies in the folder walked or in a folder named as a PATH, else
+ * 1 with *out filled with the refusal. Nothing is opened: the target is
+ * resolved by name only. */
+static int scan_outside(scanner *s, const char *path, const char *rel, scan_entry *out)
+{
+    if (!s->walkreal)
+        return scan_emit(out, vb_xstrdup(path), vb_xstrdup(rel), VB_ERR_IO,
+                         "symbolic link not followed: the input folder can not be resolved "
+                         "(%s)", strerror(s->walkerr));
+    char *real = realpath(path, NULL);
+    if (!real) {
+        int err = errno;
+        return scan_emit(out, vb_xstrdup(path), vb_xstrdup(rel), VB_ERR_IO,
+                         "symbolic link not followed: its target can not be resolved (%s)",
+                         strerror(err));
+    }
+    bool inside = scan_under(real, s->walkreal);
+    scan_rootreals(s);
+    for (size_t i = 0; !inside && i < s->nrootreals; i++)
+        inside = scan_under(real, s->rootreals[i]);
+    if (inside) {
+        free(real);
+        return 0;
+    }
+    scan_emit(out, vb_xstrdup(path), vb_xstrdup(rel), VB_ERR_LIMIT,
+              "links outside the input folders: %s (not read; --outside-links allow or "
+              "[input] outside_links = allow takes it)", real);
+    free(real);
+    return 1;
+}
+
+/* A long path for a message: its start and its last name (or end).
+ * Caller frees. */
+static char *scan_short(const char *path)
+{
+    enum { HEAD = 48, TAIL = 256 };
+    size_t n = strlen(path);
+    if (n <= HEAD + TAIL)
+        return vb_xstrdup(path);
+    const char *slash = strrchr(path, '/');
+    size_t h = HEAD, t = slash && n - (size_t)(slash - path) <= TAIL ? (size_t)(slash - path)
+                                                                    : n - TAIL;
+    /* Cut between UTF-8 sequences, not inside one. */
+    while (h > 0 && ((unsigned char)path[h] & 0xC0) == 0x80)
+        h--;
+    while (t < n && ((unsigned char)path[t] & 0xC0) == 0x80)
+        t++;
+    return vb_xasprintf("%.*s[... %zu bytes ...]%s", (int)h, path, t - h, path + t);
+}
+
+/* An entry whose path is too long for the system (PATH_MAX): a folder
+ * that would be walked, or a file the patterns take, is an error naming
+ * it; what would be left out anyway is skipped. Its type is read
+ * relative to its folder, whose own path is short enough. Returns 1 with
+ * *out filled, or 0. Takes path and rel. */
+static int scan_too_long(scanner *s, const scan_level *top, const char *name, bool match,
+                         char *path, char *rel, scan_entry *out)
+{
+    struct stat st;
+    int dfd = open(top->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bool known = dfd >= 0 && fstatat(dfd, name, &st, 0) == 0;
+    if (dfd >= 0)
+        close(dfd);
+    bool dir = known && S_ISDIR(st.st_mode);
+    if (dir ? !s->in->recursive || scan_skipped(s, &st) : !match) {
+        free(path);
+        free(rel);
+        return 0;
+    }
+    char *shown = scan_short(path);
+    scan_emit(out, path, rel, VB_ERR_IO,
+              dir ? "folder deeper than the system allows for a path (PATH_MAX, %d bytes): "
+                    "not walked: %s"
+                  : "path longer than the system allows (PATH_MAX, %d bytes): %s",
+              PATH_MAX, shown);
+    free(shown);
+    return 1;
+}
+
 /* Take the next name of the innermost folder. Returns 1 with *out filled,
  * or 0 when the step produced no entry (call again). */
 static int scan_step(scanner *s, scan_entry *out)
@@ -289,9 +423,13 @@ static int scan_step(scanner *s, scan_entry *out)
     char *rel = top->rel ? util_path_join(top->rel, name) : vb_xstrdup(name);
     struct stat st;
 
+    if (strlen(path) >= PATH_MAX)
+        return scan_too_long(s, top, name, match, path, rel, out);
     if (lstat(path, &st) != 0) {
         /* Removed since the folder was read. */
         int err = errno;
+        if (err == ENAMETOOLONG)
+            return scan_too_long(s, top, name, match, path, rel, out);
         if (match)
             return scan_emit(out, path, rel, VB_ERR_IO, "cannot read %s: %s",
                              path, strerror(err));
@@ -309,6 +447,16 @@ static int scan_step(scanner *s, scan_entry *out)
             return scan_emit(out, path, rel, VB_ERR_IO, "symbolic link loop");
         return scan_emit(out, path, rel, VB_ERR_IO, "cannot read %s: %s",
                          path, strerror(err));
+    }
+    /* A link that would be followed: refused if it leads outside. */
+    if (link && in->outside_links == OUTSIDE_REFUSE &&
+        (S_ISDIR(st.st_mode) ? in->recursive && !scan_skipped(s, &st) : match)) {
+        int got = scan_outside(s, path, rel, out);
+        if (got) {
+            free(path);
+            free(rel);
+            return got;
+        }
     }
     if (S_ISDIR(st.st_mode)) {
         if (scan_skipped(s, &st))
@@ -410,6 +558,61 @@ static int scan_list_line(scanner *s, char *line, scan_entry *out)
     return scan_root_path(s, line, out);
 }
 
+/* The next line of the list into s->line (without its newline): 1, 2
+ * when it is longer than SCAN_LINE_MAX (the rest of it is read past,
+ * s->line holds its start and s->longlen its length), 0 at the end, -1
+ * with e set on a read error or a NUL byte (not a text list: /dev/zero
+ * or a video given as a list), which ends the list. */
+static int scan_read_line(scanner *s, vb_error *e)
+{
+    if (!s->line)
+        s->line = vb_xmalloc(SCAN_LINE_MAX + 1);
+    FILE *f = s->list;
+    size_t n = 0;
+    long long total = 0;
+    int c;
+    errno = 0;
+    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+        if (c == '\0')
+            return vb_fail(e, VB_ERR_USAGE, "cannot read list %s: line %lld holds a NUL "
+                           "byte: not a text file of paths and URLs", s->listpath,
+                           s->lineno + 1);
+        if (n < SCAN_LINE_MAX)
+            s->line[n++] = (char)c;
+        total++;
+    }
+    if (c == EOF && ferror(f)) {
+        int err = errno ? errno : EIO;
+        return vb_fail(e, VB_ERR_USAGE, "cannot read list %s: %s", s->listpath,
+                       strerror(err));
+    }
+    if (c == EOF && total == 0)
+        return 0;
+    s->line[n] = '\0';
+    s->lineno++;
+    if (total > SCAN_LINE_MAX) {
+        s->longlen = total;
+        return 2;
+    }
+    return 1;
+}
+
+/* A list line over the limit: an item error that names the line and
+ * shows only its start, so the line itself goes nowhere. */
+static int scan_long_line(scanner *s, scan_entry *out)
+{
+    char start[41];
+    size_t k = 0;
+    for (const char *p = s->line; *p && k < sizeof start - 1; p++)
+        start[k++] = (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f ? '?' : *p;
+    start[k] = '\0';
+    char *src = vb_xasprintf("%s:%lld", s->listpath, s->lineno);
+    return scan_emit(out, src, vb_xasprintf("line-%lld", s->lineno), VB_ERR_LIMIT,
+                     "line %lld of list %s is %lld bytes long, more than a list line may "
+                     "hold (%d): not read (it starts \"%s...\")", s->lineno, s->listpath,
+                     s->longlen, SCAN_LINE_MAX, start);
+}
+
 int scan_next(scanner *s, scan_entry *out, vb_error *e)
 {
     memset(out, 0, sizeof(*out));
@@ -420,17 +623,18 @@ int scan_next(scanner *s, scan_entry *out, vb_error *e)
             continue;
         }
         if (s->list) {
-            errno = 0;
-            ssize_t got = getline(&s->line, &s->linecap, s->list);
-            if (got < 0) {
-                bool bad = ferror(s->list);
-                int err = errno;
+            int got = scan_read_line(s, e);
+            if (got <= 0) {
                 fclose(s->list);
                 s->list = NULL;
-                if (bad)
-                    return vb_fail(e, VB_ERR_USAGE, "cannot read list %s: %s",
-                                   s->listpath, strerror(err));
+                if (got < 0)
+                    return -1;
                 continue;
+            }
+            if (got == 2) {
+                if (s->urls_only)
+                    continue;
+                return scan_long_line(s, out);
             }
             if (scan_list_line(s, s->line, out))
                 return 1;
@@ -448,6 +652,7 @@ int scan_next(scanner *s, scan_entry *out, vb_error *e)
             }
             free(s->listpath);
             s->listpath = vb_xstrdup(r->path);
+            s->lineno = 0;
             continue;
         }
         if (!s->urls_only && scan_root_path(s, r->path, out))

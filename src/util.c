@@ -254,21 +254,30 @@ static int copy_fd(int in, int out)
     }
 }
 
+/* A hard link to what src names: a symbolic link is followed (link()
+ * would link the symbolic link itself, which dangles or points out of
+ * OUT once placed there). */
+static int link_target(const char *src, const char *dst)
+{
+    return linkat(AT_FDCWD, src, AT_FDCWD, dst, AT_SYMLINK_FOLLOW);
+}
+
 int util_link_or_copy(const char *src, const char *dst, vb_error *e)
 {
-    /* link() is atomic by itself: the name appears whole or not at all. */
-    if (link(src, dst) == 0)
+    /* A link is atomic by itself: the name appears whole or not at all. */
+    if (link_target(src, dst) == 0)
         return 0;
     if (errno == EEXIST) {
         struct stat ss, ds;
         /* Already in place (a rerun): nothing to do. Otherwise replace
-         * through a temporary name. */
-        if (stat(src, &ss) == 0 && stat(dst, &ds) == 0 && ss.st_dev == ds.st_dev &&
-            ss.st_ino == ds.st_ino)
+         * through a temporary name; so is a symbolic link an earlier
+         * version left there (lstat: never taken for the file). */
+        if (stat(src, &ss) == 0 && lstat(dst, &ds) == 0 && S_ISREG(ds.st_mode) &&
+            ss.st_dev == ds.st_dev && ss.st_ino == ds.st_ino)
             return 0;
     }
     char *tmp = util_temp_name(dst);
-    if (link(src, tmp) == 0) {
+    if (link_target(src, tmp) == 0) {
         if (rename(tmp, dst) == 0) {
             free(tmp);
             return 0;
@@ -279,24 +288,39 @@ int util_link_or_copy(const char *src, const char *dst, vb_error *e)
         return vb_fail(e, VB_ERR_IO, "cannot place %s: %s", dst,
                        strerror(err));
     }
-    /* Across file systems (EXDEV) or where links are refused: copy. */
-    int in = open(src, O_RDONLY | O_CLOEXEC);
+    /* Across file systems (EXDEV) or where links are refused: copy.
+     * Only a regular file: a FIFO put in src's place since it was found
+     * would block the open (O_NONBLOCK) and the copy. */
+    int in = open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int err = errno;
+    struct stat ist;
+    const char *why = NULL;
+    if (in >= 0) {
+        if (fstat(in, &ist) != 0 || fcntl(in, F_SETFL, 0) != 0)
+            err = errno;
+        else if (!S_ISREG(ist.st_mode))
+            why = "not a regular file";
+        else
+            err = 0;
+        if (err || why) {
+            close(in);
+            in = -1;
+        }
+    }
     if (in < 0) {
-        int err = errno;
         free(tmp);
-        return vb_fail(e, VB_ERR_IO, "cannot read %s: %s", src,
-                       strerror(err));
+        return vb_fail(e, VB_ERR_IO, "cannot read %s: %s", src, why ? why : strerror(err));
     }
     int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (out < 0) {
-        int err = errno;
+        err = errno;
         close(in);
         free(tmp);
         return vb_fail(e, VB_ERR_IO, "cannot write %s: %s", dst,
                        strerror(err));
     }
     int rc = copy_fd(in, out);
-    int err = errno;
+    err = errno;
     close(in);
     if (close(out) != 0 && rc == 0) {
         rc = -1;

@@ -19,6 +19,11 @@ Special paths (counters are per exact path, in memory):
                      then the connection is closed; then NAME normally
   /signed/NAME?sig=S NAME when the query holds sig=ok (a signed URL), 403
                      otherwise
+  /gate/FLAG/NAME    503 while the file FLAG does not exist under the root,
+                     then NAME
+  /trickle/FLAG/NAME NAME with its Content-Length, the body sent 1 KiB every
+                     0.5 s while FLAG does not exist under the root (looked
+                     at before each piece), the rest at once when it does
 """
 
 import argparse
@@ -67,6 +72,35 @@ class Handler(BaseHTTPRequestHandler):
         if not name or name.startswith(".."):
             return None
         return os.path.join(self.root, *name.split("/"))
+
+    def flag(self, name):
+        """Whether the file name exists under root (a test's switch)."""
+        path = self.file_path(name)
+        return path is not None and os.path.exists(path)
+
+    def serve_trickle(self, flag, name):
+        path = self.file_path(name)
+        if path is None or not os.path.isfile(path):
+            self.send_simple(404, b"not found\n")
+            return
+        with open(path, "rb") as f:
+            data = f.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        try:
+            off = 0
+            while off < len(data) and not self.flag(flag):
+                self.wfile.write(data[off:off + 1024])
+                self.wfile.flush()
+                off += 1024
+                time.sleep(0.5)
+            self.wfile.write(data[off:])
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up
 
     def serve_file(self, name, drop=False):
         path = self.file_path(name)
@@ -134,6 +168,13 @@ class Handler(BaseHTTPRequestHandler):
                 self.serve_file("/".join(parts[1:]))
             else:
                 self.send_simple(403, b"bad signature\n")
+        elif head == "gate" and len(parts) >= 3:
+            if self.flag(parts[1]):
+                self.serve_file("/".join(parts[2:]))
+            else:
+                self.send_simple(503, b"not yet\n")
+        elif head == "trickle" and len(parts) >= 3:
+            self.serve_trickle(parts[1], "/".join(parts[2:]))
         elif head == "drop" and len(parts) >= 3 and parts[1].isdigit():
             self.serve_file("/".join(parts[2:]), drop=n <= int(parts[1]))
         else:

@@ -35,6 +35,7 @@ static void test_defaults(void)
     CHECK_NEAR(c.input.download_timeout, 600, 1e-9);
     CHECK_NEAR(c.input.download_backoff, 1.0, 1e-9);
     CHECK(!c.input.recursive);
+    CHECK_INT(c.input.outside_links, OUTSIDE_REFUSE);
     CHECK(!c.output.publish);
     CHECK_INT(c.batch.jobs, 0);
     CHECK(c.name != NULL);
@@ -182,6 +183,7 @@ static void test_layering(void)
         "patterns = *.mp4, *.mov\n"
         "exclude = tmp*\n"
         "recursive = yes\n"
+        "outside_links = allow\n"
         "max_download_size = 500MB\n"
         "download_retries = 0\n"
         "download_timeout = 30\n"
@@ -220,6 +222,7 @@ static void test_layering(void)
     CHECK(vb_strlist_has(&c.input.patterns, "*.mov"));
     CHECK_INT(c.input.exclude.n, 1);
     CHECK(c.input.recursive);
+    CHECK_INT(c.input.outside_links, OUTSIDE_ALLOW);
     CHECK_INT(c.input.max_download_size, 500000000);
     CHECK_INT(c.input.download_retries, 0);
     CHECK_NEAR(c.input.download_timeout, 30, 1e-9);
@@ -320,6 +323,12 @@ static void test_errors(void)
     expect_error(__LINE__, "[input]\ndownload_timeout = 0\n", "test.ini:2:",
                  "greater than 0");
     expect_error(__LINE__, "[batch]\njobs = many\n", "test.ini:2:", "[batch] jobs");
+    expect_error(__LINE__, "[input]\noutside_links = follow\n", "test.ini:2:",
+                 "use refuse or allow");
+    /* --outside-links takes the same words. */
+    CHECK_INT(preset_outside_links("refuse"), OUTSIDE_REFUSE);
+    CHECK_INT(preset_outside_links("allow"), OUTSIDE_ALLOW);
+    CHECK_INT(preset_outside_links("yes"), -1);
     expect_error(__LINE__, "duration_min = 1\n", "test.ini:1:", "outside any section");
     expect_error(__LINE__, "[qc]\nthis line has no equals sign\n", "test.ini:2:",
                  "syntax error");

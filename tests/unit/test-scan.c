@@ -1,6 +1,7 @@
 /* test-scan.c - discovery over a temporary tree: sorted streaming walk,
  * hidden and non-matching names, odd file types and symbolic links,
- * skipped folders, list files, and a large folder. */
+ * links out of the input folders, skipped folders, list files (a line
+ * over the limit, a NUL byte), and a large folder. */
 #include "config.h"
 #include "scan.h"
 #include "check.h"
@@ -225,6 +226,7 @@ static void test_recursive_sub(void)
 {
     input_config in = {0};
     in.recursive = true;
+    in.outside_links = OUTSIDE_ALLOW;
     scanner *s = scan_new(&in);
     scan_add_path(s, tpath("in/sub"));
     scan_add_path(s, tpath("in/out"));
@@ -235,6 +237,121 @@ static void test_recursive_sub(void)
     CHECK(strstr(got, "back/a.mp4|T/in/sub/back/a.mp4|0|\n") != NULL);
     CHECK(strstr(got, "leads back to T/in/sub\n") != NULL);
     CHECK(strstr(got, "o.mp4|T/in/out/o.mp4|0|\n") != NULL);
+    free(got);
+    scan_free(&s);
+
+    /* Refused (the default): "back" leads out of sub, up to in/. */
+    in.outside_links = OUTSIDE_REFUSE;
+    s = scan_new(&in);
+    scan_add_path(s, tpath("in/sub"));
+    got = dump(s, &n);
+    CHECK_STR(got,
+        "back|T/in/sub/back|7|links outside the input folders: T/in (not read; "
+        "--outside-links allow or [input] outside_links = allow takes it)\n"
+        "back2|T/in/sub/back2|7|links outside the input folders: T/in (not read; "
+        "--outside-links allow or [input] outside_links = allow takes it)\n"
+        "d.mp4|T/in/sub/d.mp4|0|\n"
+        "deeper/e.mkv|T/in/sub/deeper/e.mkv|0|\n"
+        "deeper/up|T/in/sub/deeper/up|7|links outside the input folders: T/in (not read; "
+        "--outside-links allow or [input] outside_links = allow takes it)\n");
+    free(got);
+    scan_free(&s);
+}
+
+/* Links to files and folders in and out of the folder walked: relative
+ * and absolute, to a FIFO, dangling; out of one named folder into
+ * another named one is inside. */
+static void test_outside(void)
+{
+    mkd(tpath("outside"));
+    touch(tpath("outside/o.mp4"));
+    if (mkfifo(tpath("outside/pipe.mp4"), 0644) != 0) {
+        perror("mkfifo");
+        exit(99);
+    }
+    mkd(tpath("walk"));
+    touch(tpath("walk/a.mp4"));
+    mkd(tpath("walk/s"));
+    touch(tpath("walk/s/b.mp4"));
+    sym("a.mp4", tpath("walk/rel-in.mp4"));
+    sym(tpath("walk/s/b.mp4"), tpath("walk/abs-in.mp4"));
+    sym("../outside/o.mp4", tpath("walk/rel-out.mp4"));
+    sym(tpath("outside/o.mp4"), tpath("walk/abs-out.mp4"));
+    sym("../outside/pipe.mp4", tpath("walk/pipe-out.mp4"));
+    sym("../outside", tpath("walk/dir-out"));
+    sym("s", tpath("walk/dir-in"));
+    sym("../outside/none.mp4", tpath("walk/gone.mp4"));
+    sym("../../outside/o.mp4", tpath("walk/s/up-out.mp4"));
+    sym("../a.mp4", tpath("walk/s/up-in.mp4"));
+    /* An absolute walk root through a relative spelling ("./"). */
+    input_config in = {0};
+    in.recursive = true;
+    scanner *s = scan_new(&in);
+    scan_add_path(s, tpath("walk/"));
+    size_t n;
+    char *got = dump(s, &n);
+    const char *refused = " (not read; --outside-links allow or [input] outside_links = "
+                          "allow takes it)\n";
+    char want[4096];
+    snprintf(want, sizeof want,
+             "a.mp4|T/walk/a.mp4|0|\n"
+             "abs-in.mp4|T/walk/abs-in.mp4|0|\n"
+             "abs-out.mp4|T/walk/abs-out.mp4|7|links outside the input folders: T/outside/o.mp4%s"
+             "dir-in/b.mp4|T/walk/dir-in/b.mp4|0|\n"
+             "dir-in/up-in.mp4|T/walk/dir-in/up-in.mp4|0|\n"
+             "dir-in/up-out.mp4|T/walk/dir-in/up-out.mp4|7|links outside the input folders: "
+             "T/outside/o.mp4%s"
+             "dir-out|T/walk/dir-out|7|links outside the input folders: T/outside%s"
+             "gone.mp4|T/walk/gone.mp4|3|dangling symbolic link (target missing)\n"
+             "pipe-out.mp4|T/walk/pipe-out.mp4|7|links outside the input folders: "
+             "T/outside/pipe.mp4%s"
+             "rel-in.mp4|T/walk/rel-in.mp4|0|\n"
+             "rel-out.mp4|T/walk/rel-out.mp4|7|links outside the input folders: T/outside/o.mp4%s"
+             "s/b.mp4|T/walk/s/b.mp4|0|\n"
+             "s/up-in.mp4|T/walk/s/up-in.mp4|0|\n"
+             "s/up-out.mp4|T/walk/s/up-out.mp4|7|links outside the input folders: "
+             "T/outside/o.mp4%s",
+             refused, refused, refused, refused, refused, refused);
+    CHECK_STR(got, want);
+    free(got);
+    scan_free(&s);
+
+    /* outside/ named too: its files are inputs, links into it are in. */
+    s = scan_new(&in);
+    scan_add_path(s, tpath("walk/s"));
+    scan_add_path(s, tpath("outside"));
+    got = dump(s, &n);
+    CHECK_STR(got,
+        "b.mp4|T/walk/s/b.mp4|0|\n"
+        "up-in.mp4|T/walk/s/up-in.mp4|7|links outside the input folders: T/walk/a.mp4"
+        " (not read; --outside-links allow or [input] outside_links = allow takes it)\n"
+        "up-out.mp4|T/walk/s/up-out.mp4|0|\n"
+        "o.mp4|T/outside/o.mp4|0|\n"
+        "pipe.mp4|T/outside/pipe.mp4|4|not a regular file\n");
+    free(got);
+    scan_free(&s);
+
+    /* A file named itself is taken, link or not; allowed, every link is
+     * followed (the FIFO is then refused as any FIFO). */
+    s = scan_new(&in);
+    scan_add_path(s, tpath("walk/abs-out.mp4"));
+    got = dump(s, &n);
+    CHECK_STR(got, "abs-out.mp4|T/walk/abs-out.mp4|0|\n");
+    free(got);
+    scan_free(&s);
+    in.outside_links = OUTSIDE_ALLOW;
+    in.recursive = false;
+    s = scan_new(&in);
+    scan_add_path(s, tpath("walk"));
+    got = dump(s, &n);
+    CHECK_STR(got,
+        "a.mp4|T/walk/a.mp4|0|\n"
+        "abs-in.mp4|T/walk/abs-in.mp4|0|\n"
+        "abs-out.mp4|T/walk/abs-out.mp4|0|\n"
+        "gone.mp4|T/walk/gone.mp4|3|dangling symbolic link (target missing)\n"
+        "pipe-out.mp4|T/walk/pipe-out.mp4|4|not a regular file\n"
+        "rel-in.mp4|T/walk/rel-in.mp4|0|\n"
+        "rel-out.mp4|T/walk/rel-out.mp4|0|\n");
     free(got);
     scan_free(&s);
 }
@@ -325,6 +442,91 @@ static void test_list(void)
     scan_free(&s);
 }
 
+/* A list line over SCAN_LINE_MAX: an item error naming the line, with
+ * its start only; the lines around it are read as usual. A line of
+ * exactly the limit is taken. A NUL byte ends the list with an error. */
+static void test_list_limits(void)
+{
+    char *list = tpath("long.txt");
+    FILE *f = fopen(list, "w");
+    fprintf(f, "%s/in/a.mp4\n", tmp);
+    fputs("https://example.com/", f);
+    for (int i = 0; i < 200000; i++)
+        fputc('x', f);
+    fputs("\n", f);
+    fprintf(f, "%s/in/c.mp4\n", tmp);
+    /* exactly the limit: a name of SCAN_LINE_MAX bytes (a URL, not opened) */
+    fputs("http://h/", f);
+    for (int i = 9; i < SCAN_LINE_MAX; i++)
+        fputc('y', f);
+    fputs("\n", f);
+    fputs("http://h/", f);
+    for (int i = 9; i < SCAN_LINE_MAX + 1; i++)
+        fputc('z', f);
+    fclose(f);      /* the last line has no newline */
+
+    input_config in = {0};
+    scanner *s = scan_new(&in);
+    scan_add_list(s, list);
+    scan_entry en;
+    vb_error e;
+    char want[256];
+    CHECK_INT(scan_next(s, &en, &e), 1);
+    CHECK_STR(en.rel, "a.mp4");
+    scan_entry_clear(&en);
+    CHECK_INT(scan_next(s, &en, &e), 1);
+    CHECK_INT(en.error, VB_ERR_LIMIT);
+    CHECK(!en.is_url);
+    snprintf(want, sizeof want, "%s:2", list);
+    CHECK_STR(en.path, want);
+    snprintf(want, sizeof want, "line 2 of list %s is 200020 bytes long, more than a list "
+             "line may hold (65536): not read (it starts \"https://example.com/xxxxxxxxxxxxxxxxx"
+             "xxx...\")", list);
+    CHECK_STR(en.errmsg, want);
+    scan_entry_clear(&en);
+    CHECK_INT(scan_next(s, &en, &e), 1);
+    CHECK_STR(en.rel, "c.mp4");
+    scan_entry_clear(&en);
+    CHECK_INT(scan_next(s, &en, &e), 1);
+    CHECK(en.is_url && !en.error && strlen(en.path) == SCAN_LINE_MAX);
+    scan_entry_clear(&en);
+    CHECK_INT(scan_next(s, &en, &e), 1);
+    CHECK_INT(en.error, VB_ERR_LIMIT);
+    CHECK(strstr(en.errmsg, "line 5 of list") && strstr(en.errmsg, " 65537 bytes long"));
+    scan_entry_clear(&en);
+    CHECK_INT(scan_next(s, &en, &e), 0);
+    scan_free(&s);
+
+    /* Resuming reads the URLs only: the long line is passed over. */
+    s = scan_new(&in);
+    scan_urls_only(s);
+    scan_add_list(s, list);
+    size_t n;
+    char *got = dump(s, &n);
+    CHECK_INT(n, 1);
+    free(got);
+    scan_free(&s);
+
+    list = tpath("nul.txt");
+    f = fopen(list, "w");
+    fprintf(f, "%s/in/a.mp4\n", tmp);
+    fputs("abc", f);
+    fputc('\0', f);
+    fprintf(f, "\n%s/in/c.mp4\n", tmp);
+    fclose(f);
+    s = scan_new(&in);
+    scan_add_list(s, list);
+    scan_add_path(s, tpath("in/b.MOV"));
+    got = dump(s, &n);
+    CHECK_STR(got,
+        "a.mp4|T/in/a.mp4|0|\n"
+        "FATAL|1|cannot read list T/nul.txt: line 2 holds a NUL byte: not a text file of "
+        "paths and URLs\n"
+        "b.MOV|T/in/b.MOV|0|\n");
+    free(got);
+    scan_free(&s);
+}
+
 static void test_unreadable(void)
 {
     if (geteuid() == 0)
@@ -389,8 +591,10 @@ int main(void)
     test_flat();
     test_recursive();
     test_recursive_sub();
+    test_outside();
     test_patterns();
     test_list();
+    test_list_limits();
     test_unreadable();
     test_many();
     int rc = check_result("test-scan");
