@@ -13,10 +13,12 @@
 #include "util.h"
 #include "writer.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const cmd_option generate_options[] = {
     { "preset", 'P', "NAME", "preset to use (see `vbatch presets`; default: default)" },
@@ -32,6 +34,7 @@ static const cmd_option generate_options[] = {
     { "publish", 0, NULL, "link videos that pass every fail-level gate into OUT/publish/" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
+    { "images-from", 0, "DIR", "local images may also be in DIR (repeatable; default: only JOBS.csv's folder and below)" },
     { "dry-run", 'n', NULL, "check JOBS.csv and print the plan and its estimated cost; submit nothing" },
     { "format", 'f', "FMT", "the plan as text (default) or json" },
     { NULL, 0, NULL, NULL },
@@ -39,6 +42,7 @@ static const cmd_option generate_options[] = {
 
 typedef struct generate_args {
     vb_strlist configs;
+    vb_strlist image_dirs;    /* --images-from */
     const char *preset;
     const char *out_dir;
     const char *provider;
@@ -76,6 +80,16 @@ static int generate_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
     else if (strcmp(n, "verbose") == 0) vb_verbosity = 2;
     else if (strcmp(n, "jobs") == 0) return arg_int(n, arg, 1024, &a->jobs);
+    else if (strcmp(n, "images-from") == 0) {
+        struct stat st;
+        const char *why = stat(arg, &st) != 0 ? strerror(errno)
+                          : !S_ISDIR(st.st_mode) ? "not a folder" : NULL;
+        if (why) {
+            cmd_bad_usage(&cmd_generate, "--images-from %s: %s", arg, why);
+            return -1;
+        }
+        vb_strlist_add(&a->image_dirs, arg);
+    }
     else if (strcmp(n, "provider") == 0) {
         if (!provider_find(arg)) {
             char *names = provider_names();
@@ -133,16 +147,20 @@ typedef struct plan {
     double units, submit_units; /* every unique request not refused; within the budget */
 } plan;
 
-static void plan_image_check(const provider *p, const char *ref, const char *file,
-                             plan_image *out)
+static void plan_image_check(const provider *p, const gen_job *j, const char *ref,
+                             const char *file, int64_t max_pixels, plan_image *out)
 {
     if (!ref) {
         out->check = IMG_NONE;
+    } else if (!file && !util_is_url(ref)) {
+        /* A local file outside the folders allowed: never read. */
+        out->check = IMG_REFUSED;
+        out->msg = vb_xstrdup(j->refused ? j->refused : "refused");
     } else if (!file) {
         out->check = IMG_LATER; /* a URL: only its download can be checked */
     } else {
         vb_error e = { 0 };
-        if (p->check_image(file, &e) == 0) {
+        if (p->check_image(file, max_pixels, &e) == 0) {
             out->check = IMG_OK;
         } else {
             out->check = IMG_REFUSED;
@@ -151,7 +169,8 @@ static void plan_image_check(const provider *p, const char *ref, const char *fil
     }
 }
 
-static void plan_make(plan *pl, const gen_jobs *jobs, const provider *p, double budget)
+static void plan_make(plan *pl, const gen_jobs *jobs, const provider *p, double budget,
+                      int64_t max_pixels)
 {
     memset(pl, 0, sizeof *pl);
     pl->n = jobs->n;
@@ -161,8 +180,8 @@ static void plan_make(plan *pl, const gen_jobs *jobs, const provider *p, double 
         plan_job *pj = &pl->v[i];
         const gen_job *j = &jobs->v[i];
         pj->j = j;
-        plan_image_check(p, j->image, j->image_file, &pj->image);
-        plan_image_check(p, j->image_tail, j->image_tail_file, &pj->tail);
+        plan_image_check(p, j, j->image, j->image_file, max_pixels, &pj->image);
+        plan_image_check(p, j, j->image_tail, j->image_tail_file, max_pixels, &pj->tail);
         if (pj->image.check == IMG_REFUSED || pj->tail.check == IMG_REFUSED) {
             pj->units = NAN; /* never submitted: no cost, no estimate */
             pj->status = PLAN_REFUSED;
@@ -456,7 +475,7 @@ static int generate_exec(int argc, char **argv)
     }
 
     /* Every problem of the file at once, before anything is submitted. */
-    if (jobs_load(&jobs, path, &cfg, p, &e) != 0) {
+    if (jobs_load_from(&jobs, path, &a.image_dirs, &cfg, p, &e) != 0) {
         print_errors(&jobs);
         status = VB_EXIT_USAGE;
         goto out;
@@ -465,7 +484,7 @@ static int generate_exec(int argc, char **argv)
 
     if (a.dry_run) {
         plan pl;
-        plan_make(&pl, &jobs, p, cfg.generate.budget);
+        plan_make(&pl, &jobs, p, cfg.generate.budget, cfg.qc.image_max_pixels);
         if (a.format == WRITER_JSON)
             plan_write_json(&pl, &a, path, &cfg, p);
         else
@@ -497,6 +516,7 @@ out:
     jobs_free(&jobs);
     preset_free_contents(&cfg);
     vb_strlist_clear(&a.configs);
+    vb_strlist_clear(&a.image_dirs);
     return status;
 }
 
