@@ -525,7 +525,8 @@ const vb_command cmd_generate = {
     .alias = NULL,
     .usage = "JOBS.csv [--preset NAME] [--config FILE] [--output DIR] [--provider kling]\n"
              "       [--max-concurrent N] [--rpm N] [--budget UNITS] [--jobs N] [--deep] [--thumbnails]\n"
-             "       [--publish] [--quiet|--verbose] [--dry-run [--format text|json]]",
+             "       [--publish] [--images-from DIR]... [--quiet|--verbose]\n"
+             "       [--dry-run [--format text|json]]",
     .summary = "generate videos from a CSV of prompts with a video API (Kling), then check them",
     .description =
         "JOBS.csv (RFC 4180: quote a cell holding commas, quotes or line breaks) starts\n"
@@ -537,18 +538,23 @@ const vb_command cmd_generate = {
         "Every problem (unknown column, missing prompt, duplicate id, bad value, a\n"
         "request the provider does not take) is reported with FILE:LINE (row N), and\n"
         "nothing is submitted (exit 2). Rows asking for the same request are made once.\n"
+        "A local image is sent only if its real path (links resolved) is in the CSV's\n"
+        "folder or below, or in a folder given with --images-from: a JOBS.csv from\n"
+        "someone else can not send your other pictures. A job naming another file, or an\n"
+        "image whose header claims more than [qc] image_max_pixels, or one the provider\n"
+        "would refuse, is refused at no cost (the file is not sent) and the others go on.\n"
         "--dry-run prints the plan: each job with its estimated cost, duplicates, local\n"
         "images checked against the provider's limits (URL images are checked after\n"
         "download), the totals and what --budget allows. Exit status of a dry run: 0,\n"
-        "2 for errors in the file or configuration, 3 if the provider would refuse the\n"
-        "image of some job.\n"
+        "2 for errors in the file or configuration, 3 if some job would be refused.\n"
         "Otherwise every job is journaled, then submitted within --max-concurrent and\n"
         "--rpm, polled, downloaded into OUT/<id>/video/ and checked like `process` while\n"
         "the others generate; each request is created exactly once (external_task_id),\n"
         "even across a crash. Keys: KLING_ACCESS_KEY and KLING_SECRET_KEY, or\n"
-        "[provider.kling] key_file (mode 600). Exit status as for process; 4 when\n"
-        "interrupted or when jobs were left unsubmitted (no credit, budget): `vbatch\n"
-        "resume` goes on without paying twice.",
+        "[provider.kling] key_file (mode 600). Exit status as for process; 2 when the\n"
+        "API refuses the keys (the jobs not made are left pending: fix the keys, then\n"
+        "`vbatch resume`); 4 when interrupted or when jobs were left unsubmitted (no\n"
+        "credit, budget): `vbatch resume` goes on without paying twice.",
     .options = generate_options,
     .exec = generate_exec,
 };

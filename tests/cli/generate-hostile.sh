@@ -3,7 +3,8 @@
 # and keys the API refuses, against the mock Kling server:
 # - an input image whose header claims 100000 x 100000 pixels (PNG) or
 #   60000 x 60000 (JPEG) is refused before anything is sent, by the
-#   [qc] image_max_pixels cap `process` applies; the batch goes on;
+#   [qc] image_max_pixels cap `process` applies, local or downloaded by
+#   URL (image and image_tail); the batch goes on;
 # - image cells naming files outside the CSV's folder (../, an absolute
 #   path, a link to outside) are refused in --dry-run and in a real run,
 #   never read nor sent; --images-from DIR allows them;
@@ -18,7 +19,8 @@ need_tool vipsheader
 AK=hostile-access-key-AK3X
 SK=hostile-secret-key-SK8W
 export KLING_ACCESS_KEY=$AK KLING_SECRET_KEY=$SK
-trap 'kling_stop' EXIT
+HTTPD=
+trap 'kling_stop; [ -z "$HTTPD" ] || kill $HTTPD 2>/dev/null' EXIT
 
 config() {
     cat >"$1" <<EOF
@@ -136,6 +138,32 @@ kling_stats "$T/s2.json"
 check "--images-from: four requests made, the bombs never" \
     pyjson "$T/s2.json" 'd["creates"] == 4 and d["tasks_created"] == 4 and d["duplicate_creates"] == 0'
 check "--images-from: the secret one made" item "$T/o2" abs "i['status'] in ('done', 'qc_failed') and i['generation']['task_id']"
+
+# Images given by URL: the downloaded bomb is refused like a local one.
+mkdir -p "$T/www" && cp "$P/img/bomb.png" "$P/img/bomb.jpg" "$P/img/ok.jpg" "$T/www/" || exit 99
+"$PYTHON3" "$TOP_SRCDIR/tests/lib/httpd.py" --root "$T/www" --port-file "$T/www.port" &
+HTTPD=$!
+n=0
+while [ ! -s "$T/www.port" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+WWW=http://127.0.0.1:$(cat "$T/www.port")
+cat >"$T/web.csv" <<EOF
+id,prompt,image,image_tail
+webgood,animate the web image,$WWW/ok.jpg,
+webbomb,animate the web bomb,$WWW/bomb.png,
+webtail,a bomb as the last frame,$WWW/ok.jpg,$WWW/bomb.jpg
+EOF
+kling_ctl reset >/dev/null
+expect_status 3 "URL images: the bombs refused after download" \
+    run_to "$T/o6.out" "$VBATCH" generate "$T/web.csv" --config "$T/c.ini" --output "$T/o6"
+kling_stats "$T/s6.json"
+check "URL images: one create, the good one" pyjson "$T/s6.json" 'd["creates"] == 1 and d["tasks_created"] == 1'
+check "URL images: the good one made" item "$T/o6" webgood "i['status'] in ('done', 'qc_failed')"
+check "URL images: the PNG bomb refused" item "$T/o6" webbomb \
+    "i['status'] == 'failed' and 'image_max_pixels' in i['error'] and '100000 x 100000' in i['error']"
+check "URL images: the JPEG bomb as image_tail refused" item "$T/o6" webtail \
+    "i['status'] == 'failed' and 'image_tail refused' in i['error'] and 'image_max_pixels' in i['error']"
+kill $HTTPD 2>/dev/null
+HTTPD=
 kling_stop
 
 # ---- 3. keys refused: exit 2, no key shown, resumable ----
