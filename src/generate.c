@@ -243,18 +243,28 @@ static int job_from_json(const char *text, gen_job *j)
 /* A local image's name in the canonical request: its content's hash, so
  * a renamed copy is the same request and an edited file is not. A URL
  * is named by itself (NULL: the job's own reference). */
+static long image_read(void *ud, void *buf, size_t n)
+{
+    FILE *f = ud;
+    size_t got = fread(buf, 1, n, f);
+    return got == 0 && ferror(f) ? -1 : (long)got;
+}
+
+/* Streamed: the file is not yet checked against the provider's size
+ * limit, and may be of any size. */
 static int image_ref(const char *file, char **ref, vb_error *e)
 {
     *ref = NULL;
     if (!file)
         return 0;
-    size_t len;
-    char *buf = util_read_file(file, &len, e);
-    if (!buf)
-        return -1;
+    FILE *f = fopen(file, "rbe");
+    if (!f)
+        return vb_fail(e, VB_ERR_IO, "cannot read %s: %s", file, strerror(errno));
     char hex[CRYPTO_SHA256_HEX_LEN + 1];
-    int rc = crypto_sha256_hex(buf, len, hex, e);
-    free(buf);
+    int rc = crypto_sha256_read(image_read, f, hex, e);
+    if (rc != 0 && ferror(f))
+        rc = vb_fail(e, VB_ERR_IO, "cannot read %s", file);
+    fclose(f);
     if (rc == 0)
         *ref = vb_xasprintf("sha256:%s", hex);
     return rc;
