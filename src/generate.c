@@ -240,9 +240,6 @@ static int job_from_json(const char *text, gen_job *j)
 }
 
 
-/* A local image's name in the canonical request: its content's hash, so
- * a renamed copy is the same request and an edited file is not. A URL
- * is named by itself (NULL: the job's own reference). */
 static long image_read(void *ud, void *buf, size_t n)
 {
     FILE *f = ud;
@@ -250,8 +247,10 @@ static long image_read(void *ud, void *buf, size_t n)
     return got == 0 && ferror(f) ? -1 : (long)got;
 }
 
-/* Streamed: the file is not yet checked against the provider's size
- * limit, and may be of any size. */
+/* A local image's name in the canonical request: its content's hash, so
+ * a renamed copy is the same request and an edited file is not. A URL
+ * is named by itself (NULL: the job's own reference). Streamed: the file
+ * is not yet checked against the provider's size limit. */
 static int image_ref(const char *file, char **ref, vb_error *e)
 {
     *ref = NULL;
