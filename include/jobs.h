@@ -39,9 +39,16 @@ typedef struct gen_job {
     double cfg_scale;       /* 0..1, NAN when unset */
     char *image;            /* as written: a local path or an http(s) URL; NULL if none */
     char *image_tail;       /* idem; only with image */
-    char *image_file;       /* image as a local path (relative paths are taken
-                             * from JOBS.csv's folder); NULL for a URL or none */
+    char *image_file;       /* image as a local file: its real path (relative
+                             * references are taken from JOBS.csv's folder,
+                             * symbolic links resolved); NULL for a URL, for
+                             * none, and for a refused one */
     char *image_tail_file;  /* idem for image_tail */
+    char *refused;          /* why the job is refused before submission, with
+                             * FILE:LINE (row N): a local image outside the
+                             * folders allowed (jobs_load_from); NULL if not.
+                             * A refused job is never submitted nor deduplicated,
+                             * and its refused image is never read. */
     long duplicate_of;      /* index in gen_jobs.v of the first job with the same
                              * canonical request, -1 if none (jobs_dedupe) */
 } gen_job;
@@ -64,11 +71,21 @@ int jobs_check_cell(const char *column, const char *value, vb_error *e);
  * there is no error, -1 otherwise: each problem is in out->errors /
  * out->nerrors, in file order (duplicate ids last; a file that can not
  * be read as CSV is one error) and e holds the first. Only rows without
- * error are in out->v. */
+ * error are in out->v.
+ *
+ * A JOBS.csv may come from someone else: a local image is taken only if
+ * its real path (symbolic links resolved) lies in the CSV's folder or
+ * below, or in one of image_dirs (--images-from; NULL: none). Any other
+ * (../../x.jpg, /home/me/x.jpg, a link to outside) makes its job refused
+ * (gen_job.refused), not an error of the file. */
+int jobs_load_from(gen_jobs *out, const char *path, const vb_strlist *image_dirs,
+                   const vb_config *c, const struct provider *p, vb_error *e);
+/* jobs_load_from without other folders. */
 int jobs_load(gen_jobs *out, const char *path, const vb_config *c,
               const struct provider *p, vb_error *e);
 /* The same over text; `origin` names it in messages, relative image paths
- * are taken from `base_dir` (NULL: the current folder). */
+ * are taken from `base_dir` (NULL: the current folder), and local images
+ * must lie under it. */
 int jobs_load_mem(gen_jobs *out, const char *text, size_t len, const char *origin,
                   const char *base_dir, const vb_config *c, const struct provider *p,
                   vb_error *e);
@@ -84,8 +101,8 @@ char *jobs_canonical(const gen_job *j, const char *provider, const char *image_r
                      const char *tail_ref);
 
 /* Mark jobs whose canonical request (images named by reference) equals
- * an earlier one's: duplicate_of = that job's index. Returns the number
- * of unique requests. */
+ * an earlier one's: duplicate_of = that job's index. Refused jobs take
+ * no part. Returns the number of unique requests (refused ones count). */
 size_t jobs_dedupe(gen_jobs *jobs, const char *provider);
 
 /* "t2v" or "i2v". */

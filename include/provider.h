@@ -30,7 +30,8 @@ enum provider_verdict {
     PV_NO_CREDIT,     /* no submission for the rest of the batch */
     PV_REJECTED,      /* this job is refused (policy, parameters) */
     PV_AUTH_EXPIRED,  /* sign a new token and try again */
-    PV_AUTH,          /* the keys are refused: nothing can be done */
+    PV_AUTH,          /* the keys are refused (1000-1002, 1103, 1304, HTTP
+                       * 403): nothing more is sent until they are fixed */
     PV_TRANSIENT,     /* 5xx, reset, timeout, malformed reply: back off */
 };
 
@@ -59,6 +60,7 @@ typedef struct provider_session provider_session;
 typedef struct provider {
     const char *name;              /* as in [generate] provider and --provider */
     const char *units;             /* what estimate_units counts, e.g. "units" */
+    const char *keys_hint;         /* where the keys come from, for messages */
     /* Would the provider accept this request? 0, or -1 with e set to a
      * message about the job alone (the caller adds file, line and row).
      * Called only for jobs whose cells are well-formed (jobs.c). */
@@ -68,10 +70,13 @@ typedef struct provider {
      * replaces it after the task is done. */
     double (*estimate_units)(const struct gen_job *j);
     /* Would the provider take this local image as an input frame? Reads
-     * the header only. 0, or -1 with e set: VB_ERR_IO (unreadable),
-     * VB_ERR_MEDIA (not an image, or a format it refuses), VB_ERR_LIMIT
-     * (size, dimensions or aspect out of its limits). */
-    int (*check_image)(const char *path, vb_error *e);
+     * the header only, as `process` does (image_probe): a header claiming
+     * more than max_pixels pixels ([qc] image_max_pixels; 0: no cap) is
+     * refused before anything decodes or sends it. 0, or -1 with e set:
+     * VB_ERR_IO (unreadable), VB_ERR_MEDIA (not an image, or a format it
+     * refuses), VB_ERR_LIMIT (pixels, size, dimensions or aspect out of
+     * the limits). */
+    int (*check_image)(const char *path, int64_t max_pixels, vb_error *e);
 
     /* ---- the API calls (the engine does the HTTP, with net.c) ---- */
     /* Keys from the environment or the configured key file. */
@@ -95,6 +100,9 @@ typedef struct provider {
      * r->verdict. */
     void (*parse_reply)(long http, int curl_code, const char *body, size_t len,
                         provider_reply *r);
+    /* Blank out, in place, any of the session's secrets (the keys) that
+     * a reply's message might echo, before it is shown or journaled. */
+    void (*scrub)(const provider_session *s, char *msg);
 } provider;
 
 extern const provider provider_kling;

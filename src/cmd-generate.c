@@ -13,10 +13,12 @@
 #include "util.h"
 #include "writer.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const cmd_option generate_options[] = {
     { "preset", 'P', "NAME", "preset to use (see `vbatch presets`; default: default)" },
@@ -32,6 +34,7 @@ static const cmd_option generate_options[] = {
     { "publish", 0, NULL, "link videos that pass every fail-level gate into OUT/publish/" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
+    { "images-from", 0, "DIR", "local images may also be in DIR (repeatable; default: only JOBS.csv's folder and below)" },
     { "dry-run", 'n', NULL, "check JOBS.csv and print the plan and its estimated cost; submit nothing" },
     { "format", 'f', "FMT", "the plan as text (default) or json" },
     { NULL, 0, NULL, NULL },
@@ -39,6 +42,7 @@ static const cmd_option generate_options[] = {
 
 typedef struct generate_args {
     vb_strlist configs;
+    vb_strlist image_dirs;    /* --images-from */
     const char *preset;
     const char *out_dir;
     const char *provider;
@@ -76,6 +80,16 @@ static int generate_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
     else if (strcmp(n, "verbose") == 0) vb_verbosity = 2;
     else if (strcmp(n, "jobs") == 0) return arg_int(n, arg, 1024, &a->jobs);
+    else if (strcmp(n, "images-from") == 0) {
+        struct stat st;
+        const char *why = stat(arg, &st) != 0 ? strerror(errno)
+                          : !S_ISDIR(st.st_mode) ? "not a folder" : NULL;
+        if (why) {
+            cmd_bad_usage(&cmd_generate, "--images-from %s: %s", arg, why);
+            return -1;
+        }
+        vb_strlist_add(&a->image_dirs, arg);
+    }
     else if (strcmp(n, "provider") == 0) {
         if (!provider_find(arg)) {
             char *names = provider_names();
@@ -133,16 +147,20 @@ typedef struct plan {
     double units, submit_units; /* every unique request not refused; within the budget */
 } plan;
 
-static void plan_image_check(const provider *p, const char *ref, const char *file,
-                             plan_image *out)
+static void plan_image_check(const provider *p, const gen_job *j, const char *ref,
+                             const char *file, int64_t max_pixels, plan_image *out)
 {
     if (!ref) {
         out->check = IMG_NONE;
+    } else if (!file && !util_is_url(ref)) {
+        /* A local file outside the folders allowed: never read. */
+        out->check = IMG_REFUSED;
+        out->msg = vb_xstrdup(j->refused ? j->refused : "refused");
     } else if (!file) {
         out->check = IMG_LATER; /* a URL: only its download can be checked */
     } else {
         vb_error e = { 0 };
-        if (p->check_image(file, &e) == 0) {
+        if (p->check_image(file, max_pixels, &e) == 0) {
             out->check = IMG_OK;
         } else {
             out->check = IMG_REFUSED;
@@ -151,7 +169,8 @@ static void plan_image_check(const provider *p, const char *ref, const char *fil
     }
 }
 
-static void plan_make(plan *pl, const gen_jobs *jobs, const provider *p, double budget)
+static void plan_make(plan *pl, const gen_jobs *jobs, const provider *p, double budget,
+                      int64_t max_pixels)
 {
     memset(pl, 0, sizeof *pl);
     pl->n = jobs->n;
@@ -161,8 +180,8 @@ static void plan_make(plan *pl, const gen_jobs *jobs, const provider *p, double 
         plan_job *pj = &pl->v[i];
         const gen_job *j = &jobs->v[i];
         pj->j = j;
-        plan_image_check(p, j->image, j->image_file, &pj->image);
-        plan_image_check(p, j->image_tail, j->image_tail_file, &pj->tail);
+        plan_image_check(p, j, j->image, j->image_file, max_pixels, &pj->image);
+        plan_image_check(p, j, j->image_tail, j->image_tail_file, max_pixels, &pj->tail);
         if (pj->image.check == IMG_REFUSED || pj->tail.check == IMG_REFUSED) {
             pj->units = NAN; /* never submitted: no cost, no estimate */
             pj->status = PLAN_REFUSED;
@@ -456,7 +475,7 @@ static int generate_exec(int argc, char **argv)
     }
 
     /* Every problem of the file at once, before anything is submitted. */
-    if (jobs_load(&jobs, path, &cfg, p, &e) != 0) {
+    if (jobs_load_from(&jobs, path, &a.image_dirs, &cfg, p, &e) != 0) {
         print_errors(&jobs);
         status = VB_EXIT_USAGE;
         goto out;
@@ -465,7 +484,7 @@ static int generate_exec(int argc, char **argv)
 
     if (a.dry_run) {
         plan pl;
-        plan_make(&pl, &jobs, p, cfg.generate.budget);
+        plan_make(&pl, &jobs, p, cfg.generate.budget, cfg.qc.image_max_pixels);
         if (a.format == WRITER_JSON)
             plan_write_json(&pl, &a, path, &cfg, p);
         else
@@ -497,6 +516,7 @@ out:
     jobs_free(&jobs);
     preset_free_contents(&cfg);
     vb_strlist_clear(&a.configs);
+    vb_strlist_clear(&a.image_dirs);
     return status;
 }
 
@@ -505,7 +525,8 @@ const vb_command cmd_generate = {
     .alias = NULL,
     .usage = "JOBS.csv [--preset NAME] [--config FILE] [--output DIR] [--provider kling]\n"
              "       [--max-concurrent N] [--rpm N] [--budget UNITS] [--jobs N] [--deep] [--thumbnails]\n"
-             "       [--publish] [--quiet|--verbose] [--dry-run [--format text|json]]",
+             "       [--publish] [--images-from DIR]... [--quiet|--verbose]\n"
+             "       [--dry-run [--format text|json]]",
     .summary = "generate videos from a CSV of prompts with a video API (Kling), then check them",
     .description =
         "JOBS.csv (RFC 4180: quote a cell holding commas, quotes or line breaks) starts\n"
@@ -517,18 +538,23 @@ const vb_command cmd_generate = {
         "Every problem (unknown column, missing prompt, duplicate id, bad value, a\n"
         "request the provider does not take) is reported with FILE:LINE (row N), and\n"
         "nothing is submitted (exit 2). Rows asking for the same request are made once.\n"
+        "A local image is sent only if its real path (links resolved) is in the CSV's\n"
+        "folder or below, or in a folder given with --images-from: a JOBS.csv from\n"
+        "someone else can not send your other pictures. A job naming another file, or an\n"
+        "image whose header claims more than [qc] image_max_pixels, or one the provider\n"
+        "would refuse, is refused at no cost (the file is not sent) and the others go on.\n"
         "--dry-run prints the plan: each job with its estimated cost, duplicates, local\n"
         "images checked against the provider's limits (URL images are checked after\n"
         "download), the totals and what --budget allows. Exit status of a dry run: 0,\n"
-        "2 for errors in the file or configuration, 3 if the provider would refuse the\n"
-        "image of some job.\n"
+        "2 for errors in the file or configuration, 3 if some job would be refused.\n"
         "Otherwise every job is journaled, then submitted within --max-concurrent and\n"
         "--rpm, polled, downloaded into OUT/<id>/video/ and checked like `process` while\n"
         "the others generate; each request is created exactly once (external_task_id),\n"
         "even across a crash. Keys: KLING_ACCESS_KEY and KLING_SECRET_KEY, or\n"
-        "[provider.kling] key_file (mode 600). Exit status as for process; 4 when\n"
-        "interrupted or when jobs were left unsubmitted (no credit, budget): `vbatch\n"
-        "resume` goes on without paying twice.",
+        "[provider.kling] key_file (mode 600). Exit status as for process; 2 when the\n"
+        "API refuses the keys (the jobs not made are left pending: fix the keys, then\n"
+        "`vbatch resume`); 4 when interrupted or when jobs were left unsubmitted (no\n"
+        "credit, budget): `vbatch resume` goes on without paying twice.",
     .options = generate_options,
     .exec = generate_exec,
 };

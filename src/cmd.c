@@ -101,6 +101,87 @@ int cmd_bad_usage(const vb_command *c, const char *fmt, ...)
     return VB_EXIT_USAGE;
 }
 
+/* The option whose getopt value is val, NULL if none ('h' is --help). */
+static const cmd_option *option_of(const vb_command *c, int val)
+{
+    static const cmd_option help = { "help", 'h', NULL, NULL };
+    if (val == 'h')
+        return &help;
+    size_t i = 0;
+    for (const cmd_option *o = c->options; o && o->name; o++, i++)
+        if (o->short_name ? o->short_name == val : val == (int)(256 + i))
+            return o;
+    return NULL;
+}
+
+static bool short_element(const char *a)
+{
+    return a && a[0] == '-' && a[1] && a[1] != '-';
+}
+
+/* Say what getopt_long refused (ch '?' or ':'): it names the option by
+ * optopt, not by argv[optind - 1], which within a bundle such as
+ * -rf.mp4 is still the element before it. */
+static void bad_option(const vb_command *c, const struct option *lo, int ch, int argc,
+                       char **argv)
+{
+    const char *prev = optind > 0 && optind - 1 < argc ? argv[optind - 1] : NULL;
+    const cmd_option *o = optopt ? option_of(c, optopt) : NULL;
+    if (ch == ':') {
+        /* The option ended its element, and argv: prev is it. */
+        if (prev && strncmp(prev, "--", 2) == 0 && o)
+            cmd_bad_usage(c, "option --%s needs an argument (%s)", o->name, o->arg);
+        else
+            cmd_bad_usage(c, "option -%c needs an argument (%s)", optopt,
+                          o && o->arg ? o->arg : "a value");
+        return;
+    }
+    if (optopt == 0) {
+        /* A long option: unknown, or an ambiguous abbreviation. */
+        const char *a = prev && strncmp(prev, "--", 2) == 0 ? prev : "--?";
+        size_t n = strcspn(a + 2, "=");
+        char cand[256] = "";
+        int hits = 0;
+        for (const struct option *l = lo; l->name; l++)
+            if (n > 0 && strncmp(l->name, a + 2, n) == 0) {
+                hits++;
+                size_t k = strlen(cand);
+                snprintf(cand + k, sizeof cand - k, "%s--%s", k ? ", " : "", l->name);
+            }
+        if (hits > 1)
+            cmd_bad_usage(c, "option --%.*s is ambiguous (%s)", (int)n, a + 2, cand);
+        else
+            cmd_bad_usage(c, "unknown option --%.*s", (int)n, a + 2);
+        return;
+    }
+    if (o) {
+        /* Known and refused: only a long one given "=VALUE" it does not take. */
+        cmd_bad_usage(c, "option --%s takes no argument (%s)", o->name,
+                      prev ? prev : "");
+        return;
+    }
+    /* An unknown short option, maybe inside a bundle: the element is
+     * argv[optind - 1] when the letter ended it, else argv[optind]. */
+    const char *el = NULL;
+    if (short_element(prev) && prev[strlen(prev) - 1] == optopt)
+        el = prev;
+    else if (optind < argc && short_element(argv[optind]) &&
+             strchr(argv[optind] + 1, optopt))
+        el = argv[optind];
+    if (optopt < 0x21 || optopt > 0x7e) {
+        cmd_bad_usage(c, "unknown option byte 0x%02x%s%s%s", (unsigned)optopt & 0xff,
+                      el ? " (in " : "", el ? el : "", el ? ")" : "");
+    } else if (el && el[2] && strpbrk(el, "./")) {
+        /* -rf.mp4: most likely a file whose name starts with '-'. */
+        cmd_bad_usage(c, "unknown option -%c (in %s; a file whose name starts with '-' is "
+                      "given as ./%s, or after --)", optopt, el, el);
+    } else if (el && el[2]) {
+        cmd_bad_usage(c, "unknown option -%c (in %s)", optopt, el);
+    } else {
+        cmd_bad_usage(c, "unknown option -%c", optopt);
+    }
+}
+
 int cmd_parse(const vb_command *c, int argc, char **argv,
               int (*fn)(const cmd_option *opt, const char *arg, void *ud),
               void *ud)
@@ -113,6 +194,7 @@ int cmd_parse(const vb_command *c, int argc, char **argv,
     opterr = 0;
     for (;;) {
         int idx = -1;
+        optopt = 0;
         int ch = getopt_long(argc, argv, so, lo, &idx);
         if (ch == -1)
             break;
@@ -122,21 +204,11 @@ int cmd_parse(const vb_command *c, int argc, char **argv,
             break;
         }
         if (ch == '?' || ch == ':') {
-            const char *bad = argv[optind - 1];
-            if (ch == ':')
-                cmd_bad_usage(c, "option %s needs an argument", bad);
-            else
-                cmd_bad_usage(c, "unknown option %s", bad);
+            bad_option(c, lo, ch, argc, argv);
             rc = -1;
             break;
         }
-        const cmd_option *opt = NULL;
-        if (ch >= 256)
-            opt = &c->options[ch - 256];
-        else
-            for (const cmd_option *o = c->options; o && o->name; o++)
-                if (o->short_name == ch)
-                    opt = o;
+        const cmd_option *opt = option_of(c, ch);
         if (!opt || fn(opt, optarg, ud) != 0) {
             rc = -1;
             break;

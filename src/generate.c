@@ -175,13 +175,14 @@ static void job_copy(gen_job *d, const gen_job *s)
     d->aspect_ratio = s->aspect_ratio ? vb_xstrdup(s->aspect_ratio) : NULL;
     d->image = s->image ? vb_xstrdup(s->image) : NULL;
     d->image_tail = s->image_tail ? vb_xstrdup(s->image_tail) : NULL;
+    d->refused = xdup(s->refused);
 }
 
 static void job_free_fields(gen_job *j)
 {
     free(j->id); free(j->prompt); free(j->negative_prompt); free(j->model);
     free(j->mode); free(j->aspect_ratio); free(j->image); free(j->image_tail);
-    free(j->image_file); free(j->image_tail_file);
+    free(j->image_file); free(j->image_tail_file); free(j->refused);
     memset(j, 0, sizeof *j);
 }
 
@@ -197,6 +198,7 @@ static json_t *job_to_json(const gen_job *j)
         {"model", j->model}, {"mode", j->mode}, {"aspect_ratio", j->aspect_ratio},
         {"image", j->image}, {"image_tail", j->image_tail},
         {"image_file", j->image_file}, {"image_tail_file", j->image_tail_file},
+        {"refused", j->refused},
     };
     for (size_t i = 0; i < VB_ARRAY_LEN(s); i++)
         if (s[i].v)
@@ -229,6 +231,7 @@ static int job_from_json(const char *text, gen_job *j)
     j->aspect_ratio = jdupstr(o, "aspect_ratio");
     j->image = jdupstr(o, "image");
     j->image_tail = jdupstr(o, "image_tail");
+    j->refused = jdupstr(o, "refused");
     j->duration = (int)json_integer_value(json_object_get(o, "duration"));
     json_t *c = json_object_get(o, "cfg_scale");
     j->cfg_scale = json_is_number(c) ? json_number_value(c) : NAN;
@@ -237,21 +240,30 @@ static int job_from_json(const char *text, gen_job *j)
 }
 
 
+static long image_read(void *ud, void *buf, size_t n)
+{
+    FILE *f = ud;
+    size_t got = fread(buf, 1, n, f);
+    return got == 0 && ferror(f) ? -1 : (long)got;
+}
+
 /* A local image's name in the canonical request: its content's hash, so
  * a renamed copy is the same request and an edited file is not. A URL
- * is named by itself (NULL: the job's own reference). */
+ * is named by itself (NULL: the job's own reference). Streamed: the file
+ * is not yet checked against the provider's size limit. */
 static int image_ref(const char *file, char **ref, vb_error *e)
 {
     *ref = NULL;
     if (!file)
         return 0;
-    size_t len;
-    char *buf = util_read_file(file, &len, e);
-    if (!buf)
-        return -1;
+    FILE *f = fopen(file, "rbe");
+    if (!f)
+        return vb_fail(e, VB_ERR_IO, "cannot read %s: %s", file, strerror(errno));
     char hex[CRYPTO_SHA256_HEX_LEN + 1];
-    int rc = crypto_sha256_hex(buf, len, hex, e);
-    free(buf);
+    int rc = crypto_sha256_read(image_read, f, hex, e);
+    if (rc != 0 && ferror(f))
+        rc = vb_fail(e, VB_ERR_IO, "cannot read %s", file);
+    fclose(f);
     if (rc == 0)
         *ref = vb_xasprintf("sha256:%s", hex);
     return rc;
@@ -413,7 +425,10 @@ static void hand_over(gen_engine *g, gtask *t, const char *error)
     it.gen.provider = vb_xstrdup(g->pv->name);
     it.gen.task_id = t->task_id ? vb_xstrdup(t->task_id) : NULL;
     it.gen.status = vb_xstrdup(t->pstatus ? t->pstatus : error ? "not generated" : "succeed");
-    it.gen.units = t->leader ? 0.0 : isnan(t->units) ? t->est_units : t->units;
+    /* Nothing sent, nothing owed: a job refused or failed before its
+     * create call costs 0, not its estimate. */
+    bool never_sent = error && !t->committed && !t->task_id;
+    it.gen.units = t->leader || never_sent ? 0.0 : isnan(t->units) ? t->est_units : t->units;
     it.gen.seconds = t->started > 0 ? util_now() - t->started : 0;
     t->state = error ? G_FAILED : G_READY;
     pthread_mutex_lock(&g->mu);
@@ -557,12 +572,19 @@ static void start_create(gen_engine *g, size_t i)
     char *b64 = NULL, *tail = NULL;
     const char *img = t->image_local ? t->image_local : t->job.image_file;
     const char *timg = t->tail_local ? t->tail_local : t->job.image_tail_file;
+    int64_t cap = g->cfg->qc.image_max_pixels;
+    if (t->job.refused || (t->job.image && !img) || (t->job.image_tail && !timg)) {
+        /* Never a create without the image the row names. */
+        task_fail(g, i, "refused", "image refused before submission: %s",
+                  t->job.refused ? t->job.refused : "no local file");
+        return;
+    }
     /* Refused locally, at no cost, when the provider would refuse it. */
-    if (img && (g->pv->check_image(img, &e) != 0 || !(b64 = image_b64(img, &e)))) {
+    if (img && (g->pv->check_image(img, cap, &e) != 0 || !(b64 = image_b64(img, &e)))) {
         task_fail(g, i, "refused", "image refused before submission: %s", e.msg);
         return;
     }
-    if (timg && (g->pv->check_image(timg, &e) != 0 || !(tail = image_b64(timg, &e)))) {
+    if (timg && (g->pv->check_image(timg, cap, &e) != 0 || !(tail = image_b64(timg, &e)))) {
         free(b64);
         task_fail(g, i, "refused", "image_tail refused before submission: %s", e.msg);
         return;
@@ -815,11 +837,45 @@ static void hold_all(gen_engine *g, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A reply as the provider reads it, any secret it echoes blanked out. */
+static void parse(gen_engine *g, const net_req *r, provider_reply *pr)
+{
+    g->pv->parse_reply(r->http, r->curl_code, r->resp, r->resp_len, pr);
+    if (g->pv->scrub) {
+        g->pv->scrub(g->sess, pr->msg);
+        if (pr->status_msg)
+            g->pv->scrub(g->sess, pr->status_msg);
+    }
+}
+
+/* The keys are refused (or every token made from them): nothing that
+ * needs them is sent any more. Tasks stay where they are in the journal,
+ * the batch ends interrupted with exit 2 (a configuration error), and a
+ * resume once the keys are fixed goes on: created tasks are polled,
+ * the others looked up before anything is submitted. */
+static void keys_refused(gen_engine *g, bool tokens, const char *why)
+{
+    g->auth_refused = true;
+    hold_all(g, "%s refuses %s (%s): nothing more is submitted; check %s%s, then `vbatch "
+                "resume --job-id %s --output %s` goes on without paying twice",
+             g->pv->name, tokens ? "the tokens signed with the API keys" : "the API keys", why,
+             g->pv->keys_hint ? g->pv->keys_hint : "the keys",
+             tokens ? " and this machine's clock" : "", g->batch_id, g->o->out_dir);
+}
+
+/* A lookup or poll refused for the keys: the task waits for a resume. */
+static void hold_task(gen_engine *g, size_t i)
+{
+    gtask *t = &g->t[i];
+    uncount(g, t);
+    t->state = G_HELD;
+}
+
 static void on_create(gen_engine *g, size_t i, net_req *r)
 {
     gtask *t = &g->t[i];
     provider_reply pr = {0};
-    g->pv->parse_reply(r->http, r->curl_code, r->resp, r->resp_len, &pr);
+    parse(g, r, &pr);
     double now = util_now();
     int v = pr.verdict;
     if (v != PV_OK && v != PV_DUPLICATE && v != PV_TRANSIENT && v != PV_NOT_FOUND)
@@ -877,8 +933,7 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
     case PV_AUTH_EXPIRED:
         if (++t->renews > GEN_MAX_RENEW) {
             uncount(g, t);
-            g->auth_refused = true;
-            hold_all(g, "%s refuses our tokens (%s): check the keys", g->pv->name, pr.msg);
+            keys_refused(g, true, pr.msg);
             queue_push(g, i, true);
         } else {
             /* Signed again before the retry; nothing was created. */
@@ -887,9 +942,9 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         }
         break;
     case PV_AUTH:
+        /* Nothing was created: the job waits in the queue for a resume. */
         uncount(g, t);
-        g->auth_refused = true;
-        hold_all(g, "%s refuses the keys (%s): no job is submitted", g->pv->name, pr.msg);
+        keys_refused(g, false, pr.msg);
         queue_push(g, i, true);
         break;
     case PV_REJECTED:
@@ -918,7 +973,7 @@ static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
 {
     gtask *t = &g->t[i];
     provider_reply pr = {0};
-    g->pv->parse_reply(r->http, r->curl_code, r->resp, r->resp_len, &pr);
+    parse(g, r, &pr);
     switch (pr.verdict) {
     case PV_OK:
         task_seen(g, i, &pr);
@@ -937,11 +992,17 @@ static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
         break;
     case PV_AUTH_EXPIRED:
         if (++t->renews > GEN_MAX_RENEW) {
-            task_fail(g, i, "failed", "%s refuses our tokens: %s", g->pv->name, pr.msg);
+            /* Not a failed task (a retry would pay for it again): held. */
+            keys_refused(g, true, pr.msg);
+            hold_task(g, i);
             break;
         }
         t->state = lookup ? G_LOOKUP : G_WAIT;
         timer_set(g, i, util_now());
+        break;
+    case PV_AUTH:
+        keys_refused(g, false, pr.msg);
+        hold_task(g, i);
         break;
     case PV_RATE:
     case PV_CONCURRENCY:
@@ -1108,6 +1169,11 @@ static void run_timers(gen_engine *g, double now)
         gtask *t = &g->t[i];
         if (atomic_load(&g->stop))
             continue;
+        if (g->auth_refused && (t->state == G_WAIT || t->state == G_LOOKUP)) {
+            /* No poll with keys that are refused: left for a resume. */
+            hold_task(g, i);
+            continue;
+        }
         switch (t->state) {
         case G_WAIT: start_poll(g, i); break;
         case G_LOOKUP: start_lookup(g, i); break;
@@ -1281,8 +1347,10 @@ static int plan_new(gen_engine *g, vb_error *e)
             rc = vb_prefix(e, "row %lld", (long long)t->job.row);
             break;
         }
-        for (size_t k = 0; k < i; k++)
-            if (!g->t[k].leader && strcmp(g->t[k].ext_id, t->ext_id) == 0) {
+        /* A refused job is nobody's leader nor follower. */
+        for (size_t k = 0; k < i && !t->job.refused; k++)
+            if (!g->t[k].leader && !g->t[k].job.refused &&
+                strcmp(g->t[k].ext_id, t->ext_id) == 0) {
                 t->leader = g->t[k].seq;
                 break;
             }
@@ -1401,6 +1469,8 @@ static void start_tasks(gen_engine *g)
             t->state = G_FOLLOW;
             continue;
         }
+        if (t->job.refused)
+            continue; /* failed below, once every follower is one */
         if (t->state == G_READY) {
             if (access(t->video_path, F_OK) == 0) {
                 hand_over(g, t, NULL);
@@ -1425,6 +1495,13 @@ static void start_tasks(gen_engine *g)
         } else {
             queue_push(g, i, false);
         }
+    }
+    /* Jobs refused when JOBS.csv was read (an image outside the folders
+     * allowed): failed at no cost, their image never read. */
+    for (size_t i = 0; i < g->n; i++) {
+        gtask *t = &g->t[i];
+        if (t->job.refused && t->state != G_DONE && !t->leader)
+            task_fail(g, i, "refused", "image refused before submission: %s", t->job.refused);
     }
     /* Leaders recorded in an earlier run: their followers end now. */
     for (size_t i = 0; i < g->n; i++) {
@@ -1556,6 +1633,10 @@ int generate_run(const generate_opts *o)
      * network thread is done by then (the feed ends with it). */
     status = batch_run(&bo);
     pthread_join(th, NULL);
+    /* Refused keys are a configuration error, not an interruption; the
+     * batch is left interrupted all the same, to be resumed. */
+    if (g->auth_refused)
+        status = VB_EXIT_USAGE;
     if (g->fatal)
         fprintf(stderr, "vbatch: %s\n", g->fatal_e.msg);
     if (vb_verbosity >= 2)

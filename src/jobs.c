@@ -6,6 +6,11 @@
  * which names a request independently of its row and id: the engine
  * derives external_task_id from it, and identical rows are made once.
  *
+ * A JOBS.csv may come from someone else, and an image cell names a file
+ * whose bytes are sent to the API: only files whose real path lies under
+ * the CSV's folder (or a folder the user allows with --images-from) are
+ * taken; a job naming another is refused, and that file never read.
+ *
  * Memory is per job (a few strings); a row is not kept once parsed. */
 #include "config.h"
 #include "jobs.h"
@@ -250,6 +255,9 @@ typedef struct load_ctx {
     gen_jobs *out;
     const char *origin;
     const char *base_dir;          /* for relative image paths, NULL = cwd */
+    char **roots;                  /* real paths local images must lie under */
+    size_t nroots;
+    const char *roots_text;        /* them, for messages */
     const generate_config *d;
     const vb_config *config;
     const provider *p;             /* NULL: no provider checks */
@@ -304,18 +312,41 @@ static void header(load_ctx *x, int line, const csvio_field *f, size_t n)
     }
 }
 
-/* Resolve a local image reference and check that it is a readable file. */
-static char *local_image(load_ctx *x, const char *ref, vb_error *e)
+/* Is the real path `real` root itself or below it? */
+static bool path_within(const char *real, const char *root)
 {
+    size_t n = strlen(root);
+    if (n == 1 && root[0] == '/')
+        return real[0] == '/';
+    return strncmp(real, root, n) == 0 && (real[n] == '/' || real[n] == '\0');
+}
+
+/* Resolve a local image reference and check that it is a readable file:
+ * its real path, or NULL with e set (a missing file: an error of the
+ * file) or *outside set (a file outside the roots: the job is refused). */
+static char *local_image(load_ctx *x, const char *ref, bool *outside, vb_error *e)
+{
+    *outside = false;
     char *path = (ref[0] == '/' || !x->base_dir) ? vb_xstrdup(ref)
                                                  : util_path_join(x->base_dir, ref);
     struct stat st;
+    char *real = NULL;
     if (stat(path, &st) != 0) {
         vb_fail(e, VB_ERR_USAGE, "'%s': %s", ref, strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
         vb_fail(e, VB_ERR_USAGE, "'%s' is not a regular file", ref);
+    } else if (!(real = realpath(path, NULL))) {
+        vb_fail(e, VB_ERR_USAGE, "'%s': %s", ref, strerror(errno));
     } else {
-        return path;
+        for (size_t i = 0; i < x->nroots; i++)
+            if (path_within(real, x->roots[i])) {
+                free(path);
+                return real;
+            }
+        *outside = true;
+        vb_fail(e, VB_ERR_USAGE, "'%s' is outside %s: an image is sent only from there "
+                "(--images-from DIR allows another folder)", ref, x->roots_text);
+        free(real);
     }
     free(path);
     return NULL;
@@ -333,6 +364,7 @@ static void job_clear(gen_job *j)
     free(j->image_tail);
     free(j->image_file);
     free(j->image_tail_file);
+    free(j->refused);
     memset(j, 0, sizeof *j);
 }
 
@@ -443,9 +475,16 @@ static int job_row(load_ctx *x, int line, const csvio_field *f, size_t n)
         if (!ref || util_is_url(ref) || bad[images[k]])
             continue;
         vb_error ie = { 0 };
-        char *p = local_image(x, ref, &ie);
-        if (!p)
+        bool outside;
+        char *p = local_image(x, ref, &outside, &ie);
+        if (!p && outside) {
+            /* Refused, not an error of the file: the other jobs go on. */
+            if (!j.refused)
+                j.refused = vb_xasprintf("%s:%s: %s: %s", x->origin, where,
+                                         column_names[images[k]], ie.msg);
+        } else if (!p) {
             add_error(out, "%s:%s: %s: %s", x->origin, where, column_names[images[k]], ie.msg);
+        }
         if (images[k] == COL_IMAGE)
             j.image_file = p;
         else
@@ -523,11 +562,28 @@ static void check_ids(load_ctx *x)
     free(first);
 }
 
-static int load(gen_jobs *out, const char *origin, const char *base_dir, const char *text,
-                size_t len, const vb_config *c, const provider *p, vb_error *e)
+static int load(gen_jobs *out, const char *origin, const char *base_dir,
+                const vb_strlist *image_dirs, const char *text, size_t len, const vb_config *c,
+                const provider *p, vb_error *e)
 {
     load_ctx x = { .out = out, .origin = origin, .base_dir = base_dir, .d = &c->generate,
                    .config = c, .p = p };
+    /* The roots: the CSV's folder, then the folders allowed. One that
+     * does not resolve holds nothing. */
+    size_t nd = image_dirs ? image_dirs->n : 0;
+    x.roots = vb_xcalloc(nd + 1, sizeof *x.roots);
+    char *dir_real = realpath(base_dir ? base_dir : ".", NULL);
+    if (dir_real)
+        x.roots[x.nroots++] = dir_real;
+    for (size_t i = 0; i < nd; i++) {
+        char *r = realpath(image_dirs->v[i], NULL);
+        if (r)
+            x.roots[x.nroots++] = r;
+    }
+    char *roots_text = vb_xasprintf("the folder of %s (%s)%s", origin,
+                                    dir_real ? dir_real : base_dir ? base_dir : ".",
+                                    nd ? " and the --images-from folders" : "");
+    x.roots_text = roots_text;
     vb_error re = { 0 };
     int rc = text ? csvio_read_mem(text, len, origin, on_record, &x, &re)
                   : csvio_read_file(origin, on_record, &x, &re);
@@ -546,27 +602,37 @@ static int load(gen_jobs *out, const char *origin, const char *base_dir, const c
     free(x.ids);
     free(x.id_line);
     free(x.id_row);
+    for (size_t i = 0; i < x.nroots; i++)
+        free(x.roots[i]);
+    free(x.roots);
+    free(roots_text);
     if (out->nerrors == 0)
         return 0;
     return vb_fail(e, VB_ERR_USAGE, "%s", out->errors.v[0]);
 }
 
-int jobs_load(gen_jobs *out, const char *path, const vb_config *c, const provider *p,
-              vb_error *e)
+int jobs_load_from(gen_jobs *out, const char *path, const vb_strlist *image_dirs,
+                   const vb_config *c, const provider *p, vb_error *e)
 {
     char *dir = NULL;
     const char *slash = strrchr(path, '/');
     if (slash)
         dir = vb_xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
-    int rc = load(out, path, dir, NULL, 0, c, p, e);
+    int rc = load(out, path, dir, image_dirs, NULL, 0, c, p, e);
     free(dir);
     return rc;
+}
+
+int jobs_load(gen_jobs *out, const char *path, const vb_config *c, const provider *p,
+              vb_error *e)
+{
+    return jobs_load_from(out, path, NULL, c, p, e);
 }
 
 int jobs_load_mem(gen_jobs *out, const char *text, size_t len, const char *origin,
                   const char *base_dir, const vb_config *c, const provider *p, vb_error *e)
 {
-    return load(out, origin, base_dir, text, len, c, p, e);
+    return load(out, origin, base_dir, NULL, text, len, c, p, e);
 }
 
 /* ---- canonical form ---- */
@@ -623,15 +689,20 @@ size_t jobs_dedupe(gen_jobs *jobs, const char *provider_name)
     if (jobs->n == 0)
         return 0;
     str_ix *v = vb_xcalloc(jobs->n, sizeof *v);
+    size_t n = 0, unique = 0;
     for (size_t i = 0; i < jobs->n; i++) {
-        v[i].s = jobs_canonical(&jobs->v[i], provider_name, NULL, NULL);
-        v[i].i = i;
         jobs->v[i].duplicate_of = -1;
+        if (jobs->v[i].refused) {
+            unique++; /* never made, never made by another */
+            continue;
+        }
+        v[n].s = jobs_canonical(&jobs->v[i], provider_name, NULL, NULL);
+        v[n].i = i;
+        n++;
     }
-    qsort(v, jobs->n, sizeof *v, cmp_str_ix);
-    size_t unique = 0;
+    qsort(v, n, sizeof *v, cmp_str_ix);
     size_t first = 0;
-    for (size_t k = 0; k < jobs->n; k++) {
+    for (size_t k = 0; k < n; k++) {
         if (k > 0 && strcmp(v[k].s, v[k - 1].s) == 0) {
             jobs->v[v[k].i].duplicate_of = (long)v[first].i;
         } else {
@@ -639,7 +710,7 @@ size_t jobs_dedupe(gen_jobs *jobs, const char *provider_name)
             unique++;
         }
     }
-    for (size_t k = 0; k < jobs->n; k++)
+    for (size_t k = 0; k < n; k++)
         free(v[k].s);
     free(v);
     return unique;

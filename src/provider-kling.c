@@ -157,12 +157,20 @@ static double kling_estimate_units(const gen_job *j)
     return u > 0 ? u : -1;
 }
 
-static int kling_check_image(const char *path, vb_error *e)
+static int kling_check_image(const char *path, int64_t max_pixels, vb_error *e)
 {
     image_info in;
-    /* Header only; no pixel limit beyond Kling's own (10 MB). */
-    if (image_probe(path, 0, &in, e) != 0)
+    /* Header only, with the pixel cap `process` applies: a PNG whose IHDR
+     * claims 100000 x 100000 pixels is small enough for Kling's 10 MB and
+     * passes its other limits, but nothing should decode it. */
+    if (image_probe(path, max_pixels, &in, e) != 0) {
+        if (e && e->code == VB_ERR_LIMIT) {
+            char m[sizeof e->msg];
+            snprintf(m, sizeof m, "%s", e->msg);
+            vb_fail(e, VB_ERR_LIMIT, "%.900s ([qc] image_max_pixels)", m);
+        }
         return -1;
+    }
     int rc = 0;
     const char *f = in.format ? in.format : "unknown";
     double aspect = in.height > 0 ? (double)in.width / in.height : 0;
@@ -217,6 +225,27 @@ static void kling_session_free(provider_session **sp)
     jwt_wipe(&s->line);
     free(s);
     *sp = NULL;
+}
+
+/* Replace every occurrence of secret in msg by asterisks. */
+static void scrub_one(char *msg, const char *secret)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (n < 4) /* "" or a key too short to tell from words */
+        return;
+    for (char *p = strstr(msg, secret); p; p = strstr(p + n, secret))
+        memset(p, '*', n);
+}
+
+static void kling_scrub(const provider_session *s, char *msg)
+{
+    if (!s || !msg)
+        return;
+    scrub_one(msg, s->ak);
+    scrub_one(msg, s->sk);
+    const char *bearer = s->line ? strstr(s->line, "Bearer ") : NULL;
+    if (bearer)
+        scrub_one(msg, bearer + 7);
 }
 
 static int kling_auth_header(provider_session *s, double now, bool renew, char **line,
@@ -362,6 +391,8 @@ static void kling_parse_reply(long http, int curl_code, const char *body, size_t
             r->verdict = PV_RATE;
         else if (http == 401)
             r->verdict = PV_AUTH_EXPIRED;
+        else if (http == 403)
+            r->verdict = PV_AUTH; /* a gateway refusing us, not one job */
         else if (http == 404)
             r->verdict = PV_NOT_FOUND;
         else if (http >= 400 && http < 500 && http != 408)
@@ -387,7 +418,7 @@ static void kling_parse_reply(long http, int curl_code, const char *body, size_t
             v = PV_NOT_FOUND;
         else if (http >= 500 || http == 408 || http == 0)
             v = PV_TRANSIENT;
-        else if (http == 401)
+        else if (http == 401 || http == 403)
             v = PV_AUTH;
         else
             v = PV_REJECTED;
@@ -435,6 +466,7 @@ static void kling_parse_reply(long http, int curl_code, const char *body, size_t
 const provider provider_kling = {
     .name = "kling",
     .units = "units",
+    .keys_hint = "KLING_ACCESS_KEY and KLING_SECRET_KEY (or [provider.kling] key_file)",
     .validate = kling_validate,
     .estimate_units = kling_estimate_units,
     .check_image = kling_check_image,
@@ -444,4 +476,5 @@ const provider provider_kling = {
     .create_request = kling_create_request,
     .query_path = kling_query_path,
     .parse_reply = kling_parse_reply,
+    .scrub = kling_scrub,
 };

@@ -1,6 +1,14 @@
 /* writer-csv.c - CSV back end: the first array is the table, each object
  * in it a row, nested objects flattened with dotted names, nested arrays
- * joined with "; ". Quoting (RFC 4180) is done by libcsv, through csvio.c. */
+ * joined with "; ". Quoting (RFC 4180) is done by libcsv, through csvio.c.
+ *
+ * The cells hold names and messages from anywhere (a file called
+ * "=HYPERLINK(...).mp4"), and spreadsheets run a cell that starts with
+ * = + - @ (or tab, CR) as a formula: such a text cell gets a leading '
+ * (OWASP's advice on CSV injection). Numbers are written as numbers and
+ * never prefixed (-14.2 stays -14.2); a string is, even if it looks like a
+ * number. Every cell is quoted, so a separator inside one starts no new
+ * cell. */
 #include "config.h"
 #include "writer-impl.h"
 #include "csvio.h"
@@ -23,6 +31,8 @@ typedef struct cw {
     int row_depth;          /* depth of the current row object, 0 = none */
     int join_depth;         /* depth of a nested array being joined */
     char *join;             /* accumulated joined value */
+    size_t join_n;          /* its elements */
+    bool join_text;         /* one of them a string */
     /* current row */
     cell *cells;
     size_t ncells;
@@ -137,7 +147,25 @@ static void cw_begin(writer *w, const char *key, bool array)
     if (array && c->row_depth && !c->join_depth) {
         c->join_depth = c->depth;
         c->join = vb_xstrdup("");
+        c->join_n = 0;
+        c->join_text = false;
     }
+}
+
+/* Would a spreadsheet take this text cell for a formula? */
+static bool formula_like(const char *s)
+{
+    return s[0] && strchr("=+-@\t\r", s[0]) != NULL;
+}
+
+/* v (owned) as a text cell: prefixed with ' when formula_like. */
+static char *text_cell(char *v)
+{
+    if (!formula_like(v))
+        return v;
+    char *p = vb_xasprintf("'%s", v);
+    free(v);
+    return p;
 }
 
 static void cw_end(writer *w)
@@ -147,7 +175,9 @@ static void cw_end(writer *w)
         return;
     if (c->join_depth == c->depth) {
         c->depth--;
-        add_cell(c, field_name(c, c->keys[c->depth]), c->join);
+        /* One number stays a number; anything else joined is text. */
+        char *v = c->join_text || c->join_n > 1 ? text_cell(c->join) : c->join;
+        add_cell(c, field_name(c, c->keys[c->depth]), v);
         c->depth++;
         c->join = NULL;
         c->join_depth = 0;
@@ -186,13 +216,15 @@ static void cw_value(writer *w, const char *key, const writer_value *x)
             free(v);
             return;
         }
+        c->join_n++;
+        c->join_text |= x->type == WV_STRING;
         char *j = c->join[0] ? vb_xasprintf("%s; %s", c->join, v) : vb_xstrdup(v);
         free(c->join);
         free(v);
         c->join = j;
         return;
     }
-    add_cell(c, field_name(c, key), v);
+    add_cell(c, field_name(c, key), x->type == WV_STRING ? text_cell(v) : v);
 }
 
 static char *cw_finish(writer *w, size_t *len)

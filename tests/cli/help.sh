@@ -21,6 +21,39 @@ expect_status 2 "unknown command" "$VBATCH" frobnicate
 expect_status 2 "unknown global option" "$VBATCH" --frob process x
 expect_status 2 "unknown process option" "$VBATCH" process --frob x
 expect_status 2 "missing option argument" "$VBATCH" process x --output
+# usage_msg DESC WANT CMD...: CMD exits 2 and its first line on stderr is
+# "vbatch: WANT" (the option named as given, not a neighbouring word)
+usage_msg() {
+    _d=$1; _w=$2; shift 2
+    "$@" >/dev/null 2>"$T/usage.err"; _got=$?
+    _l=$(head -n 1 "$T/usage.err")
+    if [ "$_got" -eq 2 ] && [ "$_l" = "vbatch: $_w" ]; then ok "$_d"
+    else fail "$_d: exit $_got, '$_l', expected 'vbatch: $_w'"; fi
+}
+usage_msg "bundled flags, unknown letter" \
+    "unknown option -f (in -rf.mp4; a file whose name starts with '-' is given as ./-rf.mp4, or after --)" \
+    "$VBATCH" process -rf.mp4
+usage_msg "generate: the first unknown letter of a bundle" \
+    "unknown option -r (in -rf.mp4; a file whose name starts with '-' is given as ./-rf.mp4, or after --)" \
+    "$VBATCH" generate -rf.mp4
+usage_msg "unknown letter ending a bundle" "unknown option -z (in -rz)" "$VBATCH" process -rz x
+usage_msg "unknown letter alone, before a bundle" "unknown option -z" "$VBATCH" status -z -zq
+usage_msg "unknown short option after an operand" "unknown option -x" "$VBATCH" report --output "$T" -x
+usage_msg "unknown long option" "unknown option --frob" "$VBATCH" process --frob x
+usage_msg "unknown long option with a value" "unknown option --frob" "$VBATCH" resume --frob=3
+usage_msg "ambiguous abbreviation (resume)" "option --job is ambiguous (--job-id, --jobs)" "$VBATCH" resume --job 3
+usage_msg "ambiguous abbreviation" "option --p is ambiguous (--pattern, --preset, --publish)" \
+    "$VBATCH" process --p x
+usage_msg "a flag given a value" "option --recursive takes no argument (--recursive=x)" \
+    "$VBATCH" process --recursive=x
+usage_msg "--help given a value" "option --help takes no argument (--help=2)" "$VBATCH" probe --help=2
+usage_msg "missing argument, long" "option --output needs an argument (DIR)" "$VBATCH" process x --output
+usage_msg "missing argument, abbreviated" "option --job-id needs an argument (ID)" "$VBATCH" retry --job-
+usage_msg "missing argument, short" "option -o needs an argument (DIR)" "$VBATCH" status -o
+usage_msg "missing argument, end of a bundle" "option -f needs an argument (FMT)" "$VBATCH" presets -f
+usage_msg "missing argument, bundle" "option -o needs an argument (DIR)" "$VBATCH" process -rqo
+usage_msg "missing argument, generate" "option --budget needs an argument (UNITS)" "$VBATCH" generate x.csv --budget
+check "after --, -rf.mp4 is a file" sh -c "'$VBATCH' process --output '$T/o' -- -rf.mp4 2>&1 | grep -q 'cannot read -rf.mp4'"
 expect_status 2 "process without PATH" "$VBATCH" process
 expect_status 2 "probe without FILE" "$VBATCH" probe
 expect_status 2 "bad --jobs" "$VBATCH" process x --jobs zero

@@ -15,7 +15,9 @@ asked, exits 0. Exits by itself after --lifetime seconds.
 
 Keys: --access-key / --secret-key, else the environment's KLING_ACCESS_KEY /
 KLING_SECRET_KEY, else "mock-ak" / "mock-sk". Secrets and Authorization
-headers are never printed nor stored.
+headers are never printed nor stored; with --echo-access-key a 1000 reply
+names the access key it does not know (to check that a client never shows
+what a server echoes).
 
 API (the real one's shape)
   POST /v1/videos/text2video          create; JSON fields model_name, prompt,
@@ -74,6 +76,8 @@ Fault injection: rules given with --inject (repeatable) or in POST
 ("kind=lost,on=create,count=1,skip=2") or a JSON object:
   kind   1302 | 1303 | 1102 | 1004 | 429 (HTTP 429, code 1302, Retry-After)
          | 500 | 502 (HTML body) | 503 | 504
+         | 403       HTTP 403 with an HTML body, as a gateway refusing the
+                     client (an IP or key block) answers
          | reset     close the connection without a reply (TCP RST)
          | lost      process the request (a create creates and counts its
                      task), then close without a reply (media: same as reset)
@@ -161,7 +165,7 @@ COST = {("std", "5"): 1.0, ("std", "10"): 2.0, ("pro", "5"): 3.5, ("pro", "10"):
 MODEL_RE = re.compile(r"^kling-v[0-9][a-z0-9-]*$")
 MAX_PROMPT = 2500
 MAX_IMAGE = 10 * 1024 * 1024
-KINDS = ("1302", "1303", "1102", "1004", "429", "500", "502", "503", "504",
+KINDS = ("1302", "1303", "1102", "1004", "429", "403", "500", "502", "503", "504",
          "reset", "lost", "malformed", "slow", "expired")
 SCOPES = ("create", "query", "list", "media", "api", "any")
 # HTTP status for each code this server can answer with
@@ -570,6 +574,7 @@ class Handler(BaseHTTPRequestHandler):
     state = None            # State
     keys = None             # {access_key: secret}
     verbose = False
+    echo_key = False        # --echo-access-key
 
     def log_message(self, fmt, *args):
         if self.verbose:
@@ -692,6 +697,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(429, self.error_obj(1302, "injected"),
                                headers={"Retry-After": "%d" % math.ceil(retry_after)})
                 return
+            elif r == "403":
+                self.send_bytes(403, b"<html><head><title>403 Forbidden</title></head>"
+                                b"<body><center><h1>403 Forbidden</h1></center></body></html>\n",
+                                ctype="text/html")
+                return
             elif r == "502":
                 self.send_bytes(502, b"<html><head><title>502 Bad Gateway</title></head>"
                                 b"<body><center><h1>502 Bad Gateway</h1></center></body></html>\n",
@@ -758,7 +768,8 @@ class Handler(BaseHTTPRequestHandler):
             raise Reply(1002, "alg must be HS256")
         secret = self.keys.get(claims.get("iss")) if isinstance(claims.get("iss"), str) else None
         if secret is None:
-            raise Reply(1000, "unknown access key")
+            raise Reply(1000, "unknown access key %r" % claims.get("iss")
+                        if self.echo_key else "unknown access key")
         want = hmac.new(secret.encode(), (parts[0] + "." + parts[1]).encode(),
                         hashlib.sha256).digest()
         if not hmac.compare_digest(want, sig):
@@ -1090,6 +1101,8 @@ def main(argv):
     ap.add_argument("--media-quality", choices=tuple(MEDIA_SIZES), default="small")
     ap.add_argument("--cache-dir", help="where the clips are made once")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--echo-access-key", action="store_true",
+                    help="name the unknown access key in 1000 replies (as some APIs do)")
     args = ap.parse_args(argv)
 
     cfg = Config(args)
@@ -1107,6 +1120,7 @@ def main(argv):
     Handler.state = state
     Handler.keys = {ak: sk}
     Handler.verbose = args.verbose
+    Handler.echo_key = args.echo_access_key
     srv = Server(("127.0.0.1", args.port), Handler)
     port = srv.server_address[1]
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHECK_HAS(hay, needle) do { const char *h_ = (hay); check_count++; \
@@ -409,8 +410,10 @@ static void test_jobs_images(void)
     CHECK_INT(j.v[0].kind, GEN_I2V);
     CHECK(j.v[0].prompt == NULL); /* optional for image-to-video */
     CHECK_STR(j.v[0].image, "first.png");
-    CHECK_STR(j.v[0].image_file, img);
-    CHECK_STR(j.v[0].image_tail_file, img);
+    char *real = realpath(img, NULL);
+    CHECK_STR(j.v[0].image_file, real);
+    CHECK_STR(j.v[0].image_tail_file, real);
+    free(real);
     jobs_free(&j);
     /* the same file from the current folder does not exist */
     CHECK_INT(jobs_load_mem(&j, t, strlen(t), "jobs.csv", "/nonexistent", &cfg,
@@ -420,6 +423,184 @@ static void test_jobs_images(void)
     unlink(img);
     rmdir(dir);
     free(img);
+}
+
+/* A JOBS.csv from someone else: local images only from its folder (real
+ * paths, links resolved) or the folders allowed; the others refuse their
+ * job, which is never deduplicated, and are never read. */
+static void test_jobs_image_roots(void)
+{
+    char top[] = "/tmp/vbatch-test-roots.XXXXXX";
+    if (!mkdtemp(top)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    char *proj = vb_xasprintf("%s/proj", top), *sub = vb_xasprintf("%s/proj/sub", top);
+    char *priv = vb_xasprintf("%s/private", top), *near = vb_xasprintf("%s/proj-near", top);
+    CHECK_INT(mkdir(proj, 0700), 0);
+    CHECK_INT(mkdir(sub, 0700), 0);
+    CHECK_INT(mkdir(priv, 0700), 0);
+    CHECK_INT(mkdir(near, 0700), 0);
+    const char *files[] = { "proj/sub/in.png", "private/secret.png", "proj-near/x.png" };
+    for (size_t i = 0; i < VB_ARRAY_LEN(files); i++) {
+        char *f = vb_xasprintf("%s/%s", top, files[i]);
+        FILE *fp = fopen(f, "w");
+        CHECK(fp != NULL);
+        if (fp) {
+            fputs("bytes", fp);
+            fclose(fp);
+        }
+        free(f);
+    }
+    char *out_link = vb_xasprintf("%s/out.png", proj), *in_link = vb_xasprintf("%s/in.png", proj);
+    CHECK_INT(symlink("../private/secret.png", out_link), 0);
+    CHECK_INT(symlink("sub/in.png", in_link), 0);
+    char *csv = vb_xasprintf("%s/jobs.csv", proj);
+    char *text = vb_xasprintf("id,prompt,image\n"
+                              "a,x,sub/in.png\n"             /* inside */
+                              "b,x,in.png\n"                 /* a link inside */
+                              "c,x,../private/secret.png\n"  /* ../ */
+                              "d,x,%s/private/secret.png\n"  /* absolute */
+                              "e,x,out.png\n"                /* a link to outside */
+                              "f,x,../proj-near/x.png\n"     /* a name sharing the prefix */
+                              "g,x,sub/../../proj/sub/in.png\n"
+                              "h,x,../private/secret.png\n", top);
+    FILE *fp = fopen(csv, "w");
+    CHECK(fp != NULL);
+    if (fp) {
+        fputs(text, fp);
+        fclose(fp);
+    }
+    char *real_in = vb_xasprintf("%s/sub/in.png", proj);
+    char *r = realpath(real_in, NULL);
+    free(real_in);
+    real_in = r;
+
+    gen_jobs j = { 0 };
+    vb_error e = { 0 };
+    CHECK_INT(jobs_load(&j, csv, &cfg, &provider_kling, &e), 0);
+    CHECK_INT(j.n, 8);
+    if (j.n == 8) {
+        static const bool refused[] = { false, false, true, true, true, true, false, true };
+        for (size_t i = 0; i < 8; i++) {
+            CHECK(!!j.v[i].refused == refused[i]);
+            if (refused[i]) {
+                CHECK(j.v[i].image_file == NULL);
+                CHECK_HAS(j.v[i].refused, "is outside the folder of");
+                CHECK_HAS(j.v[i].refused, "--images-from");
+            } else {
+                CHECK_STR(j.v[i].image_file, real_in);
+            }
+        }
+        char where[32];
+        snprintf(where, sizeof where, "jobs.csv:4 (row 4): image: '");
+        CHECK_HAS(j.v[2].refused, where);
+        /* a, b and g name the same file: made once; c and h, refused,
+         * are nobody's duplicate */
+        CHECK_INT(jobs_dedupe(&j, "kling"), 6);
+        CHECK_INT(j.v[1].duplicate_of, 0);
+        CHECK_INT(j.v[6].duplicate_of, 0);
+        CHECK_INT(j.v[7].duplicate_of, -1);
+        CHECK_INT(j.v[2].duplicate_of, -1);
+    }
+    jobs_free(&j);
+
+    /* Folders allowed: private/ (as a relative name too), not proj-near. */
+    vb_strlist dirs = { 0 };
+    char *cwd = getcwd(NULL, 0);
+    CHECK_INT(chdir(top), 0);
+    vb_strlist_add(&dirs, "private");
+    CHECK_INT(jobs_load_from(&j, csv, &dirs, &cfg, &provider_kling, &e), 0);
+    if (j.n == 8) {
+        CHECK(!j.v[2].refused && !j.v[3].refused && !j.v[4].refused && !j.v[7].refused);
+        CHECK(j.v[5].refused != NULL);
+        CHECK_HAS(j.v[5].refused, "and the --images-from folders");
+        CHECK_HAS(j.v[4].image_file, "/private/secret.png");
+    }
+    jobs_free(&j);
+    vb_strlist_clear(&dirs);
+    /* "/" allows every file */
+    vb_strlist_add(&dirs, "/");
+    CHECK_INT(jobs_load_from(&j, csv, &dirs, &cfg, &provider_kling, &e), 0);
+    for (size_t i = 0; i < j.n; i++)
+        CHECK(j.v[i].refused == NULL);
+    jobs_free(&j);
+    vb_strlist_clear(&dirs);
+    /* From text: the base folder is the root. */
+    const char *t = "image\nin.png\nout.png\n";
+    CHECK_INT(jobs_load_mem(&j, t, strlen(t), "mem.csv", "proj", &cfg, &provider_kling, &e), 0);
+    CHECK_INT(j.n, 2);
+    if (j.n == 2) {
+        CHECK(j.v[0].refused == NULL);
+        CHECK_HAS(j.v[1].refused, "mem.csv:3 (row 3): image: 'out.png' is outside the folder of");
+    }
+    jobs_free(&j);
+    /* A missing file is still an error of the file, inside or not. */
+    t = "image\n../private/none.png\n";
+    CHECK_INT(jobs_load_mem(&j, t, strlen(t), "mem.csv", "proj", &cfg, &provider_kling, &e), -1);
+    CHECK_INT(j.nerrors, 1);
+    jobs_free(&j);
+    if (cwd)
+        CHECK_INT(chdir(cwd), 0);
+    free(cwd);
+
+    char *rm = vb_xasprintf("rm -rf '%s'", top);
+    CHECK_INT(system(rm), 0);
+    free(rm);
+    free(real_in); free(text); free(csv); free(out_link); free(in_link);
+    free(proj); free(sub); free(priv); free(near);
+}
+
+/* Kling's replies: refused keys are PV_AUTH, whatever the HTTP status
+ * or body says about them; a session blanks its secrets out of a message. */
+static void test_kling_auth(void)
+{
+    static const struct { long http; const char *body; int verdict; } r[] = {
+        { 401, "{\"code\":1000,\"message\":\"Authentication failed\"}", PV_AUTH },
+        { 401, "{\"code\":1001,\"message\":\"Authorization is empty\"}", PV_AUTH },
+        { 401, "{\"code\":1002,\"message\":\"Authorization is invalid\"}", PV_AUTH },
+        { 401, "{\"code\":1003,\"message\":\"not yet valid\"}", PV_AUTH_EXPIRED },
+        { 401, "{\"code\":1004,\"message\":\"expired\"}", PV_AUTH_EXPIRED },
+        { 403, "{\"code\":1103,\"message\":\"no access\"}", PV_AUTH },
+        { 403, "{\"code\":1304,\"message\":\"IP not allowed\"}", PV_AUTH },
+        { 403, "<html>403 Forbidden</html>", PV_AUTH },
+        { 403, "", PV_AUTH },
+        { 403, "{\"code\":77777,\"message\":\"?\"}", PV_AUTH },
+        { 401, "{\"message\":\"Unauthorized\"}", PV_AUTH },
+        { 401, "", PV_AUTH_EXPIRED },
+        { 400, "{\"code\":1201,\"message\":\"bad\"}", PV_REJECTED },
+        { 404, "<html>not found</html>", PV_NOT_FOUND },
+    };
+    for (size_t i = 0; i < VB_ARRAY_LEN(r); i++) {
+        provider_reply pr = { 0 };
+        provider_kling.parse_reply(r[i].http, 0, r[i].body, strlen(r[i].body), &pr);
+        if (pr.verdict != r[i].verdict)
+            fprintf(stderr, "reply %zu: HTTP %ld %s\n", i, r[i].http, r[i].body);
+        CHECK_INT(pr.verdict, r[i].verdict);
+        provider_reply_clear(&pr);
+    }
+    setenv("KLING_ACCESS_KEY", "unit-access-key-A1", 1);
+    setenv("KLING_SECRET_KEY", "unit-secret-key-S2", 1);
+    vb_error e = { 0 };
+    provider_session *ps = provider_kling.session_new(&cfg, &e);
+    CHECK(ps != NULL);
+    if (ps) {
+        char *line = NULL;
+        CHECK_INT(provider_kling.auth_header(ps, 1.7e9, false, &line, &e), 0);
+        char msg[512];
+        snprintf(msg, sizeof msg, "unknown key unit-access-key-A1, sk unit-secret-key-S2, "
+                 "token %s; again unit-access-key-A1", line ? line + 22 : "");
+        provider_kling.scrub(ps, msg);
+        CHECK(strstr(msg, "unit-access-key-A1") == NULL);
+        CHECK(strstr(msg, "unit-secret-key-S2") == NULL);
+        CHECK(strstr(msg, "eyJ") == NULL);
+        CHECK_HAS(msg, "unknown key ******************, sk ******************, token *");
+        free(line);
+        provider_kling.session_free(&ps);
+        CHECK(ps == NULL);
+    }
+    unsetenv("KLING_ACCESS_KEY");
+    unsetenv("KLING_SECRET_KEY");
 }
 
 static void test_canonical(void)
@@ -548,9 +729,11 @@ int main(void)
     test_jobs_error_cap();
     test_jobs_defaults();
     test_jobs_images();
+    test_jobs_image_roots();
     test_canonical();
     test_dedupe();
     test_kling();
+    test_kling_auth();
     preset_free_contents(&cfg);
     return check_result("test-jobs");
 }

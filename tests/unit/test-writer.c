@@ -86,6 +86,60 @@ int main(void)
               "\"2\",\"comma, \"\"quote\"\"\nnewline\",\"\",\"false\",\"h264\",\"a; b\"\r\n");
     free(s);
 
+    /* CSV injection: a text cell a spreadsheet would run as a formula
+     * (= + - @ tab CR first) gets a leading '; numbers never do, nor text
+     * with those characters elsewhere. JSON keeps the string as it is. */
+    static const char *const hostile[][2] = {
+        { "=HYPERLINK(\"http://x\",\"y\").mp4", "'=HYPERLINK(\"\"http://x\"\",\"\"y\"\").mp4" },
+        { "+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0" },
+        { "-2+3", "'-2+3" },
+        { "@SUM(A1)", "'@SUM(A1)" },
+        { "\t=1", "'\t=1" },
+        { "\r=1", "'\r=1" },
+        { "-14.2", "'-14.2" },        /* a string, even one that looks like a number */
+        { "a=1, -b @c", "a=1, -b @c" },
+        { "'=already", "'=already" },
+        { "", "" },
+    };
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        w = writer_new(WRITER_CSV);
+        writer_begin_array(w, NULL);
+        writer_begin_object(w, NULL);
+        writer_string(w, "s", hostile[i][0]);
+        writer_double(w, "lufs", -14.2);
+        writer_int(w, "n", -3);
+        writer_begin_array(w, "one");
+        writer_double(w, NULL, -1.5);
+        writer_end_array(w);
+        writer_begin_array(w, "two");
+        writer_double(w, NULL, -1.5);
+        writer_int(w, NULL, 2);
+        writer_end_array(w);
+        writer_begin_array(w, "names");
+        writer_string(w, NULL, hostile[i][0]);
+        writer_string(w, NULL, "b");
+        writer_end_array(w);
+        writer_end_object(w);
+        writer_end_array(w);
+        s = writer_finish(w, &len);
+        writer_free(&w);
+        const char *names = hostile[i][0][0] ? hostile[i][1] : "";
+        char *want = vb_xasprintf("\"s\",\"lufs\",\"n\",\"one\",\"two\",\"names\"\r\n"
+                                  "\"%s\",\"-14.2\",\"-3\",\"-1.5\",\"'-1.5; 2\",\"%s%sb\"\r\n",
+                                  hostile[i][1], names, hostile[i][0][0] ? "; " : "");
+        CHECK_STR(s, want);
+        free(want);
+        free(s);
+    }
+    w = writer_new(WRITER_JSON);
+    writer_begin_object(w, NULL);
+    writer_string(w, "s", hostile[0][0]);
+    writer_end_object(w);
+    s = writer_finish(w, &len);
+    writer_free(&w);
+    CHECK(strstr(s, "\"=HYPERLINK(") != NULL);
+    free(s);
+
     /* CSV streaming to a file gives the same bytes. */
     char path[] = "/tmp/vbatch-test-writer-XXXXXX";
     int fd = mkstemp(path);
