@@ -46,6 +46,10 @@ void util_iso_time(char *buf, size_t len, double epoch);
 double util_wall(void);
 /* Number of online CPUs (>= 1). */
 int util_ncpu(void);
+/* path is dir itself or lies below it (both spelt alike: real paths,
+ * say); "/" holds every absolute path. A trailing '/' of dir is
+ * ignored; "/ab" is not below "/a". */
+bool util_path_within(const char *path, const char *dir);
 /* true if s starts with http:// or https:// (case-insensitive). */
 bool util_is_url(const char *s);
 /* true when the running program lies below the build tree (vbatch or a

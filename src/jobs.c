@@ -312,15 +312,6 @@ static void header(load_ctx *x, int line, const csvio_field *f, size_t n)
     }
 }
 
-/* Is the real path `real` root itself or below it? */
-static bool path_within(const char *real, const char *root)
-{
-    size_t n = strlen(root);
-    if (n == 1 && root[0] == '/')
-        return real[0] == '/';
-    return strncmp(real, root, n) == 0 && (real[n] == '/' || real[n] == '\0');
-}
-
 /* Resolve a local image reference and check that it is a readable file:
  * its real path, or NULL with e set (a missing file: an error of the
  * file) or *outside set (a file outside the roots: the job is refused). */
@@ -339,7 +330,7 @@ static char *local_image(load_ctx *x, const char *ref, bool *outside, vb_error *
         vb_fail(e, VB_ERR_USAGE, "'%s': %s", ref, strerror(errno));
     } else {
         for (size_t i = 0; i < x->nroots; i++)
-            if (path_within(real, x->roots[i])) {
+            if (util_path_within(real, x->roots[i])) {
                 free(path);
                 return real;
             }

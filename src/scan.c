@@ -298,15 +298,6 @@ static bool scan_new_loop(scanner *s, const struct stat *st)
     return true;
 }
 
-/* path equal to dir or below it (both real paths). */
-static bool scan_under(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-    if (n == 1 && dir[0] == '/')
-        return true;
-    return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
 /* The PATH arguments that are folders, resolved once when first needed:
  * a link from one input folder into another named one is inside. */
 static void scan_rootreals(scanner *s)
@@ -343,10 +334,10 @@ static int scan_outside(scanner *s, const char *path, const char *rel, scan_entr
                          "symbolic link not followed: its target can not be resolved (%s)",
                          strerror(err));
     }
-    bool inside = scan_under(real, s->walkreal);
+    bool inside = util_path_within(real, s->walkreal);
     scan_rootreals(s);
     for (size_t i = 0; !inside && i < s->nrootreals; i++)
-        inside = scan_under(real, s->rootreals[i]);
+        inside = util_path_within(real, s->rootreals[i]);
     if (inside) {
         free(real);
         return 0;

@@ -485,12 +485,14 @@ char *util_read_file(const char *path, size_t *len, vb_error *e)
     return buf;
 }
 
-static bool path_under(const char *path, const char *dir)
+bool util_path_within(const char *path, const char *dir)
 {
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/')
         n--;
-    return n > 0 && strncmp(path, dir, n) == 0 && path[n] == '/';
+    if (n == 1 && dir[0] == '/')
+        return path[0] == '/';
+    return n > 0 && strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
 bool util_in_build_tree(void)
@@ -500,11 +502,11 @@ bool util_in_build_tree(void)
     if (n <= 0)
         return false;
     exe[n] = '\0';
-    if (path_under(exe, VB_BUILD_DIR))
+    if (util_path_within(exe, VB_BUILD_DIR))
         return true;
     /* VB_BUILD_DIR may be spelled through a symbolic link. */
     char *real = realpath(VB_BUILD_DIR, NULL);
-    bool under = real && path_under(exe, real);
+    bool under = real && util_path_within(exe, real);
     free(real);
     return under;
 }

@@ -1,6 +1,8 @@
-/* test-layout.c - item folder names: safe, bounded, unique. */
+/* test-layout.c - item folder names: safe, bounded, unique; which paths
+ * lie within a folder (inputs and images confined to their roots). */
 #include "config.h"
 #include "layout.h"
+#include "util.h"
 #include "check.h"
 
 #include <stdlib.h>
@@ -176,8 +178,23 @@ static void test_reserve(void)
     layout_names_free(&ln);
 }
 
+static void test_within(void)
+{
+    CHECK(util_path_within("/a/b", "/a"));
+    CHECK(util_path_within("/a", "/a"));
+    CHECK(util_path_within("/a/b", "/a/"));
+    CHECK(!util_path_within("/ab", "/a"));
+    CHECK(!util_path_within("/a", "/a/b"));
+    CHECK(util_path_within("/etc/passwd", "/"));
+    CHECK(util_path_within("/", "/"));
+    CHECK(!util_path_within("relative", "/"));
+    CHECK(!util_path_within("/x", ""));
+    CHECK(util_path_within("out/item", "out"));
+}
+
 int main(void)
 {
+    test_within();
     test_safe_name();
     test_unique();
     test_reserve();
