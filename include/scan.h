@@ -43,6 +43,13 @@ void scan_skip_dir(scanner *s, const char *path);
  * scan_entry_clear), 0 at the end, -1 on a fatal error (e set: a list
  * file or root that can not be opened at all is an item error, not this). */
 int scan_next(scanner *s, scan_entry *out, vb_error *e);
+/* A file of an earlier run whose PATH arguments were `roots` (other
+ * entries, such as "--from-list F", are ignored), looked at again on its
+ * own (vbatch retry): if a walk of one of them found it (its path lies
+ * below one) and outside_links = refuse, is it a symbolic link out of
+ * those folders? NULL if not (or if it was named itself), else the
+ * refusal, as the walk gives it (caller frees). Nothing is opened. */
+char *scan_refused_link(const input_config *in, const char *path, const vb_strlist *roots);
 void scan_entry_clear(scan_entry *en);
 
 #endif

@@ -1102,9 +1102,12 @@ static void print_pending(const job *j, bool live, bool out_stop)
     for (char *c = src; *c; c++)
         if ((unsigned char)*c < 0x20)
             *c = '?';
+    const char *why = mediaio_clock_stopped(&j->clock) == MEDIAIO_ABORT
+                          ? "interrupted after the grace period"
+                          : out_stop ? "stopped with the batch (see below)"
+                                     : "interrupted before it could finish";
     fprintf(stderr, "%s[%lld] STOP  %s  %s: left pending\n", live ? ERASE_LINE : "",
-            (long long)j->seq, src,
-            out_stop ? "stopped with the batch (see below)" : "interrupted after the grace period");
+            (long long)j->seq, src, why);
     free(src);
 }
 
@@ -1445,8 +1448,18 @@ static void wait_done(engine *g, report *rep)
 /* Retrying an item that has no folder (it failed before anything was
  * written: not found, not a media file): discover its local source
  * again and give it a folder unique in the batch. */
-static void rediscover(const batch_opts *o, layout_names *names, job *j, char *source)
+static void rediscover(const batch_opts *o, layout_names *names, report *rep, job *j,
+                       char *source)
 {
+    /* Taken on its own, a link found in a walk would pass as named. */
+    char *refused = scan_refused_link(&o->config->input, source, report_inputs(rep));
+    if (refused) {
+        j->en.path = source;
+        j->en.rel = vb_xstrdup(source);
+        j->en.error = VB_ERR_LIMIT;
+        j->en.errmsg = refused;
+        return;
+    }
     scanner *one = scan_new(&o->config->input);
     scan_add_path(one, source);
     vb_error se = {0};
@@ -1561,7 +1574,7 @@ static int resume_next(const batch_opts *o, layout_names *names, report *rep,
         return got;
     *after = j->seq;
     if (!folder && !error && source && !util_is_url(source)) {
-        rediscover(o, names, j, source);
+        rediscover(o, names, rep, j, source);
         if (!j->en.error)
             source_stat(j);
         return 1;

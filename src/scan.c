@@ -349,6 +349,34 @@ static int scan_outside(scanner *s, const char *path, const char *rel, scan_entr
     return 1;
 }
 
+char *scan_refused_link(const input_config *in, const char *path, const vb_strlist *roots)
+{
+    struct stat st;
+    if (in->outside_links != OUTSIDE_REFUSE || lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
+        return NULL;
+    char *real = realpath(path, NULL);
+    if (!real)
+        return vb_xasprintf("symbolic link not followed: its target can not be resolved (%s)",
+                            strerror(errno));
+    /* Named by the user (an argument, a list line): always taken. */
+    bool walked = false;
+    for (size_t i = 0; !walked && roots && i < roots->n; i++)
+        walked = strcmp(path, roots->v[i]) != 0 && util_path_within(path, roots->v[i]);
+    bool inside = !walked;
+    for (size_t i = 0; !inside && roots && i < roots->n; i++) {
+        char *r = realpath(roots->v[i], NULL);
+        struct stat rs;
+        inside = r && stat(r, &rs) == 0 && S_ISDIR(rs.st_mode) && util_path_within(real, r);
+        free(r);
+    }
+    char *why = inside ? NULL
+                       : vb_xasprintf("links outside the input folders: %s (not read; "
+                                      "--outside-links allow or [input] outside_links = allow "
+                                      "takes it)", real);
+    free(real);
+    return why;
+}
+
 /* A long path for a message: its start and its last name (or end).
  * Caller frees. */
 static char *scan_short(const char *path)

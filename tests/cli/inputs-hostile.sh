@@ -73,6 +73,17 @@ pyjson "$R" 'all(i.get("width") != 176 and i.get("height") != 144 for i in d["it
 check "the outside clip's figures are in no report" [ -z "$(grep -rl '176x144' "$OUT/summary")" ]
 no_links "$OUT"
 
+# vbatch retry takes the refused links again one by one: still refused
+# (taken alone, a link found in a walk must not pass as one named).
+id=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch_id"])' "$R")
+"$VBATCH" retry --job-id "$id" --output "$OUT" --quiet 2> "$T/stderr-retry"
+st=$?
+check "retry: the refused links are still errors (exit $st)" [ "$st" -eq 3 ]
+pyjson "$E" "sorted(e['source'].rsplit('/', 1)[1] for e in d['errors'] if e['message'].startswith('links outside the input folders: $OUTSIDE_REAL')) == ['abs-out.mp4', 'dir-out', 'pipe-out.mp4', 'rel-out.mp4']" ||
+    fail "retry: the four links refused again"
+check "retry: the outside clip's figures are in no report" [ -z "$(grep -rl '176x144' "$OUT/summary")" ]
+no_links "$OUT"
+
 # An older vbatch left the delivered file as a link: replaced by the file.
 f=$(folder_of "$OUT" rel-in.mp4)
 rm -f "$OUT/$f/video/rel-in.mp4" "$OUT/publish/$f.mp4"
