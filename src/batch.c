@@ -808,6 +808,14 @@ static int item_attempt(engine *g, job *j)
     }
     if (c.existed)
         clear_stale(&c);
+    size_t pl = strlen(c.placed);
+    if (j->en.is_url && !j->fed && r->status == ITEM_FAILED && r->error &&
+        strncmp(r->error, c.placed, pl) == 0 && r->error[pl] == ':') {
+        /* The download is not kept: the message names the URL instead. */
+        char *m = vb_xasprintf("%s%s", r->source, r->error + pl);
+        free(r->error);
+        r->error = m;
+    }
     /* A local item that failed before anything was written has no
      * folder; a download keeps its folder (the file is there). */
     if (r->status == ITEM_FAILED && !j->en.is_url && access(c.item_dir, F_OK) != 0) {

@@ -70,7 +70,9 @@ s = failed("slow/clip.mp4", "fetch", "no data for", "stall_timeout = 2 s")
 assert 1.5 <= s["seconds"]["fetch"] < 12, s["seconds"]
 g = failed("gate/never/clip.mp4", "fetch", "HTTP 503", "no time for another before the item deadline")
 assert g["seconds"]["fetch"] < 8, g["seconds"]
-failed("text.mp4", "probe", "not a recognised media file")
+x = failed("text.mp4", "probe", "not a recognised media file")
+# The body is not kept: the message names the URL, not a file in video/.
+assert x["error"].startswith(x["source"] + ": ") and "/video/" not in x["error"], x["error"]
 assert items["clip.mp4"]["status"] == "done", items["clip.mp4"]
 PY
 check "a body that is not media is not left in video/" \
