@@ -7,6 +7,8 @@
 #include "cmd.h"
 #include "generate.h"
 #include "report.h"
+#include "state.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,13 +70,9 @@ int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
     return 0;
 }
 
-int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_args *a,
-                     const char *requeue, int rounds)
+/* The run of cmd_run_recorded, under the output folder's lock. */
+static int run_recorded(const recorded_args *a, const char *requeue, int rounds)
 {
-    if (optind < argc)
-        return cmd_bad_usage(c, "unexpected argument '%s'", argv[optind]);
-    if (!a->batch_id)
-        return cmd_bad_usage(c, "--job-id is required");
     vb_config cfg;
     preset_defaults(&cfg);
     vb_error e = {0};
@@ -120,6 +118,31 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
         status = batch_run(&b);
     preset_free_contents(&cfg);
     vb_strlist_clear(&b.lists);
+    return status;
+}
+
+int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_args *a,
+                     const char *requeue, int rounds)
+{
+    if (optind < argc)
+        return cmd_bad_usage(c, "unexpected argument '%s'", argv[optind]);
+    if (!a->batch_id)
+        return cmd_bad_usage(c, "--job-id is required");
+    /* The output folder's lock for the whole command, every round of a
+     * retry included, taken before the batch's settings are read. (No
+     * .vbatch: nothing recorded, which the journal's opening says.) */
+    state_lock *lock = NULL;
+    char *dir = util_path_join(a->out_dir, ".vbatch");
+    bool recorded = access(dir, F_OK) == 0;
+    free(dir);
+    vb_error e = {0};
+    if (recorded && !(lock = state_lock_take(a->out_dir, &e))) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        return e.code == VB_ERR_IO ? VB_EXIT_ITEMS : VB_EXIT_USAGE;
+    }
+    state_lock_note(lock, a->batch_id);
+    int status = run_recorded(a, requeue, rounds);
+    state_lock_release(&lock);
     return status;
 }
 
