@@ -528,7 +528,8 @@ const vb_command cmd_generate = {
         "even across a crash. Keys: KLING_ACCESS_KEY and KLING_SECRET_KEY, or\n"
         "[provider.kling] key_file (mode 600). Exit status as for process; 4 when\n"
         "interrupted or when jobs were left unsubmitted (no credit, budget): `vbatch\n"
-        "resume` goes on without paying twice.",
+        "resume` goes on without paying twice. Like process, the run holds\n"
+        "OUT/.vbatch/lock: another run into OUT is refused at once (exit 2).",
     .options = generate_options,
     .exec = generate_exec,
 };

@@ -176,7 +176,10 @@ const vb_command cmd_resume = {
         "journal, every item of the batch once. Exit status as for process.\n"
         "The journal keeps URLs without credentials or query string: a pending\n"
         "URL item is fetched with the full URL from the batch's list files, read\n"
-        "again (or from the --from-list files given here, when they moved).",
+        "again (or from the --from-list files given here, when they moved).\n"
+        "The run holds DIR/.vbatch/lock: while another run holds it (this batch or\n"
+        "another one is still being run) resume is refused (exit 2); a batch whose\n"
+        "process is gone (vbatch status: interrupted (process gone)) is taken over.",
     .options = resume_options,
     .exec = resume_exec,
 };

@@ -72,13 +72,12 @@ const vb_command cmd_status = {
         "process has ended without a word, e.g. killed: no run holds DIR's lock;\n"
         "vbatch resume finishes it) and its items counted by status (pending,\n"
         "running, done, qc_failed, failed, skipped, and unknown: a status this\n"
-        "vbatch does not know, from a newer vbatch or an edit by hand). A damaged\n"
-        "journal, or one made by a newer vbatch, is refused (exit 2).\n"
-        "With --job-id, shows that batch's counts, progress\n"
-        "(finished of total), attempts (items retried), the items running (source,\n"
-        "attempts, seconds), the items that could not be processed (source,\n"
-        "folder, stage, message, attempts), its wall time and the time spent in\n"
-        "each stage.",
+        "vbatch does not know, from a newer vbatch or an edit by hand). With\n"
+        "--job-id, shows that batch's counts, progress (finished of total),\n"
+        "attempts (items retried), the items running (source, attempts, seconds),\n"
+        "the items that could not be processed (source, folder, stage, message,\n"
+        "attempts), its wall time and the time spent in each stage. A damaged\n"
+        "journal, or one made by a newer vbatch, is refused (exit 2).",
     .options = status_options,
     .exec = status_exec,
 };

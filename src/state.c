@@ -243,6 +243,20 @@ struct state_lock {
 
 static pthread_mutex_t locks_mu = PTHREAD_MUTEX_INITIALIZER;
 static state_lock *locks;      /* held by this process */
+static pthread_once_t locks_once = PTHREAD_ONCE_INIT;
+
+/* A child of fork holds none of its parent's locks (it shares the open
+ * files, and so the locks, but must not believe it took them). */
+static void locks_prepare(void) { pthread_mutex_lock(&locks_mu); }
+static void locks_parent(void) { pthread_mutex_unlock(&locks_mu); }
+static void locks_child(void)
+{
+    for (state_lock *lk = locks; lk; lk = lk->next)
+        close(lk->fd);
+    locks = NULL;               /* the entries are the parent's memory */
+    pthread_mutex_unlock(&locks_mu);
+}
+static void locks_init(void) { pthread_atfork(locks_prepare, locks_parent, locks_child); }
 
 static int lock_try(int fd)
 {
@@ -336,6 +350,7 @@ static int check_writable(const char *out_dir, const char *path, vb_error *e)
 
 state_lock *state_lock_take(const char *out_dir, vb_error *e)
 {
+    pthread_once(&locks_once, locks_init);
     char *path = util_path_join(out_dir, ".vbatch/lock");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     int err = errno;
