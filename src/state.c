@@ -671,6 +671,8 @@ state *state_open(const char *out_dir, int mode, vb_error *e)
                 lock_set_checked(mine);
                 break;
             }
+            if (rc > 0 && (immutable || dir_writable))
+                db_fail(s, e, "cannot read");
             if (rc < 0 || immutable || dir_writable)
                 goto fail;
             sqlite3_close(s->db);
