@@ -84,7 +84,10 @@ check "the first run ends well (exit $rc)" [ "$rc" -eq 0 ]
 check "one batch in the journal" [ "$(batch_ids "$OUT")" = "$ID" ]
 for n in 1 2 3 4 5 6; do
     cmp -s "$OUT/clip$n/video/clip$n.mp4" "$A/clip$n.mp4" || fail "clip$n holds the first run's file"
+    pyjson "$OUT/clip$n/metadata/probe.json" 'd["file"].endswith("/a/clip'$n'.mp4") and d["size"] == '"$(wc -c < "$A/clip$n.mp4")" ||
+        fail "clip$n: the first run's probe"
 done
+check "no other item folder" [ "$(find "$OUT" -mindepth 1 -maxdepth 1 -type d ! -name .vbatch ! -name summary | wc -l)" -eq 6 ]
 pyjson "$OUT/summary/batch_report.json" 'd["batch_id"] == "'"$ID"'" and d["counts"]["done"] == 6 and all("/a/clip" in i["source"] for i in d["items"])' ||
     fail "the reports are the first run's"
 check "the lock names nobody once free" [ ! -s "$OUT/.vbatch/lock" ]
