@@ -13,7 +13,10 @@
 
 #include <stdio.h>
 
-enum item_status { ITEM_DONE, ITEM_QC_FAILED, ITEM_FAILED, ITEM_SKIPPED };
+/* ITEM_UNKNOWN: a status this vbatch does not know, found in a journal
+ * (written by a newer vbatch, or by hand): reported as "unknown", never
+ * left out of the counts. */
+enum item_status { ITEM_DONE, ITEM_QC_FAILED, ITEM_FAILED, ITEM_SKIPPED, ITEM_UNKNOWN };
 enum item_kind { ITEM_VIDEO = 0, ITEM_IMAGE = 1 };
 
 /* Stages, for timings and error attribution. */
@@ -87,6 +90,7 @@ typedef struct report_batch_info {
 typedef struct report_counts {
     int64_t total, done, qc_failed, failed, skipped, warned;
     int64_t skipped_qc_failed;    /* skipped items whose kept result failed QC */
+    int64_t unknown;              /* items whose status this vbatch does not know */
     int64_t bytes_read, bytes_total;
     int64_t checks, checks_failed, checks_warned;
     double stage_time[STAGE_COUNT];
@@ -196,13 +200,19 @@ enum {
     REPORT_FILES = REPORT_JSON | REPORT_CSV | REPORT_JUNIT | REPORT_HTML,
 };
 /* Produce reports from what is recorded for a batch (batch_id NULL: the
- * latest in out_dir), without reprocessing anything. */
+ * latest in out_dir), without reprocessing anything. The journal is
+ * only read (also in a read-only output folder; no lock). */
 int report_render(const char *out_dir, const char *batch_id, unsigned formats,
                   FILE *text_out, vb_error *e);
+/* The same, the files written into summary_dir (NULL: OUT/summary). */
+int report_render_to(const char *out_dir, const char *batch_id, const char *summary_dir,
+                     unsigned formats, FILE *text_out, vb_error *e);
 
 /* What the journal of out_dir says, into w (inside an object the caller
  * opened): without batch_id every batch with its counts by status; with
- * one, its counts, progress, failures and time per stage. */
+ * one, its counts, progress, failures and time per stage. A batch the
+ * journal marks running while nobody holds the output folder's lock is
+ * shown as "interrupted (process gone)". Read-only, no lock. */
 int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e);
 
 /* The effective settings a recorded batch ran with, loaded on top of c

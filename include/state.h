@@ -10,14 +10,47 @@
 #include <stdint.h>
 
 typedef struct state state;
+typedef struct state_lock state_lock;
 
-/* Open (create = true: create it and its folder's schema) the journal of
- * out_dir. Without create, a missing journal is a VB_ERR_USAGE error. */
-state *state_open(const char *out_dir, bool create, vb_error *e);
-/* Commit what is pending and close. */
+/* How a journal is opened (false and true read as READ and CREATE). */
+enum state_mode {
+    STATE_READ = 0,    /* read-only, no lock: status, report; also in a
+                          read-only output folder */
+    STATE_CREATE = 1,  /* a run: the journal and its folder are made if
+                          missing; the output folder's lock is taken */
+    STATE_WRITE = 2,   /* a run on a recorded batch: as CREATE, but a
+                          missing journal is an error */
+};
+/* Open the journal of out_dir. A missing journal (READ, WRITE), an
+ * output folder that is read-only or locked by another run (CREATE,
+ * WRITE), a damaged journal or one made by a newer vbatch are
+ * VB_ERR_USAGE errors with a message that says what to do. A state
+ * opened READ supports the reading calls only (state_batch_get,
+ * state_query, state_gen_rows, state_rows_*, state_snapshot). */
+state *state_open(const char *out_dir, int mode, vb_error *e);
+/* Commit what is pending and close (the lock is released with it). */
 void state_close(state **s);
 /* Commit the open transaction, if any. */
 int state_flush(state *s, vb_error *e);
+/* begin: the reads that follow see the journal as it is now, until
+ * state_snapshot(s, false) (a report's two passes agree while a batch
+ * writes). */
+int state_snapshot(state *s, bool begin, vb_error *e);
+
+/* The output folder's lock, OUT/.vbatch/lock (OUT/.vbatch must exist):
+ * held by a run from start to end, dropped by the kernel when its
+ * process ends, however it ends. Taking it again in the same process
+ * adds a reference. Refused (VB_ERR_USAGE) while another process holds
+ * it, naming its batch and pid when known. */
+state_lock *state_lock_take(const char *out_dir, vb_error *e);
+void state_lock_release(state_lock **lk);
+/* Record the batch a lock's holder runs, for the refusal's message and
+ * for state_lock_probe. */
+void state_lock_note(state_lock *lk, const char *batch_id);
+/* Whether a run holds the lock of out_dir, without taking it: 1 (with
+ * its pid, and its batch (owned) when known, else NULL), 0 when nobody
+ * does, -1 when it cannot be told. */
+int state_lock_probe(const char *out_dir, long *pid, char **batch);
 
 /* A batch's row; every string owned (NULL when unknown). */
 typedef struct state_batch {
@@ -45,7 +78,10 @@ int state_batch_discovered(state *s, const char *id, int64_t n, vb_error *e);
 int state_batch_get(state *s, const char *id, state_batch *b, vb_error *e);
 
 /* Item statuses as the journal spells them: pending, running, done,
- * qc_failed, failed, skipped. */
+ * qc_failed, failed, skipped (STATE_ITEM_STATUSES). A journal written by
+ * a newer vbatch, or by hand, may hold others: they are shown as such,
+ * never left out. */
+#define STATE_ITEM_STATUSES "'pending','running','done','qc_failed','failed','skipped'"
 int state_item_queue(state *s, const char *batch, int64_t seq, const char *source,
                      const char *folder, const char *error, vb_error *e);
 int state_item_running(state *s, const char *batch, int64_t seq, vb_error *e);
@@ -78,7 +114,9 @@ enum state_query {
     STATE_Q_COUNTS,       /* status, count  (param: batch) */
     STATE_Q_FAILURES,     /* seq, source, error_stage, error, attempts, folder
                              (param: batch) */
-    STATE_Q_RECORDS,      /* record_json  (param: batch) */
+    STATE_Q_RECORDS,      /* record_json, status, seq, source, folder
+                             (param: batch; the items with a record, and
+                             those whose status this vbatch does not know) */
     STATE_Q_FOLDERS,      /* folder  (param: batch; items with one) */
     STATE_Q_ALL_FOLDERS,  /* folder  (of every source in the index) */
     STATE_Q_RUNNING,      /* seq, source, attempts, seconds since it started

@@ -554,7 +554,9 @@ const vb_command cmd_generate = {
         "[provider.kling] key_file (mode 600). Exit status as for process; 2 when the\n"
         "API refuses the keys (the jobs not made are left pending: fix the keys, then\n"
         "`vbatch resume`); 4 when interrupted or when jobs were left unsubmitted (no\n"
-        "credit, budget): `vbatch resume` goes on without paying twice.",
+        "credit, budget): `vbatch resume` goes on without paying twice. Like process,\n"
+        "the run holds OUT/.vbatch/lock: another run into OUT is refused at once\n"
+        "(exit 2).",
     .options = generate_options,
     .exec = generate_exec,
 };

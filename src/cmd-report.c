@@ -13,12 +13,14 @@ static const cmd_option report_options[] = {
     { "output", 'o', "DIR", "the output folder of the batch (default: vbatch-out)" },
     { "format", 'f', "FMT", "json, csv, junit, html or text (repeatable; default: all files)" },
     { "job-id", 'J', "ID", "the batch to report on (default: the latest in DIR)" },
+    { "report-dir", 0, "RDIR", "write the files into RDIR instead of DIR/summary/ (e.g. for a read-only DIR)" },
     { NULL, 0, NULL, NULL },
 };
 
 typedef struct report_args {
     const char *out_dir;
     const char *batch_id;
+    const char *report_dir;
     unsigned formats;
 } report_args;
 
@@ -29,6 +31,8 @@ static int report_opt(const cmd_option *o, const char *arg, void *ud)
         a->out_dir = arg;
     else if (strcmp(o->name, "job-id") == 0)
         a->batch_id = arg;
+    else if (strcmp(o->name, "report-dir") == 0)
+        a->report_dir = arg;
     else if (strcmp(o->name, "format") == 0) {
         static const struct { const char *name; unsigned bit; } f[] = {
             { "json", REPORT_JSON }, { "csv", REPORT_CSV }, { "junit", REPORT_JUNIT },
@@ -56,7 +60,7 @@ static int report_exec(int argc, char **argv)
     if (!a.formats)
         a.formats = REPORT_FILES;
     vb_error e = {0};
-    if (report_render(a.out_dir, a.batch_id, a.formats, stdout, &e) != 0) {
+    if (report_render_to(a.out_dir, a.batch_id, a.report_dir, a.formats, stdout, &e) != 0) {
         fprintf(stderr, "vbatch: %s\n", e.msg);
         return e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
     }
@@ -66,14 +70,23 @@ static int report_exec(int argc, char **argv)
 const vb_command cmd_report = {
     .name = "report",
     .alias = NULL,
-    .usage = "[--output DIR] [--format json|csv|junit|html|text]... [--job-id ID]",
+    .usage = "[--output DIR] [--format json|csv|junit|html|text]... [--job-id ID]"
+             " [--report-dir RDIR]",
     .summary = "write a batch's reports again from what it recorded, without reprocessing",
     .description =
         "Reads what a batch recorded in the journal DIR/.vbatch/state.db and writes\n"
         "the chosen reports to DIR/summary/: json (batch_report.json, error_log.json,\n"
         "processing_metrics.json), csv (results.csv), junit (junit.xml), html\n"
         "(report.html); text prints the summary. The same records give the same\n"
-        "files, byte for byte.",
+        "files, byte for byte.\n"
+        "The journal is only read, with no lock: report works while a batch runs\n"
+        "into DIR (from one snapshot of the journal; the batch rewrites the files\n"
+        "when it ends) and on a read-only DIR (archived results). A read-only\n"
+        "DIR/summary/ is an error (exit 2) that says so: write the files elsewhere\n"
+        "with --report-dir RDIR (report.html's links to item folders then work\n"
+        "only where RDIR is a sibling of the item folders), or print with --format\n"
+        "text. A damaged journal, or one made by a newer vbatch, is refused\n"
+        "(exit 2).",
     .options = report_options,
     .exec = report_exec,
 };

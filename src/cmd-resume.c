@@ -7,6 +7,8 @@
 #include "cmd.h"
 #include "generate.h"
 #include "report.h"
+#include "state.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,13 +70,9 @@ int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
     return 0;
 }
 
-int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_args *a,
-                     const char *requeue, int rounds)
+/* The run of cmd_run_recorded, under the output folder's lock. */
+static int run_recorded(const recorded_args *a, const char *requeue, int rounds)
 {
-    if (optind < argc)
-        return cmd_bad_usage(c, "unexpected argument '%s'", argv[optind]);
-    if (!a->batch_id)
-        return cmd_bad_usage(c, "--job-id is required");
     vb_config cfg;
     preset_defaults(&cfg);
     vb_error e = {0};
@@ -123,6 +121,31 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
     return status;
 }
 
+int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_args *a,
+                     const char *requeue, int rounds)
+{
+    if (optind < argc)
+        return cmd_bad_usage(c, "unexpected argument '%s'", argv[optind]);
+    if (!a->batch_id)
+        return cmd_bad_usage(c, "--job-id is required");
+    /* The output folder's lock for the whole command, every round of a
+     * retry included, taken before the batch's settings are read. (No
+     * .vbatch: nothing recorded, which the journal's opening says.) */
+    state_lock *lock = NULL;
+    char *dir = util_path_join(a->out_dir, ".vbatch");
+    bool recorded = access(dir, F_OK) == 0;
+    free(dir);
+    vb_error e = {0};
+    if (recorded && !(lock = state_lock_take(a->out_dir, &e))) {
+        fprintf(stderr, "vbatch: %s\n", e.msg);
+        return e.code == VB_ERR_IO ? VB_EXIT_ITEMS : VB_EXIT_USAGE;
+    }
+    state_lock_note(lock, a->batch_id);
+    int status = run_recorded(a, requeue, rounds);
+    state_lock_release(&lock);
+    return status;
+}
+
 static int resume_opt(const cmd_option *o, const char *arg, void *ud)
 {
     return cmd_recorded_opt(&cmd_resume, o, arg, ud) < 0 ? -1 : 0;
@@ -153,7 +176,10 @@ const vb_command cmd_resume = {
         "journal, every item of the batch once. Exit status as for process.\n"
         "The journal keeps URLs without credentials or query string: a pending\n"
         "URL item is fetched with the full URL from the batch's list files, read\n"
-        "again (or from the --from-list files given here, when they moved).",
+        "again (or from the --from-list files given here, when they moved).\n"
+        "The run holds DIR/.vbatch/lock: while another run holds it (this batch or\n"
+        "another one is still being run) resume is refused (exit 2); a batch whose\n"
+        "process is gone (vbatch status: interrupted (process gone)) is taken over.",
     .options = resume_options,
     .exec = resume_exec,
 };

@@ -81,7 +81,9 @@ const vb_command cmd_retry = {
         "N rounds in all (each round writes the reports). The reports are then\n"
         "written from the journal, every item of the batch once. Exit status as\n"
         "for process. URL items are fetched with their full URLs, read again from\n"
-        "the batch's list files (or the --from-list files given here).",
+        "the batch's list files (or the --from-list files given here).\n"
+        "Every round runs under DIR/.vbatch/lock: while another run holds it, retry\n"
+        "is refused (exit 2).",
     .options = retry_options,
     .exec = retry_exec,
 };

@@ -65,14 +65,19 @@ const vb_command cmd_status = {
     .usage = "[--output DIR] [--job-id ID] [--format text|json]",
     .summary = "show the batches recorded in DIR, or one batch's progress and failures",
     .description =
-        "Reads the journal DIR/.vbatch/state.db (also while a batch runs). Without\n"
-        "--job-id, lists every batch with its status (running, done, interrupted)\n"
-        "and its items counted by status (pending, running, done, qc_failed,\n"
-        "failed, skipped). With --job-id, shows that batch's counts, progress\n"
-        "(finished of total), attempts (items retried), the items running (source,\n"
-        "attempts, seconds), the items that could not be processed (source,\n"
-        "folder, stage, message, attempts), its wall time and the time spent in\n"
-        "each stage.",
+        "Reads the journal DIR/.vbatch/state.db (also while a batch runs, and in a\n"
+        "read-only DIR; it takes no lock and writes nothing). Without --job-id,\n"
+        "lists every batch with its status (running, done, interrupted, or\n"
+        "\"interrupted (process gone)\" for a batch the journal marks running whose\n"
+        "process has ended without a word, e.g. killed: no run holds DIR's lock;\n"
+        "vbatch resume finishes it) and its items counted by status (pending,\n"
+        "running, done, qc_failed, failed, skipped, and unknown: a status this\n"
+        "vbatch does not know, from a newer vbatch or an edit by hand). With\n"
+        "--job-id, shows that batch's counts, progress (finished of total),\n"
+        "attempts (items retried), the items running (source, attempts, seconds),\n"
+        "the items that could not be processed (source, folder, stage, message,\n"
+        "attempts), its wall time and the time spent in each stage. A damaged\n"
+        "journal, or one made by a newer vbatch, is refused (exit 2).",
     .options = status_options,
     .exec = status_exec,
 };

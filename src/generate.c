@@ -1518,20 +1518,18 @@ static void start_tasks(gen_engine *g)
 int generate_is_batch(const char *out_dir, const char *batch_id, vb_error *e)
 {
     vb_error ignore;
-    state *st = state_open(out_dir, false, e);
+    /* Read-only: a journal without gen_tasks holds no generate batch. */
+    state *st = state_open(out_dir, STATE_READ, e);
     if (!st)
         return -1;
     state_batch b = {0};
     int rc = state_batch_get(st, batch_id, &b, e);
     if (rc == 0) {
-        rc = 0;
-        if (state_gen_prepare(st, &ignore) == 0) {
-            state_rows *r = state_gen_rows(st, b.id, &ignore);
-            const char *c[1];
-            if (r && state_rows_next(r, c, 1, &ignore) == 1)
-                rc = 1;
-            state_rows_free(&r);
-        }
+        state_rows *r = state_gen_rows(st, b.id, &ignore);
+        const char *c[1];
+        if (r && state_rows_next(r, c, 1, &ignore) == 1)
+            rc = 1;
+        state_rows_free(&r);
     }
     state_batch_clear(&b);
     state_close(&st);

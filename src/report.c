@@ -115,7 +115,7 @@ static void item_write(const item_record *it, writer *w)
     writer_string(w, "folder", it->folder);
     writer_string(w, "video", it->video);
     writer_string(w, "status", report_status_name(it->status));
-    if (it->status == ITEM_FAILED)
+    if (it->status == ITEM_FAILED || it->status == ITEM_UNKNOWN)
         writer_null(w, "verdict");
     else
         writer_string(w, "verdict", rules_verdict_name(it->verdict));
@@ -373,11 +373,12 @@ static void counts_add(report_counts *c, const item_record *it)
     case ITEM_DONE:      c->done++; break;
     case ITEM_QC_FAILED: c->qc_failed++; break;
     case ITEM_FAILED:    c->failed++; break;
-    default:
+    case ITEM_SKIPPED:
         c->skipped++;
         if (it->previous_status == ITEM_QC_FAILED)
             c->skipped_qc_failed++;
         break;
+    default:             c->unknown++; break;
     }
     if (it->status == ITEM_DONE && it->warned_rules.n > 0)
         c->warned++;
@@ -444,12 +445,13 @@ report *report_open(const char *out_dir, const report_batch_info *info, vb_error
     report *r = vb_xcalloc(1, sizeof *r);
     r->out_dir = vb_xstrdup(out_dir);
     r->rescan_after = -1;
+    /* The journal first: it takes the output folder's lock, and says
+     * when the folder is read-only, before anything is made in it. */
+    r->st = state_open(out_dir, STATE_CREATE, e);
     char *summary = util_path_join(out_dir, "summary");
-    int rc = util_mkdir_p(summary, e);
+    int rc = r->st ? util_mkdir_p(summary, e) : -1;
     free(summary);
-    if (rc == 0)
-        r->st = state_open(out_dir, true, e);
-    if (!r->st) {
+    if (rc != 0) {
         report_free(&r);
         return NULL;
     }
@@ -517,7 +519,7 @@ report *report_reopen(const char *out_dir, const char *batch_id, const char *req
     report *r = vb_xcalloc(1, sizeof *r);
     r->out_dir = vb_xstrdup(out_dir);
     state_batch b = {0};
-    r->st = state_open(out_dir, false, e);
+    r->st = state_open(out_dir, STATE_WRITE, e);
     if (!r->st || state_batch_get(r->st, batch_id, &b, e) != 0 ||
         state_batch_reopen(r->st, b.id, requeue, &r->prev_wall, e) != 0 ||
         each_record(r->st, b.id, count_one, &r->counts, e) != 0) {
@@ -821,6 +823,7 @@ static void write_counts(writer *w, const report_counts *c)
     writer_int(w, "failed", c->failed);
     writer_int(w, "skipped", c->skipped);
     writer_int(w, "skipped_qc_failed", c->skipped_qc_failed);
+    writer_int(w, "unknown", c->unknown);
     writer_int(w, "with_warnings", c->warned);
     if (c->generated)
         writer_double(w, "units_spent", round(c->units * 1e4) / 1e4);
@@ -939,8 +942,8 @@ typedef struct slowest {
 
 static void slowest_add(slowest *s, const item_record *it)
 {
-    if (it->status == ITEM_SKIPPED)
-        return;             /* not processed in this batch */
+    if (it->status == ITEM_SKIPPED || it->status == ITEM_UNKNOWN)
+        return;             /* not processed in this batch (as far as known) */
     double t = 0;
     for (int i = 0; i < STAGE_COUNT; i++)
         if (isfinite(it->stage_time[i]))
@@ -998,6 +1001,9 @@ static void summary_print(FILE *f, const char *batch_id, const report_counts *c,
             fprintf(f, "; %lld of them failed a quality gate then", (long long)c->skipped_qc_failed);
         fputs(")\n", f);
     }
+    if (c->unknown)
+        fprintf(f, "  unknown    %lld (a status this vbatch does not know: see results.csv)\n",
+                (long long)c->unknown);
     if (c->generated)
         fprintf(f, "  units      %g spent on %lld generated item%s\n", c->units,
                 (long long)c->generated, c->generated == 1 ? "" : "s");
@@ -1018,7 +1024,20 @@ static void summary_print(FILE *f, const char *batch_id, const report_counts *c,
         fprintf(f, "reports: %s/summary/\n", out_dir);
 }
 
-/* One pass over a batch's records, in seq order: fn for each. */
+static bool known_status(const char *status)
+{
+    static const char *const known[] = {
+        "pending", "running", "done", "qc_failed", "failed", "skipped",
+    };
+    for (size_t i = 0; status && i < VB_ARRAY_LEN(known); i++)
+        if (strcmp(status, known[i]) == 0)
+            return true;
+    return false;
+}
+
+/* One pass over a batch's records, in seq order: fn for each. An item
+ * whose journal status this vbatch does not know counts as unknown,
+ * with or without a record. */
 static int each_record(state *st, const char *id, int (*fn)(void *, item_record *, vb_error *),
                        void *ctx, vb_error *e)
 {
@@ -1026,12 +1045,31 @@ static int each_record(state *st, const char *id, int (*fn)(void *, item_record 
     if (!rows)
         return -1;
     int rc = 0, got;
-    const char *json;
-    while (rc == 0 && (got = state_rows_next(rows, &json, 1, e)) == 1) {
+    const char *col[5];
+    while (rc == 0 && (got = state_rows_next(rows, col, 5, e)) == 1) {
         item_record it;
-        if (!json || record_decode(json, &it) != 0) {
-            rc = vb_fail(e, VB_ERR_IO, "batch %s: damaged record in the journal", id);
-            break;
+        bool known = known_status(col[1]);
+        if (!col[0] || record_decode(col[0], &it) != 0) {
+            if (known) {
+                rc = vb_fail(e, VB_ERR_IO, "batch %s: damaged record in the journal", id);
+                break;
+            }
+            memset(&it, 0, sizeof it);
+            it.seq = col[2] ? strtoll(col[2], NULL, 10) : 0;
+            it.source = col[3] ? vb_xstrdup(col[3]) : NULL;
+            it.folder = col[4] ? vb_xstrdup(col[4]) : NULL;
+            it.duration = it.fps = it.gen.units = NAN;
+        }
+        if (!known) {
+            char name[40];
+            snprintf(name, sizeof name, "%.32s", col[1] ? col[1] : "");
+            for (char *p = name; *p; p++)
+                if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+                    *p = '?';
+            it.status = ITEM_UNKNOWN;
+            if (!it.error)
+                it.error = vb_xasprintf("the journal's status '%s' is unknown to vbatch %s",
+                                        name, PACKAGE_VERSION);
         }
         rc = fn(ctx, &it, e);
         item_record_clear(&it);
@@ -1108,10 +1146,33 @@ static int render_one(void *ctx, item_record *itp, vb_error *e)
     return 0;
 }
 
+/* The folder the report files go to, made if needed; a read-only
+ * OUT/summary is said so plainly, with what to do instead. */
+static int summary_ready(const char *dir, bool chosen, vb_error *e)
+{
+    if (util_mkdir_p(dir, e) != 0)
+        return -1;
+    if (access(dir, W_OK) == 0)
+        return 0;
+    int err = errno;
+    if (!chosen && (err == EROFS || err == EACCES || err == EPERM))
+        return vb_fail(e, VB_ERR_USAGE,
+                       "%s is read-only%s: write the reports elsewhere with --report-dir DIR,"
+                       " or print the summary with --format text", dir,
+                       err == EROFS ? " (a read-only file system)" : " for this user");
+    return vb_fail(e, VB_ERR_IO, "cannot write into %s: %s", dir, strerror(err));
+}
+
 int report_render(const char *out_dir, const char *batch_id, unsigned formats,
                   FILE *text_out, vb_error *e)
 {
-    char *summary_dir = util_path_join(out_dir, "summary");
+    return report_render_to(out_dir, batch_id, NULL, formats, text_out, e);
+}
+
+int report_render_to(const char *out_dir, const char *batch_id, const char *to,
+                     unsigned formats, FILE *text_out, vb_error *e)
+{
+    char *summary_dir = to ? vb_xstrdup(to) : util_path_join(out_dir, "summary");
     state_batch b = {0};
     json_t *config = NULL, *hin = NULL;
     int rc = -1;
@@ -1120,8 +1181,15 @@ int report_render(const char *out_dir, const char *batch_id, unsigned formats,
     report_sink junit = {0}, html = {0};
     summary_lines fails = {0}, errs = {0};
     slowest slow = {0};
-    state *st = state_open(out_dir, false, e);
-    if (!st || state_batch_get(st, batch_id, &b, e) != 0)
+    bool snap = false;
+    /* Read-only: a report of an archived (read-only) output folder, or
+     * of one a batch is writing into, needs no lock. Both passes read
+     * one snapshot, so the totals agree with the items. */
+    state *st = state_open(out_dir, STATE_READ, e);
+    if (!st || state_snapshot(st, true, e) != 0)
+        goto out;
+    snap = true;
+    if (state_batch_get(st, batch_id, &b, e) != 0)
         goto out;
     const char *id = b.id;
     config = b.config_json ? json_loads(b.config_json, 0, NULL) : NULL;
@@ -1129,7 +1197,8 @@ int report_render(const char *out_dir, const char *batch_id, unsigned formats,
                                                     : json_array());
     if (!hin)
         hin = json_object();
-    if ((formats & REPORT_FILES) && util_mkdir_p(summary_dir, e) != 0)
+    /* Only the text summary: nothing is written (a read-only folder). */
+    if ((formats & REPORT_FILES) && summary_ready(summary_dir, to != NULL, e) != 0)
         goto out;
 
     /* Pass 1: totals. */
@@ -1255,6 +1324,8 @@ out:
     json_decref(config);
     json_decref(hin);
     state_batch_clear(&b);
+    if (snap)
+        state_snapshot(st, false, NULL);
     state_close(&st);
     free(summary_dir);
     return rc;
@@ -1265,11 +1336,14 @@ out:
 static const char *const journal_statuses[] = {
     "pending", "running", "done", "qc_failed", "failed", "skipped",
 };
+/* status_counts' slots: one per journal status, then unknown, then total. */
+enum { N_UNKNOWN = VB_ARRAY_LEN(journal_statuses), N_TOTAL, N_SLOTS };
 
-/* Items of a batch by journal status; total in n[6]. */
-static int status_counts(state *st, const char *id, int64_t n[7], vb_error *e)
+/* Items of a batch by journal status; a status this vbatch does not know
+ * is counted as unknown (the counts always add up to the total). */
+static int status_counts(state *st, const char *id, int64_t n[N_SLOTS], vb_error *e)
 {
-    memset(n, 0, 7 * sizeof n[0]);
+    memset(n, 0, N_SLOTS * sizeof n[0]);
     state_rows *rows = state_query(st, STATE_Q_COUNTS, id, e);
     if (!rows)
         return -1;
@@ -1277,25 +1351,46 @@ static int status_counts(state *st, const char *id, int64_t n[7], vb_error *e)
     int got;
     while ((got = state_rows_next(rows, col, 2, e)) == 1) {
         int64_t k = col[1] ? strtoll(col[1], NULL, 10) : 0;
-        for (size_t i = 0; i < VB_ARRAY_LEN(journal_statuses); i++)
-            if (col[0] && strcmp(col[0], journal_statuses[i]) == 0)
-                n[i] += k;
-        n[6] += k;
+        size_t i = 0;
+        while (i < N_UNKNOWN && !(col[0] && strcmp(col[0], journal_statuses[i]) == 0))
+            i++;
+        n[i] += k;
+        n[N_TOTAL] += k;
     }
     state_rows_free(&rows);
     return got < 0 ? -1 : 0;
 }
 
-static void status_write_counts(writer *w, const int64_t n[7])
+static void status_write_counts(writer *w, const int64_t n[N_SLOTS])
 {
     writer_begin_object(w, "counts");
-    writer_int(w, "total", n[6]);
-    for (size_t i = 0; i < VB_ARRAY_LEN(journal_statuses); i++)
+    writer_int(w, "total", n[N_TOTAL]);
+    for (size_t i = 0; i < N_UNKNOWN; i++)
         writer_int(w, journal_statuses[i], n[i]);
+    writer_int(w, "unknown", n[N_UNKNOWN]);
     writer_end_object(w);
 }
 
-static int status_list(state *st, writer *w, vb_error *e)
+/* Who runs in the output folder, from its lock (tested, never taken:
+ * a run starting at that moment is not disturbed). */
+typedef struct status_runner {
+    int held;               /* state_lock_probe's answer */
+    char *batch;            /* the holder's batch, when it says */
+} status_runner;
+
+/* A batch's status as shown: one the journal marks running is shown as
+ * "interrupted (process gone)" when no run holds the lock, or when the
+ * run that holds it says it runs another batch. */
+static const char *status_shown(const status_runner *run, const char *id, const char *status)
+{
+    if (!status || strcmp(status, "running") != 0)
+        return status;
+    if (run->held == 0 || (run->held == 1 && run->batch && id && strcmp(run->batch, id) != 0))
+        return "interrupted (process gone)";
+    return status;
+}
+
+static int status_list(state *st, const status_runner *run, writer *w, vb_error *e)
 {
     state_rows *rows = state_query(st, STATE_Q_BATCHES, NULL, e);
     if (!rows)
@@ -1307,11 +1402,11 @@ static int status_list(state *st, writer *w, vb_error *e)
         char *id = vb_xstrdup(col[0] ? col[0] : "");
         writer_begin_object(w, NULL);
         writer_string(w, "batch_id", id);
-        writer_string(w, "status", col[3]);
+        writer_string(w, "status", status_shown(run, id, col[3]));
         writer_string(w, "started", col[1]);
         writer_string(w, "finished", col[2]);
         writer_string(w, "command_line", col[4]);
-        int64_t n[7];
+        int64_t n[N_SLOTS];
         /* The batch query stays open: counting uses a second statement. */
         int rc = status_counts(st, id, n, e);
         free(id);
@@ -1327,30 +1422,32 @@ static int status_list(state *st, writer *w, vb_error *e)
     return got < 0 ? -1 : 0;
 }
 
-static int status_batch(state *st, const char *id, writer *w, vb_error *e)
+static int status_batch(state *st, const status_runner *run, const char *id, writer *w,
+                        vb_error *e)
 {
     state_batch b = {0};
     if (state_batch_get(st, id, &b, e) != 0)
         return -1;
     int rc = -1;
-    int64_t n[7];
+    int64_t n[N_SLOTS];
     report_counts c = {0};
     state_rows *rows = NULL;
     if (status_counts(st, b.id, n, e) != 0 || each_record(st, b.id, count_one, &c, e) != 0)
         goto out;
     writer_string(w, "batch_id", b.id);
-    writer_string(w, "status", b.status);
+    writer_string(w, "status", status_shown(run, b.id, b.status));
     writer_string(w, "started", b.started);
     writer_string(w, "finished", b.finished);
     writer_string(w, "command_line", b.command_line);
     writer_string(w, "host", b.host);
     writer_string(w, "vbatch_version", b.version);
     status_write_counts(w, n);
-    int64_t finished = n[2] + n[3] + n[4] + n[5];
+    /* Finished: neither pending nor running (unknown ones included). */
+    int64_t finished = n[N_TOTAL] - n[0] - n[1];
     writer_begin_object(w, "progress");
     writer_int(w, "finished", finished);
-    writer_int(w, "total", n[6]);
-    writer_double(w, "percent", n[6] ? round(1000.0 * (double)finished / (double)n[6]) / 10 : 0.0);
+    writer_int(w, "total", n[N_TOTAL]);
+    writer_double(w, "percent", n[N_TOTAL] ? round(1000.0 * (double)finished / (double)n[N_TOTAL]) / 10 : 0.0);
     writer_end_object(w);
     const char *col[6];
     int got;
@@ -1419,10 +1516,35 @@ out:
 
 int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e)
 {
-    state *st = state_open(out_dir, false, e);
+    state *st = state_open(out_dir, STATE_READ, e);
     if (!st)
         return -1;
-    int rc = batch_id ? status_batch(st, batch_id, w, e) : status_list(st, w, e);
+    /* The lock tested before and after the journal's snapshot is taken:
+     * a run holding it at either time was running when the snapshot
+     * was (one ending marks its batch before it lets the lock go, one
+     * starting takes the lock before it writes). */
+    status_runner run = {0};
+    long pid;
+    char *batch2 = NULL;
+    int held = state_lock_probe(out_dir, &pid, &run.batch);
+    int rc = -1;
+    if (state_snapshot(st, true, e) == 0) {
+        int held2 = state_lock_probe(out_dir, &pid, &batch2);
+        run.held = held == 1 || held2 == 1 ? 1 : held < 0 || held2 < 0 ? -1 : 0;
+        if (held2 == 1 && held != 1) {
+            free(run.batch);
+            run.batch = batch2;
+            batch2 = NULL;
+        } else if (held2 == 1 && held == 1 && (!run.batch || !batch2 ||
+                                               strcmp(run.batch, batch2) != 0)) {
+            free(run.batch);    /* two runs one after the other: either */
+            run.batch = NULL;
+        }
+        rc = batch_id ? status_batch(st, &run, batch_id, w, e) : status_list(st, &run, w, e);
+        state_snapshot(st, false, NULL);
+    }
+    free(batch2);
+    free(run.batch);
     state_close(&st);
     return rc;
 }
@@ -1471,7 +1593,7 @@ static char *config_to_ini(json_t *cfg)
 int report_load_config(const char *out_dir, const char *batch_id, vb_config *c, vb_error *e)
 {
     state_batch b = {0};
-    state *st = state_open(out_dir, false, e);
+    state *st = state_open(out_dir, STATE_READ, e);
     int rc = -1;
     json_t *cfg = NULL;
     if (!st || state_batch_get(st, batch_id, &b, e) != 0)

@@ -8,26 +8,45 @@
  * mark items running from their threads, so every call takes the
  * connection's mutex.
  *
+ * A run (process, resume, retry, generate) holds the output folder's
+ * lock, OUT/.vbatch/lock, from the journal's opening in write mode until
+ * it is closed: a second run into the same folder is refused at once,
+ * and a batch is running if and only if someone holds the lock (the
+ * kernel drops it with the process, however it ends). status and report
+ * open the journal read-only and take no lock.
+ *
+ * An existing journal is checked when opened (PRAGMA quick_check) and
+ * carries a schema version (PRAGMA user_version): a damaged journal, or
+ * one made by a newer vbatch, is refused before any work is done.
+ *
  * VBATCH_JOURNAL=memory (a benchmarking aid) keeps the journal in a
  * shared in-memory database instead, named after the output folder: the
  * batch and its reports work as usual within the process, but nothing
- * is left on disk to resume from or to show with `vbatch status`. */
+ * is left on disk to resume from or to show with `vbatch status` (and
+ * no lock is taken). */
 #include "config.h"
 #include "state.h"
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define STATE_TXN_ITEMS 64
 #define STATE_TXN_SECONDS 0.2
 #define STATE_BUSY_MS 10000
+/* The journal's layout (PRAGMA user_version). 1: batches, items (with
+ * discovered), inputs, analyses, gen_tasks, meta; a journal made before
+ * versions existed (user_version 0) is migrated to 1 when opened for
+ * writing, and read as 1. */
+#define STATE_SCHEMA 1
 
 enum { ST_QUEUE, ST_RUNNING, ST_RESULT,
        ST_INPUT_GET, ST_INPUT_PUT, ST_SKIPPED,      /* incremental runs */
@@ -37,6 +56,9 @@ enum { ST_QUEUE, ST_RUNNING, ST_RESULT,
 struct state {
     sqlite3 *db;
     char *path;
+    int mode;                  /* enum state_mode */
+    state_lock *lock;          /* held while open for writing (not in memory) */
+    bool has_discovered;       /* batches.discovered exists (older journals) */
     pthread_mutex_t mu;
     bool in_txn;
     int txn_writes;
@@ -60,8 +82,7 @@ static const char *const schema =
     "CREATE TABLE IF NOT EXISTS items ("
     " batch TEXT NOT NULL REFERENCES batches(id), seq INTEGER NOT NULL,"
     " source TEXT, folder TEXT,"
-    " status TEXT NOT NULL CHECK (status IN"
-    "  ('pending','running','done','qc_failed','failed','skipped')),"
+    " status TEXT NOT NULL CHECK (status IN (" STATE_ITEM_STATUSES ")),"
     " attempts INTEGER NOT NULL DEFAULT 0, error_stage TEXT, error TEXT,"
     " record_json TEXT, started REAL, finished REAL,"
     " PRIMARY KEY (batch, seq));";
@@ -109,6 +130,13 @@ static const char *const stmt_sql[ST_NSTMT] = {
 
 static int db_fail(state *s, vb_error *e, const char *what)
 {
+    int rc = sqlite3_errcode(s->db);
+    /* Damage found after the opening's check (or a file changed under
+     * the journal): the same hint as at the opening. */
+    if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+        return vb_fail(e, VB_ERR_IO, "%s: %s: %s: the journal is damaged; move the .vbatch"
+                       " folder holding it aside to start a new journal", s->path, what,
+                       sqlite3_errmsg(s->db));
     return vb_fail(e, VB_ERR_IO, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
@@ -175,12 +203,11 @@ static bool in_memory(void)
     return v && strcmp(v, "memory") == 0;
 }
 
-/* "file:PATH?mode=memory&cache=shared": every connection of this process
- * to the same output folder shares the database while one is open. */
-static char *memory_uri(const char *path)
+/* "file:PATH?QUERY", PATH percent-encoded: a URI sqlite3_open_v2 reads. */
+static char *file_uri(const char *path, const char *query)
 {
     size_t n = strlen(path);
-    char *u = vb_xcalloc(1, 5 + 3 * n + 32), *p = u;
+    char *u = vb_xcalloc(1, 5 + 3 * n + strlen(query) + 2), *p = u;
     p += sprintf(p, "file:");
     for (const unsigned char *c = (const unsigned char *)path; *c; c++) {
         if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
@@ -189,69 +216,532 @@ static char *memory_uri(const char *path)
         else
             p += sprintf(p, "%%%02X", *c);
     }
-    strcpy(p, "?mode=memory&cache=shared");
+    sprintf(p, "?%s", query);
     return u;
 }
 
-state *state_open(const char *out_dir, bool create, vb_error *e)
+/* ---- the output folder's lock ----
+ * An open file description lock (F_OFD_SETLK) on OUT/.vbatch/lock: like
+ * flock it belongs to the open file, so it goes with the process however
+ * that ends, and it is not inherited across exec (O_CLOEXEC); unlike
+ * flock it can be tested without being taken (F_OFD_GETLK), so `vbatch
+ * status` checking it can never make a run that starts at that moment
+ * fail. flock where OFD locks do not exist. The holder writes "pid N"
+ * and "batch ID" lines into the file for the message a refused run
+ * gives. One process takes the lock once per folder: further takes (a
+ * retry's rounds, under the one `vbatch retry` holds) add a reference. */
+
+struct state_lock {
+    dev_t dev;
+    ino_t ino;
+    int fd;
+    int refs;
+    bool held;                 /* false: the file system has no locks */
+    bool checked;              /* the journal passed check_journal under it */
+    state_lock *next;
+};
+
+static pthread_mutex_t locks_mu = PTHREAD_MUTEX_INITIALIZER;
+static state_lock *locks;      /* held by this process */
+static pthread_once_t locks_once = PTHREAD_ONCE_INIT;
+
+/* A child of fork holds none of its parent's locks (it shares the open
+ * files, and so the locks, but must not believe it took them). */
+static void locks_prepare(void) { pthread_mutex_lock(&locks_mu); }
+static void locks_parent(void) { pthread_mutex_unlock(&locks_mu); }
+static void locks_child(void)
+{
+    for (state_lock *lk = locks; lk; lk = lk->next)
+        close(lk->fd);
+    locks = NULL;               /* the entries are the parent's memory */
+    pthread_mutex_unlock(&locks_mu);
+}
+static void locks_init(void) { pthread_atfork(locks_prepare, locks_parent, locks_child); }
+
+static int lock_try(int fd)
+{
+#ifdef F_OFD_SETLK
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    return fcntl(fd, F_OFD_SETLK, &fl);
+#else
+    return flock(fd, LOCK_EX | LOCK_NB);
+#endif
+}
+
+/* 1: someone holds the lock fd's file, 0: nobody, -1: cannot tell. */
+static int lock_test(int fd)
+{
+#ifdef F_OFD_GETLK
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+    if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+        return -1;
+    return fl.l_type != F_UNLCK;
+#else
+    /* Taken for the test only (a run starting at this very moment may
+     * find it taken: flock cannot be tested otherwise). */
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+        flock(fd, LOCK_UN);
+        return 0;
+    }
+    return errno == EWOULDBLOCK ? 1 : -1;
+#endif
+}
+
+/* The holder's pid and batch as its lock file says (0 and "" when it
+ * does not); the batch id keeps only the characters ids are made of. */
+static void lock_holder(int fd, long *pid, char *batch, size_t n)
+{
+    char buf[512];
+    ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+    *pid = 0;
+    batch[0] = '\0';
+    if (got <= 0)
+        return;
+    buf[got] = '\0';
+    for (char *line = buf, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (strncmp(line, "pid ", 4) == 0)
+            *pid = strtol(line + 4, NULL, 10);
+        else if (strncmp(line, "batch ", 6) == 0) {
+            size_t k = 0;
+            for (const char *c = line + 6; *c && k + 1 < n; c++)
+                if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                    (*c >= '0' && *c <= '9') || strchr("_.-", *c))
+                    batch[k++] = *c;
+            batch[k] = '\0';
+        }
+    }
+}
+
+static void lock_write_holder(state_lock *lk, const char *batch)
+{
+    char buf[256];
+    int n = snprintf(buf, sizeof buf, "pid %ld\n", (long)getpid());
+    if (batch)
+        n += snprintf(buf + n, sizeof buf - (size_t)n, "batch %.200s\n", batch);
+    /* Overwritten in place then cut: a reader sees a whole pid line. */
+    if (pwrite(lk->fd, buf, (size_t)n, 0) == n && ftruncate(lk->fd, n) != 0)
+        return;
+}
+
+/* errno after a refused write into the output folder: its message. */
+static int read_only_fail(vb_error *e, const char *out_dir, const char *what, int err)
+{
+    if (err == EROFS)
+        return vb_fail(e, VB_ERR_USAGE,
+                       "%s: the output folder is read-only (%s is on a read-only file system);"
+                       " vbatch status and vbatch report can still read it", out_dir, what);
+    if (err == EACCES || err == EPERM)
+        return vb_fail(e, VB_ERR_USAGE,
+                       "%s: the output folder is read-only for this user (%s is not writable);"
+                       " vbatch status and vbatch report can still read it", out_dir, what);
+    return vb_fail(e, VB_ERR_IO, "%s: cannot write %s: %s", out_dir, what, strerror(err));
+}
+
+/* path (if it exists) must be writable for a run into out_dir. */
+static int check_writable(const char *out_dir, const char *path, vb_error *e)
+{
+    if (access(path, W_OK) == 0 || errno == ENOENT)
+        return 0;
+    return read_only_fail(e, out_dir, path, errno);
+}
+
+state_lock *state_lock_take(const char *out_dir, vb_error *e)
+{
+    pthread_once(&locks_once, locks_init);
+    char *path = util_path_join(out_dir, ".vbatch/lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    int err = errno;
+    state_lock *lk = NULL;
+    struct stat sb;
+    if (fd < 0) {
+        if (err == ENOENT)
+            vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
+        else
+            read_only_fail(e, out_dir, path, err);
+        goto out;
+    }
+    if (fstat(fd, &sb) != 0) {
+        vb_fail(e, VB_ERR_IO, "%s: %s", path, strerror(errno));
+        close(fd);
+        goto out;
+    }
+    pthread_mutex_lock(&locks_mu);
+    for (lk = locks; lk; lk = lk->next)
+        if (lk->dev == sb.st_dev && lk->ino == sb.st_ino)
+            break;
+    if (lk) {
+        lk->refs++;
+        close(fd);
+    } else if ((err = lock_try(fd) == 0 ? 0 : errno) == 0 || err == ENOLCK ||
+               err == EOPNOTSUPP || err == ENOSYS) {
+        /* Taken; or a file system without locks, where nothing better
+         * can be done than to go on unprotected. */
+        lk = vb_xcalloc(1, sizeof *lk);
+        lk->dev = sb.st_dev;
+        lk->ino = sb.st_ino;
+        lk->fd = fd;
+        lk->refs = 1;
+        lk->held = err == 0;
+        lk->next = locks;
+        locks = lk;
+        if (lk->held)
+            lock_write_holder(lk, NULL);
+    } else if (err == EAGAIN || err == EACCES || err == EWOULDBLOCK) {
+        long pid;
+        char batch[128], who[200] = "";
+        lock_holder(fd, &pid, batch, sizeof batch);
+        if (pid > 0 && batch[0])
+            snprintf(who, sizeof who, " (batch %s, process %ld)", batch, pid);
+        else if (pid > 0)
+            snprintf(who, sizeof who, " (process %ld)", pid);
+        vb_fail(e, VB_ERR_USAGE,
+                "%s: another vbatch run is using this output folder%s; wait for it to end,"
+                " or choose another output folder", out_dir, who);
+        close(fd);
+    } else {
+        vb_fail(e, VB_ERR_IO, "%s: cannot lock: %s", path, strerror(err));
+        close(fd);
+    }
+    pthread_mutex_unlock(&locks_mu);
+out:
+    free(path);
+    return lk;
+}
+
+void state_lock_release(state_lock **plk)
+{
+    if (!plk || !*plk)
+        return;
+    state_lock *lk = *plk;
+    *plk = NULL;
+    pthread_mutex_lock(&locks_mu);
+    if (--lk->refs == 0) {
+        for (state_lock **p = &locks; *p; p = &(*p)->next)
+            if (*p == lk) {
+                *p = lk->next;
+                break;
+            }
+        /* Emptied first: the file names no holder once it is free. */
+        if (lk->held && ftruncate(lk->fd, 0) != 0)
+            lk->held = false;
+        close(lk->fd);
+        free(lk);
+    }
+    pthread_mutex_unlock(&locks_mu);
+}
+
+void state_lock_note(state_lock *lk, const char *batch_id)
+{
+    if (!lk)
+        return;
+    pthread_mutex_lock(&locks_mu);
+    if (lk->held)
+        lock_write_holder(lk, batch_id);
+    pthread_mutex_unlock(&locks_mu);
+}
+
+/* This process's lock on fd's file, or NULL. Only compared, or marked
+ * checked, while the caller's own reference keeps it alive. */
+static state_lock *lock_mine(int fd)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return NULL;
+    pthread_mutex_lock(&locks_mu);
+    state_lock *lk = locks;
+    while (lk && !(lk->dev == sb.st_dev && lk->ino == sb.st_ino))
+        lk = lk->next;
+    pthread_mutex_unlock(&locks_mu);
+    return lk;
+}
+
+/* The lock this process holds on out_dir, or NULL. */
+static state_lock *lock_mine_of(const char *out_dir)
+{
+    char *path = util_path_join(out_dir, ".vbatch/lock");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    free(path);
+    state_lock *lk = fd >= 0 ? lock_mine(fd) : NULL;
+    if (fd >= 0)
+        close(fd);
+    return lk;
+}
+
+static bool lock_checked(state_lock *lk)
+{
+    pthread_mutex_lock(&locks_mu);
+    bool c = lk && lk->checked;
+    pthread_mutex_unlock(&locks_mu);
+    return c;
+}
+
+static void lock_set_checked(state_lock *lk)
+{
+    pthread_mutex_lock(&locks_mu);
+    if (lk)
+        lk->checked = true;
+    pthread_mutex_unlock(&locks_mu);
+}
+
+int state_lock_probe(const char *out_dir, long *pid, char **batch)
+{
+    *pid = 0;
+    *batch = NULL;
+    char *path = util_path_join(out_dir, ".vbatch/lock");
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int err = errno;
+    free(path);
+    if (fd < 0)
+        return err == ENOENT ? 0 : -1;  /* no run ever took it */
+    int rc = lock_mine(fd) ? 1 : lock_test(fd);
+    if (rc == 1) {
+        char b[128];
+        lock_holder(fd, pid, b, sizeof b);
+        if (b[0])
+            *batch = vb_xstrdup(b);
+    }
+    close(fd);
+    return rc;
+}
+
+/* ---- opening ---- */
+
+/* The journal cannot be read as a database: what to do about it. */
+static int damaged_fail(state *s, const char *out_dir, const char *why, vb_error *e)
+{
+    return vb_fail(e, VB_ERR_USAGE,
+                   "%s: the journal is damaged (%s); nothing was done. Move %s/.vbatch aside"
+                   " (e.g. mv %s/.vbatch %s/.vbatch.damaged) to start a new journal there,"
+                   " or choose another output folder", s->path, why, out_dir, out_dir, out_dir);
+}
+
+static bool is_damage(int rc)
+{
+    rc &= 0xff;
+    return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || rc == SQLITE_FORMAT;
+}
+
+/* An existing journal, before anything else reads it: PRAGMA quick_check
+ * (every page and b-tree, not the indexes' contents), then its schema
+ * version. 1 = a read-only connection
+ * that needs the journal opened as immutable (see state_open). */
+static int check_journal(state *s, const char *out_dir, bool quick_check, int *version,
+                         vb_error *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = -1, r;
+    if (quick_check) {
+        /* CHECK constraints not evaluated: half the cost, and a row
+         * against one is no damage anyway (below). */
+        sqlite3_exec(s->db, "PRAGMA ignore_check_constraints=ON", NULL, NULL, NULL);
+        r = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+        if (r == SQLITE_OK)
+            r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            const char *res = (const char *)sqlite3_column_text(st, 0);
+            /* A row against a CHECK or NOT NULL constraint (a status
+             * written by hand, by a newer vbatch) is not damage: the
+             * b-trees are checked first, so a first error of that kind
+             * means they are whole; such rows are read and shown as they
+             * are. */
+            if (!res || (strcmp(res, "ok") != 0 &&
+                         strncmp(res, "CHECK constraint failed", 23) != 0 &&
+                         strncmp(res, "NULL value in", 13) != 0)) {
+                char why[200];
+                snprintf(why, sizeof why, "%.190s", res ? res : "no answer");
+                for (char *p = why; *p; p++)
+                    if ((unsigned char)*p < 0x20)
+                        *p = ' ';
+                damaged_fail(s, out_dir, why, e);
+                goto out;
+            }
+            sqlite3_finalize(st);
+            st = NULL;
+        } else {
+            goto failed;
+        }
+    }
+    r = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+    if (r == SQLITE_OK)
+        r = sqlite3_step(st);
+    if (r != SQLITE_ROW)
+        goto failed;
+    *version = sqlite3_column_int(st, 0);
+    if (*version > STATE_SCHEMA) {
+        vb_fail(e, VB_ERR_USAGE,
+                "%s: made by a newer vbatch (schema %d); this one (%s) knows schema %d: use"
+                " that vbatch, or another output folder", s->path, *version, PACKAGE_VERSION,
+                STATE_SCHEMA);
+        goto out;
+    }
+    rc = 0;
+    goto out;
+failed:
+    r = sqlite3_extended_errcode(s->db);
+    if (is_damage(r))
+        damaged_fail(s, out_dir, sqlite3_errmsg(s->db), e);
+    else if (s->mode == STATE_READ &&
+             ((r & 0xff) == SQLITE_CANTOPEN || (r & 0xff) == SQLITE_READONLY))
+        rc = 1;
+    else
+        db_fail(s, e, "cannot read");
+out:
+    sqlite3_finalize(st);
+    /* After the error was read: this resets it. */
+    if (quick_check)
+        sqlite3_exec(s->db, "PRAGMA ignore_check_constraints=OFF", NULL, NULL, NULL);
+    return rc;
+}
+
+static int db_connect(state *s, const char *name, int flags, vb_error *e)
+{
+    if (sqlite3_open_v2(name, &s->db, flags, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(s->db, STATE_BUSY_MS);
+        return 0;
+    }
+    if (s->db)
+        db_fail(s, e, "cannot open");
+    else
+        vb_fail(e, VB_ERR_IO, "%s: cannot open", s->path);
+    return -1;
+}
+
+state *state_open(const char *out_dir, int mode, vb_error *e)
 {
     bool memory = in_memory();
+    bool write = mode != STATE_READ;
     char *dir = util_path_join(out_dir, ".vbatch");
-    if (create && !memory && util_mkdir_p(dir, e) != 0) {
-        free(dir);
-        return NULL;
-    }
     state *s = vb_xcalloc(1, sizeof *s);
     s->path = util_path_join(dir, "state.db");
-    free(dir);
+    s->mode = mode;
     pthread_mutex_init(&s->mu, NULL);
-    if (!create && !memory && access(s->path, F_OK) != 0) {
-        vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
-        state_close(&s);
-        return NULL;
-    }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
-                (create || memory ? SQLITE_OPEN_CREATE : 0) | (memory ? SQLITE_OPEN_URI : 0);
-    char *uri = memory ? memory_uri(s->path) : NULL;
-    int orc = sqlite3_open_v2(uri ? uri : s->path, &s->db, flags, NULL);
-    free(uri);
-    if (orc != SQLITE_OK) {
-        if (s->db)
-            db_fail(s, e, "cannot open");
-        else
-            vb_fail(e, VB_ERR_IO, "%s: cannot open", s->path);
-        state_close(&s);
-        return NULL;
-    }
-    sqlite3_busy_timeout(s->db, STATE_BUSY_MS);
-    /* NORMAL is durable across a process crash in WAL mode (the OS holds
-     * the data); only a power cut can lose the last commits. */
-    /* A small page cache: the journal is written in order and read in
-     * one pass, so a large cache only makes memory grow with the batch. */
-    if (db_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                   " PRAGMA foreign_keys=ON; PRAGMA cache_size=-256;"
-                   " PRAGMA mmap_size=0;", e) != 0 ||
-        ((create || memory) && db_exec(s, schema, e) != 0) ||
-        db_exec(s, schema_incremental, e) != 0) {
-        state_close(&s);
-        return NULL;
-    }
-    /* A journal made before `discovered` existed gets the column (an
-     * error only means it is there); one whose creator was killed before
-     * it made the tables holds no batch. */
-    sqlite3_exec(s->db, "ALTER TABLE batches ADD COLUMN discovered INTEGER", NULL, NULL, NULL);
-    if (!create && sqlite3_exec(s->db, "SELECT 1 FROM items LIMIT 0", NULL, NULL, NULL) != SQLITE_OK) {
-        vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
-        state_close(&s);
-        return NULL;
-    }
-    for (int i = 0; i < ST_NSTMT; i++)
-        if (sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
-            db_fail(s, e, "cannot prepare");
-            state_close(&s);
-            return NULL;
+    char *uri = NULL;
+    int version = 0;
+    bool existed = false, dir_writable = access(dir, W_OK) == 0;
+    if (write && !memory) {
+        /* A read-only output folder is said so before anything is made. */
+        if (check_writable(out_dir, out_dir, e) != 0 ||
+            (mode == STATE_CREATE && util_mkdir_p(dir, e) != 0) ||
+            check_writable(out_dir, dir, e) != 0 || check_writable(out_dir, s->path, e) != 0)
+            goto fail;
+        if (access(dir, F_OK) != 0) {
+            vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
+            goto fail;
         }
+        /* Before the journal is read: what is checked is what is run. */
+        if (!(s->lock = state_lock_take(out_dir, e)))
+            goto fail;
+    }
+    if (!memory) {
+        struct stat sb;
+        existed = stat(s->path, &sb) == 0 && sb.st_size > 0;
+        if (!existed && mode != STATE_CREATE) {
+            vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
+            goto fail;
+        }
+    }
+    if (memory) {
+        uri = file_uri(s->path, "mode=memory&cache=shared");
+        if (db_connect(s, uri, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI |
+                                   SQLITE_OPEN_FULLMUTEX, e) != 0)
+            goto fail;
+    } else if (write) {
+        if (db_connect(s, s->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+                                       (mode == STATE_CREATE ? SQLITE_OPEN_CREATE : 0), e) != 0)
+            goto fail;
+    } else {
+        /* Read-only. Where the folder is writable, a connection that may
+         * write but is told not to (query_only): as the last to close, it
+         * removes the -wal and -shm files a read-only one would leave.
+         * Else mode=ro; and a WAL journal needs its -shm file: where it
+         * cannot be made and no -wal is left, nobody can be writing, and
+         * the file is read as immutable. */
+        bool rw = dir_writable && access(s->path, W_OK) == 0;
+        char *wal = vb_xasprintf("%s-wal", s->path);
+        bool immutable = !dir_writable && access(wal, F_OK) != 0;
+        free(wal);
+        for (;;) {
+            uri = file_uri(s->path, rw ? "mode=rw" : immutable ? "mode=ro&immutable=1"
+                                                               : "mode=ro");
+            if (db_connect(s, uri, (rw ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
+                                       SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, e) != 0 ||
+                (rw && db_exec(s, "PRAGMA query_only=1", e) != 0))
+                goto fail;
+            /* Checked once by a run of this process: not again while it
+             * holds the lock (nobody else can have written since). */
+            state_lock *mine = lock_mine_of(out_dir);
+            int rc = check_journal(s, out_dir, !lock_checked(mine), &version, e);
+            if (rc == 0) {
+                lock_set_checked(mine);
+                break;
+            }
+            if (rc > 0 && (immutable || dir_writable))
+                db_fail(s, e, "cannot read");
+            if (rc < 0 || immutable || dir_writable)
+                goto fail;
+            sqlite3_close(s->db);
+            s->db = NULL;
+            free(uri);
+            immutable = true;
+        }
+    }
+    if (write && existed) {
+        if (check_journal(s, out_dir, !lock_checked(s->lock), &version, e) != 0)
+            goto fail;
+        lock_set_checked(s->lock);
+    }
+    if (write) {
+        /* NORMAL is durable across a process crash in WAL mode (the OS
+         * holds the data); only a power cut can lose the last commits.
+         * A small page cache: the journal is written in order and read in
+         * one pass, so a large cache only makes memory grow with the batch. */
+        if (db_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                       " PRAGMA foreign_keys=ON; PRAGMA cache_size=-256;"
+                       " PRAGMA mmap_size=0;", e) != 0 ||
+            ((mode == STATE_CREATE || memory) && db_exec(s, schema, e) != 0) ||
+            db_exec(s, schema_incremental, e) != 0)
+            goto fail;
+        /* A journal made before `discovered` existed gets the column (an
+         * error only means it is there). */
+        sqlite3_exec(s->db, "ALTER TABLE batches ADD COLUMN discovered INTEGER", NULL, NULL, NULL);
+    } else if (db_exec(s, "PRAGMA cache_size=-256; PRAGMA mmap_size=0;", e) != 0) {
+        goto fail;
+    }
+    /* One whose creator was killed before it made the tables holds no
+     * batch. */
+    if (mode != STATE_CREATE &&
+        sqlite3_exec(s->db, "SELECT 1 FROM items LIMIT 0", NULL, NULL, NULL) != SQLITE_OK) {
+        vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
+        goto fail;
+    }
+    s->has_discovered =
+        sqlite3_exec(s->db, "SELECT discovered FROM batches LIMIT 0", NULL, NULL, NULL) ==
+        SQLITE_OK;
+    if (write) {
+        /* Migrated (or made) to the current layout: say so. */
+        if (version < STATE_SCHEMA) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STATE_SCHEMA);
+            if (db_exec(s, sql, e) != 0)
+                goto fail;
+        }
+        for (int i = 0; i < ST_NSTMT; i++)
+            if (sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
+                db_fail(s, e, "cannot prepare");
+                goto fail;
+            }
+    }
+    free(uri);
+    free(dir);
     return s;
+fail:
+    free(uri);
+    free(dir);
+    state_close(&s);
+    return NULL;
 }
 
 void state_close(state **ps)
@@ -267,6 +757,8 @@ void state_close(state **ps)
         sqlite3_finalize(s->gen_set);
         sqlite3_close(s->db);
     }
+    /* After the journal is closed: the next run finds it complete. */
+    state_lock_release(&s->lock);
     pthread_mutex_destroy(&s->mu);
     free(s->path);
     free(s);
@@ -277,6 +769,17 @@ int state_flush(state *s, vb_error *e)
 {
     pthread_mutex_lock(&s->mu);
     int rc = commit_locked(s, e);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int state_snapshot(state *s, bool begin, vb_error *e)
+{
+    pthread_mutex_lock(&s->mu);
+    int rc = commit_locked(s, e);
+    if (rc == 0)
+        /* The read that starts the snapshot (BEGIN alone defers it). */
+        rc = db_exec(s, begin ? "BEGIN; SELECT count(*) FROM sqlite_master" : "COMMIT", e);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -317,8 +820,10 @@ char *state_batch_begin(state *s, const char *base_id, const state_batch *b, vb_
         sqlite3_bind_int64(st, 8, (sqlite3_int64)getpid());
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
+        if (rc == SQLITE_DONE) {
+            state_lock_note(s->lock, id);
             goto out;
+        }
         free(id);
         id = NULL;
         /* A taken id: try the next suffix; anything else is an error. */
@@ -402,12 +907,16 @@ int state_batch_get(state *s, const char *id, state_batch *b, vb_error *e)
     sqlite3_stmt *st = NULL;
     int rc = -1;
     pthread_mutex_lock(&s->mu);
-#define BATCH_COLS "SELECT id, command_line, config_json, inputs_json, started, finished," \
-                   " host, version, status, wall, peak_rss_kib, ifnull(discovered, -1)," \
-                   " (SELECT ifnull(max(seq), 0) FROM items WHERE batch = batches.id) FROM batches"
-    const char *sql = id ? BATCH_COLS " WHERE id = ?1" : BATCH_COLS " ORDER BY rowid DESC LIMIT 1";
-#undef BATCH_COLS
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+    /* An older journal opened read-only may lack `discovered`. */
+    char *sql = vb_xasprintf("SELECT id, command_line, config_json, inputs_json, started,"
+                             " finished, host, version, status, wall, peak_rss_kib, %s,"
+                             " (SELECT ifnull(max(seq), 0) FROM items WHERE batch = batches.id)"
+                             " FROM batches %s",
+                             s->has_discovered ? "ifnull(discovered, -1)" : "-1",
+                             id ? "WHERE id = ?1" : "ORDER BY rowid DESC LIMIT 1");
+    int prc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    free(sql);
+    if (prc != SQLITE_OK) {
         db_fail(s, e, "cannot prepare");
         goto out;
     }
@@ -518,28 +1027,17 @@ int state_batch_reopen(state *s, const char *id, const char *requeue, double *wa
     pthread_mutex_lock(&s->mu);
     if (commit_locked(s, e) != 0 || write_begin(s, e) != 0)
         goto out;
-    if (sqlite3_prepare_v2(s->db, "SELECT wall, status, host, pid FROM batches WHERE id = ?1",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(s->db, "SELECT wall FROM batches WHERE id = ?1", -1, &st, NULL) !=
+        SQLITE_OK) {
         db_fail(s, e, "cannot prepare");
         goto out;
     }
     bind_text(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
+    /* No check of the pid recorded: this process holds the output
+     * folder's lock, so a batch marked running is one whose process is
+     * gone (a pid alive may well be another process's by now). */
+    if (sqlite3_step(st) == SQLITE_ROW)
         *wall = sqlite3_column_double(st, 0);
-        /* A batch still being run by a live process on this host is not
-         * taken over (its running items are not abandoned). */
-        const char *status = (const char *)sqlite3_column_text(st, 1);
-        const char *bhost = (const char *)sqlite3_column_text(st, 2);
-        pid_t pid = (pid_t)sqlite3_column_int64(st, 3);
-        char host[256] = "";
-        if (gethostname(host, sizeof host - 1) != 0)
-            host[0] = '\0';
-        if (status && strcmp(status, "running") == 0 && bhost && strcmp(bhost, host) == 0 &&
-            pid > 0 && pid != getpid() && (kill(pid, 0) == 0 || errno == EPERM)) {
-            vb_fail(e, VB_ERR_USAGE, "batch %s is still running (process %ld)", id, (long)pid);
-            goto out;
-        }
-    }
     sqlite3_finalize(st);
     st = NULL;
     /* Items left running by a process that is gone are redone. */
@@ -569,6 +1067,8 @@ int state_batch_reopen(state *s, const char *id, const char *requeue, double *wa
         goto out;
     }
     rc = commit_locked(s, e);
+    if (rc == 0)
+        state_lock_note(s->lock, id);
 out:
     sqlite3_finalize(st);
     if (rc != 0 && s->in_txn) {
@@ -620,8 +1120,9 @@ static const char *const query_sql[] = {
     [STATE_Q_COUNTS] = "SELECT status, count(*) FROM items WHERE batch = ?1 GROUP BY status",
     [STATE_Q_FAILURES] = "SELECT seq, source, error_stage, error, attempts, folder FROM items"
                          " WHERE batch = ?1 AND status = 'failed' ORDER BY seq",
-    [STATE_Q_RECORDS] = "SELECT record_json FROM items WHERE batch = ?1"
-                        " AND record_json IS NOT NULL ORDER BY seq",
+    [STATE_Q_RECORDS] = "SELECT record_json, status, seq, source, folder FROM items"
+                        " WHERE batch = ?1 AND (record_json IS NOT NULL OR status NOT IN ("
+                        STATE_ITEM_STATUSES ")) ORDER BY seq",
     [STATE_Q_FOLDERS] = "SELECT folder FROM items WHERE batch = ?1 AND folder IS NOT NULL"
                         " ORDER BY seq",
     /* One row per source ever recorded (not per batch): the cost does
