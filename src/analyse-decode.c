@@ -550,9 +550,12 @@ static int open_decoder(an_ctx *c, an_stream *s)
     AVCodecParameters *par = s->st->codecpar;
     const char *kind = par->codec_type == AVMEDIA_TYPE_VIDEO ? "video" : "audio";
     const AVCodec *codec = avcodec_find_decoder(par->codec_id);
+    if (!codec && par->codec_id == AV_CODEC_ID_NONE)
+        return vb_fail(c->e, VB_ERR_MEDIA, "%s: the %s codec is unknown to this FFmpeg: "
+                       "cannot decode it", c->path, kind);
     if (!codec)
-        return vb_fail(c->e, VB_ERR_MEDIA, "%s: no decoder for the %s codec %s", c->path, kind,
-                       avcodec_get_name(par->codec_id));
+        return vb_fail(c->e, VB_ERR_MEDIA, "%s: no decoder for the %s codec %s in this FFmpeg",
+                       c->path, kind, avcodec_get_name(par->codec_id));
     s->dec = avcodec_alloc_context3(codec);
     if (!s->dec)
         return vb_fail(c->e, VB_ERR_INTERNAL, "%s: out of memory", c->path);
@@ -563,6 +566,7 @@ static int open_decoder(an_ctx *c, an_stream *s)
     s->dec->thread_count = c->threads; /* 0: libavcodec picks */
     if (c->keyframes && par->codec_type == AVMEDIA_TYPE_VIDEO)
         s->dec->skip_frame = AVDISCARD_NONKEY;
+    mediaio_decoder_limits(s->dec);
     rc = avcodec_open2(s->dec, codec, NULL);
     if (rc < 0) {
         char what[64];
@@ -612,15 +616,7 @@ static int open_input(an_ctx *c)
     }
     c->fc = mediaio_format(c->io);
     int rc;
-    /* One decoder thread here: a frame or two at most are decoded. */
-    unsigned n = c->fc->nb_streams;
-    AVDictionary **opts = vb_xcalloc(n + 1, sizeof(AVDictionary *));
-    for (unsigned i = 0; i < n; i++)
-        av_dict_set(&opts[i], "threads", "1", 0);
-    rc = avformat_find_stream_info(c->fc, opts);
-    for (unsigned i = 0; i < n; i++)
-        av_dict_free(&opts[i]);
-    free(opts);
+    rc = mediaio_stream_info(c->io);
     if (reader_failed(c) != 0)
         return -1;
     if (rc < 0)
