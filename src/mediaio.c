@@ -616,6 +616,11 @@ int mediaio_demux(mediaio *io, vb_error *e)
                        "does not open", io->path, io->nested);
     if (rc == AVERROR_INVALIDDATA)
         return vb_fail(e, VB_ERR_MEDIA, "%s: not a recognised media file (%s)", io->path, m);
+    /* What a demuxer says when a limit refused it (vbatch itself aborts
+     * when out of memory). */
+    if (rc == AVERROR(ENOMEM))
+        return vb_fail(e, VB_ERR_MEDIA, "%s: cannot open: its header asks for more than one "
+                       "item may take (more than %d streams?)", io->path, LIMIT_STREAMS);
     return vb_fail(e, VB_ERR_MEDIA, "%s: cannot open: %s", io->path, m);
 }
 

@@ -10,7 +10,8 @@ need_tool /usr/bin/time
 
 GOOD=$(clip h264_aac_720p.mp4)
 GOOD2=$(clip h264_ntsc.mkv)
-for n in hostile_unknown_codec.mkv hostile_header_liar.mp4 hostile_dead_video.mp4 hostile_gzip_bomb.mp4; do
+for n in hostile_unknown_codec.mkv hostile_header_liar.mp4 hostile_dead_video.mp4 hostile_gzip_bomb.mp4 \
+         hostile_streams.mkv; do
     media_make_hostile "$CLIPS" "$n" || exit 99
 done
 
@@ -116,6 +117,15 @@ check "gzip bomb: exit 3" [ $? -eq 3 ]
 has_error "$T/bomb-out" clip.mp4 probe "gzip-compressed data"
 rss=$(tail -1 "$T/bomb-rss")
 check "gzip bomb: peak RSS ${rss} KB < 200 MB" [ "$rss" -lt 204800 ]
+
+# A container with 120 streams (each would get a decoder to complete its
+# parameters): more than an item may have.
+IN="$T/streams"; mkdir -p "$IN"
+cp "$CLIPS/hostile_streams.mkv" "$IN/many.mkv"; cp "$GOOD" "$IN/good.mp4"
+expect_status 3 "120 streams: the item is refused" \
+    "$VBATCH" process "$IN" --output "$T/streams-out" --quiet
+has_error "$T/streams-out" many.mkv probe "more than 100 streams"
+done_items "$T/streams-out" 1
 
 # ---- 5. a header that declares 1920x1080 for a 320x256 stream ----
 IN="$T/liar"; mkdir -p "$IN"

@@ -237,6 +237,8 @@ media_make_thumbs() {
 #   hostile_dead_video.mp4     4 s 640x360 H.264 whose video samples are all
 #                              zeros: the header probes fine, nothing decodes
 #   hostile_gzip_bomb.mp4      a 2 MB gzip file of about 2 GB of zeros
+#   hostile_streams.mkv        one 0.4 s 160x120 H.264 stream mapped 120 times:
+#                              more streams than an item may have
 #   onekey_h264.ts             8 s 640x360 25 fps H.264 in MPEG-TS, libx264's
 #                              default GOP (one key frame, as in every x264
 #                              clip of 10 s or less), the hue turning 51
@@ -375,6 +377,11 @@ media_make_hostile() {
         _patch_py "$_py_dead_video" "$_o.src.mp4" "$_o" ;;
     hostile_gzip_bomb.mp4)
         _patch_py "$_py_gzip_bomb" - "$_o" ;;
+    hostile_streams.mkv)
+        _ff -f lavfi -i testsrc2=size=160x120:rate=25 -t 0.4 -c:v libx264 -preset ultrafast \
+            -pix_fmt yuv420p "$_o.src.mkv" &&
+        _ff -i "$_o.src.mkv" $(_i=0; while [ $_i -lt 120 ]; do printf -- '-map 0:v '; _i=$((_i + 1)); done) \
+            -c copy "$_o" ;;
     onekey_h264.ts)
         _ff -f lavfi -i "$_onekey_src" -t 8 -vf hue=h=n*51 -c:v libx264 -preset ultrafast \
             -pix_fmt yuv420p "$_o" ;;
