@@ -107,6 +107,9 @@ bool mediaio_accepted(const char *format_name);
  * thread and the limits of mediaio_decoder_limits. libav's return code;
  * on failure call mediaio_error first. */
 int mediaio_stream_info(mediaio *io);
+/* A picture larger than a decoder of an item may allocate (8192x8192
+ * pixels): -1 with e saying so; 0 if it fits or the size is unknown. */
+int mediaio_picture_check(const char *path, int width, int height, vb_error *e);
 struct AVCodecContext;
 /* The caps on what a decoder of an item may allocate (the largest
  * picture, the most samples in a frame); call before avcodec_open2. */

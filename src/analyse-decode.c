@@ -556,6 +556,9 @@ static int open_decoder(an_ctx *c, an_stream *s)
     if (!codec)
         return vb_fail(c->e, VB_ERR_MEDIA, "%s: no decoder for the %s codec %s in this FFmpeg",
                        c->path, kind, avcodec_get_name(par->codec_id));
+    if (par->codec_type == AVMEDIA_TYPE_VIDEO &&
+        mediaio_picture_check(c->path, par->width, par->height, c->e) != 0)
+        return -1;
     s->dec = avcodec_alloc_context3(codec);
     if (!s->dec)
         return vb_fail(c->e, VB_ERR_INTERNAL, "%s: out of memory", c->path);
@@ -615,14 +618,26 @@ static int open_input(an_ctx *c)
         return -1;
     }
     c->fc = mediaio_format(c->io);
-    int rc;
-    rc = mediaio_stream_info(c->io);
+    /* The picture sizes the header declares: a decoder refused one too
+     * large (mediaio_decoder_limits) and stream info forgot it. */
+    unsigned nheader = c->fc->nb_streams;
+    int *dims = vb_xcalloc(2 * (size_t)nheader + 2, sizeof *dims);
+    for (unsigned i = 0; i < nheader; i++) {
+        dims[2 * i] = c->fc->streams[i]->codecpar->width;
+        dims[2 * i + 1] = c->fc->streams[i]->codecpar->height;
+    }
+    int rc = mediaio_stream_info(c->io);
+    int vi = rc >= 0 ? pick_video(c->fc) : -1;
+    int big = vi >= 0 && (unsigned)vi < nheader
+            ? mediaio_picture_check(c->path, dims[2 * vi], dims[2 * vi + 1], c->e) : 0;
+    free(dims);
     if (reader_failed(c) != 0)
         return -1;
     if (rc < 0)
         return fail_av(c, VB_ERR_MEDIA, rc, "cannot read stream information");
+    if (big != 0)
+        return -1;
 
-    int vi = pick_video(c->fc);
     int best_audio = av_find_best_stream(c->fc, AVMEDIA_TYPE_AUDIO, -1, vi, NULL, 0);
     if (vi < 0 && best_audio < 0)
         return vb_fail(c->e, VB_ERR_MEDIA, "%s: no audio or video stream to analyse", c->path);

@@ -643,6 +643,15 @@ int mediaio_stream_info(mediaio *io)
     return rc;
 }
 
+int mediaio_picture_check(const char *path, int width, int height, vb_error *e)
+{
+    if (width <= 0 || height <= 0 || (int64_t)width * height <= LIMIT_PIXELS)
+        return 0;
+    return vb_fail(e, VB_ERR_MEDIA, "%s: the video's pictures are %dx%d, more than the "
+                   "%lld pixels (8192x8192) vbatch decodes", path, width, height,
+                   (long long)LIMIT_PIXELS);
+}
+
 void mediaio_decoder_limits(struct AVCodecContext *ctx)
 {
     ctx->max_pixels = LIMIT_PIXELS;

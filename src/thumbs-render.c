@@ -137,6 +137,10 @@ static int dec_open(dec *d, const char *path, const probe_result *p, int threads
         return vb_fail(e, VB_ERR_MEDIA, "%s: no decoder for the video codec %s in this FFmpeg: "
                        "no thumbnails", path, avcodec_get_name(id));
     }
+    if (mediaio_picture_check(path, d->st->codecpar->width, d->st->codecpar->height, e) != 0) {
+        dec_close(d);
+        return -1;
+    }
     d->ctx = avcodec_alloc_context3(codec);
     d->pkt = av_packet_alloc();
     d->frame = av_frame_alloc();

@@ -11,7 +11,7 @@ need_tool /usr/bin/time
 GOOD=$(clip h264_aac_720p.mp4)
 GOOD2=$(clip h264_ntsc.mkv)
 for n in hostile_unknown_codec.mkv hostile_header_liar.mp4 hostile_dead_video.mp4 hostile_gzip_bomb.mp4 \
-         hostile_streams.mkv; do
+         hostile_streams.mkv hostile_giant_frame.mkv; do
     media_make_hostile "$CLIPS" "$n" || exit 99
 done
 
@@ -126,6 +126,20 @@ expect_status 3 "120 streams: the item is refused" \
     "$VBATCH" process "$IN" --output "$T/streams-out" --quiet
 has_error "$T/streams-out" many.mkv probe "more than 100 streams"
 done_items "$T/streams-out" 1
+
+# A 9000x9000 picture: refused before a decoder allocates it.
+IN="$T/giant"; mkdir -p "$IN"
+cp "$CLIPS/hostile_giant_frame.mkv" "$IN/giant.mkv"; cp "$GOOD" "$IN/good.mp4"
+/usr/bin/time -f %M -o "$T/giant-rss" "$VBATCH" process "$IN" --output "$T/giant-out" \
+    --thumbnails --deep --quiet
+check "giant picture: exit 3" [ $? -eq 3 ]
+has_error "$T/giant-out" giant.mkv analyse "pictures are 9000x9000, more than"
+done_items "$T/giant-out" 1
+rss=$(tail -1 "$T/giant-rss")
+check "giant picture: peak RSS ${rss} KB < 200 MB" [ "$rss" -lt 204800 ]
+expect_status 3 "giant picture, --thumbnails only" \
+    "$VBATCH" process "$IN/giant.mkv" --output "$T/giant-thumbs" --thumbnails --quiet
+has_error "$T/giant-thumbs" giant.mkv thumbs "pictures are 9000x9000, more than"
 
 # ---- 5. a header that declares 1920x1080 for a 320x256 stream ----
 IN="$T/liar"; mkdir -p "$IN"

@@ -239,6 +239,8 @@ media_make_thumbs() {
 #   hostile_gzip_bomb.mp4      a 2 MB gzip file of about 2 GB of zeros
 #   hostile_streams.mkv        one 0.4 s 160x120 H.264 stream mapped 120 times:
 #                              more streams than an item may have
+#   hostile_giant_frame.mkv    one PNG frame of 9000x9000 pixels (243 MB once
+#                              decoded, 240 KB of black as PNG) in Matroska
 #   onekey_h264.ts             8 s 640x360 25 fps H.264 in MPEG-TS, libx264's
 #                              default GOP (one key frame, as in every x264
 #                              clip of 10 s or less), the hue turning 51
@@ -355,6 +357,20 @@ with open(sys.argv[2], "wb") as f:
     f.write(co.flush(zlib.Z_FINISH) + struct.pack("<II", crc, ((n + 1) << 20) & 0xffffffff))
 '
 
+# A black 9000x9000 RGB PNG, written row by row (never 243 MB at once).
+_py_giant_png='
+import struct, sys, zlib
+W = H = 9000
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+co = zlib.compressobj(9)
+row = bytes(1 + 3 * W)
+idat = b"".join(co.compress(row) for _ in range(H)) + co.flush()
+with open(sys.argv[2], "wb") as f:
+    f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", W, H, 8, 2, 0, 0, 0)))
+    f.write(chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+'
+
 _onekey_src="testsrc2=size=640x360:rate=25"
 
 # media_make_hostile DIR NAME
@@ -377,6 +393,9 @@ media_make_hostile() {
         _patch_py "$_py_dead_video" "$_o.src.mp4" "$_o" ;;
     hostile_gzip_bomb.mp4)
         _patch_py "$_py_gzip_bomb" - "$_o" ;;
+    hostile_giant_frame.mkv)
+        _patch_py "$_py_giant_png" - "$_o.src.png" &&
+        _ff -f image2 -c:v png -framerate 1 -i "$_o.src.png" -c copy -t 1 "$_o" ;;
     hostile_streams.mkv)
         _ff -f lavfi -i testsrc2=size=160x120:rate=25 -t 0.4 -c:v libx264 -preset ultrafast \
             -pix_fmt yuv420p "$_o.src.mkv" &&
@@ -393,7 +412,7 @@ media_make_hostile() {
     *) echo "media_make_hostile: unknown clip $_n" >&2; return 1 ;;
     esac
     _rc=$?
-    rm -f "$_o.src.mkv" "$_o.src.mp4"
+    rm -f "$_o.src.mkv" "$_o.src.mp4" "$_o.src.png"
     if [ $_rc -ne 0 ] || [ ! -s "$_o" ]; then
         rm -f "$_o"
         echo "media_make_hostile: could not make $_n" >&2
