@@ -12,7 +12,8 @@
  *
  * A header can lie: the frame size in tkhd/stsd is the muxer's word, and
  * a 320x256 stream can be declared 1920x1080. The parser that runs on
- * the first packet reads the bitstream's own size (the SPS), so where it
+ * the first packet reads the bitstream's own size (the SPS), as
+ * find_stream_info's decoder does for the other codecs, so where it
  * differs the stream's size is reported, as ffprobe (which decodes) does,
  * with the declared one kept for a finding (rules.c). */
 #include "config.h"

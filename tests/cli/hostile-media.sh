@@ -127,19 +127,21 @@ expect_status 3 "120 streams: the item is refused" \
 has_error "$T/streams-out" many.mkv probe "more than 100 streams"
 done_items "$T/streams-out" 1
 
-# A 9000x9000 picture: refused before a decoder allocates it.
+# A 9000x9000 picture: refused before a decoder allocates it. (Its peak
+# RSS is measured alone: decoding a good clip under ASan costs more.)
 IN="$T/giant"; mkdir -p "$IN"
-cp "$CLIPS/hostile_giant_frame.mkv" "$IN/giant.mkv"; cp "$GOOD" "$IN/good.mp4"
+cp "$CLIPS/hostile_giant_frame.mkv" "$IN/giant.mkv"
 /usr/bin/time -f %M -o "$T/giant-rss" "$VBATCH" process "$IN" --output "$T/giant-out" \
     --thumbnails --deep --quiet
 check "giant picture: exit 3" [ $? -eq 3 ]
 has_error "$T/giant-out" giant.mkv analyse "pictures are 9000x9000, more than"
-done_items "$T/giant-out" 1
 rss=$(tail -1 "$T/giant-rss")
 check "giant picture: peak RSS ${rss} KB < 200 MB" [ "$rss" -lt 204800 ]
+cp "$GOOD" "$IN/good.mp4"
 expect_status 3 "giant picture, --thumbnails only" \
-    "$VBATCH" process "$IN/giant.mkv" --output "$T/giant-thumbs" --thumbnails --quiet
+    "$VBATCH" process "$IN" --output "$T/giant-thumbs" --thumbnails --quiet
 has_error "$T/giant-thumbs" giant.mkv thumbs "pictures are 9000x9000, more than"
+done_items "$T/giant-thumbs" 1
 
 # ---- 5. a header that declares 1920x1080 for a 320x256 stream ----
 IN="$T/liar"; mkdir -p "$IN"
