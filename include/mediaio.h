@@ -14,7 +14,11 @@
  * A read blocked in the kernel can not be interrupted from its own
  * thread: while one is in progress the clock says since when, so the
  * batch can give up on that worker (mediaio_clock_abandon) and the
- * reader, should it ever return, stops there and reports nothing. */
+ * reader, should it ever return, stops there and reports nothing.
+ *
+ * The input is untrusted: only the demuxers of the containers vbatch
+ * checks are used, no demuxer may open another file or URL, and what a
+ * demuxer may buffer and a decoder allocate is capped (see mediaio.c). */
 #ifndef VB_MEDIAIO_H
 #define VB_MEDIAIO_H
 
@@ -89,10 +93,27 @@ struct AVFormatContext;
  * not be opened, VB_ERR_MEDIA when it is not a regular file. */
 int mediaio_open(mediaio **io, const char *path, mediaio_clock *clk, double stage_timeout,
                  vb_error *e);
-/* avformat_open_input on it: the demuxer reads the header. On failure
- * the format context is gone and e says why (mediaio_error first, else
- * "not a recognised media file" or "cannot open"). */
+/* avformat_open_input on it: the demuxer reads the header. Data in a
+ * format outside the containers vbatch checks (a playlist, an image, a
+ * gzip file ...) is refused before any demuxer reads it, with a message
+ * naming what it is. On failure the format context is gone and e says
+ * why (mediaio_error first, else "not a recognised media file", the
+ * refusal, or "cannot open"). */
 int mediaio_demux(mediaio *io, vb_error *e);
+/* Whether a demuxer name (AVInputFormat.name, "mov,mp4,m4a,...") is one
+ * vbatch opens. Pure. */
+bool mediaio_accepted(const char *format_name);
+/* avformat_find_stream_info on the demuxed input, its decoders with one
+ * thread and the limits of mediaio_decoder_limits. libav's return code;
+ * on failure call mediaio_error first. */
+int mediaio_stream_info(mediaio *io);
+/* A picture larger than a decoder of an item may allocate (8192x8192
+ * pixels): -1 with e saying so; 0 if it fits or the size is unknown. */
+int mediaio_picture_check(const char *path, int width, int height, vb_error *e);
+struct AVCodecContext;
+/* The caps on what a decoder of an item may allocate (the largest
+ * picture, the most samples in a frame); call before avcodec_open2. */
+void mediaio_decoder_limits(struct AVCodecContext *ctx);
 /* The format context (NULL before mediaio_demux or after it failed). */
 struct AVFormatContext *mediaio_format(const mediaio *io);
 /* File size at open, in bytes. */

@@ -23,7 +23,10 @@ typedef struct probe_stream {
     char *language;             /* NULL if none */
     bool attached_pic;          /* cover art, not a video track */
     /* video */
-    int width, height;          /* coded picture as ffprobe reports it */
+    int width, height;          /* coded picture as ffprobe reports it: the
+                                   bitstream's size where the header's differs */
+    int header_width, header_height; /* the size the container declared when
+                                   the bitstream says otherwise, else 0 */
     int display_width, display_height; /* after rotation */
     double rotation;            /* degrees, counter-clockwise, from matrix */
     probe_rational sar, dar;    /* 0/1 if unknown */

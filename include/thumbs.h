@@ -29,7 +29,8 @@ struct mediaio_clock;
  * and, if cfg->contact_sheet, `contact_path`. Every file is written to a
  * temporary name and renamed. `threads` caps the decoder's threads; the
  * reading is bounded by the item's clock `clk` (NULL: none, see
- * mediaio.h). */
+ * mediaio.h). On failure (-1, e set) `out` is left empty: nothing to
+ * clear. */
 int thumbs_make(const char *video, const probe_result *p, const thumbs_config *cfg,
                 const char *thumb_dir, const char *contact_path, int threads,
                 struct mediaio_clock *clk, thumbs_result *out, vb_error *e);

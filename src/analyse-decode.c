@@ -550,9 +550,15 @@ static int open_decoder(an_ctx *c, an_stream *s)
     AVCodecParameters *par = s->st->codecpar;
     const char *kind = par->codec_type == AVMEDIA_TYPE_VIDEO ? "video" : "audio";
     const AVCodec *codec = avcodec_find_decoder(par->codec_id);
+    if (!codec && par->codec_id == AV_CODEC_ID_NONE)
+        return vb_fail(c->e, VB_ERR_MEDIA, "%s: the %s codec is unknown to this FFmpeg: "
+                       "cannot decode it", c->path, kind);
     if (!codec)
-        return vb_fail(c->e, VB_ERR_MEDIA, "%s: no decoder for the %s codec %s", c->path, kind,
-                       avcodec_get_name(par->codec_id));
+        return vb_fail(c->e, VB_ERR_MEDIA, "%s: no decoder for the %s codec %s in this FFmpeg",
+                       c->path, kind, avcodec_get_name(par->codec_id));
+    if (par->codec_type == AVMEDIA_TYPE_VIDEO &&
+        mediaio_picture_check(c->path, par->width, par->height, c->e) != 0)
+        return -1;
     s->dec = avcodec_alloc_context3(codec);
     if (!s->dec)
         return vb_fail(c->e, VB_ERR_INTERNAL, "%s: out of memory", c->path);
@@ -563,6 +569,7 @@ static int open_decoder(an_ctx *c, an_stream *s)
     s->dec->thread_count = c->threads; /* 0: libavcodec picks */
     if (c->keyframes && par->codec_type == AVMEDIA_TYPE_VIDEO)
         s->dec->skip_frame = AVDISCARD_NONKEY;
+    mediaio_decoder_limits(s->dec);
     rc = avcodec_open2(s->dec, codec, NULL);
     if (rc < 0) {
         char what[64];
@@ -611,22 +618,26 @@ static int open_input(an_ctx *c)
         return -1;
     }
     c->fc = mediaio_format(c->io);
-    int rc;
-    /* One decoder thread here: a frame or two at most are decoded. */
-    unsigned n = c->fc->nb_streams;
-    AVDictionary **opts = vb_xcalloc(n + 1, sizeof(AVDictionary *));
-    for (unsigned i = 0; i < n; i++)
-        av_dict_set(&opts[i], "threads", "1", 0);
-    rc = avformat_find_stream_info(c->fc, opts);
-    for (unsigned i = 0; i < n; i++)
-        av_dict_free(&opts[i]);
-    free(opts);
+    /* The picture sizes the header declares: a decoder refused one too
+     * large (mediaio_decoder_limits) and stream info forgot it. */
+    unsigned nheader = c->fc->nb_streams;
+    int *dims = vb_xcalloc(2 * (size_t)nheader + 2, sizeof *dims);
+    for (unsigned i = 0; i < nheader; i++) {
+        dims[2 * i] = c->fc->streams[i]->codecpar->width;
+        dims[2 * i + 1] = c->fc->streams[i]->codecpar->height;
+    }
+    int rc = mediaio_stream_info(c->io);
+    int vi = rc >= 0 ? pick_video(c->fc) : -1;
+    int big = vi >= 0 && (unsigned)vi < nheader
+            ? mediaio_picture_check(c->path, dims[2 * vi], dims[2 * vi + 1], c->e) : 0;
+    free(dims);
     if (reader_failed(c) != 0)
         return -1;
     if (rc < 0)
         return fail_av(c, VB_ERR_MEDIA, rc, "cannot read stream information");
+    if (big != 0)
+        return -1;
 
-    int vi = pick_video(c->fc);
     int best_audio = av_find_best_stream(c->fc, AVMEDIA_TYPE_AUDIO, -1, vi, NULL, 0);
     if (vi < 0 && best_audio < 0)
         return vb_fail(c->e, VB_ERR_MEDIA, "%s: no audio or video stream to analyse", c->path);

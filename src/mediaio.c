@@ -14,7 +14,16 @@
  * give its data once, while the stages read a file several times. The
  * file is opened with O_NONBLOCK so that one swapped in for a FIFO after
  * discovery does not block the open (fstat then refuses it); the flag is
- * cleared once the file is known to be regular. */
+ * cleared once the file is known to be regular.
+ *
+ * The input is untrusted, and libavformat can do much more than read a
+ * file: a playlist (HLS, DASH, concat) opens other files or URLs, the
+ * libgme demuxer inflates a gzip file whole in memory. So only the
+ * demuxers of the containers vbatch checks are used (ACCEPTED), anything
+ * else is refused before its demuxer reads a byte, and no demuxer may
+ * open anything: the io_open callback refuses every nested open and no
+ * protocol is allowed (the input is our own I/O context). What a demuxer
+ * and a decoder may take is capped too (LIMITS). */
 #include "config.h"
 #include "mediaio.h"
 #include "util.h"
@@ -28,11 +37,44 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/avstring.h>
+#include <libavutil/dict.h>
 #include <libavutil/mem.h>
 
 /* libavformat's own buffer size for files. */
 #define IO_BUFFER 32768
+
+/* The demuxers vbatch opens (av_match_list names): what cameras, editors,
+ * generators and platforms deliver short videos in. MP4/MOV/3GP/M4A
+ * (mov), Matroska/WebM, MPEG-TS/M2TS, MPEG-PS (.mpg, .vob), MXF and AVI;
+ * ASF (.wmv), FLV and Ogg (.ogv), older or web formats still met in
+ * archives and downloads: every extension the scan takes by default
+ * (pattern.c) has its demuxer here. Not here: playlists and scripts (hls,
+ * dash, concat: they open other files), images (libvips reads those;
+ * libav never needs an image demuxer), raw elementary streams and audio
+ * formats (no container to check), subtitles, libgme and the like. */
+#define ACCEPTED "mov,matroska,mpegts,mpeg,mxf,avi,asf,flv,ogg"
+#define ACCEPTED_TEXT "MP4/MOV, Matroska/WebM, MPEG-TS, MPEG-PS, MXF, AVI, ASF/WMV, FLV, Ogg"
+
+/* LIMITS. What one item's demuxer may buffer and its decoders allocate,
+ * so a hostile header costs an error, not the machine's memory:
+ *   probesize: bytes avformat_find_stream_info reads (and holds as
+ *     packets) to learn what the headers leave out: libav's default,
+ *     made explicit;
+ *   analyzeduration: the media time it may read for that, a little
+ *     above libav's 5 s (7 s for MPEG-TS/PS, which need it most);
+ *   max_streams: a clip has a few streams, a broadcast TS a few dozen;
+ *   max_pixels: the largest picture a decoder may allocate: 8192x8192,
+ *     above 8K UHD and HEVC's largest level (8192x4320); a header that
+ *     claims 100000x100000 is refused instead of allocating gigabytes;
+ *   max_samples: audio samples (times channels) in one decoded frame. */
+#define LIMIT_PROBESIZE (5 << 20)
+#define LIMIT_ANALYZEDURATION (7 * AV_TIME_BASE)
+#define LIMIT_STREAMS 100
+#define LIMIT_PIXELS ((int64_t)8192 * 8192)
+#define LIMIT_SAMPLES (1 << 24)
 
 struct mediaio {
     char *path;
@@ -48,6 +90,7 @@ struct mediaio {
     int err;                   /* errno of the first failed read, 0 if none */
     AVIOContext *pb;
     AVFormatContext *fc;
+    char *nested;              /* the first nested open refused, or NULL */
 };
 
 /* ---- the clock ---- */
@@ -338,18 +381,41 @@ static int io_interrupt(void *opaque)
     return io_stop(io, util_now()) != MEDIAIO_GO;
 }
 
+/* A demuxer wants to open another file or URL (a playlist's segment, a
+ * reference, a sequence's next image): never. The first one is kept for
+ * the message. */
+static int io_open_refused(AVFormatContext *fc, AVIOContext **pb, const char *url, int flags,
+                           AVDictionary **options)
+{
+    (void)flags;
+    (void)options;
+    mediaio *io = fc->opaque;
+    *pb = NULL;
+    if (io && !io->nested)
+        io->nested = vb_xstrdup(url ? url : "");
+    return AVERROR(EPERM);
+}
+
 /* A demuxer context reading through our I/O context. */
 static int format_context(mediaio *io)
 {
     io->fc = avformat_alloc_context();
     if (!io->fc)
         return -1;
-    io->fc->pb = io->pb;
-    io->fc->interrupt_callback = (AVIOInterruptCB){ io_interrupt, io };
-    /* What libavformat's file protocol allows files to refer to: a
-     * playlist named .mp4 must not make us fetch a URL. */
-    io->fc->protocol_whitelist = av_strdup("file,crypto,data");
-    return io->fc->protocol_whitelist ? 0 : -1;
+    AVFormatContext *fc = io->fc;
+    fc->pb = io->pb;
+    fc->opaque = io;
+    fc->interrupt_callback = (AVIOInterruptCB){ io_interrupt, io };
+    fc->io_open = io_open_refused;
+    fc->probesize = LIMIT_PROBESIZE;
+    fc->max_analyze_duration = LIMIT_ANALYZEDURATION;
+    fc->max_streams = LIMIT_STREAMS;
+    /* Second fences: libavformat itself refuses another demuxer, and
+     * any protocol ("none" names none) should one be opened without
+     * io_open. */
+    fc->format_whitelist = av_strdup(ACCEPTED);
+    fc->protocol_whitelist = av_strdup("none");
+    return fc->format_whitelist && fc->protocol_whitelist ? 0 : -1;
 }
 
 /* The demuxer a file's name promises, when trying it first is safe: the
@@ -431,31 +497,165 @@ int mediaio_open(mediaio **out, const char *path, mediaio_clock *clk, double sta
     return 0;
 }
 
+/* What a refused demuxer reads, for the message: "an HLS playlist". */
+static const struct {
+    const char *name;        /* AVInputFormat name (first of its list) */
+    const char *what;
+} refused_names[] = {
+    { "hls", "an HLS playlist" },
+    { "dash", "a DASH manifest" },
+    { "concat", "an FFmpeg concat script" },
+    { "libgme", "game music data" },
+    { "image2", "an image sequence" },
+    { "webm_dash_manifest", "a WebM DASH manifest" },
+    { "sdp", "an SDP session description" },
+    { "rtsp", "an RTSP session" },
+    { "tty", "a text file" },
+    { "srt", "a SubRip subtitle file" },
+    { "webvtt", "a WebVTT subtitle file" },
+    { "ass", "an ASS/SSA subtitle file" },
+    { "mp3", "MP3 audio" },
+    { "wav", "WAV audio" },
+    { "flac", "FLAC audio" },
+    { "aac", "raw AAC audio" },
+    { "h264", "a raw H.264 stream" },
+    { "hevc", "a raw HEVC stream" },
+};
+
+/* "PATH: an HLS playlist (Apple HTTP Live Streaming), not a media file
+ * vbatch checks (...)" */
+static int refuse_format(mediaio *io, const AVInputFormat *f, int score, vb_error *e)
+{
+    const char *name = f->name, *lng = f->long_name ? f->long_name : f->name;
+    size_t len = strcspn(name, ",");
+    /* libgme takes any gzip file for the compressed music it plays:
+     * say gzip. (The probe data is still in the buffer: no read.) */
+    unsigned char magic[2];
+    if (avio_seek(io->pb, 0, SEEK_SET) == 0 && avio_read(io->pb, magic, 2) == 2 &&
+        magic[0] == 0x1f && magic[1] == 0x8b)
+        return vb_fail(e, VB_ERR_MEDIA, "%s: gzip-compressed data, not a media file vbatch "
+                       "checks (it reads %s)", io->path, ACCEPTED_TEXT);
+    if (score <= AVPROBE_SCORE_EXTENSION / 2)
+        return vb_fail(e, VB_ERR_MEDIA, "%s: not a recognised media file (the data only "
+                       "faintly resembles %s, probe score %d of 100)", io->path, name, score);
+    const char *what = NULL;
+    for (size_t i = 0; i < VB_ARRAY_LEN(refused_names) && !what; i++)
+        if (strlen(refused_names[i].name) == len && strncmp(refused_names[i].name, name, len) == 0)
+            what = refused_names[i].what;
+    if (!what && len > 5 && strncmp(name + len - 5, "_pipe", 5) == 0)
+        what = "an image";
+    if (what)
+        return vb_fail(e, VB_ERR_MEDIA, "%s: %s (%s), not a media file vbatch checks "
+                       "(it reads %s)", io->path, what, lng, ACCEPTED_TEXT);
+    return vb_fail(e, VB_ERR_MEDIA, "%s: data in the %s format, not a media file vbatch "
+                   "checks (it reads %s)", io->path, lng, ACCEPTED_TEXT);
+}
+
+bool mediaio_accepted(const char *format_name)
+{
+    return format_name && av_match_list(format_name, ACCEPTED, ',') > 0;
+}
+
+/* Name the format of the data at the start of the input, over every
+ * demuxer this libavformat has (what avformat_open_input would do), and
+ * refuse it unless it is one vbatch checks; else 0 with *fmt and *score. */
+static int probe_format(mediaio *io, const AVInputFormat **fmt, int *score, vb_error *e)
+{
+    *fmt = NULL;
+    int rc = av_probe_input_buffer2(io->pb, fmt, io->path, NULL, 0, 0);
+    if (rc < 0 || !*fmt) {
+        if (mediaio_error(io, e) != 0)
+            return -1;
+        char m[AV_ERROR_MAX_STRING_SIZE];
+        av_strerror(rc < 0 ? rc : AVERROR_INVALIDDATA, m, sizeof m);
+        return vb_fail(e, VB_ERR_MEDIA, "%s: not a recognised media file (%s)", io->path, m);
+    }
+    if (mediaio_error(io, e) != 0)
+        return -1;
+    *score = rc;
+    if (!mediaio_accepted((*fmt)->name))
+        return refuse_format(io, *fmt, rc, e);
+    return 0;
+}
+
 int mediaio_demux(mediaio *io, vb_error *e)
 {
     /* On failure it frees the context, but not our I/O context. */
-    const AVInputFormat *named = named_format(io->path);
-    int rc = avformat_open_input(&io->fc, io->path, named, NULL);
-    if (rc >= 0 && named) {
+    const AVInputFormat *fmt = named_format(io->path);
+    int rc = AVERROR_INVALIDDATA, score = AVPROBE_SCORE_MAX;
+    if (fmt) {
         /* Its header parsed: as sure as a probe's best score (a forced
          * format leaves 0, which would read as a faint guess). */
-        io->fc->probe_score = AVPROBE_SCORE_MAX;
-    } else if (rc < 0 && named && mediaio_error(io, NULL) == 0) {
-        /* Misnamed: probe the data as if the name said nothing. */
-        if (avio_seek(io->pb, 0, SEEK_SET) < 0 || format_context(io) != 0)
-            return vb_fail(e, VB_ERR_MEDIA, "%s: cannot read", io->path);
-        rc = avformat_open_input(&io->fc, io->path, NULL, NULL);
+        rc = avformat_open_input(&io->fc, io->path, fmt, NULL);
+        if (rc < 0 && mediaio_error(io, NULL) == 0) {
+            /* Misnamed: probe the data as if the name said nothing. */
+            if (avio_seek(io->pb, 0, SEEK_SET) < 0 || format_context(io) != 0)
+                return vb_fail(e, VB_ERR_MEDIA, "%s: cannot read", io->path);
+            fmt = NULL;
+        }
+    }
+    if (!fmt) {
+        if (probe_format(io, &fmt, &score, e) != 0) {
+            avformat_free_context(io->fc);
+            io->fc = NULL;
+            return -1;
+        }
+        rc = avformat_open_input(&io->fc, io->path, fmt, NULL);
     }
     io->demuxed = rc >= 0;
-    if (rc >= 0)
+    if (rc >= 0) {
+        io->fc->probe_score = score;
         return 0;
+    }
     if (mediaio_error(io, e) != 0)
         return -1;
     char m[AV_ERROR_MAX_STRING_SIZE];
     av_strerror(rc, m, sizeof m);
+    if (io->nested)
+        return vb_fail(e, VB_ERR_MEDIA, "%s: refers to another file or URL (%s), which vbatch "
+                       "does not open", io->path, io->nested);
     if (rc == AVERROR_INVALIDDATA)
         return vb_fail(e, VB_ERR_MEDIA, "%s: not a recognised media file (%s)", io->path, m);
+    /* What a demuxer says when a limit refused it (vbatch itself aborts
+     * when out of memory). */
+    if (rc == AVERROR(ENOMEM))
+        return vb_fail(e, VB_ERR_MEDIA, "%s: cannot open: its header asks for more than one "
+                       "item may take (more than %d streams?)", io->path, LIMIT_STREAMS);
     return vb_fail(e, VB_ERR_MEDIA, "%s: cannot open: %s", io->path, m);
+}
+
+int mediaio_stream_info(mediaio *io)
+{
+    AVFormatContext *fc = io->fc;
+    unsigned n = fc->nb_streams;
+    AVDictionary **opts = vb_xcalloc(n + 1, sizeof(AVDictionary *));
+    /* One decoder thread: a frame or two at most are decoded, and thread
+     * start-up would cost more than the decode. */
+    for (unsigned i = 0; i < n; i++) {
+        av_dict_set(&opts[i], "threads", "1", 0);
+        av_dict_set_int(&opts[i], "max_pixels", LIMIT_PIXELS, 0);
+        av_dict_set_int(&opts[i], "max_samples", LIMIT_SAMPLES, 0);
+    }
+    int rc = avformat_find_stream_info(fc, opts);
+    for (unsigned i = 0; i < n; i++)
+        av_dict_free(&opts[i]);
+    free(opts);
+    return rc;
+}
+
+int mediaio_picture_check(const char *path, int width, int height, vb_error *e)
+{
+    if (width <= 0 || height <= 0 || (int64_t)width * height <= LIMIT_PIXELS)
+        return 0;
+    return vb_fail(e, VB_ERR_MEDIA, "%s: the video's pictures are %dx%d, more than the "
+                   "%lld pixels (8192x8192) vbatch decodes", path, width, height,
+                   (long long)LIMIT_PIXELS);
+}
+
+void mediaio_decoder_limits(struct AVCodecContext *ctx)
+{
+    ctx->max_pixels = LIMIT_PIXELS;
+    ctx->max_samples = LIMIT_SAMPLES;
 }
 
 struct AVFormatContext *mediaio_format(const mediaio *io)
@@ -509,6 +709,7 @@ void mediaio_close(mediaio **pio)
     }
     if (io->fd >= 0)
         close(io->fd);
+    free(io->nested);
     free(io->path);
     free(io);
     *pio = NULL;

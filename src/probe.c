@@ -8,7 +8,14 @@
  * HEVC in MP4 do), the codec's parser is run on the stream's first packet,
  * which fills them without decoding. find_stream_info is called only when
  * a needed field is still unknown (for example MPEG-TS, which has no
- * header at all). Values follow ffprobe's conventions. */
+ * header at all). Values follow ffprobe's conventions.
+ *
+ * A header can lie: the frame size in tkhd/stsd is the muxer's word, and
+ * a 320x256 stream can be declared 1920x1080. The parser that runs on
+ * the first packet reads the bitstream's own size (the SPS), as
+ * find_stream_info's decoder does for the other codecs, so where it
+ * differs the stream's size is reported, as ffprobe (which decodes) does,
+ * with the declared one kept for a finding (rules.c). */
 #include "config.h"
 #include "probe.h"
 #include "mediaio.h"
@@ -134,7 +141,8 @@ static bool has_parser(enum AVCodecID id)
 }
 
 /* Run the codec's parser on the stream's first packet: fills profile,
- * level and pixel format for H.264/HEVC without decoding. */
+ * level and pixel format for H.264/HEVC without decoding, and the frame
+ * size the bitstream has (its SPS), which wins over the header's. */
 static void parse_first_packets(AVFormatContext *fc, bool *want)
 {
     int pending = 0;
@@ -169,7 +177,7 @@ static void parse_first_packets(AVFormatContext *fc, bool *want)
                     par->level = ctx->level;
                 if (par->format < 0 && pc->format >= 0)
                     par->format = pc->format;
-                if (par->width <= 0 && pc->width > 0) {
+                if (pc->width > 0 && pc->height > 0) {
                     par->width = pc->width;
                     par->height = pc->height;
                 }
@@ -347,6 +355,19 @@ static void fill_stream(AVFormatContext *fc, AVStream *st, probe_stream *ps)
     }
 }
 
+/* Keep the size the header declared when the bitstream's differs. Not
+ * a difference: a header that gives the coded size (1920x1088 for
+ * 1920x1080: the cropping left out) or no size at all. */
+static void header_size(probe_stream *ps, int w, int h)
+{
+    if (w <= 0 || h <= 0 || (w == ps->width && h == ps->height))
+        return;
+    if (FFALIGN(w, 16) == FFALIGN(ps->width, 16) && FFALIGN(h, 16) == FFALIGN(ps->height, 16))
+        return;
+    ps->header_width = w;
+    ps->header_height = h;
+}
+
 static void quiet_logs(void)
 {
     /* Broken files make libav log warnings; they are reported as item
@@ -367,7 +388,7 @@ static probe_result *probe_read(const char *path, mediaio *io, vb_error *e)
     if (mediaio_demux(io, e) != 0)
         return NULL;
     AVFormatContext *fc = mediaio_format(io);
-    int rc;
+    int rc = 0;
 
     /* Random bytes can faintly resemble a raw stream (h263, lrc ...):
      * real containers score 50 (MPEG-TS) to 100, such guesses 25 or less. */
@@ -391,6 +412,14 @@ static probe_result *probe_read(const char *path, mediaio *io, vb_error *e)
     }
 
     bool *want = vb_xcalloc(fc->nb_streams + 1, sizeof(bool));
+    /* The frame sizes the header declares, before the bitstream is
+     * looked at. */
+    unsigned nheader = fc->nb_streams;
+    int *declared = vb_xcalloc(2 * (size_t)nheader + 2, sizeof(int));
+    for (unsigned i = 0; i < nheader; i++) {
+        declared[2 * i] = fc->streams[i]->codecpar->width;
+        declared[2 * i + 1] = fc->streams[i]->codecpar->height;
+    }
     bool complete = fc->nb_streams > 0;
     for (unsigned i = 0; i < fc->nb_streams; i++) {
         AVStream *st = fc->streams[i];
@@ -412,30 +441,19 @@ static probe_result *probe_read(const char *path, mediaio *io, vb_error *e)
     bool used_info = false;
     if (!complete) {
         used_info = true;
-        AVDictionary **opts = vb_xcalloc(fc->nb_streams + 1, sizeof(AVDictionary *));
-        /* One decoder thread: probing decodes a frame or two at most and
-         * thread start-up would cost more than the decode. */
-        for (unsigned i = 0; i < fc->nb_streams; i++)
-            av_dict_set(&opts[i], "threads", "1", 0);
-        unsigned n = fc->nb_streams;
-        rc = avformat_find_stream_info(fc, opts);
-        for (unsigned i = 0; i < n; i++)
-            av_dict_free(&opts[i]);
-        free(opts);
+        rc = mediaio_stream_info(io);
         if (rc < 0 && mediaio_error(io, e) == 0) {
             char *m = av_err(rc);
             vb_fail(e, VB_ERR_MEDIA, "%s: cannot read stream information: %s", path, m);
             free(m);
         }
-        if (rc < 0)
-            return NULL;
     } else {
         header_timings(fc, size);
     }
-    if (mediaio_error(io, e) != 0)
-        return NULL;
-    if (fc->nb_streams == 0) {
-        vb_fail(e, VB_ERR_MEDIA, "%s: no audio or video streams", path);
+    if (rc >= 0 && mediaio_error(io, e) == 0 && fc->nb_streams == 0)
+        rc = vb_fail(e, VB_ERR_MEDIA, "%s: no audio or video streams", path);
+    if (rc < 0 || mediaio_error(io, e) != 0) {
+        free(declared);
         return NULL;
     }
 
@@ -457,12 +475,15 @@ static probe_result *probe_read(const char *path, mediaio *io, vb_error *e)
     for (unsigned i = 0; i < fc->nb_streams; i++) {
         probe_stream *ps = &r->streams[i];
         fill_stream(fc, fc->streams[i], ps);
+        if (ps->type == PROBE_VIDEO && i < nheader)
+            header_size(ps, declared[2 * i], declared[2 * i + 1]);
         if (ps->type == PROBE_VIDEO && !ps->attached_pic && !r->video)
             r->video = ps;
         if (ps->type == PROBE_AUDIO && !r->audio)
             r->audio = ps;
     }
     r->bytes_read = fc->pb ? fc->pb->bytes_read : 0;
+    free(declared);
     return r;
 }
 
@@ -548,6 +569,9 @@ void probe_write(const probe_result *r, writer *w)
             writer_bool(w, "attached_pic", s->attached_pic);
             writer_int(w, "width", s->width);
             writer_int(w, "height", s->height);
+            /* null unless the container declared another size */
+            writer_opt_int(w, "header_width", s->header_width);
+            writer_opt_int(w, "header_height", s->header_height);
             writer_int(w, "display_width", s->display_width);
             writer_int(w, "display_height", s->display_height);
             writer_double(w, "rotation", s->rotation);

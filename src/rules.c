@@ -168,6 +168,16 @@ void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
         vs ? "video stream present (%s)" : "no video stream%s", vs ? vs->codec : "");
 
     check_duration(q, p, rep);
+    if (vs && vs->header_width > 0) {
+        /* A header that lies about the frame size: the gates below use
+         * the bitstream's. Always worth a warning. */
+        char v[64], l[64];
+        snprintf(v, sizeof v, "%dx%d", vs->width, vs->height);
+        snprintf(l, sizeof l, "%dx%d declared", vs->header_width, vs->header_height);
+        rules_add(rep, "frame_size", RULE_WARN, false, v, l,
+            "the container declares %dx%d but the video stream is %dx%d: checked as %dx%d",
+            vs->header_width, vs->header_height, vs->width, vs->height, vs->width, vs->height);
+    }
     if (vs) {
         check_resolution(q, vs, rep);
         check_aspect(q, vs, rep);

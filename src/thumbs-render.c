@@ -59,6 +59,15 @@ typedef struct dec {
     bool draining, eof;
     bool have_pos;           /* a frame was received since the last seek */
     int64_t pos;             /* its timestamp */
+    /* Where the last seek must land: the key frame its first key packet
+     * carries must not be shown after seek_to (+ slack), else the seek
+     * went past the key frame the target needs. AV_NOPTS_VALUE once
+     * checked. */
+    int64_t seek_to;
+    double seek_t;           /* that target, seconds */
+    int64_t slack;           /* two frames, in ticks */
+    double preroll;          /* seconds to seek ahead of a target, 0 until a
+                                seek in this file landed too late */
 } dec;
 
 static int av_fail(vb_error *e, int rc, const char *what, const char *path)
@@ -98,15 +107,13 @@ static int dec_open(dec *d, const char *path, const probe_result *p, int threads
     d->fc = mediaio_format(d->io);
     int rc;
     d->si = p->video->index;
-    if (d->si < 0 || (unsigned)d->si >= d->fc->nb_streams) {
-        dec_close(d);
-        return vb_fail(e, VB_ERR_MEDIA, "cannot find the video stream of %s", path);
-    }
     /* The header is enough for the decoder nearly always; streams that
-     * carry no header (MPEG-TS) are looked into first. */
-    if (d->fc->streams[d->si]->codecpar->codec_id == AV_CODEC_ID_NONE ||
+     * carry no header (MPEG-TS; MPEG-PS, whose streams appear with their
+     * first packets) are looked into first. */
+    if (d->si < 0 || (unsigned)d->si >= d->fc->nb_streams ||
+        d->fc->streams[d->si]->codecpar->codec_id == AV_CODEC_ID_NONE ||
         d->fc->streams[d->si]->codecpar->width <= 0) {
-        rc = avformat_find_stream_info(d->fc, NULL);
+        rc = mediaio_stream_info(d->io);
         if (rc < 0) {
             if (mediaio_error(d->io, e) == 0)
                 av_fail(e, rc, "cannot read the streams of", path);
@@ -114,12 +121,25 @@ static int dec_open(dec *d, const char *path, const probe_result *p, int threads
             return -1;
         }
     }
-    d->st = d->fc->streams[d->si];
-    const AVCodec *codec = avcodec_find_decoder(d->st->codecpar->codec_id);
-    if (!codec) {
+    if (d->si < 0 || (unsigned)d->si >= d->fc->nb_streams) {
         dec_close(d);
-        return vb_fail(e, VB_ERR_MEDIA, "no decoder for the video of %s (%s)", path,
-                       avcodec_get_name(d->st->codecpar->codec_id));
+        return vb_fail(e, VB_ERR_MEDIA, "cannot find the video stream of %s", path);
+    }
+    d->st = d->fc->streams[d->si];
+    enum AVCodecID id = d->st->codecpar->codec_id;
+    const AVCodec *codec = avcodec_find_decoder(id);
+    if (!codec) {
+        /* dec_close clears d: take what the message needs first. */
+        dec_close(d);
+        if (id == AV_CODEC_ID_NONE)
+            return vb_fail(e, VB_ERR_MEDIA, "%s: the video codec is unknown to this FFmpeg: "
+                           "no thumbnails", path);
+        return vb_fail(e, VB_ERR_MEDIA, "%s: no decoder for the video codec %s in this FFmpeg: "
+                       "no thumbnails", path, avcodec_get_name(id));
+    }
+    if (mediaio_picture_check(path, d->st->codecpar->width, d->st->codecpar->height, e) != 0) {
+        dec_close(d);
+        return -1;
     }
     d->ctx = avcodec_alloc_context3(codec);
     d->pkt = av_packet_alloc();
@@ -128,18 +148,27 @@ static int dec_open(dec *d, const char *path, const probe_result *p, int threads
         dec_close(d);
         return vb_fail(e, VB_ERR_INTERNAL, "out of memory");
     }
-    avcodec_parameters_to_context(d->ctx, d->st->codecpar);
+    rc = avcodec_parameters_to_context(d->ctx, d->st->codecpar);
+    if (rc < 0) {
+        dec_close(d);
+        return av_fail(e, rc, "cannot set up the video decoder for", path);
+    }
     d->ctx->pkt_timebase = d->st->time_base;
     d->ctx->thread_count = threads > 0 ? threads : 1;
     /* Frame threads must decode several frames before the first comes
      * out: a waste when one frame per seek is wanted. Slices only. */
     d->ctx->thread_type = FF_THREAD_SLICE;
+    mediaio_decoder_limits(d->ctx);
     rc = avcodec_open2(d->ctx, codec, NULL);
     if (rc < 0) {
         dec_close(d);
         return av_fail(e, rc, "cannot open the video decoder for", path);
     }
     d->tb = av_q2d(d->st->time_base);
+    AVRational fr = d->st->avg_frame_rate.num > 0 ? d->st->avg_frame_rate : d->st->r_frame_rate;
+    double fd = fr.num > 0 && fr.den > 0 ? av_q2d(av_inv_q(fr)) : 0.04;
+    d->slack = llround(2 * fd / d->tb);
+    d->seek_to = AV_NOPTS_VALUE;
     d->start = isfinite(p->start_time) ? p->start_time
              : d->fc->start_time != AV_NOPTS_VALUE ? (double)d->fc->start_time / AV_TIME_BASE : 0;
     return 0;
@@ -159,6 +188,103 @@ static double dec_time(const dec *d, const AVFrame *f)
 {
     int64_t ts = frame_ts(f);
     return ts == AV_NOPTS_VALUE ? NAN : (double)ts * d->tb - d->start;
+}
+
+/* The next packet of the video stream into d->pkt: 0, or 1 at the end
+ * of the file (or a read error: what was decoded is shown). Right after
+ * a seek, packets before the first key packet are dropped (the decoder
+ * could not use them), and that key packet must not be shown after the
+ * seek's target: if it is, or the file ends first, the seek landed past
+ * the key frame the target needs: 2. (MPEG-TS and -PS seek
+ * by a search on timestamps, which lands on any packet: after a short
+ * clip's only key frame, all its later packets are undecodable.) */
+static int dec_read(dec *d)
+{
+    for (;;) {
+        int rc = av_read_frame(d->fc, d->pkt);
+        if (rc < 0) {
+            bool check = d->seek_to != AV_NOPTS_VALUE && mediaio_check(d->io) == MEDIAIO_GO &&
+                         mediaio_error(d->io, NULL) == 0;
+            d->seek_to = AV_NOPTS_VALUE;
+            return check ? 2 : 1;
+        }
+        if (d->pkt->stream_index != d->si) {
+            av_packet_unref(d->pkt);
+            continue;
+        }
+        if (d->seek_to == AV_NOPTS_VALUE)
+            return 0;
+        if (!(d->pkt->flags & AV_PKT_FLAG_KEY)) {
+            av_packet_unref(d->pkt);
+            continue;
+        }
+        int64_t kt = d->pkt->pts != AV_NOPTS_VALUE ? d->pkt->pts : d->pkt->dts;
+        int64_t to = d->seek_to;
+        d->seek_to = AV_NOPTS_VALUE;
+        if (kt != AV_NOPTS_VALUE && kt > to + d->slack) {
+            av_packet_unref(d->pkt);
+            return 2;
+        }
+        return 0;
+    }
+}
+
+/* Back to the first packet. A timestamp search can land past the first
+ * key frame just as it lands past any other, so where the format seeks
+ * that way (MPEG-TS, -PS: timestamps may jump) the way back is to byte
+ * 0; elsewhere the index's first entry. */
+static int dec_rewind(dec *d)
+{
+    const AVInputFormat *f = d->fc->iformat;
+    bool bytes = !(f->flags & AVFMT_NO_BYTE_SEEK);
+    int rc = -1;
+    if (bytes && (f->flags & AVFMT_TS_DISCONT))
+        rc = av_seek_frame(d->fc, -1, 0, AVSEEK_FLAG_BYTE);
+    if (rc < 0) {
+        const AVIndexEntry *ie = avformat_index_get_entry(d->st, 0);
+        int64_t first = ie ? ie->timestamp
+                      : d->st->start_time != AV_NOPTS_VALUE ? d->st->start_time : 0;
+        rc = av_seek_frame(d->fc, d->si, first, AVSEEK_FLAG_BACKWARD);
+    }
+    if (rc < 0 && bytes)
+        rc = av_seek_frame(d->fc, -1, 0, AVSEEK_FLAG_BYTE);
+    return rc;
+}
+
+/* Seek so that decoding reaches time t from its key frame: to t (less
+ * the preroll this file needs), or back to the start. */
+static int dec_seek_to(dec *d, double t, bool retry, const char *path, vb_error *e)
+{
+    int64_t ts = dec_ts(d, t);
+    double at = t - d->preroll;
+    int rc;
+    bool start = d->preroll > 0 && at <= 0;
+    if (start)
+        rc = dec_rewind(d);
+    else
+        rc = av_seek_frame(d->fc, d->si, dec_ts(d, at), AVSEEK_FLAG_BACKWARD);
+    if (rc < 0) {
+        /* Not seekable: forward is the only way, and enough when t lies
+         * ahead. */
+        if (!retry && !d->eof && (!d->have_pos || d->pos < ts))
+            return 0;
+        return av_fail(e, rc, "cannot seek in", path);
+    }
+    avcodec_flush_buffers(d->ctx);
+    d->draining = d->eof = d->have_pos = false;
+    /* From the start everything decodes: nothing to check. */
+    d->seek_to = start ? AV_NOPTS_VALUE : ts;
+    d->seek_t = t;
+    return 0;
+}
+
+/* The last seek landed too late: seek again further ahead of its target
+ * (1 s, then twice as far each time, down to the start), and keep that
+ * preroll for the file's next seeks. */
+static int dec_retry(dec *d, const char *path, vb_error *e)
+{
+    d->preroll = d->preroll > 0 ? 2 * d->preroll : 1.0;
+    return dec_seek_to(d, d->seek_t, true, path, e);
 }
 
 /* Receive the next frame in display order into d->frame.
@@ -181,15 +307,16 @@ static int dec_next(dec *d, const char *path, vb_error *e)
         }
         if (rc != AVERROR(EAGAIN))
             return av_fail(e, rc, "cannot decode the video of", path);
-        rc = av_read_frame(d->fc, d->pkt);
-        if (rc < 0) {
+        rc = dec_read(d);
+        if (rc == 2) {
+            if (dec_retry(d, path, e) != 0)
+                return -1;
+            continue;
+        }
+        if (rc == 1) {
             /* End of file, or a file cut short: show what was decoded. */
             d->draining = true;
             avcodec_send_packet(d->ctx, NULL);
-            continue;
-        }
-        if (d->pkt->stream_index != d->si) {
-            av_packet_unref(d->pkt);
             continue;
         }
         /* Nothing refers to a B-frame, so one shown before the time we
@@ -211,40 +338,36 @@ static int dec_seek(dec *d, double t, bool force, const char *path, vb_error *e)
 {
     int64_t ts = dec_ts(d, t);
     if (!force && d->have_pos && !d->eof && d->pos < ts) {
+        /* A seek this file needs would land behind us anyway. */
+        if (d->preroll > 0 && dec_ts(d, t - d->preroll) <= d->pos)
+            return 0;
         const AVIndexEntry *ie =
             avformat_index_get_entry_from_timestamp(d->st, ts, AVSEEK_FLAG_BACKWARD);
         if (ie ? ie->timestamp <= d->pos : (double)(ts - d->pos) * d->tb < 1.0)
             return 0;
     }
-    int rc = av_seek_frame(d->fc, d->si, ts, AVSEEK_FLAG_BACKWARD);
-    if (rc < 0) {
-        /* Not seekable: forward is the only way, and enough when t lies
-         * ahead. */
-        if (!d->eof && (!d->have_pos || d->pos < ts))
-            return 0;
-        return av_fail(e, rc, "cannot seek in", path);
-    }
-    avcodec_flush_buffers(d->ctx);
-    d->draining = d->eof = d->have_pos = false;
-    return 0;
+    return dec_seek_to(d, t, false, path, e);
 }
 
 /* Decode the key frame a seek to t lands on, and only it: the key frame
  * is sent, then the decoder is drained, so it hands the frame over
  * without decoding the frames its reordering delay would wait for. The
- * decoder is left drained; the next dec_seek() starts it again. */
+ * decoder is left drained; the next dec_seek() starts it again. 2 if the
+ * seek landed past the key frame wanted (see dec_read): the caller
+ * decodes its time exactly instead. */
 static int dec_keyframe_at(dec *d, double t, const char *path, vb_error *e)
 {
     if (dec_seek(d, t, true, path, e) != 0)
         return -1;
     for (;;) {
-        int rc = av_read_frame(d->fc, d->pkt);
-        if (rc < 0)
-            break;
-        if (d->pkt->stream_index != d->si) {
-            av_packet_unref(d->pkt);
-            continue;
+        int rc = dec_read(d);
+        if (rc == 2) {
+            if (d->preroll <= 0)
+                d->preroll = 1.0;
+            return 2;
         }
+        if (rc == 1)
+            break;
         d->ctx->skip_frame = AVDISCARD_DEFAULT;
         /* Nothing is predicted from this frame and it is shown four
          * times smaller or more: deblocking it is wasted work. */
@@ -769,11 +892,22 @@ int thumbs_render_make(const char *video, const probe_result *p, const thumbs_co
             break;
         }
         th->requested = times[i];
+        /* Seeks that land too late: no key frames to snap to. */
+        if (snapped[i] && d.preroll > 0) {
+            snapped[i] = false;
+            at[i] = times[i];
+        }
         if (snapped[i]) {
-            if (dec_keyframe_at(&d, at[i], video, e) != 0) {
+            int k = dec_keyframe_at(&d, at[i], video, e);
+            if (k == 2) {
+                snapped[i] = false;
+                at[i] = times[i];
+            } else if (k != 0) {
                 rc = -1;
                 break;
             }
+        }
+        if (snapped[i]) {
             /* A black key frame: search from here the ordinary way. */
             if (cfg->avoid_black && frame_is_black(d.frame)) {
                 double kt = dec_time(&d, d.frame);

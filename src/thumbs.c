@@ -15,8 +15,13 @@ int thumbs_make(const char *video, const probe_result *p, const thumbs_config *c
 {
     memset(out, 0, sizeof *out);
     const module_media *m = module_get(e);
-    return m ? m->thumbs_make(video, p, cfg, thumb_dir, contact_path, threads, clk, out, e)
-             : -1;
+    int rc = m ? m->thumbs_make(video, p, cfg, thumb_dir, contact_path, threads, clk, out, e)
+               : -1;
+    /* The thumbnails made before a failure are not reported: nothing of
+     * the result is left for the caller to release. */
+    if (rc != 0)
+        thumbs_result_clear(out);
+    return rc;
 }
 
 void thumbs_result_clear(thumbs_result *r)

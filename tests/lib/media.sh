@@ -222,3 +222,201 @@ media_make_thumbs() {
     fi
     mv -f "$_o" "$_final"
 }
+
+# ---- hostile and awkward inputs (mediaio.c, probe.c, thumbs) --------------
+# Made like media_make's (temporary name, then rename). Python patches the
+# bytes where a file must lie; nothing here is fetched from outside.
+#
+#   hostile_unknown_codec.mkv  2 s 320x240 H.264 in Matroska, its CodecID
+#                              "V_MPEG4/ISO/AVC" overwritten with
+#                              "V_UNKNOWN/CODEC" (same length): a video
+#                              track no FFmpeg has a decoder for
+#   hostile_header_liar.mp4    6 s 320x256 H.264 + AAC whose tkhd and avc1
+#                              sample entry declare 1920x1080 (ffprobe,
+#                              which decodes, says 320x256)
+#   hostile_dead_video.mp4     4 s 640x360 H.264 whose video samples are all
+#                              zeros: the header probes fine, nothing decodes
+#   hostile_gzip_bomb.mp4      a 2 MB gzip file of about 2 GB of zeros
+#   hostile_streams.mkv        one 0.4 s 160x120 H.264 stream mapped 120 times:
+#                              more streams than an item may have
+#   hostile_giant_frame.mkv    one PNG frame of 9000x9000 pixels (243 MB once
+#                              decoded, 240 KB of black as PNG) in Matroska
+#   onekey_h264.ts             8 s 640x360 25 fps H.264 in MPEG-TS, libx264's
+#                              default GOP (one key frame, as in every x264
+#                              clip of 10 s or less), the hue turning 51
+#                              degrees a frame so that each frame differs
+#   onekey_mpeg2.ts            the same picture in MPEG-2 video, one GOP
+#   onekey_mpeg2.mpg           the same in MPEG-PS (.mpg: its streams appear
+#                              with their first packets, no header)
+
+# _patch_py SCRIPT IN OUT: run a patcher
+_patch_py() { "${PYTHON3:-python3}" -c "$1" "$2" "$3"; }
+
+_py_unknown_codec='
+import sys
+d = open(sys.argv[1], "rb").read()
+old, new = b"V_MPEG4/ISO/AVC", b"V_UNKNOWN/CODEC"
+assert d.count(old) == 1 and len(old) == len(new)
+open(sys.argv[2], "wb").write(d.replace(old, new))
+'
+
+# Offsets from the start of each box (its size field):
+#   tkhd v0: 8 header + 4 version/flags + 20 (creation, modification,
+#            track id, reserved, duration) + 8 reserved + 8 (layer,
+#            alternate group, volume, reserved) + 36 matrix = 84: width,
+#            then height, 16.16 fixed point (v1: 12 more, for the 64-bit
+#            times and duration)
+#   avc1:    8 header + 6 reserved + 2 data reference index + 16
+#            pre-defined/reserved = 32: width, then height, 16-bit
+_py_header_liar='
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+W, H = 1920, 1080
+def walk(start, end):
+    while start + 8 <= end:
+        size, typ = struct.unpack(">I4s", d[start:start + 8])
+        if size < 8:
+            return
+        if typ in (b"moov", b"trak", b"mdia", b"minf", b"stbl"):
+            yield from walk(start + 8, start + size)
+        else:
+            yield start, typ
+        start += size
+done = 0
+for pos, typ in walk(0, len(d)):
+    if typ == b"tkhd":
+        tkhd = pos
+    elif typ == b"stsd":
+        entry = pos + 16          # full box header 12 + entry count 4
+        if d[entry + 4:entry + 8] == b"avc1":
+            o = tkhd + (96 if d[tkhd + 8] == 1 else 84)
+            struct.pack_into(">II", d, o, W << 16, H << 16)
+            struct.pack_into(">HH", d, entry + 32, W, H)
+            done += 1
+assert done == 1, "no avc1 track"
+open(sys.argv[2], "wb").write(d)
+'
+
+# Zero every video sample: the sizes and offsets come from the video
+# track's stsz and stco (one chunk per sample is not assumed: stsc says
+# how many samples each chunk has).
+_py_dead_video='
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+def walk(start, end):
+    while start + 8 <= end:
+        size, typ = struct.unpack(">I4s", d[start:start + 8])
+        if size < 8:
+            return
+        yield start, size, typ
+        if typ in (b"moov", b"trak", b"mdia", b"minf", b"stbl"):
+            yield from walk(start + 8, start + size)
+        start += size
+trak = None
+for pos, size, typ in walk(0, len(d)):
+    if typ == b"trak":
+        trak, boxes = (pos, size), {}
+    elif trak and pos < trak[0] + trak[1]:
+        boxes[typ] = pos
+        if typ == b"stsd" and d[pos + 20:pos + 24] == b"avc1":
+            video = boxes
+n = struct.unpack(">I", d[video[b"stsz"] + 16:video[b"stsz"] + 20])[0]
+sizes = struct.unpack(">%dI" % n, d[video[b"stsz"] + 20:video[b"stsz"] + 20 + 4 * n])
+nc = struct.unpack(">I", d[video[b"stco"] + 12:video[b"stco"] + 16])[0]
+chunks = struct.unpack(">%dI" % nc, d[video[b"stco"] + 16:video[b"stco"] + 16 + 4 * nc])
+ns = struct.unpack(">I", d[video[b"stsc"] + 12:video[b"stsc"] + 16])[0]
+runs = [struct.unpack(">III", d[video[b"stsc"] + 16 + 12 * i:video[b"stsc"] + 28 + 12 * i])
+        for i in range(ns)]
+s = 0
+for c in range(nc):
+    per = [r[1] for r in runs if r[0] <= c + 1][-1]
+    off = chunks[c]
+    for _ in range(per):
+        d[off:off + sizes[s]] = bytes(sizes[s])
+        off += sizes[s]
+        s += 1
+assert s == n
+open(sys.argv[2], "wb").write(d)
+'
+
+# A gzip stream of zeros built from one deflate block repeated: after a
+# full flush the compressor turns the same input into the same bytes, so
+# the bomb costs a small compression, not gigabytes of it.
+_py_gzip_bomb='
+import struct, sys, zlib
+chunk = bytes(1 << 20)
+co = zlib.compressobj(9, zlib.DEFLATED, -15)
+first = co.compress(chunk) + co.flush(zlib.Z_FULL_FLUSH)
+rep = co.compress(chunk) + co.flush(zlib.Z_FULL_FLUSH)
+n = (2000000 - len(first)) // len(rep)
+crc = 0
+for _ in range(n + 1):
+    crc = zlib.crc32(chunk, crc)
+with open(sys.argv[2], "wb") as f:
+    f.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + first + rep * n)
+    f.write(co.flush(zlib.Z_FINISH) + struct.pack("<II", crc, ((n + 1) << 20) & 0xffffffff))
+'
+
+# A black 9000x9000 RGB PNG, written row by row (never 243 MB at once).
+_py_giant_png='
+import struct, sys, zlib
+W = H = 9000
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+co = zlib.compressobj(9)
+row = bytes(1 + 3 * W)
+idat = b"".join(co.compress(row) for _ in range(H)) + co.flush()
+with open(sys.argv[2], "wb") as f:
+    f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", W, H, 8, 2, 0, 0, 0)))
+    f.write(chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+'
+
+_onekey_src="testsrc2=size=640x360:rate=25"
+
+# media_make_hostile DIR NAME
+media_make_hostile() {
+    _d=$1; _n=$2; _final="$_d/$_n"
+    [ -s "$_final" ] && return 0
+    _o="$_d/.part$$.$_n"
+    case $_n in
+    hostile_unknown_codec.mkv)
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 2 -c:v libx264 -preset ultrafast \
+            -pix_fmt yuv420p "$_o.src.mkv" && _patch_py "$_py_unknown_codec" "$_o.src.mkv" "$_o" ;;
+    hostile_header_liar.mp4)
+        _ff -f lavfi -i testsrc2=size=320x256:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
+            -t 6 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 160k \
+            -movflags +faststart -shortest "$_o.src.mp4" &&
+        _patch_py "$_py_header_liar" "$_o.src.mp4" "$_o" ;;
+    hostile_dead_video.mp4)
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -t 4 -c:v libx264 -preset ultrafast \
+            -pix_fmt yuv420p -movflags +faststart "$_o.src.mp4" &&
+        _patch_py "$_py_dead_video" "$_o.src.mp4" "$_o" ;;
+    hostile_gzip_bomb.mp4)
+        _patch_py "$_py_gzip_bomb" - "$_o" ;;
+    hostile_giant_frame.mkv)
+        _patch_py "$_py_giant_png" - "$_o.src.png" &&
+        _ff -f image2 -c:v png -framerate 1 -i "$_o.src.png" -c copy -t 1 "$_o" ;;
+    hostile_streams.mkv)
+        _ff -f lavfi -i testsrc2=size=160x120:rate=25 -t 0.4 -c:v libx264 -preset ultrafast \
+            -pix_fmt yuv420p "$_o.src.mkv" &&
+        _ff -i "$_o.src.mkv" $(_i=0; while [ $_i -lt 120 ]; do printf -- '-map 0:v '; _i=$((_i + 1)); done) \
+            -c copy "$_o" ;;
+    onekey_h264.ts)
+        _ff -f lavfi -i "$_onekey_src" -t 8 -vf hue=h=n*51 -c:v libx264 -preset ultrafast \
+            -pix_fmt yuv420p "$_o" ;;
+    onekey_mpeg2.ts)
+        _ff -f lavfi -i "$_onekey_src" -t 8 -vf hue=h=n*51 -c:v mpeg2video -g 1000 -b:v 3M "$_o" ;;
+    onekey_mpeg2.mpg)
+        _ff -f lavfi -i "$_onekey_src" -t 8 -vf hue=h=n*51 -c:v mpeg2video -g 1000 -b:v 3M \
+            -f vob "$_o" ;;
+    *) echo "media_make_hostile: unknown clip $_n" >&2; return 1 ;;
+    esac
+    _rc=$?
+    rm -f "$_o.src.mkv" "$_o.src.mp4" "$_o.src.png"
+    if [ $_rc -ne 0 ] || [ ! -s "$_o" ]; then
+        rm -f "$_o"
+        echo "media_make_hostile: could not make $_n" >&2
+        return 1
+    fi
+    mv -f "$_o" "$_final"
+}

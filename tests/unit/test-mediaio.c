@@ -1,7 +1,8 @@
 /* test-mediaio.c - the item's clock (deadline, abort, the watchdog's
  * hand-over), which errno values are retried, the messages, and opening
  * inputs that must not be read: a missing file, a folder, a FIFO (without
- * blocking), a file that is not media. */
+ * blocking), a file that is not media, data in a format vbatch does not
+ * check (a playlist, a gzip file), named for what it is. */
 #include "config.h"
 #include "mediaio.h"
 #include "util.h"
@@ -183,6 +184,66 @@ static void test_open(void)
     free(text);
 }
 
+/* Which demuxers are opened: the containers, not playlists and the like. */
+static void test_accepted(void)
+{
+    const char *yes[] = { "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "mpegts", "mpeg", "mxf",
+                          "avi", "asf", "flv", "ogg" };
+    for (size_t i = 0; i < VB_ARRAY_LEN(yes); i++)
+        CHECK(mediaio_accepted(yes[i]));
+    const char *no[] = { "hls", "dash", "concat", "libgme", "image2", "jpeg_pipe", "srt",
+                         "webvtt", "tty", "mpegtsraw", "mpegvideo", "h264", "mp3", "sdp", "", NULL };
+    for (size_t i = 0; i < VB_ARRAY_LEN(no); i++)
+        CHECK(!mediaio_accepted(no[i]));
+}
+
+/* demux_error DIR NAME DATA LEN: the message of demuxing such a file */
+static char *demux_error(const char *dir, const char *name, const void *data, size_t len)
+{
+    vb_error e = {0};
+    char *path = util_path_join(dir, name);
+    mediaio *io = NULL;
+    char *msg = NULL;
+    if (util_write_atomic(path, data, len, &e) == 0 && mediaio_open(&io, path, NULL, 0, &e) == 0 &&
+        mediaio_demux(io, &e) != 0) {
+        CHECK_INT(e.code, VB_ERR_MEDIA);
+        CHECK(mediaio_format(io) == NULL);
+        msg = vb_xstrdup(e.msg);
+    }
+    mediaio_close(&io);
+    unlink(path);
+    free(path);
+    return msg ? msg : vb_xstrdup("(opened)");
+}
+
+static void test_refused(void)
+{
+    char dir[] = "/tmp/vbatch-test-mediaio-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    /* A playlist named .mp4 that points at a file: refused before the
+     * HLS demuxer could open that file. */
+    const char hls[] = "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n/etc/passwd\n"
+                       "#EXT-X-ENDLIST\n";
+    char *m = demux_error(dir, "clip.mp4", hls, sizeof hls - 1);
+    CHECK(strstr(m, "clip.mp4: an HLS playlist") != NULL);
+    CHECK(strstr(m, "not a media file vbatch checks") != NULL);
+    free(m);
+    const char ffconcat[] = "ffconcat version 1.0\nfile /etc/passwd\n";
+    m = demux_error(dir, "list.mkv", ffconcat, sizeof ffconcat - 1);
+    CHECK(strstr(m, "an FFmpeg concat script") != NULL);
+    free(m);
+    /* gzip (what libgme would inflate whole): named as gzip. */
+    const unsigned char gz[] = { 0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x02, 0xff, 0x03, 0x00,
+                                 0, 0, 0, 0, 0, 0, 0, 0 };
+    m = demux_error(dir, "bomb.mp4", gz, sizeof gz);
+    CHECK(strstr(m, "bomb.mp4: gzip-compressed data") != NULL);
+    free(m);
+    rmdir(dir);
+}
+
 int main(void)
 {
     av_log_set_level(AV_LOG_QUIET);
@@ -191,5 +252,7 @@ int main(void)
     test_abandon();
     test_messages();
     test_open();
+    test_accepted();
+    test_refused();
     return check_result("test-mediaio");
 }
