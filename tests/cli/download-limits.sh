@@ -15,17 +15,9 @@ W="$T/www"; mkdir -p "$W"
 cp "$(clip h264_aac_720p.mp4)" "$W/clip.mp4"
 printf 'this is just text, not a video\n' > "$W/text.mp4"
 
-SRV_PID=
-trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null' EXIT
-"$PYTHON3" "$TOP_SRCDIR/tests/lib/httpd.py" --root "$W" --port-file "$T/port" --lifetime 300 &
-SRV_PID=$!
-i=0
-while [ ! -s "$T/port" ]; do
-    i=$((i + 1))
-    [ $i -gt 100 ] && { echo "test server did not start" >&2; exit 99; }
-    sleep 0.1
-done
-B=http://127.0.0.1:$(cat "$T/port")
+trap httpd_stop EXIT
+httpd_start "$W" 300
+B=$HTTPD_URL
 
 # ---- item_timeout and stall_timeout ----
 # The clip trickles at 2 KiB/s (minutes); /slow sends headers then nothing
@@ -93,29 +85,11 @@ $B/gate/open/clip.mp4
 $B/trickle/open/clip.mp4
 EOF
 OUT2="$T/out2"
-# From Python, so that SIGINT is not ignored as it is for a background
-# job of a non-interactive shell; sent once both downloads are under way
-# (the first 503 answered, the trickle begun).
-"$PYTHON3" - "$VBATCH" "$T/list2.txt" "$OUT2" "$T/grace.ini" > "$T/rc" 2> "$T/stderr2" <<'PY'
-import glob, os, signal, subprocess, sys, time
-vbatch, lst, out, ini = sys.argv[1:5]
-p = subprocess.Popen([vbatch, "process", "--from-list", lst, "--jobs", "2", "--config", ini,
-                      "--output", out], stdout=subprocess.DEVNULL)
-t = time.time()
-while len(glob.glob(os.path.join(out, "*", "video", ".*vbtmp*"))) < 2:
-    if time.time() - t > 60 or p.poll() is not None:
-        break
-    time.sleep(0.05)
-time.sleep(0.5)
-p.send_signal(signal.SIGINT)
-t = time.time()
-try:
-    rc = p.wait(timeout=60)
-except subprocess.TimeoutExpired:
-    p.kill()
-    rc = p.wait()
-print(rc, "%.1f" % (time.time() - t))
-PY
+# SIGINT once both downloads are under way (the first 503 answered, the
+# trickle begun).
+"$PYTHON3" "$TOP_SRCDIR/tests/lib/interrupt.py" "$OUT2/*/video/.*vbtmp*" 2 0.5 \
+    "$VBATCH" process --from-list "$T/list2.txt" --jobs 2 --config "$T/grace.ini" \
+    --output "$OUT2" > "$T/rc" 2> "$T/stderr2"
 read rc secs < "$T/rc"
 check "exit status 4 after SIGINT (got $rc)" [ "$rc" = 4 ]
 check "ended within the grace period and a margin (${secs} s)" \

@@ -19,21 +19,9 @@ need_tool vipsheader
 AK=hostile-access-key-AK3X
 SK=hostile-secret-key-SK8W
 export KLING_ACCESS_KEY=$AK KLING_SECRET_KEY=$SK
-HTTPD=
-trap 'kling_stop; [ -z "$HTTPD" ] || kill $HTTPD 2>/dev/null' EXIT
+trap 'kling_stop; httpd_stop' EXIT
 
-config() {
-    cat >"$1" <<EOF
-[provider.kling]
-base_url = $KLING_URL
-request_timeout = 5
-[generate]
-poll_interval = 0.3
-task_timeout = 60
-max_concurrent = 3
-rpm = 600
-EOF
-}
+config() { kling_config "$1"; }
 # run_to FILE CMD...: CMD with its output in FILE; its exit status
 run_to() { _f=$1; shift; "$@" >"$_f" 2>&1; }
 # item OUT ID EXPR: the report has the item of that generation id, and
@@ -141,11 +129,8 @@ check "--images-from: the secret one made" item "$T/o2" abs "i['status'] in ('do
 
 # Images given by URL: the downloaded bomb is refused like a local one.
 mkdir -p "$T/www" && cp "$P/img/bomb.png" "$P/img/bomb.jpg" "$P/img/ok.jpg" "$T/www/" || exit 99
-"$PYTHON3" "$TOP_SRCDIR/tests/lib/httpd.py" --root "$T/www" --port-file "$T/www.port" &
-HTTPD=$!
-n=0
-while [ ! -s "$T/www.port" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
-WWW=http://127.0.0.1:$(cat "$T/www.port")
+httpd_start "$T/www"
+WWW=$HTTPD_URL
 cat >"$T/web.csv" <<EOF
 id,prompt,image,image_tail
 webgood,animate the web image,$WWW/ok.jpg,
@@ -162,8 +147,7 @@ check "URL images: the PNG bomb refused" item "$T/o6" webbomb \
     "i['status'] == 'failed' and 'image_max_pixels' in i['error'] and '100000 x 100000' in i['error']"
 check "URL images: the JPEG bomb as image_tail refused" item "$T/o6" webtail \
     "i['status'] == 'failed' and 'image_tail refused' in i['error'] and 'image_max_pixels' in i['error']"
-kill $HTTPD 2>/dev/null
-HTTPD=
+httpd_stop
 kling_stop
 
 # ---- 3. keys refused: exit 2, no key shown, resumable ----

@@ -17,21 +17,7 @@ export KLING_SECRET_KEY=test-secret-key-SK9Z
 trap 'kling_stop' EXIT
 
 # config FILE: base_url of the mock, quick polls, short timeouts.
-config() {
-    cat >"$1" <<EOF
-[provider.kling]
-base_url = $KLING_URL
-request_timeout = 5
-[generate]
-poll_interval = 0.3
-task_timeout = 60
-max_concurrent = 3
-rpm = 600
-[input]
-download_retries = 3
-download_backoff = 0.1
-EOF
-}
+config() { kling_config "$1" '[input]' 'download_retries = 3' 'download_backoff = 0.1'; }
 
 # stats_ok STATS: nothing created twice, no duplicate create.
 stats_ok() {
@@ -184,12 +170,9 @@ kling_stop
 mkdir -p "$T/www"
 vips black "$T/www/good.jpg" 960 540 --bands 3 || exit 99
 vips black "$T/www/thin.jpg" 1200 300 --bands 3 || exit 99
-"$PYTHON3" "$TOP_SRCDIR/tests/lib/httpd.py" --root "$T/www" --port-file "$T/www.port" &
-HTTPD=$!
-trap 'kling_stop; kill $HTTPD 2>/dev/null' EXIT
-n=0
-while [ ! -s "$T/www.port" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
-WWW=http://127.0.0.1:$(cat "$T/www.port")
+trap 'kling_stop; httpd_stop' EXIT
+httpd_start "$T/www"
+WWW=$HTTPD_URL
 kling_start "$T/m6" --gen-time 0.3 --max-concurrent 3 --inject kind=1303,on=create,count=1 || exit 99
 config "$T/c6.ini"
 sed -i 's/^task_timeout = 60$/task_timeout = 2/' "$T/c6.ini"
@@ -212,6 +195,6 @@ check "only three tasks created" pyjson "$T/s6.json" 'd["tasks_created"] == 3'
 check "analysed and thumbnailed" pyjson "$T/o6/summary/batch_report.json" 'd["items"][3]["analysis"]["done"] and d["items"][3]["thumbnails"] > 0'
 check "contact sheet made" test -s "$T/o6/plain/contact.jpg"
 kling_stop
-kill $HTTPD 2>/dev/null
+httpd_stop
 
 finish

@@ -16,34 +16,14 @@ done
 OUT="$T/out"
 printf '[batch]\ngrace_period = 1\n[thumbnails]\nenabled = false\n' > "$T/grace.ini"
 
-# From Python, so that SIGINT is not ignored as it is for a background
-# job of a non-interactive shell; sent once a-long.mp4 has been probed
-# (its analysis has begun). Prints the exit status and the seconds from
-# the signal to the exit.
+# SIGINT once a-long.mp4 has been probed (its analysis has begun);
+# interrupt.py prints the exit status and the seconds from the signal to
+# the exit.
+INTERRUPT_PRELOAD="$THROTTLE_SO" \
 THROTTLE_SLOW=/a-long.mp4 THROTTLE_SLOW_AFTER=300000 THROTTLE_DELAY_MS=50 THROTTLE_BYTES=4096 \
-"$PYTHON3" - "$VBATCH" "$IN" "$OUT" "$T/grace.ini" "$THROTTLE_SO" > "$T/rc" 2> "$T/stderr" <<'PY'
-import glob, os, signal, subprocess, sys, time
-vbatch, src, out, ini, so = sys.argv[1:6]
-env = dict(os.environ, LD_PRELOAD=so,
-           ASAN_OPTIONS=":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
-                                               "verify_asan_link_order=0"])))
-p = subprocess.Popen([vbatch, "process", src, "--deep", "--jobs", "2", "--config", ini,
-                      "--output", out], stdout=subprocess.DEVNULL, env=env)
-t = time.time()
-while not glob.glob(os.path.join(out, "a-long*", "metadata", "probe.json")):
-    if time.time() - t > 60 or p.poll() is not None:
-        break
-    time.sleep(0.05)
-time.sleep(0.3)
-p.send_signal(signal.SIGINT)
-t = time.time()
-try:
-    rc = p.wait(timeout=60)
-except subprocess.TimeoutExpired:
-    p.kill()
-    rc = p.wait()
-print(rc, "%.1f" % (time.time() - t))
-PY
+"$PYTHON3" "$TOP_SRCDIR/tests/lib/interrupt.py" "$OUT/a-long*/metadata/probe.json" 1 0.3 \
+    "$VBATCH" process "$IN" --deep --jobs 2 --config "$T/grace.ini" --output "$OUT" \
+    > "$T/rc" 2> "$T/stderr"
 read rc secs < "$T/rc"
 check "exit status 4 after SIGINT (got $rc)" [ "$rc" = 4 ]
 # grace_period (1 s) plus a little: the analysis stops at its next read.

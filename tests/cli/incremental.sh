@@ -159,14 +159,12 @@ pyjson "$D/summary/batch_report.json" \
 
 # ---- URLs are processed again, in the same folder ----
 mkdir -p "$T/www"; cp "$CLIPS/h264_short.mp4" "$T/www/u.mp4"
-"$PYTHON3" "$TOP_SRCDIR/tests/lib/httpd.py" --root "$T/www" --port-file "$T/port" --lifetime 60 &
-SRV=$!
-i=0
-while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
-printf 'http://127.0.0.1:%s/u.mp4\n%s\n' "$(cat "$T/port")" "$IN/a.mp4" > "$T/list.txt"
+trap httpd_stop EXIT
+httpd_start "$T/www" 60
+printf '%s/u.mp4\n%s\n' "$HTTPD_URL" "$IN/a.mp4" > "$T/list.txt"
 "$VBATCH" process --from-list "$T/list.txt" --output "$T/url" --quiet
 "$VBATCH" process --from-list "$T/list.txt" --output "$T/url" --quiet
-kill $SRV 2>/dev/null
+httpd_stop
 st=$(statuses "$T/url")
 check "a URL is processed again in its folder, a local file skipped ($st)" \
     [ "$st" = "u:done:- a:skipped:done" -o "$st" = "u:qc_failed:- a:skipped:done" ]

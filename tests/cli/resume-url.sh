@@ -14,17 +14,9 @@ ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=320x240:rate=25 \
     -pix_fmt yuv420p -c:a aac -shortest "$W/clip.mp4" || { echo "cannot make the clip" >&2; exit 99; }
 for n in 1 2 3 4; do ln "$W/clip.mp4" "$W/c$n.mp4"; done
 
-SRV_PID=
-trap '[ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null' EXIT
-"$PYTHON3" "$TOP_SRCDIR/tests/lib/httpd.py" --root "$W" --port-file "$T/port" --lifetime 120 &
-SRV_PID=$!
-i=0
-while [ ! -s "$T/port" ]; do
-    i=$((i + 1))
-    [ $i -gt 100 ] && { echo "test server did not start" >&2; exit 99; }
-    sleep 0.1
-done
-PORT=$(cat "$T/port")
+trap httpd_stop EXIT
+httpd_start "$W" 120
+PORT=${HTTPD_URL##*:}
 B=http://127.0.0.1:$PORT
 
 # The first item fails: with --error-handling stop and one worker, the

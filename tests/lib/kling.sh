@@ -13,6 +13,9 @@
 #   kling_stats FILE                      the stats, as JSON, into FILE
 #   kling_stop                            SIGTERM and wait (stats written)
 #   kling_jobs_csv FILE N                 a JOBS.csv of N text-to-video jobs
+#   kling_config FILE [INI LINES...]      a config for vbatch: the mock's
+#                                         base_url, quick polls, short
+#                                         timeouts, then the lines given
 #   kling_summary STATS.json              the stats in one line
 #
 # KLING_MOCK: the server script (default $TOP_SRCDIR/tests/lib/mock_kling.py)
@@ -111,4 +114,11 @@ print("mock: %d tasks (%s), peak concurrent %d, peak creates/min %d, max creates
       json.dumps(s["rejected"], sort_keys=True), json.dumps(s["injected"], sort_keys=True),
       s["units_spent"], json.dumps(s["requests"], sort_keys=True)))
 PY
+}
+
+kling_config() {
+    _kf=$1; shift
+    printf '%s\n' '[provider.kling]' "base_url = $KLING_URL" 'request_timeout = 5' \
+        '[generate]' 'poll_interval = 0.3' 'task_timeout = 60' 'max_concurrent = 3' \
+        'rpm = 600' "$@" >"$_kf"
 }

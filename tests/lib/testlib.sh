@@ -50,3 +50,24 @@ need_throttle() { [ -r "${THROTTLE_SO:-}" ] || { echo "SKIP: tests/lib/throttle.
 throttled() {
     LD_PRELOAD="$THROTTLE_SO" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
 }
+# httpd_start ROOT [LIFETIME]: tests/lib/httpd.py serving ROOT (default
+# lifetime 300 s) in the background; sets HTTPD_PID and HTTPD_URL
+# (http://127.0.0.1:PORT). Exits 99 if it does not come up. httpd_stop
+# ends it (safe to call twice, e.g. from an EXIT trap).
+HTTPD_PID=
+HTTPD_URL=
+httpd_start() {
+    _hp="$T/httpd.port.$$"
+    rm -f "$_hp"
+    "$PYTHON3" "$TOP_SRCDIR/tests/lib/httpd.py" --root "$1" --port-file "$_hp" \
+        --lifetime "${2:-300}" &
+    HTTPD_PID=$!
+    _hi=0
+    while [ ! -s "$_hp" ]; do
+        _hi=$((_hi + 1))
+        [ $_hi -gt 100 ] && { echo "test server did not start" >&2; exit 99; }
+        sleep 0.1
+    done
+    HTTPD_URL=http://127.0.0.1:$(cat "$_hp")
+}
+httpd_stop() { [ -z "$HTTPD_PID" ] || kill "$HTTPD_PID" 2>/dev/null; HTTPD_PID=; }
