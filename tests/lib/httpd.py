@@ -78,18 +78,26 @@ class Handler(BaseHTTPRequestHandler):
         path = self.file_path(name)
         return path is not None and os.path.exists(path)
 
-    def serve_trickle(self, flag, name):
+    def file_head(self, name, close=False):
+        """The file's bytes with a 200 and its headers sent, or None (a
+        404 sent, or a HEAD request answered)."""
         path = self.file_path(name)
         if path is None or not os.path.isfile(path):
             self.send_simple(404, b"not found\n")
-            return
+            return None
         with open(path, "rb") as f:
             data = f.read()
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(data)))
+        if close:
+            self.send_header("Connection", "close")
         self.end_headers()
-        if self.command == "HEAD":
+        return None if self.command == "HEAD" else data
+
+    def serve_trickle(self, flag, name):
+        data = self.file_head(name)
+        if data is None:
             return
         try:
             off = 0
@@ -103,19 +111,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client gave up
 
     def serve_file(self, name, drop=False):
-        path = self.file_path(name)
-        if path is None or not os.path.isfile(path):
-            self.send_simple(404, b"not found\n")
-            return
-        with open(path, "rb") as f:
-            data = f.read()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(data)))
-        if drop:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command == "HEAD":
+        data = self.file_head(name, close=drop)
+        if data is None:
             return
         if drop:
             self.wfile.write(data[: len(data) // 2])
