@@ -81,7 +81,7 @@ static void need_message(const char *what, const vb_error *e)
         fuzz_fail("%s failed without a message", what);
 }
 
-static void analyse(const probe_result *p, rule_report *rr, mediaio_clock *clk, size_t size)
+static void analyse(rule_report *rr, mediaio_clock *clk, size_t size)
 {
     analyse_config ac = cfg.analyse;
     ac.mode = size & 2 ? ANALYSE_KEYFRAMES : ANALYSE_FULL;
@@ -106,7 +106,6 @@ static void analyse(const probe_result *p, rule_report *rr, mediaio_clock *clk, 
         fuzz_fail("analysis.json reads back different counts: %s", text);
     if (a->incomplete && !a->broke_reason)
         fuzz_fail("incomplete analysis without a reason");
-    (void)p;
     analyse_result_free(&b);
     analyse_result_free(&a);
     free(text);
@@ -158,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     writer *w = json();
     probe_write(p, w);
     free(finish(w));
-    analyse(p, &rr, &clk, size);
+    analyse(&rr, &clk, size);
     if (p->video)
         thumbnails(p, &clk, size);
     w = json();

@@ -3,24 +3,26 @@
 # build tree on their synthesised seeds (README.md, "Fuzzing").
 #
 #   tests/fuzz/run.sh [--smoke | --runs N | --time SECONDS] [--jobs N]
-#                     [--build DIR] [--out DIR] [HARNESS...]
+#                     [--keep-going] [--build DIR] [--out DIR] [HARNESS...]
 #
 # HARNESS: preset jobs list layout kling media (default: all). --smoke
 # (the default, what CI runs through `make fuzz-smoke`) runs each for a
-# fixed number of executions from its seeds alone, into an empty corpus;
-# --runs and --time run longer and keep what they find in OUT/corpus/H/,
-# which later runs start from. A crash, a leak, a timeout, an input over
+# fixed number of executions from its seeds alone, into an empty corpus,
+# with a fixed random seed; --runs and --time run longer and keep what
+# they find in OUT/corpus/H/, which later runs start from. A crash, a leak, a timeout, an input over
 # the memory limit or a broken promise of the harness fails the harness:
 # its input is saved in OUT/crashes/H/ (crash-*, leak-*, timeout-*,
-# oom-*), and `BUILD/tests/fuzz/fuzz-H FILE` replays it. OUT defaults to
+# oom-*), and `BUILD/tests/fuzz/fuzz-H FILE` replays it. libFuzzer stops
+# at the first such input; --keep-going (with --time) runs it in fork
+# mode instead, which records each one and goes on. OUT defaults to
 # BUILD/tests/fuzz; each harness's output goes to OUT/H.log, and its
 # result, in the test driver's format, to OUT/H.trs. Exit status 0 only
 # if every harness passed.
 set -u
 
-mode=smoke runs= time= jobs=1 build=. out=
+mode=smoke runs= time= jobs=1 build=. out= keep=
 usage() {
-    sed -n '4,6p' "$0" | sed 's/^# *//' >&2
+    sed -n '5,6p' "$0" | sed 's/^# *//' >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -29,6 +31,7 @@ while [ $# -gt 0 ]; do
     --runs) mode=runs; runs=${2:?}; shift 2 ;;
     --time) mode=time; time=${2:?}; shift 2 ;;
     --jobs) jobs=${2:?}; shift 2 ;;
+    --keep-going) keep=1; shift ;;
     --build) build=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
     -h|--help) usage ;;
@@ -66,7 +69,6 @@ max_len_of() { case $1 in media) echo 24576 ;; *) echo 4096 ;; esac; }
 # kept for the life of the process, is the one leak suppressed.
 export LSAN_OPTIONS="suppressions=$srcdir/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_stack_use_after_return=0}"
 work=$out/tmp
 rm -rf "$work" && mkdir -p "$work"
 export TMPDIR=$work
@@ -88,14 +90,19 @@ for h in "$@"; do
     if [ "$mode" = smoke ]; then
         corpus=$out/smoke-corpus/$h
         rm -rf "$corpus"
-        limit="-runs=$(smoke_runs "$h")"
+        # A fixed seed: the same code gives the same smoke run.
+        limit="-runs=$(smoke_runs "$h") -seed=1"
     else
         corpus=$out/corpus/$h
         if [ "$mode" = runs ]; then limit="-runs=$runs"; else limit="-max_total_time=$time"; fi
     fi
     mkdir -p "$corpus"
     par=
-    [ "$jobs" -gt 1 ] && par="-jobs=$jobs -workers=$jobs"
+    if [ -n "$keep" ]; then
+        par="-fork=$jobs -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1"
+    elif [ "$jobs" -gt 1 ]; then
+        par="-jobs=$jobs -workers=$jobs"
+    fi
     start=$(date +%s)
     # shellcheck disable=SC2086  # $limit and $par are option lists
     (cd "$work" && exec "$build/tests/fuzz/fuzz-$h" $limit $par \
@@ -104,9 +111,12 @@ for h in "$@"; do
         >"$log" 2>&1
     st=$?
     secs=$(( $(date +%s) - start ))
-    [ "$jobs" -gt 1 ] && cat "$work"/fuzz-*.log >>"$log" 2>/dev/null && rm -f "$work"/fuzz-*.log
+    [ -z "$keep" ] && [ "$jobs" -gt 1 ] && cat "$work"/fuzz-*.log >>"$log" 2>/dev/null &&
+        rm -f "$work"/fuzz-*.log
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | awk '{s+=$1} END {print s+0}')
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+    # fork mode: the parent's last line counts every worker's executions
+    [ "$execs" -eq 0 ] && execs=$(echo "$last" | sed -n 's/^#\([0-9]*\).*/\1/p')
     cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
     ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
     found=$(find "$crashes" -type f -newer "$out/seeds.log" | wc -l)
