@@ -14,7 +14,11 @@
  * asks for exact thumbnail times, size & 2 for the key-frame analysis.
  * Checked beyond the sanitizers: a failure says why, analysis.json reads
  * back to the same counts, thumbnails are readable images of the width
- * asked for. */
+ * asked for, and nothing opens a file the input names: the scratch
+ * folder holds a planted clip, secret.mp4, watched with inotify (a
+ * playlist or concat script naming it is read through no clock and
+ * leaks its content), and a FIFO, fifo.mp4, whose open would block past
+ * the item's deadline (a timeout). media.dict names both. */
 #include "config.h"
 #include "fuzz.h"
 #include "analyse.h"
@@ -29,8 +33,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-static char *clip, *item_dir, *thumb_dir, *contact;
+static char *clip, *item_dir, *thumb_dir, *contact, *planted;
+static int watch = -1;
 static vb_config cfg;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -57,7 +65,24 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     cfg.thumbs.avoid_black = true;
     if (image_init(1, &e) != 0)
         fuzz_fail("%s", e.msg);
+    planted = fuzz_path("secret.mp4");
+    fuzz_write(planted, "private", 7);
+    char *fifo = fuzz_path("fifo.mp4");
+    if (mkfifo(fifo, 0600) != 0)
+        fuzz_fail("cannot make %s", fifo);
+    free(fifo);
+    watch = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (watch < 0 || inotify_add_watch(watch, planted, IN_OPEN) < 0)
+        fuzz_fail("cannot watch %s with inotify", planted);
     return 0;
+}
+
+/* Was the planted file opened while this input ran? */
+static void check_planted(void)
+{
+    char buf[4096];
+    if (read(watch, buf, sizeof buf) > 0)
+        fuzz_fail("%s was opened: the input made libav open a file it names", planted);
 }
 
 static writer *json(void)
@@ -150,6 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     vb_error e = {0};
     if (probe_file(clip, &clk, &p, &e) != 0) {
         need_message("probe_file", &e);
+        check_planted();
         return 0;
     }
     rule_report rr = {0};
@@ -166,5 +192,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rules_report_free(&rr);
     probe_result_free(&p);
     fuzz_empty_dir(item_dir);
+    check_planted();
     return 0;
 }

@@ -103,9 +103,11 @@ for h in "$@"; do
     elif [ "$jobs" -gt 1 ]; then
         par="-jobs=$jobs -workers=$jobs"
     fi
+    dict=
+    [ -f "$srcdir/tests/fuzz/$h.dict" ] && dict="-dict=$srcdir/tests/fuzz/$h.dict"
     start=$(date +%s)
-    # shellcheck disable=SC2086  # $limit and $par are option lists
-    (cd "$work" && exec "$build/tests/fuzz/fuzz-$h" $limit $par \
+    # shellcheck disable=SC2086  # $limit, $par and $dict are option lists
+    (cd "$work" && exec "$build/tests/fuzz/fuzz-$h" $limit $par $dict \
         -timeout="$(timeout_of "$h")" -rss_limit_mb=2048 -max_len="$(max_len_of "$h")" \
         -artifact_prefix="$crashes/" -print_final_stats=1 "$corpus" "$seeds/$h") \
         >"$log" 2>&1
