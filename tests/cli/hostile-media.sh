@@ -71,6 +71,8 @@ EOF
 }
 mpd "$PRIV/secret.mp4" > "$IN/dash.mp4"
 mpd "../private/secret.mp4" > "$IN/dash-rel.mp4"
+# An ffconcat script (found by the fuzz harness's second-file check).
+printf 'ffconcat version 1.0\nfile %s\n' "$PRIV/secret.mp4" > "$IN/concat.mp4"
 OUT="$T/lists-out"
 expect_status 3 "playlists and manifests are refused" \
     "$VBATCH" process "$IN" --output "$OUT" --recursive --thumbnails --publish --quiet
@@ -78,6 +80,7 @@ has_error "$OUT" lists/clip.mp4 probe "an HLS playlist"
 has_error "$OUT" sub/clip.mp4 probe "an HLS playlist"
 has_error "$OUT" lists/dash.mp4 probe "a DASH manifest"
 has_error "$OUT" dash-rel.mp4 probe "a DASH manifest"
+has_error "$OUT" lists/concat.mp4 probe "an FFmpeg concat script"
 pyjson "$OUT/summary/error_log.json" "all('not a media file vbatch checks' in e['message'] for e in d['errors'])" ||
     fail "the refusals say why"
 done_items "$OUT" 1

@@ -18,6 +18,10 @@
 #include "provider.h"
 #include "util.h"
 
+/* The pixel cap process and generate apply by default ([qc]
+ * image_max_pixels). */
+#define FUZZ_MAX_PIXELS ((int64_t)100000000)
+
 #include <dirent.h>
 #include <jansson.h>
 #include <math.h>
@@ -172,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!files[k])
                 continue;
             vb_error ie = {0};
-            if (provider_kling.check_image(files[k], &ie) != 0 && !ie.msg[0])
+            if (provider_kling.check_image(files[k], FUZZ_MAX_PIXELS, &ie) != 0 && !ie.msg[0])
                 fuzz_fail("job %s: image %s refused without a message", j->id, files[k]);
         }
     }
