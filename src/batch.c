@@ -788,6 +788,12 @@ static int item_attempt(engine *g, job *j)
     c.placed = j->fed ? vb_xstrdup(j->en.path) : util_path_join(c.video_dir, c.fname);
     c.media = j->en.path;
     c.existed = access(c.item_dir, F_OK) == 0;
+    if (c.existed)
+        /* What a killed run was writing here, also for an item it had
+         * not entered in the journal yet (found again by a resume's
+         * rescan): one run at a time holds OUT, so no temporary file in
+         * the folder is anyone's now. */
+        util_remove_temps(c.item_dir, 3);
     r->folder = vb_xstrdup(j->folder);
 
     int rc = 0;

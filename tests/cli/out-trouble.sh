@@ -75,6 +75,17 @@ check "probe.json unwritable: exit 3" [ $? -eq 3 ]
 pyjson "$T/meta/summary/error_log.json" 'd["errors"][0]["stage"] == "probe" and "probe.json" in d["errors"][0]["message"]' ||
     fail "probe.json unwritable: failed at the probe stage"
 
+# ---- what a killed run left in a folder the journal never heard of ----
+# (killed before it committed the item's entry: a resume's rescan, or a
+# new run, takes the same folder again)
+mkdir -p "$T/left/c02/metadata" "$T/left/c02/thumbnails"
+: > "$T/left/c02/metadata/.probe.json.vbtmp.99999.1"
+: > "$T/left/c02/thumbnails/.thumb-001.jpg.vbtmp.99999.2"
+"$VBATCH" process "$IN/c02.mp4" --output "$T/left" --quiet
+check "leftovers: the item is processed in its folder (exit $?)" test -s "$T/left/c02/metadata/probe.json"
+check "leftovers: no temporary file of the killed run is left" \
+    [ -z "$(find "$T/left" -name '*.vbtmp.*')" ]
+
 # ---- reports that cannot be written: the summary is printed all the same ----
 mkdir -p "$T/norep/summary/results.csv/x"
 "$VBATCH" process "$IN/c01.mp4" "$IN/c02.mp4" --output "$T/norep" > "$T/norep.out" 2> "$T/norep.err"
