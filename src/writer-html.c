@@ -296,6 +296,7 @@ static const char *html_row_class(const item_record *it)
 {
     switch (it->status) {
     case ITEM_FAILED:    return "error";
+    case ITEM_UNKNOWN:   return "error";
     /* A skipped item that failed QC when it was processed stays among
      * the failures (its verdict stands); its badge says skipped. */
     case ITEM_SKIPPED:   return it->previous_status == ITEM_QC_FAILED ? "fail" : "skip";
@@ -309,7 +310,12 @@ static void html_findings(FILE *f, const item_record *it)
 {
     bool any = false;
     fputs("<td>", f);
-    if (it->status == ITEM_FAILED || it->status == ITEM_SKIPPED) {
+    if (it->status == ITEM_UNKNOWN) {
+        fputs("<ul class=\"find\"><li class=\"error\"><b>unknown</b>: ", f);
+        html_text(f, it->error ? it->error : "status unknown to this vbatch");
+        fputs("</li>", f);
+        any = true;
+    } else if (it->status == ITEM_FAILED || it->status == ITEM_SKIPPED) {
         bool failed = it->status == ITEM_FAILED;
         fprintf(f, "<ul class=\"find\"><li class=\"%s\"><b>%s</b>: ", failed ? "error" : "skip",
                 failed ? report_stage_name(it->error_stage) : "skipped");

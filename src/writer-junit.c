@@ -152,6 +152,15 @@ static int junit_item(void *ctx, const item_record *it, vb_error *e)
         junit_attr(j, "type", stage);
         junit_end(j);
         junit_end(j);
+    } else if (it->status == ITEM_UNKNOWN) {
+        /* Never shown as passed: the journal says something this vbatch
+         * cannot read (a newer vbatch, an edit by hand). */
+        junit_testcase(j, classname, "process", t);
+        junit_start(j, "error");
+        junit_attr(j, "message", it->error ? it->error : "status unknown to this vbatch");
+        junit_attr(j, "type", "unknown");
+        junit_end(j);
+        junit_end(j);
     } else if (it->status == ITEM_SKIPPED) {
         junit_testcase(j, classname, "process", t);
         junit_start(j, "skipped");

@@ -136,6 +136,11 @@ pyjson "$O/summary/batch_report.json" 'd["counts"]["unknown"] == 2 and d["counts
 pyjson "$O/summary/batch_report.json" '[(i["seq"], i["status"]) for i in d["items"] if i["status"] == "unknown"] == [(1, "unknown"), (4, "unknown")] and "quarantined" in d["items"][0]["error"] and d["items"][0]["verdict"] is None' ||
     fail "batch_report.json: the unknown items, with the status found"
 check "results.csv lists the item added by hand" grep -q "by-hand.mp4" "$O/summary/results.csv"
+"$VBATCH" report --output "$O" --format junit --format html > /dev/null
+check "junit.xml: an unknown status is an error, never a pass" \
+    [ "$(grep -c "<error message=\"the journal's status '[a-z]*' is unknown" "$O/summary/junit.xml")" -eq 2 ]
+check "report.html: unknown items shown as errors" \
+    [ "$(grep -c '<b>unknown</b>: the journal' "$O/summary/report.html")" -eq 2 ]
 expect_status 0 "a run into that folder works" "$VBATCH" process "$NEW" --output "$O" --quiet
 
 finish
