@@ -84,6 +84,11 @@ typedef struct batch_observer {
     void *ud;
 } batch_observer;
 
+/* Results are shown only once the journal committed them: in groups of
+ * at most BATCH_RECORD_GROUP, or BATCH_RECORD_SECONDS after the first. */
+#define BATCH_RECORD_GROUP 64
+#define BATCH_RECORD_SECONDS 0.1
+
 /* The libav decoder threads for an item starting now: --jobs N keeps
  * about min(N, cores) cores busy, shared among the items that can still
  * run (min(jobs, left)); 0 lets libav size its own pool. See batch.c. */

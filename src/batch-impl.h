@@ -82,10 +82,8 @@ void *engine_worker(void *arg);
 
 /* ---- batch-record.c ---- */
 
-/* Results are shown only once committed: groups of RECORD_GROUP, or
- * RECORD_SECONDS after the first (batch-record.c). */
-#define RECORD_GROUP 64
-#define RECORD_SECONDS 0.1
+#define RECORD_GROUP BATCH_RECORD_GROUP
+#define RECORD_SECONDS BATCH_RECORD_SECONDS
 
 /* Record every finished item at the head of the ring, in order (lock
  * held, dropped around the I/O): 0, or -1 when a result could not be
