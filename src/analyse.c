@@ -1,7 +1,7 @@
 /* analyse.c - the decode analysis's results: written to and read back
  * from analysis.json (jansson), for reports and for files identical to one
  * already analysed. The decoding itself needs libavfilter and runs in the
- * media module (analyse-decode.c), loaded the first time a run analyses. */
+ * media module (src/media/analyse-decode.c), loaded the first time a run analyses. */
 #include "config.h"
 #include "analyse.h"
 #include "module.h"
