@@ -53,17 +53,9 @@ typedef struct generate_args {
     int jobs;                 /* 0 = as configured */
 } generate_args;
 
-static int arg_int(const char *opt, const char *arg, int max, int *out)
+static int cmd_generate_int(const char *opt, const char *arg, int max, int *out)
 {
-    char *end;
-    long v = strtol(arg, &end, 10);
-    if (*arg == '\0' || *end || v < 1 || v > max) {
-        cmd_bad_usage(&cmd_generate, "--%s needs a whole number from 1 to %d, not '%s'", opt,
-                      max, arg);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
+    return cmd_int_arg(&cmd_generate, opt, arg, "a whole number", 1, max, out);
 }
 
 static int generate_opt(const cmd_option *o, const char *arg, void *ud)
@@ -79,7 +71,7 @@ static int generate_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "publish") == 0) a->publish = true;
     else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
     else if (strcmp(n, "verbose") == 0) vb_verbosity = 2;
-    else if (strcmp(n, "jobs") == 0) return arg_int(n, arg, 1024, &a->jobs);
+    else if (strcmp(n, "jobs") == 0) return cmd_generate_int(n, arg, 1024, &a->jobs);
     else if (strcmp(n, "images-from") == 0) {
         struct stat st;
         const char *why = stat(arg, &st) != 0 ? strerror(errno)
@@ -99,8 +91,9 @@ static int generate_opt(const cmd_option *o, const char *arg, void *ud)
         }
         a->provider = arg;
     }
-    else if (strcmp(n, "max-concurrent") == 0) return arg_int(n, arg, 1000, &a->max_concurrent);
-    else if (strcmp(n, "rpm") == 0) return arg_int(n, arg, 100000, &a->rpm);
+    else if (strcmp(n, "max-concurrent") == 0)
+        return cmd_generate_int(n, arg, 1000, &a->max_concurrent);
+    else if (strcmp(n, "rpm") == 0) return cmd_generate_int(n, arg, 100000, &a->rpm);
     else if (strcmp(n, "budget") == 0) {
         vb_error e = { 0 };
         if (preset_parse_double(arg, &a->budget, &e) != 0 || a->budget < 0) {

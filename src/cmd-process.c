@@ -63,15 +63,8 @@ static int process_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "thumbnails") == 0) a->thumbnails = true;
     else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
     else if (strcmp(n, "verbose") == 0) vb_verbosity = 2;
-    else if (strcmp(n, "jobs") == 0) {
-        char *end;
-        long v = strtol(arg, &end, 10);
-        if (*arg == '\0' || *end || v < 1 || v > 1024) {
-            cmd_bad_usage(&cmd_process, "--jobs needs a number from 1 to 1024, not '%s'", arg);
-            return -1;
-        }
-        a->jobs = (int)v;
-    }
+    else if (strcmp(n, "jobs") == 0)
+        return cmd_int_arg(&cmd_process, n, arg, "a number", 1, 1024, &a->jobs);
     else if (strcmp(n, "error-handling") == 0) {
         int v = preset_error_handling(arg);
         if (v < 0) {

@@ -39,13 +39,8 @@ int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
     else if (strcmp(o->name, "verbose") == 0)
         vb_verbosity = 2;
     else if (strcmp(o->name, "jobs") == 0) {
-        char *end;
-        long v = strtol(arg, &end, 10);
-        if (*arg == '\0' || *end || v < 1 || v > 1024) {
-            cmd_bad_usage(c, "--jobs needs a number from 1 to 1024, not '%s'", arg);
+        if (cmd_int_arg(c, o->name, arg, "a number", 1, 1024, &a->jobs) != 0)
             return -1;
-        }
-        a->jobs = (int)v;
     } else if (strcmp(o->name, "budget") == 0) {
         vb_error e = {0};
         if (preset_parse_double(arg, &a->budget, &e) != 0 || a->budget < 0) {

@@ -42,14 +42,8 @@ static int retry_opt(const cmd_option *o, const char *arg, void *ud)
         }
         a->only = arg;
     } else if (strcmp(o->name, "retry-count") == 0) {
-        char *end;
-        long v = strtol(arg, &end, 10);
-        if (*arg == '\0' || *end || v < 1 || v > 100) {
-            cmd_bad_usage(&cmd_retry, "--retry-count needs a number from 1 to 100, not '%s'",
-                          arg);
+        if (cmd_int_arg(&cmd_retry, o->name, arg, "a number", 1, 100, &a->rounds) != 0)
             return -1;
-        }
-        a->rounds = (int)v;
     }
     return 0;
 }
