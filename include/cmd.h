@@ -40,6 +40,11 @@ void cmd_getopt_tables(const vb_command *c, struct option **longopts,
 /* Common error for a bad option: prints to stderr, returns VB_EXIT_USAGE. */
 int cmd_bad_usage(const vb_command *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The integer argument of --opt, from min to max, into *out: 0, or -1
+ * after "--opt needs NOUN from MIN to MAX, not 'ARG'" (cmd_bad_usage);
+ * noun is "a number" or "a whole number", as each command words it. */
+int cmd_int_arg(const vb_command *c, const char *opt, const char *arg, const char *noun,
+                int min, int max, int *out);
 /* Parse argv with c's table, calling fn for each option (val = short name
  * or index into c->options + 256 for long-only ones). Handles --help
  * (prints help, returns 1 so the caller exits 0) and bad options (returns

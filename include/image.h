@@ -1,8 +1,8 @@
 /* image.h - still images checked from their headers with libvips: the
  * input images of a batch and the thumbnails vbatch makes. The header
- * reads run in the media module (module.h, image-vips.c), loaded on the
- * first image_init or image_probe; the rules and the output need no
- * module. */
+ * reads run in the media module (module.h, src/media/image-vips.c),
+ * loaded on the first image_init or image_probe; the rules and the output
+ * need no module. */
 #ifndef VB_IMAGE_H
 #define VB_IMAGE_H
 

@@ -1,6 +1,7 @@
-/* media.h - inside the media module (vbatch-media.so) only: the functions
- * behind its table (module.h). The core never calls these directly; it
- * goes through analyse_file, thumbs_make, image_init and image_probe. */
+/* media.h - inside the media module (vbatch-media.so, built from
+ * src/media/) only: the functions behind its table (module.h). The core
+ * never calls these directly; it goes through analyse_file, thumbs_make,
+ * image_init and image_probe. */
 #ifndef VB_MEDIA_H
 #define VB_MEDIA_H
 

@@ -25,6 +25,7 @@
 #include "vbatch.h"
 
 #include <stdatomic.h>
+#include <libavutil/error.h>
 
 /* Why an item's reading stopped. */
 enum mediaio_stop {
@@ -80,6 +81,10 @@ int mediaio_clock_fail(const mediaio_clock *c, int reason, double seconds, bool 
 bool mediaio_transient(int err);
 /* "EIO", "ENOENT" ..., or NULL for an errno without a name here. */
 const char *mediaio_errno_name(int err);
+/* libav's message for the error code rc, written to buf; returns buf.
+ * The one place libav errors are turned into text (probe, analyse,
+ * thumbs and this file). */
+const char *mediaio_averr(int rc, char buf[AV_ERROR_MAX_STRING_SIZE]);
 
 /* ---- an open input ---- */
 

@@ -3,7 +3,7 @@
 #ifndef VB_PATTERN_H
 #define VB_PATTERN_H
 
-#include "preset.h"
+#include "strlist.h"
 
 /* true if `name` (a file name, not a path) is selected. Globs are matched
  * with fnmatch(3); the built-in extension list is case-insensitive. */

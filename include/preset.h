@@ -6,23 +6,10 @@
 #define VB_PRESET_H
 
 #include "vbatch.h"
+#include "strlist.h"
 
 /* A rule's level. RULE_UNSET is only used while merging layers. */
 enum rule_level { RULE_OFF = 0, RULE_WARN = 1, RULE_FAIL = 2 };
-
-/* A list of words (codec names, containers, patterns). */
-typedef struct vb_strlist {
-    char **v;       /* owned strings */
-    size_t n;
-} vb_strlist;
-
-void vb_strlist_add(vb_strlist *l, const char *s);
-void vb_strlist_clear(vb_strlist *l);
-bool vb_strlist_has(const vb_strlist *l, const char *s); /* case-insensitive */
-/* Replace the list by the words of s (separated by spaces or commas). */
-void vb_strlist_set_words(vb_strlist *l, const char *s);
-/* Join with ", " into a new string. */
-char *vb_strlist_join(const vb_strlist *l, const char *sep);
 
 enum audio_policy { AUDIO_OPTIONAL = 0, AUDIO_REQUIRED, AUDIO_FORBIDDEN };
 

@@ -1,16 +1,16 @@
 /* analyse.c - the decode analysis's results: written to and read back
  * from analysis.json (jansson), for reports and for files identical to one
  * already analysed. The decoding itself needs libavfilter and runs in the
- * media module (analyse-decode.c), loaded the first time a run analyses. */
+ * media module (src/media/analyse-decode.c), loaded the first time a run analyses. */
 #include "config.h"
 #include "analyse.h"
 #include "analyse-share.h"
+#include "jsonx.h"
 #include "module.h"
 #include "rules.h"
 #include "stage.h"
 #include "writer.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,12 +104,6 @@ void analyse_write(const analyse_result *r, writer *w)
 
 /* ---- reading a result back ---- */
 
-static double parse_num(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
 static analyse_segment *parse_segments(json_t *o, const char *k, size_t *n)
 {
     json_t *a = json_object_get(o, k);
@@ -119,9 +113,9 @@ static analyse_segment *parse_segments(json_t *o, const char *k, size_t *n)
     analyse_segment *v = vb_xcalloc(*n, sizeof *v);
     for (size_t i = 0; i < *n; i++) {
         json_t *x = json_array_get(a, i);
-        v[i].start = parse_num(x, "start");
-        v[i].end = parse_num(x, "end");
-        v[i].duration = parse_num(x, "duration");
+        v[i].start = jsonx_num(x, "start");
+        v[i].end = jsonx_num(x, "end");
+        v[i].duration = jsonx_num(x, "duration");
     }
     return v;
 }
@@ -144,38 +138,37 @@ int analyse_parse(const char *text, const char *expect_sha256, analyse_result **
     analyse_result *r = vb_xcalloc(1, sizeof *r);
     const char *mode = json_string_value(json_object_get(o, "mode"));
     r->mode = mode && strcmp(mode, "keyframes") == 0 ? ANALYSE_KEYFRAMES : ANALYSE_FULL;
-    r->duration = parse_num(o, "duration");
+    r->duration = jsonx_num(o, "duration");
     r->has_video = json_is_true(json_object_get(o, "has_video"));
     r->has_audio = json_is_true(json_object_get(o, "has_audio"));
     r->black = parse_segments(o, "black", &r->nblack);
-    r->black_total = parse_num(o, "black_total");
-    r->black_share = parse_num(o, "black_share");
-    r->leading_black = parse_num(o, "leading_black");
-    r->trailing_black = parse_num(o, "trailing_black");
+    r->black_total = jsonx_num(o, "black_total");
+    r->black_share = jsonx_num(o, "black_share");
+    r->leading_black = jsonx_num(o, "leading_black");
+    r->trailing_black = jsonx_num(o, "trailing_black");
     r->freeze = parse_segments(o, "freeze", &r->nfreeze);
-    r->freeze_max = parse_num(o, "freeze_max");
+    r->freeze_max = jsonx_num(o, "freeze_max");
     r->silence = parse_segments(o, "silence", &r->nsilence);
-    r->silence_max = parse_num(o, "silence_max");
+    r->silence_max = jsonx_num(o, "silence_max");
     r->audio_silent = json_is_true(json_object_get(o, "audio_silent"));
-    r->integrated_lufs = parse_num(o, "integrated_lufs");
-    r->loudness_range = parse_num(o, "loudness_range");
-    r->true_peak = parse_num(o, "true_peak");
+    r->integrated_lufs = jsonx_num(o, "integrated_lufs");
+    r->loudness_range = jsonx_num(o, "loudness_range");
+    r->true_peak = jsonx_num(o, "true_peak");
     /* -inf (digital silence) is written as null: loudness measured but
      * no true peak means -inf, as analyse_file had it. */
     if (isnan(r->true_peak) && isfinite(r->integrated_lufs))
         r->true_peak = -INFINITY;
-    r->decode_errors = json_integer_value(json_object_get(o, "decode_errors"));
-    r->corrupt_frames = json_integer_value(json_object_get(o, "corrupt_frames"));
-    r->timestamp_gaps = json_integer_value(json_object_get(o, "timestamp_gaps"));
-    r->video_frames = json_integer_value(json_object_get(o, "video_frames"));
-    r->audio_frames = json_integer_value(json_object_get(o, "audio_frames"));
-    r->video_end = parse_num(o, "video_end");
-    r->audio_end = parse_num(o, "audio_end");
+    r->decode_errors = jsonx_int(o, "decode_errors");
+    r->corrupt_frames = jsonx_int(o, "corrupt_frames");
+    r->timestamp_gaps = jsonx_int(o, "timestamp_gaps");
+    r->video_frames = jsonx_int(o, "video_frames");
+    r->audio_frames = jsonx_int(o, "audio_frames");
+    r->video_end = jsonx_num(o, "video_end");
+    r->audio_end = jsonx_num(o, "audio_end");
     r->incomplete = json_is_true(json_object_get(o, "incomplete"));
-    r->broke_at = parse_num(o, "broke_at");
-    const char *why = json_string_value(json_object_get(o, "broke_reason"));
-    r->broke_reason = why ? vb_xstrdup(why) : NULL;
-    r->seconds = parse_num(o, "seconds");
+    r->broke_at = jsonx_num(o, "broke_at");
+    r->broke_reason = jsonx_dup(o, "broke_reason");
+    r->seconds = jsonx_num(o, "seconds");
     json_decref(o);
     *out = r;
     return 0;

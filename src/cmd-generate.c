@@ -20,7 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const cmd_option generate_options[] = {
+static const cmd_option cmd_generate_options[] = {
     { "preset", 'P', "NAME", "preset to use (see `vbatch presets`; default: default)" },
     { "config", 'c', "FILE", "INI file applied on top of the preset (repeatable)" },
     { "output", 'o', "DIR", "output folder (default: vbatch-out)" },
@@ -40,7 +40,7 @@ static const cmd_option generate_options[] = {
     { NULL, 0, NULL, NULL },
 };
 
-typedef struct generate_args {
+typedef struct cmd_generate_args {
     vb_strlist configs;
     vb_strlist image_dirs;    /* --images-from */
     const char *preset;
@@ -51,24 +51,16 @@ typedef struct generate_args {
     bool dry_run, deep, thumbnails, publish;
     int format;
     int jobs;                 /* 0 = as configured */
-} generate_args;
+} cmd_generate_args;
 
-static int arg_int(const char *opt, const char *arg, int max, int *out)
+static int cmd_generate_int(const char *opt, const char *arg, int max, int *out)
 {
-    char *end;
-    long v = strtol(arg, &end, 10);
-    if (*arg == '\0' || *end || v < 1 || v > max) {
-        cmd_bad_usage(&cmd_generate, "--%s needs a whole number from 1 to %d, not '%s'", opt,
-                      max, arg);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
+    return cmd_int_arg(&cmd_generate, opt, arg, "a whole number", 1, max, out);
 }
 
-static int generate_opt(const cmd_option *o, const char *arg, void *ud)
+static int cmd_generate_opt(const cmd_option *o, const char *arg, void *ud)
 {
-    generate_args *a = ud;
+    cmd_generate_args *a = ud;
     const char *n = o->name;
     if (strcmp(n, "preset") == 0) a->preset = arg;
     else if (strcmp(n, "config") == 0) vb_strlist_add(&a->configs, arg);
@@ -79,7 +71,7 @@ static int generate_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "publish") == 0) a->publish = true;
     else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
     else if (strcmp(n, "verbose") == 0) vb_verbosity = 2;
-    else if (strcmp(n, "jobs") == 0) return arg_int(n, arg, 1024, &a->jobs);
+    else if (strcmp(n, "jobs") == 0) return cmd_generate_int(n, arg, 1024, &a->jobs);
     else if (strcmp(n, "images-from") == 0) {
         struct stat st;
         const char *why = stat(arg, &st) != 0 ? strerror(errno)
@@ -99,8 +91,9 @@ static int generate_opt(const cmd_option *o, const char *arg, void *ud)
         }
         a->provider = arg;
     }
-    else if (strcmp(n, "max-concurrent") == 0) return arg_int(n, arg, 1000, &a->max_concurrent);
-    else if (strcmp(n, "rpm") == 0) return arg_int(n, arg, 100000, &a->rpm);
+    else if (strcmp(n, "max-concurrent") == 0)
+        return cmd_generate_int(n, arg, 1000, &a->max_concurrent);
+    else if (strcmp(n, "rpm") == 0) return cmd_generate_int(n, arg, 100000, &a->rpm);
     else if (strcmp(n, "budget") == 0) {
         vb_error e = { 0 };
         if (preset_parse_double(arg, &a->budget, &e) != 0 || a->budget < 0) {
@@ -121,34 +114,38 @@ static int generate_opt(const cmd_option *o, const char *arg, void *ud)
 
 /* ---- the plan ---- */
 
-enum plan_status { PLAN_SUBMIT, PLAN_DUPLICATE, PLAN_REFUSED, PLAN_OVER_BUDGET };
-static const char *const plan_status_names[] = { "submit", "duplicate", "refused",
-                                                 "over_budget" };
+enum cmd_generate_plan_status { PLAN_SUBMIT, PLAN_DUPLICATE, PLAN_REFUSED, PLAN_OVER_BUDGET };
+static const char *const cmd_generate_plan_status_names[] = {
+    "submit", "duplicate", "refused", "over_budget"
+};
 
-enum image_check { IMG_NONE, IMG_OK, IMG_REFUSED, IMG_LATER };
-static const char *const image_check_names[] = { NULL, "ok", "refused", "after_download" };
+enum cmd_generate_image_check { IMG_NONE, IMG_OK, IMG_REFUSED, IMG_LATER };
+static const char *const cmd_generate_image_check_names[] = {
+    NULL, "ok", "refused", "after_download"
+};
 
-typedef struct plan_image {
-    int check;                /* enum image_check */
+typedef struct cmd_generate_plan_image {
+    int check;                /* enum cmd_generate_image_check */
     char *msg;                /* why it was refused (owned) */
-} plan_image;
+} cmd_generate_plan_image;
 
-typedef struct plan_job {
+typedef struct cmd_generate_plan_job {
     const gen_job *j;
     double units;             /* estimate; 0 for a duplicate (made once) */
-    int status;               /* enum plan_status */
-    plan_image image, tail;
-} plan_job;
+    int status;               /* enum cmd_generate_plan_status */
+    cmd_generate_plan_image image, tail;
+} cmd_generate_plan_job;
 
-typedef struct plan {
-    plan_job *v;
+typedef struct cmd_generate_plan {
+    cmd_generate_plan_job *v;
     size_t n;
     size_t unique, refused, to_submit, over_budget;
     double units, submit_units; /* every unique request not refused; within the budget */
-} plan;
+} cmd_generate_plan;
 
-static void plan_image_check(const provider *p, const gen_job *j, const char *ref,
-                             const char *file, int64_t max_pixels, plan_image *out)
+static void cmd_generate_plan_image_check(const provider *p, const gen_job *j, const char *ref,
+                                          const char *file, int64_t max_pixels,
+                                          cmd_generate_plan_image *out)
 {
     if (!ref) {
         out->check = IMG_NONE;
@@ -169,19 +166,20 @@ static void plan_image_check(const provider *p, const gen_job *j, const char *re
     }
 }
 
-static void plan_make(plan *pl, const gen_jobs *jobs, const provider *p, double budget,
-                      int64_t max_pixels)
+static void cmd_generate_plan_make(cmd_generate_plan *pl, const gen_jobs *jobs,
+                                   const provider *p, double budget, int64_t max_pixels)
 {
     memset(pl, 0, sizeof *pl);
     pl->n = jobs->n;
     pl->v = vb_xcalloc(jobs->n ? jobs->n : 1, sizeof *pl->v);
     bool budget_stop = false;
     for (size_t i = 0; i < jobs->n; i++) {
-        plan_job *pj = &pl->v[i];
+        cmd_generate_plan_job *pj = &pl->v[i];
         const gen_job *j = &jobs->v[i];
         pj->j = j;
-        plan_image_check(p, j, j->image, j->image_file, max_pixels, &pj->image);
-        plan_image_check(p, j, j->image_tail, j->image_tail_file, max_pixels, &pj->tail);
+        cmd_generate_plan_image_check(p, j, j->image, j->image_file, max_pixels, &pj->image);
+        cmd_generate_plan_image_check(p, j, j->image_tail, j->image_tail_file, max_pixels,
+                                      &pj->tail);
         if (pj->image.check == IMG_REFUSED || pj->tail.check == IMG_REFUSED) {
             pj->units = NAN; /* never submitted: no cost, no estimate */
             pj->status = PLAN_REFUSED;
@@ -213,13 +211,13 @@ static void plan_make(plan *pl, const gen_jobs *jobs, const provider *p, double 
     }
     /* A duplicate of a request over the budget is not made either. */
     for (size_t i = 0; i < jobs->n; i++) {
-        plan_job *pj = &pl->v[i];
+        cmd_generate_plan_job *pj = &pl->v[i];
         if (pj->status == PLAN_DUPLICATE && pl->v[pj->j->duplicate_of].status == PLAN_OVER_BUDGET)
             pj->status = PLAN_OVER_BUDGET;
     }
 }
 
-static void plan_free(plan *pl)
+static void cmd_generate_plan_free(cmd_generate_plan *pl)
 {
     for (size_t i = 0; i < pl->n; i++) {
         free(pl->v[i].image.msg);
@@ -229,7 +227,8 @@ static void plan_free(plan *pl)
     pl->v = NULL;
 }
 
-static void write_image(writer *w, const char *key, const char *ref, const plan_image *im)
+static void cmd_generate_write_image(writer *w, const char *key, const char *ref,
+                                     const cmd_generate_plan_image *im)
 {
     if (im->check == IMG_NONE) {
         writer_null(w, key);
@@ -237,13 +236,14 @@ static void write_image(writer *w, const char *key, const char *ref, const plan_
     }
     writer_begin_object(w, key);
     writer_string(w, "source", ref);
-    writer_string(w, "check", image_check_names[im->check]);
+    writer_string(w, "check", cmd_generate_image_check_names[im->check]);
     writer_string(w, "message", im->check == IMG_REFUSED ? im->msg : NULL);
     writer_end_object(w);
 }
 
-static void plan_write_json(const plan *pl, const generate_args *a, const char *path,
-                            const vb_config *c, const provider *p)
+static void cmd_generate_plan_write_json(const cmd_generate_plan *pl, const cmd_generate_args *a,
+                                         const char *path, const vb_config *c,
+                                         const provider *p)
 {
     writer *w = writer_new(WRITER_JSON);
     writer_begin_object(w, NULL);
@@ -252,7 +252,7 @@ static void plan_write_json(const plan *pl, const generate_args *a, const char *
     writer_bool(w, "dry_run", a->dry_run);
     writer_begin_array(w, "jobs");
     for (size_t i = 0; i < pl->n; i++) {
-        const plan_job *pj = &pl->v[i];
+        const cmd_generate_plan_job *pj = &pl->v[i];
         const gen_job *j = pj->j;
         writer_begin_object(w, NULL);
         writer_int(w, "line", j->line);
@@ -266,8 +266,8 @@ static void plan_write_json(const plan *pl, const generate_args *a, const char *
         writer_double(w, "cfg_scale", j->cfg_scale);
         writer_string(w, "prompt", j->prompt);
         writer_string(w, "negative_prompt", j->negative_prompt);
-        write_image(w, "image", j->image, &pj->image);
-        write_image(w, "image_tail", j->image_tail, &pj->tail);
+        cmd_generate_write_image(w, "image", j->image, &pj->image);
+        cmd_generate_write_image(w, "image_tail", j->image_tail, &pj->tail);
         writer_double(w, "estimated_units", pj->units);
         if (j->duplicate_of >= 0) {
             const gen_job *d = pl->v[j->duplicate_of].j;
@@ -278,7 +278,7 @@ static void plan_write_json(const plan *pl, const generate_args *a, const char *
         } else {
             writer_null(w, "duplicate_of");
         }
-        writer_string(w, "status", plan_status_names[pj->status]);
+        writer_string(w, "status", cmd_generate_plan_status_names[pj->status]);
         writer_end_object(w);
     }
     writer_end_array(w);
@@ -310,7 +310,7 @@ static void plan_write_json(const plan *pl, const generate_args *a, const char *
 }
 
 /* "2", "3.5"; "-" for none */
-static void units_text(char *buf, size_t len, double u)
+static void cmd_generate_units_text(char *buf, size_t len, double u)
 {
     if (isnan(u))
         snprintf(buf, len, "-");
@@ -320,7 +320,7 @@ static void units_text(char *buf, size_t len, double u)
 
 /* A cell of the text table: control characters shown as spaces, cut to
  * `max` bytes on a character boundary. */
-static void cell(char *buf, size_t len, const char *s, size_t max)
+static void cmd_generate_cell(char *buf, size_t len, const char *s, size_t max)
 {
     if (!s)
         s = "-";
@@ -336,8 +336,8 @@ static void cell(char *buf, size_t len, const char *s, size_t max)
     buf[n] = '\0';
 }
 
-static void plan_write_text(const plan *pl, const char *path, const vb_config *c,
-                            const provider *p)
+static void cmd_generate_plan_write_text(const cmd_generate_plan *pl, const char *path,
+                                         const vb_config *c, const provider *p)
 {
     int wid = 2;
     for (size_t i = 0; i < pl->n; i++) {
@@ -351,12 +351,12 @@ static void plan_write_text(const plan *pl, const char *path, const vb_config *c
     printf("%5s %5s  %-*s  %-4s %-18s %-4s %3s %-6s %6s  %s\n", "line", "row", wid, "id",
            "kind", "model", "mode", "dur", "aspect", p->units, "plan");
     for (size_t i = 0; i < pl->n; i++) {
-        const plan_job *pj = &pl->v[i];
+        const cmd_generate_plan_job *pj = &pl->v[i];
         const gen_job *j = pj->j;
         char id[64], model[64], u[32], note[700];
-        cell(id, sizeof id, j->id, (size_t)wid);
-        cell(model, sizeof model, j->model, 18);
-        units_text(u, sizeof u, pj->units);
+        cmd_generate_cell(id, sizeof id, j->id, (size_t)wid);
+        cmd_generate_cell(model, sizeof model, j->model, 18);
+        cmd_generate_units_text(u, sizeof u, pj->units);
         switch (pj->status) {
         case PLAN_SUBMIT:
             snprintf(note, sizeof note, "submit");
@@ -377,7 +377,7 @@ static void plan_write_text(const plan *pl, const char *path, const vb_config *c
         if (j->duplicate_of >= 0 && pj->status != PLAN_REFUSED) {
             const gen_job *d = pl->v[j->duplicate_of].j;
             char did[64];
-            cell(did, sizeof did, d->id, 24);
+            cmd_generate_cell(did, sizeof did, d->id, 24);
             snprintf(note, sizeof note, "same request as line %d (%s): made once%s", d->line,
                      did, pj->status == PLAN_OVER_BUDGET ? ", over budget" : "");
         }
@@ -386,15 +386,15 @@ static void plan_write_text(const plan *pl, const char *path, const vb_config *c
             strncat(note, "; image URL checked after download",
                     sizeof note - strlen(note) - 1);
         char nc[700];
-        cell(nc, sizeof nc, note, sizeof nc - 1);
+        cmd_generate_cell(nc, sizeof nc, note, sizeof nc - 1);
         printf("%5d %5d  %-*s  %-4s %-18s %-4s %3d %-6s %6s  %s\n", j->line, j->row, wid, id,
                jobs_kind_name(j->kind), model, j->mode, j->duration,
                j->aspect_ratio ? j->aspect_ratio : "-", u, nc);
     }
     char tu[32], su[32], bu[32];
-    units_text(tu, sizeof tu, pl->units);
-    units_text(su, sizeof su, pl->submit_units);
-    units_text(bu, sizeof bu, c->generate.budget);
+    cmd_generate_units_text(tu, sizeof tu, pl->units);
+    cmd_generate_units_text(su, sizeof su, pl->submit_units);
+    cmd_generate_units_text(bu, sizeof bu, c->generate.budget);
     printf("\njobs: %zu; unique requests: %zu; duplicates: %zu; refused locally: %zu\n",
            pl->n, pl->unique, pl->n - pl->unique - pl->refused, pl->refused);
     printf("estimated cost: %s %s (the provider's own figure replaces it once a task is done)\n",
@@ -413,7 +413,7 @@ static void plan_write_text(const plan *pl, const char *path, const vb_config *c
 
 /* ---- the command ---- */
 
-static void print_errors(const gen_jobs *jobs)
+static void cmd_generate_print_errors(const gen_jobs *jobs)
 {
     for (size_t i = 0; i < jobs->errors.n; i++)
         fprintf(stderr, "vbatch: %s\n", jobs->errors.v[i]);
@@ -423,16 +423,16 @@ static void print_errors(const gen_jobs *jobs)
             jobs->nerrors, jobs->nerrors == 1 ? "" : "s");
 }
 
-static int generate_exec(int argc, char **argv)
+static int cmd_generate_exec(int argc, char **argv)
 {
-    generate_args a = { .out_dir = "vbatch-out", .budget = -1, .format = WRITER_TEXT };
+    cmd_generate_args a = { .out_dir = "vbatch-out", .budget = -1, .format = WRITER_TEXT };
     vb_config cfg;
     preset_defaults(&cfg);
     gen_jobs jobs = { 0 };
     int status = VB_EXIT_OK;
     vb_error e = { 0 };
 
-    int rc = cmd_parse(&cmd_generate, argc, argv, generate_opt, &a);
+    int rc = cmd_parse(&cmd_generate, argc, argv, cmd_generate_opt, &a);
     if (rc != 0) {
         status = rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
         goto out;
@@ -476,23 +476,23 @@ static int generate_exec(int argc, char **argv)
 
     /* Every problem of the file at once, before anything is submitted. */
     if (jobs_load_from(&jobs, path, &a.image_dirs, &cfg, p, &e) != 0) {
-        print_errors(&jobs);
+        cmd_generate_print_errors(&jobs);
         status = VB_EXIT_USAGE;
         goto out;
     }
     size_t unique = jobs_dedupe(&jobs, p->name);
 
     if (a.dry_run) {
-        plan pl;
-        plan_make(&pl, &jobs, p, cfg.generate.budget, cfg.qc.image_max_pixels);
+        cmd_generate_plan pl;
+        cmd_generate_plan_make(&pl, &jobs, p, cfg.generate.budget, cfg.qc.image_max_pixels);
         if (a.format == WRITER_JSON)
-            plan_write_json(&pl, &a, path, &cfg, p);
+            cmd_generate_plan_write_json(&pl, &a, path, &cfg, p);
         else
-            plan_write_text(&pl, path, &cfg, p);
+            cmd_generate_plan_write_text(&pl, path, &cfg, p);
         /* A job whose image the provider would refuse is an item that
          * can not be processed: exit 3, as the real run would. */
         status = pl.refused ? VB_EXIT_ITEMS : VB_EXIT_OK;
-        plan_free(&pl);
+        cmd_generate_plan_free(&pl);
         if (fflush(stdout) != 0 && status == VB_EXIT_OK) {
             perror("vbatch: standard output");
             status = VB_EXIT_ITEMS;
@@ -557,6 +557,6 @@ const vb_command cmd_generate = {
         "credit, budget): `vbatch resume` goes on without paying twice. Like process,\n"
         "the run holds OUT/.vbatch/lock: another run into OUT is refused at once\n"
         "(exit 2).",
-    .options = generate_options,
-    .exec = generate_exec,
+    .options = cmd_generate_options,
+    .exec = cmd_generate_exec,
 };

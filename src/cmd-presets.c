@@ -10,18 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const cmd_option presets_options[] = {
+static const cmd_option cmd_presets_options[] = {
     { "format", 'f', "FMT", "text (default) or json" },
     { NULL, 0, NULL, NULL },
 };
 
-typedef struct presets_opts {
+typedef struct cmd_presets_opts {
     int format; /* enum writer_format */
-} presets_opts;
+} cmd_presets_opts;
 
-static int presets_option(const cmd_option *opt, const char *arg, void *ud)
+static int cmd_presets_opt(const cmd_option *opt, const char *arg, void *ud)
 {
-    presets_opts *o = ud;
+    cmd_presets_opts *o = ud;
     if (strcmp(opt->name, "format") == 0) {
         int f = writer_format_parse(arg);
         if (f != WRITER_TEXT && f != WRITER_JSON)
@@ -32,29 +32,29 @@ static int presets_option(const cmd_option *opt, const char *arg, void *ud)
     return 0;
 }
 
-typedef struct presets_entry {
+typedef struct cmd_presets_entry {
     char *name, *description;
-} presets_entry;
+} cmd_presets_entry;
 
-typedef struct presets_found {
-    presets_entry *v;
+typedef struct cmd_presets_found {
+    cmd_presets_entry *v;
     size_t n;
-} presets_found;
+} cmd_presets_found;
 
-static void presets_collect(const char *name, const char *description, void *ud)
+static void cmd_presets_collect(const char *name, const char *description, void *ud)
 {
-    presets_found *f = ud;
+    cmd_presets_found *f = ud;
     f->v = vb_xrealloc(f->v, (f->n + 1) * sizeof *f->v);
     f->v[f->n].name = vb_xstrdup(name);
     f->v[f->n].description = vb_xstrdup(description);
     f->n++;
 }
 
-static int presets_list(int format)
+static int cmd_presets_list(int format)
 {
-    presets_found f = { 0 };
+    cmd_presets_found f = { 0 };
     vb_error e = { 0 };
-    if (preset_list(presets_collect, &f, &e) != 0) {
+    if (preset_list(cmd_presets_collect, &f, &e) != 0) {
         fprintf(stderr, "vbatch: %s\n", e.msg);
         return VB_EXIT_USAGE;
     }
@@ -89,7 +89,7 @@ static int presets_list(int format)
     return VB_EXIT_OK;
 }
 
-static int presets_show(const char *name, int format)
+static int cmd_presets_show(const char *name, int format)
 {
     vb_config c;
     vb_error e = { 0 };
@@ -109,18 +109,18 @@ static int presets_show(const char *name, int format)
     return VB_EXIT_OK;
 }
 
-static int presets_exec(int argc, char **argv)
+static int cmd_presets_exec(int argc, char **argv)
 {
-    presets_opts o = { .format = WRITER_TEXT };
-    int rc = cmd_parse(&cmd_presets, argc, argv, presets_option, &o);
+    cmd_presets_opts o = { .format = WRITER_TEXT };
+    int rc = cmd_parse(&cmd_presets, argc, argv, cmd_presets_opt, &o);
     if (rc > 0)
         return VB_EXIT_OK;
     if (rc < 0)
         return VB_EXIT_USAGE;
     if (argc - optind > 1)
         return cmd_bad_usage(&cmd_presets, "too many arguments");
-    int status = optind < argc ? presets_show(argv[optind], o.format)
-                               : presets_list(o.format);
+    int status = optind < argc ? cmd_presets_show(argv[optind], o.format)
+                               : cmd_presets_list(o.format);
     if (fflush(stdout) != 0 && status == VB_EXIT_OK) {
         perror("vbatch: standard output");
         status = VB_EXIT_ITEMS;
@@ -141,6 +141,6 @@ const vb_command cmd_presets = {
         "--config file. Presets are read from $VBATCH_PRESET_DIR if set, from\n"
         "the source tree's presets/ when run from the build tree, or else from\n"
         "the installed presets folder.",
-    .options = presets_options,
-    .exec = presets_exec,
+    .options = cmd_presets_options,
+    .exec = cmd_presets_exec,
 };

@@ -9,16 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const cmd_option probe_options[] = {
+static const cmd_option cmd_probe_options[] = {
     { "format", 'f', "FMT", "output format: text (default) or json" },
     { NULL, 0, NULL, NULL },
 };
 
-typedef struct probe_args { int format; } probe_args;
+typedef struct cmd_probe_args { int format; } cmd_probe_args;
 
-static int probe_opt(const cmd_option *o, const char *arg, void *ud)
+static int cmd_probe_opt(const cmd_option *o, const char *arg, void *ud)
 {
-    probe_args *a = ud;
+    cmd_probe_args *a = ud;
     if (strcmp(o->name, "format") == 0) {
         a->format = writer_format_parse(arg);
         if (a->format != WRITER_TEXT && a->format != WRITER_JSON)
@@ -27,10 +27,10 @@ static int probe_opt(const cmd_option *o, const char *arg, void *ud)
     return 0;
 }
 
-static int probe_exec(int argc, char **argv)
+static int cmd_probe_exec(int argc, char **argv)
 {
-    probe_args a = { .format = WRITER_TEXT };
-    int rc = cmd_parse(&cmd_probe, argc, argv, probe_opt, &a);
+    cmd_probe_args a = { .format = WRITER_TEXT };
+    int rc = cmd_parse(&cmd_probe, argc, argv, cmd_probe_opt, &a);
     if (rc != 0)
         return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
     if (optind >= argc)
@@ -85,6 +85,6 @@ const vb_command cmd_probe = {
         "profile, size (and displayed size after rotation), aspect ratios, frame\n"
         "rates, pixel format, bit depth, colour description (HDR), sample rate,\n"
         "channels and language. Exit status 3 if a file could not be probed.",
-    .options = probe_options,
-    .exec = probe_exec,
+    .options = cmd_probe_options,
+    .exec = cmd_probe_exec,
 };

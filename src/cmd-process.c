@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const cmd_option process_options[] = {
+static const cmd_option cmd_process_options[] = {
     { "pattern", 'p', "GLOB", "take files whose name matches GLOB (repeatable; default: common video extensions)" },
     { "exclude", 'x', "GLOB", "skip files whose name matches GLOB (repeatable)" },
     { "recursive", 'r', NULL, "walk sub-folders too" },
@@ -30,7 +30,7 @@ static const cmd_option process_options[] = {
     { NULL, 0, NULL, NULL },
 };
 
-typedef struct process_args {
+typedef struct cmd_process_args {
     batch_opts b;
     vb_strlist patterns, excludes, configs;
     const char *preset;
@@ -38,11 +38,11 @@ typedef struct process_args {
     int jobs;
     int error_handling;           /* 0 = as configured, else 1 + enum error_handling */
     int outside_links;            /* 0 = as configured, else 1 + enum outside_links */
-} process_args;
+} cmd_process_args;
 
-static int process_opt(const cmd_option *o, const char *arg, void *ud)
+static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
 {
-    process_args *a = ud;
+    cmd_process_args *a = ud;
     const char *n = o->name;
     if (strcmp(n, "pattern") == 0) vb_strlist_add(&a->patterns, arg);
     else if (strcmp(n, "exclude") == 0) vb_strlist_add(&a->excludes, arg);
@@ -63,15 +63,8 @@ static int process_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "thumbnails") == 0) a->thumbnails = true;
     else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
     else if (strcmp(n, "verbose") == 0) vb_verbosity = 2;
-    else if (strcmp(n, "jobs") == 0) {
-        char *end;
-        long v = strtol(arg, &end, 10);
-        if (*arg == '\0' || *end || v < 1 || v > 1024) {
-            cmd_bad_usage(&cmd_process, "--jobs needs a number from 1 to 1024, not '%s'", arg);
-            return -1;
-        }
-        a->jobs = (int)v;
-    }
+    else if (strcmp(n, "jobs") == 0)
+        return cmd_int_arg(&cmd_process, n, arg, "a number", 1, 1024, &a->jobs);
     else if (strcmp(n, "error-handling") == 0) {
         int v = preset_error_handling(arg);
         if (v < 0) {
@@ -91,15 +84,15 @@ static int process_opt(const cmd_option *o, const char *arg, void *ud)
     return 0;
 }
 
-static int process_exec(int argc, char **argv)
+static int cmd_process_exec(int argc, char **argv)
 {
-    process_args a = {0};
+    cmd_process_args a = {0};
     a.b.out_dir = "vbatch-out";
     vb_config cfg;
     preset_defaults(&cfg);
     int status = VB_EXIT_OK;
 
-    int rc = cmd_parse(&cmd_process, argc, argv, process_opt, &a);
+    int rc = cmd_parse(&cmd_process, argc, argv, cmd_process_opt, &a);
     if (rc != 0) {
         status = rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
         goto out;
@@ -200,6 +193,6 @@ const vb_command cmd_process = {
         "processed, 4 interrupted (SIGINT/SIGTERM: running items get [batch]\n"
         "grace_period (5 s) to finish, then are left pending like the rest; see\n"
         "vbatch resume).",
-    .options = process_options,
-    .exec = process_exec,
+    .options = cmd_process_options,
+    .exec = cmd_process_exec,
 };

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const cmd_option report_options[] = {
+static const cmd_option cmd_report_options[] = {
     { "output", 'o', "DIR", "the output folder of the batch (default: vbatch-out)" },
     { "format", 'f', "FMT", "json, csv, junit, html or text (repeatable; default: all files)" },
     { "job-id", 'J', "ID", "the batch to report on (default: the latest in DIR)" },
@@ -17,16 +17,16 @@ static const cmd_option report_options[] = {
     { NULL, 0, NULL, NULL },
 };
 
-typedef struct report_args {
+typedef struct cmd_report_args {
     const char *out_dir;
     const char *batch_id;
     const char *report_dir;
     unsigned formats;
-} report_args;
+} cmd_report_args;
 
-static int report_opt(const cmd_option *o, const char *arg, void *ud)
+static int cmd_report_opt(const cmd_option *o, const char *arg, void *ud)
 {
-    report_args *a = ud;
+    cmd_report_args *a = ud;
     if (strcmp(o->name, "output") == 0)
         a->out_dir = arg;
     else if (strcmp(o->name, "job-id") == 0)
@@ -49,10 +49,10 @@ static int report_opt(const cmd_option *o, const char *arg, void *ud)
     return 0;
 }
 
-static int report_exec(int argc, char **argv)
+static int cmd_report_exec(int argc, char **argv)
 {
-    report_args a = { .out_dir = "vbatch-out" };
-    int rc = cmd_parse(&cmd_report, argc, argv, report_opt, &a);
+    cmd_report_args a = { .out_dir = "vbatch-out" };
+    int rc = cmd_parse(&cmd_report, argc, argv, cmd_report_opt, &a);
     if (rc != 0)
         return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
     if (optind < argc)
@@ -87,6 +87,6 @@ const vb_command cmd_report = {
         "only where RDIR is a sibling of the item folders), or print with --format\n"
         "text. A damaged journal, or one made by a newer vbatch, is refused\n"
         "(exit 2).",
-    .options = report_options,
-    .exec = report_exec,
+    .options = cmd_report_options,
+    .exec = cmd_report_exec,
 };

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const cmd_option resume_options[] = {
+static const cmd_option cmd_resume_options[] = {
     { "job-id", 'J', "ID", "the batch to finish (required; see vbatch status)" },
     { "output", 'o', "DIR", "its output folder (default: vbatch-out)" },
     { "jobs", 'j', "N", "worker threads (default: the batch's [batch] jobs, else the number of cores)" },
@@ -39,13 +39,8 @@ int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
     else if (strcmp(o->name, "verbose") == 0)
         vb_verbosity = 2;
     else if (strcmp(o->name, "jobs") == 0) {
-        char *end;
-        long v = strtol(arg, &end, 10);
-        if (*arg == '\0' || *end || v < 1 || v > 1024) {
-            cmd_bad_usage(c, "--jobs needs a number from 1 to 1024, not '%s'", arg);
+        if (cmd_int_arg(c, o->name, arg, "a number", 1, 1024, &a->jobs) != 0)
             return -1;
-        }
-        a->jobs = (int)v;
     } else if (strcmp(o->name, "budget") == 0) {
         vb_error e = {0};
         if (preset_parse_double(arg, &a->budget, &e) != 0 || a->budget < 0) {
@@ -71,7 +66,7 @@ int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
 }
 
 /* The run of cmd_run_recorded, under the output folder's lock. */
-static int run_recorded(const recorded_args *a, const char *requeue, int rounds)
+static int cmd_resume_run_recorded(const recorded_args *a, const char *requeue, int rounds)
 {
     vb_config cfg;
     preset_defaults(&cfg);
@@ -145,20 +140,20 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
         return e.code == VB_ERR_IO ? VB_EXIT_ITEMS : VB_EXIT_USAGE;
     }
     state_lock_note(lock, a->batch_id);
-    int status = run_recorded(a, requeue, rounds);
+    int status = cmd_resume_run_recorded(a, requeue, rounds);
     state_lock_release(&lock);
     return status;
 }
 
-static int resume_opt(const cmd_option *o, const char *arg, void *ud)
+static int cmd_resume_opt(const cmd_option *o, const char *arg, void *ud)
 {
     return cmd_recorded_opt(&cmd_resume, o, arg, ud) < 0 ? -1 : 0;
 }
 
-static int resume_exec(int argc, char **argv)
+static int cmd_resume_exec(int argc, char **argv)
 {
     recorded_args a = { .out_dir = "vbatch-out", .budget = -1 };
-    int rc = cmd_parse(&cmd_resume, argc, argv, resume_opt, &a);
+    int rc = cmd_parse(&cmd_resume, argc, argv, cmd_resume_opt, &a);
     if (rc != 0)
         return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
     return cmd_run_recorded(&cmd_resume, argc, argv, &a, NULL, 1);
@@ -184,6 +179,6 @@ const vb_command cmd_resume = {
         "The run holds DIR/.vbatch/lock: while another run holds it (this batch or\n"
         "another one is still being run) resume is refused (exit 2); a batch whose\n"
         "process is gone (vbatch status: interrupted (process gone)) is taken over.",
-    .options = resume_options,
-    .exec = resume_exec,
+    .options = cmd_resume_options,
+    .exec = cmd_resume_exec,
 };

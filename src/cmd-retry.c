@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const cmd_option retry_options[] = {
+static const cmd_option cmd_retry_options[] = {
     { "job-id", 'J', "ID", "the batch to retry (required; see vbatch status)" },
     { "output", 'o', "DIR", "its output folder (default: vbatch-out)" },
     { "only", 0, "STATUS", "the items to redo: failed (default) or qc_failed" },
@@ -23,15 +23,15 @@ static const cmd_option retry_options[] = {
     { NULL, 0, NULL, NULL },
 };
 
-typedef struct retry_args {
+typedef struct cmd_retry_args {
     recorded_args r;
     const char *only;
     int rounds;
-} retry_args;
+} cmd_retry_args;
 
-static int retry_opt(const cmd_option *o, const char *arg, void *ud)
+static int cmd_retry_opt(const cmd_option *o, const char *arg, void *ud)
 {
-    retry_args *a = ud;
+    cmd_retry_args *a = ud;
     int rc = cmd_recorded_opt(&cmd_retry, o, arg, &a->r);
     if (rc <= 0)
         return rc;
@@ -42,22 +42,16 @@ static int retry_opt(const cmd_option *o, const char *arg, void *ud)
         }
         a->only = arg;
     } else if (strcmp(o->name, "retry-count") == 0) {
-        char *end;
-        long v = strtol(arg, &end, 10);
-        if (*arg == '\0' || *end || v < 1 || v > 100) {
-            cmd_bad_usage(&cmd_retry, "--retry-count needs a number from 1 to 100, not '%s'",
-                          arg);
+        if (cmd_int_arg(&cmd_retry, o->name, arg, "a number", 1, 100, &a->rounds) != 0)
             return -1;
-        }
-        a->rounds = (int)v;
     }
     return 0;
 }
 
-static int retry_exec(int argc, char **argv)
+static int cmd_retry_exec(int argc, char **argv)
 {
-    retry_args a = { .r = { .out_dir = "vbatch-out" }, .only = "failed", .rounds = 1 };
-    int rc = cmd_parse(&cmd_retry, argc, argv, retry_opt, &a);
+    cmd_retry_args a = { .r = { .out_dir = "vbatch-out" }, .only = "failed", .rounds = 1 };
+    int rc = cmd_parse(&cmd_retry, argc, argv, cmd_retry_opt, &a);
     if (rc != 0)
         return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
     return cmd_run_recorded(&cmd_retry, argc, argv, &a.r, a.only, a.rounds);
@@ -84,6 +78,6 @@ const vb_command cmd_retry = {
         "the batch's list files (or the --from-list files given here).\n"
         "Every round runs under DIR/.vbatch/lock: while another run holds it, retry\n"
         "is refused (exit 2).",
-    .options = retry_options,
-    .exec = retry_exec,
+    .options = cmd_retry_options,
+    .exec = cmd_retry_exec,
 };

@@ -9,22 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const cmd_option status_options[] = {
+static const cmd_option cmd_status_options[] = {
     { "output", 'o', "DIR", "the output folder (default: vbatch-out)" },
     { "job-id", 'J', "ID", "one batch: its counts, progress, failures and timings" },
     { "format", 'f', "FMT", "text (default) or json" },
     { NULL, 0, NULL, NULL },
 };
 
-typedef struct status_args {
+typedef struct cmd_status_args {
     const char *out_dir;
     const char *batch_id;
     int format;
-} status_args;
+} cmd_status_args;
 
-static int status_opt(const cmd_option *o, const char *arg, void *ud)
+static int cmd_status_opt(const cmd_option *o, const char *arg, void *ud)
 {
-    status_args *a = ud;
+    cmd_status_args *a = ud;
     if (strcmp(o->name, "output") == 0)
         a->out_dir = arg;
     else if (strcmp(o->name, "job-id") == 0)
@@ -37,10 +37,10 @@ static int status_opt(const cmd_option *o, const char *arg, void *ud)
     return 0;
 }
 
-static int status_exec(int argc, char **argv)
+static int cmd_status_exec(int argc, char **argv)
 {
-    status_args a = { .out_dir = "vbatch-out", .format = WRITER_TEXT };
-    int rc = cmd_parse(&cmd_status, argc, argv, status_opt, &a);
+    cmd_status_args a = { .out_dir = "vbatch-out", .format = WRITER_TEXT };
+    int rc = cmd_parse(&cmd_status, argc, argv, cmd_status_opt, &a);
     if (rc != 0)
         return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
     if (optind < argc)
@@ -78,6 +78,6 @@ const vb_command cmd_status = {
         "the items that could not be processed (source, folder, stage, message,\n"
         "attempts), its wall time and the time spent in each stage. A damaged\n"
         "journal, or one made by a newer vbatch, is refused (exit 2).",
-    .options = status_options,
-    .exec = status_exec,
+    .options = cmd_status_options,
+    .exec = cmd_status_exec,
 };

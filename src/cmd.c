@@ -101,6 +101,19 @@ int cmd_bad_usage(const vb_command *c, const char *fmt, ...)
     return VB_EXIT_USAGE;
 }
 
+int cmd_int_arg(const vb_command *c, const char *opt, const char *arg, const char *noun,
+                int min, int max, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (*arg == '\0' || *end || v < min || v > max) {
+        cmd_bad_usage(c, "--%s needs %s from %d to %d, not '%s'", opt, noun, min, max, arg);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
 /* The option whose getopt value is val, NULL if none ('h' is --help). */
 static const cmd_option *option_of(const vb_command *c, int val)
 {

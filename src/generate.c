@@ -23,6 +23,7 @@
 #include "backoff.h"
 #include "batch.h"
 #include "crypto.h"
+#include "jsonx.h"
 #include "layout.h"
 #include "net.h"
 #include "provider.h"
@@ -31,7 +32,6 @@
 #include "util.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -151,12 +151,6 @@ static double gen_jitter(gen_engine *g, double d, double spread)
     return d * (1.0 - spread + 2 * spread * u);
 }
 
-static char *jdupstr(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? vb_xstrdup(s) : NULL;
-}
-
 static char *xdup(const char *s)
 {
     return s ? vb_xstrdup(s) : NULL;
@@ -217,24 +211,23 @@ static int job_from_json(const char *text, gen_job *j)
         return -1;
     }
     memset(j, 0, sizeof *j);
-    j->row = (int)json_integer_value(json_object_get(o, "row"));
-    j->line = (int)json_integer_value(json_object_get(o, "line"));
-    j->kind = (int)json_integer_value(json_object_get(o, "kind"));
-    j->image_file = jdupstr(o, "image_file");
-    j->image_tail_file = jdupstr(o, "image_tail_file");
+    j->row = (int)jsonx_int(o, "row");
+    j->line = (int)jsonx_int(o, "line");
+    j->kind = (int)jsonx_int(o, "kind");
+    j->image_file = jsonx_dup(o, "image_file");
+    j->image_tail_file = jsonx_dup(o, "image_tail_file");
     j->duplicate_of = -1;
-    j->id = jdupstr(o, "id");
-    j->prompt = jdupstr(o, "prompt");
-    j->negative_prompt = jdupstr(o, "negative_prompt");
-    j->model = jdupstr(o, "model");
-    j->mode = jdupstr(o, "mode");
-    j->aspect_ratio = jdupstr(o, "aspect_ratio");
-    j->image = jdupstr(o, "image");
-    j->image_tail = jdupstr(o, "image_tail");
-    j->refused = jdupstr(o, "refused");
-    j->duration = (int)json_integer_value(json_object_get(o, "duration"));
-    json_t *c = json_object_get(o, "cfg_scale");
-    j->cfg_scale = json_is_number(c) ? json_number_value(c) : NAN;
+    j->id = jsonx_dup(o, "id");
+    j->prompt = jsonx_dup(o, "prompt");
+    j->negative_prompt = jsonx_dup(o, "negative_prompt");
+    j->model = jsonx_dup(o, "model");
+    j->mode = jsonx_dup(o, "mode");
+    j->aspect_ratio = jsonx_dup(o, "aspect_ratio");
+    j->image = jsonx_dup(o, "image");
+    j->image_tail = jsonx_dup(o, "image_tail");
+    j->refused = jsonx_dup(o, "refused");
+    j->duration = (int)jsonx_int(o, "duration");
+    j->cfg_scale = jsonx_num(o, "cfg_scale");
     json_decref(o);
     return 0;
 }

@@ -1,6 +1,6 @@
 /* image.c - still images: which names are images, the [qc] image rules
  * and the image.json fields. The header reads themselves need libvips and
- * run in the media module (image-vips.c), loaded on first use. */
+ * run in the media module (src/media/image-vips.c), loaded on first use. */
 #include "config.h"
 #include "image.h"
 #include "module.h"

@@ -258,6 +258,12 @@ bool mediaio_transient(int err)
     return i && i->transient;
 }
 
+const char *mediaio_averr(int rc, char buf[AV_ERROR_MAX_STRING_SIZE])
+{
+    av_strerror(rc, buf, AV_ERROR_MAX_STRING_SIZE);
+    return buf;
+}
+
 const char *mediaio_errno_name(int err)
 {
     const struct errno_info *i = errno_find(err);
@@ -567,8 +573,8 @@ static int probe_format(mediaio *io, const AVInputFormat **fmt, int *score, vb_e
         if (mediaio_error(io, e) != 0)
             return -1;
         char m[AV_ERROR_MAX_STRING_SIZE];
-        av_strerror(rc < 0 ? rc : AVERROR_INVALIDDATA, m, sizeof m);
-        return vb_fail(e, VB_ERR_MEDIA, "%s: not a recognised media file (%s)", io->path, m);
+        return vb_fail(e, VB_ERR_MEDIA, "%s: not a recognised media file (%s)", io->path,
+                       mediaio_averr(rc < 0 ? rc : AVERROR_INVALIDDATA, m));
     }
     if (mediaio_error(io, e) != 0)
         return -1;
@@ -610,7 +616,7 @@ int mediaio_demux(mediaio *io, vb_error *e)
     if (mediaio_error(io, e) != 0)
         return -1;
     char m[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(rc, m, sizeof m);
+    mediaio_averr(rc, m);
     if (io->nested)
         return vb_fail(e, VB_ERR_MEDIA, "%s: refers to another file or URL (%s), which vbatch "
                        "does not open", io->path, io->nested);

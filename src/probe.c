@@ -43,13 +43,6 @@ static char *dup_or_null(const char *s)
     return (s && *s) ? vb_xstrdup(s) : NULL;
 }
 
-static char *av_err(int rc)
-{
-    char buf[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(rc, buf, sizeof buf);
-    return vb_xstrdup(buf);
-}
-
 /* Friendly container name for rules: mp4, mov, mkv, webm, ... */
 static char *container_name(AVFormatContext *fc)
 {
@@ -444,9 +437,9 @@ static probe_result *probe_read(const char *path, mediaio *io, vb_error *e)
         used_info = true;
         rc = mediaio_stream_info(io);
         if (rc < 0 && mediaio_error(io, e) == 0) {
-            char *m = av_err(rc);
-            vb_fail(e, VB_ERR_MEDIA, "%s: cannot read stream information: %s", path, m);
-            free(m);
+            char m[AV_ERROR_MAX_STRING_SIZE];
+            vb_fail(e, VB_ERR_MEDIA, "%s: cannot read stream information: %s", path,
+                    mediaio_averr(rc, m));
         }
     } else {
         header_timings(fc, size);

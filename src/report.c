@@ -15,12 +15,12 @@
 #include "config.h"
 #include "report.h"
 #include "crypto.h"
+#include "jsonx.h"
 #include "state.h"
 #include "util.h"
 #include "writer.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,24 +178,11 @@ static void item_write(const item_record *it, writer *w)
 
 /* ---- the record: one compact JSON line per item ---- */
 
-static json_t *jstr(const char *s)
-{
-    if (!s)
-        return json_null();
-    json_t *v = json_string(s);
-    if (!v) {
-        char *fixed = util_utf8_sanitize(s);
-        v = json_string(fixed);
-        free(fixed);
-    }
-    return v;
-}
-
 static json_t *jlist(const vb_strlist *l)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < l->n; i++)
-        json_array_append_new(a, jstr(l->v[i]));
+        json_array_append_new(a, jsonx_str(l->v[i]));
     return a;
 }
 
@@ -213,20 +200,20 @@ static char *record_encode(const item_record *it)
     json_t *checks = json_array();
     for (size_t i = 0; i < it->checks.n; i++) {
         const rule_result *c = &it->checks.r[i];
-        json_array_append_new(checks, json_pack("[o o o i i o]", jstr(c->rule), jstr(c->value),
-                                                jstr(c->limit), c->level, c->verdict,
-                                                jstr(c->message)));
+        json_array_append_new(checks, json_pack("[o o o i i o]", jsonx_str(c->rule), jsonx_str(c->value),
+                                                jsonx_str(c->limit), c->level, c->verdict,
+                                                jsonx_str(c->message)));
     }
     /* 'o' hands our references to the object. */
     json_t *o = json_pack(
         "{sI so si so so si si si so so so so so so so so so so si si sI sI sI"
         " sb so so so so so so so so so sI si so so}",
-        "seq", (json_int_t)it->seq, "source", jstr(it->source), "kind", it->kind,
-        "folder", jstr(it->folder), "video", jstr(it->video), "status", it->status,
-        "verdict", it->verdict, "error_stage", it->error_stage, "error", jstr(it->error),
+        "seq", (json_int_t)it->seq, "source", jsonx_str(it->source), "kind", it->kind,
+        "folder", jsonx_str(it->folder), "video", jsonx_str(it->video), "status", it->status,
+        "verdict", it->verdict, "error_stage", it->error_stage, "error", jsonx_str(it->error),
         "failed", jlist(&it->failed_rules), "warned", jlist(&it->warned_rules),
-        "container", jstr(it->container), "vcodec", jstr(it->video_codec),
-        "acodec", jstr(it->audio_codec), "image_format", jstr(it->image_format),
+        "container", jsonx_str(it->container), "vcodec", jsonx_str(it->video_codec),
+        "acodec", jsonx_str(it->audio_codec), "image_format", jsonx_str(it->image_format),
         "duration", jnum(it->duration), "fps", jnum(it->fps), "checks", checks,
         "width", it->width, "height", it->height, "size", (json_int_t)it->size,
         "bit_rate", (json_int_t)it->bit_rate, "bytes_read", (json_int_t)it->bytes_read,
@@ -235,24 +222,24 @@ static char *record_encode(const item_record *it)
         "freeze_max", jnum(it->freeze_max), "silence_max", jnum(it->silence_max),
         "loudness", jnum(it->loudness), "lra", jnum(it->loudness_range),
         "true_peak", jnum(it->true_peak), "decode_errors", (json_int_t)it->decode_errors,
-        "nthumbs", it->nthumbs, "contact", jstr(it->contact), "t", t);
+        "nthumbs", it->nthumbs, "contact", jsonx_str(it->contact), "t", t);
     if (!o)
         abort();
     /* Incremental runs: only when set, so older records read the same. */
     if (it->unchanged_since) {
-        json_object_set_new(o, "since", jstr(it->unchanged_since));
+        json_object_set_new(o, "since", jsonx_str(it->unchanged_since));
         json_object_set_new(o, "prev", json_integer(it->previous_status));
     }
     if (it->analysis_from)
-        json_object_set_new(o, "analysis_from", jstr(it->analysis_from));
+        json_object_set_new(o, "analysis_from", jsonx_str(it->analysis_from));
     if (it->sha256)
-        json_object_set_new(o, "sha256", jstr(it->sha256));
+        json_object_set_new(o, "sha256", jsonx_str(it->sha256));
     if (it->gen.id)
-        json_object_set_new(o, "gen", json_pack("{so so so so so so}", "id", jstr(it->gen.id),
-                                                "prompt", jstr(it->gen.prompt),
-                                                "provider", jstr(it->gen.provider),
-                                                "task_id", jstr(it->gen.task_id),
-                                                "status", jstr(it->gen.status),
+        json_object_set_new(o, "gen", json_pack("{so so so so so so}", "id", jsonx_str(it->gen.id),
+                                                "prompt", jsonx_str(it->gen.prompt),
+                                                "provider", jsonx_str(it->gen.provider),
+                                                "task_id", jsonx_str(it->gen.task_id),
+                                                "status", jsonx_str(it->gen.status),
                                                 "units", jnum(it->gen.units)));
     json_object_set_new(o, "attempts", json_integer(it->attempts));
     char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -260,23 +247,6 @@ static char *record_encode(const item_record *it)
     if (!s)
         abort();
     return s;
-}
-
-static char *jdup(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? vb_xstrdup(s) : NULL;
-}
-
-static double jdbl(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-    return json_is_number(v) ? json_number_value(v) : NAN;
-}
-
-static int64_t jint(json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
 }
 
 static void jlist_get(json_t *o, const char *k, vb_strlist *l)
@@ -299,56 +269,56 @@ static int record_decode(const char *line, item_record *it)
     if (!o)
         return -1;
     memset(it, 0, sizeof *it);
-    it->seq = jint(o, "seq");
-    it->source = jdup(o, "source");
-    it->kind = (int)jint(o, "kind");
-    it->folder = jdup(o, "folder");
-    it->video = jdup(o, "video");
-    it->status = (int)jint(o, "status");
-    it->verdict = (int)jint(o, "verdict");
-    it->error_stage = (int)jint(o, "error_stage");
-    it->error = jdup(o, "error");
+    it->seq = jsonx_int(o, "seq");
+    it->source = jsonx_dup(o, "source");
+    it->kind = (int)jsonx_int(o, "kind");
+    it->folder = jsonx_dup(o, "folder");
+    it->video = jsonx_dup(o, "video");
+    it->status = (int)jsonx_int(o, "status");
+    it->verdict = (int)jsonx_int(o, "verdict");
+    it->error_stage = (int)jsonx_int(o, "error_stage");
+    it->error = jsonx_dup(o, "error");
     jlist_get(o, "failed", &it->failed_rules);
     jlist_get(o, "warned", &it->warned_rules);
-    it->container = jdup(o, "container");
-    it->video_codec = jdup(o, "vcodec");
-    it->audio_codec = jdup(o, "acodec");
-    it->image_format = jdup(o, "image_format");
-    it->duration = jdbl(o, "duration");
-    it->fps = jdbl(o, "fps");
-    it->width = (int)jint(o, "width");
-    it->height = (int)jint(o, "height");
-    it->size = jint(o, "size");
-    it->bit_rate = jint(o, "bit_rate");
-    it->bytes_read = jint(o, "bytes_read");
+    it->container = jsonx_dup(o, "container");
+    it->video_codec = jsonx_dup(o, "vcodec");
+    it->audio_codec = jsonx_dup(o, "acodec");
+    it->image_format = jsonx_dup(o, "image_format");
+    it->duration = jsonx_num(o, "duration");
+    it->fps = jsonx_num(o, "fps");
+    it->width = (int)jsonx_int(o, "width");
+    it->height = (int)jsonx_int(o, "height");
+    it->size = jsonx_int(o, "size");
+    it->bit_rate = jsonx_int(o, "bit_rate");
+    it->bytes_read = jsonx_int(o, "bytes_read");
     it->analysed = json_is_true(json_object_get(o, "analysed"));
-    it->black_total = jdbl(o, "black");
-    it->black_share = jdbl(o, "black_share");
-    it->leading_black = jdbl(o, "leading_black");
-    it->trailing_black = jdbl(o, "trailing_black");
-    it->freeze_max = jdbl(o, "freeze_max");
-    it->silence_max = jdbl(o, "silence_max");
-    it->loudness = jdbl(o, "loudness");
-    it->loudness_range = jdbl(o, "lra");
-    it->true_peak = jdbl(o, "true_peak");
-    it->decode_errors = jint(o, "decode_errors");
-    it->nthumbs = (int)jint(o, "nthumbs");
-    it->contact = jdup(o, "contact");
-    it->unchanged_since = jdup(o, "since");
-    it->previous_status = (int)jint(o, "prev");
-    it->analysis_from = jdup(o, "analysis_from");
-    it->sha256 = jdup(o, "sha256");
+    it->black_total = jsonx_num(o, "black");
+    it->black_share = jsonx_num(o, "black_share");
+    it->leading_black = jsonx_num(o, "leading_black");
+    it->trailing_black = jsonx_num(o, "trailing_black");
+    it->freeze_max = jsonx_num(o, "freeze_max");
+    it->silence_max = jsonx_num(o, "silence_max");
+    it->loudness = jsonx_num(o, "loudness");
+    it->loudness_range = jsonx_num(o, "lra");
+    it->true_peak = jsonx_num(o, "true_peak");
+    it->decode_errors = jsonx_int(o, "decode_errors");
+    it->nthumbs = (int)jsonx_int(o, "nthumbs");
+    it->contact = jsonx_dup(o, "contact");
+    it->unchanged_since = jsonx_dup(o, "since");
+    it->previous_status = (int)jsonx_int(o, "prev");
+    it->analysis_from = jsonx_dup(o, "analysis_from");
+    it->sha256 = jsonx_dup(o, "sha256");
     it->gen.units = NAN;
     json_t *g = json_object_get(o, "gen");
     if (json_is_object(g)) {
-        it->gen.id = jdup(g, "id");
-        it->gen.prompt = jdup(g, "prompt");
-        it->gen.provider = jdup(g, "provider");
-        it->gen.task_id = jdup(g, "task_id");
-        it->gen.status = jdup(g, "status");
-        it->gen.units = jdbl(g, "units");
+        it->gen.id = jsonx_dup(g, "id");
+        it->gen.prompt = jsonx_dup(g, "prompt");
+        it->gen.provider = jsonx_dup(g, "provider");
+        it->gen.task_id = jsonx_dup(g, "task_id");
+        it->gen.status = jsonx_dup(g, "status");
+        it->gen.units = jsonx_num(g, "units");
     }
-    it->attempts = (int)jint(o, "attempts");
+    it->attempts = (int)jsonx_int(o, "attempts");
     size_t i;
     json_t *v;
     json_array_foreach(json_object_get(o, "t"), i, v)

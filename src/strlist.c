@@ -1,6 +1,6 @@
 /* strlist.c - small owned lists of words (codecs, containers, globs). */
 #include "config.h"
-#include "preset.h"
+#include "strlist.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,7 @@
 /* thumbs.c - a video's thumbnails and contact sheet: thumbs_make hands the
- * work to the media module (thumbs-render.c: libav decode, libswscale,
- * libvips), loaded on first use; the result and its output stay here. */
+ * work to the media module (src/media/thumbs-render.c: libav decode,
+ * libswscale, libvips), loaded on first use; the result and its output
+ * stay here. */
 #include "config.h"
 #include "thumbs.h"
 #include "image.h"

@@ -1,9 +1,8 @@
 /* writer-json.c - JSON back end of the writer, built with jansson. */
 #include "config.h"
 #include "writer-impl.h"
-#include "util.h"
+#include "jsonx.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,16 +60,7 @@ static void jw_value(writer *w, const char *key, const writer_value *x)
     jw *j = w->priv;
     json_t *v;
     switch (x->type) {
-    case WV_STRING:
-        v = json_string(x->s);
-        if (!v) {
-            /* File names may hold invalid UTF-8: keep the field, mark
-             * the bad bytes. */
-            char *fixed = util_utf8_sanitize(x->s);
-            v = json_string(fixed);
-            free(fixed);
-        }
-        break;
+    case WV_STRING: v = jsonx_str(x->s); break;
     case WV_INT:    v = json_integer(x->i); break;
     case WV_DOUBLE: v = json_real(x->d); break;
     case WV_BOOL:   v = json_boolean(x->b); break;

@@ -1,8 +1,7 @@
 /* fuzz-media.c - the media path of one item, as batch.c's stage_video
  * runs it: probe (probe.c, libavformat through mediaio.c's reader), the
  * [qc] rules, the deep analysis and the thumbnails and contact sheet in
- * the media module (analyse-decode.c, thumbs-render.c, image-vips.c),
- * the thumbnails' header check (image_probe), and the JSON written for
+ * the media module (src/media/), the thumbnails' header check (image_probe), and the JSON written for
  * each stage. The input is written to the scratch folder as clip.mp4
  * and every call is bounded by an item clock (item_timeout 10 s), as in
  * a batch; the module is the instrumented vbatch-media.so of this build

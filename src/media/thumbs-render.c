@@ -72,9 +72,8 @@ typedef struct dec {
 
 static int av_fail(vb_error *e, int rc, const char *what, const char *path)
 {
-    char buf[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(rc, buf, sizeof buf);
-    return vb_fail(e, VB_ERR_MEDIA, "%s %s: %s", what, path, buf);
+    char m[AV_ERROR_MAX_STRING_SIZE];
+    return vb_fail(e, VB_ERR_MEDIA, "%s %s: %s", what, path, mediaio_averr(rc, m));
 }
 
 static int vips_fail(vb_error *e, const char *what)

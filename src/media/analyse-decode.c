@@ -113,19 +113,10 @@ static void quiet_logs(void)
     av_log_set_level(vb_verbosity > 2 ? AV_LOG_WARNING : AV_LOG_QUIET);
 }
 
-static char *av_err(int rc)
-{
-    char buf[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(rc, buf, sizeof buf);
-    return vb_xstrdup(buf);
-}
-
 static int fail_av(an_ctx *c, int code, int rc, const char *what)
 {
-    char *m = av_err(rc);
-    vb_fail(c->e, code, "%s: %s: %s", c->path, what, m);
-    free(m);
-    return -1;
+    char m[AV_ERROR_MAX_STRING_SIZE];
+    return vb_fail(c->e, code, "%s: %s: %s", c->path, what, mediaio_averr(rc, m));
 }
 
 static int fail_timeout(an_ctx *c)
@@ -724,11 +715,11 @@ static void summarise(an_ctx *c, int read_error)
             at = fmax(at, r->video_end);
         if (isfinite(r->audio_end))
             at = fmax(at, r->audio_end);
-        char *m = av_err(read_error);
+        char m[AV_ERROR_MAX_STRING_SIZE];
         r->incomplete = true;
         r->broke_at = at;
-        r->broke_reason = vb_xasprintf("read error at %.2f s: %s", at, m);
-        free(m);
+        r->broke_reason = vb_xasprintf("read error at %.2f s: %s", at,
+                                       mediaio_averr(read_error, m));
         return;
     }
     double want;
