@@ -1,11 +1,17 @@
-/* batch.h - the batch engine behind `vbatch process`: a bounded pool of
- * worker threads takes items from the scanner, runs each through its
- * stages, and hands the results to the recorder in batch order. */
+/* batch.h - the batch engine: a bounded pool of worker threads takes
+ * items from one source (a scan, a resumed journal, a generation feed),
+ * runs each down the road of stages (stage.h), and records the results
+ * in batch order. The engine prints nothing: what happens during the run
+ * goes to an observer (the console, batch-console.c), and the end is a
+ * batch_result the command maps to an exit status. */
 #ifndef VB_BATCH_H
 #define VB_BATCH_H
 
+#include "item.h"
 #include "preset.h"
 #include "report.h"
+
+#include <stdio.h>
 
 /* An item made outside the batch engine (vbatch generate): its file is
  * already in its folder, or it could not be made (error set). */
@@ -33,6 +39,56 @@ typedef struct batch_feed {
     void *ud;
 } batch_feed;
 
+/* A source of items, as the engine reads every one (batch-source.c
+ * makes them from a scan, a journal or a feed). next: 1 with *out (the
+ * engine owns it), 0 when the input has ended, 2 when nothing came
+ * within `wait` seconds, -1 with e set when the input can no longer be
+ * read. stopped: the batch takes no new items; a source that must still
+ * enter the rest of its input in the journal (a new scan: for `vbatch
+ * resume`) goes on returning it, the others return 0. end: the input
+ * ended (complete) or not; held, stop: as batch_feed's (may be NULL). */
+typedef struct batch_source {
+    int (*next)(void *ud, double wait, bool stopped, item **out, vb_error *e);
+    void (*stop)(void *ud);
+    const char *(*held)(void *ud);
+    void (*end)(void *ud, bool complete);
+    void *ud;
+} batch_source;
+
+/* What the engine tells while it runs (the console prints it; every
+ * callback may be NULL). Called from the engine's main thread, except
+ * event, which the signal thread calls. */
+typedef struct batch_progress {
+    int64_t done, total;          /* recorded, entered */
+    bool more;                    /* the input has not ended yet */
+    int64_t failed, skipped;
+    double elapsed;               /* seconds */
+    const char *const *working;   /* per worker: the source it works on, or NULL */
+    int nworking;
+} batch_progress;
+
+enum batch_event {
+    BATCH_INTERRUPTED,            /* first signal: arg = the grace period */
+    BATCH_GRACE_OVER,             /* the running items are interrupted */
+    BATCH_KILLED,                 /* second signal: the process ends now */
+};
+
+typedef struct batch_observer {
+    /* An item recorded (and committed): out_stop: the batch is stopping
+     * because of the output folder. */
+    void (*recorded)(void *ud, const item *it, bool out_stop);
+    void (*progress)(void *ud, const batch_progress *p);
+    void (*event)(void *ud, int event, double arg);
+    /* The run is over: the status line goes. */
+    void (*done)(void *ud);
+    void *ud;
+} batch_observer;
+
+/* Results are shown only once the journal committed them: in groups of
+ * at most BATCH_RECORD_GROUP, or BATCH_RECORD_SECONDS after the first. */
+#define BATCH_RECORD_GROUP 64
+#define BATCH_RECORD_SECONDS 0.1
+
 /* The libav decoder threads for an item starting now: --jobs N keeps
  * about min(N, cores) cores busy, shared among the items that can still
  * run (min(jobs, left)); 0 lets libav size its own pool. See batch.c. */
@@ -57,12 +113,57 @@ typedef struct batch_opts {
                                      ("failed", "qc_failed") are redone too */
     bool force;                   /* process unchanged items too (no skip) */
     const batch_feed *feed;       /* items from here, not from a scan */
-    report *rep;                  /* with feed: the journal, opened by the
-                                     caller (borrowed) */
+    const batch_source *source;   /* or from here (tests): then rep too */
+    report *rep;                  /* with feed or source: the journal, opened
+                                     by the caller (borrowed) */
+    const struct stage *const *road; /* NULL: stage_road */
+    const batch_observer *observer; /* NULL: nothing is shown */
+    FILE *summary_out;            /* where the summary goes, NULL: nowhere */
 } batch_opts;
 
-/* Run the batch; returns an exit status (VB_EXIT_*). Fatal problems
- * (output folder can not be created) are reported on stderr. */
-int batch_run(const batch_opts *o);
+/* How a batch ended. */
+typedef struct batch_result {
+    bool started;                 /* false: it could not start (why says why) */
+    bool usage;                   /* ... because of the command or its folder */
+    char batch_id[80];
+    report_counts counts;         /* of the results recorded by this run */
+    bool interrupted;             /* left resumable: a signal, a held feed, the
+                                     output folder, the journal */
+    bool failed_stop;             /* error_handling = stop after a failure */
+    bool stuck_stop;              /* reads of the input hang */
+    int nstuck;
+    bool out_stop;                /* the output folder moved, removed, full */
+    bool out_gone;                /* ... moved or removed */
+    bool record_stop;             /* the journal could not record results */
+    bool input_error;             /* the input could not be read all through */
+    bool record_failed;           /* a result could not be recorded */
+    bool exit_now;                /* workers are still blocked in the kernel:
+                                     the caller ends the process (_exit) once
+                                     it has said how the batch ended, freeing
+                                     nothing the engine used (batch_console_
+                                     finish does) */
+    bool reports_failed;          /* the reports could not be written: */
+    char reports_why[1024];       /* why */
+    char held[1024];              /* why the feed left items unmade, or "" */
+    char why[1100];               /* out_stop, record_stop, !started: why */
+} batch_result;
+
+/* Run the batch. Fills *res; 0, or -1 when it could not start. */
+int batch_run(const batch_opts *o, batch_result *res);
+
+/* The exit status (VB_EXIT_*) of a batch that ended so. Pure. */
+int batch_exit_status(const batch_result *res);
+
+/* ---- the console (batch-console.c) ---- */
+
+/* An observer that prints to stderr: a line per item (FAIL, ERROR,
+ * WARN, STOP ... per the verbosity), the live status line on a
+ * terminal, the signal messages. */
+const batch_observer *batch_console(void);
+/* Say how the batch ended (stopped, interrupted ... and what to do). */
+void batch_console_end(const batch_result *res, const char *out_dir);
+/* batch_console_end, then the exit status; ends the process there when
+ * the engine says so (res->exit_now). */
+int batch_console_finish(const batch_result *res, const char *out_dir);
 
 #endif

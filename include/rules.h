@@ -43,6 +43,20 @@ struct analyse_result;
 void rules_eval_analysis(const qc_config *qc, const struct analyse_result *a,
                          rule_report *rep);
 void rules_write(const rule_report *r, struct writer *w);
+
+/* The thumbnails made, as read back from their headers: each file with
+ * its header, or the error reading it. */
+struct image_info;
+typedef struct rules_thumb {
+    const char *file;
+    const struct image_info *info;   /* NULL when it could not be read */
+    const char *error;               /* then why */
+} rules_thumb;
+/* One "thumbnails" check at [qc] image_level: every thumbnail readable,
+ * of the configured width and format, with the video's displayed aspect
+ * (rotation and pixel shape applied) within 2%. Pure. */
+void rules_thumbs(const vb_config *cfg, const probe_result *p, const rules_thumb *t, size_t n,
+                  rule_report *rep);
 const char *rules_verdict_name(int v);
 
 #endif

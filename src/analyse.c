@@ -4,8 +4,11 @@
  * media module (src/media/analyse-decode.c), loaded the first time a run analyses. */
 #include "config.h"
 #include "analyse.h"
+#include "analyse-share.h"
 #include "jsonx.h"
 #include "module.h"
+#include "rules.h"
+#include "stage.h"
 #include "writer.h"
 
 #include <math.h>
@@ -170,3 +173,25 @@ int analyse_parse(const char *text, const char *expect_sha256, analyse_result **
     *out = r;
     return 0;
 }
+
+/* ---- the analysis stage ---- */
+
+static bool analyse_wanted(const item *it, const vb_config *cfg)
+{
+    return cfg->analyse.enabled && !it->is_image;
+}
+
+/* Decode (or reuse the analysis of identical content), check what was
+ * measured, copy the figures into the record. */
+static int analyse_run(item *it, const vb_config *cfg, vb_error *e)
+{
+    analyse_result *a = NULL;
+    if (analyse_share_run(it, cfg, &a, e) != 0)
+        return -1;
+    rules_eval_analysis(&cfg->qc, a, &it->rr);
+    item_record_analysis(&it->rec, a);
+    analyse_result_free(&a);
+    return 0;
+}
+
+const stage stage_analyse = { STAGE_ANALYSE, "analyse", analyse_wanted, analyse_run };

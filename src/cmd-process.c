@@ -130,7 +130,11 @@ static int cmd_process_exec(int argc, char **argv)
     a.b.config = &cfg;
     a.b.command_line = vb_command_line;
     a.b.jobs = a.jobs;
-    status = batch_run(&a.b);
+    a.b.observer = batch_console();
+    a.b.summary_out = vb_verbosity >= 1 ? stdout : NULL;
+    batch_result res;
+    batch_run(&a.b, &res);
+    status = batch_console_finish(&res, a.b.out_dir);
 
 out:
     preset_free_contents(&cfg);

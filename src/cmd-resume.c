@@ -104,13 +104,17 @@ static int cmd_resume_run_recorded(const recorded_args *a, const char *requeue, 
     batch_opts b = {
         .config = &cfg, .out_dir = a->out_dir, .command_line = vb_command_line,
         .jobs = a->jobs, .resume_id = a->batch_id, .requeue = requeue, .lists = a->lists,
+        .observer = batch_console(), .summary_out = vb_verbosity >= 1 ? stdout : NULL,
     };
-    int status = batch_run(&b);
     /* Retrying: another round while items with the requeued status are
      * left (exit 3 for failed ones, 1 for qc_failed ones). */
     int again = requeue && strcmp(requeue, "qc_failed") == 0 ? VB_EXIT_QC : VB_EXIT_ITEMS;
-    for (int r = 1; requeue && r < rounds && status == again; r++)
-        status = batch_run(&b);
+    int status = again;
+    for (int r = 0; r == 0 || (requeue && r < rounds && status == again); r++) {
+        batch_result res;
+        batch_run(&b, &res);
+        status = batch_console_finish(&res, b.out_dir);
+    }
     preset_free_contents(&cfg);
     vb_strlist_clear(&b.lists);
     return status;

@@ -1622,7 +1622,11 @@ int generate_run(const generate_opts *o)
     };
     /* The batch engine ends the batch: reports, summary, exit status. The
      * network thread is done by then (the feed ends with it). */
-    status = batch_run(&bo);
+    bo.observer = batch_console();
+    bo.summary_out = vb_verbosity >= 1 ? stdout : NULL;
+    batch_result res;
+    batch_run(&bo, &res);
+    status = batch_console_finish(&res, o->out_dir);
     pthread_join(th, NULL);
     /* Refused keys are a configuration error, not an interruption; the
      * batch is left interrupted all the same, to be resumed. */

@@ -5,6 +5,7 @@
 #include "image.h"
 #include "module.h"
 #include "rules.h"
+#include "stage.h"
 #include "writer.h"
 
 #include <math.h>
@@ -109,3 +110,31 @@ void image_write(const image_info *i, writer *w)
     writer_string(w, "format", i->format);
     writer_int(w, "size", i->size);
 }
+
+/* ---- the image stage ---- */
+
+static bool image_wanted(const item *it, const vb_config *cfg)
+{
+    (void)cfg;
+    return it->is_image;
+}
+
+/* A still image: its header (no pixel is decoded), image.json. */
+static int image_run(item *it, const vb_config *cfg, vb_error *e)
+{
+    item_record *r = &it->rec;
+    r->kind = ITEM_IMAGE;
+    if (image_init(it->env->workers, e) != 0 ||
+        image_probe(it->media, cfg->qc.image_max_pixels, &it->image, e) != 0)
+        return -1;
+    r->width = it->image.width;
+    r->height = it->image.height;
+    r->size = it->image.size;
+    r->image_format = vb_xstrdup(it->image.format);
+    writer *w = item_meta_writer();
+    image_write(&it->image, w);
+    writer_end_object(w);
+    return item_meta_save(it, "image.json", w, e);
+}
+
+const stage stage_image = { STAGE_PROBE, "probe", image_wanted, image_run };

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "probe.h"
 #include "mediaio.h"
+#include "stage.h"
 #include "writer.h"
 
 #include <pthread.h>
@@ -598,3 +599,26 @@ void probe_versions(char *buf, size_t len)
              f >> 16, (f >> 8) & 255, f & 255, c >> 16, (c >> 8) & 255, c & 255,
              u >> 16, (u >> 8) & 255, u & 255, av_version_info());
 }
+
+/* ---- the probe stage ---- */
+
+static bool probe_wanted(const item *it, const vb_config *cfg)
+{
+    (void)cfg;
+    return !it->is_image;
+}
+
+/* The headers (no decoding), the record's key figures, probe.json. */
+static int probe_run(item *it, const vb_config *cfg, vb_error *e)
+{
+    (void)cfg;
+    if (probe_file(it->media, &it->clock, &it->probe, e) != 0)
+        return -1;
+    item_record_probe(&it->rec, it->probe);
+    writer *w = item_meta_writer();
+    probe_write(it->probe, w);
+    writer_end_object(w);
+    return item_meta_save(it, "probe.json", w, e);
+}
+
+const stage stage_probe = { STAGE_PROBE, "probe", probe_wanted, probe_run };

@@ -4,6 +4,8 @@
  * evaluated at, the verdict and a sentence a person can act on. */
 #include "config.h"
 #include "rules.h"
+#include "image.h"
+#include "stage.h"
 #include "writer.h"
 
 #include <math.h>
@@ -379,3 +381,57 @@ void rules_eval_analysis(const qc_config *q, const analyse_result *a, rule_repor
             "decoded to the end");
     }
 }
+
+void rules_thumbs(const vb_config *cfg, const probe_result *p, const rules_thumb *t, size_t n,
+                  rule_report *rep)
+{
+    /* The picture's displayed aspect: rotation applied, pixel shape too. */
+    const probe_stream *vs = p->video;
+    double sar = vs->sar.num > 0 && vs->sar.den > 0 ? (double)vs->sar.num / vs->sar.den : 1.0;
+    double aspect = vs->display_height > 0
+                        ? (vs->display_width == vs->width ? vs->width * sar / vs->height
+                                                          : vs->height / (vs->width * sar))
+                        : NAN;
+    static const char *const ext_format[] = { "jpeg", "webp", "png" };
+    size_t bad = 0;
+    char why[1100] = "";
+    for (size_t i = 0; i < n; i++) {
+        const image_info *ii = t[i].info;
+        if (!ii) {
+            bad++;
+            snprintf(why, sizeof why, "%s", t[i].error ? t[i].error : t[i].file);
+        } else if (ii->width != cfg->thumbs.width ||
+                   strcmp(ii->format ? ii->format : "", ext_format[cfg->thumbs.format]) != 0 ||
+                   (isfinite(aspect) && ii->height > 0 &&
+                    fabs((double)ii->width / ii->height - aspect) / aspect > 0.02)) {
+            bad++;
+            snprintf(why, sizeof why, "%s is %dx%d %s (video aspect %.3f)", t[i].file,
+                     ii->width, ii->height, ii->format, aspect);
+        }
+    }
+    char v[64], l[64];
+    snprintf(v, sizeof v, "%zu of %zu readable", n - bad, n);
+    snprintf(l, sizeof l, "%d px wide %s, aspect %.3f", cfg->thumbs.width,
+             ext_format[cfg->thumbs.format], aspect);
+    if (bad)
+        rules_add(rep, "thumbnails", cfg->qc.image_level, false, v, l,
+                  "thumbnail check failed: %s", why);
+    else
+        rules_add(rep, "thumbnails", cfg->qc.image_level, true, v, l,
+                  "%zu thumbnails, %d px wide", n, cfg->thumbs.width);
+}
+
+/* ---- the check stage ---- */
+
+/* The preset's gates on what the probe (or the image header) found. */
+static int check_run(item *it, const vb_config *cfg, vb_error *e)
+{
+    (void)e;
+    if (it->probe)
+        rules_eval(&cfg->qc, it->probe, &it->rr);
+    else
+        image_rules(&cfg->qc, &it->image, "image", &it->rr);
+    return 0;
+}
+
+const stage stage_check = { STAGE_CHECK, "check", NULL, check_run };

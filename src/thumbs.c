@@ -4,9 +4,14 @@
  * stay here. */
 #include "config.h"
 #include "thumbs.h"
+#include "image.h"
 #include "module.h"
+#include "rules.h"
+#include "stage.h"
+#include "util.h"
 #include "writer.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,3 +67,66 @@ void thumbs_write(const thumbs_result *r, writer *w)
     }
     writer_double(w, "seconds", r->seconds);
 }
+
+/* ---- the thumbnails stage ---- */
+
+static bool thumbs_wanted(const item *it, const vb_config *cfg)
+{
+    return cfg->thumbs.enabled && it->probe && it->probe->video;
+}
+
+/* Each thumbnail read back from its header, and checked like any image. */
+static void thumbs_check(item *it, const vb_config *cfg, const thumbs_result *tr)
+{
+    char *dir = util_path_join(it->item_dir, "thumbnails");
+    rules_thumb *t = vb_xcalloc(tr->n ? tr->n : 1, sizeof *t);
+    image_info *info = vb_xcalloc(tr->n ? tr->n : 1, sizeof *info);
+    vb_error *err = vb_xcalloc(tr->n ? tr->n : 1, sizeof *err);
+    for (size_t i = 0; i < tr->n; i++) {
+        char *path = util_path_join(dir, tr->t[i].file);
+        t[i].file = tr->t[i].file;
+        if (image_probe(path, cfg->qc.image_max_pixels, &info[i], &err[i]) == 0)
+            t[i].info = &info[i];
+        else
+            t[i].error = err[i].msg;
+        free(path);
+    }
+    rules_thumbs(cfg, it->probe, t, tr->n, &it->rr);
+    for (size_t i = 0; i < tr->n; i++)
+        image_info_clear(&info[i]);
+    free(info);
+    free(err);
+    free(t);
+    free(dir);
+}
+
+static int thumbs_run(item *it, const vb_config *cfg, vb_error *e)
+{
+    const item_env *env = it->env;
+    item_record *r = &it->rec;
+    thumbs_result tr = {0};
+    char *dir = util_path_join(it->item_dir, "thumbnails");
+    char *contact = util_path_join(it->item_dir, "contact.jpg");
+    int threads = env->decode_threads ? env->decode_threads(env->ud, false, NAN) : 1;
+    int rc = image_init(env->workers, e);
+    if (rc == 0)
+        rc = thumbs_make(it->media, it->probe, &cfg->thumbs, dir, contact, threads, &it->clock,
+                         &tr, e);
+    free(dir);
+    free(contact);
+    if (rc != 0)
+        return -1;
+    thumbs_check(it, cfg, &tr);
+    for (size_t i = 0; i < tr.n; i++)
+        vb_strlist_add(&it->thumb_files, tr.t[i].file);
+    r->nthumbs = (int)tr.n;
+    if (tr.contact)
+        r->contact = util_path_join(it->folder, "contact.jpg");
+    writer *w = item_meta_writer();
+    thumbs_write(&tr, w);
+    writer_end_object(w);
+    thumbs_result_clear(&tr);
+    return item_meta_save(it, "thumbnails.json", w, e);
+}
+
+const stage stage_thumbs = { STAGE_THUMBS, "thumbs", thumbs_wanted, thumbs_run };
