@@ -13,6 +13,7 @@
  * Called from worker threads: one easy handle per call, no signals. */
 #include "config.h"
 #include "fetch.h"
+#include "msg.h"
 #include "net.h"
 #include "backoff.h"
 #include "stage.h"
@@ -84,10 +85,7 @@ char *fetch_display_url(const char *url)
     memcpy(o, p, rest);
     o += rest;
     *o = '\0';
-    for (char *c = out; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = '?';
-    return out;
+    return msg_printable(out);
 }
 
 static const char *fetch_reason(long status)

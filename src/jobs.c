@@ -14,6 +14,7 @@
  * Memory is per job (a few strings); a row is not kept once parsed. */
 #include "config.h"
 #include "jobs.h"
+#include "msg.h"
 #include "csvio.h"
 #include "provider.h"
 #include "util.h"
@@ -67,10 +68,7 @@ static void add_error(gen_jobs *j, const char *fmt, ...)
     char *m = vb_xvasprintf(fmt, ap);
     va_end(ap);
     /* A message goes to a terminal: no raw control bytes from the file. */
-    for (char *p = m; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = ' ';
-    char *clean = util_utf8_sanitize(m);
+    char *clean = util_utf8_sanitize(msg_printable(m));
     vb_strlist_add(&j->errors, clean);
     free(clean);
     free(m);

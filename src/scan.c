@@ -12,6 +12,7 @@
  * (SCAN_LINE_MAX), never a growing one. */
 #include "config.h"
 #include "scan.h"
+#include "msg.h"
 #include "pattern.h"
 #include "util.h"
 
@@ -620,16 +621,18 @@ static int scan_read_line(scanner *s, vb_error *e)
  * shows only its start, so the line itself goes nowhere. */
 static int scan_long_line(scanner *s, scan_entry *out)
 {
-    char start[41];
-    size_t k = 0;
-    for (const char *p = s->line; *p && k < sizeof start - 1; p++)
-        start[k++] = (unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f ? '?' : *p;
-    start[k] = '\0';
+    /* Its first 40 bytes; a sequence cut there, or any bytes that are not
+     * UTF-8, become '?'. */
+    char *head = msg_printable(vb_xstrndup(s->line, 40));
+    char *start = util_utf8_sanitize(head);
+    free(head);
     char *src = vb_xasprintf("%s:%lld", s->listpath, s->lineno);
-    return scan_emit(out, src, vb_xasprintf("line-%lld", s->lineno), VB_ERR_LIMIT,
-                     "line %lld of list %s is %lld bytes long, more than a list line may "
-                     "hold (%d): not read (it starts \"%s...\")", s->lineno, s->listpath,
-                     s->longlen, SCAN_LINE_MAX, start);
+    int rc = scan_emit(out, src, vb_xasprintf("line-%lld", s->lineno), VB_ERR_LIMIT,
+                       "line %lld of list %s is %lld bytes long, more than a list line may "
+                       "hold (%d): not read (it starts \"%s...\")", s->lineno, s->listpath,
+                       s->longlen, SCAN_LINE_MAX, start);
+    free(start);
+    return rc;
 }
 
 int scan_next(scanner *s, scan_entry *out, vb_error *e)

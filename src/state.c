@@ -26,6 +26,7 @@
  * no lock is taken). */
 #include "config.h"
 #include "state.h"
+#include "msg.h"
 #include "util.h"
 
 #include <errno.h>
@@ -552,9 +553,7 @@ static int check_journal(state *s, const char *out_dir, bool quick_check, int *v
                          strncmp(res, "NULL value in", 13) != 0)) {
                 char why[200];
                 snprintf(why, sizeof why, "%.190s", res ? res : "no answer");
-                for (char *p = why; *p; p++)
-                    if ((unsigned char)*p < 0x20)
-                        *p = ' ';
+                msg_printable(why);
                 damaged_fail(s, out_dir, why, e);
                 goto out;
             }
