@@ -3,6 +3,7 @@
  * names as the INI files, so they can be copied into a --config file. */
 #include "config.h"
 #include "cmd.h"
+#include "msg.h"
 #include "preset.h"
 #include "writer.h"
 
@@ -55,7 +56,7 @@ static int cmd_presets_list(int format)
     cmd_presets_found f = { 0 };
     vb_error e = { 0 };
     if (preset_list(cmd_presets_collect, &f, &e) != 0) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
+        msg_error("%s", e.msg);
         return VB_EXIT_USAGE;
     }
     if (format == WRITER_JSON) {
@@ -95,7 +96,7 @@ static int cmd_presets_show(const char *name, int format)
     vb_error e = { 0 };
     preset_defaults(&c);
     if (preset_load_name(&c, name, &e) != 0) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
+        msg_error("%s", e.msg);
         preset_free_contents(&c);
         return VB_EXIT_USAGE;
     }

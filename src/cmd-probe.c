@@ -2,6 +2,7 @@
  * text or JSON; a friendlier ffprobe. */
 #include "config.h"
 #include "cmd.h"
+#include "msg.h"
 #include "probe.h"
 #include "writer.h"
 
@@ -50,7 +51,7 @@ static int cmd_probe_exec(int argc, char **argv)
         if (probe_file(argv[i], NULL, &r, &e) != 0) {
             writer_string(w, "file", argv[i]);
             writer_string(w, "error", e.msg);
-            fprintf(stderr, "vbatch: %s\n", e.msg);
+            msg_error("%s", e.msg);
             status = VB_EXIT_ITEMS;
         } else {
             probe_write(r, w);

@@ -3,6 +3,7 @@
  * reprocessing anything. */
 #include "config.h"
 #include "cmd.h"
+#include "msg.h"
 #include "report.h"
 
 #include <stdio.h>
@@ -61,7 +62,7 @@ static int cmd_report_exec(int argc, char **argv)
         a.formats = REPORT_FILES;
     vb_error e = {0};
     if (report_render_to(a.out_dir, a.batch_id, a.report_dir, a.formats, stdout, &e) != 0) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
+        msg_error("%s", e.msg);
         return e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
     }
     return VB_EXIT_OK;

@@ -6,6 +6,7 @@
 #include "batch.h"
 #include "cmd.h"
 #include "generate.h"
+#include "msg.h"
 #include "report.h"
 #include "state.h"
 #include "util.h"
@@ -72,7 +73,7 @@ static int cmd_resume_run_recorded(const recorded_args *a, const char *requeue, 
     preset_defaults(&cfg);
     vb_error e = {0};
     if (report_load_config(a->out_dir, a->batch_id, &cfg, &e) != 0) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
+        msg_error("%s", e.msg);
         preset_free_contents(&cfg);
         return e.code == VB_ERR_IO ? VB_EXIT_ITEMS : VB_EXIT_USAGE;
     }
@@ -80,7 +81,7 @@ static int cmd_resume_run_recorded(const recorded_args *a, const char *requeue, 
         cfg.batch.error_handling = a->error_handling - 1;
     int gen = generate_is_batch(a->out_dir, a->batch_id, &e);
     if (gen < 0) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
+        msg_error("%s", e.msg);
         preset_free_contents(&cfg);
         return VB_EXIT_USAGE;
     }
@@ -136,7 +137,7 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
     free(dir);
     vb_error e = {0};
     if (recorded && !(lock = state_lock_take(a->out_dir, &e))) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
+        msg_error("%s", e.msg);
         return e.code == VB_ERR_IO ? VB_EXIT_ITEMS : VB_EXIT_USAGE;
     }
     state_lock_note(lock, a->batch_id);

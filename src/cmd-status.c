@@ -2,6 +2,7 @@
  * says about the batches run into OUT, without touching anything. */
 #include "config.h"
 #include "cmd.h"
+#include "msg.h"
 #include "report.h"
 #include "writer.h"
 
@@ -50,7 +51,7 @@ static int cmd_status_exec(int argc, char **argv)
     vb_error e = {0};
     if (report_status(a.out_dir, a.batch_id, w, &e) != 0) {
         writer_free(&w);
-        fprintf(stderr, "vbatch: %s\n", e.msg);
+        msg_error("%s", e.msg);
         return e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
     }
     writer_end_object(w);

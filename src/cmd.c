@@ -3,6 +3,7 @@
  * that it can not drift from what is parsed. */
 #include "config.h"
 #include "cmd.h"
+#include "msg.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -93,10 +94,11 @@ int cmd_bad_usage(const vb_command *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("vbatch: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    char *what = vb_xvasprintf(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nusage: vbatch %s %s\n(see `vbatch help %s`)\n", c->name,
+    msg_error("%s", what);
+    free(what);
+    fprintf(stderr, "usage: vbatch %s %s\n(see `vbatch help %s`)\n", c->name,
             c->usage, c->name);
     return VB_EXIT_USAGE;
 }
@@ -268,6 +270,6 @@ int cmd_load_config(vb_config *cfg, const char *preset, const vb_strlist *config
         rc = preset_load_file(cfg, configs->v[i], &e);
     if (rc == 0)
         return 0;
-    fprintf(stderr, "vbatch: %s\n", e.msg);
+    msg_error("%s", e.msg);
     return VB_EXIT_USAGE;
 }

@@ -5,6 +5,7 @@
 #include "csvio.h"
 #include "fetch.h"
 #include "module.h"
+#include "msg.h"
 #include "probe.h"
 
 #include <ini.h>
@@ -54,7 +55,8 @@ static int run(int argc, char **argv)
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
             vb_verbosity = 2;
         } else {
-            fprintf(stderr, "vbatch: unknown option %s\n\n", a);
+            msg_error("unknown option %s", a);
+            fputc('\n', stderr);
             cmd_usage_all(stderr);
             return VB_EXIT_USAGE;
         }
@@ -71,7 +73,7 @@ static int run(int argc, char **argv)
         }
         const vb_command *c = cmd_find(argv[i + 1]);
         if (!c) {
-            fprintf(stderr, "vbatch: no such command '%s'\n", argv[i + 1]);
+            msg_error("no such command '%s'", argv[i + 1]);
             return VB_EXIT_USAGE;
         }
         cmd_help(stdout, c);
@@ -83,13 +85,14 @@ static int run(int argc, char **argv)
     }
     const vb_command *c = cmd_find(name);
     if (!c) {
-        fprintf(stderr, "vbatch: no such command '%s'\n\n", name);
+        msg_error("no such command '%s'", name);
+        fputc('\n', stderr);
         cmd_usage_all(stderr);
         return VB_EXIT_USAGE;
     }
     vb_error e = {0};
     if (fetch_global_init(&e) != 0) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
+        msg_error("%s", e.msg);
         return VB_EXIT_ITEMS;
     }
     int rc = c->exec(argc - i, argv + i);

@@ -608,6 +608,117 @@ static int db_connect(state *s, const char *name, int flags, vb_error *e)
     return -1;
 }
 
+/* Before the journal is read, for a run that writes: a read-only output
+ * folder is said so before anything is made, and the lock is taken (what
+ * is checked is what is run). */
+static int open_for_write(state *s, const char *out_dir, const char *dir, vb_error *e)
+{
+    if (check_writable(out_dir, out_dir, e) != 0 ||
+        (s->mode == STATE_CREATE && util_mkdir_p(dir, e) != 0) ||
+        check_writable(out_dir, dir, e) != 0 || check_writable(out_dir, s->path, e) != 0)
+        return -1;
+    if (access(dir, F_OK) != 0) {
+        vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
+        return -1;
+    }
+    if (!(s->lock = state_lock_take(out_dir, e)))
+        return -1;
+    return 0;
+}
+
+/* Read-only. Where the folder is writable, a connection that may write
+ * but is told not to (query_only): as the last to close, it removes the
+ * -wal and -shm files a read-only one would leave. Else mode=ro; and a
+ * WAL journal needs its -shm file: where it cannot be made and no -wal is
+ * left, nobody can be writing, and the file is read as immutable. */
+static int open_read_only(state *s, const char *out_dir, bool dir_writable, int *version,
+                          vb_error *e)
+{
+    bool rw = dir_writable && access(s->path, W_OK) == 0;
+    char *wal = vb_xasprintf("%s-wal", s->path);
+    bool immutable = !dir_writable && access(wal, F_OK) != 0;
+    free(wal);
+    for (;;) {
+        char *uri = file_uri(s->path, rw ? "mode=rw" : immutable ? "mode=ro&immutable=1"
+                                                                 : "mode=ro");
+        int rc = db_connect(s, uri, (rw ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
+                                        SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, e);
+        free(uri);
+        if (rc != 0 || (rw && db_exec(s, "PRAGMA query_only=1", e) != 0))
+            return -1;
+        /* Checked once by a run of this process: not again while it holds
+         * the lock (nobody else can have written since). */
+        state_lock *mine = lock_mine_of(out_dir);
+        rc = check_journal(s, out_dir, !lock_checked(mine), version, e);
+        if (rc == 0) {
+            lock_set_checked(mine);
+            return 0;
+        }
+        if (rc > 0 && (immutable || dir_writable))
+            db_fail(s, e, "cannot read");
+        if (rc < 0 || immutable || dir_writable)
+            return -1;
+        sqlite3_close(s->db);
+        s->db = NULL;
+        immutable = true;
+    }
+}
+
+/* The connection's settings, and for a run that writes the tables.
+ * NORMAL is durable across a process crash in WAL mode (the OS holds the
+ * data); only a power cut can lose the last commits. A small page cache:
+ * the journal is written in order and read in one pass, so a large cache
+ * only makes memory grow with the batch. */
+static int open_setup(state *s, bool write, bool memory, vb_error *e)
+{
+    if (!write)
+        return db_exec(s, "PRAGMA cache_size=-256; PRAGMA mmap_size=0;", e);
+    if (db_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                   " PRAGMA foreign_keys=ON; PRAGMA cache_size=-256;"
+                   " PRAGMA mmap_size=0;", e) != 0 ||
+        ((s->mode == STATE_CREATE || memory) && db_exec(s, schema, e) != 0) ||
+        db_exec(s, schema_incremental, e) != 0)
+        return -1;
+    /* A journal made before `discovered` existed gets the column (an
+     * error only means it is there). */
+    sqlite3_exec(s->db, "ALTER TABLE batches ADD COLUMN discovered INTEGER", NULL, NULL, NULL);
+    return 0;
+}
+
+/* Migrated (or made) to the current layout: said so; the statements of
+ * a run that writes prepared. */
+static int open_finish_write(state *s, int version, vb_error *e)
+{
+    if (version < STATE_SCHEMA) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STATE_SCHEMA);
+        if (db_exec(s, sql, e) != 0)
+            return -1;
+    }
+    for (int i = 0; i < ST_NSTMT; i++)
+        if (sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
+            db_fail(s, e, "cannot prepare");
+            return -1;
+        }
+    return 0;
+}
+
+static int open_connect(state *s, const char *out_dir, bool memory, bool dir_writable,
+                        int *version, vb_error *e)
+{
+    if (memory) {
+        char *uri = file_uri(s->path, "mode=memory&cache=shared");
+        int rc = db_connect(s, uri, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                        SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, e);
+        free(uri);
+        return rc;
+    }
+    if (s->mode != STATE_READ)
+        return db_connect(s, s->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+                                          (s->mode == STATE_CREATE ? SQLITE_OPEN_CREATE : 0), e);
+    return open_read_only(s, out_dir, dir_writable, version, e);
+}
+
 state *state_open(const char *out_dir, int mode, vb_error *e)
 {
     bool memory = in_memory();
@@ -617,23 +728,10 @@ state *state_open(const char *out_dir, int mode, vb_error *e)
     s->path = util_path_join(dir, "state.db");
     s->mode = mode;
     pthread_mutex_init(&s->mu, NULL);
-    char *uri = NULL;
     int version = 0;
     bool existed = false, dir_writable = access(dir, W_OK) == 0;
-    if (write && !memory) {
-        /* A read-only output folder is said so before anything is made. */
-        if (check_writable(out_dir, out_dir, e) != 0 ||
-            (mode == STATE_CREATE && util_mkdir_p(dir, e) != 0) ||
-            check_writable(out_dir, dir, e) != 0 || check_writable(out_dir, s->path, e) != 0)
-            goto fail;
-        if (access(dir, F_OK) != 0) {
-            vb_fail(e, VB_ERR_USAGE, "%s: no batch recorded here", out_dir);
-            goto fail;
-        }
-        /* Before the journal is read: what is checked is what is run. */
-        if (!(s->lock = state_lock_take(out_dir, e)))
-            goto fail;
-    }
+    if (write && !memory && open_for_write(s, out_dir, dir, e) != 0)
+        goto fail;
     if (!memory) {
         struct stat sb;
         existed = stat(s->path, &sb) == 0 && sb.st_size > 0;
@@ -642,73 +740,15 @@ state *state_open(const char *out_dir, int mode, vb_error *e)
             goto fail;
         }
     }
-    if (memory) {
-        uri = file_uri(s->path, "mode=memory&cache=shared");
-        if (db_connect(s, uri, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI |
-                                   SQLITE_OPEN_FULLMUTEX, e) != 0)
-            goto fail;
-    } else if (write) {
-        if (db_connect(s, s->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
-                                       (mode == STATE_CREATE ? SQLITE_OPEN_CREATE : 0), e) != 0)
-            goto fail;
-    } else {
-        /* Read-only. Where the folder is writable, a connection that may
-         * write but is told not to (query_only): as the last to close, it
-         * removes the -wal and -shm files a read-only one would leave.
-         * Else mode=ro; and a WAL journal needs its -shm file: where it
-         * cannot be made and no -wal is left, nobody can be writing, and
-         * the file is read as immutable. */
-        bool rw = dir_writable && access(s->path, W_OK) == 0;
-        char *wal = vb_xasprintf("%s-wal", s->path);
-        bool immutable = !dir_writable && access(wal, F_OK) != 0;
-        free(wal);
-        for (;;) {
-            uri = file_uri(s->path, rw ? "mode=rw" : immutable ? "mode=ro&immutable=1"
-                                                               : "mode=ro");
-            if (db_connect(s, uri, (rw ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) |
-                                       SQLITE_OPEN_URI | SQLITE_OPEN_FULLMUTEX, e) != 0 ||
-                (rw && db_exec(s, "PRAGMA query_only=1", e) != 0))
-                goto fail;
-            /* Checked once by a run of this process: not again while it
-             * holds the lock (nobody else can have written since). */
-            state_lock *mine = lock_mine_of(out_dir);
-            int rc = check_journal(s, out_dir, !lock_checked(mine), &version, e);
-            if (rc == 0) {
-                lock_set_checked(mine);
-                break;
-            }
-            if (rc > 0 && (immutable || dir_writable))
-                db_fail(s, e, "cannot read");
-            if (rc < 0 || immutable || dir_writable)
-                goto fail;
-            sqlite3_close(s->db);
-            s->db = NULL;
-            free(uri);
-            immutable = true;
-        }
-    }
+    if (open_connect(s, out_dir, memory, dir_writable, &version, e) != 0)
+        goto fail;
     if (write && existed) {
         if (check_journal(s, out_dir, !lock_checked(s->lock), &version, e) != 0)
             goto fail;
         lock_set_checked(s->lock);
     }
-    if (write) {
-        /* NORMAL is durable across a process crash in WAL mode (the OS
-         * holds the data); only a power cut can lose the last commits.
-         * A small page cache: the journal is written in order and read in
-         * one pass, so a large cache only makes memory grow with the batch. */
-        if (db_exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                       " PRAGMA foreign_keys=ON; PRAGMA cache_size=-256;"
-                       " PRAGMA mmap_size=0;", e) != 0 ||
-            ((mode == STATE_CREATE || memory) && db_exec(s, schema, e) != 0) ||
-            db_exec(s, schema_incremental, e) != 0)
-            goto fail;
-        /* A journal made before `discovered` existed gets the column (an
-         * error only means it is there). */
-        sqlite3_exec(s->db, "ALTER TABLE batches ADD COLUMN discovered INTEGER", NULL, NULL, NULL);
-    } else if (db_exec(s, "PRAGMA cache_size=-256; PRAGMA mmap_size=0;", e) != 0) {
+    if (open_setup(s, write, memory, e) != 0)
         goto fail;
-    }
     /* One whose creator was killed before it made the tables holds no
      * batch. */
     if (mode != STATE_CREATE &&
@@ -719,25 +759,11 @@ state *state_open(const char *out_dir, int mode, vb_error *e)
     s->has_discovered =
         sqlite3_exec(s->db, "SELECT discovered FROM batches LIMIT 0", NULL, NULL, NULL) ==
         SQLITE_OK;
-    if (write) {
-        /* Migrated (or made) to the current layout: say so. */
-        if (version < STATE_SCHEMA) {
-            char sql[64];
-            snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STATE_SCHEMA);
-            if (db_exec(s, sql, e) != 0)
-                goto fail;
-        }
-        for (int i = 0; i < ST_NSTMT; i++)
-            if (sqlite3_prepare_v2(s->db, stmt_sql[i], -1, &s->st[i], NULL) != SQLITE_OK) {
-                db_fail(s, e, "cannot prepare");
-                goto fail;
-            }
-    }
-    free(uri);
+    if (write && open_finish_write(s, version, e) != 0)
+        goto fail;
     free(dir);
     return s;
 fail:
-    free(uri);
     free(dir);
     state_close(&s);
     return NULL;

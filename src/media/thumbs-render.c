@@ -839,6 +839,96 @@ static void snap_to_keyframes(const dec *d, double *t, bool *snapped, size_t n, 
     }
 }
 
+/* The folder the contact sheet goes into. */
+static int sheet_dir_make(const char *contact_path, vb_error *e)
+{
+    char *dir = vb_xstrdup(contact_path);
+    char *slash = strrchr(dir, '/');
+    int rc = 0;
+    if (slash && slash != dir) {
+        *slash = '\0';
+        rc = util_mkdir_p(dir, e);
+    }
+    free(dir);
+    return rc;
+}
+
+/* The frame for one thumbnail into d->frame: the key frame it was
+ * snapped to, or one decoded at *at, moved off black when asked. */
+static int locate_frame(dec *d, const thumbs_config *cfg, double requested, double *at,
+                        bool *snapped, AVFrame *tmp, const char *video, thumb *th, vb_error *e)
+{
+    /* Seeks that land too late: no key frames to snap to. */
+    if (*snapped && d->preroll > 0) {
+        *snapped = false;
+        *at = requested;
+    }
+    if (*snapped) {
+        int k = dec_keyframe_at(d, *at, video, e);
+        if (k == 2) {
+            *snapped = false;
+            *at = requested;
+        } else if (k != 0) {
+            return -1;
+        }
+    }
+    /* A black key frame: search from here the ordinary way. */
+    if (*snapped && cfg->avoid_black && frame_is_black(d->frame)) {
+        double kt = dec_time(d, d->frame);
+        *at = isfinite(kt) ? kt : *at;
+        *snapped = false;
+    }
+    if (!*snapped && dec_frame_at(d, *at, tmp, video, e) != 0)
+        return -1;
+    if (cfg->avoid_black) {
+        int m = avoid_black(d, *at, tmp, video, e);
+        if (m < 0)
+            return -1;
+        th->moved_off_black = m == 1;
+    }
+    th->actual = dec_time(d, d->frame);
+    if (!isfinite(th->actual))
+        th->actual = *at;
+    return 0;
+}
+
+/* Thumbnail i of d->frame: scaled, turned, saved as thumb-NN; its tile
+ * kept for the contact sheet. */
+static int render_thumb(dec *d, const thumbs_config *cfg, double sar, int turns,
+                        const char *thumb_dir, size_t i, VipsImage **tile, thumb *th,
+                        vb_error *e)
+{
+    double s = sar;
+    if (s <= 0)
+        s = d->frame->sample_aspect_ratio.num > 0 && d->frame->sample_aspect_ratio.den > 0
+          ? av_q2d(d->frame->sample_aspect_ratio) : 1.0;
+    int fw = d->frame->width, fh = d->frame->height, pw, ph;
+    thumb_size(fw, fh, s, turns, cfg->width > 0 ? cfg->width : 320, &pw, &ph);
+    /* swscale converts and shrinks in one pass, straight to the thumbnail
+     * size (bicubic, its filter widened by the shrink, so no aliasing),
+     * correcting the pixel shape on the way; libvips then only turns and
+     * encodes. One pass over the frame instead of a conversion and a
+     * separate resize. */
+    VipsImage *rgb = frame_to_vips(d, d->frame, pw, ph, e);
+    if (!rgb)
+        return -1;
+    *tile = make_thumb(rgb, pw, ph, turns, e);
+    g_object_unref(rgb);
+    if (!*tile)
+        return -1;
+    char name[32];
+    snprintf(name, sizeof name, "thumb-%02zu.%s", i + 1, format_ext(cfg->format));
+    char *path = util_path_join(thumb_dir, name);
+    int rc = save_image(*tile, cfg->format, cfg->quality, path, e);
+    free(path);
+    if (rc != 0)
+        return -1;
+    th->file = vb_xstrdup(name);
+    th->width = vips_image_get_width(*tile);
+    th->height = vips_image_get_height(*tile);
+    return 0;
+}
+
 int thumbs_render_make(const char *video, const probe_result *p, const thumbs_config *cfg,
                        const char *thumb_dir, const char *contact_path, int threads,
                        mediaio_clock *clk, thumbs_result *out, vb_error *e)
@@ -849,18 +939,8 @@ int thumbs_render_make(const char *video, const probe_result *p, const thumbs_co
         return vb_fail(e, VB_ERR_MEDIA, "no video stream: no thumbnails");
     if (image_vips_init(0, e) != 0 || util_mkdir_p(thumb_dir, e) != 0)
         return -1;
-    if (cfg->contact_sheet && contact_path) {
-        char *dir = vb_xstrdup(contact_path);
-        char *slash = strrchr(dir, '/');
-        int rc = 0;
-        if (slash && slash != dir) {
-            *slash = '\0';
-            rc = util_mkdir_p(dir, e);
-        }
-        free(dir);
-        if (rc != 0)
-            return -1;
-    }
+    if (cfg->contact_sheet && contact_path && sheet_dir_make(contact_path, e) != 0)
+        return -1;
 
     size_t n = 0;
     double *times = plan_times(cfg, p, &n);
@@ -891,76 +971,11 @@ int thumbs_render_make(const char *video, const probe_result *p, const thumbs_co
             break;
         }
         th->requested = times[i];
-        /* Seeks that land too late: no key frames to snap to. */
-        if (snapped[i] && d.preroll > 0) {
-            snapped[i] = false;
-            at[i] = times[i];
-        }
-        if (snapped[i]) {
-            int k = dec_keyframe_at(&d, at[i], video, e);
-            if (k == 2) {
-                snapped[i] = false;
-                at[i] = times[i];
-            } else if (k != 0) {
-                rc = -1;
-                break;
-            }
-        }
-        if (snapped[i]) {
-            /* A black key frame: search from here the ordinary way. */
-            if (cfg->avoid_black && frame_is_black(d.frame)) {
-                double kt = dec_time(&d, d.frame);
-                at[i] = isfinite(kt) ? kt : at[i];
-                snapped[i] = false;
-            }
-        }
-        if (!snapped[i] && dec_frame_at(&d, at[i], tmp, video, e) != 0) {
+        if (locate_frame(&d, cfg, times[i], &at[i], &snapped[i], tmp, video, th, e) != 0 ||
+            render_thumb(&d, cfg, sar, turns, thumb_dir, i, &tiles[i], th, e) != 0) {
             rc = -1;
             break;
         }
-        if (cfg->avoid_black) {
-            int m = avoid_black(&d, at[i], tmp, video, e);
-            if (m < 0) {
-                rc = -1;
-                break;
-            }
-            th->moved_off_black = m == 1;
-        }
-        th->actual = dec_time(&d, d.frame);
-        if (!isfinite(th->actual))
-            th->actual = at[i];
-        double s = sar;
-        if (s <= 0)
-            s = d.frame->sample_aspect_ratio.num > 0 && d.frame->sample_aspect_ratio.den > 0
-              ? av_q2d(d.frame->sample_aspect_ratio) : 1.0;
-        int fw = d.frame->width, fh = d.frame->height, pw, ph;
-        thumb_size(fw, fh, s, turns, cfg->width > 0 ? cfg->width : 320, &pw, &ph);
-        /* swscale converts and shrinks in one pass, straight to the
-         * thumbnail size (bicubic, its filter widened by the shrink, so
-         * no aliasing), correcting the pixel shape on the way; libvips
-         * then only turns and encodes. One pass over the frame instead of
-         * a conversion and a separate resize. */
-        VipsImage *rgb = frame_to_vips(&d, d.frame, pw, ph, e);
-        if (!rgb) {
-            rc = -1;
-            break;
-        }
-        tiles[i] = make_thumb(rgb, pw, ph, turns, e);
-        g_object_unref(rgb);
-        if (!tiles[i]) {
-            rc = -1;
-            break;
-        }
-        char name[32];
-        snprintf(name, sizeof name, "thumb-%02zu.%s", i + 1, format_ext(cfg->format));
-        char *path = util_path_join(thumb_dir, name);
-        rc = save_image(tiles[i], cfg->format, cfg->quality, path, e);
-        free(path);
-        if (rc != 0)
-            break;
-        th->file = vb_xstrdup(name);
-        th->width = vips_image_get_width(tiles[i]);
-        th->height = vips_image_get_height(tiles[i]);
         out->n = i + 1;
     }
     /* What the reader saw (an I/O error read as the end of the stream, a
