@@ -109,6 +109,29 @@ typedef struct output_config {
     bool publish;                  /* link passing items into OUT/publish */
 } output_config;
 
+/* [fix]: what a fix makes (fix.h). 0 where a figure is derived from
+ * [qc] or from the source. */
+enum fix_fit { FIX_FIT_PAD = 0, FIX_FIT_CROP, FIX_FIT_SCALE };
+enum fix_metadata { FIX_META_KEEP = 0, FIX_META_STRIP };
+typedef struct fix_config {
+    bool enabled;                  /* also --fix */
+    bool warnings;                 /* rules that warn are fixed too */
+    int width, height;             /* the frame a re-encode makes */
+    int fit;                       /* enum fix_fit: to another shape */
+    double fps;                    /* frame rate made constant */
+    int crf;                       /* x264's constant rate factor */
+    int x264_preset;               /* index in fix_x264_presets */
+    int64_t maxrate, bufsize;      /* VBV cap, bit/s */
+    double keyint;                 /* seconds between key frames */
+    bool closed_gop;
+    int64_t audio_bitrate;         /* AAC, bit/s */
+    int sample_rate;               /* Hz */
+    int metadata;                  /* enum fix_metadata */
+    bool trim;                     /* cut leading/trailing black, cap the duration */
+} fix_config;
+/* "ultrafast" ... "veryslow", NULL-terminated (x264's preset names). */
+extern const char *const fix_x264_presets[];
+
 /* [batch] error_handling: after an item that fails (status failed, not
  * qc_failed), go on, or take no new item (the rest stays pending). */
 enum error_handling { ERRH_CONTINUE = 0, ERRH_STOP = 1 };
@@ -161,6 +184,7 @@ typedef struct vb_config {
     analyse_config analyse;
     thumbs_config thumbs;
     output_config output;
+    fix_config fix;
     generate_config generate;
     kling_config kling;
 } vb_config;

@@ -65,7 +65,7 @@ typedef struct keydef {
     { sec, key, K_ENUM, offsetof(vb_config, field), 0, names, 0 }
 
 static const char *const sections[] = { "preset", "batch", "input", "qc", "analyse",
-                                        "thumbnails", "output", "generate",
+                                        "thumbnails", "output", "fix", "generate",
                                         "provider.kling" };
 
 static const char *const audio_names[] = {
@@ -81,6 +81,17 @@ static const char *const errh_names[] = {
 
 static const char *const outside_names[] = {
     [OUTSIDE_REFUSE] = "refuse", [OUTSIDE_ALLOW] = "allow", NULL,
+};
+
+static const char *const fit_names[] = {
+    [FIX_FIT_PAD] = "pad", [FIX_FIT_CROP] = "crop", [FIX_FIT_SCALE] = "scale", NULL,
+};
+static const char *const metadata_names[] = {
+    [FIX_META_KEEP] = "keep", [FIX_META_STRIP] = "strip", NULL,
+};
+const char *const fix_x264_presets[] = {
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+    "veryslow", NULL,
 };
 
 static int name_index(const char *const *names, const char *name)
@@ -212,6 +223,24 @@ static const keydef keys[] = {
 
     KD("output", "publish", K_BOOL, output.publish, 0),
 
+    KD("fix", "enabled", K_BOOL, fix.enabled, 0),
+    KD("fix", "warnings", K_BOOL, fix.warnings, 0),
+    { "fix", "width", K_INT, offsetof(vb_config, fix.width), F_UNSET0, NULL, 16384 },
+    { "fix", "height", K_INT, offsetof(vb_config, fix.height), F_UNSET0, NULL, 16384 },
+    KE("fix", "fit", fix.fit, fit_names),
+    KD("fix", "fps", K_DOUBLE, fix.fps, F_UNSET0),
+    { "fix", "crf", K_INT, offsetof(vb_config, fix.crf), 0, NULL, 51 },
+    KE("fix", "x264_preset", fix.x264_preset, fix_x264_presets),
+    KD("fix", "maxrate", K_BITRATE, fix.maxrate, F_UNSET0),
+    KD("fix", "bufsize", K_BITRATE, fix.bufsize, F_UNSET0),
+    KD("fix", "keyint", K_DOUBLE, fix.keyint, F_POSITIVE),
+    KD("fix", "closed_gop", K_BOOL, fix.closed_gop, 0),
+    KD("fix", "audio_bitrate", K_BITRATE, fix.audio_bitrate, F_POSITIVE),
+    { "fix", "sample_rate", K_INT, offsetof(vb_config, fix.sample_rate), F_POSITIVE, NULL,
+      384000 },
+    KE("fix", "metadata", fix.metadata, metadata_names),
+    KD("fix", "trim", K_BOOL, fix.trim, 0),
+
     KD("generate", "provider", K_PROVIDER, generate.provider, 0),
     KD("generate", "model", K_COLUMN, generate.model, 0),
     KD("generate", "duration", K_COLUMN, generate.duration, 0),
@@ -326,6 +355,18 @@ void preset_defaults(vb_config *c)
     c->thumbs.contact_sheet = true;
     c->thumbs.columns = 5;
     c->output.publish = false;
+    /* What the platforms' upload guides recommend (YouTube, TikTok,
+     * Instagram): H.264 High at a visually transparent CRF, key frames
+     * every 2 s in closed GOPs, AAC-LC 48 kHz at 192 kb/s. */
+    c->fix.fit = FIX_FIT_PAD;
+    c->fix.crf = 20;
+    c->fix.x264_preset = 5; /* medium */
+    c->fix.keyint = 2.0;
+    c->fix.closed_gop = true;
+    c->fix.audio_bitrate = 192000;
+    c->fix.sample_rate = 48000;
+    c->fix.metadata = FIX_META_KEEP;
+    c->fix.trim = true;
     /* Kling's own defaults for the columns, so that a job without a
      * preset asks for what the API would do anyway. */
     c->generate.provider = vb_xstrdup("kling");
