@@ -36,6 +36,14 @@ typedef struct qc_config {
     bool faststart;                /* required when true */
                                            int faststart_level;
     bool hdr_allowed;                      int hdr_level;
+    vb_strlist pix_fmts;           /* pixel formats allowed ("yuv420p") */
+                                           int pix_fmt_level;
+    int max_bit_depth;             /* bits per component; 0 = any */
+                                           int bit_depth_level;
+    vb_strlist video_profiles;     /* "high main": lowercase, spaces as _ */
+                                           int profile_level;
+    bool constant_frame_rate;      /* required when true */
+                                           int frame_rate_mode_level;
 
     /* Gates on the decode analysis ([analyse]); 0 = not set. */
     double black_max_seconds, black_max_share; int black_level;

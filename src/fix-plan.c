@@ -35,6 +35,10 @@ static const struct {
     { "fps_min", FIX_VIDEO, "video re-encoded at a constant frame rate" },
     { "fps_max", FIX_VIDEO, "video re-encoded at a constant frame rate" },
     { "hdr", FIX_VIDEO, "video tone-mapped to SDR" },
+    { "pix_fmt", FIX_VIDEO, "video re-encoded as yuv420p" },
+    { "bit_depth", FIX_VIDEO, "video re-encoded at 8 bits" },
+    { "video_profile", FIX_VIDEO, "video re-encoded in the High profile" },
+    { "frame_rate_mode", FIX_VIDEO, "video re-encoded at a constant frame rate" },
     { "bitrate_max", FIX_VIDEO, "video re-encoded under the bit-rate cap" },
     { "video_bitrate_max", FIX_VIDEO, "video re-encoded under the bit-rate cap" },
     { "max_file_size", FIX_VIDEO, "video re-encoded at a bit rate that fits the size" },
@@ -377,6 +381,13 @@ static bool plan_rule(const vb_config *cfg, const probe_result *p,
     if (act == FIX_VIDEO && strcmp(rule, "video_codec") == 0 &&
         !list_allows(&cfg->qc.video_codecs, "h264")) {
         say(&plan->unfixable, rule, "the preset does not allow H.264, the codec a fix makes");
+        return false;
+    }
+    if ((strcmp(rule, "pix_fmt") == 0 && !list_allows(&cfg->qc.pix_fmts, "yuv420p")) ||
+        (strcmp(rule, "video_profile") == 0 && !list_allows(&cfg->qc.video_profiles, "high")) ||
+        (strcmp(rule, "bit_depth") == 0 && cfg->qc.max_bit_depth < 8)) {
+        say(&plan->unfixable, rule, "the preset does not allow what a fix makes (H.264 High, "
+                                    "yuv420p, 8 bits)");
         return false;
     }
     if (act == FIX_AUDIO && strcmp(rule, "audio_codec") == 0 &&

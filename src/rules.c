@@ -8,6 +8,7 @@
 #include "stage.h"
 #include "writer.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -161,6 +162,49 @@ static void check_range_bps(const char *rmin, const char *rmax, int level, int64
     }
 }
 
+/* "High 4:4:4 Predictive" -> "high_4:4:4_predictive", as presets write
+ * profiles (a word each). */
+static char *profile_word(const char *profile)
+{
+    char *w = vb_xstrdup(profile);
+    for (char *c = w; *c; c++)
+        *c = *c == ' ' ? '_' : (char)tolower((unsigned char)*c);
+    return w;
+}
+
+/* What platforms' upload checks reject on besides the size and rate:
+ * HDR, the pixel format (chroma subsampling), the bit depth, the
+ * profile, a variable frame rate. */
+static void check_video_format(const qc_config *q, const probe_stream *vs, rule_report *rep)
+{
+    if (!q->hdr_allowed)
+        rules_add(rep, "hdr", q->hdr_level, !vs->hdr, vs->hdr ? vs->color_transfer : "SDR", "SDR only",
+            vs->hdr ? "HDR video (transfer %s), HDR is not allowed" : "SDR video%s",
+            vs->hdr ? vs->color_transfer : "");
+    check_list("pix_fmt", q->pix_fmt_level, &q->pix_fmts, "pixel format", vs->pix_fmt, rep);
+    if (q->max_bit_depth > 0) {
+        char v[32], l[32];
+        snprintf(v, sizeof v, "%d bits", vs->bit_depth);
+        snprintf(l, sizeof l, "%d bits", q->max_bit_depth);
+        rules_add(rep, "bit_depth", q->bit_depth_level,
+            vs->bit_depth > 0 && vs->bit_depth <= q->max_bit_depth, vs->bit_depth > 0 ? v : NULL, l,
+            vs->bit_depth > 0 ? "video bit depth %s, maximum %s" : "video bit depth unknown%.0s, maximum %s",
+            v, l);
+    }
+    if (q->video_profiles.n > 0) {
+        char *pw = vs->profile ? profile_word(vs->profile) : NULL;
+        check_list("video_profile", q->profile_level, &q->video_profiles, "video profile", pw, rep);
+        free(pw);
+    }
+    if (q->constant_frame_rate && vs->frame_rate_mode != PROBE_FR_UNKNOWN)
+        rules_add(rep, "frame_rate_mode", q->frame_rate_mode_level,
+            vs->frame_rate_mode == PROBE_FR_CONSTANT,
+            vs->frame_rate_mode == PROBE_FR_CONSTANT ? "constant" : "variable", "constant",
+            vs->frame_rate_mode == PROBE_FR_CONSTANT
+                ? "constant frame rate"
+                : "variable frame rate: the frames are not evenly spaced in time");
+}
+
 void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
 {
     memset(rep, 0, sizeof *rep);
@@ -254,10 +298,8 @@ void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
             p->faststart ? "moov before mdat" : "moov after mdat", "moov before mdat",
             p->faststart ? "index (moov) at the start: plays while downloading"
                          : "index (moov) at the end: not web-optimised (remux with -movflags +faststart)");
-    if (vs && !q->hdr_allowed)
-        rules_add(rep, "hdr", q->hdr_level, !vs->hdr, vs->hdr ? vs->color_transfer : "SDR", "SDR only",
-            vs->hdr ? "HDR video (transfer %s), HDR is not allowed" : "SDR video%s",
-            vs->hdr ? vs->color_transfer : "");
+    if (vs)
+        check_video_format(q, vs, rep);
 }
 
 void rules_report_free(rule_report *r)

@@ -58,6 +58,30 @@ run_gate faststart-ok 0 faststart pass "$GOOD" "faststart = true"
 run_gate hdr 1 hdr fail "$(clip hevc_hdr10.mp4)" "hdr_allowed = false"
 run_gate hdr-ok 0 hdr absent "$(clip hevc_hdr10.mp4)" "hdr_allowed = true"
 run_gate novideo 1 video_stream fail "$(clip audio_only.m4a)"
+run_gate pixfmt 1 pix_fmt fail "$(clip yuv444.mp4)" "pix_fmts = yuv420p yuvj420p"
+run_gate pixfmt-ok 0 pix_fmt pass "$GOOD" "pix_fmts = yuv420p yuvj420p"
+run_gate depth 1 bit_depth fail "$(clip h264_10bit.mp4)" "max_bit_depth = 8"
+run_gate depth-ok 0 bit_depth pass "$GOOD" "max_bit_depth = 8"
+run_gate profile 1 video_profile fail "$(clip baseline.mp4)" "video_profiles = main high"
+run_gate profile-444 1 video_profile fail "$(clip yuv444.mp4)" "video_profiles = main high"
+run_gate profile-ok 0 video_profile pass "$(clip baseline.mp4)" "video_profiles = constrained_baseline"
+run_gate profile-10 0 video_profile pass "$(clip h264_10bit.mp4)" "video_profiles = high_10"
+run_gate vfr 1 frame_rate_mode fail "$(clip vfr.mp4)" "constant_frame_rate = true"
+run_gate cfr 0 frame_rate_mode pass "$GOOD" "constant_frame_rate = true"
+run_gate vfr-warn 0 frame_rate_mode warn "$(clip vfr.mp4)" "constant_frame_rate = true" "frame_rate_mode_level = warn"
+# Matroska indexes key frames only: the probe cannot tell, so no verdict.
+run_gate cfr-mkv 0 frame_rate_mode absent "$(clip h264_ntsc.mkv)" "constant_frame_rate = true"
+
+# The frame rate mode against ffprobe's packet timestamps: variable when
+# the decode-time steps differ by more than a tick.
+for c in vfr.mp4 h264_aac_720p.mp4 rotated.mp4 h264_short.mp4; do
+    want=$(ffprobe -v error -select_streams v:0 -show_entries packet=dts -of csv=p=0 "$(clip $c)" |
+        sort -n | awk 'NR>1 { d=$1-p; if (min=="" || d<min) min=d; if (d>max) max=d } { p=$1 }
+            END { print (max-min <= 1 || max-min <= 0.01*min) ? "constant" : "variable" }')
+    "$VBATCH" probe --format json "$(clip $c)" > "$T/frm-$c.json"
+    pyjson "$T/frm-$c.json" "(d[0] if isinstance(d, list) else d)['streams'][0]['frame_rate_mode'] == '$want'" ||
+        fail "frame_rate_mode of $c: ffprobe's packets say $want"
+done
 
 # Shipped presets on the clips they were written for.
 "$VBATCH" process "$(clip rotated.mp4)" --preset shorts-vertical --output "$T/sv" --quiet
