@@ -413,6 +413,31 @@ static void test_audio_presence(void)
     fx_free(&f);
 }
 
+static void test_video_format(void)
+{
+    fixture f;
+    fx_init(&f, "[qc]\npix_fmts = yuv420p\nmax_bit_depth = 8\nvideo_profiles = main high\n"
+                "constant_frame_rate = true\n");
+    f.st[0].pix_fmt = "yuv444p10le";
+    f.st[0].bit_depth = 10;
+    f.st[0].profile = "High 4:4:4 Predictive";
+    f.st[0].frame_rate_mode = PROBE_FR_VARIABLE;
+    fx_plan(&f, NULL);
+    CHECK(f.plan.any && f.plan.video_encode);
+    CHECK(said(&f.plan.fixes, "pix_fmt: "));
+    CHECK(said(&f.plan.fixes, "bit_depth: "));
+    CHECK(said(&f.plan.fixes, "video_profile: "));
+    CHECK(said(&f.plan.fixes, "frame_rate_mode: "));
+    fx_free(&f);
+    /* A preset that wants Main only: the fix makes High. */
+    fx_init(&f, "[qc]\nvideo_profiles = main\n");
+    f.st[0].profile = "Constrained Baseline";
+    fx_plan(&f, NULL);
+    CHECK(!f.plan.any);
+    CHECK(said(&f.plan.unfixable, "video_profile: "));
+    fx_free(&f);
+}
+
 static void test_names(void)
 {
     CHECK_STR(fix_action_name(FIX_REMUX), "remux");
@@ -435,6 +460,7 @@ int main(void)
     test_caps();
     test_container();
     test_audio_presence();
+    test_video_format();
     test_names();
     return check_result("test-fix-plan");
 }
