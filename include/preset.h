@@ -19,6 +19,7 @@ typedef struct qc_config {
     int video_level;               /* a video stream must exist */
     double duration_min, duration_max;     int duration_level;
     int min_width, min_height;             int resolution_level;
+    int max_width, max_height;     /* 0 = none; also at resolution_level */
     bool any_orientation;          /* compare long/short sides */
     double aspect_ratio, aspect_tolerance; int aspect_level;
     vb_strlist containers;                 int container_level;

@@ -31,6 +31,9 @@ static const struct {
     { "min_resolution", FIX_VIDEO, "video scaled to the target frame" },
     { "min_width", FIX_VIDEO, "video scaled to the target frame" },
     { "min_height", FIX_VIDEO, "video scaled to the target frame" },
+    { "max_resolution", FIX_VIDEO, "video scaled to the target frame" },
+    { "max_width", FIX_VIDEO, "video scaled to the target frame" },
+    { "max_height", FIX_VIDEO, "video scaled to the target frame" },
     { "aspect_ratio", FIX_VIDEO, "video fitted to the target frame" },
     { "fps_min", FIX_VIDEO, "video re-encoded at a constant frame rate" },
     { "fps_max", FIX_VIDEO, "video re-encoded at a constant frame rate" },
@@ -187,11 +190,17 @@ static void pick_frame(const vb_config *cfg, const probe_stream *v, fix_plan *pl
         }
     }
     /* As the rule compares: side by side, or with any_orientation the
-     * long side with the long one. */
-    double mw = q->min_width, mh = q->min_height, cw = w, ch = h;
+     * long side with the long one; up to the minimum, down to the
+     * maximum. */
+    double mw = q->min_width, mh = q->min_height, xw = q->max_width, xh = q->max_height;
+    double cw = w, ch = h;
     if (q->any_orientation) {
         mw = fmax(q->min_width, q->min_height);
         mh = fmin(q->min_width, q->min_height);
+        xw = fmax(q->max_width, q->max_height);
+        xh = fmin(q->max_width, q->max_height);
+        if (xh <= 0)
+            xh = xw;
         cw = fmax(w, h);
         ch = fmin(w, h);
     }
@@ -200,6 +209,10 @@ static void pick_frame(const vb_config *cfg, const probe_stream *v, fix_plan *pl
         scale = fmax(scale, mw / cw);
     if (mh > 0 && ch < mh)
         scale = fmax(scale, mh / ch);
+    if (xw > 0 && cw * scale > xw)
+        scale = xw / cw;
+    if (xh > 0 && ch * scale > xh)
+        scale = xh / ch;
     plan->width = even(w * scale);
     plan->height = even(h * scale);
 }

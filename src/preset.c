@@ -139,6 +139,8 @@ static const keydef keys[] = {
     KD("qc", "duration_level", K_LEVEL, qc.duration_level, 0),
     KD("qc", "min_width", K_INT, qc.min_width, F_UNSET0),
     KD("qc", "min_height", K_INT, qc.min_height, F_UNSET0),
+    KD("qc", "max_width", K_INT, qc.max_width, F_UNSET0),
+    KD("qc", "max_height", K_INT, qc.max_height, F_UNSET0),
     KD("qc", "any_orientation", K_BOOL, qc.any_orientation, 0),
     KD("qc", "resolution_level", K_LEVEL, qc.resolution_level, 0),
     KD("qc", "aspect_ratio", K_RATIO, qc.aspect_ratio, F_UNSET0),

@@ -78,37 +78,50 @@ static void check_duration(const qc_config *q, const probe_result *p, rule_repor
     }
 }
 
-static void check_resolution(const qc_config *q, const probe_stream *vs, rule_report *rep)
+/* One side against its limit: "min_width" or "max_height" ... */
+static void check_side(rule_report *rep, const char *rule, int level, const char *what, int v,
+                       int limit, bool is_min)
 {
-    if (q->min_width <= 0 && q->min_height <= 0)
+    if (limit <= 0)
         return;
-    int w = vs->display_width, h = vs->display_height;
-    int mw = q->min_width, mh = q->min_height;
+    char vs[32], l[32];
+    snprintf(vs, sizeof vs, "%d px", v);
+    snprintf(l, sizeof l, "%d px", limit);
+    rules_add(rep, rule, level, is_min ? v >= limit : v <= limit, vs, l,
+        "displayed %s %d px, %s %d px", what, v, is_min ? "minimum" : "maximum", limit);
+}
+
+/* With any_orientation the long side is compared with the long one: a
+ * 9:16 clip meets 1280x720. */
+static void check_sides_any(const qc_config *q, int w, int h, int mw, int mh, bool is_min,
+                            rule_report *rep)
+{
+    if (mw <= 0 && mh <= 0)
+        return;
+    int lo = w > h ? w : h, sh = w > h ? h : w;
+    int mlo = mw > mh ? mw : mh, msh = mw > mh ? mh : mw;
     char v[64], l[64];
     snprintf(v, sizeof v, "%dx%d", w, h);
+    snprintf(l, sizeof l, "%dx%d (either orientation)", mlo, msh);
+    bool ok = is_min ? lo >= mlo && sh >= msh
+                     : (mlo <= 0 || lo <= mlo) && (msh <= 0 || sh <= msh);
+    rules_add(rep, is_min ? "min_resolution" : "max_resolution", q->resolution_level, ok, v, l,
+        "displayed size %dx%d, at %s %dx%d in either orientation", w, h,
+        is_min ? "least" : "most", mlo, msh);
+}
+
+static void check_resolution(const qc_config *q, const probe_stream *vs, rule_report *rep)
+{
+    int w = vs->display_width, h = vs->display_height;
     if (q->any_orientation) {
-        /* Compare long side with long side: a 9:16 clip meets 1280x720. */
-        int lo = w > h ? w : h, sh = w > h ? h : w;
-        int mlo = mw > mh ? mw : mh, msh = mw > mh ? mh : mw;
-        snprintf(l, sizeof l, "%dx%d (either orientation)", mlo, msh);
-        rules_add(rep, "min_resolution", q->resolution_level, lo >= mlo && sh >= msh, v, l,
-            "displayed size %dx%d, at least %dx%d in either orientation", w, h, mlo, msh);
+        check_sides_any(q, w, h, q->min_width, q->min_height, true, rep);
+        check_sides_any(q, w, h, q->max_width, q->max_height, false, rep);
         return;
     }
-    if (mw > 0) {
-        snprintf(l, sizeof l, "%d px", mw);
-        char vw[32];
-        snprintf(vw, sizeof vw, "%d px", w);
-        rules_add(rep, "min_width", q->resolution_level, w >= mw, vw, l,
-            "displayed width %d px, minimum %d px", w, mw);
-    }
-    if (mh > 0) {
-        snprintf(l, sizeof l, "%d px", mh);
-        char vh[32];
-        snprintf(vh, sizeof vh, "%d px", h);
-        rules_add(rep, "min_height", q->resolution_level, h >= mh, vh, l,
-            "displayed height %d px, minimum %d px", h, mh);
-    }
+    check_side(rep, "min_width", q->resolution_level, "width", w, q->min_width, true);
+    check_side(rep, "min_height", q->resolution_level, "height", h, q->min_height, true);
+    check_side(rep, "max_width", q->resolution_level, "width", w, q->max_width, false);
+    check_side(rep, "max_height", q->resolution_level, "height", h, q->max_height, false);
 }
 
 static void check_aspect(const qc_config *q, const probe_stream *vs, rule_report *rep)

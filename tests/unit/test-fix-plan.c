@@ -225,6 +225,15 @@ static void test_conform_frame(void)
     CHECK_INT(f.plan.width, 1280);
     CHECK_INT(f.plan.height, 720);
     fx_free(&f);
+    /* Derived, too large: a 4K clip for a 1920-column maximum. */
+    fx_init(&f, "[qc]\nmax_width = 1920\n");
+    f.st[0].width = f.st[0].display_width = 3840;
+    f.st[0].height = f.st[0].display_height = 2160;
+    fx_plan(&f, NULL);
+    CHECK(f.plan.video_encode);
+    CHECK_INT(f.plan.width, 1920);
+    CHECK_INT(f.plan.height, 1080);
+    fx_free(&f);
     /* Derived aspect: a 16:9 clip for a 1:1 spec, cropped. */
     fx_init(&f, "[qc]\naspect_ratio = 1:1\n[fix]\nfit = crop\n");
     fx_plan(&f, NULL);
