@@ -93,6 +93,33 @@ pyjson "$T/sv/summary/batch_report.json" '"min_resolution" in d["items"][0]["fai
     fail "shorts-vertical: 720x1280 is too small"
 pyjson "$T/sv/summary/batch_report.json" '"aspect_ratio" not in d["items"][0]["failed_rules"]' ||
     fail "shorts-vertical: rotated clip is 9:16"
+# The delivery specs: a clip made to them passes each (headers only); a
+# landscape 720p clip whose index is at the end fails each.
+_ff -f lavfi -i testsrc2=size=1080x1920:rate=30 -f lavfi -i sine=frequency=550:sample_rate=48000 \
+    -t 5 -c:v libx264 -preset veryfast -profile:v high -pix_fmt yuv420p -c:a aac -b:a 192k \
+    -movflags +faststart -shortest "$T/spec.mp4"
+for p in youtube-shorts tiktok instagram-reels; do
+    "$VBATCH" process "$T/spec.mp4" --preset $p --output "$T/spec-$p" --quiet
+    check "$p passes a 1080x1920 H.264 High AAC 48 kHz faststart clip" [ $? -eq 0 ]
+    "$VBATCH" process "$(clip h264_short.mp4)" --preset $p --output "$T/spec-bad-$p" --quiet
+    check "$p fails a 2 s 720p clip with the index at the end" [ $? -eq 1 ]
+done
+pyjson "$T/spec-bad-youtube-shorts/summary/batch_report.json" \
+    'set(["faststart", "aspect_ratio", "sample_rate"]) <= set(d["items"][0]["failed_rules"])' ||
+    fail "youtube-shorts: faststart, aspect ratio and 44.1 kHz fail"
+# kling-clip says 1:1 passes: Kling's square outputs meet "720p or better".
+for sq in 960 1080 1440; do
+    _ff -f lavfi -i testsrc2=size=${sq}x${sq}:rate=24 -t 5 -c:v libx264 -preset ultrafast \
+        -pix_fmt yuv420p -movflags +faststart "$T/sq$sq.mp4"
+    "$VBATCH" process "$T/sq$sq.mp4" --preset kling-clip --output "$T/kc$sq" --quiet
+    check "kling-clip passes ${sq}x${sq}" [ $? -eq 0 ]
+done
+_ff -f lavfi -i testsrc2=size=640x360:rate=24 -t 5 -c:v libx264 -preset ultrafast \
+    -pix_fmt yuv420p -movflags +faststart "$T/small.mp4"
+"$VBATCH" process "$T/small.mp4" --preset kling-clip --output "$T/kcsmall" --quiet
+check "kling-clip fails 640x360" [ $? -eq 1 ]
+pyjson "$T/kcsmall/summary/batch_report.json" '"min_resolution" in d["items"][0]["failed_rules"]' ||
+    fail "kling-clip: 640x360 fails min_resolution"
 "$VBATCH" process "$(clip prores_pcm.mov)" --preset broadcast --output "$T/bc" --quiet
 pyjson "$T/bc/summary/batch_report.json" '"video_codec" not in d["items"][0]["failed_rules"] and "sample_rate" not in d["items"][0]["failed_rules"]' ||
     fail "broadcast accepts ProRes with 48 kHz PCM"
