@@ -127,11 +127,14 @@ static void encoder_settings(tc_ctx *c, AVCodecContext *enc, AVDictionary **o)
     enc->flags |= AV_CODEC_FLAG_CLOSED_GOP;
     if (c->ofc->oformat->flags & AVFMT_GLOBALHEADER)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    /* x264 names the lowest profile the tools it uses fit: the 8x8
+     * transform (High's own) makes it High whatever the preset. */
+    av_dict_set(o, "x264-params", "8x8dct=1", 0);
     if (jv->gop > 0) {
         /* Key frames exactly every gop frames: no scene-cut extras. */
         enc->gop_size = jv->gop;
         enc->keyint_min = jv->gop;
-        av_dict_set(o, "x264-params", "scenecut=0", 0);
+        av_dict_set(o, "x264-params", "8x8dct=1:scenecut=0", 0);
     }
     av_dict_set(o, "preset", jv->preset ? jv->preset : "medium", 0);
     av_dict_set(o, "profile", "high", 0);
