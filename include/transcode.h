@@ -125,6 +125,8 @@ int transcode_run(const transcode_job *job, struct mediaio_clock *clk, transcode
  * codec (an AVCodecID) as it is, for a remux with copied streams. Pure
  * (libavformat's tables). */
 bool transcode_codec_fits(const char *container, int codec_id);
+/* The same by the codec's short name, as probe.json gives it ("h264"). */
+bool transcode_codec_name_fits(const char *container, const char *codec);
 /* The job's checks that need no input: container, sizes, rates, modes.
  * 0, or -1 with e set (VB_ERR_USAGE). */
 int transcode_job_check(const transcode_job *job, vb_error *e);

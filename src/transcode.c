@@ -117,3 +117,9 @@ bool transcode_codec_fits(const char *container, int codec_id)
     const AVOutputFormat *f = container ? av_guess_format(container, NULL, NULL) : NULL;
     return f && avformat_query_codec(f, (enum AVCodecID)codec_id, FF_COMPLIANCE_NORMAL) == 1;
 }
+
+bool transcode_codec_name_fits(const char *container, const char *codec)
+{
+    const AVCodecDescriptor *d = codec ? avcodec_descriptor_get_by_name(codec) : NULL;
+    return d && transcode_codec_fits(container, d->id);
+}
