@@ -65,6 +65,8 @@ typedef struct item {
     const char *media;           /* the file read: the input or the download */
     bool is_image;               /* a still image (its name says so) */
     probe_result *probe;         /* what the probe found (videos) */
+    struct analyse_result *analysis; /* what the decode analysis found */
+    char *fixed;                 /* the fixed file delivered in video/, or NULL */
     image_info image;            /* the header read (images) */
     rule_report rr;              /* every check, moved into the record */
     bool meta_ready;             /* metadata/ exists */

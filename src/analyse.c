@@ -176,9 +176,12 @@ int analyse_parse(const char *text, const char *expect_sha256, analyse_result **
 
 /* ---- the analysis stage ---- */
 
+/* With --fix, whenever the preset has deep gates: a clip too quiet is
+ * only known to fail (and how much gain fixes it) once measured. */
 static bool analyse_wanted(const item *it, const vb_config *cfg)
 {
-    return cfg->analyse.enabled && !it->is_image;
+    return (cfg->analyse.enabled || (cfg->fix.enabled && rules_have_analysis_gates(&cfg->qc))) &&
+           !it->is_image;
 }
 
 /* Decode (or reuse the analysis of identical content), check what was
@@ -190,7 +193,9 @@ static int analyse_run(item *it, const vb_config *cfg, vb_error *e)
         return -1;
     rules_eval_analysis(&cfg->qc, a, &it->rr);
     item_record_analysis(&it->rec, a);
-    analyse_result_free(&a);
+    /* Kept for the fix: its measurement is the fix's first pass. */
+    analyse_result_free(&it->analysis);
+    it->analysis = a;
     return 0;
 }
 

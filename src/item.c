@@ -54,6 +54,9 @@ static void attempt_clear(item *it)
     it->item_dir = it->video_dir = it->meta_dir = it->fname = it->placed = NULL;
     it->media = NULL;
     probe_result_free(&it->probe);
+    analyse_result_free(&it->analysis);
+    free(it->fixed);
+    it->fixed = NULL;
     image_info_clear(&it->image);
     rules_report_free(&it->rr);
     vb_strlist_clear(&it->thumb_files);

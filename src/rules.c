@@ -315,6 +315,13 @@ void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
         check_video_format(q, vs, rep);
 }
 
+bool rules_have_analysis_gates(const qc_config *q)
+{
+    return q->black_max_seconds > 0 || q->black_max_share > 0 || q->leading_black_max > 0 ||
+           q->trailing_black_max > 0 || q->freeze_max_seconds > 0 ||
+           q->silence_max_seconds > 0 || q->loudness_target != 0 || q->true_peak_max != 0;
+}
+
 void rules_report_free(rule_report *r)
 {
     for (size_t i = 0; i < r->n; i++) {
