@@ -88,5 +88,8 @@ const char *fix_action_name(int action);
 /* Would the plan's output need the decode analysis to be checked again
  * (the audio or the video was touched)? */
 bool fix_plan_touches_media(const fix_plan *plan);
+struct writer;
+/* The plan as a "plan" object of the current one (fix.json, the dry run). */
+void fix_plan_write(const fix_plan *plan, struct writer *w);
 
 #endif

@@ -23,6 +23,7 @@ enum item_kind { ITEM_VIDEO = 0, ITEM_IMAGE = 1 };
 enum item_stage { STAGE_DISCOVER, STAGE_FETCH, STAGE_PROBE, STAGE_CHECK,
                   STAGE_ANALYSE, STAGE_THUMBS, STAGE_PUBLISH, STAGE_RECORD,
                   STAGE_GENERATE, /* vbatch generate: submit, wait, download */
+                  STAGE_FIX,      /* --fix: the one pass and the re-check */
                   STAGE_COUNT };
 const char *report_stage_name(int stage);
 const char *report_status_name(int status);
@@ -73,6 +74,8 @@ typedef struct item_record {
     char *analysis_from;    /* folder whose analysis.json was reused, or NULL */
     char *sha256;           /* content hash, when it was computed */
     item_gen gen;          /* generated items only (gen.id set) */
+    char *fix;              /* --fix: "fixed: faststart, loudness -21.8 -> -14.0
+                               LUFS", or why the fix did not make it pass */
 } item_record;
 
 void item_record_clear(item_record *r);

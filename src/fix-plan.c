@@ -10,6 +10,7 @@
 #include "config.h"
 #include "fix.h"
 #include "analyse.h"
+#include "writer.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -486,3 +487,72 @@ void fix_plan_make(const vb_config *cfg, const probe_result *p, const struct ana
     if (plan->actions[FIX_VIDEO])
         video_plan(cfg, p, plan, audio_bps, dur);
 }
+
+static void plan_write_list(writer *w, const char *key, const vb_strlist *l)
+{
+    writer_begin_array(w, key);
+    for (size_t i = 0; i < l->n; i++)
+        writer_string(w, NULL, l->v[i]);
+    writer_end_array(w);
+}
+
+void fix_plan_write(const fix_plan *pl, writer *w)
+{
+    writer_begin_object(w, "plan");
+    writer_begin_array(w, "actions");
+    for (int i = 0; i < FIX_NACTIONS; i++)
+        if (pl->actions[i])
+            writer_string(w, NULL, fix_action_name(i));
+    writer_end_array(w);
+    plan_write_list(w, "fixes", &pl->fixes);
+    plan_write_list(w, "unfixable", &pl->unfixable);
+    if (!pl->any) {
+        writer_end_object(w);
+        return;
+    }
+    writer_string(w, "container", pl->container);
+    writer_bool(w, "strip_metadata", pl->strip_metadata);
+    writer_begin_object(w, "video");
+    writer_string(w, "mode", pl->video_encode ? "encode" : "copy");
+    if (pl->video_encode) {
+        writer_int(w, "width", pl->width);
+        writer_int(w, "height", pl->height);
+        static const char *const fits[] = { "pad", "crop", "scale" };
+        writer_string(w, "fit", fits[pl->fit]);
+        char fps[32];
+        snprintf(fps, sizeof fps, "%d/%d", pl->fps_num, pl->fps_den);
+        writer_string(w, "frame_rate", fps);
+        writer_int(w, "keyint", pl->keyint);
+        writer_bool(w, "closed_gop", pl->closed_gop);
+        writer_int(w, "crf", pl->crf);
+        writer_string(w, "x264_preset", pl->x264_preset);
+        writer_opt_int(w, "maxrate", pl->maxrate);
+        writer_opt_int(w, "bufsize", pl->bufsize);
+        writer_opt_int(w, "bitrate", pl->video_bitrate);
+        writer_bool(w, "tonemap", pl->tonemap);
+    }
+    writer_end_object(w);
+    writer_begin_object(w, "audio");
+    static const char *const modes[] = { "copy", "encode", "add_silent", "drop" };
+    writer_string(w, "mode", modes[pl->audio]);
+    if (pl->audio == FIX_AUDIO_ENCODE || pl->audio == FIX_AUDIO_ADD_SILENT) {
+        writer_int(w, "sample_rate", pl->sample_rate);
+        writer_opt_int(w, "channels", pl->channels);
+        writer_int(w, "bitrate", pl->audio_bitrate);
+    }
+    if (pl->audio == FIX_AUDIO_ENCODE) {
+        writer_double(w, "gain_db", pl->gain_db);
+        writer_bool(w, "limiter", pl->limiter);
+        if (pl->limiter)
+            writer_double(w, "ceiling_dbtp", pl->ceiling_dbtp);
+    }
+    writer_end_object(w);
+    if (pl->actions[FIX_TRIM]) {
+        writer_begin_object(w, "trim");
+        writer_double(w, "start", pl->trim_start);
+        writer_double(w, "end", pl->trim_end);
+        writer_end_object(w);
+    }
+    writer_end_object(w);
+}
+

@@ -19,6 +19,7 @@
 #include "util.h"
 #include "writer.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,66 +129,6 @@ static void fix_write_list(writer *w, const char *key, const vb_strlist *l)
     for (size_t i = 0; i < l->n; i++)
         writer_string(w, NULL, l->v[i]);
     writer_end_array(w);
-}
-
-static void fix_write_plan(writer *w, const fix_plan *pl)
-{
-    writer_begin_object(w, "plan");
-    writer_begin_array(w, "actions");
-    for (int i = 0; i < FIX_NACTIONS; i++)
-        if (pl->actions[i])
-            writer_string(w, NULL, fix_action_name(i));
-    writer_end_array(w);
-    fix_write_list(w, "fixes", &pl->fixes);
-    fix_write_list(w, "unfixable", &pl->unfixable);
-    if (!pl->any) {
-        writer_end_object(w);
-        return;
-    }
-    writer_string(w, "container", pl->container);
-    writer_bool(w, "strip_metadata", pl->strip_metadata);
-    writer_begin_object(w, "video");
-    writer_string(w, "mode", pl->video_encode ? "encode" : "copy");
-    if (pl->video_encode) {
-        writer_int(w, "width", pl->width);
-        writer_int(w, "height", pl->height);
-        static const char *const fits[] = { "pad", "crop", "scale" };
-        writer_string(w, "fit", fits[pl->fit]);
-        char fps[32];
-        snprintf(fps, sizeof fps, "%d/%d", pl->fps_num, pl->fps_den);
-        writer_string(w, "frame_rate", fps);
-        writer_int(w, "keyint", pl->keyint);
-        writer_bool(w, "closed_gop", pl->closed_gop);
-        writer_int(w, "crf", pl->crf);
-        writer_string(w, "x264_preset", pl->x264_preset);
-        writer_opt_int(w, "maxrate", pl->maxrate);
-        writer_opt_int(w, "bufsize", pl->bufsize);
-        writer_opt_int(w, "bitrate", pl->video_bitrate);
-        writer_bool(w, "tonemap", pl->tonemap);
-    }
-    writer_end_object(w);
-    writer_begin_object(w, "audio");
-    static const char *const modes[] = { "copy", "encode", "add_silent", "drop" };
-    writer_string(w, "mode", modes[pl->audio]);
-    if (pl->audio == FIX_AUDIO_ENCODE || pl->audio == FIX_AUDIO_ADD_SILENT) {
-        writer_int(w, "sample_rate", pl->sample_rate);
-        writer_opt_int(w, "channels", pl->channels);
-        writer_int(w, "bitrate", pl->audio_bitrate);
-    }
-    if (pl->audio == FIX_AUDIO_ENCODE) {
-        writer_double(w, "gain_db", pl->gain_db);
-        writer_bool(w, "limiter", pl->limiter);
-        if (pl->limiter)
-            writer_double(w, "ceiling_dbtp", pl->ceiling_dbtp);
-    }
-    writer_end_object(w);
-    if (pl->actions[FIX_TRIM]) {
-        writer_begin_object(w, "trim");
-        writer_double(w, "start", pl->trim_start);
-        writer_double(w, "end", pl->trim_end);
-        writer_end_object(w);
-    }
-    writer_end_object(w);
 }
 
 static void fix_write_result(writer *w, const transcode_result *r)
@@ -317,6 +258,22 @@ static int fix_deliver(item *it, const fix_plan *pl, const char *tmp, fix_check 
     free(stem);
     char *final = util_path_join(it->video_dir, name);
     free(name);
+    /* A download or a generation has no other copy: it moves to
+     * original/ before anything takes its place. */
+    if (it->en.is_url || it->fed) {
+        char *dir = util_path_join(it->item_dir, "original");
+        char *orig = util_path_join(dir, it->fname);
+        int rc = util_mkdir_p(dir, e);
+        if (rc == 0 && rename(it->placed, orig) != 0)
+            rc = vb_fail(e, VB_ERR_IO, "%s: cannot move the original to %s: %s", it->placed,
+                         orig, strerror(errno));
+        free(orig);
+        free(dir);
+        if (rc != 0) {
+            free(final);
+            return -1;
+        }
+    }
     if (rename(tmp, final) != 0) {
         vb_fail(e, VB_ERR_IO, "%s: cannot rename the fixed file into place: %s", final,
                 strerror(errno));
@@ -362,7 +319,7 @@ static int fix_save_json(item *it, const fix_plan *pl, const transcode_result *t
 {
     writer *w = item_meta_writer();
     writer_bool(w, "fixed", fixed);
-    fix_write_plan(w, pl);
+    fix_plan_write(pl, w);
     if (tr)
         fix_write_result(w, tr);
     fix_write_list(w, "still_failing", still);

@@ -26,14 +26,14 @@
 #include <unistd.h>
 
 const stage *const stage_road[] = {
-    &stage_fetch, &stage_image, &stage_probe, &stage_check, &stage_analyse, &stage_thumbs,
-    &stage_publish, NULL,
+    &stage_fetch, &stage_image, &stage_probe, &stage_check, &stage_analyse, &stage_fix,
+    &stage_thumbs, &stage_publish, NULL,
 };
 
-const char *const item_meta_names[5] = {
+const char *const item_meta_names[6] = {
     [ITEM_META_PROBE] = "probe.json", [ITEM_META_IMAGE] = "image.json",
     [ITEM_META_ANALYSIS] = "analysis.json", [ITEM_META_THUMBS] = "thumbnails.json",
-    [ITEM_META_QC] = "qc.json",
+    [ITEM_META_QC] = "qc.json", [ITEM_META_FIX] = "fix.json",
 };
 
 item *item_new(void)

@@ -47,7 +47,7 @@ struct report {
 
 static const char *const stage_names[STAGE_COUNT] = {
     "discover", "fetch", "probe", "check", "analyse", "thumbs", "publish", "record",
-    "generate",
+    "generate", "fix",
 };
 
 const char *report_stage_name(int stage)
@@ -79,7 +79,7 @@ void item_record_clear(item_record *r)
     free(r->source); free(r->folder); free(r->video); free(r->error);
     free(r->container); free(r->video_codec); free(r->audio_codec);
     free(r->image_format); free(r->contact);
-    free(r->unchanged_since); free(r->analysis_from); free(r->sha256);
+    free(r->unchanged_since); free(r->analysis_from); free(r->sha256); free(r->fix);
     vb_strlist_clear(&r->failed_rules);
     vb_strlist_clear(&r->warned_rules);
     rules_report_free(&r->checks);
