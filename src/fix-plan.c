@@ -267,6 +267,11 @@ static bool audio_plan_rule(const vb_config *cfg, const probe_result *p,
     const qc_config *q = &cfg->qc;
     if (strcmp(rule, "audio") == 0) {
         if (q->audio == AUDIO_REQUIRED && !p->audio) {
+            if (q->audio_silent_level == RULE_FAIL) {
+                say(&plan->unfixable, rule, "a silent track would fail audio_silent (set [qc] "
+                                            "audio_silent_level = warn to allow one)");
+                return false;
+            }
             plan->audio = FIX_AUDIO_ADD_SILENT;
             say(&plan->fixes, rule, "silent AAC track added");
         } else {

@@ -26,6 +26,9 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A pass, and up to two more when a limited gain fell short. */
+#define FIX_MAX_PASSES 3
+
 static bool fix_wanted(const item *it, const vb_config *cfg)
 {
     return cfg->fix.enabled && !it->is_image && it->probe &&
@@ -121,6 +124,34 @@ static int fix_recheck(item *it, const vb_config *cfg, const char *path, bool an
     return 0;
 }
 
+/* One pass of the plan and the check of what it made. */
+static int fix_attempt(item *it, const vb_config *cfg, const fix_plan *pl, const char *tmp,
+                       int threads, bool analyse, transcode_result *tr, fix_check *after,
+                       vb_error *e)
+{
+    transcode_job job;
+    fix_job_make(pl, it->media, tmp, threads, &job);
+    if (transcode_run(&job, &it->clock, tr, e) != 0)
+        return -1;
+    return fix_recheck(it, cfg, tmp, analyse, after, e);
+}
+
+/* Sound whose loud moments the limiter held down measures quieter than
+ * the gain meant: when the loudness is all that still fails, the gain
+ * grows by what is missing and the pass is made again. */
+static bool fix_more_gain(const vb_config *cfg, const fix_plan *pl, const fix_check *c,
+                          double *extra)
+{
+    if (pl->audio != FIX_AUDIO_ENCODE || !pl->limiter || !c->analysis ||
+        !isfinite(c->analysis->integrated_lufs) || c->rr.nfail == 0)
+        return false;
+    for (size_t i = 0; i < c->rr.n; i++)
+        if (c->rr.r[i].verdict == VERDICT_FAIL && strcmp(c->rr.r[i].rule, "loudness") != 0)
+            return false;
+    *extra = cfg->qc.loudness_target - c->analysis->integrated_lufs;
+    return *extra > 0;
+}
+
 /* ---- fix.json ---- */
 
 static void fix_write_list(writer *w, const char *key, const vb_strlist *l)
@@ -131,10 +162,12 @@ static void fix_write_list(writer *w, const char *key, const vb_strlist *l)
     writer_end_array(w);
 }
 
-static void fix_write_result(writer *w, const transcode_result *r)
+/* What the pass did (the last one, of `passes`; seconds over all). */
+static void fix_write_result(writer *w, const transcode_result *r, int passes, double seconds)
 {
     writer_begin_object(w, "pass");
-    writer_double(w, "seconds", r->seconds);
+    writer_int(w, "passes", passes);
+    writer_double(w, "seconds", seconds);
     writer_double(w, "duration", r->duration);
     writer_int(w, "video_frames_encoded", r->video_frames);
     writer_int(w, "audio_frames_encoded", r->audio_frames);
@@ -313,15 +346,21 @@ static int fix_rewrite_meta(item *it, vb_error *e)
     return item_meta_save(it, "analysis.json", w, e);
 }
 
-static int fix_save_json(item *it, const fix_plan *pl, const transcode_result *tr,
+typedef struct fix_done {
+    const transcode_result *tr;  /* NULL: no pass made */
+    int passes;
+    double seconds;
+} fix_done;
+
+static int fix_save_json(item *it, const fix_plan *pl, const fix_done *done,
                          const probe_result *bp, const analyse_result *ba, const fix_check *after,
                          const vb_strlist *still, bool fixed, vb_error *e)
 {
     writer *w = item_meta_writer();
     writer_bool(w, "fixed", fixed);
     fix_plan_write(pl, w);
-    if (tr)
-        fix_write_result(w, tr);
+    if (done && done->tr)
+        fix_write_result(w, done->tr, done->passes, done->seconds);
     fix_write_list(w, "still_failing", still);
     if (after && after->probe)
         fix_write_figures(w, bp, ba, after->probe, after->analysis);
@@ -349,18 +388,27 @@ static int fix_run(item *it, const vb_config *cfg, vb_error *e)
     const item_env *env = it->env;
     int threads = env->decode_threads ? env->decode_threads(env->ud, false, it->probe->duration)
                                       : 0;
-    transcode_job job;
-    fix_job_make(&pl, it->media, tmp, threads, &job);
-    transcode_result tr;
+    transcode_result tr = {0};
     fix_check after = {0};
     vb_strlist still = {0};
     /* Before the item describes the fixed file: the figures before. */
     probe_result *bp = it->probe;
     analyse_result *ba = it->analysis;
-    rc = transcode_run(&job, &it->clock, &tr, e);
     bool analyse = fix_plan_touches_media(&pl) || it->analysis != NULL;
-    if (rc == 0)
-        rc = fix_recheck(it, cfg, tmp, analyse, &after, e);
+    int passes = 0;
+    double seconds = 0;
+    for (;;) {
+        passes++;
+        rc = fix_attempt(it, cfg, &pl, tmp, threads, analyse, &tr, &after, e);
+        seconds += tr.seconds;
+        double extra;
+        if (rc != 0 || after.rr.nfail == 0 || passes == FIX_MAX_PASSES ||
+            !fix_more_gain(cfg, &pl, &after, &extra))
+            break;
+        pl.gain_db += extra;
+        fix_check_clear(&after);
+        unlink(tmp);
+    }
     bool pass = rc == 0 && after.rr.nfail == 0;
     if (rc == 0)
         fix_failed(&after.rr, &still);
@@ -382,7 +430,8 @@ static int fix_run(item *it, const vb_config *cfg, vb_error *e)
             free(it->rec.fix);
             it->rec.fix = fix_summary(&pl, ba, it->analysis);
             fix_check shown = { .probe = it->probe, .analysis = it->analysis };
-            rc = fix_save_json(it, &pl, &tr, bp, ba, &shown, &still, true, e);
+            fix_done done = { &tr, passes, seconds };
+            rc = fix_save_json(it, &pl, &done, bp, ba, &shown, &still, true, e);
             if (rc == 0)
                 rc = fix_rewrite_meta(it, e);
         }
@@ -398,7 +447,8 @@ static int fix_run(item *it, const vb_config *cfg, vb_error *e)
             it->rec.fix = vb_xasprintf("not fixed: %s still %s after the fix", rules,
                                        still.n > 1 ? "fail" : "fails");
             free(rules);
-            rc = fix_save_json(it, &pl, &tr, it->probe, it->analysis, &after, &still, false, e);
+            fix_done done = { &tr, passes, seconds };
+            rc = fix_save_json(it, &pl, &done, it->probe, it->analysis, &after, &still, false, e);
         }
         unlink(tmp);
     }

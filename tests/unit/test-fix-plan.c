@@ -390,6 +390,13 @@ static void test_audio_presence(void)
     f.p.audio = NULL;
     f.p.nb_streams = 1;
     fx_plan(&f, NULL);
+    CHECK(!f.plan.any); /* a silent track would fail audio_silent */
+    CHECK(said(&f.plan.unfixable, "audio: "));
+    fx_free(&f);
+    fx_init(&f, "[qc]\naudio = required\naudio_silent_level = warn\n");
+    f.p.audio = NULL;
+    f.p.nb_streams = 1;
+    fx_plan(&f, NULL);
     CHECK(f.plan.any && f.plan.actions[FIX_AUDIO]);
     CHECK_INT(f.plan.audio, FIX_AUDIO_ADD_SILENT);
     CHECK_INT(f.plan.sample_rate, 48000);

@@ -1,0 +1,194 @@
+#!/bin/sh
+# `vbatch process --fix`: check -> fix -> check again in one run, judged
+# by outside oracles (ffprobe, the ffmpeg CLI's framemd5, ebur128 and
+# blackdetect): a faststart remux copies every packet; loudness lands on
+# the target with the true peak under the ceiling (quiet, loud and
+# clipping, 2 s); a silent track is added; leading black is cut; clips are
+# conformed (size, rotation, 4:4:4, VFR, HDR); the input is never
+# modified; an unfixable item or a fix that does not pass stays failed
+# with the original delivered; the dry run writes nothing.
+. "$TOP_SRCDIR/tests/lib/testlib.sh"
+. "$TOP_SRCDIR/tests/lib/oracle.sh"
+
+ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+V="testsrc2=size=640x360:rate=25"
+mkdir -p "$T/in"
+# Small, fast encodes: what the fix makes is judged, not its speed.
+printf '[fix]\nx264_preset = ultrafast\n' > "$T/fast.ini"
+
+# fixrun NAME EXPECTED_EXIT INPUT INI_LINES...: one input through --fix
+# with a [qc] of its own; OUT is $T/o-NAME, its item folder $T/o-NAME/ITEM.
+fixrun() {
+    _n=$1; _want=$2; _in=$3; shift 3
+    : > "$T/$_n.ini"
+    for _l in "$@"; do printf '%s\n' "$_l" >> "$T/$_n.ini"; done
+    "$VBATCH" process "$_in" --fix --config "$T/fast.ini" --config "$T/$_n.ini" \
+        --output "$T/o-$_n" --quiet 2> "$T/$_n.err"
+    _got=$?
+    [ "$_got" -eq "$_want" ] || fail "$_n: exit $_got, expected $_want: $(cat "$T/$_n.err")"
+}
+item_dir() { ls -d "$T/o-$1"/*/ | grep -v '/summary/$' | grep -v '/publish/$' | head -1; }
+inode() { stat -c %i "$1"; }
+
+# ---- remux: the index at the end, moved first; every packet copied ----
+ff -f lavfi -i "$V" -f lavfi -i sine=sample_rate=48000 -t 2 -c:v libx264 -preset ultrafast \
+    -bf 2 -c:a aac "$T/in/late.mp4"
+sum_before=$(md5sum < "$T/in/late.mp4")
+case $(boxes "$T/in/late.mp4") in *"mdat moov"*) ok "input: moov at the end" ;;
+    *) fail "input is not moov-last" ;; esac
+fixrun remux 0 "$T/in/late.mp4" "[qc]" "faststart = true"
+D=$(item_dir remux)
+out="$D/video/late.mp4"
+check "remux: delivered" [ -s "$out" ]
+b=$(boxes "$out")
+case $b in *moov*mdat*) ok "remux: moov before mdat ($b)" ;; *) fail "remux: box order $b" ;; esac
+case $b in *no-elst) ok "remux: no edit list" ;; *) fail "remux: an edit list" ;; esac
+packets "$T/in/late.mp4" > "$T/p-in"; packets "$out" > "$T/p-out"
+check "remux: every packet bit-identical (framemd5)" cmp -s "$T/p-in" "$T/p-out"
+check "remux: plays without an error" plays_clean "$out"
+check "remux: the original's link in original/" [ "$(inode "$D/original/late.mp4")" = "$(inode "$T/in/late.mp4")" ]
+check "remux: the input is unchanged" [ "$(md5sum < "$T/in/late.mp4")" = "$sum_before" ]
+pyjson "$D/metadata/fix.json" 'd["fixed"] and d["plan"]["actions"] == ["remux"] and d["still_failing"] == []' ||
+    fail "remux: fix.json"
+pyjson "$D/metadata/qc.json" 'd["verdict"] == "pass"' || fail "remux: the fixed file passes"
+pyjson "$D/metadata/probe.json" 'd["faststart"] is True' || fail "remux: probe.json describes the fixed file"
+
+# ---- loudness: a linear gain to the target, the limiter only when needed ----
+LOUD="[qc]
+loudness_target = -14
+loudness_tolerance = 1
+true_peak_max = -1"
+ff -f lavfi -i "$V" -f lavfi -i "anoisesrc=color=pink:amplitude=0.127:sample_rate=48000:seed=3,pan=stereo|c0=c0|c1=c0" \
+    -t 4 -c:v libx264 -preset ultrafast -c:a aac -b:a 128k -movflags +faststart "$T/in/quiet.mp4"
+fixrun quiet 0 "$T/in/quiet.mp4" "$LOUD"
+D=$(item_dir quiet)
+set -- $(loudness "$D/video/quiet.mp4")
+check "quiet: ebur128 $1 LUFS within 0.5 LU of -14" near "$1" -14 0.5
+check "quiet: true peak $2 <= -1 dBTP" le "$2" -1
+packets_of "$T/in/quiet.mp4" v > "$T/pv-in"; packets_of "$D/video/quiet.mp4" v > "$T/pv-out"
+check "quiet: the video copied bit-identical" cmp -s "$T/pv-in" "$T/pv-out"
+pyjson "$D/metadata/fix.json" 'd["plan"]["actions"] == ["remux", "audio"] and d["plan"]["video"]["mode"] == "copy"' ||
+    fail "quiet: remux + audio, video copied"
+
+# 2 s of clipped pink noise: too loud, sample peaks at full scale
+ff -f lavfi -i "$V" -f lavfi -i "anoisesrc=color=pink:amplitude=0.5:sample_rate=48000:seed=7,volume=12dB,aformat=sample_fmts=s16,pan=stereo|c0=c0|c1=c0" \
+    -t 2 -c:v libx264 -preset ultrafast -c:a aac -b:a 192k -movflags +faststart "$T/in/loud.mp4"
+fixrun loud 0 "$T/in/loud.mp4" "$LOUD"
+D=$(item_dir loud)
+set -- $(loudness "$D/video/loud.mp4")
+check "loud 2 s: ebur128 $1 LUFS within 0.5 LU of -14" near "$1" -14 0.5
+check "loud 2 s: true peak $2 <= -1.0 dBTP" le "$2" -1.0
+pyjson "$D/metadata/fix.json" 'd["pass"]["limiter"]' || fail "loud: fix.json says the limiter ran"
+
+# A quiet clip whose gain would push its peak over the ceiling.
+ff -f lavfi -i "$V" -f lavfi -i "aevalsrc=0.03*sin(2*PI*440*t)+if(lt(mod(t\\,1)\\,0.02)\\,0.9*sin(2*PI*1000*t)\\,0)|0.03*sin(2*PI*440*t):s=48000" \
+    -t 3 -c:v libx264 -preset ultrafast -c:a aac -b:a 192k -movflags +faststart "$T/in/peaky.mp4"
+fixrun peaky 0 "$T/in/peaky.mp4" "$LOUD"
+D=$(item_dir peaky)
+set -- $(loudness "$D/video/peaky.mp4")
+check "peaky: $1 LUFS within 0.5 LU of -14" near "$1" -14 0.5
+check "peaky: true peak $2 <= -1.0 dBTP" le "$2" -1.0
+pyjson "$D/metadata/fix.json" 'd["plan"]["audio"]["limiter"] and d["pass"]["limiter_engaged"]' ||
+    fail "peaky: the gain needed the limiter, and fix.json says so"
+
+# ---- a silent track where the preset requires audio ----
+ff -f lavfi -i "$V" -t 3 -c:v libx264 -preset ultrafast -movflags +faststart "$T/in/mute.mp4"
+fixrun mute 0 "$T/in/mute.mp4" "[qc]" "audio = required" "audio_silent_level = warn"
+D=$(item_dir mute)
+check "mute: an AAC track added" [ "$(probe "$D/video/mute.mp4" stream=codec_name a:0)" = aac ]
+vd=$(probe "$D/video/mute.mp4" stream=duration v:0); ad=$(probe "$D/video/mute.mp4" stream=duration a:0)
+check "mute: the track as long as the video ($ad s, $vd s)" near "$ad" "$vd" 0.05
+packets_of "$T/in/mute.mp4" v > "$T/pv-in"; packets_of "$D/video/mute.mp4" v > "$T/pv-out"
+check "mute: the video copied bit-identical" cmp -s "$T/pv-in" "$T/pv-out"
+
+# A silent track where a silent one fails: not fixable, said so.
+fixrun mute-strict 1 "$T/in/mute.mp4" "[qc]" "audio = required"
+D=$(item_dir mute-strict)
+pyjson "$D/metadata/fix.json" 'not d["fixed"] and any(u.startswith("audio:") and "audio_silent" in u for u in d["plan"]["unfixable"])' ||
+    fail "mute-strict: a silent track would fail audio_silent"
+
+# ---- trim: a second of black at the start ----
+ff -f lavfi -i color=black:size=640x360:rate=25:duration=1 -f lavfi -i "$V" -f lavfi -i sine=sample_rate=48000 \
+    -filter_complex "[1]trim=duration=2[m];[0][m]concat[v]" -map "[v]" -map 2 -t 3 -c:v libx264 \
+    -preset ultrafast -c:a aac -movflags +faststart "$T/in/leader.mp4"
+fixrun trim 0 "$T/in/leader.mp4" "[qc]" "leading_black_max = 0.5"
+D=$(item_dir trim)
+n=$(ffmpeg -nostdin -hide_banner -i "$D/video/leader.mp4" -vf blackdetect=d=0.04:pix_th=0.1 -an -f null - 2>&1 | grep -c black_start)
+check "trim: blackdetect finds no black ($n runs)" [ "$n" = 0 ]
+din=$(probe "$T/in/leader.mp4" stream=duration v:0); dout=$(probe "$D/video/leader.mp4" stream=duration v:0)
+check "trim: $din s -> $dout s, 1 s shorter within a frame" near "$("$PYTHON3" -c "print($din - 1)")" "$dout" 0.041
+check "trim: plays" plays_clean "$D/video/leader.mp4"
+
+# ---- conform ----
+ff -f lavfi -i testsrc2=size=1280x720:rate=50 -f lavfi -i sine=sample_rate=48000 -t 2 -c:v libx264 \
+    -preset ultrafast -c:a aac -movflags +faststart "$T/in/wide.mp4"
+fixrun conform 0 "$T/in/wide.mp4" "[qc]" "aspect_ratio = 9:16" "fps_max = 30" \
+    "[fix]" "width = 360" "height = 640" "keyint = 0.5"
+D=$(item_dir conform)
+s=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,profile,width,height,pix_fmt,r_frame_rate,avg_frame_rate -of csv=p=0 "$D/video/wide.mp4")
+check "conform: H.264 High 360x640 yuv420p at a constant 30 fps ($s)" [ "$s" = "h264,High,360,640,yuv420p,30/1,30/1" ]
+check "conform: frames evenly spaced" constant_spacing "$D/video/wide.mp4"
+keys=$(ffprobe -v error -select_streams v:0 -show_entries frame=key_frame -of csv=p=0 "$D/video/wide.mp4" | cut -d, -f1 | tr -d '\n')
+check "conform: a key frame every 15 frames ($keys)" [ "$keys" = "100000000000000100000000000000100000000000000100000000000000" ]
+check "conform: plays" plays_clean "$D/video/wide.mp4"
+
+# A phone clip: shown turned; the fix turns the pixels.
+ff -f lavfi -i "$V" -t 2 -c:v libx264 -preset ultrafast "$T/land.mp4"
+ff -i "$T/land.mp4" -c copy -metadata:s:v:0 rotate=90 -movflags +faststart "$T/in/phone.mp4"
+fixrun phone 0 "$T/in/phone.mp4" "[qc]" "video_profiles = high"
+D=$(item_dir phone)
+check "phone: upright 360x640" [ "$(probe "$D/video/phone.mp4" stream=width v:0)x$(probe "$D/video/phone.mp4" stream=height v:0)" = 360x640 ]
+check "phone: no rotation left" sh -c "! ffprobe -v error -show_streams -show_entries stream_side_data '$D/video/phone.mp4' | grep -Eq 'rotation|rotate|Display Matrix'"
+
+fixrun f444 0 "$(clip yuv444.mp4)" "[qc]" "pix_fmts = yuv420p"
+D=$(item_dir f444)
+check "4:4:4 -> yuv420p High" [ "$(probe "$D/video/yuv444.mp4" stream=pix_fmt v:0),$(probe "$D/video/yuv444.mp4" stream=profile v:0)" = "yuv420p,High" ]
+
+fixrun vfr 0 "$(clip vfr.mp4)" "[qc]" "constant_frame_rate = true"
+D=$(item_dir vfr)
+check "VFR -> frames evenly spaced" constant_spacing "$D/video/vfr.mp4"
+pyjson "$D/metadata/probe.json" 'd["streams"][0]["frame_rate_mode"] == "constant"' || fail "VFR: probe.json says constant"
+
+if media_make "$CLIPS" hevc_hdr10.mp4 2>/dev/null; then
+    fixrun hdr 0 "$CLIPS/hevc_hdr10.mp4" "[qc]" "hdr_allowed = false" "[fix]" "width = 640" "height = 360"
+    D=$(item_dir hdr)
+    check "HDR -> SDR BT.709 H.264 8-bit" [ "$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,pix_fmt,color_transfer,color_primaries -of csv=p=0 "$D/video/hevc_hdr10.mp4")" = "h264,yuv420p,bt709,bt709" ]
+fi
+
+# ---- what a fix cannot make pass stays failed, the original delivered ----
+fixrun never 1 "$T/in/late.mp4" "[qc]" "faststart = true" "duration_min = 10"
+D=$(item_dir never)
+check "unfixable: the input's link delivered" [ "$(inode "$D/video/late.mp4")" = "$(inode "$T/in/late.mp4")" ]
+check "unfixable: no original/" [ ! -e "$D/original" ]
+pyjson "$D/metadata/fix.json" 'not d["fixed"] and any(u.startswith("duration_min:") for u in d["plan"]["unfixable"])' ||
+    fail "unfixable: fix.json names duration_min"
+pyjson "$D/metadata/qc.json" 'd["verdict"] == "fail"' || fail "unfixable: still failed"
+
+# A fix whose result still fails: the original stays, the rule is named.
+fixrun still 1 "$T/in/wide.mp4" "[qc]" "fps_max = 30" "[fix]" "fps = 50"
+D=$(item_dir still)
+pyjson "$D/metadata/fix.json" 'not d["fixed"] and d["still_failing"] == ["fps_max"]' ||
+    fail "still failing: fix.json names fps_max"
+check "still failing: the input's link delivered" [ "$(inode "$D/video/wide.mp4")" = "$(inode "$T/in/wide.mp4")" ]
+check "still failing: no temporary file left" [ -z "$(find "$T/o-still" -name '*.vbtmp.*')" ]
+
+# ---- publishing takes the fixed file ----
+"$VBATCH" process "$T/in/late.mp4" --fix --publish --config "$T/fast.ini" --config "$T/remux.ini" \
+    --output "$T/o-pub" --quiet
+check "publish: exit 0" [ $? -eq 0 ]
+D=$(item_dir pub)
+check "publish: the fixed file is published" [ "$(inode "$T/o-pub/publish/late.mp4")" = "$(inode "$D/video/late.mp4")" ]
+
+# ---- the dry run: the plan, nothing written ----
+"$VBATCH" process "$T/in" --fix --dry-run --config "$T/remux.ini" --output "$T/o-dry" > "$T/dry.txt" 2> "$T/dry.err"
+check "dry run: exit 0" [ $? -eq 0 ]
+check "dry run: nothing written" [ ! -e "$T/o-dry" ]
+check "dry run: late.mp4's plan" grep -q "^late.mp4: fails faststart: fix: remux (video copied into mp4; audio copied)" "$T/dry.txt"
+check "dry run: quiet.mp4 passes" grep -q "^quiet.mp4: passes" "$T/dry.txt"
+"$VBATCH" process "$T/in" --fix --dry-run --format json --config "$T/never.ini" > "$T/dry.json"
+check "dry run: an unfixable item exits 1" [ $? -eq 1 ]
+pyjson "$T/dry.json" 'any(x["file"] == "late.mp4" and not x["fixable"] and "duration_min" in x["failed_rules"] for x in d)' ||
+    fail "dry run json: late.mp4 unfixable"
+expect_status 2 "--dry-run without --fix" "$VBATCH" process "$T/in" --dry-run --output "$T/o-dry2"
+
+finish
