@@ -202,4 +202,9 @@ expect_status 1 "odd size refused" \
 check "  with a message" grep -q "must be even" "$T/odd.err"
 check "  and no file left" [ ! -e "$T/odd.mp4" ]
 
+expect_status 1 "the item's deadline stops a re-encode" \
+    "$RUN" --deadline 0.3 --video encode --preset medium "$T/hd.mp4" "$T/late.mp4" 2> "$T/late.err"
+check "  with a message" grep -q "deadline" "$T/late.err"
+check "  and no file left" [ ! -e "$T/late.mp4" ]
+
 finish

@@ -9,12 +9,14 @@
  *     [--preset P] [--tonemap]
  *     [--audio copy|encode|silent|drop] [--rate HZ] [--channels N] [--abitrate B]
  *     [--gain DB] [--limit DBTP]
+ *     [--deadline SECONDS]       (the item's clock: item_timeout)
  *     [--fits CONTAINER:CODEC]   (only print transcode_codec_fits, no job)
  *     IN OUT
  *
  * Exit status 0, 1 (the job failed: the message on stderr), 2 (usage). */
 #include "config.h"
 #include "transcode.h"
+#include "mediaio.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -75,13 +77,14 @@ int main(int argc, char **argv)
         { "bufsize", 1, 0, 'B' }, { "preset", 1, 0, 'p' }, { "tonemap", 0, 0, 'H' },
         { "audio", 1, 0, 'a' }, { "rate", 1, 0, 'R' }, { "channels", 1, 0, 'c' },
         { "abitrate", 1, 0, 'A' }, { "gain", 1, 0, 'G' }, { "limit", 1, 0, 'L' },
-        { "fits", 1, 0, 'Q' }, { 0, 0, 0, 0 },
+        { "fits", 1, 0, 'Q' }, { "deadline", 1, 0, 'D' }, { 0, 0, 0, 0 },
     };
     static const char *const vmodes[] = { "copy", "encode", "drop", NULL };
     static const char *const amodes[] = { "copy", "encode", "silent", "drop", NULL };
     static const char *const fits[] = { "pad", "crop", "scale", NULL };
     transcode_job j;
     transcode_job_init(&j, NULL, NULL);
+    double deadline = 0;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
@@ -115,6 +118,7 @@ int main(int argc, char **argv)
         case 'G': j.audio.gain_db = atof(optarg); break;
         case 'L': j.audio.limit_dbtp = atof(optarg); break;
         case 'Q': return run_fits(optarg);
+        case 'D': deadline = atof(optarg); break;
         default: return run_usage();
         }
     }
@@ -124,7 +128,9 @@ int main(int argc, char **argv)
     j.output = argv[optind + 1];
     transcode_result r;
     vb_error e = {0};
-    if (transcode_run(&j, NULL, &r, &e) != 0) {
+    mediaio_clock clk;
+    mediaio_clock_start(&clk, deadline, 0, NULL);
+    if (transcode_run(&j, &clk, &r, &e) != 0) {
         fprintf(stderr, "transcode-run: %s%s\n", e.msg,
                 r.needs_video_encode ? " [needs_video_encode]" : "");
         return 1;
