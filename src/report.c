@@ -41,6 +41,7 @@ struct report {
      * of those that affect the decode analysis */
     char settings_hash[CRYPTO_SHA256_HEX_LEN + 1], analyse_hash[CRYPTO_SHA256_HEX_LEN + 1];
 };
+
 /* ---- recording ---- */
 
 /* The hashes an incremental run compares: the effective settings without
