@@ -241,9 +241,9 @@ typedef struct report_sink {
     void (*destroy)(void *ctx);
 } report_sink;
 
-/* writer-junit.c: JUnit XML with libxml2's xmlTextWriter. */
+/* report-junit.c: JUnit XML with libxml2's xmlTextWriter. */
 int report_junit_open(report_sink *s, FILE *out, const report_header *h, vb_error *e);
-/* writer-html.c: one self-contained HTML page. */
+/* report-html.c: one self-contained HTML page. */
 int report_html_open(report_sink *s, FILE *out, const report_header *h, vb_error *e);
 
 #endif
