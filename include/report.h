@@ -76,6 +76,7 @@ typedef struct item_record {
     item_gen gen;          /* generated items only (gen.id set) */
     char *fix;              /* --fix: "fixed: faststart, loudness -21.8 -> -14.0
                                LUFS", or why the fix did not make it pass */
+    vb_strlist fix_actions; /* --fix, fixed: remux, audio, video, trim */
 } item_record;
 
 void item_record_clear(item_record *r);
@@ -244,9 +245,9 @@ typedef struct report_sink {
     void (*destroy)(void *ctx);
 } report_sink;
 
-/* writer-junit.c: JUnit XML with libxml2's xmlTextWriter. */
+/* report-junit.c: JUnit XML with libxml2's xmlTextWriter. */
 int report_junit_open(report_sink *s, FILE *out, const report_header *h, vb_error *e);
-/* writer-html.c: one self-contained HTML page. */
+/* report-html.c: one self-contained HTML page. */
 int report_html_open(report_sink *s, FILE *out, const report_header *h, vb_error *e);
 
 #endif

@@ -21,9 +21,10 @@ enum writer_format { WRITER_TEXT, WRITER_JSON, WRITER_CSV };
 typedef struct writer writer;
 
 writer *writer_new(enum writer_format fmt);
-/* A writer that streams to `out` as it goes (CSV and text; JSON still
- * builds its tree and writes it at writer_finish). writer_finish then
- * returns an empty string; `out` is not closed. */
+/* A writer that streams to `out` as it goes, in flat memory (JSON: the
+ * same bytes as the tree writer_new builds, but an object's keys must be
+ * unique). writer_finish then returns an empty string; `out` is not
+ * closed. */
 writer *writer_new_stream(enum writer_format fmt, FILE *out);
 void writer_free(writer **w);
 /* "text", "json", "csv" -> format; -1 if unknown. */

@@ -374,6 +374,10 @@ static int fix_run(item *it, const vb_config *cfg, vb_error *e)
     fix_plan_make(cfg, it->probe, it->analysis, &it->rr, fix_fits, &pl);
     int rc = 0;
     if (!pl.any) {
+        char *why = vb_strlist_join(&pl.unfixable, "; ");
+        free(it->rec.fix);
+        it->rec.fix = vb_xasprintf("not fixed: %s", why);
+        free(why);
         rc = fix_save_json(it, &pl, NULL, NULL, NULL, NULL, &pl.unfixable, false, e);
         fix_plan_clear(&pl);
         return rc;
@@ -429,6 +433,10 @@ static int fix_run(item *it, const vb_config *cfg, vb_error *e)
             rules_report_free(&keep);
             free(it->rec.fix);
             it->rec.fix = fix_summary(&pl, ba, it->analysis);
+            vb_strlist_clear(&it->rec.fix_actions);
+            for (int i = 0; i < FIX_NACTIONS; i++)
+                if (pl.actions[i])
+                    vb_strlist_add(&it->rec.fix_actions, fix_action_name(i));
             fix_check shown = { .probe = it->probe, .analysis = it->analysis };
             fix_done done = { &tr, passes, seconds };
             rc = fix_save_json(it, &pl, &done, bp, ba, &shown, &still, true, e);

@@ -10,7 +10,6 @@
  * deadline. */
 #include "config.h"
 #include "item.h"
-#include "analyse.h"
 #include "backoff.h"
 #include "fetch.h"
 #include "layout.h"
@@ -88,43 +87,6 @@ void item_fail(item *it, int at, const char *msg)
     r->error_stage = at;
     free(r->error);
     r->error = vb_xstrdup(msg);
-}
-
-/* ---- figures ---- */
-
-void item_record_probe(item_record *r, const probe_result *p)
-{
-    r->container = p->container ? vb_xstrdup(p->container) : NULL;
-    r->duration = p->duration;
-    r->size = p->size;
-    r->bit_rate = p->bit_rate;
-    r->bytes_read = p->bytes_read;
-    if (p->video) {
-        r->video_codec = vb_xstrdup(p->video->codec);
-        r->width = p->video->display_width;
-        r->height = p->video->display_height;
-        probe_rational f = p->video->avg_frame_rate;
-        if (f.num <= 0 || f.den <= 0)
-            f = p->video->r_frame_rate;
-        r->fps = (f.num > 0 && f.den > 0) ? (double)f.num / f.den : NAN;
-    }
-    if (p->audio)
-        r->audio_codec = vb_xstrdup(p->audio->codec);
-}
-
-void item_record_analysis(item_record *r, const analyse_result *a)
-{
-    r->analysed = true;
-    r->black_total = a->black_total;
-    r->black_share = a->black_share;
-    r->leading_black = a->leading_black;
-    r->trailing_black = a->trailing_black;
-    r->freeze_max = a->freeze_max;
-    r->silence_max = a->silence_max;
-    r->loudness = a->integrated_lufs;
-    r->loudness_range = a->loudness_range;
-    r->true_peak = a->true_peak;
-    r->decode_errors = a->decode_errors + a->corrupt_frames;
 }
 
 /* ---- metadata ---- */

@@ -1,4 +1,10 @@
-/* writer-json.c - JSON back end of the writer, built with jansson. */
+/* writer-json.c - JSON back end of the writer, with jansson. Two modes,
+ * the same bytes: a tree built and dumped at writer_finish (the default),
+ * or, given a FILE, a stream written as it goes (a report of any number
+ * of items in flat memory). The stream lays out the structure itself,
+ * the way jansson's JSON_INDENT(2) does, and has every key and value
+ * encoded by jansson. In a stream, keys are written as they come: an
+ * object's keys must be unique (the tree keeps the last). */
 #include "config.h"
 #include "writer-impl.h"
 #include "jsonx.h"
@@ -8,16 +14,93 @@
 
 #define MAX_DEPTH 64
 
+#define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(10) | JSON_ENCODE_ANY)
+
 typedef struct jw {
     json_t *stack[MAX_DEPTH];
     int depth;
     json_t *root;
+    /* stream mode */
+    FILE *out;
+    int sdepth;                 /* containers open */
+    bool members[MAX_DEPTH];    /* ... that have a member yet */
+    bool arrays[MAX_DEPTH];
+    int muted;                  /* > 0: inside a container not written */
+    bool rooted;                /* the top-level value is written */
 } jw;
 
-void *writer_json_new(void)
+void *writer_json_new(FILE *out)
 {
-    return vb_xcalloc(1, sizeof(jw));
+    jw *j = vb_xcalloc(1, sizeof(jw));
+    j->out = out;
+    return j;
 }
+
+/* ---- stream mode ---- */
+
+static void js_dump(jw *j, json_t *v)
+{
+    char *s = v ? json_dumps(v, DUMP_FLAGS) : NULL;
+    if (!s)
+        abort();
+    fputs(s, j->out);
+    free(s);
+}
+
+/* Start a member: its separator, indent and key. False when it is not
+ * to be written: what the tree would drop (a second top-level value, a
+ * key that is not UTF-8), or inside such a container. */
+static bool js_member(jw *j, const char *key)
+{
+    if (j->muted)
+        return false;
+    if (j->sdepth == 0) {
+        if (j->rooted)
+            return false;
+        j->rooted = true;
+        return true;
+    }
+    int d = j->sdepth - 1;
+    json_t *k = j->arrays[d] ? NULL : json_string(key ? key : "");
+    if (!j->arrays[d] && !k)
+        return false;
+    fprintf(j->out, "%s\n%*s", j->members[d] ? "," : "", 2 * j->sdepth, "");
+    j->members[d] = true;
+    if (k) {
+        js_dump(j, k);
+        json_decref(k);
+        fputs(": ", j->out);
+    }
+    return true;
+}
+
+static void js_begin(jw *j, const char *key, bool array)
+{
+    if (!js_member(j, key) || j->sdepth == MAX_DEPTH) {
+        j->muted++;
+        return;
+    }
+    fputc(array ? '[' : '{', j->out);
+    j->arrays[j->sdepth] = array;
+    j->members[j->sdepth] = false;
+    j->sdepth++;
+}
+
+static void js_end(jw *j)
+{
+    if (j->muted) {
+        j->muted--;
+        return;
+    }
+    if (j->sdepth == 0)
+        return;
+    int d = --j->sdepth;
+    if (j->members[d])
+        fprintf(j->out, "\n%*s", 2 * d, "");
+    fputc(j->arrays[d] ? ']' : '}', j->out);
+}
+
+/* ---- tree mode ---- */
 
 static void attach(jw *j, const char *key, json_t *v)
 {
@@ -38,6 +121,10 @@ static void attach(jw *j, const char *key, json_t *v)
 static void jw_begin(writer *w, const char *key, bool array)
 {
     jw *j = w->priv;
+    if (j->out) {
+        js_begin(j, key, array);
+        return;
+    }
     json_t *v = array ? json_array() : json_object();
     if (!v)
         abort();
@@ -51,6 +138,10 @@ static void jw_begin(writer *w, const char *key, bool array)
 static void jw_end(writer *w)
 {
     jw *j = w->priv;
+    if (j->out) {
+        js_end(j);
+        return;
+    }
     if (j->depth > 0)
         json_decref(j->stack[--j->depth]);
 }
@@ -68,16 +159,29 @@ static void jw_value(writer *w, const char *key, const writer_value *x)
     }
     if (!v)
         abort();
-    attach(j, key, v);
+    if (!j->out) {
+        attach(j, key, v);
+        return;
+    }
+    if (js_member(j, key))
+        js_dump(j, v);
+    json_decref(v);
 }
 
 static char *jw_finish(writer *w, size_t *len)
 {
     jw *j = w->priv;
+    if (j->out) {
+        /* What is still open is closed, as the tree would dump it. */
+        while (j->muted || j->sdepth)
+            js_end(j);
+        fputs(j->rooted ? "\n" : "null\n", j->out);
+        *len = 0;
+        return vb_xstrdup("");
+    }
     char *s = NULL;
     if (j->root)
-        s = json_dumps(j->root, JSON_INDENT(2) | JSON_REAL_PRECISION(10) |
-                                    JSON_ENCODE_ANY);
+        s = json_dumps(j->root, DUMP_FLAGS);
     if (!s)
         s = strdup("null");
     if (!s)

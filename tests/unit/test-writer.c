@@ -1,4 +1,5 @@
-/* test-writer.c - the writer back ends: JSON (parsed back with jansson),
+/* test-writer.c - the writer back ends: JSON (parsed back with jansson;
+ * streamed, the same bytes as the tree),
  * CSV (RFC 4180 quoting, flattening, header from the first row), text. */
 #include "config.h"
 #include "check.h"
@@ -33,8 +34,90 @@ static void produce(writer *w)
     writer_end_object(w);
 }
 
+/* Everything the JSON back end lays out: nesting, empty containers,
+ * escapes, numbers, a name that is not UTF-8. */
+static void produce_all(writer *w)
+{
+    writer_begin_object(w, NULL);
+    writer_string(w, "s", "tab\t \"q\" \xc3\xa9 \x01 /");
+    writer_string(w, "bad", "ab\xff\xfe");
+    writer_string(w, NULL, "no key");
+    writer_int(w, "i", -42);
+    writer_double(w, "d", 0.1 + 0.2);
+    writer_double(w, "whole", 3.0);
+    writer_double(w, "big", 1e300);
+    writer_double(w, "nan", NAN);
+    writer_bool(w, "t", true);
+    writer_null(w, "z");
+    writer_begin_array(w, "empty_a");
+    writer_end_array(w);
+    writer_begin_object(w, "empty_o");
+    writer_end_object(w);
+    writer_begin_array(w, "a");
+    writer_int(w, "ignored key", 1);
+    writer_begin_object(w, NULL);
+    writer_begin_array(w, "deep");
+    writer_begin_array(w, NULL);
+    writer_string(w, NULL, "x");
+    writer_end_array(w);
+    writer_end_array(w);
+    writer_end_object(w);
+    writer_begin_array(w, NULL);
+    writer_end_array(w);
+    writer_end_array(w);
+    writer_string(w, "k\xff", "a key that is not UTF-8: left out");
+    writer_begin_object(w, "k\xfe");
+    writer_int(w, "n", 1);
+    writer_end_object(w);
+    writer_string(w, "last", "");
+    writer_end_object(w);
+    writer_string(w, "second top-level value", "ignored");
+}
+
+/* The JSON stream writes the same bytes as the tree (produce_all, then
+ * produce), with nothing held back for writer_finish. */
+static void check_json_stream(void (*fn)(writer *))
+{
+    writer *w = writer_new(WRITER_JSON);
+    fn(w);
+    char *tree = writer_finish(w, NULL);
+    writer_free(&w);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    w = writer_new_stream(WRITER_JSON, f);
+    fn(w);
+    size_t n = 1;
+    char *rest = writer_finish(w, &n);
+    writer_free(&w);
+    fclose(f);
+    CHECK_STR(buf, tree);
+    CHECK_INT(n, 0);
+    CHECK_STR(rest, "");
+    free(rest);
+    free(buf);
+    free(tree);
+}
+
+static void produce_unclosed(writer *w)
+{
+    writer_begin_object(w, NULL);
+    writer_begin_array(w, "a");
+    writer_int(w, NULL, 1);
+}
+
+static void produce_nothing(writer *w)
+{
+    (void)w;
+}
+
 int main(void)
 {
+    check_json_stream(produce_all);
+    check_json_stream(produce);
+    check_json_stream(produce_unclosed);
+    check_json_stream(produce_nothing);
+
     /* JSON */
     writer *w = writer_new(WRITER_JSON);
     produce(w);

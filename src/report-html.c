@@ -1,4 +1,4 @@
-/* writer-html.c - the batch as one self-contained HTML page
+/* report-html.c - the batch as one self-contained HTML page
  * (OUT/summary/report.html) for people to look through.
  *
  * The page needs nothing but itself: CSS and a few lines of JS are
@@ -10,7 +10,7 @@
  *
  * Only HTML 4 elements are used (no <main>, <section> ...) so that
  * libxml2's HTML parser, and `xmllint --html`, read it without a
- * complaint. Every text goes through html_text(). */
+ * complaint. Every text goes through report_html_text(). */
 #include "config.h"
 #include "crypto.h"
 #include "report.h"
@@ -102,7 +102,7 @@ static const char html_script[] =
 
 /* Text for HTML: & < > " ' as references; bytes that are not valid
  * UTF-8, controls and noncharacters (parse errors in HTML) as U+FFFD. */
-static void html_text(FILE *f, const char *s)
+static void report_html_text(FILE *f, const char *s)
 {
     static const char repl[] = "\xEF\xBF\xBD";
     const unsigned char *u = (const unsigned char *)(s ? s : "");
@@ -142,7 +142,7 @@ static void html_text(FILE *f, const char *s)
 
 /* A relative path as a URL path: percent-encode all but unreserved
  * characters and '/', so spaces, '#', '?' and '%' in names work. */
-static void html_url_path(FILE *f, const char *p)
+static void report_html_url_path(FILE *f, const char *p)
 {
     for (const unsigned char *u = (const unsigned char *)p; *u; u++) {
         if ((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') ||
@@ -154,7 +154,7 @@ static void html_url_path(FILE *f, const char *p)
 }
 
 /* A path from a record that stays inside OUT: relative, no "..". */
-static bool html_safe_rel(const char *p)
+static bool report_html_safe_rel(const char *p)
 {
     if (!p || !*p || *p == '/')
         return false;
@@ -170,7 +170,7 @@ static bool html_safe_rel(const char *p)
 }
 
 /* A number with up to `dec` decimals, trailing zeros dropped ("25", "29.97"). */
-static void html_num(char *buf, size_t len, double v, int dec)
+static void report_html_num(char *buf, size_t len, double v, int dec)
 {
     snprintf(buf, len, "%.*f", dec, v);
     if (strchr(buf, '.')) {
@@ -182,7 +182,7 @@ static void html_num(char *buf, size_t len, double v, int dec)
     }
 }
 
-static void html_size(char *buf, size_t len, int64_t bytes)
+static void report_html_size(char *buf, size_t len, int64_t bytes)
 {
     if (bytes >= 1000 * 1000 * 1000)
         snprintf(buf, len, "%.2f GB", (double)bytes / 1e9);
@@ -194,7 +194,7 @@ static void html_size(char *buf, size_t len, int64_t bytes)
         snprintf(buf, len, "%lld B", (long long)bytes);
 }
 
-static void html_duration(char *buf, size_t len, double s)
+static void report_html_duration(char *buf, size_t len, double s)
 {
     if (!isfinite(s) || s < 0)
         s = 0;
@@ -206,7 +206,7 @@ static void html_duration(char *buf, size_t len, double s)
         snprintf(buf, len, "%d h %02d min", (int)(s / 3600), (int)fmod(s / 60, 60));
 }
 
-static void html_card(FILE *f, const char *cls, int64_t n, const char *label)
+static void report_html_card(FILE *f, const char *cls, int64_t n, const char *label)
 {
     /* zeros in grey, so that the counts that matter stand out */
     fprintf(f, "<div class=\"card %s%s\"><b>%lld</b><span>%s</span></div>\n",
@@ -214,7 +214,7 @@ static void html_card(FILE *f, const char *cls, int64_t n, const char *label)
 }
 
 /* "2024-01-02T03:04:05+0100" reads better as "2024-01-02 03:04:05 +0100". */
-static void html_time_row(FILE *f, const char *label, const char *iso)
+static void report_html_time_row(FILE *f, const char *label, const char *iso)
 {
     if (!iso || !*iso)
         return;
@@ -228,20 +228,20 @@ static void html_time_row(FILE *f, const char *label, const char *iso)
         }
     }
     fprintf(f, "<tr><th>%s</th><td>", label);
-    html_text(f, buf);
+    report_html_text(f, buf);
     fputs("</td></tr>\n", f);
 }
 
-static void html_meta_row(FILE *f, const char *label, const char *value, bool code)
+static void report_html_meta_row(FILE *f, const char *label, const char *value, bool code)
 {
     if (!value || !*value)
         return;
     fprintf(f, "<tr><th>%s</th><td>%s", label, code ? "<code>" : "");
-    html_text(f, value);
+    report_html_text(f, value);
     fprintf(f, "%s</td></tr>\n", code ? "</code>" : "");
 }
 
-static void html_head(html *h, const report_header *hd)
+static void report_html_head(html *h, const report_header *hd)
 {
     FILE *f = h->out;
     const report_counts *c = hd->counts;
@@ -253,33 +253,33 @@ static void html_head(html *h, const report_header *hd)
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n", f);
     fputs("<meta name=\"generator\" content=\"vbatch ", f);
-    html_text(f, hd->vbatch_version ? hd->vbatch_version : PACKAGE_VERSION);
+    report_html_text(f, hd->vbatch_version ? hd->vbatch_version : PACKAGE_VERSION);
     fputs("\">\n<title>vbatch report ", f);
-    html_text(f, id);
+    report_html_text(f, id);
     fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", html_style);
 
     fputs("<div class=\"top\">\n<h1>vbatch report <span class=\"id\">", f);
-    html_text(f, id);
+    report_html_text(f, id);
     fputs("</span></h1>\n<div class=\"cards\">\n", f);
-    html_card(f, "", c->total, "items");
-    html_card(f, "pass", c->done, "passed");
-    html_card(f, "warn", c->warned, "with warnings");
-    html_card(f, "fail", c->qc_failed, "qc failed");
-    html_card(f, "error", c->failed, "failed");
-    html_card(f, "skip", c->skipped, "skipped");
+    report_html_card(f, "", c->total, "items");
+    report_html_card(f, "pass", c->done, "passed");
+    report_html_card(f, "warn", c->warned, "with warnings");
+    report_html_card(f, "fail", c->qc_failed, "qc failed");
+    report_html_card(f, "error", c->failed, "failed");
+    report_html_card(f, "skip", c->skipped, "skipped");
     char wall[48];
-    html_duration(wall, sizeof wall, hd->wall);
+    report_html_duration(wall, sizeof wall, hd->wall);
     fprintf(f, "<div class=\"card\"><b>%s</b><span>wall time</span></div>\n</div>\n", wall);
 
     fputs("<table class=\"meta\">\n", f);
-    html_meta_row(f, "Batch", id, true);
-    html_time_row(f, "Started", hd->started);
-    html_time_row(f, "Finished", hd->finished);
-    html_meta_row(f, "Preset", hd->preset_name, false);
-    html_meta_row(f, "Command", hd->command_line, true);
+    report_html_meta_row(f, "Batch", id, true);
+    report_html_time_row(f, "Started", hd->started);
+    report_html_time_row(f, "Finished", hd->finished);
+    report_html_meta_row(f, "Preset", hd->preset_name, false);
+    report_html_meta_row(f, "Command", hd->command_line, true);
     if (hd->inputs && hd->inputs->n > 0) {
         char *in = vb_strlist_join(hd->inputs, ", ");
-        html_meta_row(f, "Inputs", in, true);
+        report_html_meta_row(f, "Inputs", in, true);
         free(in);
     }
     fputs("</table>\n", f);
@@ -292,7 +292,7 @@ static void html_head(html *h, const report_header *hd)
 }
 
 /* Row class and badge text: pass, warn, fail, error, skip. */
-static const char *html_row_class(const item_record *it)
+static const char *report_html_row_class(const item_record *it)
 {
     switch (it->status) {
     case ITEM_FAILED:    return "error";
@@ -306,13 +306,13 @@ static const char *html_row_class(const item_record *it)
     }
 }
 
-static void html_findings(FILE *f, const item_record *it)
+static void report_html_findings(FILE *f, const item_record *it)
 {
     bool any = false;
     fputs("<td>", f);
     if (it->status == ITEM_UNKNOWN) {
         fputs("<ul class=\"find\"><li class=\"error\"><b>unknown</b>: ", f);
-        html_text(f, it->error ? it->error : "status unknown to this vbatch");
+        report_html_text(f, it->error ? it->error : "status unknown to this vbatch");
         fputs("</li>", f);
         any = true;
     } else if (it->status == ITEM_FAILED || it->status == ITEM_SKIPPED) {
@@ -320,7 +320,7 @@ static void html_findings(FILE *f, const item_record *it)
         fprintf(f, "<ul class=\"find\"><li class=\"%s\"><b>%s</b>: ", failed ? "error" : "skip",
                 failed ? report_stage_name(it->error_stage) : "skipped");
         char *note = failed ? NULL : report_skip_note(it);
-        html_text(f, failed ? (it->error ? it->error : "failed") : note);
+        report_html_text(f, failed ? (it->error ? it->error : "failed") : note);
         free(note);
         fputs("</li>", f);
         any = true;
@@ -332,13 +332,13 @@ static void html_findings(FILE *f, const item_record *it)
         fputs(any ? "" : "<ul class=\"find\">", f);
         any = true;
         fprintf(f, "<li class=\"%s\"><b>", r->verdict == VERDICT_FAIL ? "fail" : "warn");
-        html_text(f, r->rule);
+        report_html_text(f, r->rule);
         fputs("</b> ", f);
-        html_text(f, r->message);
+        report_html_text(f, r->message);
         fputs(" <span class=\"vl\">(", f);
-        html_text(f, r->value ? r->value : "none");
+        report_html_text(f, r->value ? r->value : "none");
         fputs(" vs ", f);
-        html_text(f, r->limit ? r->limit : "none");
+        report_html_text(f, r->limit ? r->limit : "none");
         fputs(")</span></li>", f);
     }
     /* records without the check details still name their rules */
@@ -349,7 +349,7 @@ static void html_findings(FILE *f, const item_record *it)
                 fputs(any ? "" : "<ul class=\"find\">", f);
                 any = true;
                 fprintf(f, "<li class=\"%s\"><b>", pass ? "warn" : "fail");
-                html_text(f, l->v[i]);
+                report_html_text(f, l->v[i]);
                 fputs("</b></li>", f);
             }
         }
@@ -365,14 +365,14 @@ static void html_findings(FILE *f, const item_record *it)
 }
 
 /* " · " between the parts of one figures line. */
-static void html_sep(FILE *f, bool *first)
+static void report_html_sep(FILE *f, bool *first)
 {
     if (!*first)
         fputs(" &#183; ", f);
     *first = false;
 }
 
-static void html_figures(FILE *f, const item_record *it)
+static void report_html_figures(FILE *f, const item_record *it)
 {
     char a[64], b[64];
     bool first = true;
@@ -385,48 +385,48 @@ static void html_figures(FILE *f, const item_record *it)
     /* line 1: container and codecs (images: the format) */
     fputs("<div>", f);
     if (it->kind == ITEM_IMAGE) {
-        html_sep(f, &first);
+        report_html_sep(f, &first);
         fputs("image ", f);
-        html_text(f, it->image_format ? it->image_format : "");
+        report_html_text(f, it->image_format ? it->image_format : "");
     } else {
         if (it->container) {
-            html_sep(f, &first);
-            html_text(f, it->container);
+            report_html_sep(f, &first);
+            report_html_text(f, it->container);
         }
         if (it->video_codec || it->audio_codec) {
-            html_sep(f, &first);
-            html_text(f, it->video_codec ? it->video_codec : "no video");
+            report_html_sep(f, &first);
+            report_html_text(f, it->video_codec ? it->video_codec : "no video");
             fputs(" / ", f);
-            html_text(f, it->audio_codec ? it->audio_codec : "no audio");
+            report_html_text(f, it->audio_codec ? it->audio_codec : "no audio");
         }
     }
     fputs("</div>\n<div>", f);
     /* line 2: picture, time, rate, size */
     first = true;
     if (it->width > 0 && it->height > 0) {
-        html_sep(f, &first);
+        report_html_sep(f, &first);
         fprintf(f, "%d&#215;%d", it->width, it->height);
     }
     if (isfinite(it->duration) && it->duration > 0) {
-        html_sep(f, &first);
-        html_num(a, sizeof a, it->duration, 2);
+        report_html_sep(f, &first);
+        report_html_num(a, sizeof a, it->duration, 2);
         fprintf(f, "%s s", a);
     }
     if (isfinite(it->fps) && it->fps > 0) {
-        html_sep(f, &first);
-        html_num(a, sizeof a, it->fps, 3);
+        report_html_sep(f, &first);
+        report_html_num(a, sizeof a, it->fps, 3);
         fprintf(f, "%s fps", a);
     }
     if (it->bit_rate > 0) {
-        html_sep(f, &first);
+        report_html_sep(f, &first);
         if (it->bit_rate >= 1000000)
             fprintf(f, "%.2f Mb/s", (double)it->bit_rate / 1e6);
         else
             fprintf(f, "%.0f kb/s", (double)it->bit_rate / 1e3);
     }
     if (it->size > 0) {
-        html_sep(f, &first);
-        html_size(a, sizeof a, it->size);
+        report_html_sep(f, &first);
+        report_html_size(a, sizeof a, it->size);
         fputs(a, f);
     }
     fputs("</div>\n", f);
@@ -435,42 +435,42 @@ static void html_figures(FILE *f, const item_record *it)
         first = true;
         fputs("<div>", f);
         if (isfinite(it->loudness)) {
-            html_sep(f, &first);
-            html_num(a, sizeof a, it->loudness, 1);
+            report_html_sep(f, &first);
+            report_html_num(a, sizeof a, it->loudness, 1);
             fprintf(f, "%s LUFS", a);
             if (isfinite(it->loudness_range)) {
-                html_num(b, sizeof b, it->loudness_range, 1);
+                report_html_num(b, sizeof b, it->loudness_range, 1);
                 fprintf(f, " (LRA %s LU)", b);
             }
         }
         if (isfinite(it->true_peak)) {
-            html_sep(f, &first);
-            html_num(a, sizeof a, it->true_peak, 1);
+            report_html_sep(f, &first);
+            report_html_num(a, sizeof a, it->true_peak, 1);
             fprintf(f, "peak %s dBTP", a);
         }
         fputs("</div>\n<div>", f);
         first = true;
         if (isfinite(it->black_total)) {
-            html_sep(f, &first);
-            html_num(a, sizeof a, it->black_total, 2);
+            report_html_sep(f, &first);
+            report_html_num(a, sizeof a, it->black_total, 2);
             fprintf(f, "black %s s", a);
             if (isfinite(it->black_share)) {
-                html_num(b, sizeof b, it->black_share * 100, 1);
+                report_html_num(b, sizeof b, it->black_share * 100, 1);
                 fprintf(f, " (%s%%)", b);
             }
         }
         if (isfinite(it->freeze_max)) {
-            html_sep(f, &first);
-            html_num(a, sizeof a, it->freeze_max, 2);
+            report_html_sep(f, &first);
+            report_html_num(a, sizeof a, it->freeze_max, 2);
             fprintf(f, "freeze %s s", a);
         }
         if (isfinite(it->silence_max)) {
-            html_sep(f, &first);
-            html_num(a, sizeof a, it->silence_max, 2);
+            report_html_sep(f, &first);
+            report_html_num(a, sizeof a, it->silence_max, 2);
             fprintf(f, "silence %s s", a);
         }
         if (it->decode_errors > 0) {
-            html_sep(f, &first);
+            report_html_sep(f, &first);
             fprintf(f, "%lld decode errors", (long long)it->decode_errors);
         }
         fputs("</div>\n", f);
@@ -478,7 +478,7 @@ static void html_figures(FILE *f, const item_record *it)
     fputs("</td>\n", f);
 }
 
-static const char *html_mime(const char *path)
+static const char *report_html_mime(const char *path)
 {
     const char *dot = strrchr(path, '.');
     if (dot && strcasecmp(dot, ".png") == 0)
@@ -490,7 +490,7 @@ static const char *html_mime(const char *path)
 
 /* The file's bytes as base64 (caller frees), or NULL if it is not a small
  * regular file that can be read. */
-static char *html_base64_file(const char *path)
+static char *report_html_base64_file(const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
@@ -512,70 +512,70 @@ static char *html_base64_file(const char *path)
     return b64;
 }
 
-static void html_contact(html *h, const item_record *it)
+static void report_html_contact(html *h, const item_record *it)
 {
     FILE *f = h->out;
     fputs("<td>", f);
-    if (!html_safe_rel(it->contact)) {
+    if (!report_html_safe_rel(it->contact)) {
         fputs("<span class=\"muted\">&#8212;</span></td>\n", f);
         return;
     }
     char *b64 = NULL;
     if (h->embed && h->out_dir) {
         char *path = util_path_join(h->out_dir, it->contact);
-        b64 = html_base64_file(path);
+        b64 = report_html_base64_file(path);
         free(path);
     }
     fputs("<a href=\"../", f);
-    html_url_path(f, it->contact);
+    report_html_url_path(f, it->contact);
     fputs("\"><img class=\"sheet\" alt=\"contact sheet\" ", f);
     if (b64) {
-        fprintf(f, "src=\"data:%s;base64,%s\">", html_mime(it->contact), b64);
+        fprintf(f, "src=\"data:%s;base64,%s\">", report_html_mime(it->contact), b64);
         free(b64);
     } else {
         fputs("loading=\"lazy\" src=\"../", f);
-        html_url_path(f, it->contact);
+        report_html_url_path(f, it->contact);
         fputs("\">", f);
     }
     fputs("</a></td>\n", f);
 }
 
-static int html_item(void *ctx, const item_record *it, vb_error *e)
+static int report_html_item(void *ctx, const item_record *it, vb_error *e)
 {
     html *h = ctx;
     FILE *f = h->out;
-    const char *cls = html_row_class(it);
+    const char *cls = report_html_row_class(it);
     bool skipped = it->status == ITEM_SKIPPED;
     fprintf(f, "<tr class=\"%s\" id=\"item-%lld\">\n<td class=\"n\">%lld</td>\n"
             "<td><span class=\"badge %s\">%s</span></td>\n<td class=\"item\">",
             cls, (long long)it->seq, (long long)it->seq, skipped ? "skip" : cls,
             skipped ? "skipped" : cls);
-    if (html_safe_rel(it->folder)) {
+    if (report_html_safe_rel(it->folder)) {
         fputs("<a href=\"../", f);
-        html_url_path(f, it->folder);
+        report_html_url_path(f, it->folder);
         fputs("/\">", f);
-        html_text(f, it->folder);
+        report_html_text(f, it->folder);
         fputs("</a>", f);
     }
     fputs("<div class=\"src\">", f);
-    html_text(f, it->source);
+    report_html_text(f, it->source);
     fputs("</div></td>\n", f);
-    html_findings(f, it);
-    html_figures(f, it);
-    html_contact(h, it);
+    report_html_findings(f, it);
+    report_html_figures(f, it);
+    report_html_contact(h, it);
     fputs("</tr>\n", f);
     if (ferror(f))
         return vb_fail(e, VB_ERR_IO, "cannot write the HTML report");
     return 0;
 }
 
-static int html_finish(void *ctx, vb_error *e)
+static int report_html_finish(void *ctx, vb_error *e)
 {
     html *h = ctx;
     FILE *f = h->out;
     fputs("</tbody>\n</table>\n", f);
     fputs("<p class=\"foot\">", f);
-    html_text(f, h->foot);
+    report_html_text(f, h->foot);
     fputs("</p>\n", f);
     fprintf(f, "<script>\n%s</script>\n</body>\n</html>\n", html_script);
     if (fflush(f) != 0 || ferror(f))
@@ -583,7 +583,7 @@ static int html_finish(void *ctx, vb_error *e)
     return 0;
 }
 
-static void html_destroy(void *ctx)
+static void report_html_destroy(void *ctx)
 {
     html *h = ctx;
     if (!h)
@@ -606,14 +606,14 @@ int report_html_open(report_sink *s, FILE *out, const report_header *hd, vb_erro
                            hd->vbatch_version ? hd->vbatch_version : PACKAGE_VERSION,
                            hd->finished ? "; batch finished " : "",
                            hd->finished ? hd->finished : "");
-    html_head(h, hd);
+    report_html_head(h, hd);
     if (ferror(out)) {
-        html_destroy(h);
+        report_html_destroy(h);
         return vb_fail(e, VB_ERR_IO, "cannot write the HTML report");
     }
     s->ctx = h;
-    s->item = html_item;
-    s->finish = html_finish;
-    s->destroy = html_destroy;
+    s->item = report_html_item;
+    s->finish = report_html_finish;
+    s->destroy = report_html_destroy;
     return 0;
 }

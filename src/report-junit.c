@@ -1,4 +1,4 @@
-/* writer-junit.c - the batch as a JUnit XML report, for CI systems
+/* report-junit.c - the batch as a JUnit XML report, for CI systems
  * (GitLab, Jenkins) that show test results.
  *
  * One <testsuite> per batch; every check made on an item is one
@@ -31,7 +31,7 @@ typedef struct junit {
 /* Text safe for XML 1.0: valid UTF-8 (bad bytes become '?', as in the
  * JSON reports) and no characters XML forbids even escaped (most C0
  * controls, U+FFFE, U+FFFF). Caller frees. */
-static char *junit_clean(const char *s)
+static char *report_junit_clean(const char *s)
 {
     char *t = util_utf8_sanitize(s ? s : "");
     unsigned char *u = (unsigned char *)t;
@@ -47,67 +47,68 @@ static char *junit_clean(const char *s)
     return t;
 }
 
-static void junit_check(junit *j, int rc)
+static void report_junit_check(junit *j, int rc)
 {
     if (rc < 0 && j->rc == 0)
         j->rc = rc;
 }
 
-static void junit_start(junit *j, const char *name)
+static void report_junit_start(junit *j, const char *name)
 {
-    junit_check(j, xmlTextWriterStartElement(j->w, BAD_CAST name));
+    report_junit_check(j, xmlTextWriterStartElement(j->w, BAD_CAST name));
 }
 
-static void junit_end(junit *j)
+static void report_junit_end(junit *j)
 {
-    junit_check(j, xmlTextWriterEndElement(j->w));
+    report_junit_check(j, xmlTextWriterEndElement(j->w));
 }
 
-static void junit_attr(junit *j, const char *name, const char *value)
+static void report_junit_attr(junit *j, const char *name, const char *value)
 {
-    char *v = junit_clean(value);
-    junit_check(j, xmlTextWriterWriteAttribute(j->w, BAD_CAST name, BAD_CAST v));
+    char *v = report_junit_clean(value);
+    report_junit_check(j, xmlTextWriterWriteAttribute(j->w, BAD_CAST name, BAD_CAST v));
     free(v);
 }
 
-static void junit_attr_int(junit *j, const char *name, int64_t v)
+static void report_junit_attr_int(junit *j, const char *name, int64_t v)
 {
-    junit_check(j, xmlTextWriterWriteFormatAttribute(j->w, BAD_CAST name, "%lld", (long long)v));
+    report_junit_check(j, xmlTextWriterWriteFormatAttribute(j->w, BAD_CAST name, "%lld",
+                                                            (long long)v));
 }
 
-static void junit_attr_time(junit *j, const char *name, double secs)
+static void report_junit_attr_time(junit *j, const char *name, double secs)
 {
     if (!(secs >= 0) || secs > 1e9)   /* NAN or nonsense */
         secs = 0;
-    junit_check(j, xmlTextWriterWriteFormatAttribute(j->w, BAD_CAST name, "%.3f", secs));
+    report_junit_check(j, xmlTextWriterWriteFormatAttribute(j->w, BAD_CAST name, "%.3f", secs));
 }
 
-static void junit_text(junit *j, const char *text)
+static void report_junit_text(junit *j, const char *text)
 {
-    char *v = junit_clean(text);
-    junit_check(j, xmlTextWriterWriteString(j->w, BAD_CAST v));
+    char *v = report_junit_clean(text);
+    report_junit_check(j, xmlTextWriterWriteString(j->w, BAD_CAST v));
     free(v);
 }
 
-static void junit_property(junit *j, const char *name, const char *value)
+static void report_junit_property(junit *j, const char *name, const char *value)
 {
-    junit_start(j, "property");
-    junit_attr(j, "name", name);
-    junit_attr(j, "value", value ? value : "");
-    junit_end(j);
+    report_junit_start(j, "property");
+    report_junit_attr(j, "name", name);
+    report_junit_attr(j, "value", value ? value : "");
+    report_junit_end(j);
 }
 
 /* Start a <testcase>; the first test of an item carries the item's
  * processing time so that the suite's times add up. */
-static void junit_testcase(junit *j, const char *classname, const char *name, double t)
+static void report_junit_testcase(junit *j, const char *classname, const char *name, double t)
 {
-    junit_start(j, "testcase");
-    junit_attr(j, "classname", classname);
-    junit_attr(j, "name", name);
-    junit_attr_time(j, "time", t);
+    report_junit_start(j, "testcase");
+    report_junit_attr(j, "classname", classname);
+    report_junit_attr(j, "name", name);
+    report_junit_attr_time(j, "time", t);
 }
 
-static int junit_item(void *ctx, const item_record *it, vb_error *e)
+static int report_junit_item(void *ctx, const item_record *it, vb_error *e)
 {
     junit *j = ctx;
     const char *classname = it->folder && *it->folder ? it->folder
@@ -119,73 +120,73 @@ static int junit_item(void *ctx, const item_record *it, vb_error *e)
 
     for (size_t i = 0; i < it->checks.n; i++) {
         const rule_result *c = &it->checks.r[i];
-        junit_testcase(j, classname, c->rule ? c->rule : "check", t);
+        report_junit_testcase(j, classname, c->rule ? c->rule : "check", t);
         t = 0;
         if (c->verdict == VERDICT_FAIL) {
-            junit_start(j, "failure");
-            junit_attr(j, "message", c->message ? c->message : c->rule);
-            junit_attr(j, "type", c->rule ? c->rule : "check");
+            report_junit_start(j, "failure");
+            report_junit_attr(j, "message", c->message ? c->message : c->rule);
+            report_junit_attr(j, "type", c->rule ? c->rule : "check");
             char *body = vb_xasprintf("measured: %s\nlimit: %s\nlevel: %s",
                                       c->value ? c->value : "none",
                                       c->limit ? c->limit : "none",
                                       preset_level_name(c->level));
-            junit_text(j, body);
+            report_junit_text(j, body);
             free(body);
-            junit_end(j);
+            report_junit_end(j);
         } else if (c->verdict == VERDICT_WARN) {
-            junit_start(j, "system-out");
+            report_junit_start(j, "system-out");
             char *msg = vb_xasprintf("warning: %s", c->message ? c->message : c->rule);
-            junit_text(j, msg);
+            report_junit_text(j, msg);
             free(msg);
-            junit_end(j);
+            report_junit_end(j);
         }
-        junit_end(j);
+        report_junit_end(j);
     }
 
     if (it->status == ITEM_FAILED) {
         const char *stage = report_stage_name(it->error_stage);
-        junit_testcase(j, classname, "process", t);
-        junit_start(j, "error");
+        report_junit_testcase(j, classname, "process", t);
+        report_junit_start(j, "error");
         char *msg = vb_xasprintf("%s: %s", stage, it->error ? it->error : "failed");
-        junit_attr(j, "message", msg);
+        report_junit_attr(j, "message", msg);
         free(msg);
-        junit_attr(j, "type", stage);
-        junit_end(j);
-        junit_end(j);
+        report_junit_attr(j, "type", stage);
+        report_junit_end(j);
+        report_junit_end(j);
     } else if (it->status == ITEM_UNKNOWN) {
         /* Never shown as passed: the journal says something this vbatch
          * cannot read (a newer vbatch, an edit by hand). */
-        junit_testcase(j, classname, "process", t);
-        junit_start(j, "error");
-        junit_attr(j, "message", it->error ? it->error : "status unknown to this vbatch");
-        junit_attr(j, "type", "unknown");
-        junit_end(j);
-        junit_end(j);
+        report_junit_testcase(j, classname, "process", t);
+        report_junit_start(j, "error");
+        report_junit_attr(j, "message", it->error ? it->error : "status unknown to this vbatch");
+        report_junit_attr(j, "type", "unknown");
+        report_junit_end(j);
+        report_junit_end(j);
     } else if (it->status == ITEM_SKIPPED) {
-        junit_testcase(j, classname, "process", t);
-        junit_start(j, "skipped");
+        report_junit_testcase(j, classname, "process", t);
+        report_junit_start(j, "skipped");
         char *note = report_skip_note(it);
-        junit_attr(j, "message", note);
+        report_junit_attr(j, "message", note);
         free(note);
-        junit_end(j);
-        junit_end(j);
+        report_junit_end(j);
+        report_junit_end(j);
     }
     if (j->rc < 0)
         return vb_fail(e, VB_ERR_IO, "cannot write the JUnit report");
     return 0;
 }
 
-static int junit_finish(void *ctx, vb_error *e)
+static int report_junit_finish(void *ctx, vb_error *e)
 {
     junit *j = ctx;
-    junit_check(j, xmlTextWriterEndDocument(j->w));   /* closes every open element */
-    junit_check(j, xmlTextWriterFlush(j->w));
+    report_junit_check(j, xmlTextWriterEndDocument(j->w));   /* closes every open element */
+    report_junit_check(j, xmlTextWriterFlush(j->w));
     if (j->rc < 0 || fflush(j->out) != 0 || ferror(j->out))
         return vb_fail(e, VB_ERR_IO, "cannot write the JUnit report");
     return 0;
 }
 
-static void junit_destroy(void *ctx)
+static void report_junit_destroy(void *ctx)
 {
     junit *j = ctx;
     if (!j)
@@ -210,9 +211,9 @@ int report_junit_open(report_sink *s, FILE *out, const report_header *h, vb_erro
         free(j);
         return vb_fail(e, VB_ERR_INTERNAL, "libxml2: cannot create a text writer");
     }
-    junit_check(j, xmlTextWriterSetIndent(j->w, 1));
-    junit_check(j, xmlTextWriterSetIndentString(j->w, BAD_CAST "  "));
-    junit_check(j, xmlTextWriterStartDocument(j->w, "1.0", "UTF-8", NULL));
+    report_junit_check(j, xmlTextWriterSetIndent(j->w, 1));
+    report_junit_check(j, xmlTextWriterSetIndentString(j->w, BAD_CAST "  "));
+    report_junit_check(j, xmlTextWriterStartDocument(j->w, "1.0", "UTF-8", NULL));
 
     const report_counts *c = h->counts;
     int64_t errors = c ? c->failed : 0, skipped = c ? c->skipped : 0;
@@ -221,46 +222,47 @@ int report_junit_open(report_sink *s, FILE *out, const report_header *h, vb_erro
     int64_t tests = (c ? c->checks : 0) + errors + skipped;
     const char *id = h->batch_id ? h->batch_id : "batch";
 
-    junit_start(j, "testsuites");
-    junit_attr(j, "name", "vbatch");
-    junit_attr_int(j, "tests", tests);
-    junit_attr_int(j, "failures", failures);
-    junit_attr_int(j, "errors", errors);
-    junit_attr_time(j, "time", h->wall);
+    report_junit_start(j, "testsuites");
+    report_junit_attr(j, "name", "vbatch");
+    report_junit_attr_int(j, "tests", tests);
+    report_junit_attr_int(j, "failures", failures);
+    report_junit_attr_int(j, "errors", errors);
+    report_junit_attr_time(j, "time", h->wall);
 
-    junit_start(j, "testsuite");
-    junit_attr(j, "name", id);
-    junit_attr_int(j, "tests", tests);
-    junit_attr_int(j, "failures", failures);
-    junit_attr_int(j, "errors", errors);
-    junit_attr_int(j, "skipped", skipped);
-    junit_attr_time(j, "time", h->wall);
+    report_junit_start(j, "testsuite");
+    report_junit_attr(j, "name", id);
+    report_junit_attr_int(j, "tests", tests);
+    report_junit_attr_int(j, "failures", failures);
+    report_junit_attr_int(j, "errors", errors);
+    report_junit_attr_int(j, "skipped", skipped);
+    report_junit_attr_time(j, "time", h->wall);
     if (h->started && strlen(h->started) >= 19) {
         /* like Maven Surefire: local time without the zone, which is
          * what the schema's pattern allows */
         char ts[20];
         memcpy(ts, h->started, 19);
         ts[19] = '\0';
-        junit_attr(j, "timestamp", ts);
+        report_junit_attr(j, "timestamp", ts);
     }
 
-    junit_start(j, "properties");
-    junit_property(j, "preset", h->preset_name);
-    junit_property(j, "command_line", h->command_line);
-    junit_property(j, "vbatch_version", h->vbatch_version ? h->vbatch_version : PACKAGE_VERSION);
+    report_junit_start(j, "properties");
+    report_junit_property(j, "preset", h->preset_name);
+    report_junit_property(j, "command_line", h->command_line);
+    report_junit_property(j, "vbatch_version",
+                          h->vbatch_version ? h->vbatch_version : PACKAGE_VERSION);
     if (h->started)
-        junit_property(j, "started", h->started);
+        report_junit_property(j, "started", h->started);
     if (h->finished)
-        junit_property(j, "finished", h->finished);
-    junit_end(j);
+        report_junit_property(j, "finished", h->finished);
+    report_junit_end(j);
 
     if (j->rc < 0) {
-        junit_destroy(j);
+        report_junit_destroy(j);
         return vb_fail(e, VB_ERR_IO, "cannot write the JUnit report");
     }
     s->ctx = j;
-    s->item = junit_item;
-    s->finish = junit_finish;
-    s->destroy = junit_destroy;
+    s->item = report_junit_item;
+    s->finish = report_junit_finish;
+    s->destroy = report_junit_destroy;
     return 0;
 }
