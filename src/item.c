@@ -10,6 +10,7 @@
  * deadline. */
 #include "config.h"
 #include "item.h"
+#include "analyse.h"
 #include "backoff.h"
 #include "fetch.h"
 #include "layout.h"

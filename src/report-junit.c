@@ -143,6 +143,16 @@ static int report_junit_item(void *ctx, const item_record *it, vb_error *e)
         report_junit_end(j);
     }
 
+    if (it->fix) {
+        /* --fix: what was done, or why not (the checks above are those of
+         * the file delivered). */
+        report_junit_testcase(j, classname, "fix", t);
+        t = 0;
+        report_junit_start(j, "system-out");
+        report_junit_text(j, it->fix);
+        report_junit_end(j);
+        report_junit_end(j);
+    }
     if (it->status == ITEM_FAILED) {
         const char *stage = report_stage_name(it->error_stage);
         report_junit_testcase(j, classname, "process", t);

@@ -326,7 +326,12 @@ static json_t *encode_field(const report_field *f, const item_record *it)
     case RF_TIMES: {
         json_t *t = json_array();
         const double *v = &CFIELD(it, f, double);
-        for (int s = 0; s < STAGE_COUNT; s++)
+        /* Stages after generate only when they ran: the lines of items
+         * that were not fixed stay those older vbatch wrote. */
+        int n = STAGE_COUNT;
+        while (n > STAGE_GENERATE + 1 && v[n - 1] == 0)
+            n--;
+        for (int s = 0; s < n; s++)
             json_array_append_new(t, json_real(v[s]));
         return t;
     }
@@ -451,6 +456,8 @@ void report_counts_add(report_counts *c, const item_record *it)
     }
     if (it->status == ITEM_DONE && it->warned_rules.n > 0)
         c->warned++;
+    if (it->fix_actions.n > 0)
+        c->fixed++;
     c->bytes_read += it->bytes_read;
     c->bytes_total += it->size;
     c->checks += (int64_t)it->checks.n;

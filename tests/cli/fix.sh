@@ -52,6 +52,24 @@ pyjson "$D/metadata/fix.json" 'd["fixed"] and d["plan"]["actions"] == ["remux"] 
     fail "remux: fix.json"
 pyjson "$D/metadata/qc.json" 'd["verdict"] == "pass"' || fail "remux: the fixed file passes"
 pyjson "$D/metadata/probe.json" 'd["faststart"] is True' || fail "remux: probe.json describes the fixed file"
+# The reports: the action list, the fixed figures, the fix in JUnit and HTML.
+S="$T/o-remux/summary"
+pyjson "$S/batch_report.json" 'd["items"][0]["fix_actions"] == ["remux"] and d["items"][0]["fix"] == "fixed: remux" and d["items"][0]["status"] == "done" and d["items"][0]["video"].endswith("/video/late.mp4") and d["counts"]["fixed"] == 1' ||
+    fail "remux: batch_report.json's fix, fix_actions and counts"
+"$PYTHON3" - "$S/results.csv" <<'PY' || fail "remux: results.csv has the action list"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+sys.exit(not (len(rows) == 1 and rows[0]["fix_actions"] == "remux" and rows[0]["fix"] == "fixed: remux"))
+PY
+"$PYTHON3" - "$S/junit.xml" <<'PY' || fail "remux: JUnit passes the item with the fix in system-out"
+import sys, xml.etree.ElementTree as ET
+t = ET.parse(sys.argv[1]).getroot()
+cases = [c for c in t.iter("testcase") if c.get("classname") == "late"]
+fix = [c for c in cases if c.get("name") == "fix"]
+ok = fix and fix[0].findtext("system-out") == "fixed: remux" and not any(c.find("failure") is not None or c.find("error") is not None for c in cases)
+sys.exit(not ok)
+PY
+check "remux: report.html shows the fix" grep -q "<b>fix</b>: fixed: remux" "$S/report.html"
 
 # ---- loudness: a linear gain to the target, the limiter only when needed ----
 LOUD="[qc]
@@ -163,6 +181,8 @@ check "unfixable: no original/" [ ! -e "$D/original" ]
 pyjson "$D/metadata/fix.json" 'not d["fixed"] and any(u.startswith("duration_min:") for u in d["plan"]["unfixable"])' ||
     fail "unfixable: fix.json names duration_min"
 pyjson "$D/metadata/qc.json" 'd["verdict"] == "fail"' || fail "unfixable: still failed"
+pyjson "$T/o-never/summary/batch_report.json" 'd["items"][0]["fix"].startswith("not fixed: duration_min:") and d["items"][0]["fix_actions"] == [] and d["items"][0]["status"] == "qc_failed"' ||
+    fail "unfixable: the report says why"
 
 # A fix whose result still fails: the original stays, the rule is named.
 fixrun still 1 "$T/in/wide.mp4" "[qc]" "fps_max = 30" "[fix]" "fps = 50"
