@@ -192,6 +192,33 @@ pyjson "$D/metadata/fix.json" 'not d["fixed"] and d["still_failing"] == ["fps_ma
 check "still failing: the input's link delivered" [ "$(inode "$D/video/wide.mp4")" = "$(inode "$T/in/wide.mp4")" ]
 check "still failing: no temporary file left" [ -z "$(find "$T/o-still" -name '*.vbtmp.*')" ]
 
+# ---- bad input, a full disk, the deadline: per-item errors, nothing partial ----
+mkdir -p "$T/bad"
+ln "$T/in/late.mp4" "$T/bad/late.mp4"
+ln "$T/in/quiet.mp4" "$T/bad/quiet.mp4"
+head -c 30000 /dev/urandom > "$T/bad/noise.mp4"
+if [ -r "${THROTTLE_SO:-}" ]; then
+    THROTTLE_FULL=.late.mp4.vbtmp. THROTTLE_FULL_AFTER=20000 throttled \
+        "$VBATCH" process "$T/bad" --fix --config "$T/fast.ini" --config "$T/remux.ini" \
+        --output "$T/o-full" --quiet 2> "$T/full.err"
+    check "full disk: exit 3 (some items could not be processed)" [ $? -eq 3 ]
+    pyjson "$T/o-full/summary/batch_report.json" '[(i["source"].split("/")[-1], i["status"], i["error_stage"] if i["status"] == "failed" else None, "No space left" in (i["error"] or "")) for i in d["items"]] == [("late.mp4", "failed", "fix", True), ("noise.mp4", "failed", "probe", False), ("quiet.mp4", "done", None, False)]' || fail "full disk: late.mp4 failed at fix (no space), noise.mp4 failed, quiet.mp4 done"
+    check "full disk: no temporary or partial file left" [ -z "$(find "$T/o-full" -name '*.vbtmp.*')" ]
+    check "full disk: nothing delivered for late.mp4" [ ! -e "$T/o-full/late/video/late.mp4" ] || \
+        [ "$(inode "$T/o-full/late/video/late.mp4")" = "$(inode "$T/in/late.mp4")" ]
+else
+    echo "SKIP: the full disk (tests/lib/throttle.so not built)"
+fi
+printf '[batch]\nitem_timeout = 2\n[fix]\nx264_preset = veryslow\n' > "$T/slow.ini"
+_ff -f lavfi -i testsrc2=size=1920x1080:rate=25 -t 10 -c:v libx264 -preset ultrafast "$T/bad/big.mp4"
+_ff -f lavfi -i testsrc2=size=360x640:rate=25 -t 1 -c:v libx264 -preset ultrafast -movflags +faststart "$T/bad/ok.mp4"
+"$VBATCH" process "$T/bad/big.mp4" "$T/bad/ok.mp4" --fix --config "$T/slow.ini" \
+    --config "$T/conform.ini" --output "$T/o-slow" --quiet 2> "$T/slow.err"
+check "the deadline during a fix: exit 3" [ $? -eq 3 ]
+pyjson "$T/o-slow/summary/batch_report.json" '[(i["source"].split("/")[-1], i["status"], i["error_stage"] if i["status"] == "failed" else None, "deadline" in (i["error"] or "")) for i in d["items"]] == [("big.mp4", "failed", "fix", True), ("ok.mp4", "done", None, False)]' ||
+    fail "the deadline: big.mp4 failed, the batch went on"
+check "the deadline: no temporary or partial file left" [ -z "$(find "$T/o-slow" -name '*.vbtmp.*')" ]
+
 # ---- publishing takes the fixed file ----
 "$VBATCH" process "$T/in/late.mp4" --fix --publish --config "$T/fast.ini" --config "$T/remux.ini" \
     --output "$T/o-pub" --quiet
