@@ -226,6 +226,27 @@ check "publish: exit 0" [ $? -eq 0 ]
 D=$(item_dir pub)
 check "publish: the fixed file is published" [ "$(inode "$T/o-pub/publish/late.mp4")" = "$(inode "$D/video/late.mp4")" ]
 
+# ---- incremental runs take the fix settings into account ----
+inc() { # inc EXPECTED_EXIT ARGS...: one run into o-inc; prints status:previous:fixed
+    _w=$1; shift
+    "$VBATCH" process "$T/in/late.mp4" --config "$T/fast.ini" --config "$T/remux.ini" \
+        --output "$T/o-inc" --quiet "$@"
+    _g=$?
+    [ "$_g" -eq "$_w" ] || fail "incremental $*: exit $_g, expected $_w"
+    "$PYTHON3" -c 'import json,sys; i=json.load(open(sys.argv[1]))["items"][0]; print("%s:%s:%s" % (i["status"], i["previous_status"] or "-", ",".join(i["fix_actions"]) or "-"))' \
+        "$T/o-inc/summary/batch_report.json"
+}
+printf '[fix]\ncrf = 30\n' > "$T/crf.ini"
+check "incremental: without --fix, qc_failed" [ "$(inc 1)" = "qc_failed:-:-" ]
+check "incremental: then --fix: fixed, not skipped" [ "$(inc 0 --fix)" = "done:-:remux" ]
+ino=$(inode "$T/o-inc/late/video/late.mp4")
+check "incremental: --fix again: skipped, the fixed result kept" [ "$(inc 0 --fix)" = "skipped:done:remux" ]
+check "incremental: the fixed file still delivered" [ "$(inode "$T/o-inc/late/video/late.mp4")" = "$ino" ]
+check "incremental: another [fix] setting: processed again" [ "$(inc 0 --fix --config "$T/crf.ini")" = "done:-:remux" ]
+check "incremental: without --fix again: processed, qc_failed" [ "$(inc 1)" = "qc_failed:-:-" ]
+check "incremental: the original delivered again, original/ gone" [ "$(inode "$T/o-inc/late/video/late.mp4")" = "$(inode "$T/in/late.mp4")" ] && [ ! -e "$T/o-inc/late/original" ]
+check "incremental: [fix] settings do not matter without --fix" [ "$(inc 1 --config "$T/crf.ini")" = "skipped:qc_failed:-" ]
+
 # ---- the dry run: the plan, nothing written ----
 "$VBATCH" process "$T/in" --fix --dry-run --config "$T/remux.ini" --output "$T/o-dry" > "$T/dry.txt" 2> "$T/dry.err"
 check "dry run: exit 0" [ $? -eq 0 ]
