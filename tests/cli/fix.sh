@@ -259,4 +259,26 @@ pyjson "$T/dry.json" 'any(x["file"] == "late.mp4" and not x["fixable"] and "dura
     fail "dry run json: late.mp4 unfixable"
 expect_status 2 "--dry-run without --fix" "$VBATCH" process "$T/in" --dry-run --output "$T/o-dry2"
 
+# ---- every file a fix delivered, by ffprobe and the ffmpeg CLI ----
+n=0
+for fj in "$T"/o-*/*/metadata/fix.json; do
+    "$PYTHON3" -c 'import json,sys; sys.exit(not json.load(open(sys.argv[1]))["fixed"])' "$fj" || continue
+    d=$(dirname "$(dirname "$fj")")
+    f=$(ls "$d"/video/* | head -1)
+    n=$((n + 1))
+    b=$(boxes "$f")
+    case $b in ftyp*moov*mdat*no-elst) ;; *) fail "$f: boxes $b (moov before mdat, no edit list)" ;; esac
+    plays_clean "$f" || fail "$f: the ffmpeg CLI reports errors decoding it"
+    if pyjson "$fj" 'd["plan"]["video"]["mode"] == "encode"' 2>/dev/null; then
+        s=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name,profile,pix_fmt -of csv=p=0 "$f")
+        [ "$s" = "h264,High,yuv420p" ] || fail "$f: re-encoded video is $s, not h264,High,yuv420p"
+        constant_spacing "$f" || fail "$f: frames not evenly spaced"
+        [ "$(probe "$f" stream=r_frame_rate v:0)" = "$(probe "$f" stream=avg_frame_rate v:0)" ] ||
+            fail "$f: r_frame_rate differs from avg_frame_rate"
+    fi
+    pyjson "$d/metadata/probe.json" "abs(d['duration'] - $(probe "$f" format=duration)) < 0.01 and d['size'] == $(stat -c %s "$f")" ||
+        fail "$f: probe.json's duration and size are ffprobe's"
+done
+check "every delivered fixed file checked ($n)" [ "$n" -ge 12 ]
+
 finish
