@@ -51,6 +51,7 @@ typedef struct qc_config {
     double leading_black_max, trailing_black_max; int edge_black_level;
     double freeze_max_seconds;             int freeze_level;
     double silence_max_seconds;            int silence_level;
+    double leading_silence_max, trailing_silence_max; int edge_silence_level;
     int audio_silent_level;        /* audio present but silent throughout */
     double loudness_target;        /* LUFS, e.g. -14; 0 = not set */
     double loudness_tolerance;             int loudness_level;

@@ -58,6 +58,22 @@ static void write_segments(writer *w, const char *key, const analyse_segment *v,
     writer_end_array(w);
 }
 
+void analyse_edge_silence(const analyse_result *r, double *leading, double *trailing)
+{
+    *leading = *trailing = 0;
+    if (!r->nsilence)
+        return;
+    /* A frame's worth of slack: the first run starts at the first sample,
+     * the last ends with the last one decoded. */
+    const double slack = 0.05;
+    const analyse_segment *first = &r->silence[0], *last = &r->silence[r->nsilence - 1];
+    if (first->start <= slack)
+        *leading = first->end;
+    double end = isfinite(r->audio_end) && r->audio_end > 0 ? r->audio_end : r->duration;
+    if (isfinite(end) && last->end >= end - slack)
+        *trailing = end - last->start;
+}
+
 void analyse_write(const analyse_result *r, writer *w)
 {
     bool keyframes = r->mode == ANALYSE_KEYFRAMES;

@@ -55,6 +55,8 @@ static const struct {
     { "leading_black", FIX_TRIM, "leading black cut" },
     { "trailing_black", FIX_TRIM, "trailing black cut" },
     { "duration_max", FIX_TRIM, "cut at the maximum duration" },
+    { "leading_silence", FIX_TRIM, "leading silence cut" },
+    { "trailing_silence", FIX_TRIM, "trailing silence cut" },
     { "black_max_seconds", FIX_TRIM, NULL }, /* only if the black is at the edges */
     { "black_max_share", FIX_TRIM, NULL },
     { "video_stream", -1, "there is no video to fix" },
@@ -344,8 +346,17 @@ static bool trim_plan_rule(const vb_config *cfg, const probe_result *p,
         return true;
     }
     if (!a) {
-        say(&plan->unfixable, rule, "needs the black found by the analysis");
+        say(&plan->unfixable, rule, "needs what the analysis finds");
         return false;
+    }
+    if (strcmp(rule, "leading_silence") == 0 || strcmp(rule, "trailing_silence") == 0) {
+        double lead, trail;
+        analyse_edge_silence(a, &lead, &trail);
+        if (rule[0] == 'l')
+            plan->trim_start = fmax(plan->trim_start, lead);
+        else if (isfinite(dur) && (isnan(plan->trim_end) || dur - trail < plan->trim_end))
+            plan->trim_end = dur - trail;
+        return true;
     }
     bool lead = a->leading_black > 0, trail = a->trailing_black > 0 && isfinite(dur);
     bool edges = strncmp(rule, "black_max", 9) == 0;

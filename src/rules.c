@@ -319,6 +319,7 @@ bool rules_have_analysis_gates(const qc_config *q)
 {
     return q->black_max_seconds > 0 || q->black_max_share > 0 || q->leading_black_max > 0 ||
            q->trailing_black_max > 0 || q->freeze_max_seconds > 0 ||
+           q->leading_silence_max > 0 || q->trailing_silence_max > 0 ||
            q->silence_max_seconds > 0 || q->loudness_target != 0 || q->true_peak_max != 0;
 }
 
@@ -403,6 +404,12 @@ void rules_eval_analysis(const qc_config *q, const analyse_result *a, rule_repor
     if (sound) {
         check_max_seconds(rep, "silence_max", q->silence_level, a->silence_max,
                           q->silence_max_seconds, "longest silence");
+        double lead, trail;
+        analyse_edge_silence(a, &lead, &trail);
+        check_max_seconds(rep, "leading_silence", q->edge_silence_level, lead,
+                          q->leading_silence_max, "silence at the start");
+        check_max_seconds(rep, "trailing_silence", q->edge_silence_level, trail,
+                          q->trailing_silence_max, "silence at the end");
         rules_add(rep, "audio_silent", q->audio_silent_level, !a->audio_silent,
             a->audio_silent ? "silent" : "not silent", "not silent",
             a->audio_silent ? "the audio track is silent from start to end"

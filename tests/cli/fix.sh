@@ -137,6 +137,16 @@ din=$(probe "$T/in/leader.mp4" stream=duration v:0); dout=$(probe "$D/video/lead
 check "trim: $din s -> $dout s, 1 s shorter within a frame" near "$("$PYTHON3" -c "print($din - 1)")" "$dout" 0.041
 check "trim: plays" plays_clean "$D/video/leader.mp4"
 
+# Silence at the start: cut with the picture.
+ff -f lavfi -i "$V" -f lavfi -i "sine=frequency=500:sample_rate=48000,adelay=2500|2500" -t 5 \
+    -c:v libx264 -preset ultrafast -c:a aac -ac 1 -movflags +faststart "$T/in/hush.mp4"
+fixrun hush 0 "$T/in/hush.mp4" "[qc]" "leading_silence_max = 0.5"
+D=$(item_dir hush)
+first=$(ffmpeg -nostdin -hide_banner -i "$D/video/hush.mp4" -af silencedetect=n=-60dB:d=0.3 -vn -f null - 2>&1 | sed -n 's/.*silence_start: //p' | head -1)
+check "hush: silencedetect finds no silence at the start (${first:-none})" [ -z "$first" ] || le 0.5 "$first"
+dout=$(probe "$D/video/hush.mp4" format=duration)
+check "hush: 5 s -> $dout s, the 2.5 s of silence cut" near "$dout" 2.5 0.1
+
 # ---- conform ----
 ff -f lavfi -i testsrc2=size=1280x720:rate=50 -f lavfi -i sine=sample_rate=48000 -t 2 -c:v libx264 \
     -preset ultrafast -c:a aac -movflags +faststart "$T/in/wide.mp4"

@@ -313,6 +313,21 @@ static void test_trim(void)
     CHECK_NEAR(f.plan.trim_start, 1.0, 1e-9);
     CHECK_NEAR(f.plan.trim_end, 9.0, 1e-9);
     fx_free(&f);
+    /* Silence at both ends. */
+    fx_init(&f, "[qc]\nleading_silence_max = 0.5\ntrailing_silence_max = 0.5\n");
+    f.with_a = true;
+    analyse_segment sil[2] = { { 0, 2.5, 2.5 }, { 7.0, 10.0, 3.0 } };
+    f.a.silence = sil;
+    f.a.nsilence = 2;
+    f.a.silence_max = 3.0;
+    f.a.audio_end = 10.0;
+    fx_plan(&f, NULL);
+    CHECK(f.plan.any && f.plan.actions[FIX_TRIM] && f.plan.video_encode);
+    CHECK_NEAR(f.plan.trim_start, 2.5, 1e-9);
+    CHECK_NEAR(f.plan.trim_end, 7.0, 1e-9);
+    f.a.silence = NULL; /* not owned */
+    f.a.nsilence = 0;
+    fx_free(&f);
     /* Trimming switched off. */
     fx_init(&f, "[qc]\nleading_black_max = 0.5\n[fix]\ntrim = false\n");
     f.with_a = true;
