@@ -23,7 +23,6 @@
 #include "backoff.h"
 #include "batch.h"
 #include "crypto.h"
-#include "jsonx.h"
 #include "layout.h"
 #include "net.h"
 #include "provider.h"
@@ -150,88 +149,6 @@ static double gen_jitter(gen_engine *g, double d, double spread)
     double u = (double)(backoff_rand(&g->rng) >> 11) / 9007199254740992.0;
     return d * (1.0 - spread + 2 * spread * u);
 }
-
-static char *xdup(const char *s)
-{
-    return s ? vb_xstrdup(s) : NULL;
-}
-
-static void job_copy(gen_job *d, const gen_job *s)
-{
-    *d = *s;
-    d->image_file = xdup(s->image_file);
-    d->image_tail_file = xdup(s->image_tail_file);
-    d->id = s->id ? vb_xstrdup(s->id) : NULL;
-    d->prompt = s->prompt ? vb_xstrdup(s->prompt) : NULL;
-    d->negative_prompt = s->negative_prompt ? vb_xstrdup(s->negative_prompt) : NULL;
-    d->model = s->model ? vb_xstrdup(s->model) : NULL;
-    d->mode = s->mode ? vb_xstrdup(s->mode) : NULL;
-    d->aspect_ratio = s->aspect_ratio ? vb_xstrdup(s->aspect_ratio) : NULL;
-    d->image = s->image ? vb_xstrdup(s->image) : NULL;
-    d->image_tail = s->image_tail ? vb_xstrdup(s->image_tail) : NULL;
-    d->refused = xdup(s->refused);
-}
-
-static void job_free_fields(gen_job *j)
-{
-    free(j->id); free(j->prompt); free(j->negative_prompt); free(j->model);
-    free(j->mode); free(j->aspect_ratio); free(j->image); free(j->image_tail);
-    free(j->image_file); free(j->image_tail_file); free(j->refused);
-    memset(j, 0, sizeof *j);
-}
-
-/* The job as the journal keeps it (what resume needs to rebuild it). */
-static json_t *job_to_json(const gen_job *j)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "row", json_integer((json_int_t)j->row));
-    json_object_set_new(o, "line", json_integer((json_int_t)j->line));
-    json_object_set_new(o, "kind", json_integer(j->kind));
-    const struct { const char *k; const char *v; } s[] = {
-        {"id", j->id}, {"prompt", j->prompt}, {"negative_prompt", j->negative_prompt},
-        {"model", j->model}, {"mode", j->mode}, {"aspect_ratio", j->aspect_ratio},
-        {"image", j->image}, {"image_tail", j->image_tail},
-        {"image_file", j->image_file}, {"image_tail_file", j->image_tail_file},
-        {"refused", j->refused},
-    };
-    for (size_t i = 0; i < VB_ARRAY_LEN(s); i++)
-        if (s[i].v)
-            json_object_set_new(o, s[i].k, json_string(s[i].v));
-    json_object_set_new(o, "duration", json_integer(j->duration));
-    if (!isnan(j->cfg_scale))
-        json_object_set_new(o, "cfg_scale", json_real(j->cfg_scale));
-    return o;
-}
-
-static int job_from_json(const char *text, gen_job *j)
-{
-    json_t *o = json_loads(text, 0, NULL);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return -1;
-    }
-    memset(j, 0, sizeof *j);
-    j->row = (int)jsonx_int(o, "row");
-    j->line = (int)jsonx_int(o, "line");
-    j->kind = (int)jsonx_int(o, "kind");
-    j->image_file = jsonx_dup(o, "image_file");
-    j->image_tail_file = jsonx_dup(o, "image_tail_file");
-    j->duplicate_of = -1;
-    j->id = jsonx_dup(o, "id");
-    j->prompt = jsonx_dup(o, "prompt");
-    j->negative_prompt = jsonx_dup(o, "negative_prompt");
-    j->model = jsonx_dup(o, "model");
-    j->mode = jsonx_dup(o, "mode");
-    j->aspect_ratio = jsonx_dup(o, "aspect_ratio");
-    j->image = jsonx_dup(o, "image");
-    j->image_tail = jsonx_dup(o, "image_tail");
-    j->refused = jsonx_dup(o, "refused");
-    j->duration = (int)jsonx_int(o, "duration");
-    j->cfg_scale = jsonx_num(o, "cfg_scale");
-    json_decref(o);
-    return 0;
-}
-
 
 static long image_read(void *ud, void *buf, size_t n)
 {
@@ -1329,7 +1246,7 @@ static int plan_new(gen_engine *g, vb_error *e)
     int rc = 0;
     for (size_t i = 0; i < g->n && rc == 0; i++) {
         gtask *t = &g->t[i];
-        job_copy(&t->job, &g->o->jobs->v[i]);
+        jobs_job_copy(&t->job, &g->o->jobs->v[i]);
         t->heap_i = -1;
         t->seq = (int64_t)i + 1;
         t->units = NAN;
@@ -1348,9 +1265,7 @@ static int plan_new(gen_engine *g, vb_error *e)
                 break;
             }
         char *src = vb_xasprintf("%s:%s", g->pv->name, t->job.id);
-        json_t *jj = job_to_json(&t->job);
-        char *js = json_dumps(jj, JSON_COMPACT);
-        json_decref(jj);
+        char *js = jobs_job_to_json(&t->job);
         rc = report_queue(g->rep, t->seq, src, t->folder, NULL, e);
         if (rc == 0)
             rc = state_gen_add(g->st, g->batch_id, t->seq, js, t->ext_id, t->est_units,
@@ -1382,7 +1297,7 @@ static int plan_resume(gen_engine *g, vb_error *e)
         gtask *t = &g->t[g->n];
         memset(t, 0, sizeof *t);
         t->heap_i = -1;
-        if (job_from_json(c[1] ? c[1] : "", &t->job) != 0) {
+        if (jobs_job_from_json(c[1] ? c[1] : "", &t->job) != 0) {
             state_rows_free(&rows);
             return vb_fail(e, VB_ERR_IO, "the journal's job %s is unreadable", c[0]);
         }
@@ -1647,7 +1562,7 @@ out:
         g->pv->session_free(&g->sess);
     for (size_t i = 0; i < g->n; i++) {
         gtask *t = &g->t[i];
-        job_free_fields(&t->job);
+        jobs_job_clear(&t->job);
         free(t->folder); free(t->task_id); free(t->url); free(t->image_local);
         free(t->tail_local); free(t->video_path); free(t->pstatus); free(t->error);
     }
