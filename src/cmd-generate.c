@@ -301,8 +301,9 @@ static void cmd_generate_plan_write_json(const cmd_generate_plan *pl, const cmd_
     writer_int(w, "rpm", c->generate.rpm);
     writer_double(w, "poll_interval", c->generate.poll_interval);
     writer_double(w, "task_timeout", c->generate.task_timeout);
-    writer_string(w, "base_url", c->kling.base_url);
-    writer_double(w, "request_timeout", c->kling.request_timeout);
+    provider_endpoint ep = p->endpoint(c);
+    writer_string(w, "base_url", ep.base_url);
+    writer_double(w, "request_timeout", ep.request_timeout);
     writer_end_object(w);
     writer_end_object(w);
     writer_print(w, stdout);

@@ -16,8 +16,8 @@
  * Pacing: at most max_concurrent tasks in flight, creates through a token
  * bucket at rpm, polls on a timer learnt from the generation times seen
  * (first poll near the expected end, then short jittered intervals), a
- * per-task deadline; 429/1302/1303 pause submissions (Retry-After
- * honoured), 5xx/resets back off with jitter. */
+ * per-task deadline; the provider's rate and concurrency refusals pause
+ * submissions (Retry-After honoured), 5xx/resets back off with jitter. */
 #include "config.h"
 #include "generate.h"
 #include "backoff.h"
@@ -107,7 +107,7 @@ typedef struct gen_engine {
     report *rep;
     state *st;                 /* borrowed from rep */
     char *batch_id;
-    char *base_url;
+    provider_endpoint ep;      /* the session's */
     net *net;
     gtask *t;
     size_t n;
@@ -413,11 +413,11 @@ static void task_fail(gen_engine *g, size_t i, const char *status, const char *f
 static net_req *api_req(gen_engine *g, gtask *t, int kind, const char *path, char *body)
 {
     net_req *r = net_req_new();
-    r->url = vb_xasprintf("%s%s", g->base_url, path);
+    r->url = vb_xasprintf("%s%s", g->ep.base_url, path);
     r->body = body;
     r->kind = kind;
     r->ud = t;
-    r->timeout = g->cfg->kling.request_timeout > 0 ? g->cfg->kling.request_timeout : 30;
+    r->timeout = g->ep.request_timeout;
     net_req_header(r, "Content-Type: application/json");
     net_req_header(r, "Accept: application/json");
     char *auth = NULL;
@@ -1452,8 +1452,8 @@ int generate_run(const generate_opts *o)
     g->o = o;
     g->cfg = cfg;
     g->rng = (uint64_t)util_now() * 1000003u ^ (uint64_t)getpid() << 20 ^ 0x9E3779B97F4A7C15ull;
-    g->pv = o->provider ? o->provider
-                        : provider_find(cfg->generate.provider ? cfg->generate.provider : "kling");
+    /* No provider recorded (NULL): the default one. */
+    g->pv = o->provider ? o->provider : provider_find(cfg->generate.provider);
     int status = VB_EXIT_USAGE;
     if (!g->pv) {
         fprintf(stderr, "vbatch: unknown provider %s\n", cfg->generate.provider);
@@ -1468,13 +1468,7 @@ int generate_run(const generate_opts *o)
         fprintf(stderr, "vbatch: %s\n", e.msg);
         goto out;
     }
-    {
-        const char *b = cfg->kling.base_url;
-        size_t len = strlen(b);
-        while (len > 0 && b[len - 1] == '/')
-            len--;
-        g->base_url = vb_xstrndup(b, len);
-    }
+    g->ep = g->pv->session_endpoint(g->sess);
     if (o->resume_id) {
         g->rep = report_reopen(o->out_dir, o->resume_id, o->requeue, &e);
     } else {
@@ -1575,7 +1569,6 @@ out:
     net_free(&g->net);
     report_free(&g->rep);
     free(g->batch_id);
-    free(g->base_url);
     free(g);
     return status;
 }
