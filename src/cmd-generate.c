@@ -6,6 +6,7 @@
  * generation engine. */
 #include "config.h"
 #include "cmd.h"
+#include "gen-sched.h"
 #include "generate.h"
 #include "jobs.h"
 #include "preset.h"
@@ -199,7 +200,7 @@ static void cmd_generate_plan_make(cmd_generate_plan *pl, const gen_jobs *jobs,
         pl->units += pj->units;
         /* As the engine does: no new submission once the next one would
          * pass the budget, even if a cheaper one follows. */
-        if (budget > 0 && (budget_stop || pl->submit_units + pj->units > budget + 1e-9)) {
+        if (budget_stop || gen_sched_over_budget(budget, pl->submit_units, pj->units)) {
             budget_stop = true;
             pj->status = PLAN_OVER_BUDGET;
             pl->over_budget++;

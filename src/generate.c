@@ -23,6 +23,7 @@
 #include "backoff.h"
 #include "batch.h"
 #include "crypto.h"
+#include "gen-sched.h"
 #include "layout.h"
 #include "net.h"
 #include "provider.h"
@@ -76,14 +77,11 @@ typedef struct gtask {
     char ext_id[40];
     char *task_id;
     int state;
-    double next_at;            /* timer (G_WAIT, retries), 0 = none */
-    int heap_i;                /* position in the timer heap, -1 */
-    bool in_heap;
     int tries;                 /* transient failures of the current call */
     int renews;
     int refreshes;
     bool maybe_created;        /* a create may have reached the provider */
-    bool counted;              /* counted in g->inflight */
+    bool counted;              /* counted against the concurrency limit */
     bool committed;            /* its units counted in g->committed_units */
     double created;            /* create answered (or first seen) */
     double last_miss;          /* age at the last poll that found it running */
@@ -111,17 +109,8 @@ typedef struct gen_engine {
     net *net;
     gtask *t;
     size_t n;
-    /* submission queue: indices, in row order */
-    size_t *q;
-    size_t qhead, qlen, qcap;
-    /* timer heap of task indices by next_at */
-    size_t *heap;
-    size_t nheap;
-    int inflight;              /* tasks that may be running at the provider */
-    int max_inflight;
-    double tokens, tokens_at;
-    double pause_until;        /* no create before this (rate limited) */
-    double conc_pause_until;
+    /* timers, the submission queue (in row order), pacing */
+    gen_sched s;
     bool no_credit, auth_refused, budget_hit;
     char hold_reason[600];
     double committed_units;    /* estimated or charged, of tasks created */
@@ -203,104 +192,13 @@ static int external_id(const gen_job *j, const char *pvname, const char *salt,
     return rc;
 }
 
-/* ---- timer heap ---- */
+/* ---- the scheduler's queue ---- */
 
-static bool heap_less(gen_engine *g, size_t a, size_t b)
-{
-    return g->t[g->heap[a]].next_at < g->t[g->heap[b]].next_at;
-}
-
-static void heap_swap(gen_engine *g, size_t a, size_t b)
-{
-    size_t x = g->heap[a];
-    g->heap[a] = g->heap[b];
-    g->heap[b] = x;
-    g->t[g->heap[a]].heap_i = (int)a;
-    g->t[g->heap[b]].heap_i = (int)b;
-}
-
-static void heap_up(gen_engine *g, size_t i)
-{
-    while (i > 0 && heap_less(g, i, (i - 1) / 2)) {
-        heap_swap(g, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-}
-
-static void heap_down(gen_engine *g, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < g->nheap && heap_less(g, l, m))
-            m = l;
-        if (r < g->nheap && heap_less(g, r, m))
-            m = r;
-        if (m == i)
-            return;
-        heap_swap(g, i, m);
-        i = m;
-    }
-}
-
-/* Run task i's next step at `when`. */
-static void timer_set(gen_engine *g, size_t i, double when)
-{
-    gtask *t = &g->t[i];
-    t->next_at = when;
-    if (t->in_heap) {
-        heap_up(g, (size_t)t->heap_i);
-        heap_down(g, (size_t)t->heap_i);
-        return;
-    }
-    t->in_heap = true;
-    t->heap_i = (int)g->nheap;
-    g->heap[g->nheap++] = i;
-    heap_up(g, g->nheap - 1);
-}
-
-static size_t timer_pop(gen_engine *g)
-{
-    size_t i = g->heap[0];
-    g->t[i].in_heap = false;
-    g->nheap--;
-    if (g->nheap > 0) {
-        g->heap[0] = g->heap[g->nheap];
-        g->t[g->heap[0]].heap_i = 0;
-        heap_down(g, 0);
-    }
-    return i;
-}
-
-/* ---- submission queue ---- */
-
+/* Task i waits for a submission slot. */
 static void queue_push(gen_engine *g, size_t i, bool front)
 {
-    if (g->qlen == g->qcap) {
-        size_t cap = g->qcap ? 2 * g->qcap : 64;
-        size_t *q = vb_xmalloc(cap * sizeof *q);
-        for (size_t k = 0; k < g->qlen; k++)
-            q[k] = g->q[(g->qhead + k) % g->qcap];
-        free(g->q);
-        g->q = q;
-        g->qcap = cap;
-        g->qhead = 0;
-    }
-    if (front) {
-        g->qhead = (g->qhead + g->qcap - 1) % g->qcap;
-        g->q[g->qhead] = i;
-    } else {
-        g->q[(g->qhead + g->qlen) % g->qcap] = i;
-    }
-    g->qlen++;
+    gen_sched_queue_push(&g->s, i, front);
     g->t[i].state = G_QUEUED;
-}
-
-static size_t queue_pop(gen_engine *g)
-{
-    size_t i = g->q[g->qhead];
-    g->qhead = (g->qhead + 1) % g->qcap;
-    g->qlen--;
-    return i;
 }
 
 /* ---- the journal ---- */
@@ -361,7 +259,7 @@ static void uncount(gen_engine *g, gtask *t)
 {
     if (t->counted) {
         t->counted = false;
-        g->inflight--;
+        gen_sched_idle(&g->s);
     }
 }
 
@@ -445,7 +343,7 @@ static void start_lookup(gen_engine *g, size_t i)
     t->state = G_LOOKUP;
     if (!t->counted) {
         t->counted = true;
-        g->inflight++;
+        gen_sched_busy(&g->s);
     }
     char *path = g->pv->query_path(&t->job, t->ext_id);
     g->n_lookup++;
@@ -513,7 +411,7 @@ static void start_create(gen_engine *g, size_t i)
         t->started = util_now();
     if (!t->counted) {
         t->counted = true;
-        g->inflight++;
+        gen_sched_busy(&g->s);
     }
     commit_units(g, t);
     g->n_create++;
@@ -679,7 +577,7 @@ static void backoff_retry(gen_engine *g, size_t i, int next, double retry_after)
     if (retry_after >= 0 && retry_after > d)
         d = retry_after;
     t->state = next;
-    timer_set(g, i, util_now() + d);
+    gen_sched_timer_set(&g->s, i, util_now() + d);
 }
 
 /* A reply about an existing task (lookup or poll). */
@@ -732,7 +630,7 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
     double age = now - t->created;
     t->last_miss = age;
     t->state = G_WAIT;
-    timer_set(g, i, now + repoll(g, age));
+    gen_sched_timer_set(&g->s, i, now + repoll(g, age));
 }
 
 static void hold_all(gen_engine *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -804,7 +702,7 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         free(t->pstatus);
         t->pstatus = vb_xstrdup("submitted");
         t->state = G_WAIT;
-        timer_set(g, i, now + first_poll(g));
+        gen_sched_timer_set(&g->s, i, now + first_poll(g));
         break;
     case PV_DUPLICATE:
         /* The id is known there: an earlier create did arrive. */
@@ -816,17 +714,10 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         t->maybe_created = false;
         double d = r->retry_after >= 0 ? r->retry_after
                                        : backoff_delay(t->tries + 1, GEN_BACKOFF_BASE, 10, &g->rng);
-        if (v == PV_RATE) {
-            if (now + d > g->pause_until)
-                g->pause_until = now + d;
-        } else {
-            /* Fewer tasks than we thought may run at once: wait for one
-             * of ours to end, or for the pause. */
-            if (g->inflight > 0 && g->inflight < g->max_inflight)
-                g->max_inflight = g->inflight;
-            if (now + d > g->conc_pause_until)
-                g->conc_pause_until = now + d;
-        }
+        if (v == PV_RATE)
+            gen_sched_rate_limited(&g->s, now, d);
+        else
+            gen_sched_concurrency_limited(&g->s, now, d);
         g->n_retry++;
         queue_push(g, i, true);
         break;
@@ -908,7 +799,7 @@ static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
             break;
         }
         t->state = lookup ? G_LOOKUP : G_WAIT;
-        timer_set(g, i, util_now());
+        gen_sched_timer_set(&g->s, i, util_now());
         break;
     case PV_AUTH:
         keys_refused(g, false, pr.msg);
@@ -1037,45 +928,37 @@ static bool may_submit(gen_engine *g, double now)
 {
     if (g->no_credit || g->auth_refused || atomic_load(&g->stop))
         return false;
-    if (g->inflight >= g->max_inflight || now < g->pause_until || now < g->conc_pause_until)
-        return false;
-    double rate = g->cfg->generate.rpm > 0 ? g->cfg->generate.rpm / 60.0 : 1e9;
-    double cap = rate < 1 ? 1 : rate;
-    g->tokens += (now - g->tokens_at) * rate;
-    g->tokens_at = now;
-    if (g->tokens > cap)
-        g->tokens = cap;
-    return g->tokens >= 1.0;
+    return gen_sched_may_submit(&g->s, now);
 }
 
 static void submit_ready(gen_engine *g, double now)
 {
-    while (g->qlen > 0 && may_submit(g, now)) {
-        size_t i = g->q[g->qhead];
+    while (gen_sched_queue_len(&g->s) > 0 && may_submit(g, now)) {
+        size_t i = gen_sched_queue_front(&g->s);
         gtask *t = &g->t[i];
         double budget = g->cfg->generate.budget;
-        if (budget > 0 && g->committed_units + t->est_units > budget + 1e-9) {
+        if (gen_sched_over_budget(budget, g->committed_units, t->est_units)) {
             g->budget_hit = true;
             hold_all(g, "the budget of %g units is reached (%g spent or committed): the jobs"
                         " left are not submitted; `vbatch resume --job-id %s --budget N` goes on",
                      budget, g->committed_units, g->batch_id);
             return;
         }
-        queue_pop(g);
+        gen_sched_queue_pop(&g->s);
         if (t->maybe_created) {
             /* Came back from a lost answer: look it up, do not pay twice. */
             start_lookup(g, i);
             continue;
         }
-        g->tokens -= 1.0;
+        gen_sched_take(&g->s);
         start_create(g, i);
     }
 }
 
 static void run_timers(gen_engine *g, double now)
 {
-    while (g->nheap > 0 && g->t[g->heap[0]].next_at <= now) {
-        size_t i = timer_pop(g);
+    while (gen_sched_timer_due(&g->s, now)) {
+        size_t i = gen_sched_timer_pop(&g->s);
         gtask *t = &g->t[i];
         if (atomic_load(&g->stop))
             continue;
@@ -1099,10 +982,10 @@ static bool loop_done(gen_engine *g)
         return false;
     if (atomic_load(&g->stop))
         return true;
-    if (g->nheap > 0)
+    if (gen_sched_timers(&g->s) > 0)
         return false;
     /* Queued jobs that can never be submitted are held, not waited for. */
-    if (g->qlen > 0 && !(g->no_credit || g->auth_refused || g->budget_hit))
+    if (gen_sched_queue_len(&g->s) > 0 && !(g->no_credit || g->auth_refused || g->budget_hit))
         return false;
     return true;
 }
@@ -1115,19 +998,7 @@ static void *gen_thread(void *arg)
         run_timers(g, now);
         submit_ready(g, now);
         /* Sleep until the next timer, the next token, or a reply. */
-        double wait = 0.25;
-        if (g->nheap > 0 && g->t[g->heap[0]].next_at - now < wait)
-            wait = g->t[g->heap[0]].next_at - now;
-        if (g->qlen > 0 && g->inflight < g->max_inflight && g->cfg->generate.rpm > 0) {
-            double tok = (1.0 - g->tokens) / (g->cfg->generate.rpm / 60.0);
-            double p = g->pause_until > g->conc_pause_until ? g->pause_until : g->conc_pause_until;
-            if (p - now > tok)
-                tok = p - now;
-            if (tok < wait)
-                wait = tok;
-        }
-        if (wait < 0.001)
-            wait = 0.001;
+        double wait = gen_sched_wait(&g->s, now, 0.25);
         vb_error e = {0};
         if (net_wait(g->net, wait, &e) != 0) {
             g->fatal = 1;
@@ -1247,7 +1118,6 @@ static int plan_new(gen_engine *g, vb_error *e)
     for (size_t i = 0; i < g->n && rc == 0; i++) {
         gtask *t = &g->t[i];
         jobs_job_copy(&t->job, &g->o->jobs->v[i]);
-        t->heap_i = -1;
         t->seq = (int64_t)i + 1;
         t->units = NAN;
         t->est_units = g->pv->estimate_units(&t->job);
@@ -1296,7 +1166,6 @@ static int plan_resume(gen_engine *g, vb_error *e)
         }
         gtask *t = &g->t[g->n];
         memset(t, 0, sizeof *t);
-        t->heap_i = -1;
         if (jobs_job_from_json(c[1] ? c[1] : "", &t->job) != 0) {
             state_rows_free(&rows);
             return vb_fail(e, VB_ERR_IO, "the journal's job %s is unreadable", c[0]);
@@ -1370,7 +1239,6 @@ static void start_tasks(gen_engine *g)
     double now = util_now();
     for (size_t i = 0; i < g->n; i++) {
         gtask *t = &g->t[i];
-        t->heap_i = -1;
         if (t->state == G_DONE)
             continue;
         if (t->leader) {
@@ -1389,9 +1257,9 @@ static void start_tasks(gen_engine *g)
         }
         if (t->state == G_WAIT) {
             t->counted = true;
-            g->inflight++;
+            gen_sched_busy(&g->s);
             t->created = now;
-            timer_set(g, i, now);
+            gen_sched_timer_set(&g->s, i, now);
         } else if (t->state == G_LOOKUP) {
             /* Looked up through the submission queue (paced), before any
              * create. */
@@ -1505,10 +1373,9 @@ int generate_run(const generate_opts *o)
             goto out;
         }
     }
-    g->heap = vb_xcalloc(g->n ? g->n : 1, sizeof *g->heap);
-    g->max_inflight = cfg->generate.max_concurrent > 0 ? cfg->generate.max_concurrent : 3;
-    g->tokens = 1.0;
-    g->tokens_at = util_now();
+    gen_sched_init(&g->s, g->n,
+                   cfg->generate.max_concurrent > 0 ? cfg->generate.max_concurrent : 3,
+                   cfg->generate.rpm, util_now());
     g->net = net_new(&e);
     if (!g->net) {
         fprintf(stderr, "vbatch: %s\n", e.msg);
@@ -1564,8 +1431,7 @@ out:
         batch_item_clear(&g->ready[i]);
     free(g->ready);
     free(g->t);
-    free(g->q);
-    free(g->heap);
+    gen_sched_free(&g->s);
     net_free(&g->net);
     report_free(&g->rep);
     free(g->batch_id);
