@@ -9,6 +9,7 @@
 #include "gen-sched.h"
 #include "generate.h"
 #include "jobs.h"
+#include "msg.h"
 #include "preset.h"
 #include "provider.h"
 #include "util.h"
@@ -418,11 +419,11 @@ static void cmd_generate_plan_write_text(const cmd_generate_plan *pl, const char
 static void cmd_generate_print_errors(const gen_jobs *jobs)
 {
     for (size_t i = 0; i < jobs->errors.n; i++)
-        fprintf(stderr, "vbatch: %s\n", jobs->errors.v[i]);
+        msg_error("%s", jobs->errors.v[i]);
     if (jobs->nerrors > jobs->errors.n)
-        fprintf(stderr, "vbatch: ... and %zu more\n", jobs->nerrors - jobs->errors.n);
-    fprintf(stderr, "vbatch: %zu problem%s in the jobs file: nothing was submitted\n",
-            jobs->nerrors, jobs->nerrors == 1 ? "" : "s");
+        msg_error("... and %zu more", jobs->nerrors - jobs->errors.n);
+    msg_error("%zu problem%s in the jobs file: nothing was submitted", jobs->nerrors,
+              jobs->nerrors == 1 ? "" : "s");
 }
 
 static int cmd_generate_exec(int argc, char **argv)
@@ -471,7 +472,7 @@ static int cmd_generate_exec(int argc, char **argv)
         cfg.output.publish = true;
     const provider *p = provider_find(cfg.generate.provider);
     if (!p) { /* preset.c checks the name: only a new provider missing its table line */
-        fprintf(stderr, "vbatch: unknown provider '%s'\n", cfg.generate.provider);
+        msg_error("unknown provider '%s'", cfg.generate.provider);
         status = VB_EXIT_USAGE;
         goto out;
     }
@@ -496,7 +497,7 @@ static int cmd_generate_exec(int argc, char **argv)
         status = pl.refused ? VB_EXIT_ITEMS : VB_EXIT_OK;
         cmd_generate_plan_free(&pl);
         if (fflush(stdout) != 0 && status == VB_EXIT_OK) {
-            perror("vbatch: standard output");
+            msg_error("standard output: %s", strerror(errno));
             status = VB_EXIT_ITEMS;
         }
         goto out;
@@ -512,7 +513,9 @@ static int cmd_generate_exec(int argc, char **argv)
         .command_line = vb_command_line,
     };
     go.jobs_threads = a.jobs;
-    status = generate_run(&go);
+    generate_result res;
+    generate_run(&go, &res);
+    status = generate_console_finish(&res, a.out_dir);
 
 out:
     jobs_free(&jobs);

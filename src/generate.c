@@ -25,6 +25,7 @@
 #include "crypto.h"
 #include "gen-sched.h"
 #include "layout.h"
+#include "msg.h"
 #include "net.h"
 #include "provider.h"
 #include "report.h"
@@ -129,6 +130,8 @@ typedef struct gen_engine {
     vb_error fatal_e;
     /* counters for the summary and the bench */
     int64_t n_create, n_poll, n_lookup, n_download, n_retry;
+    pthread_t thread;          /* the network thread (gen_thread) */
+    bool thread_started, mu_ready;
 } gen_engine;
 
 /* ---- small helpers ---- */
@@ -1312,31 +1315,34 @@ int generate_is_batch(const char *out_dir, const char *batch_id, vb_error *e)
     return rc;
 }
 
-int generate_run(const generate_opts *o)
+/* Could not start: why, into res. Returns -1. */
+static int gen_not_started(generate_result *res, bool usage, const char *why)
 {
-    const vb_config *cfg = o->config;
+    res->started = false;
+    res->usage = usage;
+    snprintf(res->why, sizeof res->why, "%s", why);
+    return -1;
+}
+
+/* The provider, its session, the output folder and the journal: a
+ * failure here is the configuration's or the folder's (exit 2). */
+static int gen_open(gen_engine *g, generate_result *res)
+{
+    const generate_opts *o = g->o;
+    const vb_config *cfg = g->cfg;
     vb_error e = {0};
-    gen_engine *g = vb_xcalloc(1, sizeof *g);
-    g->o = o;
-    g->cfg = cfg;
-    g->rng = (uint64_t)util_now() * 1000003u ^ (uint64_t)getpid() << 20 ^ 0x9E3779B97F4A7C15ull;
     /* No provider recorded (NULL): the default one. */
     g->pv = o->provider ? o->provider : provider_find(cfg->generate.provider);
-    int status = VB_EXIT_USAGE;
     if (!g->pv) {
-        fprintf(stderr, "vbatch: unknown provider %s\n", cfg->generate.provider);
-        goto out;
+        snprintf(e.msg, sizeof e.msg, "unknown provider %s", cfg->generate.provider);
+        return gen_not_started(res, true, e.msg);
     }
     g->sess = g->pv->session_new(cfg, &e);
-    if (!g->sess) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
-        goto out;
-    }
-    if (util_mkdir_p(o->out_dir, &e) != 0) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
-        goto out;
-    }
+    if (!g->sess)
+        return gen_not_started(res, true, e.msg);
     g->ep = g->pv->session_endpoint(g->sess);
+    if (util_mkdir_p(o->out_dir, &e) != 0)
+        return gen_not_started(res, true, e.msg);
     if (o->resume_id) {
         g->rep = report_reopen(o->out_dir, o->resume_id, o->requeue, &e);
     } else {
@@ -1349,76 +1355,42 @@ int generate_run(const generate_opts *o)
         g->rep = report_open(o->out_dir, &info, &e);
         vb_strlist_clear(&inputs);
     }
-    if (!g->rep) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
-        goto out;
-    }
+    if (!g->rep)
+        return gen_not_started(res, true, e.msg);
     g->st = report_journal(g->rep);
     g->batch_id = vb_xstrdup(report_batch_id(g->rep));
-    status = VB_EXIT_ITEMS;
-    if (state_gen_prepare(g->st, &e) != 0) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
-        goto out;
-    }
-    if (o->resume_id) {
-        if (plan_resume(g, &e) != 0) {
-            fprintf(stderr, "vbatch: %s\n", e.msg);
-            goto out;
-        }
+    return 0;
+}
+
+/* Every task entered in the journal (or read back from it), the
+ * scheduler and the network ready: a failure here is the journal's or
+ * the network's (exit 3). */
+static int gen_prepare(gen_engine *g, generate_result *res)
+{
+    const vb_config *cfg = g->cfg;
+    vb_error e = {0};
+    if (state_gen_prepare(g->st, &e) != 0)
+        return gen_not_started(res, false, e.msg);
+    if (g->o->resume_id) {
+        if (plan_resume(g, &e) != 0)
+            return gen_not_started(res, false, e.msg);
     } else {
-        g->n = o->jobs->n;
+        g->n = g->o->jobs->n;
         g->t = vb_xcalloc(g->n ? g->n : 1, sizeof *g->t);
-        if (plan_new(g, &e) != 0) {
-            fprintf(stderr, "vbatch: %s\n", e.msg);
-            goto out;
-        }
+        if (plan_new(g, &e) != 0)
+            return gen_not_started(res, false, e.msg);
     }
     gen_sched_init(&g->s, g->n,
                    cfg->generate.max_concurrent > 0 ? cfg->generate.max_concurrent : 3,
                    cfg->generate.rpm, util_now());
     g->net = net_new(&e);
-    if (!g->net) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
-        goto out;
-    }
-    pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
-    start_tasks(g);
+    if (!g->net)
+        return gen_not_started(res, false, e.msg);
+    return 0;
+}
 
-    pthread_t th;
-    if (pthread_create(&th, NULL, gen_thread, g) != 0) {
-        fprintf(stderr, "vbatch: cannot start the network thread\n");
-        abort();
-    }
-    batch_feed feed = { .next = feed_next, .stop = feed_stop, .held = feed_held, .ud = g };
-    batch_opts bo = {
-        .config = cfg, .out_dir = o->out_dir, .command_line = o->command_line,
-        .jobs = o->jobs_threads, .feed = &feed, .rep = g->rep,
-        .resume_id = o->resume_id,
-    };
-    /* The batch engine ends the batch: reports, summary, exit status. The
-     * network thread is done by then (the feed ends with it). */
-    bo.observer = batch_console();
-    bo.summary_out = vb_verbosity >= 1 ? stdout : NULL;
-    batch_result res;
-    batch_run(&bo, &res);
-    status = batch_console_finish(&res, o->out_dir);
-    pthread_join(th, NULL);
-    /* Refused keys are a configuration error, not an interruption; the
-     * batch is left interrupted all the same, to be resumed. */
-    if (g->auth_refused)
-        status = VB_EXIT_USAGE;
-    if (g->fatal)
-        fprintf(stderr, "vbatch: %s\n", g->fatal_e.msg);
-    if (vb_verbosity >= 2)
-        fprintf(stderr, "vbatch: %s: %lld creates, %lld polls, %lld lookups, %lld downloads,"
-                        " %lld retries\n", g->batch_id, (long long)g->n_create,
-                (long long)g->n_poll, (long long)g->n_lookup, (long long)g->n_download,
-                (long long)g->n_retry);
-    pthread_mutex_destroy(&g->mu);
-    pthread_cond_destroy(&g->cv);
-
-out:
+static void gen_free(gen_engine *g)
+{
     if (g->sess)
         g->pv->session_free(&g->sess);
     for (size_t i = 0; i < g->n; i++) {
@@ -1436,5 +1408,78 @@ out:
     report_free(&g->rep);
     free(g->batch_id);
     free(g);
-    return status;
+}
+
+int generate_run(const generate_opts *o, generate_result *res)
+{
+    memset(res, 0, sizeof *res);
+    gen_engine *g = vb_xcalloc(1, sizeof *g);
+    res->engine = g;
+    g->o = o;
+    g->cfg = o->config;
+    g->rng = (uint64_t)util_now() * 1000003u ^ (uint64_t)getpid() << 20 ^ 0x9E3779B97F4A7C15ull;
+    if (gen_open(g, res) != 0 || gen_prepare(g, res) != 0)
+        return -1;
+    snprintf(res->batch_id, sizeof res->batch_id, "%s", g->batch_id);
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    g->mu_ready = true;
+    start_tasks(g);
+
+    if (pthread_create(&g->thread, NULL, gen_thread, g) != 0) {
+        msg_error("cannot start the network thread");
+        abort();
+    }
+    g->thread_started = true;
+    batch_feed feed = { .next = feed_next, .stop = feed_stop, .held = feed_held, .ud = g };
+    batch_opts bo = {
+        .config = g->cfg, .out_dir = o->out_dir, .command_line = o->command_line,
+        .jobs = o->jobs_threads, .feed = &feed, .rep = g->rep,
+        .resume_id = o->resume_id,
+    };
+    /* The batch engine ends the batch: reports, summary. The network
+     * thread may still be finishing what was in flight (a batch that
+     * stopped): generate_end waits for it. */
+    bo.observer = batch_console();
+    bo.summary_out = vb_verbosity >= 1 ? stdout : NULL;
+    batch_run(&bo, &res->batch);
+    res->started = true;
+    return 0;
+}
+
+void generate_end(generate_result *res)
+{
+    gen_engine *g = res->engine;
+    if (!g)
+        return;
+    if (g->thread_started) {
+        pthread_join(g->thread, NULL);
+        /* Refused keys are a configuration error, not an interruption;
+         * the batch is left interrupted all the same, to be resumed. */
+        res->auth_refused = g->auth_refused;
+        if (g->fatal) {
+            res->journal_failed = true;
+            snprintf(res->journal_why, sizeof res->journal_why, "%s", g->fatal_e.msg);
+        }
+        res->creates = g->n_create;
+        res->polls = g->n_poll;
+        res->lookups = g->n_lookup;
+        res->downloads = g->n_download;
+        res->retries = g->n_retry;
+    }
+    if (g->mu_ready) {
+        pthread_mutex_destroy(&g->mu);
+        pthread_cond_destroy(&g->cv);
+    }
+    gen_free(g);
+    res->engine = NULL;
+}
+
+int generate_exit_status(const generate_result *res)
+{
+    if (!res->started)
+        return res->usage ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
+    if (res->auth_refused)
+        return VB_EXIT_USAGE;
+    return batch_exit_status(&res->batch);
 }
