@@ -13,11 +13,15 @@
  * every task without one is looked up first, every task with one is
  * polled, and only tasks never created are submitted.
  *
- * Pacing: at most max_concurrent tasks in flight, creates through a token
- * bucket at rpm, polls on a timer learnt from the generation times seen
- * (first poll near the expected end, then short jittered intervals), a
- * per-task deadline; the provider's rate and concurrency refusals pause
- * submissions (Retry-After honoured), 5xx/resets back off with jitter. */
+ * Pacing (the scheduler, gen-sched.c): at most max_concurrent tasks in
+ * flight, creates through a token bucket at rpm, polls on a timer learnt
+ * from the generation times seen (first poll near the expected end, then
+ * short jittered intervals), a per-task deadline; the provider's rate and
+ * concurrency refusals pause submissions (Retry-After honoured),
+ * 5xx/resets back off with jitter.
+ *
+ * The engine prints nothing: generate_run returns a generate_result,
+ * which gen-console.c shows and maps to the exit status. */
 #include "config.h"
 #include "generate.h"
 #include "backoff.h"
