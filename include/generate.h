@@ -26,6 +26,9 @@ typedef struct generate_opts {
     const char *requeue;              /* with resume_id: redo the items with this
                                        * status ("failed", "qc_failed"); a job whose
                                        * generation failed is submitted again */
+    const batch_observer *observer;   /* what the batch shows while it runs
+                                       * (batch_console()); NULL: nothing */
+    FILE *summary_out;                /* where the summary goes, NULL: nowhere */
 } generate_opts;
 
 /* How a generate run ended. */

@@ -511,6 +511,8 @@ static int cmd_generate_exec(int argc, char **argv)
         .jobs = &jobs,
         .unique = unique,
         .command_line = vb_command_line,
+        .observer = batch_console(),
+        .summary_out = vb_verbosity >= 1 ? stdout : NULL,
     };
     go.jobs_threads = a.jobs;
     generate_result res;

@@ -93,6 +93,7 @@ static int cmd_resume_run_recorded(const recorded_args *a, const char *requeue, 
         generate_opts g = {
             .config = &cfg, .out_dir = a->out_dir, .command_line = vb_command_line,
             .jobs_threads = a->jobs, .resume_id = a->batch_id, .requeue = requeue,
+            .observer = batch_console(), .summary_out = vb_verbosity >= 1 ? stdout : NULL,
         };
         int again = requeue && strcmp(requeue, "qc_failed") == 0 ? VB_EXIT_QC : VB_EXIT_ITEMS;
         int status = again;

@@ -1439,13 +1439,11 @@ int generate_run(const generate_opts *o, generate_result *res)
     batch_opts bo = {
         .config = g->cfg, .out_dir = o->out_dir, .command_line = o->command_line,
         .jobs = o->jobs_threads, .feed = &feed, .rep = g->rep,
-        .resume_id = o->resume_id,
+        .resume_id = o->resume_id, .observer = o->observer, .summary_out = o->summary_out,
     };
     /* The batch engine ends the batch: reports, summary. The network
      * thread may still be finishing what was in flight (a batch that
      * stopped): generate_end waits for it. */
-    bo.observer = batch_console();
-    bo.summary_out = vb_verbosity >= 1 ? stdout : NULL;
     batch_run(&bo, &res->batch);
     res->started = true;
     return 0;
