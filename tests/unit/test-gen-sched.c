@@ -2,9 +2,11 @@
  * simulated time: timers in order (equal deadlines, many timers, moved
  * timers), the submission queue FIFO across its growth and wrap, the
  * token bucket's refill and cap, submissions within rpm and within the
- * concurrency limit over a timeline, and the budget rule's edges. */
+ * concurrency limit over a timeline, the budget rule's edges; and how a
+ * generate run's result maps to its exit status. */
 #include "config.h"
 #include "gen-sched.h"
+#include "generate.h"
 #include "check.h"
 
 #include <math.h>
@@ -340,6 +342,34 @@ static void test_budget(void)
     CHECK(!gen_sched_over_budget(10, 10, 0));
 }
 
+static void test_exit_status(void)
+{
+    generate_result r;
+    memset(&r, 0, sizeof r);
+    /* not started: the configuration's fault (2) or the journal's (3) */
+    r.usage = true;
+    CHECK_INT(generate_exit_status(&r), VB_EXIT_USAGE);
+    r.usage = false;
+    CHECK_INT(generate_exit_status(&r), VB_EXIT_ITEMS);
+    /* started: as the batch ended ... */
+    r.started = true;
+    r.batch.started = true;
+    CHECK_INT(generate_exit_status(&r), VB_EXIT_OK);
+    r.batch.counts.qc_failed = 1;
+    CHECK_INT(generate_exit_status(&r), VB_EXIT_QC);
+    r.batch.counts.failed = 1;
+    CHECK_INT(generate_exit_status(&r), VB_EXIT_ITEMS);
+    r.batch.interrupted = true;  /* held by the budget or no credit */
+    CHECK_INT(generate_exit_status(&r), VB_EXIT_INTERRUPTED);
+    /* ... except that refused keys are a configuration error */
+    r.auth_refused = true;
+    CHECK_INT(generate_exit_status(&r), VB_EXIT_USAGE);
+    /* a batch that could not start */
+    memset(&r, 0, sizeof r);
+    r.started = true;
+    CHECK_INT(generate_exit_status(&r), VB_EXIT_USAGE);
+}
+
 int main(void)
 {
     test_timers();
@@ -349,5 +379,6 @@ int main(void)
     test_pauses();
     test_timeline();
     test_budget();
+    test_exit_status();
     return check_result("test-gen-sched");
 }
