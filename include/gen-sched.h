@@ -1,8 +1,9 @@
 /* gen-sched.h - the pacing of `vbatch generate`: when each task's next
  * step is due (a timer heap), which jobs wait for a submission slot (a
- * FIFO queue), how fast submissions may go (a token bucket at rpm) and
- * how many tasks may run at once (the concurrency limit, lowered when
- * the provider says so); and the budget rule.
+ * FIFO queue), how fast submissions may go (a token bucket at rpm), how
+ * many tasks may run at once (the concurrency limit, lowered when the
+ * provider says so), when to poll a task (learnt from the generation
+ * times seen); and the budget rule.
  *
  * Pure: no clock (the time, `now`, is passed in, in seconds from any
  * origin), no I/O, no provider. Tasks are indices 0..ntasks-1 of the
@@ -12,6 +13,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* Generation times remembered to time the polls. */
+#define GEN_SCHED_SAMPLES 32
 
 typedef struct gen_sched {
     /* timers: a binary heap of task indices by deadline */
@@ -30,6 +35,9 @@ typedef struct gen_sched {
     int max_inflight;
     double pause_until;       /* no submission before this (rate limited) */
     double conc_pause_until;  /* ... (too many tasks at the provider) */
+    /* poll timing: the last generation times seen, a ring */
+    double samples[GEN_SCHED_SAMPLES];
+    int nsamples, sample_i;
 } gen_sched;
 
 /* For ntasks tasks, at most max_inflight (> 0) in flight, rpm
@@ -80,6 +88,21 @@ void gen_sched_concurrency_limited(gen_sched *s, double now, double d);
  * the next timer, or the next token when a job waits and a slot is free;
  * at least 1 ms. */
 double gen_sched_wait(const gen_sched *s, double now, double most);
+
+/* ---- poll timing ---- */
+
+/* A task was seen done `age` seconds after it was created, the poll
+ * before having found it running at `last_miss` (0: no such poll). */
+void gen_sched_learn(gen_sched *s, double last_miss, double age);
+/* The generation time expected: the median of the recent ones, NAN
+ * before the first task ends. */
+double gen_sched_expected(const gen_sched *s);
+/* Seconds from a task's creation to its first poll, polls being at most
+ * poll_interval apart. */
+double gen_sched_first_poll(const gen_sched *s, double poll_interval);
+/* Seconds to the next poll of a task found running at `age`; rng: the
+ * engine's generator, for the jitter. */
+double gen_sched_repoll(const gen_sched *s, double age, double poll_interval, uint64_t *rng);
 
 /* ---- the budget ---- */
 

@@ -1,11 +1,13 @@
 /* gen-sched.c - the pacing of `vbatch generate` (gen-sched.h): timer
- * heap, submission queue, token bucket, concurrency limit, and the
- * budget rule. Pure, so that a simulated timeline can test it
+ * heap, submission queue, token bucket, concurrency limit, poll timing
+ * and the budget rule. Pure, so that a simulated timeline can test it
  * (tests/unit/test-gen-sched.c). */
 #include "config.h"
 #include "gen-sched.h"
+#include "backoff.h"
 #include "vbatch.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,6 +216,74 @@ double gen_sched_wait(const gen_sched *s, double now, double most)
     }
     /* Never a busy loop. */
     return wait < 0.001 ? 0.001 : wait;
+}
+
+/* ---- poll timing ---- */
+
+void gen_sched_learn(gen_sched *s, double last_miss, double age)
+{
+    /* Seen done at `age` after a poll that found it running at
+     * last_miss: it ended in between. Without such a poll, only "before
+     * age" is known: a little earlier is guessed, so that the next polls
+     * probe below and find out. */
+    double x = last_miss > 0 ? (last_miss + age) / 2 : age * 0.95;
+    s->samples[s->sample_i] = x;
+    s->sample_i = (s->sample_i + 1) % GEN_SCHED_SAMPLES;
+    if (s->nsamples < GEN_SCHED_SAMPLES)
+        s->nsamples++;
+}
+
+double gen_sched_expected(const gen_sched *s)
+{
+    int n = s->nsamples;
+    if (n == 0)
+        return NAN;
+    double v[GEN_SCHED_SAMPLES];
+    memcpy(v, s->samples, (size_t)n * sizeof *v);
+    for (int a = 1; a < n; a++)
+        for (int b = a; b > 0 && v[b] < v[b - 1]; b--) {
+            double x = v[b];
+            v[b] = v[b - 1];
+            v[b - 1] = x;
+        }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* A slot is only free again once we have seen the task end, so the
+ * first poll aims at the expected end, 1% late: about half the tasks are
+ * then found done at the first poll, the others one short step later
+ * (aiming early made every task cost three polls or more:
+ * bench/generate.sh). Before anything is known: one second. */
+double gen_sched_first_poll(const gen_sched *s, double poll_interval)
+{
+    double e = gen_sched_expected(s);
+    return isnan(e) ? (poll_interval < 1 ? poll_interval : 1) : e * 1.01;
+}
+
+/* d, spread by +-spread at random. */
+static double gen_sched_jitter(uint64_t *rng, double d, double spread)
+{
+    double u = (double)(backoff_rand(rng) >> 11) / 9007199254740992.0;
+    return d * (1.0 - spread + 2 * spread * u);
+}
+
+/* Without an estimate the age doubles (1, 2, 4 ... s, up to
+ * poll_interval); with one, short jittered steps (2% of the expected
+ * time), since the end is near. */
+double gen_sched_repoll(const gen_sched *s, double age, double poll_interval, uint64_t *rng)
+{
+    double e = gen_sched_expected(s);
+    double d;
+    if (isnan(e) || age < e * 0.9) {
+        d = isnan(e) ? age : e * 1.01 - age;
+        if (d < 0.05)
+            d = 0.05;
+    } else {
+        d = gen_sched_jitter(rng, e * 0.02, 0.2);
+        if (d < 0.02)
+            d = 0.02;
+    }
+    return d > poll_interval ? poll_interval : d;
 }
 
 /* ---- the budget ---- */

@@ -55,8 +55,6 @@
 #define GEN_MAX_REFRESH 3
 #define GEN_BACKOFF_BASE 1.0
 #define GEN_BACKOFF_CAP 60.0
-/* Generation times remembered to time the first poll. */
-#define GEN_SAMPLES 32
 
 enum gstate {
     G_QUEUED,      /* waiting for a submission slot */
@@ -120,8 +118,6 @@ typedef struct gen_engine {
     char hold_reason[600];
     double committed_units;    /* estimated or charged, of tasks created */
     double spent_units;
-    double samples[GEN_SAMPLES];
-    int nsamples, sample_i;
     uint64_t rng;
     atomic_bool stop;
     /* handed to the batch engine */
@@ -139,12 +135,6 @@ typedef struct gen_engine {
 } gen_engine;
 
 /* ---- small helpers ---- */
-
-static double gen_jitter(gen_engine *g, double d, double spread)
-{
-    double u = (double)(backoff_rand(&g->rng) >> 11) / 9007199254740992.0;
-    return d * (1.0 - spread + 2 * spread * u);
-}
 
 static long image_read(void *ud, void *buf, size_t n)
 {
@@ -510,71 +500,6 @@ static double poll_interval(gen_engine *g)
     return g->cfg->generate.poll_interval > 0 ? g->cfg->generate.poll_interval : 5;
 }
 
-/* The generation time expected: the median of the recent ones, NAN
- * before the first task ends. */
-static double est_gen(gen_engine *g)
-{
-    int n = g->nsamples;
-    if (n == 0)
-        return NAN;
-    double s[GEN_SAMPLES];
-    memcpy(s, g->samples, (size_t)n * sizeof *s);
-    for (int a = 1; a < n; a++)
-        for (int b = a; b > 0 && s[b] < s[b - 1]; b--) {
-            double x = s[b];
-            s[b] = s[b - 1];
-            s[b - 1] = x;
-        }
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-/* The first poll of a task just created. A slot is only free again once
- * we have seen the task end, so the poll aims at the expected end, 1%
- * late: about half the tasks are then found done at the first poll, the
- * others one short step later (aiming early made every task cost three
- * polls or more: bench/generate.sh). Before anything is known: one
- * second. */
-static double first_poll(gen_engine *g)
-{
-    double e = est_gen(g);
-    double iv = poll_interval(g);
-    double d = isnan(e) ? (iv < 1 ? iv : 1) : e * 1.01;
-    return d;
-}
-
-/* The next poll of a task found running at `age`: without an estimate
- * the age doubles (1, 2, 4 ... s, up to poll_interval); with one, short
- * jittered steps (2% of the expected time), since the end is near. */
-static double repoll(gen_engine *g, double age)
-{
-    double e = est_gen(g);
-    double iv = poll_interval(g);
-    double d;
-    if (isnan(e) || age < e * 0.9) {
-        d = isnan(e) ? age : e * 1.01 - age;
-        if (d < 0.05)
-            d = 0.05;
-    } else {
-        d = gen_jitter(g, e * 0.02, 0.2);
-        if (d < 0.02)
-            d = 0.02;
-    }
-    return d > iv ? iv : d;
-}
-
-static void learn(gen_engine *g, gtask *t, double age)
-{
-    /* Seen done at `age` after a poll that found it running at
-     * last_miss: it ended in between. Without such a poll, only "before
-     * age" is known: a little earlier is guessed, so that the next polls
-     * probe below and find out. */
-    double s = t->last_miss > 0 ? (t->last_miss + age) / 2 : age * 0.95;
-    g->samples[g->sample_i] = s;
-    g->sample_i = (g->sample_i + 1) % GEN_SAMPLES;
-    if (g->nsamples < GEN_SAMPLES)
-        g->nsamples++;
-}
-
 static void backoff_retry(gen_engine *g, size_t i, int next, double retry_after)
 {
     gtask *t = &g->t[i];
@@ -611,7 +536,7 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
         }
         set_units(g, t, pr->units);
         if (t->counted) {
-            learn(g, t, now - t->created);
+            gen_sched_learn(&g->s, t->last_miss, now - t->created);
             uncount(g, t);
         }
         free(t->url);
@@ -637,7 +562,8 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
     double age = now - t->created;
     t->last_miss = age;
     t->state = G_WAIT;
-    gen_sched_timer_set(&g->s, i, now + repoll(g, age));
+    double d = gen_sched_repoll(&g->s, age, poll_interval(g), &g->rng);
+    gen_sched_timer_set(&g->s, i, now + d);
 }
 
 static void hold_all(gen_engine *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -709,7 +635,7 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         free(t->pstatus);
         t->pstatus = vb_xstrdup("submitted");
         t->state = G_WAIT;
-        gen_sched_timer_set(&g->s, i, now + first_poll(g));
+        gen_sched_timer_set(&g->s, i, now + gen_sched_first_poll(&g->s, poll_interval(g)));
         break;
     case PV_DUPLICATE:
         /* The id is known there: an earlier create did arrive. */

@@ -2,7 +2,8 @@
  * simulated time: timers in order (equal deadlines, many timers, moved
  * timers), the submission queue FIFO across its growth and wrap, the
  * token bucket's refill and cap, submissions within rpm and within the
- * concurrency limit over a timeline, the budget rule's edges; and how a
+ * concurrency limit over a timeline, poll timing learnt from the
+ * generation times seen, the budget rule's edges; and how a
  * generate run's result maps to its exit status. */
 #include "config.h"
 #include "gen-sched.h"
@@ -324,6 +325,54 @@ static void test_timeline(void)
     simulate(500, 7, 90, 3, 4);
 }
 
+static void test_polls(void)
+{
+    gen_sched s;
+    uint64_t r = 42;
+    gen_sched_init(&s, 10, 3, 60, 0);
+    /* nothing known: first poll after a second (or poll_interval), then
+     * the age doubles, up to poll_interval */
+    CHECK(isnan(gen_sched_expected(&s)));
+    CHECK_NEAR(gen_sched_first_poll(&s, 5), 1, 1e-12);
+    CHECK_NEAR(gen_sched_first_poll(&s, 0.3), 0.3, 1e-12);
+    CHECK_NEAR(gen_sched_repoll(&s, 1, 5, &r), 1, 1e-12);
+    CHECK_NEAR(gen_sched_repoll(&s, 2, 5, &r), 2, 1e-12);
+    CHECK_NEAR(gen_sched_repoll(&s, 10, 5, &r), 5, 1e-12);
+    CHECK_NEAR(gen_sched_repoll(&s, 0.01, 5, &r), 0.05, 1e-12);
+    /* a task seen done at 11 s, running at 9 s: it took about 10 s;
+     * without a poll that found it running, a little less than seen */
+    gen_sched_learn(&s, 9, 11);
+    CHECK_NEAR(gen_sched_expected(&s), 10, 1e-12);
+    gen_sched_learn(&s, 0, 20);              /* 19 */
+    gen_sched_learn(&s, 11, 13);             /* 12 */
+    CHECK_NEAR(gen_sched_expected(&s), 12, 1e-12);   /* median of 10, 19, 12 */
+    gen_sched_learn(&s, 13, 15);             /* 14 */
+    CHECK_NEAR(gen_sched_expected(&s), 13, 1e-12);   /* of 10, 12, 14, 19 */
+    /* then aimed at the expected end, 1% late */
+    CHECK_NEAR(gen_sched_first_poll(&s, 5), 13.13, 1e-9);
+    /* well before it: at the expected end (capped by poll_interval) */
+    CHECK_NEAR(gen_sched_repoll(&s, 5, 20, &r), 13.13 - 5, 1e-9);
+    CHECK_NEAR(gen_sched_repoll(&s, 5, 5, &r), 5, 1e-12);
+    /* near or past it: short jittered steps, 2% of it +-20% */
+    bool in_range = true, varies = false;
+    double first = gen_sched_repoll(&s, 12, 20, &r);
+    for (int k = 0; k < 200; k++) {
+        double d = gen_sched_repoll(&s, 12 + k * 0.1, 20, &r);
+        if (d < 13 * 0.02 * 0.8 - 1e-12 || d > 13 * 0.02 * 1.2 + 1e-12)
+            in_range = false;
+        if (d != first)
+            varies = true;
+    }
+    CHECK(in_range);
+    CHECK(varies);
+    /* the last GEN_SCHED_SAMPLES times only */
+    for (int k = 0; k < GEN_SCHED_SAMPLES; k++)
+        gen_sched_learn(&s, 0, 100 / 0.95);
+    CHECK_INT(s.nsamples, GEN_SCHED_SAMPLES);
+    CHECK_NEAR(gen_sched_expected(&s), 100, 1e-9);
+    gen_sched_free(&s);
+}
+
 static void test_budget(void)
 {
     /* no budget */
@@ -378,6 +427,7 @@ int main(void)
     test_bucket();
     test_pauses();
     test_timeline();
+    test_polls();
     test_budget();
     test_exit_status();
     return check_result("test-gen-sched");
