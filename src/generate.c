@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1356,7 +1357,17 @@ int generate_run(const generate_opts *o, generate_result *res)
     g->mu_ready = true;
     start_tasks(g);
 
-    if (pthread_create(&g->thread, NULL, gen_thread, g) != 0) {
+    /* SIGINT and SIGTERM are the batch's signal thread's (batch-watch.c):
+     * a thread started before it blocks them would take them and drop
+     * them, so this one starts with them blocked. */
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    int trc = pthread_create(&g->thread, NULL, gen_thread, g);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (trc != 0) {
         msg_error("cannot start the network thread");
         abort();
     }
