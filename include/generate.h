@@ -5,6 +5,7 @@
 #define VB_GENERATE_H
 
 #include "vbatch.h"
+#include "batch.h"
 #include "jobs.h"
 #include "preset.h"
 
@@ -25,11 +26,47 @@ typedef struct generate_opts {
     const char *requeue;              /* with resume_id: redo the items with this
                                        * status ("failed", "qc_failed"); a job whose
                                        * generation failed is submitted again */
+    const batch_observer *observer;   /* what the batch shows while it runs
+                                       * (batch_console()); NULL: nothing */
+    FILE *summary_out;                /* where the summary goes, NULL: nowhere */
 } generate_opts;
 
+/* How a generate run ended. */
+typedef struct generate_result {
+    bool started;                 /* false: it could not start (why says why) */
+    bool usage;                   /* ... because of the configuration, the keys
+                                     or the output folder (else the journal
+                                     or the network) */
+    char why[1100];
+    char batch_id[80];
+    batch_result batch;           /* started: how the batch of checks ended */
+    /* Known once generate_end has waited for the network thread: */
+    bool auth_refused;            /* the provider refused the keys: the jobs not
+                                     made are left pending, to be resumed */
+    bool journal_failed;          /* a task's state could not be journaled: */
+    char journal_why[1024];       /* why */
+    int64_t creates, polls, lookups, downloads, retries;
+    struct gen_engine *engine;    /* owned, until generate_end */
+} generate_result;
+
 /* Generate, download and check every job (or finish a recorded batch).
- * Returns the exit status. */
-int generate_run(const generate_opts *o);
+ * Fills *res (released by generate_end, always called); prints nothing
+ * but what the batch's observer (the console) shows while it runs. 0,
+ * or -1 when it could not start. When res->batch.exit_now, the caller
+ * ends the process without generate_end (batch_console_finish does). */
+int generate_run(const generate_opts *o, generate_result *res);
+/* Wait for the network thread to finish what was in flight, complete
+ * *res, release the engine. */
+void generate_end(generate_result *res);
+/* The exit status (VB_EXIT_*) of a run that ended so: batch_exit_status,
+ * except that refused keys are a configuration error (2). Pure. */
+int generate_exit_status(const generate_result *res);
+
+/* ---- the console (gen-console.c) ---- */
+
+/* Say how the run ended (batch_console_finish for its batch), wait for
+ * its end (generate_end), and return the exit status. */
+int generate_console_finish(generate_result *res, const char *out_dir);
 
 /* Is batch_id (NULL: the latest) of out_dir a generate batch? 1, 0, or
  * -1 with e set. */

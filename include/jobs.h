@@ -108,6 +108,21 @@ size_t jobs_dedupe(gen_jobs *jobs, const char *provider);
 /* "t2v" or "i2v". */
 const char *jobs_kind_name(int kind);
 
+/* Release the list and every job in it (jobs_job_clear). */
 void jobs_free(gen_jobs *jobs);
+
+/* ---- one job: gen_job is owned here ---- */
+
+/* d becomes a deep copy of s (released by jobs_job_clear). */
+void jobs_job_copy(gen_job *d, const gen_job *s);
+/* Free every string of j and zero it: the one destructor of a job. */
+void jobs_job_clear(gen_job *j);
+/* The job as the journal keeps it (what a resume rebuilds it from):
+ * compact JSON. Caller frees. */
+char *jobs_job_to_json(const gen_job *j);
+/* A job from jobs_job_to_json's text into *j (released by
+ * jobs_job_clear); duplicate_of is -1. 0, or -1 if text is no such
+ * object. */
+int jobs_job_from_json(const char *text, gen_job *j);
 
 #endif

@@ -51,8 +51,15 @@ typedef struct provider_reply {
 } provider_reply;
 void provider_reply_clear(provider_reply *r);
 
-/* A provider's session: its keys and the token made from them. */
+/* A provider's session: its keys, the token made from them, and where
+ * and how its calls go (its endpoint). */
 typedef struct provider_session provider_session;
+
+/* Where a provider's API is, and how long one call to it may take. */
+typedef struct provider_endpoint {
+    const char *base_url;          /* borrowed */
+    double request_timeout;        /* seconds */
+} provider_endpoint;
 
 /* Kling's official global endpoint ([provider.kling] base_url). */
 #define PROVIDER_KLING_BASE_URL "https://api-singapore.klingai.com"
@@ -79,9 +86,17 @@ typedef struct provider {
     int (*check_image)(const char *path, int64_t max_pixels, vb_error *e);
 
     /* ---- the API calls (the engine does the HTTP, with net.c) ---- */
-    /* Keys from the environment or the configured key file. */
+    /* The endpoint as configured ([provider.NAME]), as the plan of a dry
+     * run shows it: no session, no keys needed. */
+    provider_endpoint (*endpoint)(const struct vb_config *c);
+    /* Keys from the environment or the configured key file; the
+     * endpoint from the configuration. */
     provider_session *(*session_new)(const struct vb_config *c, vb_error *e);
     void (*session_free)(provider_session **s);
+    /* Where the session's calls go: the base URL without a trailing '/'
+     * (the session's string), a request timeout > 0. The engine joins
+     * the base URL and a path from create_request or query_path. */
+    provider_endpoint (*session_endpoint)(const provider_session *s);
     /* The Authorization header line for a request made at `now` (Unix
      * time); a new token is signed when the last is near its end or
      * `renew` is set. The line is a secret: never logged. */
@@ -107,7 +122,8 @@ typedef struct provider {
 
 extern const provider provider_kling;
 
-/* The provider called `name` (case-sensitive), NULL if none. */
+/* The provider called `name` (case-sensitive), NULL if none; name NULL:
+ * the default one (the first of provider.c's table). */
 const provider *provider_find(const char *name);
 /* Every provider name, joined with ", ". Caller frees. */
 char *provider_names(void);

@@ -6,8 +6,10 @@
  * generation engine. */
 #include "config.h"
 #include "cmd.h"
+#include "gen-sched.h"
 #include "generate.h"
 #include "jobs.h"
+#include "msg.h"
 #include "preset.h"
 #include "provider.h"
 #include "util.h"
@@ -199,7 +201,7 @@ static void cmd_generate_plan_make(cmd_generate_plan *pl, const gen_jobs *jobs,
         pl->units += pj->units;
         /* As the engine does: no new submission once the next one would
          * pass the budget, even if a cheaper one follows. */
-        if (budget > 0 && (budget_stop || pl->submit_units + pj->units > budget + 1e-9)) {
+        if (budget_stop || gen_sched_over_budget(budget, pl->submit_units, pj->units)) {
             budget_stop = true;
             pj->status = PLAN_OVER_BUDGET;
             pl->over_budget++;
@@ -301,8 +303,9 @@ static void cmd_generate_plan_write_json(const cmd_generate_plan *pl, const cmd_
     writer_int(w, "rpm", c->generate.rpm);
     writer_double(w, "poll_interval", c->generate.poll_interval);
     writer_double(w, "task_timeout", c->generate.task_timeout);
-    writer_string(w, "base_url", c->kling.base_url);
-    writer_double(w, "request_timeout", c->kling.request_timeout);
+    provider_endpoint ep = p->endpoint(c);
+    writer_string(w, "base_url", ep.base_url);
+    writer_double(w, "request_timeout", ep.request_timeout);
     writer_end_object(w);
     writer_end_object(w);
     writer_print(w, stdout);
@@ -416,11 +419,11 @@ static void cmd_generate_plan_write_text(const cmd_generate_plan *pl, const char
 static void cmd_generate_print_errors(const gen_jobs *jobs)
 {
     for (size_t i = 0; i < jobs->errors.n; i++)
-        fprintf(stderr, "vbatch: %s\n", jobs->errors.v[i]);
+        msg_error("%s", jobs->errors.v[i]);
     if (jobs->nerrors > jobs->errors.n)
-        fprintf(stderr, "vbatch: ... and %zu more\n", jobs->nerrors - jobs->errors.n);
-    fprintf(stderr, "vbatch: %zu problem%s in the jobs file: nothing was submitted\n",
-            jobs->nerrors, jobs->nerrors == 1 ? "" : "s");
+        msg_error("... and %zu more", jobs->nerrors - jobs->errors.n);
+    msg_error("%zu problem%s in the jobs file: nothing was submitted", jobs->nerrors,
+              jobs->nerrors == 1 ? "" : "s");
 }
 
 static int cmd_generate_exec(int argc, char **argv)
@@ -469,7 +472,7 @@ static int cmd_generate_exec(int argc, char **argv)
         cfg.output.publish = true;
     const provider *p = provider_find(cfg.generate.provider);
     if (!p) { /* preset.c checks the name: only a new provider missing its table line */
-        fprintf(stderr, "vbatch: unknown provider '%s'\n", cfg.generate.provider);
+        msg_error("unknown provider '%s'", cfg.generate.provider);
         status = VB_EXIT_USAGE;
         goto out;
     }
@@ -494,7 +497,7 @@ static int cmd_generate_exec(int argc, char **argv)
         status = pl.refused ? VB_EXIT_ITEMS : VB_EXIT_OK;
         cmd_generate_plan_free(&pl);
         if (fflush(stdout) != 0 && status == VB_EXIT_OK) {
-            perror("vbatch: standard output");
+            msg_error("standard output: %s", strerror(errno));
             status = VB_EXIT_ITEMS;
         }
         goto out;
@@ -508,9 +511,13 @@ static int cmd_generate_exec(int argc, char **argv)
         .jobs = &jobs,
         .unique = unique,
         .command_line = vb_command_line,
+        .observer = batch_console(),
+        .summary_out = vb_verbosity >= 1 ? stdout : NULL,
     };
     go.jobs_threads = a.jobs;
-    status = generate_run(&go);
+    generate_result res;
+    generate_run(&go, &res);
+    status = generate_console_finish(&res, a.out_dir);
 
 out:
     jobs_free(&jobs);

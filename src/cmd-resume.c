@@ -94,11 +94,15 @@ static int cmd_resume_run_recorded(const recorded_args *a, const char *requeue, 
         generate_opts g = {
             .config = &cfg, .out_dir = a->out_dir, .command_line = vb_command_line,
             .jobs_threads = a->jobs, .resume_id = a->batch_id, .requeue = requeue,
+            .observer = batch_console(), .summary_out = vb_verbosity >= 1 ? stdout : NULL,
         };
-        int status = generate_run(&g);
         int again = requeue && strcmp(requeue, "qc_failed") == 0 ? VB_EXIT_QC : VB_EXIT_ITEMS;
-        for (int r = 1; requeue && r < rounds && status == again; r++)
-            status = generate_run(&g);
+        int status = again;
+        for (int r = 0; r == 0 || (requeue && r < rounds && status == again); r++) {
+            generate_result res;
+            generate_run(&g, &res);
+            status = generate_console_finish(&res, g.out_dir);
+        }
         preset_free_contents(&cfg);
         return status;
     }

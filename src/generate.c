@@ -13,18 +13,23 @@
  * every task without one is looked up first, every task with one is
  * polled, and only tasks never created are submitted.
  *
- * Pacing: at most max_concurrent tasks in flight, creates through a token
- * bucket at rpm, polls on a timer learnt from the generation times seen
- * (first poll near the expected end, then short jittered intervals), a
- * per-task deadline; 429/1302/1303 pause submissions (Retry-After
- * honoured), 5xx/resets back off with jitter. */
+ * Pacing (the scheduler, gen-sched.c): at most max_concurrent tasks in
+ * flight, creates through a token bucket at rpm, polls on a timer learnt
+ * from the generation times seen (first poll near the expected end, then
+ * short jittered intervals), a per-task deadline; the provider's rate and
+ * concurrency refusals pause submissions (Retry-After honoured),
+ * 5xx/resets back off with jitter.
+ *
+ * The engine prints nothing: generate_run returns a generate_result,
+ * which gen-console.c shows and maps to the exit status. */
 #include "config.h"
 #include "generate.h"
 #include "backoff.h"
 #include "batch.h"
 #include "crypto.h"
-#include "jsonx.h"
+#include "gen-sched.h"
 #include "layout.h"
+#include "msg.h"
 #include "net.h"
 #include "provider.h"
 #include "report.h"
@@ -34,6 +39,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -50,8 +56,6 @@
 #define GEN_MAX_REFRESH 3
 #define GEN_BACKOFF_BASE 1.0
 #define GEN_BACKOFF_CAP 60.0
-/* Generation times remembered to time the first poll. */
-#define GEN_SAMPLES 32
 
 enum gstate {
     G_QUEUED,      /* waiting for a submission slot */
@@ -77,14 +81,11 @@ typedef struct gtask {
     char ext_id[40];
     char *task_id;
     int state;
-    double next_at;            /* timer (G_WAIT, retries), 0 = none */
-    int heap_i;                /* position in the timer heap, -1 */
-    bool in_heap;
     int tries;                 /* transient failures of the current call */
     int renews;
     int refreshes;
     bool maybe_created;        /* a create may have reached the provider */
-    bool counted;              /* counted in g->inflight */
+    bool counted;              /* counted against the concurrency limit */
     bool committed;            /* its units counted in g->committed_units */
     double created;            /* create answered (or first seen) */
     double last_miss;          /* age at the last poll that found it running */
@@ -108,27 +109,16 @@ typedef struct gen_engine {
     report *rep;
     state *st;                 /* borrowed from rep */
     char *batch_id;
-    char *base_url;
+    provider_endpoint ep;      /* the session's */
     net *net;
     gtask *t;
     size_t n;
-    /* submission queue: indices, in row order */
-    size_t *q;
-    size_t qhead, qlen, qcap;
-    /* timer heap of task indices by next_at */
-    size_t *heap;
-    size_t nheap;
-    int inflight;              /* tasks that may be running at the provider */
-    int max_inflight;
-    double tokens, tokens_at;
-    double pause_until;        /* no create before this (rate limited) */
-    double conc_pause_until;
+    /* timers, the submission queue (in row order), pacing */
+    gen_sched s;
     bool no_credit, auth_refused, budget_hit;
     char hold_reason[600];
     double committed_units;    /* estimated or charged, of tasks created */
     double spent_units;
-    double samples[GEN_SAMPLES];
-    int nsamples, sample_i;
     uint64_t rng;
     atomic_bool stop;
     /* handed to the batch engine */
@@ -141,97 +131,11 @@ typedef struct gen_engine {
     vb_error fatal_e;
     /* counters for the summary and the bench */
     int64_t n_create, n_poll, n_lookup, n_download, n_retry;
+    pthread_t thread;          /* the network thread (gen_thread) */
+    bool thread_started, mu_ready;
 } gen_engine;
 
 /* ---- small helpers ---- */
-
-static double gen_jitter(gen_engine *g, double d, double spread)
-{
-    double u = (double)(backoff_rand(&g->rng) >> 11) / 9007199254740992.0;
-    return d * (1.0 - spread + 2 * spread * u);
-}
-
-static char *xdup(const char *s)
-{
-    return s ? vb_xstrdup(s) : NULL;
-}
-
-static void job_copy(gen_job *d, const gen_job *s)
-{
-    *d = *s;
-    d->image_file = xdup(s->image_file);
-    d->image_tail_file = xdup(s->image_tail_file);
-    d->id = s->id ? vb_xstrdup(s->id) : NULL;
-    d->prompt = s->prompt ? vb_xstrdup(s->prompt) : NULL;
-    d->negative_prompt = s->negative_prompt ? vb_xstrdup(s->negative_prompt) : NULL;
-    d->model = s->model ? vb_xstrdup(s->model) : NULL;
-    d->mode = s->mode ? vb_xstrdup(s->mode) : NULL;
-    d->aspect_ratio = s->aspect_ratio ? vb_xstrdup(s->aspect_ratio) : NULL;
-    d->image = s->image ? vb_xstrdup(s->image) : NULL;
-    d->image_tail = s->image_tail ? vb_xstrdup(s->image_tail) : NULL;
-    d->refused = xdup(s->refused);
-}
-
-static void job_free_fields(gen_job *j)
-{
-    free(j->id); free(j->prompt); free(j->negative_prompt); free(j->model);
-    free(j->mode); free(j->aspect_ratio); free(j->image); free(j->image_tail);
-    free(j->image_file); free(j->image_tail_file); free(j->refused);
-    memset(j, 0, sizeof *j);
-}
-
-/* The job as the journal keeps it (what resume needs to rebuild it). */
-static json_t *job_to_json(const gen_job *j)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "row", json_integer((json_int_t)j->row));
-    json_object_set_new(o, "line", json_integer((json_int_t)j->line));
-    json_object_set_new(o, "kind", json_integer(j->kind));
-    const struct { const char *k; const char *v; } s[] = {
-        {"id", j->id}, {"prompt", j->prompt}, {"negative_prompt", j->negative_prompt},
-        {"model", j->model}, {"mode", j->mode}, {"aspect_ratio", j->aspect_ratio},
-        {"image", j->image}, {"image_tail", j->image_tail},
-        {"image_file", j->image_file}, {"image_tail_file", j->image_tail_file},
-        {"refused", j->refused},
-    };
-    for (size_t i = 0; i < VB_ARRAY_LEN(s); i++)
-        if (s[i].v)
-            json_object_set_new(o, s[i].k, json_string(s[i].v));
-    json_object_set_new(o, "duration", json_integer(j->duration));
-    if (!isnan(j->cfg_scale))
-        json_object_set_new(o, "cfg_scale", json_real(j->cfg_scale));
-    return o;
-}
-
-static int job_from_json(const char *text, gen_job *j)
-{
-    json_t *o = json_loads(text, 0, NULL);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        return -1;
-    }
-    memset(j, 0, sizeof *j);
-    j->row = (int)jsonx_int(o, "row");
-    j->line = (int)jsonx_int(o, "line");
-    j->kind = (int)jsonx_int(o, "kind");
-    j->image_file = jsonx_dup(o, "image_file");
-    j->image_tail_file = jsonx_dup(o, "image_tail_file");
-    j->duplicate_of = -1;
-    j->id = jsonx_dup(o, "id");
-    j->prompt = jsonx_dup(o, "prompt");
-    j->negative_prompt = jsonx_dup(o, "negative_prompt");
-    j->model = jsonx_dup(o, "model");
-    j->mode = jsonx_dup(o, "mode");
-    j->aspect_ratio = jsonx_dup(o, "aspect_ratio");
-    j->image = jsonx_dup(o, "image");
-    j->image_tail = jsonx_dup(o, "image_tail");
-    j->refused = jsonx_dup(o, "refused");
-    j->duration = (int)jsonx_int(o, "duration");
-    j->cfg_scale = jsonx_num(o, "cfg_scale");
-    json_decref(o);
-    return 0;
-}
-
 
 static long image_read(void *ud, void *buf, size_t n)
 {
@@ -286,104 +190,13 @@ static int external_id(const gen_job *j, const char *pvname, const char *salt,
     return rc;
 }
 
-/* ---- timer heap ---- */
+/* ---- the scheduler's queue ---- */
 
-static bool heap_less(gen_engine *g, size_t a, size_t b)
-{
-    return g->t[g->heap[a]].next_at < g->t[g->heap[b]].next_at;
-}
-
-static void heap_swap(gen_engine *g, size_t a, size_t b)
-{
-    size_t x = g->heap[a];
-    g->heap[a] = g->heap[b];
-    g->heap[b] = x;
-    g->t[g->heap[a]].heap_i = (int)a;
-    g->t[g->heap[b]].heap_i = (int)b;
-}
-
-static void heap_up(gen_engine *g, size_t i)
-{
-    while (i > 0 && heap_less(g, i, (i - 1) / 2)) {
-        heap_swap(g, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-}
-
-static void heap_down(gen_engine *g, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < g->nheap && heap_less(g, l, m))
-            m = l;
-        if (r < g->nheap && heap_less(g, r, m))
-            m = r;
-        if (m == i)
-            return;
-        heap_swap(g, i, m);
-        i = m;
-    }
-}
-
-/* Run task i's next step at `when`. */
-static void timer_set(gen_engine *g, size_t i, double when)
-{
-    gtask *t = &g->t[i];
-    t->next_at = when;
-    if (t->in_heap) {
-        heap_up(g, (size_t)t->heap_i);
-        heap_down(g, (size_t)t->heap_i);
-        return;
-    }
-    t->in_heap = true;
-    t->heap_i = (int)g->nheap;
-    g->heap[g->nheap++] = i;
-    heap_up(g, g->nheap - 1);
-}
-
-static size_t timer_pop(gen_engine *g)
-{
-    size_t i = g->heap[0];
-    g->t[i].in_heap = false;
-    g->nheap--;
-    if (g->nheap > 0) {
-        g->heap[0] = g->heap[g->nheap];
-        g->t[g->heap[0]].heap_i = 0;
-        heap_down(g, 0);
-    }
-    return i;
-}
-
-/* ---- submission queue ---- */
-
+/* Task i waits for a submission slot. */
 static void queue_push(gen_engine *g, size_t i, bool front)
 {
-    if (g->qlen == g->qcap) {
-        size_t cap = g->qcap ? 2 * g->qcap : 64;
-        size_t *q = vb_xmalloc(cap * sizeof *q);
-        for (size_t k = 0; k < g->qlen; k++)
-            q[k] = g->q[(g->qhead + k) % g->qcap];
-        free(g->q);
-        g->q = q;
-        g->qcap = cap;
-        g->qhead = 0;
-    }
-    if (front) {
-        g->qhead = (g->qhead + g->qcap - 1) % g->qcap;
-        g->q[g->qhead] = i;
-    } else {
-        g->q[(g->qhead + g->qlen) % g->qcap] = i;
-    }
-    g->qlen++;
+    gen_sched_queue_push(&g->s, i, front);
     g->t[i].state = G_QUEUED;
-}
-
-static size_t queue_pop(gen_engine *g)
-{
-    size_t i = g->q[g->qhead];
-    g->qhead = (g->qhead + 1) % g->qcap;
-    g->qlen--;
-    return i;
 }
 
 /* ---- the journal ---- */
@@ -444,7 +257,7 @@ static void uncount(gen_engine *g, gtask *t)
 {
     if (t->counted) {
         t->counted = false;
-        g->inflight--;
+        gen_sched_idle(&g->s);
     }
 }
 
@@ -496,11 +309,11 @@ static void task_fail(gen_engine *g, size_t i, const char *status, const char *f
 static net_req *api_req(gen_engine *g, gtask *t, int kind, const char *path, char *body)
 {
     net_req *r = net_req_new();
-    r->url = vb_xasprintf("%s%s", g->base_url, path);
+    r->url = vb_xasprintf("%s%s", g->ep.base_url, path);
     r->body = body;
     r->kind = kind;
     r->ud = t;
-    r->timeout = g->cfg->kling.request_timeout > 0 ? g->cfg->kling.request_timeout : 30;
+    r->timeout = g->ep.request_timeout;
     net_req_header(r, "Content-Type: application/json");
     net_req_header(r, "Accept: application/json");
     char *auth = NULL;
@@ -528,7 +341,7 @@ static void start_lookup(gen_engine *g, size_t i)
     t->state = G_LOOKUP;
     if (!t->counted) {
         t->counted = true;
-        g->inflight++;
+        gen_sched_busy(&g->s);
     }
     char *path = g->pv->query_path(&t->job, t->ext_id);
     g->n_lookup++;
@@ -596,7 +409,7 @@ static void start_create(gen_engine *g, size_t i)
         t->started = util_now();
     if (!t->counted) {
         t->counted = true;
-        g->inflight++;
+        gen_sched_busy(&g->s);
     }
     commit_units(g, t);
     g->n_create++;
@@ -688,71 +501,6 @@ static double poll_interval(gen_engine *g)
     return g->cfg->generate.poll_interval > 0 ? g->cfg->generate.poll_interval : 5;
 }
 
-/* The generation time expected: the median of the recent ones, NAN
- * before the first task ends. */
-static double est_gen(gen_engine *g)
-{
-    int n = g->nsamples;
-    if (n == 0)
-        return NAN;
-    double s[GEN_SAMPLES];
-    memcpy(s, g->samples, (size_t)n * sizeof *s);
-    for (int a = 1; a < n; a++)
-        for (int b = a; b > 0 && s[b] < s[b - 1]; b--) {
-            double x = s[b];
-            s[b] = s[b - 1];
-            s[b - 1] = x;
-        }
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
-/* The first poll of a task just created. A slot is only free again once
- * we have seen the task end, so the poll aims at the expected end, 1%
- * late: about half the tasks are then found done at the first poll, the
- * others one short step later (aiming early made every task cost three
- * polls or more: bench/generate.sh). Before anything is known: one
- * second. */
-static double first_poll(gen_engine *g)
-{
-    double e = est_gen(g);
-    double iv = poll_interval(g);
-    double d = isnan(e) ? (iv < 1 ? iv : 1) : e * 1.01;
-    return d;
-}
-
-/* The next poll of a task found running at `age`: without an estimate
- * the age doubles (1, 2, 4 ... s, up to poll_interval); with one, short
- * jittered steps (2% of the expected time), since the end is near. */
-static double repoll(gen_engine *g, double age)
-{
-    double e = est_gen(g);
-    double iv = poll_interval(g);
-    double d;
-    if (isnan(e) || age < e * 0.9) {
-        d = isnan(e) ? age : e * 1.01 - age;
-        if (d < 0.05)
-            d = 0.05;
-    } else {
-        d = gen_jitter(g, e * 0.02, 0.2);
-        if (d < 0.02)
-            d = 0.02;
-    }
-    return d > iv ? iv : d;
-}
-
-static void learn(gen_engine *g, gtask *t, double age)
-{
-    /* Seen done at `age` after a poll that found it running at
-     * last_miss: it ended in between. Without such a poll, only "before
-     * age" is known: a little earlier is guessed, so that the next polls
-     * probe below and find out. */
-    double s = t->last_miss > 0 ? (t->last_miss + age) / 2 : age * 0.95;
-    g->samples[g->sample_i] = s;
-    g->sample_i = (g->sample_i + 1) % GEN_SAMPLES;
-    if (g->nsamples < GEN_SAMPLES)
-        g->nsamples++;
-}
-
 static void backoff_retry(gen_engine *g, size_t i, int next, double retry_after)
 {
     gtask *t = &g->t[i];
@@ -762,7 +510,7 @@ static void backoff_retry(gen_engine *g, size_t i, int next, double retry_after)
     if (retry_after >= 0 && retry_after > d)
         d = retry_after;
     t->state = next;
-    timer_set(g, i, util_now() + d);
+    gen_sched_timer_set(&g->s, i, util_now() + d);
 }
 
 /* A reply about an existing task (lookup or poll). */
@@ -789,7 +537,7 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
         }
         set_units(g, t, pr->units);
         if (t->counted) {
-            learn(g, t, now - t->created);
+            gen_sched_learn(&g->s, t->last_miss, now - t->created);
             uncount(g, t);
         }
         free(t->url);
@@ -815,7 +563,8 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
     double age = now - t->created;
     t->last_miss = age;
     t->state = G_WAIT;
-    timer_set(g, i, now + repoll(g, age));
+    double d = gen_sched_repoll(&g->s, age, poll_interval(g), &g->rng);
+    gen_sched_timer_set(&g->s, i, now + d);
 }
 
 static void hold_all(gen_engine *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -887,7 +636,7 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         free(t->pstatus);
         t->pstatus = vb_xstrdup("submitted");
         t->state = G_WAIT;
-        timer_set(g, i, now + first_poll(g));
+        gen_sched_timer_set(&g->s, i, now + gen_sched_first_poll(&g->s, poll_interval(g)));
         break;
     case PV_DUPLICATE:
         /* The id is known there: an earlier create did arrive. */
@@ -899,17 +648,10 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         t->maybe_created = false;
         double d = r->retry_after >= 0 ? r->retry_after
                                        : backoff_delay(t->tries + 1, GEN_BACKOFF_BASE, 10, &g->rng);
-        if (v == PV_RATE) {
-            if (now + d > g->pause_until)
-                g->pause_until = now + d;
-        } else {
-            /* Fewer tasks than we thought may run at once: wait for one
-             * of ours to end, or for the pause. */
-            if (g->inflight > 0 && g->inflight < g->max_inflight)
-                g->max_inflight = g->inflight;
-            if (now + d > g->conc_pause_until)
-                g->conc_pause_until = now + d;
-        }
+        if (v == PV_RATE)
+            gen_sched_rate_limited(&g->s, now, d);
+        else
+            gen_sched_concurrency_limited(&g->s, now, d);
         g->n_retry++;
         queue_push(g, i, true);
         break;
@@ -991,7 +733,7 @@ static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
             break;
         }
         t->state = lookup ? G_LOOKUP : G_WAIT;
-        timer_set(g, i, util_now());
+        gen_sched_timer_set(&g->s, i, util_now());
         break;
     case PV_AUTH:
         keys_refused(g, false, pr.msg);
@@ -1120,45 +862,37 @@ static bool may_submit(gen_engine *g, double now)
 {
     if (g->no_credit || g->auth_refused || atomic_load(&g->stop))
         return false;
-    if (g->inflight >= g->max_inflight || now < g->pause_until || now < g->conc_pause_until)
-        return false;
-    double rate = g->cfg->generate.rpm > 0 ? g->cfg->generate.rpm / 60.0 : 1e9;
-    double cap = rate < 1 ? 1 : rate;
-    g->tokens += (now - g->tokens_at) * rate;
-    g->tokens_at = now;
-    if (g->tokens > cap)
-        g->tokens = cap;
-    return g->tokens >= 1.0;
+    return gen_sched_may_submit(&g->s, now);
 }
 
 static void submit_ready(gen_engine *g, double now)
 {
-    while (g->qlen > 0 && may_submit(g, now)) {
-        size_t i = g->q[g->qhead];
+    while (gen_sched_queue_len(&g->s) > 0 && may_submit(g, now)) {
+        size_t i = gen_sched_queue_front(&g->s);
         gtask *t = &g->t[i];
         double budget = g->cfg->generate.budget;
-        if (budget > 0 && g->committed_units + t->est_units > budget + 1e-9) {
+        if (gen_sched_over_budget(budget, g->committed_units, t->est_units)) {
             g->budget_hit = true;
             hold_all(g, "the budget of %g units is reached (%g spent or committed): the jobs"
                         " left are not submitted; `vbatch resume --job-id %s --budget N` goes on",
                      budget, g->committed_units, g->batch_id);
             return;
         }
-        queue_pop(g);
+        gen_sched_queue_pop(&g->s);
         if (t->maybe_created) {
             /* Came back from a lost answer: look it up, do not pay twice. */
             start_lookup(g, i);
             continue;
         }
-        g->tokens -= 1.0;
+        gen_sched_take(&g->s);
         start_create(g, i);
     }
 }
 
 static void run_timers(gen_engine *g, double now)
 {
-    while (g->nheap > 0 && g->t[g->heap[0]].next_at <= now) {
-        size_t i = timer_pop(g);
+    while (gen_sched_timer_due(&g->s, now)) {
+        size_t i = gen_sched_timer_pop(&g->s);
         gtask *t = &g->t[i];
         if (atomic_load(&g->stop))
             continue;
@@ -1182,10 +916,10 @@ static bool loop_done(gen_engine *g)
         return false;
     if (atomic_load(&g->stop))
         return true;
-    if (g->nheap > 0)
+    if (gen_sched_timers(&g->s) > 0)
         return false;
     /* Queued jobs that can never be submitted are held, not waited for. */
-    if (g->qlen > 0 && !(g->no_credit || g->auth_refused || g->budget_hit))
+    if (gen_sched_queue_len(&g->s) > 0 && !(g->no_credit || g->auth_refused || g->budget_hit))
         return false;
     return true;
 }
@@ -1198,19 +932,7 @@ static void *gen_thread(void *arg)
         run_timers(g, now);
         submit_ready(g, now);
         /* Sleep until the next timer, the next token, or a reply. */
-        double wait = 0.25;
-        if (g->nheap > 0 && g->t[g->heap[0]].next_at - now < wait)
-            wait = g->t[g->heap[0]].next_at - now;
-        if (g->qlen > 0 && g->inflight < g->max_inflight && g->cfg->generate.rpm > 0) {
-            double tok = (1.0 - g->tokens) / (g->cfg->generate.rpm / 60.0);
-            double p = g->pause_until > g->conc_pause_until ? g->pause_until : g->conc_pause_until;
-            if (p - now > tok)
-                tok = p - now;
-            if (tok < wait)
-                wait = tok;
-        }
-        if (wait < 0.001)
-            wait = 0.001;
+        double wait = gen_sched_wait(&g->s, now, 0.25);
         vb_error e = {0};
         if (net_wait(g->net, wait, &e) != 0) {
             g->fatal = 1;
@@ -1329,8 +1051,7 @@ static int plan_new(gen_engine *g, vb_error *e)
     int rc = 0;
     for (size_t i = 0; i < g->n && rc == 0; i++) {
         gtask *t = &g->t[i];
-        job_copy(&t->job, &g->o->jobs->v[i]);
-        t->heap_i = -1;
+        jobs_job_copy(&t->job, &g->o->jobs->v[i]);
         t->seq = (int64_t)i + 1;
         t->units = NAN;
         t->est_units = g->pv->estimate_units(&t->job);
@@ -1348,9 +1069,7 @@ static int plan_new(gen_engine *g, vb_error *e)
                 break;
             }
         char *src = vb_xasprintf("%s:%s", g->pv->name, t->job.id);
-        json_t *jj = job_to_json(&t->job);
-        char *js = json_dumps(jj, JSON_COMPACT);
-        json_decref(jj);
+        char *js = jobs_job_to_json(&t->job);
         rc = report_queue(g->rep, t->seq, src, t->folder, NULL, e);
         if (rc == 0)
             rc = state_gen_add(g->st, g->batch_id, t->seq, js, t->ext_id, t->est_units,
@@ -1381,8 +1100,7 @@ static int plan_resume(gen_engine *g, vb_error *e)
         }
         gtask *t = &g->t[g->n];
         memset(t, 0, sizeof *t);
-        t->heap_i = -1;
-        if (job_from_json(c[1] ? c[1] : "", &t->job) != 0) {
+        if (jobs_job_from_json(c[1] ? c[1] : "", &t->job) != 0) {
             state_rows_free(&rows);
             return vb_fail(e, VB_ERR_IO, "the journal's job %s is unreadable", c[0]);
         }
@@ -1455,7 +1173,6 @@ static void start_tasks(gen_engine *g)
     double now = util_now();
     for (size_t i = 0; i < g->n; i++) {
         gtask *t = &g->t[i];
-        t->heap_i = -1;
         if (t->state == G_DONE)
             continue;
         if (t->leader) {
@@ -1474,9 +1191,9 @@ static void start_tasks(gen_engine *g)
         }
         if (t->state == G_WAIT) {
             t->counted = true;
-            g->inflight++;
+            gen_sched_busy(&g->s);
             t->created = now;
-            timer_set(g, i, now);
+            gen_sched_timer_set(&g->s, i, now);
         } else if (t->state == G_LOOKUP) {
             /* Looked up through the submission queue (paced), before any
              * create. */
@@ -1529,37 +1246,34 @@ int generate_is_batch(const char *out_dir, const char *batch_id, vb_error *e)
     return rc;
 }
 
-int generate_run(const generate_opts *o)
+/* Could not start: why, into res. Returns -1. */
+static int gen_not_started(generate_result *res, bool usage, const char *why)
 {
-    const vb_config *cfg = o->config;
+    res->started = false;
+    res->usage = usage;
+    snprintf(res->why, sizeof res->why, "%s", why);
+    return -1;
+}
+
+/* The provider, its session, the output folder and the journal: a
+ * failure here is the configuration's or the folder's (exit 2). */
+static int gen_open(gen_engine *g, generate_result *res)
+{
+    const generate_opts *o = g->o;
+    const vb_config *cfg = g->cfg;
     vb_error e = {0};
-    gen_engine *g = vb_xcalloc(1, sizeof *g);
-    g->o = o;
-    g->cfg = cfg;
-    g->rng = (uint64_t)util_now() * 1000003u ^ (uint64_t)getpid() << 20 ^ 0x9E3779B97F4A7C15ull;
-    g->pv = o->provider ? o->provider
-                        : provider_find(cfg->generate.provider ? cfg->generate.provider : "kling");
-    int status = VB_EXIT_USAGE;
+    /* No provider recorded (NULL): the default one. */
+    g->pv = o->provider ? o->provider : provider_find(cfg->generate.provider);
     if (!g->pv) {
-        fprintf(stderr, "vbatch: unknown provider %s\n", cfg->generate.provider);
-        goto out;
+        snprintf(e.msg, sizeof e.msg, "unknown provider %s", cfg->generate.provider);
+        return gen_not_started(res, true, e.msg);
     }
     g->sess = g->pv->session_new(cfg, &e);
-    if (!g->sess) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
-        goto out;
-    }
-    if (util_mkdir_p(o->out_dir, &e) != 0) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
-        goto out;
-    }
-    {
-        const char *b = cfg->kling.base_url;
-        size_t len = strlen(b);
-        while (len > 0 && b[len - 1] == '/')
-            len--;
-        g->base_url = vb_xstrndup(b, len);
-    }
+    if (!g->sess)
+        return gen_not_started(res, true, e.msg);
+    g->ep = g->pv->session_endpoint(g->sess);
+    if (util_mkdir_p(o->out_dir, &e) != 0)
+        return gen_not_started(res, true, e.msg);
     if (o->resume_id) {
         g->rep = report_reopen(o->out_dir, o->resume_id, o->requeue, &e);
     } else {
@@ -1572,82 +1286,47 @@ int generate_run(const generate_opts *o)
         g->rep = report_open(o->out_dir, &info, &e);
         vb_strlist_clear(&inputs);
     }
-    if (!g->rep) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
-        goto out;
-    }
+    if (!g->rep)
+        return gen_not_started(res, true, e.msg);
     g->st = report_journal(g->rep);
     g->batch_id = vb_xstrdup(report_batch_id(g->rep));
-    status = VB_EXIT_ITEMS;
-    if (state_gen_prepare(g->st, &e) != 0) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
-        goto out;
-    }
-    if (o->resume_id) {
-        if (plan_resume(g, &e) != 0) {
-            fprintf(stderr, "vbatch: %s\n", e.msg);
-            goto out;
-        }
+    return 0;
+}
+
+/* Every task entered in the journal (or read back from it), the
+ * scheduler and the network ready: a failure here is the journal's or
+ * the network's (exit 3). */
+static int gen_prepare(gen_engine *g, generate_result *res)
+{
+    const vb_config *cfg = g->cfg;
+    vb_error e = {0};
+    if (state_gen_prepare(g->st, &e) != 0)
+        return gen_not_started(res, false, e.msg);
+    if (g->o->resume_id) {
+        if (plan_resume(g, &e) != 0)
+            return gen_not_started(res, false, e.msg);
     } else {
-        g->n = o->jobs->n;
+        g->n = g->o->jobs->n;
         g->t = vb_xcalloc(g->n ? g->n : 1, sizeof *g->t);
-        if (plan_new(g, &e) != 0) {
-            fprintf(stderr, "vbatch: %s\n", e.msg);
-            goto out;
-        }
+        if (plan_new(g, &e) != 0)
+            return gen_not_started(res, false, e.msg);
     }
-    g->heap = vb_xcalloc(g->n ? g->n : 1, sizeof *g->heap);
-    g->max_inflight = cfg->generate.max_concurrent > 0 ? cfg->generate.max_concurrent : 3;
-    g->tokens = 1.0;
-    g->tokens_at = util_now();
+    gen_sched_init(&g->s, g->n,
+                   cfg->generate.max_concurrent > 0 ? cfg->generate.max_concurrent : 3,
+                   cfg->generate.rpm, util_now());
     g->net = net_new(&e);
-    if (!g->net) {
-        fprintf(stderr, "vbatch: %s\n", e.msg);
-        goto out;
-    }
-    pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
-    start_tasks(g);
+    if (!g->net)
+        return gen_not_started(res, false, e.msg);
+    return 0;
+}
 
-    pthread_t th;
-    if (pthread_create(&th, NULL, gen_thread, g) != 0) {
-        fprintf(stderr, "vbatch: cannot start the network thread\n");
-        abort();
-    }
-    batch_feed feed = { .next = feed_next, .stop = feed_stop, .held = feed_held, .ud = g };
-    batch_opts bo = {
-        .config = cfg, .out_dir = o->out_dir, .command_line = o->command_line,
-        .jobs = o->jobs_threads, .feed = &feed, .rep = g->rep,
-        .resume_id = o->resume_id,
-    };
-    /* The batch engine ends the batch: reports, summary, exit status. The
-     * network thread is done by then (the feed ends with it). */
-    bo.observer = batch_console();
-    bo.summary_out = vb_verbosity >= 1 ? stdout : NULL;
-    batch_result res;
-    batch_run(&bo, &res);
-    status = batch_console_finish(&res, o->out_dir);
-    pthread_join(th, NULL);
-    /* Refused keys are a configuration error, not an interruption; the
-     * batch is left interrupted all the same, to be resumed. */
-    if (g->auth_refused)
-        status = VB_EXIT_USAGE;
-    if (g->fatal)
-        fprintf(stderr, "vbatch: %s\n", g->fatal_e.msg);
-    if (vb_verbosity >= 2)
-        fprintf(stderr, "vbatch: %s: %lld creates, %lld polls, %lld lookups, %lld downloads,"
-                        " %lld retries\n", g->batch_id, (long long)g->n_create,
-                (long long)g->n_poll, (long long)g->n_lookup, (long long)g->n_download,
-                (long long)g->n_retry);
-    pthread_mutex_destroy(&g->mu);
-    pthread_cond_destroy(&g->cv);
-
-out:
+static void gen_free(gen_engine *g)
+{
     if (g->sess)
         g->pv->session_free(&g->sess);
     for (size_t i = 0; i < g->n; i++) {
         gtask *t = &g->t[i];
-        job_free_fields(&t->job);
+        jobs_job_clear(&t->job);
         free(t->folder); free(t->task_id); free(t->url); free(t->image_local);
         free(t->tail_local); free(t->video_path); free(t->pstatus); free(t->error);
     }
@@ -1655,12 +1334,91 @@ out:
         batch_item_clear(&g->ready[i]);
     free(g->ready);
     free(g->t);
-    free(g->q);
-    free(g->heap);
+    gen_sched_free(&g->s);
     net_free(&g->net);
     report_free(&g->rep);
     free(g->batch_id);
-    free(g->base_url);
     free(g);
-    return status;
+}
+
+int generate_run(const generate_opts *o, generate_result *res)
+{
+    memset(res, 0, sizeof *res);
+    gen_engine *g = vb_xcalloc(1, sizeof *g);
+    res->engine = g;
+    g->o = o;
+    g->cfg = o->config;
+    g->rng = (uint64_t)util_now() * 1000003u ^ (uint64_t)getpid() << 20 ^ 0x9E3779B97F4A7C15ull;
+    if (gen_open(g, res) != 0 || gen_prepare(g, res) != 0)
+        return -1;
+    snprintf(res->batch_id, sizeof res->batch_id, "%s", g->batch_id);
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    g->mu_ready = true;
+    start_tasks(g);
+
+    /* SIGINT and SIGTERM are the batch's signal thread's (batch-watch.c):
+     * a thread started before it blocks them would take them and drop
+     * them, so this one starts with them blocked. */
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    int trc = pthread_create(&g->thread, NULL, gen_thread, g);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (trc != 0) {
+        msg_error("cannot start the network thread");
+        abort();
+    }
+    g->thread_started = true;
+    batch_feed feed = { .next = feed_next, .stop = feed_stop, .held = feed_held, .ud = g };
+    batch_opts bo = {
+        .config = g->cfg, .out_dir = o->out_dir, .command_line = o->command_line,
+        .jobs = o->jobs_threads, .feed = &feed, .rep = g->rep,
+        .resume_id = o->resume_id, .observer = o->observer, .summary_out = o->summary_out,
+    };
+    /* The batch engine ends the batch: reports, summary. The network
+     * thread may still be finishing what was in flight (a batch that
+     * stopped): generate_end waits for it. */
+    batch_run(&bo, &res->batch);
+    res->started = true;
+    return 0;
+}
+
+void generate_end(generate_result *res)
+{
+    gen_engine *g = res->engine;
+    if (!g)
+        return;
+    if (g->thread_started) {
+        pthread_join(g->thread, NULL);
+        /* Refused keys are a configuration error, not an interruption;
+         * the batch is left interrupted all the same, to be resumed. */
+        res->auth_refused = g->auth_refused;
+        if (g->fatal) {
+            res->journal_failed = true;
+            snprintf(res->journal_why, sizeof res->journal_why, "%s", g->fatal_e.msg);
+        }
+        res->creates = g->n_create;
+        res->polls = g->n_poll;
+        res->lookups = g->n_lookup;
+        res->downloads = g->n_download;
+        res->retries = g->n_retry;
+    }
+    if (g->mu_ready) {
+        pthread_mutex_destroy(&g->mu);
+        pthread_cond_destroy(&g->cv);
+    }
+    gen_free(g);
+    res->engine = NULL;
+}
+
+int generate_exit_status(const generate_result *res)
+{
+    if (!res->started)
+        return res->usage ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
+    if (res->auth_refused)
+        return VB_EXIT_USAGE;
+    return batch_exit_status(&res->batch);
 }

@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "msg.h"
 #include "csvio.h"
+#include "jsonx.h"
 #include "provider.h"
 #include "util.h"
 
@@ -341,22 +342,6 @@ static char *local_image(load_ctx *x, const char *ref, bool *outside, vb_error *
     return NULL;
 }
 
-static void job_clear(gen_job *j)
-{
-    free(j->id);
-    free(j->prompt);
-    free(j->negative_prompt);
-    free(j->model);
-    free(j->aspect_ratio);
-    free(j->mode);
-    free(j->image);
-    free(j->image_tail);
-    free(j->image_file);
-    free(j->image_tail_file);
-    free(j->refused);
-    memset(j, 0, sizeof *j);
-}
-
 /* The default of a column from [generate], NULL if none. */
 static const char *column_default(const generate_config *d, int c)
 {
@@ -373,28 +358,14 @@ static const char *column_default(const generate_config *d, int c)
     return v && *v ? v : NULL;
 }
 
-static int job_row(load_ctx *x, int line, const csvio_field *f, size_t n)
+/* The value of each column of a row: the cell, else the [generate]
+ * default. Problems of single cells go to out->errors; bad[c]: the value
+ * of column c is not well-formed. */
+static void job_row_values(load_ctx *x, const char *where, const csvio_field *f, size_t n,
+                           const char *val[COL_COUNT], bool bad[COL_COUNT])
 {
     gen_jobs *out = x->out;
-    bool empty = true;
-    for (size_t i = 0; i < n; i++)
-        if (!blank(f[i].s) || strlen(f[i].s) != f[i].len)
-            empty = false;
-    if (empty)
-        return 0; /* ",,,," from a spreadsheet: nothing asked */
-    char where[64];
-    snprintf(where, sizeof where, "%d (row %d)", line, x->row);
-    if (n != x->ncols) {
-        add_error(out, "%s:%s: %zu fields, the header has %zu (a cell holding a comma "
-                  "must be quoted)", x->origin, where, n, x->ncols);
-        return 0;
-    }
-
-    /* The value of each column: the cell, else the [generate] default. */
-    const char *val[COL_COUNT] = { NULL };
     bool from_default[COL_COUNT] = { false };
-    bool bad[COL_COUNT] = { false };
-    size_t errs = out->nerrors;
     for (size_t i = 0; i < n; i++) {
         int c = x->colmap[i];
         if (c == COL_NONAME && !blank(f[i].s)) {
@@ -426,6 +397,14 @@ static int job_row(load_ctx *x, int line, const csvio_field *f, size_t n)
                       from_default[c] ? " (the [generate] default)" : "");
         }
     }
+}
+
+/* What the row as a whole lacks: a prompt, a first frame, a value with
+ * no default. */
+static void job_row_missing(load_ctx *x, const char *where, const char *const val[COL_COUNT])
+{
+    gen_jobs *out = x->out;
+    bool i2v = val[COL_IMAGE] != NULL;
     if (!val[COL_PROMPT] && !i2v)
         add_error(out, "%s:%s: prompt: empty (a row without an image is text-to-video "
                   "and needs a prompt)", x->origin, where);
@@ -440,9 +419,13 @@ static int job_row(load_ctx *x, int line, const csvio_field *f, size_t n)
     if (!i2v && !val[COL_ASPECT])
         add_error(out, "%s:%s: aspect_ratio: empty and no [generate] default", x->origin,
                   where);
+}
 
-    /* Every row's id, to find duplicates even among rows with errors. */
-    char *id = val[COL_ID] ? trimmed(val[COL_ID]) : vb_xasprintf("row-%d", x->row);
+/* Every row's id is kept, to find duplicates even among rows with
+ * errors. Returns it (owned by x). */
+static const char *job_row_id(load_ctx *x, int line, const char *cell)
+{
+    char *id = cell ? trimmed(cell) : vb_xasprintf("row-%d", x->row);
     x->ids = vb_xrealloc(x->ids, (x->nids + 1) * sizeof *x->ids);
     x->id_line = vb_xrealloc(x->id_line, (x->nids + 1) * sizeof *x->id_line);
     x->id_row = vb_xrealloc(x->id_row, (x->nids + 1) * sizeof *x->id_row);
@@ -451,13 +434,14 @@ static int job_row(load_ctx *x, int line, const csvio_field *f, size_t n)
     x->id_line[x->nids] = line;
     x->id_row[x->nids] = x->row;
     x->nids++;
+    return id;
+}
 
-    gen_job j = { 0 };
-    j.line = line;
-    j.row = x->row;
-    j.duplicate_of = -1;
-    j.cfg_scale = NAN;
-    j.kind = i2v ? GEN_I2V : GEN_T2V;
+/* The local images of the row, as real paths into j; one outside the
+ * folders allowed makes the job refused. */
+static void job_row_images(load_ctx *x, const char *where, const char *const val[COL_COUNT],
+                           const bool bad[COL_COUNT], gen_job *j)
+{
     static const int images[] = { COL_IMAGE, COL_TAIL };
     for (size_t k = 0; k < VB_ARRAY_LEN(images); k++) {
         const char *ref = val[images[k]];
@@ -468,38 +452,77 @@ static int job_row(load_ctx *x, int line, const csvio_field *f, size_t n)
         char *p = local_image(x, ref, &outside, &ie);
         if (!p && outside) {
             /* Refused, not an error of the file: the other jobs go on. */
-            if (!j.refused)
-                j.refused = vb_xasprintf("%s:%s: %s: %s", x->origin, where,
-                                         column_names[images[k]], ie.msg);
+            if (!j->refused)
+                j->refused = vb_xasprintf("%s:%s: %s: %s", x->origin, where,
+                                          column_names[images[k]], ie.msg);
         } else if (!p) {
-            add_error(out, "%s:%s: %s: %s", x->origin, where, column_names[images[k]], ie.msg);
+            add_error(x->out, "%s:%s: %s: %s", x->origin, where, column_names[images[k]],
+                      ie.msg);
         }
         if (images[k] == COL_IMAGE)
-            j.image_file = p;
+            j->image_file = p;
         else
-            j.image_tail_file = p;
+            j->image_tail_file = p;
     }
-    if (out->nerrors > errs) {
-        job_clear(&j);
+}
+
+/* The request's fields from well-formed values. */
+static void job_row_fill(gen_job *j, const char *id, const char *const val[COL_COUNT])
+{
+    j->id = vb_xstrdup(id);
+    j->prompt = val[COL_PROMPT] ? vb_xstrdup(val[COL_PROMPT]) : NULL;
+    j->negative_prompt = val[COL_NEGATIVE] ? vb_xstrdup(val[COL_NEGATIVE]) : NULL;
+    j->model = trimmed(val[COL_MODEL]);
+    parse_duration(val[COL_DURATION], &j->duration, NULL);
+    j->aspect_ratio = val[COL_ASPECT] ? trimmed(val[COL_ASPECT]) : NULL;
+    j->mode = trimmed(val[COL_MODE]);
+    if (val[COL_CFG])
+        parse_cfg(val[COL_CFG], &j->cfg_scale, NULL);
+    j->image = val[COL_IMAGE] ? trimmed(val[COL_IMAGE]) : NULL;
+    j->image_tail = val[COL_TAIL] ? trimmed(val[COL_TAIL]) : NULL;
+}
+
+static int job_row(load_ctx *x, int line, const csvio_field *f, size_t n)
+{
+    gen_jobs *out = x->out;
+    bool empty = true;
+    for (size_t i = 0; i < n; i++)
+        if (!blank(f[i].s) || strlen(f[i].s) != f[i].len)
+            empty = false;
+    if (empty)
+        return 0; /* ",,,," from a spreadsheet: nothing asked */
+    char where[64];
+    snprintf(where, sizeof where, "%d (row %d)", line, x->row);
+    if (n != x->ncols) {
+        add_error(out, "%s:%s: %zu fields, the header has %zu (a cell holding a comma "
+                  "must be quoted)", x->origin, where, n, x->ncols);
         return 0;
     }
 
-    j.id = vb_xstrdup(id);
-    j.prompt = val[COL_PROMPT] ? vb_xstrdup(val[COL_PROMPT]) : NULL;
-    j.negative_prompt = val[COL_NEGATIVE] ? vb_xstrdup(val[COL_NEGATIVE]) : NULL;
-    j.model = trimmed(val[COL_MODEL]);
-    parse_duration(val[COL_DURATION], &j.duration, NULL);
-    j.aspect_ratio = val[COL_ASPECT] ? trimmed(val[COL_ASPECT]) : NULL;
-    j.mode = trimmed(val[COL_MODE]);
-    if (val[COL_CFG])
-        parse_cfg(val[COL_CFG], &j.cfg_scale, NULL);
-    j.image = val[COL_IMAGE] ? trimmed(val[COL_IMAGE]) : NULL;
-    j.image_tail = val[COL_TAIL] ? trimmed(val[COL_TAIL]) : NULL;
+    const char *val[COL_COUNT] = { NULL };
+    bool bad[COL_COUNT] = { false };
+    size_t errs = out->nerrors;
+    job_row_values(x, where, f, n, val, bad);
+    job_row_missing(x, where, val);
+    const char *id = job_row_id(x, line, val[COL_ID]);
+
+    gen_job j = { 0 };
+    j.line = line;
+    j.row = x->row;
+    j.duplicate_of = -1;
+    j.cfg_scale = NAN;
+    j.kind = val[COL_IMAGE] ? GEN_I2V : GEN_T2V;
+    job_row_images(x, where, val, bad, &j);
+    if (out->nerrors > errs) {
+        jobs_job_clear(&j);
+        return 0;
+    }
+    job_row_fill(&j, id, val);
     /* The provider is asked only about well-formed rows. */
     vb_error pe = { 0 };
     if (x->p && x->p->validate(&j, x->config, &pe) != 0) {
         add_error(out, "%s:%s: %s", x->origin, where, pe.msg);
-        job_clear(&j);
+        jobs_job_clear(&j);
         return 0;
     }
     out->v = vb_xrealloc(out->v, (out->n + 1) * sizeof *out->v);
@@ -710,8 +733,100 @@ void jobs_free(gen_jobs *jobs)
     if (!jobs)
         return;
     for (size_t i = 0; i < jobs->n; i++)
-        job_clear(&jobs->v[i]);
+        jobs_job_clear(&jobs->v[i]);
     free(jobs->v);
     vb_strlist_clear(&jobs->errors);
     memset(jobs, 0, sizeof *jobs);
+}
+
+/* ---- one job: copy, release, the journal's form ---- */
+
+static char *jobs_dup(const char *s)
+{
+    return s ? vb_xstrdup(s) : NULL;
+}
+
+void jobs_job_copy(gen_job *d, const gen_job *s)
+{
+    *d = *s;
+    d->image_file = jobs_dup(s->image_file);
+    d->image_tail_file = jobs_dup(s->image_tail_file);
+    d->id = jobs_dup(s->id);
+    d->prompt = jobs_dup(s->prompt);
+    d->negative_prompt = jobs_dup(s->negative_prompt);
+    d->model = jobs_dup(s->model);
+    d->mode = jobs_dup(s->mode);
+    d->aspect_ratio = jobs_dup(s->aspect_ratio);
+    d->image = jobs_dup(s->image);
+    d->image_tail = jobs_dup(s->image_tail);
+    d->refused = jobs_dup(s->refused);
+}
+
+void jobs_job_clear(gen_job *j)
+{
+    free(j->id);
+    free(j->prompt);
+    free(j->negative_prompt);
+    free(j->model);
+    free(j->aspect_ratio);
+    free(j->mode);
+    free(j->image);
+    free(j->image_tail);
+    free(j->image_file);
+    free(j->image_tail_file);
+    free(j->refused);
+    memset(j, 0, sizeof *j);
+}
+
+char *jobs_job_to_json(const gen_job *j)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "row", json_integer((json_int_t)j->row));
+    json_object_set_new(o, "line", json_integer((json_int_t)j->line));
+    json_object_set_new(o, "kind", json_integer(j->kind));
+    const struct { const char *k; const char *v; } s[] = {
+        {"id", j->id}, {"prompt", j->prompt}, {"negative_prompt", j->negative_prompt},
+        {"model", j->model}, {"mode", j->mode}, {"aspect_ratio", j->aspect_ratio},
+        {"image", j->image}, {"image_tail", j->image_tail},
+        {"image_file", j->image_file}, {"image_tail_file", j->image_tail_file},
+        {"refused", j->refused},
+    };
+    for (size_t i = 0; i < VB_ARRAY_LEN(s); i++)
+        if (s[i].v)
+            json_object_set_new(o, s[i].k, json_string(s[i].v));
+    json_object_set_new(o, "duration", json_integer(j->duration));
+    if (!isnan(j->cfg_scale))
+        json_object_set_new(o, "cfg_scale", json_real(j->cfg_scale));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+int jobs_job_from_json(const char *text, gen_job *j)
+{
+    json_t *o = json_loads(text, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return -1;
+    }
+    memset(j, 0, sizeof *j);
+    j->row = (int)jsonx_int(o, "row");
+    j->line = (int)jsonx_int(o, "line");
+    j->kind = (int)jsonx_int(o, "kind");
+    j->image_file = jsonx_dup(o, "image_file");
+    j->image_tail_file = jsonx_dup(o, "image_tail_file");
+    j->duplicate_of = -1;
+    j->id = jsonx_dup(o, "id");
+    j->prompt = jsonx_dup(o, "prompt");
+    j->negative_prompt = jsonx_dup(o, "negative_prompt");
+    j->model = jsonx_dup(o, "model");
+    j->mode = jsonx_dup(o, "mode");
+    j->aspect_ratio = jsonx_dup(o, "aspect_ratio");
+    j->image = jsonx_dup(o, "image");
+    j->image_tail = jsonx_dup(o, "image_tail");
+    j->refused = jsonx_dup(o, "refused");
+    j->duration = (int)jsonx_int(o, "duration");
+    j->cfg_scale = jsonx_num(o, "cfg_scale");
+    json_decref(o);
+    return 0;
 }

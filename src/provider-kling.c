@@ -198,11 +198,22 @@ static int kling_check_image(const char *path, int64_t max_pixels, vb_error *e)
 #define KLING_TOKEN_LIFE 1800.0
 #define KLING_TOKEN_MARGIN 300.0
 
+/* A request's timeout when [provider.kling] request_timeout is unset. */
+#define KLING_REQUEST_TIMEOUT 30.0
+
 struct provider_session {
     char *ak, *sk;              /* secrets: never in a message */
     char *line;                 /* "Authorization: Bearer <jwt>" */
     double expires;
+    char *base_url;             /* without trailing '/' */
+    double request_timeout;
 };
+
+static provider_endpoint kling_endpoint(const vb_config *c)
+{
+    provider_endpoint ep = { c->kling.base_url, c->kling.request_timeout };
+    return ep;
+}
 
 static provider_session *kling_session_new(const vb_config *c, vb_error *e)
 {
@@ -212,7 +223,21 @@ static provider_session *kling_session_new(const vb_config *c, vb_error *e)
         free(s);
         return NULL;
     }
+    /* Paths start with '/': "https://host/" + "/v1/..." would not do. */
+    const char *b = c->kling.base_url;
+    size_t len = strlen(b);
+    while (len > 0 && b[len - 1] == '/')
+        len--;
+    s->base_url = vb_xstrndup(b, len);
+    s->request_timeout = c->kling.request_timeout > 0 ? c->kling.request_timeout
+                                                      : KLING_REQUEST_TIMEOUT;
     return s;
+}
+
+static provider_endpoint kling_session_endpoint(const provider_session *s)
+{
+    provider_endpoint ep = { s->base_url, s->request_timeout };
+    return ep;
 }
 
 static void kling_session_free(provider_session **sp)
@@ -223,6 +248,7 @@ static void kling_session_free(provider_session **sp)
     jwt_wipe(&s->ak);
     jwt_wipe(&s->sk);
     jwt_wipe(&s->line);
+    free(s->base_url);
     free(s);
     *sp = NULL;
 }
@@ -470,8 +496,10 @@ const provider provider_kling = {
     .validate = kling_validate,
     .estimate_units = kling_estimate_units,
     .check_image = kling_check_image,
+    .endpoint = kling_endpoint,
     .session_new = kling_session_new,
     .session_free = kling_session_free,
+    .session_endpoint = kling_session_endpoint,
     .auth_header = kling_auth_header,
     .create_request = kling_create_request,
     .query_path = kling_query_path,

@@ -12,6 +12,8 @@ static const provider *const providers[] = {
 
 const provider *provider_find(const char *name)
 {
+    if (!name)
+        return providers[0];
     for (size_t i = 0; i < VB_ARRAY_LEN(providers); i++)
         if (strcmp(providers[i]->name, name) == 0)
             return providers[i];

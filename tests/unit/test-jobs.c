@@ -638,6 +638,45 @@ static void test_canonical(void)
     jobs_free(&a);
 }
 
+/* One job: its copy and its journal form give the same request back;
+ * jobs_job_clear leaves nothing behind (ASan's leak check). */
+static void test_job_copy_json(void)
+{
+    gen_jobs a = { 0 };
+    vb_error e = { 0 };
+    CHECK_INT(load("id,prompt,negative_prompt,mode,cfg_scale,duration,image\n"
+                   "k1,\"a \"\"cat\"\",\nsofa\",blur,pro,0.25,10,https://h/a.png\n", &a, &e), 0);
+    CHECK_INT(a.n, 1);
+    gen_job c, r;
+    jobs_job_copy(&c, &a.v[0]);
+    CHECK(c.prompt != a.v[0].prompt);
+    char *ca = jobs_canonical(&a.v[0], "kling", NULL, NULL);
+    char *cc = jobs_canonical(&c, "kling", NULL, NULL);
+    CHECK_STR(cc, ca);
+    char *text = jobs_job_to_json(&c);
+    CHECK_HAS(text, "\"id\":\"k1\"");
+    CHECK_INT(jobs_job_from_json(text, &r), 0);
+    char *cr = jobs_canonical(&r, "kling", NULL, NULL);
+    CHECK_STR(cr, ca);
+    CHECK_STR(r.id, "k1");
+    CHECK_INT(r.line, a.v[0].line);
+    CHECK_INT(r.row, a.v[0].row);
+    CHECK_INT(r.kind, GEN_I2V);
+    CHECK_INT(r.duplicate_of, -1);
+    CHECK(r.refused == NULL);
+    gen_job bad;
+    CHECK_INT(jobs_job_from_json("[1]", &bad), -1);
+    CHECK_INT(jobs_job_from_json("not json", &bad), -1);
+    free(text);
+    free(ca);
+    free(cc);
+    free(cr);
+    jobs_job_clear(&c);
+    CHECK(c.id == NULL && c.prompt == NULL);
+    jobs_job_clear(&r);
+    jobs_free(&a);
+}
+
 static void test_dedupe(void)
 {
     gen_jobs j = { 0 };
@@ -731,6 +770,7 @@ int main(void)
     test_jobs_images();
     test_jobs_image_roots();
     test_canonical();
+    test_job_copy_json();
     test_dedupe();
     test_kling();
     test_kling_auth();

@@ -1,0 +1,117 @@
+/* gen-sched.h - the pacing of `vbatch generate`: when each task's next
+ * step is due (a timer heap), which jobs wait for a submission slot (a
+ * FIFO queue), how fast submissions may go (a token bucket at rpm), how
+ * many tasks may run at once (the concurrency limit, lowered when the
+ * provider says so), when to poll a task (learnt from the generation
+ * times seen); and the budget rule.
+ *
+ * Pure: no clock (the time, `now`, is passed in, in seconds from any
+ * origin), no I/O, no provider. Tasks are indices 0..ntasks-1 of the
+ * engine's table; the engine (generate.c) decides what a due task does. */
+#ifndef VB_GEN_SCHED_H
+#define VB_GEN_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Generation times remembered to time the polls. */
+#define GEN_SCHED_SAMPLES 32
+
+typedef struct gen_sched {
+    /* timers: a binary heap of task indices by deadline */
+    size_t *heap;
+    size_t nheap;
+    double *at;               /* per task: its deadline */
+    int *pos;                 /* per task: its place in the heap, -1 if none */
+    size_t ntasks;
+    /* the submission queue: a ring of task indices */
+    size_t *q;
+    size_t qhead, qlen, qcap;
+    /* pacing */
+    int rpm;                  /* submissions a minute; <= 0: no limit */
+    double tokens, tokens_at; /* the bucket, as of tokens_at */
+    int inflight;             /* tasks that may be running at the provider */
+    int max_inflight;
+    double pause_until;       /* no submission before this (rate limited) */
+    double conc_pause_until;  /* ... (too many tasks at the provider) */
+    /* poll timing: the last generation times seen, a ring */
+    double samples[GEN_SCHED_SAMPLES];
+    int nsamples, sample_i;
+} gen_sched;
+
+/* For ntasks tasks, at most max_inflight (> 0) in flight, rpm
+ * submissions a minute (<= 0: no limit), the bucket holding one token at
+ * `now`. Released by gen_sched_free. */
+void gen_sched_init(gen_sched *s, size_t ntasks, int max_inflight, int rpm, double now);
+void gen_sched_free(gen_sched *s);
+
+/* ---- timers ---- */
+
+/* Task's next step is due at `when` (a task has one timer: setting it
+ * again moves it). */
+void gen_sched_timer_set(gen_sched *s, size_t task, double when);
+/* Is a timer due at `now`? */
+bool gen_sched_timer_due(const gen_sched *s, double now);
+/* The task whose timer is the earliest, taken off the heap (there must
+ * be one). Equal deadlines come out in no particular order. */
+size_t gen_sched_timer_pop(gen_sched *s);
+/* Timers set. */
+size_t gen_sched_timers(const gen_sched *s);
+
+/* ---- the submission queue ---- */
+
+/* Task waits for a submission: last, or first (front: a job put back,
+ * which keeps its place ahead of the others). */
+void gen_sched_queue_push(gen_sched *s, size_t task, bool front);
+size_t gen_sched_queue_len(const gen_sched *s);
+/* The task first in line (the queue must not be empty). */
+size_t gen_sched_queue_front(const gen_sched *s);
+size_t gen_sched_queue_pop(gen_sched *s);
+
+/* ---- pacing ---- */
+
+/* May a submission go at `now`: a slot free, no pause, a token in the
+ * bucket (refilled up to now)? Taking the token is gen_sched_take. */
+bool gen_sched_may_submit(gen_sched *s, double now);
+void gen_sched_take(gen_sched *s);
+/* A task starts (or stops) counting against the concurrency limit. */
+void gen_sched_busy(gen_sched *s);
+void gen_sched_idle(gen_sched *s);
+/* The provider refused a submission for going too fast: none before
+ * now + d. */
+void gen_sched_rate_limited(gen_sched *s, double now, double d);
+/* ... for too many tasks running: the limit comes down to the tasks
+ * running now (when some are), and none before now + d. */
+void gen_sched_concurrency_limited(gen_sched *s, double now, double d);
+/* How long the engine may sleep at `now`, at most `most` seconds: until
+ * the next timer, or the next token when a job waits and a slot is free;
+ * at least 1 ms. */
+double gen_sched_wait(const gen_sched *s, double now, double most);
+
+/* ---- poll timing ---- */
+
+/* A task was seen done `age` seconds after it was created, the poll
+ * before having found it running at `last_miss` (0: no such poll). */
+void gen_sched_learn(gen_sched *s, double last_miss, double age);
+/* The generation time expected: the median of the recent ones, NAN
+ * before the first task ends. */
+double gen_sched_expected(const gen_sched *s);
+/* Seconds from a task's creation to its first poll, polls being at most
+ * poll_interval apart. */
+double gen_sched_first_poll(const gen_sched *s, double poll_interval);
+/* Seconds to the next poll of a task found running at `age`; rng: the
+ * engine's generator, for the jitter. */
+double gen_sched_repoll(const gen_sched *s, double age, double poll_interval, uint64_t *rng);
+
+/* ---- the budget ---- */
+
+/* The one rule of what a run may spend: would a request estimated at
+ * `units` pass the budget, `committed` units being spent or committed
+ * already? budget <= 0: no budget, never. Reaching the budget exactly is
+ * within it (a rounding error of 1e-9 too). The engine and the plan of a
+ * dry run both ask it in submission order and submit nothing more once a
+ * request does not fit, even if a cheaper one follows. */
+bool gen_sched_over_budget(double budget, double committed, double units);
+
+#endif
