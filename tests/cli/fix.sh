@@ -229,6 +229,21 @@ pyjson "$T/o-slow/summary/batch_report.json" '[(i["source"].split("/")[-1], i["s
     fail "the deadline: big.mp4 failed, the batch went on"
 check "the deadline: no temporary or partial file left" [ -z "$(find "$T/o-slow" -name '*.vbtmp.*')" ]
 
+# ---- a download: fixed, the body kept in original/ ----
+mkdir -p "$T/www"
+cp "$T/in/late.mp4" "$T/www/late.mp4"
+httpd_start "$T/www"
+trap 'httpd_stop' EXIT
+printf '%s/late.mp4\n' "$HTTPD_URL" > "$T/urls.txt"
+"$VBATCH" process --from-list "$T/urls.txt" --fix --config "$T/fast.ini" --config "$T/remux.ini" \
+    --output "$T/o-url" --quiet
+check "download: exit 0" [ $? -eq 0 ]
+httpd_stop
+D=$(item_dir url)
+check "download: the body kept in original/, as downloaded" cmp -s "$D/original/late.mp4" "$T/in/late.mp4"
+b=$(boxes "$D/video/late.mp4")
+case $b in *moov*mdat*) ok "download: the fixed file delivered ($b)" ;; *) fail "download: delivered $b" ;; esac
+
 # ---- publishing takes the fixed file ----
 "$VBATCH" process "$T/in/late.mp4" --fix --publish --config "$T/fast.ini" --config "$T/remux.ini" \
     --output "$T/o-pub" --quiet
