@@ -74,33 +74,41 @@ run_vbatch() {
         return 1
     fi
 }
-# timed CMD...: the seconds CMD took, on stdout (CMD's own output dropped)
+# timed CMD...: "WALL CPU" seconds CMD took (CPU: user + system, children
+# included), on stdout (CMD's own output dropped)
 timed() {
-    local t0
-    t0=$(now)
-    "$@" > /dev/null || return 1
-    elapsed "$t0"
+    local TIMEFORMAT='%3R %3U %3S' t
+    { time "$@" > /dev/null; } 2> "$tmp/time.txt" || return 1
+    t=$(tail -n 1 "$tmp/time.txt")
+    awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%.3f %.3f", a[1], a[2] + a[3] }'
 }
 # alternate NAME: REPEAT runs of NAME_vbatch and NAME_peer in turns; sets
-# vb and peer (medians) and prints the runs
+# vb and peer (medians of the wall times), vbcpu and peercpu (of the CPU
+# times), and prints the runs. On a loaded machine the CPU times are the
+# steadier figure.
 alternate() {
-    local v=() p=() i t
+    local v=() p=() vc=() pc=() i t
     for ((i = 1; i <= REPEAT; i++)); do
         t=$(timed "$1_vbatch") || exit 1
-        v+=("$t")
+        v+=("${t% *}"); vc+=("${t#* }")
         t=$(timed "$1_peer") || exit 1
-        p+=("$t")
+        p+=("${t% *}"); pc+=("${t#* }")
     done
     vb=$(median "${v[@]}")
     peer=$(median "${p[@]}")
-    echo "    runs: vbatch ${v[*]}; peer ${p[*]}"
+    vbcpu=$(median "${vc[@]}")
+    peercpu=$(median "${pc[@]}")
+    echo "    runs (wall s): vbatch ${v[*]}; peer ${p[*]}"
+    echo "    CPU (user + sys, median): vbatch $vbcpu s, peer $peercpu s, peer / vbatch $(awk -v a="$vbcpu" -v b="$peercpu" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "n/a" }')"
 }
 # the item folder's delivered file, by the input's name: fixed NAME.mp4 OUT
 delivered() { ls "$2"/*/video/"$1" 2>/dev/null | head -1; }
-# ebur128's integrated loudness of FILE
+# ebur128's integrated loudness of FILE, to the hundredth (its own
+# summary rounds to a tenth): the last lavfi.r128.I it puts on the frames
 lufs() {
-    ffmpeg -nostdin -hide_banner -nostats -i "$1" -map 0:a -af ebur128=peak=true -f null - 2>&1 |
-        awk '/^ +I:/ { i = $2 } END { print i }'
+    ffmpeg -nostdin -hide_banner -nostats -i "$1" -map 0:a \
+        -af ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.I:file=- -f null - 2>/dev/null |
+        awk -F= '/lavfi.r128.I/ { i = $2 } END { print i }'
 }
 
 echo "vbatch:  $vbatch (from $how)"
@@ -218,12 +226,12 @@ if [[ $PARTS == *b* ]]; then
         s=$(lufs "$f"); v=$(lufs "$d"); p=$(lufs "$tmp/ff-loud/$n")
         line=$(awk -v n="${n%.mp4}" -v s="$s" -v v="$v" -v p="$p" 'BEGIN {
             ev = v + 14; if (ev < 0) ev = -ev; ep = p + 14; if (ep < 0) ep = -ep
-            printf "    %-8s %7.1f  %7.1f  %5.2f   %7.1f  %5.2f   %s", n, s, v, ev, p, ep,
-                (ev <= ep + 0.05) ? "" : "vbatch farther"; exit (ev <= ep + 0.05) ? 0 : 1 }') || worse=$((worse + 1))
+            printf "    %-8s %7.2f  %7.2f  %5.2f   %7.2f  %5.2f   %s", n, s, v, ev, p, ep,
+                (ev <= ep + 0.005) ? "" : "vbatch farther"; exit (ev <= ep + 0.005) ? 0 : 1 }') || worse=$((worse + 1))
         echo "$line"
     done
     if [ "$worse" -eq 0 ]; then
-        echo "    vbatch at least as close to -14 on every clip (within 0.05 LU): met"
+        echo "    vbatch at least as close to -14 on every clip: met"
     else
         echo "    vbatch farther from -14 than loudnorm on $worse clip(s): NOT met"
     fi
