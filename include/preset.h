@@ -81,6 +81,9 @@ typedef struct analyse_config {
     double silence_min_duration;   /* silencedetect d */
     bool loudness;                 /* ebur128 with true peak */
     double timeout;                /* seconds per file */
+    /* Not a preset key: the sound only, the picture not decoded (the fix's
+     * re-check of a file whose video packets were copied untouched). */
+    bool skip_video;
 } analyse_config;
 
 enum thumb_format { THUMB_JPEG = 0, THUMB_WEBP, THUMB_PNG };

@@ -105,10 +105,54 @@ static void fix_check_clear(fix_check *c)
     rules_report_free(&c->rr);
 }
 
+/* Whether the pass left the picture as the first analysis saw it: its
+ * packets copied one for one from the start (no cut), so decoding them
+ * again finds the same black, freezes and frames. The analysis must have
+ * been made with today's settings, to the end, and without a damaged
+ * packet (its error counts do not say which stream they came from). */
+static bool fix_picture_kept(const vb_config *cfg, const fix_plan *pl,
+                             const transcode_result *tr, const analyse_result *ba)
+{
+    return ba && ba->has_video && !pl->video_encode && tr->video_packets_copied > 0 &&
+           tr->video_frames == 0 && !(pl->trim_start > 0) &&
+           !(isfinite(pl->trim_end) && pl->trim_end >= 0) && ba->mode == cfg->analyse.mode &&
+           !ba->incomplete && ba->decode_errors == 0 && ba->corrupt_frames == 0;
+}
+
+static analyse_segment *fix_segments(const analyse_segment *v, size_t n)
+{
+    if (n == 0)
+        return NULL;
+    analyse_segment *d = vb_xcalloc(n, sizeof *d);
+    memcpy(d, v, n * sizeof *d);
+    return d;
+}
+
+/* The first analysis's picture figures in the sound-only analysis of the
+ * fixed file, as a whole decode of it would give them. */
+static void fix_merge_picture(analyse_result *r, const analyse_result *ba)
+{
+    r->has_video = true;
+    r->black = fix_segments(ba->black, ba->nblack);
+    r->nblack = ba->nblack;
+    r->freeze = fix_segments(ba->freeze, ba->nfreeze);
+    r->nfreeze = ba->nfreeze;
+    r->black_total = ba->black_total;
+    double base = isfinite(r->duration) && r->duration > 0 ? r->duration : ba->video_end;
+    r->black_share = base > 0 ? ba->black_total / base : NAN;
+    r->leading_black = ba->leading_black;
+    r->trailing_black = ba->trailing_black;
+    r->freeze_max = ba->freeze_max;
+    r->timestamp_gaps += ba->timestamp_gaps;
+    r->video_frames = ba->video_frames;
+    r->video_end = ba->video_end;
+}
+
 /* The fixed file through the probe, the gates and, when asked, the
- * analysis: the same checks an input gets. */
+ * analysis: the same checks an input gets. A picture the pass copied
+ * untouched is not decoded again (kept: the first analysis, or NULL). */
 static int fix_recheck(item *it, const vb_config *cfg, const char *path, bool analyse,
-                       fix_check *c, vb_error *e)
+                       const analyse_result *kept, fix_check *c, vb_error *e)
 {
     if (probe_file(path, &it->clock, &c->probe, e) != 0)
         return -1;
@@ -118,22 +162,27 @@ static int fix_recheck(item *it, const vb_config *cfg, const char *path, bool an
     const item_env *env = it->env;
     int threads = env->decode_threads ? env->decode_threads(env->ud, true, c->probe->duration)
                                       : 1;
-    if (analyse_file(path, &cfg->analyse, threads, &it->clock, &c->analysis, e) != 0)
+    analyse_config ac = cfg->analyse;
+    ac.skip_video = kept != NULL && c->probe->audio != NULL;
+    if (analyse_file(path, &ac, threads, &it->clock, &c->analysis, e) != 0)
         return -1;
+    if (ac.skip_video)
+        fix_merge_picture(c->analysis, kept);
     rules_eval_analysis(&cfg->qc, c->analysis, &c->rr);
     return 0;
 }
 
 /* One pass of the plan and the check of what it made. */
 static int fix_attempt(item *it, const vb_config *cfg, const fix_plan *pl, const char *tmp,
-                       int threads, bool analyse, transcode_result *tr, fix_check *after,
-                       vb_error *e)
+                       int threads, bool analyse, const analyse_result *ba,
+                       transcode_result *tr, fix_check *after, vb_error *e)
 {
     transcode_job job;
     fix_job_make(pl, it->media, tmp, threads, &job);
     if (transcode_run(&job, &it->clock, tr, e) != 0)
         return -1;
-    return fix_recheck(it, cfg, tmp, analyse, after, e);
+    const analyse_result *kept = fix_picture_kept(cfg, pl, tr, ba) ? ba : NULL;
+    return fix_recheck(it, cfg, tmp, analyse, kept, after, e);
 }
 
 /* Sound whose loud moments the limiter held down measures quieter than
@@ -319,6 +368,9 @@ static int fix_deliver(item *it, const fix_plan *pl, const char *tmp, fix_check 
     probe_result_free(&it->probe);
     it->probe = c->probe;
     c->probe = NULL;
+    /* probe.json names the delivered file, not the temporary name. */
+    free(it->probe->path);
+    it->probe->path = vb_xstrdup(final);
     analyse_result_free(&it->analysis);
     it->analysis = c->analysis;
     c->analysis = NULL;
@@ -403,7 +455,7 @@ static int fix_run(item *it, const vb_config *cfg, vb_error *e)
     double seconds = 0;
     for (;;) {
         passes++;
-        rc = fix_attempt(it, cfg, &pl, tmp, threads, analyse, &tr, &after, e);
+        rc = fix_attempt(it, cfg, &pl, tmp, threads, analyse, ba, &tr, &after, e);
         seconds += tr.seconds;
         double extra;
         if (rc != 0 || after.rr.nfail == 0 || passes == FIX_MAX_PASSES ||
