@@ -202,11 +202,27 @@ static bool analyse_wanted(const item *it, const vb_config *cfg)
 
 /* Decode (or reuse the analysis of identical content), check what was
  * measured, copy the figures into the record. */
+/* With --fix alone (no --deep) the analysis measures what the gates
+ * need: the picture is decoded only for a gate on black or freezes. */
+static bool analyse_sound_only(const vb_config *cfg)
+{
+    const qc_config *q = &cfg->qc;
+    return !cfg->analyse.enabled && cfg->fix.enabled && cfg->analyse.mode == ANALYSE_FULL &&
+           !(q->black_max_seconds > 0 || q->black_max_share > 0 || q->leading_black_max > 0 ||
+             q->trailing_black_max > 0 || q->freeze_max_seconds > 0);
+}
+
 static int analyse_run(item *it, const vb_config *cfg, vb_error *e)
 {
     analyse_result *a = NULL;
-    if (analyse_share_run(it, cfg, &a, e) != 0)
+    if (analyse_sound_only(cfg) && it->probe && it->probe->audio) {
+        vb_config c = *cfg;
+        c.analyse.skip_video = true;
+        if (analyse_share_alone(it, &c, &a, e) != 0)
+            return -1;
+    } else if (analyse_share_run(it, cfg, &a, e) != 0) {
         return -1;
+    }
     rules_eval_analysis(&cfg->qc, a, &it->rr);
     item_record_analysis(&it->rec, a);
     /* Kept for the fix: its measurement is the fix's first pass. */

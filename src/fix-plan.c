@@ -323,8 +323,11 @@ static void audio_settle(const vb_config *cfg, const probe_result *p,
         plan->audio_bitrate = q->audio_bitrate_min;
     double ceiling = q->true_peak_max != 0 ? q->true_peak_max : -1.0;
     plan->ceiling_dbtp = ceiling;
-    double peak = a && isfinite(a->true_peak) ? a->true_peak + plan->gain_db : NAN;
-    plan->limiter = peak_failed || (isfinite(peak) && peak > ceiling);
+    /* The limiter only where the peak after the gain would pass the
+     * ceiling (a peak that fails but the gain brings down needs none);
+     * with no measured peak, where the true_peak rule failed. */
+    double peak = a && !isnan(a->true_peak) ? a->true_peak + plan->gain_db : NAN;
+    plan->limiter = isnan(peak) ? peak_failed : peak > ceiling;
 }
 
 /* Trimming: the leading and trailing black, the duration cap. Black in

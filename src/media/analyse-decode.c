@@ -697,6 +697,10 @@ static void summarise(an_ctx *c, int read_error)
                 r->freeze_max = fmax(r->freeze_max, r->freeze[i].duration);
         }
     }
+    /* skip_video: the picture was not looked at; its figures unknown. */
+    if (c->cfg->skip_video && r->has_video && c->v.index < 0)
+        r->black_total = r->black_share = r->leading_black = r->trailing_black =
+            r->freeze_max = NAN;
     if (c->a.index >= 0) {
         r->silence_max = 0;
         for (size_t i = 0; i < r->nsilence; i++)

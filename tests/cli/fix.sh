@@ -96,7 +96,8 @@ D=$(item_dir loud)
 set -- $(loudness "$D/video/loud.mp4")
 check "loud 2 s: ebur128 $1 LUFS within 0.5 LU of -14" near "$1" -14 0.5
 check "loud 2 s: true peak $2 <= -1.0 dBTP" le "$2" -1.0
-pyjson "$D/metadata/fix.json" 'd["pass"]["limiter"]' || fail "loud: fix.json says the limiter ran"
+pyjson "$D/metadata/fix.json" 'd["pass"]["limiter"] == d["plan"]["audio"]["limiter"] and d["plan"]["audio"]["limiter"] == ([x["before"] for x in d["figures"] if x["name"] == "true_peak"][0] + d["plan"]["audio"]["gain_db"] > -1)' ||
+    fail "loud: the limiter only where the gain leaves the peak over the ceiling, and fix.json says which"
 
 # A quiet clip whose gain would push its peak over the ceiling.
 ff -f lavfi -i "$V" -f lavfi -i "aevalsrc=0.03*sin(2*PI*440*t)+if(lt(mod(t\\,1)\\,0.02)\\,0.9*sin(2*PI*1000*t)\\,0)|0.03*sin(2*PI*440*t):s=48000" \

@@ -163,8 +163,25 @@ static void test_loudness(void)
     f.a.true_peak = 1.5;
     fx_plan(&f, NULL);
     CHECK_NEAR(f.plan.gain_db, -6, 1e-9);
-    CHECK(f.plan.limiter); /* the true_peak rule failed */
+    CHECK(!f.plan.limiter); /* 1.5 - 6 = -4.5 dBTP: the gain alone brings the peak down */
     CHECK(said(&f.plan.fixes, "true_peak: "));
+    fx_free(&f);
+    /* Loud and clipping, less loud: -12 LUFS, +3 dBTP, gain -2: the limiter. */
+    fx_init(&f, "[qc]\nloudness_target = -14\nloudness_tolerance = 1\ntrue_peak_max = -1\n");
+    f.with_a = true;
+    f.a.integrated_lufs = -12;
+    f.a.true_peak = 3;
+    fx_plan(&f, NULL);
+    CHECK(f.plan.limiter);
+    fx_free(&f);
+    /* The peak fails, the loudness passes: no gain, the limiter. */
+    fx_init(&f, "[qc]\nloudness_target = -14\nloudness_tolerance = 1\ntrue_peak_max = -1\n");
+    f.with_a = true;
+    f.a.integrated_lufs = -14.3;
+    f.a.true_peak = 0.5;
+    fx_plan(&f, NULL);
+    CHECK(f.plan.any && f.plan.limiter);
+    CHECK_NEAR(f.plan.gain_db, 0, 1e-9);
     fx_free(&f);
     /* Without the analysis the gain cannot be known. */
     fx_init(&f, "[qc]\nloudness_target = -14\n");
