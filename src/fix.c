@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A pass, and up to two more when a limited gain fell short. */
+/* A pass, and up to two more when the loudness it made is off. */
 #define FIX_MAX_PASSES 3
 
 static bool fix_wanted(const item *it, const vb_config *cfg)
@@ -185,20 +185,27 @@ static int fix_attempt(item *it, const vb_config *cfg, const fix_plan *pl, const
     return fix_recheck(it, cfg, tmp, analyse, kept, after, e);
 }
 
-/* Sound whose loud moments the limiter held down measures quieter than
- * the gain meant: when the loudness is all that still fails, the gain
- * grows by what is missing and the pass is made again. */
+/* The loudness a pass made differs from the one meant: the limiter held
+ * loud moments down, or the encoder's band limit took some energy. When
+ * the loudness is all that still fails, or (with the picture copied, so
+ * that a pass costs little) it passes but lands more than
+ * FIX_LOUDNESS_EXACT away, the gain is corrected by the difference and
+ * the pass made again. */
+#define FIX_LOUDNESS_EXACT 0.1
+
 static bool fix_more_gain(const vb_config *cfg, const fix_plan *pl, const fix_check *c,
                           double *extra)
 {
-    if (pl->audio != FIX_AUDIO_ENCODE || !pl->limiter || !c->analysis ||
-        !isfinite(c->analysis->integrated_lufs) || c->rr.nfail == 0)
+    if (pl->audio != FIX_AUDIO_ENCODE || pl->gain_db == 0 || !c->analysis ||
+        !isfinite(c->analysis->integrated_lufs) || cfg->qc.loudness_target == 0)
         return false;
     for (size_t i = 0; i < c->rr.n; i++)
         if (c->rr.r[i].verdict == VERDICT_FAIL && strcmp(c->rr.r[i].rule, "loudness") != 0)
             return false;
     *extra = cfg->qc.loudness_target - c->analysis->integrated_lufs;
-    return *extra > 0;
+    if (c->rr.nfail > 0)
+        return pl->limiter ? *extra > 0 : fabs(*extra) > FIX_LOUDNESS_EXACT;
+    return !pl->video_encode && fabs(*extra) > FIX_LOUDNESS_EXACT;
 }
 
 /* ---- fix.json ---- */
@@ -458,8 +465,7 @@ static int fix_run(item *it, const vb_config *cfg, vb_error *e)
         rc = fix_attempt(it, cfg, &pl, tmp, threads, analyse, ba, &tr, &after, e);
         seconds += tr.seconds;
         double extra;
-        if (rc != 0 || after.rr.nfail == 0 || passes == FIX_MAX_PASSES ||
-            !fix_more_gain(cfg, &pl, &after, &extra))
+        if (rc != 0 || passes == FIX_MAX_PASSES || !fix_more_gain(cfg, &pl, &after, &extra))
             break;
         pl.gain_db += extra;
         fix_check_clear(&after);
