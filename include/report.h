@@ -94,6 +94,8 @@ typedef struct report_batch_info {
 typedef struct report_counts {
     int64_t total, done, qc_failed, failed, skipped, warned;
     int64_t fixed;                /* --fix: items delivered fixed */
+    int64_t fix_noted;            /* items whose record says what the fix did (JUnit's
+                                     "fix" tests) */
     int64_t skipped_qc_failed;    /* skipped items whose kept result failed QC */
     int64_t unknown;              /* items whose status this vbatch does not know */
     int64_t bytes_read, bytes_total;

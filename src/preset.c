@@ -241,7 +241,7 @@ static const keydef keys[] = {
     { "fix", "width", K_INT, offsetof(vb_config, fix.width), F_UNSET0, NULL, 16384 },
     { "fix", "height", K_INT, offsetof(vb_config, fix.height), F_UNSET0, NULL, 16384 },
     KE("fix", "fit", fix.fit, fit_names),
-    KD("fix", "fps", K_DOUBLE, fix.fps, F_UNSET0),
+    KD("fix", "fps", K_RATE, fix.fps, F_UNSET0),
     { "fix", "crf", K_INT, offsetof(vb_config, fix.crf), 0, NULL, 51 },
     KE("fix", "x264_preset", fix.x264_preset, fix_x264_presets),
     KD("fix", "maxrate", K_BITRATE, fix.maxrate, F_UNSET0),

@@ -458,6 +458,8 @@ void report_counts_add(report_counts *c, const item_record *it)
         c->warned++;
     if (it->fix_actions.n > 0)
         c->fixed++;
+    if (it->fix)
+        c->fix_noted++;
     c->bytes_read += it->bytes_read;
     c->bytes_total += it->size;
     c->checks += (int64_t)it->checks.n;

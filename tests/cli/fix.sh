@@ -67,6 +67,7 @@ t = ET.parse(sys.argv[1]).getroot()
 cases = [c for c in t.iter("testcase") if c.get("classname") == "late"]
 fix = [c for c in cases if c.get("name") == "fix"]
 ok = fix and fix[0].findtext("system-out") == "fixed: remux" and not any(c.find("failure") is not None or c.find("error") is not None for c in cases)
+ok = ok and int(t.get("tests")) == len(list(t.iter("testcase")))
 sys.exit(not ok)
 PY
 check "remux: report.html shows the fix" grep -q "<b>fix</b>: fixed: remux" "$S/report.html"
