@@ -25,5 +25,7 @@ void analyse_share_destroy(analyse_share *s);
  * metadata/analysis.json written, or -1 with e set. The record gets the
  * content hash and, when reused, the folder it came from. */
 int analyse_share_run(item *it, const vb_config *cfg, analyse_result **a, vb_error *e);
+/* The same, never shared (a partial analysis: [analyse] skip_video). */
+int analyse_share_alone(item *it, const vb_config *cfg, analyse_result **a, vb_error *e);
 
 #endif

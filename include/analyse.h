@@ -52,6 +52,10 @@ struct mediaio_clock;
 int analyse_file(const char *path, const analyse_config *cfg, int threads,
                  struct mediaio_clock *clk, analyse_result **out, vb_error *e);
 void analyse_result_free(analyse_result **r);
+/* Silence at the very start (a run from 0) and running to the end of the
+ * sound, in seconds (0 if none), from the silence runs found (those of
+ * [analyse] silence_min_duration and longer). Pure. */
+void analyse_edge_silence(const analyse_result *r, double *leading, double *trailing);
 
 struct writer;
 /* The result as fields of the current object (metadata/analysis.json). */

@@ -65,6 +65,8 @@ typedef struct item {
     const char *media;           /* the file read: the input or the download */
     bool is_image;               /* a still image (its name says so) */
     probe_result *probe;         /* what the probe found (videos) */
+    struct analyse_result *analysis; /* what the decode analysis found */
+    char *fixed;                 /* the fixed file delivered in video/, or NULL */
     image_info image;            /* the header read (images) */
     rule_report rr;              /* every check, moved into the record */
     bool meta_ready;             /* metadata/ exists */
@@ -110,7 +112,8 @@ int item_meta_dir(item *it, vb_error *e);
 /* NAME was written by this attempt (kept by item_clear_stale). */
 void item_meta_written(item *it, const char *name);
 /* The metadata files an item may hold, in the bit order of `written`. */
-extern const char *const item_meta_names[5];
-enum { ITEM_META_PROBE, ITEM_META_IMAGE, ITEM_META_ANALYSIS, ITEM_META_THUMBS, ITEM_META_QC };
+extern const char *const item_meta_names[6];
+enum { ITEM_META_PROBE, ITEM_META_IMAGE, ITEM_META_ANALYSIS, ITEM_META_THUMBS, ITEM_META_QC,
+       ITEM_META_FIX };
 
 #endif

@@ -9,6 +9,7 @@
 #include "analyse.h"
 #include "image.h"
 #include "thumbs.h"
+#include "transcode.h"
 
 struct mediaio_clock;
 
@@ -31,5 +32,9 @@ const char *image_vips_version(void);
 int image_vips_fail(vb_error *e, int code, const char *what, const char *path);
 /* image_probe's work (see image.h). */
 int image_vips_probe(const char *path, int64_t max_pixels, image_info *out, vb_error *e);
+
+/* transcode.c: transcode_run's work (see transcode.h). */
+int transcode_pass(const transcode_job *job, struct mediaio_clock *clk, transcode_result *out,
+                   vb_error *e);
 
 #endif

@@ -12,9 +12,9 @@
  * mediaio_* ...), which the executable exports (--export-dynamic): it
  * holds no copy of vbatch's state.
  *
- * The core calls the module through analyse_file, thumbs_make, image_init
- * and image_probe (analyse.c, thumbs.c, image.c); only this loader and
- * those wrappers know it exists. */
+ * The core calls the module through analyse_file, thumbs_make, image_init,
+ * image_probe and transcode_run (analyse.c, thumbs.c, image.c,
+ * transcode.c); only this loader and those wrappers know it exists. */
 #ifndef VB_MODULE_H
 #define VB_MODULE_H
 
@@ -22,9 +22,10 @@
 #include "analyse.h"
 #include "image.h"
 #include "thumbs.h"
+#include "transcode.h"
 
 /* Raised whenever the table below or a type it passes changes. */
-#define MODULE_ABI 1
+#define MODULE_ABI 2
 #define MODULE_FILE "vbatch-media.so"
 /* The one symbol the module exports: a const module_media. */
 #define MODULE_ENTRY "media_module"
@@ -44,6 +45,9 @@ typedef struct module_media {
     int (*image_probe)(const char *path, int64_t max_pixels, image_info *out, vb_error *e);
     /* "libvips A, libavfilter B, libswscale C" as loaded */
     void (*versions)(char *buf, size_t len);
+    /* ABI 2: the fix engine's pass (transcode.h) */
+    int (*transcode)(const transcode_job *job, struct mediaio_clock *clk,
+                     transcode_result *out, vb_error *e);
 } module_media;
 
 /* The module's table, loading it on the first call. NULL with e set

@@ -19,6 +19,7 @@ typedef struct qc_config {
     int video_level;               /* a video stream must exist */
     double duration_min, duration_max;     int duration_level;
     int min_width, min_height;             int resolution_level;
+    int max_width, max_height;     /* 0 = none; also at resolution_level */
     bool any_orientation;          /* compare long/short sides */
     double aspect_ratio, aspect_tolerance; int aspect_level;
     vb_strlist containers;                 int container_level;
@@ -36,12 +37,21 @@ typedef struct qc_config {
     bool faststart;                /* required when true */
                                            int faststart_level;
     bool hdr_allowed;                      int hdr_level;
+    vb_strlist pix_fmts;           /* pixel formats allowed ("yuv420p") */
+                                           int pix_fmt_level;
+    int max_bit_depth;             /* bits per component; 0 = any */
+                                           int bit_depth_level;
+    vb_strlist video_profiles;     /* "high main": lowercase, spaces as _ */
+                                           int profile_level;
+    bool constant_frame_rate;      /* required when true */
+                                           int frame_rate_mode_level;
 
     /* Gates on the decode analysis ([analyse]); 0 = not set. */
     double black_max_seconds, black_max_share; int black_level;
     double leading_black_max, trailing_black_max; int edge_black_level;
     double freeze_max_seconds;             int freeze_level;
     double silence_max_seconds;            int silence_level;
+    double leading_silence_max, trailing_silence_max; int edge_silence_level;
     int audio_silent_level;        /* audio present but silent throughout */
     double loudness_target;        /* LUFS, e.g. -14; 0 = not set */
     double loudness_tolerance;             int loudness_level;
@@ -71,6 +81,9 @@ typedef struct analyse_config {
     double silence_min_duration;   /* silencedetect d */
     bool loudness;                 /* ebur128 with true peak */
     double timeout;                /* seconds per file */
+    /* Not a preset key: the sound only, the picture not decoded (the fix's
+     * re-check of a file whose video packets were copied untouched). */
+    bool skip_video;
 } analyse_config;
 
 enum thumb_format { THUMB_JPEG = 0, THUMB_WEBP, THUMB_PNG };
@@ -108,6 +121,29 @@ typedef struct input_config {
 typedef struct output_config {
     bool publish;                  /* link passing items into OUT/publish */
 } output_config;
+
+/* [fix]: what a fix makes (fix.h). 0 where a figure is derived from
+ * [qc] or from the source. */
+enum fix_fit { FIX_FIT_PAD = 0, FIX_FIT_CROP, FIX_FIT_SCALE };
+enum fix_metadata { FIX_META_KEEP = 0, FIX_META_STRIP };
+typedef struct fix_config {
+    bool enabled;                  /* also --fix */
+    bool warnings;                 /* rules that warn are fixed too */
+    int width, height;             /* the frame a re-encode makes */
+    int fit;                       /* enum fix_fit: to another shape */
+    double fps;                    /* frame rate made constant */
+    int crf;                       /* x264's constant rate factor */
+    int x264_preset;               /* index in fix_x264_presets */
+    int64_t maxrate, bufsize;      /* VBV cap, bit/s */
+    double keyint;                 /* seconds between key frames */
+    bool closed_gop;
+    int64_t audio_bitrate;         /* AAC, bit/s */
+    int sample_rate;               /* Hz */
+    int metadata;                  /* enum fix_metadata */
+    bool trim;                     /* cut leading/trailing black, cap the duration */
+} fix_config;
+/* "ultrafast" ... "veryslow", NULL-terminated (x264's preset names). */
+extern const char *const fix_x264_presets[];
 
 /* [batch] error_handling: after an item that fails (status failed, not
  * qc_failed), go on, or take no new item (the rest stays pending). */
@@ -161,6 +197,7 @@ typedef struct vb_config {
     analyse_config analyse;
     thumbs_config thumbs;
     output_config output;
+    fix_config fix;
     generate_config generate;
     kling_config kling;
 } vb_config;

@@ -11,6 +11,10 @@ enum probe_stream_type { PROBE_VIDEO, PROBE_AUDIO, PROBE_SUBTITLE, PROBE_DATA,
 
 typedef struct probe_rational { int num, den; } probe_rational;
 
+/* Whether the frames come at a constant rate: told by the sample table
+ * of MP4/MOV; other containers only say so when decoded. */
+enum probe_frame_rate_mode { PROBE_FR_UNKNOWN = 0, PROBE_FR_CONSTANT, PROBE_FR_VARIABLE };
+
 typedef struct probe_stream {
     int index;
     int type;                   /* enum probe_stream_type */
@@ -35,6 +39,7 @@ typedef struct probe_stream {
     int bit_depth;              /* bits per component, 0 if unknown */
     char *color_range, *color_space, *color_transfer, *color_primaries;
     bool hdr;                   /* PQ or HLG transfer */
+    int frame_rate_mode;        /* enum probe_frame_rate_mode */
     /* audio */
     int sample_rate;
     int channels;

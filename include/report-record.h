@@ -38,6 +38,7 @@ enum report_when {
     RW_SKIPPED,   /* status skipped */
     RW_FAILED,    /* status failed */
     RW_ANALYSED,  /* the decode analysis ran */
+    RW_FIXED,     /* the fix stage ran (fix set) */
 };
 
 /* The object a field sits in (each output names them: report_group_key). */

@@ -23,6 +23,7 @@ enum item_kind { ITEM_VIDEO = 0, ITEM_IMAGE = 1 };
 enum item_stage { STAGE_DISCOVER, STAGE_FETCH, STAGE_PROBE, STAGE_CHECK,
                   STAGE_ANALYSE, STAGE_THUMBS, STAGE_PUBLISH, STAGE_RECORD,
                   STAGE_GENERATE, /* vbatch generate: submit, wait, download */
+                  STAGE_FIX,      /* --fix: the one pass and the re-check */
                   STAGE_COUNT };
 const char *report_stage_name(int stage);
 const char *report_status_name(int status);
@@ -73,6 +74,9 @@ typedef struct item_record {
     char *analysis_from;    /* folder whose analysis.json was reused, or NULL */
     char *sha256;           /* content hash, when it was computed */
     item_gen gen;          /* generated items only (gen.id set) */
+    char *fix;              /* --fix: "fixed: faststart, loudness -21.8 -> -14.0
+                               LUFS", or why the fix did not make it pass */
+    vb_strlist fix_actions; /* --fix, fixed: remux, audio, video, trim */
 } item_record;
 
 void item_record_clear(item_record *r);
@@ -89,6 +93,9 @@ typedef struct report_batch_info {
 /* Counts over a batch's records. */
 typedef struct report_counts {
     int64_t total, done, qc_failed, failed, skipped, warned;
+    int64_t fixed;                /* --fix: items delivered fixed */
+    int64_t fix_noted;            /* items whose record says what the fix did (JUnit's
+                                     "fix" tests) */
     int64_t skipped_qc_failed;    /* skipped items whose kept result failed QC */
     int64_t unknown;              /* items whose status this vbatch does not know */
     int64_t bytes_read, bytes_total;

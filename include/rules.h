@@ -43,6 +43,9 @@ struct analyse_result;
 void rules_eval_analysis(const qc_config *qc, const struct analyse_result *a,
                          rule_report *rep);
 void rules_write(const rule_report *r, struct writer *w);
+/* Does the preset gate on the decode analysis (black, freeze, silence,
+ * loudness, true peak)? */
+bool rules_have_analysis_gates(const qc_config *qc);
 
 /* The thumbnails made, as read back from their headers: each file with
  * its header, or the error reading it. */

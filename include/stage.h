@@ -11,6 +11,8 @@
  *   stage_probe    probe.c     a video: its headers (no decoding)
  *   stage_check    rules.c     the preset's gates on what was found
  *   stage_analyse  analyse.c   decode: black, freeze, silence, loudness ...
+ *   stage_fix      fix.c       --fix: the plan's one pass, the fixed file checked
+ *                              again and delivered when it passes
  *   stage_thumbs   thumbs.c    thumbnails and the contact sheet
  *   stage_publish  publish.c   qc.json, the delivered file, publish/
  *
@@ -31,9 +33,9 @@ typedef struct stage {
 } stage;
 
 extern const stage stage_fetch, stage_image, stage_probe, stage_check, stage_analyse,
-    stage_thumbs, stage_publish;
+    stage_fix, stage_thumbs, stage_publish;
 
-/* fetch, image, probe, check, analyse, thumbs, publish. */
+/* fetch, image, probe, check, analyse, fix, thumbs, publish. */
 extern const stage *const stage_road[];
 
 #endif

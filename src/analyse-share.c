@@ -100,6 +100,11 @@ static int share_fresh(item *it, const vb_config *cfg, const char *hex, analyse_
     return 0;
 }
 
+int analyse_share_alone(item *it, const vb_config *cfg, analyse_result **a, vb_error *e)
+{
+    return share_fresh(it, cfg, NULL, a, e);
+}
+
 static void inflight_remove(vb_strlist *l, const char *hex)
 {
     for (size_t i = 0; i < l->n; i++)

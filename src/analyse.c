@@ -58,6 +58,22 @@ static void write_segments(writer *w, const char *key, const analyse_segment *v,
     writer_end_array(w);
 }
 
+void analyse_edge_silence(const analyse_result *r, double *leading, double *trailing)
+{
+    *leading = *trailing = 0;
+    if (!r->nsilence)
+        return;
+    /* A frame's worth of slack: the first run starts at the first sample,
+     * the last ends with the last one decoded. */
+    const double slack = 0.05;
+    const analyse_segment *first = &r->silence[0], *last = &r->silence[r->nsilence - 1];
+    if (first->start <= slack)
+        *leading = first->end;
+    double end = isfinite(r->audio_end) && r->audio_end > 0 ? r->audio_end : r->duration;
+    if (isfinite(end) && last->end >= end - slack)
+        *trailing = end - last->start;
+}
+
 void analyse_write(const analyse_result *r, writer *w)
 {
     bool keyframes = r->mode == ANALYSE_KEYFRAMES;
@@ -176,21 +192,42 @@ int analyse_parse(const char *text, const char *expect_sha256, analyse_result **
 
 /* ---- the analysis stage ---- */
 
+/* With --fix, whenever the preset has deep gates: a clip too quiet is
+ * only known to fail (and how much gain fixes it) once measured. */
 static bool analyse_wanted(const item *it, const vb_config *cfg)
 {
-    return cfg->analyse.enabled && !it->is_image;
+    return (cfg->analyse.enabled || (cfg->fix.enabled && rules_have_analysis_gates(&cfg->qc))) &&
+           !it->is_image;
 }
 
 /* Decode (or reuse the analysis of identical content), check what was
  * measured, copy the figures into the record. */
+/* With --fix alone (no --deep) the analysis measures what the gates
+ * need: the picture is decoded only for a gate on black or freezes. */
+static bool analyse_sound_only(const vb_config *cfg)
+{
+    const qc_config *q = &cfg->qc;
+    return !cfg->analyse.enabled && cfg->fix.enabled && cfg->analyse.mode == ANALYSE_FULL &&
+           !(q->black_max_seconds > 0 || q->black_max_share > 0 || q->leading_black_max > 0 ||
+             q->trailing_black_max > 0 || q->freeze_max_seconds > 0);
+}
+
 static int analyse_run(item *it, const vb_config *cfg, vb_error *e)
 {
     analyse_result *a = NULL;
-    if (analyse_share_run(it, cfg, &a, e) != 0)
+    if (analyse_sound_only(cfg) && it->probe && it->probe->audio) {
+        vb_config c = *cfg;
+        c.analyse.skip_video = true;
+        if (analyse_share_alone(it, &c, &a, e) != 0)
+            return -1;
+    } else if (analyse_share_run(it, cfg, &a, e) != 0) {
         return -1;
+    }
     rules_eval_analysis(&cfg->qc, a, &it->rr);
     item_record_analysis(&it->rec, a);
-    analyse_result_free(&a);
+    /* Kept for the fix: its measurement is the fix's first pass. */
+    analyse_result_free(&it->analysis);
+    it->analysis = a;
     return 0;
 }
 

@@ -18,13 +18,16 @@
 
 static void console_result(const item_record *r, int64_t seq)
 {
+    bool fixed = r->fix_actions.n > 0;
     const char *tag = r->status == ITEM_FAILED ? "ERROR" :
                       r->status == ITEM_QC_FAILED ? "FAIL " :
                       r->status == ITEM_SKIPPED ? "SKIP " :
+                      fixed ? "FIXED" :
                       r->warned_rules.n ? "WARN " : "ok   ";
     /* Skipped items only with --verbose: a rerun over a large folder
-     * stays quiet; the summary counts them. */
-    if (vb_verbosity < 2 && ((r->status == ITEM_DONE && r->warned_rules.n == 0) ||
+     * stays quiet; the summary counts them. A fixed item is a change to
+     * look at. */
+    if (vb_verbosity < 2 && ((r->status == ITEM_DONE && r->warned_rules.n == 0 && !fixed) ||
                              r->status == ITEM_SKIPPED))
         return;
     char *what;
@@ -32,10 +35,17 @@ static void console_result(const item_record *r, int64_t seq)
         what = report_skip_note(r);
     } else if (r->status == ITEM_FAILED) {
         what = vb_xasprintf("%s: %s", report_stage_name(r->error_stage), r->error);
+    } else if (fixed && r->status == ITEM_DONE) {
+        /* "fixed: faststart, loudness ..." without its "fixed:" */
+        const char *d = strncmp(r->fix, "fixed: ", 7) == 0 ? r->fix + 7 : r->fix;
+        char *f = vb_strlist_join(&r->warned_rules, ", ");
+        what = vb_xasprintf("%s%s%s", d, f[0] ? "; warnings: " : "", f);
+        free(f);
     } else {
         char *f = vb_strlist_join(r->status == ITEM_QC_FAILED ? &r->failed_rules
                                                               : &r->warned_rules, ", ");
-        what = vb_xasprintf("%s%s", f, f[0] ? "" : "passed");
+        what = vb_xasprintf("%s%s%s%s", f, f[0] ? "" : "passed", r->fix ? "; " : "",
+                            r->fix ? r->fix : "");
         free(f);
     }
     msg_line("[%lld] %s %s  %s", (long long)seq, tag, r->source ? r->source : "", what);

@@ -33,6 +33,7 @@ static const cmd_option cmd_generate_options[] = {
     { "jobs", 'j', "N", "worker threads and cores for the checks (default: [batch] jobs, else the number of cores)" },
     { "deep", 'd', NULL, "also decode and analyse each video ([analyse])" },
     { "thumbnails", 't', NULL, "make thumbnails and a contact sheet per video ([thumbnails])" },
+    { "fix", 'F', NULL, "fix what fails in each video, check it again, deliver it when it passes ([fix]); the generation stays in original/" },
     { "publish", 0, NULL, "link videos that pass every fail-level gate into OUT/publish/" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
@@ -50,7 +51,7 @@ typedef struct cmd_generate_args {
     const char *provider;
     int max_concurrent, rpm;  /* 0 = as configured */
     double budget;            /* < 0 = as configured */
-    bool dry_run, deep, thumbnails, publish;
+    bool dry_run, deep, thumbnails, publish, fix;
     int format;
     int jobs;                 /* 0 = as configured */
 } cmd_generate_args;
@@ -69,6 +70,7 @@ static int cmd_generate_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "output") == 0) a->out_dir = arg;
     else if (strcmp(n, "dry-run") == 0) a->dry_run = true;
     else if (strcmp(n, "deep") == 0) a->deep = true;
+    else if (strcmp(n, "fix") == 0) a->fix = true;
     else if (strcmp(n, "thumbnails") == 0) a->thumbnails = true;
     else if (strcmp(n, "publish") == 0) a->publish = true;
     else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
@@ -470,6 +472,8 @@ static int cmd_generate_exec(int argc, char **argv)
         cfg.thumbs.enabled = true;
     if (a.publish)
         cfg.output.publish = true;
+    if (a.fix)
+        cfg.fix.enabled = true;
     const provider *p = provider_find(cfg.generate.provider);
     if (!p) { /* preset.c checks the name: only a new provider missing its table line */
         msg_error("unknown provider '%s'", cfg.generate.provider);
@@ -532,7 +536,7 @@ const vb_command cmd_generate = {
     .alias = NULL,
     .usage = "JOBS.csv [--preset NAME] [--config FILE] [--output DIR] [--provider kling]\n"
              "       [--max-concurrent N] [--rpm N] [--budget UNITS] [--jobs N] [--deep] [--thumbnails]\n"
-             "       [--publish] [--images-from DIR]... [--quiet|--verbose]\n"
+             "       [--fix] [--publish] [--images-from DIR]... [--quiet|--verbose]\n"
              "       [--dry-run [--format text|json]]",
     .summary = "generate videos from a CSV of prompts with a video API (Kling), then check them",
     .description =

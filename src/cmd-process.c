@@ -3,7 +3,10 @@
 #include "config.h"
 #include "batch.h"
 #include "cmd.h"
+#include "fix-dryrun.h"
+#include "msg.h"
 #include "preset.h"
+#include "writer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,9 @@ static const cmd_option cmd_process_options[] = {
     { "error-handling", 0, "MODE", "continue (default), or stop: no new item after one fails ([batch] error_handling)" },
     { "deep", 'd', NULL, "also decode and analyse: black, freeze, silence, loudness, integrity ([analyse])" },
     { "thumbnails", 't', NULL, "make thumbnails and a contact sheet per video ([thumbnails])" },
+    { "fix", 'F', NULL, "fix what fails (remux, loudness, conform, trim), check the fixed file again and deliver it when it passes ([fix])" },
+    { "dry-run", 'n', NULL, "with --fix: print each item's plan (which rules fail, what fixes each, what is copied and what re-encoded); write nothing" },
+    { "format", 0, "FMT", "with --dry-run: text (default) or json" },
     { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
     { "force", 0, NULL, "process every item, also those unchanged since an earlier run into DIR" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
@@ -34,7 +40,8 @@ typedef struct cmd_process_args {
     batch_opts b;
     vb_strlist patterns, excludes, configs;
     const char *preset;
-    bool recursive, publish, deep, thumbnails;
+    bool recursive, publish, deep, thumbnails, fix, dry_run;
+    int format;                   /* --dry-run's: WRITER_TEXT or WRITER_JSON */
     int jobs;
     int error_handling;           /* 0 = as configured, else 1 + enum error_handling */
     int outside_links;            /* 0 = as configured, else 1 + enum outside_links */
@@ -61,6 +68,15 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "force") == 0) a->b.force = true;
     else if (strcmp(n, "deep") == 0) a->deep = true;
     else if (strcmp(n, "thumbnails") == 0) a->thumbnails = true;
+    else if (strcmp(n, "fix") == 0) a->fix = true;
+    else if (strcmp(n, "dry-run") == 0) a->dry_run = true;
+    else if (strcmp(n, "format") == 0) {
+        a->format = writer_format_parse(arg);
+        if (a->format != WRITER_TEXT && a->format != WRITER_JSON) {
+            cmd_bad_usage(&cmd_process, "--format needs text or json, not '%s'", arg);
+            return -1;
+        }
+    }
     else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
     else if (strcmp(n, "verbose") == 0) vb_verbosity = 2;
     else if (strcmp(n, "jobs") == 0)
@@ -82,6 +98,26 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
         a->outside_links = 1 + v;
     }
     return 0;
+}
+
+/* --fix --dry-run: the plans, nothing written. 0 when every item passes
+ * or would be fixed, 1 when some fail a rule no fix satisfies, 3 when
+ * some could not be read. */
+static int cmd_process_dry_run(cmd_process_args *a, const vb_config *cfg)
+{
+    if (!cfg->fix.enabled)
+        return cmd_bad_usage(&cmd_process, "--dry-run plans fixes: give --fix (or [fix] enabled)");
+    fix_dry_result r;
+    vb_error e = {0};
+    if (fix_dry_run(cfg, &a->b.paths, &a->b.lists, a->format == WRITER_JSON, stdout, &r, &e) != 0) {
+        msg_error("%s", e.msg);
+        return VB_EXIT_ITEMS;
+    }
+    if (a->format != WRITER_JSON)
+        msg_note("%lld to fix, %lld passing, %lld not fixable, %lld unreadable; nothing written",
+                 (long long)r.fixable, (long long)r.passed, (long long)r.unfixable,
+                 (long long)r.errors);
+    return r.errors ? VB_EXIT_ITEMS : r.unfixable ? VB_EXIT_QC : VB_EXIT_OK;
 }
 
 static int cmd_process_exec(int argc, char **argv)
@@ -122,10 +158,17 @@ static int cmd_process_exec(int argc, char **argv)
         cfg.analyse.enabled = true;
     if (a.thumbnails)
         cfg.thumbs.enabled = true;
+    if (a.fix)
+        cfg.fix.enabled = true;
     if (a.error_handling)
         cfg.batch.error_handling = a.error_handling - 1;
     if (a.outside_links)
         cfg.input.outside_links = a.outside_links - 1;
+
+    if (a.dry_run) {
+        status = cmd_process_dry_run(&a, &cfg);
+        goto out;
+    }
 
     a.b.config = &cfg;
     a.b.command_line = vb_command_line;
@@ -152,7 +195,8 @@ const vb_command cmd_process = {
     .usage = "PATH... [--pattern GLOB]... [--exclude GLOB]... [--recursive] [--from-list FILE]\n"
              "       [--preset NAME] [--config FILE] [--output DIR] [--jobs N] [--deep]\n"
              "       [--error-handling continue|stop] [--outside-links refuse|allow]\n"
-             "       [--thumbnails] [--publish] [--force] [--quiet|--verbose]",
+             "       [--thumbnails] [--publish] [--force] [--fix [--dry-run [--format text|json]]]\n"
+             "       [--quiet|--verbose]",
     .summary = "probe and gate a folder of videos; one folder per video and summary reports",
     .description =
         "Finds the videos in each PATH (a file or a folder) and in the --from-list files\n"

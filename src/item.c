@@ -10,6 +10,7 @@
  * deadline. */
 #include "config.h"
 #include "item.h"
+#include "analyse.h"
 #include "backoff.h"
 #include "fetch.h"
 #include "layout.h"
@@ -25,14 +26,14 @@
 #include <unistd.h>
 
 const stage *const stage_road[] = {
-    &stage_fetch, &stage_image, &stage_probe, &stage_check, &stage_analyse, &stage_thumbs,
-    &stage_publish, NULL,
+    &stage_fetch, &stage_image, &stage_probe, &stage_check, &stage_analyse, &stage_fix,
+    &stage_thumbs, &stage_publish, NULL,
 };
 
-const char *const item_meta_names[5] = {
+const char *const item_meta_names[6] = {
     [ITEM_META_PROBE] = "probe.json", [ITEM_META_IMAGE] = "image.json",
     [ITEM_META_ANALYSIS] = "analysis.json", [ITEM_META_THUMBS] = "thumbnails.json",
-    [ITEM_META_QC] = "qc.json",
+    [ITEM_META_QC] = "qc.json", [ITEM_META_FIX] = "fix.json",
 };
 
 item *item_new(void)
@@ -53,6 +54,9 @@ static void attempt_clear(item *it)
     it->item_dir = it->video_dir = it->meta_dir = it->fname = it->placed = NULL;
     it->media = NULL;
     probe_result_free(&it->probe);
+    analyse_result_free(&it->analysis);
+    free(it->fixed);
+    it->fixed = NULL;
     image_info_clear(&it->image);
     rules_report_free(&it->rr);
     vb_strlist_clear(&it->thumb_files);

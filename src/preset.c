@@ -65,7 +65,7 @@ typedef struct keydef {
     { sec, key, K_ENUM, offsetof(vb_config, field), 0, names, 0 }
 
 static const char *const sections[] = { "preset", "batch", "input", "qc", "analyse",
-                                        "thumbnails", "output", "generate",
+                                        "thumbnails", "output", "fix", "generate",
                                         "provider.kling" };
 
 static const char *const audio_names[] = {
@@ -81,6 +81,17 @@ static const char *const errh_names[] = {
 
 static const char *const outside_names[] = {
     [OUTSIDE_REFUSE] = "refuse", [OUTSIDE_ALLOW] = "allow", NULL,
+};
+
+static const char *const fit_names[] = {
+    [FIX_FIT_PAD] = "pad", [FIX_FIT_CROP] = "crop", [FIX_FIT_SCALE] = "scale", NULL,
+};
+static const char *const metadata_names[] = {
+    [FIX_META_KEEP] = "keep", [FIX_META_STRIP] = "strip", NULL,
+};
+const char *const fix_x264_presets[] = {
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+    "veryslow", NULL,
 };
 
 static int name_index(const char *const *names, const char *name)
@@ -128,6 +139,8 @@ static const keydef keys[] = {
     KD("qc", "duration_level", K_LEVEL, qc.duration_level, 0),
     KD("qc", "min_width", K_INT, qc.min_width, F_UNSET0),
     KD("qc", "min_height", K_INT, qc.min_height, F_UNSET0),
+    KD("qc", "max_width", K_INT, qc.max_width, F_UNSET0),
+    KD("qc", "max_height", K_INT, qc.max_height, F_UNSET0),
     KD("qc", "any_orientation", K_BOOL, qc.any_orientation, 0),
     KD("qc", "resolution_level", K_LEVEL, qc.resolution_level, 0),
     KD("qc", "aspect_ratio", K_RATIO, qc.aspect_ratio, F_UNSET0),
@@ -161,6 +174,14 @@ static const keydef keys[] = {
     KD("qc", "faststart_level", K_LEVEL, qc.faststart_level, 0),
     KD("qc", "hdr_allowed", K_BOOL, qc.hdr_allowed, 0),
     KD("qc", "hdr_level", K_LEVEL, qc.hdr_level, 0),
+    KD("qc", "pix_fmts", K_WORDS, qc.pix_fmts, 0),
+    KD("qc", "pix_fmt_level", K_LEVEL, qc.pix_fmt_level, 0),
+    { "qc", "max_bit_depth", K_INT, offsetof(vb_config, qc.max_bit_depth), F_UNSET0, NULL, 32 },
+    KD("qc", "bit_depth_level", K_LEVEL, qc.bit_depth_level, 0),
+    KD("qc", "video_profiles", K_WORDS, qc.video_profiles, 0),
+    KD("qc", "profile_level", K_LEVEL, qc.profile_level, 0),
+    KD("qc", "constant_frame_rate", K_BOOL, qc.constant_frame_rate, 0),
+    KD("qc", "frame_rate_mode_level", K_LEVEL, qc.frame_rate_mode_level, 0),
     KD("qc", "black_max_seconds", K_DOUBLE, qc.black_max_seconds, F_UNSET0),
     KD("qc", "black_max_share", K_DOUBLE, qc.black_max_share, F_UNSET0),
     KD("qc", "black_level", K_LEVEL, qc.black_level, 0),
@@ -171,6 +192,9 @@ static const keydef keys[] = {
     KD("qc", "freeze_level", K_LEVEL, qc.freeze_level, 0),
     KD("qc", "silence_max_seconds", K_DOUBLE, qc.silence_max_seconds, F_UNSET0),
     KD("qc", "silence_level", K_LEVEL, qc.silence_level, 0),
+    KD("qc", "leading_silence_max", K_DOUBLE, qc.leading_silence_max, F_UNSET0),
+    KD("qc", "trailing_silence_max", K_DOUBLE, qc.trailing_silence_max, F_UNSET0),
+    KD("qc", "edge_silence_level", K_LEVEL, qc.edge_silence_level, 0),
     KD("qc", "audio_silent_level", K_LEVEL, qc.audio_silent_level, 0),
     KD("qc", "loudness_target", K_SDOUBLE, qc.loudness_target, F_UNSET0),
     KD("qc", "loudness_tolerance", K_DOUBLE, qc.loudness_tolerance, 0),
@@ -211,6 +235,24 @@ static const keydef keys[] = {
     KD("thumbnails", "columns", K_INT, thumbs.columns, F_POSITIVE),
 
     KD("output", "publish", K_BOOL, output.publish, 0),
+
+    KD("fix", "enabled", K_BOOL, fix.enabled, 0),
+    KD("fix", "warnings", K_BOOL, fix.warnings, 0),
+    { "fix", "width", K_INT, offsetof(vb_config, fix.width), F_UNSET0, NULL, 16384 },
+    { "fix", "height", K_INT, offsetof(vb_config, fix.height), F_UNSET0, NULL, 16384 },
+    KE("fix", "fit", fix.fit, fit_names),
+    KD("fix", "fps", K_RATE, fix.fps, F_UNSET0),
+    { "fix", "crf", K_INT, offsetof(vb_config, fix.crf), 0, NULL, 51 },
+    KE("fix", "x264_preset", fix.x264_preset, fix_x264_presets),
+    KD("fix", "maxrate", K_BITRATE, fix.maxrate, F_UNSET0),
+    KD("fix", "bufsize", K_BITRATE, fix.bufsize, F_UNSET0),
+    KD("fix", "keyint", K_DOUBLE, fix.keyint, F_POSITIVE),
+    KD("fix", "closed_gop", K_BOOL, fix.closed_gop, 0),
+    KD("fix", "audio_bitrate", K_BITRATE, fix.audio_bitrate, F_POSITIVE),
+    { "fix", "sample_rate", K_INT, offsetof(vb_config, fix.sample_rate), F_POSITIVE, NULL,
+      384000 },
+    KE("fix", "metadata", fix.metadata, metadata_names),
+    KD("fix", "trim", K_BOOL, fix.trim, 0),
 
     KD("generate", "provider", K_PROVIDER, generate.provider, 0),
     KD("generate", "model", K_COLUMN, generate.model, 0),
@@ -326,6 +368,18 @@ void preset_defaults(vb_config *c)
     c->thumbs.contact_sheet = true;
     c->thumbs.columns = 5;
     c->output.publish = false;
+    /* What the platforms' upload guides recommend (YouTube, TikTok,
+     * Instagram): H.264 High at a visually transparent CRF, key frames
+     * every 2 s in closed GOPs, AAC-LC 48 kHz at 192 kb/s. */
+    c->fix.fit = FIX_FIT_PAD;
+    c->fix.crf = 20;
+    c->fix.x264_preset = 5; /* medium */
+    c->fix.keyint = 2.0;
+    c->fix.closed_gop = true;
+    c->fix.audio_bitrate = 192000;
+    c->fix.sample_rate = 48000;
+    c->fix.metadata = FIX_META_KEEP;
+    c->fix.trim = true;
     /* Kling's own defaults for the columns, so that a job without a
      * preset asks for what the API would do anyway. */
     c->generate.provider = vb_xstrdup("kling");

@@ -260,6 +260,31 @@ static void complete_audio(AVCodecParameters *p)
     }
 }
 
+/* MP4/MOV index every sample: the frames come at a constant rate when
+ * every decode-time step is the same (a tick of rounding, or 1%, aside).
+ * Other demuxers index key frames only: unknown. */
+static int frame_rate_mode(AVFormatContext *fc, AVStream *st)
+{
+    int n = avformat_index_get_entries_count(st);
+    if (strncmp(fc->iformat->name, "mov,", 4) != 0 || n < 3)
+        return PROBE_FR_UNKNOWN;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    const AVIndexEntry *prev = avformat_index_get_entry(st, 0);
+    for (int i = 1; i < n && prev; i++) {
+        const AVIndexEntry *ie = avformat_index_get_entry(st, i);
+        if (!ie)
+            break;
+        int64_t d = ie->timestamp - prev->timestamp;
+        lo = d < lo ? d : lo;
+        hi = d > hi ? d : hi;
+        prev = ie;
+    }
+    if (lo <= 0 || hi < lo)
+        return lo <= 0 && hi > 0 ? PROBE_FR_VARIABLE : PROBE_FR_UNKNOWN;
+    return hi - lo <= 1 || (double)(hi - lo) <= 0.01 * (double)lo ? PROBE_FR_CONSTANT
+                                                                   : PROBE_FR_VARIABLE;
+}
+
 static void fill_stream(AVFormatContext *fc, AVStream *st, probe_stream *ps)
 {
     AVCodecParameters *p = st->codecpar;
@@ -327,6 +352,7 @@ static void fill_stream(AVFormatContext *fc, AVStream *st, probe_stream *ps)
         ps->color_transfer = dup_or_null(color_or_null(av_color_transfer_name(p->color_trc)));
         ps->color_primaries = dup_or_null(color_or_null(av_color_primaries_name(p->color_primaries)));
         ps->hdr = p->color_trc == AVCOL_TRC_SMPTE2084 || p->color_trc == AVCOL_TRC_ARIB_STD_B67;
+        ps->frame_rate_mode = frame_rate_mode(fc, st);
     } else if (p->codec_type == AVMEDIA_TYPE_AUDIO) {
         ps->sample_rate = p->sample_rate;
         ps->channels = p->ch_layout.nb_channels;
@@ -580,6 +606,11 @@ void probe_write(const probe_result *r, writer *w)
             writer_string(w, "color_transfer", s->color_transfer);
             writer_string(w, "color_primaries", s->color_primaries);
             writer_bool(w, "hdr", s->hdr);
+            if (s->frame_rate_mode == PROBE_FR_UNKNOWN)
+                writer_null(w, "frame_rate_mode");
+            else
+                writer_string(w, "frame_rate_mode",
+                              s->frame_rate_mode == PROBE_FR_CONSTANT ? "constant" : "variable");
         } else if (s->type == PROBE_AUDIO) {
             writer_int(w, "sample_rate", s->sample_rate);
             writer_int(w, "channels", s->channels);

@@ -14,10 +14,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The file delivered in video/: the fixed one, or the original's link. */
+static const char *publish_delivered(const item *it)
+{
+    return it->fixed ? it->fixed : it->placed;
+}
+
 /* OUT/publish/<folder><ext>. Caller frees. */
 static char *publish_path(const item *it)
 {
-    const char *ext = strrchr(it->fname, '.');
+    const char *base = strrchr(publish_delivered(it), '/');
+    const char *ext = strrchr(base ? base + 1 : publish_delivered(it), '.');
     char *name = vb_xasprintf("%s%s", it->folder, ext ? ext : "");
     char *dir = util_path_join(it->env->out_dir, "publish");
     char *p = util_path_join(dir, name);
@@ -49,7 +56,17 @@ static int publish_run(item *it, const vb_config *cfg, vb_error *e)
     rules_write(&it->rr, w);
     writer_end_object(w);
     int rc = item_meta_save(it, "qc.json", w, e);
-    if (rc == 0 && !it->en.is_url) {
+    if (rc == 0 && it->fixed && !it->fed && !it->en.is_url) {
+        /* Changed: the original's link goes beside it, named so (a
+         * download or a generation was moved there by the fix). */
+        char *dir = util_path_join(it->item_dir, "original");
+        char *orig = util_path_join(dir, it->fname);
+        rc = util_mkdir_p(dir, e);
+        if (rc == 0)
+            rc = util_link_or_copy(it->en.path, orig, e);
+        free(orig);
+        free(dir);
+    } else if (rc == 0 && !it->en.is_url && !it->fixed) {
         rc = util_mkdir_p(it->video_dir, e);
         if (rc == 0)
             rc = util_link_or_copy(it->en.path, it->placed, e);
@@ -59,14 +76,15 @@ static int publish_run(item *it, const vb_config *cfg, vb_error *e)
         char *pub = publish_path(it);
         rc = util_mkdir_p(dir, e);
         if (rc == 0)
-            rc = util_link_or_copy(it->placed, pub, e);
+            rc = util_link_or_copy(publish_delivered(it), pub, e);
         it->published = rc == 0;
         free(dir);
         free(pub);
     }
     if (rc == 0) {
+        const char *d = strrchr(publish_delivered(it), '/');
         char *v = util_path_join(it->folder, "video");
-        r->video = util_path_join(v, it->fname);
+        r->video = util_path_join(v, d ? d + 1 : publish_delivered(it));
         free(v);
     }
     return rc;
@@ -111,6 +129,20 @@ void publish_clear_stale(item *it)
         char *p = util_path_join(it->item_dir, "contact.jpg");
         unlink(p);
         free(p);
+    }
+    /* What an earlier run delivered and this one does not: a fixed
+     * file under another name, the original's link beside it. */
+    if (it->rec.video && (!it->fed || it->fixed)) {
+        const char *d = strrchr(publish_delivered(it), '/');
+        vb_strlist keep = {0};
+        vb_strlist_add(&keep, d ? d + 1 : publish_delivered(it));
+        remove_files_except(it->video_dir, &keep);
+        vb_strlist_clear(&keep);
+    }
+    if (!it->fixed) {
+        char *odir = util_path_join(it->item_dir, "original");
+        remove_files_except(odir, NULL);
+        free(odir);
     }
     /* Not delivered: the link, or the downloaded body, goes (a fed
      * item's file is the generation's result and stays). */

@@ -325,6 +325,13 @@ static void report_html_findings(FILE *f, const item_record *it)
         fputs("</li>", f);
         any = true;
     }
+    if (it->fix) {
+        fprintf(f, "<ul class=\"find\"><li class=\"%s\"><b>fix</b>: ",
+                it->fix_actions.n ? "pass" : "warn");
+        report_html_text(f, it->fix);
+        fputs("</li>", f);
+        any = true;
+    }
     for (size_t i = 0; i < it->checks.n; i++) {
         const rule_result *r = &it->checks.r[i];
         if (r->verdict == VERDICT_PASS)

@@ -143,6 +143,16 @@ static int report_junit_item(void *ctx, const item_record *it, vb_error *e)
         report_junit_end(j);
     }
 
+    if (it->fix) {
+        /* --fix: what was done, or why not (the checks above are those of
+         * the file delivered). */
+        report_junit_testcase(j, classname, "fix", t);
+        t = 0;
+        report_junit_start(j, "system-out");
+        report_junit_text(j, it->fix);
+        report_junit_end(j);
+        report_junit_end(j);
+    }
     if (it->status == ITEM_FAILED) {
         const char *stage = report_stage_name(it->error_stage);
         report_junit_testcase(j, classname, "process", t);
@@ -218,8 +228,9 @@ int report_junit_open(report_sink *s, FILE *out, const report_header *h, vb_erro
     const report_counts *c = h->counts;
     int64_t errors = c ? c->failed : 0, skipped = c ? c->skipped : 0;
     int64_t failures = c ? c->checks_failed : 0;
-    /* one test per check, plus a "process" test per failed or skipped item */
-    int64_t tests = (c ? c->checks : 0) + errors + skipped;
+    /* one test per check, a "process" test per failed or skipped item, a
+     * "fix" test per item the fix looked at */
+    int64_t tests = (c ? c->checks + c->fix_noted : 0) + errors + skipped;
     const char *id = h->batch_id ? h->batch_id : "batch";
 
     report_junit_start(j, "testsuites");

@@ -21,7 +21,7 @@
 
 static const char *const stage_names[STAGE_COUNT] = {
     "discover", "fetch", "probe", "check", "analyse", "thumbs", "publish", "record",
-    "generate",
+    "generate", "fix",
 };
 
 const char *report_stage_name(int stage)
@@ -54,6 +54,8 @@ void item_record_clear(item_record *r)
     free(r->container); free(r->video_codec); free(r->audio_codec);
     free(r->image_format); free(r->contact);
     free(r->unchanged_since); free(r->analysis_from); free(r->sha256);
+    free(r->fix);
+    vb_strlist_clear(&r->fix_actions);
     vb_strlist_clear(&r->failed_rules);
     vb_strlist_clear(&r->warned_rules);
     rules_report_free(&r->checks);
@@ -150,6 +152,7 @@ const report_field report_fields[] = {
       NOJRN },
     { RF_DOUBLE, OFF(stage_time[STAGE_GENERATE]), REP("generate", RG_SECONDS, RW_GEN, RFL_MICRO),
       NOJRN },
+    { RF_DOUBLE, OFF(stage_time[STAGE_FIX]), REP("fix", RG_SECONDS, RW_FIXED, RFL_MICRO), NOJRN },
     /* A generate batch: every item has them, so the CSV header does. */
     { RF_STR, OFF(gen.id), REP("id", RG_GEN, RW_GEN, 0), JRN("id", 41, RG_GEN, RW_GEN) },
     { RF_STR, OFF(gen.prompt), REP("prompt", RG_GEN, RW_GEN, 0),
@@ -162,6 +165,10 @@ const report_field report_fields[] = {
       JRN("status", 45, RG_GEN, RW_GEN) },
     { RF_DOUBLE, OFF(gen.units), REP("units", RG_GEN, RW_GEN, 0),
       JRN("units", 46, RG_GEN, RW_GEN) },
+    /* --fix: what was done (the actions), or why not. */
+    { RF_STR, OFF(fix), REP("fix", RG_TOP, A, 0), JRN("fix", 48, RG_TOP, RW_SET) },
+    { RF_LIST, OFF(fix_actions), REP("fix_actions", RG_TOP, A, 0),
+      JRN("fix_actions", 49, RG_TOP, RW_FIXED) },
     /* Journal only: what the counts need and the checks made. */
     { RF_I64, OFF(bytes_read), NOREP, JRN("bytes_read", 22, RG_TOP, A) },
     { RF_CHECKS, OFF(checks), NOREP, JRN("checks", 17, RG_TOP, A) },
@@ -173,7 +180,7 @@ const size_t report_nfields = VB_ARRAY_LEN(report_fields);
 #undef N
 
 /* The journal's keys, counted once: the places jpos may take. */
-#define JOURNAL_KEYS 48
+#define JOURNAL_KEYS 50
 
 const char *report_group_key(int g, bool journal)
 {
@@ -206,6 +213,7 @@ static bool field_when(const report_field *f, int when, const item_record *it)
     case RW_SKIPPED:  return it->status == ITEM_SKIPPED;
     case RW_FAILED:   return it->status == ITEM_FAILED;
     case RW_ANALYSED: return it->analysed;
+    case RW_FIXED:    return it->fix != NULL;
     default:          return true;
     }
 }
@@ -318,7 +326,12 @@ static json_t *encode_field(const report_field *f, const item_record *it)
     case RF_TIMES: {
         json_t *t = json_array();
         const double *v = &CFIELD(it, f, double);
-        for (int s = 0; s < STAGE_COUNT; s++)
+        /* Stages after generate only when they ran: the lines of items
+         * that were not fixed stay those older vbatch wrote. */
+        int n = STAGE_COUNT;
+        while (n > STAGE_GENERATE + 1 && v[n - 1] == 0)
+            n--;
+        for (int s = 0; s < n; s++)
             json_array_append_new(t, json_real(v[s]));
         return t;
     }
@@ -443,6 +456,10 @@ void report_counts_add(report_counts *c, const item_record *it)
     }
     if (it->status == ITEM_DONE && it->warned_rules.n > 0)
         c->warned++;
+    if (it->fix_actions.n > 0)
+        c->fixed++;
+    if (it->fix)
+        c->fix_noted++;
     c->bytes_read += it->bytes_read;
     c->bytes_total += it->size;
     c->checks += (int64_t)it->checks.n;

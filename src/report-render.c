@@ -66,6 +66,8 @@ static void write_counts(writer *w, const report_counts *c)
     writer_int(w, "skipped_qc_failed", c->skipped_qc_failed);
     writer_int(w, "unknown", c->unknown);
     writer_int(w, "with_warnings", c->warned);
+    if (c->fixed)
+        writer_int(w, "fixed", c->fixed);
     if (c->generated)
         writer_double(w, "units_spent", round(c->units * 1e4) / 1e4);
     writer_end_object(w);
@@ -205,6 +207,8 @@ static void summary_print(FILE *f, const char *batch_id, const report_counts *c,
     fprintf(f, "  passed     %lld", (long long)c->done);
     if (c->warned)
         fprintf(f, " (%lld with warnings)", (long long)c->warned);
+    if (c->fixed)
+        fprintf(f, " (%lld fixed)", (long long)c->fixed);
     fprintf(f, "\n  qc_failed  %lld\n  failed     %lld\n", (long long)c->qc_failed,
             (long long)c->failed);
     if (c->skipped) {

@@ -64,6 +64,10 @@ static void settings_hashes(report *r, json_t *config)
         if (strncmp(k, "provider.", 9) == 0)
             json_object_del(c, k);
     json_object_del(json_object_get(c, "preset"), "description");
+    /* The [fix] settings change results only when fixing is on. */
+    json_t *fix = json_object_get(c, "fix");
+    if (fix && !json_is_true(json_object_get(fix, "enabled")))
+        json_object_del(c, "fix");
     json_t *a = json_deep_copy(json_object_get(c, "analyse"));
     if (!a)
         a = json_object();

@@ -8,6 +8,7 @@
 #include "stage.h"
 #include "writer.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,37 +78,50 @@ static void check_duration(const qc_config *q, const probe_result *p, rule_repor
     }
 }
 
-static void check_resolution(const qc_config *q, const probe_stream *vs, rule_report *rep)
+/* One side against its limit: "min_width" or "max_height" ... */
+static void check_side(rule_report *rep, const char *rule, int level, const char *what, int v,
+                       int limit, bool is_min)
 {
-    if (q->min_width <= 0 && q->min_height <= 0)
+    if (limit <= 0)
         return;
-    int w = vs->display_width, h = vs->display_height;
-    int mw = q->min_width, mh = q->min_height;
+    char vs[32], l[32];
+    snprintf(vs, sizeof vs, "%d px", v);
+    snprintf(l, sizeof l, "%d px", limit);
+    rules_add(rep, rule, level, is_min ? v >= limit : v <= limit, vs, l,
+        "displayed %s %d px, %s %d px", what, v, is_min ? "minimum" : "maximum", limit);
+}
+
+/* With any_orientation the long side is compared with the long one: a
+ * 9:16 clip meets 1280x720. */
+static void check_sides_any(const qc_config *q, int w, int h, int mw, int mh, bool is_min,
+                            rule_report *rep)
+{
+    if (mw <= 0 && mh <= 0)
+        return;
+    int lo = w > h ? w : h, sh = w > h ? h : w;
+    int mlo = mw > mh ? mw : mh, msh = mw > mh ? mh : mw;
     char v[64], l[64];
     snprintf(v, sizeof v, "%dx%d", w, h);
+    snprintf(l, sizeof l, "%dx%d (either orientation)", mlo, msh);
+    bool ok = is_min ? lo >= mlo && sh >= msh
+                     : (mlo <= 0 || lo <= mlo) && (msh <= 0 || sh <= msh);
+    rules_add(rep, is_min ? "min_resolution" : "max_resolution", q->resolution_level, ok, v, l,
+        "displayed size %dx%d, at %s %dx%d in either orientation", w, h,
+        is_min ? "least" : "most", mlo, msh);
+}
+
+static void check_resolution(const qc_config *q, const probe_stream *vs, rule_report *rep)
+{
+    int w = vs->display_width, h = vs->display_height;
     if (q->any_orientation) {
-        /* Compare long side with long side: a 9:16 clip meets 1280x720. */
-        int lo = w > h ? w : h, sh = w > h ? h : w;
-        int mlo = mw > mh ? mw : mh, msh = mw > mh ? mh : mw;
-        snprintf(l, sizeof l, "%dx%d (either orientation)", mlo, msh);
-        rules_add(rep, "min_resolution", q->resolution_level, lo >= mlo && sh >= msh, v, l,
-            "displayed size %dx%d, at least %dx%d in either orientation", w, h, mlo, msh);
+        check_sides_any(q, w, h, q->min_width, q->min_height, true, rep);
+        check_sides_any(q, w, h, q->max_width, q->max_height, false, rep);
         return;
     }
-    if (mw > 0) {
-        snprintf(l, sizeof l, "%d px", mw);
-        char vw[32];
-        snprintf(vw, sizeof vw, "%d px", w);
-        rules_add(rep, "min_width", q->resolution_level, w >= mw, vw, l,
-            "displayed width %d px, minimum %d px", w, mw);
-    }
-    if (mh > 0) {
-        snprintf(l, sizeof l, "%d px", mh);
-        char vh[32];
-        snprintf(vh, sizeof vh, "%d px", h);
-        rules_add(rep, "min_height", q->resolution_level, h >= mh, vh, l,
-            "displayed height %d px, minimum %d px", h, mh);
-    }
+    check_side(rep, "min_width", q->resolution_level, "width", w, q->min_width, true);
+    check_side(rep, "min_height", q->resolution_level, "height", h, q->min_height, true);
+    check_side(rep, "max_width", q->resolution_level, "width", w, q->max_width, false);
+    check_side(rep, "max_height", q->resolution_level, "height", h, q->max_height, false);
 }
 
 static void check_aspect(const qc_config *q, const probe_stream *vs, rule_report *rep)
@@ -159,6 +173,49 @@ static void check_range_bps(const char *rmin, const char *rmax, int level, int64
         rules_add(rep, rmax, level, v > 0 && (double)v <= (double)maxv * (1.0 + tol), v > 0 ? vs : NULL, l,
             v > 0 ? "%s %s, maximum %s" : "%s unknown%.0s, maximum %s", what, vs, l);
     }
+}
+
+/* "High 4:4:4 Predictive" -> "high_4:4:4_predictive", as presets write
+ * profiles (a word each). */
+static char *profile_word(const char *profile)
+{
+    char *w = vb_xstrdup(profile);
+    for (char *c = w; *c; c++)
+        *c = *c == ' ' ? '_' : (char)tolower((unsigned char)*c);
+    return w;
+}
+
+/* What platforms' upload checks reject on besides the size and rate:
+ * HDR, the pixel format (chroma subsampling), the bit depth, the
+ * profile, a variable frame rate. */
+static void check_video_format(const qc_config *q, const probe_stream *vs, rule_report *rep)
+{
+    if (!q->hdr_allowed)
+        rules_add(rep, "hdr", q->hdr_level, !vs->hdr, vs->hdr ? vs->color_transfer : "SDR", "SDR only",
+            vs->hdr ? "HDR video (transfer %s), HDR is not allowed" : "SDR video%s",
+            vs->hdr ? vs->color_transfer : "");
+    check_list("pix_fmt", q->pix_fmt_level, &q->pix_fmts, "pixel format", vs->pix_fmt, rep);
+    if (q->max_bit_depth > 0) {
+        char v[32], l[32];
+        snprintf(v, sizeof v, "%d bits", vs->bit_depth);
+        snprintf(l, sizeof l, "%d bits", q->max_bit_depth);
+        rules_add(rep, "bit_depth", q->bit_depth_level,
+            vs->bit_depth > 0 && vs->bit_depth <= q->max_bit_depth, vs->bit_depth > 0 ? v : NULL, l,
+            vs->bit_depth > 0 ? "video bit depth %s, maximum %s" : "video bit depth unknown%.0s, maximum %s",
+            v, l);
+    }
+    if (q->video_profiles.n > 0) {
+        char *pw = vs->profile ? profile_word(vs->profile) : NULL;
+        check_list("video_profile", q->profile_level, &q->video_profiles, "video profile", pw, rep);
+        free(pw);
+    }
+    if (q->constant_frame_rate && vs->frame_rate_mode != PROBE_FR_UNKNOWN)
+        rules_add(rep, "frame_rate_mode", q->frame_rate_mode_level,
+            vs->frame_rate_mode == PROBE_FR_CONSTANT,
+            vs->frame_rate_mode == PROBE_FR_CONSTANT ? "constant" : "variable", "constant",
+            vs->frame_rate_mode == PROBE_FR_CONSTANT
+                ? "constant frame rate"
+                : "variable frame rate: the frames are not evenly spaced in time");
 }
 
 void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
@@ -254,10 +311,16 @@ void rules_eval(const qc_config *q, const probe_result *p, rule_report *rep)
             p->faststart ? "moov before mdat" : "moov after mdat", "moov before mdat",
             p->faststart ? "index (moov) at the start: plays while downloading"
                          : "index (moov) at the end: not web-optimised (remux with -movflags +faststart)");
-    if (vs && !q->hdr_allowed)
-        rules_add(rep, "hdr", q->hdr_level, !vs->hdr, vs->hdr ? vs->color_transfer : "SDR", "SDR only",
-            vs->hdr ? "HDR video (transfer %s), HDR is not allowed" : "SDR video%s",
-            vs->hdr ? vs->color_transfer : "");
+    if (vs)
+        check_video_format(q, vs, rep);
+}
+
+bool rules_have_analysis_gates(const qc_config *q)
+{
+    return q->black_max_seconds > 0 || q->black_max_share > 0 || q->leading_black_max > 0 ||
+           q->trailing_black_max > 0 || q->freeze_max_seconds > 0 ||
+           q->leading_silence_max > 0 || q->trailing_silence_max > 0 ||
+           q->silence_max_seconds > 0 || q->loudness_target != 0 || q->true_peak_max != 0;
 }
 
 void rules_report_free(rule_report *r)
@@ -341,6 +404,12 @@ void rules_eval_analysis(const qc_config *q, const analyse_result *a, rule_repor
     if (sound) {
         check_max_seconds(rep, "silence_max", q->silence_level, a->silence_max,
                           q->silence_max_seconds, "longest silence");
+        double lead, trail;
+        analyse_edge_silence(a, &lead, &trail);
+        check_max_seconds(rep, "leading_silence", q->edge_silence_level, lead,
+                          q->leading_silence_max, "silence at the start");
+        check_max_seconds(rep, "trailing_silence", q->edge_silence_level, trail,
+                          q->trailing_silence_max, "silence at the end");
         rules_add(rep, "audio_silent", q->audio_silent_level, !a->audio_silent,
             a->audio_silent ? "silent" : "not silent", "not silent",
             a->audio_silent ? "the audio track is silent from start to end"

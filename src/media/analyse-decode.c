@@ -637,13 +637,16 @@ static int open_input(an_ctx *c)
     /* Key-frame mode is about speed: the sound is not decoded at all
      * (its packets are not even read from the file). */
     int ai = c->keyframes ? -1 : best_audio;
-    stream_init(c, &c->v, vi);
+    /* skip_video: the picture is known already (has_video still says
+     * whether there is one); only the sound is decoded. */
+    int vd = c->cfg->skip_video && ai >= 0 ? -1 : vi;
+    stream_init(c, &c->v, vd);
     stream_init(c, &c->a, ai);
     /* The demuxer skips the packets of every other stream. */
     for (unsigned i = 0; i < c->fc->nb_streams; i++)
-        if ((int)i != vi && (int)i != ai)
+        if ((int)i != vd && (int)i != ai)
             c->fc->streams[i]->discard = AVDISCARD_ALL;
-    if (vi >= 0 && open_decoder(c, &c->v) < 0)
+    if (vd >= 0 && open_decoder(c, &c->v) < 0)
         return -1;
     if (ai >= 0 && open_decoder(c, &c->a) < 0)
         return -1;
@@ -694,6 +697,10 @@ static void summarise(an_ctx *c, int read_error)
                 r->freeze_max = fmax(r->freeze_max, r->freeze[i].duration);
         }
     }
+    /* skip_video: the picture was not looked at; its figures unknown. */
+    if (c->cfg->skip_video && r->has_video && c->v.index < 0)
+        r->black_total = r->black_share = r->leading_black = r->trailing_black =
+            r->freeze_max = NAN;
     if (c->a.index >= 0) {
         r->silence_max = 0;
         for (size_t i = 0; i < r->nsilence; i++)

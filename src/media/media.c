@@ -28,4 +28,5 @@ const module_media media_module = {
     .image_init = image_vips_init,
     .image_probe = image_vips_probe,
     .versions = media_versions,
+    .transcode = transcode_pass,
 };

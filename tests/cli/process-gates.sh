@@ -58,6 +58,34 @@ run_gate faststart-ok 0 faststart pass "$GOOD" "faststart = true"
 run_gate hdr 1 hdr fail "$(clip hevc_hdr10.mp4)" "hdr_allowed = false"
 run_gate hdr-ok 0 hdr absent "$(clip hevc_hdr10.mp4)" "hdr_allowed = true"
 run_gate novideo 1 video_stream fail "$(clip audio_only.m4a)"
+run_gate maxw 1 max_width fail "$GOOD" "max_width = 1000"
+run_gate maxh 0 max_height pass "$GOOD" "max_height = 720"
+run_gate maxres 1 max_resolution fail "$(clip rotated.mp4)" "max_width = 1000" "max_height = 1000" "any_orientation = true"
+run_gate maxres-ok 0 max_resolution pass "$(clip rotated.mp4)" "max_width = 1280" "max_height = 720" "any_orientation = true"
+run_gate pixfmt 1 pix_fmt fail "$(clip yuv444.mp4)" "pix_fmts = yuv420p yuvj420p"
+run_gate pixfmt-ok 0 pix_fmt pass "$GOOD" "pix_fmts = yuv420p yuvj420p"
+run_gate depth 1 bit_depth fail "$(clip h264_10bit.mp4)" "max_bit_depth = 8"
+run_gate depth-ok 0 bit_depth pass "$GOOD" "max_bit_depth = 8"
+run_gate profile 1 video_profile fail "$(clip baseline.mp4)" "video_profiles = main high"
+run_gate profile-444 1 video_profile fail "$(clip yuv444.mp4)" "video_profiles = main high"
+run_gate profile-ok 0 video_profile pass "$(clip baseline.mp4)" "video_profiles = constrained_baseline"
+run_gate profile-10 0 video_profile pass "$(clip h264_10bit.mp4)" "video_profiles = high_10"
+run_gate vfr 1 frame_rate_mode fail "$(clip vfr.mp4)" "constant_frame_rate = true"
+run_gate cfr 0 frame_rate_mode pass "$GOOD" "constant_frame_rate = true"
+run_gate vfr-warn 0 frame_rate_mode warn "$(clip vfr.mp4)" "constant_frame_rate = true" "frame_rate_mode_level = warn"
+# Matroska indexes key frames only: the probe cannot tell, so no verdict.
+run_gate cfr-mkv 0 frame_rate_mode absent "$(clip h264_ntsc.mkv)" "constant_frame_rate = true"
+
+# The frame rate mode against ffprobe's packet timestamps: variable when
+# the decode-time steps differ by more than a tick.
+for c in vfr.mp4 h264_aac_720p.mp4 rotated.mp4 h264_short.mp4; do
+    want=$(ffprobe -v error -select_streams v:0 -show_entries packet=dts -of csv=p=0 "$(clip $c)" |
+        sort -n | awk 'NR>1 { d=$1-p; if (min=="" || d<min) min=d; if (d>max) max=d } { p=$1 }
+            END { print (max-min <= 1 || max-min <= 0.01*min) ? "constant" : "variable" }')
+    "$VBATCH" probe --format json "$(clip $c)" > "$T/frm-$c.json"
+    pyjson "$T/frm-$c.json" "(d[0] if isinstance(d, list) else d)['streams'][0]['frame_rate_mode'] == '$want'" ||
+        fail "frame_rate_mode of $c: ffprobe's packets say $want"
+done
 
 # Shipped presets on the clips they were written for.
 "$VBATCH" process "$(clip rotated.mp4)" --preset shorts-vertical --output "$T/sv" --quiet
@@ -65,6 +93,33 @@ pyjson "$T/sv/summary/batch_report.json" '"min_resolution" in d["items"][0]["fai
     fail "shorts-vertical: 720x1280 is too small"
 pyjson "$T/sv/summary/batch_report.json" '"aspect_ratio" not in d["items"][0]["failed_rules"]' ||
     fail "shorts-vertical: rotated clip is 9:16"
+# The delivery specs: a clip made to them passes each (headers only); a
+# landscape 720p clip whose index is at the end fails each.
+_ff -f lavfi -i testsrc2=size=1080x1920:rate=30 -f lavfi -i sine=frequency=550:sample_rate=48000 \
+    -t 5 -c:v libx264 -preset veryfast -profile:v high -pix_fmt yuv420p -c:a aac -b:a 192k \
+    -movflags +faststart -shortest "$T/spec.mp4"
+for p in youtube-shorts tiktok instagram-reels; do
+    "$VBATCH" process "$T/spec.mp4" --preset $p --output "$T/spec-$p" --quiet
+    check "$p passes a 1080x1920 H.264 High AAC 48 kHz faststart clip" [ $? -eq 0 ]
+    "$VBATCH" process "$(clip h264_short.mp4)" --preset $p --output "$T/spec-bad-$p" --quiet
+    check "$p fails a 2 s 720p clip with the index at the end" [ $? -eq 1 ]
+done
+pyjson "$T/spec-bad-youtube-shorts/summary/batch_report.json" \
+    'set(["faststart", "aspect_ratio", "sample_rate"]) <= set(d["items"][0]["failed_rules"])' ||
+    fail "youtube-shorts: faststart, aspect ratio and 44.1 kHz fail"
+# kling-clip says 1:1 passes: Kling's square outputs meet "720p or better".
+for sq in 960 1080 1440; do
+    _ff -f lavfi -i testsrc2=size=${sq}x${sq}:rate=24 -t 5 -c:v libx264 -preset ultrafast \
+        -pix_fmt yuv420p -movflags +faststart "$T/sq$sq.mp4"
+    "$VBATCH" process "$T/sq$sq.mp4" --preset kling-clip --output "$T/kc$sq" --quiet
+    check "kling-clip passes ${sq}x${sq}" [ $? -eq 0 ]
+done
+_ff -f lavfi -i testsrc2=size=640x360:rate=24 -t 5 -c:v libx264 -preset ultrafast \
+    -pix_fmt yuv420p -movflags +faststart "$T/small.mp4"
+"$VBATCH" process "$T/small.mp4" --preset kling-clip --output "$T/kcsmall" --quiet
+check "kling-clip fails 640x360" [ $? -eq 1 ]
+pyjson "$T/kcsmall/summary/batch_report.json" '"min_resolution" in d["items"][0]["failed_rules"]' ||
+    fail "kling-clip: 640x360 fails min_resolution"
 "$VBATCH" process "$(clip prores_pcm.mov)" --preset broadcast --output "$T/bc" --quiet
 pyjson "$T/bc/summary/batch_report.json" '"video_codec" not in d["items"][0]["failed_rules"] and "sample_rate" not in d["items"][0]["failed_rules"]' ||
     fail "broadcast accepts ProRes with 48 kHz PCM"

@@ -61,6 +61,20 @@ media_make() {
     silent_video.mp4)    # no audio at all, 1280x720, 8 s
         _ff -f lavfi -i testsrc2=size=1280x720:rate=30 -t 8 -c:v libx264 -preset ultrafast \
             -pix_fmt yuv420p -movflags +faststart "$_o" ;;
+    vfr.mp4)             # 3 s at 30 fps whose frames after the first 30
+                         # come every 1.5 frame periods (variable rate)
+        _ff -f lavfi -i testsrc2=size=320x240:rate=30 -t 3 \
+            -vf "setpts='if(lt(N,30),N,30+(N-30)*1.5)/30/TB'" -fps_mode vfr -c:v libx264 \
+            -preset ultrafast -pix_fmt yuv420p "$_o" ;;
+    yuv444.mp4)          # H.264 High 4:4:4 Predictive
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 2 -c:v libx264 -preset ultrafast \
+            -pix_fmt yuv444p "$_o" ;;
+    h264_10bit.mp4)      # H.264 High 10, yuv420p10le
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 2 -c:v libx264 -preset ultrafast \
+            -pix_fmt yuv420p10le "$_o" ;;
+    baseline.mp4)        # H.264 Constrained Baseline
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 2 -c:v libx264 -preset ultrafast \
+            -profile:v baseline -pix_fmt yuv420p "$_o" ;;
     *) echo "media_make: unknown clip $_n" >&2; return 1 ;;
     esac
     _rc=$?

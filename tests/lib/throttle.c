@@ -27,6 +27,10 @@
  *                         comes from a new thread (a decoder's own
  *                         thread pool) while the reader waits
  *
+ *   THROTTLE_FULL=PAT     writes to the file, once THROTTLE_FULL_AFTER bytes
+ *                         (default 65536) were written through the
+ *                         descriptor, fail with ENOSPC (a full disk)
+ *
  * open/openat (and their 64-bit and fortified names) remember which
  * descriptors belong to a matching file; read/pread act on those. */
 #define _GNU_SOURCE
@@ -46,10 +50,11 @@
 
 #define MAX_FD 4096
 
-enum { M_SLOW = 1, M_STALL = 2, M_FAIL = 4, M_HANG = 8, M_CRASH = 16 };
+enum { M_SLOW = 1, M_STALL = 2, M_FAIL = 4, M_HANG = 8, M_CRASH = 16, M_FULL = 32 };
 
 static atomic_int fd_mode[MAX_FD];       /* modes of each descriptor */
 static atomic_llong fd_bytes[MAX_FD];    /* bytes read through it */
+static atomic_llong fd_written[MAX_FD];  /* bytes written through it */
 static atomic_int fd_stalled[MAX_FD];    /* its stall happened */
 static atomic_int fails_open, fails_read; /* failures left */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -87,7 +92,8 @@ static int modes_of(const char *path)
            (matches("THROTTLE_STALL", path) ? M_STALL : 0) |
            (matches("THROTTLE_FAIL", path) ? M_FAIL : 0) |
            (matches("THROTTLE_HANG", path) ? M_HANG : 0) |
-           (matches("THROTTLE_CRASH", path) ? M_CRASH : 0);
+           (matches("THROTTLE_CRASH", path) ? M_CRASH : 0) |
+           (matches("THROTTLE_FULL", path) ? M_FULL : 0);
 }
 
 static void sleep_s(double s)
@@ -124,6 +130,7 @@ static int opened(const char *path, int fd)
     if (fd < MAX_FD) {
         atomic_store(&fd_mode[fd], m);
         atomic_store(&fd_bytes[fd], 0);
+        atomic_store(&fd_written[fd], 0);
         atomic_store(&fd_stalled[fd], 0);
     }
     return fd;
@@ -298,5 +305,27 @@ ssize_t pread64(int fd, void *buf, size_t n, off_t off)
         return -1;
     ssize_t got = real_pread64(fd, buf, (size_t)k, off);
     after_read(fd, got);
+    return got;
+}
+
+/* ---- writes ---- */
+
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    REAL(write, write_fn);
+    if (fd >= 0 && fd < MAX_FD && (atomic_load(&fd_mode[fd]) & M_FULL)) {
+        long long room = env_long("THROTTLE_FULL_AFTER", 65536) - atomic_load(&fd_written[fd]);
+        if (room <= 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        if ((long long)n > room)
+            n = (size_t)room;
+    }
+    ssize_t got = real_write(fd, buf, n);
+    if (got > 0 && fd >= 0 && fd < MAX_FD)
+        atomic_fetch_add(&fd_written[fd], got);
     return got;
 }

@@ -353,6 +353,7 @@ static void test_shipped(void)
 {
     static const char *const names[] = {
         "default", "kling-clip", "youtube-1080p", "shorts-vertical", "broadcast",
+        "youtube-shorts", "tiktok", "instagram-reels",
     };
     for (size_t i = 0; i < VB_ARRAY_LEN(names); i++) {
         vb_config c;
@@ -378,13 +379,34 @@ static void test_shipped(void)
     CHECK(c.qc.any_orientation);
     CHECK_INT(c.qc.faststart_level, RULE_WARN);
     CHECK(!c.qc.hdr_allowed);
+    /* 720p or better in any orientation: 1:1 outputs pass. */
+    CHECK_INT(c.qc.min_width, 720);
+    CHECK_INT(c.qc.min_height, 720);
+    preset_free_contents(&c);
+
+    /* The delivery specs fix to what they check. */
+    preset_defaults(&c);
+    CHECK_INT(preset_load_name(&c, "youtube-shorts", &e), 0);
+    CHECK_INT(c.fix.width, 1080);
+    CHECK_INT(c.fix.height, 1920);
+    CHECK_NEAR(c.qc.aspect_ratio, 9.0 / 16, 1e-12);
+    CHECK_NEAR(c.qc.loudness_target, -14, 1e-12);
+    CHECK_NEAR(c.qc.true_peak_max, -1, 1e-12);
+    CHECK(c.qc.constant_frame_rate);
+    CHECK_INT(c.qc.max_bit_depth, 8);
+    preset_free_contents(&c);
+    preset_defaults(&c);
+    CHECK_INT(preset_load_name(&c, "broadcast", &e), 0);
+    CHECK_NEAR(c.qc.loudness_target, -23, 1e-12);
+    CHECK_NEAR(c.qc.loudness_tolerance, 1, 1e-12);
     preset_free_contents(&c);
 
     preset_defaults(&c);
     CHECK_INT(preset_load_name(&c, "nope", &e), -1);
     CHECK_INT(e.code, VB_ERR_CONFIG);
     CHECK_HAS(e.msg, "unknown preset 'nope' (available: broadcast, default, "
-                     "kling-clip, shorts-vertical, youtube-1080p)");
+                     "instagram-reels, kling-clip, shorts-vertical, tiktok, "
+                     "youtube-1080p, youtube-shorts)");
     CHECK_INT(preset_load_name(&c, "../etc/passwd", &e), -1);
     CHECK_INT(preset_load_name(&c, "", &e), -1);
     preset_free_contents(&c);
@@ -411,8 +433,9 @@ static void test_list(void)
     listed l = { .all_described = true };
     vb_error e = { 0 };
     CHECK_INT(preset_list(on_preset, &l, &e), 0);
-    CHECK_INT(l.n, 5);
-    CHECK_STR(l.names, "broadcast default kling-clip shorts-vertical youtube-1080p ");
+    CHECK_INT(l.n, 8);
+    CHECK_STR(l.names, "broadcast default instagram-reels kling-clip shorts-vertical tiktok "
+                       "youtube-1080p youtube-shorts ");
     CHECK(l.all_described);
 }
 
@@ -497,7 +520,7 @@ static void test_write(void)
     CHECK_HAS(s, "\"name\": \"kling-clip\"");
     CHECK_HAS(s, "\"duration_min\": 4.5");
     CHECK_HAS(s, "\"duration_max\": 10.5");
-    CHECK_HAS(s, "\"min_width\": 1280");
+    CHECK_HAS(s, "\"min_width\": 720");
     CHECK_HAS(s, "\"audio_bitrate_min\": 128000");
     CHECK_HAS(s, "\"faststart_level\": \"warn\"");
     CHECK_HAS(s, "\"audio\": \"optional\"");

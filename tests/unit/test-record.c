@@ -29,6 +29,7 @@ static const struct { size_t off; const char *name; } members[] = {
     M(loudness_range), M(true_peak), M(decode_errors), M(attempts), M(nthumbs), M(contact),
     M(stage_time), M(unchanged_since), M(previous_status), M(analysis_from), M(sha256),
     M(gen.id), M(gen.prompt), M(gen.provider), M(gen.task_id), M(gen.status), M(gen.units),
+    M(fix), M(fix_actions),
 };
 
 #define AT(it, f, T) (*(T *)((char *)(it) + (f)->off))
