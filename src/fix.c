@@ -451,8 +451,11 @@ static int fix_run(item *it, const vb_config *cfg, vb_error *e)
     char *tmp = util_temp_name(target);
     free(target);
     const item_env *env = it->env;
-    int threads = env->decode_threads ? env->decode_threads(env->ud, false, it->probe->duration)
-                                      : 0;
+    /* An encode takes what the codecs would (x264: frame threads over
+     * every core): the other workers' probes and re-checks leave cores
+     * idle that a single-threaded encoder could not use. */
+    int threads = pl.video_encode || !env->decode_threads
+                      ? 0 : env->decode_threads(env->ud, false, it->probe->duration);
     transcode_result tr = {0};
     fix_check after = {0};
     vb_strlist still = {0};
