@@ -55,6 +55,10 @@ void analyse_result_free(analyse_result **r);
 /* Silence at the very start (a run from 0) and running to the end of the
  * sound, in seconds (0 if none), from the silence runs found (those of
  * [analyse] silence_min_duration and longer). Pure. */
+/* With --fix alone (no --deep) the analysis measures what the gates
+ * need: is no gate on black or freezes set? */
+struct vb_config;
+bool analyse_picture_unwatched(const struct vb_config *cfg);
 void analyse_edge_silence(const analyse_result *r, double *leading, double *trailing);
 
 struct writer;

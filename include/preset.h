@@ -84,6 +84,9 @@ typedef struct analyse_config {
     /* Not a preset key: the sound only, the picture not decoded (the fix's
      * re-check of a file whose video packets were copied untouched). */
     bool skip_video;
+    /* Not a preset key either: the picture decoded (integrity) but not
+     * looked at (no black or freeze detection): what no gate needs. */
+    bool no_picture_filters;
 } analyse_config;
 
 enum thumb_format { THUMB_JPEG = 0, THUMB_WEBP, THUMB_PNG };

@@ -204,7 +204,7 @@ static bool analyse_wanted(const item *it, const vb_config *cfg)
  * measured, copy the figures into the record. */
 /* With --fix alone (no --deep) the analysis measures what the gates
  * need: the picture is decoded only for a gate on black or freezes. */
-static bool analyse_sound_only(const vb_config *cfg)
+bool analyse_picture_unwatched(const vb_config *cfg)
 {
     const qc_config *q = &cfg->qc;
     return !cfg->analyse.enabled && cfg->fix.enabled && cfg->analyse.mode == ANALYSE_FULL &&
@@ -215,7 +215,7 @@ static bool analyse_sound_only(const vb_config *cfg)
 static int analyse_run(item *it, const vb_config *cfg, vb_error *e)
 {
     analyse_result *a = NULL;
-    if (analyse_sound_only(cfg) && it->probe && it->probe->audio) {
+    if (analyse_picture_unwatched(cfg) && it->probe && it->probe->audio) {
         vb_config c = *cfg;
         c.analyse.skip_video = true;
         if (analyse_share_alone(it, &c, &a, e) != 0)

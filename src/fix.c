@@ -164,6 +164,8 @@ static int fix_recheck(item *it, const vb_config *cfg, const char *path, bool an
                                       : 1;
     analyse_config ac = cfg->analyse;
     ac.skip_video = kept != NULL && c->probe->audio != NULL;
+    /* A new picture no gate looks at: decoded to the end, not scanned. */
+    ac.no_picture_filters = !ac.skip_video && analyse_picture_unwatched(cfg);
     if (analyse_file(path, &ac, threads, &it->clock, &c->analysis, e) != 0)
         return -1;
     if (ac.skip_video)
@@ -449,8 +451,11 @@ static int fix_run(item *it, const vb_config *cfg, vb_error *e)
     char *tmp = util_temp_name(target);
     free(target);
     const item_env *env = it->env;
-    int threads = env->decode_threads ? env->decode_threads(env->ud, false, it->probe->duration)
-                                      : 0;
+    /* An encode takes what the codecs would (x264: frame threads over
+     * every core): the other workers' probes and re-checks leave cores
+     * idle that a single-threaded encoder could not use. */
+    int threads = pl.video_encode || !env->decode_threads
+                      ? 0 : env->decode_threads(env->ud, false, it->probe->duration);
     transcode_result tr = {0};
     fix_check after = {0};
     vb_strlist still = {0};

@@ -478,6 +478,13 @@ void report_counts_add(report_counts *c, const item_record *it)
 
 void item_record_probe(item_record *r, const probe_result *p)
 {
+    /* Called again for a fixed file: its figures replace the input's. */
+    free(r->container);
+    free(r->video_codec);
+    free(r->audio_codec);
+    r->video_codec = r->audio_codec = NULL;
+    r->width = r->height = 0;
+    r->fps = 0;
     r->container = p->container ? vb_xstrdup(p->container) : NULL;
     r->duration = p->duration;
     r->size = p->size;

@@ -187,10 +187,10 @@ static int video_graph_new(an_ctx *c, const AVFrame *f)
     prev = s->src;
     snprintf(args, sizeof args, "d=%.9g:pic_th=%.9g:pix_th=%.9g", cfg->black_min_duration,
              cfg->black_picture_threshold, cfg->black_pixel_threshold);
-    if (rc >= 0)
+    if (rc >= 0 && !cfg->no_picture_filters)
         rc = add_filter(s->graph, prev, 0, "blackdetect", args, &prev);
     /* A freeze can not be told from key frames seconds apart. */
-    if (rc >= 0 && !c->keyframes) {
+    if (rc >= 0 && !c->keyframes && !cfg->no_picture_filters) {
         snprintf(args, sizeof args, "n=%.9g:d=%.9g", cfg->freeze_noise, cfg->freeze_min_duration);
         rc = add_filter(s->graph, prev, 0, "freezedetect", args, &prev);
     }
@@ -697,8 +697,10 @@ static void summarise(an_ctx *c, int read_error)
                 r->freeze_max = fmax(r->freeze_max, r->freeze[i].duration);
         }
     }
-    /* skip_video: the picture was not looked at; its figures unknown. */
-    if (c->cfg->skip_video && r->has_video && c->v.index < 0)
+    /* skip_video, no_picture_filters: the picture was not looked at; its
+     * figures unknown. */
+    if ((c->cfg->skip_video && r->has_video && c->v.index < 0) ||
+        (c->cfg->no_picture_filters && r->has_video))
         r->black_total = r->black_share = r->leading_black = r->trailing_black =
             r->freeze_max = NAN;
     if (c->a.index >= 0) {
