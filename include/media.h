@@ -13,6 +13,19 @@
 
 struct mediaio_clock;
 
+struct AVCodecContext;
+struct AVPacket;
+struct AVFrame;
+/* media.c: one packet (NULL: drain) into dec, every frame it gives to
+ * on_frame (then unreferenced). A packet or frame the decoder refuses is
+ * counted in *errors and skipped, as ffmpeg does (64 in a row end the
+ * packet). 0: the packet taken; 1: the decoder was full: see whether the
+ * item may go on, then call again with the same packet; -1: on_frame
+ * failed (returned non-zero). */
+int media_decode_packet(struct AVCodecContext *dec, const struct AVPacket *pkt,
+                        struct AVFrame *frame, int64_t *errors,
+                        int (*on_frame)(void *ud, struct AVFrame *f), void *ud);
+
 /* analyse-decode.c: analyse_file's work (see analyse.h). */
 int analyse_decode_file(const char *path, const analyse_config *cfg, int threads,
                         struct mediaio_clock *clk, analyse_result **out, vb_error *e);

@@ -53,7 +53,6 @@
 #endif
 
 /* A decoder that keeps failing while being drained is given up on. */
-#define MAX_ERRORS_IN_A_ROW 64
 
 /* One run (black, freeze, silence) that has started and not yet ended. */
 typedef struct an_run {
@@ -500,35 +499,29 @@ static int audio_frame(an_ctx *c, AVFrame *f)
     return 0;
 }
 
+typedef struct an_frame_ctx {
+    an_ctx *c;
+    an_stream *s;
+} an_frame_ctx;
+
+static int decoded_frame(void *ud, AVFrame *f)
+{
+    an_frame_ctx *x = ud;
+    int rc = x->s == &x->c->v ? video_frame(x->c, f) : audio_frame(x->c, f);
+    return rc < 0 ? -1 : 0;
+}
+
 /* Send one packet (NULL: drain) and pass on every frame it gives.
  * Errors from the decoder are counted, not fatal: a damaged packet is
  * what this stage is looking for. */
 static int decode(an_ctx *c, an_stream *s, const AVPacket *pkt)
 {
+    an_frame_ctx x = { c, s };
     for (;;) {
-        int rc = avcodec_send_packet(s->dec, pkt);
-        bool again = rc == AVERROR(EAGAIN);
-        if (rc < 0 && !again && rc != AVERROR_EOF)
-            c->r->decode_errors++;
-        int errors = 0;
-        for (;;) {
-            rc = avcodec_receive_frame(s->dec, c->frame);
-            if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
-                break;
-            if (rc < 0) {
-                c->r->decode_errors++;
-                if (++errors >= MAX_ERRORS_IN_A_ROW)
-                    break;
-                continue;
-            }
-            errors = 0;
-            rc = s == &c->v ? video_frame(c, c->frame) : audio_frame(c, c->frame);
-            av_frame_unref(c->frame);
-            if (rc < 0)
-                return -1;
-        }
-        if (!again)
-            return 0;
+        int rc = media_decode_packet(s->dec, pkt, c->frame, &c->r->decode_errors,
+                                     decoded_frame, &x);
+        if (rc <= 0)
+            return rc;
         if (stopping(c))
             return reader_failed(c);
     }

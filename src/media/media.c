@@ -7,8 +7,38 @@
 
 #include <stdio.h>
 
+#include <libavcodec/avcodec.h>
 #include <libavfilter/avfilter.h>
 #include <libswscale/swscale.h>
+
+#define MEDIA_ERRORS_IN_A_ROW 64
+
+int media_decode_packet(AVCodecContext *dec, const AVPacket *pkt, AVFrame *frame,
+                        int64_t *errors, int (*on_frame)(void *ud, AVFrame *f), void *ud)
+{
+    int rc = avcodec_send_packet(dec, pkt);
+    bool again = rc == AVERROR(EAGAIN);
+    if (rc < 0 && !again && rc != AVERROR_EOF)
+        (*errors)++;
+    int in_a_row = 0;
+    for (;;) {
+        rc = avcodec_receive_frame(dec, frame);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            break;
+        if (rc < 0) {
+            (*errors)++;
+            if (++in_a_row >= MEDIA_ERRORS_IN_A_ROW)
+                break;
+            continue;
+        }
+        in_a_row = 0;
+        rc = on_frame(ud, frame);
+        av_frame_unref(frame);
+        if (rc != 0)
+            return -1;
+    }
+    return again ? 1 : 0;
+}
 
 static void media_versions(char *buf, size_t len)
 {

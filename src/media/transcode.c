@@ -31,7 +31,6 @@
 #include <libavutil/opt.h>
 
 /* A decoder that keeps failing on one packet is given up on. */
-#define MAX_ERRORS_IN_A_ROW 64
 /* Reading stops this long (seconds) after the cut's end on every stream:
  * a copied stream's packets come in decode order. */
 #define READ_PAST_END 2.0
@@ -417,37 +416,29 @@ static int copy_audio(tc_ctx *c, tc_stream *s, AVPacket *p)
 
 /* ---- decoded packets ---- */
 
+typedef struct tc_frame_ctx {
+    tc_ctx *c;
+    tc_stream *s;
+} tc_frame_ctx;
+
+static int decoded_frame(void *ud, AVFrame *f)
+{
+    tc_frame_ctx *x = ud;
+    int64_t ts = f->best_effort_timestamp;
+    f->pts = ts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : ts - x->s->offset;
+    return x->s == &x->c->v ? transcode_video_frame(x->c, f) : transcode_audio_frame(x->c, f);
+}
+
 /* Send one packet (NULL: drain) and pass on every frame it gives. A
  * damaged packet is counted and skipped, as ffmpeg does. */
 static int decode(tc_ctx *c, tc_stream *s, const AVPacket *pkt)
 {
+    tc_frame_ctx x = { c, s };
     for (;;) {
-        int rc = avcodec_send_packet(s->dec, pkt);
-        bool again = rc == AVERROR(EAGAIN);
-        if (rc < 0 && !again && rc != AVERROR_EOF)
-            c->r->decode_errors++;
-        int errors = 0;
-        for (;;) {
-            rc = avcodec_receive_frame(s->dec, c->frame);
-            if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
-                break;
-            if (rc < 0) {
-                c->r->decode_errors++;
-                if (++errors >= MAX_ERRORS_IN_A_ROW)
-                    break;
-                continue;
-            }
-            errors = 0;
-            int64_t ts = c->frame->best_effort_timestamp;
-            c->frame->pts = ts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : ts - s->offset;
-            rc = s == &c->v ? transcode_video_frame(c, c->frame)
-                            : transcode_audio_frame(c, c->frame);
-            av_frame_unref(c->frame);
-            if (rc != 0)
-                return -1;
-        }
-        if (!again)
-            return 0;
+        int rc = media_decode_packet(s->dec, pkt, c->frame, &c->r->decode_errors,
+                                     decoded_frame, &x);
+        if (rc <= 0)
+            return rc;
         if (mediaio_check(c->io) != MEDIAIO_GO)
             return reader_failed(c);
     }
