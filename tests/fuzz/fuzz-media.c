@@ -10,11 +10,7 @@
  *
  * The decode settings follow two bits of the input's size, so that both
  * analysis modes and both thumbnail placements are reached: size & 1
- * asks for exact thumbnail times, size & 2 for the key-frame analysis;
- * the fix engine (transcode.h) runs on it too, size & 4 choosing a remux
- * with every stream copied, else a small re-encode with the gain and
- * the limiter: a failure says why and leaves no file, a success is a
- * file the probe reads.
+ * asks for exact thumbnail times, size & 2 for the key-frame analysis.
  * Checked beyond the sanitizers: a failure says why, analysis.json reads
  * back to the same counts, thumbnails are readable images of the width
  * asked for, and nothing opens a file the input names: the scratch
@@ -31,7 +27,6 @@
 #include "probe.h"
 #include "rules.h"
 #include "thumbs.h"
-#include "transcode.h"
 #include "util.h"
 #include "writer.h"
 
@@ -170,39 +165,6 @@ static void thumbnails(const probe_result *p, mediaio_clock *clk, size_t size)
     thumbs_result_clear(&tr);
 }
 
-static void fix_pass(mediaio_clock *clk, size_t size)
-{
-    char *out = util_path_join(item_dir, "fixed.mp4");
-    transcode_job job;
-    transcode_job_init(&job, clip, out);
-    job.threads = 1;
-    if (!(size & 4)) {
-        job.video.mode = TRANSCODE_VIDEO_ENCODE;
-        job.video.width = 64;
-        job.video.height = 64;
-        job.video.preset = "ultrafast";
-        job.video.tonemap = true;
-        job.audio.mode = TRANSCODE_AUDIO_ENCODE;
-        job.audio.gain_db = 6;
-        job.audio.limit_dbtp = -1;
-    }
-    transcode_result tr;
-    vb_error e = {0};
-    if (util_mkdir_p(item_dir, &e) != 0)
-        fuzz_fail("%s", e.msg);
-    if (transcode_run(&job, clk, &tr, &e) != 0) {
-        need_message("transcode_run", &e);
-        if (access(out, F_OK) == 0)
-            fuzz_fail("transcode_run failed and left %s", out);
-    } else {
-        probe_result *p = NULL;
-        if (probe_file(out, clk, &p, &e) != 0 && mediaio_clock_stopped(clk) == MEDIAIO_GO)
-            fuzz_fail("the fixed file does not probe: %s", e.msg);
-        probe_result_free(&p);
-    }
-    free(out);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_write(clip, data, size);
@@ -223,7 +185,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     analyse(&rr, &clk, size);
     if (p->video)
         thumbnails(p, &clk, size);
-    fix_pass(&clk, size);
     w = json();
     rules_write(&rr, w);
     free(finish(w));
