@@ -26,6 +26,11 @@ int media_decode_packet(struct AVCodecContext *dec, const struct AVPacket *pkt,
                         struct AVFrame *frame, int64_t *errors,
                         int (*on_frame)(void *ud, struct AVFrame *f), void *ud);
 
+struct AVFormatContext;
+/* media.c: the main picture: the best video stream that is not cover
+ * art, -1 if none. */
+int media_pick_video(struct AVFormatContext *fc);
+
 /* analyse-decode.c: analyse_file's work (see analyse.h). */
 int analyse_decode_file(const char *path, const analyse_config *cfg, int threads,
                         struct mediaio_clock *clk, analyse_result **out, vb_error *e);

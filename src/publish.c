@@ -131,15 +131,16 @@ void publish_clear_stale(item *it)
         free(p);
     }
     /* What an earlier run delivered and this one does not: a fixed
-     * file under another name, the original's link beside it. */
-    if (it->rec.video && (!it->fed || it->fixed)) {
+     * file under another name, the original's link beside it (only in a
+     * folder that was there before: a new one holds nothing stale). */
+    if (it->existed && it->rec.video && (!it->fed || it->fixed)) {
         const char *d = strrchr(publish_delivered(it), '/');
         vb_strlist keep = {0};
         vb_strlist_add(&keep, d ? d + 1 : publish_delivered(it));
         remove_files_except(it->video_dir, &keep);
         vb_strlist_clear(&keep);
     }
-    if (!it->fixed) {
+    if (it->existed && !it->fixed) {
         char *odir = util_path_join(it->item_dir, "original");
         remove_files_except(odir, NULL);
         free(odir);

@@ -579,19 +579,6 @@ static void stream_init(an_ctx *c, an_stream *s, int index)
     s->nominal = (fr.num > 0 && fr.den > 0) ? av_q2d(av_inv_q(fr)) : 0.04;
 }
 
-/* The main picture: the best video stream that is not cover art. */
-static int pick_video(AVFormatContext *fc)
-{
-    int i = av_find_best_stream(fc, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (i >= 0 && !(fc->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
-        return i;
-    for (unsigned k = 0; k < fc->nb_streams; k++)
-        if (fc->streams[k]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
-            !(fc->streams[k]->disposition & AV_DISPOSITION_ATTACHED_PIC))
-            return (int)k;
-    return -1;
-}
-
 static int open_input(an_ctx *c)
 {
     if (mediaio_open(&c->io, c->path, c->clk, c->cfg->timeout, c->e) != 0)
@@ -611,7 +598,7 @@ static int open_input(an_ctx *c)
         dims[2 * i + 1] = c->fc->streams[i]->codecpar->height;
     }
     int rc = mediaio_stream_info(c->io);
-    int vi = rc >= 0 ? pick_video(c->fc) : -1;
+    int vi = rc >= 0 ? media_pick_video(c->fc) : -1;
     int big = vi >= 0 && (unsigned)vi < nheader
             ? mediaio_picture_check(c->path, dims[2 * vi], dims[2 * vi + 1], c->e) : 0;
     free(dims);

@@ -8,8 +8,22 @@
 #include <stdio.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
 #include <libavfilter/avfilter.h>
 #include <libswscale/swscale.h>
+
+/* The main picture: the best video stream that is not cover art. */
+int media_pick_video(AVFormatContext *fc)
+{
+    int i = av_find_best_stream(fc, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (i >= 0 && !(fc->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+        return i;
+    for (unsigned k = 0; k < fc->nb_streams; k++)
+        if (fc->streams[k]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
+            !(fc->streams[k]->disposition & AV_DISPOSITION_ATTACHED_PIC))
+            return (int)k;
+    return -1;
+}
 
 #define MEDIA_ERRORS_IN_A_ROW 64
 

@@ -258,19 +258,6 @@ int transcode_decoder(tc_ctx *c, tc_stream *s)
     return 0;
 }
 
-/* The main picture: the best video stream that is not cover art. */
-static int pick_video(AVFormatContext *fc)
-{
-    int i = av_find_best_stream(fc, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
-    if (i >= 0 && !(fc->streams[i]->disposition & AV_DISPOSITION_ATTACHED_PIC))
-        return i;
-    for (unsigned k = 0; k < fc->nb_streams; k++)
-        if (fc->streams[k]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
-            !(fc->streams[k]->disposition & AV_DISPOSITION_ATTACHED_PIC))
-            return (int)k;
-    return -1;
-}
-
 static void stream_init(tc_ctx *c, tc_stream *s, int index)
 {
     s->index = index;
@@ -287,7 +274,7 @@ static void stream_init(tc_ctx *c, tc_stream *s, int index)
 static int choose_streams(tc_ctx *c)
 {
     const transcode_job *j = c->job;
-    int vi = pick_video(c->ifc);
+    int vi = media_pick_video(c->ifc);
     int ai = av_find_best_stream(c->ifc, AVMEDIA_TYPE_AUDIO, -1, vi, NULL, 0);
     if (ai < 0)
         ai = -1;
@@ -366,6 +353,17 @@ static int copy_video_start(tc_ctx *c, tc_stream *s, const AVPacket *p)
     return 0;
 }
 
+/* A copied packet, its times moved to the output's start, written. */
+static int copy_shifted(tc_ctx *c, tc_stream *s, AVPacket *p, int64_t *copied)
+{
+    if (p->pts != AV_NOPTS_VALUE)
+        p->pts -= s->shift;
+    if (p->dts != AV_NOPTS_VALUE)
+        p->dts -= s->shift;
+    (*copied)++;
+    return transcode_write(c, s, p, s->ist->time_base);
+}
+
 static int copy_video(tc_ctx *c, tc_stream *s, AVPacket *p)
 {
     if (c->cut_start > 0 && !s->started) {
@@ -383,12 +381,7 @@ static int copy_video(tc_ctx *c, tc_stream *s, AVPacket *p)
         s->done = true;
         return 0;
     }
-    if (p->pts != AV_NOPTS_VALUE)
-        p->pts -= s->shift;
-    if (p->dts != AV_NOPTS_VALUE)
-        p->dts -= s->shift;
-    c->r->video_packets_copied++;
-    return transcode_write(c, s, p, s->ist->time_base);
+    return copy_shifted(c, s, p, &c->r->video_packets_copied);
 }
 
 static int copy_audio(tc_ctx *c, tc_stream *s, AVPacket *p)
@@ -406,12 +399,7 @@ static int copy_audio(tc_ctx *c, tc_stream *s, AVPacket *p)
             return 0;
         }
     }
-    if (p->pts != AV_NOPTS_VALUE)
-        p->pts -= s->shift;
-    if (p->dts != AV_NOPTS_VALUE)
-        p->dts -= s->shift;
-    c->r->audio_packets_copied++;
-    return transcode_write(c, s, p, s->ist->time_base);
+    return copy_shifted(c, s, p, &c->r->audio_packets_copied);
 }
 
 /* ---- decoded packets ---- */

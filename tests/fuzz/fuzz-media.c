@@ -10,7 +10,11 @@
  *
  * The decode settings follow two bits of the input's size, so that both
  * analysis modes and both thumbnail placements are reached: size & 1
- * asks for exact thumbnail times, size & 2 for the key-frame analysis.
+ * asks for exact thumbnail times, size & 2 for the key-frame analysis;
+ * the fix engine (transcode.h) remuxes it too, every stream copied: a
+ * failure says why and leaves no file, a success is a file the probe
+ * reads. (Its re-encodes cost seconds an input under the sanitizers:
+ * tests/cli/transcode.sh and fix.sh cover them.)
  * Checked beyond the sanitizers: a failure says why, analysis.json reads
  * back to the same counts, thumbnails are readable images of the width
  * asked for, and nothing opens a file the input names: the scratch
@@ -27,6 +31,7 @@
 #include "probe.h"
 #include "rules.h"
 #include "thumbs.h"
+#include "transcode.h"
 #include "util.h"
 #include "writer.h"
 
@@ -165,6 +170,29 @@ static void thumbnails(const probe_result *p, mediaio_clock *clk, size_t size)
     thumbs_result_clear(&tr);
 }
 
+static void fix_pass(mediaio_clock *clk)
+{
+    char *out = util_path_join(item_dir, "fixed.mp4");
+    transcode_job job;
+    transcode_job_init(&job, clip, out);
+    job.threads = 1;
+    transcode_result tr;
+    vb_error e = {0};
+    if (util_mkdir_p(item_dir, &e) != 0)
+        fuzz_fail("%s", e.msg);
+    if (transcode_run(&job, clk, &tr, &e) != 0) {
+        need_message("transcode_run", &e);
+        if (access(out, F_OK) == 0)
+            fuzz_fail("transcode_run failed and left %s", out);
+    } else {
+        probe_result *p = NULL;
+        if (probe_file(out, clk, &p, &e) != 0 && mediaio_clock_stopped(clk) == MEDIAIO_GO)
+            fuzz_fail("the fixed file does not probe: %s", e.msg);
+        probe_result_free(&p);
+    }
+    free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_write(clip, data, size);
@@ -185,6 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     analyse(&rr, &clk, size);
     if (p->video)
         thumbnails(p, &clk, size);
+    fix_pass(&clk);
     w = json();
     rules_write(&rr, w);
     free(finish(w));
