@@ -190,10 +190,10 @@ static int fix_attempt(item *it, const vb_config *cfg, const fix_plan *pl, const
 /* The loudness a pass made differs from the one meant: the limiter held
  * loud moments down, or the encoder's band limit took some energy. When
  * the loudness is all that still fails, or (with the picture copied, so
- * that a pass costs little) it passes but lands more than
- * FIX_LOUDNESS_EXACT away, the gain is corrected by the difference and
- * the pass made again. */
-#define FIX_LOUDNESS_EXACT 0.1
+ * that a pass costs little) it passes but is not on the target to the
+ * hundredth of a LU that ebur128 gives, the gain is corrected by the
+ * difference and the pass made again (FIX_MAX_PASSES in all). */
+#define FIX_LOUDNESS_EXACT 0.005
 
 static bool fix_more_gain(const vb_config *cfg, const fix_plan *pl, const fix_check *c,
                           double *extra)
@@ -208,6 +208,130 @@ static bool fix_more_gain(const vb_config *cfg, const fix_plan *pl, const fix_ch
     if (c->rr.nfail > 0)
         return pl->limiter ? *extra > 0 : fabs(*extra) > FIX_LOUDNESS_EXACT;
     return !pl->video_encode && fabs(*extra) > FIX_LOUDNESS_EXACT;
+}
+
+/* How far the loudness a check found is from the target (infinity when
+ * there is no figure). */
+static double fix_loudness_off(const vb_config *cfg, const fix_check *c)
+{
+    if (!c->analysis || !isfinite(c->analysis->integrated_lufs))
+        return INFINITY;
+    return fabs(cfg->qc.loudness_target - c->analysis->integrated_lufs);
+}
+
+/* Whether the check a is better than b: fewer failures, then nearer
+ * the loudness target. */
+static bool fix_better(const vb_config *cfg, const fix_check *a, const fix_check *b)
+{
+    if (a->rr.nfail != b->rr.nfail)
+        return a->rr.nfail < b->rr.nfail;
+    return fix_loudness_off(cfg, a) < fix_loudness_off(cfg, b);
+}
+
+/* The passes tried: the last one, and the nearest that landed under and
+ * over the loudness target. */
+typedef struct fix_bracket {
+    double last_gain, last_lufs;
+    double lo_gain, lo_lufs, hi_gain, hi_lufs;
+} fix_bracket;
+
+/* The gain of the next pass, after one of `gain` gave `got`. The
+ * encoder's answer to a gain is neither a straight line nor one of slope
+ * 1: a limiter that holds more of a louder signal, AAC's clipping
+ * avoidance, and steps where its choices per band change all bend it. So:
+ * between a gain known to land under and one over, the point where the
+ * line through them crosses the target; else the line through the last
+ * two passes, when its slope is a sane one; else the plain correction. */
+static double fix_next_gain(fix_bracket *b, double target, double gain, double got)
+{
+    double slope = NAN;
+    if (!isnan(b->last_gain) && gain != b->last_gain)
+        slope = (got - b->last_lufs) / (gain - b->last_gain);
+    b->last_gain = gain;
+    b->last_lufs = got;
+    if (got < target && (isnan(b->lo_gain) || got > b->lo_lufs)) {
+        b->lo_gain = gain;
+        b->lo_lufs = got;
+    } else if (got >= target && (isnan(b->hi_gain) || got < b->hi_lufs)) {
+        b->hi_gain = gain;
+        b->hi_lufs = got;
+    }
+    if (!isnan(b->lo_gain) && !isnan(b->hi_gain) && b->hi_lufs > b->lo_lufs)
+        return b->lo_gain + (b->hi_gain - b->lo_gain) * (target - b->lo_lufs) /
+                                (b->hi_lufs - b->lo_lufs);
+    if (slope >= 0.2 && slope <= 2)
+        return gain + (target - got) / slope;
+    return gain + (target - got);
+}
+
+/* The passes of the plan into tmp. A pass after the first corrects the
+ * gain by what the one before missed; the AAC encoder does not answer a
+ * gain linearly (its choices per band move with the level: a 0.01 dB
+ * step gave 0.05 LU), so a correction can land farther off than the pass
+ * it corrects. The best pass is kept aside and is the one delivered:
+ * after the loop, tmp, tr, after and the plan's gain are its. */
+static int fix_passes(item *it, const vb_config *cfg, fix_plan *pl, const char *tmp,
+                      int threads, bool analyse, const analyse_result *ba,
+                      transcode_result *tr, fix_check *after, int *passes, double *seconds,
+                      vb_error *e)
+{
+    char *kept = NULL;
+    fix_check best = {0};
+    transcode_result best_tr = {0};
+    double best_gain = pl->gain_db;
+    fix_bracket br = { NAN, NAN, NAN, NAN, NAN, NAN };
+    double next = NAN;
+    int rc;
+    for (;;) {
+        ++*passes;
+        rc = fix_attempt(it, cfg, pl, tmp, threads, analyse, ba, tr, after, e);
+        *seconds += tr->seconds;
+        double extra = 0;
+        bool more = rc == 0 && *passes < FIX_MAX_PASSES && fix_more_gain(cfg, pl, after, &extra);
+        if (more)
+            next = fix_next_gain(&br, cfg->qc.loudness_target, pl->gain_db,
+                                 after->analysis->integrated_lufs);
+        if (!kept && !more)
+            return rc;
+        if (rc == 0 && (!kept || fix_better(cfg, after, &best))) {
+            if (!kept)
+                kept = util_temp_name(tmp);
+            if (rename(tmp, kept) != 0) {
+                rc = vb_fail(e, VB_ERR_IO, "%s: cannot keep a pass aside: %s", kept,
+                             strerror(errno));
+                break;
+            }
+            fix_check_clear(&best);
+            best = *after;
+            memset(after, 0, sizeof *after);
+            best_tr = *tr;
+            best_gain = pl->gain_db;
+        } else {
+            fix_check_clear(after);
+            unlink(tmp);
+        }
+        if (!more)
+            break;
+        pl->gain_db = next;
+    }
+    if (rc == 0 || best.probe) {
+        /* A pass after a good one failed: the good one stands. */
+        if (rename(kept, tmp) != 0) {
+            rc = vb_fail(e, VB_ERR_IO, "%s: cannot take back the best pass: %s", tmp,
+                         strerror(errno));
+        } else {
+            rc = 0;
+            fix_check_clear(after);
+            *after = best;
+            memset(&best, 0, sizeof best);
+            *tr = best_tr;
+            pl->gain_db = best_gain;
+        }
+    }
+    unlink(kept);
+    free(kept);
+    fix_check_clear(&best);
+    return rc;
 }
 
 /* ---- fix.json ---- */
@@ -465,17 +589,7 @@ static int fix_run(item *it, const vb_config *cfg, vb_error *e)
     bool analyse = fix_plan_touches_media(&pl) || it->analysis != NULL;
     int passes = 0;
     double seconds = 0;
-    for (;;) {
-        passes++;
-        rc = fix_attempt(it, cfg, &pl, tmp, threads, analyse, ba, &tr, &after, e);
-        seconds += tr.seconds;
-        double extra;
-        if (rc != 0 || passes == FIX_MAX_PASSES || !fix_more_gain(cfg, &pl, &after, &extra))
-            break;
-        pl.gain_db += extra;
-        fix_check_clear(&after);
-        unlink(tmp);
-    }
+    rc = fix_passes(it, cfg, &pl, tmp, threads, analyse, ba, &tr, &after, &passes, &seconds, e);
     bool pass = rc == 0 && after.rr.nfail == 0;
     if (rc == 0)
         fix_failed(&after.rr, &still);

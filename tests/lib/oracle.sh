@@ -42,6 +42,13 @@ loudness() {
     ffmpeg -nostdin -hide_banner -nostats -i "$1" -map 0:a -af ebur128=peak=true -f null - 2>&1 |
         awk '/^ +I:/ {i=$2} /^ +Peak:/ {p=$2} END {print i, p}'
 }
+# ebur128's integrated loudness of $1 to the thousandth (its summary
+# rounds to a tenth): the last lavfi.r128.I it puts on the frames.
+lufs_fine() {
+    ffmpeg -nostdin -hide_banner -nostats -i "$1" -map 0:a \
+        -af ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.I:file=- -f null - 2>/dev/null |
+        awk -F= '/lavfi.r128.I/ { i = $2 } END { print i }'
+}
 near() { "$PYTHON3" -c "import sys; a,b,t=map(float,sys.argv[1:]); sys.exit(abs(a-b)>t)" "$1" "$2" "$3"; }
 le() { "$PYTHON3" -c "import sys; a,b=map(float,sys.argv[1:]); sys.exit(not a<=b)" "$1" "$2"; }
 # The ffmpeg CLI decodes the whole file without an error.
