@@ -59,6 +59,9 @@ void analyse_result_free(analyse_result **r);
  * need: is no gate on black or freezes set? */
 struct vb_config;
 bool analyse_picture_unwatched(const struct vb_config *cfg);
+/* No gate on the loudness or the true peak (with --fix alone): ebur128
+ * is not run. */
+bool analyse_loudness_unwatched(const struct vb_config *cfg);
 void analyse_edge_silence(const analyse_result *r, double *leading, double *trailing);
 
 struct writer;

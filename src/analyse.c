@@ -212,6 +212,16 @@ bool analyse_picture_unwatched(const vb_config *cfg)
              q->trailing_black_max > 0 || q->freeze_max_seconds > 0);
 }
 
+/* With --fix alone, no gate on the loudness or the true peak: ebur128
+ * (with its fourfold oversampling for the true peak, the dearest part
+ * of the sound's analysis) measures nothing anyone reads. */
+bool analyse_loudness_unwatched(const vb_config *cfg)
+{
+    const qc_config *q = &cfg->qc;
+    return !cfg->analyse.enabled && cfg->fix.enabled && q->loudness_target == 0 &&
+           q->true_peak_max == 0;
+}
+
 static int analyse_run(item *it, const vb_config *cfg, vb_error *e)
 {
     analyse_result *a = NULL;

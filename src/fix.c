@@ -166,6 +166,8 @@ static int fix_recheck(item *it, const vb_config *cfg, const char *path, bool an
     ac.skip_video = kept != NULL && c->probe->audio != NULL;
     /* A new picture no gate looks at: decoded to the end, not scanned. */
     ac.no_picture_filters = !ac.skip_video && analyse_picture_unwatched(cfg);
+    if (analyse_loudness_unwatched(cfg))
+        ac.loudness = false;
     if (analyse_file(path, &ac, threads, &it->clock, &c->analysis, e) != 0)
         return -1;
     if (ac.skip_video)

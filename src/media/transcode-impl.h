@@ -65,6 +65,8 @@ int transcode_decoder(tc_ctx *c, tc_stream *s);
 /* Create `filter` chain `desc` between a source with `args` and a sink
  * in s->graph, and configure it. libav's return code. */
 int transcode_graph(tc_ctx *c, tc_stream *s, bool audio, const char *args, const char *desc);
+/* The threads for the picture's decoder and filter graph. */
+int transcode_picture_threads(const tc_ctx *c, const AVCodecParameters *par);
 
 /* transcode-video.c */
 /* Open the decoder and encoder and add the output stream (ENCODE). */

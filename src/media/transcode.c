@@ -60,7 +60,7 @@ int transcode_graph(tc_ctx *c, tc_stream *s, bool audio, const char *args, const
     s->graph = avfilter_graph_alloc();
     if (!s->graph)
         return AVERROR(ENOMEM);
-    s->graph->nb_threads = c->threads;
+    s->graph->nb_threads = audio ? c->threads : transcode_picture_threads(c, s->ist->codecpar);
     const AVFilter *src = avfilter_get_by_name(audio ? "abuffer" : "buffer");
     const AVFilter *sink = avfilter_get_by_name(audio ? "abuffersink" : "buffersink");
     int rc = avfilter_graph_create_filter(&s->src, src, "in", args, NULL, s->graph);
@@ -233,6 +233,22 @@ static int open_output(tc_ctx *c)
 
 /* ---- input ---- */
 
+/* The threads of the picture's decoder and filters. When the picture is
+ * encoded again, x264 sets the pace: at veryfast and slower it encodes
+ * 1080p several times slower than one thread decodes and scales it, and
+ * the decoder's frame threads would only add their hand-over cost on
+ * cores the encoder fills (5% of a conform's CPU time, measured). A
+ * larger picture, or the two fastest presets, keep them. */
+int transcode_picture_threads(const tc_ctx *c, const AVCodecParameters *par)
+{
+    const transcode_video *jv = &c->job->video;
+    if (c->threads > 0 || jv->mode != TRANSCODE_VIDEO_ENCODE ||
+        (int64_t)par->width * par->height > 1920 * 1088)
+        return c->threads;
+    const char *p = jv->preset ? jv->preset : "medium";
+    return strcmp(p, "ultrafast") == 0 || strcmp(p, "superfast") == 0 ? c->threads : 1;
+}
+
 int transcode_decoder(tc_ctx *c, tc_stream *s)
 {
     AVCodecParameters *par = s->ist->codecpar;
@@ -248,7 +264,7 @@ int transcode_decoder(tc_ctx *c, tc_stream *s)
     if (rc < 0)
         return transcode_fail_av(c, VB_ERR_MEDIA, rc, video ? "video" : "audio");
     s->dec->pkt_timebase = s->ist->time_base;
-    s->dec->thread_count = c->threads;
+    s->dec->thread_count = video ? transcode_picture_threads(c, par) : c->threads;
     mediaio_decoder_limits(s->dec);
     rc = avcodec_open2(s->dec, codec, NULL);
     if (rc < 0)
