@@ -110,6 +110,8 @@ typedef struct transcode_result {
                                     no limiter. Engaged when above the ceiling. */
     bool limiter_engaged;
     double cut_start;            /* where the output starts in the input, seconds */
+    double read_from;            /* where reading the input began, seconds: the key
+                                    frame before a late cut, else 0 */
     bool needs_video_encode;     /* on failure: a copied video can not be cut there */
 } transcode_result;
 

@@ -364,6 +364,7 @@ static void fix_write_result(writer *w, const transcode_result *r, int passes, d
     writer_double(w, "peak_before_limiter", r->peak_before_limit);
     writer_bool(w, "limiter_engaged", r->limiter_engaged);
     writer_double(w, "cut_start", r->cut_start);
+    writer_double(w, "read_from", r->read_from);
     writer_end_object(w);
 }
 

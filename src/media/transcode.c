@@ -493,9 +493,41 @@ static int read_all(tc_ctx *c)
     return 0;
 }
 
+/* A cut this late is reached by a seek rather than by decoding all
+ * that comes before it. */
+#define SEEK_MIN_CUT 1.0
+
+/* A late cut of a decoded picture: reading starts at the key frame at or
+ * before it, which the decoder needs and the trim filters then cut to
+ * the frame. MP4 and MOV only: their index makes the seek land exactly
+ * there, where a seek in a file without one (MPEG-TS, a Matroska without
+ * cues) may land past the cut or anywhere. */
+static void seek_to_cut(tc_ctx *c)
+{
+    tc_stream *s = &c->v;
+    if (c->cut_start < SEEK_MIN_CUT || !s->dec || strncmp(c->ifc->iformat->name, "mov,", 4) != 0 ||
+        avformat_index_get_entries_count(s->ist) == 0)
+        return;
+    double tb = av_q2d(s->ist->time_base);
+    int64_t ts = s->offset + (int64_t)floor(c->cut_start / tb);
+    int k = av_index_search_timestamp(s->ist, ts, AVSEEK_FLAG_BACKWARD);
+    const AVIndexEntry *e = k >= 0 ? avformat_index_get_entry(s->ist, k) : NULL;
+    if (!e || !(e->flags & AVINDEX_KEYFRAME) || e->timestamp <= s->offset)
+        return;
+    if (av_seek_frame(c->ifc, s->index, e->timestamp, AVSEEK_FLAG_BACKWARD) < 0) {
+        /* Nothing was moved that reading from the start would not undo. */
+        av_seek_frame(c->ifc, s->index, s->offset, AVSEEK_FLAG_BACKWARD);
+        return;
+    }
+    c->r->read_from = (double)(e->timestamp - s->offset) * tb;
+}
+
 static int run(tc_ctx *c)
 {
-    if (output_alloc(c) != 0 || open_input(c) != 0 || open_output(c) != 0 || read_all(c) != 0)
+    if (output_alloc(c) != 0 || open_input(c) != 0 || open_output(c) != 0)
+        return -1;
+    seek_to_cut(c);
+    if (read_all(c) != 0)
         return -1;
     if (c->v.dec && (decode(c, &c->v, NULL) != 0 || transcode_video_flush(c) != 0))
         return -1;

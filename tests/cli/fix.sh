@@ -147,6 +147,21 @@ din=$(probe "$T/in/leader.mp4" stream=duration v:0); dout=$(probe "$D/video/lead
 check "trim: $din s -> $dout s, 1 s shorter within a frame" near "$("$PYTHON3" -c "print($din - 1)")" "$dout" 0.041
 check "trim: plays" plays_clean "$D/video/leader.mp4"
 
+# A late cut: reading starts at the key frame before it (a seek in the
+# MP4's index), not at the start, and the cut is still frame-exact.
+ff -f lavfi -i color=black:size=640x360:rate=25:duration=4.3 -f lavfi -i "$V" -f lavfi -i sine=sample_rate=48000 \
+    -filter_complex "[1]trim=duration=2[m];[0][m]concat[v]" -map "[v]" -map 2 -t 6.3 -c:v libx264 \
+    -preset ultrafast -g 25 -c:a aac -movflags +faststart "$T/in/late-lead.mp4"
+fixrun late-trim 0 "$T/in/late-lead.mp4" "[qc]" "leading_black_max = 0.5"
+D=$(item_dir late-trim)
+pyjson "$D/metadata/fix.json" 'd["pass"]["read_from"] == 4.0 and abs(d["pass"]["cut_start"] - 4.32) < 0.001' ||
+    fail "late trim: read from the key frame at 4 s, cut at 4.32 s"
+n=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$D/video/late-lead.mp4")
+check "late trim: the 50 frames after the black, no more, no fewer ($n)" [ "$n" = 50 ]
+n=$(ffmpeg -nostdin -hide_banner -i "$D/video/late-lead.mp4" -vf blackdetect=d=0.04:pix_th=0.1 -an -f null - 2>&1 | grep -c black_start)
+check "late trim: blackdetect finds no black ($n runs)" [ "$n" = 0 ]
+check "late trim: plays" plays_clean "$D/video/late-lead.mp4"
+
 # Silence at the start: cut with the picture.
 ff -f lavfi -i "$V" -f lavfi -i "sine=frequency=500:sample_rate=48000,adelay=2500|2500" -t 5 \
     -c:v libx264 -preset ultrafast -c:a aac -ac 1 -movflags +faststart "$T/in/hush.mp4"
