@@ -29,6 +29,7 @@
 #include <libavfilter/buffersrc.h>
 #include <libavutil/avstring.h>
 #include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
 
 /* A decoder that keeps failing on one packet is given up on. */
 /* Reading stops this long (seconds) after the cut's end on every stream:
@@ -148,6 +149,23 @@ static void copy_tags(AVDictionary **to, const AVDictionary *from, bool strip,
     }
 }
 
+/* Whether a copied VP8 or VP9 stream can go into MP4 or MOV: their vpcC
+ * box carries the bit depth and chroma subsampling, taken from the pixel
+ * format. Without one (a header that says nothing, a fuzzed WebM) the
+ * muxer writes an empty box and the file does not open again. */
+static bool vpx_fits(const tc_ctx *c, const AVCodecParameters *par)
+{
+    if (par->codec_id != AV_CODEC_ID_VP9 && par->codec_id != AV_CODEC_ID_VP8)
+        return true;
+    if (strcmp(c->job->container, "mp4") != 0 && strcmp(c->job->container, "mov") != 0)
+        return true;
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(par->format);
+    if (!d || (d->flags & AV_PIX_FMT_FLAG_RGB) || d->nb_components < 3)
+        return false;
+    int depth = d->comp[0].depth;
+    return depth == 8 || depth == 10 || depth == 12;
+}
+
 static int add_stream(tc_ctx *c, tc_stream *s)
 {
     s->ost = avformat_new_stream(c->ofc, NULL);
@@ -166,6 +184,10 @@ static int add_stream(tc_ctx *c, tc_stream *s)
             s->ost->avg_frame_rate = s->ost->r_frame_rate = c->fps;
         return rc < 0 ? transcode_fail_av(c, VB_ERR_INTERNAL, rc, "output stream") : 0;
     }
+    if (!vpx_fits(c, s->ist->codecpar))
+        return vb_fail(c->e, VB_ERR_MEDIA, "%s: the %s stream does not say its pixel format, "
+                       "which %s must record (its vpcC box): it can not be copied",
+                       c->path, avcodec_get_name(s->ist->codecpar->codec_id), c->job->container);
     rc = avcodec_parameters_copy(s->ost->codecpar, s->ist->codecpar);
     if (rc < 0)
         return transcode_fail_av(c, VB_ERR_INTERNAL, rc, "output stream");

@@ -228,6 +228,19 @@ check "still failing: the input's link delivered" [ "$(inode "$D/video/wide.mp4"
 check "still failing: no temporary file left" [ -z "$(find "$T/o-still" -name '*.vbtmp.*')" ]
 
 # ---- bad input, a full disk, the deadline: per-item errors, nothing partial ----
+# A VP9 WebM whose key frames were dropped: its header never says its
+# pixel format, which MP4's vpcC box needs; copied as it is, the muxer
+# wrote an empty box and a file that does not open (found by fuzz-media).
+ff -f lavfi -i testsrc2=size=64x48:rate=10 -t 1 -c:v libvpx-vp9 -g 100 "$T/vp9.webm"
+mkdir -p "$T/nokey"
+ff -i "$T/vp9.webm" -c copy -bsf:v noise=drop=key "$T/nokey/nokey.webm"
+printf '[qc]\ncontainers = mp4\n' > "$T/to-mp4.ini"
+"$VBATCH" process "$T/nokey" --fix --config "$T/fast.ini" --config "$T/to-mp4.ini" \
+    --output "$T/o-nokey" --quiet 2> "$T/nokey.err"
+check "no pixel format: exit 3" [ $? -eq 3 ]
+pyjson "$T/o-nokey/summary/batch_report.json" 'd["items"][0]["error_stage"] == "fix" and "does not say its pixel format" in d["items"][0]["error"]' ||
+    fail "no pixel format: the error says why"
+check "no pixel format: no temporary file left" [ -z "$(find "$T/o-nokey" -name '*.vbtmp.*')" ]
 mkdir -p "$T/bad"
 ln "$T/in/late.mp4" "$T/bad/late.mp4"
 ln "$T/in/quiet.mp4" "$T/bad/quiet.mp4"

@@ -11,10 +11,12 @@
  * The decode settings follow two bits of the input's size, so that both
  * analysis modes and both thumbnail placements are reached: size & 1
  * asks for exact thumbnail times, size & 2 for the key-frame analysis;
- * the fix engine (transcode.h) remuxes it too, every stream copied: a
- * failure says why and leaves no file, a success is a file the probe
- * reads. (Its re-encodes cost seconds an input under the sanitizers:
- * tests/cli/transcode.sh and fix.sh cover them.)
+ * the fix engine (transcode.h) runs on it too, size & 4 choosing a remux
+ * with every stream copied, else a re-encode to 64x64 with the gain and
+ * the limiter, of the first 0.3 s only (the whole input cost seconds
+ * under the sanitizers, where libFuzzer wants milliseconds; the cut is a
+ * path of its own worth fuzzing): a failure says why and leaves no
+ * file, a success is a file the probe reads.
  * Checked beyond the sanitizers: a failure says why, analysis.json reads
  * back to the same counts, thumbnails are readable images of the width
  * asked for, and nothing opens a file the input names: the scratch
@@ -170,12 +172,23 @@ static void thumbnails(const probe_result *p, mediaio_clock *clk, size_t size)
     thumbs_result_clear(&tr);
 }
 
-static void fix_pass(mediaio_clock *clk)
+static void fix_pass(mediaio_clock *clk, size_t size)
 {
     char *out = util_path_join(item_dir, "fixed.mp4");
     transcode_job job;
     transcode_job_init(&job, clip, out);
     job.threads = 1;
+    if (!(size & 4)) {
+        job.trim_end = 0.3;
+        job.video.mode = TRANSCODE_VIDEO_ENCODE;
+        job.video.width = 64;
+        job.video.height = 64;
+        job.video.preset = "ultrafast";
+        job.video.tonemap = true;
+        job.audio.mode = TRANSCODE_AUDIO_ENCODE;
+        job.audio.gain_db = 6;
+        job.audio.limit_dbtp = -1;
+    }
     transcode_result tr;
     vb_error e = {0};
     if (util_mkdir_p(item_dir, &e) != 0)
@@ -213,7 +226,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     analyse(&rr, &clk, size);
     if (p->video)
         thumbnails(p, &clk, size);
-    fix_pass(&clk);
+    fix_pass(&clk, size);
     w = json();
     rules_write(&rr, w);
     free(finish(w));
