@@ -64,6 +64,7 @@ typedef struct transcode_video {
     int64_t maxrate, bufsize;    /* bit/s and bits, VBV cap; 0: none (bufsize 0:
                                     twice maxrate) */
     const char *preset;          /* x264 preset (borrowed); NULL: "medium" */
+    int threads;                 /* the encoder's threads; 0: the job's */
     bool tonemap;                /* HDR (PQ or HLG) to SDR BT.709; without it an HDR
                                     source is refused when re-encoding */
 } transcode_video;

@@ -123,7 +123,7 @@ static void encoder_settings(tc_ctx *c, AVCodecContext *enc, AVDictionary **o)
     enc->color_trc = AVCOL_TRC_BT709;
     enc->colorspace = AVCOL_SPC_BT709;
     enc->color_range = AVCOL_RANGE_MPEG;
-    enc->thread_count = c->threads;
+    enc->thread_count = c->job->video.threads > 0 ? c->job->video.threads : c->threads;
     enc->flags |= AV_CODEC_FLAG_CLOSED_GOP;
     if (c->ofc->oformat->flags & AVFMT_GLOBALHEADER)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
