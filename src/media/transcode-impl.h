@@ -30,6 +30,7 @@ typedef struct tc_stream {
     int64_t next_pts;            /* synthesised audio: the next frame (enc tb) */
     bool done;                   /* past the end of the cut: nothing more read */
     double end;                  /* end of the last packet written, seconds */
+    double last_t;               /* the last decoded frame's time, seconds; NaN: none */
 } tc_stream;
 
 typedef struct tc_ctx {

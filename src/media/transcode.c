@@ -107,6 +107,11 @@ int transcode_write(tc_ctx *c, tc_stream *s, AVPacket *p, AVRational tb)
 
 int transcode_encode(tc_ctx *c, tc_stream *s, AVFrame *f)
 {
+    /* One packet read can make any number of frames to encode (a jump in
+     * a hostile file's timestamps, filled by fps or aresample): the
+     * item's deadline is checked here too, not only between reads. */
+    if (f && mediaio_check(c->io) != MEDIAIO_GO)
+        return reader_failed(c);
     int rc = avcodec_send_frame(s->enc, f);
     if (rc < 0 && rc != AVERROR_EOF)
         return transcode_fail_av(c, VB_ERR_MEDIA, rc, "encoder");
@@ -299,6 +304,7 @@ int transcode_decoder(tc_ctx *c, tc_stream *s)
 static void stream_init(tc_ctx *c, tc_stream *s, int index)
 {
     s->index = index;
+    s->last_t = NAN;
     if (index < 0)
         return;
     s->ist = c->ifc->streams[index];
@@ -447,12 +453,34 @@ typedef struct tc_frame_ctx {
     tc_stream *s;
 } tc_frame_ctx;
 
+/* A decoded frame this far after the one before it: a timestamp that
+ * wrapped or lies. */
+#define MAX_JUMP 60.0
+
 static int decoded_frame(void *ud, AVFrame *f)
 {
     tc_frame_ctx *x = ud;
+    tc_ctx *c = x->c;
+    tc_stream *s = x->s;
     int64_t ts = f->best_effort_timestamp;
-    f->pts = ts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : ts - x->s->offset;
-    return x->s == &x->c->v ? transcode_video_frame(x->c, f) : transcode_audio_frame(x->c, f);
+    f->pts = ts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : ts - s->offset;
+    /* fps and aresample fill a gap in the time line with copies or
+     * silence, up to the last time they saw: a frame far off it must not
+     * reach them. Past the cut's end it is dropped (the trim filters
+     * would drop it too, but their end would still be its time); after a
+     * jump of more than MAX_JUMP the pass fails rather than encode hours
+     * of copies until the deadline. */
+    if (f->pts != AV_NOPTS_VALUE) {
+        double t = (double)f->pts * av_q2d(s->ist->time_base);
+        if (t > c->cut_end + READ_PAST_END)
+            return 0;
+        if (!isnan(s->last_t) && t - s->last_t > MAX_JUMP)
+            return vb_fail(c->e, VB_ERR_MEDIA, "%s: the %s timestamps jump from %.3f s to %.3f s: "
+                           "re-encoding would fill the gap", c->path,
+                           s == &c->v ? "video" : "audio", s->last_t, t);
+        s->last_t = t;
+    }
+    return s == &c->v ? transcode_video_frame(c, f) : transcode_audio_frame(c, f);
 }
 
 /* Send one packet (NULL: drain) and pass on every frame it gives. A

@@ -241,6 +241,19 @@ check "no pixel format: exit 3" [ $? -eq 3 ]
 pyjson "$T/o-nokey/summary/batch_report.json" 'd["items"][0]["error_stage"] == "fix" and "does not say its pixel format" in d["items"][0]["error"]' ||
     fail "no pixel format: the error says why"
 check "no pixel format: no temporary file left" [ -z "$(find "$T/o-nokey" -name '*.vbtmp.*')" ]
+# Timestamps that jump 5 minutes ahead (two MPEG-TS files end to end): a
+# re-encode would fill the gap with copies of the last frame (7,500 of
+# them, encoded until the deadline); the pass fails at once and says so.
+ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 2 -c:v libx264 -preset ultrafast "$T/a.ts"
+ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 2 -c:v libx264 -preset ultrafast -output_ts_offset 300 "$T/b.ts"
+mkdir -p "$T/jump"
+cat "$T/a.ts" "$T/b.ts" > "$T/jump/jump.ts"
+printf '[qc]\naspect_ratio = 9:16\n[fix]\nwidth = 180\nheight = 320\n' > "$T/jump.ini"
+"$VBATCH" process "$T/jump" --fix --config "$T/fast.ini" --config "$T/jump.ini" \
+    --output "$T/o-jump" --quiet 2> "$T/jump.err"
+check "a jump in the timestamps: exit 3" [ $? -eq 3 ]
+pyjson "$T/o-jump/summary/batch_report.json" 'd["items"][0]["error_stage"] == "fix" and "timestamps jump from 1.960 s to 300.000 s" in d["items"][0]["error"]' ||
+    fail "a jump in the timestamps: the error says where"
 mkdir -p "$T/bad"
 ln "$T/in/late.mp4" "$T/bad/late.mp4"
 ln "$T/in/quiet.mp4" "$T/bad/quiet.mp4"
