@@ -25,6 +25,9 @@ int crypto_sha256_read(long (*read)(void *ud, void *buf, size_t n), void *ud,
                        char hex[CRYPTO_SHA256_HEX_LEN + 1], vb_error *e);
 /* Base64 with padding (RFC 4648 section 4), NUL-terminated. Caller frees. */
 char *crypto_base64(const void *data, size_t len);
+/* Decode base64 with padding (RFC 4648 section 4) into a new buffer of
+ * *len bytes (caller frees); NULL when s is not valid base64. */
+unsigned char *crypto_base64_decode(const char *s, size_t *len);
 /* Base64url without padding (RFC 4648 section 5), as JWTs use it.
  * Caller frees. */
 char *crypto_base64url(const void *data, size_t len);

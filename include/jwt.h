@@ -29,6 +29,13 @@ char *jwt_kling(const char *access_key, const char *secret, int64_t now,
  * variable, file and line, never a key's value. */
 int jwt_load_keys(char **ak, char **sk, const char *key_file, vb_error *e);
 
+/* A private file's text: a regular file of the user's, readable by
+ * nobody else (mode & 077 == 0), not a FIFO (never waited on), small.
+ * *len: the buffer's size, for explicit_bzero; the caller wipes and
+ * frees. NULL with e set (VB_ERR_CONFIG, naming the file, not its
+ * content). */
+char *jwt_read_private(const char *path, size_t *len, vb_error *e);
+
 /* Zero a secret string, free it and set *s to NULL. */
 void jwt_wipe(char **s);
 

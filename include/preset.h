@@ -186,6 +186,16 @@ typedef struct kling_config {
     double request_timeout;        /* seconds, one HTTP request */
 } kling_config;
 
+/* The end-of-batch webhook, section [notify] (notify.h). Not part of
+ * the settings a result depends on, and never written out in full: the
+ * URL may be a secret itself. */
+typedef struct notify_config {
+    char *url;                     /* NULL or "": none */
+    char *secret_file;             /* NULL or "": VBATCH_NOTIFY_SECRET only */
+    double timeout;                /* seconds, one attempt */
+    int attempts;                  /* tries in all */
+} notify_config;
+
 /* "continue" or "stop" as an enum error_handling, -1 for anything else. */
 int preset_error_handling(const char *name);
 /* "refuse" or "allow" as an enum outside_links, -1 for anything else. */
@@ -203,6 +213,7 @@ typedef struct vb_config {
     fix_config fix;
     generate_config generate;
     kling_config kling;
+    notify_config notify;
 } vb_config;
 
 /* Built-in defaults. */

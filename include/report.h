@@ -151,6 +151,8 @@ int report_pending(report *r, int64_t seq, const char *source, const char *folde
 /* Record one finished item (items must arrive in seq order). */
 int report_add(report *r, const item_record *it, vb_error *e);
 const report_counts *report_get_counts(const report *r);
+/* Keep a note in the journal under key (the first one given stays). */
+int report_note(report *r, const char *key, const char *value, vb_error *e);
 /* Put back counts taken with report_get_counts (a group of results
  * written again after its commit failed). */
 void report_set_counts(report *r, const report_counts *c);

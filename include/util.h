@@ -69,4 +69,12 @@ char *util_utf8_sanitize(const char *s);
  * what an API's "at most N characters" counts. */
 long util_utf8_chars(const char *s);
 
+/* Sleep that long (seconds; a signal does not cut it short). */
+void util_sleep(double seconds);
+
+/* A URL that may be a secret (a webhook's) as it may be shown: its
+ * scheme and host and "/...", or "(a URL)" when it holds a user or
+ * password. Caller frees. */
+char *util_url_redact(const char *url);
+
 #endif

@@ -17,6 +17,7 @@
  * can be resumed), the second exits at once. */
 #include "config.h"
 #include "batch-impl.h"
+#include "notify.h"
 #include "batch-source.h"
 #include "fetch.h"
 #include "msg.h"
@@ -541,6 +542,31 @@ static void engine_start(engine *g, pthread_t *sig_th)
     g->t0 = util_now();
 }
 
+/* [notify] url: the batch's end told, after its reports are written;
+ * how it went goes to the journal and, when it failed, to stderr. It
+ * never changes how the batch ended. */
+static void batch_notify(engine *g, const batch_opts *o, const batch_result *res)
+{
+    const vb_config *cfg = o->config;
+    if (!cfg->notify.url || !cfg->notify.url[0] || res->exit_now)
+        return;
+    const char *id = report_batch_id(g->rep);
+    double now = util_wall();
+    char *body = notify_body(id, res->interrupted, batch_exit_status(res), &res->counts,
+                             o->out_dir, now);
+    char when[40], *msg_id = vb_xasprintf("%s-%.0f", id, now);
+    util_iso_time(when, sizeof when, now);
+    notify_outcome out;
+    if (notify_post(cfg, msg_id, body, &out) != 0)
+        msg_warn("the webhook of [notify] url: %s", out.what);
+    char *key = vb_xasprintf("notify %s %s", id, when);
+    vb_error e = {0};
+    report_note(g->rep, key, out.what, &e);
+    free(key);
+    free(msg_id);
+    free(body);
+}
+
 /* How the batch ended, its journal closed (batch marked done or
  * interrupted) and its reports written. */
 static void engine_finish(engine *g, bool on_disk, int record_rc, batch_result *res)
@@ -580,6 +606,7 @@ static void engine_finish(engine *g, bool on_disk, int record_rc, batch_result *
         snprintf(res->reports_why, sizeof res->reports_why, "%s", e.msg);
     }
     res->counts = *report_get_counts(g->rep);
+    batch_notify(g, o, res);
     if (!res->interrupted && on_disk)
         /* Every item a crash named is recorded: the next retry tries it. */
         crash_consumed(o->out_dir, report_batch_id(g->rep));

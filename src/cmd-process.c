@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const cmd_option cmd_process_options[] = {
@@ -30,6 +31,7 @@ static const cmd_option cmd_process_options[] = {
     { "dry-run", 'n', NULL, "with --fix: print each item's plan (which rules fail, what fixes each, what is copied and what re-encoded); write nothing" },
     { "format", 0, "FMT", "with --dry-run: text (default) or json" },
     { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
+    { "notify", 0, "URL", "POST a signed JSON summary to URL when the batch ends ([notify] url)" },
     { "force", 0, NULL, "process every item, also those unchanged since an earlier run into DIR" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
@@ -40,6 +42,7 @@ typedef struct cmd_process_args {
     batch_opts b;
     vb_strlist patterns, excludes, configs;
     const char *preset;
+    const char *notify;           /* --notify URL */
     bool recursive, publish, deep, thumbnails, fix, dry_run;
     int format;                   /* --dry-run's: WRITER_TEXT or WRITER_JSON */
     int jobs;
@@ -65,6 +68,13 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "config") == 0) vb_strlist_add(&a->configs, arg);
     else if (strcmp(n, "output") == 0) a->b.out_dir = arg;
     else if (strcmp(n, "publish") == 0) a->publish = true;
+    else if (strcmp(n, "notify") == 0) {
+        if (strncasecmp(arg, "http://", 7) != 0 && strncasecmp(arg, "https://", 8) != 0) {
+            cmd_bad_usage(&cmd_process, "--notify needs an http:// or https:// URL");
+            return -1;
+        }
+        a->notify = arg;
+    }
     else if (strcmp(n, "force") == 0) a->b.force = true;
     else if (strcmp(n, "deep") == 0) a->deep = true;
     else if (strcmp(n, "thumbnails") == 0) a->thumbnails = true;
@@ -154,6 +164,10 @@ static int cmd_process_exec(int argc, char **argv)
         cfg.input.recursive = true;
     if (a.publish)
         cfg.output.publish = true;
+    if (a.notify) {
+        free(cfg.notify.url);
+        cfg.notify.url = vb_xstrdup(a.notify);
+    }
     if (a.deep)
         cfg.analyse.enabled = true;
     if (a.thumbnails)

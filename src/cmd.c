@@ -4,6 +4,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "msg.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -242,12 +243,25 @@ char *cmd_join_argv(int argc, char **argv)
     char *s = vb_xmalloc(n);
     strcpy(s, "vbatch");
     char *p = s + strlen(s);
+    char *shown = NULL;
     for (int i = 1; i < argc; i++) {
-        bool q = argv[i][0] == '\0' || strpbrk(argv[i], " \t\n'\"\\$*?") != NULL;
+        /* A webhook's URL is often its secret: the journal and the
+         * reports keep the command line with its host only. */
+        const char *a = argv[i];
+        free(shown);
+        shown = NULL;
+        if (i > 1 && strcmp(argv[i - 1], "--notify") == 0)
+            a = shown = util_url_redact(argv[i]);
+        else if (strncmp(argv[i], "--notify=", 9) == 0) {
+            char *r = util_url_redact(argv[i] + 9);
+            a = shown = vb_xasprintf("--notify=%s", r);
+            free(r);
+        }
+        bool q = a[0] == '\0' || strpbrk(a, " \t\n'\"\\$*?") != NULL;
         *p++ = ' ';
         if (q)
             *p++ = '\'';
-        for (const char *c = argv[i]; *c; c++) {
+        for (const char *c = a; *c; c++) {
             if (*c == '\'') {
                 memcpy(p, "'\\''", 4);
                 p += 4;
@@ -258,6 +272,7 @@ char *cmd_join_argv(int argc, char **argv)
         if (q)
             *p++ = '\'';
     }
+    free(shown);
     *p = '\0';
     return s;
 }

@@ -102,6 +102,35 @@ char *crypto_base64(const void *data, size_t len)
     return out;
 }
 
+unsigned char *crypto_base64_decode(const char *s, size_t *len)
+{
+    size_t n = strlen(s);
+    /* EVP_DecodeBlock takes whole quads and an int length; it counts the
+     * padding's bytes as data, which are taken off after. */
+    if (n % 4 != 0 || n > (size_t)INT_MAX)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool pad = c == '=' && i + 2 >= n && (i + 1 == n || s[i + 1] == '=');
+        if (!pad && !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                      (c >= '0' && c <= '9') || c == '+' || c == '/'))
+            return NULL;
+    }
+    unsigned char *out = vb_xmalloc(n / 4 * 3 + 1);
+    int m = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
+    if (m < 0) {
+        free(out);
+        return NULL;
+    }
+    size_t got = (size_t)m;
+    if (n >= 1 && s[n - 1] == '=')
+        got--;
+    if (n >= 2 && s[n - 2] == '=')
+        got--;
+    *len = got;
+    return out;
+}
+
 char *crypto_base64url(const void *data, size_t len)
 {
     char *s = crypto_base64(data, len);

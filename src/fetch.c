@@ -273,18 +273,6 @@ static int fetch_once(const char *url, const char *safe, const char *tmp,
     return 0;
 }
 
-static void fetch_sleep(double seconds)
-{
-    if (!(seconds > 0))
-        return;
-    struct timespec ts;
-    ts.tv_sec = (time_t)seconds;
-    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-    if (ts.tv_nsec >= 1000000000L)
-        ts.tv_nsec = 999999999L;
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 /* Wait before another attempt, in short slices: false as soon as the
  * batch stops (*stopped set) or the item's clock says stop. */
@@ -301,7 +289,7 @@ static bool fetch_wait(const fetch_opts *o, double seconds, bool *stopped)
             return false;
         if (now >= until)
             return true;
-        fetch_sleep(until - now < FETCH_WAIT_SLICE ? until - now : FETCH_WAIT_SLICE);
+        util_sleep(until - now < FETCH_WAIT_SLICE ? until - now : FETCH_WAIT_SLICE);
     }
 }
 

@@ -140,8 +140,7 @@ static int jwt_parse_keys(char *text, const char *path, char **ak, char **sk,
     return 0;
 }
 
-/* Read a private key file into a buffer (caller wipes and frees). */
-static char *jwt_read_private(const char *path, size_t *len, vb_error *e)
+char *jwt_read_private(const char *path, size_t *len, vb_error *e)
 {
     /* O_NONBLOCK: a FIFO must be refused, not waited on. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);

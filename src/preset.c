@@ -48,6 +48,8 @@ enum ktype {
 
 #define F_POSITIVE 1  /* must be > 0, not just >= 0 */
 #define F_UNSET0   2  /* 0 means "no limit": written as null */
+#define F_REDACT   4  /* K_URL: written as scheme://host/... only (a
+                         webhook's URL is often its secret) */
 
 typedef struct keydef {
     const char *section;
@@ -66,7 +68,7 @@ typedef struct keydef {
 
 static const char *const sections[] = { "preset", "batch", "input", "qc", "analyse",
                                         "thumbnails", "output", "fix", "generate",
-                                        "provider.kling" };
+                                        "provider.kling", "notify" };
 
 static const char *const audio_names[] = {
     [AUDIO_OPTIONAL] = "optional", [AUDIO_REQUIRED] = "required",
@@ -271,6 +273,11 @@ static const keydef keys[] = {
     KD("provider.kling", "base_url", K_URL, kling.base_url, 0),
     KD("provider.kling", "key_file", K_STRING, kling.key_file, 0),
     KD("provider.kling", "request_timeout", K_DOUBLE, kling.request_timeout, F_POSITIVE),
+
+    KD("notify", "url", K_URL, notify.url, F_REDACT),
+    KD("notify", "secret_file", K_STRING, notify.secret_file, 0),
+    KD("notify", "timeout", K_DOUBLE, notify.timeout, F_POSITIVE),
+    { "notify", "attempts", K_INT, offsetof(vb_config, notify.attempts), F_POSITIVE, NULL, 10 },
 };
 
 #define FIELD(c, k, T) ((T *)((char *)(c) + (k)->off))
@@ -400,6 +407,8 @@ void preset_defaults(vb_config *c)
     c->generate.task_timeout = 3600;
     c->kling.base_url = vb_xstrdup(PROVIDER_KLING_BASE_URL);
     c->kling.request_timeout = 60;
+    c->notify.timeout = 10;
+    c->notify.attempts = 3;
 }
 
 void preset_free_contents(vb_config *c)
@@ -1280,7 +1289,11 @@ void preset_write(const vb_config *c, writer *w)
             case K_PROVIDER:
             case K_URL: {
                 const char *v = *CFIELD(c, k, char *);
-                if (v && *v)
+                if (v && *v && (k->flags & F_REDACT)) {
+                    char *r = util_url_redact(v);
+                    writer_string(w, k->key, r);
+                    free(r);
+                } else if (v && *v)
                     writer_string(w, k->key, v);
                 else
                     writer_null(w, k->key);

@@ -47,7 +47,7 @@ struct report {
 /* The hashes an incremental run compares: the effective settings without
  * those that change no result of a file processed ([batch]: jobs, error
  * handling, time limits, retries; [input]: which files are found,
- * downloads; [generate] and [provider.*]: how clips are generated; the
+ * downloads; [generate] and [provider.*]: how clips are generated; [notify]; the
  * preset's description), and the
  * [analyse] settings alone (without enabled and timeout). Keys sorted,
  * with the vbatch version, so a new version processes everything again. */
@@ -57,6 +57,7 @@ static void settings_hashes(report *r, json_t *config)
     json_object_del(c, "batch");
     json_object_del(c, "input");
     json_object_del(c, "generate");
+    json_object_del(c, "notify");
     const char *k;
     json_t *v;
     void *tmp;
@@ -413,6 +414,14 @@ int report_finish_status(report *r, bool interrupted, double wall, FILE *summary
         return -1;
     if (rc != 0 && e)
         *e = re;
+    return rc;
+}
+
+int report_note(report *r, const char *key, const char *value, vb_error *e)
+{
+    char *had = NULL;
+    int rc = state_meta_get_or_set(r->st, key, value, &had, e);
+    free(had);
     return rc;
 }
 

@@ -88,8 +88,8 @@ static const char *const schema =
     " record_json TEXT, started REAL, finished REAL,"
     " PRIMARY KEY (batch, seq));";
 
-/* Incremental runs, created in any journal that lacks them (also one
- * written before they existed). inputs: what this OUT already holds for
+/* Incremental runs and notes, created in any journal that lacks them
+ * (also one written before they existed). inputs: what this OUT already holds for
  * a source (its absolute path, or a URL as shown): size and mtime when
  * processed, the hash of the settings that affect results, its folder,
  * and the item row of its latest result. analyses: which folder holds
@@ -101,7 +101,9 @@ static const char *const schema_incremental =
     "CREATE TABLE IF NOT EXISTS analyses ("
     " content TEXT NOT NULL, settings TEXT NOT NULL, folder TEXT NOT NULL,"
     " PRIMARY KEY (content, settings)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS analyses_folder ON analyses (folder);";
+    "CREATE INDEX IF NOT EXISTS analyses_folder ON analyses (folder);"
+    /* Notes (the webhook's deliveries; generation's settings). */
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
 static const char *const stmt_sql[ST_NSTMT] = {
     [ST_QUEUE] = "INSERT OR REPLACE INTO items (batch, seq, source, folder, status, error)"

@@ -510,3 +510,26 @@ bool util_in_build_tree(void)
     free(real);
     return under;
 }
+
+void util_sleep(double seconds)
+{
+    if (!(seconds > 0))
+        return;
+    struct timespec ts;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+    if (ts.tv_nsec >= 1000000000L)
+        ts.tv_nsec = 999999999L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+char *util_url_redact(const char *url)
+{
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    size_t host = strcspn(h, "/?#");
+    if (memchr(h, '@', host))
+        return vb_xstrdup("(a URL)");
+    return vb_xasprintf("%.*s/...", (int)(h - url + (ptrdiff_t)host), url);
+}

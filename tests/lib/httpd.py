@@ -24,6 +24,11 @@ Special paths (counters are per exact path, in memory):
   /trickle/FLAG/NAME NAME with its Content-Length, the body sent 1 KiB every
                      0.5 s while FLAG does not exist under the root (looked
                      at before each piece), the rest at once when it does
+
+POST (a webhook receiver):
+  /hook/NAME         200; the request's headers and body saved under the
+                     root as NAME.K.headers and NAME.K.body (K counts from 1)
+  /hook-flaky/N/NAME 503 for the first N requests, then as /hook/NAME
 """
 
 import argparse
@@ -122,6 +127,32 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     # -- dispatch --
+    def do_POST(self):
+        parts = self.path.split("?", 1)[0].strip("/").split("/")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        if parts[0] == "hook-flaky" and len(parts) == 3:
+            if count(self.path) <= int(parts[1]):
+                self.send_simple(503, b"try later\n")
+                return
+            parts = ["hook", parts[2]]
+        if parts[0] != "hook" or len(parts) != 2:
+            self.send_simple(404, b"not found\n")
+            return
+        k = count("/hook/" + parts[1])
+        base = self.file_path("%s.%d" % (parts[1], k))
+        if base is None:
+            self.send_simple(404, b"not found\n")
+            return
+        with open(base + ".headers.part", "w") as f:
+            for name, value in self.headers.items():
+                f.write("%s: %s\n" % (name.lower(), value))
+        with open(base + ".body.part", "wb") as f:
+            f.write(body)
+        os.replace(base + ".body.part", base + ".body")
+        os.replace(base + ".headers.part", base + ".headers")
+        self.send_simple(200, b"ok\n")
+
     def do_HEAD(self):
         self.do_GET()
 

@@ -1,14 +1,16 @@
 /* test-jwt.c - crypto.c and jwt.c against known answers: HMAC-SHA256 (RFC
- * 4231), SHA-256 (FIPS 180-2), base64 and base64url at every padding
+ * 4231), SHA-256 (FIPS 180-2), base64 (both ways) and base64url at every padding
  * length, a whole Kling token; and the key loading rules (environment
  * first, key file readable by its owner alone, secrets kept out of error
  * messages). */
 #include "config.h"
 #include "crypto.h"
 #include "jwt.h"
+#include "notify.h"
 #include "check.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,8 +86,31 @@ static void check_b64(const char *in, size_t n, const char *std, const char *url
     char *a = crypto_base64(in, n), *b = crypto_base64url(in, n);
     CHECK_STR(a, std);
     CHECK_STR(b, url);
+    size_t m = 99;
+    unsigned char *d = crypto_base64_decode(std, &m);
+    CHECK(d && m == n && memcmp(d, in, n) == 0);
+    free(d);
     free(a);
     free(b);
+}
+
+static void test_base64_bad(void)
+{
+    size_t n;
+    static const char *const bad[] = { "Zg=", "Z===", "Zm=v", "Zm9v-_8=", "Zm9v\n", "Zg==Zg==" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(crypto_base64_decode(bad[i], &n) == NULL);
+}
+
+/* The webhook's signature (notify.c), as Python computes it:
+ *   base64.b64encode(hmac.new(b"notify-key", b'msg_1.1700000000.{"a":1}',
+ *                             hashlib.sha256).digest()) */
+static void test_notify_signature(void)
+{
+    vb_error e = {0};
+    char *sig = notify_signature("notify-key", 10, "msg_1", 1700000000, "{\"a\":1}", &e);
+    CHECK_STR(sig, "v1,mLe24ZsKV/5/27esCUjbEu6xFdKfbour9QrDQegh8Og=");
+    free(sig);
 }
 
 static void test_base64(void)
@@ -275,6 +300,8 @@ int main(void)
     test_hmac();
     test_sha256();
     test_base64();
+    test_base64_bad();
+    test_notify_signature();
     test_token();
     char dir[] = "/tmp/test-jwt-XXXXXX";
     if (!mkdtemp(dir)) {

@@ -1,0 +1,96 @@
+#!/bin/sh
+# [notify] url / --notify URL: a POST when the batch ends, checked by a
+# local receiver (tests/lib/httpd.py's /hook): the JSON summary, the
+# Standard Webhooks signature (verified here with Python's hmac), retries
+# on a 503, a receiver that is down or a key file others can read never
+# changing how the batch ends, and neither the secret nor the URL's path
+# in the reports or the journal.
+. "$TOP_SRCDIR/tests/lib/testlib.sh"
+
+ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+mkdir -p "$T/in" "$T/hooks"
+ff -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=sample_rate=48000 -t 1 \
+    -c:v libx264 -preset ultrafast -c:a aac -movflags +faststart "$T/in/clip.mp4"
+httpd_start "$T/hooks"
+trap httpd_stop EXIT
+printf '[thumbnails]\nenabled = false\n' > "$T/base.ini"
+
+# The key as Standard Webhooks libraries give it: whsec_ + base64.
+KEY=notify-test-key-0123456789
+SECRET="whsec_$(printf '%s' "$KEY" | base64)"
+export VBATCH_NOTIFY_SECRET="$SECRET"
+
+# verify NAME EXIT: the delivery NAME.1 is signed with KEY over
+# id.timestamp.body, fresh, and its body describes a batch that exited EXIT
+verify() {
+    "$PYTHON3" - "$T/hooks/$1.1" "$KEY" "$2" <<'EOF'
+import base64, hashlib, hmac, json, sys, time
+base, key, want = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3])
+body = open(base + ".body", "rb").read()
+h = dict(l.split(": ", 1) for l in open(base + ".headers").read().splitlines())
+msg = ("%s.%s." % (h["webhook-id"], h["webhook-timestamp"])).encode() + body
+sig = "v1," + base64.b64encode(hmac.new(key, msg, hashlib.sha256).digest()).decode()
+assert h["webhook-signature"] == sig, ("signature", h["webhook-signature"], sig)
+assert abs(int(h["webhook-timestamp"]) - time.time()) < 300
+assert h["content-type"] == "application/json"
+d = json.loads(body)
+assert d["type"] == "batch.completed", d
+assert d["data"]["exit_status"] == want, d
+assert d["data"]["counts"]["total"] == 1, d
+assert d["data"]["report"].endswith("summary/batch_report.json"), d
+EOF
+}
+
+"$VBATCH" process "$T/in" --config "$T/base.ini" --output "$T/out" --quiet \
+    --notify "$HTTPD_URL/hook/done"
+rc=$?
+check "the batch passes (exit $rc)" [ $rc -eq 0 ]
+check "one delivery" [ -s "$T/hooks/done.1.body" ] && [ ! -e "$T/hooks/done.2.body" ]
+check "signed over id.timestamp.body, the summary of a batch that exited 0" verify done 0
+pyjson "$T/hooks/done.1.body" 'd["data"]["counts"]["passed"] == 1 and d["data"]["status"] == "done"' ||
+    fail "the summary counts the item passed"
+check "neither the secret nor the key in OUT" [ -z "$(grep -rlaF -e "$KEY" -e "${SECRET#whsec_}" "$T/out")" ]
+check "the URL's path not in OUT (a webhook URL is a secret)" [ -z "$(grep -rla 'hook/done' "$T/out")" ]
+pyjson "$T/out/summary/batch_report.json" 'd["config"]["notify"]["url"] == "'"$HTTPD_URL"'/..."' ||
+    fail "the report shows the URL's scheme and host only"
+"$PYTHON3" -c "
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute(\"SELECT value FROM meta WHERE key LIKE 'notify %'\").fetchall()
+sys.exit(0 if [r[0] for r in rows] == ['delivered (HTTP 200) after 1 attempt'] else 1)" "$T/out/.vbatch/state.db" ||
+    fail "the journal records the delivery"
+
+# The webhook settings change no result: a second run skips the clip as
+# unchanged; the receiver answers 503 twice, the third attempt lands.
+"$VBATCH" process "$T/in" --config "$T/base.ini" --output "$T/out" --quiet \
+    --notify "$HTTPD_URL/hook-flaky/2/again"
+check "second run: exit 0" [ $? -eq 0 ]
+check "503, 503, then delivered" [ -s "$T/hooks/again.1.body" ]
+pyjson "$T/hooks/again.1.body" 'd["data"]["counts"]["skipped"] == 1' ||
+    fail "second run: the clip skipped as unchanged (the webhook is not a result setting)"
+"$PYTHON3" -c "
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute(\"SELECT value FROM meta WHERE key LIKE 'notify %'\").fetchall()
+sys.exit(0 if 'delivered (HTTP 200) after 3 attempts' in [r[0] for r in rows] else 1)" "$T/out/.vbatch/state.db" ||
+    fail "the journal records the three attempts"
+
+# A receiver that is down, and a key file others can read: warned, the
+# batch ends as it would have.
+httpd_stop
+printf '[notify]\nattempts = 2\ntimeout = 2\n' > "$T/down.ini"
+"$VBATCH" process "$T/in" --config "$T/base.ini" --config "$T/down.ini" --output "$T/out2" \
+    --notify "$HTTPD_URL/hook/gone" 2> "$T/down.err"
+check "receiver down: exit 0 all the same" [ $? -eq 0 ]
+check "receiver down: a warning says so" grep -q "webhook.*not delivered.*2 attempts" "$T/down.err"
+unset VBATCH_NOTIFY_SECRET
+printf '%s\n' "$SECRET" > "$T/hook.key"
+chmod 644 "$T/hook.key"
+printf '[notify]\nsecret_file = %s\n' "$T/hook.key" > "$T/keyfile.ini"
+"$VBATCH" process "$T/in" --config "$T/base.ini" --config "$T/keyfile.ini" --output "$T/out3" \
+    --notify "$HTTPD_URL/hook/x" 2> "$T/key.err"
+check "key file mode 644: exit 0 all the same" [ $? -eq 0 ]
+check "key file mode 644: not sent, the warning names the mode" grep -q "mode 0644 lets others read it" "$T/key.err"
+check "key file mode 644: the key not in the message" [ -z "$(grep -F "${SECRET#whsec_}" "$T/key.err")" ]
+"$VBATCH" process "$T/in" --notify ftp://x -o "$T/o4" 2> /dev/null
+check "--notify refuses a non-http URL (usage, exit 2)" [ $? -eq 2 ]
+
+finish
