@@ -151,10 +151,13 @@ extern const char *const fix_x264_presets[];
 /* [batch] error_handling: after an item that fails (status failed, not
  * qc_failed), go on, or take no new item (the rest stays pending). */
 enum error_handling { ERRH_CONTINUE = 0, ERRH_STOP = 1 };
+/* [batch] warnings: what a warning does to the exit status. */
+enum warnings_mode { WARNINGS_PASS = 0, WARNINGS_FAIL = 1 };
 
 typedef struct batch_config {
     int jobs;                      /* 0 = number of cores */
     int error_handling;            /* enum error_handling */
+    int warnings;                  /* enum warnings_mode */
     /* Robustness (see mediaio.h): limits on an item's reading, retries of
      * transient I/O errors, and the grace period after SIGINT/SIGTERM. */
     double item_timeout;           /* seconds for a whole item, 0 = none */

@@ -97,6 +97,7 @@ typedef struct report_counts {
     int64_t fix_noted;            /* items whose record says what the fix did (JUnit's
                                      "fix" tests) */
     int64_t skipped_qc_failed;    /* skipped items whose kept result failed QC */
+    int64_t skipped_warned;       /* ... passed with warnings */
     int64_t unknown;              /* items whose status this vbatch does not know */
     int64_t bytes_read, bytes_total;
     int64_t checks, checks_failed, checks_warned;
@@ -189,6 +190,11 @@ int report_analysis_put(report *r, const char *content, const char *folder, vb_e
 /* "unchanged since batch_X (qc_failed)": why a skipped item was not
  * processed (caller frees). */
 char *report_skip_note(const item_record *it);
+/* The rules an item failed (verdict VERDICT_FAIL) or warned on
+ * (VERDICT_WARN), each with its measured value and limit when the record
+ * holds its check: "loudness -21.8 LUFS (target -14.0 LUFS +/- 1.0 LU),
+ * duration_min 2.000 s (min 4.500 s)"; "" for none. Caller frees. */
+char *report_rules_brief(const item_record *it, int verdict);
 /* Mark the batch done in the journal and render every summary file from
  * it; the text summary goes to `summary_out` unless it is NULL. */
 int report_finish(report *r, double wall, FILE *summary_out, vb_error *e);

@@ -26,6 +26,7 @@ enum {
     VB_EXIT_USAGE = 2,       /* bad option or configuration */
     VB_EXIT_ITEMS = 3,       /* some items could not be processed */
     VB_EXIT_INTERRUPTED = 4, /* interrupted, can be resumed */
+    VB_EXIT_EMPTY = 5,       /* no item found: nothing was checked */
 };
 
 /* Error classes; the class decides how an error is reported and whether

@@ -38,12 +38,12 @@ static void console_result(const item_record *r, int64_t seq)
     } else if (fixed && r->status == ITEM_DONE) {
         /* "fixed: faststart, loudness ..." without its "fixed:" */
         const char *d = strncmp(r->fix, "fixed: ", 7) == 0 ? r->fix + 7 : r->fix;
-        char *f = vb_strlist_join(&r->warned_rules, ", ");
+        char *f = report_rules_brief(r, VERDICT_WARN);
         what = vb_xasprintf("%s%s%s", d, f[0] ? "; warnings: " : "", f);
         free(f);
     } else {
-        char *f = vb_strlist_join(r->status == ITEM_QC_FAILED ? &r->failed_rules
-                                                              : &r->warned_rules, ", ");
+        char *f = report_rules_brief(r, r->status == ITEM_QC_FAILED ? VERDICT_FAIL
+                                                                    : VERDICT_WARN);
         what = vb_xasprintf("%s%s%s%s", f, f[0] ? "" : "passed", r->fix ? "; " : "",
                             r->fix ? r->fix : "");
         free(f);
@@ -226,6 +226,14 @@ void batch_console_end(const batch_result *r, const char *out_dir)
         msg_error("%s", r->held);
     else if (r->interrupted)
         msg_note("%s interrupted: the items not processed are left pending in the journal", id);
+    else if (r->empty && !r->input_error)
+        msg_error("%s: no item found in the input: nothing was checked (exit status %d; "
+                  "--allow-empty lets an empty run pass)", id, VB_EXIT_EMPTY);
+    else if (r->warnings_fail && batch_exit_status(r) == VB_EXIT_QC &&
+             r->counts.qc_failed == 0 && r->counts.skipped_qc_failed == 0)
+        msg_error("%s: %lld items passed with warnings, and warnings fail the run (--strict, "
+                  "[batch] warnings = fail)", id,
+                  (long long)(r->counts.warned + r->counts.skipped_warned));
 }
 
 int batch_console_finish(const batch_result *r, const char *out_dir)

@@ -633,6 +633,8 @@ int batch_run(const batch_opts *o, batch_result *res)
     engine_feed(g, res, &record_rc);
     engine_drain(g, &record_rc);
     engine_finish(g, on_disk, record_rc, res);
+    res->empty = o->refuse_empty && res->counts.total == 0;
+    res->warnings_fail = o->config->batch.warnings == WARNINGS_FAIL;
     batch_watch_end(sig_th);
     pthread_mutex_lock(&g->mu);
     int stuck = g->nstuck;
@@ -664,6 +666,10 @@ int batch_exit_status(const batch_result *r)
         return VB_EXIT_ITEMS;
     /* A skipped item keeps its verdict, a failed gate too. */
     if (r->counts.qc_failed > 0 || r->counts.skipped_qc_failed > 0)
+        return VB_EXIT_QC;
+    if (r->empty)
+        return VB_EXIT_EMPTY;
+    if (r->warnings_fail && (r->counts.warned > 0 || r->counts.skipped_warned > 0))
         return VB_EXIT_QC;
     return VB_EXIT_OK;
 }

@@ -6,6 +6,7 @@
 #include "fix-dryrun.h"
 #include "msg.h"
 #include "preset.h"
+#include "scan.h"
 #include "writer.h"
 
 #include <stdio.h>
@@ -31,6 +32,8 @@ static const cmd_option cmd_process_options[] = {
     { "format", 0, "FMT", "with --dry-run: text (default) or json" },
     { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
     { "force", 0, NULL, "process every item, also those unchanged since an earlier run into DIR" },
+    { "allow-empty", 0, NULL, "a run that finds no item exits 0 (default: exit status 5, nothing was checked)" },
+    { "strict", 0, NULL, "warnings fail the run: exit status 1 ([batch] warnings = fail)" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
     { NULL, 0, NULL, NULL },
@@ -40,7 +43,7 @@ typedef struct cmd_process_args {
     batch_opts b;
     vb_strlist patterns, excludes, configs;
     const char *preset;
-    bool recursive, publish, deep, thumbnails, fix, dry_run;
+    bool recursive, publish, deep, thumbnails, fix, dry_run, strict;
     int format;                   /* --dry-run's: WRITER_TEXT or WRITER_JSON */
     int jobs;
     int error_handling;           /* 0 = as configured, else 1 + enum error_handling */
@@ -66,6 +69,8 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "output") == 0) a->b.out_dir = arg;
     else if (strcmp(n, "publish") == 0) a->publish = true;
     else if (strcmp(n, "force") == 0) a->b.force = true;
+    else if (strcmp(n, "allow-empty") == 0) a->b.refuse_empty = false;
+    else if (strcmp(n, "strict") == 0) a->strict = true;
     else if (strcmp(n, "deep") == 0) a->deep = true;
     else if (strcmp(n, "thumbnails") == 0) a->thumbnails = true;
     else if (strcmp(n, "fix") == 0) a->fix = true;
@@ -124,6 +129,7 @@ static int cmd_process_exec(int argc, char **argv)
 {
     cmd_process_args a = {0};
     a.b.out_dir = "vbatch-out";
+    a.b.refuse_empty = true;
     vb_config cfg;
     preset_defaults(&cfg);
     int status = VB_EXIT_OK;
@@ -164,12 +170,20 @@ static int cmd_process_exec(int argc, char **argv)
         cfg.batch.error_handling = a.error_handling - 1;
     if (a.outside_links)
         cfg.input.outside_links = a.outside_links - 1;
+    if (a.strict)
+        cfg.batch.warnings = WARNINGS_FAIL;
 
     if (a.dry_run) {
         status = cmd_process_dry_run(&a, &cfg);
         goto out;
     }
 
+    vb_error e = {0};
+    if (scan_check_output(&a.b.paths, a.b.out_dir, cfg.input.recursive, &e) != 0) {
+        msg_error("%s", e.msg);
+        status = VB_EXIT_USAGE;
+        goto out;
+    }
     a.b.config = &cfg;
     a.b.command_line = vb_command_line;
     a.b.jobs = a.jobs;
@@ -195,7 +209,8 @@ const vb_command cmd_process = {
     .usage = "PATH... [--pattern GLOB]... [--exclude GLOB]... [--recursive] [--from-list FILE]\n"
              "       [--preset NAME] [--config FILE] [--output DIR] [--jobs N] [--deep]\n"
              "       [--error-handling continue|stop] [--outside-links refuse|allow]\n"
-             "       [--thumbnails] [--publish] [--force] [--fix [--dry-run [--format text|json]]]\n"
+             "       [--thumbnails] [--publish] [--force] [--allow-empty] [--strict]\n"
+             "       [--fix [--dry-run [--format text|json]]]\n"
              "       [--quiet|--verbose]",
     .summary = "probe and gate a folder of videos; one folder per video and summary reports",
     .description =
@@ -236,7 +251,10 @@ const vb_command cmd_process = {
         "earlier verdict), 2 usage or configuration error, 3 some items could not be\n"
         "processed, 4 interrupted (SIGINT/SIGTERM: running items get [batch]\n"
         "grace_period (5 s) to finish, then are left pending like the rest; see\n"
-        "vbatch resume).",
+        "vbatch resume), 5 no item found: nothing was checked (--allow-empty: 0).\n"
+        "With --strict ([batch] warnings = fail) an item with warnings makes it 1.\n"
+        "The output folder may lie inside an input folder (it is not walked), not\n"
+        "be one (exit 2); an earlier output folder met by --recursive is not input.",
     .options = cmd_process_options,
     .exec = cmd_process_exec,
 };

@@ -58,7 +58,8 @@ void cmd_usage_all(FILE *f)
     fprintf(f, "  %-10s %s\n", "help", "show help for vbatch or a command (help COMMAND)");
     fprintf(f, "  %-10s %s\n", "version", "show the version and the libraries' versions");
     fputs("\nexit status: 0 all passed, 1 some failed a quality gate, 2 usage or\n"
-          "configuration error, 3 some items could not be processed, 4 interrupted.\n"
+          "configuration error, 3 some items could not be processed, 4 interrupted,\n"
+          "5 no item found (nothing was checked).\n"
           "See vbatch(1) and `vbatch help COMMAND`.\n", f);
 }
 

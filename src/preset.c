@@ -79,6 +79,10 @@ static const char *const errh_names[] = {
     [ERRH_CONTINUE] = "continue", [ERRH_STOP] = "stop", NULL,
 };
 
+static const char *const warnings_names[] = {
+    [WARNINGS_PASS] = "pass", [WARNINGS_FAIL] = "fail", NULL,
+};
+
 static const char *const outside_names[] = {
     [OUTSIDE_REFUSE] = "refuse", [OUTSIDE_ALLOW] = "allow", NULL,
 };
@@ -118,6 +122,7 @@ static const keydef keys[] = {
 
     KD("batch", "jobs", K_INT, batch.jobs, 0),
     KE("batch", "error_handling", batch.error_handling, errh_names),
+    KE("batch", "warnings", batch.warnings, warnings_names),
     KD("batch", "item_timeout", K_DOUBLE, batch.item_timeout, F_UNSET0),
     KD("batch", "stall_timeout", K_DOUBLE, batch.stall_timeout, F_UNSET0),
     { "batch", "retries", K_INT, offsetof(vb_config, batch.retries), 0, NULL, 100 },

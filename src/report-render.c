@@ -368,7 +368,7 @@ static void render_summary_item(render *x, const item_record *it)
                                            report_stage_name(it->error_stage), it->error));
     else if (it->status == ITEM_QC_FAILED ||
              (it->status == ITEM_SKIPPED && it->previous_status == ITEM_QC_FAILED)) {
-        char *f = vb_strlist_join(&it->failed_rules, ", ");
+        char *f = report_rules_brief(it, VERDICT_FAIL);
         char *note = it->status == ITEM_SKIPPED ? report_skip_note(it) : NULL;
         summary_add(&x->fails, vb_xasprintf("%s  %s%s%s%s", it->folder ? it->folder : it->source,
                                             f, note ? "  (skipped: " : "", note ? note : "",

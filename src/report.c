@@ -388,6 +388,39 @@ char *report_skip_note(const item_record *it)
     return vb_xstrdup(it->error ? it->error : "skipped");
 }
 
+/* How a rule's limit reads after its measured value. */
+static const char *report_limit_word(const char *rule)
+{
+    size_t n = strlen(rule);
+    if (n > 4 && strcmp(rule + n - 4, "_min") == 0)
+        return "min";
+    if (n > 4 && strcmp(rule + n - 4, "_max") == 0)
+        return "max";
+    return strcmp(rule, "loudness") == 0 ? "target" : "limit";
+}
+
+char *report_rules_brief(const item_record *it, int verdict)
+{
+    const vb_strlist *names = verdict == VERDICT_FAIL ? &it->failed_rules : &it->warned_rules;
+    char *out = vb_xstrdup("");
+    for (size_t i = 0; i < names->n; i++) {
+        const rule_result *c = NULL;
+        for (size_t k = 0; !c && k < it->checks.n; k++)
+            if (it->checks.r[k].verdict == verdict &&
+                strcmp(it->checks.r[k].rule, names->v[i]) == 0)
+                c = &it->checks.r[k];
+        char *s;
+        if (c && c->value && c->limit)
+            s = vb_xasprintf("%s%s%s %s (%s %s)", out, i ? ", " : "", c->rule, c->value,
+                             report_limit_word(c->rule), c->limit);
+        else
+            s = vb_xasprintf("%s%s%s", out, i ? ", " : "", names->v[i]);
+        free(out);
+        out = s;
+    }
+    return out;
+}
+
 int report_finish(report *r, double wall, FILE *summary_out, vb_error *e)
 {
     return report_finish_status(r, false, wall, summary_out, e);

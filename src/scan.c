@@ -170,6 +170,62 @@ void scan_entry_clear(scan_entry *en)
     memset(en, 0, sizeof(*en));
 }
 
+bool scan_is_output(const char *dir)
+{
+    char *db = util_path_join(dir, ".vbatch/state.db");
+    struct stat st;
+    bool yes = lstat(db, &st) == 0 && S_ISREG(st.st_mode);
+    free(db);
+    return yes;
+}
+
+/* true if the folder holds an entry a walk would look at. */
+static bool scan_has_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    struct dirent *de;
+    bool any = false;
+    while (!any && (de = readdir(d)))
+        any = de->d_name[0] != '.';
+    closedir(d);
+    return any;
+}
+
+int scan_check_output(const vb_strlist *paths, const char *out_dir, bool recursive,
+                      vb_error *e)
+{
+    struct stat os;
+    if (stat(out_dir, &os) != 0 || !S_ISDIR(os.st_mode))
+        return 0;   /* made by the run: empty, holds no input */
+    char *oreal = realpath(out_dir, NULL);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < paths->n; i++) {
+        struct stat ps;
+        if (stat(paths->v[i], &ps) != 0 || !S_ISDIR(ps.st_mode))
+            continue;
+        if (ps.st_dev == os.st_dev && ps.st_ino == os.st_ino) {
+            rc = vb_fail(e, VB_ERR_USAGE, "the output folder %s is the input folder %s: "
+                         "give --output another folder (one inside it is fine)",
+                         out_dir, paths->v[i]);
+            break;
+        }
+        char *preal = realpath(paths->v[i], NULL);
+        /* Inside a walked input, an output folder is left out of the walk:
+         * refused if it holds files that are not an earlier run's. */
+        if (recursive && oreal && preal && util_path_within(oreal, preal) &&
+            !scan_is_output(out_dir) && scan_has_entries(out_dir))
+            rc = vb_fail(e, VB_ERR_USAGE, "the output folder %s lies in the input folder %s "
+                         "and holds files that are not an earlier vbatch output: they would "
+                         "not be read; give --output an empty or new folder", out_dir,
+                         paths->v[i]);
+        free(preal);
+    }
+    free(oreal);
+    return rc;
+}
+
 static bool scan_skipped(scanner *s, const struct stat *st)
 {
     for (size_t i = 0; i < s->nskips; i++) {
@@ -479,7 +535,9 @@ static int scan_step(scanner *s, scan_entry *out)
         }
     }
     if (S_ISDIR(st.st_mode)) {
-        if (scan_skipped(s, &st))
+        /* An earlier run's output (its items link the inputs) is never
+         * input again. */
+        if (scan_skipped(s, &st) || (in->recursive && scan_is_output(path)))
             goto skip;
         if (!in->recursive) {
             if (match)
@@ -525,8 +583,8 @@ static int scan_root_path(scanner *s, const char *p, scan_entry *out)
                          "cannot read %s: %s", p, strerror(err));
     }
     if (S_ISDIR(st.st_mode)) {
-        if (scan_skipped(s, &st))
-            return 0;
+        /* A folder named is walked, whatever it is (process refuses an
+         * output folder equal to it: scan_check_output). */
         if (scan_push(s, p, NULL) != 0) {
             int err = errno;
             return scan_emit(out, vb_xstrdup(p), util_basename(p), VB_ERR_IO,
