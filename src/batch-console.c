@@ -20,10 +20,13 @@ static void console_result(const item_record *r, int64_t seq)
 {
     bool fixed = r->fix_actions.n > 0;
     const char *tag = r->status == ITEM_FAILED ? "ERROR" :
-                      r->status == ITEM_QC_FAILED ? "FAIL " :
-                      r->status == ITEM_SKIPPED ? "SKIP " :
+                      r->status == ITEM_QC_FAILED ? "FAIL" :
+                      r->status == ITEM_SKIPPED ? "SKIP" :
                       fixed ? "FIXED" :
-                      r->warned_rules.n ? "WARN " : "ok   ";
+                      r->warned_rules.n ? "WARN" : "ok";
+    int colour = r->status == ITEM_FAILED ? MSG_MAGENTA :
+                 r->status == ITEM_QC_FAILED ? MSG_RED :
+                 r->status == ITEM_DONE && !fixed && r->warned_rules.n ? MSG_YELLOW : MSG_PLAIN;
     /* Skipped items only with --verbose: a rerun over a large folder
      * stays quiet; the summary counts them. A fixed item is a change to
      * look at. */
@@ -48,7 +51,9 @@ static void console_result(const item_record *r, int64_t seq)
                             r->fix ? r->fix : "");
         free(f);
     }
-    msg_line("[%lld] %s %s  %s", (long long)seq, tag, r->source ? r->source : "", what);
+    char lead[32];
+    snprintf(lead, sizeof lead, "[%lld] ", (long long)seq);
+    msg_tagged(lead, colour, tag, "%s  %s", r->source ? r->source : "", what);
     free(what);
 }
 
@@ -61,7 +66,9 @@ static void console_pending(const item *it, bool out_stop)
                           ? "interrupted after the grace period"
                           : out_stop ? "stopped with the batch (see below)"
                                      : "interrupted before it could finish";
-    msg_line("[%lld] STOP  %s  %s: left pending", (long long)it->seq, s, why);
+    char lead[32];
+    snprintf(lead, sizeof lead, "[%lld] ", (long long)it->seq);
+    msg_tagged(lead, MSG_PLAIN, "STOP", "%s  %s: left pending", s, why);
 }
 
 static void console_recorded(void *ud, const item *it, bool out_stop)

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "report.h"
 #include "report-impl.h"
+#include "msg.h"
 #include "report-record.h"
 #include "jsonx.h"
 #include "state.h"
@@ -112,20 +113,9 @@ typedef struct summary_lines {
     int64_t more;
 } summary_lines;
 
-/* Control characters of a name made '?', in place. Not msg_printable:
- * the summary has always kept 0x7f as it is, and these files must not
- * change. */
-static char *summary_clean(char *s)
-{
-    for (char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            *p = '?';
-    return s;
-}
-
 static void summary_add(summary_lines *s, char *line)
 {
-    summary_clean(line);
+    msg_printable(line);
     if (s->n < SUMMARY_LINES)
         s->lines[s->n++] = line;
     else {
@@ -172,7 +162,7 @@ static void slowest_add(slowest *s, const item_record *it)
     memmove(&s->secs[pos + 1], &s->secs[pos], (size_t)(s->n - pos) * sizeof s->secs[0]);
     memmove(&s->source[pos + 1], &s->source[pos], (size_t)(s->n - pos) * sizeof s->source[0]);
     s->secs[pos] = t;
-    s->source[pos] = summary_clean(vb_xstrdup(it->source ? it->source : ""));
+    s->source[pos] = msg_printable_dup(it->source);
     s->n++;
 }
 
