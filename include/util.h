@@ -7,6 +7,14 @@
 
 /* "a" + "b" -> "a/b" (no doubled slash). Caller frees. */
 char *util_path_join(const char *a, const char *b);
+/* Levenshtein distance, letters compared without case (99 past 63
+ * bytes): to suggest the name a typo meant. */
+size_t util_edit_distance(const char *a, const char *b);
+/* The farthest a suggestion may be from the word typed. */
+#define UTIL_SUGGEST_MAX 2
+/* The candidate nearest word, within UTIL_SUGGEST_MAX, else NULL (NULL
+ * entries are skipped). "Did you mean" for keys, commands, options. */
+const char *util_suggest(const char *word, const char *const *cands, size_t n);
 /* Last component of a local path ('?' and '#' are ordinary characters
  * there), never empty. Caller frees. */
 char *util_basename(const char *path);

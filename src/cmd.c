@@ -4,6 +4,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "msg.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -22,6 +23,27 @@ const vb_command *cmd_find(const char *name)
             return c;
     }
     return NULL;
+}
+
+const char *cmd_suggest(const char *name)
+{
+    const char *names[2 * VB_ARRAY_LEN(cmd_table) + 2];
+    size_t n = 0;
+    for (int i = 0; cmd_table[i]; i++) {
+        names[n++] = cmd_table[i]->name;
+        names[n++] = cmd_table[i]->alias;
+    }
+    names[n++] = "help";
+    names[n++] = "version";
+    return util_suggest(name, names, n);
+}
+
+int cmd_unknown(const char *name)
+{
+    const char *hint = cmd_suggest(name);
+    msg_error("unknown command '%s'%s%s%s; see 'vbatch --help'", name,
+              hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+    return VB_EXIT_USAGE;
 }
 
 void cmd_help(FILE *f, const vb_command *c)
@@ -164,10 +186,24 @@ static void bad_option(const vb_command *c, const struct option *lo, int ch, int
                 size_t k = strlen(cand);
                 snprintf(cand + k, sizeof cand - k, "%s--%s", k ? ", " : "", l->name);
             }
-        if (hits > 1)
+        if (hits > 1) {
             cmd_bad_usage(c, "option --%.*s is ambiguous (%s)", (int)n, a + 2, cand);
+            return;
+        }
+        char *typed = vb_xstrndup(a + 2, n);
+        size_t nl = 0;
+        while (lo[nl].name)
+            nl++;
+        const char **names = vb_xcalloc(nl + 1, sizeof *names);
+        for (size_t i = 0; i < nl; i++)
+            names[i] = lo[i].name;
+        const char *hint = util_suggest(typed, names, nl);
+        if (hint)
+            cmd_bad_usage(c, "unknown option --%s (did you mean --%s?)", typed, hint);
         else
-            cmd_bad_usage(c, "unknown option --%.*s", (int)n, a + 2);
+            cmd_bad_usage(c, "unknown option --%s", typed);
+        free(names);
+        free(typed);
         return;
     }
     if (o) {

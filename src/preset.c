@@ -880,36 +880,14 @@ static char *ctx_reader(char *str, int num, void *stream)
     return str;
 }
 
-/* Edit distance, to suggest the key a typo meant. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    size_t d[64][64];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        for (size_t j = 1; j <= lb; j++) {
-            size_t sub = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) !=
-                                            tolower((unsigned char)b[j - 1]));
-            size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-    }
-    return d[la][lb];
-}
-
 static const char *key_suggest(const char *section, const char *key)
 {
     const char *best = NULL;
-    size_t bd = 3; /* only close matches */
+    size_t bd = UTIL_SUGGEST_MAX + 1;
     for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++) {
         if (strcmp(keys[i].section, section) != 0)
             continue;
-        size_t d = edit_distance(key, keys[i].key);
+        size_t d = util_edit_distance(key, keys[i].key);
         if (d < bd) {
             bd = d;
             best = keys[i].key;
