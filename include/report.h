@@ -227,6 +227,12 @@ int report_render_to(const char *out_dir, const char *batch_id, const char *summ
  * journal marks running while nobody holds the output folder's lock is
  * shown as "interrupted (process gone)". Read-only, no lock. */
 int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e);
+/* The one unfinished batch of out_dir (marked interrupted, or running:
+ * called under the output folder's lock, so its process is gone), for
+ * `vbatch resume` without --job-id: 0 with *id set (caller frees), or -1
+ * with e set (VB_ERR_USAGE) when there is none or more than one (the
+ * message names them). */
+int report_unfinished_batch(const char *out_dir, char **id, vb_error *e);
 
 /* The effective settings a recorded batch ran with, loaded on top of c
  * (built-in defaults): an error if they can not be restored exactly. */

@@ -7,6 +7,9 @@
 
 /* "a" + "b" -> "a/b" (no doubled slash). Caller frees. */
 char *util_path_join(const char *a, const char *b);
+/* s as one shell word: as it is when it holds only safe characters,
+ * else in single quotes (a quote as '\''). Caller frees. */
+char *util_shell_quote(const char *s);
 /* Levenshtein distance, letters compared without case (99 past 63
  * bytes): to suggest the name a typo meant. */
 size_t util_edit_distance(const char *a, const char *b);

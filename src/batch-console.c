@@ -214,15 +214,15 @@ void batch_console_end(const batch_result *r, const char *out_dir)
                   (long long)r->counts.failed);
     else if (r->reports_failed)
         msg_error("cannot write the reports: %s", r->reports_why);
+    char *q = util_shell_quote(out_dir);
     if (r->out_stop)
         msg_error("%s stopped: %s: the items not processed are left pending in the journal; "
                   "%s, then run: vbatch resume --job-id %s --output %s", id, r->why,
                   r->out_gone ? "put the folder back (or give its new place as --output)"
-                              : "make room (or make it writable)", id, out_dir);
+                              : "make room (or make it writable)", id, q);
     else if (r->record_stop)
         msg_error("%s stopped: the journal cannot record results (%s): the items not recorded "
-                  "are left for: vbatch resume --job-id %s --output %s", id, r->why, id,
-                  out_dir);
+                  "are left for: vbatch resume --job-id %s --output %s", id, r->why, id, q);
     else if (r->stuck_stop)
         msg_note("%s stopped: reads of the input hang (%d workers given up): the items not "
                  "processed are left pending in the journal", id, r->nstuck);
@@ -232,7 +232,8 @@ void batch_console_end(const batch_result *r, const char *out_dir)
     else if (r->held[0])
         msg_error("%s", r->held);
     else if (r->interrupted)
-        msg_note("%s interrupted: the items not processed are left pending in the journal", id);
+        msg_note("%s interrupted: the items not processed are left pending in the journal; "
+                 "to finish it: vbatch resume --job-id %s --output %s", id, id, q);
     else if (r->empty && !r->input_error)
         msg_error("%s: no item found in the input: nothing was checked (exit status %d; "
                   "--allow-empty lets an empty run pass)", id, VB_EXIT_EMPTY);
@@ -241,6 +242,7 @@ void batch_console_end(const batch_result *r, const char *out_dir)
         msg_error("%s: %lld items passed with warnings, and warnings fail the run (--strict, "
                   "[batch] warnings = fail)", id,
                   (long long)(r->counts.warned + r->counts.skipped_warned));
+    free(q);
 }
 
 int batch_console_finish(const batch_result *r, const char *out_dir)

@@ -223,6 +223,39 @@ out:
     return rc;
 }
 
+int report_unfinished_batch(const char *out_dir, char **id, vb_error *e)
+{
+    *id = NULL;
+    state *st = state_open(out_dir, STATE_READ, e);
+    if (!st)
+        return -1;
+    state_rows *rows = state_query(st, STATE_Q_BATCHES, NULL, e);
+    vb_strlist ids = {0};
+    const char *col[5];
+    int got = rows ? 1 : -1;
+    while (rows && (got = state_rows_next(rows, col, 5, e)) == 1)
+        if (col[0] && col[3] && (strcmp(col[3], "interrupted") == 0 ||
+                                 strcmp(col[3], "running") == 0))
+            vb_strlist_add(&ids, col[0]);
+    state_rows_free(&rows);
+    state_close(&st);
+    int rc = -1;
+    if (got >= 0 && ids.n == 1) {
+        *id = vb_xstrdup(ids.v[0]);
+        rc = 0;
+    } else if (got >= 0 && ids.n == 0) {
+        vb_fail(e, VB_ERR_USAGE, "%s: no interrupted batch to resume (see vbatch status "
+                "--output %s)", out_dir, out_dir);
+    } else if (got >= 0) {
+        char *l = vb_strlist_join(&ids, ", ");
+        vb_fail(e, VB_ERR_USAGE, "%s: %zu interrupted batches (%s): say which with --job-id",
+                out_dir, ids.n, l);
+        free(l);
+    }
+    vb_strlist_clear(&ids);
+    return rc;
+}
+
 int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e)
 {
     state *st = state_open(out_dir, STATE_READ, e);

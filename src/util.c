@@ -546,3 +546,23 @@ const char *util_suggest(const char *word, const char *const *cands, size_t n)
     }
     return best;
 }
+
+char *util_shell_quote(const char *s)
+{
+    if (s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                          "0123456789_-./:=@%+,") == strlen(s))
+        return vb_xstrdup(s);
+    char *q = vb_xmalloc(4 * strlen(s) + 3), *p = q;
+    *p++ = '\'';
+    for (; *s; s++) {
+        if (*s == '\'') {
+            memcpy(p, "'\\''", 4);
+            p += 4;
+        } else {
+            *p++ = *s;
+        }
+    }
+    *p++ = '\'';
+    *p = '\0';
+    return q;
+}
