@@ -5,6 +5,7 @@
 #include "cmd.h"
 #include "fix-dryrun.h"
 #include "msg.h"
+#include "pattern.h"
 #include "preset.h"
 #include "scan.h"
 #include "writer.h"
@@ -179,7 +180,8 @@ static int cmd_process_exec(int argc, char **argv)
     }
 
     vb_error e = {0};
-    if (scan_check_output(&a.b.paths, a.b.out_dir, cfg.input.recursive, &e) != 0) {
+    if (scan_check_output(&a.b.paths, a.b.out_dir,
+                          cfg.input.recursive || pattern_walks(&cfg.input.patterns), &e) != 0) {
         msg_error("%s", e.msg);
         status = VB_EXIT_USAGE;
         goto out;

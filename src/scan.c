@@ -78,12 +78,15 @@ struct scanner {
     scan_id *loops;             /* loop targets already reported */
     size_t nloops;
     bool urls_only;             /* see scan_urls_only */
+    bool walk;                  /* into sub-folders: recursive, or a pattern
+                                   names a path */
 };
 
 scanner *scan_new(const input_config *in)
 {
     scanner *s = vb_xcalloc(1, sizeof(*s));
     s->in = in;
+    s->walk = in->recursive || pattern_walks(&in->patterns);
     return s;
 }
 
@@ -467,7 +470,7 @@ static int scan_too_long(scanner *s, const scan_level *top, const char *name, bo
     if (dfd >= 0)
         close(dfd);
     bool dir = known && S_ISDIR(st.st_mode);
-    if (dir ? !s->in->recursive || scan_skipped(s, &st) : !match) {
+    if (dir ? !s->walk || scan_skipped(s, &st) : !match) {
         free(path);
         free(rel);
         return 0;
@@ -494,9 +497,9 @@ static int scan_step(scanner *s, scan_entry *out)
     }
     const char *name = top->names[top->i++];
     const input_config *in = s->in;
-    bool match = pattern_match(&in->patterns, &in->exclude, name);
     char *path = util_path_join(top->path, name);
     char *rel = top->rel ? util_path_join(top->rel, name) : vb_xstrdup(name);
+    bool match = pattern_match(&in->patterns, &in->exclude, rel);
     struct stat st;
 
     if (strlen(path) >= PATH_MAX)
@@ -526,7 +529,7 @@ static int scan_step(scanner *s, scan_entry *out)
     }
     /* A link that would be followed: refused if it leads outside. */
     if (link && in->outside_links == OUTSIDE_REFUSE &&
-        (S_ISDIR(st.st_mode) ? in->recursive && !scan_skipped(s, &st) : match)) {
+        (S_ISDIR(st.st_mode) ? s->walk && !scan_skipped(s, &st) : match)) {
         int got = scan_outside(s, path, rel, out);
         if (got) {
             free(path);
@@ -537,9 +540,10 @@ static int scan_step(scanner *s, scan_entry *out)
     if (S_ISDIR(st.st_mode)) {
         /* An earlier run's output (its items link the inputs) is never
          * input again. */
-        if (scan_skipped(s, &st) || (in->recursive && scan_is_output(path)))
+        if (scan_skipped(s, &st) || (s->walk && scan_is_output(path)) ||
+            pattern_excluded_dir(&in->exclude, rel))
             goto skip;
-        if (!in->recursive) {
+        if (!s->walk) {
             if (match)
                 return scan_emit(out, path, rel, VB_ERR_MEDIA,
                                  "is a directory, not a video file");
