@@ -119,6 +119,8 @@ typedef struct input_config {
     int download_retries;
     double download_timeout;       /* seconds, one attempt */
     double download_backoff;       /* seconds before the first retry */
+    bool lists_null;               /* --null: list entries end with a NUL byte,
+                                      not a newline (a run's option, no key) */
 } input_config;
 
 typedef struct output_config {

@@ -19,7 +19,8 @@ static const cmd_option cmd_process_options[] = {
     { "pattern", 'p', "GLOB", "take files whose name matches GLOB (repeatable; default: common video extensions)" },
     { "exclude", 'x', "GLOB", "skip files whose name matches GLOB (repeatable)" },
     { "recursive", 'r', NULL, "walk sub-folders too" },
-    { "from-list", 'l', "FILE", "read paths and http(s) URLs from FILE, one per line (repeatable)" },
+    { "from-list", 'l', "FILE", "read paths and http(s) URLs from FILE, one per line (repeatable; - is standard input)" },
+    { "null", '0', NULL, "--from-list entries end with a NUL byte, not a newline (find -print0)" },
     { "outside-links", 0, "MODE", "refuse (default) or allow links in input folders to files outside them ([input] outside_links)" },
     { "preset", 'P', "NAME", "preset to use (see `vbatch presets`; default: default)" },
     { "config", 'c', "FILE", "INI file applied on top of the preset (repeatable)" },
@@ -44,7 +45,7 @@ typedef struct cmd_process_args {
     batch_opts b;
     vb_strlist patterns, excludes, configs;
     const char *preset;
-    bool recursive, publish, deep, thumbnails, fix, dry_run, strict;
+    bool recursive, publish, deep, thumbnails, fix, dry_run, strict, null;
     int format;                   /* --dry-run's: WRITER_TEXT or WRITER_JSON */
     int jobs;
     int error_handling;           /* 0 = as configured, else 1 + enum error_handling */
@@ -58,8 +59,13 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     if (strcmp(n, "pattern") == 0) vb_strlist_add(&a->patterns, arg);
     else if (strcmp(n, "exclude") == 0) vb_strlist_add(&a->excludes, arg);
     else if (strcmp(n, "recursive") == 0) a->recursive = true;
+    else if (strcmp(n, "null") == 0) a->null = true;
     else if (strcmp(n, "from-list") == 0) {
-        if (access(arg, R_OK) != 0) {
+        if (strcmp(arg, "-") == 0 && vb_strlist_has(&a->b.lists, "-")) {
+            cmd_bad_usage(&cmd_process, "--from-list - (standard input) given twice");
+            return -1;
+        }
+        if (strcmp(arg, "-") != 0 && access(arg, R_OK) != 0) {
             cmd_bad_usage(&cmd_process, "cannot read list file %s", arg);
             return -1;
         }
@@ -173,6 +179,7 @@ static int cmd_process_exec(int argc, char **argv)
         cfg.input.outside_links = a.outside_links - 1;
     if (a.strict)
         cfg.batch.warnings = WARNINGS_FAIL;
+    cfg.input.lists_null = a.null;
 
     if (a.dry_run) {
         status = cmd_process_dry_run(&a, &cfg);
@@ -208,7 +215,8 @@ out:
 const vb_command cmd_process = {
     .name = "process",
     .alias = NULL,
-    .usage = "PATH... [--pattern GLOB]... [--exclude GLOB]... [--recursive] [--from-list FILE]\n"
+    .usage = "PATH... [--pattern GLOB]... [--exclude GLOB]... [--recursive] [--from-list FILE|-]\n"
+             "       [--null]\n"
              "       [--preset NAME] [--config FILE] [--output DIR] [--jobs N] [--deep]\n"
              "       [--error-handling continue|stop] [--outside-links refuse|allow]\n"
              "       [--thumbnails] [--publish] [--force] [--allow-empty] [--strict]\n"

@@ -108,7 +108,7 @@ void scan_free(scanner **sp)
     for (size_t i = 0; i < s->nroots; i++)
         free(s->roots[i].path);
     free(s->roots);
-    if (s->list)
+    if (s->list && s->list != stdin)
         fclose(s->list);
     free(s->listpath);
     free(s->line);
@@ -619,13 +619,17 @@ static bool scan_has_scheme(const char *s)
 /* One line of a list file. Returns 1 with *out filled, 0 otherwise. */
 static int scan_list_line(scanner *s, char *line, scan_entry *out)
 {
+    /* NUL-separated (find -print0): the name exactly as given, any byte
+     * but NUL its own; no comments. */
+    if (s->in->lists_null && *line == '\0')
+        return 0;
     size_t n = strlen(line);
-    while (n > 0 && isspace((unsigned char)line[n - 1]))
+    while (!s->in->lists_null && n > 0 && isspace((unsigned char)line[n - 1]))
         n--;
     line[n] = '\0';
-    while (isspace((unsigned char)*line))
+    while (!s->in->lists_null && isspace((unsigned char)*line))
         line++;
-    if (*line == '\0' || *line == '#')
+    if (*line == '\0' || (!s->in->lists_null && *line == '#'))
         return 0;
     if (util_is_url(line)) {
         scan_emit(out, vb_xstrdup(line), util_url_basename(line), 0, NULL);
@@ -652,9 +656,9 @@ static int scan_read_line(scanner *s, vb_error *e)
     FILE *f = s->list;
     size_t n = 0;
     long long total = 0;
-    int c;
+    int c, end = s->in->lists_null ? '\0' : '\n';
     errno = 0;
-    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+    while ((c = getc_unlocked(f)) != EOF && c != end) {
         if (c == '\0')
             return vb_fail(e, VB_ERR_USAGE, "cannot read list %s: line %lld holds a NUL "
                            "byte: not a text file of paths and URLs", s->listpath,
@@ -709,7 +713,8 @@ int scan_next(scanner *s, scan_entry *out, vb_error *e)
         if (s->list) {
             int got = scan_read_line(s, e);
             if (got <= 0) {
-                fclose(s->list);
+                if (s->list != stdin)
+                    fclose(s->list);
                 s->list = NULL;
                 if (got < 0)
                     return -1;
@@ -728,14 +733,16 @@ int scan_next(scanner *s, scan_entry *out, vb_error *e)
             return 0;
         scan_root *r = &s->roots[s->iroot++];
         if (r->is_list) {
-            s->list = fopen(r->path, "r");
+            /* "-": standard input, read once. */
+            bool in = strcmp(r->path, "-") == 0;
+            s->list = in ? stdin : fopen(r->path, "r");
             if (!s->list) {
                 int err = errno;
                 return vb_fail(e, VB_ERR_USAGE, "cannot read list %s: %s",
                                r->path, strerror(err));
             }
             free(s->listpath);
-            s->listpath = vb_xstrdup(r->path);
+            s->listpath = vb_xstrdup(in ? "(standard input)" : r->path);
             s->lineno = 0;
             continue;
         }
