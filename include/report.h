@@ -112,6 +112,12 @@ typedef struct report_counts {
 report *report_open(const char *out_dir, const report_batch_info *info,
                     vb_error *e);
 const char *report_batch_id(const report *r);
+/* The journal of out_dir opened read-only, without a batch, for what a
+ * run with `config` would find there (report_lookup,
+ * report_each_known_folder; process --dry-run): NULL without e set when
+ * out_dir holds no journal, NULL with e set when it can not be read.
+ * Free with report_free. */
+report *report_preview(const char *out_dir, const vb_config *config, vb_error *e);
 /* The journal behind a report (borrowed), for what else a batch keeps
  * there (generation tasks). */
 struct state;

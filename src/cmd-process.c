@@ -2,6 +2,7 @@
  * (defaults < --preset < --config < command line), then the batch. */
 #include "config.h"
 #include "batch.h"
+#include "batch-source.h"
 #include "cmd.h"
 #include "fix-dryrun.h"
 #include "msg.h"
@@ -30,7 +31,7 @@ static const cmd_option cmd_process_options[] = {
     { "deep", 'd', NULL, "also decode and analyse: black, freeze, silence, loudness, integrity ([analyse])" },
     { "thumbnails", 't', NULL, "make thumbnails and a contact sheet per video ([thumbnails])" },
     { "fix", 'F', NULL, "fix what fails (remux, loudness, conform, trim), check the fixed file again and deliver it when it passes ([fix])" },
-    { "dry-run", 'n', NULL, "with --fix: print each item's plan (which rules fail, what fixes each, what is copied and what re-encoded); write nothing" },
+    { "dry-run", 'n', NULL, "write nothing: list each item a run would take and the folder it would get; with --fix, each item's plan (which rules fail, what fixes each, what is copied and what re-encoded)" },
     { "format", 0, "FMT", "with --dry-run: text (default) or json" },
     { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
     { "force", 0, NULL, "process every item, also those unchanged since an earlier run into DIR" },
@@ -112,13 +113,82 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     return 0;
 }
 
+/* --dry-run without --fix: what a run would take, and where. */
+typedef struct cmd_process_preview {
+    writer *w;                    /* --format json, else NULL */
+    const char *out_dir;
+    int64_t process, skip, bad;
+} cmd_process_preview;
+
+static void cmd_process_preview_one(void *ud, const batch_preview_item *p)
+{
+    cmd_process_preview *v = ud;
+    const char *action = p->error ? "error" : p->skipped_since ? "skip" : "process";
+    *(p->error ? &v->bad : p->skipped_since ? &v->skip : &v->process) += 1;
+    if (v->w) {
+        writer_begin_object(v->w, NULL);
+        writer_string(v->w, "source", p->source);
+        writer_string(v->w, "action", action);
+        writer_string(v->w, "folder", p->folder);
+        writer_string(v->w, "unchanged_since", p->skipped_since);
+        writer_string(v->w, "error", p->error);
+        writer_end_object(v->w);
+        return;
+    }
+    char *src = msg_printable_dup(p->source);
+    char *why = p->error ? msg_printable_dup(p->error) : NULL;
+    if (p->error)
+        printf("error    %s  (%s)\n", src, why);
+    else
+        printf("%-7s  %s  ->  %s/%s/%s%s%s\n", action, src, v->out_dir, p->folder,
+               p->skipped_since ? "  (unchanged since " : "",
+               p->skipped_since ? p->skipped_since : "", p->skipped_since ? ")" : "");
+    free(src);
+    free(why);
+}
+
+static int cmd_process_list(cmd_process_args *a, const vb_config *cfg)
+{
+    cmd_process_preview v = { .out_dir = a->b.out_dir };
+    if (a->format == WRITER_JSON) {
+        v.w = writer_new(WRITER_JSON);
+        writer_begin_object(v.w, NULL);
+        writer_int(v.w, "schema_version", 1);
+        writer_string(v.w, "output", a->b.out_dir);
+        writer_begin_array(v.w, "items");
+    }
+    a->b.config = cfg;
+    vb_error e = {0};
+    int rc = batch_preview(&a->b, cmd_process_preview_one, &v, &e);
+    if (v.w) {
+        writer_end_array(v.w);
+        writer_end_object(v.w);
+        writer_print(v.w, stdout);
+        writer_free(&v.w);
+    }
+    if (rc != 0) {
+        msg_error("%s", e.msg);
+        return e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
+    }
+    msg_note("%lld to process, %lld unchanged (skipped), %lld not readable; nothing written",
+             (long long)v.process, (long long)v.skip, (long long)v.bad);
+    if (v.bad)
+        return VB_EXIT_ITEMS;
+    if (v.process + v.skip == 0 && a->b.refuse_empty) {
+        msg_error("no item found in the input: a run would check nothing (exit status %d)",
+                  VB_EXIT_EMPTY);
+        return VB_EXIT_EMPTY;
+    }
+    return VB_EXIT_OK;
+}
+
 /* --fix --dry-run: the plans, nothing written. 0 when every item passes
  * or would be fixed, 1 when some fail a rule no fix satisfies, 3 when
  * some could not be read. */
 static int cmd_process_dry_run(cmd_process_args *a, const vb_config *cfg)
 {
     if (!cfg->fix.enabled)
-        return cmd_bad_usage(&cmd_process, "--dry-run plans fixes: give --fix (or [fix] enabled)");
+        return cmd_process_list(a, cfg);
     fix_dry_result r;
     vb_error e = {0};
     if (fix_dry_run(cfg, &a->b.paths, &a->b.lists, a->format == WRITER_JSON, stdout, &r, &e) != 0) {
@@ -181,16 +251,15 @@ static int cmd_process_exec(int argc, char **argv)
         cfg.batch.warnings = WARNINGS_FAIL;
     cfg.input.lists_null = a.null;
 
-    if (a.dry_run) {
-        status = cmd_process_dry_run(&a, &cfg);
-        goto out;
-    }
-
     vb_error e = {0};
     if (scan_check_output(&a.b.paths, a.b.out_dir,
                           cfg.input.recursive || pattern_walks(&cfg.input.patterns), &e) != 0) {
         msg_error("%s", e.msg);
         status = VB_EXIT_USAGE;
+        goto out;
+    }
+    if (a.dry_run) {
+        status = cmd_process_dry_run(&a, &cfg);
         goto out;
     }
     a.b.config = &cfg;

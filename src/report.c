@@ -145,6 +145,34 @@ report *report_open(const char *out_dir, const report_batch_info *info, vb_error
     return r;
 }
 
+report *report_preview(const char *out_dir, const vb_config *config, vb_error *e)
+{
+    char *db = util_path_join(out_dir, ".vbatch/state.db");
+    bool known = access(db, F_OK) == 0;
+    free(db);
+    if (!known)
+        return NULL;
+    report *r = vb_xcalloc(1, sizeof *r);
+    r->out_dir = vb_xstrdup(out_dir);
+    r->rescan_after = -1;
+    r->batch_id = vb_xstrdup("");       /* no batch: every result is another's */
+    r->command_line = vb_xstrdup("");
+    if (!(r->st = state_open(out_dir, STATE_READ, e))) {
+        report_free(&r);
+        return NULL;
+    }
+    writer *w = writer_new(WRITER_JSON);
+    writer_begin_object(w, NULL);
+    preset_write(config, w);
+    writer_end_object(w);
+    char *s = writer_finish(w, NULL);
+    writer_free(&w);
+    r->config = json_loads(s, 0, NULL);
+    free(s);
+    settings_hashes(r, r->config);
+    return r;
+}
+
 state *report_journal(report *r)
 {
     return r->st;
