@@ -9,6 +9,7 @@
 #include "pattern.h"
 #include "preset.h"
 #include "scan.h"
+#include "util.h"
 #include "writer.h"
 
 #include <stdio.h>
@@ -32,7 +33,7 @@ static const cmd_option cmd_process_options[] = {
     { "thumbnails", 't', NULL, "make thumbnails and a contact sheet per video ([thumbnails])" },
     { "fix", 'F', NULL, "fix what fails (remux, loudness, conform, trim), check the fixed file again and deliver it when it passes ([fix])" },
     { "dry-run", 'n', NULL, "write nothing: list each item a run would take and the folder it would get; with --fix, each item's plan (which rules fail, what fixes each, what is copied and what re-encoded)" },
-    { "format", 0, "FMT", "with --dry-run: text (default) or json" },
+    { "format", 0, "FMT", "text (default) or json: the summary on standard output as batch_report.json; with --dry-run, the list or the plans" },
     { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
     { "force", 0, NULL, "process every item, also those unchanged since an earlier run into DIR" },
     { "allow-empty", 0, NULL, "a run that finds no item exits 0 (default: exit status 5, nothing was checked)" },
@@ -202,6 +203,21 @@ static int cmd_process_dry_run(cmd_process_args *a, const vb_config *cfg)
     return r.errors ? VB_EXIT_ITEMS : r.unfixable ? VB_EXIT_QC : VB_EXIT_OK;
 }
 
+/* --format json: the batch's report, as written, on standard output. */
+static int cmd_process_print_report(const char *out_dir)
+{
+    char *path = util_path_join(out_dir, "summary/batch_report.json");
+    size_t len = 0;
+    vb_error e = {0};
+    char *data = util_read_file(path, &len, &e);
+    int rc = data && fwrite(data, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -1;
+    if (rc != 0)
+        msg_error("%s", data ? "cannot write to standard output" : e.msg);
+    free(data);
+    free(path);
+    return rc;
+}
+
 static int cmd_process_exec(int argc, char **argv)
 {
     cmd_process_args a = {0};
@@ -266,10 +282,14 @@ static int cmd_process_exec(int argc, char **argv)
     a.b.command_line = vb_command_line;
     a.b.jobs = a.jobs;
     a.b.observer = batch_console();
-    a.b.summary_out = vb_verbosity >= 1 ? stdout : NULL;
+    bool json = a.format == WRITER_JSON;
+    a.b.summary_out = vb_verbosity >= 1 && !json ? stdout : NULL;
     batch_result res;
     batch_run(&a.b, &res);
     status = batch_console_finish(&res, a.b.out_dir);
+    if (json && res.started && cmd_process_print_report(a.b.out_dir) != 0 &&
+        status == VB_EXIT_OK)
+        status = VB_EXIT_ITEMS;
 
 out:
     preset_free_contents(&cfg);
@@ -289,7 +309,7 @@ const vb_command cmd_process = {
              "       [--preset NAME] [--config FILE] [--output DIR] [--jobs N] [--deep]\n"
              "       [--error-handling continue|stop] [--outside-links refuse|allow]\n"
              "       [--thumbnails] [--publish] [--force] [--allow-empty] [--strict]\n"
-             "       [--fix [--dry-run [--format text|json]]]\n"
+             "       [--fix] [--dry-run] [--format text|json]\n"
              "       [--quiet|--verbose]",
     .summary = "probe and gate a folder of videos; one folder per video and summary reports",
     .description =
