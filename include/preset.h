@@ -8,6 +8,8 @@
 #include "vbatch.h"
 #include "strlist.h"
 
+#include <stdio.h>
+
 /* A rule's level. RULE_UNSET is only used while merging layers. */
 enum rule_level { RULE_OFF = 0, RULE_WARN = 1, RULE_FAIL = 2 };
 
@@ -223,6 +225,14 @@ const char *preset_dir(void);
 int preset_load_name(vb_config *c, const char *name, vb_error *e);
 /* Load an INI file on top of c. */
 int preset_load_file(vb_config *c, const char *path, vb_error *e);
+/* The settings c holds as an INI file that --config reads back to the
+ * same settings (every key of every section set), with a comment naming
+ * the preset. */
+void preset_write_ini(const vb_config *c, FILE *f);
+/* One setting, SECTION.KEY=VALUE (--set qc.duration_min=3), applied on
+ * top of c as a one-line INI layer: the same checks and messages as a
+ * file's key. 0, or -1 with e set (c unchanged). */
+int preset_set(vb_config *c, const char *assign, vb_error *e);
 /* Parse INI text (for tests); `origin` names it in messages. */
 int preset_load_string(vb_config *c, const char *text, const char *origin,
                        vb_error *e);

@@ -26,6 +26,7 @@ static const cmd_option cmd_process_options[] = {
     { "outside-links", 0, "MODE", "refuse (default) or allow links in input folders to files outside them ([input] outside_links)" },
     { "preset", 'P', "NAME", "preset to use (see `vbatch presets`; default: default)" },
     { "config", 'c', "FILE", "INI file applied on top of the preset (repeatable)" },
+    { "set", 's', "SECTION.KEY=VALUE", "one setting on top of the preset and --config files (repeatable; qc.duration_min=3)" },
     { "output", 'o', "DIR", "output folder (default: vbatch-out)" },
     { "jobs", 'j', "N", "worker threads and cores to use (default: [batch] jobs, else the number of cores)" },
     { "error-handling", 0, "MODE", "continue (default), or stop: no new item after one fails ([batch] error_handling)" },
@@ -45,7 +46,7 @@ static const cmd_option cmd_process_options[] = {
 
 typedef struct cmd_process_args {
     batch_opts b;
-    vb_strlist patterns, excludes, configs;
+    vb_strlist patterns, excludes, configs, sets;
     const char *preset;
     bool recursive, publish, deep, thumbnails, fix, dry_run, strict, null;
     int format;                   /* --dry-run's: WRITER_TEXT or WRITER_JSON */
@@ -75,6 +76,7 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     }
     else if (strcmp(n, "preset") == 0) a->preset = arg;
     else if (strcmp(n, "config") == 0) vb_strlist_add(&a->configs, arg);
+    else if (strcmp(n, "set") == 0) vb_strlist_add(&a->sets, arg);
     else if (strcmp(n, "output") == 0) a->b.out_dir = arg;
     else if (strcmp(n, "publish") == 0) a->publish = true;
     else if (strcmp(n, "force") == 0) a->b.force = true;
@@ -241,6 +243,14 @@ static int cmd_process_exec(int argc, char **argv)
 
     if ((status = cmd_load_config(&cfg, a.preset, &a.configs)) != 0)
         goto out;
+    for (size_t i = 0; i < a.sets.n; i++) {
+        vb_error se = {0};
+        if (preset_set(&cfg, a.sets.v[i], &se) != 0) {
+            msg_error("%s", se.msg);
+            status = VB_EXIT_USAGE;
+            goto out;
+        }
+    }
     /* Command-line options come last: they win over every file. */
     if (a.patterns.n) {
         vb_strlist_clear(&cfg.input.patterns);
@@ -296,6 +306,7 @@ out:
     vb_strlist_clear(&a.patterns);
     vb_strlist_clear(&a.excludes);
     vb_strlist_clear(&a.configs);
+    vb_strlist_clear(&a.sets);
     vb_strlist_clear(&a.b.paths);
     vb_strlist_clear(&a.b.lists);
     return status;
@@ -306,7 +317,8 @@ const vb_command cmd_process = {
     .alias = NULL,
     .usage = "PATH... [--pattern GLOB]... [--exclude GLOB]... [--recursive] [--from-list FILE|-]\n"
              "       [--null]\n"
-             "       [--preset NAME] [--config FILE] [--output DIR] [--jobs N] [--deep]\n"
+             "       [--preset NAME] [--config FILE] [--set SECTION.KEY=VALUE] [--output DIR]\n"
+             "       [--jobs N] [--deep]\n"
              "       [--error-handling continue|stop] [--outside-links refuse|allow]\n"
              "       [--thumbnails] [--publish] [--force] [--allow-empty] [--strict]\n"
              "       [--fix] [--dry-run] [--format text|json]\n"

@@ -695,6 +695,17 @@ static int parse_enum(const keydef *k, const char *s, int *out, vb_error *e)
 /* Apply one value to the field described by k. */
 static int key_apply(vb_config *c, const keydef *k, const char *value, vb_error *e)
 {
+    /* An empty value unsets a limit that 0 leaves unset ("aspect_ratio ="),
+     * as `vbatch presets NAME` writes one. */
+    if (!*value && (k->flags & F_UNSET0) && !is_list(k) && !is_string(k)) {
+        if (k->type == K_INT)
+            *FIELD(c, k, int) = 0;
+        else if (k->type == K_BITRATE || k->type == K_SIZE)
+            *FIELD(c, k, int64_t) = 0;
+        else
+            *FIELD(c, k, double) = 0;
+        return 0;
+    }
     if (!is_list(k) && !is_string(k) && !*value)
         return vb_fail(e, VB_ERR_CONFIG, "a value is required");
     switch (k->type) {
@@ -1150,6 +1161,30 @@ int preset_load_string(vb_config *c, const char *text, const char *origin,
     return layer_commit(c, &work, origin, rc, e);
 }
 
+int preset_set(vb_config *c, const char *assign, vb_error *e)
+{
+    const char *eq = strchr(assign, '=');
+    const char *dot = eq ? memrchr(assign, '.', (size_t)(eq - assign)) : NULL;
+    if (!eq || !dot || dot == assign || dot + 1 == eq)
+        return vb_fail(e, VB_ERR_CONFIG, "--set %s: expected SECTION.KEY=VALUE "
+                       "(qc.duration_min=3)", assign);
+    if (strpbrk(assign, "\r\n[]"))
+        return vb_fail(e, VB_ERR_CONFIG, "--set %s: a line break or bracket in it", assign);
+    /* One INI line, read as a layer of its own: the same checks, errors
+     * and "did you mean" as in a file. */
+    char *origin = vb_xasprintf("--set %s", assign);
+    char *text = vb_xasprintf("[%.*s]\n%.*s = %s\n", (int)(dot - assign), assign,
+                              (int)(eq - dot - 1), dot + 1, eq + 1);
+    int rc = preset_load_string(c, text, origin, e);
+    /* "--set X:2: ...": the line of the INI made up is no news. */
+    size_t n = strlen(origin);
+    if (rc != 0 && e && strncmp(e->msg, origin, n) == 0 && strncmp(e->msg + n, ":2:", 3) == 0)
+        memmove(e->msg + n, e->msg + n + 2, strlen(e->msg + n + 2) + 1);
+    free(text);
+    free(origin);
+    return rc;
+}
+
 int preset_load_name(vb_config *c, const char *name, vb_error *e)
 {
     char *path = resolve_name(name, NULL, e);
@@ -1244,6 +1279,76 @@ int preset_list(void (*fn)(const char *name, const char *description, void *ud),
 }
 
 /* ---- output ---- */
+
+/* A double as the shortest text strtod reads back to it exactly. */
+static void ini_double(char *buf, size_t len, double v)
+{
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* One key's value as the INI text that sets it again: unset limits and
+ * strings empty, lists as words. Caller frees. */
+static char *ini_value(const vb_config *c, const keydef *k)
+{
+    char b[64];
+    switch (k->type) {
+    case K_STRING: case K_COLUMN: case K_PROVIDER: case K_URL: {
+        const char *v = *CFIELD(c, k, char *);
+        return vb_xstrdup(v ? v : "");
+    }
+    case K_BOOL:
+        return vb_xstrdup(*CFIELD(c, k, bool) ? "true" : "false");
+    case K_INT:
+        if (*CFIELD(c, k, int) == 0 && (k->flags & F_UNSET0))
+            return vb_xstrdup("");
+        return vb_xasprintf("%d", *CFIELD(c, k, int));
+    case K_DOUBLE: case K_SDOUBLE: case K_RATE: case K_RATIO:
+        if (*CFIELD(c, k, double) == 0 && (k->flags & F_UNSET0))
+            return vb_xstrdup("");
+        ini_double(b, sizeof b, *CFIELD(c, k, double));
+        return vb_xstrdup(b);
+    case K_BITRATE: case K_SIZE:
+        if (*CFIELD(c, k, int64_t) == 0 && (k->flags & F_UNSET0))
+            return vb_xstrdup("");
+        return vb_xasprintf("%lld", (long long)*CFIELD(c, k, int64_t));
+    case K_LEVEL:
+        return vb_xstrdup(preset_level_name(*CFIELD(c, k, int)));
+    case K_ENUM: {
+        int a = *CFIELD(c, k, int), n = 0;
+        while (k->names[n])
+            n++;
+        return vb_xstrdup(a >= 0 && a < n ? k->names[a] : "");
+    }
+    case K_TIMES: case K_WORDS: case K_SAMPLE_RATES:
+        return vb_strlist_join(CFIELD(c, k, vb_strlist), " ");
+    default:
+        return NULL;
+    }
+}
+
+void preset_write_ini(const vb_config *c, FILE *f)
+{
+    fprintf(f, "; vbatch %s: the effective settings of preset %s (vbatch presets %s);\n"
+            "; every key set, so that --config FILE gives these settings whatever the\n"
+            "; preset under it.\n", PACKAGE_VERSION, c->name ? c->name : "",
+            c->name ? c->name : "");
+    fprintf(f, "[preset]\ndescription = %s\n", c->description ? c->description : "");
+    for (size_t s = 1; s < VB_ARRAY_LEN(sections); s++) {
+        fprintf(f, "\n[%s]\n", sections[s]);
+        for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++) {
+            if (strcmp(keys[i].section, sections[s]) != 0)
+                continue;
+            char *v = ini_value(c, &keys[i]);
+            if (v)
+                fprintf(f, "%s = %s\n", keys[i].key, v);
+            free(v);
+        }
+    }
+}
 
 void preset_write(const vb_config *c, writer *w)
 {
