@@ -233,6 +233,9 @@ int report_render_to(const char *out_dir, const char *batch_id, const char *summ
  * journal marks running while nobody holds the output folder's lock is
  * shown as "interrupted (process gone)". Read-only, no lock. */
 int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e);
+/* Every batch as one line on f (`vbatch status` as text): id, status (as
+ * report_status shows it), start, its items counted by status. */
+int report_status_lines(const char *out_dir, FILE *f, vb_error *e);
 /* The one unfinished batch of out_dir (marked interrupted, or running:
  * called under the output folder's lock, so its process is gone), for
  * `vbatch resume` without --job-id: 0 with *id set (caller frees), or -1
