@@ -52,7 +52,8 @@ char *util_read_file(const char *path, size_t *len, vb_error *e);
 void util_remove_temps(const char *dir, int depth);
 /* Monotonic seconds. */
 double util_now(void);
-/* Local wall-clock time as "YYYY-MM-DDTHH:MM:SS+hhmm" into buf (>= 25 bytes). */
+/* Local wall-clock time, RFC 3339, into buf (>= 26 bytes):
+ * "2026-12-01T19:05:16Z", "2026-12-01T20:05:16+01:00". */
 void util_iso_time(char *buf, size_t len, double epoch);
 double util_wall(void);
 /* Number of online CPUs (>= 1). */

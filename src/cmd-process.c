@@ -156,7 +156,7 @@ static int cmd_process_list(cmd_process_args *a, const vb_config *cfg)
     if (a->format == WRITER_JSON) {
         v.w = writer_new(WRITER_JSON);
         writer_begin_object(v.w, NULL);
-        writer_int(v.w, "schema_version", 1);
+        writer_int(v.w, "schema_version", VB_SCHEMA_VERSION);
         writer_string(v.w, "output", a->b.out_dir);
         writer_begin_array(v.w, "items");
     }

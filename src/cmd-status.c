@@ -56,6 +56,8 @@ static int cmd_status_exec(int argc, char **argv)
     }
     writer *w = writer_new((enum writer_format)a.format);
     writer_begin_object(w, NULL);
+    if (a.format == WRITER_JSON)
+        writer_int(w, "schema_version", VB_SCHEMA_VERSION);
     if (report_status(a.out_dir, a.batch_id, w, &e) != 0) {
         writer_free(&w);
         msg_error("%s", e.msg);

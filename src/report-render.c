@@ -310,6 +310,7 @@ static int render_json_open(render *x, vb_error *e)
         return -1;
     writer *w = x->bjw = writer_new_stream(WRITER_JSON, x->bj.f);
     writer_begin_object(w, NULL);
+    writer_int(w, "schema_version", VB_SCHEMA_VERSION);
     writer_string(w, "batch_id", x->id);
     writer_string(w, "vbatch_version", x->rh.vbatch_version);
     writer_string(w, "started", x->rh.started);
@@ -321,6 +322,7 @@ static int render_json_open(render *x, vb_error *e)
     writer_begin_array(w, "items");
     w = x->ejw = writer_new_stream(WRITER_JSON, x->ej.f);
     writer_begin_object(w, NULL);
+    writer_int(w, "schema_version", VB_SCHEMA_VERSION);
     writer_string(w, "batch_id", x->id);
     writer_int(w, "failed", x->c.failed);
     writer_begin_array(w, "errors");
@@ -445,6 +447,7 @@ static int render_metrics(const render *x, vb_error *e)
     double wall = x->b.wall;
     writer *w = writer_new(WRITER_JSON);
     writer_begin_object(w, NULL);
+    writer_int(w, "schema_version", VB_SCHEMA_VERSION);
     writer_string(w, "batch_id", x->id);
     write_counts(w, c);
     writer_double(w, "wall_seconds", round(wall * 1e6) / 1e6);

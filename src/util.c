@@ -358,11 +358,17 @@ double util_wall(void)
 void util_iso_time(char *buf, size_t len, double epoch)
 {
     /* Local time with its offset: the same clock as the batch id, and
-     * still unambiguous. */
+     * still unambiguous; RFC 3339 (jq's fromdateiso8601, Python's
+     * fromisoformat): "Z" for UTC, else "+01:00". */
     time_t t = (time_t)epoch;
     struct tm tm;
     localtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm);
+    char off[8];
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (strftime(off, sizeof off, "%z", &tm) != 5 || strcmp(off + 1, "0000") == 0)
+        snprintf(buf + n, len - n, "Z");
+    else
+        snprintf(buf + n, len - n, "%.3s:%.2s", off, off + 3);
 }
 
 int util_ncpu(void)

@@ -7,9 +7,11 @@
 #include "cmd.h"
 #include "msg.h"
 #include "report.h"
+#include "rules.h"
 #include "util.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 static void test_suggest(void)
 {
@@ -54,8 +56,45 @@ static void test_brief(void)
     item_record_clear(&r);
 }
 
+static void test_number(void)
+{
+    double v = 0;
+    char u[32];
+    CHECK(rules_number("2.000 s", &v, u, sizeof u) && v == 2.0);
+    CHECK_STR(u, "s");
+    CHECK(rules_number("-21.8 LUFS", &v, u, sizeof u) && v == -21.8);
+    CHECK_STR(u, "LUFS");
+    CHECK(rules_number("97.0 kb/s", &v, u, sizeof u) && v == 97.0);
+    CHECK_STR(u, "kb/s");
+    CHECK(rules_number("12", &v, u, sizeof u) && v == 12);
+    CHECK_STR(u, "");
+    CHECK(!rules_number("1280x720", &v, u, sizeof u));
+    CHECK(!rules_number("25/1", &v, u, sizeof u));
+    CHECK(!rules_number("-14.0 LUFS +/- 1.0 LU", &v, u, sizeof u));
+    CHECK(!rules_number("h264", &v, u, sizeof u));
+    CHECK(!rules_number("nan", &v, u, sizeof u));
+    CHECK(!rules_number(NULL, &v, u, sizeof u));
+}
+
+static void test_time(void)
+{
+    char b[40];
+    setenv("TZ", "UTC", 1);
+    tzset();
+    util_iso_time(b, sizeof b, 1764615916);
+    CHECK_STR(b, "2025-12-01T19:05:16Z");
+    setenv("TZ", "Asia/Kolkata", 1);
+    tzset();
+    util_iso_time(b, sizeof b, 1764615916);
+    CHECK_STR(b, "2025-12-02T00:35:16+05:30");
+    unsetenv("TZ");
+    tzset();
+}
+
 int main(void)
 {
+    test_number();
+    test_time();
     test_suggest();
     test_printable();
     test_brief();
