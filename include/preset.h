@@ -125,8 +125,12 @@ typedef struct input_config {
                                       not a newline (a run's option, no key) */
 } input_config;
 
+/* [output] csv_separator. */
+enum csv_separator { CSV_COMMA = 0, CSV_SEMICOLON = 1 };
 typedef struct output_config {
     bool publish;                  /* link passing items into OUT/publish */
+    int csv_separator;             /* results.csv: enum csv_separator */
+    bool csv_bom;                  /* results.csv begins with a UTF-8 BOM */
 } output_config;
 
 /* [fix]: what a fix makes (fix.h). 0 where a figure is derived from

@@ -83,6 +83,10 @@ static const char *const warnings_names[] = {
     [WARNINGS_PASS] = "pass", [WARNINGS_FAIL] = "fail", NULL,
 };
 
+static const char *const csv_sep_names[] = {
+    [CSV_COMMA] = "comma", [CSV_SEMICOLON] = "semicolon", NULL,
+};
+
 static const char *const outside_names[] = {
     [OUTSIDE_REFUSE] = "refuse", [OUTSIDE_ALLOW] = "allow", NULL,
 };
@@ -240,6 +244,8 @@ static const keydef keys[] = {
     KD("thumbnails", "columns", K_INT, thumbs.columns, F_POSITIVE),
 
     KD("output", "publish", K_BOOL, output.publish, 0),
+    KE("output", "csv_separator", output.csv_separator, csv_sep_names),
+    KD("output", "csv_bom", K_BOOL, output.csv_bom, 0),
 
     KD("fix", "enabled", K_BOOL, fix.enabled, 0),
     KD("fix", "warnings", K_BOOL, fix.warnings, 0),

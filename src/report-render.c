@@ -338,6 +338,11 @@ static int render_open(render *x, vb_error *e)
         if (outfile_open(&x->csvf, x->summary_dir, "results.csv", e) != 0)
             return -1;
         x->csv = writer_new_stream(WRITER_CSV, x->csvf.f);
+        /* As the batch ran (older journals: the defaults). */
+        json_t *o = json_object_get(x->config, "output");
+        const char *sep = json_string_value(json_object_get(o, "csv_separator"));
+        writer_csv_options(x->csv, sep && strcmp(sep, "semicolon") == 0 ? ';' : ',',
+                           json_is_true(json_object_get(o, "csv_bom")));
         writer_begin_array(x->csv, NULL);
     }
     if ((x->formats & REPORT_JUNIT) &&

@@ -64,6 +64,9 @@ static void settings_hashes(report *r, json_t *config)
         if (strncmp(k, "provider.", 9) == 0)
             json_object_del(c, k);
     json_object_del(json_object_get(c, "preset"), "description");
+    /* How results.csv is laid out changes no result. */
+    json_object_del(json_object_get(c, "output"), "csv_separator");
+    json_object_del(json_object_get(c, "output"), "csv_bom");
     /* The [fix] settings change results only when fixing is on. */
     json_t *fix = json_object_get(c, "fix");
     if (fix && !json_is_true(json_object_get(fix, "enabled")))
