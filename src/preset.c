@@ -699,19 +699,25 @@ static int parse_enum(const keydef *k, const char *s, int *out, vb_error *e)
 }
 
 /* Apply one value to the field described by k. */
+/* An empty value unsets a limit that 0 leaves unset ("aspect_ratio ="),
+ * as `vbatch presets NAME` writes one: true when done so. */
+static bool key_unset(vb_config *c, const keydef *k, const char *value)
+{
+    if (*value || !(k->flags & F_UNSET0) || is_list(k) || is_string(k))
+        return false;
+    if (k->type == K_INT)
+        *FIELD(c, k, int) = 0;
+    else if (k->type == K_BITRATE || k->type == K_SIZE)
+        *FIELD(c, k, int64_t) = 0;
+    else
+        *FIELD(c, k, double) = 0;
+    return true;
+}
+
 static int key_apply(vb_config *c, const keydef *k, const char *value, vb_error *e)
 {
-    /* An empty value unsets a limit that 0 leaves unset ("aspect_ratio ="),
-     * as `vbatch presets NAME` writes one. */
-    if (!*value && (k->flags & F_UNSET0) && !is_list(k) && !is_string(k)) {
-        if (k->type == K_INT)
-            *FIELD(c, k, int) = 0;
-        else if (k->type == K_BITRATE || k->type == K_SIZE)
-            *FIELD(c, k, int64_t) = 0;
-        else
-            *FIELD(c, k, double) = 0;
+    if (key_unset(c, k, value))
         return 0;
-    }
     if (!is_list(k) && !is_string(k) && !*value)
         return vb_fail(e, VB_ERR_CONFIG, "a value is required");
     switch (k->type) {
