@@ -216,6 +216,8 @@ enum {
     REPORT_JUNIT = 4,  /* junit.xml */
     REPORT_HTML = 8,   /* report.html */
     REPORT_TEXT = 16,  /* the summary, printed to text_out */
+    REPORT_GITHUB = 32, /* GitHub Actions annotations to text_out, and a Markdown
+                           summary appended to $GITHUB_STEP_SUMMARY when set */
     REPORT_FILES = REPORT_JSON | REPORT_CSV | REPORT_JUNIT | REPORT_HTML,
 };
 /* Produce reports from what is recorded for a batch (batch_id NULL: the
@@ -273,5 +275,9 @@ typedef struct report_sink {
 int report_junit_open(report_sink *s, FILE *out, const report_header *h, vb_error *e);
 /* report-html.c: one self-contained HTML page. */
 int report_html_open(report_sink *s, FILE *out, const report_header *h, vb_error *e);
+/* report-github.c: workflow commands (::error file=...::) to out, one per
+ * item that failed or warned; md (may be NULL): a Markdown summary. */
+int report_github_open(report_sink *s, FILE *out, FILE *md, const report_header *h,
+                       vb_error *e);
 
 #endif

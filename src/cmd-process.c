@@ -34,7 +34,7 @@ static const cmd_option cmd_process_options[] = {
     { "thumbnails", 't', NULL, "make thumbnails and a contact sheet per video ([thumbnails])" },
     { "fix", 'F', NULL, "fix what fails (remux, loudness, conform, trim), check the fixed file again and deliver it when it passes ([fix])" },
     { "dry-run", 'n', NULL, "write nothing: list each item a run would take and the folder it would get; with --fix, each item's plan (which rules fail, what fixes each, what is copied and what re-encoded)" },
-    { "format", 0, "FMT", "text (default) or json: the summary on standard output as batch_report.json; with --dry-run, the list or the plans" },
+    { "format", 0, "FMT", "text (default), json (the summary as batch_report.json on standard output) or github (annotations too, and $GITHUB_STEP_SUMMARY); with --dry-run, text or json" },
     { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
     { "force", 0, NULL, "process every item, also those unchanged since an earlier run into DIR" },
     { "allow-empty", 0, NULL, "a run that finds no item exits 0 (default: exit status 5, nothing was checked)" },
@@ -49,6 +49,7 @@ typedef struct cmd_process_args {
     vb_strlist patterns, excludes, configs, sets;
     const char *preset;
     bool recursive, publish, deep, thumbnails, fix, dry_run, strict, null;
+    bool github;                  /* --format github */
     int format;                   /* --dry-run's: WRITER_TEXT or WRITER_JSON */
     int jobs;
     int error_handling;           /* 0 = as configured, else 1 + enum error_handling */
@@ -88,8 +89,11 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "dry-run") == 0) a->dry_run = true;
     else if (strcmp(n, "format") == 0) {
         a->format = writer_format_parse(arg);
-        if (a->format != WRITER_TEXT && a->format != WRITER_JSON) {
-            cmd_bad_usage(&cmd_process, "--format needs text or json, not '%s'", arg);
+        a->github = strcmp(arg, "github") == 0;
+        if (a->github)
+            a->format = WRITER_TEXT;
+        else if (a->format != WRITER_TEXT && a->format != WRITER_JSON) {
+            cmd_bad_usage(&cmd_process, "--format needs text, json or github, not '%s'", arg);
             return -1;
         }
     }
@@ -300,6 +304,13 @@ static int cmd_process_exec(int argc, char **argv)
     if (json && res.started && cmd_process_print_report(a.b.out_dir) != 0 &&
         status == VB_EXIT_OK)
         status = VB_EXIT_ITEMS;
+    vb_error ge = {0};
+    if (a.github && res.started &&
+        report_render(a.b.out_dir, res.batch_id, REPORT_GITHUB, stdout, &ge) != 0) {
+        msg_error("%s", ge.msg);
+        if (status == VB_EXIT_OK)
+            status = VB_EXIT_ITEMS;
+    }
 
 out:
     preset_free_contents(&cfg);
@@ -321,7 +332,7 @@ const vb_command cmd_process = {
              "       [--jobs N] [--deep]\n"
              "       [--error-handling continue|stop] [--outside-links refuse|allow]\n"
              "       [--thumbnails] [--publish] [--force] [--allow-empty] [--strict]\n"
-             "       [--fix] [--dry-run] [--format text|json]\n"
+             "       [--fix] [--dry-run] [--format text|json|github]\n"
              "       [--quiet|--verbose]",
     .summary = "probe and gate a folder of videos; one folder per video and summary reports",
     .description =

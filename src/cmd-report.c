@@ -15,7 +15,7 @@
 
 static const cmd_option cmd_report_options[] = {
     { "output", 'o', "DIR", "the output folder of the batch (default: vbatch-out)" },
-    { "format", 'f', "FMT", "json, csv, junit, html or text (repeatable; default: all files)" },
+    { "format", 'f', "FMT", "json, csv, junit, html, text or github (annotations on stdout, a Markdown summary to $GITHUB_STEP_SUMMARY) (repeatable; default: all files)" },
     { "job-id", 'J', "ID", "the batch to report on (default: the latest in DIR)" },
     { "report-dir", 0, "RDIR", "write the files into RDIR instead of DIR/summary/ (e.g. for a read-only DIR)" },
     { "stdout", 0, NULL, "with one --format json, csv, junit or html: print its file (batch_report.json, results.csv, junit.xml, report.html) to standard output; write nothing" },
@@ -44,14 +44,15 @@ static int cmd_report_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(o->name, "format") == 0) {
         static const struct { const char *name; unsigned bit; } f[] = {
             { "json", REPORT_JSON }, { "csv", REPORT_CSV }, { "junit", REPORT_JUNIT },
-            { "html", REPORT_HTML }, { "text", REPORT_TEXT },
+            { "html", REPORT_HTML }, { "text", REPORT_TEXT }, { "github", REPORT_GITHUB },
         };
         for (size_t i = 0; i < VB_ARRAY_LEN(f); i++)
             if (strcmp(arg, f[i].name) == 0) {
                 a->formats |= f[i].bit;
                 return 0;
             }
-        cmd_bad_usage(&cmd_report, "--format must be json, csv, junit, html or text, not '%s'", arg);
+        cmd_bad_usage(&cmd_report, "--format must be json, csv, junit, html, text or github, "
+                      "not '%s'", arg);
         return -1;
     }
     return 0;
@@ -124,7 +125,7 @@ static int cmd_report_exec(int argc, char **argv)
 const vb_command cmd_report = {
     .name = "report",
     .alias = NULL,
-    .usage = "[--output DIR] [--format json|csv|junit|html|text]... [--job-id ID]"
+    .usage = "[--output DIR] [--format json|csv|junit|html|text|github]... [--job-id ID]"
              " [--report-dir RDIR | --stdout]",
     .summary = "write a batch's reports again from what it recorded, without reprocessing",
     .description =

@@ -257,7 +257,9 @@ typedef struct render {
     report_header rh;
     outfile bj, ej, csvf, ju, ht;
     writer *bjw, *ejw, *csv;      /* streaming into bj, ej, csvf */
-    report_sink junit, html;
+    report_sink junit, html, github;
+    FILE *text_out;               /* the text views: summary, annotations */
+    FILE *step_summary;           /* $GITHUB_STEP_SUMMARY, appended to */
     summary_lines fails, errs;
     slowest slow;
 } render;
@@ -353,6 +355,16 @@ static int render_open(render *x, vb_error *e)
         (outfile_open(&x->ht, x->summary_dir, "report.html", e) != 0 ||
          report_html_open(&x->html, x->ht.f, &x->rh, e) != 0))
         return -1;
+    if ((x->formats & REPORT_GITHUB) && x->text_out) {
+        /* The runner's file, meant to be appended to: not an output of
+         * ours, so not written to a temporary name. */
+        const char *md = getenv("GITHUB_STEP_SUMMARY");
+        if (md && md[0] && !(x->step_summary = fopen(md, "a")))
+            return vb_fail(e, VB_ERR_IO, "cannot append to $GITHUB_STEP_SUMMARY %s: %s", md,
+                           strerror(errno));
+        if (report_github_open(&x->github, x->text_out, x->step_summary, &x->rh, e) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -403,6 +415,8 @@ static int render_one(void *ctx, item_record *it, vb_error *e)
         return -1;
     if (x->html.item && x->html.item(x->html.ctx, it, e) != 0)
         return -1;
+    if (x->github.item && x->github.item(x->github.ctx, it, e) != 0)
+        return -1;
     render_summary_item(x, it);
     return 0;
 }
@@ -432,11 +446,20 @@ static bool render_close(render *x, bool ok, vb_error *e)
         ok = false;
     if (ok && x->html.finish && x->html.finish(x->html.ctx, e) != 0)
         ok = false;
+    if (ok && x->github.finish && x->github.finish(x->github.ctx, e) != 0)
+        ok = false;
     if (x->junit.destroy)
         x->junit.destroy(x->junit.ctx);
     if (x->html.destroy)
         x->html.destroy(x->html.ctx);
-    x->junit = x->html = (report_sink){0};
+    if (x->github.destroy)
+        x->github.destroy(x->github.ctx);
+    x->junit = x->html = x->github = (report_sink){0};
+    if (x->step_summary && fclose(x->step_summary) != 0 && ok) {
+        vb_fail(e, VB_ERR_IO, "cannot write $GITHUB_STEP_SUMMARY: %s", strerror(errno));
+        ok = false;
+    }
+    x->step_summary = NULL;
     ok = outfile_close(&x->bj, ok, e) == 0 && ok;
     ok = outfile_close(&x->ej, ok, e) == 0 && ok;
     ok = outfile_close(&x->csvf, ok, e) == 0 && ok;
@@ -499,7 +522,7 @@ int report_render_to(const char *out_dir, const char *batch_id, const char *to,
                      unsigned formats, FILE *text_out, vb_error *e)
 {
     render x = {
-        .out_dir = out_dir, .formats = formats,
+        .out_dir = out_dir, .formats = formats, .text_out = text_out,
         .summary_dir = to ? vb_xstrdup(to) : util_path_join(out_dir, "summary"),
     };
     int rc = -1;
