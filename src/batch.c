@@ -479,8 +479,13 @@ static report *engine_journal(const batch_opts *o, batch_result *res)
     char batch_id[64];
     batch_make_id(batch_id, sizeof batch_id);
     vb_strlist inputs = {0};
-    for (size_t i = 0; i < o->paths.n; i++)
-        vb_strlist_add(&inputs, o->paths.v[i]);
+    for (size_t i = 0; i < o->paths.n; i++) {
+        /* A URL without its credentials and query, as everywhere else. */
+        char *p = util_is_url(o->paths.v[i]) ? fetch_display_url(o->paths.v[i])
+                                             : vb_xstrdup(o->paths.v[i]);
+        vb_strlist_add(&inputs, p);
+        free(p);
+    }
     for (size_t i = 0; i < o->lists.n; i++) {
         char *s = vb_xasprintf("--from-list %s", o->lists.v[i]);
         vb_strlist_add(&inputs, s);

@@ -3,6 +3,7 @@
  * that it can not drift from what is parsed. */
 #include "config.h"
 #include "cmd.h"
+#include "fetch.h"
 #include "msg.h"
 #include "util.h"
 
@@ -273,29 +274,18 @@ int cmd_parse(const vb_command *c, int argc, char **argv,
 
 char *cmd_join_argv(int argc, char **argv)
 {
-    size_t n = 16;
-    for (int i = 0; i < argc; i++)
-        n += 3 * strlen(argv[i]) + 3;
-    char *s = vb_xmalloc(n);
-    strcpy(s, "vbatch");
-    char *p = s + strlen(s);
+    char *s = vb_xstrdup("vbatch");
     for (int i = 1; i < argc; i++) {
-        bool q = argv[i][0] == '\0' || strpbrk(argv[i], " \t\n'\"\\$*?") != NULL;
-        *p++ = ' ';
-        if (q)
-            *p++ = '\'';
-        for (const char *c = argv[i]; *c; c++) {
-            if (*c == '\'') {
-                memcpy(p, "'\\''", 4);
-                p += 4;
-            } else {
-                *p++ = *c;
-            }
-        }
-        if (q)
-            *p++ = '\'';
+        /* A URL's user, password and query (tokens) never reach the
+         * journal or a report. */
+        char *shown = util_is_url(argv[i]) ? fetch_display_url(argv[i]) : NULL;
+        char *q = util_shell_quote(shown ? shown : argv[i]);
+        char *t = vb_xasprintf("%s %s", s, q);
+        free(q);
+        free(shown);
+        free(s);
+        s = t;
     }
-    *p = '\0';
     return s;
 }
 

@@ -746,6 +746,12 @@ int scan_next(scanner *s, scan_entry *out, vb_error *e)
             s->lineno = 0;
             continue;
         }
+        /* A URL given as a PATH is downloaded like a listed one. */
+        if (util_is_url(r->path)) {
+            scan_emit(out, vb_xstrdup(r->path), util_url_basename(r->path), 0, NULL);
+            out->is_url = true;
+            return 1;
+        }
         if (!s->urls_only && scan_root_path(s, r->path, out))
             return 1;
     }
