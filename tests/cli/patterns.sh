@@ -26,8 +26,11 @@ taken "a.mp4 b.mov c.mkv sub/d.mp4 sub/deep/e.mp4" -r -x drafts
 taken "a.mp4 b.mov c.mkv drafts/f.mp4 sub/d.mp4 sub/deep/e.mp4" -r -x sub/drafts
 taken "a.mp4 b.mov c.mkv drafts/f.mp4 sub/d.mp4 sub/drafts/g.mp4" -r -x 'deep/'
 taken "b.mov c.mkv" -r -x '**/*.mp4'
-# The same from a preset's [input] keys.
+# The same from a preset's [input] keys; a comma inside braces does not
+# split a glob there.
 printf '[input]\npatterns = sub/*.mp4 *.mkv\nexclude = c.*\n' > "$T/in.ini"
 taken "sub/d.mp4" -c "$T/in.ini"
+printf '[input]\npatterns = *.{mp4,mov}, *.mkv\n' > "$T/in2.ini"
+taken "a.mp4 b.mov c.mkv" -c "$T/in2.ini"
 
 finish

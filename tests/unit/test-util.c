@@ -91,8 +91,27 @@ static void test_time(void)
     tzset();
 }
 
+static void test_words(void)
+{
+    vb_strlist l = {0};
+    vb_strlist_set_words(&l, "*.{mp4,mov}, a,b\t{x,{y,z}} c");
+    CHECK_INT(l.n, 5);
+    if (l.n == 5) {
+        CHECK_STR(l.v[0], "*.{mp4,mov}");
+        CHECK_STR(l.v[1], "a");
+        CHECK_STR(l.v[2], "b");
+        CHECK_STR(l.v[3], "{x,{y,z}}");
+        CHECK_STR(l.v[4], "c");
+    }
+    /* An unbalanced '}' does not swallow the rest. */
+    vb_strlist_set_words(&l, "a},b");
+    CHECK_INT(l.n, 2);
+    vb_strlist_clear(&l);
+}
+
 int main(void)
 {
+    test_words();
     test_number();
     test_time();
     test_suggest();
