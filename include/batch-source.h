@@ -13,4 +13,19 @@
 int batch_source_open(const batch_opts *o, report *rep, batch_source **out, vb_error *e);
 void batch_source_close(batch_source **src);
 
+/* What a new scan of o's inputs would enter, writing nothing: each entry
+ * with the folder it would get (the journal of o->out_dir, when there is
+ * one, read for the folders given out and the items unchanged since an
+ * earlier batch, which would be skipped). */
+typedef struct batch_preview_item {
+    const char *source;          /* the path or URL (shown without credentials) */
+    const char *folder;          /* NULL for an entry found bad */
+    const char *skipped_since;   /* unchanged since this batch: not processed */
+    const char *error;           /* why the entry is bad, or NULL */
+} batch_preview_item;
+/* fn is called for each entry in batch order. 0, or -1 with e set when
+ * the input or the journal can not be read. */
+int batch_preview(const batch_opts *o, void (*fn)(void *ud, const batch_preview_item *p),
+                  void *ud, vb_error *e);
+
 #endif

@@ -112,6 +112,7 @@ typedef struct batch_opts {
     const char *requeue;          /* with resume_id: items with this status
                                      ("failed", "qc_failed") are redone too */
     bool force;                   /* process unchanged items too (no skip) */
+    bool refuse_empty;            /* a batch that found no item ends VB_EXIT_EMPTY */
     const batch_feed *feed;       /* items from here, not from a scan */
     const batch_source *source;   /* or from here (tests): then rep too */
     report *rep;                  /* with feed or source: the journal, opened
@@ -136,6 +137,8 @@ typedef struct batch_result {
     bool out_gone;                /* ... moved or removed */
     bool record_stop;             /* the journal could not record results */
     bool input_error;             /* the input could not be read all through */
+    bool empty;                   /* no item found, and opts.refuse_empty */
+    bool warnings_fail;           /* [batch] warnings = fail */
     bool record_failed;           /* a result could not be recorded */
     bool exit_now;                /* workers are still blocked in the kernel:
                                      the caller ends the process (_exit) once

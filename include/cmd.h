@@ -32,6 +32,11 @@ const vb_command *cmd_find(const char *name);
 /* Every command, NULL-terminated. */
 extern const vb_command *const cmd_table[];
 void cmd_help(FILE *f, const vb_command *c);
+/* The command (or alias, help, version) nearest a mistyped name, or NULL. */
+const char *cmd_suggest(const char *name);
+/* "unknown command 'proces' (did you mean 'process'?)", one line on
+ * stderr; returns VB_EXIT_USAGE. */
+int cmd_unknown(const char *name);
 void cmd_usage_all(FILE *f);
 /* Build a getopt_long table and short-option string from c->options;
  * `--help` is always added and reported as 'h'. Caller frees both. */

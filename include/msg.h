@@ -25,6 +25,16 @@ void msg_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * lines of a batch. */
 void msg_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A per-item line, lead (a fixed text: "[12] ") then tag ("FAIL"), in
+ * colour when stderr is a terminal and NO_COLOR is not set, then the
+ * sanitised message; at the normal verbosity. */
+enum msg_colour_name { MSG_PLAIN, MSG_RED, MSG_YELLOW, MSG_MAGENTA };
+void msg_tagged(const char *lead, int colour, const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Does stderr take colour: a terminal (not TERM=dumb), NO_COLOR unset or
+ * empty. Decided once. */
+bool msg_colour(void);
+
 /* A live status line is on stderr (true) or not: messages erase it
  * first. */
 void msg_live(bool on);
@@ -32,7 +42,7 @@ bool msg_is_live(void);
 /* "\r\033[K": back to column 0, the line cleared. */
 #define MSG_ERASE_LINE "\r\033[K"
 
-/* Control characters (below 0x20, and 0x7f) of s made '?', in place;
+/* Control characters (below 0x20, 0x7f, and C1 as UTF-8) of s made '?', in place;
  * returns s. The one sanitiser for what goes to a terminal. */
 char *msg_printable(char *s);
 /* The same into a new string (caller frees). */

@@ -8,6 +8,8 @@
 #include "vbatch.h"
 #include "strlist.h"
 
+#include <stdio.h>
+
 /* A rule's level. RULE_UNSET is only used while merging layers. */
 enum rule_level { RULE_OFF = 0, RULE_WARN = 1, RULE_FAIL = 2 };
 
@@ -119,10 +121,16 @@ typedef struct input_config {
     int download_retries;
     double download_timeout;       /* seconds, one attempt */
     double download_backoff;       /* seconds before the first retry */
+    bool lists_null;               /* --null: list entries end with a NUL byte,
+                                      not a newline (a run's option, no key) */
 } input_config;
 
+/* [output] csv_separator. */
+enum csv_separator { CSV_COMMA = 0, CSV_SEMICOLON = 1 };
 typedef struct output_config {
     bool publish;                  /* link passing items into OUT/publish */
+    int csv_separator;             /* results.csv: enum csv_separator */
+    bool csv_bom;                  /* results.csv begins with a UTF-8 BOM */
 } output_config;
 
 /* [fix]: what a fix makes (fix.h). 0 where a figure is derived from
@@ -151,10 +159,13 @@ extern const char *const fix_x264_presets[];
 /* [batch] error_handling: after an item that fails (status failed, not
  * qc_failed), go on, or take no new item (the rest stays pending). */
 enum error_handling { ERRH_CONTINUE = 0, ERRH_STOP = 1 };
+/* [batch] warnings: what a warning does to the exit status. */
+enum warnings_mode { WARNINGS_PASS = 0, WARNINGS_FAIL = 1 };
 
 typedef struct batch_config {
     int jobs;                      /* 0 = number of cores */
     int error_handling;            /* enum error_handling */
+    int warnings;                  /* enum warnings_mode */
     /* Robustness (see mediaio.h): limits on an item's reading, retries of
      * transient I/O errors, and the grace period after SIGINT/SIGTERM. */
     double item_timeout;           /* seconds for a whole item, 0 = none */
@@ -229,6 +240,14 @@ const char *preset_dir(void);
 int preset_load_name(vb_config *c, const char *name, vb_error *e);
 /* Load an INI file on top of c. */
 int preset_load_file(vb_config *c, const char *path, vb_error *e);
+/* The settings c holds as an INI file that --config reads back to the
+ * same settings (every key of every section set), with a comment naming
+ * the preset. */
+void preset_write_ini(const vb_config *c, FILE *f);
+/* One setting, SECTION.KEY=VALUE (--set qc.duration_min=3), applied on
+ * top of c as a one-line INI layer: the same checks and messages as a
+ * file's key. 0, or -1 with e set (c unchanged). */
+int preset_set(vb_config *c, const char *assign, vb_error *e);
 /* Parse INI text (for tests); `origin` names it in messages. */
 int preset_load_string(vb_config *c, const char *text, const char *origin,
                        vb_error *e);

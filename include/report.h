@@ -97,6 +97,7 @@ typedef struct report_counts {
     int64_t fix_noted;            /* items whose record says what the fix did (JUnit's
                                      "fix" tests) */
     int64_t skipped_qc_failed;    /* skipped items whose kept result failed QC */
+    int64_t skipped_warned;       /* ... passed with warnings */
     int64_t unknown;              /* items whose status this vbatch does not know */
     int64_t bytes_read, bytes_total;
     int64_t checks, checks_failed, checks_warned;
@@ -111,6 +112,12 @@ typedef struct report_counts {
 report *report_open(const char *out_dir, const report_batch_info *info,
                     vb_error *e);
 const char *report_batch_id(const report *r);
+/* The journal of out_dir opened read-only, without a batch, for what a
+ * run with `config` would find there (report_lookup,
+ * report_each_known_folder; process --dry-run): NULL without e set when
+ * out_dir holds no journal, NULL with e set when it can not be read.
+ * Free with report_free. */
+report *report_preview(const char *out_dir, const vb_config *config, vb_error *e);
 /* The journal behind a report (borrowed), for what else a batch keeps
  * there (generation tasks). */
 struct state;
@@ -191,6 +198,11 @@ int report_analysis_put(report *r, const char *content, const char *folder, vb_e
 /* "unchanged since batch_X (qc_failed)": why a skipped item was not
  * processed (caller frees). */
 char *report_skip_note(const item_record *it);
+/* The rules an item failed (verdict VERDICT_FAIL) or warned on
+ * (VERDICT_WARN), each with its measured value and limit when the record
+ * holds its check: "loudness -21.8 LUFS (target -14.0 LUFS +/- 1.0 LU),
+ * duration_min 2.000 s (min 4.500 s)"; "" for none. Caller frees. */
+char *report_rules_brief(const item_record *it, int verdict);
 /* Mark the batch done in the journal and render every summary file from
  * it; the text summary goes to `summary_out` unless it is NULL. */
 int report_finish(report *r, double wall, FILE *summary_out, vb_error *e);
@@ -206,6 +218,8 @@ enum {
     REPORT_JUNIT = 4,  /* junit.xml */
     REPORT_HTML = 8,   /* report.html */
     REPORT_TEXT = 16,  /* the summary, printed to text_out */
+    REPORT_GITHUB = 32, /* GitHub Actions annotations to text_out, and a Markdown
+                           summary appended to $GITHUB_STEP_SUMMARY when set */
     REPORT_FILES = REPORT_JSON | REPORT_CSV | REPORT_JUNIT | REPORT_HTML,
 };
 /* Produce reports from what is recorded for a batch (batch_id NULL: the
@@ -223,6 +237,15 @@ int report_render_to(const char *out_dir, const char *batch_id, const char *summ
  * journal marks running while nobody holds the output folder's lock is
  * shown as "interrupted (process gone)". Read-only, no lock. */
 int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e);
+/* Every batch as one line on f (`vbatch status` as text): id, status (as
+ * report_status shows it), start, its items counted by status. */
+int report_status_lines(const char *out_dir, FILE *f, vb_error *e);
+/* The one unfinished batch of out_dir (marked interrupted, or running:
+ * called under the output folder's lock, so its process is gone), for
+ * `vbatch resume` without --job-id: 0 with *id set (caller frees), or -1
+ * with e set (VB_ERR_USAGE) when there is none or more than one (the
+ * message names them). */
+int report_unfinished_batch(const char *out_dir, char **id, vb_error *e);
 
 /* The effective settings a recorded batch ran with, loaded on top of c
  * (built-in defaults): an error if they can not be restored exactly. */
@@ -254,5 +277,9 @@ typedef struct report_sink {
 int report_junit_open(report_sink *s, FILE *out, const report_header *h, vb_error *e);
 /* report-html.c: one self-contained HTML page. */
 int report_html_open(report_sink *s, FILE *out, const report_header *h, vb_error *e);
+/* report-github.c: workflow commands (::error file=...::) to out, one per
+ * item that failed or warned; md (may be NULL): a Markdown summary. */
+int report_github_open(report_sink *s, FILE *out, FILE *md, const report_header *h,
+                       vb_error *e);
 
 #endif

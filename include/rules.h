@@ -42,7 +42,12 @@ struct analyse_result;
  * true peak, decode errors), added to rep. */
 void rules_eval_analysis(const qc_config *qc, const struct analyse_result *a,
                          rule_report *rep);
+/* qc.json's checks: each with its value and limit as shown, and as
+ * numbers (measured, threshold) with their unit where they read so. */
 void rules_write(const rule_report *r, struct writer *w);
+/* A shown figure ("2.000 s", "-21.8 LUFS", "12") as a number and its
+ * unit ("" if none): true, or false for anything else ("1280x720"). */
+bool rules_number(const char *text, double *num, char *unit, size_t len);
 /* Does the preset gate on the decode analysis (black, freeze, silence,
  * loudness, true peak)? */
 bool rules_have_analysis_gates(const qc_config *qc);

@@ -39,6 +39,15 @@ void scan_urls_only(scanner *s);
  * one that does not exist yet is looked up again during the walk). Used
  * for an output folder inside an input folder. */
 void scan_skip_dir(scanner *s, const char *path);
+/* true if dir is a vbatch output folder (it holds .vbatch/state.db). A
+ * walk never descends into one: an earlier run's items are not input. */
+bool scan_is_output(const char *dir);
+/* Before a run into out_dir with these PATH arguments: -1 with e set
+ * (VB_ERR_USAGE) when out_dir is one of the folders named, or, walking
+ * recursively, lies inside one and holds files that are not an earlier
+ * output (the walk would leave them out); else 0. */
+int scan_check_output(const vb_strlist *paths, const char *out_dir, bool recursive,
+                      vb_error *e);
 /* Next entry: returns 1 and fills *out (caller frees with
  * scan_entry_clear), 0 at the end, -1 on a fatal error (e set: a list
  * file or root that can not be opened at all is an item error, not this). */

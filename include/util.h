@@ -7,6 +7,17 @@
 
 /* "a" + "b" -> "a/b" (no doubled slash). Caller frees. */
 char *util_path_join(const char *a, const char *b);
+/* s as one shell word: as it is when it holds only safe characters,
+ * else in single quotes (a quote as '\''). Caller frees. */
+char *util_shell_quote(const char *s);
+/* Levenshtein distance, letters compared without case (99 past 63
+ * bytes): to suggest the name a typo meant. */
+size_t util_edit_distance(const char *a, const char *b);
+/* The farthest a suggestion may be from the word typed. */
+#define UTIL_SUGGEST_MAX 2
+/* The candidate nearest word, within UTIL_SUGGEST_MAX, else NULL (NULL
+ * entries are skipped). "Did you mean" for keys, commands, options. */
+const char *util_suggest(const char *word, const char *const *cands, size_t n);
 /* Last component of a local path ('?' and '#' are ordinary characters
  * there), never empty. Caller frees. */
 char *util_basename(const char *path);
@@ -41,7 +52,8 @@ char *util_read_file(const char *path, size_t *len, vb_error *e);
 void util_remove_temps(const char *dir, int depth);
 /* Monotonic seconds. */
 double util_now(void);
-/* Local wall-clock time as "YYYY-MM-DDTHH:MM:SS+hhmm" into buf (>= 25 bytes). */
+/* Local wall-clock time, RFC 3339, into buf (>= 26 bytes):
+ * "2026-12-01T19:05:16Z", "2026-12-01T20:05:16+01:00". */
 void util_iso_time(char *buf, size_t len, double epoch);
 double util_wall(void);
 /* Number of online CPUs (>= 1). */

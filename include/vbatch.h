@@ -26,7 +26,13 @@ enum {
     VB_EXIT_USAGE = 2,       /* bad option or configuration */
     VB_EXIT_ITEMS = 3,       /* some items could not be processed */
     VB_EXIT_INTERRUPTED = 4, /* interrupted, can be resumed */
+    VB_EXIT_EMPTY = 5,       /* no item found: nothing was checked */
 };
+
+/* The version of the layout of every JSON file and document vbatch
+ * writes (its first key, "schema_version"): raised when a key changes
+ * meaning or goes, not when one is added. */
+#define VB_SCHEMA_VERSION 1
 
 /* Error classes; the class decides how an error is reported and whether
  * an operation may be retried. */

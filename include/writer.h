@@ -26,6 +26,10 @@ writer *writer_new(enum writer_format fmt);
  * unique). writer_finish then returns an empty string; `out` is not
  * closed. */
 writer *writer_new_stream(enum writer_format fmt, FILE *out);
+/* A CSV writer's separator (',' or ';') and whether its output begins
+ * with a UTF-8 BOM; before anything is written. Nothing for the other
+ * formats. */
+void writer_csv_options(writer *w, char separator, bool bom);
 void writer_free(writer **w);
 /* "text", "json", "csv" -> format; -1 if unknown. */
 int writer_format_parse(const char *name);

@@ -20,10 +20,13 @@ static void console_result(const item_record *r, int64_t seq)
 {
     bool fixed = r->fix_actions.n > 0;
     const char *tag = r->status == ITEM_FAILED ? "ERROR" :
-                      r->status == ITEM_QC_FAILED ? "FAIL " :
-                      r->status == ITEM_SKIPPED ? "SKIP " :
+                      r->status == ITEM_QC_FAILED ? "FAIL" :
+                      r->status == ITEM_SKIPPED ? "SKIP" :
                       fixed ? "FIXED" :
-                      r->warned_rules.n ? "WARN " : "ok   ";
+                      r->warned_rules.n ? "WARN" : "ok";
+    int colour = r->status == ITEM_FAILED ? MSG_MAGENTA :
+                 r->status == ITEM_QC_FAILED ? MSG_RED :
+                 r->status == ITEM_DONE && !fixed && r->warned_rules.n ? MSG_YELLOW : MSG_PLAIN;
     /* Skipped items only with --verbose: a rerun over a large folder
      * stays quiet; the summary counts them. A fixed item is a change to
      * look at. */
@@ -38,17 +41,19 @@ static void console_result(const item_record *r, int64_t seq)
     } else if (fixed && r->status == ITEM_DONE) {
         /* "fixed: faststart, loudness ..." without its "fixed:" */
         const char *d = strncmp(r->fix, "fixed: ", 7) == 0 ? r->fix + 7 : r->fix;
-        char *f = vb_strlist_join(&r->warned_rules, ", ");
+        char *f = report_rules_brief(r, VERDICT_WARN);
         what = vb_xasprintf("%s%s%s", d, f[0] ? "; warnings: " : "", f);
         free(f);
     } else {
-        char *f = vb_strlist_join(r->status == ITEM_QC_FAILED ? &r->failed_rules
-                                                              : &r->warned_rules, ", ");
+        char *f = report_rules_brief(r, r->status == ITEM_QC_FAILED ? VERDICT_FAIL
+                                                                    : VERDICT_WARN);
         what = vb_xasprintf("%s%s%s%s", f, f[0] ? "" : "passed", r->fix ? "; " : "",
                             r->fix ? r->fix : "");
         free(f);
     }
-    msg_line("[%lld] %s %s  %s", (long long)seq, tag, r->source ? r->source : "", what);
+    char lead[32];
+    snprintf(lead, sizeof lead, "[%lld] ", (long long)seq);
+    msg_tagged(lead, colour, tag, "%s  %s", r->source ? r->source : "", what);
     free(what);
 }
 
@@ -61,7 +66,9 @@ static void console_pending(const item *it, bool out_stop)
                           ? "interrupted after the grace period"
                           : out_stop ? "stopped with the batch (see below)"
                                      : "interrupted before it could finish";
-    msg_line("[%lld] STOP  %s  %s: left pending", (long long)it->seq, s, why);
+    char lead[32];
+    snprintf(lead, sizeof lead, "[%lld] ", (long long)it->seq);
+    msg_tagged(lead, MSG_PLAIN, "STOP", "%s  %s: left pending", s, why);
 }
 
 static void console_recorded(void *ud, const item *it, bool out_stop)
@@ -207,15 +214,15 @@ void batch_console_end(const batch_result *r, const char *out_dir)
                   (long long)r->counts.failed);
     else if (r->reports_failed)
         msg_error("cannot write the reports: %s", r->reports_why);
+    char *q = util_shell_quote(out_dir);
     if (r->out_stop)
         msg_error("%s stopped: %s: the items not processed are left pending in the journal; "
                   "%s, then run: vbatch resume --job-id %s --output %s", id, r->why,
                   r->out_gone ? "put the folder back (or give its new place as --output)"
-                              : "make room (or make it writable)", id, out_dir);
+                              : "make room (or make it writable)", id, q);
     else if (r->record_stop)
         msg_error("%s stopped: the journal cannot record results (%s): the items not recorded "
-                  "are left for: vbatch resume --job-id %s --output %s", id, r->why, id,
-                  out_dir);
+                  "are left for: vbatch resume --job-id %s --output %s", id, r->why, id, q);
     else if (r->stuck_stop)
         msg_note("%s stopped: reads of the input hang (%d workers given up): the items not "
                  "processed are left pending in the journal", id, r->nstuck);
@@ -225,7 +232,17 @@ void batch_console_end(const batch_result *r, const char *out_dir)
     else if (r->held[0])
         msg_error("%s", r->held);
     else if (r->interrupted)
-        msg_note("%s interrupted: the items not processed are left pending in the journal", id);
+        msg_note("%s interrupted: the items not processed are left pending in the journal; "
+                 "to finish it: vbatch resume --job-id %s --output %s", id, id, q);
+    else if (r->empty && !r->input_error)
+        msg_error("%s: no item found in the input: nothing was checked (exit status %d; "
+                  "--allow-empty lets an empty run pass)", id, VB_EXIT_EMPTY);
+    else if (r->warnings_fail && batch_exit_status(r) == VB_EXIT_QC &&
+             r->counts.qc_failed == 0 && r->counts.skipped_qc_failed == 0)
+        msg_error("%s: %lld items passed with warnings, and warnings fail the run (--strict, "
+                  "[batch] warnings = fail)", id,
+                  (long long)(r->counts.warned + r->counts.skipped_warned));
+    free(q);
 }
 
 int batch_console_finish(const batch_result *r, const char *out_dir)

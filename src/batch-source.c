@@ -375,6 +375,48 @@ int batch_source_open(const batch_opts *o, report *rep, batch_source **out, vb_e
     return rc;
 }
 
+int batch_preview(const batch_opts *o, void (*fn)(void *ud, const batch_preview_item *p),
+                  void *ud, vb_error *e)
+{
+    source s = { .o = o, .names = layout_names_new() };
+    vb_error je = {0};
+    s.rep = report_preview(o->out_dir, o->config, &je);
+    if (je.code) {
+        layout_names_free(&s.names);
+        return vb_fail(e, je.code, "%s", je.msg);
+    }
+    if (s.rep && report_each_known_folder(s.rep, name_reserved, s.names, e) != 0) {
+        report_free(&s.rep);
+        layout_names_free(&s.names);
+        return -1;
+    }
+    s.sc = source_scanner(o, s.rep);
+    int got, rc = 0;
+    item *it;
+    while ((got = scan_next(s.sc, &(it = item_new())->en, e)) == 1) {
+        if (!it->en.error && s.rep)
+            source_enter(&s, it);
+        else if (!it->en.error)
+            it->folder = layout_unique_name(s.names, it->en.rel);
+        char *src = it->en.is_url ? fetch_display_url(it->en.path) : vb_xstrdup(it->en.path);
+        batch_preview_item p = {
+            .source = src, .folder = it->folder,
+            .skipped_since = it->skip ? it->rec.unchanged_since : NULL,
+            .error = it->en.error ? it->en.errmsg : NULL,
+        };
+        fn(ud, &p);
+        free(src);
+        item_free(&it);
+    }
+    item_free(&it);
+    if (got < 0)
+        rc = -1;
+    scan_free(&s.sc);
+    report_free(&s.rep);
+    layout_names_free(&s.names);
+    return rc;
+}
+
 void batch_source_close(batch_source **psrc)
 {
     if (!*psrc)

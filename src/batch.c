@@ -480,8 +480,13 @@ static report *engine_journal(const batch_opts *o, batch_result *res)
     char batch_id[64];
     batch_make_id(batch_id, sizeof batch_id);
     vb_strlist inputs = {0};
-    for (size_t i = 0; i < o->paths.n; i++)
-        vb_strlist_add(&inputs, o->paths.v[i]);
+    for (size_t i = 0; i < o->paths.n; i++) {
+        /* A URL without its credentials and query, as everywhere else. */
+        char *p = util_is_url(o->paths.v[i]) ? fetch_display_url(o->paths.v[i])
+                                             : vb_xstrdup(o->paths.v[i]);
+        vb_strlist_add(&inputs, p);
+        free(p);
+    }
     for (size_t i = 0; i < o->lists.n; i++) {
         char *s = vb_xasprintf("--from-list %s", o->lists.v[i]);
         vb_strlist_add(&inputs, s);
@@ -660,6 +665,8 @@ int batch_run(const batch_opts *o, batch_result *res)
     engine_feed(g, res, &record_rc);
     engine_drain(g, &record_rc);
     engine_finish(g, on_disk, record_rc, res);
+    res->empty = o->refuse_empty && res->counts.total == 0;
+    res->warnings_fail = o->config->batch.warnings == WARNINGS_FAIL;
     batch_watch_end(sig_th);
     pthread_mutex_lock(&g->mu);
     int stuck = g->nstuck;
@@ -691,6 +698,10 @@ int batch_exit_status(const batch_result *r)
         return VB_EXIT_ITEMS;
     /* A skipped item keeps its verdict, a failed gate too. */
     if (r->counts.qc_failed > 0 || r->counts.skipped_qc_failed > 0)
+        return VB_EXIT_QC;
+    if (r->empty)
+        return VB_EXIT_EMPTY;
+    if (r->warnings_fail && (r->counts.warned > 0 || r->counts.skipped_warned > 0))
         return VB_EXIT_QC;
     return VB_EXIT_OK;
 }

@@ -100,12 +100,17 @@ static int cmd_presets_show(const char *name, int format)
         preset_free_contents(&c);
         return VB_EXIT_USAGE;
     }
-    writer *w = writer_new(format);
-    writer_begin_object(w, NULL);
-    preset_write(&c, w);
-    writer_end_object(w);
-    writer_print(w, stdout);
-    writer_free(&w);
+    if (format == WRITER_JSON) {
+        writer *w = writer_new(format);
+        writer_begin_object(w, NULL);
+        preset_write(&c, w);
+        writer_end_object(w);
+        writer_print(w, stdout);
+        writer_free(&w);
+    } else {
+        /* Text is an INI file: `vbatch presets X > my.ini` is a start. */
+        preset_write_ini(&c, stdout);
+    }
     preset_free_contents(&c);
     return VB_EXIT_OK;
 }

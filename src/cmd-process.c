@@ -2,10 +2,14 @@
  * (defaults < --preset < --config < command line), then the batch. */
 #include "config.h"
 #include "batch.h"
+#include "batch-source.h"
 #include "cmd.h"
 #include "fix-dryrun.h"
 #include "msg.h"
+#include "pattern.h"
 #include "preset.h"
+#include "scan.h"
+#include "util.h"
 #include "writer.h"
 
 #include <stdio.h>
@@ -18,21 +22,25 @@ static const cmd_option cmd_process_options[] = {
     { "pattern", 'p', "GLOB", "take files whose name matches GLOB (repeatable; default: common video extensions)" },
     { "exclude", 'x', "GLOB", "skip files whose name matches GLOB (repeatable)" },
     { "recursive", 'r', NULL, "walk sub-folders too" },
-    { "from-list", 'l', "FILE", "read paths and http(s) URLs from FILE, one per line (repeatable)" },
+    { "from-list", 'l', "FILE", "read paths and http(s) URLs from FILE, one per line (repeatable; - is standard input)" },
+    { "null", '0', NULL, "--from-list entries end with a NUL byte, not a newline (find -print0)" },
     { "outside-links", 0, "MODE", "refuse (default) or allow links in input folders to files outside them ([input] outside_links)" },
     { "preset", 'P', "NAME", "preset to use (see `vbatch presets`; default: default)" },
     { "config", 'c', "FILE", "INI file applied on top of the preset (repeatable)" },
+    { "set", 's', "SECTION.KEY=VALUE", "one setting on top of the preset and --config files (repeatable; qc.duration_min=3)" },
     { "output", 'o', "DIR", "output folder (default: vbatch-out)" },
     { "jobs", 'j', "N", "worker threads and cores to use (default: [batch] jobs, else the number of cores)" },
     { "error-handling", 0, "MODE", "continue (default), or stop: no new item after one fails ([batch] error_handling)" },
     { "deep", 'd', NULL, "also decode and analyse: black, freeze, silence, loudness, integrity ([analyse])" },
     { "thumbnails", 't', NULL, "make thumbnails and a contact sheet per video ([thumbnails])" },
     { "fix", 'F', NULL, "fix what fails (remux, loudness, conform, trim), check the fixed file again and deliver it when it passes ([fix])" },
-    { "dry-run", 'n', NULL, "with --fix: print each item's plan (which rules fail, what fixes each, what is copied and what re-encoded); write nothing" },
-    { "format", 0, "FMT", "with --dry-run: text (default) or json" },
+    { "dry-run", 'n', NULL, "write nothing: list each item a run would take and the folder it would get; with --fix, each item's plan (which rules fail, what fixes each, what is copied and what re-encoded)" },
+    { "format", 0, "FMT", "text (default), json (the summary as batch_report.json on standard output) or github (annotations too, and $GITHUB_STEP_SUMMARY); with --dry-run, text or json" },
     { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
     { "notify", 0, "URL", "POST a signed JSON summary to URL when the batch ends ([notify] url)" },
     { "force", 0, NULL, "process every item, also those unchanged since an earlier run into DIR" },
+    { "allow-empty", 0, NULL, "a run that finds no item exits 0 (default: exit status 5, nothing was checked)" },
+    { "strict", 0, NULL, "warnings fail the run: exit status 1 ([batch] warnings = fail)" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
     { NULL, 0, NULL, NULL },
@@ -40,10 +48,11 @@ static const cmd_option cmd_process_options[] = {
 
 typedef struct cmd_process_args {
     batch_opts b;
-    vb_strlist patterns, excludes, configs;
+    vb_strlist patterns, excludes, configs, sets;
     const char *preset;
     const char *notify;           /* --notify URL */
-    bool recursive, publish, deep, thumbnails, fix, dry_run;
+    bool recursive, publish, deep, thumbnails, fix, dry_run, strict, null;
+    bool github;                  /* --format github */
     int format;                   /* --dry-run's: WRITER_TEXT or WRITER_JSON */
     int jobs;
     int error_handling;           /* 0 = as configured, else 1 + enum error_handling */
@@ -57,8 +66,13 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     if (strcmp(n, "pattern") == 0) vb_strlist_add(&a->patterns, arg);
     else if (strcmp(n, "exclude") == 0) vb_strlist_add(&a->excludes, arg);
     else if (strcmp(n, "recursive") == 0) a->recursive = true;
+    else if (strcmp(n, "null") == 0) a->null = true;
     else if (strcmp(n, "from-list") == 0) {
-        if (access(arg, R_OK) != 0) {
+        if (strcmp(arg, "-") == 0 && vb_strlist_has(&a->b.lists, "-")) {
+            cmd_bad_usage(&cmd_process, "--from-list - (standard input) given twice");
+            return -1;
+        }
+        if (strcmp(arg, "-") != 0 && access(arg, R_OK) != 0) {
             cmd_bad_usage(&cmd_process, "cannot read list file %s", arg);
             return -1;
         }
@@ -66,6 +80,7 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     }
     else if (strcmp(n, "preset") == 0) a->preset = arg;
     else if (strcmp(n, "config") == 0) vb_strlist_add(&a->configs, arg);
+    else if (strcmp(n, "set") == 0) vb_strlist_add(&a->sets, arg);
     else if (strcmp(n, "output") == 0) a->b.out_dir = arg;
     else if (strcmp(n, "publish") == 0) a->publish = true;
     else if (strcmp(n, "notify") == 0) {
@@ -76,14 +91,19 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
         a->notify = arg;
     }
     else if (strcmp(n, "force") == 0) a->b.force = true;
+    else if (strcmp(n, "allow-empty") == 0) a->b.refuse_empty = false;
+    else if (strcmp(n, "strict") == 0) a->strict = true;
     else if (strcmp(n, "deep") == 0) a->deep = true;
     else if (strcmp(n, "thumbnails") == 0) a->thumbnails = true;
     else if (strcmp(n, "fix") == 0) a->fix = true;
     else if (strcmp(n, "dry-run") == 0) a->dry_run = true;
     else if (strcmp(n, "format") == 0) {
         a->format = writer_format_parse(arg);
-        if (a->format != WRITER_TEXT && a->format != WRITER_JSON) {
-            cmd_bad_usage(&cmd_process, "--format needs text or json, not '%s'", arg);
+        a->github = strcmp(arg, "github") == 0;
+        if (a->github)
+            a->format = WRITER_TEXT;
+        else if (a->format != WRITER_TEXT && a->format != WRITER_JSON) {
+            cmd_bad_usage(&cmd_process, "--format needs text, json or github, not '%s'", arg);
             return -1;
         }
     }
@@ -110,13 +130,82 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     return 0;
 }
 
+/* --dry-run without --fix: what a run would take, and where. */
+typedef struct cmd_process_preview {
+    writer *w;                    /* --format json, else NULL */
+    const char *out_dir;
+    int64_t process, skip, bad;
+} cmd_process_preview;
+
+static void cmd_process_preview_one(void *ud, const batch_preview_item *p)
+{
+    cmd_process_preview *v = ud;
+    const char *action = p->error ? "error" : p->skipped_since ? "skip" : "process";
+    *(p->error ? &v->bad : p->skipped_since ? &v->skip : &v->process) += 1;
+    if (v->w) {
+        writer_begin_object(v->w, NULL);
+        writer_string(v->w, "source", p->source);
+        writer_string(v->w, "action", action);
+        writer_string(v->w, "folder", p->folder);
+        writer_string(v->w, "unchanged_since", p->skipped_since);
+        writer_string(v->w, "error", p->error);
+        writer_end_object(v->w);
+        return;
+    }
+    char *src = msg_printable_dup(p->source);
+    char *why = p->error ? msg_printable_dup(p->error) : NULL;
+    if (p->error)
+        printf("error    %s  (%s)\n", src, why);
+    else
+        printf("%-7s  %s  ->  %s/%s/%s%s%s\n", action, src, v->out_dir, p->folder,
+               p->skipped_since ? "  (unchanged since " : "",
+               p->skipped_since ? p->skipped_since : "", p->skipped_since ? ")" : "");
+    free(src);
+    free(why);
+}
+
+static int cmd_process_list(cmd_process_args *a, const vb_config *cfg)
+{
+    cmd_process_preview v = { .out_dir = a->b.out_dir };
+    if (a->format == WRITER_JSON) {
+        v.w = writer_new(WRITER_JSON);
+        writer_begin_object(v.w, NULL);
+        writer_int(v.w, "schema_version", VB_SCHEMA_VERSION);
+        writer_string(v.w, "output", a->b.out_dir);
+        writer_begin_array(v.w, "items");
+    }
+    a->b.config = cfg;
+    vb_error e = {0};
+    int rc = batch_preview(&a->b, cmd_process_preview_one, &v, &e);
+    if (v.w) {
+        writer_end_array(v.w);
+        writer_end_object(v.w);
+        writer_print(v.w, stdout);
+        writer_free(&v.w);
+    }
+    if (rc != 0) {
+        msg_error("%s", e.msg);
+        return e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
+    }
+    msg_note("%lld to process, %lld unchanged (skipped), %lld not readable; nothing written",
+             (long long)v.process, (long long)v.skip, (long long)v.bad);
+    if (v.bad)
+        return VB_EXIT_ITEMS;
+    if (v.process + v.skip == 0 && a->b.refuse_empty) {
+        msg_error("no item found in the input: a run would check nothing (exit status %d)",
+                  VB_EXIT_EMPTY);
+        return VB_EXIT_EMPTY;
+    }
+    return VB_EXIT_OK;
+}
+
 /* --fix --dry-run: the plans, nothing written. 0 when every item passes
  * or would be fixed, 1 when some fail a rule no fix satisfies, 3 when
  * some could not be read. */
 static int cmd_process_dry_run(cmd_process_args *a, const vb_config *cfg)
 {
     if (!cfg->fix.enabled)
-        return cmd_bad_usage(&cmd_process, "--dry-run plans fixes: give --fix (or [fix] enabled)");
+        return cmd_process_list(a, cfg);
     fix_dry_result r;
     vb_error e = {0};
     if (fix_dry_run(cfg, &a->b.paths, &a->b.lists, a->format == WRITER_JSON, stdout, &r, &e) != 0) {
@@ -130,10 +219,26 @@ static int cmd_process_dry_run(cmd_process_args *a, const vb_config *cfg)
     return r.errors ? VB_EXIT_ITEMS : r.unfixable ? VB_EXIT_QC : VB_EXIT_OK;
 }
 
+/* --format json: the batch's report, as written, on standard output. */
+static int cmd_process_print_report(const char *out_dir)
+{
+    char *path = util_path_join(out_dir, "summary/batch_report.json");
+    size_t len = 0;
+    vb_error e = {0};
+    char *data = util_read_file(path, &len, &e);
+    int rc = data && fwrite(data, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -1;
+    if (rc != 0)
+        msg_error("%s", data ? "cannot write to standard output" : e.msg);
+    free(data);
+    free(path);
+    return rc;
+}
+
 static int cmd_process_exec(int argc, char **argv)
 {
     cmd_process_args a = {0};
     a.b.out_dir = "vbatch-out";
+    a.b.refuse_empty = true;
     vb_config cfg;
     preset_defaults(&cfg);
     int status = VB_EXIT_OK;
@@ -152,6 +257,14 @@ static int cmd_process_exec(int argc, char **argv)
 
     if ((status = cmd_load_config(&cfg, a.preset, &a.configs)) != 0)
         goto out;
+    for (size_t i = 0; i < a.sets.n; i++) {
+        vb_error se = {0};
+        if (preset_set(&cfg, a.sets.v[i], &se) != 0) {
+            msg_error("%s", se.msg);
+            status = VB_EXIT_USAGE;
+            goto out;
+        }
+    }
     /* Command-line options come last: they win over every file. */
     if (a.patterns.n) {
         vb_strlist_clear(&cfg.input.patterns);
@@ -178,26 +291,47 @@ static int cmd_process_exec(int argc, char **argv)
         cfg.batch.error_handling = a.error_handling - 1;
     if (a.outside_links)
         cfg.input.outside_links = a.outside_links - 1;
+    if (a.strict)
+        cfg.batch.warnings = WARNINGS_FAIL;
+    cfg.input.lists_null = a.null;
 
+    vb_error e = {0};
+    if (scan_check_output(&a.b.paths, a.b.out_dir,
+                          cfg.input.recursive || pattern_walks(&cfg.input.patterns), &e) != 0) {
+        msg_error("%s", e.msg);
+        status = VB_EXIT_USAGE;
+        goto out;
+    }
     if (a.dry_run) {
         status = cmd_process_dry_run(&a, &cfg);
         goto out;
     }
-
     a.b.config = &cfg;
     a.b.command_line = vb_command_line;
     a.b.jobs = a.jobs;
     a.b.observer = batch_console();
-    a.b.summary_out = vb_verbosity >= 1 ? stdout : NULL;
+    bool json = a.format == WRITER_JSON;
+    a.b.summary_out = vb_verbosity >= 1 && !json ? stdout : NULL;
     batch_result res;
     batch_run(&a.b, &res);
     status = batch_console_finish(&res, a.b.out_dir);
+    if (json && res.started && cmd_process_print_report(a.b.out_dir) != 0 &&
+        status == VB_EXIT_OK)
+        status = VB_EXIT_ITEMS;
+    vb_error ge = {0};
+    if (a.github && res.started &&
+        report_render(a.b.out_dir, res.batch_id, REPORT_GITHUB, stdout, &ge) != 0) {
+        msg_error("%s", ge.msg);
+        if (status == VB_EXIT_OK)
+            status = VB_EXIT_ITEMS;
+    }
 
 out:
     preset_free_contents(&cfg);
     vb_strlist_clear(&a.patterns);
     vb_strlist_clear(&a.excludes);
     vb_strlist_clear(&a.configs);
+    vb_strlist_clear(&a.sets);
     vb_strlist_clear(&a.b.paths);
     vb_strlist_clear(&a.b.lists);
     return status;
@@ -206,10 +340,13 @@ out:
 const vb_command cmd_process = {
     .name = "process",
     .alias = NULL,
-    .usage = "PATH... [--pattern GLOB]... [--exclude GLOB]... [--recursive] [--from-list FILE]\n"
-             "       [--preset NAME] [--config FILE] [--output DIR] [--jobs N] [--deep]\n"
+    .usage = "PATH... [--pattern GLOB]... [--exclude GLOB]... [--recursive] [--from-list FILE|-]\n"
+             "       [--null]\n"
+             "       [--preset NAME] [--config FILE] [--set SECTION.KEY=VALUE] [--output DIR]\n"
+             "       [--jobs N] [--deep]\n"
              "       [--error-handling continue|stop] [--outside-links refuse|allow]\n"
-             "       [--thumbnails] [--publish] [--force] [--fix [--dry-run [--format text|json]]]\n"
+             "       [--thumbnails] [--publish] [--force] [--allow-empty] [--strict]\n"
+             "       [--fix] [--dry-run] [--format text|json|github]\n"
              "       [--quiet|--verbose]",
     .summary = "probe and gate a folder of videos; one folder per video and summary reports",
     .description =
@@ -250,7 +387,10 @@ const vb_command cmd_process = {
         "earlier verdict), 2 usage or configuration error, 3 some items could not be\n"
         "processed, 4 interrupted (SIGINT/SIGTERM: running items get [batch]\n"
         "grace_period (5 s) to finish, then are left pending like the rest; see\n"
-        "vbatch resume).",
+        "vbatch resume), 5 no item found: nothing was checked (--allow-empty: 0).\n"
+        "With --strict ([batch] warnings = fail) an item with warnings makes it 1.\n"
+        "The output folder may lie inside an input folder (it is not walked), not\n"
+        "be one (exit 2); an earlier output folder met by --recursive is not input.",
     .options = cmd_process_options,
     .exec = cmd_process_exec,
 };

@@ -5,16 +5,20 @@
 #include "cmd.h"
 #include "msg.h"
 #include "report.h"
+#include "util.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const cmd_option cmd_report_options[] = {
     { "output", 'o', "DIR", "the output folder of the batch (default: vbatch-out)" },
-    { "format", 'f', "FMT", "json, csv, junit, html or text (repeatable; default: all files)" },
+    { "format", 'f', "FMT", "json, csv, junit, html, text or github (annotations on stdout, a Markdown summary to $GITHUB_STEP_SUMMARY) (repeatable; default: all files)" },
     { "job-id", 'J', "ID", "the batch to report on (default: the latest in DIR)" },
     { "report-dir", 0, "RDIR", "write the files into RDIR instead of DIR/summary/ (e.g. for a read-only DIR)" },
+    { "stdout", 0, NULL, "with one --format json, csv, junit or html: print its file (batch_report.json, results.csv, junit.xml, report.html) to standard output; write nothing" },
     { NULL, 0, NULL, NULL },
 };
 
@@ -23,6 +27,7 @@ typedef struct cmd_report_args {
     const char *batch_id;
     const char *report_dir;
     unsigned formats;
+    bool to_stdout;
 } cmd_report_args;
 
 static int cmd_report_opt(const cmd_option *o, const char *arg, void *ud)
@@ -34,20 +39,67 @@ static int cmd_report_opt(const cmd_option *o, const char *arg, void *ud)
         a->batch_id = arg;
     else if (strcmp(o->name, "report-dir") == 0)
         a->report_dir = arg;
+    else if (strcmp(o->name, "stdout") == 0)
+        a->to_stdout = true;
     else if (strcmp(o->name, "format") == 0) {
         static const struct { const char *name; unsigned bit; } f[] = {
             { "json", REPORT_JSON }, { "csv", REPORT_CSV }, { "junit", REPORT_JUNIT },
-            { "html", REPORT_HTML }, { "text", REPORT_TEXT },
+            { "html", REPORT_HTML }, { "text", REPORT_TEXT }, { "github", REPORT_GITHUB },
         };
         for (size_t i = 0; i < VB_ARRAY_LEN(f); i++)
             if (strcmp(arg, f[i].name) == 0) {
                 a->formats |= f[i].bit;
                 return 0;
             }
-        cmd_bad_usage(&cmd_report, "--format must be json, csv, junit, html or text, not '%s'", arg);
+        cmd_bad_usage(&cmd_report, "--format must be json, csv, junit, html, text or github, "
+                      "not '%s'", arg);
         return -1;
     }
     return 0;
+}
+
+static int cmd_report_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+/* --stdout: the one file rendered into a private folder, printed, and
+ * the folder removed: DIR is not written. */
+static int cmd_report_stdout(const cmd_report_args *a, vb_error *e)
+{
+    static const struct { unsigned bit; const char *file; } f[] = {
+        { REPORT_JSON, "batch_report.json" }, { REPORT_CSV, "results.csv" },
+        { REPORT_JUNIT, "junit.xml" }, { REPORT_HTML, "report.html" },
+    };
+    const char *file = NULL;
+    for (size_t i = 0; i < VB_ARRAY_LEN(f); i++)
+        if (a->formats == f[i].bit)
+            file = f[i].file;
+    if (!file || a->report_dir)
+        return vb_fail(e, VB_ERR_USAGE, "--stdout takes one --format (json, csv, junit or "
+                       "html) and no --report-dir");
+    const char *tmp = getenv("TMPDIR");
+    char *dir = vb_xasprintf("%s/vbatch-report.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        int err = errno;
+        free(dir);
+        return vb_fail(e, VB_ERR_IO, "cannot make a temporary folder: %s", strerror(err));
+    }
+    int rc = report_render_to(a->out_dir, a->batch_id, dir, a->formats, NULL, e);
+    if (rc == 0) {
+        char *path = util_path_join(dir, file);
+        size_t len = 0;
+        char *data = util_read_file(path, &len, e);
+        rc = data && fwrite(data, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -1;
+        if (data && rc != 0)
+            vb_fail(e, VB_ERR_IO, "cannot write to standard output: %s", strerror(errno));
+        free(data);
+        free(path);
+    }
+    nftw(dir, cmd_report_rm, 8, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+    return rc;
 }
 
 static int cmd_report_exec(int argc, char **argv)
@@ -61,7 +113,9 @@ static int cmd_report_exec(int argc, char **argv)
     if (!a.formats)
         a.formats = REPORT_FILES;
     vb_error e = {0};
-    if (report_render_to(a.out_dir, a.batch_id, a.report_dir, a.formats, stdout, &e) != 0) {
+    if (a.to_stdout ? cmd_report_stdout(&a, &e) != 0
+                    : report_render_to(a.out_dir, a.batch_id, a.report_dir, a.formats, stdout,
+                                       &e) != 0) {
         msg_error("%s", e.msg);
         return e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
     }
@@ -71,8 +125,8 @@ static int cmd_report_exec(int argc, char **argv)
 const vb_command cmd_report = {
     .name = "report",
     .alias = NULL,
-    .usage = "[--output DIR] [--format json|csv|junit|html|text]... [--job-id ID]"
-             " [--report-dir RDIR]",
+    .usage = "[--output DIR] [--format json|csv|junit|html|text|github]... [--job-id ID]"
+             " [--report-dir RDIR | --stdout]",
     .summary = "write a batch's reports again from what it recorded, without reprocessing",
     .description =
         "Reads what a batch recorded in the journal DIR/.vbatch/state.db and writes\n"

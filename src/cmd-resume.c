@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 static const cmd_option cmd_resume_options[] = {
-    { "job-id", 'J', "ID", "the batch to finish (required; see vbatch status)" },
+    { "job-id", 'J', "ID", "the batch to finish (default: the only interrupted batch in DIR; see vbatch status)" },
     { "output", 'o', "DIR", "its output folder (default: vbatch-out)" },
     { "jobs", 'j', "N", "worker threads (default: the batch's [batch] jobs, else the number of cores)" },
     { "error-handling", 0, "MODE", "continue, or stop taking items after one fails (default: the batch's [batch] error_handling)" },
@@ -130,7 +130,7 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
 {
     if (optind < argc)
         return cmd_bad_usage(c, "unexpected argument '%s'", argv[optind]);
-    if (!a->batch_id)
+    if (!a->batch_id && requeue)
         return cmd_bad_usage(c, "--job-id is required");
     /* The output folder's lock for the whole command, every round of a
      * retry included, taken before the batch's settings are read. (No
@@ -144,9 +144,26 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
         msg_error("%s", e.msg);
         return e.code == VB_ERR_IO ? VB_EXIT_ITEMS : VB_EXIT_USAGE;
     }
-    state_lock_note(lock, a->batch_id);
-    int status = cmd_resume_run_recorded(a, requeue, rounds);
+    /* resume alone: the one batch left unfinished, looked up under the
+     * lock, so that none of them is still running. */
+    recorded_args own = *a;
+    char *found = NULL;
+    if (!a->batch_id) {
+        if (!recorded || report_unfinished_batch(a->out_dir, &found, &e) != 0) {
+            if (!recorded)
+                vb_fail(&e, VB_ERR_USAGE, "%s: no batch recorded here (no %s/.vbatch)",
+                        a->out_dir, a->out_dir);
+            msg_error("%s", e.msg);
+            state_lock_release(&lock);
+            return VB_EXIT_USAGE;
+        }
+        own.batch_id = found;
+        msg_note("resuming %s", found);
+    }
+    state_lock_note(lock, own.batch_id);
+    int status = cmd_resume_run_recorded(&own, requeue, rounds);
     state_lock_release(&lock);
+    free(found);
     return status;
 }
 
@@ -167,12 +184,14 @@ static int cmd_resume_exec(int argc, char **argv)
 const vb_command cmd_resume = {
     .name = "resume",
     .alias = NULL,
-    .usage = "--job-id ID [--output DIR] [--jobs N] [--error-handling continue|stop]"
+    .usage = "[--job-id ID] [--output DIR] [--jobs N] [--error-handling continue|stop]"
              " [--budget UNITS] [--from-list FILE]... [--quiet|--verbose]",
     .summary = "finish an interrupted batch: its pending items, with its settings",
     .description =
         "Finishes the batch ID recorded in the journal DIR/.vbatch/state.db, for\n"
-        "example one interrupted by Ctrl-C (exit status 4) or killed. Items left\n"
+        "example one interrupted by Ctrl-C (exit status 4) or killed; without\n"
+        "--job-id, the only batch of DIR left unfinished (exit 2 if none or several).\n"
+        "Items left\n"
         "running by a process that is gone go back to pending; the pending items\n"
         "are processed with the settings the batch ran with (its sources and\n"
         "folders are in the journal: nothing is rescanned); items already done,\n"

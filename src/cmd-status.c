@@ -46,9 +46,18 @@ static int cmd_status_exec(int argc, char **argv)
         return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
     if (optind < argc)
         return cmd_bad_usage(&cmd_status, "unexpected argument '%s'", argv[optind]);
+    vb_error e = {0};
+    if (!a.batch_id && a.format == WRITER_TEXT) {
+        if (report_status_lines(a.out_dir, stdout, &e) != 0) {
+            msg_error("%s", e.msg);
+            return e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
+        }
+        return VB_EXIT_OK;
+    }
     writer *w = writer_new((enum writer_format)a.format);
     writer_begin_object(w, NULL);
-    vb_error e = {0};
+    if (a.format == WRITER_JSON)
+        writer_int(w, "schema_version", VB_SCHEMA_VERSION);
     if (report_status(a.out_dir, a.batch_id, w, &e) != 0) {
         writer_free(&w);
         msg_error("%s", e.msg);
@@ -68,7 +77,7 @@ const vb_command cmd_status = {
     .description =
         "Reads the journal DIR/.vbatch/state.db (also while a batch runs, and in a\n"
         "read-only DIR; it takes no lock and writes nothing). Without --job-id,\n"
-        "lists every batch with its status (running, done, interrupted, or\n"
+        "lists every batch, one line each as text, with its status (running, done, interrupted, or\n"
         "\"interrupted (process gone)\" for a batch the journal marks running whose\n"
         "process has ended without a word, e.g. killed: no run holds DIR's lock;\n"
         "vbatch resume finishes it) and its items counted by status (pending,\n"

@@ -3,6 +3,7 @@
  * that it can not drift from what is parsed. */
 #include "config.h"
 #include "cmd.h"
+#include "fetch.h"
 #include "msg.h"
 #include "util.h"
 
@@ -23,6 +24,27 @@ const vb_command *cmd_find(const char *name)
             return c;
     }
     return NULL;
+}
+
+const char *cmd_suggest(const char *name)
+{
+    const char *names[2 * VB_ARRAY_LEN(cmd_table) + 2];
+    size_t n = 0;
+    for (int i = 0; cmd_table[i]; i++) {
+        names[n++] = cmd_table[i]->name;
+        names[n++] = cmd_table[i]->alias;
+    }
+    names[n++] = "help";
+    names[n++] = "version";
+    return util_suggest(name, names, n);
+}
+
+int cmd_unknown(const char *name)
+{
+    const char *hint = cmd_suggest(name);
+    msg_error("unknown command '%s'%s%s%s; see 'vbatch --help'", name,
+              hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+    return VB_EXIT_USAGE;
 }
 
 void cmd_help(FILE *f, const vb_command *c)
@@ -59,7 +81,8 @@ void cmd_usage_all(FILE *f)
     fprintf(f, "  %-10s %s\n", "help", "show help for vbatch or a command (help COMMAND)");
     fprintf(f, "  %-10s %s\n", "version", "show the version and the libraries' versions");
     fputs("\nexit status: 0 all passed, 1 some failed a quality gate, 2 usage or\n"
-          "configuration error, 3 some items could not be processed, 4 interrupted.\n"
+          "configuration error, 3 some items could not be processed, 4 interrupted,\n"
+          "5 no item found (nothing was checked).\n"
           "See vbatch(1) and `vbatch help COMMAND`.\n", f);
 }
 
@@ -164,10 +187,24 @@ static void bad_option(const vb_command *c, const struct option *lo, int ch, int
                 size_t k = strlen(cand);
                 snprintf(cand + k, sizeof cand - k, "%s--%s", k ? ", " : "", l->name);
             }
-        if (hits > 1)
+        if (hits > 1) {
             cmd_bad_usage(c, "option --%.*s is ambiguous (%s)", (int)n, a + 2, cand);
+            return;
+        }
+        char *typed = vb_xstrndup(a + 2, n);
+        size_t nl = 0;
+        while (lo[nl].name)
+            nl++;
+        const char **names = vb_xcalloc(nl + 1, sizeof *names);
+        for (size_t i = 0; i < nl; i++)
+            names[i] = lo[i].name;
+        const char *hint = util_suggest(typed, names, nl);
+        if (hint)
+            cmd_bad_usage(c, "unknown option --%s (did you mean --%s?)", typed, hint);
         else
-            cmd_bad_usage(c, "unknown option --%.*s", (int)n, a + 2);
+            cmd_bad_usage(c, "unknown option --%s", typed);
+        free(names);
+        free(typed);
         return;
     }
     if (o) {
@@ -237,43 +274,27 @@ int cmd_parse(const vb_command *c, int argc, char **argv,
 
 char *cmd_join_argv(int argc, char **argv)
 {
-    size_t n = 16;
-    for (int i = 0; i < argc; i++)
-        n += 3 * strlen(argv[i]) + 3;
-    char *s = vb_xmalloc(n);
-    strcpy(s, "vbatch");
-    char *p = s + strlen(s);
-    char *shown = NULL;
+    char *s = vb_xstrdup("vbatch");
     for (int i = 1; i < argc; i++) {
-        /* A webhook's URL is often its secret: the journal and the
-         * reports keep the command line with its host only. */
-        const char *a = argv[i];
-        free(shown);
-        shown = NULL;
+        /* A URL's user, password and query (tokens) never reach the
+         * journal or a report; a webhook's URL (often its secret) keeps
+         * its host only. */
+        char *shown = NULL;
         if (i > 1 && strcmp(argv[i - 1], "--notify") == 0)
-            a = shown = util_url_redact(argv[i]);
+            shown = util_url_redact(argv[i]);
         else if (strncmp(argv[i], "--notify=", 9) == 0) {
             char *r = util_url_redact(argv[i] + 9);
-            a = shown = vb_xasprintf("--notify=%s", r);
+            shown = vb_xasprintf("--notify=%s", r);
             free(r);
-        }
-        bool q = a[0] == '\0' || strpbrk(a, " \t\n'\"\\$*?") != NULL;
-        *p++ = ' ';
-        if (q)
-            *p++ = '\'';
-        for (const char *c = a; *c; c++) {
-            if (*c == '\'') {
-                memcpy(p, "'\\''", 4);
-                p += 4;
-            } else {
-                *p++ = *c;
-            }
-        }
-        if (q)
-            *p++ = '\'';
+        } else if (util_is_url(argv[i]))
+            shown = fetch_display_url(argv[i]);
+        char *q = util_shell_quote(shown ? shown : argv[i]);
+        char *t = vb_xasprintf("%s %s", s, q);
+        free(q);
+        free(shown);
+        free(s);
+        s = t;
     }
-    free(shown);
-    *p = '\0';
     return s;
 }
 

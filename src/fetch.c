@@ -52,10 +52,9 @@ const char *fetch_version(void)
     return curl_version();
 }
 
-/* The URL as it may appear in messages and logs: without user:password@
- * and without the query string or fragment, which often carry signed
- * tokens. Control characters are replaced so a message stays one line. */
-char *fetch_display_url(const char *url)
+/* For a URL libcurl's parser refuses (it is not fetched either): the
+ * credentials and the query cut at their delimiters. */
+static char *fetch_display_cut(const char *url)
 {
     size_t len = strlen(url);
     char *out = vb_xmalloc(len + 1);
@@ -85,7 +84,29 @@ char *fetch_display_url(const char *url)
     memcpy(o, p, rest);
     o += rest;
     *o = '\0';
-    return msg_printable(out);
+    return out;
+}
+
+/* The URL as it may appear in messages and logs: without user:password@
+ * and without the query string or fragment, which often carry signed
+ * tokens. Control characters are replaced so a message stays one line. */
+char *fetch_display_url(const char *url)
+{
+    /* libcurl's URL API: the user, password, options (";auth=..."),
+     * query (tokens, signatures) and fragment dropped, as curl parses them. */
+    CURLU *h = curl_url();
+    char *got = NULL, *out = NULL;
+    static const CURLUPart drop[] = { CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS,
+                                      CURLUPART_QUERY, CURLUPART_FRAGMENT };
+    bool ok = h && curl_url_set(h, CURLUPART_URL, url,
+                                CURLU_NON_SUPPORT_SCHEME | CURLU_ALLOW_SPACE) == CURLUE_OK;
+    for (size_t i = 0; ok && i < VB_ARRAY_LEN(drop); i++)
+        ok = curl_url_set(h, drop[i], NULL, 0) == CURLUE_OK;
+    if (ok && curl_url_get(h, CURLUPART_URL, &got, 0) == CURLUE_OK)
+        out = vb_xstrdup(got);
+    curl_free(got);
+    curl_url_cleanup(h);
+    return msg_printable(out ? out : fetch_display_cut(url));
 }
 
 static const char *fetch_reason(long status)

@@ -115,6 +115,7 @@ writer *item_meta_writer(void)
 {
     writer *w = writer_new(WRITER_JSON);
     writer_begin_object(w, NULL);
+    writer_int(w, "schema_version", VB_SCHEMA_VERSION);
     return w;
 }
 

@@ -7,6 +7,7 @@
 #include "module.h"
 #include "msg.h"
 #include "probe.h"
+#include "util.h"
 
 #include <ini.h>
 #include <jansson.h>
@@ -55,9 +56,11 @@ static int run(int argc, char **argv)
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
             vb_verbosity = 2;
         } else {
-            msg_error("unknown option %s", a);
-            fputc('\n', stderr);
-            cmd_usage_all(stderr);
+            static const char *const globals[] = { "--quiet", "--verbose", "--help",
+                                                   "--version" };
+            const char *hint = util_suggest(a, globals, VB_ARRAY_LEN(globals));
+            msg_error("unknown option %s%s%s%s; see 'vbatch --help'", a,
+                      hint ? " (did you mean " : "", hint ? hint : "", hint ? "?)" : "");
             return VB_EXIT_USAGE;
         }
     }
@@ -71,11 +74,21 @@ static int run(int argc, char **argv)
             cmd_usage_all(stdout);
             return VB_EXIT_OK;
         }
-        const vb_command *c = cmd_find(argv[i + 1]);
-        if (!c) {
-            msg_error("no such command '%s'", argv[i + 1]);
-            return VB_EXIT_USAGE;
+        const char *what = argv[i + 1];
+        if (strcmp(what, "help") == 0) {
+            fputs("usage: vbatch help [COMMAND]\n\nShow the commands, or one command's "
+                  "usage, options and exit status\n(as `vbatch COMMAND --help`).\n", stdout);
+            return VB_EXIT_OK;
         }
+        if (strcmp(what, "version") == 0) {
+            fputs("usage: vbatch version (or --version, -V)\n\nShow the versions of vbatch "
+                  "and of the libraries it uses\n(with --verbose, those of the media module "
+                  "as loaded).\n", stdout);
+            return VB_EXIT_OK;
+        }
+        const vb_command *c = cmd_find(what);
+        if (!c)
+            return cmd_unknown(what);
         cmd_help(stdout, c);
         return VB_EXIT_OK;
     }
@@ -84,12 +97,8 @@ static int run(int argc, char **argv)
         return VB_EXIT_OK;
     }
     const vb_command *c = cmd_find(name);
-    if (!c) {
-        msg_error("no such command '%s'", name);
-        fputc('\n', stderr);
-        cmd_usage_all(stderr);
-        return VB_EXIT_USAGE;
-    }
+    if (!c)
+        return cmd_unknown(name);
     vb_error e = {0};
     if (fetch_global_init(&e) != 0) {
         msg_error("%s", e.msg);

@@ -81,6 +81,14 @@ static const char *const errh_names[] = {
     [ERRH_CONTINUE] = "continue", [ERRH_STOP] = "stop", NULL,
 };
 
+static const char *const warnings_names[] = {
+    [WARNINGS_PASS] = "pass", [WARNINGS_FAIL] = "fail", NULL,
+};
+
+static const char *const csv_sep_names[] = {
+    [CSV_COMMA] = "comma", [CSV_SEMICOLON] = "semicolon", NULL,
+};
+
 static const char *const outside_names[] = {
     [OUTSIDE_REFUSE] = "refuse", [OUTSIDE_ALLOW] = "allow", NULL,
 };
@@ -120,6 +128,7 @@ static const keydef keys[] = {
 
     KD("batch", "jobs", K_INT, batch.jobs, 0),
     KE("batch", "error_handling", batch.error_handling, errh_names),
+    KE("batch", "warnings", batch.warnings, warnings_names),
     KD("batch", "item_timeout", K_DOUBLE, batch.item_timeout, F_UNSET0),
     KD("batch", "stall_timeout", K_DOUBLE, batch.stall_timeout, F_UNSET0),
     { "batch", "retries", K_INT, offsetof(vb_config, batch.retries), 0, NULL, 100 },
@@ -237,6 +246,8 @@ static const keydef keys[] = {
     KD("thumbnails", "columns", K_INT, thumbs.columns, F_POSITIVE),
 
     KD("output", "publish", K_BOOL, output.publish, 0),
+    KE("output", "csv_separator", output.csv_separator, csv_sep_names),
+    KD("output", "csv_bom", K_BOOL, output.csv_bom, 0),
 
     KD("fix", "enabled", K_BOOL, fix.enabled, 0),
     KD("fix", "warnings", K_BOOL, fix.warnings, 0),
@@ -697,8 +708,25 @@ static int parse_enum(const keydef *k, const char *s, int *out, vb_error *e)
 }
 
 /* Apply one value to the field described by k. */
+/* An empty value unsets a limit that 0 leaves unset ("aspect_ratio ="),
+ * as `vbatch presets NAME` writes one: true when done so. */
+static bool key_unset(vb_config *c, const keydef *k, const char *value)
+{
+    if (*value || !(k->flags & F_UNSET0) || is_list(k) || is_string(k))
+        return false;
+    if (k->type == K_INT)
+        *FIELD(c, k, int) = 0;
+    else if (k->type == K_BITRATE || k->type == K_SIZE)
+        *FIELD(c, k, int64_t) = 0;
+    else
+        *FIELD(c, k, double) = 0;
+    return true;
+}
+
 static int key_apply(vb_config *c, const keydef *k, const char *value, vb_error *e)
 {
+    if (key_unset(c, k, value))
+        return 0;
     if (!is_list(k) && !is_string(k) && !*value)
         return vb_fail(e, VB_ERR_CONFIG, "a value is required");
     switch (k->type) {
@@ -715,7 +743,9 @@ static int key_apply(vb_config *c, const keydef *k, const char *value, vb_error 
             free(names);
             return -1;
         }
-        if (k->type == K_URL && strncasecmp(value, "http://", 7) != 0 &&
+        /* An optional URL (F_REDACT: the webhook's) is unset by an empty one. */
+        if (k->type == K_URL && !(*value == '\0' && (k->flags & F_REDACT)) &&
+            strncasecmp(value, "http://", 7) != 0 &&
             strncasecmp(value, "https://", 8) != 0)
             return vb_fail(e, VB_ERR_CONFIG, "'%s' is not an http:// or https:// URL", value);
         char **f = FIELD(c, k, char *);
@@ -884,36 +914,14 @@ static char *ctx_reader(char *str, int num, void *stream)
     return str;
 }
 
-/* Edit distance, to suggest the key a typo meant. */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    size_t d[64][64];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        for (size_t j = 1; j <= lb; j++) {
-            size_t sub = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) !=
-                                            tolower((unsigned char)b[j - 1]));
-            size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-    }
-    return d[la][lb];
-}
-
 static const char *key_suggest(const char *section, const char *key)
 {
     const char *best = NULL;
-    size_t bd = 3; /* only close matches */
+    size_t bd = UTIL_SUGGEST_MAX + 1;
     for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++) {
         if (strcmp(keys[i].section, section) != 0)
             continue;
-        size_t d = edit_distance(key, keys[i].key);
+        size_t d = util_edit_distance(key, keys[i].key);
         if (d < bd) {
             bd = d;
             best = keys[i].key;
@@ -1176,6 +1184,30 @@ int preset_load_string(vb_config *c, const char *text, const char *origin,
     return layer_commit(c, &work, origin, rc, e);
 }
 
+int preset_set(vb_config *c, const char *assign, vb_error *e)
+{
+    const char *eq = strchr(assign, '=');
+    const char *dot = eq ? memrchr(assign, '.', (size_t)(eq - assign)) : NULL;
+    if (!eq || !dot || dot == assign || dot + 1 == eq)
+        return vb_fail(e, VB_ERR_CONFIG, "--set %s: expected SECTION.KEY=VALUE "
+                       "(qc.duration_min=3)", assign);
+    if (strpbrk(assign, "\r\n[]"))
+        return vb_fail(e, VB_ERR_CONFIG, "--set %s: a line break or bracket in it", assign);
+    /* One INI line, read as a layer of its own: the same checks, errors
+     * and "did you mean" as in a file. */
+    char *origin = vb_xasprintf("--set %s", assign);
+    char *text = vb_xasprintf("[%.*s]\n%.*s = %s\n", (int)(dot - assign), assign,
+                              (int)(eq - dot - 1), dot + 1, eq + 1);
+    int rc = preset_load_string(c, text, origin, e);
+    /* "--set X:2: ...": the line of the INI made up is no news. */
+    size_t n = strlen(origin);
+    if (rc != 0 && e && strncmp(e->msg, origin, n) == 0 && strncmp(e->msg + n, ":2:", 3) == 0)
+        memmove(e->msg + n, e->msg + n + 2, strlen(e->msg + n + 2) + 1);
+    free(text);
+    free(origin);
+    return rc;
+}
+
 int preset_load_name(vb_config *c, const char *name, vb_error *e)
 {
     char *path = resolve_name(name, NULL, e);
@@ -1270,6 +1302,76 @@ int preset_list(void (*fn)(const char *name, const char *description, void *ud),
 }
 
 /* ---- output ---- */
+
+/* A double as the shortest text strtod reads back to it exactly. */
+static void ini_double(char *buf, size_t len, double v)
+{
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* One key's value as the INI text that sets it again: unset limits and
+ * strings empty, lists as words. Caller frees. */
+static char *ini_value(const vb_config *c, const keydef *k)
+{
+    char b[64];
+    switch (k->type) {
+    case K_STRING: case K_COLUMN: case K_PROVIDER: case K_URL: {
+        const char *v = *CFIELD(c, k, char *);
+        return vb_xstrdup(v ? v : "");
+    }
+    case K_BOOL:
+        return vb_xstrdup(*CFIELD(c, k, bool) ? "true" : "false");
+    case K_INT:
+        if (*CFIELD(c, k, int) == 0 && (k->flags & F_UNSET0))
+            return vb_xstrdup("");
+        return vb_xasprintf("%d", *CFIELD(c, k, int));
+    case K_DOUBLE: case K_SDOUBLE: case K_RATE: case K_RATIO:
+        if (*CFIELD(c, k, double) == 0 && (k->flags & F_UNSET0))
+            return vb_xstrdup("");
+        ini_double(b, sizeof b, *CFIELD(c, k, double));
+        return vb_xstrdup(b);
+    case K_BITRATE: case K_SIZE:
+        if (*CFIELD(c, k, int64_t) == 0 && (k->flags & F_UNSET0))
+            return vb_xstrdup("");
+        return vb_xasprintf("%lld", (long long)*CFIELD(c, k, int64_t));
+    case K_LEVEL:
+        return vb_xstrdup(preset_level_name(*CFIELD(c, k, int)));
+    case K_ENUM: {
+        int a = *CFIELD(c, k, int), n = 0;
+        while (k->names[n])
+            n++;
+        return vb_xstrdup(a >= 0 && a < n ? k->names[a] : "");
+    }
+    case K_TIMES: case K_WORDS: case K_SAMPLE_RATES:
+        return vb_strlist_join(CFIELD(c, k, vb_strlist), " ");
+    default:
+        return NULL;
+    }
+}
+
+void preset_write_ini(const vb_config *c, FILE *f)
+{
+    fprintf(f, "; vbatch %s: the effective settings of preset %s (vbatch presets %s);\n"
+            "; every key set, so that --config FILE gives these settings whatever the\n"
+            "; preset under it.\n", PACKAGE_VERSION, c->name ? c->name : "",
+            c->name ? c->name : "");
+    fprintf(f, "[preset]\ndescription = %s\n", c->description ? c->description : "");
+    for (size_t s = 1; s < VB_ARRAY_LEN(sections); s++) {
+        fprintf(f, "\n[%s]\n", sections[s]);
+        for (size_t i = 0; i < VB_ARRAY_LEN(keys); i++) {
+            if (strcmp(keys[i].section, sections[s]) != 0)
+                continue;
+            char *v = ini_value(c, &keys[i]);
+            if (v)
+                fprintf(f, "%s = %s\n", keys[i].key, v);
+            free(v);
+        }
+    }
+}
 
 void preset_write(const vb_config *c, writer *w)
 {

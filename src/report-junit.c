@@ -25,6 +25,7 @@
 typedef struct junit {
     xmlTextWriterPtr w;
     FILE *out;          /* borrowed */
+    const report_header *h; /* borrowed: the render's, alive as long */
     int rc;             /* first libxml2 error: < 0 */
 } junit;
 
@@ -108,20 +109,80 @@ static void report_junit_testcase(junit *j, const char *classname, const char *n
     report_junit_attr_time(j, "time", t);
 }
 
+/* Which stage measured a check: the decode analysis, the thumbnails,
+ * or the headers (probe and the rest). */
+enum { JT_HEADERS, JT_ANALYSE, JT_THUMBS, JT_N };
+static int report_junit_group(const char *rule)
+{
+    static const char *const analysed[] = { "black", "freeze", "silence", "silent",
+                                            "loudness", "true_peak", "decode_errors",
+                                            "integrity" };
+    if (!rule)
+        return JT_HEADERS;
+    if (strcmp(rule, "thumbnails") == 0)
+        return JT_THUMBS;
+    for (size_t i = 0; i < VB_ARRAY_LEN(analysed); i++)
+        if (strstr(rule, analysed[i]))
+            return JT_ANALYSE;
+    return JT_HEADERS;
+}
+
+/* Each check's time: the first check a stage made carries that stage's
+ * time (the decode for the analysis checks, the thumbnails for theirs,
+ * the rest for the first header check), so that the slow checks show and
+ * the item's tests still add up to its time. */
+static void report_junit_times(const item_record *it, double *t)
+{
+    double g[JT_N] = { 0 };
+    for (int s = 0; s < STAGE_COUNT; s++)
+        if (it->stage_time[s] > 0)
+            g[s == STAGE_ANALYSE ? JT_ANALYSE : s == STAGE_THUMBS ? JT_THUMBS : JT_HEADERS] +=
+                it->stage_time[s];
+    bool had[JT_N] = { false };
+    double spare = 0;
+    for (size_t i = 0; i < it->checks.n; i++)
+        had[report_junit_group(it->checks.r[i].rule)] = true;
+    for (int k = 0; k < JT_N; k++)
+        if (!had[k])
+            spare += g[k];
+    bool first = true;
+    for (size_t i = 0; i < it->checks.n; i++) {
+        int k = report_junit_group(it->checks.r[i].rule);
+        t[i] = g[k] + (first ? spare : 0);
+        g[k] = 0;
+        first = false;
+    }
+    t[it->checks.n] = it->checks.n ? 0 : spare;    /* for the tests after the checks */
+}
+
+/* Jenkins (JUnit Attachments) and GitLab read files named so in a
+ * test's output: the contact sheet, from where vbatch was run. NULL
+ * when there is none; caller frees. */
+static char *report_junit_attachment(const junit *j, const item_record *it)
+{
+    if (!it->contact || !*it->contact || !j->h->out_dir)
+        return NULL;
+    char *path = util_path_join(j->h->out_dir, it->contact);
+    char *text = vb_xasprintf("[[ATTACHMENT|%s]]", path);
+    free(path);
+    return text;
+}
+
 static int report_junit_item(void *ctx, const item_record *it, vb_error *e)
 {
     junit *j = ctx;
     const char *classname = it->folder && *it->folder ? it->folder
                           : it->source ? it->source : "item";
-    double t = 0;
-    for (int s = 0; s < STAGE_COUNT; s++)
-        if (it->stage_time[s] > 0)
-            t += it->stage_time[s];
+    double *times = vb_xcalloc(it->checks.n + 1, sizeof *times);
+    report_junit_times(it, times);
+    double t = times[it->checks.n];
 
     for (size_t i = 0; i < it->checks.n; i++) {
         const rule_result *c = &it->checks.r[i];
-        report_junit_testcase(j, classname, c->rule ? c->rule : "check", t);
-        t = 0;
+        report_junit_testcase(j, classname, c->rule ? c->rule : "check", times[i]);
+        /* The item's first test carries its attachment, after any
+         * failure (the schema's order), in its one <system-out>. */
+        char *att = i == 0 ? report_junit_attachment(j, it) : NULL;
         if (c->verdict == VERDICT_FAIL) {
             report_junit_start(j, "failure");
             report_junit_attr(j, "message", c->message ? c->message : c->rule);
@@ -133,13 +194,18 @@ static int report_junit_item(void *ctx, const item_record *it, vb_error *e)
             report_junit_text(j, body);
             free(body);
             report_junit_end(j);
-        } else if (c->verdict == VERDICT_WARN) {
+        }
+        if (c->verdict == VERDICT_WARN || att) {
             report_junit_start(j, "system-out");
-            char *msg = vb_xasprintf("warning: %s", c->message ? c->message : c->rule);
+            char *msg = c->verdict == VERDICT_WARN
+                            ? vb_xasprintf("warning: %s%s%s", c->message ? c->message : c->rule,
+                                           att ? "\n" : "", att ? att : "")
+                            : vb_xstrdup(att);
             report_junit_text(j, msg);
             free(msg);
             report_junit_end(j);
         }
+        free(att);
         report_junit_end(j);
     }
 
@@ -181,6 +247,7 @@ static int report_junit_item(void *ctx, const item_record *it, vb_error *e)
         report_junit_end(j);
         report_junit_end(j);
     }
+    free(times);
     if (j->rc < 0)
         return vb_fail(e, VB_ERR_IO, "cannot write the JUnit report");
     return 0;
@@ -215,6 +282,7 @@ int report_junit_open(report_sink *s, FILE *out, const report_header *h, vb_erro
         return vb_fail(e, VB_ERR_INTERNAL, "libxml2: cannot create an output buffer");
     junit *j = vb_xcalloc(1, sizeof *j);
     j->out = out;
+    j->h = h;
     j->w = xmlNewTextWriter(buf);
     if (!j->w) {
         xmlOutputBufferClose(buf);

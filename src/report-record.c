@@ -451,6 +451,8 @@ void report_counts_add(report_counts *c, const item_record *it)
         c->skipped++;
         if (it->previous_status == ITEM_QC_FAILED)
             c->skipped_qc_failed++;
+        else if (it->warned_rules.n > 0)
+            c->skipped_warned++;
         break;
     default:             c->unknown++; break;
     }

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "report.h"
 #include "report-impl.h"
+#include "msg.h"
 #include "report-record.h"
 #include "jsonx.h"
 #include "state.h"
@@ -112,20 +113,9 @@ typedef struct summary_lines {
     int64_t more;
 } summary_lines;
 
-/* Control characters of a name made '?', in place. Not msg_printable:
- * the summary has always kept 0x7f as it is, and these files must not
- * change. */
-static char *summary_clean(char *s)
-{
-    for (char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x20)
-            *p = '?';
-    return s;
-}
-
 static void summary_add(summary_lines *s, char *line)
 {
-    summary_clean(line);
+    msg_printable(line);
     if (s->n < SUMMARY_LINES)
         s->lines[s->n++] = line;
     else {
@@ -172,7 +162,7 @@ static void slowest_add(slowest *s, const item_record *it)
     memmove(&s->secs[pos + 1], &s->secs[pos], (size_t)(s->n - pos) * sizeof s->secs[0]);
     memmove(&s->source[pos + 1], &s->source[pos], (size_t)(s->n - pos) * sizeof s->source[0]);
     s->secs[pos] = t;
-    s->source[pos] = summary_clean(vb_xstrdup(it->source ? it->source : ""));
+    s->source[pos] = msg_printable_dup(it->source);
     s->n++;
 }
 
@@ -267,7 +257,9 @@ typedef struct render {
     report_header rh;
     outfile bj, ej, csvf, ju, ht;
     writer *bjw, *ejw, *csv;      /* streaming into bj, ej, csvf */
-    report_sink junit, html;
+    report_sink junit, html, github;
+    FILE *text_out;               /* the text views: summary, annotations */
+    FILE *step_summary;           /* $GITHUB_STEP_SUMMARY, appended to */
     summary_lines fails, errs;
     slowest slow;
 } render;
@@ -320,6 +312,7 @@ static int render_json_open(render *x, vb_error *e)
         return -1;
     writer *w = x->bjw = writer_new_stream(WRITER_JSON, x->bj.f);
     writer_begin_object(w, NULL);
+    writer_int(w, "schema_version", VB_SCHEMA_VERSION);
     writer_string(w, "batch_id", x->id);
     writer_string(w, "vbatch_version", x->rh.vbatch_version);
     writer_string(w, "started", x->rh.started);
@@ -331,6 +324,7 @@ static int render_json_open(render *x, vb_error *e)
     writer_begin_array(w, "items");
     w = x->ejw = writer_new_stream(WRITER_JSON, x->ej.f);
     writer_begin_object(w, NULL);
+    writer_int(w, "schema_version", VB_SCHEMA_VERSION);
     writer_string(w, "batch_id", x->id);
     writer_int(w, "failed", x->c.failed);
     writer_begin_array(w, "errors");
@@ -346,6 +340,11 @@ static int render_open(render *x, vb_error *e)
         if (outfile_open(&x->csvf, x->summary_dir, "results.csv", e) != 0)
             return -1;
         x->csv = writer_new_stream(WRITER_CSV, x->csvf.f);
+        /* As the batch ran (older journals: the defaults). */
+        json_t *o = json_object_get(x->config, "output");
+        const char *sep = json_string_value(json_object_get(o, "csv_separator"));
+        writer_csv_options(x->csv, sep && strcmp(sep, "semicolon") == 0 ? ';' : ',',
+                           json_is_true(json_object_get(o, "csv_bom")));
         writer_begin_array(x->csv, NULL);
     }
     if ((x->formats & REPORT_JUNIT) &&
@@ -356,6 +355,16 @@ static int render_open(render *x, vb_error *e)
         (outfile_open(&x->ht, x->summary_dir, "report.html", e) != 0 ||
          report_html_open(&x->html, x->ht.f, &x->rh, e) != 0))
         return -1;
+    if ((x->formats & REPORT_GITHUB) && x->text_out) {
+        /* The runner's file, meant to be appended to: not an output of
+         * ours, so not written to a temporary name. */
+        const char *md = getenv("GITHUB_STEP_SUMMARY");
+        if (md && md[0] && !(x->step_summary = fopen(md, "a")))
+            return vb_fail(e, VB_ERR_IO, "cannot append to $GITHUB_STEP_SUMMARY %s: %s", md,
+                           strerror(errno));
+        if (report_github_open(&x->github, x->text_out, x->step_summary, &x->rh, e) != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -368,7 +377,7 @@ static void render_summary_item(render *x, const item_record *it)
                                            report_stage_name(it->error_stage), it->error));
     else if (it->status == ITEM_QC_FAILED ||
              (it->status == ITEM_SKIPPED && it->previous_status == ITEM_QC_FAILED)) {
-        char *f = vb_strlist_join(&it->failed_rules, ", ");
+        char *f = report_rules_brief(it, VERDICT_FAIL);
         char *note = it->status == ITEM_SKIPPED ? report_skip_note(it) : NULL;
         summary_add(&x->fails, vb_xasprintf("%s  %s%s%s%s", it->folder ? it->folder : it->source,
                                             f, note ? "  (skipped: " : "", note ? note : "",
@@ -406,6 +415,8 @@ static int render_one(void *ctx, item_record *it, vb_error *e)
         return -1;
     if (x->html.item && x->html.item(x->html.ctx, it, e) != 0)
         return -1;
+    if (x->github.item && x->github.item(x->github.ctx, it, e) != 0)
+        return -1;
     render_summary_item(x, it);
     return 0;
 }
@@ -435,11 +446,20 @@ static bool render_close(render *x, bool ok, vb_error *e)
         ok = false;
     if (ok && x->html.finish && x->html.finish(x->html.ctx, e) != 0)
         ok = false;
+    if (ok && x->github.finish && x->github.finish(x->github.ctx, e) != 0)
+        ok = false;
     if (x->junit.destroy)
         x->junit.destroy(x->junit.ctx);
     if (x->html.destroy)
         x->html.destroy(x->html.ctx);
-    x->junit = x->html = (report_sink){0};
+    if (x->github.destroy)
+        x->github.destroy(x->github.ctx);
+    x->junit = x->html = x->github = (report_sink){0};
+    if (x->step_summary && fclose(x->step_summary) != 0 && ok) {
+        vb_fail(e, VB_ERR_IO, "cannot write $GITHUB_STEP_SUMMARY: %s", strerror(errno));
+        ok = false;
+    }
+    x->step_summary = NULL;
     ok = outfile_close(&x->bj, ok, e) == 0 && ok;
     ok = outfile_close(&x->ej, ok, e) == 0 && ok;
     ok = outfile_close(&x->csvf, ok, e) == 0 && ok;
@@ -455,6 +475,7 @@ static int render_metrics(const render *x, vb_error *e)
     double wall = x->b.wall;
     writer *w = writer_new(WRITER_JSON);
     writer_begin_object(w, NULL);
+    writer_int(w, "schema_version", VB_SCHEMA_VERSION);
     writer_string(w, "batch_id", x->id);
     write_counts(w, c);
     writer_double(w, "wall_seconds", round(wall * 1e6) / 1e6);
@@ -501,7 +522,7 @@ int report_render_to(const char *out_dir, const char *batch_id, const char *to,
                      unsigned formats, FILE *text_out, vb_error *e)
 {
     render x = {
-        .out_dir = out_dir, .formats = formats,
+        .out_dir = out_dir, .formats = formats, .text_out = text_out,
         .summary_dir = to ? vb_xstrdup(to) : util_path_join(out_dir, "summary"),
     };
     int rc = -1;

@@ -71,16 +71,49 @@ static const char *status_shown(const status_runner *run, const char *id, const 
     return status;
 }
 
-static int status_list(state *st, const status_runner *run, writer *w, vb_error *e)
+/* One batch as one line: id, status, start, the counts that are not 0. */
+static void status_line(FILE *f, const char *id, const char *status, const char *started,
+                        const int64_t n[N_SLOTS])
+{
+    /* The order a reader wants: results first, then what is left. */
+    static const int order[] = { 2, 3, 4, 5, 0, 1, N_UNKNOWN };
+    fprintf(f, "%s  %-11s  %s  %lld item%s", id, status ? status : "?", started ? started : "-",
+            (long long)n[N_TOTAL], n[N_TOTAL] == 1 ? "" : "s");
+    const char *sep = ": ";
+    for (size_t i = 0; i < VB_ARRAY_LEN(order); i++) {
+        if (!n[order[i]])
+            continue;
+        fprintf(f, "%s%lld %s", sep, (long long)n[order[i]],
+                order[i] == N_UNKNOWN ? "unknown" : journal_statuses[order[i]]);
+        sep = ", ";
+    }
+    fputc('\n', f);
+}
+
+static int status_list(state *st, const status_runner *run, writer *w, FILE *lines,
+                       vb_error *e)
 {
     state_rows *rows = state_query(st, STATE_Q_BATCHES, NULL, e);
     if (!rows)
         return -1;
-    writer_begin_array(w, "batches");
+    if (!lines)
+        writer_begin_array(w, "batches");
     const char *col[5];
     int got;
     while ((got = state_rows_next(rows, col, 5, e)) == 1) {
         char *id = vb_xstrdup(col[0] ? col[0] : "");
+        if (lines) {
+            int64_t n[N_SLOTS];
+            int rc = status_counts(st, id, n, e);
+            if (rc == 0)
+                status_line(lines, id, status_shown(run, id, col[3]), col[1], n);
+            free(id);
+            if (rc != 0) {
+                got = -1;
+                break;
+            }
+            continue;
+        }
         writer_begin_object(w, NULL);
         writer_string(w, "batch_id", id);
         writer_string(w, "status", status_shown(run, id, col[3]));
@@ -98,7 +131,8 @@ static int status_list(state *st, const status_runner *run, writer *w, vb_error 
         status_write_counts(w, n);
         writer_end_object(w);
     }
-    writer_end_array(w);
+    if (!lines)
+        writer_end_array(w);
     state_rows_free(&rows);
     return got < 0 ? -1 : 0;
 }
@@ -223,7 +257,41 @@ out:
     return rc;
 }
 
-int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e)
+int report_unfinished_batch(const char *out_dir, char **id, vb_error *e)
+{
+    *id = NULL;
+    state *st = state_open(out_dir, STATE_READ, e);
+    if (!st)
+        return -1;
+    state_rows *rows = state_query(st, STATE_Q_BATCHES, NULL, e);
+    vb_strlist ids = {0};
+    const char *col[5];
+    int got = rows ? 1 : -1;
+    while (rows && (got = state_rows_next(rows, col, 5, e)) == 1)
+        if (col[0] && col[3] && (strcmp(col[3], "interrupted") == 0 ||
+                                 strcmp(col[3], "running") == 0))
+            vb_strlist_add(&ids, col[0]);
+    state_rows_free(&rows);
+    state_close(&st);
+    int rc = -1;
+    if (got >= 0 && ids.n == 1) {
+        *id = vb_xstrdup(ids.v[0]);
+        rc = 0;
+    } else if (got >= 0 && ids.n == 0) {
+        vb_fail(e, VB_ERR_USAGE, "%s: no interrupted batch to resume (see vbatch status "
+                "--output %s)", out_dir, out_dir);
+    } else if (got >= 0) {
+        char *l = vb_strlist_join(&ids, ", ");
+        vb_fail(e, VB_ERR_USAGE, "%s: %zu interrupted batches (%s): say which with --job-id",
+                out_dir, ids.n, l);
+        free(l);
+    }
+    vb_strlist_clear(&ids);
+    return rc;
+}
+
+static int status_run(const char *out_dir, const char *batch_id, writer *w, FILE *lines,
+                      vb_error *e)
 {
     state *st = state_open(out_dir, STATE_READ, e);
     if (!st)
@@ -249,7 +317,8 @@ int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error
             free(run.batch);    /* two runs one after the other: either */
             run.batch = NULL;
         }
-        rc = batch_id ? status_batch(st, &run, batch_id, w, e) : status_list(st, &run, w, e);
+        rc = batch_id ? status_batch(st, &run, batch_id, w, e)
+                      : status_list(st, &run, w, lines, e);
         state_snapshot(st, false, NULL);
     }
     free(batch2);
@@ -258,3 +327,12 @@ int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error
     return rc;
 }
 
+int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e)
+{
+    return status_run(out_dir, batch_id, w, NULL, e);
+}
+
+int report_status_lines(const char *out_dir, FILE *f, vb_error *e)
+{
+    return status_run(out_dir, NULL, NULL, f, e);
+}

@@ -65,6 +65,9 @@ static void settings_hashes(report *r, json_t *config)
         if (strncmp(k, "provider.", 9) == 0)
             json_object_del(c, k);
     json_object_del(json_object_get(c, "preset"), "description");
+    /* How results.csv is laid out changes no result. */
+    json_object_del(json_object_get(c, "output"), "csv_separator");
+    json_object_del(json_object_get(c, "output"), "csv_bom");
     /* The [fix] settings change results only when fixing is on. */
     json_t *fix = json_object_get(c, "fix");
     if (fix && !json_is_true(json_object_get(fix, "enabled")))
@@ -143,6 +146,34 @@ report *report_open(const char *out_dir, const report_batch_info *info, vb_error
         report_free(&r);
         return NULL;
     }
+    return r;
+}
+
+report *report_preview(const char *out_dir, const vb_config *config, vb_error *e)
+{
+    char *db = util_path_join(out_dir, ".vbatch/state.db");
+    bool known = access(db, F_OK) == 0;
+    free(db);
+    if (!known)
+        return NULL;
+    report *r = vb_xcalloc(1, sizeof *r);
+    r->out_dir = vb_xstrdup(out_dir);
+    r->rescan_after = -1;
+    r->batch_id = vb_xstrdup("");       /* no batch: every result is another's */
+    r->command_line = vb_xstrdup("");
+    if (!(r->st = state_open(out_dir, STATE_READ, e))) {
+        report_free(&r);
+        return NULL;
+    }
+    writer *w = writer_new(WRITER_JSON);
+    writer_begin_object(w, NULL);
+    preset_write(config, w);
+    writer_end_object(w);
+    char *s = writer_finish(w, NULL);
+    writer_free(&w);
+    r->config = json_loads(s, 0, NULL);
+    free(s);
+    settings_hashes(r, r->config);
     return r;
 }
 
@@ -387,6 +418,39 @@ char *report_skip_note(const item_record *it)
         return vb_xasprintf("unchanged since %s (%s)", it->unchanged_since,
                             report_status_name(it->previous_status));
     return vb_xstrdup(it->error ? it->error : "skipped");
+}
+
+/* How a rule's limit reads after its measured value. */
+static const char *report_limit_word(const char *rule)
+{
+    size_t n = strlen(rule);
+    if (n > 4 && strcmp(rule + n - 4, "_min") == 0)
+        return "min";
+    if (n > 4 && strcmp(rule + n - 4, "_max") == 0)
+        return "max";
+    return strcmp(rule, "loudness") == 0 ? "target" : "limit";
+}
+
+char *report_rules_brief(const item_record *it, int verdict)
+{
+    const vb_strlist *names = verdict == VERDICT_FAIL ? &it->failed_rules : &it->warned_rules;
+    char *out = vb_xstrdup("");
+    for (size_t i = 0; i < names->n; i++) {
+        const rule_result *c = NULL;
+        for (size_t k = 0; !c && k < it->checks.n; k++)
+            if (it->checks.r[k].verdict == verdict &&
+                strcmp(it->checks.r[k].rule, names->v[i]) == 0)
+                c = &it->checks.r[k];
+        char *s;
+        if (c && c->value && c->limit)
+            s = vb_xasprintf("%s%s%s %s (%s %s)", out, i ? ", " : "", c->rule, c->value,
+                             report_limit_word(c->rule), c->limit);
+        else
+            s = vb_xasprintf("%s%s%s", out, i ? ", " : "", names->v[i]);
+        free(out);
+        out = s;
+    }
+    return out;
 }
 
 int report_finish(report *r, double wall, FILE *summary_out, vb_error *e)

@@ -9,6 +9,7 @@
 #include "writer.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -340,6 +341,52 @@ const char *rules_verdict_name(int v)
     return v == VERDICT_FAIL ? "fail" : v == VERDICT_WARN ? "warn" : "pass";
 }
 
+bool rules_number(const char *text, double *num, char *unit, size_t len)
+{
+    unit[0] = '\0';
+    if (!text)
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || errno || !isfinite(v))
+        return false;
+    /* "2.000 s", "97.0 kb/s", "-21.8 LUFS", "12" -- not "1280x720",
+     * "25/1" or "-14.0 LUFS +/- 1.0 LU". */
+    if (*end == ' ' && end[1] && !strchr(end + 1, ' ') && !isdigit((unsigned char)end[1]))
+        snprintf(unit, len, "%s", end + 1);
+    else if (*end)
+        return false;
+    *num = v;
+    return true;
+}
+
+/* value and limit as numbers too, with their unit, where they read as a
+ * number and a unit: what jq and scripts compare. */
+static void rules_write_numbers(const rule_result *x, writer *w)
+{
+    double v, l;
+    char vu[32], lu[32];
+    bool hv = rules_number(x->value, &v, vu, sizeof vu);
+    bool hl = rules_number(x->limit, &l, lu, sizeof lu);
+    /* A limit in another unit than the value is not comparable as is. */
+    if (hv && hl && strcmp(vu, lu) != 0)
+        hl = false;
+    if (hv)
+        writer_double(w, "measured", v);
+    else
+        writer_null(w, "measured");
+    if (hl)
+        writer_double(w, "threshold", l);
+    else
+        writer_null(w, "threshold");
+    const char *u = hv ? vu : hl ? lu : "";
+    if (*u)
+        writer_string(w, "unit", u);
+    else
+        writer_null(w, "unit");
+}
+
 void rules_write(const rule_report *r, writer *w)
 {
     writer_string(w, "verdict", rules_verdict_name(r->verdict));
@@ -352,6 +399,7 @@ void rules_write(const rule_report *r, writer *w)
         writer_string(w, "rule", x->rule);
         writer_string(w, "value", x->value);
         writer_string(w, "limit", x->limit);
+        rules_write_numbers(x, w);
         writer_string(w, "level", preset_level_name(x->level));
         writer_string(w, "verdict", rules_verdict_name(x->verdict));
         writer_string(w, "message", x->message);

@@ -78,12 +78,15 @@ struct scanner {
     scan_id *loops;             /* loop targets already reported */
     size_t nloops;
     bool urls_only;             /* see scan_urls_only */
+    bool walk;                  /* into sub-folders: recursive, or a pattern
+                                   names a path */
 };
 
 scanner *scan_new(const input_config *in)
 {
     scanner *s = vb_xcalloc(1, sizeof(*s));
     s->in = in;
+    s->walk = in->recursive || pattern_walks(&in->patterns);
     return s;
 }
 
@@ -105,7 +108,7 @@ void scan_free(scanner **sp)
     for (size_t i = 0; i < s->nroots; i++)
         free(s->roots[i].path);
     free(s->roots);
-    if (s->list)
+    if (s->list && s->list != stdin)
         fclose(s->list);
     free(s->listpath);
     free(s->line);
@@ -168,6 +171,62 @@ void scan_entry_clear(scan_entry *en)
     free(en->rel);
     free(en->errmsg);
     memset(en, 0, sizeof(*en));
+}
+
+bool scan_is_output(const char *dir)
+{
+    char *db = util_path_join(dir, ".vbatch/state.db");
+    struct stat st;
+    bool yes = lstat(db, &st) == 0 && S_ISREG(st.st_mode);
+    free(db);
+    return yes;
+}
+
+/* true if the folder holds an entry a walk would look at. */
+static bool scan_has_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return false;
+    struct dirent *de;
+    bool any = false;
+    while (!any && (de = readdir(d)))
+        any = de->d_name[0] != '.';
+    closedir(d);
+    return any;
+}
+
+int scan_check_output(const vb_strlist *paths, const char *out_dir, bool recursive,
+                      vb_error *e)
+{
+    struct stat os;
+    if (stat(out_dir, &os) != 0 || !S_ISDIR(os.st_mode))
+        return 0;   /* made by the run: empty, holds no input */
+    char *oreal = realpath(out_dir, NULL);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < paths->n; i++) {
+        struct stat ps;
+        if (stat(paths->v[i], &ps) != 0 || !S_ISDIR(ps.st_mode))
+            continue;
+        if (ps.st_dev == os.st_dev && ps.st_ino == os.st_ino) {
+            rc = vb_fail(e, VB_ERR_USAGE, "the output folder %s is the input folder %s: "
+                         "give --output another folder (one inside it is fine)",
+                         out_dir, paths->v[i]);
+            break;
+        }
+        char *preal = realpath(paths->v[i], NULL);
+        /* Inside a walked input, an output folder is left out of the walk:
+         * refused if it holds files that are not an earlier run's. */
+        if (recursive && oreal && preal && util_path_within(oreal, preal) &&
+            !scan_is_output(out_dir) && scan_has_entries(out_dir))
+            rc = vb_fail(e, VB_ERR_USAGE, "the output folder %s lies in the input folder %s "
+                         "and holds files that are not an earlier vbatch output: they would "
+                         "not be read; give --output an empty or new folder", out_dir,
+                         paths->v[i]);
+        free(preal);
+    }
+    free(oreal);
+    return rc;
 }
 
 static bool scan_skipped(scanner *s, const struct stat *st)
@@ -411,7 +470,7 @@ static int scan_too_long(scanner *s, const scan_level *top, const char *name, bo
     if (dfd >= 0)
         close(dfd);
     bool dir = known && S_ISDIR(st.st_mode);
-    if (dir ? !s->in->recursive || scan_skipped(s, &st) : !match) {
+    if (dir ? !s->walk || scan_skipped(s, &st) : !match) {
         free(path);
         free(rel);
         return 0;
@@ -438,9 +497,9 @@ static int scan_step(scanner *s, scan_entry *out)
     }
     const char *name = top->names[top->i++];
     const input_config *in = s->in;
-    bool match = pattern_match(&in->patterns, &in->exclude, name);
     char *path = util_path_join(top->path, name);
     char *rel = top->rel ? util_path_join(top->rel, name) : vb_xstrdup(name);
+    bool match = pattern_match(&in->patterns, &in->exclude, rel);
     struct stat st;
 
     if (strlen(path) >= PATH_MAX)
@@ -470,7 +529,7 @@ static int scan_step(scanner *s, scan_entry *out)
     }
     /* A link that would be followed: refused if it leads outside. */
     if (link && in->outside_links == OUTSIDE_REFUSE &&
-        (S_ISDIR(st.st_mode) ? in->recursive && !scan_skipped(s, &st) : match)) {
+        (S_ISDIR(st.st_mode) ? s->walk && !scan_skipped(s, &st) : match)) {
         int got = scan_outside(s, path, rel, out);
         if (got) {
             free(path);
@@ -479,9 +538,12 @@ static int scan_step(scanner *s, scan_entry *out)
         }
     }
     if (S_ISDIR(st.st_mode)) {
-        if (scan_skipped(s, &st))
+        /* An earlier run's output (its items link the inputs) is never
+         * input again. */
+        if (scan_skipped(s, &st) || (s->walk && scan_is_output(path)) ||
+            pattern_excluded_dir(&in->exclude, rel))
             goto skip;
-        if (!in->recursive) {
+        if (!s->walk) {
             if (match)
                 return scan_emit(out, path, rel, VB_ERR_MEDIA,
                                  "is a directory, not a video file");
@@ -525,8 +587,8 @@ static int scan_root_path(scanner *s, const char *p, scan_entry *out)
                          "cannot read %s: %s", p, strerror(err));
     }
     if (S_ISDIR(st.st_mode)) {
-        if (scan_skipped(s, &st))
-            return 0;
+        /* A folder named is walked, whatever it is (process refuses an
+         * output folder equal to it: scan_check_output). */
         if (scan_push(s, p, NULL) != 0) {
             int err = errno;
             return scan_emit(out, vb_xstrdup(p), util_basename(p), VB_ERR_IO,
@@ -557,13 +619,17 @@ static bool scan_has_scheme(const char *s)
 /* One line of a list file. Returns 1 with *out filled, 0 otherwise. */
 static int scan_list_line(scanner *s, char *line, scan_entry *out)
 {
+    /* NUL-separated (find -print0): the name exactly as given, any byte
+     * but NUL its own; no comments. */
+    if (s->in->lists_null && *line == '\0')
+        return 0;
     size_t n = strlen(line);
-    while (n > 0 && isspace((unsigned char)line[n - 1]))
+    while (!s->in->lists_null && n > 0 && isspace((unsigned char)line[n - 1]))
         n--;
     line[n] = '\0';
-    while (isspace((unsigned char)*line))
+    while (!s->in->lists_null && isspace((unsigned char)*line))
         line++;
-    if (*line == '\0' || *line == '#')
+    if (*line == '\0' || (!s->in->lists_null && *line == '#'))
         return 0;
     if (util_is_url(line)) {
         scan_emit(out, vb_xstrdup(line), util_url_basename(line), 0, NULL);
@@ -590,9 +656,9 @@ static int scan_read_line(scanner *s, vb_error *e)
     FILE *f = s->list;
     size_t n = 0;
     long long total = 0;
-    int c;
+    int c, end = s->in->lists_null ? '\0' : '\n';
     errno = 0;
-    while ((c = getc_unlocked(f)) != EOF && c != '\n') {
+    while ((c = getc_unlocked(f)) != EOF && c != end) {
         if (c == '\0')
             return vb_fail(e, VB_ERR_USAGE, "cannot read list %s: line %lld holds a NUL "
                            "byte: not a text file of paths and URLs", s->listpath,
@@ -647,7 +713,8 @@ int scan_next(scanner *s, scan_entry *out, vb_error *e)
         if (s->list) {
             int got = scan_read_line(s, e);
             if (got <= 0) {
-                fclose(s->list);
+                if (s->list != stdin)
+                    fclose(s->list);
                 s->list = NULL;
                 if (got < 0)
                     return -1;
@@ -666,16 +733,24 @@ int scan_next(scanner *s, scan_entry *out, vb_error *e)
             return 0;
         scan_root *r = &s->roots[s->iroot++];
         if (r->is_list) {
-            s->list = fopen(r->path, "r");
+            /* "-": standard input, read once. */
+            bool in = strcmp(r->path, "-") == 0;
+            s->list = in ? stdin : fopen(r->path, "r");
             if (!s->list) {
                 int err = errno;
                 return vb_fail(e, VB_ERR_USAGE, "cannot read list %s: %s",
                                r->path, strerror(err));
             }
             free(s->listpath);
-            s->listpath = vb_xstrdup(r->path);
+            s->listpath = vb_xstrdup(in ? "(standard input)" : r->path);
             s->lineno = 0;
             continue;
+        }
+        /* A URL given as a PATH is downloaded like a listed one. */
+        if (util_is_url(r->path)) {
+            scan_emit(out, vb_xstrdup(r->path), util_url_basename(r->path), 0, NULL);
+            out->is_url = true;
+            return 1;
         }
         if (!s->urls_only && scan_root_path(s, r->path, out))
             return 1;

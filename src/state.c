@@ -1402,6 +1402,14 @@ int state_input_get(state *s, const char *key, state_input *out, vb_error *e)
 {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&s->mu);
+    /* Read-only (process --dry-run): prepared when first needed. */
+    if (!s->st[ST_INPUT_GET] &&
+        sqlite3_prepare_v2(s->db, stmt_sql[ST_INPUT_GET], -1, &s->st[ST_INPUT_GET], NULL) !=
+            SQLITE_OK) {
+        int rc = db_fail(s, e, "cannot prepare");
+        pthread_mutex_unlock(&s->mu);
+        return rc;
+    }
     sqlite3_stmt *st = s->st[ST_INPUT_GET];
     bind_text(st, 1, key);
     int r = sqlite3_step(st), rc;

@@ -29,12 +29,23 @@ bool vb_strlist_has(const vb_strlist *l, const char *s)
     return false;
 }
 
+/* The length of the word at s: up to a blank, or a comma outside braces
+ * (a glob's "*.{mp4,mov}" is one word). */
+static size_t vb_strlist_word(const char *s)
+{
+    size_t n = 0;
+    int depth = 0;
+    for (; s[n] && s[n] != ' ' && s[n] != '\t' && (s[n] != ',' || depth > 0); n++)
+        depth += s[n] == '{' ? 1 : s[n] == '}' && depth > 0 ? -1 : 0;
+    return n;
+}
+
 void vb_strlist_set_words(vb_strlist *l, const char *s)
 {
     vb_strlist_clear(l);
     while (*s) {
         s += strspn(s, " \t,");
-        size_t n = strcspn(s, " \t,");
+        size_t n = vb_strlist_word(s);
         if (n == 0)
             break;
         char *w = vb_xstrndup(s, n);

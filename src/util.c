@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -357,11 +358,17 @@ double util_wall(void)
 void util_iso_time(char *buf, size_t len, double epoch)
 {
     /* Local time with its offset: the same clock as the batch id, and
-     * still unambiguous. */
+     * still unambiguous; RFC 3339 (jq's fromdateiso8601, Python's
+     * fromisoformat): "Z" for UTC, else "+01:00". */
     time_t t = (time_t)epoch;
     struct tm tm;
     localtime_r(&t, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%S%z", &tm);
+    char off[8];
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (strftime(off, sizeof off, "%z", &tm) != 5 || strcmp(off + 1, "0000") == 0)
+        snprintf(buf + n, len - n, "Z");
+    else
+        snprintf(buf + n, len - n, "%.3s:%.2s", off, off + 3);
 }
 
 int util_ncpu(void)
@@ -532,4 +539,59 @@ char *util_url_redact(const char *url)
     if (memchr(h, '@', host))
         return vb_xstrdup("(a URL)");
     return vb_xasprintf("%.*s/...", (int)(h - url + (ptrdiff_t)host), url);
+}
+
+size_t util_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t d[64][64];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) !=
+                                            tolower((unsigned char)b[j - 1]));
+            size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    }
+    return d[la][lb];
+}
+
+const char *util_suggest(const char *word, const char *const *cands, size_t n)
+{
+    const char *best = NULL;
+    size_t bd = UTIL_SUGGEST_MAX + 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = cands[i] ? util_edit_distance(word, cands[i]) : bd;
+        if (d < bd) {
+            bd = d;
+            best = cands[i];
+        }
+    }
+    return best;
+}
+
+char *util_shell_quote(const char *s)
+{
+    if (s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                          "0123456789_-./:=@%+,") == strlen(s))
+        return vb_xstrdup(s);
+    char *q = vb_xmalloc(4 * strlen(s) + 3), *p = q;
+    *p++ = '\'';
+    for (; *s; s++) {
+        if (*s == '\'') {
+            memcpy(p, "'\\''", 4);
+            p += 4;
+        } else {
+            *p++ = *s;
+        }
+    }
+    *p++ = '\'';
+    *p = '\0';
+    return q;
 }

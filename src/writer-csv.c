@@ -45,6 +45,8 @@ typedef struct cw {
     size_t len;
     FILE *out;
     bool external;          /* out belongs to the caller */
+    char sep;               /* ',' or ';' (spreadsheets of comma-decimal locales) */
+    bool bom;               /* a UTF-8 BOM first (Excel reads UTF-8 then) */
 } cw;
 
 void *writer_csv_new(FILE *out)
@@ -54,7 +56,15 @@ void *writer_csv_new(FILE *out)
     c->out = out ? out : open_memstream(&c->buf, &c->len);
     if (!c->out)
         abort();
+    c->sep = ',';
     return c;
+}
+
+void writer_csv_configure(void *priv, char sep, bool bom)
+{
+    cw *c = priv;
+    c->sep = sep;
+    c->bom = bom;
 }
 
 static char *field_name(cw *c, const char *key)
@@ -83,7 +93,7 @@ static void put_row(cw *c, char **vals, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (i)
-            fputc(',', c->out);
+            fputc(c->sep, c->out);
         csvio_write_field(c->out, vals[i], vals[i] ? strlen(vals[i]) : 0);
     }
     fputs("\r\n", c->out);
@@ -92,6 +102,8 @@ static void put_row(cw *c, char **vals, size_t n)
 static void flush_row(cw *c)
 {
     if (!c->header_written) {
+        if (c->bom)
+            fputs("\xEF\xBB\xBF", c->out);
         c->nheader = c->ncells;
         c->header = vb_xcalloc(c->ncells, sizeof(char *));
         for (size_t i = 0; i < c->ncells; i++)

@@ -117,3 +117,9 @@ void writer_format_double(char *buf, size_t len, double v)
 {
     snprintf(buf, len, "%.10g", v);
 }
+
+void writer_csv_options(writer *w, char separator, bool bom)
+{
+    if (w && w->ops == &writer_csv_ops)
+        writer_csv_configure(w->priv, separator, bom);
+}

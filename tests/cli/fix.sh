@@ -335,7 +335,11 @@ check "dry run: quiet.mp4 passes" grep -q "^quiet.mp4: passes" "$T/dry.txt"
 check "dry run: an unfixable item exits 1" [ $? -eq 1 ]
 pyjson "$T/dry.json" 'any(x["file"] == "late.mp4" and not x["fixable"] and "duration_min" in x["failed_rules"] for x in d)' ||
     fail "dry run json: late.mp4 unfixable"
-expect_status 2 "--dry-run without --fix" "$VBATCH" process "$T/in" --dry-run --output "$T/o-dry2"
+# Without --fix a dry run lists what a run would take (issue 14; it was a
+# usage error): nothing written either.
+"$VBATCH" process "$T/in" --dry-run --output "$T/o-dry2" > "$T/dry2.txt" 2> /dev/null
+check "--dry-run without --fix: the list, exit 0" [ $? -eq 0 ] && grep -q "^process " "$T/dry2.txt"
+check "--dry-run without --fix: nothing written" [ ! -e "$T/o-dry2" ]
 
 # ---- every file a fix delivered, by ffprobe and the ffmpeg CLI ----
 n=0

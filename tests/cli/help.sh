@@ -40,6 +40,23 @@ usage_msg "unknown letter ending a bundle" "unknown option -z (in -rz)" "$VBATCH
 usage_msg "unknown letter alone, before a bundle" "unknown option -z" "$VBATCH" status -z -zq
 usage_msg "unknown short option after an operand" "unknown option -x" "$VBATCH" report --output "$T" -x
 usage_msg "unknown long option" "unknown option --frob" "$VBATCH" process --frob x
+usage_msg "unknown long option: did you mean" "unknown option --recurisve (did you mean --recursive?)" \
+    "$VBATCH" process --recurisve x
+usage_msg "unknown long option of status: did you mean" "unknown option --ouput (did you mean --output?)" \
+    "$VBATCH" status --ouput x
+usage_msg "unknown global option: did you mean" \
+    "unknown option --verbos (did you mean --verbose?); see 'vbatch --help'" "$VBATCH" --verbos process
+# An unknown command: one line and the hint, not the whole help.
+usage_msg "unknown command: did you mean" \
+    "unknown command 'proces' (did you mean 'process'?); see 'vbatch --help'" "$VBATCH" proces x
+"$VBATCH" frobnicate > "$T/unk.out" 2> "$T/unk.err"
+check "unknown command: one line on stderr" [ "$(wc -l < "$T/unk.err")" -eq 1 ]
+check "unknown command: nothing on stdout" [ ! -s "$T/unk.out" ]
+usage_msg "help for a mistyped command" \
+    "unknown command 'stauts' (did you mean 'status'?); see 'vbatch --help'" "$VBATCH" help stauts
+"$VBATCH" help help > "$T/hh.txt"; check "help help exits 0" [ $? -eq 0 ]
+check "help help: its usage" grep -q "^usage: vbatch help \[COMMAND\]" "$T/hh.txt"
+"$VBATCH" help version > /dev/null; check "help version exits 0" [ $? -eq 0 ]
 usage_msg "unknown long option with a value" "unknown option --frob" "$VBATCH" resume --frob=3
 usage_msg "ambiguous abbreviation (resume)" "option --job is ambiguous (--job-id, --jobs)" "$VBATCH" resume --job 3
 usage_msg "ambiguous abbreviation" "option --p is ambiguous (--pattern, --preset, --publish)" \

@@ -125,7 +125,7 @@ PY
 pyjson "$T/unknown-list.json" 'd["batches"][0]["counts"]["unknown"] == 2 and d["batches"][0]["counts"]["total"] == 4' || fail "status: unknown counted"
 pyjson "$T/unknown-list.json" 'sum(v for k, v in d["batches"][0]["counts"].items() if k != "total") == d["batches"][0]["counts"]["total"]' || fail "status: the counts add up to the total"
 "$VBATCH" status --output "$O" > "$T/unknown-list.txt"
-check "status (text): unknown: 2" grep -q "unknown: 2" "$T/unknown-list.txt"
+check "status (text): 2 unknown" grep -q "2 unknown" "$T/unknown-list.txt"
 "$VBATCH" status --output "$O" --job-id "$ID" --format json > "$T/unknown-one.json"
 pyjson "$T/unknown-one.json" 'd["counts"]["unknown"] == 2 and d["progress"]["finished"] == 4' || fail "status of the batch: unknown counted, finished"
 expect_status 0 "report with unknown statuses" to "$T/unknown-summary.txt" \

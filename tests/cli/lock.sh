@@ -101,7 +101,7 @@ KID=$(batch_ids "$K")
 PID=$(run_pid "$K")
 kill -9 "$PID"; wait $JOB 2>/dev/null
 "$VBATCH" status --output "$K" > "$T/st-killed.txt"
-check "status (text): interrupted (process gone)" grep -q "status: interrupted (process gone)" "$T/st-killed.txt"
+check "status (text): interrupted (process gone)" grep -q "^batch_[0-9_]*  interrupted (process gone)  " "$T/st-killed.txt"
 "$VBATCH" status --output "$K" --format json > "$T/st-killed.json"
 pyjson "$T/st-killed.json" 'd["batches"][0]["status"] == "interrupted (process gone)"' || fail "status (JSON): interrupted (process gone)"
 "$VBATCH" status --output "$K" --job-id "$KID" --format json > "$T/st-killed1.json"

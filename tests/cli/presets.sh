@@ -35,7 +35,7 @@ for section in ("batch", "input", "qc", "output"):
 
 "$VBATCH" presets youtube-1080p >"$dir/yt.txt" 2>"$dir/err" ||
     fail "presets youtube-1080p (text) exited $?"
-grep -q "min_width: 1920" "$dir/yt.txt" || fail "text output: $(cat "$dir/yt.txt")"
+grep -q "^min_width = 1920$" "$dir/yt.txt" || fail "text output (an INI file): $(cat "$dir/yt.txt")"
 
 # An unknown key on line 3 is an error naming bad.ini:3, exit status 2.
 printf '[qc]\nduration_min = 1\nno_such_key = 2\n' >"$dir/bad.ini"

@@ -45,6 +45,11 @@ check "text format names the batch" grep -q "batch_id: $ID" "$T/one.txt"
 check "text format shows the failure" grep -q "junk.mp4" "$T/one.txt"
 "$VBATCH" report --output "$OUT" --job-id "$ID" --format text > "$T/report.txt"
 check "report still renders an older batch" grep -q "$ID" "$T/report.txt"
+# The list as text: one line per batch (issue 14).
+"$VBATCH" status --output "$OUT" > "$T/list.txt"
+check "text list: one line per batch" [ "$(wc -l < "$T/list.txt")" -eq 2 ]
+check "text list: id, status, start, counts" \
+    grep -qE "^$ID  done         [0-9T:+Z-]+  4 items: [0-9] done, [0-9] qc_failed, 1 failed$" "$T/list.txt"
 expect_status 2 "unknown batch" "$VBATCH" status --output "$OUT" --job-id batch_19990101_000000
 expect_status 2 "bad format" "$VBATCH" status --output "$OUT" --format csv
 finish

@@ -66,5 +66,60 @@ int main(void)
     CHECK(pattern_match(&inc, &none, "\xff\xfe.bin"));
     vb_strlist_clear(&inc);
 
+    /* Paths: a pattern with '/' matches the path below the folder walked,
+     * one without it the name, at any depth. */
+    inc = list("sub/*.mp4");
+    CHECK(pattern_match(&inc, &none, "sub/a.mp4"));
+    CHECK(!pattern_match(&inc, &none, "sub/x/a.mp4"));
+    CHECK(!pattern_match(&inc, &none, "a.mp4"));
+    CHECK(!pattern_match(&inc, &none, "other/sub/a.mp4"));
+    CHECK(pattern_walks(&inc));
+    vb_strlist_clear(&inc);
+    inc = list("*.mp4");
+    CHECK(pattern_match(&inc, &none, "deep/er/a.mp4"));
+    CHECK(!pattern_walks(&inc));
+    vb_strlist_clear(&inc);
+    /* ** : any number of folders, none included. */
+    inc = list("**" "/*.mp4");
+    CHECK(pattern_match(&inc, &none, "a.mp4"));
+    CHECK(pattern_match(&inc, &none, "s/a.mp4"));
+    CHECK(pattern_match(&inc, &none, "s/t/u/a.mp4"));
+    CHECK(!pattern_match(&inc, &none, "s/t/a.mov"));
+    vb_strlist_clear(&inc);
+    inc = list("a/**" "/x/*.mov sub/**");
+    CHECK(pattern_match(&inc, &none, "a/x/c.mov"));
+    CHECK(pattern_match(&inc, &none, "a/b/c/x/c.mov"));
+    CHECK(!pattern_match(&inc, &none, "b/x/c.mov"));
+    CHECK(pattern_match(&inc, &none, "sub/q/r.bin"));
+    CHECK(!pattern_match(&inc, &none, "sub"));
+    vb_strlist_clear(&inc);
+    /* Braces, through glob(3): nothing is read from the disk. */
+    /* (list() splits on commas: added one by one.) */
+    inc = (vb_strlist){0};
+    vb_strlist_add(&inc, "*.{mp4,mov}");
+    vb_strlist_add(&inc, "{x,y}/clip-[0-9].mkv");
+    CHECK(pattern_match(&inc, &none, "a.mp4"));
+    CHECK(pattern_match(&inc, &none, "b.mov"));
+    CHECK(!pattern_match(&inc, &none, "c.mkv"));
+    CHECK(pattern_match(&inc, &none, "y/clip-3.mkv"));
+    CHECK(!pattern_match(&inc, &none, "z/clip-3.mkv"));
+    CHECK(!pattern_match(&inc, &none, "y/clip-33.mkv"));
+    vb_strlist_clear(&inc);
+    inc = (vb_strlist){0};
+    vb_strlist_add(&inc, "**" "/*.{mp4,MOV}");
+    CHECK(pattern_match(&inc, &none, "d/e/f.MOV"));
+    CHECK(!pattern_match(&inc, &none, "d/e/f.mov"));
+    vb_strlist_clear(&inc);
+    /* Folders excluded: by name anywhere, by path, "name/" folders only. */
+    exc = list("drafts sub/old tmp/");
+    CHECK(pattern_excluded_dir(&exc, "drafts"));
+    CHECK(pattern_excluded_dir(&exc, "a/b/drafts"));
+    CHECK(pattern_excluded_dir(&exc, "sub/old"));
+    CHECK(!pattern_excluded_dir(&exc, "x/sub/old"));
+    CHECK(pattern_excluded_dir(&exc, "tmp"));
+    CHECK(pattern_match(&none, &exc, "tmp.mp4"));
+    CHECK(!pattern_excluded_dir(&exc, "final"));
+    vb_strlist_clear(&exc);
+
     return check_result("test-pattern");
 }

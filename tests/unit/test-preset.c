@@ -300,7 +300,10 @@ static void test_errors(void)
     expect_error(__LINE__, "[qc]\n[nonsense]\n", "test.ini:2:", "unknown section [nonsense]");
     expect_error(__LINE__, "\n\n[qc]\nduration_min = abc\n",
                  "test.ini:4:", "[qc] duration_min: 'abc' is not a number");
-    expect_error(__LINE__, "[qc]\nduration_min =\n", "test.ini:2:", "value is required");
+    /* An empty value unsets a limit that 0 leaves unset (issue 14: what
+     * `vbatch presets NAME` writes for one); elsewhere it is required. */
+    expect_error(__LINE__, "[batch]\nretries =\n", "test.ini:2:", "value is required");
+    expect_error(__LINE__, "[qc]\nduration_level =\n", "test.ini:2:", "value is required");
     expect_error(__LINE__, "[qc]\nduration_min = -1\n", "test.ini:2:", "0 or more");
     expect_error(__LINE__, "[qc]\nmin_width = -1\n", "test.ini:2:", "0 or more");
     expect_error(__LINE__, "[qc]\nmin_width = 12.5\n", "test.ini:2:", "whole number");

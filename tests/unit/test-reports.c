@@ -279,7 +279,10 @@ static void test_junit(const char *path, const report_counts *c)
     CHECK_XNUM(doc, "count(//testcase/failure)", 2);
     CHECK_XNUM(doc, "count(//testcase/error)", 1);
     CHECK_XNUM(doc, "count(//testcase/skipped)", 1);
-    CHECK_XNUM(doc, "count(//testcase/system-out)", 2);
+    /* warnings; and (issue 14) the contact sheets attached, each in its
+     * item's first test */
+    CHECK_XNUM(doc, "count(//testcase/system-out[starts-with(., 'warning: ')])", 2);
+    CHECK_XNUM(doc, "count(//testcase/system-out[starts-with(., '[[ATTACHMENT|')])", 2);
     CHECK_XNUM(doc, "count(//testcase[not(@classname) or not(@name) or not(@time)])", 0);
     CHECK_XSTR(doc, "//property[@name='preset']/@value", "kling-clip");
     CHECK_XSTR(doc, "//property[@name='command_line']/@value", "vbatch process in --preset kling-clip");
