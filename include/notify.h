@@ -4,7 +4,7 @@
  * HMAC-SHA256 over id.timestamp.body>"), tried again with backoff on a
  * transient failure, and never failing or holding up the batch past its
  * attempts. The secret comes from VBATCH_NOTIFY_SECRET or [notify]
- * secret_file (a 0600 file); it and the URL (a webhook URL is often a
+ * key_file (a 0600 file); it and the URL (a webhook URL is often a
  * secret itself) never appear in a message, a report or the journal. */
 #ifndef VB_NOTIFY_H
 #define VB_NOTIFY_H

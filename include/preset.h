@@ -202,7 +202,7 @@ typedef struct kling_config {
  * URL may be a secret itself. */
 typedef struct notify_config {
     char *url;                     /* NULL or "": none */
-    char *secret_file;             /* NULL or "": VBATCH_NOTIFY_SECRET only */
+    char *key_file;             /* NULL or "": VBATCH_NOTIFY_SECRET only */
     double timeout;                /* seconds, one attempt */
     int attempts;                  /* tries in all */
 } notify_config;

@@ -135,7 +135,7 @@ int notify_post(const vb_config *cfg, const char *id, const char *body, notify_o
     unsigned char *key = NULL;
     size_t key_len = 0;
     vb_error e = {0};
-    if (notify_key(nc->secret_file, &key, &key_len, &e) != 0) {
+    if (notify_key(nc->key_file, &key, &key_len, &e) != 0) {
         snprintf(out->what, sizeof out->what, "not sent: %s", e.msg);
         return -1;
     }

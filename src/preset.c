@@ -286,7 +286,7 @@ static const keydef keys[] = {
     KD("provider.kling", "request_timeout", K_DOUBLE, kling.request_timeout, F_POSITIVE),
 
     KD("notify", "url", K_URL, notify.url, F_REDACT),
-    KD("notify", "secret_file", K_STRING, notify.secret_file, 0),
+    KD("notify", "key_file", K_STRING, notify.key_file, 0),
     KD("notify", "timeout", K_DOUBLE, notify.timeout, F_POSITIVE),
     { "notify", "attempts", K_INT, offsetof(vb_config, notify.attempts), F_POSITIVE, NULL, 10 },
 };

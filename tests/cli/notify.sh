@@ -84,7 +84,7 @@ check "receiver down: a warning says so" grep -q "webhook.*not delivered.*2 atte
 unset VBATCH_NOTIFY_SECRET
 printf '%s\n' "$SECRET" > "$T/hook.key"
 chmod 644 "$T/hook.key"
-printf '[notify]\nsecret_file = %s\n' "$T/hook.key" > "$T/keyfile.ini"
+printf '[notify]\nkey_file = %s\n' "$T/hook.key" > "$T/keyfile.ini"
 "$VBATCH" process "$T/in" --config "$T/base.ini" --config "$T/keyfile.ini" --output "$T/out3" \
     --notify "$HTTPD_URL/hook/x" 2> "$T/key.err"
 check "key file mode 644: exit 0 all the same" [ $? -eq 0 ]
