@@ -33,7 +33,12 @@ enum provider_verdict {
     PV_AUTH,          /* the keys are refused (1000-1002, 1103, 1304, HTTP
                        * 403): nothing more is sent until they are fixed */
     PV_TRANSIENT,     /* 5xx, reset, timeout, malformed reply: back off */
+    PV_MODEL,         /* create: the model is gone or not open to the
+                       * account; this job is refused, nothing created */
 };
+
+/* Which call a reply answers (the same code can mean different things). */
+enum provider_call { PC_CREATE = 0, PC_QUERY };
 
 /* A parsed reply; strings owned (provider_reply_clear). */
 typedef struct provider_reply {
@@ -110,11 +115,14 @@ typedef struct provider {
                           char **body, vb_error *e);
     /* The query path for a task id or an external id. Caller frees. */
     char *(*query_path)(const struct gen_job *j, const char *id);
-    /* Read a reply (create or query): the HTTP status, libcurl's code
+    /* Read a reply to `call` (enum provider_call): the HTTP status, libcurl's code
      * (0 when the transfer completed) and the body. Always sets
      * r->verdict. */
-    void (*parse_reply)(long http, int curl_code, const char *body, size_t len,
+    void (*parse_reply)(int call, long http, int curl_code, const char *body, size_t len,
                         provider_reply *r);
+    /* The models the provider's table knows, as a sentence for a job
+     * whose model was refused. Caller frees. */
+    char *(*models_hint)(void);
     /* Blank out, in place, any of the session's secrets (the keys) that
      * a reply's message might echo, before it is shown or journaled. */
     void (*scrub)(const provider_session *s, char *msg);

@@ -582,7 +582,8 @@ static void hold_all(gen_engine *g, const char *fmt, ...)
 /* A reply as the provider reads it, any secret it echoes blanked out. */
 static void parse(gen_engine *g, const net_req *r, provider_reply *pr)
 {
-    g->pv->parse_reply(r->http, r->curl_code, r->resp, r->resp_len, pr);
+    int call = r->kind == K_CREATE ? PC_CREATE : PC_QUERY;
+    g->pv->parse_reply(call, r->http, r->curl_code, r->resp, r->resp_len, pr);
     if (g->pv->scrub) {
         g->pv->scrub(g->sess, pr->msg);
         if (pr->status_msg)
@@ -686,6 +687,15 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         t->maybe_created = false;
         task_fail(g, i, "refused", "refused by %s: %s", g->pv->name, pr.msg);
         break;
+    case PV_MODEL: {
+        /* This job's model only: the others go on. */
+        t->maybe_created = false;
+        char *hint = g->pv->models_hint ? g->pv->models_hint() : NULL;
+        task_fail(g, i, "refused", "%s does not offer model %s (%s): nothing was created;%s%s",
+                  g->pv->name, t->job.model, pr.msg, hint ? " " : "", hint ? hint : "");
+        free(hint);
+        break;
+    }
     case PV_TRANSIENT:
     case PV_NOT_FOUND:
     default:

@@ -383,7 +383,9 @@ void preset_defaults(vb_config *c)
     /* Kling's own defaults for the columns, so that a job without a
      * preset asks for what the API would do anyway. */
     c->generate.provider = vb_xstrdup("kling");
-    c->generate.model = vb_xstrdup("kling-v1");
+    /* A live model (kling-v1 and kling-v1-6 are discontinued): the
+     * cheapest that does text- and image-to-video in std (720p). */
+    c->generate.model = vb_xstrdup("kling-v2-6");
     c->generate.duration = vb_xstrdup("5");
     c->generate.aspect_ratio = vb_xstrdup("16:9");
     c->generate.mode = vb_xstrdup("std");

@@ -32,35 +32,56 @@
 #define KLING_IMAGE_MIN_SIDE 300
 #define KLING_IMAGE_MAX_ASPECT 2.5
 
-/* Models and their cost, in units of a Kling API resource package, from
- * Kling's published API price list (klingai.com developer pricing, 2025)
- * for one 5 s or 10 s video. The task's final_unit_deduction, when the
- * API reports it, replaces the estimate. A model missing here is refused
- * by validate: add its row when Kling publishes one.
+/* The model table: what each model makes and what it costs, in units of
+ * a Kling API resource pack per second of video ([std, pro]; 0: the mode
+ * is not offered; std is 720p, pro 1080p).
  *
- *   model              t2v i2v  std 5s/10s  pro 5s/10s
- *   kling-v1            x   x     1 / 2      3.5 / 7
- *   kling-v1-5              x     2 / 4      3.5 / 7
- *   kling-v1-6          x   x     2 / 4      3.5 / 7
- *   kling-v2-master     x   x    10 / 20     (one tier: std = pro)
- *   kling-v2-1              x     2 / 4      3.5 / 7
- *   kling-v2-1-master   x   x    10 / 20     (one tier: std = pro)
- *   kling-v2-5-turbo    x   x     -          2.5 / 5
- */
+ * Sources. Legacy rows (kling-v1 .. kling-v2-5-turbo): Kling's published
+ * API price list (klingai.com developer pricing, 2025) for one 5 s or
+ * 10 s video, which is linear in the duration (e.g. kling-v1-6 std 2 / 4
+ * units = 0.4 units/s). Models, durations, modes and audio of the newer
+ * rows: Kling's changelog ("Kling 3.0 series models API"), the kling-3.0
+ * request schema (duration 3 to 15, resolution 720p or 1080p,
+ * docs.comfy.org Kling 3.0 page) and useapi.net's model table (v2-6:
+ * 5 / 10 s, native audio in pro; v3: 3-15 s, audio). Kling had not
+ * published units for kling-v2-6, kling-v3, kling-v3-omni and
+ * kling-video-o1 when this was written: their figures are ESTIMATES
+ * (v3's std:pro ratio of 3:4 follows the per-second dollar prices
+ * resellers list, docs.krea.ai Kling 3.0 page). The task's
+ * final_unit_deduction, when the API reports it, replaces any estimate.
+ *
+ * Discontinued models stay in the table so that a row naming one is
+ * refused before the batch with the live models named: Kling answers
+ * them 1203 ("resource does not exist"). A model missing here is
+ * refused too: add its row when Kling publishes one. */
+enum { KM_T2V = 1, KM_I2V = 2, KM_TAIL = 4 /* first + last frame */ };
+#define KM_DUR(d) (1u << (d))
+#define KM_5_10 (KM_DUR(5) | KM_DUR(10))
+#define KM_3_15 0xfff8u /* 3 .. 15 s */
+
 typedef struct kling_model {
     const char *name;
-    bool t2v, i2v;
-    double units[2][2];  /* [std, pro][5 s, 10 s]; 0 = mode not offered */
+    unsigned kinds;            /* KM_* */
+    unsigned durations;        /* KM_DUR(seconds) bits */
+    double per_s[2];           /* units per second [std, pro] */
+    const char *audio;         /* native audio: "no", "pro" (pro mode only), "yes" */
+    bool estimate;             /* units not published: an estimate */
+    bool discontinued;         /* answered 1203 by Kling */
 } kling_model;
 
 static const kling_model models[] = {
-    { "kling-v1", true, true, { { 1, 2 }, { 3.5, 7 } } },
-    { "kling-v1-5", false, true, { { 2, 4 }, { 3.5, 7 } } },
-    { "kling-v1-6", true, true, { { 2, 4 }, { 3.5, 7 } } },
-    { "kling-v2-master", true, true, { { 10, 20 }, { 10, 20 } } },
-    { "kling-v2-1", false, true, { { 2, 4 }, { 3.5, 7 } } },
-    { "kling-v2-1-master", true, true, { { 10, 20 }, { 10, 20 } } },
-    { "kling-v2-5-turbo", true, true, { { 0, 0 }, { 2.5, 5 } } },
+    /* name              kinds                       durations  std   pro   audio */
+    { "kling-v2-6", KM_T2V | KM_I2V | KM_TAIL, KM_5_10, { 0.4, 0.7 }, "pro", true, false },
+    { "kling-v2-5-turbo", KM_T2V | KM_I2V | KM_TAIL, KM_5_10, { 0, 0.5 }, "no", false, false },
+    { "kling-v2-1", KM_I2V | KM_TAIL, KM_5_10, { 0.4, 0.7 }, "no", false, false },
+    { "kling-v1-5", KM_I2V | KM_TAIL, KM_5_10, { 0.4, 0.7 }, "no", false, false },
+    { "kling-v3", KM_T2V | KM_I2V | KM_TAIL, KM_3_15, { 0.6, 0.8 }, "yes", true, false },
+    { "kling-v3-omni", KM_T2V | KM_I2V | KM_TAIL, KM_3_15, { 0.6, 0.8 }, "yes", true, false },
+    { "kling-video-o1", KM_T2V | KM_I2V | KM_TAIL, KM_5_10, { 0.6, 0.8 }, "no", true, false },
+    { "kling-v1", KM_T2V | KM_I2V | KM_TAIL, KM_5_10, { 0.2, 0.7 }, "no", false, true },
+    { "kling-v1-6", KM_T2V | KM_I2V | KM_TAIL, KM_5_10, { 0.4, 0.7 }, "no", false, true },
+    { "kling-v2-master", KM_T2V | KM_I2V, KM_5_10, { 2, 2 }, "no", false, true },
+    { "kling-v2-1-master", KM_T2V | KM_I2V, KM_5_10, { 2, 2 }, "no", false, true },
 };
 
 static const char *const aspect_ratios[] = { "16:9", "9:16", "1:1" };
@@ -73,11 +94,12 @@ static const kling_model *model_find(const char *name)
     return NULL;
 }
 
+/* The live models that pass ok (NULL: all), joined with ", ". */
 static char *model_names(bool (*ok)(const kling_model *))
 {
     char buf[512] = "";
     for (size_t i = 0; i < VB_ARRAY_LEN(models); i++) {
-        if (ok && !ok(&models[i]))
+        if (models[i].discontinued || (ok && !ok(&models[i])))
             continue;
         if (*buf)
             strncat(buf, ", ", sizeof buf - strlen(buf) - 1);
@@ -86,40 +108,88 @@ static char *model_names(bool (*ok)(const kling_model *))
     return vb_xstrdup(buf);
 }
 
-static bool takes_t2v(const kling_model *m) { return m->t2v; }
-static bool takes_i2v(const kling_model *m) { return m->i2v; }
+static bool takes_t2v(const kling_model *m) { return m->kinds & KM_T2V; }
+static bool takes_i2v(const kling_model *m) { return m->kinds & KM_I2V; }
+static bool takes_tail(const kling_model *m) { return m->kinds & KM_TAIL; }
 
 static int mode_index(const char *mode)
 {
     return strcmp(mode, "pro") == 0 ? 1 : strcmp(mode, "std") == 0 ? 0 : -1;
 }
 
+/* "5 or 10" or "3 to 15": the durations a model makes. */
+static void durations_text(unsigned d, char *buf, size_t n)
+{
+    int lo = 0, hi = 0, count = 0;
+    for (int s = 1; s < 32; s++)
+        if (d & KM_DUR(s)) {
+            lo = lo ? lo : s;
+            hi = s;
+            count++;
+        }
+    if (count == hi - lo + 1 && count > 2)
+        snprintf(buf, n, "%d to %d", lo, hi);
+    else if (count == 2)
+        snprintf(buf, n, "%d or %d", lo, hi);
+    else
+        snprintf(buf, n, "%d", lo);
+}
+
+static char *kling_models_hint(void)
+{
+    char *live = model_names(NULL);
+    char *s = vb_xasprintf("the Kling models vbatch knows: %s", live);
+    free(live);
+    return s;
+}
+
+/* The model as a row of the table, or -1 with e set. */
+static int model_check(const gen_job *j, const kling_model **out, vb_error *e)
+{
+    const kling_model *m = model_find(j->model);
+    char *names = NULL;
+    int rc = -1;
+    if (!m) {
+        names = model_names(NULL);
+        vb_fail(e, VB_ERR_USAGE, "model: '%s' is not a Kling model (known: %s)", j->model,
+                names);
+    } else if (m->discontinued) {
+        names = model_names(NULL);
+        vb_fail(e, VB_ERR_USAGE, "model: %s is discontinued by Kling (answered 1203, "
+                "resource does not exist); live models: %s", j->model, names);
+    } else if ((j->kind == GEN_T2V && !takes_t2v(m)) || (j->kind == GEN_I2V && !takes_i2v(m))) {
+        names = model_names(j->kind == GEN_T2V ? takes_t2v : takes_i2v);
+        vb_fail(e, VB_ERR_USAGE, "model: %s does not do %s (those that do: %s)", j->model,
+                j->kind == GEN_T2V ? "text-to-video (a row without image)" : "image-to-video",
+                names);
+    } else if (j->image_tail && !takes_tail(m)) {
+        names = model_names(takes_tail);
+        vb_fail(e, VB_ERR_USAGE, "image_tail: %s takes no last frame (those that do: %s)",
+                j->model, names);
+    } else {
+        *out = m;
+        rc = 0;
+    }
+    free(names);
+    return rc;
+}
+
 static int kling_validate(const gen_job *j, const vb_config *c, vb_error *e)
 {
     (void)c;
-    const kling_model *m = model_find(j->model);
-    if (!m) {
-        char *names = model_names(NULL);
-        vb_fail(e, VB_ERR_USAGE, "model: '%s' is not a Kling model (known: %s)", j->model,
-                names);
-        free(names);
+    const kling_model *m = NULL;
+    if (model_check(j, &m, e) != 0)
         return -1;
-    }
-    if ((j->kind == GEN_T2V && !m->t2v) || (j->kind == GEN_I2V && !m->i2v)) {
-        char *names = model_names(j->kind == GEN_T2V ? takes_t2v : takes_i2v);
-        vb_fail(e, VB_ERR_USAGE, "model: %s does not do %s (those that do: %s)", j->model,
-                j->kind == GEN_T2V ? "text-to-video (a row without image)"
-                                   : "image-to-video",
-                names);
-        free(names);
-        return -1;
-    }
     int mi = mode_index(j->mode);
-    if (mi < 0 || m->units[mi][0] <= 0)
+    if (mi < 0 || m->per_s[mi] <= 0)
         return vb_fail(e, VB_ERR_USAGE, "mode: %s is not offered by %s%s", j->mode, j->model,
-                       m->units[1][0] > 0 ? " (use pro)" : "");
-    if (j->duration != 5 && j->duration != 10)
-        return vb_fail(e, VB_ERR_USAGE, "duration: %d s (Kling makes 5 or 10)", j->duration);
+                       m->per_s[1] > 0 ? " (use pro)" : "");
+    if (j->duration < 1 || j->duration > 31 || !(m->durations & KM_DUR(j->duration))) {
+        char d[32];
+        durations_text(m->durations, d, sizeof d);
+        return vb_fail(e, VB_ERR_USAGE, "duration: %d s (%s makes %s)", j->duration, j->model,
+                       d);
+    }
     if (j->aspect_ratio) {
         bool ok = false;
         for (size_t i = 0; i < VB_ARRAY_LEN(aspect_ratios); i++)
@@ -151,9 +221,11 @@ static double kling_estimate_units(const gen_job *j)
 {
     const kling_model *m = model_find(j->model);
     int mi = mode_index(j->mode);
-    if (!m || mi < 0 || (j->duration != 5 && j->duration != 10))
+    if (!m || m->discontinued || mi < 0 || j->duration < 1 || j->duration > 31 ||
+        !(m->durations & KM_DUR(j->duration)))
         return -1;
-    double u = m->units[mi][j->duration == 10];
+    /* Rounded to thousandths: 0.7 * 5 is not 3.5 in binary. */
+    double u = round(m->per_s[mi] * j->duration * 1000) / 1000;
     return u > 0 ? u : -1;
 }
 
@@ -202,7 +274,9 @@ static int kling_check_image(const char *path, int64_t max_pixels, vb_error *e)
 #define KLING_REQUEST_TIMEOUT 30.0
 
 struct provider_session {
-    char *ak, *sk;              /* secrets: never in a message */
+    char *api_key;              /* a plain API key (the Bearer token), or */
+    char *ak, *sk;              /* the pair a JWT is signed with: secrets, never
+                                 * in a message */
     char *line;                 /* "Authorization: Bearer <jwt>" */
     double expires;
     char *base_url;             /* without trailing '/' */
@@ -219,7 +293,7 @@ static provider_session *kling_session_new(const vb_config *c, vb_error *e)
 {
     provider_session *s = vb_xcalloc(1, sizeof *s);
     const char *kf = c->kling.key_file && c->kling.key_file[0] ? c->kling.key_file : NULL;
-    if (jwt_load_keys(&s->ak, &s->sk, kf, e) != 0) {
+    if (jwt_load_credentials(&s->api_key, &s->ak, &s->sk, kf, e) != 0) {
         free(s);
         return NULL;
     }
@@ -245,6 +319,7 @@ static void kling_session_free(provider_session **sp)
     provider_session *s = *sp;
     if (!s)
         return;
+    jwt_wipe(&s->api_key);
     jwt_wipe(&s->ak);
     jwt_wipe(&s->sk);
     jwt_wipe(&s->line);
@@ -267,6 +342,7 @@ static void kling_scrub(const provider_session *s, char *msg)
 {
     if (!s || !msg)
         return;
+    scrub_one(msg, s->api_key);
     scrub_one(msg, s->ak);
     scrub_one(msg, s->sk);
     const char *bearer = s->line ? strstr(s->line, "Bearer ") : NULL;
@@ -277,7 +353,11 @@ static void kling_scrub(const provider_session *s, char *msg)
 static int kling_auth_header(provider_session *s, double now, bool renew, char **line,
                              vb_error *e)
 {
-    if (renew || !s->line || now > s->expires - KLING_TOKEN_MARGIN) {
+    if (s->api_key) {
+        /* A plain key never expires: nothing to sign again. */
+        if (!s->line)
+            s->line = vb_xasprintf("Authorization: Bearer %s", s->api_key);
+    } else if (renew || !s->line || now > s->expires - KLING_TOKEN_MARGIN) {
         char *tok = jwt_kling(s->ak, s->sk, (int64_t)now, e);
         if (!tok)
             return -1;
@@ -358,9 +438,14 @@ static double kling_num(json_t *o, const char *key)
     return NAN;
 }
 
-/* What a code in the body means (Kling's published error codes). */
-static int kling_code_verdict(long code, long http)
+/* What a code in the body means (Kling's published error codes). On a
+ * create, 1203 (resource does not exist) and 1103 (no access to the
+ * resource) are about the model: discontinued, or not open to this
+ * account; the job is refused, nothing was created. */
+static int kling_code_verdict(int call, long code, long http)
 {
+    if (call == PC_CREATE && (code == 1203 || code == 1103))
+        return PV_MODEL;
     switch (code) {
     case 0: return PV_OK;
     case 1004: return PV_AUTH_EXPIRED;           /* token expired */
@@ -396,8 +481,8 @@ static int kling_status(const char *s)
     return PT_UNKNOWN;
 }
 
-static void kling_parse_reply(long http, int curl_code, const char *body, size_t len,
-                              provider_reply *r)
+static void kling_parse_reply(int call, long http, int curl_code, const char *body,
+                              size_t len, provider_reply *r)
 {
     provider_reply_clear(r);
     r->code = -1;
@@ -433,7 +518,7 @@ static void kling_parse_reply(long http, int curl_code, const char *body, size_t
     r->code = json_is_integer(code) ? (long)json_integer_value(code) : -1;
     json_t *m = json_object_get(root, "message");
     r->request_id = kling_dup(root, "request_id");
-    int v = r->code >= 0 ? kling_code_verdict(r->code, http) : -1;
+    int v = r->code >= 0 ? kling_code_verdict(call, r->code, http) : -1;
     if (v < 0) {
         /* An unknown code, or none: the HTTP status decides. */
         if (http >= 200 && http < 300 && r->code <= 0)
@@ -492,7 +577,9 @@ static void kling_parse_reply(long http, int curl_code, const char *body, size_t
 const provider provider_kling = {
     .name = "kling",
     .units = "units",
-    .keys_hint = "KLING_ACCESS_KEY and KLING_SECRET_KEY (or [provider.kling] key_file)",
+    .keys_hint = "KLING_API_KEY, or KLING_ACCESS_KEY and KLING_SECRET_KEY (or [provider.kling]"
+                 " key_file)",
+    .models_hint = kling_models_hint,
     .validate = kling_validate,
     .estimate_units = kling_estimate_units,
     .check_image = kling_check_image,

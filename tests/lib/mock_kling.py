@@ -14,7 +14,9 @@ once the media are ready. SIGTERM or SIGINT: stops, writes --stats-file if
 asked, exits 0. Exits by itself after --lifetime seconds.
 
 Keys: --access-key / --secret-key, else the environment's KLING_ACCESS_KEY /
-KLING_SECRET_KEY, else "mock-ak" / "mock-sk". Secrets and Authorization
+KLING_SECRET_KEY, else "mock-ak" / "mock-sk"; and a plain API key, sent as
+the Bearer token itself: --api-key, else KLING_API_KEY, else "mock-api-key"
+(both ways are accepted at once, as Kling does). Secrets and Authorization
 headers are never printed nor stored; with --echo-access-key a 1000 reply
 names the access key it does not know (to check that a client never shows
 what a server echoes).
@@ -66,7 +68,10 @@ Error codes, as the real API's table (HTTP status / code):
             sliding --rpm-window (scaled: rpm * window / 60); with
             --rpm-scope all, every API request counts
   429 1303  more than --max-concurrent tasks submitted or processing
-  404 1203  no such task (query)
+  404 1203  no such task (query); create: a discontinued model
+            (--discontinued, default kling-v1, kling-v1-6, kling-v2-master,
+            kling-v2-1-master: "resource does not exist")
+  403 1103  create: a model this account may not use (--no-access)
   500 5000 / 503 5001 / 504 5002   server errors (injected only)
 Checks run in that order: auth, rate, body, parameters, duplicate id,
 content, balance, concurrency.
@@ -100,6 +105,7 @@ before authentication (as a proxy in front of the API would).
 
 Admin (no authentication): GET /_admin/stats, GET /_admin/config, POST
 /_admin/config (JSON: any of max_concurrent, rpm, rpm_window, rpm_scope,
+discontinued, no_access (comma-separated models),
 balance, gen_time, submit_time, url_ttl, retry_after, slow_time, leeway,
 seed, inject), POST /_admin/reset (forgets tasks, URLs, counters and
 injection rules; keeps the limits).
@@ -160,6 +166,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
 DURATIONS = ("5", "10")
+DISCONTINUED = "kling-v1,kling-v1-6,kling-v2-master,kling-v2-1-master"
 MODES = ("std", "pro")
 COST = {("std", "5"): 1.0, ("std", "10"): 2.0, ("pro", "5"): 3.5, ("pro", "10"): 7.0}
 MODEL_RE = re.compile(r"^kling-v[0-9][a-z0-9-]*$")
@@ -170,13 +177,14 @@ KINDS = ("1302", "1303", "1102", "1004", "429", "403", "500", "502", "503", "504
 SCOPES = ("create", "query", "list", "media", "api", "any")
 # HTTP status for each code this server can answer with
 HTTP_OF = {1000: 401, 1001: 401, 1002: 401, 1003: 401, 1004: 401,
-           1102: 429, 1200: 400, 1201: 400, 1203: 404, 1301: 400,
+           1102: 429, 1103: 403, 1200: 400, 1201: 400, 1203: 404, 1301: 400,
            1302: 429, 1303: 429, 5000: 500, 5001: 503, 5002: 504}
 MESSAGES = {1000: "Authentication failed", 1001: "Authorization is empty",
             1002: "Authorization is invalid",
             1003: "Authorization is not yet valid",
             1004: "Authorization has expired",
             1102: "Resource pack depleted or expired",
+            1103: "Unauthorized access to the requested resource",
             1200: "Invalid request parameters",
             1201: "Invalid parameters", 1203: "The requested resource does not exist",
             1301: "Trigger the content security policy",
@@ -217,7 +225,8 @@ class Config:
     """Everything an admin request may change; secrets are kept apart."""
     FIELDS = {"max_concurrent": int, "rpm": int, "rpm_window": float, "rpm_scope": str,
               "balance": float, "gen_time": float, "submit_time": float, "url_ttl": float,
-              "retry_after": float, "slow_time": float, "leeway": float, "seed": int}
+              "retry_after": float, "slow_time": float, "leeway": float, "seed": int,
+              "discontinued": str, "no_access": str}
 
     def __init__(self, args):
         self.max_concurrent = args.max_concurrent
@@ -232,6 +241,11 @@ class Config:
         self.slow_time = args.slow_time
         self.leeway = args.leeway
         self.seed = args.seed
+        self.discontinued = args.discontinued
+        self.no_access = args.no_access
+
+    def models_in(self, key):
+        return {m.strip() for m in getattr(self, key).split(",") if m.strip()}
 
     def check(self):
         if self.rpm_scope not in ("create", "all"):
@@ -573,6 +587,7 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 120           # idle keep-alive connections are closed
     state = None            # State
     keys = None             # {access_key: secret}
+    api_key = None          # a plain key, the Bearer token itself
     verbose = False
     echo_key = False        # --echo-access-key
 
@@ -753,6 +768,8 @@ class Handler(BaseHTTPRequestHandler):
         scheme, _, token = auth.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Reply(1002, "expected Bearer <token>")
+        if self.api_key and hmac.compare_digest(token.strip().encode(), self.api_key.encode()):
+            return
         parts = token.strip().split(".")
         if len(parts) != 3:
             raise Reply(1002, "not a JWT")
@@ -797,6 +814,8 @@ class Handler(BaseHTTPRequestHandler):
         model = opt_str("model_name")
         if model is not None and not MODEL_RE.match(model):
             raise Reply(1201, "model_name: unknown model")
+        if model is not None:
+            self.model_check(model)
         prompt = opt_str("prompt")
         if endpoint == "text2video" and not (prompt and prompt.strip()):
             raise Reply(1201, "prompt is required")
@@ -843,6 +862,15 @@ class Handler(BaseHTTPRequestHandler):
                 raise Reply(1201, "%s: not a JPEG, PNG or WebP image" % k)
         if endpoint == "image2video" and images == 0:
             raise Reply(1201, "image or image_tail is required")
+
+    def model_check(self, model):
+        """1203 for a discontinued model, 1103 for one the account may not use."""
+        with self.state.lock:
+            cfg = self.state.cfg
+            if model in cfg.models_in("discontinued"):
+                raise Reply(1203, "model %s" % model)
+            if model in cfg.models_in("no_access"):
+                raise Reply(1103, "model %s" % model)
 
     @staticmethod
     def request_hash(endpoint, b):
@@ -1077,6 +1105,11 @@ def main(argv):
     ap.add_argument("--lifetime", type=float, default=3600,
                     help="exit after this many seconds (default 3600)")
     ap.add_argument("--access-key")
+    ap.add_argument("--api-key")
+    ap.add_argument("--discontinued", default=DISCONTINUED,
+                    help="models answered 1203 at create (comma-separated)")
+    ap.add_argument("--no-access", default="",
+                    help="models answered 1103 at create (comma-separated)")
     ap.add_argument("--secret-key")
     ap.add_argument("--gen-time", type=float, default=2.0,
                     help="seconds from creation to succeed/failed (default 2)")
@@ -1119,6 +1152,7 @@ def main(argv):
     state.rules = rules
     Handler.state = state
     Handler.keys = {ak: sk}
+    Handler.api_key = args.api_key or os.environ.get("KLING_API_KEY") or "mock-api-key"
     Handler.verbose = args.verbose
     Handler.echo_key = args.echo_access_key
     srv = Server(("127.0.0.1", args.port), Handler)

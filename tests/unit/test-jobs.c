@@ -221,7 +221,7 @@ static void test_jobs_basic(void)
     CHECK_INT(j.v[0].row, 2);
     /* built-in defaults: Kling's own */
     CHECK_STR(j.v[1].id, "row-3");
-    CHECK_STR(j.v[1].model, "kling-v1");
+    CHECK_STR(j.v[1].model, "kling-v2-6");
     CHECK_INT(j.v[1].duration, 5);
     CHECK_STR(j.v[1].aspect_ratio, "16:9");
     CHECK_STR(j.v[1].mode, "std");
@@ -244,7 +244,7 @@ static void test_jobs_lines(void)
                     "d,,5\r\n";
     CHECK_INT(load(t, &j, &e), -1);
     CHECK_INT(j.nerrors, 2);
-    CHECK_ERR(&j, "jobs.csv:5 (row 3): duration: '7' is not 5 or 10");
+    CHECK_ERR(&j, "jobs.csv:5 (row 3): duration: 7 s (kling-v2-6 makes 5 or 10)");
     CHECK_ERR(&j, "jobs.csv:10 (row 5): prompt: empty");
     CHECK_HAS(e.msg, "jobs.csv:5 (row 3)"); /* e holds the first */
     CHECK_INT(j.n, 2);
@@ -284,8 +284,8 @@ static void test_jobs_errors(void)
     CHECK_ERR(&j, "jobs.csv:3 (row 3): id: 'row-2'");
 
     CHECK_INT(load("id,prompt,duration,aspect_ratio,mode,cfg_scale\n"
-                   "a,x,7,wide,fast,1.5\n", &j, &e), -1);
-    CHECK_ERR(&j, "duration: '7' is not 5 or 10");
+                   "a,x,77,wide,fast,1.5\n", &j, &e), -1);
+    CHECK_ERR(&j, "duration: '77' is not a whole number of seconds from 1 to 30");
     CHECK_ERR(&j, "aspect_ratio: 'wide' is not an aspect ratio");
     CHECK_ERR(&j, "mode: 'fast' is not std or pro");
     CHECK_ERR(&j, "cfg_scale: '1.5' is not between 0 and 1");
@@ -355,15 +355,15 @@ static void test_jobs_defaults(void)
     vb_config c;
     vb_error e = { 0 };
     preset_defaults(&c);
-    CHECK_INT(preset_load_string(&c, "[generate]\nmodel = kling-v1-6\nduration = 10\n"
+    CHECK_INT(preset_load_string(&c, "[generate]\nmodel = kling-v2-6\nduration = 10\n"
                                  "mode = pro\ncfg_scale = 0.25\naspect_ratio = 9:16\n"
                                  "negative_prompt = blur, text\n", "t.ini", &e), 0);
     gen_jobs j = { 0 };
-    const char *t = "prompt,image,model,aspect_ratio\nx,,,\ny,https://h/a.png,kling-v1,\n"
+    const char *t = "prompt,image,model,aspect_ratio\nx,,,\ny,https://h/a.png,kling-v2-1,\n"
                     "z,,,1:1\n";
     CHECK_INT(jobs_load_mem(&j, t, strlen(t), "jobs.csv", NULL, &c, &provider_kling, &e), 0);
     CHECK_INT(j.n, 3);
-    CHECK_STR(j.v[0].model, "kling-v1-6");
+    CHECK_STR(j.v[0].model, "kling-v2-6");
     CHECK_INT(j.v[0].duration, 10);
     CHECK_STR(j.v[0].mode, "pro");
     CHECK_NEAR(j.v[0].cfg_scale, 0.25, 1e-12);
@@ -372,7 +372,7 @@ static void test_jobs_defaults(void)
     /* image-to-video: the model from the cell; no default aspect ratio
      * (the image decides); the URL is kept as is, no local file */
     CHECK_INT(j.v[1].kind, GEN_I2V);
-    CHECK_STR(j.v[1].model, "kling-v1");
+    CHECK_STR(j.v[1].model, "kling-v2-1");
     CHECK(j.v[1].aspect_ratio == NULL);
     CHECK_STR(j.v[1].image, "https://h/a.png");
     CHECK(j.v[1].image_file == NULL);
@@ -562,6 +562,7 @@ static void test_kling_auth(void)
         { 401, "{\"code\":1003,\"message\":\"not yet valid\"}", PV_AUTH_EXPIRED },
         { 401, "{\"code\":1004,\"message\":\"expired\"}", PV_AUTH_EXPIRED },
         { 403, "{\"code\":1103,\"message\":\"no access\"}", PV_AUTH },
+        { 404, "{\"code\":1203,\"message\":\"no such task\"}", PV_NOT_FOUND },
         { 403, "{\"code\":1304,\"message\":\"IP not allowed\"}", PV_AUTH },
         { 403, "<html>403 Forbidden</html>", PV_AUTH },
         { 403, "", PV_AUTH },
@@ -571,9 +572,23 @@ static void test_kling_auth(void)
         { 400, "{\"code\":1201,\"message\":\"bad\"}", PV_REJECTED },
         { 404, "<html>not found</html>", PV_NOT_FOUND },
     };
+    /* On a create, 1203 and 1103 are about the model: this job only. */
+    static const struct { long http; const char *body; int verdict; } c[] = {
+        { 404, "{\"code\":1203,\"message\":\"resource does not exist\"}", PV_MODEL },
+        { 400, "{\"code\":1203,\"message\":\"resource does not exist\"}", PV_MODEL },
+        { 403, "{\"code\":1103,\"message\":\"no access\"}", PV_MODEL },
+        { 401, "{\"code\":1000,\"message\":\"Authentication failed\"}", PV_AUTH },
+        { 404, "<html>not found</html>", PV_NOT_FOUND },
+    };
+    for (size_t i = 0; i < VB_ARRAY_LEN(c); i++) {
+        provider_reply pr = { 0 };
+        provider_kling.parse_reply(PC_CREATE, c[i].http, 0, c[i].body, strlen(c[i].body), &pr);
+        CHECK_INT(pr.verdict, c[i].verdict);
+        provider_reply_clear(&pr);
+    }
     for (size_t i = 0; i < VB_ARRAY_LEN(r); i++) {
         provider_reply pr = { 0 };
-        provider_kling.parse_reply(r[i].http, 0, r[i].body, strlen(r[i].body), &pr);
+        provider_kling.parse_reply(PC_QUERY, r[i].http, 0, r[i].body, strlen(r[i].body), &pr);
         if (pr.verdict != r[i].verdict)
             fprintf(stderr, "reply %zu: HTTP %ld %s\n", i, r[i].http, r[i].body);
         CHECK_INT(pr.verdict, r[i].verdict);
@@ -615,7 +630,7 @@ static void test_canonical(void)
     /* column order, ids and number spelling do not matter */
     CHECK_STR(ca, cb);
     CHECK_STR(ca, "{\"aspect_ratio\":\"16:9\",\"cfg_scale\":0.5,\"duration\":5,\"kind\":\"t2v\","
-                  "\"mode\":\"pro\",\"model\":\"kling-v1\",\"prompt\":\"a \\\"cat\\\"\","
+                  "\"mode\":\"pro\",\"model\":\"kling-v2-6\",\"prompt\":\"a \\\"cat\\\"\","
                   "\"provider\":\"kling\"}");
     char *cc = jobs_canonical(&a.v[0], "other", NULL, NULL);
     CHECK(strcmp(ca, cc) != 0);
@@ -706,30 +721,43 @@ static void test_kling(void)
     gen_jobs j = { 0 };
     vb_error e = { 0 };
     const char *t = "id,model,mode,duration,image,prompt\n"
-                    "a,kling-v1,std,5,,x\n"
-                    "b,kling-v1,pro,10,,x\n"
-                    "c,kling-v1-6,std,10,,x\n"
-                    "d,kling-v2-master,std,5,,x\n"
+                    "a,kling-v2-6,std,5,,x\n"
+                    "b,kling-v2-6,pro,10,,x\n"
+                    "c,kling-v3,std,7,,x\n"
+                    "d,kling-v3,pro,15,,x\n"
                     "e,kling-v2-5-turbo,pro,10,,x\n"
-                    "f,kling-v2-1,pro,5,https://h/i.jpg,\n";
+                    "f,kling-v2-1,pro,5,https://h/i.jpg,\n"
+                    "g,kling-v1-5,std,10,https://h/i.jpg,\n";
     CHECK_INT(load(t, &j, &e), 0);
-    CHECK_INT(j.n, 6);
-    const double want[] = { 1, 7, 4, 10, 5, 3.5 };
+    CHECK_INT(j.n, 7);
+    /* published (e, f, g) or estimated (a-d) units per second times seconds */
+    const double want[] = { 2, 7, 4.2, 12, 5, 3.5, 4 };
     for (size_t i = 0; i < j.n && i < VB_ARRAY_LEN(want); i++)
         CHECK_NEAR(provider_kling.estimate_units(&j.v[i]), want[i], 1e-9);
     jobs_free(&j);
 
-    t = "id,model,mode,image,prompt,aspect_ratio\n"
-        "a,kling-v9,std,,x,\n"
-        "b,kling-v1-5,std,,x,\n"          /* image-to-video only */
-        "c,kling-v2-5-turbo,std,,x,\n"    /* pro only */
-        "d,kling-v1,std,,x,4:3\n";
+    t = "id,model,mode,image,prompt,aspect_ratio,duration,image_tail\n"
+        "a,kling-v9,std,,x,,,\n"
+        "b,kling-v1-5,std,,x,,,\n"          /* image-to-video only */
+        "c,kling-v2-5-turbo,std,,x,,,\n"    /* pro only */
+        "d,kling-v2-6,std,,x,4:3,,\n"
+        "e,kling-v1-6,std,,x,,,\n"          /* discontinued */
+        "f,kling-v2-6,std,,x,,3,\n"         /* 5 or 10 only */
+        "g,kling-v3,std,,x,,16,\n";         /* 3 to 15 */
     CHECK_INT(load(t, &j, &e), -1);
-    CHECK_INT(j.nerrors, 4);
-    CHECK_ERR(&j, "jobs.csv:2 (row 2): model: 'kling-v9' is not a Kling model");
+    CHECK_INT(j.nerrors, 7);
+    CHECK_ERR(&j, "jobs.csv:2 (row 2): model: 'kling-v9' is not a Kling model (known: "
+                  "kling-v2-6, kling-v2-5-turbo");
     CHECK_ERR(&j, "jobs.csv:3 (row 3): model: kling-v1-5 does not do text-to-video");
     CHECK_ERR(&j, "jobs.csv:4 (row 4): mode: std is not offered by kling-v2-5-turbo");
     CHECK_ERR(&j, "jobs.csv:5 (row 5): aspect_ratio: 4:3");
+    CHECK_ERR(&j, "jobs.csv:6 (row 6): model: kling-v1-6 is discontinued by Kling (answered "
+                  "1203, resource does not exist); live models: kling-v2-6,");
+    CHECK_ERR(&j, "jobs.csv:7 (row 7): duration: 3 s (kling-v2-6 makes 5 or 10)");
+    CHECK_ERR(&j, "jobs.csv:8 (row 8): duration: 16 s (kling-v3 makes 3 to 15)");
+    for (size_t i = 0; i < j.errors.n; i++)
+        CHECK(strstr(j.errors.v[i], "kling-v1-6,") == NULL); /* never offered as live */
+    jobs_free(&j);
 
     /* 2500 characters (not bytes) are accepted, 2501 are not */
     size_t n = 2501 * 2 + 64;
