@@ -109,12 +109,29 @@ typedef struct provider {
                        vb_error *e);
     /* The create call: a path below the base URL and a JSON body (both
      * owned by the caller). image_b64/tail_b64: the images' bytes in
-     * base64, NULL when the job has none. */
-    int (*create_request)(const struct gen_job *j, const char *external_id,
-                          const char *image_b64, const char *tail_b64, char **path,
-                          char **body, vb_error *e);
-    /* The query path for a task id or an external id. Caller frees. */
-    char *(*query_path)(const struct gen_job *j, const char *id);
+     * base64, NULL when the job has none. The session says which API
+     * style the job takes. */
+    int (*create_request)(const provider_session *s, const struct gen_job *j,
+                          const char *external_id, const char *image_b64,
+                          const char *tail_b64, char **path, char **body, vb_error *e);
+    /* The query path for a task id, or for an external id (`external`).
+     * Caller frees. */
+    char *(*query_path)(const provider_session *s, const struct gen_job *j, const char *id,
+                        bool external);
+    /* ---- batch lookups (optional: batch_max 0 means none) ---- */
+    /* At most this many task ids in one batch lookup. */
+    size_t batch_max;
+    /* Are this job's tasks looked up in batches (its API style has it)? */
+    bool (*batchable)(const provider_session *s, const struct gen_job *j);
+    /* The path of one lookup of n (<= batch_max) task ids. Caller frees. */
+    char *(*batch_path)(const provider_session *s, const char *const *ids, size_t n);
+    /* Read a batch lookup's reply: *all as parse_reply sets it (the
+     * verdict of the call as a whole); when PV_OK, the tasks the reply
+     * holds, each a reply of its own (verdict PV_OK), in *tasks (*n of
+     * them; caller clears each, then frees the array). A task asked
+     * for and missing from the reply is unknown to the provider. */
+    void (*parse_batch)(long http, int curl_code, const char *body, size_t len,
+                        provider_reply *all, provider_reply **tasks, size_t *n);
     /* Read a reply to `call` (enum provider_call): the HTTP status, libcurl's code
      * (0 when the transfer completed) and the body. Always sets
      * r->verdict. */

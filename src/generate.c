@@ -72,7 +72,13 @@ enum gstate {
     G_DONE,        /* recorded in an earlier run */
 };
 
-enum { K_CREATE = 1, K_LOOKUP, K_POLL, K_DOWNLOAD, K_IMAGE, K_IMAGE_TAIL };
+enum { K_CREATE = 1, K_LOOKUP, K_POLL, K_DOWNLOAD, K_IMAGE, K_IMAGE_TAIL, K_BATCH };
+
+/* The tasks one batch lookup asks about (a K_BATCH request's ud). */
+typedef struct gbatch {
+    size_t n;
+    size_t idx[];
+} gbatch;
 
 typedef struct gtask {
     gen_job job;               /* owned copy */
@@ -85,6 +91,7 @@ typedef struct gtask {
     int renews;
     int refreshes;
     bool maybe_created;        /* a create may have reached the provider */
+    bool batch;                /* polled in the provider's batch lookups */
     bool counted;              /* counted against the concurrency limit */
     bool committed;            /* its units counted in g->committed_units */
     double created;            /* create answered (or first seen) */
@@ -115,6 +122,9 @@ typedef struct gen_engine {
     size_t n;
     /* timers, the submission queue (in row order), pacing */
     gen_sched s;
+    size_t *due;               /* batchable tasks whose poll is due (run_timers) */
+    size_t ndue;
+    double last_batch;         /* when the last batch lookup was sent */
     bool no_credit, auth_refused, budget_hit;
     char hold_reason[600];
     double committed_units;    /* estimated or charged, of tasks created */
@@ -343,7 +353,7 @@ static void start_lookup(gen_engine *g, size_t i)
         t->counted = true;
         gen_sched_busy(&g->s);
     }
-    char *path = g->pv->query_path(&t->job, t->ext_id);
+    char *path = g->pv->query_path(g->sess, &t->job, t->ext_id, true);
     g->n_lookup++;
     start(g, i, api_req(g, t, K_LOOKUP, path, NULL));
     free(path);
@@ -353,7 +363,7 @@ static void start_poll(gen_engine *g, size_t i)
 {
     gtask *t = &g->t[i];
     t->state = G_POLL;
-    char *path = g->pv->query_path(&t->job, t->task_id);
+    char *path = g->pv->query_path(g->sess, &t->job, t->task_id, false);
     g->n_poll++;
     start(g, i, api_req(g, t, K_POLL, path, NULL));
     free(path);
@@ -396,7 +406,7 @@ static void start_create(gen_engine *g, size_t i)
         return;
     }
     char *path = NULL, *body = NULL;
-    int rc = g->pv->create_request(&t->job, t->ext_id, b64, tail, &path, &body, &e);
+    int rc = g->pv->create_request(g->sess, &t->job, t->ext_id, b64, tail, &path, &body, &e);
     free(b64);
     free(tail);
     if (rc != 0) {
@@ -714,14 +724,15 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
     provider_reply_clear(&pr);
 }
 
-static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
+/* What a reply about task i (lookup or poll, alone or in a batch)
+ * means; retry_after: the reply's Retry-After, < 0 when none. */
+static void query_verdict(gen_engine *g, size_t i, provider_reply *pr, bool lookup,
+                          double retry_after)
 {
     gtask *t = &g->t[i];
-    provider_reply pr = {0};
-    parse(g, r, &pr);
-    switch (pr.verdict) {
+    switch (pr->verdict) {
     case PV_OK:
-        task_seen(g, i, &pr);
+        task_seen(g, i, pr);
         break;
     case PV_NOT_FOUND:
         if (lookup) {
@@ -738,7 +749,7 @@ static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
     case PV_AUTH_EXPIRED:
         if (++t->renews > GEN_MAX_RENEW) {
             /* Not a failed task (a retry would pay for it again): held. */
-            keys_refused(g, true, pr.msg);
+            keys_refused(g, true, pr->msg);
             hold_task(g, i);
             break;
         }
@@ -746,7 +757,7 @@ static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
         gen_sched_timer_set(&g->s, i, util_now());
         break;
     case PV_AUTH:
-        keys_refused(g, false, pr.msg);
+        keys_refused(g, false, pr->msg);
         hold_task(g, i);
         break;
     case PV_RATE:
@@ -755,17 +766,63 @@ static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
     case PV_DUPLICATE:
         if (t->tries + 1 >= GEN_MAX_TRIES) {
             task_fail(g, i, "failed", "no usable answer about task %s after %d attempts: %s",
-                      t->task_id ? t->task_id : t->ext_id, t->tries + 1, pr.msg);
+                      t->task_id ? t->task_id : t->ext_id, t->tries + 1, pr->msg);
             break;
         }
-        backoff_retry(g, i, lookup ? G_LOOKUP : G_WAIT, r->retry_after);
+        backoff_retry(g, i, lookup ? G_LOOKUP : G_WAIT, retry_after);
         break;
     default:
-        task_fail(g, i, "failed", "%s: %s", g->pv->name, pr.msg);
+        task_fail(g, i, "failed", "%s: %s", g->pv->name, pr->msg);
         break;
     }
+}
+
+static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
+{
+    provider_reply pr = {0};
+    parse(g, r, &pr);
+    query_verdict(g, i, &pr, lookup, r->retry_after);
     provider_reply_clear(&pr);
 }
+
+/* A batch lookup's reply: each task asked about as if polled alone; one
+ * missing from the reply is unknown to the provider. */
+static void on_batch(gen_engine *g, net_req *r)
+{
+    gbatch *b = r->ud;
+    provider_reply all = {0}, *tasks = NULL;
+    size_t n = 0;
+    g->pv->parse_batch(r->http, r->curl_code, r->resp, r->resp_len, &all, &tasks, &n);
+    if (g->pv->scrub) {
+        g->pv->scrub(g->sess, all.msg);
+        for (size_t k = 0; k < n; k++)
+            if (tasks[k].status_msg)
+                g->pv->scrub(g->sess, tasks[k].status_msg);
+    }
+    for (size_t k = 0; k < b->n; k++) {
+        size_t i = b->idx[k];
+        gtask *t = &g->t[i];
+        if (t->state != G_POLL)
+            continue;
+        if (all.verdict != PV_OK) {
+            query_verdict(g, i, &all, false, r->retry_after);
+            continue;
+        }
+        provider_reply *hit = NULL;
+        for (size_t x = 0; x < n && !hit; x++)
+            if (t->task_id && tasks[x].task_id && strcmp(tasks[x].task_id, t->task_id) == 0)
+                hit = &tasks[x];
+        provider_reply missing = { .verdict = PV_NOT_FOUND, .code = -1 };
+        snprintf(missing.msg, sizeof missing.msg, "not in the reply to a batch lookup");
+        query_verdict(g, i, hit ? hit : &missing, false, -1);
+    }
+    for (size_t x = 0; x < n; x++)
+        provider_reply_clear(&tasks[x]);
+    free(tasks);
+    provider_reply_clear(&all);
+    free(b);
+}
+
 
 static void on_download(gen_engine *g, size_t i, net_req *r)
 {
@@ -899,6 +956,72 @@ static void submit_ready(gen_engine *g, double now)
     }
 }
 
+typedef struct due_at {
+    double at;
+    size_t i;
+} due_at;
+
+static int by_due(const void *a, const void *b)
+{
+    double x = ((const due_at *)a)->at, y = ((const due_at *)b)->at;
+    return x < y ? -1 : x > y;
+}
+
+/* One batch lookup of the tasks in idx[0..n-1] (their polls due). */
+static void start_batch(gen_engine *g, const size_t *idx, size_t n)
+{
+    gbatch *b = vb_xmalloc(sizeof *b + n * sizeof b->idx[0]);
+    const char **ids = vb_xcalloc(n, sizeof *ids);
+    b->n = n;
+    for (size_t k = 0; k < n; k++) {
+        b->idx[k] = idx[k];
+        g->t[idx[k]].state = G_POLL;
+        ids[k] = g->t[idx[k]].task_id;
+    }
+    char *path = g->pv->batch_path(g->sess, ids, n);
+    free(ids);
+    g->n_poll++;
+    net_req *r = api_req(g, &g->t[idx[0]], K_BATCH, path, NULL);
+    free(path);
+    r->ud = b;
+    vb_error e = {0};
+    if (net_add(g->net, r, &e) != 0) {
+        net_req_free(&r);
+        for (size_t k = 0; k < n; k++)
+            task_fail(g, idx[k], "failed", "%s", e.msg);
+        free(b);
+    }
+}
+
+/* The batchable tasks whose polls are due, in lookups of at most
+ * batch_max; the room left in the last one is filled with the other
+ * tasks waiting, soonest first: polled early, they cost no request. */
+static void start_batches(gen_engine *g)
+{
+    size_t max = g->pv->batch_max;
+    if (g->ndue == 0)
+        return;
+    size_t room = (g->ndue + max - 1) / max * max - g->ndue;
+    if (room > 0) {
+        due_at *more = vb_xcalloc(g->n, sizeof *more);
+        size_t nm = 0;
+        for (size_t i = 0; i < g->n; i++)
+            if (g->t[i].batch && g->t[i].state == G_WAIT &&
+                gen_sched_timer_get(&g->s, i, &more[nm].at))
+                more[nm++].i = i;
+        qsort(more, nm, sizeof *more, by_due);
+        for (size_t k = 0; k < nm && k < room; k++) {
+            gen_sched_timer_cancel(&g->s, more[k].i);
+            g->due[g->ndue++] = more[k].i;
+        }
+        free(more);
+    }
+    for (size_t k = 0; k < g->ndue; k += max)
+        start_batch(g, g->due + k, g->ndue - k < max ? g->ndue - k : max);
+    g->ndue = 0;
+    g->last_batch = util_now();
+}
+
 static void run_timers(gen_engine *g, double now)
 {
     while (gen_sched_timer_due(&g->s, now)) {
@@ -912,12 +1035,23 @@ static void run_timers(gen_engine *g, double now)
             continue;
         }
         switch (t->state) {
-        case G_WAIT: start_poll(g, i); break;
+        case G_WAIT:
+            if (!t->batch) {
+                start_poll(g, i);
+            } else if (now < g->last_batch + gen_sched_batch_gap(&g->s, poll_interval(g))) {
+                /* Too soon after the last lookup: the next one takes it. */
+                gen_sched_timer_set(&g->s, i,
+                                    g->last_batch + gen_sched_batch_gap(&g->s, poll_interval(g)));
+            } else {
+                g->due[g->ndue++] = i; /* polled with others: start_batches */
+            }
+            break;
         case G_LOOKUP: start_lookup(g, i); break;
         case G_DOWNLOAD: start_download(g, i); break;
         default: break;
         }
     }
+    start_batches(g);
 }
 
 static bool loop_done(gen_engine *g)
@@ -951,15 +1085,22 @@ static void *gen_thread(void *arg)
         }
         net_req *r;
         while ((r = net_next_done(g->net))) {
-            gtask *t = r->ud;
-            size_t i = (size_t)(t - g->t);
             if (atomic_load(&g->stop) && r->kind != K_CREATE) {
                 /* Stopping: a create's answer is still worth recording. */
                 if (r->out_path)
                     unlink(r->out_path);
+                if (r->kind == K_BATCH)
+                    free(r->ud);
                 net_req_free(&r);
                 continue;
             }
+            if (r->kind == K_BATCH) {
+                on_batch(g, r);
+                net_req_free(&r);
+                continue;
+            }
+            gtask *t = r->ud;
+            size_t i = (size_t)(t - g->t);
             switch (r->kind) {
             case K_CREATE: on_create(g, i, r); break;
             case K_LOOKUP: on_query(g, i, r, true); break;
@@ -1324,6 +1465,10 @@ static int gen_prepare(gen_engine *g, generate_result *res)
     gen_sched_init(&g->s, g->n,
                    cfg->generate.max_concurrent > 0 ? cfg->generate.max_concurrent : 3,
                    cfg->generate.rpm, util_now());
+    g->due = vb_xcalloc(g->n ? g->n : 1, sizeof *g->due);
+    for (size_t i = 0; i < g->n; i++)
+        g->t[i].batch = g->pv->batch_max > 0 && g->pv->batchable &&
+                        g->pv->batchable(g->sess, &g->t[i].job);
     g->net = net_new(&e);
     if (!g->net)
         return gen_not_started(res, false, e.msg);
@@ -1344,6 +1489,7 @@ static void gen_free(gen_engine *g)
         batch_item_clear(&g->ready[i]);
     free(g->ready);
     free(g->t);
+    free(g->due);
     gen_sched_free(&g->s);
     net_free(&g->net);
     report_free(&g->rep);

@@ -83,6 +83,11 @@ static const char *const outside_names[] = {
     [OUTSIDE_REFUSE] = "refuse", [OUTSIDE_ALLOW] = "allow", NULL,
 };
 
+static const char *const kling_api_names[] = {
+    [KLING_API_AUTO] = "auto", [KLING_API_LEGACY] = "legacy", [KLING_API_CURRENT] = "current",
+    NULL,
+};
+
 static const char *const fit_names[] = {
     [FIX_FIT_PAD] = "pad", [FIX_FIT_CROP] = "crop", [FIX_FIT_SCALE] = "scale", NULL,
 };
@@ -271,6 +276,8 @@ static const keydef keys[] = {
     KD("provider.kling", "base_url", K_URL, kling.base_url, 0),
     KD("provider.kling", "key_file", K_STRING, kling.key_file, 0),
     KD("provider.kling", "request_timeout", K_DOUBLE, kling.request_timeout, F_POSITIVE),
+    KE("provider.kling", "api", kling.api, kling_api_names),
+    KD("provider.kling", "callback_url", K_URL, kling.callback_url, 0),
 };
 
 #define FIELD(c, k, T) ((T *)((char *)(c) + (k)->off))

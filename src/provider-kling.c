@@ -3,10 +3,24 @@
  * a job that would be refused is refused here, at no cost, before the
  * batch starts.
  *
- * The API: POST /v1/videos/text2video and /v1/videos/image2video with
- * model_name, prompt, negative_prompt, cfg_scale, mode, aspect_ratio,
- * duration ("5" or "10"), image / image_tail (base64), external_task_id;
- * GET /v1/videos/{text2video|image2video}/{task_id}. */
+ * Two API styles, chosen per job ([provider.kling] api, or the model
+ * table's column when auto):
+ *   legacy   POST /v1/videos/text2video and /v1/videos/image2video with
+ *            model_name, prompt, negative_prompt, cfg_scale, mode,
+ *            aspect_ratio, duration ("5" or "10", a string), image /
+ *            image_tail (base64), external_task_id, callback_url;
+ *            GET /v1/videos/{text2video|image2video}/{id}; statuses
+ *            submitted|processing|succeed|failed.
+ *   current  the model in the path: POST /text-to-video/<model> and
+ *            /image-to-video/<model> with prompt, negative_prompt,
+ *            cfg_scale, image, image_tail, settings{resolution (std 720p,
+ *            pro 1080p), aspect_ratio, duration (a number)} and
+ *            options{external_task_id, callback_url}; one lookup for many
+ *            tasks, GET /tasks?task_ids=a,b (or external_task_ids=...);
+ *            statuses submitted|processing|succeeded|failed.
+ * Both answer {code, message, request_id, data}; a task's fields are read
+ * under either style's names (task_status or status, task_result or
+ * outputs, final_unit_deduction or the unit lines of billing). */
 #include "config.h"
 #include "provider.h"
 #include "image.h"
@@ -67,22 +81,31 @@ typedef struct kling_model {
     const char *audio;         /* native audio: "no", "pro" (pro mode only), "yes" */
     bool estimate;             /* units not published: an estimate */
     bool discontinued;         /* answered 1203 by Kling */
+    bool current;              /* taken through the current API style (auto) */
 } kling_model;
 
+/* Short names for the kinds, the flags and the audio column. */
+#define KM_ALL (KM_T2V | KM_I2V | KM_TAIL)
+#define KM_IMG (KM_I2V | KM_TAIL)
+#define PUB false  /* units published */
+#define EST true   /* units estimated */
+
 static const kling_model models[] = {
-    /* name              kinds                       durations  std   pro   audio */
-    { "kling-v2-6", KM_T2V | KM_I2V | KM_TAIL, KM_5_10, { 0.4, 0.7 }, "pro", true, false },
-    { "kling-v2-5-turbo", KM_T2V | KM_I2V | KM_TAIL, KM_5_10, { 0, 0.5 }, "no", false, false },
-    { "kling-v2-1", KM_I2V | KM_TAIL, KM_5_10, { 0.4, 0.7 }, "no", false, false },
-    { "kling-v1-5", KM_I2V | KM_TAIL, KM_5_10, { 0.4, 0.7 }, "no", false, false },
-    { "kling-v3", KM_T2V | KM_I2V | KM_TAIL, KM_3_15, { 0.6, 0.8 }, "yes", true, false },
-    { "kling-v3-omni", KM_T2V | KM_I2V | KM_TAIL, KM_3_15, { 0.6, 0.8 }, "yes", true, false },
-    { "kling-video-o1", KM_T2V | KM_I2V | KM_TAIL, KM_5_10, { 0.6, 0.8 }, "no", true, false },
-    { "kling-v1", KM_T2V | KM_I2V | KM_TAIL, KM_5_10, { 0.2, 0.7 }, "no", false, true },
-    { "kling-v1-6", KM_T2V | KM_I2V | KM_TAIL, KM_5_10, { 0.4, 0.7 }, "no", false, true },
-    { "kling-v2-master", KM_T2V | KM_I2V, KM_5_10, { 2, 2 }, "no", false, true },
-    { "kling-v2-1-master", KM_T2V | KM_I2V, KM_5_10, { 2, 2 }, "no", false, true },
+    /* name               kinds   durations  units/s {std, pro}  audio  units live/gone API */
+    { "kling-v2-6",        KM_ALL, KM_5_10, { 0.4, 0.7 }, "pro", EST, false, false },
+    { "kling-v2-5-turbo",  KM_ALL, KM_5_10, { 0, 0.5 },   "no",  PUB, false, false },
+    { "kling-v2-1",        KM_IMG, KM_5_10, { 0.4, 0.7 }, "no",  PUB, false, false },
+    { "kling-v1-5",        KM_IMG, KM_5_10, { 0.4, 0.7 }, "no",  PUB, false, false },
+    { "kling-v3",          KM_ALL, KM_3_15, { 0.6, 0.8 }, "yes", EST, false, true },
+    { "kling-v3-omni",     KM_ALL, KM_3_15, { 0.6, 0.8 }, "yes", EST, false, true },
+    { "kling-video-o1",    KM_ALL, KM_5_10, { 0.6, 0.8 }, "no",  EST, false, true },
+    { "kling-v1",          KM_ALL, KM_5_10, { 0.2, 0.7 }, "no",  PUB, true, false },
+    { "kling-v1-6",        KM_ALL, KM_5_10, { 0.4, 0.7 }, "no",  PUB, true, false },
+    { "kling-v2-master",   KM_T2V | KM_I2V, KM_5_10, { 2, 2 }, "no", PUB, true, false },
+    { "kling-v2-1-master", KM_T2V | KM_I2V, KM_5_10, { 2, 2 }, "no", PUB, true, false },
 };
+#undef PUB
+#undef EST
 
 static const char *const aspect_ratios[] = { "16:9", "9:16", "1:1" };
 
@@ -263,7 +286,7 @@ static int kling_check_image(const char *path, int64_t max_pixels, vb_error *e)
     return rc;
 }
 
-/* ---- the API calls: requests, replies, the JWT session ---- */
+/* ---- the API calls: requests, replies, the session ---- */
 
 /* A token lives 1800 s; a new one is signed this long before the end so
  * that a request in flight never carries an expired token. */
@@ -273,14 +296,20 @@ static int kling_check_image(const char *path, int64_t max_pixels, vb_error *e)
 /* A request's timeout when [provider.kling] request_timeout is unset. */
 #define KLING_REQUEST_TIMEOUT 30.0
 
+/* Task ids in one batch lookup: kept well under what a URL may carry
+ * (Kling publishes no limit; 50 ids of ~20 characters is ~1 KB). */
+#define KLING_BATCH_MAX 50
+
 struct provider_session {
     char *api_key;              /* a plain API key (the Bearer token), or */
     char *ak, *sk;              /* the pair a JWT is signed with: secrets, never
                                  * in a message */
-    char *line;                 /* "Authorization: Bearer <jwt>" */
+    char *line;                 /* "Authorization: Bearer <token>" */
     double expires;
     char *base_url;             /* without trailing '/' */
     double request_timeout;
+    int api;                    /* enum kling_api */
+    char *callback_url;         /* NULL: none */
 };
 
 static provider_endpoint kling_endpoint(const vb_config *c)
@@ -305,6 +334,9 @@ static provider_session *kling_session_new(const vb_config *c, vb_error *e)
     s->base_url = vb_xstrndup(b, len);
     s->request_timeout = c->kling.request_timeout > 0 ? c->kling.request_timeout
                                                       : KLING_REQUEST_TIMEOUT;
+    s->api = c->kling.api;
+    if (c->kling.callback_url && c->kling.callback_url[0])
+        s->callback_url = vb_xstrdup(c->kling.callback_url);
     return s;
 }
 
@@ -324,6 +356,7 @@ static void kling_session_free(provider_session **sp)
     jwt_wipe(&s->sk);
     jwt_wipe(&s->line);
     free(s->base_url);
+    free(s->callback_url);
     free(s);
     *sp = NULL;
 }
@@ -370,6 +403,20 @@ static int kling_auth_header(provider_session *s, double now, bool renew, char *
     return 0;
 }
 
+/* Does this job take the current API style? */
+static bool kling_current(const provider_session *s, const gen_job *j)
+{
+    if (s->api != KLING_API_AUTO)
+        return s->api == KLING_API_CURRENT;
+    const kling_model *m = model_find(j->model);
+    return m && m->current;
+}
+
+static bool kling_batchable(const provider_session *s, const gen_job *j)
+{
+    return kling_current(s, j);
+}
+
 static const char *kling_kind(const gen_job *j)
 {
     return j->kind == GEN_I2V ? "image2video" : "text2video";
@@ -381,37 +428,122 @@ static void kling_set_str(json_t *o, const char *key, const char *v)
         json_object_set_new(o, key, json_string(v));
 }
 
-static int kling_create_request(const gen_job *j, const char *external_id,
-                                const char *image_b64, const char *tail_b64, char **path,
-                                char **body, vb_error *e)
+/* A path segment or query value, percent-encoded (ids and model names
+ * come from replies and rows: never trusted to be URL-safe). */
+static void kling_escape(char *out, size_t n, const char *v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)v; *p && k + 4 < n; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            out[k++] = (char)*p;
+        } else {
+            out[k++] = '%';
+            out[k++] = hex[*p >> 4];
+            out[k++] = hex[*p & 15];
+        }
+    }
+    out[k] = '\0';
+}
+
+/* The body of a current-style create: the model is in the path. */
+static json_t *kling_current_body(const provider_session *s, const gen_job *j,
+                                  const char *external_id, const char *image_b64,
+                                  const char *tail_b64)
 {
     json_t *o = json_object();
-    kling_set_str(o, "model_name", j->model);
     kling_set_str(o, "prompt", j->prompt);
     kling_set_str(o, "negative_prompt", j->negative_prompt);
     if (!isnan(j->cfg_scale))
         json_object_set_new(o, "cfg_scale", json_real(j->cfg_scale));
-    kling_set_str(o, "mode", j->mode);
-    if (!image_b64)
-        kling_set_str(o, "aspect_ratio", j->aspect_ratio);
-    /* The API wants the duration as a string. */
-    char dur[16];
-    snprintf(dur, sizeof dur, "%d", j->duration);
-    json_object_set_new(o, "duration", json_string(dur));
     kling_set_str(o, "image", image_b64);
     kling_set_str(o, "image_tail", tail_b64);
-    kling_set_str(o, "external_task_id", external_id);
+    json_t *set = json_object();
+    /* std is Kling's 720p, pro its 1080p. */
+    json_object_set_new(set, "resolution",
+                        json_string(strcmp(j->mode, "pro") == 0 ? "1080p" : "720p"));
+    if (!image_b64)
+        kling_set_str(set, "aspect_ratio", j->aspect_ratio);
+    json_object_set_new(set, "duration", json_integer(j->duration));
+    json_object_set_new(o, "settings", set);
+    json_t *opt = json_object();
+    kling_set_str(opt, "external_task_id", external_id);
+    kling_set_str(opt, "callback_url", s->callback_url);
+    json_object_set_new(o, "options", opt);
+    return o;
+}
+
+static int kling_create_request(const provider_session *s, const gen_job *j,
+                                const char *external_id, const char *image_b64,
+                                const char *tail_b64, char **path, char **body, vb_error *e)
+{
+    json_t *o;
+    if (kling_current(s, j)) {
+        o = kling_current_body(s, j, external_id, image_b64, tail_b64);
+        char m[256];
+        kling_escape(m, sizeof m, j->model);
+        *path = vb_xasprintf("/%s/%s", j->kind == GEN_I2V ? "image-to-video" : "text-to-video",
+                             m);
+    } else {
+        o = json_object();
+        kling_set_str(o, "model_name", j->model);
+        kling_set_str(o, "prompt", j->prompt);
+        kling_set_str(o, "negative_prompt", j->negative_prompt);
+        if (!isnan(j->cfg_scale))
+            json_object_set_new(o, "cfg_scale", json_real(j->cfg_scale));
+        kling_set_str(o, "mode", j->mode);
+        if (!image_b64)
+            kling_set_str(o, "aspect_ratio", j->aspect_ratio);
+        /* The legacy API wants the duration as a string. */
+        char dur[16];
+        snprintf(dur, sizeof dur, "%d", j->duration);
+        json_object_set_new(o, "duration", json_string(dur));
+        kling_set_str(o, "image", image_b64);
+        kling_set_str(o, "image_tail", tail_b64);
+        kling_set_str(o, "external_task_id", external_id);
+        kling_set_str(o, "callback_url", s->callback_url);
+        *path = vb_xasprintf("/v1/videos/%s", kling_kind(j));
+    }
     *body = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    if (!*body)
+    if (!*body) {
+        free(*path);
+        *path = NULL;
         return vb_fail(e, VB_ERR_INTERNAL, "cannot encode the request");
-    *path = vb_xasprintf("/v1/videos/%s", kling_kind(j));
+    }
     return 0;
 }
 
-static char *kling_query_path(const gen_job *j, const char *id)
+/* GET /tasks?task_ids=a,b (or external_task_ids): the current style's
+ * lookup, for one task or many. */
+static char *kling_tasks_path(const char *const *ids, size_t n, bool external)
 {
-    return vb_xasprintf("/v1/videos/%s/%s", kling_kind(j), id);
+    size_t cap = 64 + n * 3 * 64, len;
+    char *p = vb_xmalloc(cap);
+    len = (size_t)snprintf(p, cap, "/tasks?%s=", external ? "external_task_ids" : "task_ids");
+    for (size_t i = 0; i < n; i++) {
+        char one[3 * 64 + 1];
+        kling_escape(one, sizeof one, ids[i]);
+        len += (size_t)snprintf(p + len, cap - len, "%s%s", i ? "," : "", one);
+    }
+    return p;
+}
+
+static char *kling_batch_path(const provider_session *s, const char *const *ids, size_t n)
+{
+    (void)s;
+    return kling_tasks_path(ids, n, false);
+}
+
+static char *kling_query_path(const provider_session *s, const gen_job *j, const char *id,
+                              bool external)
+{
+    if (kling_current(s, j))
+        return kling_tasks_path(&id, 1, external);
+    char e[3 * 64 + 1];
+    kling_escape(e, sizeof e, id);
+    return vb_xasprintf("/v1/videos/%s/%s", kling_kind(j), e);
 }
 
 static char *kling_dup(json_t *o, const char *key)
@@ -466,6 +598,7 @@ static int kling_code_verdict(int call, long code, long http)
     }
 }
 
+/* Either style's status words. */
 static int kling_status(const char *s)
 {
     if (!s)
@@ -474,24 +607,77 @@ static int kling_status(const char *s)
         return PT_SUBMITTED;
     if (!strcmp(s, "processing"))
         return PT_PROCESSING;
-    if (!strcmp(s, "succeed"))
+    if (!strcmp(s, "succeed") || !strcmp(s, "succeeded"))
         return PT_SUCCEED;
     if (!strcmp(s, "failed"))
         return PT_FAILED;
     return PT_UNKNOWN;
 }
 
-static void kling_parse_reply(int call, long http, int curl_code, const char *body,
-                              size_t len, provider_reply *r)
+/* Units charged: final_unit_deduction (legacy), or the sum of the
+ * billing lines charged to a resource pack (current); NAN if none. */
+static double kling_units(json_t *d)
+{
+    double u = kling_num(d, "final_unit_deduction");
+    json_t *bill = json_object_get(d, "billing");
+    if (!isnan(u) || !json_is_array(bill))
+        return u;
+    size_t i;
+    json_t *b;
+    json_array_foreach(bill, i, b) {
+        json_t *ct = json_object_get(b, "charge_type");
+        double a = kling_num(b, "amount");
+        if (json_is_string(ct) && !strcmp(json_string_value(ct), "unit") && !isnan(a))
+            u = isnan(u) ? a : u + a;
+    }
+    return u;
+}
+
+/* One task object of a reply, either style, into r. */
+static void kling_task(json_t *d, provider_reply *r)
+{
+    r->task_id = kling_dup(d, "task_id");
+    json_t *st = json_object_get(d, "task_status");
+    if (!st)
+        st = json_object_get(d, "status");
+    r->status = kling_status(json_is_string(st) ? json_string_value(st) : NULL);
+    r->status_msg = kling_dup(d, "task_status_msg");
+    if (!r->status_msg)
+        r->status_msg = kling_dup(d, "status_msg");
+    json_t *info = json_object_get(d, "task_info");
+    r->external_id = json_is_object(info) ? kling_dup(info, "external_task_id")
+                                          : kling_dup(d, "external_task_id");
+    r->units = kling_units(d);
+    json_t *res = json_object_get(d, "task_result");
+    if (!json_is_object(res))
+        res = json_object_get(d, "outputs");
+    json_t *vids = json_is_object(res) ? json_object_get(res, "videos") : NULL;
+    json_t *v0 = json_is_array(vids) ? json_array_get(vids, 0) : NULL;
+    if (json_is_object(v0)) {
+        r->video_url = kling_dup(v0, "url");
+        r->video_id = kling_dup(v0, "id");
+        r->video_duration = kling_num(v0, "duration");
+    }
+}
+
+static void kling_reply_init(provider_reply *r)
 {
     provider_reply_clear(r);
     r->code = -1;
     r->video_duration = NAN;
     r->units = NAN;
+}
+
+/* The envelope {code, message, request_id, data}: the verdict into r,
+ * the parsed root returned (NULL when there is no JSON object). */
+static json_t *kling_envelope(int call, long http, int curl_code, const char *body,
+                              size_t len, provider_reply *r)
+{
+    kling_reply_init(r);
     if (curl_code != 0) {
         r->verdict = PV_TRANSIENT;
         snprintf(r->msg, sizeof r->msg, "no reply (transfer failed)");
-        return;
+        return NULL;
     }
     json_error_t je;
     json_t *root = body && len ? json_loadb(body, len, 0, &je) : NULL;
@@ -512,7 +698,7 @@ static void kling_parse_reply(int call, long http, int curl_code, const char *bo
             r->verdict = PV_TRANSIENT;
         snprintf(r->msg, sizeof r->msg, "HTTP %ld with %s", http,
                  body && len ? "a reply that is not JSON" : "an empty reply");
-        return;
+        return NULL;
     }
     json_t *code = json_object_get(root, "code");
     r->code = json_is_integer(code) ? (long)json_integer_value(code) : -1;
@@ -543,33 +729,72 @@ static void kling_parse_reply(int call, long http, int curl_code, const char *bo
     if (v != PV_OK)
         snprintf(r->msg, sizeof r->msg, "code %ld%s%s (HTTP %ld)", r->code,
                  mtext[0] ? ": " : "", mtext, http);
+    return root;
+}
 
+static void kling_parse_reply(int call, long http, int curl_code, const char *body,
+                              size_t len, provider_reply *r)
+{
+    json_t *root = kling_envelope(call, http, curl_code, body, len, r);
+    if (!root)
+        return;
     json_t *d = json_object_get(root, "data");
-    if (v == PV_OK && !json_is_object(d)) {
+    if (json_is_array(d)) {
+        /* A current-style lookup of one task: the list holds it, or
+         * nothing when the provider does not know it. */
+        if (r->verdict == PV_OK && json_array_size(d) == 0) {
+            r->verdict = PV_NOT_FOUND;
+            snprintf(r->msg, sizeof r->msg, "no such task (HTTP %ld)", http);
+        }
+        d = json_array_get(d, 0);
+    }
+    if (r->verdict == PV_OK && !json_is_object(d)) {
         r->verdict = PV_TRANSIENT;
         snprintf(r->msg, sizeof r->msg, "HTTP %ld: a reply without data", http);
     }
     if (json_is_object(d)) {
-        r->task_id = kling_dup(d, "task_id");
-        json_t *st = json_object_get(d, "task_status");
-        r->status = kling_status(json_is_string(st) ? json_string_value(st) : NULL);
-        r->status_msg = kling_dup(d, "task_status_msg");
-        json_t *info = json_object_get(d, "task_info");
-        if (json_is_object(info))
-            r->external_id = kling_dup(info, "external_task_id");
-        r->units = kling_num(d, "final_unit_deduction");
-        json_t *res = json_object_get(d, "task_result");
-        json_t *vids = json_is_object(res) ? json_object_get(res, "videos") : NULL;
-        json_t *v0 = json_is_array(vids) ? json_array_get(vids, 0) : NULL;
-        if (json_is_object(v0)) {
-            r->video_url = kling_dup(v0, "url");
-            r->video_id = kling_dup(v0, "id");
-            r->video_duration = kling_num(v0, "duration");
-        }
+        kling_task(d, r);
         if (r->verdict == PV_OK && !r->task_id) {
             r->verdict = PV_TRANSIENT;
             snprintf(r->msg, sizeof r->msg, "HTTP %ld: a reply without a task id", http);
         }
+    }
+    json_decref(root);
+}
+
+static void kling_parse_batch(long http, int curl_code, const char *body, size_t len,
+                              provider_reply *all, provider_reply **tasks, size_t *n)
+{
+    *tasks = NULL;
+    *n = 0;
+    json_t *root = kling_envelope(PC_QUERY, http, curl_code, body, len, all);
+    if (!root)
+        return;
+    json_t *d = json_object_get(root, "data");
+    if (all->verdict == PV_OK && !json_is_array(d)) {
+        all->verdict = PV_TRANSIENT;
+        snprintf(all->msg, sizeof all->msg, "HTTP %ld: a lookup reply without a task list",
+                 http);
+    }
+    if (all->verdict == PV_OK) {
+        size_t cnt = json_array_size(d), k = 0;
+        *tasks = vb_xcalloc(cnt ? cnt : 1, sizeof **tasks);
+        for (size_t i = 0; i < cnt; i++) {
+            json_t *t = json_array_get(d, i);
+            if (!json_is_object(t))
+                continue;
+            provider_reply *r = &(*tasks)[k];
+            kling_reply_init(r);
+            kling_task(t, r);
+            if (!r->task_id) { /* nothing to match it with */
+                provider_reply_clear(r);
+                continue;
+            }
+            r->verdict = PV_OK;
+            r->code = 0;
+            k++;
+        }
+        *n = k;
     }
     json_decref(root);
 }
@@ -590,6 +815,10 @@ const provider provider_kling = {
     .auth_header = kling_auth_header,
     .create_request = kling_create_request,
     .query_path = kling_query_path,
+    .batch_max = KLING_BATCH_MAX,
+    .batchable = kling_batchable,
+    .batch_path = kling_batch_path,
+    .parse_batch = kling_parse_batch,
     .parse_reply = kling_parse_reply,
     .scrub = kling_scrub,
 };

@@ -34,6 +34,24 @@ API (the real one's shape)
   GET  /v1/videos/image2video/{id}    external_task_id. A task is only
                                       found under the endpoint that made it.
   GET  /v1/videos/text2video?pageNum=1&pageSize=30    list, newest first
+  POST /text-to-video/{model}         create, the current style: the model in
+  POST /image-to-video/{model}        the path; JSON fields prompt,
+                                      negative_prompt, cfg_scale, image,
+                                      image_tail, settings{resolution
+                                      (720p|1080p), aspect_ratio, duration (a
+                                      number: 5|10, 3..15 on kling-v3 and
+                                      kling-v3-omni)}, options{external_task_id,
+                                      callback_url}; any other field: 1201.
+  GET  /tasks?task_ids=a,b            lookup of up to 50 tasks (or
+  GET  /tasks?external_task_ids=a,b   external ids) in one request: data is the
+                                      list of those found, in the order asked,
+                                      each {task_id, status (submitted|
+                                      processing|succeeded|failed), status_msg,
+                                      external_task_id, created_at, updated_at,
+                                      outputs{videos[{id, url, duration}]},
+                                      billing[{amount, charge_type "unit",
+                                      resource_type "video"}]}; any task,
+                                      whichever style made it.
   GET  /media/{token}.mp4             the video (a real small MP4); each URL
                                       expires --url-ttl seconds after the
                                       query that issued it (then 403); every
@@ -121,6 +139,9 @@ Stats (GET /_admin/stats):
   creates_without_external_id
   max_tasks_per_request      most tasks created for one identical request
                              (endpoint + every generation field + images)
+  callback_urls              creates carrying each callback_url (never called)
+  lookups, lookup_ids, lookups_batched  /tasks requests, the ids they asked
+                             about, and those asking about more than one
   tasks_by_status            now
   peak_concurrent            most tasks submitted/processing at once
   rpm_peak                   most tasks created in any 60 s window
@@ -169,6 +190,13 @@ DURATIONS = ("5", "10")
 DISCONTINUED = "kling-v1,kling-v1-6,kling-v2-master,kling-v2-1-master"
 MODES = ("std", "pro")
 COST = {("std", "5"): 1.0, ("std", "10"): 2.0, ("pro", "5"): 3.5, ("pro", "10"): 7.0}
+PER_SECOND = {"std": 0.2, "pro": 0.7}   # the same, for any duration (current API)
+RESOLUTIONS = {"720p": "std", "1080p": "pro"}
+# durations of the current API, per model (default 5 or 10)
+CURRENT_DURATIONS = {"kling-v3": range(3, 16), "kling-v3-omni": range(3, 16)}
+CURRENT_FIELDS = {"prompt", "negative_prompt", "cfg_scale", "image", "image_tail", "settings",
+                  "options"}
+MAX_LOOKUP_IDS = 50
 MODEL_RE = re.compile(r"^kling-v[0-9][a-z0-9-]*$")
 MAX_PROMPT = 2500
 MAX_IMAGE = 10 * 1024 * 1024
@@ -368,8 +396,12 @@ class Task:
         self.mode = body.get("mode") or "std"
         self.duration = body.get("duration") or "5"
         # image2video follows the image; the mock does not look at it
-        self.aspect = (body.get("aspect_ratio") or "16:9") if endpoint == "text2video" else "16:9"
-        self.cost = 0.0 if self.fail else COST[(self.mode, self.duration)]
+        self.current = endpoint.startswith("current:")
+        t2v = endpoint in ("text2video", "current:text-to-video")
+        self.aspect = (body.get("aspect_ratio") or "16:9") if t2v else "16:9"
+        self.cost = 0.0 if self.fail else round(PER_SECOND[self.mode] * int(self.duration), 6)
+        # the clip served: the nearest of the made ones
+        self.clip = "10" if int(self.duration) >= 8 else "5"
         self.video_id = str(uuid.uuid4())
         self.req_hash = req_hash
 
@@ -438,6 +470,7 @@ class State:
             "peak_concurrent": 0, "requests": collections.Counter(),
             "rejected": collections.Counter(), "injected": collections.Counter(),
             "auth_valid": 0, "auth_invalid": 0, "auth_codes": collections.Counter(),
+            "lookups": 0, "lookup_ids": 0, "lookups_batched": 0, "callback_urls": collections.Counter(),
             "media": collections.Counter(),
         }
 
@@ -500,6 +533,10 @@ class State:
             "rpm_peak": self.create_min.peak,
             "requests_rpm_peak": self.api_min.peak,
             "requests": dict(st["requests"]),
+            "lookups": st["lookups"],
+            "lookup_ids": st["lookup_ids"],
+            "callback_urls": dict(st["callback_urls"]),
+            "lookups_batched": st["lookups_batched"],
             "rejected": dict(st["rejected"]),
             "injected": dict(st["injected"]),
             "units_spent": spent,
@@ -664,6 +701,12 @@ class Handler(BaseHTTPRequestHandler):
                 return ("create" if method == "POST" else "list"), parts
             if len(parts) == 4 and method == "GET":
                 return "query", parts
+        # the current style: the model in the path, one lookup for many
+        if len(parts) == 2 and parts[0] in ("text-to-video", "image-to-video") and \
+                method == "POST":
+            return "create", ["current"] + parts
+        if parts == ["tasks"] and method == "GET":
+            return "query", ["current", "tasks"]
         return None, parts
 
     def dispatch(self, method):
@@ -690,6 +733,9 @@ class Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     parsed = None
                 ext = parsed.get("external_task_id") if isinstance(parsed, dict) else None
+                if parts[0] == "current" and isinstance(parsed, dict):
+                    o = parsed.get("options")
+                    ext = o.get("external_task_id") if isinstance(o, dict) else None
                 if isinstance(ext, str) and ext:
                     st.st["creates_per_external_id"][ext] += 1
             rule = st.pick_rule(kind)
@@ -732,8 +778,14 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self.authenticate()
             self.rate_check(kind)
-            if kind == "create":
+            if kind == "create" and parts[0] == "current":
+                status, obj = self.create_current(parts[1], urllib.parse.unquote(parts[2]),
+                                                  parsed)
+            elif kind == "create":
                 status, obj = self.create(parts[2], body, parsed)
+            elif kind == "query" and parts[0] == "current":
+                status, obj = self.lookup(url.query,
+                                          expired=rule is not None and rule.kind == "expired")
             elif kind == "query":
                 status, obj = self.query(parts[2], urllib.parse.unquote(parts[3]),
                                          expired=rule is not None and rule.kind == "expired")
@@ -890,15 +942,19 @@ class Handler(BaseHTTPRequestHandler):
                     raise Reply(1302)
                 st.rate.add(mono)
 
-    def create(self, endpoint, body, b):
+    def create(self, endpoint, body, b, checked=False):
         st = self.state
         if not isinstance(b, dict):
             raise Reply(1200, "the body must be a JSON object")
-        self.check_params(endpoint, b)
+        if not checked:
+            self.check_params(endpoint, b)
         prompt = (b.get("prompt") or "") + " " + (b.get("negative_prompt") or "")
         if "FORBIDDEN" in prompt:
             raise Reply(1301)
         ext = b.get("external_task_id") or None
+        if isinstance(b.get("callback_url"), str) and b["callback_url"]:
+            with st.lock:
+                st.st["callback_urls"][b["callback_url"]] += 1
         m = re.search(r"GENTIME=([0-9]+(?:\.[0-9]+)?)", b.get("prompt") or "")
         with st.lock:
             cfg = st.cfg
@@ -931,6 +987,92 @@ class Handler(BaseHTTPRequestHandler):
                     "created_at": t.created_ms, "updated_at": t.created_ms}
         return 200, {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()),
                      "data": data}
+
+    # -- the current style --
+    def check_current(self, kind, model, b):
+        if not isinstance(b, dict):
+            raise Reply(1200, "the body must be a JSON object")
+        extra = sorted(set(b) - CURRENT_FIELDS)
+        if extra:
+            raise Reply(1201, "unknown field(s) %s (the model is in the path; resolution, "
+                        "aspect_ratio and duration in settings)" % ", ".join(extra))
+        if not MODEL_RE.match(model):
+            raise Reply(1201, "unknown model %s" % model)
+        self.model_check(model)
+        st, opt = b.get("settings", {}), b.get("options", {})
+        if not isinstance(st, dict) or not isinstance(opt, dict):
+            raise Reply(1201, "settings and options are objects")
+        res = st.get("resolution", "720p")
+        if res not in RESOLUTIONS:
+            raise Reply(1201, "settings.resolution must be 720p or 1080p")
+        d = st.get("duration", 5)
+        if isinstance(d, bool) or not isinstance(d, int) or \
+                d not in CURRENT_DURATIONS.get(model, (5, 10)):
+            raise Reply(1201, "settings.duration: %r is not a duration %s makes (a number)"
+                        % (d, model))
+        ar = st.get("aspect_ratio")
+        if ar is not None and ar not in ASPECTS:
+            raise Reply(1201, "settings.aspect_ratio must be 16:9, 9:16 or 1:1")
+        for k in ("external_task_id", "callback_url"):
+            if k in opt and not (isinstance(opt[k], str) and opt[k]):
+                raise Reply(1201, "options.%s must be a non-empty string" % k)
+        legacy = {k: b.get(k) for k in ("prompt", "negative_prompt", "cfg_scale", "image",
+                                        "image_tail") if k in b}
+        legacy.update(mode=RESOLUTIONS[res], duration=str(d), aspect_ratio=ar)
+        self.check_params("image2video" if kind == "image-to-video" else "text2video",
+                          {k: v for k, v in legacy.items() if k not in ("duration",
+                                                                      "aspect_ratio")})
+        legacy["external_task_id"] = opt.get("external_task_id")
+        legacy["callback_url"] = opt.get("callback_url")
+        legacy["model_name"] = model
+        return legacy
+
+    def create_current(self, kind, model, b):
+        """POST /{text|image}-to-video/{model}: answered in the current shape."""
+        norm = self.check_current(kind, model, b)
+        status, obj = self.create("current:" + kind, None, norm, checked=True)
+        with self.state.lock:
+            t = self.state.tasks[obj["data"]["task_id"]]
+            obj["data"] = self.current_data(t, time.monotonic())
+        return status, obj
+
+    def current_data(self, t, mono, expired=False):
+        """A task in the current shape (lock held)."""
+        d = self.task_data(t, mono, expired)
+        out = {"task_id": t.task_id,
+               "status": {"succeed": "succeeded"}.get(d["task_status"], d["task_status"]),
+               "status_msg": d["task_status_msg"], "external_task_id": t.ext_id,
+               "created_at": d["created_at"], "updated_at": d["updated_at"]}
+        if "task_result" in d:
+            out["outputs"] = d["task_result"]
+        if "final_unit_deduction" in d:
+            out["billing"] = [{"amount": "%.2f" % t.cost, "charge_type": "unit",
+                               "resource_type": "video"}]
+        return out
+
+    def lookup(self, query, expired=False):
+        """GET /tasks?task_ids=a,b or ?external_task_ids=...: the tasks found,
+        in the order asked; the others are left out."""
+        q = urllib.parse.parse_qs(query)
+        ids = [("t", i) for v in q.get("task_ids", []) for i in v.split(",") if i] + \
+              [("e", i) for v in q.get("external_task_ids", []) for i in v.split(",") if i]
+        if not ids:
+            raise Reply(1201, "task_ids or external_task_ids is required")
+        if len(ids) > MAX_LOOKUP_IDS:
+            raise Reply(1201, "at most %d ids in one lookup" % MAX_LOOKUP_IDS)
+        st = self.state
+        with st.lock:
+            mono = time.monotonic()
+            st.st["lookups"] += 1
+            st.st["lookup_ids"] += len(ids)
+            st.st["lookups_batched"] += len(ids) > 1
+            out = []
+            for how, i in ids:
+                t = st.tasks.get(i) if how == "t" else st.by_ext.get(i)
+                if t is not None:
+                    out.append(self.current_data(t, mono, expired))
+        return 200, {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()),
+                     "data": out}
 
     # -- query --
     def task_data(self, t, mono, expired=False):
@@ -995,7 +1137,7 @@ class Handler(BaseHTTPRequestHandler):
                 st.st["media"]["expired"] += 1
                 hit = "expired"
             else:
-                data = st.media[(hit[0].aspect, hit[0].duration)]
+                data = st.media[(hit[0].aspect, hit[0].clip)]
                 st.st["media"]["downloads"] += 1
                 st.st["media"]["bytes"] += len(data)
         if hit is None:

@@ -784,6 +784,148 @@ static void test_kling(void)
     free(names);
 }
 
+/* Kling's two API styles: the request shapes per model and per
+ * [provider.kling] api, the lookups (escaped ids, one or many), and the
+ * replies of the current style (a list of tasks, billing in units). */
+static void test_kling_current(void)
+{
+    setenv("KLING_API_KEY", "unit-api-key-K3", 1);
+    vb_config c;
+    preset_defaults(&c);
+    free(c.kling.callback_url);
+    c.kling.callback_url = vb_xstrdup("https://hooks.example.com/k");
+    vb_error e = { 0 };
+    gen_jobs j = { 0 };
+    const char *t = "id,model,duration,mode,prompt,image\n"
+                    "a,kling-v3,7,pro,x,\n"
+                    "b,kling-v2-6,5,std,y,\n"
+                    "c,kling-v3,5,std,z,https://h/i.png\n";
+    CHECK_INT(jobs_load_mem(&j, t, strlen(t), "jobs.csv", NULL, &c, &provider_kling, &e), 0);
+    provider_session *ps = provider_kling.session_new(&c, &e);
+    CHECK(ps != NULL);
+    if (!ps || j.n != 3)
+        goto out;
+    char *path = NULL, *body = NULL;
+    /* auto: kling-v3 takes the current style, kling-v2-6 the legacy one */
+    CHECK(provider_kling.batchable(ps, &j.v[0]));
+    CHECK(!provider_kling.batchable(ps, &j.v[1]));
+    CHECK_INT(provider_kling.create_request(ps, &j.v[0], "vb-1", NULL, NULL, &path, &body, &e), 0);
+    CHECK_STR(path, "/text-to-video/kling-v3");
+    CHECK_STR(body, "{\"prompt\":\"x\",\"settings\":{\"resolution\":\"1080p\","
+                    "\"aspect_ratio\":\"16:9\",\"duration\":7},\"options\":{"
+                    "\"external_task_id\":\"vb-1\","
+                    "\"callback_url\":\"https://hooks.example.com/k\"}}");
+    free(path);
+    free(body);
+    CHECK_INT(provider_kling.create_request(ps, &j.v[2], "vb-3", "AAAA", NULL, &path, &body, &e),
+              0);
+    CHECK_STR(path, "/image-to-video/kling-v3");
+    CHECK_HAS(body, "\"image\":\"AAAA\"");
+    CHECK_HAS(body, "\"settings\":{\"resolution\":\"720p\",\"duration\":5}");
+    free(path);
+    free(body);
+    CHECK_INT(provider_kling.create_request(ps, &j.v[1], "vb-2", NULL, NULL, &path, &body, &e), 0);
+    CHECK_STR(path, "/v1/videos/text2video");
+    CHECK_HAS(body, "\"model_name\":\"kling-v2-6\"");
+    CHECK_HAS(body, "\"duration\":\"5\"");
+    CHECK_HAS(body, "\"callback_url\":\"https://hooks.example.com/k\"");
+    free(path);
+    free(body);
+    /* lookups: ids escaped, external ids by their own key */
+    path = provider_kling.query_path(ps, &j.v[0], "a b/c", false);
+    CHECK_STR(path, "/tasks?task_ids=a%20b%2Fc");
+    free(path);
+    path = provider_kling.query_path(ps, &j.v[0], "vb-1", true);
+    CHECK_STR(path, "/tasks?external_task_ids=vb-1");
+    free(path);
+    path = provider_kling.query_path(ps, &j.v[1], "T1", false);
+    CHECK_STR(path, "/v1/videos/text2video/T1");
+    free(path);
+    const char *ids[] = { "T1", "T2", "T,3" };
+    path = provider_kling.batch_path(ps, ids, 3);
+    CHECK_STR(path, "/tasks?task_ids=T1,T2,T%2C3");
+    free(path);
+
+    /* a batch reply: each task, units from billing lines in units */
+    const char *reply = "{\"code\":0,\"message\":\"SUCCEED\",\"data\":["
+        "{\"task_id\":\"T1\",\"status\":\"succeeded\",\"outputs\":{\"videos\":[{\"id\":\"v\","
+        "\"url\":\"https://cdn/v.mp4\",\"duration\":\"7.1\"}]},\"billing\":[{\"amount\":\"4.90\","
+        "\"charge_type\":\"unit\"},{\"amount\":\"1.00\",\"charge_type\":\"cash\"}]},"
+        "{\"task_id\":\"T2\",\"status\":\"processing\",\"external_task_id\":\"vb-2\"},"
+        "{\"status\":\"failed\"},"
+        "{\"task_id\":\"T4\",\"status\":\"failed\",\"status_msg\":\"policy\"}]}";
+    provider_reply all = { 0 }, *tasks = NULL;
+    size_t n = 0;
+    provider_kling.parse_batch(200, 0, reply, strlen(reply), &all, &tasks, &n);
+    CHECK_INT(all.verdict, PV_OK);
+    CHECK_INT(n, 3); /* the one without an id is dropped */
+    if (n == 3) {
+        CHECK_STR(tasks[0].task_id, "T1");
+        CHECK_INT(tasks[0].status, PT_SUCCEED);
+        CHECK_STR(tasks[0].video_url, "https://cdn/v.mp4");
+        CHECK_NEAR(tasks[0].units, 4.9, 1e-9);
+        CHECK_NEAR(tasks[0].video_duration, 7.1, 1e-9);
+        CHECK_INT(tasks[1].status, PT_PROCESSING);
+        CHECK_STR(tasks[1].external_id, "vb-2");
+        CHECK(isnan(tasks[1].units));
+        CHECK_INT(tasks[2].status, PT_FAILED);
+        CHECK_STR(tasks[2].status_msg, "policy");
+    }
+    for (size_t k = 0; k < n; k++)
+        provider_reply_clear(&tasks[k]);
+    free(tasks);
+    provider_reply_clear(&all);
+    /* the call refused as a whole; a reply that is no list */
+    static const struct { long http; const char *body; int verdict; } bad[] = {
+        { 429, "{\"code\":1302,\"message\":\"too fast\"}", PV_RATE },
+        { 401, "{\"code\":1004,\"message\":\"expired\"}", PV_AUTH_EXPIRED },
+        { 200, "{\"code\":0,\"data\":{\"task_id\":\"T1\"}}", PV_TRANSIENT },
+        { 200, "{\"code\":0,\"da", PV_TRANSIENT },
+        { 502, "<html>bad gateway</html>", PV_TRANSIENT },
+    };
+    for (size_t k = 0; k < VB_ARRAY_LEN(bad); k++) {
+        provider_kling.parse_batch(bad[k].http, 0, bad[k].body, strlen(bad[k].body), &all,
+                                   &tasks, &n);
+        CHECK_INT(all.verdict, bad[k].verdict);
+        CHECK_INT(n, 0);
+        free(tasks);
+        provider_reply_clear(&all);
+    }
+    /* one task looked up alone: the list's first, or not found */
+    provider_reply r = { 0 };
+    const char *one = "{\"code\":0,\"data\":[{\"task_id\":\"T9\",\"status\":\"submitted\"}]}";
+    provider_kling.parse_reply(PC_QUERY, 200, 0, one, strlen(one), &r);
+    CHECK_INT(r.verdict, PV_OK);
+    CHECK_STR(r.task_id, "T9");
+    CHECK_INT(r.status, PT_SUBMITTED);
+    const char *none = "{\"code\":0,\"data\":[]}";
+    provider_kling.parse_reply(PC_QUERY, 200, 0, none, strlen(none), &r);
+    CHECK_INT(r.verdict, PV_NOT_FOUND);
+    provider_reply_clear(&r);
+
+    /* [provider.kling] api = legacy sends kling-v3 the legacy way */
+    provider_kling.session_free(&ps);
+    c.kling.api = KLING_API_LEGACY;
+    ps = provider_kling.session_new(&c, &e);
+    CHECK(ps && !provider_kling.batchable(ps, &j.v[0]));
+    if (ps && provider_kling.create_request(ps, &j.v[0], "vb-1", NULL, NULL, &path, &body,
+                                            &e) == 0) {
+        CHECK_STR(path, "/v1/videos/text2video");
+        CHECK_HAS(body, "\"model_name\":\"kling-v3\"");
+        free(path);
+        free(body);
+    }
+    provider_kling.session_free(&ps);
+    c.kling.api = KLING_API_CURRENT;
+    ps = provider_kling.session_new(&c, &e);
+    CHECK(ps && provider_kling.batchable(ps, &j.v[1]));
+out:
+    provider_kling.session_free(&ps);
+    jobs_free(&j);
+    preset_free_contents(&c);
+    unsetenv("KLING_API_KEY");
+}
+
 int main(void)
 {
     preset_defaults(&cfg);
@@ -802,6 +944,7 @@ int main(void)
     test_dedupe();
     test_kling();
     test_kling_auth();
+    test_kling_current();
     preset_free_contents(&cfg);
     return check_result("test-jobs");
 }
