@@ -132,6 +132,17 @@ typedef struct provider {
      * for and missing from the reply is unknown to the provider. */
     void (*parse_batch)(long http, int curl_code, const char *body, size_t len,
                         provider_reply *all, provider_reply **tasks, size_t *n);
+    /* ---- what is left to spend (optional: balance_path NULL) ---- */
+    /* The path of the free call that tells what the account has left,
+     * made at `now` (Unix time). Caller frees. */
+    char *(*balance_path)(const provider_session *s, double now);
+    /* Read its reply: r->verdict as parse_reply sets it; when PV_OK, the
+     * units left that the jobs can be paid from into *left, and what they
+     * are (the packs counted, for messages) into r->msg. */
+    void (*parse_balance)(long http, int curl_code, const char *body, size_t len,
+                          double now, provider_reply *r, double *left);
+    /* Seconds between two balance calls at least (the provider's limit). */
+    double balance_interval;
     /* Read a reply to `call` (enum provider_call): the HTTP status, libcurl's code
      * (0 when the transfer completed) and the body. Always sets
      * r->verdict. */

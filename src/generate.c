@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Transient failures of one call before the job is given up. */
@@ -92,6 +93,7 @@ typedef struct gtask {
     int refreshes;
     bool maybe_created;        /* a create may have reached the provider */
     bool batch;                /* polled in the provider's batch lookups */
+    bool never_sent;           /* journaled as never sent (resume) */
     bool counted;              /* counted against the concurrency limit */
     bool committed;            /* its units counted in g->committed_units */
     double created;            /* create answered (or first seen) */
@@ -328,7 +330,7 @@ static net_req *api_req(gen_engine *g, gtask *t, int kind, const char *path, cha
     net_req_header(r, "Accept: application/json");
     char *auth = NULL;
     vb_error e = {0};
-    if (g->pv->auth_header(g->sess, util_wall(), t->renews > 0, &auth, &e) == 0) {
+    if (g->pv->auth_header(g->sess, util_wall(), t && t->renews > 0, &auth, &e) == 0) {
         net_req_header(r, auth);
         memset(auth, 0, strlen(auth));
         free(auth);
@@ -670,6 +672,8 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
     case PV_NO_CREDIT:
         uncount(g, t);
         t->maybe_created = false;
+        /* Refused: never created; a resume counts it among those to pay. */
+        journal(g, t, NULL, "pending", NAN, NULL, false);
         g->no_credit = true;
         hold_all(g, "%s refused a submission for lack of credit (%s): no new job is submitted;"
                     " add credit, then `vbatch resume --job-id %s`",
@@ -1166,6 +1170,137 @@ static void feed_stop(void *ud)
     atomic_store(&g->stop, true);
 }
 
+static int gen_not_started(generate_result *res, bool usage, const char *why);
+
+/* ---- what the account has left ---- */
+
+/* One balance call through n, nothing else in flight, waited for: 0
+ * with *left and info set, -1 with e set. A refusal for going too fast,
+ * an expired token or a transient failure is tried again (three calls at
+ * most), the provider's interval apart. */
+static int balance_call(const provider *pv, provider_session *s, net *n, double *left,
+                        char *info, size_t info_len, vb_error *e)
+{
+    provider_endpoint ep = pv->session_endpoint(s);
+    bool renew = false;
+    if (net_running(n) > 0) /* its reply must be the next one done */
+        return vb_fail(e, VB_ERR_INTERNAL, "a balance call with requests in flight");
+    for (int attempt = 0;; attempt++) {
+        net_req *r = net_req_new();
+        char *path = pv->balance_path(s, util_wall());
+        r->url = vb_xasprintf("%s%s", ep.base_url, path);
+        free(path);
+        r->timeout = ep.request_timeout;
+        net_req_header(r, "Accept: application/json");
+        char *auth = NULL;
+        if (pv->auth_header(s, util_wall(), renew, &auth, e) != 0) {
+            net_req_free(&r);
+            return -1;
+        }
+        net_req_header(r, auth);
+        memset(auth, 0, strlen(auth));
+        free(auth);
+        if (net_add(n, r, e) != 0) {
+            net_req_free(&r);
+            return -1;
+        }
+        while (!(r = net_next_done(n)))
+            if (net_wait(n, 0.25, e) != 0)
+                return -1;
+        provider_reply pr = {0};
+        pv->parse_balance(r->http, r->curl_code, r->resp, r->resp_len, util_wall(), &pr, left);
+        if (pv->scrub)
+            pv->scrub(s, pr.msg);
+        double wait = r->retry_after > pv->balance_interval ? r->retry_after
+                                                            : pv->balance_interval;
+        net_req_free(&r);
+        int v = pr.verdict;
+        bool again = attempt < 2 && (v == PV_RATE || v == PV_TRANSIENT || v == PV_AUTH_EXPIRED);
+        if (v == PV_OK)
+            snprintf(info, info_len, "%s", pr.msg);
+        else if (!again)
+            vb_fail(e, VB_ERR_NET, "%s", pr.msg);
+        provider_reply_clear(&pr);
+        if (v == PV_OK)
+            return 0;
+        if (!again)
+            return -1;
+        renew = v == PV_AUTH_EXPIRED;
+        struct timespec ts = { (time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) };
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+}
+
+int generate_balance(const vb_config *cfg, const provider *pv, double *left, char *info,
+                     size_t info_len, vb_error *e)
+{
+    if (!pv->balance_path)
+        return 0;
+    provider_session *s = pv->session_new(cfg, e);
+    if (!s)
+        return -1;
+    net *n = net_new(e);
+    int rc = n ? balance_call(pv, s, n, left, info, info_len, e) : -1;
+    net_free(&n);
+    pv->session_free(&s);
+    return rc == 0 ? 1 : -1;
+}
+
+/* Units the run would submit, as planned (before start_tasks): the jobs
+ * never sent (not those that may exist already, nor followers, nor
+ * refused ones), in submission order, as far as the budget lets them. */
+static double plan_units(gen_engine *g)
+{
+    double sum = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        gtask *t = &g->t[i];
+        bool to_create = !t->leader && !t->job.refused &&
+                         ((t->state == G_QUEUED && !t->maybe_created) ||
+                          (t->state == G_LOOKUP && t->never_sent));
+        if (!to_create || t->est_units <= 0)
+            continue;
+        if (gen_sched_over_budget(g->cfg->generate.budget, g->committed_units + sum,
+                                  t->est_units))
+            break;
+        sum += t->est_units;
+    }
+    return sum;
+}
+
+/* Before the first paid submission: does the account hold what the run
+ * would spend? Not started when it does not; a balance that cannot be
+ * read is noted and the run goes on (the provider still refuses a
+ * create it cannot be paid for). */
+static int gen_check_balance(gen_engine *g, generate_result *res)
+{
+    if (!g->pv->balance_path)
+        return 0;
+    double need = plan_units(g);
+    if (need <= 0)
+        return 0; /* nothing to pay for: no call */
+    double left = 0;
+    char info[512] = "";
+    vb_error e = {0};
+    if (balance_call(g->pv, g->sess, g->net, &left, info, sizeof info, &e) != 0) {
+        snprintf(res->balance_note, sizeof res->balance_note,
+                 "could not read what the %s account has left (%.500s): going on", g->pv->name,
+                 e.msg);
+        return 0;
+    }
+    res->balance_checked = true;
+    res->balance_left = left;
+    res->balance_need = need;
+    if (left + 1e-9 >= need)
+        return 0;
+    char why[1000];
+    snprintf(why, sizeof why, "the %s account has %g %s left (%s), the jobs to submit need "
+             "%g (estimated): nothing was submitted; add units (or lower --budget), then "
+             "`vbatch resume --job-id %s --output %s`", g->pv->name, left, g->pv->units, info,
+             need, g->batch_id, g->o->out_dir);
+    return gen_not_started(res, true, why);
+}
+
 /* ---- set-up ---- */
 
 static char *video_name(const gen_job *j)
@@ -1314,6 +1449,7 @@ static int plan_resume(gen_engine *g, vb_error *e)
          * answer the crash lost: looked up before anything is sent (a
          * renewed one was never sent: its lookup finds nothing). */
         t->maybe_created = !t->task_id;
+        t->never_sent = !strcmp(gs, "pending");
     }
     state_rows_free(&rows);
     return got < 0 ? -1 : 0;
@@ -1511,6 +1647,9 @@ int generate_run(const generate_opts *o, generate_result *res)
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     g->mu_ready = true;
+    /* Before anything is sent (start_tasks starts image downloads). */
+    if (gen_check_balance(g, res) != 0)
+        return -1;
     start_tasks(g);
 
     /* SIGINT and SIGTERM are the batch's signal thread's (batch-watch.c):

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Text limits of the create calls, in characters. */
 #define KLING_MAX_PROMPT 2500
@@ -799,6 +800,79 @@ static void kling_parse_batch(long http, int curl_code, const char *body, size_t
     json_decref(root);
 }
 
+/* ---- the resource packs: GET /account/costs ---- */
+
+/* Packs bought this long ago at most are asked for (they last 30 or 90
+ * days; a year leaves room for the longest). */
+#define KLING_PACKS_WINDOW_MS (366LL * 24 * 3600 * 1000)
+
+static char *kling_balance_path(const provider_session *s, double now)
+{
+    (void)s;
+    long long end = (long long)(now * 1000);
+    return vb_xasprintf("/account/costs?start_time=%lld&end_time=%lld",
+                        end - KLING_PACKS_WINDOW_MS, end);
+}
+
+/* Is pack p one video generation is paid from? Its resource_type when
+ * it has one, else its name ("Video Generation - 10,000 entries"). */
+static bool kling_video_pack(json_t *p)
+{
+    json_t *rt = json_object_get(p, "resource_type");
+    if (json_is_string(rt))
+        return strcmp(json_string_value(rt), "video") == 0;
+    json_t *n = json_object_get(p, "resource_pack_name");
+    const char *name = json_is_string(n) ? json_string_value(n) : "";
+    for (const char *c = name; *c; c++)
+        if (strncasecmp(c, "video", 5) == 0)
+            return true;
+    return false;
+}
+
+/* The units left in the video packs in effect (status online, not past
+ * their invalid_time). Kling's remaining_quantity lags by up to 12 h:
+ * the figure is an upper bound of what is left, which is what a refusal
+ * to start needs (never refuse a batch that could be paid). */
+static void kling_parse_balance(long http, int curl_code, const char *body, size_t len,
+                                double now, provider_reply *r, double *left)
+{
+    *left = 0;
+    json_t *root = kling_envelope(PC_QUERY, http, curl_code, body, len, r);
+    if (!root)
+        return;
+    json_t *d = json_object_get(root, "data");
+    json_t *packs = json_is_object(d) ? json_object_get(d, "resource_pack_subscribe_infos")
+                                      : NULL;
+    if (r->verdict == PV_OK && !json_is_array(packs)) {
+        r->verdict = PV_TRANSIENT;
+        snprintf(r->msg, sizeof r->msg, "HTTP %ld: a reply without resource packs", http);
+    }
+    if (r->verdict == PV_OK) {
+        int counted = 0, skipped = 0;
+        size_t i;
+        json_t *p;
+        json_array_foreach(packs, i, p) {
+            json_t *st = json_object_get(p, "status");
+            double q = kling_num(p, "remaining_quantity");
+            double until = kling_num(p, "invalid_time");
+            bool live = json_is_string(st) && !strcmp(json_string_value(st), "online") &&
+                        (isnan(until) || until > now * 1000);
+            if (!kling_video_pack(p))
+                continue;
+            if (live && !isnan(q) && q > 0) {
+                *left += q;
+                counted++;
+            } else {
+                skipped++;
+            }
+        }
+        snprintf(r->msg, sizeof r->msg, "%d video resource pack%s in effect%s", counted,
+                 counted == 1 ? "" : "s",
+                 skipped ? " (others expired, used up or not yet in effect)" : "");
+    }
+    json_decref(root);
+}
+
 const provider provider_kling = {
     .name = "kling",
     .units = "units",
@@ -820,5 +894,8 @@ const provider provider_kling = {
     .batch_path = kling_batch_path,
     .parse_batch = kling_parse_batch,
     .parse_reply = kling_parse_reply,
+    .balance_path = kling_balance_path,
+    .parse_balance = kling_parse_balance,
+    .balance_interval = 1.0, /* "QPS <= 1", Kling's account API */
     .scrub = kling_scrub,
 };

@@ -52,6 +52,11 @@ API (the real one's shape)
                                       billing[{amount, charge_type "unit",
                                       resource_type "video"}]}; any task,
                                       whichever style made it.
+  GET  /account/costs?start_time=MS&end_time=MS
+                                      the resource packs: a video pack with what
+                                      is left of --balance (1e6 without), an
+                                      image pack, an expired video pack; at
+                                      most one request a second (else 1302)
   GET  /media/{token}.mp4             the video (a real small MP4); each URL
                                       expires --url-ttl seconds after the
                                       query that issued it (then 403); every
@@ -139,6 +144,7 @@ Stats (GET /_admin/stats):
   creates_without_external_id
   max_tasks_per_request      most tasks created for one identical request
                              (endpoint + every generation field + images)
+  account_costs              /account/costs requests answered
   callback_urls              creates carrying each callback_url (never called)
   lookups, lookup_ids, lookups_batched  /tasks requests, the ids they asked
                              about, and those asking about more than one
@@ -254,7 +260,7 @@ class Config:
     FIELDS = {"max_concurrent": int, "rpm": int, "rpm_window": float, "rpm_scope": str,
               "balance": float, "gen_time": float, "submit_time": float, "url_ttl": float,
               "retry_after": float, "slow_time": float, "leeway": float, "seed": int,
-              "discontinued": str, "no_access": str}
+              "discontinued": str, "no_access": str, "pack_lag": float}
 
     def __init__(self, args):
         self.max_concurrent = args.max_concurrent
@@ -270,6 +276,7 @@ class Config:
         self.leeway = args.leeway
         self.seed = args.seed
         self.discontinued = args.discontinued
+        self.pack_lag = args.pack_lag
         self.no_access = args.no_access
 
     def models_in(self, key):
@@ -460,6 +467,7 @@ class State:
         self.inflight = []              # heap of end times (monotonic)
         self.tokens = {}                # token -> (Task, expiry)
         self.req_hashes = collections.Counter()
+        self.last_costs = None          # monotonic time of the last /account/costs
         self.rate = WindowPeak(self.cfg.rpm_window)
         self.create_min = WindowPeak(60)
         self.api_min = WindowPeak(60)
@@ -470,7 +478,7 @@ class State:
             "peak_concurrent": 0, "requests": collections.Counter(),
             "rejected": collections.Counter(), "injected": collections.Counter(),
             "auth_valid": 0, "auth_invalid": 0, "auth_codes": collections.Counter(),
-            "lookups": 0, "lookup_ids": 0, "lookups_batched": 0, "callback_urls": collections.Counter(),
+            "lookups": 0, "lookup_ids": 0, "lookups_batched": 0, "account_costs": 0, "callback_urls": collections.Counter(),
             "media": collections.Counter(),
         }
 
@@ -534,6 +542,7 @@ class State:
             "requests_rpm_peak": self.api_min.peak,
             "requests": dict(st["requests"]),
             "lookups": st["lookups"],
+            "account_costs": st["account_costs"],
             "lookup_ids": st["lookup_ids"],
             "callback_urls": dict(st["callback_urls"]),
             "lookups_batched": st["lookups_batched"],
@@ -707,6 +716,8 @@ class Handler(BaseHTTPRequestHandler):
             return "create", ["current"] + parts
         if parts == ["tasks"] and method == "GET":
             return "query", ["current", "tasks"]
+        if parts == ["account", "costs"] and method == "GET":
+            return "account", parts
         return None, parts
 
     def dispatch(self, method):
@@ -783,6 +794,8 @@ class Handler(BaseHTTPRequestHandler):
                                                   parsed)
             elif kind == "create":
                 status, obj = self.create(parts[2], body, parsed)
+            elif kind == "account":
+                status, obj = self.account_costs(url.query)
             elif kind == "query" and parts[0] == "current":
                 status, obj = self.lookup(url.query,
                                           expired=rule is not None and rule.kind == "expired")
@@ -987,6 +1000,50 @@ class Handler(BaseHTTPRequestHandler):
                     "created_at": t.created_ms, "updated_at": t.created_ms}
         return 200, {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()),
                      "data": data}
+
+    # -- the resource packs --
+    def account_costs(self, query):
+        """GET /account/costs: the video pack holding --balance (what is
+        left: the balance less the units spent and reserved, no 12 h lag),
+        an image pack and an expired video pack that must not count;
+        free, at most one request a second (else 1302)."""
+        q = urllib.parse.parse_qs(query)
+        for k in ("start_time", "end_time"):
+            v = q.get(k, [""])[0]
+            if not v.isdigit():
+                raise Reply(1201, "%s: a Unix time in milliseconds is required" % k)
+        st = self.state
+        with st.lock:
+            mono = time.monotonic()
+            if st.last_costs is not None and mono - st.last_costs < 1.0:
+                raise Reply(1302, "account queries: at most one a second")
+            st.last_costs = mono
+            st.st["account_costs"] += 1
+            spent, reserved = st.units(mono)
+            total = st.cfg.balance if st.cfg.balance is not None else 1e6
+            # --pack-lag: Kling's count lags by up to 12 h: it may say more
+            # than there is
+            left = max(0.0, total - spent - reserved) + st.cfg.pack_lag
+        ms = now_ms()
+        day = 24 * 3600 * 1000
+        packs = [
+            {"resource_pack_name": "Video Generation - mock", "resource_pack_id": "p-video",
+             "resource_pack_type": "decreasing_total", "total_quantity": total,
+             "remaining_quantity": left, "purchase_time": ms - day,
+             "effective_time": ms - day, "invalid_time": ms + 30 * day,
+             "status": "online" if left > 0 else "runOut"},
+            {"resource_pack_name": "Image Generation - mock", "resource_pack_id": "p-image",
+             "resource_pack_type": "decreasing_total", "total_quantity": 5000.0,
+             "remaining_quantity": 5000.0, "purchase_time": ms - day,
+             "effective_time": ms - day, "invalid_time": ms + 30 * day, "status": "online"},
+            {"resource_pack_name": "Video Generation - old", "resource_pack_id": "p-old",
+             "resource_pack_type": "decreasing_total", "total_quantity": 900.0,
+             "remaining_quantity": 900.0, "purchase_time": ms - 100 * day,
+             "effective_time": ms - 100 * day, "invalid_time": ms - 10 * day,
+             "status": "expired"},
+        ]
+        return 200, {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()),
+                     "data": {"code": 0, "msg": "", "resource_pack_subscribe_infos": packs}}
 
     # -- the current style --
     def check_current(self, kind, model, b):
@@ -1250,6 +1307,8 @@ def main(argv):
     ap.add_argument("--api-key")
     ap.add_argument("--discontinued", default=DISCONTINUED,
                     help="models answered 1203 at create (comma-separated)")
+    ap.add_argument("--pack-lag", type=float, default=0,
+                    help="/account/costs says this many units more than are left")
     ap.add_argument("--no-access", default="",
                     help="models answered 1103 at create (comma-separated)")
     ap.add_argument("--secret-key")
