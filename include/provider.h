@@ -129,7 +129,8 @@ typedef struct provider {
      * verdict of the call as a whole); when PV_OK, the tasks the reply
      * holds, each a reply of its own (verdict PV_OK), in *tasks (*n of
      * them; caller clears each, then frees the array). A task asked
-     * for and missing from the reply is unknown to the provider. */
+     * for and missing from the reply is asked for again (it may not be
+     * listed yet), then given up. */
     void (*parse_batch)(long http, int curl_code, const char *body, size_t len,
                         provider_reply *all, provider_reply **tasks, size_t *n);
     /* ---- what is left to spend (optional: balance_path NULL) ---- */

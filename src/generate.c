@@ -789,8 +789,7 @@ static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
     provider_reply_clear(&pr);
 }
 
-/* A batch lookup's reply: each task asked about as if polled alone; one
- * missing from the reply is unknown to the provider. */
+/* A batch lookup's reply: each task asked about as if polled alone. */
 static void on_batch(gen_engine *g, net_req *r)
 {
     gbatch *b = r->ud;
@@ -816,8 +815,10 @@ static void on_batch(gen_engine *g, net_req *r)
         for (size_t x = 0; x < n && !hit; x++)
             if (t->task_id && tasks[x].task_id && strcmp(tasks[x].task_id, t->task_id) == 0)
                 hit = &tasks[x];
-        provider_reply missing = { .verdict = PV_NOT_FOUND, .code = -1 };
-        snprintf(missing.msg, sizeof missing.msg, "not in the reply to a batch lookup");
+        /* Missing: asked again (a task just created may not be listed
+         * yet), given up after as many tries as a failing poll. */
+        provider_reply missing = { .verdict = PV_TRANSIENT, .code = -1 };
+        snprintf(missing.msg, sizeof missing.msg, "task not in the reply to a batch lookup");
         query_verdict(g, i, hit ? hit : &missing, false, -1);
     }
     for (size_t x = 0; x < n; x++)

@@ -8,8 +8,8 @@
 # [provider.kling] api. Polls cost far fewer requests than tasks; the
 # faults the legacy tests inject (1302, 1303, 429, 5xx, resets, malformed
 # JSON, slow and lost answers, expired URLs and tokens) are injected on the
-# new shapes with nothing paid twice, also across kill -9 and resume; both
-# ways to sign in.
+# new shapes with nothing paid twice, also across kill -9 and resume, and
+# a task a lookup leaves out is asked for again; both ways to sign in.
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 . "$TOP_SRCDIR/tests/lib/kling.sh"
 need_tool "$PYTHON3"
@@ -32,8 +32,8 @@ made() { pyjson "$1/summary/batch_report.json" 'all(i["status"] in ("done", "qc_
 # ---- 1. the style per model, batch lookups, callback_url, the API key ----
 kling_start "$T/m1" --gen-time 1.5 --max-concurrent 10 --api-key test-api-key-PK3W || exit 99
 # Created together (rpm high enough), they end together: a few lookups
-# for all of them.
-kling_config "$T/c1.ini" 'max_concurrent = 10' 'rpm = 60000' '[provider.kling]' \
+# for all of them (polls a second apart at most, until the first ends).
+kling_config "$T/c1.ini" 'max_concurrent = 10' 'rpm = 60000' 'poll_interval = 1' '[provider.kling]' \
     'callback_url = https://hooks.example.com/kling'
 vips black "$T/still.png" 1280 720 --bands 3 || exit 99
 {
@@ -81,7 +81,8 @@ kling_start "$T/m2" --gen-time 0.4 --max-concurrent 2 --retry-after 1 \
     --inject kind=slow,on=query,count=1,skip=7,s=0.5 \
     --inject kind=503,on=create,count=1,skip=5 \
     --inject kind=expired,on=query,count=1,skip=9 \
-    --inject kind=1004,on=api,count=1,skip=11 || exit 99
+    --inject kind=1004,on=api,count=1,skip=11 \
+    --inject kind=omit,on=query,count=2,skip=2 || exit 99
 kling_config "$T/c2.ini" '[provider.kling]' 'api = current' '[input]' 'download_retries = 3' \
     'download_backoff = 0.1'
 kling_jobs_csv "$T/jobs2.csv" 8
@@ -93,6 +94,7 @@ check "faults: 8 tasks, all on the current style" pyjson "$T/s2.json" 'd["tasks_
 check "faults: concurrency kept" pyjson "$T/s2.json" 'd["peak_concurrent"] <= 2'
 check "faults: every item once" once "$T/o2" 8
 check "faults: injected" pyjson "$T/s2.json" 'sum(d["injected"].values()) >= 10'
+check "faults: a task left out of a lookup is asked for again" pyjson "$T/s2.json" 'd["omitted"] >= 1'
 check "faults: lost creates looked up by external id, each task made once" pyjson "$T/s2.json" 'sorted(d["tasks_per_external_id"].values()) == [1] * 8 and d["injected"]["lost"] == 2 and d["lookup_ids"] > 8'
 kling_stop
 

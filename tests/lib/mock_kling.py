@@ -115,6 +115,9 @@ Fault injection: rules given with --inject (repeatable) or in POST
          | slow      sleep s seconds, then answer normally
          | expired   query: the URLs it returns have already expired;
                      media: 403 as for an expired URL; elsewhere no effect
+         | omit      /tasks lookup by task_ids: the first task found is left
+                     out of the list (as a task just created may not be
+                     listed yet); elsewhere no effect
   on     create | query | list | media | api (create, query, list) | any
          (default any)
   count  fire for the next N matching requests (default 1 without prob)
@@ -145,6 +148,7 @@ Stats (GET /_admin/stats):
   max_tasks_per_request      most tasks created for one identical request
                              (endpoint + every generation field + images)
   account_costs              /account/costs requests answered
+  omitted                    tasks left out of a lookup (omit)
   callback_urls              creates carrying each callback_url (never called)
   lookups, lookup_ids, lookups_batched  /tasks requests, the ids they asked
                              about, and those asking about more than one
@@ -207,7 +211,7 @@ MODEL_RE = re.compile(r"^kling-v[0-9][a-z0-9-]*$")
 MAX_PROMPT = 2500
 MAX_IMAGE = 10 * 1024 * 1024
 KINDS = ("1302", "1303", "1102", "1004", "429", "403", "500", "502", "503", "504",
-         "reset", "lost", "malformed", "slow", "expired")
+         "reset", "lost", "malformed", "slow", "expired", "omit")
 SCOPES = ("create", "query", "list", "media", "api", "any")
 # HTTP status for each code this server can answer with
 HTTP_OF = {1000: 401, 1001: 401, 1002: 401, 1003: 401, 1004: 401,
@@ -478,7 +482,8 @@ class State:
             "peak_concurrent": 0, "requests": collections.Counter(),
             "rejected": collections.Counter(), "injected": collections.Counter(),
             "auth_valid": 0, "auth_invalid": 0, "auth_codes": collections.Counter(),
-            "lookups": 0, "lookup_ids": 0, "lookups_batched": 0, "account_costs": 0, "callback_urls": collections.Counter(),
+            "lookups": 0, "lookup_ids": 0, "lookups_batched": 0, "account_costs": 0,
+            "omitted": 0, "callback_urls": collections.Counter(),
             "media": collections.Counter(),
         }
 
@@ -543,6 +548,7 @@ class State:
             "requests": dict(st["requests"]),
             "lookups": st["lookups"],
             "account_costs": st["account_costs"],
+            "omitted": st["omitted"],
             "lookup_ids": st["lookup_ids"],
             "callback_urls": dict(st["callback_urls"]),
             "lookups_batched": st["lookups_batched"],
@@ -750,6 +756,13 @@ class Handler(BaseHTTPRequestHandler):
                 if isinstance(ext, str) and ext:
                     st.st["creates_per_external_id"][ext] += 1
             rule = st.pick_rule(kind)
+            if rule is not None and rule.kind == "omit" and not (
+                    kind == "query" and parts[0] == "current" and
+                    urllib.parse.parse_qs(url.query).get("task_ids")):
+                # only a lookup by task ids can leave one out: not spent
+                rule.fired -= 1
+                st.st["injected"]["omit"] -= 1
+                rule = None
             cfg = st.cfg
             slow = (rule.s if rule and rule.s is not None else cfg.slow_time)
             retry_after = (rule.s if rule and rule.s is not None else cfg.retry_after)
@@ -798,7 +811,8 @@ class Handler(BaseHTTPRequestHandler):
                 status, obj = self.account_costs(url.query)
             elif kind == "query" and parts[0] == "current":
                 status, obj = self.lookup(url.query,
-                                          expired=rule is not None and rule.kind == "expired")
+                                          expired=rule is not None and rule.kind == "expired",
+                                          omit=rule is not None and rule.kind == "omit")
             elif kind == "query":
                 status, obj = self.query(parts[2], urllib.parse.unquote(parts[3]),
                                          expired=rule is not None and rule.kind == "expired")
@@ -1107,7 +1121,7 @@ class Handler(BaseHTTPRequestHandler):
                                "resource_type": "video"}]
         return out
 
-    def lookup(self, query, expired=False):
+    def lookup(self, query, expired=False, omit=False):
         """GET /tasks?task_ids=a,b or ?external_task_ids=...: the tasks found,
         in the order asked; the others are left out."""
         q = urllib.parse.parse_qs(query)
@@ -1128,6 +1142,9 @@ class Handler(BaseHTTPRequestHandler):
                 t = st.tasks.get(i) if how == "t" else st.by_ext.get(i)
                 if t is not None:
                     out.append(self.current_data(t, mono, expired))
+            if omit and out:
+                st.st["omitted"] += 1
+                out = out[1:]
         return 200, {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()),
                      "data": out}
 
