@@ -845,7 +845,17 @@ static void test_kling_current(void)
     path = provider_kling.batch_path(ps, ids, 3);
     CHECK_STR(path, "/tasks?task_ids=T1,T2,T%2C3");
     free(path);
+out:
+    provider_kling.session_free(&ps);
+    jobs_free(&j);
+    preset_free_contents(&c);
+    unsetenv("KLING_API_KEY");
+}
 
+/* The current style's replies: a list of tasks, billing in units; a call
+ * refused as a whole; one task looked up alone. */
+static void test_kling_current_replies(void)
+{
     /* a batch reply: each task, units from billing lines in units */
     const char *reply = "{\"code\":0,\"message\":\"SUCCEED\",\"data\":["
         "{\"task_id\":\"T1\",\"status\":\"succeeded\",\"outputs\":{\"videos\":[{\"id\":\"v\","
@@ -902,9 +912,23 @@ static void test_kling_current(void)
     provider_kling.parse_reply(PC_QUERY, 200, 0, none, strlen(none), &r);
     CHECK_INT(r.verdict, PV_NOT_FOUND);
     provider_reply_clear(&r);
+}
 
-    /* [provider.kling] api = legacy sends kling-v3 the legacy way */
-    provider_kling.session_free(&ps);
+/* [provider.kling] api overrides the model table's style. */
+static void test_kling_api_setting(void)
+{
+    setenv("KLING_API_KEY", "unit-api-key-K3", 1);
+    vb_config c;
+    preset_defaults(&c);
+    vb_error e = { 0 };
+    gen_jobs j = { 0 };
+    const char *t = "id,model,duration,prompt\na,kling-v3,7,x\nb,kling-v2-6,5,y\n";
+    CHECK_INT(jobs_load_mem(&j, t, strlen(t), "jobs.csv", NULL, &c, &provider_kling, &e), 0);
+    char *path = NULL, *body = NULL;
+    provider_session *ps = NULL;
+    if (j.n != 2)
+        goto out;
+    /* api = legacy sends kling-v3 the legacy way */
     c.kling.api = KLING_API_LEGACY;
     ps = provider_kling.session_new(&c, &e);
     CHECK(ps && !provider_kling.batchable(ps, &j.v[0]));
@@ -945,6 +969,8 @@ int main(void)
     test_kling();
     test_kling_auth();
     test_kling_current();
+    test_kling_current_replies();
+    test_kling_api_setting();
     preset_free_contents(&cfg);
     return check_result("test-jobs");
 }
