@@ -120,7 +120,7 @@ class Client:
 
 def job_payload(row, csv_dir):
     """(endpoint, request body) for a row."""
-    body = {"model_name": row.get("model") or "kling-v1",
+    body = {"model_name": row.get("model") or "kling-v2-6",
             "prompt": row.get("prompt") or "",
             "duration": row.get("duration") or "5",
             "mode": row.get("mode") or "std",

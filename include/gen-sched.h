@@ -56,6 +56,10 @@ bool gen_sched_timer_due(const gen_sched *s, double now);
 /* The task whose timer is the earliest, taken off the heap (there must
  * be one). Equal deadlines come out in no particular order. */
 size_t gen_sched_timer_pop(gen_sched *s);
+/* Is the task's timer set, and when is it due? */
+bool gen_sched_timer_get(const gen_sched *s, size_t task, double *when);
+/* The task's timer taken off the heap (none set: nothing happens). */
+void gen_sched_timer_cancel(gen_sched *s, size_t task);
 /* Timers set. */
 size_t gen_sched_timers(const gen_sched *s);
 
@@ -103,6 +107,11 @@ double gen_sched_first_poll(const gen_sched *s, double poll_interval);
 /* Seconds to the next poll of a task found running at `age`; rng: the
  * engine's generator, for the jitter. */
 double gen_sched_repoll(const gen_sched *s, double age, double poll_interval, uint64_t *rng);
+
+/* The least time between two batch lookups: the step of a poll near the
+ * expected end (2% of it), so that polls due a few milliseconds apart
+ * share one request instead of costing one each. */
+double gen_sched_batch_gap(const gen_sched *s, double poll_interval);
 
 /* ---- the budget ---- */
 

@@ -46,6 +46,10 @@ typedef struct generate_result {
     bool journal_failed;          /* a task's state could not be journaled: */
     char journal_why[1024];       /* why */
     int64_t creates, polls, lookups, downloads, retries;
+    /* What the account had left before the first paid submission: */
+    bool balance_checked;         /* the provider said (balance_left) */
+    double balance_left, balance_need; /* units left; units the run would submit */
+    char balance_note[700];       /* why it could not be checked, "" if it was */
     struct gen_engine *engine;    /* owned, until generate_end */
 } generate_result;
 
@@ -61,6 +65,15 @@ void generate_end(generate_result *res);
 /* The exit status (VB_EXIT_*) of a run that ended so: batch_exit_status,
  * except that refused keys are a configuration error (2). Pure. */
 int generate_exit_status(const generate_result *res);
+
+/* What the provider's account has left to pay jobs with, by its free
+ * balance call (one request, made again after a refusal for going too
+ * fast or a transient failure, the provider's interval apart): 1 with
+ * *left and a sentence about what was counted in info (info_len bytes),
+ * 0 when the provider has no such call, -1 with e set (no keys, no
+ * answer). For a dry run: the keys are read, nothing is submitted. */
+int generate_balance(const vb_config *cfg, const struct provider *pv, double *left,
+                     char *info, size_t info_len, vb_error *e);
 
 /* ---- the console (gen-console.c) ---- */
 

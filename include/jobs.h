@@ -20,6 +20,8 @@ enum gen_kind { GEN_T2V = 0, GEN_I2V = 1 };
 
 /* Messages kept in gen_jobs.errors; the others are only counted. */
 #define JOBS_MAX_ERRORS 20
+/* Longest duration a JOBS.csv cell may ask for (seconds). */
+#define JOBS_MAX_DURATION 30
 /* Longest id (bytes); ids name folders and report rows. */
 #define JOBS_MAX_ID 100
 
@@ -33,7 +35,8 @@ typedef struct gen_job {
     char *prompt;           /* NULL when empty (allowed for image-to-video) */
     char *negative_prompt;  /* NULL when none */
     char *model;
-    int duration;           /* seconds: 5 or 10 */
+    int duration;           /* seconds, 1 to JOBS_MAX_DURATION (the provider
+                             * says which it makes) */
     char *aspect_ratio;     /* "16:9" ... */
     char *mode;             /* "std" or "pro" */
     double cfg_scale;       /* 0..1, NAN when unset */

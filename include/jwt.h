@@ -36,6 +36,13 @@ int jwt_load_keys(char **ak, char **sk, const char *key_file, vb_error *e);
  * content). */
 char *jwt_read_private(const char *path, size_t *len, vb_error *e);
 
+/* Kling's two ways to sign in: a plain API key (*api, sent as the Bearer
+ * token itself) from KLING_API_KEY, or else the access and secret keys
+ * as jwt_load_keys finds them; a key file may hold `api_key = KEY`
+ * instead of the pair (both in one file: an error). Exactly one of *api
+ * and (*ak, *sk) is set on success; all caller-owned (jwt_wipe). */
+int jwt_load_credentials(char **api, char **ak, char **sk, const char *key_file, vb_error *e);
+
 /* Zero a secret string, free it and set *s to NULL. */
 void jwt_wipe(char **s);
 

@@ -191,10 +191,15 @@ typedef struct generate_config {
 
 /* Section [provider.kling]. The keys themselves never live here: they
  * come from the environment or from key_file. */
+/* [provider.kling] api: which API style a job's requests take. */
+enum kling_api { KLING_API_AUTO = 0, KLING_API_LEGACY, KLING_API_CURRENT };
+
 typedef struct kling_config {
     char *base_url;
     char *key_file;                /* NULL or "" = environment only */
     double request_timeout;        /* seconds, one HTTP request */
+    int api;                       /* enum kling_api: auto = the model table's */
+    char *callback_url;            /* NULL: none; passed through, never trusted */
 } kling_config;
 
 /* The end-of-batch webhook, section [notify] (notify.h). Not part of

@@ -33,7 +33,12 @@ enum provider_verdict {
     PV_AUTH,          /* the keys are refused (1000-1002, 1103, 1304, HTTP
                        * 403): nothing more is sent until they are fixed */
     PV_TRANSIENT,     /* 5xx, reset, timeout, malformed reply: back off */
+    PV_MODEL,         /* create: the model is gone or not open to the
+                       * account; this job is refused, nothing created */
 };
+
+/* Which call a reply answers (the same code can mean different things). */
+enum provider_call { PC_CREATE = 0, PC_QUERY };
 
 /* A parsed reply; strings owned (provider_reply_clear). */
 typedef struct provider_reply {
@@ -104,17 +109,49 @@ typedef struct provider {
                        vb_error *e);
     /* The create call: a path below the base URL and a JSON body (both
      * owned by the caller). image_b64/tail_b64: the images' bytes in
-     * base64, NULL when the job has none. */
-    int (*create_request)(const struct gen_job *j, const char *external_id,
-                          const char *image_b64, const char *tail_b64, char **path,
-                          char **body, vb_error *e);
-    /* The query path for a task id or an external id. Caller frees. */
-    char *(*query_path)(const struct gen_job *j, const char *id);
-    /* Read a reply (create or query): the HTTP status, libcurl's code
+     * base64, NULL when the job has none. The session says which API
+     * style the job takes. */
+    int (*create_request)(const provider_session *s, const struct gen_job *j,
+                          const char *external_id, const char *image_b64,
+                          const char *tail_b64, char **path, char **body, vb_error *e);
+    /* The query path for a task id, or for an external id (`external`).
+     * Caller frees. */
+    char *(*query_path)(const provider_session *s, const struct gen_job *j, const char *id,
+                        bool external);
+    /* ---- batch lookups (optional: batch_max 0 means none) ---- */
+    /* At most this many task ids in one batch lookup. */
+    size_t batch_max;
+    /* Are this job's tasks looked up in batches (its API style has it)? */
+    bool (*batchable)(const provider_session *s, const struct gen_job *j);
+    /* The path of one lookup of n (<= batch_max) task ids. Caller frees. */
+    char *(*batch_path)(const provider_session *s, const char *const *ids, size_t n);
+    /* Read a batch lookup's reply: *all as parse_reply sets it (the
+     * verdict of the call as a whole); when PV_OK, the tasks the reply
+     * holds, each a reply of its own (verdict PV_OK), in *tasks (*n of
+     * them; caller clears each, then frees the array). A task asked
+     * for and missing from the reply is asked for again (it may not be
+     * listed yet), then given up. */
+    void (*parse_batch)(long http, int curl_code, const char *body, size_t len,
+                        provider_reply *all, provider_reply **tasks, size_t *n);
+    /* ---- what is left to spend (optional: balance_path NULL) ---- */
+    /* The path of the free call that tells what the account has left,
+     * made at `now` (Unix time). Caller frees. */
+    char *(*balance_path)(const provider_session *s, double now);
+    /* Read its reply: r->verdict as parse_reply sets it; when PV_OK, the
+     * units left that the jobs can be paid from into *left, and what they
+     * are (the packs counted, for messages) into r->msg. */
+    void (*parse_balance)(long http, int curl_code, const char *body, size_t len,
+                          double now, provider_reply *r, double *left);
+    /* Seconds between two balance calls at least (the provider's limit). */
+    double balance_interval;
+    /* Read a reply to `call` (enum provider_call): the HTTP status, libcurl's code
      * (0 when the transfer completed) and the body. Always sets
      * r->verdict. */
-    void (*parse_reply)(long http, int curl_code, const char *body, size_t len,
+    void (*parse_reply)(int call, long http, int curl_code, const char *body, size_t len,
                         provider_reply *r);
+    /* The models the provider's table knows, as a sentence for a job
+     * whose model was refused. Caller frees. */
+    char *(*models_hint)(void);
     /* Blank out, in place, any of the session's secrets (the keys) that
      * a reply's message might echo, before it is shown or journaled. */
     void (*scrub)(const provider_session *s, char *msg);

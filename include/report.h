@@ -103,7 +103,8 @@ typedef struct report_counts {
     int64_t checks, checks_failed, checks_warned;
     double stage_time[STAGE_COUNT];
     int64_t generated;     /* items of vbatch generate */
-    double units;          /* units they cost */
+    int64_t generated_passed; /* ... that passed every fail-level gate */
+    double units;          /* units they cost (failed generations too) */
 } report_counts;
 
 /* Start recording a new batch in out_dir: OUT/summary and the journal

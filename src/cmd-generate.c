@@ -145,7 +145,32 @@ typedef struct cmd_generate_plan {
     size_t n;
     size_t unique, refused, to_submit, over_budget;
     double units, submit_units; /* every unique request not refused; within the budget */
+    /* what the account has left (generate_balance): 1 read, 0 no such call
+     * or nothing to pay, -1 not read (why) */
+    int balance_rc;
+    double balance_left;
+    char balance_info[512], balance_why[600];
 } cmd_generate_plan;
+
+/* Would the account pay for what the plan submits? */
+static bool cmd_generate_plan_short(const cmd_generate_plan *pl)
+{
+    return pl->balance_rc == 1 && pl->balance_left + 1e-9 < pl->submit_units;
+}
+
+/* The balance, read before anything is paid for, as a real run reads it. */
+static void cmd_generate_plan_balance(cmd_generate_plan *pl, const vb_config *c,
+                                      const provider *p)
+{
+    pl->balance_rc = 0;
+    if (pl->submit_units <= 0)
+        return;
+    vb_error e = {0};
+    pl->balance_rc = generate_balance(c, p, &pl->balance_left, pl->balance_info,
+                                      sizeof pl->balance_info, &e);
+    if (pl->balance_rc < 0)
+        snprintf(pl->balance_why, sizeof pl->balance_why, "%.590s", e.msg);
+}
 
 static void cmd_generate_plan_image_check(const provider *p, const gen_job *j, const char *ref,
                                           const char *file, int64_t max_pixels,
@@ -296,6 +321,19 @@ static void cmd_generate_plan_write_json(const cmd_generate_plan *pl, const cmd_
     writer_double(w, "to_submit_units", pl->submit_units);
     writer_int(w, "over_budget", (int64_t)pl->over_budget);
     writer_end_object(w);
+    writer_begin_object(w, "balance");
+    writer_bool(w, "checked", pl->balance_rc == 1);
+    if (pl->balance_rc == 1) {
+        writer_double(w, "units_left", pl->balance_left);
+        writer_bool(w, "enough", !cmd_generate_plan_short(pl));
+        writer_string(w, "message", pl->balance_info);
+    } else {
+        writer_null(w, "units_left");
+        writer_null(w, "enough");
+        writer_string(w, "message", pl->balance_rc < 0 ? pl->balance_why
+                                                       : "nothing to pay for, or no such call");
+    }
+    writer_end_object(w);
     writer_begin_object(w, "limits");
     if (c->generate.budget > 0)
         writer_double(w, "budget", c->generate.budget);
@@ -410,6 +448,12 @@ static void cmd_generate_plan_write_text(const cmd_generate_plan *pl, const char
                pl->over_budget);
     else
         printf("budget: none (--budget UNITS or [generate] budget)\n");
+    if (pl->balance_rc == 1)
+        printf("balance: %.10g %s left (%s); the requests to submit need %s: %s\n",
+               pl->balance_left, p->units, pl->balance_info, su,
+               cmd_generate_plan_short(pl) ? "not enough, a run would not start" : "enough");
+    else if (pl->balance_rc < 0)
+        printf("balance: not checked (%s)\n", pl->balance_why);
     printf("limits: %d tasks at once, %d submissions a minute, polls every %gs (jittered), "
            "task timeout %gs\n",
            c->generate.max_concurrent, c->generate.rpm, c->generate.poll_interval,
@@ -492,6 +536,7 @@ static int cmd_generate_exec(int argc, char **argv)
     if (a.dry_run) {
         cmd_generate_plan pl;
         cmd_generate_plan_make(&pl, &jobs, p, cfg.generate.budget, cfg.qc.image_max_pixels);
+        cmd_generate_plan_balance(&pl, &cfg, p);
         if (a.format == WRITER_JSON)
             cmd_generate_plan_write_json(&pl, &a, path, &cfg, p);
         else
@@ -499,6 +544,9 @@ static int cmd_generate_exec(int argc, char **argv)
         /* A job whose image the provider would refuse is an item that
          * can not be processed: exit 3, as the real run would. */
         status = pl.refused ? VB_EXIT_ITEMS : VB_EXIT_OK;
+        /* ... and a run the account can not pay for would not start. */
+        if (cmd_generate_plan_short(&pl))
+            status = VB_EXIT_USAGE;
         cmd_generate_plan_free(&pl);
         if (fflush(stdout) != 0 && status == VB_EXIT_OK) {
             msg_error("standard output: %s", strerror(errno));
@@ -542,8 +590,9 @@ const vb_command cmd_generate = {
     .description =
         "JOBS.csv (RFC 4180: quote a cell holding commas, quotes or line breaks) starts\n"
         "with a header row naming its columns, in any order: id, prompt, negative_prompt,\n"
-        "model, duration (5 or 10), aspect_ratio (16:9, 9:16, 1:1), mode (std or pro),\n"
-        "cfg_scale (0 to 1), image, image_tail (a local path, relative to the CSV's folder,\n"
+        "model, duration (seconds: 5 or 10, 3 to 15 on kling-v3), aspect_ratio (16:9,\n"
+        "9:16, 1:1), mode (std or pro), cfg_scale (0 to 1), image, image_tail (a local\n"
+        "path, relative to the CSV's folder,\n"
         "or an http(s) URL). A row with an image is image-to-video; one without needs a\n"
         "prompt. An empty cell takes the [generate] default; an empty id is row-N.\n"
         "Every problem (unknown column, missing prompt, duplicate id, bad value, a\n"
@@ -561,8 +610,10 @@ const vb_command cmd_generate = {
         "Otherwise every job is journaled, then submitted within --max-concurrent and\n"
         "--rpm, polled, downloaded into OUT/<id>/video/ and checked like `process` while\n"
         "the others generate; each request is created exactly once (external_task_id),\n"
-        "even across a crash. Keys: KLING_ACCESS_KEY and KLING_SECRET_KEY, or\n"
-        "[provider.kling] key_file (mode 600). Exit status as for process; 2 when the\n"
+        "even across a crash. Keys: KLING_API_KEY, or KLING_ACCESS_KEY and\n"
+        "KLING_SECRET_KEY, or [provider.kling] key_file (mode 600). A model the API\n"
+        "no longer offers (1203) or does not open to the account (1103) fails its\n"
+        "jobs only, at no cost. Exit status as for process; 2 when the\n"
         "API refuses the keys (the jobs not made are left pending: fix the keys, then\n"
         "`vbatch resume`); 4 when interrupted or when jobs were left unsubmitted (no\n"
         "credit, budget): `vbatch resume` goes on without paying twice. Like process,\n"

@@ -8,6 +8,8 @@
 
 int generate_console_finish(generate_result *res, const char *out_dir)
 {
+    if (res->balance_note[0])
+        msg_warn("%s", res->balance_note);
     if (!res->started) {
         msg_error("%s", res->why);
         generate_end(res);
@@ -20,6 +22,9 @@ int generate_console_finish(generate_result *res, const char *out_dir)
     generate_end(res);
     if (res->journal_failed)
         msg_error("%s", res->journal_why);
+    if (res->balance_checked)
+        msg_verbose("%s: before the first submission the account had %g units left for "
+                    "%g to submit", res->batch_id, res->balance_left, res->balance_need);
     msg_verbose("%s: %lld creates, %lld polls, %lld lookups, %lld downloads, %lld retries",
                 res->batch_id, (long long)res->creates, (long long)res->polls,
                 (long long)res->lookups, (long long)res->downloads, (long long)res->retries);

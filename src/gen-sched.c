@@ -107,6 +107,31 @@ size_t gen_sched_timer_pop(gen_sched *s)
     return i;
 }
 
+bool gen_sched_timer_get(const gen_sched *s, size_t task, double *when)
+{
+    if (s->pos[task] < 0)
+        return false;
+    *when = s->at[task];
+    return true;
+}
+
+void gen_sched_timer_cancel(gen_sched *s, size_t task)
+{
+    if (s->pos[task] < 0)
+        return;
+    size_t i = (size_t)s->pos[task];
+    s->pos[task] = -1;
+    s->nheap--;
+    if (i == s->nheap)
+        return;
+    /* The last entry takes the hole, then finds its place either way. */
+    size_t moved = s->heap[s->nheap];
+    s->heap[i] = moved;
+    s->pos[moved] = (int)i;
+    gen_sched_up(s, i);
+    gen_sched_down(s, (size_t)s->pos[moved]);
+}
+
 size_t gen_sched_timers(const gen_sched *s)
 {
     return s->nheap;
@@ -283,6 +308,15 @@ double gen_sched_repoll(const gen_sched *s, double age, double poll_interval, ui
         if (d < 0.02)
             d = 0.02;
     }
+    return d > poll_interval ? poll_interval : d;
+}
+
+double gen_sched_batch_gap(const gen_sched *s, double poll_interval)
+{
+    double e = gen_sched_expected(s);
+    double d = isnan(e) ? 0.1 * (poll_interval < 1 ? poll_interval : 1) : e * 0.02;
+    if (d < 0.02)
+        d = 0.02;
     return d > poll_interval ? poll_interval : d;
 }
 

@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Transient failures of one call before the job is given up. */
@@ -72,7 +73,13 @@ enum gstate {
     G_DONE,        /* recorded in an earlier run */
 };
 
-enum { K_CREATE = 1, K_LOOKUP, K_POLL, K_DOWNLOAD, K_IMAGE, K_IMAGE_TAIL };
+enum { K_CREATE = 1, K_LOOKUP, K_POLL, K_DOWNLOAD, K_IMAGE, K_IMAGE_TAIL, K_BATCH };
+
+/* The tasks one batch lookup asks about (a K_BATCH request's ud). */
+typedef struct gbatch {
+    size_t n;
+    size_t idx[];
+} gbatch;
 
 typedef struct gtask {
     gen_job job;               /* owned copy */
@@ -85,6 +92,8 @@ typedef struct gtask {
     int renews;
     int refreshes;
     bool maybe_created;        /* a create may have reached the provider */
+    bool batch;                /* polled in the provider's batch lookups */
+    bool never_sent;           /* journaled as never sent (resume) */
     bool counted;              /* counted against the concurrency limit */
     bool committed;            /* its units counted in g->committed_units */
     double created;            /* create answered (or first seen) */
@@ -115,6 +124,9 @@ typedef struct gen_engine {
     size_t n;
     /* timers, the submission queue (in row order), pacing */
     gen_sched s;
+    size_t *due;               /* batchable tasks whose poll is due (run_timers) */
+    size_t ndue;
+    double last_batch;         /* when the last batch lookup was sent */
     bool no_credit, auth_refused, budget_hit;
     char hold_reason[600];
     double committed_units;    /* estimated or charged, of tasks created */
@@ -318,7 +330,7 @@ static net_req *api_req(gen_engine *g, gtask *t, int kind, const char *path, cha
     net_req_header(r, "Accept: application/json");
     char *auth = NULL;
     vb_error e = {0};
-    if (g->pv->auth_header(g->sess, util_wall(), t->renews > 0, &auth, &e) == 0) {
+    if (g->pv->auth_header(g->sess, util_wall(), t && t->renews > 0, &auth, &e) == 0) {
         net_req_header(r, auth);
         memset(auth, 0, strlen(auth));
         free(auth);
@@ -343,7 +355,7 @@ static void start_lookup(gen_engine *g, size_t i)
         t->counted = true;
         gen_sched_busy(&g->s);
     }
-    char *path = g->pv->query_path(&t->job, t->ext_id);
+    char *path = g->pv->query_path(g->sess, &t->job, t->ext_id, true);
     g->n_lookup++;
     start(g, i, api_req(g, t, K_LOOKUP, path, NULL));
     free(path);
@@ -353,7 +365,7 @@ static void start_poll(gen_engine *g, size_t i)
 {
     gtask *t = &g->t[i];
     t->state = G_POLL;
-    char *path = g->pv->query_path(&t->job, t->task_id);
+    char *path = g->pv->query_path(g->sess, &t->job, t->task_id, false);
     g->n_poll++;
     start(g, i, api_req(g, t, K_POLL, path, NULL));
     free(path);
@@ -396,7 +408,7 @@ static void start_create(gen_engine *g, size_t i)
         return;
     }
     char *path = NULL, *body = NULL;
-    int rc = g->pv->create_request(&t->job, t->ext_id, b64, tail, &path, &body, &e);
+    int rc = g->pv->create_request(g->sess, &t->job, t->ext_id, b64, tail, &path, &body, &e);
     free(b64);
     free(tail);
     if (rc != 0) {
@@ -582,7 +594,8 @@ static void hold_all(gen_engine *g, const char *fmt, ...)
 /* A reply as the provider reads it, any secret it echoes blanked out. */
 static void parse(gen_engine *g, const net_req *r, provider_reply *pr)
 {
-    g->pv->parse_reply(r->http, r->curl_code, r->resp, r->resp_len, pr);
+    int call = r->kind == K_CREATE ? PC_CREATE : PC_QUERY;
+    g->pv->parse_reply(call, r->http, r->curl_code, r->resp, r->resp_len, pr);
     if (g->pv->scrub) {
         g->pv->scrub(g->sess, pr->msg);
         if (pr->status_msg)
@@ -659,6 +672,8 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
     case PV_NO_CREDIT:
         uncount(g, t);
         t->maybe_created = false;
+        /* Refused: never created; a resume counts it among those to pay. */
+        journal(g, t, NULL, "pending", NAN, NULL, false);
         g->no_credit = true;
         hold_all(g, "%s refused a submission for lack of credit (%s): no new job is submitted;"
                     " add credit, then `vbatch resume --job-id %s`",
@@ -686,6 +701,15 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         t->maybe_created = false;
         task_fail(g, i, "refused", "refused by %s: %s", g->pv->name, pr.msg);
         break;
+    case PV_MODEL: {
+        /* This job's model only: the others go on. */
+        t->maybe_created = false;
+        char *hint = g->pv->models_hint ? g->pv->models_hint() : NULL;
+        task_fail(g, i, "refused", "%s does not offer model %s (%s): nothing was created;%s%s",
+                  g->pv->name, t->job.model, pr.msg, hint ? " " : "", hint ? hint : "");
+        free(hint);
+        break;
+    }
     case PV_TRANSIENT:
     case PV_NOT_FOUND:
     default:
@@ -704,14 +728,15 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
     provider_reply_clear(&pr);
 }
 
-static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
+/* What a reply about task i (lookup or poll, alone or in a batch)
+ * means; retry_after: the reply's Retry-After, < 0 when none. */
+static void query_verdict(gen_engine *g, size_t i, provider_reply *pr, bool lookup,
+                          double retry_after)
 {
     gtask *t = &g->t[i];
-    provider_reply pr = {0};
-    parse(g, r, &pr);
-    switch (pr.verdict) {
+    switch (pr->verdict) {
     case PV_OK:
-        task_seen(g, i, &pr);
+        task_seen(g, i, pr);
         break;
     case PV_NOT_FOUND:
         if (lookup) {
@@ -728,7 +753,7 @@ static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
     case PV_AUTH_EXPIRED:
         if (++t->renews > GEN_MAX_RENEW) {
             /* Not a failed task (a retry would pay for it again): held. */
-            keys_refused(g, true, pr.msg);
+            keys_refused(g, true, pr->msg);
             hold_task(g, i);
             break;
         }
@@ -736,7 +761,7 @@ static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
         gen_sched_timer_set(&g->s, i, util_now());
         break;
     case PV_AUTH:
-        keys_refused(g, false, pr.msg);
+        keys_refused(g, false, pr->msg);
         hold_task(g, i);
         break;
     case PV_RATE:
@@ -745,17 +770,64 @@ static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
     case PV_DUPLICATE:
         if (t->tries + 1 >= GEN_MAX_TRIES) {
             task_fail(g, i, "failed", "no usable answer about task %s after %d attempts: %s",
-                      t->task_id ? t->task_id : t->ext_id, t->tries + 1, pr.msg);
+                      t->task_id ? t->task_id : t->ext_id, t->tries + 1, pr->msg);
             break;
         }
-        backoff_retry(g, i, lookup ? G_LOOKUP : G_WAIT, r->retry_after);
+        backoff_retry(g, i, lookup ? G_LOOKUP : G_WAIT, retry_after);
         break;
     default:
-        task_fail(g, i, "failed", "%s: %s", g->pv->name, pr.msg);
+        task_fail(g, i, "failed", "%s: %s", g->pv->name, pr->msg);
         break;
     }
+}
+
+static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
+{
+    provider_reply pr = {0};
+    parse(g, r, &pr);
+    query_verdict(g, i, &pr, lookup, r->retry_after);
     provider_reply_clear(&pr);
 }
+
+/* A batch lookup's reply: each task asked about as if polled alone. */
+static void on_batch(gen_engine *g, net_req *r)
+{
+    gbatch *b = r->ud;
+    provider_reply all = {0}, *tasks = NULL;
+    size_t n = 0;
+    g->pv->parse_batch(r->http, r->curl_code, r->resp, r->resp_len, &all, &tasks, &n);
+    if (g->pv->scrub) {
+        g->pv->scrub(g->sess, all.msg);
+        for (size_t k = 0; k < n; k++)
+            if (tasks[k].status_msg)
+                g->pv->scrub(g->sess, tasks[k].status_msg);
+    }
+    for (size_t k = 0; k < b->n; k++) {
+        size_t i = b->idx[k];
+        gtask *t = &g->t[i];
+        if (t->state != G_POLL)
+            continue;
+        if (all.verdict != PV_OK) {
+            query_verdict(g, i, &all, false, r->retry_after);
+            continue;
+        }
+        provider_reply *hit = NULL;
+        for (size_t x = 0; x < n && !hit; x++)
+            if (t->task_id && tasks[x].task_id && strcmp(tasks[x].task_id, t->task_id) == 0)
+                hit = &tasks[x];
+        /* Missing: asked again (a task just created may not be listed
+         * yet), given up after as many tries as a failing poll. */
+        provider_reply missing = { .verdict = PV_TRANSIENT, .code = -1 };
+        snprintf(missing.msg, sizeof missing.msg, "task not in the reply to a batch lookup");
+        query_verdict(g, i, hit ? hit : &missing, false, -1);
+    }
+    for (size_t x = 0; x < n; x++)
+        provider_reply_clear(&tasks[x]);
+    free(tasks);
+    provider_reply_clear(&all);
+    free(b);
+}
+
 
 static void on_download(gen_engine *g, size_t i, net_req *r)
 {
@@ -889,6 +961,72 @@ static void submit_ready(gen_engine *g, double now)
     }
 }
 
+typedef struct due_at {
+    double at;
+    size_t i;
+} due_at;
+
+static int by_due(const void *a, const void *b)
+{
+    double x = ((const due_at *)a)->at, y = ((const due_at *)b)->at;
+    return x < y ? -1 : x > y;
+}
+
+/* One batch lookup of the tasks in idx[0..n-1] (their polls due). */
+static void start_batch(gen_engine *g, const size_t *idx, size_t n)
+{
+    gbatch *b = vb_xmalloc(sizeof *b + n * sizeof b->idx[0]);
+    const char **ids = vb_xcalloc(n, sizeof *ids);
+    b->n = n;
+    for (size_t k = 0; k < n; k++) {
+        b->idx[k] = idx[k];
+        g->t[idx[k]].state = G_POLL;
+        ids[k] = g->t[idx[k]].task_id;
+    }
+    char *path = g->pv->batch_path(g->sess, ids, n);
+    free(ids);
+    g->n_poll++;
+    net_req *r = api_req(g, &g->t[idx[0]], K_BATCH, path, NULL);
+    free(path);
+    r->ud = b;
+    vb_error e = {0};
+    if (net_add(g->net, r, &e) != 0) {
+        net_req_free(&r);
+        for (size_t k = 0; k < n; k++)
+            task_fail(g, idx[k], "failed", "%s", e.msg);
+        free(b);
+    }
+}
+
+/* The batchable tasks whose polls are due, in lookups of at most
+ * batch_max; the room left in the last one is filled with the other
+ * tasks waiting, soonest first: polled early, they cost no request. */
+static void start_batches(gen_engine *g)
+{
+    size_t max = g->pv->batch_max;
+    if (g->ndue == 0)
+        return;
+    size_t room = (g->ndue + max - 1) / max * max - g->ndue;
+    if (room > 0) {
+        due_at *more = vb_xcalloc(g->n, sizeof *more);
+        size_t nm = 0;
+        for (size_t i = 0; i < g->n; i++)
+            if (g->t[i].batch && g->t[i].state == G_WAIT &&
+                gen_sched_timer_get(&g->s, i, &more[nm].at))
+                more[nm++].i = i;
+        qsort(more, nm, sizeof *more, by_due);
+        for (size_t k = 0; k < nm && k < room; k++) {
+            gen_sched_timer_cancel(&g->s, more[k].i);
+            g->due[g->ndue++] = more[k].i;
+        }
+        free(more);
+    }
+    for (size_t k = 0; k < g->ndue; k += max)
+        start_batch(g, g->due + k, g->ndue - k < max ? g->ndue - k : max);
+    g->ndue = 0;
+    g->last_batch = util_now();
+}
+
 static void run_timers(gen_engine *g, double now)
 {
     while (gen_sched_timer_due(&g->s, now)) {
@@ -902,12 +1040,23 @@ static void run_timers(gen_engine *g, double now)
             continue;
         }
         switch (t->state) {
-        case G_WAIT: start_poll(g, i); break;
+        case G_WAIT:
+            if (!t->batch) {
+                start_poll(g, i);
+            } else if (now < g->last_batch + gen_sched_batch_gap(&g->s, poll_interval(g))) {
+                /* Too soon after the last lookup: the next one takes it. */
+                gen_sched_timer_set(&g->s, i,
+                                    g->last_batch + gen_sched_batch_gap(&g->s, poll_interval(g)));
+            } else {
+                g->due[g->ndue++] = i; /* polled with others: start_batches */
+            }
+            break;
         case G_LOOKUP: start_lookup(g, i); break;
         case G_DOWNLOAD: start_download(g, i); break;
         default: break;
         }
     }
+    start_batches(g);
 }
 
 static bool loop_done(gen_engine *g)
@@ -941,15 +1090,22 @@ static void *gen_thread(void *arg)
         }
         net_req *r;
         while ((r = net_next_done(g->net))) {
-            gtask *t = r->ud;
-            size_t i = (size_t)(t - g->t);
             if (atomic_load(&g->stop) && r->kind != K_CREATE) {
                 /* Stopping: a create's answer is still worth recording. */
                 if (r->out_path)
                     unlink(r->out_path);
+                if (r->kind == K_BATCH)
+                    free(r->ud);
                 net_req_free(&r);
                 continue;
             }
+            if (r->kind == K_BATCH) {
+                on_batch(g, r);
+                net_req_free(&r);
+                continue;
+            }
+            gtask *t = r->ud;
+            size_t i = (size_t)(t - g->t);
             switch (r->kind) {
             case K_CREATE: on_create(g, i, r); break;
             case K_LOOKUP: on_query(g, i, r, true); break;
@@ -1013,6 +1169,137 @@ static void feed_stop(void *ud)
 {
     gen_engine *g = ud;
     atomic_store(&g->stop, true);
+}
+
+static int gen_not_started(generate_result *res, bool usage, const char *why);
+
+/* ---- what the account has left ---- */
+
+/* One balance call through n, nothing else in flight, waited for: 0
+ * with *left and info set, -1 with e set. A refusal for going too fast,
+ * an expired token or a transient failure is tried again (three calls at
+ * most), the provider's interval apart. */
+static int balance_call(const provider *pv, provider_session *s, net *n, double *left,
+                        char *info, size_t info_len, vb_error *e)
+{
+    provider_endpoint ep = pv->session_endpoint(s);
+    bool renew = false;
+    if (net_running(n) > 0) /* its reply must be the next one done */
+        return vb_fail(e, VB_ERR_INTERNAL, "a balance call with requests in flight");
+    for (int attempt = 0;; attempt++) {
+        net_req *r = net_req_new();
+        char *path = pv->balance_path(s, util_wall());
+        r->url = vb_xasprintf("%s%s", ep.base_url, path);
+        free(path);
+        r->timeout = ep.request_timeout;
+        net_req_header(r, "Accept: application/json");
+        char *auth = NULL;
+        if (pv->auth_header(s, util_wall(), renew, &auth, e) != 0) {
+            net_req_free(&r);
+            return -1;
+        }
+        net_req_header(r, auth);
+        memset(auth, 0, strlen(auth));
+        free(auth);
+        if (net_add(n, r, e) != 0) {
+            net_req_free(&r);
+            return -1;
+        }
+        while (!(r = net_next_done(n)))
+            if (net_wait(n, 0.25, e) != 0)
+                return -1;
+        provider_reply pr = {0};
+        pv->parse_balance(r->http, r->curl_code, r->resp, r->resp_len, util_wall(), &pr, left);
+        if (pv->scrub)
+            pv->scrub(s, pr.msg);
+        double wait = r->retry_after > pv->balance_interval ? r->retry_after
+                                                            : pv->balance_interval;
+        net_req_free(&r);
+        int v = pr.verdict;
+        bool again = attempt < 2 && (v == PV_RATE || v == PV_TRANSIENT || v == PV_AUTH_EXPIRED);
+        if (v == PV_OK)
+            snprintf(info, info_len, "%s", pr.msg);
+        else if (!again)
+            vb_fail(e, VB_ERR_NET, "%s", pr.msg);
+        provider_reply_clear(&pr);
+        if (v == PV_OK)
+            return 0;
+        if (!again)
+            return -1;
+        renew = v == PV_AUTH_EXPIRED;
+        struct timespec ts = { (time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) };
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+}
+
+int generate_balance(const vb_config *cfg, const provider *pv, double *left, char *info,
+                     size_t info_len, vb_error *e)
+{
+    if (!pv->balance_path)
+        return 0;
+    provider_session *s = pv->session_new(cfg, e);
+    if (!s)
+        return -1;
+    net *n = net_new(e);
+    int rc = n ? balance_call(pv, s, n, left, info, info_len, e) : -1;
+    net_free(&n);
+    pv->session_free(&s);
+    return rc == 0 ? 1 : -1;
+}
+
+/* Units the run would submit, as planned (before start_tasks): the jobs
+ * never sent (not those that may exist already, nor followers, nor
+ * refused ones), in submission order, as far as the budget lets them. */
+static double plan_units(gen_engine *g)
+{
+    double sum = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        gtask *t = &g->t[i];
+        bool to_create = !t->leader && !t->job.refused &&
+                         ((t->state == G_QUEUED && !t->maybe_created) ||
+                          (t->state == G_LOOKUP && t->never_sent));
+        if (!to_create || t->est_units <= 0)
+            continue;
+        if (gen_sched_over_budget(g->cfg->generate.budget, g->committed_units + sum,
+                                  t->est_units))
+            break;
+        sum += t->est_units;
+    }
+    return sum;
+}
+
+/* Before the first paid submission: does the account hold what the run
+ * would spend? Not started when it does not; a balance that cannot be
+ * read is noted and the run goes on (the provider still refuses a
+ * create it cannot be paid for). */
+static int gen_check_balance(gen_engine *g, generate_result *res)
+{
+    if (!g->pv->balance_path)
+        return 0;
+    double need = plan_units(g);
+    if (need <= 0)
+        return 0; /* nothing to pay for: no call */
+    double left = 0;
+    char info[512] = "";
+    vb_error e = {0};
+    if (balance_call(g->pv, g->sess, g->net, &left, info, sizeof info, &e) != 0) {
+        snprintf(res->balance_note, sizeof res->balance_note,
+                 "could not read what the %s account has left (%.500s): going on", g->pv->name,
+                 e.msg);
+        return 0;
+    }
+    res->balance_checked = true;
+    res->balance_left = left;
+    res->balance_need = need;
+    if (left + 1e-9 >= need)
+        return 0;
+    char why[1000];
+    snprintf(why, sizeof why, "the %s account has %g %s left (%s), the jobs to submit need "
+             "%g (estimated): nothing was submitted; add units (or lower --budget), then "
+             "`vbatch resume --job-id %s --output %s`", g->pv->name, left, g->pv->units, info,
+             need, g->batch_id, g->o->out_dir);
+    return gen_not_started(res, true, why);
 }
 
 /* ---- set-up ---- */
@@ -1163,6 +1450,7 @@ static int plan_resume(gen_engine *g, vb_error *e)
          * answer the crash lost: looked up before anything is sent (a
          * renewed one was never sent: its lookup finds nothing). */
         t->maybe_created = !t->task_id;
+        t->never_sent = !strcmp(gs, "pending");
     }
     state_rows_free(&rows);
     return got < 0 ? -1 : 0;
@@ -1314,6 +1602,10 @@ static int gen_prepare(gen_engine *g, generate_result *res)
     gen_sched_init(&g->s, g->n,
                    cfg->generate.max_concurrent > 0 ? cfg->generate.max_concurrent : 3,
                    cfg->generate.rpm, util_now());
+    g->due = vb_xcalloc(g->n ? g->n : 1, sizeof *g->due);
+    for (size_t i = 0; i < g->n; i++)
+        g->t[i].batch = g->pv->batch_max > 0 && g->pv->batchable &&
+                        g->pv->batchable(g->sess, &g->t[i].job);
     g->net = net_new(&e);
     if (!g->net)
         return gen_not_started(res, false, e.msg);
@@ -1334,6 +1626,7 @@ static void gen_free(gen_engine *g)
         batch_item_clear(&g->ready[i]);
     free(g->ready);
     free(g->t);
+    free(g->due);
     gen_sched_free(&g->s);
     net_free(&g->net);
     report_free(&g->rep);
@@ -1355,6 +1648,9 @@ int generate_run(const generate_opts *o, generate_result *res)
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     g->mu_ready = true;
+    /* Before anything is sent (start_tasks starts image downloads). */
+    if (gen_check_balance(g, res) != 0)
+        return -1;
     start_tasks(g);
 
     /* SIGINT and SIGTERM are the batch's signal thread's (batch-watch.c):

@@ -120,13 +120,19 @@ static void excerpt(char *buf, size_t len, const char *s)
     strcpy(buf + k, "...");
 }
 
+/* Whole seconds, 1 to JOBS_MAX_DURATION: which ones a model makes is the
+ * provider's question (5 or 10 on older Kling models, 3 to 15 on v3). */
 static int parse_duration(const char *s, int *out, vb_error *e)
 {
     char *t = trimmed(s);
-    int v = strcmp(t, "5") == 0 ? 5 : strcmp(t, "10") == 0 ? 10 : 0;
+    int v = 0;
+    size_t n = strspn(t, "0123456789");
+    if (n > 0 && n <= 2 && t[n] == '\0')
+        v = atoi(t);
     free(t);
-    if (!v)
-        return vb_fail(e, VB_ERR_USAGE, "'%s' is not 5 or 10 (seconds)", s);
+    if (v < 1 || v > JOBS_MAX_DURATION)
+        return vb_fail(e, VB_ERR_USAGE, "'%s' is not a whole number of seconds from 1 to %d",
+                       s, JOBS_MAX_DURATION);
     *out = v;
     return 0;
 }

@@ -93,8 +93,9 @@ static char *jwt_trim(char *s)
     return s;
 }
 
-/* Parse the key file's text (NUL-terminated, modified in place). */
-static int jwt_parse_keys(char *text, const char *path, char **ak, char **sk,
+/* Parse the key file's text (NUL-terminated, modified in place). api:
+ * NULL when a plain API key is not accepted. */
+static int jwt_parse_keys(char *text, const char *path, char **api, char **ak, char **sk,
                           vb_error *e)
 {
     int line = 0;
@@ -124,9 +125,11 @@ static int jwt_parse_keys(char *text, const char *path, char **ak, char **sk,
             dst = ak;
         else if (strcmp(name, "secret_key") == 0)
             dst = sk;
+        else if (api && strcmp(name, "api_key") == 0)
+            dst = api;
         else
-            return vb_fail(e, VB_ERR_CONFIG,
-                           "%s:%d: unknown key (expected access_key or secret_key)", path, line);
+            return vb_fail(e, VB_ERR_CONFIG, "%s:%d: unknown key (expected %saccess_key or "
+                           "secret_key)", path, line, api ? "api_key, " : "");
         if (*dst)
             return vb_fail(e, VB_ERR_CONFIG, "%s:%d: %s given twice", path, line, name);
         if (!jwt_key_ok(val))
@@ -134,6 +137,13 @@ static int jwt_parse_keys(char *text, const char *path, char **ak, char **sk,
                            "%s:%d: %s is empty or holds spaces or control characters",
                            path, line, name);
         *dst = vb_xstrdup(val);
+    }
+    if (api && *api) {
+        /* Two ways to sign in from one file: which one was meant? */
+        if (*ak || *sk)
+            return vb_fail(e, VB_ERR_CONFIG, "%s: holds api_key and %s: keep one of the two "
+                           "ways to sign in", path, *ak ? "access_key" : "secret_key");
+        return 0;
     }
     if (!*ak || !*sk)
         return vb_fail(e, VB_ERR_CONFIG, "%s: no %s", path, *ak ? "secret_key" : "access_key");
@@ -199,9 +209,19 @@ char *jwt_read_private(const char *path, size_t *len, vb_error *e)
     return buf;
 }
 
-int jwt_load_keys(char **ak, char **sk, const char *key_file, vb_error *e)
+int jwt_load_credentials(char **api, char **ak, char **sk, const char *key_file, vb_error *e)
 {
+    if (api)
+        *api = NULL;
     *ak = *sk = NULL;
+    const char *eapi = api ? getenv("KLING_API_KEY") : NULL;
+    if (eapi && *eapi) {
+        /* The plain key wins: it needs no clock and no signing. */
+        if (!jwt_key_ok(eapi))
+            return vb_fail(e, VB_ERR_CONFIG, "KLING_API_KEY holds spaces or control characters");
+        *api = vb_xstrdup(eapi);
+        return 0;
+    }
     const char *eak = getenv("KLING_ACCESS_KEY"), *esk = getenv("KLING_SECRET_KEY");
     bool has_ak = eak && *eak, has_sk = esk && *esk;
     if (has_ak && has_sk) {
@@ -218,18 +238,25 @@ int jwt_load_keys(char **ak, char **sk, const char *key_file, vb_error *e)
                        has_ak ? "KLING_ACCESS_KEY" : "KLING_SECRET_KEY",
                        has_ak ? "KLING_SECRET_KEY" : "KLING_ACCESS_KEY");
     if (!key_file || !*key_file)
-        return vb_fail(e, VB_ERR_CONFIG, "no Kling API keys: set KLING_ACCESS_KEY and "
-                       "KLING_SECRET_KEY, or give a key file");
+        return vb_fail(e, VB_ERR_CONFIG, "no Kling API keys: set %sKLING_ACCESS_KEY and "
+                       "KLING_SECRET_KEY, or give a key file", api ? "KLING_API_KEY, or " : "");
     size_t cap = 0;
     char *buf = jwt_read_private(key_file, &cap, e);
     if (!buf)
         return -1;
-    int rc = jwt_parse_keys(buf, key_file, ak, sk, e);
+    int rc = jwt_parse_keys(buf, key_file, api, ak, sk, e);
     explicit_bzero(buf, cap);
     free(buf);
     if (rc != 0) {
+        if (api)
+            jwt_wipe(api);
         jwt_wipe(ak);
         jwt_wipe(sk);
     }
     return rc;
+}
+
+int jwt_load_keys(char **ak, char **sk, const char *key_file, vb_error *e)
+{
+    return jwt_load_credentials(NULL, ak, sk, key_file, e);
 }

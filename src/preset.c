@@ -93,6 +93,11 @@ static const char *const outside_names[] = {
     [OUTSIDE_REFUSE] = "refuse", [OUTSIDE_ALLOW] = "allow", NULL,
 };
 
+static const char *const kling_api_names[] = {
+    [KLING_API_AUTO] = "auto", [KLING_API_LEGACY] = "legacy", [KLING_API_CURRENT] = "current",
+    NULL,
+};
+
 static const char *const fit_names[] = {
     [FIX_FIT_PAD] = "pad", [FIX_FIT_CROP] = "crop", [FIX_FIT_SCALE] = "scale", NULL,
 };
@@ -284,6 +289,8 @@ static const keydef keys[] = {
     KD("provider.kling", "base_url", K_URL, kling.base_url, 0),
     KD("provider.kling", "key_file", K_STRING, kling.key_file, 0),
     KD("provider.kling", "request_timeout", K_DOUBLE, kling.request_timeout, F_POSITIVE),
+    KE("provider.kling", "api", kling.api, kling_api_names),
+    KD("provider.kling", "callback_url", K_URL, kling.callback_url, 0),
 
     KD("notify", "url", K_URL, notify.url, F_REDACT),
     KD("notify", "key_file", K_STRING, notify.key_file, 0),
@@ -401,7 +408,9 @@ void preset_defaults(vb_config *c)
     /* Kling's own defaults for the columns, so that a job without a
      * preset asks for what the API would do anyway. */
     c->generate.provider = vb_xstrdup("kling");
-    c->generate.model = vb_xstrdup("kling-v1");
+    /* A live model (kling-v1 and kling-v1-6 are discontinued): the
+     * cheapest that does text- and image-to-video in std (720p). */
+    c->generate.model = vb_xstrdup("kling-v2-6");
     c->generate.duration = vb_xstrdup("5");
     c->generate.aspect_ratio = vb_xstrdup("16:9");
     c->generate.mode = vb_xstrdup("std");

@@ -471,6 +471,8 @@ void report_counts_add(report_counts *c, const item_record *it)
         c->stage_time[s] += it->stage_time[s];
     if (it->gen.id) {
         c->generated++;
+        if (it->status == ITEM_DONE)
+            c->generated_passed++;
         if (isfinite(it->gen.units))
             c->units += it->gen.units;
     }

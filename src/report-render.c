@@ -69,8 +69,15 @@ static void write_counts(writer *w, const report_counts *c)
     writer_int(w, "with_warnings", c->warned);
     if (c->fixed)
         writer_int(w, "fixed", c->fixed);
-    if (c->generated)
+    if (c->generated) {
         writer_double(w, "units_spent", round(c->units * 1e4) / 1e4);
+        /* What a usable clip costs, the failed generations paid for too. */
+        if (c->generated_passed)
+            writer_double(w, "units_per_passed_clip",
+                          round(c->units / (double)c->generated_passed * 1e4) / 1e4);
+        else
+            writer_null(w, "units_per_passed_clip");
+    }
     writer_end_object(w);
 }
 
@@ -210,9 +217,15 @@ static void summary_print(FILE *f, const char *batch_id, const report_counts *c,
     if (c->unknown)
         fprintf(f, "  unknown    %lld (a status this vbatch does not know: see results.csv)\n",
                 (long long)c->unknown);
-    if (c->generated)
-        fprintf(f, "  units      %g spent on %lld generated item%s\n", c->units,
+    if (c->generated) {
+        fprintf(f, "  units      %g spent on %lld generated item%s", c->units,
                 (long long)c->generated, c->generated == 1 ? "" : "s");
+        if (c->generated_passed)
+            fprintf(f, ": %.4g a passed clip (%lld passed; failed generations included)\n",
+                    c->units / (double)c->generated_passed, (long long)c->generated_passed);
+        else
+            fputs(": no clip passed\n", f);
+    }
     summary_list(f, "failed quality gates", fails, "results.csv");
     summary_list(f, "could not be processed", errs, "error_log.json");
     if (slow->n > 0) {

@@ -44,9 +44,9 @@ run_status 0 "dry run of a good file" "$T/plan.txt" "$VBATCH" generate jobs/jobs
     --preset kling-clip 2> "$T/err.txt"
 cat "$T/plan.txt"
 check "nothing on stderr" test ! -s "$T/err.txt"
-check "plan: cat submitted" grep -Eq '^ +2 +2 +cat +t2v +kling-v1-6 +std +5 16:9 +2 +submit' "$T/plan.txt"
+check "plan: cat submitted" grep -Eq '^ +2 +2 +cat +t2v +kling-v2-6 +std +5 16:9 +2 +submit' "$T/plan.txt"
 check "plan: dog on line 3, 10 s pro = 7 units" \
-    grep -Eq '^ +3 +3 +dog +t2v +kling-v1-6 +pro +10 16:9 +7 +submit' "$T/plan.txt"
+    grep -Eq '^ +3 +3 +dog +t2v +kling-v2-6 +pro +10 16:9 +7 +submit' "$T/plan.txt"
 check "plan: pic on line 6 (after the 3-line prompt), row 4, i2v" \
     grep -Eq '^ +6 +4 +pic +i2v .* 2 +submit' "$T/plan.txt"
 check "plan: URL image checked after download" grep -q 'url .*image URL checked after download' "$T/plan.txt"
@@ -82,11 +82,11 @@ run_status 0 "dry run with --budget" "$T/budget.txt" "$VBATCH" generate jobs/job
     --budget 10
 check "budget line" grep -q '^budget: 10 units allows 2 of 4 requests (9 units); 2 would not be submitted' "$T/budget.txt"
 check "pic over budget" grep -Eq 'pic .* over budget' "$T/budget.txt"
-printf '[generate]\nbudget = 2\nmodel = kling-v1\n' > "$T/gen.ini"
+printf '[generate]\nbudget = 2\nmodel = kling-v2-6\n' > "$T/gen.ini"
 run_status 0 "budget and model from --config" "$T/budget.json" "$VBATCH" generate jobs/jobs.csv --dry-run \
     --preset kling-clip --config "$T/gen.ini" --format json
-pyjson "$T/budget.json" "d['limits']['budget'] == 2 and d['jobs'][0]['model'] == 'kling-v1' and d['jobs'][0]['estimated_units'] == 1 and [j['status'] for j in d['jobs']][:2] == ['submit', 'over_budget'] and d['jobs'][4]['status'] == 'duplicate'" \
-    || fail "JSON: budget from [generate], kling-v1 costs 1 unit"
+pyjson "$T/budget.json" "d['limits']['budget'] == 2 and d['jobs'][0]['model'] == 'kling-v2-6' and d['jobs'][0]['estimated_units'] == 2 and [j['status'] for j in d['jobs']][:2] == ['submit', 'over_budget'] and d['jobs'][4]['status'] == 'duplicate'" \
+    || fail "JSON: budget from [generate], kling-v2-6 std 5 s costs 2 units"
 
 # ---- images Kling would refuse: shown, counted, exit 3 ----
 printf '%s\n' 'id,image,prompt' \
@@ -101,22 +101,25 @@ check "11 MB refused" grep -q 'big .*refused: img/big.jpg: 10.[0-9] MB: Kling ta
 check "text file refused" grep -q 'text .*refused: img/text.png: not an image' "$T/img.txt"
 check "GIF refused" grep -q 'gif .*refused: img/anim.gif: gif image: Kling takes JPEG or PNG' "$T/img.txt"
 check "refused count" grep -q 'refused locally: 6' "$T/img.txt"
-check "refused jobs cost nothing" grep -q '^estimated cost: 1 units' "$T/img.txt"
+check "refused jobs cost nothing" grep -q '^estimated cost: 2 units' "$T/img.txt"
 "$VBATCH" generate jobs/images.csv --dry-run --format json > "$T/img.json"
 pyjson "$T/img.json" "[j['status'] for j in d['jobs']] == ['submit'] + ['refused'] * 6 and d['jobs'][1]['image']['check'] == 'refused' and d['jobs'][1]['estimated_units'] is None and d['totals']['refused'] == 6" \
     || fail "JSON: refused images"
 
 # ---- a bad file: every error with FILE:LINE, exit 2, no plan ----
 printf '%s\n' 'id,prompt,duration,aspect_ratio,mode,cfg_scale,image,image_tail,model' \
-    'a,x,7,4:3,fast,2,,,' \
+    'a,x,77,4:3,fast,2,,,' \
     'a,,5,,,,,,' \
     'b,"one,' 'two",5,,,,,img/ok.jpg,' \
     'c,x,5,,,,img/missing.png,,' \
-    'd,x,5,,,,,,kling-v9' > "$D/bad.csv"
+    'd,x,5,,,,,,kling-v9' \
+    'e,x,5,,,,,,kling-v1-6' \
+    'f,x,7,,,,,,kling-v2-6' \
+    'g,x,7,,,,,,kling-v3' > "$D/bad.csv"
 run_status 2 "a bad file is refused" "$T/bad.out" "$VBATCH" generate jobs/bad.csv --dry-run 2> "$T/bad.err"
 cat "$T/bad.err"
 check "no plan printed" test ! -s "$T/bad.out"
-check "bad duration" grep -q "jobs/bad.csv:2 (row 2): duration: '7' is not 5 or 10" "$T/bad.err"
+check "bad duration" grep -q "jobs/bad.csv:2 (row 2): duration: '77' is not a whole number of seconds from 1 to 30" "$T/bad.err"
 check "bad mode" grep -q "jobs/bad.csv:2 (row 2): mode: 'fast' is not std or pro" "$T/bad.err"
 check "bad cfg_scale" grep -q "jobs/bad.csv:2 (row 2): cfg_scale: '2' is not between 0 and 1" "$T/bad.err"
 check "missing prompt" grep -q "jobs/bad.csv:3 (row 3): prompt: empty" "$T/bad.err"
@@ -124,14 +127,17 @@ check "duplicate id" grep -q "jobs/bad.csv:3 (row 3): id: 'a' is already the id 
 check "image_tail without image, line of the row start" grep -q "jobs/bad.csv:4 (row 4): image_tail without image" "$T/bad.err"
 check "missing image after a 2-line prompt" grep -q "jobs/bad.csv:6 (row 5): image: 'img/missing.png'" "$T/bad.err"
 check "unknown model" grep -q "jobs/bad.csv:7 (row 6): model: 'kling-v9' is not a Kling model" "$T/bad.err"
-check "count" grep -q "8 problems in the jobs file: nothing was submitted" "$T/bad.err"
+check "discontinued model, the live ones named" grep -q "jobs/bad.csv:8 (row 7): model: kling-v1-6 is discontinued by Kling (answered 1203, resource does not exist); live models: kling-v2-6, " "$T/bad.err"
+check "duration the model does not make" grep -q "jobs/bad.csv:9 (row 8): duration: 7 s (kling-v2-6 makes 5 or 10)" "$T/bad.err"
+check "7 s on kling-v3 is fine" sh -c "! grep -q 'row 9' '$T/bad.err'"
+check "count" grep -q "10 problems in the jobs file: nothing was submitted" "$T/bad.err"
 printf 'id,prompt,colour\na,x,red\n' > "$D/col.csv"
 expect_status 2 "unknown column" "$VBATCH" generate jobs/col.csv --dry-run 2> "$T/col.err"
 check "unknown column named" grep -q "jobs/col.csv:1: unknown column 'colour'" "$T/col.err"
 # 25 bad rows: 20 shown, then the count of the rest
 { echo 'prompt,duration'; i=0; while [ $i -lt 25 ]; do echo "p$i,3"; i=$((i + 1)); done; } > "$D/many.csv"
 "$VBATCH" generate jobs/many.csv --dry-run 2> "$T/many.err"
-check "20 errors shown" [ "$(grep -c "duration: '3'" "$T/many.err")" -eq 20 ]
+check "20 errors shown" [ "$(grep -c "duration: 3 s" "$T/many.err")" -eq 20 ]
 check "and 5 more" grep -q '\.\.\. and 5 more' "$T/many.err"
 
 # ---- options ----
@@ -142,7 +148,7 @@ expect_status 2 "bad --max-concurrent" "$VBATCH" generate jobs/jobs.csv --dry-ru
 expect_status 2 "bad --budget" "$VBATCH" generate jobs/jobs.csv --dry-run --budget lots
 expect_status 2 "unknown provider" "$VBATCH" generate jobs/jobs.csv --dry-run --provider runway
 expect_status 2 "bad --format" "$VBATCH" generate jobs/jobs.csv --dry-run --format xml
-printf '[generate]\nduration = 7\n' > "$T/bad.ini"
+printf '[generate]\nduration = 70\n' > "$T/bad.ini"
 expect_status 2 "bad [generate] value" "$VBATCH" generate jobs/jobs.csv --dry-run --config "$T/bad.ini" 2> "$T/ini.err"
 check "bad.ini:2 named" grep -q "bad.ini:2: \[generate\] duration" "$T/ini.err"
 finish

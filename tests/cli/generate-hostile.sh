@@ -161,7 +161,7 @@ expect_status 2 "unknown access key (1000): exit 2" \
         --config "$T/c3.ini" --output "$T/o3"
 cat "$T/o3.out"
 check "the message names the keys and the way on" sh -c \
-    "grep -q 'kling refuses the API keys (code 1000' '$T/o3.out' && grep -q 'check KLING_ACCESS_KEY and KLING_SECRET_KEY' '$T/o3.out' && grep -q 'vbatch resume --job-id' '$T/o3.out'"
+    "grep -q 'kling refuses the API keys (code 1000' '$T/o3.out' && grep -q 'check KLING_API_KEY, or KLING_ACCESS_KEY and KLING_SECRET_KEY' '$T/o3.out' && grep -q 'vbatch resume --job-id' '$T/o3.out'"
 check "no key in the output or OUT, not even the one the server echoed" sh -c \
     "! grep -r -a -l -e '$BAD_AK' -e '$SK' -e '$AK' -e 'eyJhbGciOi' '$T/o3' '$T/o3.out'"
 kling_stats "$T/s3.json"

@@ -79,7 +79,7 @@ quality = 100
 publish = no
 [generate]
 provider = kling
-model = kling-v1-6
+model = kling-v2-6
 duration = 10
 aspect_ratio = 1:1
 cfg_scale = 0.5
@@ -96,8 +96,8 @@ E
 jobs_seeds() {
     seed jobs t2v.csv <<'E'
 id,prompt,model,duration,aspect_ratio,mode,cfg_scale
-sunset,"A sunset over the sea, slow pan",kling-v1,5,16:9,std,0.5
-city,"Night city, rain",kling-v1-6,10,9:16,pro,
+sunset,"A sunset over the sea, slow pan",kling-v2-6,5,16:9,std,0.5
+city,"Night city, rain",kling-v2-5-turbo,10,9:16,pro,
 row3,A cat,,,1:1,,
 E
     seed jobs i2v.csv <<'E'

@@ -90,7 +90,7 @@ with open(path + ".tmp", "w", newline="", encoding="utf-8") as f:
                 "cfg_scale", "image", "image_tail"])
     for i in range(1, n + 1):
         prompt = 'shot %d: a "red" kite, slow pan,\nover the sea at dusk' % i
-        w.writerow(["j%05d" % i, prompt, "blur, text" if i % 2 else "", "kling-v1",
+        w.writerow(["j%05d" % i, prompt, "blur, text" if i % 2 else "", "kling-v2-6",
                     "10" if i % 5 == 0 else "5", ars[i % 3], "pro" if i % 7 == 0 else "std",
                     "0.5", "", ""])
 import os

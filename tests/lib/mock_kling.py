@@ -14,7 +14,9 @@ once the media are ready. SIGTERM or SIGINT: stops, writes --stats-file if
 asked, exits 0. Exits by itself after --lifetime seconds.
 
 Keys: --access-key / --secret-key, else the environment's KLING_ACCESS_KEY /
-KLING_SECRET_KEY, else "mock-ak" / "mock-sk". Secrets and Authorization
+KLING_SECRET_KEY, else "mock-ak" / "mock-sk"; and a plain API key, sent as
+the Bearer token itself: --api-key, else KLING_API_KEY, else "mock-api-key"
+(both ways are accepted at once, as Kling does). Secrets and Authorization
 headers are never printed nor stored; with --echo-access-key a 1000 reply
 names the access key it does not know (to check that a client never shows
 what a server echoes).
@@ -32,6 +34,29 @@ API (the real one's shape)
   GET  /v1/videos/image2video/{id}    external_task_id. A task is only
                                       found under the endpoint that made it.
   GET  /v1/videos/text2video?pageNum=1&pageSize=30    list, newest first
+  POST /text-to-video/{model}         create, the current style: the model in
+  POST /image-to-video/{model}        the path; JSON fields prompt,
+                                      negative_prompt, cfg_scale, image,
+                                      image_tail, settings{resolution
+                                      (720p|1080p), aspect_ratio, duration (a
+                                      number: 5|10, 3..15 on kling-v3 and
+                                      kling-v3-omni)}, options{external_task_id,
+                                      callback_url}; any other field: 1201.
+  GET  /tasks?task_ids=a,b            lookup of up to 50 tasks (or
+  GET  /tasks?external_task_ids=a,b   external ids) in one request: data is the
+                                      list of those found, in the order asked,
+                                      each {task_id, status (submitted|
+                                      processing|succeeded|failed), status_msg,
+                                      external_task_id, created_at, updated_at,
+                                      outputs{videos[{id, url, duration}]},
+                                      billing[{amount, charge_type "unit",
+                                      resource_type "video"}]}; any task,
+                                      whichever style made it.
+  GET  /account/costs?start_time=MS&end_time=MS
+                                      the resource packs: a video pack with what
+                                      is left of --balance (1e6 without), an
+                                      image pack, an expired video pack; at
+                                      most one request a second (else 1302)
   GET  /media/{token}.mp4             the video (a real small MP4); each URL
                                       expires --url-ttl seconds after the
                                       query that issued it (then 403); every
@@ -66,7 +91,10 @@ Error codes, as the real API's table (HTTP status / code):
             sliding --rpm-window (scaled: rpm * window / 60); with
             --rpm-scope all, every API request counts
   429 1303  more than --max-concurrent tasks submitted or processing
-  404 1203  no such task (query)
+  404 1203  no such task (query); create: a discontinued model
+            (--discontinued, default kling-v1, kling-v1-6, kling-v2-master,
+            kling-v2-1-master: "resource does not exist")
+  403 1103  create: a model this account may not use (--no-access)
   500 5000 / 503 5001 / 504 5002   server errors (injected only)
 Checks run in that order: auth, rate, body, parameters, duplicate id,
 content, balance, concurrency.
@@ -87,6 +115,9 @@ Fault injection: rules given with --inject (repeatable) or in POST
          | slow      sleep s seconds, then answer normally
          | expired   query: the URLs it returns have already expired;
                      media: 403 as for an expired URL; elsewhere no effect
+         | omit      /tasks lookup by task_ids: the first task found is left
+                     out of the list (as a task just created may not be
+                     listed yet); elsewhere no effect
   on     create | query | list | media | api (create, query, list) | any
          (default any)
   count  fire for the next N matching requests (default 1 without prob)
@@ -100,6 +131,7 @@ before authentication (as a proxy in front of the API would).
 
 Admin (no authentication): GET /_admin/stats, GET /_admin/config, POST
 /_admin/config (JSON: any of max_concurrent, rpm, rpm_window, rpm_scope,
+discontinued, no_access (comma-separated models),
 balance, gen_time, submit_time, url_ttl, retry_after, slow_time, leeway,
 seed, inject), POST /_admin/reset (forgets tasks, URLs, counters and
 injection rules; keeps the limits).
@@ -115,6 +147,11 @@ Stats (GET /_admin/stats):
   creates_without_external_id
   max_tasks_per_request      most tasks created for one identical request
                              (endpoint + every generation field + images)
+  account_costs              /account/costs requests answered
+  omitted                    tasks left out of a lookup (omit)
+  callback_urls              creates carrying each callback_url (never called)
+  lookups, lookup_ids, lookups_batched  /tasks requests, the ids they asked
+                             about, and those asking about more than one
   tasks_by_status            now
   peak_concurrent            most tasks submitted/processing at once
   rpm_peak                   most tasks created in any 60 s window
@@ -160,23 +197,32 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ASPECTS = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
 DURATIONS = ("5", "10")
+DISCONTINUED = "kling-v1,kling-v1-6,kling-v2-master,kling-v2-1-master"
 MODES = ("std", "pro")
 COST = {("std", "5"): 1.0, ("std", "10"): 2.0, ("pro", "5"): 3.5, ("pro", "10"): 7.0}
+PER_SECOND = {"std": 0.2, "pro": 0.7}   # the same, for any duration (current API)
+RESOLUTIONS = {"720p": "std", "1080p": "pro"}
+# durations of the current API, per model (default 5 or 10)
+CURRENT_DURATIONS = {"kling-v3": range(3, 16), "kling-v3-omni": range(3, 16)}
+CURRENT_FIELDS = {"prompt", "negative_prompt", "cfg_scale", "image", "image_tail", "settings",
+                  "options"}
+MAX_LOOKUP_IDS = 50
 MODEL_RE = re.compile(r"^kling-v[0-9][a-z0-9-]*$")
 MAX_PROMPT = 2500
 MAX_IMAGE = 10 * 1024 * 1024
 KINDS = ("1302", "1303", "1102", "1004", "429", "403", "500", "502", "503", "504",
-         "reset", "lost", "malformed", "slow", "expired")
+         "reset", "lost", "malformed", "slow", "expired", "omit")
 SCOPES = ("create", "query", "list", "media", "api", "any")
 # HTTP status for each code this server can answer with
 HTTP_OF = {1000: 401, 1001: 401, 1002: 401, 1003: 401, 1004: 401,
-           1102: 429, 1200: 400, 1201: 400, 1203: 404, 1301: 400,
+           1102: 429, 1103: 403, 1200: 400, 1201: 400, 1203: 404, 1301: 400,
            1302: 429, 1303: 429, 5000: 500, 5001: 503, 5002: 504}
 MESSAGES = {1000: "Authentication failed", 1001: "Authorization is empty",
             1002: "Authorization is invalid",
             1003: "Authorization is not yet valid",
             1004: "Authorization has expired",
             1102: "Resource pack depleted or expired",
+            1103: "Unauthorized access to the requested resource",
             1200: "Invalid request parameters",
             1201: "Invalid parameters", 1203: "The requested resource does not exist",
             1301: "Trigger the content security policy",
@@ -217,7 +263,8 @@ class Config:
     """Everything an admin request may change; secrets are kept apart."""
     FIELDS = {"max_concurrent": int, "rpm": int, "rpm_window": float, "rpm_scope": str,
               "balance": float, "gen_time": float, "submit_time": float, "url_ttl": float,
-              "retry_after": float, "slow_time": float, "leeway": float, "seed": int}
+              "retry_after": float, "slow_time": float, "leeway": float, "seed": int,
+              "discontinued": str, "no_access": str, "pack_lag": float}
 
     def __init__(self, args):
         self.max_concurrent = args.max_concurrent
@@ -232,6 +279,12 @@ class Config:
         self.slow_time = args.slow_time
         self.leeway = args.leeway
         self.seed = args.seed
+        self.discontinued = args.discontinued
+        self.pack_lag = args.pack_lag
+        self.no_access = args.no_access
+
+    def models_in(self, key):
+        return {m.strip() for m in getattr(self, key).split(",") if m.strip()}
 
     def check(self):
         if self.rpm_scope not in ("create", "all"):
@@ -354,8 +407,12 @@ class Task:
         self.mode = body.get("mode") or "std"
         self.duration = body.get("duration") or "5"
         # image2video follows the image; the mock does not look at it
-        self.aspect = (body.get("aspect_ratio") or "16:9") if endpoint == "text2video" else "16:9"
-        self.cost = 0.0 if self.fail else COST[(self.mode, self.duration)]
+        self.current = endpoint.startswith("current:")
+        t2v = endpoint in ("text2video", "current:text-to-video")
+        self.aspect = (body.get("aspect_ratio") or "16:9") if t2v else "16:9"
+        self.cost = 0.0 if self.fail else round(PER_SECOND[self.mode] * int(self.duration), 6)
+        # the clip served: the nearest of the made ones
+        self.clip = "10" if int(self.duration) >= 8 else "5"
         self.video_id = str(uuid.uuid4())
         self.req_hash = req_hash
 
@@ -414,6 +471,7 @@ class State:
         self.inflight = []              # heap of end times (monotonic)
         self.tokens = {}                # token -> (Task, expiry)
         self.req_hashes = collections.Counter()
+        self.last_costs = None          # monotonic time of the last /account/costs
         self.rate = WindowPeak(self.cfg.rpm_window)
         self.create_min = WindowPeak(60)
         self.api_min = WindowPeak(60)
@@ -424,6 +482,8 @@ class State:
             "peak_concurrent": 0, "requests": collections.Counter(),
             "rejected": collections.Counter(), "injected": collections.Counter(),
             "auth_valid": 0, "auth_invalid": 0, "auth_codes": collections.Counter(),
+            "lookups": 0, "lookup_ids": 0, "lookups_batched": 0, "account_costs": 0,
+            "omitted": 0, "callback_urls": collections.Counter(),
             "media": collections.Counter(),
         }
 
@@ -486,6 +546,12 @@ class State:
             "rpm_peak": self.create_min.peak,
             "requests_rpm_peak": self.api_min.peak,
             "requests": dict(st["requests"]),
+            "lookups": st["lookups"],
+            "account_costs": st["account_costs"],
+            "omitted": st["omitted"],
+            "lookup_ids": st["lookup_ids"],
+            "callback_urls": dict(st["callback_urls"]),
+            "lookups_batched": st["lookups_batched"],
             "rejected": dict(st["rejected"]),
             "injected": dict(st["injected"]),
             "units_spent": spent,
@@ -573,6 +639,7 @@ class Handler(BaseHTTPRequestHandler):
     timeout = 120           # idle keep-alive connections are closed
     state = None            # State
     keys = None             # {access_key: secret}
+    api_key = None          # a plain key, the Bearer token itself
     verbose = False
     echo_key = False        # --echo-access-key
 
@@ -649,6 +716,14 @@ class Handler(BaseHTTPRequestHandler):
                 return ("create" if method == "POST" else "list"), parts
             if len(parts) == 4 and method == "GET":
                 return "query", parts
+        # the current style: the model in the path, one lookup for many
+        if len(parts) == 2 and parts[0] in ("text-to-video", "image-to-video") and \
+                method == "POST":
+            return "create", ["current"] + parts
+        if parts == ["tasks"] and method == "GET":
+            return "query", ["current", "tasks"]
+        if parts == ["account", "costs"] and method == "GET":
+            return "account", parts
         return None, parts
 
     def dispatch(self, method):
@@ -675,9 +750,19 @@ class Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     parsed = None
                 ext = parsed.get("external_task_id") if isinstance(parsed, dict) else None
+                if parts[0] == "current" and isinstance(parsed, dict):
+                    o = parsed.get("options")
+                    ext = o.get("external_task_id") if isinstance(o, dict) else None
                 if isinstance(ext, str) and ext:
                     st.st["creates_per_external_id"][ext] += 1
             rule = st.pick_rule(kind)
+            if rule is not None and rule.kind == "omit" and not (
+                    kind == "query" and parts[0] == "current" and
+                    urllib.parse.parse_qs(url.query).get("task_ids")):
+                # only a lookup by task ids can leave one out: not spent
+                rule.fired -= 1
+                st.st["injected"]["omit"] -= 1
+                rule = None
             cfg = st.cfg
             slow = (rule.s if rule and rule.s is not None else cfg.slow_time)
             retry_after = (rule.s if rule and rule.s is not None else cfg.retry_after)
@@ -717,8 +802,17 @@ class Handler(BaseHTTPRequestHandler):
         try:
             self.authenticate()
             self.rate_check(kind)
-            if kind == "create":
+            if kind == "create" and parts[0] == "current":
+                status, obj = self.create_current(parts[1], urllib.parse.unquote(parts[2]),
+                                                  parsed)
+            elif kind == "create":
                 status, obj = self.create(parts[2], body, parsed)
+            elif kind == "account":
+                status, obj = self.account_costs(url.query)
+            elif kind == "query" and parts[0] == "current":
+                status, obj = self.lookup(url.query,
+                                          expired=rule is not None and rule.kind == "expired",
+                                          omit=rule is not None and rule.kind == "omit")
             elif kind == "query":
                 status, obj = self.query(parts[2], urllib.parse.unquote(parts[3]),
                                          expired=rule is not None and rule.kind == "expired")
@@ -753,6 +847,8 @@ class Handler(BaseHTTPRequestHandler):
         scheme, _, token = auth.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Reply(1002, "expected Bearer <token>")
+        if self.api_key and hmac.compare_digest(token.strip().encode(), self.api_key.encode()):
+            return
         parts = token.strip().split(".")
         if len(parts) != 3:
             raise Reply(1002, "not a JWT")
@@ -797,6 +893,8 @@ class Handler(BaseHTTPRequestHandler):
         model = opt_str("model_name")
         if model is not None and not MODEL_RE.match(model):
             raise Reply(1201, "model_name: unknown model")
+        if model is not None:
+            self.model_check(model)
         prompt = opt_str("prompt")
         if endpoint == "text2video" and not (prompt and prompt.strip()):
             raise Reply(1201, "prompt is required")
@@ -844,6 +942,15 @@ class Handler(BaseHTTPRequestHandler):
         if endpoint == "image2video" and images == 0:
             raise Reply(1201, "image or image_tail is required")
 
+    def model_check(self, model):
+        """1203 for a discontinued model, 1103 for one the account may not use."""
+        with self.state.lock:
+            cfg = self.state.cfg
+            if model in cfg.models_in("discontinued"):
+                raise Reply(1203, "model %s" % model)
+            if model in cfg.models_in("no_access"):
+                raise Reply(1103, "model %s" % model)
+
     @staticmethod
     def request_hash(endpoint, b):
         keys = ("model_name", "prompt", "negative_prompt", "cfg_scale", "mode",
@@ -862,15 +969,19 @@ class Handler(BaseHTTPRequestHandler):
                     raise Reply(1302)
                 st.rate.add(mono)
 
-    def create(self, endpoint, body, b):
+    def create(self, endpoint, body, b, checked=False):
         st = self.state
         if not isinstance(b, dict):
             raise Reply(1200, "the body must be a JSON object")
-        self.check_params(endpoint, b)
+        if not checked:
+            self.check_params(endpoint, b)
         prompt = (b.get("prompt") or "") + " " + (b.get("negative_prompt") or "")
         if "FORBIDDEN" in prompt:
             raise Reply(1301)
         ext = b.get("external_task_id") or None
+        if isinstance(b.get("callback_url"), str) and b["callback_url"]:
+            with st.lock:
+                st.st["callback_urls"][b["callback_url"]] += 1
         m = re.search(r"GENTIME=([0-9]+(?:\.[0-9]+)?)", b.get("prompt") or "")
         with st.lock:
             cfg = st.cfg
@@ -903,6 +1014,139 @@ class Handler(BaseHTTPRequestHandler):
                     "created_at": t.created_ms, "updated_at": t.created_ms}
         return 200, {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()),
                      "data": data}
+
+    # -- the resource packs --
+    def account_costs(self, query):
+        """GET /account/costs: the video pack holding --balance (what is
+        left: the balance less the units spent and reserved, no 12 h lag),
+        an image pack and an expired video pack that must not count;
+        free, at most one request a second (else 1302)."""
+        q = urllib.parse.parse_qs(query)
+        for k in ("start_time", "end_time"):
+            v = q.get(k, [""])[0]
+            if not v.isdigit():
+                raise Reply(1201, "%s: a Unix time in milliseconds is required" % k)
+        st = self.state
+        with st.lock:
+            mono = time.monotonic()
+            if st.last_costs is not None and mono - st.last_costs < 1.0:
+                raise Reply(1302, "account queries: at most one a second")
+            st.last_costs = mono
+            st.st["account_costs"] += 1
+            spent, reserved = st.units(mono)
+            total = st.cfg.balance if st.cfg.balance is not None else 1e6
+            # --pack-lag: Kling's count lags by up to 12 h: it may say more
+            # than there is
+            left = max(0.0, total - spent - reserved) + st.cfg.pack_lag
+        ms = now_ms()
+        day = 24 * 3600 * 1000
+        packs = [
+            {"resource_pack_name": "Video Generation - mock", "resource_pack_id": "p-video",
+             "resource_pack_type": "decreasing_total", "total_quantity": total,
+             "remaining_quantity": left, "purchase_time": ms - day,
+             "effective_time": ms - day, "invalid_time": ms + 30 * day,
+             "status": "online" if left > 0 else "runOut"},
+            {"resource_pack_name": "Image Generation - mock", "resource_pack_id": "p-image",
+             "resource_pack_type": "decreasing_total", "total_quantity": 5000.0,
+             "remaining_quantity": 5000.0, "purchase_time": ms - day,
+             "effective_time": ms - day, "invalid_time": ms + 30 * day, "status": "online"},
+            {"resource_pack_name": "Video Generation - old", "resource_pack_id": "p-old",
+             "resource_pack_type": "decreasing_total", "total_quantity": 900.0,
+             "remaining_quantity": 900.0, "purchase_time": ms - 100 * day,
+             "effective_time": ms - 100 * day, "invalid_time": ms - 10 * day,
+             "status": "expired"},
+        ]
+        return 200, {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()),
+                     "data": {"code": 0, "msg": "", "resource_pack_subscribe_infos": packs}}
+
+    # -- the current style --
+    def check_current(self, kind, model, b):
+        if not isinstance(b, dict):
+            raise Reply(1200, "the body must be a JSON object")
+        extra = sorted(set(b) - CURRENT_FIELDS)
+        if extra:
+            raise Reply(1201, "unknown field(s) %s (the model is in the path; resolution, "
+                        "aspect_ratio and duration in settings)" % ", ".join(extra))
+        if not MODEL_RE.match(model):
+            raise Reply(1201, "unknown model %s" % model)
+        self.model_check(model)
+        st, opt = b.get("settings", {}), b.get("options", {})
+        if not isinstance(st, dict) or not isinstance(opt, dict):
+            raise Reply(1201, "settings and options are objects")
+        res = st.get("resolution", "720p")
+        if res not in RESOLUTIONS:
+            raise Reply(1201, "settings.resolution must be 720p or 1080p")
+        d = st.get("duration", 5)
+        if isinstance(d, bool) or not isinstance(d, int) or \
+                d not in CURRENT_DURATIONS.get(model, (5, 10)):
+            raise Reply(1201, "settings.duration: %r is not a duration %s makes (a number)"
+                        % (d, model))
+        ar = st.get("aspect_ratio")
+        if ar is not None and ar not in ASPECTS:
+            raise Reply(1201, "settings.aspect_ratio must be 16:9, 9:16 or 1:1")
+        for k in ("external_task_id", "callback_url"):
+            if k in opt and not (isinstance(opt[k], str) and opt[k]):
+                raise Reply(1201, "options.%s must be a non-empty string" % k)
+        legacy = {k: b.get(k) for k in ("prompt", "negative_prompt", "cfg_scale", "image",
+                                        "image_tail") if k in b}
+        legacy.update(mode=RESOLUTIONS[res], duration=str(d), aspect_ratio=ar)
+        self.check_params("image2video" if kind == "image-to-video" else "text2video",
+                          {k: v for k, v in legacy.items() if k not in ("duration",
+                                                                      "aspect_ratio")})
+        legacy["external_task_id"] = opt.get("external_task_id")
+        legacy["callback_url"] = opt.get("callback_url")
+        legacy["model_name"] = model
+        return legacy
+
+    def create_current(self, kind, model, b):
+        """POST /{text|image}-to-video/{model}: answered in the current shape."""
+        norm = self.check_current(kind, model, b)
+        status, obj = self.create("current:" + kind, None, norm, checked=True)
+        with self.state.lock:
+            t = self.state.tasks[obj["data"]["task_id"]]
+            obj["data"] = self.current_data(t, time.monotonic())
+        return status, obj
+
+    def current_data(self, t, mono, expired=False):
+        """A task in the current shape (lock held)."""
+        d = self.task_data(t, mono, expired)
+        out = {"task_id": t.task_id,
+               "status": {"succeed": "succeeded"}.get(d["task_status"], d["task_status"]),
+               "status_msg": d["task_status_msg"], "external_task_id": t.ext_id,
+               "created_at": d["created_at"], "updated_at": d["updated_at"]}
+        if "task_result" in d:
+            out["outputs"] = d["task_result"]
+        if "final_unit_deduction" in d:
+            out["billing"] = [{"amount": "%.2f" % t.cost, "charge_type": "unit",
+                               "resource_type": "video"}]
+        return out
+
+    def lookup(self, query, expired=False, omit=False):
+        """GET /tasks?task_ids=a,b or ?external_task_ids=...: the tasks found,
+        in the order asked; the others are left out."""
+        q = urllib.parse.parse_qs(query)
+        ids = [("t", i) for v in q.get("task_ids", []) for i in v.split(",") if i] + \
+              [("e", i) for v in q.get("external_task_ids", []) for i in v.split(",") if i]
+        if not ids:
+            raise Reply(1201, "task_ids or external_task_ids is required")
+        if len(ids) > MAX_LOOKUP_IDS:
+            raise Reply(1201, "at most %d ids in one lookup" % MAX_LOOKUP_IDS)
+        st = self.state
+        with st.lock:
+            mono = time.monotonic()
+            st.st["lookups"] += 1
+            st.st["lookup_ids"] += len(ids)
+            st.st["lookups_batched"] += len(ids) > 1
+            out = []
+            for how, i in ids:
+                t = st.tasks.get(i) if how == "t" else st.by_ext.get(i)
+                if t is not None:
+                    out.append(self.current_data(t, mono, expired))
+            if omit and out:
+                st.st["omitted"] += 1
+                out = out[1:]
+        return 200, {"code": 0, "message": "SUCCEED", "request_id": str(uuid.uuid4()),
+                     "data": out}
 
     # -- query --
     def task_data(self, t, mono, expired=False):
@@ -967,7 +1211,7 @@ class Handler(BaseHTTPRequestHandler):
                 st.st["media"]["expired"] += 1
                 hit = "expired"
             else:
-                data = st.media[(hit[0].aspect, hit[0].duration)]
+                data = st.media[(hit[0].aspect, hit[0].clip)]
                 st.st["media"]["downloads"] += 1
                 st.st["media"]["bytes"] += len(data)
         if hit is None:
@@ -1077,6 +1321,13 @@ def main(argv):
     ap.add_argument("--lifetime", type=float, default=3600,
                     help="exit after this many seconds (default 3600)")
     ap.add_argument("--access-key")
+    ap.add_argument("--api-key")
+    ap.add_argument("--discontinued", default=DISCONTINUED,
+                    help="models answered 1203 at create (comma-separated)")
+    ap.add_argument("--pack-lag", type=float, default=0,
+                    help="/account/costs says this many units more than are left")
+    ap.add_argument("--no-access", default="",
+                    help="models answered 1103 at create (comma-separated)")
     ap.add_argument("--secret-key")
     ap.add_argument("--gen-time", type=float, default=2.0,
                     help="seconds from creation to succeed/failed (default 2)")
@@ -1119,6 +1370,7 @@ def main(argv):
     state.rules = rules
     Handler.state = state
     Handler.keys = {ak: sk}
+    Handler.api_key = args.api_key or os.environ.get("KLING_API_KEY") or "mock-api-key"
     Handler.verbose = args.verbose
     Handler.echo_key = args.echo_access_key
     srv = Server(("127.0.0.1", args.port), Handler)

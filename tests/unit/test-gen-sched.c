@@ -79,6 +79,34 @@ static void test_timers(void)
     pop_all_in_order(&s, 200, "equal");
     gen_sched_free(&s);
 
+    /* cancelled timers: gone from anywhere in the heap, the rest in order */
+    gen_sched_init(&s, 2000, 3, 60, 0);
+    for (size_t i = 0; i < 2000; i++)
+        gen_sched_timer_set(&s, i, rnd() * 100);
+    double when = -1;
+    CHECK(gen_sched_timer_get(&s, 17, &when) && when == s.at[17]);
+    size_t left = 2000;
+    for (size_t i = 0; i < 2000; i += 3) {
+        gen_sched_timer_cancel(&s, i);
+        left--;
+        CHECK(!gen_sched_timer_get(&s, i, &when));
+    }
+    gen_sched_timer_cancel(&s, 0); /* twice: nothing happens */
+    CHECK_INT(gen_sched_timers(&s), left);
+    double prev = -1;
+    bool none_cancelled = true, sorted = true;
+    while (gen_sched_timers(&s) > 0) {
+        size_t i = gen_sched_timer_pop(&s);
+        none_cancelled = none_cancelled && i % 3 != 0;
+        sorted = sorted && s.at[i] >= prev;
+        prev = s.at[i];
+        left--;
+    }
+    CHECK(none_cancelled);
+    CHECK(sorted);
+    CHECK_INT(left, 0);
+    gen_sched_free(&s);
+
     /* all equal */
     gen_sched_init(&s, 64, 3, 60, 0);
     for (size_t i = 0; i < 64; i++)
@@ -339,6 +367,10 @@ static void test_polls(void)
     CHECK_NEAR(gen_sched_repoll(&s, 2, 5, &r), 2, 1e-12);
     CHECK_NEAR(gen_sched_repoll(&s, 10, 5, &r), 5, 1e-12);
     CHECK_NEAR(gen_sched_repoll(&s, 0.01, 5, &r), 0.05, 1e-12);
+    /* batch lookups: 0.1 s apart (a tenth of poll_interval, 1 s at most) */
+    CHECK_NEAR(gen_sched_batch_gap(&s, 5), 0.1, 1e-12);
+    CHECK_NEAR(gen_sched_batch_gap(&s, 0.3), 0.03, 1e-12);
+    CHECK_NEAR(gen_sched_batch_gap(&s, 0.01), 0.01, 1e-12);
     /* a task seen done at 11 s, running at 9 s: it took about 10 s;
      * without a poll that found it running, a little less than seen */
     gen_sched_learn(&s, 9, 11);
@@ -365,6 +397,9 @@ static void test_polls(void)
     }
     CHECK(in_range);
     CHECK(varies);
+    /* batch lookups as far apart as those steps, 20 ms at least */
+    CHECK_NEAR(gen_sched_batch_gap(&s, 5), 13 * 0.02, 1e-12);
+    CHECK_NEAR(gen_sched_batch_gap(&s, 0.1), 0.1, 1e-12);
     /* the last GEN_SCHED_SAMPLES times only */
     for (int k = 0; k < GEN_SCHED_SAMPLES; k++)
         gen_sched_learn(&s, 0, 100 / 0.95);

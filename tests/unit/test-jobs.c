@@ -221,7 +221,7 @@ static void test_jobs_basic(void)
     CHECK_INT(j.v[0].row, 2);
     /* built-in defaults: Kling's own */
     CHECK_STR(j.v[1].id, "row-3");
-    CHECK_STR(j.v[1].model, "kling-v1");
+    CHECK_STR(j.v[1].model, "kling-v2-6");
     CHECK_INT(j.v[1].duration, 5);
     CHECK_STR(j.v[1].aspect_ratio, "16:9");
     CHECK_STR(j.v[1].mode, "std");
@@ -244,7 +244,7 @@ static void test_jobs_lines(void)
                     "d,,5\r\n";
     CHECK_INT(load(t, &j, &e), -1);
     CHECK_INT(j.nerrors, 2);
-    CHECK_ERR(&j, "jobs.csv:5 (row 3): duration: '7' is not 5 or 10");
+    CHECK_ERR(&j, "jobs.csv:5 (row 3): duration: 7 s (kling-v2-6 makes 5 or 10)");
     CHECK_ERR(&j, "jobs.csv:10 (row 5): prompt: empty");
     CHECK_HAS(e.msg, "jobs.csv:5 (row 3)"); /* e holds the first */
     CHECK_INT(j.n, 2);
@@ -284,8 +284,8 @@ static void test_jobs_errors(void)
     CHECK_ERR(&j, "jobs.csv:3 (row 3): id: 'row-2'");
 
     CHECK_INT(load("id,prompt,duration,aspect_ratio,mode,cfg_scale\n"
-                   "a,x,7,wide,fast,1.5\n", &j, &e), -1);
-    CHECK_ERR(&j, "duration: '7' is not 5 or 10");
+                   "a,x,77,wide,fast,1.5\n", &j, &e), -1);
+    CHECK_ERR(&j, "duration: '77' is not a whole number of seconds from 1 to 30");
     CHECK_ERR(&j, "aspect_ratio: 'wide' is not an aspect ratio");
     CHECK_ERR(&j, "mode: 'fast' is not std or pro");
     CHECK_ERR(&j, "cfg_scale: '1.5' is not between 0 and 1");
@@ -355,15 +355,15 @@ static void test_jobs_defaults(void)
     vb_config c;
     vb_error e = { 0 };
     preset_defaults(&c);
-    CHECK_INT(preset_load_string(&c, "[generate]\nmodel = kling-v1-6\nduration = 10\n"
+    CHECK_INT(preset_load_string(&c, "[generate]\nmodel = kling-v2-6\nduration = 10\n"
                                  "mode = pro\ncfg_scale = 0.25\naspect_ratio = 9:16\n"
                                  "negative_prompt = blur, text\n", "t.ini", &e), 0);
     gen_jobs j = { 0 };
-    const char *t = "prompt,image,model,aspect_ratio\nx,,,\ny,https://h/a.png,kling-v1,\n"
+    const char *t = "prompt,image,model,aspect_ratio\nx,,,\ny,https://h/a.png,kling-v2-1,\n"
                     "z,,,1:1\n";
     CHECK_INT(jobs_load_mem(&j, t, strlen(t), "jobs.csv", NULL, &c, &provider_kling, &e), 0);
     CHECK_INT(j.n, 3);
-    CHECK_STR(j.v[0].model, "kling-v1-6");
+    CHECK_STR(j.v[0].model, "kling-v2-6");
     CHECK_INT(j.v[0].duration, 10);
     CHECK_STR(j.v[0].mode, "pro");
     CHECK_NEAR(j.v[0].cfg_scale, 0.25, 1e-12);
@@ -372,7 +372,7 @@ static void test_jobs_defaults(void)
     /* image-to-video: the model from the cell; no default aspect ratio
      * (the image decides); the URL is kept as is, no local file */
     CHECK_INT(j.v[1].kind, GEN_I2V);
-    CHECK_STR(j.v[1].model, "kling-v1");
+    CHECK_STR(j.v[1].model, "kling-v2-1");
     CHECK(j.v[1].aspect_ratio == NULL);
     CHECK_STR(j.v[1].image, "https://h/a.png");
     CHECK(j.v[1].image_file == NULL);
@@ -562,6 +562,7 @@ static void test_kling_auth(void)
         { 401, "{\"code\":1003,\"message\":\"not yet valid\"}", PV_AUTH_EXPIRED },
         { 401, "{\"code\":1004,\"message\":\"expired\"}", PV_AUTH_EXPIRED },
         { 403, "{\"code\":1103,\"message\":\"no access\"}", PV_AUTH },
+        { 404, "{\"code\":1203,\"message\":\"no such task\"}", PV_NOT_FOUND },
         { 403, "{\"code\":1304,\"message\":\"IP not allowed\"}", PV_AUTH },
         { 403, "<html>403 Forbidden</html>", PV_AUTH },
         { 403, "", PV_AUTH },
@@ -571,9 +572,23 @@ static void test_kling_auth(void)
         { 400, "{\"code\":1201,\"message\":\"bad\"}", PV_REJECTED },
         { 404, "<html>not found</html>", PV_NOT_FOUND },
     };
+    /* On a create, 1203 and 1103 are about the model: this job only. */
+    static const struct { long http; const char *body; int verdict; } c[] = {
+        { 404, "{\"code\":1203,\"message\":\"resource does not exist\"}", PV_MODEL },
+        { 400, "{\"code\":1203,\"message\":\"resource does not exist\"}", PV_MODEL },
+        { 403, "{\"code\":1103,\"message\":\"no access\"}", PV_MODEL },
+        { 401, "{\"code\":1000,\"message\":\"Authentication failed\"}", PV_AUTH },
+        { 404, "<html>not found</html>", PV_NOT_FOUND },
+    };
+    for (size_t i = 0; i < VB_ARRAY_LEN(c); i++) {
+        provider_reply pr = { 0 };
+        provider_kling.parse_reply(PC_CREATE, c[i].http, 0, c[i].body, strlen(c[i].body), &pr);
+        CHECK_INT(pr.verdict, c[i].verdict);
+        provider_reply_clear(&pr);
+    }
     for (size_t i = 0; i < VB_ARRAY_LEN(r); i++) {
         provider_reply pr = { 0 };
-        provider_kling.parse_reply(r[i].http, 0, r[i].body, strlen(r[i].body), &pr);
+        provider_kling.parse_reply(PC_QUERY, r[i].http, 0, r[i].body, strlen(r[i].body), &pr);
         if (pr.verdict != r[i].verdict)
             fprintf(stderr, "reply %zu: HTTP %ld %s\n", i, r[i].http, r[i].body);
         CHECK_INT(pr.verdict, r[i].verdict);
@@ -615,7 +630,7 @@ static void test_canonical(void)
     /* column order, ids and number spelling do not matter */
     CHECK_STR(ca, cb);
     CHECK_STR(ca, "{\"aspect_ratio\":\"16:9\",\"cfg_scale\":0.5,\"duration\":5,\"kind\":\"t2v\","
-                  "\"mode\":\"pro\",\"model\":\"kling-v1\",\"prompt\":\"a \\\"cat\\\"\","
+                  "\"mode\":\"pro\",\"model\":\"kling-v2-6\",\"prompt\":\"a \\\"cat\\\"\","
                   "\"provider\":\"kling\"}");
     char *cc = jobs_canonical(&a.v[0], "other", NULL, NULL);
     CHECK(strcmp(ca, cc) != 0);
@@ -706,30 +721,43 @@ static void test_kling(void)
     gen_jobs j = { 0 };
     vb_error e = { 0 };
     const char *t = "id,model,mode,duration,image,prompt\n"
-                    "a,kling-v1,std,5,,x\n"
-                    "b,kling-v1,pro,10,,x\n"
-                    "c,kling-v1-6,std,10,,x\n"
-                    "d,kling-v2-master,std,5,,x\n"
+                    "a,kling-v2-6,std,5,,x\n"
+                    "b,kling-v2-6,pro,10,,x\n"
+                    "c,kling-v3,std,7,,x\n"
+                    "d,kling-v3,pro,15,,x\n"
                     "e,kling-v2-5-turbo,pro,10,,x\n"
-                    "f,kling-v2-1,pro,5,https://h/i.jpg,\n";
+                    "f,kling-v2-1,pro,5,https://h/i.jpg,\n"
+                    "g,kling-v1-5,std,10,https://h/i.jpg,\n";
     CHECK_INT(load(t, &j, &e), 0);
-    CHECK_INT(j.n, 6);
-    const double want[] = { 1, 7, 4, 10, 5, 3.5 };
+    CHECK_INT(j.n, 7);
+    /* published (e, f, g) or estimated (a-d) units per second times seconds */
+    const double want[] = { 2, 7, 4.2, 12, 5, 3.5, 4 };
     for (size_t i = 0; i < j.n && i < VB_ARRAY_LEN(want); i++)
         CHECK_NEAR(provider_kling.estimate_units(&j.v[i]), want[i], 1e-9);
     jobs_free(&j);
 
-    t = "id,model,mode,image,prompt,aspect_ratio\n"
-        "a,kling-v9,std,,x,\n"
-        "b,kling-v1-5,std,,x,\n"          /* image-to-video only */
-        "c,kling-v2-5-turbo,std,,x,\n"    /* pro only */
-        "d,kling-v1,std,,x,4:3\n";
+    t = "id,model,mode,image,prompt,aspect_ratio,duration,image_tail\n"
+        "a,kling-v9,std,,x,,,\n"
+        "b,kling-v1-5,std,,x,,,\n"          /* image-to-video only */
+        "c,kling-v2-5-turbo,std,,x,,,\n"    /* pro only */
+        "d,kling-v2-6,std,,x,4:3,,\n"
+        "e,kling-v1-6,std,,x,,,\n"          /* discontinued */
+        "f,kling-v2-6,std,,x,,3,\n"         /* 5 or 10 only */
+        "g,kling-v3,std,,x,,16,\n";         /* 3 to 15 */
     CHECK_INT(load(t, &j, &e), -1);
-    CHECK_INT(j.nerrors, 4);
-    CHECK_ERR(&j, "jobs.csv:2 (row 2): model: 'kling-v9' is not a Kling model");
+    CHECK_INT(j.nerrors, 7);
+    CHECK_ERR(&j, "jobs.csv:2 (row 2): model: 'kling-v9' is not a Kling model (known: "
+                  "kling-v2-6, kling-v2-5-turbo");
     CHECK_ERR(&j, "jobs.csv:3 (row 3): model: kling-v1-5 does not do text-to-video");
     CHECK_ERR(&j, "jobs.csv:4 (row 4): mode: std is not offered by kling-v2-5-turbo");
     CHECK_ERR(&j, "jobs.csv:5 (row 5): aspect_ratio: 4:3");
+    CHECK_ERR(&j, "jobs.csv:6 (row 6): model: kling-v1-6 is discontinued by Kling (answered "
+                  "1203, resource does not exist); live models: kling-v2-6,");
+    CHECK_ERR(&j, "jobs.csv:7 (row 7): duration: 3 s (kling-v2-6 makes 5 or 10)");
+    CHECK_ERR(&j, "jobs.csv:8 (row 8): duration: 16 s (kling-v3 makes 3 to 15)");
+    for (size_t i = 0; i < j.errors.n; i++)
+        CHECK(strstr(j.errors.v[i], "kling-v1-6,") == NULL); /* never offered as live */
+    jobs_free(&j);
 
     /* 2500 characters (not bytes) are accepted, 2501 are not */
     size_t n = 2501 * 2 + 64;
@@ -756,6 +784,172 @@ static void test_kling(void)
     free(names);
 }
 
+/* Kling's two API styles: the request shapes per model and per
+ * [provider.kling] api, the lookups (escaped ids, one or many), and the
+ * replies of the current style (a list of tasks, billing in units). */
+static void test_kling_current(void)
+{
+    setenv("KLING_API_KEY", "unit-api-key-K3", 1);
+    vb_config c;
+    preset_defaults(&c);
+    free(c.kling.callback_url);
+    c.kling.callback_url = vb_xstrdup("https://hooks.example.com/k");
+    vb_error e = { 0 };
+    gen_jobs j = { 0 };
+    const char *t = "id,model,duration,mode,prompt,image\n"
+                    "a,kling-v3,7,pro,x,\n"
+                    "b,kling-v2-6,5,std,y,\n"
+                    "c,kling-v3,5,std,z,https://h/i.png\n";
+    CHECK_INT(jobs_load_mem(&j, t, strlen(t), "jobs.csv", NULL, &c, &provider_kling, &e), 0);
+    provider_session *ps = provider_kling.session_new(&c, &e);
+    CHECK(ps != NULL);
+    if (!ps || j.n != 3)
+        goto out;
+    char *path = NULL, *body = NULL;
+    /* auto: kling-v3 takes the current style, kling-v2-6 the legacy one */
+    CHECK(provider_kling.batchable(ps, &j.v[0]));
+    CHECK(!provider_kling.batchable(ps, &j.v[1]));
+    CHECK_INT(provider_kling.create_request(ps, &j.v[0], "vb-1", NULL, NULL, &path, &body, &e), 0);
+    CHECK_STR(path, "/text-to-video/kling-v3");
+    CHECK_STR(body, "{\"prompt\":\"x\",\"settings\":{\"resolution\":\"1080p\","
+                    "\"aspect_ratio\":\"16:9\",\"duration\":7},\"options\":{"
+                    "\"external_task_id\":\"vb-1\","
+                    "\"callback_url\":\"https://hooks.example.com/k\"}}");
+    free(path);
+    free(body);
+    CHECK_INT(provider_kling.create_request(ps, &j.v[2], "vb-3", "AAAA", NULL, &path, &body, &e),
+              0);
+    CHECK_STR(path, "/image-to-video/kling-v3");
+    CHECK_HAS(body, "\"image\":\"AAAA\"");
+    CHECK_HAS(body, "\"settings\":{\"resolution\":\"720p\",\"duration\":5}");
+    free(path);
+    free(body);
+    CHECK_INT(provider_kling.create_request(ps, &j.v[1], "vb-2", NULL, NULL, &path, &body, &e), 0);
+    CHECK_STR(path, "/v1/videos/text2video");
+    CHECK_HAS(body, "\"model_name\":\"kling-v2-6\"");
+    CHECK_HAS(body, "\"duration\":\"5\"");
+    CHECK_HAS(body, "\"callback_url\":\"https://hooks.example.com/k\"");
+    free(path);
+    free(body);
+    /* lookups: ids escaped, external ids by their own key */
+    path = provider_kling.query_path(ps, &j.v[0], "a b/c", false);
+    CHECK_STR(path, "/tasks?task_ids=a%20b%2Fc");
+    free(path);
+    path = provider_kling.query_path(ps, &j.v[0], "vb-1", true);
+    CHECK_STR(path, "/tasks?external_task_ids=vb-1");
+    free(path);
+    path = provider_kling.query_path(ps, &j.v[1], "T1", false);
+    CHECK_STR(path, "/v1/videos/text2video/T1");
+    free(path);
+    const char *ids[] = { "T1", "T2", "T,3" };
+    path = provider_kling.batch_path(ps, ids, 3);
+    CHECK_STR(path, "/tasks?task_ids=T1,T2,T%2C3");
+    free(path);
+out:
+    provider_kling.session_free(&ps);
+    jobs_free(&j);
+    preset_free_contents(&c);
+    unsetenv("KLING_API_KEY");
+}
+
+/* The current style's replies: a list of tasks, billing in units; a call
+ * refused as a whole; one task looked up alone. */
+static void test_kling_current_replies(void)
+{
+    /* a batch reply: each task, units from billing lines in units */
+    const char *reply = "{\"code\":0,\"message\":\"SUCCEED\",\"data\":["
+        "{\"task_id\":\"T1\",\"status\":\"succeeded\",\"outputs\":{\"videos\":[{\"id\":\"v\","
+        "\"url\":\"https://cdn/v.mp4\",\"duration\":\"7.1\"}]},\"billing\":[{\"amount\":\"4.90\","
+        "\"charge_type\":\"unit\"},{\"amount\":\"1.00\",\"charge_type\":\"cash\"}]},"
+        "{\"task_id\":\"T2\",\"status\":\"processing\",\"external_task_id\":\"vb-2\"},"
+        "{\"status\":\"failed\"},"
+        "{\"task_id\":\"T4\",\"status\":\"failed\",\"status_msg\":\"policy\"}]}";
+    provider_reply all = { 0 }, *tasks = NULL;
+    size_t n = 0;
+    provider_kling.parse_batch(200, 0, reply, strlen(reply), &all, &tasks, &n);
+    CHECK_INT(all.verdict, PV_OK);
+    CHECK_INT(n, 3); /* the one without an id is dropped */
+    if (n == 3) {
+        CHECK_STR(tasks[0].task_id, "T1");
+        CHECK_INT(tasks[0].status, PT_SUCCEED);
+        CHECK_STR(tasks[0].video_url, "https://cdn/v.mp4");
+        CHECK_NEAR(tasks[0].units, 4.9, 1e-9);
+        CHECK_NEAR(tasks[0].video_duration, 7.1, 1e-9);
+        CHECK_INT(tasks[1].status, PT_PROCESSING);
+        CHECK_STR(tasks[1].external_id, "vb-2");
+        CHECK(isnan(tasks[1].units));
+        CHECK_INT(tasks[2].status, PT_FAILED);
+        CHECK_STR(tasks[2].status_msg, "policy");
+    }
+    for (size_t k = 0; k < n; k++)
+        provider_reply_clear(&tasks[k]);
+    free(tasks);
+    provider_reply_clear(&all);
+    /* the call refused as a whole; a reply that is no list */
+    static const struct { long http; const char *body; int verdict; } bad[] = {
+        { 429, "{\"code\":1302,\"message\":\"too fast\"}", PV_RATE },
+        { 401, "{\"code\":1004,\"message\":\"expired\"}", PV_AUTH_EXPIRED },
+        { 200, "{\"code\":0,\"data\":{\"task_id\":\"T1\"}}", PV_TRANSIENT },
+        { 200, "{\"code\":0,\"da", PV_TRANSIENT },
+        { 502, "<html>bad gateway</html>", PV_TRANSIENT },
+    };
+    for (size_t k = 0; k < VB_ARRAY_LEN(bad); k++) {
+        provider_kling.parse_batch(bad[k].http, 0, bad[k].body, strlen(bad[k].body), &all,
+                                   &tasks, &n);
+        CHECK_INT(all.verdict, bad[k].verdict);
+        CHECK_INT(n, 0);
+        free(tasks);
+        provider_reply_clear(&all);
+    }
+    /* one task looked up alone: the list's first, or not found */
+    provider_reply r = { 0 };
+    const char *one = "{\"code\":0,\"data\":[{\"task_id\":\"T9\",\"status\":\"submitted\"}]}";
+    provider_kling.parse_reply(PC_QUERY, 200, 0, one, strlen(one), &r);
+    CHECK_INT(r.verdict, PV_OK);
+    CHECK_STR(r.task_id, "T9");
+    CHECK_INT(r.status, PT_SUBMITTED);
+    const char *none = "{\"code\":0,\"data\":[]}";
+    provider_kling.parse_reply(PC_QUERY, 200, 0, none, strlen(none), &r);
+    CHECK_INT(r.verdict, PV_NOT_FOUND);
+    provider_reply_clear(&r);
+}
+
+/* [provider.kling] api overrides the model table's style. */
+static void test_kling_api_setting(void)
+{
+    setenv("KLING_API_KEY", "unit-api-key-K3", 1);
+    vb_config c;
+    preset_defaults(&c);
+    vb_error e = { 0 };
+    gen_jobs j = { 0 };
+    const char *t = "id,model,duration,prompt\na,kling-v3,7,x\nb,kling-v2-6,5,y\n";
+    CHECK_INT(jobs_load_mem(&j, t, strlen(t), "jobs.csv", NULL, &c, &provider_kling, &e), 0);
+    char *path = NULL, *body = NULL;
+    provider_session *ps = NULL;
+    if (j.n != 2)
+        goto out;
+    /* api = legacy sends kling-v3 the legacy way */
+    c.kling.api = KLING_API_LEGACY;
+    ps = provider_kling.session_new(&c, &e);
+    CHECK(ps && !provider_kling.batchable(ps, &j.v[0]));
+    if (ps && provider_kling.create_request(ps, &j.v[0], "vb-1", NULL, NULL, &path, &body,
+                                            &e) == 0) {
+        CHECK_STR(path, "/v1/videos/text2video");
+        CHECK_HAS(body, "\"model_name\":\"kling-v3\"");
+        free(path);
+        free(body);
+    }
+    provider_kling.session_free(&ps);
+    c.kling.api = KLING_API_CURRENT;
+    ps = provider_kling.session_new(&c, &e);
+    CHECK(ps && provider_kling.batchable(ps, &j.v[1]));
+out:
+    provider_kling.session_free(&ps);
+    jobs_free(&j);
+    preset_free_contents(&c);
+    unsetenv("KLING_API_KEY");
+}
+
 int main(void)
 {
     preset_defaults(&cfg);
@@ -774,6 +968,9 @@ int main(void)
     test_dedupe();
     test_kling();
     test_kling_auth();
+    test_kling_current();
+    test_kling_current_replies();
+    test_kling_api_setting();
     preset_free_contents(&cfg);
     return check_result("test-jobs");
 }

@@ -295,6 +295,59 @@ static void test_keys(const char *dir)
     }
 }
 
+/* A plain API key (KLING_API_KEY, or api_key = in the file) or the pair:
+ * exactly one way is taken, and only where the caller accepts a key. */
+static void test_api_key(const char *dir)
+{
+    char path[4096], *api = NULL, *ak = NULL, *sk = NULL;
+    vb_error e = {0};
+    snprintf(path, sizeof path, "%s/test-jwt-api.txt", dir);
+    unsetenv("KLING_API_KEY");
+    unsetenv("KLING_ACCESS_KEY");
+    unsetenv("KLING_SECRET_KEY");
+    write_file(path, 0600, "# plain key\napi_key = \"APIKEY-1\"\n");
+    CHECK_INT(jwt_load_credentials(&api, &ak, &sk, path, &e), 0);
+    CHECK_STR(api, "APIKEY-1");
+    CHECK(ak == NULL && sk == NULL);
+    jwt_wipe(&api);
+    /* the pair's loader does not take it */
+    CHECK_INT(jwt_load_keys(&ak, &sk, path, &e), -1);
+    CHECK(strstr(e.msg, ":2: unknown key") != NULL);
+    /* both ways in one file: which was meant? */
+    write_file(path, 0600, "api_key = APIKEY-1\naccess_key = AKEY-1\nsecret_key = S3CRET-1\n");
+    CHECK_INT(jwt_load_credentials(&api, &ak, &sk, path, &e), -1);
+    CHECK(strstr(e.msg, "holds api_key and access_key") != NULL);
+    CHECK(strstr(e.msg, "APIKEY") == NULL && strstr(e.msg, "S3CRET") == NULL);
+    CHECK(api == NULL && ak == NULL && sk == NULL);
+    /* a mode others can read is refused as for the pair */
+    write_file(path, 0644, "api_key = APIKEY-1\n");
+    CHECK_INT(jwt_load_credentials(&api, &ak, &sk, path, &e), -1);
+    CHECK(strstr(e.msg, "chmod 600") != NULL);
+    /* the environment's key wins over the pair and the file */
+    setenv("KLING_API_KEY", "APIKEY-env", 1);
+    setenv("KLING_ACCESS_KEY", "AKEY-env", 1);
+    setenv("KLING_SECRET_KEY", "S3CRET-env", 1);
+    CHECK_INT(jwt_load_credentials(&api, &ak, &sk, path, &e), 0);
+    CHECK_STR(api, "APIKEY-env");
+    CHECK(ak == NULL && sk == NULL);
+    jwt_wipe(&api);
+    /* ... but not for a caller that signs JWTs only */
+    CHECK_INT(jwt_load_keys(&ak, &sk, NULL, &e), 0);
+    CHECK_STR(ak, "AKEY-env");
+    jwt_wipe(&ak);
+    jwt_wipe(&sk);
+    setenv("KLING_API_KEY", "APIKEY with space", 1);
+    CHECK_INT(jwt_load_credentials(&api, &ak, &sk, NULL, &e), -1);
+    CHECK(strstr(e.msg, "KLING_API_KEY holds") != NULL);
+    CHECK(strstr(e.msg, "APIKEY with") == NULL);
+    unsetenv("KLING_API_KEY");
+    unsetenv("KLING_ACCESS_KEY");
+    unsetenv("KLING_SECRET_KEY");
+    CHECK_INT(jwt_load_credentials(&api, &ak, &sk, NULL, &e), -1);
+    CHECK(strstr(e.msg, "KLING_API_KEY, or KLING_ACCESS_KEY") != NULL);
+    unlink(path);
+}
+
 int main(void)
 {
     test_hmac();
@@ -308,6 +361,7 @@ int main(void)
         CHECK(!"mkdtemp");
     } else {
         test_keys(dir);
+        test_api_key(dir);
         rmdir(dir);
     }
     return check_result("test-jwt");

@@ -559,7 +559,7 @@ static void test_generate(void)
     vb_error e = { 0 };
     preset_defaults(&c);
     CHECK_STR(c.generate.provider, "kling");
-    CHECK_STR(c.generate.model, "kling-v1");
+    CHECK_STR(c.generate.model, "kling-v2-6");
     CHECK_STR(c.generate.duration, "5");
     CHECK_STR(c.generate.aspect_ratio, "16:9");
     CHECK_STR(c.generate.mode, "std");
@@ -621,8 +621,8 @@ static void test_generate(void)
     free(s);
     preset_free_contents(&c);
 
-    expect_error(__LINE__, "[generate]\nduration = 7\n", "test.ini:2:",
-                 "[generate] duration: '7' is not 5 or 10");
+    expect_error(__LINE__, "[generate]\nduration = 7.5\n", "test.ini:2:",
+                 "[generate] duration: '7.5' is not a whole number of seconds from 1 to 30");
     expect_error(__LINE__, "[generate]\n\nmode = turbo\n", "test.ini:3:", "not std or pro");
     expect_error(__LINE__, "[generate]\naspect_ratio = wide\n", "test.ini:2:",
                  "not an aspect ratio");
@@ -644,7 +644,7 @@ static void test_generate(void)
 
     preset_defaults(&c);
     CHECK_INT(preset_load_name(&c, "kling-clip", &e), 0);
-    CHECK_STR(c.generate.model, "kling-v1-6");
+    CHECK_STR(c.generate.model, "kling-v2-6");
     CHECK_STR(c.generate.duration, "5");
     CHECK_STR(c.generate.aspect_ratio, "16:9");
     CHECK_STR(c.generate.mode, "std");
