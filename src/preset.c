@@ -50,6 +50,7 @@ enum ktype {
 #define F_UNSET0   2  /* 0 means "no limit": written as null */
 #define F_REDACT   4  /* K_URL: written as scheme://host/... only (a
                          webhook's URL is often its secret) */
+#define F_EMPTY    8  /* K_URL: optional, an empty value unsets it */
 
 typedef struct keydef {
     const char *section;
@@ -290,9 +291,9 @@ static const keydef keys[] = {
     KD("provider.kling", "key_file", K_STRING, kling.key_file, 0),
     KD("provider.kling", "request_timeout", K_DOUBLE, kling.request_timeout, F_POSITIVE),
     KE("provider.kling", "api", kling.api, kling_api_names),
-    KD("provider.kling", "callback_url", K_URL, kling.callback_url, 0),
+    KD("provider.kling", "callback_url", K_URL, kling.callback_url, F_EMPTY),
 
-    KD("notify", "url", K_URL, notify.url, F_REDACT),
+    KD("notify", "url", K_URL, notify.url, F_REDACT | F_EMPTY),
     KD("notify", "key_file", K_STRING, notify.key_file, 0),
     KD("notify", "timeout", K_DOUBLE, notify.timeout, F_POSITIVE),
     { "notify", "attempts", K_INT, offsetof(vb_config, notify.attempts), F_POSITIVE, NULL, 10 },
@@ -752,8 +753,7 @@ static int key_apply(vb_config *c, const keydef *k, const char *value, vb_error 
             free(names);
             return -1;
         }
-        /* An optional URL (F_REDACT: the webhook's) is unset by an empty one. */
-        if (k->type == K_URL && !(*value == '\0' && (k->flags & F_REDACT)) &&
+        if (k->type == K_URL && !(*value == '\0' && (k->flags & F_EMPTY)) &&
             strncasecmp(value, "http://", 7) != 0 &&
             strncasecmp(value, "https://", 8) != 0)
             return vb_fail(e, VB_ERR_CONFIG, "'%s' is not an http:// or https:// URL", value);
