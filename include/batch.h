@@ -113,6 +113,9 @@ typedef struct batch_opts {
                                      ("failed", "qc_failed") are redone too */
     bool force;                   /* process unchanged items too (no skip) */
     bool refuse_empty;            /* a batch that found no item ends VB_EXIT_EMPTY */
+    int shard_k, shard_n;         /* --shard K/N: only that shard's items (shard.h;
+                                     recorded with the inputs, so a resume keeps
+                                     it); shard_n 0: all */
     const batch_feed *feed;       /* items from here, not from a scan */
     const batch_source *source;   /* or from here (tests): then rep too */
     report *rep;                  /* with feed or source: the journal, opened

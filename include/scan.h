@@ -52,6 +52,9 @@ int scan_check_output(const vb_strlist *paths, const char *out_dir, bool recursi
  * scan_entry_clear), 0 at the end, -1 on a fatal error (e set: a list
  * file or root that can not be opened at all is an item error, not this). */
 int scan_next(scanner *s, scan_entry *out, vb_error *e);
+/* Only shard k of n (shard.h) from here on: the others' entries are
+ * passed over by scan_next, keyed by their relative name. */
+void scan_set_shard(scanner *s, int k, int n);
 /* A file of an earlier run whose PATH arguments were `roots` (other
  * entries, such as "--from-list F", are ignored), looked at again on its
  * own (vbatch retry): if a walk of one of them found it (its path lies

@@ -331,14 +331,21 @@ static scanner *source_scanner(const batch_opts *o, report *rep)
         scan_add_path(sc, o->paths.v[i]);
     for (size_t i = 0; !o->resume_id && i < o->lists.n; i++)
         scan_add_list(sc, o->lists.v[i]);
+    scan_set_shard(sc, o->shard_k, o->shard_n);
     if (o->resume_id && !o->feed) {
-        static const char opt[] = "--from-list ";
+        static const char opt[] = "--from-list ", sh[] = "--shard ";
         const vb_strlist *in = report_inputs(rep);
-        for (size_t i = 0; i < in->n; i++)
+        for (size_t i = 0; i < in->n; i++) {
+            int k, n;
             if (strncmp(in->v[i], opt, sizeof opt - 1) == 0)
                 scan_add_list(sc, in->v[i] + sizeof opt - 1);
+            else if (strncmp(in->v[i], sh, sizeof sh - 1) == 0 &&
+                     sscanf(in->v[i] + sizeof sh - 1, "%d/%d", &k, &n) == 2)
+                /* The batch's shard, which its resume keeps. */
+                scan_set_shard(sc, k, n);
             else
                 scan_add_path(sc, in->v[i]);
+        }
     }
     return sc;
 }

@@ -492,6 +492,11 @@ static report *engine_journal(const batch_opts *o, batch_result *res)
         vb_strlist_add(&inputs, s);
         free(s);
     }
+    if (o->shard_n > 0) {
+        char *s = vb_xasprintf("--shard %d/%d", o->shard_k, o->shard_n);
+        vb_strlist_add(&inputs, s);
+        free(s);
+    }
     report_batch_info info = {
         .batch_id = batch_id, .command_line = o->command_line,
         .config = o->config, .inputs = &inputs,

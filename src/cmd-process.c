@@ -8,6 +8,7 @@
 #include "msg.h"
 #include "pattern.h"
 #include "preset.h"
+#include "shard.h"
 #include "scan.h"
 #include "util.h"
 #include "writer.h"
@@ -37,6 +38,7 @@ static const cmd_option cmd_process_options[] = {
     { "dry-run", 'n', NULL, "write nothing: list each item a run would take and the folder it would get; with --fix, each item's plan (which rules fail, what fixes each, what is copied and what re-encoded)" },
     { "format", 0, "FMT", "text (default), json (the summary as batch_report.json on standard output) or github (annotations too, and $GITHUB_STEP_SUMMARY); with --dry-run, text or json" },
     { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
+    { "shard", 0, "K/N", "take only shard K of N (by a hash of each item's relative path); auto/N: K from JOB_COMPLETION_INDEX, auto: from SLURM_ARRAY_TASK_ID and _COUNT" },
     { "notify", 0, "URL", "POST a signed JSON summary to URL when the batch ends ([notify] url)" },
     { "force", 0, NULL, "process every item, also those unchanged since an earlier run into DIR" },
     { "allow-empty", 0, NULL, "a run that finds no item exits 0 (default: exit status 5, nothing was checked)" },
@@ -58,6 +60,11 @@ typedef struct cmd_process_args {
     int error_handling;           /* 0 = as configured, else 1 + enum error_handling */
     int outside_links;            /* 0 = as configured, else 1 + enum outside_links */
 } cmd_process_args;
+
+static const char *cmd_process_env(const char *name)
+{
+    return getenv(name);
+}
 
 static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
 {
@@ -83,6 +90,16 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "set") == 0) vb_strlist_add(&a->sets, arg);
     else if (strcmp(n, "output") == 0) a->b.out_dir = arg;
     else if (strcmp(n, "publish") == 0) a->publish = true;
+    else if (strcmp(n, "shard") == 0) {
+        shard sh;
+        vb_error e = {0};
+        if (shard_parse(arg, cmd_process_env, &sh, &e) != 0) {
+            cmd_bad_usage(&cmd_process, "%s", e.msg);
+            return -1;
+        }
+        a->b.shard_k = sh.k;
+        a->b.shard_n = sh.n;
+    }
     else if (strcmp(n, "notify") == 0) {
         if (strncasecmp(arg, "http://", 7) != 0 && strncasecmp(arg, "https://", 8) != 0) {
             cmd_bad_usage(&cmd_process, "--notify needs an http:// or https:// URL");
@@ -346,6 +363,7 @@ const vb_command cmd_process = {
              "       [--jobs N] [--deep]\n"
              "       [--error-handling continue|stop] [--outside-links refuse|allow]\n"
              "       [--thumbnails] [--publish] [--force] [--allow-empty] [--strict]\n"
+             "       [--shard K/N|auto/N|auto] [--notify URL]\n"
              "       [--fix] [--dry-run] [--format text|json|github]\n"
              "       [--quiet|--verbose]",
     .summary = "probe and gate a folder of videos; one folder per video and summary reports",

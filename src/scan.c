@@ -12,6 +12,7 @@
  * (SCAN_LINE_MAX), never a growing one. */
 #include "config.h"
 #include "scan.h"
+#include "shard.h"
 #include "msg.h"
 #include "pattern.h"
 #include "util.h"
@@ -58,6 +59,7 @@ typedef struct scan_skip {
 
 struct scanner {
     const input_config *in;     /* borrowed */
+    shard shard;                /* only this shard's entries; n 0: all */
     scan_root *roots;
     size_t nroots, iroot;
     FILE *list;                 /* list file being read, or NULL */
@@ -701,7 +703,26 @@ static int scan_long_line(scanner *s, scan_entry *out)
     return rc;
 }
 
+static int scan_next_any(scanner *s, scan_entry *out, vb_error *e);
+
 int scan_next(scanner *s, scan_entry *out, vb_error *e)
+{
+    for (;;) {
+        int got = scan_next_any(s, out, e);
+        /* Another shard's entry is passed over before anything looks at
+         * it (its folder, the journal). */
+        if (got <= 0 || shard_owns(&s->shard, out->rel ? out->rel : out->path))
+            return got;
+        scan_entry_clear(out);
+    }
+}
+
+void scan_set_shard(scanner *s, int k, int n)
+{
+    s->shard = (shard){ k, n };
+}
+
+static int scan_next_any(scanner *s, scan_entry *out, vb_error *e)
 {
     memset(out, 0, sizeof(*out));
     for (;;) {

@@ -1,0 +1,111 @@
+#!/bin/sh
+# --shard K/N: N runs, each into its own output folder (its own journal),
+# take every item exactly once between them, whatever order each walk
+# gives; auto/N and auto read Kubernetes' and Slurm's variables; a resume
+# of a shard keeps its shard; bad specs are usage errors.
+. "$TOP_SRCDIR/tests/lib/testlib.sh"
+
+ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+mkdir -p "$T/in/a" "$T/in/b"
+# Distinct clips (identical ones would be analysed once): 24 hues.
+i=0
+for d in a b; do
+    for n in 01 02 03 04 05 06 07 08 09 10 11 12; do
+        i=$((i + 1))
+        ff -f lavfi -i testsrc2=size=640x360:rate=25 -t 8 -vf "hue=h=$((i * 15))" -c:v libx264 \
+            -preset ultrafast "$T/in/$d/c$n.mp4"
+    done
+done
+printf '[thumbnails]\nenabled = false\n' > "$T/base.ini"
+
+# sources OUT: the items' sources in OUT's batch_report.json, one a line, sorted
+sources() {
+    "$PYTHON3" -c '
+import json, sys
+for i in json.load(open(sys.argv[1] + "/summary/batch_report.json"))["items"]:
+    print(i["source"].split("/in/", 1)[1])' "$1" | sort
+}
+
+for k in 1 2 3; do
+    "$VBATCH" process "$T/in" -r --config "$T/base.ini" --shard "$k/3" --output "$T/s$k" --quiet
+    check "shard $k/3: exit 0" [ $? -eq 0 ]
+    sources "$T/s$k" > "$T/s$k.txt"
+done
+cat "$T/s1.txt" "$T/s2.txt" "$T/s3.txt" | sort > "$T/union.txt"
+(cd "$T/in" && find . -name '*.mp4' | sed 's|^\./||' | sort) > "$T/all.txt"
+check "the three shards cover every item ($(wc -l < "$T/union.txt") of 24)" cmp -s "$T/union.txt" "$T/all.txt"
+check "no item in two shards" [ -z "$(uniq -d "$T/union.txt")" ]
+for k in 1 2 3; do
+    check "shard $k has a share ($(wc -l < "$T/s$k.txt") items)" [ "$(wc -l < "$T/s$k.txt")" -ge 3 ]
+done
+
+# The same shard from another walk (the folders named one by one, b
+# first): the same items, as the hash is of the relative path.
+"$VBATCH" process "$T/in/b" "$T/in/a" --config "$T/base.ini" --shard 2/3 --output "$T/s2b" --quiet
+"$PYTHON3" -c '
+import json, sys
+for i in json.load(open(sys.argv[1] + "/summary/batch_report.json"))["items"]:
+    print(i["source"].rsplit("/", 1)[1])' "$T/s2b" | sort > "$T/s2b.txt"
+# These items' relative paths are their names: compare with shard 2 of a
+# walk of each folder on its own.
+: > "$T/s2a.txt"
+for d in a b; do
+    "$VBATCH" process "$T/in/$d" --config "$T/base.ini" --shard 2/3 --output "$T/s2-$d" --quiet
+    sources "$T/s2-$d" | sed 's|.*/||' >> "$T/s2a.txt"
+done
+sort -o "$T/s2a.txt" "$T/s2a.txt"
+check "shard 2 takes the same items whatever the order of the walk" cmp -s "$T/s2a.txt" "$T/s2b.txt"
+
+# Kubernetes: JOB_COMPLETION_INDEX (from 0) and the count given.
+JOB_COMPLETION_INDEX=1 "$VBATCH" process "$T/in" -r --config "$T/base.ini" --shard auto/3 \
+    --output "$T/k8s" --quiet
+sources "$T/k8s" > "$T/k8s.txt"
+check "JOB_COMPLETION_INDEX=1 with auto/3 is shard 2/3" cmp -s "$T/k8s.txt" "$T/s2.txt"
+# Slurm: the array's ids from SLURM_ARRAY_TASK_MIN, the count from the array.
+SLURM_ARRAY_TASK_ID=7 SLURM_ARRAY_TASK_MIN=5 SLURM_ARRAY_TASK_COUNT=3 \
+    "$VBATCH" process "$T/in" -r --config "$T/base.ini" --shard auto --output "$T/slurm" --quiet
+sources "$T/slurm" > "$T/slurm.txt"
+check "SLURM_ARRAY_TASK_ID=7 from 5 of 3 is shard 3/3" cmp -s "$T/slurm.txt" "$T/s3.txt"
+
+# A resume of an interrupted shard keeps the shard: the journal says so.
+"$PYTHON3" -c "
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute('SELECT inputs_json FROM batches').fetchall()
+sys.exit(0 if '--shard 1/3' in rows[0][0] else 1)" "$T/s1/.vbatch/state.db" ||
+    fail "the journal records the shard with the inputs"
+# Kill shard 1 (-9) once its first result is in the journal, then resume
+# it: the resume must take shard 1's other items, and no other shard's.
+"$PYTHON3" - "$VBATCH" "$T/in" "$T/r1" "$T/base.ini" <<'PY'
+import os, signal, sqlite3, subprocess, sys, time
+vbatch, src, out, ini = sys.argv[1:5]
+p = subprocess.Popen([vbatch, "process", src, "-r", "--deep", "--config", ini, "--shard", "1/3",
+                      "--jobs", "1", "--output", out, "--quiet"])
+db = os.path.join(out, ".vbatch", "state.db")
+deadline = time.time() + 30
+while time.time() < deadline and p.poll() is None:
+    try:
+        n = sqlite3.connect(db).execute("SELECT count(*) FROM items WHERE status = 'done'").fetchone()[0]
+        if n >= 1:
+            break
+    except sqlite3.Error:
+        pass
+    time.sleep(0.005)
+p.send_signal(signal.SIGKILL)
+p.wait()
+PY
+"$VBATCH" resume --output "$T/r1" --quiet
+check "resume of shard 1: exit 0" [ $? -eq 0 ]
+sources "$T/r1" > "$T/r1.txt"
+check "the resumed shard holds shard 1's items, no other" cmp -s "$T/r1.txt" "$T/s1.txt"
+
+# Bad specs: usage errors, nothing run.
+for spec in 0/3 4/3 3 a/b 1/0 auto; do
+    env -u JOB_COMPLETION_INDEX -u SLURM_ARRAY_TASK_ID "$VBATCH" process "$T/in" --shard "$spec" \
+        --output "$T/bad" 2> "$T/bad.err"
+    check "--shard $spec: exit 2 ($(grep -m1 shard "$T/bad.err"))" [ $? -eq 2 ]
+done
+check "bad specs wrote nothing" [ ! -e "$T/bad" ]
+JOB_COMPLETION_INDEX=3 "$VBATCH" process "$T/in" --shard auto/3 --output "$T/bad" 2> "$T/bad.err"
+check "JOB_COMPLETION_INDEX past the count: exit 2" [ $? -eq 2 ]
+
+finish
