@@ -87,6 +87,7 @@ typedef struct report_batch_info {
     const char *batch_id;
     const char *command_line;
     const vb_config *config;      /* effective preset (borrowed) */
+    const char *config_json;      /* or these settings as a batch recorded them */
     const vb_strlist *inputs;     /* PATHs and list files as given */
 } report_batch_info;
 
@@ -159,6 +160,20 @@ int report_pending(report *r, int64_t seq, const char *source, const char *folde
 /* Record one finished item (items must arrive in seq order). */
 int report_add(report *r, const item_record *it, vb_error *e);
 const report_counts *report_get_counts(const report *r);
+/* The hash of the settings that change results (what an incremental run
+ * compares) of a batch's recorded config_json, into hex. */
+void report_settings_hash(const char *config_json, char hex[65]);
+
+/* `vbatch merge`: the batches of the output folders dirs, the shards of
+ * one run (process --shard K/N, all N of them, finished, with the same
+ * settings), as one batch in out_dir (which must not hold anything yet):
+ * every item once, in the order of their sources, their folders linked
+ * into out_dir, the reports written (the text summary to summary_out
+ * when not NULL). 0, or -1 with e set (VB_ERR_USAGE when the shards do
+ * not make one batch: what is wrong is named). */
+int report_merge(const vb_strlist *dirs, const char *out_dir, const char *command_line,
+                 FILE *summary_out, vb_error *e);
+
 /* Keep a note in the journal under key (the first one given stays). */
 int report_note(report *r, const char *key, const char *value, vb_error *e);
 /* Put back counts taken with report_get_counts (a group of results

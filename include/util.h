@@ -42,6 +42,10 @@ int util_write_atomic(const char *path, const void *data, size_t len,
  * copy through a temporary name. An existing dst is replaced. A symbolic
  * link src is followed: dst is always a regular file, never a link. */
 int util_link_or_copy(const char *src, const char *dst, vb_error *e);
+/* The tree src again at dst: folders made, files hard-linked (copied
+ * across file systems, as util_link_or_copy does), symbolic links made
+ * anew. 0, or -1 with e set. */
+int util_link_tree(const char *src, const char *dst, vb_error *e);
 /* A temporary name next to `path` (caller frees). */
 char *util_temp_name(const char *path);
 /* A small file read whole, NUL-terminated (*len without the NUL; len may

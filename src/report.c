@@ -94,6 +94,15 @@ static void settings_hashes(report *r, json_t *config)
     json_decref(a);
 }
 
+void report_settings_hash(const char *config_json, char hex[65])
+{
+    report r = {0};
+    json_t *c = json_loads(config_json, 0, NULL);
+    settings_hashes(&r, c);
+    json_decref(c);
+    memcpy(hex, r.settings_hash, sizeof r.settings_hash);
+}
+
 report *report_open(const char *out_dir, const report_batch_info *info, vb_error *e)
 {
     report *r = vb_xcalloc(1, sizeof *r);
@@ -113,7 +122,9 @@ report *report_open(const char *out_dir, const report_batch_info *info, vb_error
     if (info->inputs)
         for (size_t i = 0; i < info->inputs->n; i++)
             vb_strlist_add(&r->inputs, info->inputs->v[i]);
-    if (info->config) {
+    if (info->config_json) {
+        r->config = json_loads(info->config_json, 0, NULL);
+    } else if (info->config) {
         writer *w = writer_new(WRITER_JSON);
         writer_begin_object(w, NULL);
         preset_write(info->config, w);

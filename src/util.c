@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <ftw.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -594,4 +595,49 @@ char *util_shell_quote(const char *s)
     *p++ = '\'';
     *p = '\0';
     return q;
+}
+
+/* nftw passes no pointer of the caller's: the walk's state, one walk a
+ * thread. */
+static _Thread_local struct {
+    const char *src, *dst;
+    size_t src_len;
+    vb_error *e;
+} link_walk;
+
+static int link_tree_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st;
+    (void)f;
+    char *to = util_path_join(link_walk.dst, path[link_walk.src_len] == '/'
+                                                 ? path + link_walk.src_len + 1 : "");
+    int rc = 0;
+    if (flag == FTW_D) {
+        if (mkdir(to, 0777) != 0 && errno != EEXIST)
+            rc = vb_fail(link_walk.e, VB_ERR_IO, "cannot make %s: %s", to, strerror(errno));
+    } else if (flag == FTW_F) {
+        rc = util_link_or_copy(path, to, link_walk.e);
+    } else if (flag == FTW_SL) {
+        /* A link stays a link (an item's video may be one to its input). */
+        char target[PATH_MAX];
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        if (n < 0 || (target[n] = '\0', symlink(target, to) != 0 && errno != EEXIST))
+            rc = vb_fail(link_walk.e, VB_ERR_IO, "cannot link %s: %s", to, strerror(errno));
+    } else {
+        rc = vb_fail(link_walk.e, VB_ERR_IO, "cannot read %s", path);
+    }
+    free(to);
+    return rc != 0;
+}
+
+int util_link_tree(const char *src, const char *dst, vb_error *e)
+{
+    link_walk.src = src;
+    link_walk.dst = dst;
+    link_walk.src_len = strlen(src);
+    link_walk.e = e;
+    int rc = nftw(src, link_tree_one, 16, FTW_PHYS);
+    if (rc < 0)
+        return vb_fail(e, VB_ERR_IO, "cannot read %s: %s", src, strerror(errno));
+    return rc == 0 ? 0 : -1;
 }

@@ -98,6 +98,39 @@ check "resume of shard 1: exit 0" [ $? -eq 0 ]
 sources "$T/r1" > "$T/r1.txt"
 check "the resumed shard holds shard 1's items, no other" cmp -s "$T/r1.txt" "$T/s1.txt"
 
+# The merge: the three shards as one batch equal one unsharded run of the
+# same inputs, apart from timings, batch ids and the command line.
+"$VBATCH" process "$T/in" -r --config "$T/base.ini" --output "$T/full" --quiet
+"$VBATCH" merge "$T/s3" "$T/s1" "$T/s2" --output "$T/merged" --quiet
+check "merge: exit 0" [ $? -eq 0 ]
+"$PYTHON3" - "$TOP_SRCDIR/tests/lib" "$T/full" "$T/merged" <<'PY' || fail "merge: the same as one unsharded run"
+import sys
+sys.path.insert(0, sys.argv[1])
+from vbout import differences
+bad = differences(sys.argv[2], sys.argv[3], inputs=False)
+if bad:
+    print("differs:", bad)
+    sys.exit(1)
+PY
+check "merge: the journal has one batch of 24 items" \
+    [ "$("$PYTHON3" -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM items').fetchone()[0])" "$T/merged/.vbatch/state.db")" = 24 ]
+# What is not one batch is refused, and nothing written.
+refuse() {
+    _what=$1; shift
+    "$VBATCH" merge "$@" --output "$T/refused" 2> "$T/refused.err"
+    check "merge refuses $_what (exit 2: $(head -1 "$T/refused.err"))" [ $? -eq 2 ]
+    check "merge refuses $_what: nothing written" [ ! -e "$T/refused" ]
+}
+refuse "a shard missing" "$T/s1" "$T/s2"
+refuse "a shard twice" "$T/s1" "$T/s2" "$T/s1"
+refuse "a folder not sharded" "$T/s1" "$T/s2" "$T/full"
+printf '[thumbnails]\nenabled = false\n[qc]\nduration_max = 100\n' > "$T/other.ini"
+"$VBATCH" process "$T/in" -r --config "$T/other.ini" --shard 3/3 --output "$T/s3other" --quiet
+refuse "shards of other settings" "$T/s1" "$T/s2" "$T/s3other"
+mkdir -p "$T/busy" && : > "$T/busy/x"
+"$VBATCH" merge "$T/s1" "$T/s2" "$T/s3" --output "$T/busy" 2> /dev/null
+check "merge refuses an output folder that holds something (exit 2)" [ $? -eq 2 ]
+
 # Bad specs: usage errors, nothing run.
 for spec in 0/3 4/3 3 a/b 1/0 auto; do
     env -u JOB_COMPLETION_INDEX -u SLURM_ARRAY_TASK_ID "$VBATCH" process "$T/in" --shard "$spec" \
