@@ -61,6 +61,8 @@ static void cmd_probe_one(cmd_probe_run *run, const char *file)
         probe_result_free(&r);
     }
     writer_end_object(w);
+    if (run->json)
+        fflush(stdout); /* a pipe's reader sees each result as it comes */
     if (!run->json) {
         if (run->done > 0)
             fputc('\n', stdout);
@@ -100,7 +102,10 @@ static int cmd_probe_exec(int argc, char **argv)
     if (optind >= argc)
         return cmd_bad_usage(&cmd_probe, "no FILE given");
     cmd_probe_run run = { .json = a.format == WRITER_JSON, .status = VB_EXIT_OK };
-    run.w = writer_new((enum writer_format)a.format);
+    /* JSON streams: each file's object is on stdout as soon as it is
+     * probed, in flat memory however many files there are (a tree of
+     * 100k results grew to 150 MiB). */
+    run.w = run.json ? writer_new_stream(WRITER_JSON, stdout) : writer_new(WRITER_TEXT);
     if (run.json)
         writer_begin_array(run.w, NULL);
     bool stdin_read = false;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # stdin.sh - "-" is standard input for --from-list and probe; with -0 /
 # --null the names end with a NUL byte (find -print0), so a name holding a
-# newline or leading spaces is taken as it is.
+# newline or leading spaces is taken as it is; probe's JSON streams.
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 
 IN="$T/in"; mkdir -p "$IN"
@@ -35,5 +35,29 @@ printf '%s\n' "$IN/plain.mp4" | "$VBATCH" probe "$IN/plain.mp4" - > "$T/p3.txt"
 check "probe FILE -: text, two blocks" [ "$(grep -c '^container: mp4' "$T/p3.txt")" -eq 2 ]
 printf '%s\n' "$T/nothing.mp4" | "$VBATCH" probe - > /dev/null 2>&1
 check "probe -: a missing file is exit 3" [ $? -eq 3 ]
+
+# probe --format json streams: the first file's result reaches a reader
+# of the pipe while the second name has not been written yet.
+"$PYTHON3" - "$VBATCH" "$IN/plain.mp4" <<'PY' || fail "probe --format json -: each result as it comes"
+import json, select, subprocess, sys
+p = subprocess.Popen([sys.argv[1], "probe", "--format", "json", "-"], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE)
+p.stdin.write((sys.argv[2] + "\n").encode())
+p.stdin.flush()
+got = b""
+while b"\n  }" not in got:
+    r, _, _ = select.select([p.stdout], [], [], 30)
+    if not r:
+        sys.exit("no result before the next name")
+    chunk = p.stdout.read1(65536)
+    if not chunk:
+        sys.exit("output ended early")
+    got += chunk
+p.stdin.write((sys.argv[2] + "\n").encode())
+p.stdin.close()
+got += p.stdout.read()
+d = json.loads(got)
+sys.exit(0 if p.wait() == 0 and len(d) == 2 and d[0]["container"] == "mp4" else 1)
+PY
 
 finish
