@@ -274,7 +274,10 @@ int cmd_parse(const vb_command *c, int argc, char **argv,
 
 char *cmd_join_argv(int argc, char **argv)
 {
-    char *s = vb_xstrdup("vbatch");
+    /* Grown by doubling: a shell glob can give 100k arguments. */
+    size_t len = 6, cap = 256;
+    char *s = vb_xmalloc(cap);
+    memcpy(s, "vbatch", 7);
     for (int i = 1; i < argc; i++) {
         /* A URL's user, password and query (tokens) never reach the
          * journal or a report; a webhook's URL (often its secret) keeps
@@ -289,11 +292,15 @@ char *cmd_join_argv(int argc, char **argv)
         } else if (util_is_url(argv[i]))
             shown = fetch_display_url(argv[i]);
         char *q = util_shell_quote(shown ? shown : argv[i]);
-        char *t = vb_xasprintf("%s %s", s, q);
+        size_t n = strlen(q);
+        while (len + 1 + n + 1 > cap)
+            cap *= 2;
+        s = vb_xrealloc(s, cap);
+        s[len] = ' ';
+        memcpy(s + len + 1, q, n + 1);
+        len += 1 + n;
         free(q);
         free(shown);
-        free(s);
-        s = t;
     }
     return s;
 }
