@@ -249,10 +249,12 @@ int report_render_to(const char *out_dir, const char *batch_id, const char *summ
 
 /* What the journal of out_dir says, into w (inside an object the caller
  * opened): without batch_id every batch with its counts by status; with
- * one, its counts, progress, failures and time per stage. A batch the
+ * one, its counts, progress, failures (counted by stage, the first
+ * list_max listed; < 0: all) and time per stage. A batch the
  * journal marks running while nobody holds the output folder's lock is
  * shown as "interrupted (process gone)". Read-only, no lock. */
-int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e);
+int report_status(const char *out_dir, const char *batch_id, int64_t list_max, writer *w,
+                  vb_error *e);
 /* Every batch as one line on f (`vbatch status` as text): id, status (as
  * report_status shows it), start, its items counted by status. */
 int report_status_lines(const char *out_dir, FILE *f, vb_error *e);

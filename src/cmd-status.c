@@ -14,6 +14,7 @@ static const cmd_option cmd_status_options[] = {
     { "output", 'o', "DIR", "the output folder (default: vbatch-out)" },
     { "job-id", 'J', "ID", "one batch: its counts, progress, failures and timings" },
     { "format", 'f', "FMT", "text (default) or json" },
+    { "all", 'a', NULL, "with --job-id: list every failure (default: the first 10, and the count by stage)" },
     { NULL, 0, NULL, NULL },
 };
 
@@ -21,6 +22,7 @@ typedef struct cmd_status_args {
     const char *out_dir;
     const char *batch_id;
     int format;
+    bool all;
 } cmd_status_args;
 
 static int cmd_status_opt(const cmd_option *o, const char *arg, void *ud)
@@ -30,6 +32,8 @@ static int cmd_status_opt(const cmd_option *o, const char *arg, void *ud)
         a->out_dir = arg;
     else if (strcmp(o->name, "job-id") == 0)
         a->batch_id = arg;
+    else if (strcmp(o->name, "all") == 0)
+        a->all = true;
     else if (strcmp(o->name, "format") == 0) {
         a->format = writer_format_parse(arg);
         if (a->format != WRITER_TEXT && a->format != WRITER_JSON)
@@ -58,7 +62,7 @@ static int cmd_status_exec(int argc, char **argv)
     writer_begin_object(w, NULL);
     if (a.format == WRITER_JSON)
         writer_int(w, "schema_version", VB_SCHEMA_VERSION);
-    if (report_status(a.out_dir, a.batch_id, w, &e) != 0) {
+    if (report_status(a.out_dir, a.batch_id, a.all ? -1 : 10, w, &e) != 0) {
         writer_free(&w);
         msg_error("%s", e.msg);
         return e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
@@ -72,7 +76,7 @@ static int cmd_status_exec(int argc, char **argv)
 const vb_command cmd_status = {
     .name = "status",
     .alias = NULL,
-    .usage = "[--output DIR] [--job-id ID] [--format text|json]",
+    .usage = "[--output DIR] [--job-id ID [--all]] [--format text|json]",
     .summary = "show the batches recorded in DIR, or one batch's progress and failures",
     .description =
         "Reads the journal DIR/.vbatch/state.db (also while a batch runs, and in a\n"

@@ -189,15 +189,34 @@ static int status_running(state *st, const char *id, writer *w, vb_error *e)
     return got < 0 ? -1 : 0;
 }
 
-static int status_failures(state *st, const char *id, writer *w, vb_error *e)
+/* The items that could not be processed: counted by stage, the first
+ * list_max listed (< 0: all; 100k failures listed were 700k lines). */
+static int status_failures(state *st, const char *id, int64_t list_max, writer *w,
+                           vb_error *e)
 {
-    writer_begin_array(w, "failures");
     state_rows *rows = state_query(st, STATE_Q_FAILURES, id, e);
     if (!rows)
         return -1;
+    enum { MAX_STAGES = 16 };
+    char stage[MAX_STAGES][24];
+    int64_t per[MAX_STAGES] = {0}, total = 0;
+    int nst = 0;
     const char *col[6];
     int got;
+    writer_begin_array(w, "failures");
     while ((got = state_rows_next(rows, col, 6, e)) == 1) {
+        const char *sg = col[2] ? col[2] : "unknown";
+        int k = 0;
+        while (k < nst && strcmp(stage[k], sg) != 0)
+            k++;
+        if (k == nst && nst < MAX_STAGES)
+            snprintf(stage[nst++], sizeof stage[0], "%s", sg);
+        if (k < nst)
+            per[k]++;
+        bool listed = list_max < 0 || total < list_max;
+        total++;
+        if (!listed)
+            continue;
         writer_begin_object(w, NULL);
         writer_int(w, "seq", col[0] ? strtoll(col[0], NULL, 10) : 0);
         writer_string(w, "source", col[1]);
@@ -209,6 +228,12 @@ static int status_failures(state *st, const char *id, writer *w, vb_error *e)
     }
     writer_end_array(w);
     state_rows_free(&rows);
+    writer_int(w, "failures_total", total);
+    writer_int(w, "failures_listed", list_max < 0 || total < list_max ? total : list_max);
+    writer_begin_object(w, "failures_by_stage");
+    for (int k = 0; k < nst; k++)
+        writer_int(w, stage[k], per[k]);
+    writer_end_object(w);
     return got < 0 ? -1 : 0;
 }
 
@@ -226,8 +251,8 @@ static void status_times(writer *w, const state_batch *b, const report_counts *c
     writer_end_object(w);
 }
 
-static int status_batch(state *st, const status_runner *run, const char *id, writer *w,
-                        vb_error *e)
+static int status_batch(state *st, const status_runner *run, const char *id,
+                        int64_t list_max, writer *w, vb_error *e)
 {
     state_batch b = {0};
     if (state_batch_get(st, id, &b, e) != 0)
@@ -248,7 +273,7 @@ static int status_batch(state *st, const status_runner *run, const char *id, wri
     status_write_counts(w, n);
     status_progress(w, n);
     if (status_attempts(st, b.id, w, e) != 0 || status_running(st, b.id, w, e) != 0 ||
-        status_failures(st, b.id, w, e) != 0)
+        status_failures(st, b.id, list_max, w, e) != 0)
         goto out;
     status_times(w, &b, &c);
     rc = 0;
@@ -290,8 +315,8 @@ int report_unfinished_batch(const char *out_dir, char **id, vb_error *e)
     return rc;
 }
 
-static int status_run(const char *out_dir, const char *batch_id, writer *w, FILE *lines,
-                      vb_error *e)
+static int status_run(const char *out_dir, const char *batch_id, int64_t list_max, writer *w,
+                      FILE *lines, vb_error *e)
 {
     state *st = state_open(out_dir, STATE_READ, e);
     if (!st)
@@ -317,7 +342,7 @@ static int status_run(const char *out_dir, const char *batch_id, writer *w, FILE
             free(run.batch);    /* two runs one after the other: either */
             run.batch = NULL;
         }
-        rc = batch_id ? status_batch(st, &run, batch_id, w, e)
+        rc = batch_id ? status_batch(st, &run, batch_id, list_max, w, e)
                       : status_list(st, &run, w, lines, e);
         state_snapshot(st, false, NULL);
     }
@@ -327,12 +352,13 @@ static int status_run(const char *out_dir, const char *batch_id, writer *w, FILE
     return rc;
 }
 
-int report_status(const char *out_dir, const char *batch_id, writer *w, vb_error *e)
+int report_status(const char *out_dir, const char *batch_id, int64_t list_max, writer *w,
+                  vb_error *e)
 {
-    return status_run(out_dir, batch_id, w, NULL, e);
+    return status_run(out_dir, batch_id, list_max, w, NULL, e);
 }
 
 int report_status_lines(const char *out_dir, FILE *f, vb_error *e)
 {
-    return status_run(out_dir, NULL, NULL, f, e);
+    return status_run(out_dir, NULL, -1, NULL, f, e);
 }

@@ -40,6 +40,18 @@ pyjson "$T/one.json" 'd["wall_seconds"] > 0' || fail "the batch's wall time"
 "$VBATCH" status --output "$OUT" --job-id "$ID" --format json > "$T/retried.json"
 pyjson "$T/retried.json" 'd["attempts"] == {"total": 5, "items_retried": 1} and d["failures"][0]["attempts"] == 2' || fail "attempts after a retry"
 
+# Many failures: counted by stage, the first 10 listed (--all: every one).
+mkdir -p "$T/junk"
+for i in 01 02 03 04 05 06 07 08 09 10 11 12 13 14 15; do printf 'junk %s' "$i" > "$T/junk/j$i.mp4"; done
+"$VBATCH" process "$T/junk" --output "$T/ojunk" --quiet
+JID=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch_id"])' "$T/ojunk/summary/batch_report.json")
+"$VBATCH" status --output "$T/ojunk" --job-id "$JID" --format json > "$T/junk.json"
+pyjson "$T/junk.json" 'len(d["failures"]) == 10 and d["failures_total"] == 15 and d["failures_listed"] == 10 and d["failures_by_stage"] == {"probe": 15}' ||
+    fail "15 failures: 10 listed, 15 counted, all at the probe"
+"$VBATCH" status --output "$T/ojunk" --job-id "$JID" --format json --all > "$T/junk-all.json"
+pyjson "$T/junk-all.json" 'len(d["failures"]) == 15 and d["failures_listed"] == 15' || fail "--all lists all 15"
+check "text: 10 failures listed" [ "$("$VBATCH" status --output "$T/ojunk" --job-id "$JID" | grep -c '^    source: .*junk/j')" -eq 10 ]
+
 "$VBATCH" status --output "$OUT" --job-id "$ID" > "$T/one.txt"
 check "text format names the batch" grep -q "batch_id: $ID" "$T/one.txt"
 check "text format shows the failure" grep -q "junk.mp4" "$T/one.txt"

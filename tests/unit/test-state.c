@@ -138,7 +138,7 @@ static void test_open(const char *dir)
     if (system(cmd) == 0) {
         writer *w = writer_new(WRITER_JSON);
         writer_begin_object(w, NULL);
-        CHECK(report_status(out, "batch_x", w, &e) == 0);
+        CHECK(report_status(out, "batch_x", -1, w, &e) == 0);
         writer_end_object(w);
         char *json = writer_finish(w, NULL);
         writer_free(&w);
