@@ -199,5 +199,7 @@ char *notify_body(const char *batch_id, bool interrupted, int exit_status,
     free(rep);
     writer_end_object(w);
     writer_end_object(w);
-    return writer_finish(w, NULL);
+    char *s = writer_finish(w, NULL);
+    writer_free(&w);
+    return s;
 }
