@@ -218,7 +218,7 @@ static int cmd_process_list(cmd_process_args *a, const vb_config *cfg)
 
 /* --fix --dry-run: the plans, nothing written. 0 when every item passes
  * or would be fixed, 1 when some fail a rule no fix satisfies, 3 when
- * some could not be read. */
+ * some could not be read, 5 when there is none (unless --allow-empty). */
 static int cmd_process_dry_run(cmd_process_args *a, const vb_config *cfg)
 {
     if (!cfg->fix.enabled)
@@ -233,7 +233,14 @@ static int cmd_process_dry_run(cmd_process_args *a, const vb_config *cfg)
         msg_note("%lld to fix, %lld passing, %lld not fixable, %lld unreadable; nothing written",
                  (long long)r.fixable, (long long)r.passed, (long long)r.unfixable,
                  (long long)r.errors);
-    return r.errors ? VB_EXIT_ITEMS : r.unfixable ? VB_EXIT_QC : VB_EXIT_OK;
+    if (r.errors)
+        return VB_EXIT_ITEMS;
+    if (r.passed + r.fixable + r.unfixable == 0 && a->b.refuse_empty) {
+        msg_error("no item found in the input: a run would check nothing (exit status %d)",
+                  VB_EXIT_EMPTY);
+        return VB_EXIT_EMPTY;
+    }
+    return r.unfixable ? VB_EXIT_QC : VB_EXIT_OK;
 }
 
 /* --format json: the batch's report, as written, on standard output. */

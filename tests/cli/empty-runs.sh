@@ -19,6 +19,10 @@ expect_status 5 "pattern matching nothing" "$VBATCH" process "$T/in" -p '*.xyz' 
     > /dev/null 2> "$T/e2"
 check "pattern: stderr says so" grep -q "no item found" "$T/e2"
 expect_status 0 "--allow-empty" "$VBATCH" -q process "$T/empty" -o "$T/o3" --allow-empty
+expect_status 5 "--fix --dry-run of an empty folder" "$VBATCH" -q process "$T/empty" --fix --dry-run \
+    -o "$T/o3d" 2> /dev/null
+expect_status 0 "--fix --dry-run --allow-empty" "$VBATCH" -q process "$T/empty" --fix --dry-run \
+    --allow-empty -o "$T/o3e"
 expect_status 0 "a run with items" "$VBATCH" -q process "$T/in" -o "$T/o4"
 
 # ---- the output folder and the inputs ----
