@@ -385,6 +385,20 @@ static void rules_write_numbers(const rule_result *x, writer *w)
         writer_string(w, "unit", u);
     else
         writer_null(w, "unit");
+    /* A target with a tolerance ("-14.0 LUFS +/- 1.0 LU", "0.5625 +/- 1.0%"):
+     * the range it allows, in the value's unit. */
+    double c, tol;
+    char cu[32] = "", tu[32] = "";
+    int n = x->limit ? sscanf(x->limit, "%lf %31s +/- %lf %31s", &c, cu, &tol, tu) : 0;
+    if (n < 3 && x->limit && sscanf(x->limit, "%lf +/- %lf%31s", &c, &tol, tu) >= 2) {
+        n = 4;
+        cu[0] = '\0';
+    }
+    if (n >= 3 && hv && strcmp(cu, vu) == 0) {
+        double d = strcmp(tu, "%") == 0 ? fabs(c) * tol / 100 : tol;
+        writer_double(w, "threshold_min", c - d);
+        writer_double(w, "threshold_max", c + d);
+    }
 }
 
 void rules_write(const rule_report *r, writer *w)

@@ -33,6 +33,9 @@ assert c["duration_min"]["unit"] == "s" and c["duration_min"]["value"] == "2.000
 assert c["audio_bitrate_min"]["unit"] == "kb/s" and isinstance(c["audio_bitrate_min"]["measured"], float)
 assert c["true_peak"]["unit"] == "dBTP" and c["true_peak"]["measured"] < 0
 assert c["min_resolution"]["measured"] is None and c["min_resolution"]["unit"] is None
+# A target with a tolerance: the range it allows, as numbers.
+assert c["loudness"]["limit"] == "-14.0 LUFS +/- 2.0 LU", c["loudness"]
+assert c["loudness"]["threshold_min"] == -16.0 and c["loudness"]["threshold_max"] == -12.0, c["loudness"]
 PY
 
 finish
