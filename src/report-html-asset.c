@@ -431,7 +431,7 @@ const char report_html_script[] =
     "    var tl = timeline(it, true);\n"
     "    if (tl) kids.push(el('h3', {text: 'Timeline'}), el('div', {cls: 'big'}, [tl]),\n"
     "      el('div', {cls: 'axis'}, [el('span', {text: '0 s'}), el('span', {text: secs(it.tl.d)})]), legend());\n"
-    "    if (it.k === 'video' && it.m && it.m.loudness !== undefined) kids.push(el('h3', {text: 'Loudness'}), loudness(it));\n"
+    "    if (it.k === 'video' && (it.an || it.loud)) kids.push(el('h3', {text: 'Loudness'}), loudness(it));\n"
     "    if (it.contact) kids.push(el('h3', {text: 'Contact sheet'}), el('div', {cls: 'sheet'},\n"
     "      [el('a', {href: it.contact}, [el('img', {src: it.contact, alt: 'contact sheet', width: it.cw, height: it.ch})])]));\n"
     "    var tb = thumbsBlock(it);\n"

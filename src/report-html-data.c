@@ -31,9 +31,13 @@ static json_t *report_html_jnum(double v)
     return json_real(round(v * 1000) / 1000);
 }
 
+/* Unknown values are left out, not null: a big batch's page stays smaller. */
 static void report_html_set(json_t *o, const char *k, json_t *v)
 {
-    json_object_set_new(o, k, v ? v : json_null());
+    if (v && !json_is_null(v))
+        json_object_set_new(o, k, v);
+    else
+        json_decref(v);
 }
 
 char *report_html_rel_url(const char *p)
@@ -289,6 +293,7 @@ static void report_html_figures(json_t *o, const item_record *it)
     report_html_set(m, "bit_rate", it->bit_rate > 0 ? json_integer(it->bit_rate) : NULL);
     report_html_set(m, "size", it->size > 0 ? json_integer(it->size) : NULL);
     if (it->analysed) {
+        json_object_set_new(o, "an", json_true());
         report_html_set(m, "loudness", report_html_jnum(it->loudness));
         report_html_set(m, "lra", report_html_jnum(it->loudness_range));
         report_html_set(m, "true_peak", report_html_jnum(it->true_peak));
