@@ -93,6 +93,7 @@ const char report_html_style[] =
     "table.items{border-collapse:collapse;width:100%}\n"
     "table.items th{text-align:left;background:#eaeef2;padding:6px 10px;border-bottom:1px solid var(--line)}\n"
     "table.items td{padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}\n"
+    "img.sheet{max-width:400px;height:auto}\n"
     "@media (max-width:700px){.bar{position:static}.card{min-width:80px;padding:4px 10px}.card b{font-size:17px}.top,.bar,#items{padding-left:10px;padding-right:10px}.list .row{grid-template-columns:3em 1fr;}.list .row>*{grid-column:2}.list .row .n{grid-column:1;grid-row:1 / span 2}.list .row img.thumb{width:100%;max-width:320px}#detail{padding:0}.panel{border-radius:0;padding:12px}.grid{grid-template-columns:repeat(auto-fill,minmax(160px,1fr))}.bar .count{margin-left:0}}\n"
     "@media print{.bar,.more,#detail .close{display:none}#detail{position:static;background:none;padding:0}.panel{max-width:none;padding:0}.row,.tile{break-inside:avoid}.top{background:none}a{color:inherit}.poster{background:#fff}}\n";
 

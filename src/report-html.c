@@ -420,7 +420,7 @@ static void report_html_contact(FILE *f, const item_record *it)
     char *url = report_html_rel_url(it->contact);
     fputs("<a href=\"", f);
     report_html_text(f, url);
-    fputs("\"><img class=\"sheet\" alt=\"contact sheet\" loading=\"lazy\" width=\"400\" src=\"", f);
+    fputs("\"><img class=\"sheet\" alt=\"contact sheet\" loading=\"lazy\" src=\"", f);
     report_html_text(f, url);
     fputs("\"></a></td>\n", f);
     free(url);
@@ -431,7 +431,7 @@ static void report_html_row(FILE *f, const item_record *it)
 {
     const char *cls = report_html_row_class(it);
     bool skipped = it->status == ITEM_SKIPPED;
-    fprintf(f, "<tr class=\"%s\" id=\"row-%lld\">\n<td class=\"n\">%lld</td>\n"
+    fprintf(f, "<tr class=\"%s\" id=\"item-%lld\">\n<td class=\"n\">%lld</td>\n"
             "<td><span class=\"badge %s\">%s</span></td>\n<td class=\"item\">",
             cls, (long long)it->seq, (long long)it->seq, skipped ? "skip" : cls,
             skipped ? "skipped" : cls);
