@@ -87,17 +87,27 @@ char *report_html_data_uri(const char *path)
     return uri;
 }
 
-/* The JSON document at OUT/folder/metadata/name, or NULL. */
-static json_t *report_html_load(const char *out_dir, const char *folder, const char *name)
+/* The text of OUT/folder/metadata/name, or NULL (caller frees). */
+static char *report_html_read(const char *out_dir, const char *folder, const char *name)
 {
     char *rel = vb_xasprintf("%s/metadata/%s", folder, name);
     char *path = util_path_join(out_dir, rel);
     free(rel);
     struct stat st;
-    json_t *o = NULL;
+    char *text = NULL;
+    vb_error e = {0};
     if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= HTML_META_MAX_BYTES)
-        o = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+        text = util_read_file(path, NULL, &e);
     free(path);
+    return text;
+}
+
+/* The JSON object at OUT/folder/metadata/name, or NULL. */
+static json_t *report_html_load(const char *out_dir, const char *folder, const char *name)
+{
+    char *text = report_html_read(out_dir, folder, name);
+    json_t *o = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    free(text);
     if (o && !json_is_object(o)) {
         json_decref(o);
         o = NULL;
@@ -158,18 +168,17 @@ static double report_html_fix_before(json_t *fix, const char *name)
 static void report_html_timeline(json_t *o, const item_record *it, const char *out_dir)
 {
     analyse_result *r = NULL;
-    json_t *an = report_html_load(out_dir, it->folder, "analysis.json");
-    if (an) {
-        char *text = json_dumps(an, JSON_COMPACT);
-        if (text)
-            analyse_parse(text, NULL, &r, NULL);
-        free(text);
+    char *text = report_html_read(out_dir, it->folder, "analysis.json");
+    vb_error e = {0};
+    if (text && analyse_parse(text, NULL, &r, &e) == 0 && strstr(text, "\"loudness_series\"")) {
         /* optional (an analysis that keeps a loudness series): passed on as it is */
+        json_t *an = json_loads(text, 0, NULL);
         json_t *loud = json_object_get(an, "loudness_series");
         if (json_is_object(loud))
             json_object_set(o, "loud", loud);
         json_decref(an);
     }
+    free(text);
     json_t *fix = it->fix ? report_html_load(out_dir, it->folder, "fix.json") : NULL;
     json_t *trim = json_object_get(json_object_get(fix, "plan"), "trim");
     bool cut = json_is_true(json_object_get(fix, "fixed")) && json_is_object(trim);

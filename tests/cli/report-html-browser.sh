@@ -78,6 +78,8 @@ has list "#f-fail" 1
 has list "#f-rule option" ">3"
 has list "noscript" 1
 has list "[src^=http]" 0
+has list "[href^=http]" 0
+has list "img[src^=data:image/jpeg]" ">0"
 
 dom "view=grid" grid
 has grid "#items.grid .tile.item" 5

@@ -3,7 +3,7 @@
     python3 dom.py FILE QUERY [EXPECT]
 
 QUERY is a small CSS-like selector: steps separated by spaces (a
-descendant), each `tag`, `.class`, `#id`, `[attr]` or `[attr=value]`
+descendant), each `tag`, `.class`, `#id`, `[attr]`, `[attr=value]` or `[attr^=prefix]`
 combined (`svg.tl rect.span.black`). It prints how many elements match;
 with EXPECT (N, >N, <N) it exits 1 when the count is not so. With
 `--text` it prints the matches' text, one a line; with `--attr NAME` the
@@ -52,12 +52,12 @@ def text(n):
     return "".join(k if isinstance(k, str) else text(k) for k in n.kids)
 
 
-STEP = re.compile(r"([a-zA-Z][\w-]*)|\.([\w-]+)|#([\w-]+)|\[([\w-]+)(?:=([^\]]*))?\]")
+STEP = re.compile(r"([a-zA-Z][\w-]*)|\.([\w-]+)|#([\w-]+)|\[([\w-]+)(\^?=)?([^\]]*)\]")
 
 
 def parse_step(s):
     want = {"tag": None, "cls": [], "id": None, "attrs": []}
-    for tag, cls, id_, attr, val in STEP.findall(s):
+    for tag, cls, id_, attr, op, val in STEP.findall(s):
         if tag:
             want["tag"] = tag.lower()
         elif cls:
@@ -65,7 +65,7 @@ def parse_step(s):
         elif id_:
             want["id"] = id_
         else:
-            want["attrs"].append((attr, val if val != "" else None))
+            want["attrs"].append((attr, op or None, val.strip("'\"")))
     return want
 
 
@@ -77,8 +77,12 @@ def matches(n, w):
         return False
     if w["id"] and n.attrs.get("id") != w["id"]:
         return False
-    for a, v in w["attrs"]:
-        if a not in n.attrs or (v is not None and n.attrs[a] != v.strip("'\"")):
+    for a, op, v in w["attrs"]:
+        if a not in n.attrs:
+            return False
+        if op == "=" and n.attrs[a] != v:
+            return False
+        if op == "^=" and not n.attrs[a].startswith(v):
             return False
     return True
 
