@@ -4,8 +4,9 @@
 # grid, filters by verdict, rule and text, sorting, one item opened with
 # its timeline spans, the fix's cut points, the player and the still),
 # and screenshots of a failing and a passing batch, wide and 400 px wide,
-# are taken. The page's state is set through its URL fragment, the same
-# path its controls take. Without chromium only the page's data is checked.
+# are taken and the page printed to PDF. The page's state is set through
+# its URL fragment, the same path its controls take. Without chromium
+# only the page's data is checked.
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 . "$TOP_SRCDIR/tests/lib/browser.sh"
 DOM="$PYTHON3 $TOP_SRCDIR/tests/lib/dom.py"
@@ -142,6 +143,9 @@ for s in "list:1400,900:" "grid:1400,900:view=grid" "narrow:400,900:view=grid" "
     [ -f "$T/$name.png" ] && size=$(wc -c < "$T/$name.png" | tr -d ' ')
     check "screenshot $name ($size bytes)" [ "$size" -gt 10240 ]
 done
+
+browser_pdf "$(browser_url "$PAGE")" "$T/report.pdf"
+check "printed to PDF" sh -c "head -c 5 '$T/report.pdf' | grep -q '%PDF-' && [ \$(wc -c < '$T/report.pdf') -gt 10240 ]"
 
 # an analysis that keeps a loudness series (optional in analysis.json) is plotted
 "$PYTHON3" - "$OUT/good/metadata/analysis.json" <<'PY'

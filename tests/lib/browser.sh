@@ -6,6 +6,7 @@
 #   browser_url FILE [FRAG]  the file:// URL of FILE, with #FRAG
 #   browser_dom URL OUT      the DOM after scripts ran into OUT
 #   browser_shot URL PNG W,H a screenshot of the window size W,H
+#   browser_pdf URL PDF      the page as printed
 
 browser_find() {
     CHROMIUM=
@@ -39,4 +40,9 @@ browser_dom() {
 
 browser_shot() {
     _browser --screenshot="$2" --window-size="$3" "$1" > /dev/null
+}
+
+# browser_pdf URL PDF: the page as printed
+browser_pdf() {
+    _browser --no-pdf-header-footer --print-to-pdf="$2" "$1" > /dev/null
 }
