@@ -1,19 +1,21 @@
 /* report-html.c - the batch as one self-contained HTML page
- * (OUT/summary/report.html) for people to look through.
+ * (OUT/summary/report.html) for people to review rather than read.
  *
- * The page needs nothing but itself: CSS and a few lines of JS are
- * inline, small contact sheets are embedded as data: URIs (larger ones,
- * or many items, are linked relative to the page so it stays light).
- * It is streamed to the caller's FILE: the summary from the header at
- * open, one table row per item, the end at finish. Without JS every row
- * shows; with it a checkbox hides the rows that passed.
+ * The page needs nothing but itself: style and script are inline
+ * (report-html-asset.c), and in small batches the posters and contact
+ * sheets are embedded as data: URIs (otherwise linked relative to the
+ * page). It is streamed to the caller's FILE: the summary from the header
+ * at open, one JSON object per item as each arrives (report-html-data.c)
+ * inside a <script type="application/json">, which the script renders
+ * into a list or a grid a page at a time. Without scripts a plain table
+ * of the items shows instead (for batches up to HTML_STATIC_MAX items:
+ * kept in memory until the end, since it follows the data).
  *
- * Only HTML 4 elements are used (no <main>, <section> ...) so that
- * libxml2's HTML parser, and `xmllint --html`, read it without a
+ * Only HTML 4 elements are written (the script makes <video> and <svg>)
+ * so that libxml2's HTML parser, and `xmllint --html`, read it without a
  * complaint. Every text goes through report_html_text(). */
 #include "config.h"
-#include "crypto.h"
-#include "report.h"
+#include "report-html-impl.h"
 #include "util.h"
 
 #include <math.h>
@@ -22,83 +24,21 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-/* Embed contact sheets only in batches this small, and files this small,
- * so a big batch's page still opens quickly. */
+/* Embed images only in batches this small, so a big batch's page still
+ * opens quickly; the no-script table only up to HTML_STATIC_MAX items. */
 #define HTML_EMBED_MAX_ITEMS 200
-#define HTML_EMBED_MAX_BYTES (400 * 1024)
+#define HTML_STATIC_MAX 2000
 
 typedef struct html {
     FILE *out;                  /* borrowed */
     char *out_dir;              /* may be NULL */
     char *foot;                 /* the line under the table, from the header */
     bool embed;                 /* batch small enough to embed images */
+    int64_t nitems;             /* items written so far */
+    FILE *rows;                 /* the no-script table's rows (owned), or NULL */
+    char *rows_buf;             /* rows' memory (owned) */
+    size_t rows_len;
 } html;
-
-static const char html_style[] =
-    ":root{--ok:#1a7f37;--warn:#9a6700;--fail:#cf222e;--err:#8250df;--skip:#6e7781;"
-    "--line:#d0d7de;--muted:#57606a;--bg:#f6f8fa}\n"
-    "*{box-sizing:border-box}\n"
-    "body{margin:0;font:14px/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,"
-    "\"Helvetica Neue\",Arial,sans-serif;color:#1f2328;background:#fff}\n"
-    ".top{padding:16px 24px 8px;background:var(--bg);border-bottom:1px solid var(--line)}\n"
-    "h1{font-size:20px;margin:0 0 12px;font-weight:600}\n"
-    "h1 .id{color:var(--muted);font-weight:400}\n"
-    ".cards{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 12px}\n"
-    ".card{background:#fff;border:1px solid var(--line);border-radius:6px;"
-    "padding:6px 14px;min-width:104px}\n"
-    ".card b{display:block;font-size:20px;font-variant-numeric:tabular-nums}\n"
-    ".card span{color:var(--muted);font-size:11px;text-transform:uppercase;letter-spacing:.04em}\n"
-    ".card.pass b{color:var(--ok)}.card.warn b{color:var(--warn)}"
-    ".card.fail b{color:var(--fail)}.card.error b{color:var(--err)}.card.skip b{color:var(--skip)}"
-    ".card.zero b{color:#8c959f}\n"
-    "table.meta{border-collapse:collapse;margin:0 0 8px}\n"
-    "table.meta th{text-align:left;color:var(--muted);font-weight:400;padding:1px 16px 1px 0;"
-    "vertical-align:top;white-space:nowrap}\n"
-    "table.meta td{padding:1px 0}\n"
-    "code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;"
-    "word-break:break-all}\n"
-    ".controls{display:none;margin:8px 0 4px}\n"
-    ".js .controls{display:block}\n"
-    ".controls label{cursor:pointer;user-select:none}\n"
-    "table.items{border-collapse:collapse;width:100%}\n"
-    "table.items th{position:sticky;top:0;z-index:1;background:#eaeef2;text-align:left;"
-    "padding:6px 10px;border-bottom:1px solid var(--line);font-weight:600;white-space:nowrap}\n"
-    "table.items td{padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}\n"
-    "table.items tr:hover td{background:#fafbfc}\n"
-    "td.n{color:var(--muted);text-align:right;font-variant-numeric:tabular-nums}\n"
-    "td.item{min-width:180px;max-width:320px;overflow-wrap:anywhere}\n"
-    "td.item a{font-weight:600;color:#0969da;text-decoration:none}\n"
-    "td.item a:hover{text-decoration:underline}\n"
-    ".src{color:var(--muted);font-size:12px}\n"
-    ".badge{display:inline-block;min-width:52px;text-align:center;padding:1px 8px;"
-    "border-radius:10px;color:#fff;font-size:11px;font-weight:700;text-transform:uppercase;"
-    "letter-spacing:.04em}\n"
-    ".badge.pass{background:var(--ok)}.badge.warn{background:var(--warn)}"
-    ".badge.fail{background:var(--fail)}.badge.error{background:var(--err)}"
-    ".badge.skip{background:var(--skip)}\n"
-    "ul.find{margin:0;padding:0;list-style:none}\n"
-    "ul.find li{margin:0 0 3px;padding-left:10px;border-left:3px solid var(--line)}\n"
-    "ul.find li.fail{border-color:var(--fail)}ul.find li.warn{border-color:var(--warn)}"
-    "ul.find li.error{border-color:var(--err)}ul.find li.skip{border-color:var(--skip)}\n"
-    ".vl{color:var(--muted);font-size:12px}\n"
-    ".muted{color:var(--muted)}\n"
-    ".fig{font-size:12px;white-space:nowrap}\n"
-    ".fig div{margin:0 0 2px}\n"
-    "img.sheet{display:block;max-width:400px;height:auto;border:1px solid var(--line);"
-    "border-radius:3px;background:var(--bg)}\n"
-    "body.only-failures tr.pass,body.only-failures tr.warn,body.only-failures tr.skip{display:none}\n"
-    ".foot{color:var(--muted);font-size:12px;padding:12px 24px}\n";
-
-/* No "<" in here: the HTML parser ends a script at "</". */
-static const char html_script[] =
-    "(function () {\n"
-    "  var box = document.getElementById('only-failures');\n"
-    "  document.documentElement.className += ' js';\n"
-    "  if (location.hash === '#failures') box.checked = true;\n"
-    "  function apply() { document.body.classList.toggle('only-failures', box.checked); }\n"
-    "  box.addEventListener('change', apply);\n"
-    "  apply();\n"
-    "})();\n";
 
 /* Text for HTML: & < > " ' as references; bytes that are not valid
  * UTF-8, controls and noncharacters (parse errors in HTML) as U+FFFD. */
@@ -140,21 +80,8 @@ static void report_html_text(FILE *f, const char *s)
     }
 }
 
-/* A relative path as a URL path: percent-encode all but unreserved
- * characters and '/', so spaces, '#', '?' and '%' in names work. */
-static void report_html_url_path(FILE *f, const char *p)
-{
-    for (const unsigned char *u = (const unsigned char *)p; *u; u++) {
-        if ((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') ||
-            (*u >= '0' && *u <= '9') || strchr("-._~/", *u))
-            fputc(*u, f);
-        else
-            fprintf(f, "%%%02X", *u);
-    }
-}
-
 /* A path from a record that stays inside OUT: relative, no "..". */
-static bool report_html_safe_rel(const char *p)
+bool report_html_safe_rel(const char *p)
 {
     if (!p || !*p || *p == '/')
         return false;
@@ -256,7 +183,7 @@ static void report_html_head(html *h, const report_header *hd)
     report_html_text(f, hd->vbatch_version ? hd->vbatch_version : PACKAGE_VERSION);
     fputs("\">\n<title>vbatch report ", f);
     report_html_text(f, id);
-    fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", html_style);
+    fprintf(f, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", report_html_style);
 
     fputs("<div class=\"top\">\n<h1>vbatch report <span class=\"id\">", f);
     report_html_text(f, id);
@@ -284,15 +211,12 @@ static void report_html_head(html *h, const report_header *hd)
     }
     fputs("</table>\n", f);
 
-    fputs("<div class=\"controls\"><label><input type=\"checkbox\" id=\"only-failures\"> "
-          "Show only failures</label></div>\n</div>\n", f);
-
-    fputs("<table class=\"items\">\n<thead><tr><th>#</th><th>Verdict</th><th>Item</th>"
-          "<th>Findings</th><th>Figures</th><th>Contact sheet</th></tr></thead>\n<tbody>\n", f);
+    fputs("</div>\n<div id=\"app\"></div>\n"
+          "<script type=\"application/json\" id=\"vb-items\">[", f);
 }
 
 /* Row class and badge text: pass, warn, fail, error, skip. */
-static const char *report_html_row_class(const item_record *it)
+const char *report_html_row_class(const item_record *it)
 {
     switch (it->status) {
     case ITEM_FAILED:    return "error";
@@ -485,72 +409,26 @@ static void report_html_figures(FILE *f, const item_record *it)
     fputs("</td>\n", f);
 }
 
-static const char *report_html_mime(const char *path)
+/* The no-script table links the contact sheet; the script's views embed it. */
+static void report_html_contact(FILE *f, const item_record *it)
 {
-    const char *dot = strrchr(path, '.');
-    if (dot && strcasecmp(dot, ".png") == 0)
-        return "image/png";
-    if (dot && strcasecmp(dot, ".webp") == 0)
-        return "image/webp";
-    return "image/jpeg";
-}
-
-/* The file's bytes as base64 (caller frees), or NULL if it is not a small
- * regular file that can be read. */
-static char *report_html_base64_file(const char *path)
-{
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-        st.st_size > HTML_EMBED_MAX_BYTES)
-        return NULL;
-    FILE *in = fopen(path, "rbe");
-    if (!in)
-        return NULL;
-    size_t n = (size_t)st.st_size;
-    unsigned char *data = vb_xmalloc(n);
-    size_t got = fread(data, 1, n, in);
-    fclose(in);
-    if (got != n) {
-        free(data);
-        return NULL;
-    }
-    char *b64 = crypto_base64(data, n);
-    free(data);
-    return b64;
-}
-
-static void report_html_contact(html *h, const item_record *it)
-{
-    FILE *f = h->out;
     fputs("<td>", f);
     if (!report_html_safe_rel(it->contact)) {
         fputs("<span class=\"muted\">&#8212;</span></td>\n", f);
         return;
     }
-    char *b64 = NULL;
-    if (h->embed && h->out_dir) {
-        char *path = util_path_join(h->out_dir, it->contact);
-        b64 = report_html_base64_file(path);
-        free(path);
-    }
-    fputs("<a href=\"../", f);
-    report_html_url_path(f, it->contact);
-    fputs("\"><img class=\"sheet\" alt=\"contact sheet\" ", f);
-    if (b64) {
-        fprintf(f, "src=\"data:%s;base64,%s\">", report_html_mime(it->contact), b64);
-        free(b64);
-    } else {
-        fputs("loading=\"lazy\" src=\"../", f);
-        report_html_url_path(f, it->contact);
-        fputs("\">", f);
-    }
-    fputs("</a></td>\n", f);
+    char *url = report_html_rel_url(it->contact);
+    fputs("<a href=\"", f);
+    report_html_text(f, url);
+    fputs("\"><img class=\"sheet\" alt=\"contact sheet\" loading=\"lazy\" src=\"", f);
+    report_html_text(f, url);
+    fputs("\"></a></td>\n", f);
+    free(url);
 }
 
-static int report_html_item(void *ctx, const item_record *it, vb_error *e)
+/* One row of the no-script table. */
+static void report_html_row(FILE *f, const item_record *it)
 {
-    html *h = ctx;
-    FILE *f = h->out;
     const char *cls = report_html_row_class(it);
     bool skipped = it->status == ITEM_SKIPPED;
     fprintf(f, "<tr class=\"%s\" id=\"item-%lld\">\n<td class=\"n\">%lld</td>\n"
@@ -558,19 +436,34 @@ static int report_html_item(void *ctx, const item_record *it, vb_error *e)
             cls, (long long)it->seq, (long long)it->seq, skipped ? "skip" : cls,
             skipped ? "skipped" : cls);
     if (report_html_safe_rel(it->folder)) {
-        fputs("<a href=\"../", f);
-        report_html_url_path(f, it->folder);
-        fputs("/\">", f);
+        char *dir = vb_xasprintf("%s/", it->folder);
+        char *url = report_html_rel_url(dir);
+        fputs("<a href=\"", f);
+        report_html_text(f, url);
+        fputs("\">", f);
         report_html_text(f, it->folder);
         fputs("</a>", f);
+        free(url);
+        free(dir);
     }
     fputs("<div class=\"src\">", f);
     report_html_text(f, it->source);
     fputs("</div></td>\n", f);
     report_html_findings(f, it);
     report_html_figures(f, it);
-    report_html_contact(h, it);
+    report_html_contact(f, it);
     fputs("</tr>\n", f);
+}
+
+static int report_html_item(void *ctx, const item_record *it, vb_error *e)
+{
+    html *h = ctx;
+    FILE *f = h->out;
+    fputs(h->nitems++ ? ",\n" : "\n", f);
+    if (report_html_item_json(f, it, h->out_dir, h->embed, e) != 0)
+        return -1;
+    if (h->rows && h->nitems <= HTML_STATIC_MAX)
+        report_html_row(h->rows, it);
     if (ferror(f))
         return vb_fail(e, VB_ERR_IO, "cannot write the HTML report");
     return 0;
@@ -580,11 +473,25 @@ static int report_html_finish(void *ctx, vb_error *e)
 {
     html *h = ctx;
     FILE *f = h->out;
-    fputs("</tbody>\n</table>\n", f);
-    fputs("<p class=\"foot\">", f);
+    fputs("]</script>\n<noscript>\n", f);
+    bool table = h->rows && h->nitems <= HTML_STATIC_MAX;
+    if (h->rows) {
+        fclose(h->rows);   /* sets rows_buf and rows_len */
+        h->rows = NULL;
+    }
+    if (table) {
+        fputs("<table class=\"items\">\n<thead><tr><th>#</th><th>Verdict</th><th>Item</th>"
+              "<th>Findings</th><th>Figures</th><th>Contact sheet</th></tr></thead>\n<tbody>\n", f);
+        fwrite(h->rows_buf, 1, h->rows_len, f);
+        fputs("</tbody>\n</table>\n", f);
+    } else {
+        fputs("<p class=\"foot\">The list of this batch's items needs JavaScript; "
+              "results.csv and batch_report.json beside this page hold them all.</p>\n", f);
+    }
+    fputs("</noscript>\n<p class=\"foot\">", f);
     report_html_text(f, h->foot);
     fputs("</p>\n", f);
-    fprintf(f, "<script>\n%s</script>\n</body>\n</html>\n", html_script);
+    fprintf(f, "<script>\n%s</script>\n</body>\n</html>\n", report_html_script);
     if (fflush(f) != 0 || ferror(f))
         return vb_fail(e, VB_ERR_IO, "cannot write the HTML report");
     return 0;
@@ -595,6 +502,9 @@ static void report_html_destroy(void *ctx)
     html *h = ctx;
     if (!h)
         return;
+    if (h->rows)
+        fclose(h->rows);
+    free(h->rows_buf);
     free(h->out_dir);
     free(h->foot);
     free(h);
@@ -607,6 +517,8 @@ int report_html_open(report_sink *s, FILE *out, const report_header *hd, vb_erro
     h->out = out;
     h->out_dir = hd->out_dir ? vb_xstrdup(hd->out_dir) : NULL;
     h->embed = hd->counts && hd->counts->total <= HTML_EMBED_MAX_ITEMS;
+    if (!hd->counts || hd->counts->total <= HTML_STATIC_MAX)
+        h->rows = open_memstream(&h->rows_buf, &h->rows_len);
     /* the finish time, not the time of writing, so that a page made
      * again from the same records is the same page */
     h->foot = vb_xasprintf("Made by vbatch %s%s%s.",
