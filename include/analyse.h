@@ -12,6 +12,8 @@ typedef struct analyse_segment {
     double start, end, duration;   /* seconds from the start of the file */
 } analyse_segment;
 
+#define ANALYSE_LOUD_POINTS 512
+
 typedef struct analyse_result {
     bool has_video, has_audio;
     int mode;                      /* enum analyse_mode it ran in */
@@ -31,6 +33,13 @@ typedef struct analyse_result {
     double integrated_lufs;        /* EBU R128 integrated loudness */
     double loudness_range;         /* LU */
     double true_peak;              /* dBTP, max over channels */
+    /* loudness over time: ebur128's momentary and short-term loudness
+     * (LUFS; -inf or NAN where silent), a point every loud_interval s
+     * from loud_start, at most ANALYSE_LOUD_POINTS (a longer clip's
+     * points are thinned, the interval doubled); nloud 0: none */
+    double *loud_m, *loud_s;
+    size_t nloud;
+    double loud_interval, loud_start;
     /* integrity */
     int64_t decode_errors;         /* packets the decoder refused */
     int64_t corrupt_frames;        /* frames flagged corrupt */

@@ -25,7 +25,7 @@
 #include "transcode.h"
 
 /* Raised whenever the table below or a type it passes changes. */
-#define MODULE_ABI 3
+#define MODULE_ABI 4
 #define MODULE_FILE "vbatch-media.so"
 /* The one symbol the module exports: a const module_media. */
 #define MODULE_ENTRY "media_module"

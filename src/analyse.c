@@ -32,12 +32,36 @@ void analyse_result_free(analyse_result **pr)
     free(r->black);
     free(r->freeze);
     free(r->silence);
+    free(r->loud_m);
+    free(r->loud_s);
     free(r->broke_reason);
     free(r);
     *pr = NULL;
 }
 
 /* ---- output ---- */
+
+/* Loudness over time: {"interval", "start", "momentary": [...],
+ * "short_term": [...]} (LUFS; null where silent), or null. */
+static void write_loudness_series(writer *w, const analyse_result *r)
+{
+    if (r->nloud == 0) {
+        writer_null(w, "loudness_series");
+        return;
+    }
+    writer_begin_object(w, "loudness_series");
+    writer_double(w, "interval", r->loud_interval);
+    writer_double(w, "start", r->loud_start);
+    const double *v[2] = { r->loud_m, r->loud_s };
+    const char *k[2] = { "momentary", "short_term" };
+    for (int j = 0; j < 2; j++) {
+        writer_begin_array(w, k[j]);
+        for (size_t i = 0; i < r->nloud; i++)
+            writer_double(w, NULL, isfinite(v[j][i]) ? round(v[j][i] * 10) / 10 : NAN);
+        writer_end_array(w);
+    }
+    writer_end_object(w);
+}
 
 /* NULL-able list: null when it was not measured at all. */
 static void write_segments(writer *w, const char *key, const analyse_segment *v, size_t n,
@@ -104,6 +128,7 @@ void analyse_write(const analyse_result *r, writer *w)
     writer_double(w, "integrated_lufs", r->integrated_lufs);
     writer_double(w, "loudness_range", r->loudness_range);
     writer_double(w, "true_peak", r->true_peak);
+    write_loudness_series(w, r);
 
     writer_int(w, "decode_errors", r->decode_errors);
     writer_int(w, "corrupt_frames", r->corrupt_frames);
@@ -119,6 +144,31 @@ void analyse_write(const analyse_result *r, writer *w)
 }
 
 /* ---- reading a result back ---- */
+
+static double *parse_series(json_t *a, size_t n)
+{
+    double *v = vb_xcalloc(n ? n : 1, sizeof *v);
+    for (size_t i = 0; i < n; i++) {
+        json_t *x = json_array_get(a, i);
+        v[i] = json_is_number(x) ? json_number_value(x) : NAN;
+    }
+    return v;
+}
+
+/* The loudness series, when the analysis kept one. */
+static void parse_loudness_series(json_t *o, analyse_result *r)
+{
+    json_t *l = json_object_get(o, "loudness_series");
+    json_t *m = json_object_get(l, "momentary"), *s = json_object_get(l, "short_term");
+    size_t n = json_array_size(m);
+    if (!json_is_object(l) || n == 0 || n > ANALYSE_LOUD_POINTS || json_array_size(s) != n)
+        return;
+    r->loud_m = parse_series(m, n);
+    r->loud_s = parse_series(s, n);
+    r->nloud = n;
+    r->loud_interval = jsonx_num(l, "interval");
+    r->loud_start = jsonx_num(l, "start");
+}
 
 static analyse_segment *parse_segments(json_t *o, const char *k, size_t *n)
 {
@@ -169,6 +219,7 @@ int analyse_parse(const char *text, const char *expect_sha256, analyse_result **
     r->audio_silent = json_is_true(json_object_get(o, "audio_silent"));
     r->integrated_lufs = jsonx_num(o, "integrated_lufs");
     r->loudness_range = jsonx_num(o, "loudness_range");
+    parse_loudness_series(o, r);
     r->true_peak = jsonx_num(o, "true_peak");
     /* -inf (digital silence) is written as null: loudness measured but
      * no true peak means -inf, as analyse_file had it. */

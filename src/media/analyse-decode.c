@@ -102,6 +102,8 @@ typedef struct an_ctx {
     an_run black, freeze, silence;
     bool loudness_seen;
     double peak;                 /* true peak so far, linear */
+    int64_t loud_blocks;         /* ebur128's 100 ms blocks seen */
+    int64_t loud_every;          /* one point kept every that many blocks */
     vb_error *e;
 } an_ctx;
 
@@ -310,6 +312,37 @@ static void silence_out(an_ctx *c, const AVFrame *f)
     }
 }
 
+/* One 100 ms block's momentary and short-term loudness into the series,
+ * thinned to every other point when full: bounded, however long. */
+static void loudness_point(an_ctx *c, double m, double s)
+{
+    analyse_result *r = c->r;
+    if (c->loud_every < 1)
+        c->loud_every = 1;
+    int64_t block = c->loud_blocks++;
+    if (block % c->loud_every)
+        return;
+    if (!r->loud_m) {
+        r->loud_m = vb_xcalloc(ANALYSE_LOUD_POINTS, sizeof *r->loud_m);
+        r->loud_s = vb_xcalloc(ANALYSE_LOUD_POINTS, sizeof *r->loud_s);
+        r->loud_interval = 0.1;
+        r->loud_start = 0;
+    }
+    if (r->nloud == ANALYSE_LOUD_POINTS) {
+        for (size_t i = 0; i < ANALYSE_LOUD_POINTS / 2; i++) {
+            r->loud_m[i] = r->loud_m[2 * i];
+            r->loud_s[i] = r->loud_s[2 * i];
+        }
+        r->nloud = ANALYSE_LOUD_POINTS / 2;
+        r->loud_interval *= 2;
+        c->loud_every *= 2;
+        if (block % c->loud_every)
+            return;
+    }
+    r->loud_m[r->nloud] = m;
+    r->loud_s[r->nloud++] = s;
+}
+
 static void loudness_out(an_ctx *c, const AVFrame *f)
 {
     analyse_result *r = c->r;
@@ -324,6 +357,11 @@ static void loudness_out(an_ctx *c, const AVFrame *f)
     v = dict_double(f->metadata, "lavfi.r128.LRA", &found);
     if (found)
         r->loudness_range = v;
+    double m = dict_double(f->metadata, "lavfi.r128.M", &found);
+    if (found) {
+        double st = dict_double(f->metadata, "lavfi.r128.S", &found);
+        loudness_point(c, m, found ? st : NAN);
+    }
     /* lavfi.r128.true_peaks_chN (and true_peak): running maxima, linear,
      * three decimals. */
     const AVDictionaryEntry *t = NULL;

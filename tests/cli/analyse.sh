@@ -145,6 +145,26 @@ for c in $ALL; do
         "$PYTHON3" "$T/agree.py" "$OUT/analyse_$c/metadata/analysis.json" "$T/ff-$c.err" "$FRAME"
 done
 
+# The loudness over time: ebur128's momentary and short-term loudness of
+# each 100 ms block, as the ffmpeg CLI's own filter prints them.
+f=$(ls "$IN"/analyse_clean.*)
+"$FFMPEG" -nostdin -hide_banner -nostats -i "$f" -map 0:a \
+    -af "ebur128=metadata=1,ametadata=mode=print:file=$T/r128.txt" -f null - 2> /dev/null
+"$PYTHON3" - "$OUT/analyse_clean/metadata/analysis.json" "$T/r128.txt" <<'PY' ||
+import json, sys
+l = json.load(open(sys.argv[1]))["loudness_series"]
+m, s = [], []
+for line in open(sys.argv[2]):
+    if line.startswith("lavfi.r128.M="):
+        m.append(float(line.split("=", 1)[1]))
+    elif line.startswith("lavfi.r128.S="):
+        s.append(float(line.split("=", 1)[1]))
+assert l["interval"] == 0.1 and l["start"] == 0 and len(l["momentary"]) == len(m) == 100, (len(m), l["interval"])
+for a, b in zip(l["momentary"] + l["short_term"], m + s):
+    assert abs(a - round(b, 1)) < 0.051, (a, b)
+PY
+    fail "analyse_clean: the loudness series is ebur128's, block for block"
+
 # ---- what was found ----
 
 A() { pyjson "$OUT/analyse_$1/metadata/analysis.json" "$2" || fail "analyse_$1: $2"; }
