@@ -10,6 +10,7 @@
  * line reader over the file's text, which counts lines as it hands them
  * out; the handler therefore knows the exact line of every key. */
 #include "config.h"
+#include "vb-paths.h"
 #include "preset.h"
 #include "jobs.h"
 #include "provider.h"
