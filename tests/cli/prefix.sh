@@ -4,7 +4,8 @@
 # with one --prefix and built, configured again in place with another,
 # and installed with DESTDIR: the installed binary must look for its
 # media module and presets under the second prefix, and only the objects
-# that use those folders are rebuilt (vb-paths.h, made by make).
+# that use those folders are rebuilt (vb-paths.h, made by make). Without
+# its presets folder it runs, with the built-in default preset.
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 need_tool make
 need_tool tar
@@ -52,4 +53,18 @@ check "nothing installed under the old prefix" [ ! -e "$T/dest/opt/vb-one" ]
 "$BIN" --verbose --version > "$T/version.txt" 2>&1
 check "the module is looked for under /opt/vb-two" grep -q "media module /opt/vb-two/lib/vbatch/vbatch-media.so" "$T/version.txt"
 check "not under /opt/vb-one" sh -c "! grep -q /opt/vb-one '$T/version.txt'"
+
+# The presets folder is looked for there too; not there yet, `default`
+# is the built-in one, and a run with it works.
+"$BIN" presets no-such > /dev/null 2> "$T/err"
+check "presets are looked for under /opt/vb-two" grep -q "looked in .*/opt/vb-two/share/vbatch/presets" "$T/err"
+"$BIN" presets > "$T/list.txt" 2> "$T/err"
+check "without its presets folder, presets exits 0: $(cat "$T/err")" [ $? -eq 0 ]
+check "the built-in default is listed" grep -Eq "^default +built-in +Any video" "$T/list.txt"
+check "nothing else is" [ "$(wc -l < "$T/list.txt")" -eq 1 ]
+"$BIN" presets default > "$T/default.ini" 2> "$T/err"
+check "the built-in default is presets/default.ini" grep -qx "duration_min = 0.1" "$T/default.ini"
+C=$(clip h264_aac_720p.mp4)
+"$BIN" process "$C" -o "$T/out" > "$T/run.txt" 2>&1
+check "a run with the built-in default passes: $(tail -3 "$T/run.txt")" [ $? -eq 0 ]
 finish
