@@ -46,6 +46,8 @@ BIN=$T/dest/opt/vb-two/bin/vbatch
 check "installed under the new prefix" [ -x "$BIN" ]
 check "the module installed under the new prefix" [ -f "$T/dest/opt/vb-two/lib/vbatch/vbatch-media.so" ]
 check "the presets installed under the new prefix" [ -f "$T/dest/opt/vb-two/share/vbatch/presets/kling-clip.ini" ]
+check "the bash completion installed" cmp -s "$T/dest/opt/vb-two/share/bash-completion/completions/vbatch" completions/vbatch
+check "the zsh completion installed" cmp -s "$T/dest/opt/vb-two/share/zsh/vendor-completions/_vbatch" completions/_vbatch
 check "nothing installed under the old prefix" [ ! -e "$T/dest/opt/vb-one" ]
 
 # The module is looked for where it will be installed (under DESTDIR it
