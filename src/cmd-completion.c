@@ -20,35 +20,34 @@ typedef struct cmd_completion_arg {
     char words[128]; /* KIND_WORDS: the choices, separated by spaces */
 } cmd_completion_arg;
 
+/* The word at w (up to a space or ']') as choices when it is lowercase
+ * words joined by '|' ("text|json", "kling"), into out with spaces. */
+static bool cmd_completion_words(const char *w, char *out, size_t len)
+{
+    size_t n = strcspn(w, " ]");
+    if (n == 0 || n >= len || !islower((unsigned char)w[0]))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!islower((unsigned char)w[i]) && !isdigit((unsigned char)w[i]) &&
+            !strchr("_-|", w[i]))
+            return false;
+    for (size_t i = 0; i < n; i++)
+        out[i] = w[i] == '|' ? ' ' : w[i];
+    out[n] = '\0';
+    return true;
+}
+
 /* The choices the usage line spells out for --NAME ("--format text|json",
- * "--provider kling"): lowercase words joined by '|'. 0 if none. */
-static int cmd_completion_choices(const vb_command *c, const char *name, char *out,
-                                  size_t len)
+ * "--provider kling"). */
+static bool cmd_completion_choices(const vb_command *c, const char *name, char *out,
+                                   size_t len)
 {
     char pat[64];
-    snprintf(pat, sizeof pat, "--%s ", name ? name : "");
-    /* name NULL: the operand, when the usage line is only its choices. */
-    for (const char *p = name ? strstr(c->usage, pat) : c->usage; p;
-         p = name ? strstr(p + 1, pat) : NULL) {
-        const char *w = name ? p + strlen(pat) : p;
-        if (!name && strchr(w, ' '))
-            break;
-        size_t n = strcspn(w, " ]");
-        if (n == 0 || n >= len || !islower((unsigned char)w[0]))
-            continue;
-        bool ok = true;
-        for (size_t i = 0; i < n; i++)
-            if (!islower((unsigned char)w[i]) && !isdigit((unsigned char)w[i]) &&
-                !strchr("_-|", w[i]))
-                ok = false;
-        if (!ok)
-            continue;
-        for (size_t i = 0; i < n; i++)
-            out[i] = w[i] == '|' ? ' ' : w[i];
-        out[n] = '\0';
-        return 1;
-    }
-    return 0;
+    snprintf(pat, sizeof pat, "--%s ", name);
+    for (const char *p = strstr(c->usage, pat); p; p = strstr(p + 1, pat))
+        if (cmd_completion_words(p + strlen(pat), out, len))
+            return true;
+    return false;
 }
 
 static cmd_completion_arg cmd_completion_option_arg(const vb_command *c, const cmd_option *o)
@@ -72,8 +71,8 @@ static cmd_completion_arg cmd_completion_operand(const vb_command *c)
     cmd_completion_arg a = { .kind = KIND_FILE };
     if (strcmp(c->name, "presets") == 0)
         a.kind = KIND_PRESET;
-    else if (cmd_completion_choices(c, NULL, a.words, sizeof a.words))
-        a.kind = KIND_WORDS;
+    else if (!strchr(c->usage, ' ') && cmd_completion_words(c->usage, a.words, sizeof a.words))
+        a.kind = KIND_WORDS;  /* a usage line that is only the choices: "bash|zsh" */
     return a;
 }
 
