@@ -3,7 +3,7 @@
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 
 "$VBATCH" --help > "$T/help.txt"; check "--help exits 0" [ $? -eq 0 ]
-for c in process probe presets report status resume generate; do
+for c in process probe presets report status resume generate completion; do
     check "--help lists $c" grep -q "^  $c " "$T/help.txt"
 done
 "$VBATCH" --version > "$T/version.txt"
