@@ -26,7 +26,7 @@ typedef struct vb_command {
 } vb_command;
 
 extern const vb_command cmd_process, cmd_probe, cmd_presets, cmd_report, cmd_status,
-    cmd_resume, cmd_retry, cmd_generate, cmd_merge;
+    cmd_resume, cmd_retry, cmd_generate, cmd_merge, cmd_completion;
 
 const vb_command *cmd_find(const char *name);
 /* Every command, NULL-terminated. */

@@ -236,12 +236,19 @@ typedef struct vb_config {
 void preset_defaults(vb_config *c);
 void preset_free_contents(vb_config *c);
 
-/* Folder holding the shipped presets: $VBATCH_PRESET_DIR, then the source
- * tree's presets/ when run from the build tree, then the installed one. */
-const char *preset_dir(void);
+/* The folders presets are looked for in, the first found winning: each
+ * folder of $VBATCH_PRESET_DIR (colon-separated), the user's
+ * ($XDG_CONFIG_HOME/vbatch/presets, else ~/.config/vbatch/presets), then
+ * the shipped one (the source tree's presets/ when run from the build
+ * tree, else the installed one); `default` is also built in, below them
+ * all. Adds each folder to dirs and its origin ("env", "user" or
+ * "shipped") to origins; the caller clears both. */
+void preset_folders(vb_strlist *dirs, vb_strlist *origins);
 
-/* Load the preset NAME (a name from preset_dir() or a path to an .ini)
- * on top of c. */
+/* Load the preset NAME (a name in preset_folders(), or a path to an .ini)
+ * on top of c. A preset's `inherit = NAME` is looked for the same way,
+ * except that a preset inheriting its own name (a user's kling-clip.ini
+ * with inherit = kling-clip) gets the next one of that name down. */
 int preset_load_name(vb_config *c, const char *name, vb_error *e);
 /* Load an INI file on top of c. */
 int preset_load_file(vb_config *c, const char *path, vb_error *e);
@@ -257,9 +264,17 @@ int preset_set(vb_config *c, const char *assign, vb_error *e);
 int preset_load_string(vb_config *c, const char *text, const char *origin,
                        vb_error *e);
 
-/* List presets: calls fn for each NAME.ini in preset_dir(), sorted. */
-int preset_list(void (*fn)(const char *name, const char *description,
-                           void *ud), void *ud, vb_error *e);
+/* One preset as preset_list() finds it; everything borrowed. */
+typedef struct preset_entry {
+    const char *name, *description;
+    const char *origin;            /* "env", "user", "shipped" or "built-in" */
+    const char *path;              /* the file read; NULL for the built-in one */
+    const vb_strlist *hidden;      /* files of the same name further down */
+} preset_entry;
+/* List the presets of every folder and the built-in default, each name
+ * once (the one used), sorted. A folder that does not exist adds none;
+ * one that can not be read is an error. */
+int preset_list(void (*fn)(const preset_entry *p, void *ud), void *ud, vb_error *e);
 
 struct writer;
 /* Write the effective settings as sections/keys. */

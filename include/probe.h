@@ -80,5 +80,8 @@ const char *probe_stream_type_name(int type);
 
 /* Library versions for --version. */
 void probe_versions(char *buf, size_t len);
+/* The licence of the FFmpeg build linked (avcodec_license(): "GPL version 2
+ * or later" for Debian's, built with libx264). */
+const char *probe_ffmpeg_license(void);
 
 #endif

@@ -38,6 +38,15 @@ static void print_version(void)
     printf("  %s\n", fetch_version());
     printf("  jansson %s, inih %s, libcsv %s\n", jansson_version_str(),
            VB_INIH_VERSION, csvio_version());
+    /* The source is MIT; a binary linked against a GPL FFmpeg (Debian's,
+     * with libx264) is a combined work under the GPL (NOTICE). */
+    const char *lic = probe_ffmpeg_license();
+    printf("licence: MIT, copyright the vbatch authors (LICENSE)\n");
+    if (strncmp(lic, "GPL", 3) == 0)
+        printf("  this binary links FFmpeg under the %s: it is distributed under the "
+               "GPL's terms (NOTICE)\n", lic);
+    else
+        printf("  this binary links FFmpeg under the %s (NOTICE)\n", lic);
 }
 
 static int run(int argc, char **argv)

@@ -5,6 +5,7 @@
  * Loaded once (pthread_once), never unloaded: its functions and libvips's
  * threads live as long as the process. */
 #include "config.h"
+#include "vb-paths.h"
 #include "module.h"
 #include "util.h"
 

@@ -10,6 +10,7 @@
  * line reader over the file's text, which counts lines as it hands them
  * out; the handler therefore knows the exact line of every key. */
 #include "config.h"
+#include "vb-paths.h"
 #include "preset.h"
 #include "jobs.h"
 #include "provider.h"
@@ -982,50 +983,147 @@ static bool is_path(const char *name)
     return strchr(name, '/') || (n > 4 && strcmp(name + n - 4, ".ini") == 0);
 }
 
-static void add_name(const char *name, const char *description, void *ud)
+/* ---- finding a preset by name ---- */
+
+/* `default` is built in (presets/default.ini made a C string by make), so
+ * that an installed vbatch runs without its presets folder. */
+static const char preset_builtin_default[] =
+#include "preset-default.h"
+    ;
+#define BUILTIN_NAME "default"
+#define BUILTIN_ID "(built-in default)" /* its name in messages and in a chain */
+
+void preset_folders(vb_strlist *dirs, vb_strlist *origins)
 {
-    (void)description;
-    vb_strlist_add(ud, name);
+    const char *env = getenv("VBATCH_PRESET_DIR");
+    if (env && *env) {
+        /* A list as PATH is: a team's folder and a project's. */
+        char *copy = vb_xstrdup(env), *save = NULL;
+        for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+            vb_strlist_add(dirs, d);
+            vb_strlist_add(origins, "env");
+        }
+        free(copy);
+    }
+    /* The XDG base directory rules: a relative XDG_CONFIG_HOME is ignored. */
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    char *user = NULL;
+    if (xdg && xdg[0] == '/')
+        user = vb_xasprintf("%s/vbatch/presets", xdg);
+    else if (home && home[0] == '/')
+        user = vb_xasprintf("%s/.config/vbatch/presets", home);
+    if (user) {
+        vb_strlist_add(dirs, user);
+        vb_strlist_add(origins, "user");
+        free(user);
+    }
+    /* Run from the build tree (vbatch itself or a unit test below it):
+     * the source tree's presets, so no install is needed to try it. */
+    vb_strlist_add(dirs, util_in_build_tree() ? VB_SRC_PRESET_DIR : VB_PRESET_DIR);
+    vb_strlist_add(origins, "shipped");
 }
 
-/* "unknown preset 'x' (available: a, b)" */
+static void add_name(const preset_entry *p, void *ud)
+{
+    vb_strlist_add(ud, p->name);
+}
+
+/* "unknown preset 'x' (available: a, b; looked in DIR, DIR)" */
 static int fail_unknown(const char *name, vb_error *e)
 {
-    vb_strlist l = { 0 };
+    vb_strlist l = { 0 }, dirs = { 0 }, origins = { 0 };
     vb_error le = { 0 };
-    char *avail;
-    if (preset_list(add_name, &l, &le) != 0)
-        avail = vb_xasprintf("none: %s", le.msg);
-    else if (l.n == 0)
-        avail = vb_xasprintf("none in %s", preset_dir());
-    else
-        avail = vb_strlist_join(&l, ", ");
-    vb_fail(e, VB_ERR_CONFIG, "unknown preset '%s' (available: %s)", name, avail);
+    char *avail = preset_list(add_name, &l, &le) != 0 ? vb_xasprintf("none: %s", le.msg)
+                                                       : vb_strlist_join(&l, ", ");
+    preset_folders(&dirs, &origins);
+    char *where = vb_strlist_join(&dirs, ", ");
+    vb_fail(e, VB_ERR_CONFIG, "unknown preset '%s' (available: %s; looked in %s)", name,
+            avail, where);
+    free(where);
     free(avail);
     vb_strlist_clear(&l);
+    vb_strlist_clear(&dirs);
+    vb_strlist_clear(&origins);
     return -1;
 }
 
-/* Where the preset called `name` lives: a path as given (relative to
- * `base_dir` when not absolute and base_dir is set), or a shipped name. */
-static char *resolve_name(const char *name, const char *base_dir, vb_error *e)
+/* The file of the preset called `name` in the folders: the first found;
+ * but when `self` (the file that inherits `name`) is among them, the
+ * first one below it, so that a user's kling-clip.ini can inherit the
+ * shipped kling-clip. NULL if there is none. */
+static char *find_named(const char *name, const char *self)
 {
+    vb_strlist dirs = { 0 }, origins = { 0 };
+    preset_folders(&dirs, &origins);
+    struct stat ss, st;
+    bool have_self = self && stat(self, &ss) == 0, seen_self = false;
+    char *first = NULL, *below = NULL;
+    for (size_t i = 0; i < dirs.n && !below; i++) {
+        char *p = vb_xasprintf("%s/%s.ini", dirs.v[i], name);
+        if (stat(p, &st) != 0) {
+            free(p);
+        } else if (have_self && st.st_dev == ss.st_dev && st.st_ino == ss.st_ino) {
+            seen_self = true;
+            free(p);
+        } else if (seen_self) {
+            below = p;
+        } else if (!first) {
+            first = p;
+        } else {
+            free(p);
+        }
+    }
+    vb_strlist_clear(&dirs);
+    vb_strlist_clear(&origins);
+    if (below) {
+        free(first);
+        return below;
+    }
+    return first;
+}
+
+static int load_text(vb_config *c, const char *text, size_t len, const char *origin,
+                     const char *path, chain *ch, vb_error *e);
+
+static int load_builtin(vb_config *c, chain *ch, vb_error *e)
+{
+    for (int i = 0; i < ch->n; i++)
+        if (strcmp(ch->path[i], BUILTIN_ID) == 0)
+            return vb_fail(e, VB_ERR_CONFIG, "%s: inherit cycle", BUILTIN_ID);
+    ch->path[ch->n++] = BUILTIN_ID;
+    int rc = load_text(c, preset_builtin_default, sizeof preset_builtin_default - 1,
+                       BUILTIN_ID, NULL, ch, e);
+    ch->n--;
+    return rc;
+}
+
+/* Load the preset `name` onto c: a path as given (relative to `base_dir`
+ * when not absolute and base_dir is set), or a name looked for in the
+ * folders (below `self`, see find_named), `default` built in after them.
+ * *where is set to what was read (the caller frees it). */
+static int load_named(vb_config *c, const char *name, const char *base_dir,
+                      const char *self, chain *ch, char **where, vb_error *e)
+{
+    *where = NULL;
+    char *path = NULL;
     if (is_path(name)) {
-        if (name[0] != '/' && base_dir)
-            return vb_xasprintf("%s/%s", base_dir, name);
-        return vb_xstrdup(name);
+        path = name[0] != '/' && base_dir ? vb_xasprintf("%s/%s", base_dir, name)
+                                          : vb_xstrdup(name);
+    } else {
+        bool ok = name[0] && name[0] != '.';
+        for (const char *p = name; *p; p++)
+            if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+                ok = false;
+        path = ok ? find_named(name, self) : NULL;
+        if (!path && ok && strcmp(name, BUILTIN_NAME) == 0) {
+            *where = vb_xstrdup(BUILTIN_ID);
+            return load_builtin(c, ch, e);
+        }
+        if (!path)
+            return fail_unknown(name, e);
     }
-    bool ok = name[0] && name[0] != '.';
-    for (const char *p = name; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
-            ok = false;
-    char *path = ok ? vb_xasprintf("%s/%s.ini", preset_dir(), name) : NULL;
-    if (!path || access(path, F_OK) != 0) {
-        free(path);
-        fail_unknown(name, e);
-        return NULL;
-    }
-    return path;
+    *where = path;
+    return load_path(c, path, path, ch, e);
 }
 
 /* Parse text onto c. `path` (may be NULL) is the file it came from, used
@@ -1063,12 +1161,12 @@ static int load_text(vb_config *c, const char *text, size_t len, const char *ori
                     dir = NULL;
                 }
             }
-            char *ppath = resolve_name(x.inherit, dir, e);
-            free(dir);
-            if (!ppath || load_path(c, ppath, ppath, ch, e) != 0) {
+            char *ppath = NULL;
+            if (load_named(c, x.inherit, dir, path, ch, &ppath, e) != 0) {
                 vb_prefix(e, "%s:%d: inherit '%s'", origin, x.inherit_line, x.inherit);
                 rc = -1;
             }
+            free(dir);
             free(ppath);
         }
         free(x.inherit);
@@ -1219,13 +1317,15 @@ int preset_set(vb_config *c, const char *assign, vb_error *e)
 
 int preset_load_name(vb_config *c, const char *name, vb_error *e)
 {
-    char *path = resolve_name(name, NULL, e);
-    if (!path)
-        return -1;
     vb_config work;
     config_copy(&work, c);
     chain ch = { .n = 0 };
-    int rc = load_path(&work, path, path, &ch, e);
+    char *path = NULL;
+    int rc = load_named(&work, name, NULL, NULL, &ch, &path, e);
+    if (!path) {
+        preset_free_contents(&work);
+        return -1;
+    }
     if (rc == 0) {
         /* A path names its preset by the file name without ".ini". */
         const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
@@ -1240,23 +1340,19 @@ int preset_load_name(vb_config *c, const char *name, vb_error *e)
     return rc;
 }
 
-/* ---- where presets live ---- */
+/* ---- listing the presets ---- */
 
-const char *preset_dir(void)
-{
-    const char *env = getenv("VBATCH_PRESET_DIR");
-    if (env && *env)
-        return env;
-    /* Run from the build tree (vbatch itself or a unit test below it):
-     * use the source tree's presets, so no install is needed to try it. */
-    if (util_in_build_tree())
-        return VB_SRC_PRESET_DIR;
-    return VB_PRESET_DIR;
-}
+/* One NAME.ini found in folder `folder` (dirs.n: the built-in one). */
+typedef struct listed_file {
+    char *name;
+    size_t folder;
+} listed_file;
 
-static int name_cmp(const void *a, const void *b)
+static int listed_cmp(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const listed_file *x = a, *y = b;
+    int d = strcmp(x->name, y->name);
+    return d ? d : (x->folder > y->folder) - (x->folder < y->folder);
 }
 
 static int description_handler(void *user, const char *section, const char *name,
@@ -1270,44 +1366,81 @@ static int description_handler(void *user, const char *section, const char *name
     return 1;
 }
 
-/* The [preset] description of a file, or "" (errors are ignored here:
- * they are reported when the preset is loaded). */
+/* The [preset] description of a file (or of the built-in text), or ""
+ * (errors are ignored here: they are reported when the preset is loaded). */
 static char *file_description(const char *path)
 {
     char *d = NULL;
-    ini_parse(path, description_handler, &d);
+    if (path)
+        ini_parse(path, description_handler, &d);
+    else
+        ini_parse_string(preset_builtin_default, description_handler, &d);
     return d ? d : vb_xstrdup("");
 }
 
-int preset_list(void (*fn)(const char *name, const char *description, void *ud),
-                void *ud, vb_error *e)
+int preset_list(void (*fn)(const preset_entry *p, void *ud), void *ud, vb_error *e)
 {
-    const char *dir = preset_dir();
-    DIR *d = opendir(dir);
-    if (!d)
-        return vb_fail(e, VB_ERR_CONFIG, "can not read the preset folder %s: %s", dir,
-                       strerror(errno));
-    vb_strlist names = { 0 };
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t n = strlen(de->d_name);
-        if (n <= 4 || de->d_name[0] == '.' || strcmp(de->d_name + n - 4, ".ini") != 0)
+    vb_strlist dirs = { 0 }, origins = { 0 };
+    preset_folders(&dirs, &origins);
+    listed_file *v = NULL;
+    size_t n = 0;
+    int rc = 0;
+    for (size_t i = 0; i < dirs.n && rc == 0; i++) {
+        DIR *d = opendir(dirs.v[i]);
+        if (!d) {
+            /* A folder that is not there adds nothing (no user presets, or
+             * an installed binary without its presets folder). */
+            if (errno != ENOENT)
+                rc = vb_fail(e, VB_ERR_CONFIG, "can not read the preset folder %s: %s",
+                             dirs.v[i], strerror(errno));
             continue;
-        char *stem = vb_xstrndup(de->d_name, n - 4);
-        vb_strlist_add(&names, stem);
-        free(stem);
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            size_t len = strlen(de->d_name);
+            if (len <= 4 || de->d_name[0] == '.' || strcmp(de->d_name + len - 4, ".ini") != 0)
+                continue;
+            v = vb_xrealloc(v, (n + 1) * sizeof *v);
+            v[n].name = vb_xstrndup(de->d_name, len - 4);
+            v[n++].folder = i;
+        }
+        closedir(d);
     }
-    closedir(d);
-    qsort(names.v, names.n, sizeof *names.v, name_cmp);
-    for (size_t i = 0; i < names.n; i++) {
-        char *path = vb_xasprintf("%s/%s.ini", dir, names.v[i]);
+    v = vb_xrealloc(v, (n + 1) * sizeof *v);
+    v[n].name = vb_xstrdup(BUILTIN_NAME);
+    v[n++].folder = dirs.n;
+    qsort(v, n, sizeof *v, listed_cmp);
+    /* Sorted by name, then by folder: the first of a name is the one used,
+     * the others are hidden by it (the built-in default is not named). */
+    for (size_t i = 0; i < n && rc == 0;) {
+        size_t j = i + 1;
+        vb_strlist hidden = { 0 };
+        for (; j < n && strcmp(v[j].name, v[i].name) == 0; j++) {
+            if (v[j].folder < dirs.n) {
+                char *hp = vb_xasprintf("%s/%s.ini", dirs.v[v[j].folder], v[j].name);
+                vb_strlist_add(&hidden, hp);
+                free(hp);
+            }
+        }
+        bool builtin = v[i].folder == dirs.n;
+        char *path = builtin ? NULL : vb_xasprintf("%s/%s.ini", dirs.v[v[i].folder], v[i].name);
         char *desc = file_description(path);
-        fn(names.v[i], desc, ud);
+        preset_entry p = {
+            .name = v[i].name, .description = desc, .path = path, .hidden = &hidden,
+            .origin = builtin ? "built-in" : origins.v[v[i].folder],
+        };
+        fn(&p, ud);
         free(desc);
         free(path);
+        vb_strlist_clear(&hidden);
+        i = j;
     }
-    vb_strlist_clear(&names);
-    return 0;
+    for (size_t i = 0; i < n; i++)
+        free(v[i].name);
+    free(v);
+    vb_strlist_clear(&dirs);
+    vb_strlist_clear(&origins);
+    return rc;
 }
 
 /* ---- output ---- */

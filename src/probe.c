@@ -631,6 +631,11 @@ void probe_versions(char *buf, size_t len)
              u >> 16, (u >> 8) & 255, u & 255, av_version_info());
 }
 
+const char *probe_ffmpeg_license(void)
+{
+    return avcodec_license();
+}
+
 /* ---- the probe stage ---- */
 
 static bool probe_wanted(const item *it, const vb_config *cfg)

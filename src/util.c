@@ -2,6 +2,7 @@
  * clocks. Every output file goes through util_write_atomic or a
  * temporary name from util_temp_name. */
 #include "config.h"
+#include "vb-paths.h"
 #include "util.h"
 
 #include <dirent.h>

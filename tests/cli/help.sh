@@ -3,13 +3,23 @@
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 
 "$VBATCH" --help > "$T/help.txt"; check "--help exits 0" [ $? -eq 0 ]
-for c in process probe presets report status resume generate; do
+for c in process probe presets report status resume generate completion; do
     check "--help lists $c" grep -q "^  $c " "$T/help.txt"
 done
 "$VBATCH" --version > "$T/version.txt"
 for lib in libavformat libavcodec libvips libcurl jansson inih libcsv; do
     check "--version names $lib" grep -qi "$lib" "$T/version.txt"
 done
+# The licence line, and the GPL's terms named when the FFmpeg linked is a
+# GPL build (Debian's: --enable-gpl, libx264); the files it points to ship.
+check "--version: the licence line" grep -qx "licence: MIT, copyright the vbatch authors (LICENSE)" "$T/version.txt"
+check "--version: FFmpeg's licence" grep -q "this binary links FFmpeg under the [A-Za-z]" "$T/version.txt"
+if grep -q "FFmpeg under the GPL" "$T/version.txt"; then
+    check "--version: a GPL FFmpeg makes the binary GPL" grep -q "distributed under the GPL's terms (NOTICE)" "$T/version.txt"
+fi
+check "LICENSE is the MIT licence" grep -q "^MIT License$" "$TOP_SRCDIR/LICENSE"
+check "LICENSE: copyright the vbatch authors" grep -q "Copyright (c) [0-9]* the vbatch authors" "$TOP_SRCDIR/LICENSE"
+check "NOTICE: binaries under the GPL's terms" grep -q "GPL version 2" "$TOP_SRCDIR/NOTICE"
 for c in process probe presets report status resume generate; do
     "$VBATCH" help $c > "$T/h-$c.txt"; check "help $c exits 0" [ $? -eq 0 ]
     check "help $c shows usage" grep -q "^usage: vbatch $c" "$T/h-$c.txt"

@@ -2,6 +2,7 @@
  * (fuzz.h). One folder per process: libFuzzer runs inputs one after the
  * other in it, and -jobs/-fork workers are processes of their own. */
 #include "config.h"
+#include "vb-paths.h"
 #include "fuzz.h"
 
 #include <fcntl.h>

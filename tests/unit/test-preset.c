@@ -409,7 +409,7 @@ static void test_shipped(void)
     CHECK_INT(e.code, VB_ERR_CONFIG);
     CHECK_HAS(e.msg, "unknown preset 'nope' (available: broadcast, default, "
                      "instagram-reels, kling-clip, shorts-vertical, tiktok, "
-                     "youtube-1080p, youtube-shorts)");
+                     "youtube-1080p, youtube-shorts; looked in /nonexistent/vbatch/presets, ");
     CHECK_INT(preset_load_name(&c, "../etc/passwd", &e), -1);
     CHECK_INT(preset_load_name(&c, "", &e), -1);
     preset_free_contents(&c);
@@ -421,13 +421,15 @@ typedef struct listed {
     bool all_described;
 } listed;
 
-static void on_preset(const char *name, const char *description, void *ud)
+static void on_preset(const preset_entry *p, void *ud)
 {
     listed *l = ud;
     l->n++;
-    strcat(l->names, name);
+    strcat(l->names, p->name);
     strcat(l->names, " ");
-    if (!description || !*description)
+    if (!p->description || !*p->description)
+        l->all_described = false;
+    if (!p->path || strcmp(p->origin, "shipped") != 0)
         l->all_described = false;
 }
 
@@ -679,8 +681,10 @@ static void test_batch_limits(void)
 
 int main(void)
 {
-    /* Use the source tree's presets whatever the environment says. */
+    /* Use the source tree's presets whatever the environment says, and
+     * none of the user's. */
     unsetenv("VBATCH_PRESET_DIR");
+    setenv("XDG_CONFIG_HOME", "/nonexistent", 1);
     test_defaults();
     test_parsers();
     test_layering();
