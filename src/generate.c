@@ -720,6 +720,11 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
     if (v != PV_OK && v != PV_DUPLICATE && v != PV_TRANSIENT && v != PV_NOT_FOUND)
         /* Refused: nothing was created, nothing will be charged. */
         uncommit_units(g, t);
+    if (g->pv->no_lookup && (v == PV_RATE || v == PV_CONCURRENCY || v == PV_AUTH ||
+                             v == PV_AUTH_EXPIRED))
+        /* Put back in line: a crash now must not leave it "creating"
+         * (which, with no lookup, would end it unknown). */
+        journal(g, t, NULL, "pending", NAN, NULL, true);
     switch (v) {
     case PV_OK:
         t->created = now;

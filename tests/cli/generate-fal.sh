@@ -96,6 +96,12 @@ ID3=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch_
 quietly "$T/o3r.out" "$VBATCH" resume --job-id "$ID3" --output "$T/o3"
 kling_stats "$T/s3r.json"
 check "lost: a resume does not send it again" pyjson "$T/s3r.json" 'd["creates"] == 4'
+# retry: the user's decision to send the unknown one again, that one only
+expect_status 0 "lost: retry sends the unknown job again" \
+    quietly "$T/o3t.out" "$VBATCH" retry --job-id "$ID3" --output "$T/o3"
+kling_stats "$T/s3t.json"
+check "lost: retry sent exactly that one" pyjson "$T/s3t.json" 'd["creates"] == 5 and sorted(d["creates_per_prompt"].values()) == [1, 1, 1, 2]'
+check "lost: every item once, all made" pyjson "$T/o3/summary/batch_report.json" 'len(d["items"]) == 4 and all(i["status"] in ("done", "qc_failed") for i in d["items"])'
 kling_stop
 
 # ---- 4. 429 with Retry-After, 5xx and resets on the queue's calls ----
@@ -180,6 +186,24 @@ kling_stats "$T/s7.json"
 check "resume: the cancelled ones made anew" pyjson "$T/s7.json" 'd["creates"] == 7'
 check "resume: nothing paid twice" paid_once "$T/s7.json"
 check "resume: all four made" pyjson "$T/o7/summary/batch_report.json" 'len(d["items"]) == 4 and all(i["status"] in ("done", "qc_failed") for i in d["items"])'
+kling_stop
+
+# ---- 8. no connection (refused) proves nothing was made: sent again ----
+PORT8=$("$PYTHON3" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+KLING_URL=http://127.0.0.1:$PORT8
+config "$T/c8.ini"
+printf 'id,prompt,model,duration\nr1,Refused first,%s,5\nr2,Refused second,%s,5\n' "$T2V" "$T2V" >"$T/jobs8.csv"
+"$VBATCH" generate "$T/jobs8.csv" --config "$T/c8.ini" --output "$T/o8" --verbose >"$T/o8.out" 2>&1 &
+VP=$!
+sleep 1.5
+kling_start "$T/m8" --port "$PORT8" --runners 2 --gen-time 0.3 || exit 99
+wait $VP
+RC8=$?
+check "refused connections: the run ends well (exit $RC8)" [ "$RC8" -eq 0 ]
+kling_stats "$T/s8.json"
+check "refused connections: both made, once each" pyjson "$T/s8.json" 'd["creates"] == 2 and max(d["paid_per_prompt"].values()) == 1'
+check "refused connections: sent again" grep -q " [1-9][0-9]* retries" "$T/o8.out"
+check "refused connections: nothing reported unknown" pyjson "$T/o8/summary/batch_report.json" 'all(i["status"] in ("done", "qc_failed") for i in d["items"])'
 kling_stop
 
 finish
