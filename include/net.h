@@ -18,6 +18,8 @@ typedef struct net_req {
     /* in (owned unless marked) */
     char *url;
     char *body;                 /* POST body (JSON), NULL: GET */
+    const char *method;         /* another method ("PUT"), NULL: as above;
+                                   static string */
     struct curl_slist *headers; /* via net_req_header */
     double timeout;             /* whole transfer, seconds (0 = none) */
     char *out_path;             /* download the body to this file (created,
@@ -79,6 +81,9 @@ void net_easy_setup(void *easy, const char *url, char *errbuf, double timeout,
 /* Classification shared with fetch.c: worth retrying? */
 bool net_status_transient(long http);
 bool net_curl_transient(int curl_code);
+/* Did the request surely never reach the server (no connection made: no
+ * such host, connection refused)? Then a create can be sent again. */
+bool net_curl_never_sent(int curl_code);
 /* A one-line description of a failed request: libcurl's message, or
  * "HTTP 503 Service Unavailable". Never includes the URL's query. */
 void net_describe(const net_req *r, char *buf, size_t len);

@@ -202,6 +202,15 @@ typedef struct kling_config {
     char *callback_url;            /* NULL: none; passed through, never trusted */
 } kling_config;
 
+/* Section [provider.fal]: fal.ai's queue. The key (FAL_KEY) never lives
+ * here: the environment or key_file. */
+typedef struct fal_config {
+    char *base_url;
+    char *key_file;                /* NULL or "" = FAL_KEY only */
+    double request_timeout;        /* seconds, one HTTP request */
+    char *model;                   /* a fal model id, the model column's default */
+} fal_config;
+
 /* The end-of-batch webhook, section [notify] (notify.h). Not part of
  * the settings a result depends on, and never written out in full: the
  * URL may be a secret itself. */
@@ -229,6 +238,7 @@ typedef struct vb_config {
     fix_config fix;
     generate_config generate;
     kling_config kling;
+    fal_config fal;
     notify_config notify;
 } vb_config;
 

@@ -1,5 +1,5 @@
 /* provider.h - a video-generation API behind one interface, one file per
- * provider (provider-kling.c), so that another API is one new file and
+ * provider (provider-kling.c, provider-fal.c), so that another API is one new file and
  * one line in provider.c's table.
  *
  * What a provider knows about jobs lives here: which requests it takes
@@ -35,10 +35,13 @@ enum provider_verdict {
     PV_TRANSIENT,     /* 5xx, reset, timeout, malformed reply: back off */
     PV_MODEL,         /* create: the model is gone or not open to the
                        * account; this job is refused, nothing created */
+    PV_NOT_SENT,      /* create: failed in a way that proves nothing was
+                       * created (connection refused, no such host, a 4xx
+                       * saying so): sent again after a backoff */
 };
 
 /* Which call a reply answers (the same code can mean different things). */
-enum provider_call { PC_CREATE = 0, PC_QUERY };
+enum provider_call { PC_CREATE = 0, PC_QUERY, PC_RESULT, PC_CANCEL };
 
 /* A parsed reply; strings owned (provider_reply_clear). */
 typedef struct provider_reply {
@@ -53,6 +56,7 @@ typedef struct provider_reply {
     char *video_id;
     double video_duration;       /* seconds, NAN when not given */
     double units;                /* units charged, NAN when not given */
+    long queue_position;         /* PT_SUBMITTED in a queue: place, -1 if none */
 } provider_reply;
 void provider_reply_clear(provider_reply *r);
 
@@ -68,6 +72,10 @@ typedef struct provider_endpoint {
 
 /* Kling's official global endpoint ([provider.kling] base_url). */
 #define PROVIDER_KLING_BASE_URL "https://api-singapore.klingai.com"
+/* fal.ai's queue ([provider.fal] base_url). */
+#define PROVIDER_FAL_BASE_URL "https://queue.fal.run"
+/* fal's model when [provider.fal] model is unset. */
+#define PROVIDER_FAL_MODEL "fal-ai/kling-video/v2.6/pro/image-to-video"
 
 typedef struct provider {
     const char *name;              /* as in [generate] provider and --provider */
@@ -114,10 +122,29 @@ typedef struct provider {
     int (*create_request)(const provider_session *s, const struct gen_job *j,
                           const char *external_id, const char *image_b64,
                           const char *tail_b64, char **path, char **body, vb_error *e);
-    /* The query path for a task id, or for an external id (`external`).
-     * Caller frees. */
+    /* The query path for a task id, or for an external id (`external`;
+     * never asked when no_lookup). Caller frees. */
     char *(*query_path)(const provider_session *s, const struct gen_job *j, const char *id,
                         bool external);
+    /* A task cannot be found by a client-chosen id (the provider takes
+     * none): a create whose answer was lost, or a crash after the
+     * create was sent, ends the job as `unknown` (it may exist and be
+     * paid) instead of a lookup, and is never sent again blindly. */
+    bool no_lookup;
+    /* The model column's default for this provider ([provider.NAME]
+     * model), NULL: [generate] model. Borrowed from c. */
+    const char *(*default_model)(const struct vb_config *c);
+    /* ---- a separate result call (optional: result_path NULL) ---- */
+    /* A task the query reports done (PT_SUCCEED) without a video URL is
+     * asked for its result at this path (GET); its reply is read by
+     * parse_reply(PC_RESULT). Caller frees. */
+    char *(*result_path)(const provider_session *s, const struct gen_job *j, const char *id);
+    /* ---- cancelling (optional: cancel_path NULL) ---- */
+    /* The path (PUT) that cancels a task which has not started, asked on
+     * a budget stop or an interruption for the tasks still queued at the
+     * provider; its reply is read by parse_reply(PC_CANCEL): PV_OK when
+     * the task will not run. Caller frees. */
+    char *(*cancel_path)(const provider_session *s, const struct gen_job *j, const char *id);
     /* ---- batch lookups (optional: batch_max 0 means none) ---- */
     /* At most this many task ids in one batch lookup. */
     size_t batch_max;
@@ -158,6 +185,7 @@ typedef struct provider {
 } provider;
 
 extern const provider provider_kling;
+extern const provider provider_fal;
 
 /* The provider called `name` (case-sensitive), NULL if none; name NULL:
  * the default one (the first of provider.c's table). */

@@ -26,7 +26,7 @@ static const cmd_option cmd_generate_options[] = {
     { "preset", 'P', "NAME", "preset to use (see `vbatch presets`; default: default)" },
     { "config", 'c', "FILE", "INI file applied on top of the preset (repeatable)" },
     { "output", 'o', "DIR", "output folder (default: vbatch-out)" },
-    { "provider", 0, "NAME", "the generation API: kling ([generate] provider)" },
+    { "provider", 0, "NAME", "the generation API: kling or fal ([generate] provider)" },
     { "max-concurrent", 0, "N", "tasks in flight at once (default 3; [generate] max_concurrent)" },
     { "rpm", 0, "N", "submissions per minute at most (default 60; [generate] rpm)" },
     { "budget", 0, "UNITS", "submit nothing more once the estimated units would pass UNITS ([generate] budget)" },
@@ -582,11 +582,11 @@ out:
 const vb_command cmd_generate = {
     .name = "generate",
     .alias = NULL,
-    .usage = "JOBS.csv [--preset NAME] [--config FILE] [--output DIR] [--provider kling]\n"
+    .usage = "JOBS.csv [--preset NAME] [--config FILE] [--output DIR] [--provider kling|fal]\n"
              "       [--max-concurrent N] [--rpm N] [--budget UNITS] [--jobs N] [--deep] [--thumbnails]\n"
              "       [--fix] [--publish] [--images-from DIR]... [--quiet|--verbose]\n"
              "       [--dry-run [--format text|json]]",
-    .summary = "generate videos from a CSV of prompts with a video API (Kling), then check them",
+    .summary = "generate videos from a CSV of prompts with a video API (Kling, fal.ai), then check them",
     .description =
         "JOBS.csv (RFC 4180: quote a cell holding commas, quotes or line breaks) starts\n"
         "with a header row naming its columns, in any order: id, prompt, negative_prompt,\n"
@@ -610,8 +610,10 @@ const vb_command cmd_generate = {
         "Otherwise every job is journaled, then submitted within --max-concurrent and\n"
         "--rpm, polled, downloaded into OUT/<id>/video/ and checked like `process` while\n"
         "the others generate; each request is created exactly once (external_task_id),\n"
-        "even across a crash. Keys: KLING_API_KEY, or KLING_ACCESS_KEY and\n"
-        "KLING_SECRET_KEY, or [provider.kling] key_file (mode 600). A model the API\n"
+        "even across a crash (fal takes no client id: a create whose answer is lost is\n"
+        "reported unknown, never sent again). Kling keys: KLING_API_KEY, or KLING_ACCESS_KEY and\n"
+        "KLING_SECRET_KEY, or [provider.kling] key_file (mode 600); fal: FAL_KEY or\n"
+        "[provider.fal] key_file, the model a fal id ([provider.fal] model). A model the API\n"
         "no longer offers (1203) or does not open to the account (1103) fails its\n"
         "jobs only, at no cost. Exit status as for process; 2 when the\n"
         "API refuses the keys (the jobs not made are left pending: fix the keys, then\n"

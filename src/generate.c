@@ -65,6 +65,7 @@ enum gstate {
     G_LOOKUP,      /* looking the task up by its external id */
     G_WAIT,        /* created; next poll on the timer */
     G_POLL,        /* poll in flight */
+    G_RESULT,      /* done at the provider; its result call due or in flight */
     G_DOWNLOAD,    /* video download in flight */
     G_FOLLOW,      /* an identical earlier row makes the video */
     G_READY,       /* handed to the batch engine */
@@ -73,7 +74,8 @@ enum gstate {
     G_DONE,        /* recorded in an earlier run */
 };
 
-enum { K_CREATE = 1, K_LOOKUP, K_POLL, K_DOWNLOAD, K_IMAGE, K_IMAGE_TAIL, K_BATCH };
+enum { K_CREATE = 1, K_LOOKUP, K_POLL, K_DOWNLOAD, K_IMAGE, K_IMAGE_TAIL, K_BATCH, K_RESULT,
+       K_CANCEL };
 
 /* The tasks one batch lookup asks about (a K_BATCH request's ud). */
 typedef struct gbatch {
@@ -96,6 +98,8 @@ typedef struct gtask {
     bool never_sent;           /* journaled as never sent (resume) */
     bool counted;              /* counted against the concurrency limit */
     bool committed;            /* its units counted in g->committed_units */
+    bool cancelled;            /* journaled as cancelled by an interrupted run:
+                                * made anew if the provider confirms it never ran */
     double created;            /* create answered (or first seen) */
     double last_miss;          /* age at the last poll that found it running */
     double est_units, units;
@@ -128,6 +132,7 @@ typedef struct gen_engine {
     size_t ndue;
     double last_batch;         /* when the last batch lookup was sent */
     bool no_credit, auth_refused, budget_hit;
+    bool cancels_sent;         /* stopping: the queued tasks' cancel calls went */
     char hold_reason[600];
     double committed_units;    /* estimated or charged, of tasks created */
     double spent_units;
@@ -347,9 +352,26 @@ static void start(gen_engine *g, size_t i, net_req *r)
     }
 }
 
+/* A create that may have reached a provider with no lookup by a client
+ * id: reported, never sent again blindly (it may be running, and paid). */
+static void task_unknown(gen_engine *g, size_t i, const char *why)
+{
+    gtask *t = &g->t[i];
+    free(t->pstatus);
+    t->pstatus = vb_xstrdup("unknown");
+    task_fail(g, i, "unknown", "%s: the request may have reached %s and be running (and "
+              "paid); vbatch cannot look it up and does not send it again. Look for it in "
+              "%s's request history; to submit it anyway, `vbatch retry --job-id %s --output %s`",
+              why, g->pv->name, g->pv->name, g->batch_id, g->o->out_dir);
+}
+
 static void start_lookup(gen_engine *g, size_t i)
 {
     gtask *t = &g->t[i];
+    if (g->pv->no_lookup) {
+        task_unknown(g, i, "a create call was sent and its answer never recorded");
+        return;
+    }
     t->state = G_LOOKUP;
     if (!t->counted) {
         t->counted = true;
@@ -359,6 +381,39 @@ static void start_lookup(gen_engine *g, size_t i)
     g->n_lookup++;
     start(g, i, api_req(g, t, K_LOOKUP, path, NULL));
     free(path);
+}
+
+/* The result of a task done at the provider (its status has no URL). */
+static void start_result(gen_engine *g, size_t i)
+{
+    gtask *t = &g->t[i];
+    t->state = G_RESULT;
+    char *path = g->pv->result_path(g->sess, &t->job, t->task_id);
+    g->n_poll++;
+    start(g, i, api_req(g, t, K_RESULT, path, NULL));
+    free(path);
+}
+
+/* Stopping: a task still waiting in the provider's queue is cancelled,
+ * so that nothing runs (or is paid) that nobody will fetch. */
+static void start_cancels(gen_engine *g)
+{
+    g->cancels_sent = true;
+    if (!g->pv->cancel_path)
+        return;
+    for (size_t i = 0; i < g->n; i++) {
+        gtask *t = &g->t[i];
+        if (!t->task_id || t->state != G_WAIT || !t->pstatus ||
+            strcmp(t->pstatus, "submitted") != 0)
+            continue;
+        char *path = g->pv->cancel_path(g->sess, &t->job, t->task_id);
+        net_req *r = api_req(g, t, K_CANCEL, path, NULL);
+        free(path);
+        r->method = "PUT";
+        vb_error e = {0};
+        if (net_add(g->net, r, &e) != 0)
+            net_req_free(&r); /* stays queued there; polled on resume */
+    }
 }
 
 static void start_poll(gen_engine *g, size_t i)
@@ -425,7 +480,9 @@ static void start_create(gen_engine *g, size_t i)
     }
     commit_units(g, t);
     g->n_create++;
-    journal(g, t, NULL, "creating", NAN, NULL, false);
+    /* Without a lookup by client id the journal is all there is: the
+     * create is on disk before it is sent. */
+    journal(g, t, NULL, "creating", NAN, NULL, g->pv->no_lookup);
     net_req *r = api_req(g, t, K_CREATE, path, body);
     r->fresh = true;
     start(g, i, r);
@@ -542,6 +599,30 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
     static const char *const names[] = {"unknown", "submitted", "processing", "succeed", "failed"};
     free(t->pstatus);
     t->pstatus = vb_xstrdup(names[pr->status]);
+    if (pr->status == PT_SUCCEED && !pr->video_url && g->pv->result_path) {
+        if (t->counted) {
+            gen_sched_learn(&g->s, t->last_miss, now - t->created);
+            uncount(g, t);
+        }
+        start_result(g, i);
+        return;
+    }
+    if (pr->status == PT_FAILED && t->cancelled) {
+        /* Cancelled by an interrupted run, and it never ran: made anew. */
+        t->cancelled = false;
+        uncount(g, t);
+        uncommit_units(g, t);
+        free(t->task_id);
+        t->task_id = NULL;
+        t->maybe_created = false;
+        vb_error e = {0};
+        if (state_gen_renew(g->st, g->batch_id, t->seq, t->ext_id, &e) != 0 && !g->fatal) {
+            g->fatal = 1;
+            g->fatal_e = e;
+        }
+        queue_push(g, i, true);
+        return;
+    }
     if (pr->status == PT_SUCCEED) {
         if (!pr->video_url) {
             task_fail(g, i, "failed", "%s reports success but gives no video", g->pv->name);
@@ -594,7 +675,10 @@ static void hold_all(gen_engine *g, const char *fmt, ...)
 /* A reply as the provider reads it, any secret it echoes blanked out. */
 static void parse(gen_engine *g, const net_req *r, provider_reply *pr)
 {
-    int call = r->kind == K_CREATE ? PC_CREATE : PC_QUERY;
+    int call = r->kind == K_CREATE   ? PC_CREATE
+               : r->kind == K_RESULT ? PC_RESULT
+               : r->kind == K_CANCEL ? PC_CANCEL
+                                     : PC_QUERY;
     g->pv->parse_reply(call, r->http, r->curl_code, r->resp, r->resp_len, pr);
     if (g->pv->scrub) {
         g->pv->scrub(g->sess, pr->msg);
@@ -636,6 +720,11 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
     if (v != PV_OK && v != PV_DUPLICATE && v != PV_TRANSIENT && v != PV_NOT_FOUND)
         /* Refused: nothing was created, nothing will be charged. */
         uncommit_units(g, t);
+    if (g->pv->no_lookup && (v == PV_RATE || v == PV_CONCURRENCY || v == PV_AUTH ||
+                             v == PV_AUTH_EXPIRED))
+        /* Put back in line: a crash now must not leave it "creating"
+         * (which, with no lookup, would end it unknown). */
+        journal(g, t, NULL, "pending", NAN, NULL, true);
     switch (v) {
     case PV_OK:
         t->created = now;
@@ -710,9 +799,34 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         free(hint);
         break;
     }
+    case PV_NOT_SENT: {
+        /* Nothing was created (no connection was made): sent again once
+         * the provider can be reached, the others waiting too. */
+        uncount(g, t);
+        t->maybe_created = false;
+        if (++t->tries >= GEN_MAX_TRIES) {
+            task_fail(g, i, "failed", "%s cannot be reached (%s) after %d attempts", g->pv->name,
+                      pr.msg, t->tries);
+            break;
+        }
+        journal(g, t, NULL, "pending", NAN, NULL, true);
+        g->n_retry++;
+        gen_sched_rate_limited(&g->s, now,
+                               backoff_delay(t->tries, GEN_BACKOFF_BASE, GEN_BACKOFF_CAP, &g->rng));
+        queue_push(g, i, true);
+        break;
+    }
     case PV_TRANSIENT:
     case PV_NOT_FOUND:
     default:
+        if (g->pv->no_lookup) {
+            char d[300], why[700];
+            net_describe(r, d, sizeof d);
+            snprintf(why, sizeof why, "the answer to the create call was lost (%.300s; %.200s)",
+                     pr.msg, d);
+            task_unknown(g, i, why);
+            break;
+        }
         /* The answer is lost or useless: the task may exist. Never send
          * the create again blindly: look it up first. */
         if (t->tries + 1 >= GEN_MAX_TRIES) {
@@ -730,10 +844,12 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
 
 /* What a reply about task i (lookup or poll, alone or in a batch)
  * means; retry_after: the reply's Retry-After, < 0 when none. */
-static void query_verdict(gen_engine *g, size_t i, provider_reply *pr, bool lookup,
+static void query_verdict(gen_engine *g, size_t i, provider_reply *pr, int kind,
                           double retry_after)
 {
     gtask *t = &g->t[i];
+    bool lookup = kind == K_LOOKUP;
+    int again = lookup ? G_LOOKUP : kind == K_RESULT ? G_RESULT : G_WAIT;
     switch (pr->verdict) {
     case PV_OK:
         task_seen(g, i, pr);
@@ -757,7 +873,7 @@ static void query_verdict(gen_engine *g, size_t i, provider_reply *pr, bool look
             hold_task(g, i);
             break;
         }
-        t->state = lookup ? G_LOOKUP : G_WAIT;
+        t->state = again;
         gen_sched_timer_set(&g->s, i, util_now());
         break;
     case PV_AUTH:
@@ -773,7 +889,7 @@ static void query_verdict(gen_engine *g, size_t i, provider_reply *pr, bool look
                       t->task_id ? t->task_id : t->ext_id, t->tries + 1, pr->msg);
             break;
         }
-        backoff_retry(g, i, lookup ? G_LOOKUP : G_WAIT, retry_after);
+        backoff_retry(g, i, again, retry_after);
         break;
     default:
         task_fail(g, i, "failed", "%s: %s", g->pv->name, pr->msg);
@@ -785,7 +901,35 @@ static void on_query(gen_engine *g, size_t i, net_req *r, bool lookup)
 {
     provider_reply pr = {0};
     parse(g, r, &pr);
-    query_verdict(g, i, &pr, lookup, r->retry_after);
+    query_verdict(g, i, &pr, lookup ? K_LOOKUP : K_POLL, r->retry_after);
+    provider_reply_clear(&pr);
+}
+
+/* The result call's reply: the video's URL, or why the task failed. */
+static void on_result(gen_engine *g, size_t i, net_req *r)
+{
+    provider_reply pr = {0};
+    parse(g, r, &pr);
+    if (pr.verdict == PV_OK && (pr.status == PT_SUCCEED || pr.status == PT_FAILED))
+        task_seen(g, i, &pr);
+    else
+        query_verdict(g, i, &pr, K_RESULT, r->retry_after);
+    provider_reply_clear(&pr);
+}
+
+/* A cancel call's reply: cancelled (the journal says so, and a resume
+ * asks the provider before making it anew), or too late (polled on
+ * resume, as any task). */
+static void on_cancel(gen_engine *g, size_t i, net_req *r)
+{
+    gtask *t = &g->t[i];
+    provider_reply pr = {0};
+    parse(g, r, &pr);
+    if (pr.verdict == PV_OK) {
+        free(t->pstatus);
+        t->pstatus = vb_xstrdup("cancelled");
+        journal(g, t, NULL, "cancelled", NAN, NULL, true);
+    }
     provider_reply_clear(&pr);
 }
 
@@ -808,7 +952,7 @@ static void on_batch(gen_engine *g, net_req *r)
         if (t->state != G_POLL)
             continue;
         if (all.verdict != PV_OK) {
-            query_verdict(g, i, &all, false, r->retry_after);
+            query_verdict(g, i, &all, K_POLL, r->retry_after);
             continue;
         }
         provider_reply *hit = NULL;
@@ -819,7 +963,7 @@ static void on_batch(gen_engine *g, net_req *r)
          * yet), given up after as many tries as a failing poll. */
         provider_reply missing = { .verdict = PV_TRANSIENT, .code = -1 };
         snprintf(missing.msg, sizeof missing.msg, "task not in the reply to a batch lookup");
-        query_verdict(g, i, hit ? hit : &missing, false, -1);
+        query_verdict(g, i, hit ? hit : &missing, K_POLL, -1);
     }
     for (size_t x = 0; x < n; x++)
         provider_reply_clear(&tasks[x]);
@@ -1034,7 +1178,8 @@ static void run_timers(gen_engine *g, double now)
         gtask *t = &g->t[i];
         if (atomic_load(&g->stop))
             continue;
-        if (g->auth_refused && (t->state == G_WAIT || t->state == G_LOOKUP)) {
+        if (g->auth_refused &&
+            (t->state == G_WAIT || t->state == G_LOOKUP || t->state == G_RESULT)) {
             /* No poll with keys that are refused: left for a resume. */
             hold_task(g, i);
             continue;
@@ -1052,6 +1197,7 @@ static void run_timers(gen_engine *g, double now)
             }
             break;
         case G_LOOKUP: start_lookup(g, i); break;
+        case G_RESULT: start_result(g, i); break;
         case G_DOWNLOAD: start_download(g, i); break;
         default: break;
         }
@@ -1064,7 +1210,7 @@ static bool loop_done(gen_engine *g)
     if (net_running(g->net) > 0)
         return false;
     if (atomic_load(&g->stop))
-        return true;
+        return g->cancels_sent;
     if (gen_sched_timers(&g->s) > 0)
         return false;
     /* Queued jobs that can never be submitted are held, not waited for. */
@@ -1078,6 +1224,8 @@ static void *gen_thread(void *arg)
     gen_engine *g = arg;
     while (!loop_done(g) && !g->fatal) {
         double now = util_now();
+        if (atomic_load(&g->stop) && !g->cancels_sent)
+            start_cancels(g);
         run_timers(g, now);
         submit_ready(g, now);
         /* Sleep until the next timer, the next token, or a reply. */
@@ -1090,8 +1238,9 @@ static void *gen_thread(void *arg)
         }
         net_req *r;
         while ((r = net_next_done(g->net))) {
-            if (atomic_load(&g->stop) && r->kind != K_CREATE) {
-                /* Stopping: a create's answer is still worth recording. */
+            if (atomic_load(&g->stop) && r->kind != K_CREATE && r->kind != K_CANCEL) {
+                /* Stopping: a create's answer (or a cancel's) is still
+                 * worth recording. */
                 if (r->out_path)
                     unlink(r->out_path);
                 if (r->kind == K_BATCH)
@@ -1110,6 +1259,8 @@ static void *gen_thread(void *arg)
             case K_CREATE: on_create(g, i, r); break;
             case K_LOOKUP: on_query(g, i, r, true); break;
             case K_POLL: on_query(g, i, r, false); break;
+            case K_RESULT: on_result(g, i, r); break;
+            case K_CANCEL: on_cancel(g, i, r); break;
             case K_DOWNLOAD: on_download(g, i, r); break;
             case K_IMAGE:
             case K_IMAGE_TAIL: on_image(g, i, r); break;
@@ -1402,8 +1553,10 @@ static int plan_resume(gen_engine *g, vb_error *e)
         t->folder = c[8] ? vb_xstrdup(c[8]) : NULL;
         const char *item_status = c[9] ? c[9] : "pending";
         task_paths(g, t);
+        /* unknown: a create whose answer was lost (no lookup): a retry is
+         * the user's decision to send it again. */
         bool gen_failed = !strcmp(gs, "failed") || !strcmp(gs, "refused") ||
-                          !strcmp(gs, "timeout");
+                          !strcmp(gs, "timeout") || !strcmp(gs, "unknown");
         if (gen_failed && !strcmp(item_status, "pending") && !t->leader) {
             /* Retried: its generation failed, so it is submitted again
              * under a new external id (the old one is taken). */
@@ -1451,6 +1604,13 @@ static int plan_resume(gen_engine *g, vb_error *e)
          * renewed one was never sent: its lookup finds nothing). */
         t->maybe_created = !t->task_id;
         t->never_sent = !strcmp(gs, "pending");
+        t->cancelled = !strcmp(gs, "cancelled") && t->task_id;
+        if (g->pv->no_lookup && t->never_sent && !t->task_id) {
+            /* Journaled as never sent before any create went (committed
+             * first): submitted, nothing to look up. */
+            t->maybe_created = false;
+            t->state = G_QUEUED;
+        }
     }
     state_rows_free(&rows);
     return got < 0 ? -1 : 0;

@@ -211,9 +211,12 @@ int jobs_check_cell(const char *column, const char *value, vb_error *e)
     case COL_MODE: {
         char *t = trimmed(value);
         bool ok = *t != '\0';
+        /* A model may be a path (fal's "fal-ai/kling-video/v2.6/..."). */
         for (const char *p = t; *p; p++)
-            if (!isalnum((unsigned char)*p) && !strchr("-_.", *p))
+            if (!isalnum((unsigned char)*p) && !strchr(c == COL_MODEL ? "-_./" : "-_.", *p))
                 ok = false;
+        if (ok && c == COL_MODEL && (t[0] == '/' || strstr(t, "//") || strstr(t, "..")))
+            ok = false;
         if (ok && c == COL_MODE && strcmp(t, "std") != 0 && strcmp(t, "pro") != 0) {
             free(t);
             return vb_fail(e, VB_ERR_USAGE, "'%s' is not std or pro", value);
@@ -348,13 +351,19 @@ static char *local_image(load_ctx *x, const char *ref, bool *outside, vb_error *
     return NULL;
 }
 
-/* The default of a column from [generate], NULL if none. */
-static const char *column_default(const generate_config *d, int c)
+/* The default of a column from [generate] (the model: the provider's
+ * own setting when it has one), NULL if none. */
+static const char *column_default(const load_ctx *x, int c)
 {
+    const generate_config *d = x->d;
     const char *v = NULL;
     switch (c) {
     case COL_NEGATIVE: v = d->negative_prompt; break;
-    case COL_MODEL:    v = d->model; break;
+    case COL_MODEL:
+        v = x->p && x->p->default_model && x->config ? x->p->default_model(x->config) : NULL;
+        if (!v || !*v)
+            v = d->model;
+        break;
     case COL_DURATION: v = d->duration; break;
     case COL_ASPECT:   v = d->aspect_ratio; break;
     case COL_MODE:     v = d->mode; break;
@@ -392,8 +401,8 @@ static void job_row_values(load_ctx *x, const char *where, const csvio_field *f,
     for (int c = 0; c < COL_COUNT; c++) {
         /* The image gives an image-to-video clip its shape: no default
          * aspect ratio there, only one the row asks for. */
-        if (!val[c] && column_default(x->d, c) && !(c == COL_ASPECT && i2v)) {
-            val[c] = column_default(x->d, c);
+        if (!val[c] && column_default(x, c) && !(c == COL_ASPECT && i2v)) {
+            val[c] = column_default(x, c);
             from_default[c] = true;
         }
         vb_error ce = { 0 };

@@ -206,6 +206,8 @@ int net_add(net *n, net_req *r, vb_error *e)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(r->body));
     }
+    if (r->method)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, net_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     r->t_start = util_now();
@@ -313,6 +315,14 @@ bool net_curl_transient(int rc)
     default:
         return false;
     }
+}
+
+bool net_curl_never_sent(int rc)
+{
+    /* Timeouts, resets and empty replies are not here: the request may
+     * have been read by the server before the connection failed. */
+    return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+           rc == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
 void net_describe(const net_req *r, char *buf, size_t len)

@@ -70,7 +70,7 @@ typedef struct keydef {
 
 static const char *const sections[] = { "preset", "batch", "input", "qc", "analyse",
                                         "thumbnails", "output", "fix", "generate",
-                                        "provider.kling", "notify" };
+                                        "provider.kling", "provider.fal", "notify" };
 
 static const char *const audio_names[] = {
     [AUDIO_OPTIONAL] = "optional", [AUDIO_REQUIRED] = "required",
@@ -294,6 +294,11 @@ static const keydef keys[] = {
     KE("provider.kling", "api", kling.api, kling_api_names),
     KD("provider.kling", "callback_url", K_URL, kling.callback_url, F_EMPTY),
 
+    KD("provider.fal", "base_url", K_URL, fal.base_url, 0),
+    KD("provider.fal", "key_file", K_STRING, fal.key_file, 0),
+    KD("provider.fal", "request_timeout", K_DOUBLE, fal.request_timeout, F_POSITIVE),
+    KD("provider.fal", "model", K_STRING, fal.model, 0),
+
     KD("notify", "url", K_URL, notify.url, F_REDACT | F_EMPTY),
     KD("notify", "key_file", K_STRING, notify.key_file, 0),
     KD("notify", "timeout", K_DOUBLE, notify.timeout, F_POSITIVE),
@@ -429,6 +434,9 @@ void preset_defaults(vb_config *c)
     c->generate.task_timeout = 3600;
     c->kling.base_url = vb_xstrdup(PROVIDER_KLING_BASE_URL);
     c->kling.request_timeout = 60;
+    c->fal.base_url = vb_xstrdup(PROVIDER_FAL_BASE_URL);
+    c->fal.request_timeout = 60;
+    c->fal.model = vb_xstrdup(PROVIDER_FAL_MODEL);
     c->notify.timeout = 10;
     c->notify.attempts = 3;
 }

@@ -8,6 +8,7 @@
 
 static const provider *const providers[] = {
     &provider_kling,
+    &provider_fal,
 };
 
 const provider *provider_find(const char *name)
@@ -29,6 +30,7 @@ void provider_reply_clear(provider_reply *r)
     free(r->video_url);
     free(r->video_id);
     memset(r, 0, sizeof *r);
+    r->queue_position = -1;
 }
 
 char *provider_names(void)

@@ -780,7 +780,8 @@ static void test_kling(void)
     CHECK(provider_find("kling") == &provider_kling);
     CHECK(provider_find("runway") == NULL);
     char *names = provider_names();
-    CHECK_STR(names, "kling");
+    CHECK_STR(names, "kling, fal");
+    CHECK(provider_find("fal") == &provider_fal);
     free(names);
 }
 

@@ -630,7 +630,7 @@ static void test_generate(void)
                  "not an aspect ratio");
     expect_error(__LINE__, "[generate]\ncfg_scale = 2\n", "test.ini:2:", "between 0 and 1");
     expect_error(__LINE__, "[generate]\nprovider = runway\n", "test.ini:2:",
-                 "unknown provider 'runway' (known: kling)");
+                 "unknown provider 'runway' (known: kling, fal)");
     expect_error(__LINE__, "[generate]\nmax_concurrent = 0\n", "test.ini:2:",
                  "greater than 0");
     expect_error(__LINE__, "[generate]\nrpm = fast\n", "test.ini:2:", "whole number");
