@@ -21,6 +21,8 @@ typedef struct generate_opts {
     const gen_jobs *jobs;             /* validated; borrowed (NULL when resuming) */
     size_t unique;                    /* requests left once duplicates are removed */
     const char *command_line;         /* for the reports */
+    int shard_k, shard_n;             /* --shard K/N (jobs already kept), recorded
+                                       * with the inputs; shard_n 0: none */
     int jobs_threads;                 /* --jobs: workers for the media stages */
     const char *resume_id;            /* finish this recorded generate batch */
     const char *requeue;              /* with resume_id: redo the items with this

@@ -107,6 +107,11 @@ char *jobs_canonical(const gen_job *j, const char *provider, const char *image_r
  * an earlier one's: duplicate_of = that job's index. Refused jobs take
  * no part. Returns the number of unique requests (refused ones count). */
 size_t jobs_dedupe(gen_jobs *jobs, const char *provider);
+struct shard;
+/* Keep shard s's jobs only (shard.h), keyed by the canonical request, so
+ * that identical requests fall in one shard and are made once there (a
+ * job refused before submission: by its id). Before jobs_dedupe. */
+void jobs_keep_shard(gen_jobs *jobs, const char *provider, const struct shard *s);
 
 /* "t2v" or "i2v". */
 const char *jobs_kind_name(int kind);

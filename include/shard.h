@@ -17,7 +17,7 @@ typedef struct shard {
 } shard;
 
 /* Parse SPEC ("K/N", "auto/N", "auto"); env(name) reads the
- * environment (getenv in use, a table in tests). 0, or -1 with e set
+ * environment (NULL: getenv; a table in tests). 0, or -1 with e set
  * (VB_ERR_USAGE) saying what is wrong. Pure but for env. */
 int shard_parse(const char *spec, const char *(*env)(const char *name), shard *out,
                 vb_error *e);

@@ -11,6 +11,7 @@
 #include "jobs.h"
 #include "msg.h"
 #include "preset.h"
+#include "shard.h"
 #include "provider.h"
 #include "util.h"
 #include "writer.h"
@@ -38,6 +39,7 @@ static const cmd_option cmd_generate_options[] = {
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
     { "images-from", 0, "DIR", "local images may also be in DIR (repeatable; default: only JOBS.csv's folder and below)" },
+    { "shard", 0, "K/N", "take only shard K of N of the jobs (by a hash of each request: identical ones in one shard); auto/N, auto: from JOB_COMPLETION_INDEX or Slurm's array" },
     { "dry-run", 'n', NULL, "check JOBS.csv and print the plan and its estimated cost; submit nothing" },
     { "format", 'f', "FMT", "the plan as text (default) or json" },
     { NULL, 0, NULL, NULL },
@@ -54,6 +56,7 @@ typedef struct cmd_generate_args {
     bool dry_run, deep, thumbnails, publish, fix;
     int format;
     int jobs;                 /* 0 = as configured */
+    shard shard;              /* --shard; n 0: none */
 } cmd_generate_args;
 
 static int cmd_generate_int(const char *opt, const char *arg, int max, int *out)
@@ -69,6 +72,13 @@ static int cmd_generate_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "config") == 0) vb_strlist_add(&a->configs, arg);
     else if (strcmp(n, "output") == 0) a->out_dir = arg;
     else if (strcmp(n, "dry-run") == 0) a->dry_run = true;
+    else if (strcmp(n, "shard") == 0) {
+        vb_error e = {0};
+        if (shard_parse(arg, NULL, &a->shard, &e) != 0) {
+            cmd_bad_usage(&cmd_generate, "%s", e.msg);
+            return -1;
+        }
+    }
     else if (strcmp(n, "deep") == 0) a->deep = true;
     else if (strcmp(n, "fix") == 0) a->fix = true;
     else if (strcmp(n, "thumbnails") == 0) a->thumbnails = true;
@@ -531,6 +541,8 @@ static int cmd_generate_exec(int argc, char **argv)
         status = VB_EXIT_USAGE;
         goto out;
     }
+    if (a.shard.n > 0)
+        jobs_keep_shard(&jobs, p->name, &a.shard);
     size_t unique = jobs_dedupe(&jobs, p->name);
 
     if (a.dry_run) {
@@ -563,6 +575,8 @@ static int cmd_generate_exec(int argc, char **argv)
         .jobs = &jobs,
         .unique = unique,
         .command_line = vb_command_line,
+        .shard_k = a.shard.k,
+        .shard_n = a.shard.n,
         .observer = batch_console(),
         .summary_out = vb_verbosity >= 1 ? stdout : NULL,
     };
@@ -584,7 +598,7 @@ const vb_command cmd_generate = {
     .alias = NULL,
     .usage = "JOBS.csv [--preset NAME] [--config FILE] [--output DIR] [--provider kling|fal]\n"
              "       [--max-concurrent N] [--rpm N] [--budget UNITS] [--jobs N] [--deep] [--thumbnails]\n"
-             "       [--fix] [--publish] [--images-from DIR]... [--quiet|--verbose]\n"
+             "       [--fix] [--publish] [--images-from DIR]... [--shard K/N] [--quiet|--verbose]\n"
              "       [--dry-run [--format text|json]]",
     .summary = "generate videos from a CSV of prompts with a video API (Kling, fal.ai), then check them",
     .description =

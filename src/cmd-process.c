@@ -61,11 +61,6 @@ typedef struct cmd_process_args {
     int outside_links;            /* 0 = as configured, else 1 + enum outside_links */
 } cmd_process_args;
 
-static const char *cmd_process_env(const char *name)
-{
-    return getenv(name);
-}
-
 static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
 {
     cmd_process_args *a = ud;
@@ -93,7 +88,7 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "shard") == 0) {
         shard sh;
         vb_error e = {0};
-        if (shard_parse(arg, cmd_process_env, &sh, &e) != 0) {
+        if (shard_parse(arg, NULL, &sh, &e) != 0) {
             cmd_bad_usage(&cmd_process, "%s", e.msg);
             return -1;
         }

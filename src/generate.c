@@ -1729,6 +1729,11 @@ static int gen_open(gen_engine *g, generate_result *res)
         batch_make_id(id, sizeof id);
         vb_strlist inputs = {0};
         vb_strlist_add(&inputs, o->jobs_path ? o->jobs_path : "");
+        if (o->shard_n > 0) {
+            char *sh = vb_xasprintf("--shard %d/%d", o->shard_k, o->shard_n);
+            vb_strlist_add(&inputs, sh);
+            free(sh);
+        }
         report_batch_info info = { .batch_id = id, .command_line = o->command_line,
                                    .config = cfg, .inputs = &inputs };
         g->rep = report_open(o->out_dir, &info, &e);

@@ -14,6 +14,7 @@
  * Memory is per job (a few strings); a row is not kept once parsed. */
 #include "config.h"
 #include "jobs.h"
+#include "shard.h"
 #include "msg.h"
 #include "csvio.h"
 #include "jsonx.h"
@@ -844,4 +845,24 @@ int jobs_job_from_json(const char *text, gen_job *j)
     j->cfg_scale = jsonx_num(o, "cfg_scale");
     json_decref(o);
     return 0;
+}
+
+void jobs_keep_shard(gen_jobs *jobs, const char *provider_name, const shard *s)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < jobs->n; i++) {
+        gen_job *j = &jobs->v[i];
+        char *key = j->refused ? vb_xstrdup(j->id ? j->id : "")
+                               : jobs_canonical(j, provider_name, NULL, NULL);
+        bool mine = shard_owns(s, key);
+        free(key);
+        if (!mine) {
+            jobs_job_clear(j);
+            continue;
+        }
+        if (kept != i)
+            jobs->v[kept] = *j;
+        kept++;
+    }
+    jobs->n = kept;
 }

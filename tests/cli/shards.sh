@@ -131,6 +131,26 @@ mkdir -p "$T/busy" && : > "$T/busy/x"
 "$VBATCH" merge "$T/s1" "$T/s2" "$T/s3" --output "$T/busy" 2> /dev/null
 check "merge refuses an output folder that holds something (exit 2)" [ $? -eq 2 ]
 
+# generate --shard: the jobs split by their request, so that identical
+# requests (rows a and f) fall in one shard and are made once; the dry
+# runs of the three shards together plan every job once.
+printf '%s\n' 'id,prompt,duration' 'a,a cat,5' 'b,a dog,5' 'c,a bird,5' 'd,a fish,5' 'e,a cow,5' \
+    'f,a cat,5' 'g,a horse,5' 'h,a goat,5' 'i,a pig,5' > "$T/jobs.csv"
+for k in 1 2 3; do
+    "$VBATCH" generate "$T/jobs.csv" --shard "$k/3" --dry-run --format json -o "$T/g$k" \
+        > "$T/g$k.json" 2> /dev/null
+    check "generate --shard $k/3 --dry-run: exit 0" [ $? -eq 0 ]
+done
+"$PYTHON3" - "$T/g1.json" "$T/g2.json" "$T/g3.json" <<'PY' || fail "generate shards: every job once, a and f together"
+import json, sys
+shards = [[j["id"] for j in json.load(open(p))["jobs"]] for p in sys.argv[1:]]
+ids = sorted(i for s in shards for i in s)
+assert ids == list("abcdefghi"), ids
+assert any("a" in s and "f" in s for s in shards), shards
+assert all(len(s) >= 1 for s in shards), shards
+PY
+check "generate --shard: the dry runs wrote nothing" [ ! -e "$T/g1" ] && [ ! -e "$T/g2" ]
+
 # Bad specs: usage errors, nothing run.
 for spec in 0/3 4/3 3 a/b 1/0 auto; do
     env -u JOB_COMPLETION_INDEX -u SLURM_ARRAY_TASK_ID "$VBATCH" process "$T/in" --shard "$spec" \
