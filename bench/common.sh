@@ -69,7 +69,8 @@ EOF
 # (tests/lib/mock_kling.py) with those account limits, made-up keys,
 # $tmp/jobs.csv with N text-to-video jobs; sets KLING_URL and lower, the
 # least time those limits allow for N jobs (creates paced at RPM, at most
-# MAX_CONCURRENT tasks at once, each GEN_TIME s). Needs $tmp; stops the
+# MAX_CONCURRENT tasks at once, each GEN_TIME s). KLING_MOCK_ARGS: more
+# of the mock's options (e.g. --rpm-scope all). Needs $tmp; stops the
 # mock at exit.
 bench_kling_mock() {
     local dir
@@ -83,8 +84,9 @@ bench_kling_mock() {
     KLING_SECRET_KEY=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
     export KLING_ACCESS_KEY KLING_SECRET_KEY
     kling_jobs_csv "$tmp/jobs.csv" "$1" || exit 2
+    # shellcheck disable=SC2086
     kling_start "$tmp/mock" --gen-time "$2" --max-concurrent "$3" --rpm "$4" \
-        --url-ttl 300 || exit 2
+        --url-ttl 300 ${KLING_MOCK_ARGS:-} || exit 2
     lower=$(awk -v n="$1" -v g="$2" -v c="$3" -v r="$4" 'BEGIN {
         a = (n - 1) * 60 / r; w = int((n + c - 1) / c) - 1; b = w * g
         printf "%.2f", (a > b ? a : b) + g }')

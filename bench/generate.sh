@@ -18,9 +18,17 @@
 # libavformat-dev), and the CPU time this file system takes to create the
 # layout's files and folders (set TMPDIR to compare file systems).
 #
+# API=current (issue 13): Kling's current API style (the model in the
+# path, batch lookups by task_ids) with an account limit that counts
+# every request, polls too (the mock's --rpm-scope all), and the
+# baseline at each polling interval of POLLS ("5 1 0.25"): for each, wall
+# time against the bound, API requests per task and CPU; vbatch must win
+# on all three against every interval.
+#
 # Environment: GEN_TIME (2), MAX_CONCURRENT (20), RPM (600), RUNS (3),
-# BASELINE (1: also run the baseline), VBATCH (the binary; default
-# ./vbatch from the build folder).
+# BASELINE (1: also run the baseline), API (legacy, or current), POLLS
+# (the baseline's polling intervals: 5, or "5 1 0.25" with API=current),
+# VBATCH (the binary; default ./vbatch from the build folder).
 set -u
 
 N=${1:-500}
@@ -29,6 +37,12 @@ MAX_CONCURRENT=${MAX_CONCURRENT:-20}
 RPM=${RPM:-600}
 RUNS=${RUNS:-3}
 BASELINE=${BASELINE:-1}
+API=${API:-legacy}
+case $API in
+legacy) POLLS=${POLLS:-5} ;;
+current) POLLS=${POLLS:-5 1 0.25}; export KLING_MOCK_ARGS="--rpm-scope all" ;;
+*) echo "generate.sh: API must be legacy or current" >&2; exit 2 ;;
+esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/common.sh"
@@ -38,7 +52,16 @@ bench_kling_mock "$N" "$GEN_TIME" "$MAX_CONCURRENT" "$RPM"
 cat >"$tmp/kling.ini" <<EOF
 [provider.kling]
 base_url = $KLING_URL
+api = $API
 EOF
+# API requests per task, and polls per task, from the mock's stats (all
+# but the admin's): reqs STATS.json
+reqs() {
+    "$PYTHON3" -c 'import json, sys
+r = json.load(open(sys.argv[1]))["requests"]; n = int(sys.argv[2])
+t = sum(v for k, v in r.items() if k != "admin"); q = sum(v for k, v in r.items() if k in ("query", "lookup"))
+print("%.2f %.2f" % (t / n, q / n))' "$1" "$N"
+}
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -93,7 +116,7 @@ EOF_PY
 echo "file system: creating the layout's $((N * 6)) files and folders alone costs $(cat "$tmp/fs") s CPU here (plain loop)"
 rm -rf "$tmp/fs-cost"
 
-: >"$tmp/v.wall"; : >"$tmp/v.cpu"; : >"$tmp/v.rss"; : >"$tmp/v.anon"
+: >"$tmp/v.wall"; : >"$tmp/v.cpu"; : >"$tmp/v.rss"; : >"$tmp/v.anon"; : >"$tmp/v.req"
 for r in $(seq "$RUNS"); do
     kling_ctl reset >/dev/null
     /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$vbatch" generate "$tmp/jobs.csv" \
@@ -113,8 +136,9 @@ for r in $(seq "$RUNS"); do
     done
     wait "$tp"
     rc=$?
-    read -r wall user sys rss <"$tmp/t"
+    read -r wall user sys rss < <(tail -n 1 "$tmp/t")
     kling_stats "$tmp/stats$r.json"
+    reqs "$tmp/stats$r.json" >>"$tmp/v.req"
     echo "  vbatch run $r: exit $rc, ${wall} s wall, $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') s CPU (user $user, system $sys), $((rss / 1024)) MiB peak RSS ($((anon / 1024)) MiB private); mock: $(kling_summary "$tmp/stats$r.json")"
     echo "$wall" >>"$tmp/v.wall"
     awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }' >>"$tmp/v.cpu"
@@ -124,23 +148,29 @@ for r in $(seq "$RUNS"); do
 done
 vw=$(median <"$tmp/v.wall"); vc=$(median <"$tmp/v.cpu"); vr=$(median <"$tmp/v.rss")
 va=$(median <"$tmp/v.anon")
-echo "vbatch: median ${vw} s wall ($(awk -v a="$vw" -v b="$lower" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }') vs the bound), ${vc} s CPU, $((vr / 1024)) MiB peak RSS, $((${va%.*} / 1024)) MiB of it private"
+vq=$(cut -d' ' -f1 <"$tmp/v.req" | median); vp=$(cut -d' ' -f2 <"$tmp/v.req" | median)
+echo "vbatch: median ${vw} s wall ($(awk -v a="$vw" -v b="$lower" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }') vs the bound), ${vc} s CPU, $((vr / 1024)) MiB peak RSS, $((${va%.*} / 1024)) MiB of it private; ${vq} API requests per task (${vp} of them polls)"
 
 if [ "$BASELINE" = 1 ]; then
-    : >"$tmp/b.wall"; : >"$tmp/b.cpu"
-    for r in $(seq "$RUNS"); do
-        kling_ctl reset >/dev/null
-        /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$PYTHON3" "$here/generate-baseline.py" \
-            "$tmp/jobs.csv" --base-url "$KLING_URL" --output "$tmp/bout$r" \
-            --max-concurrent "$MAX_CONCURRENT" --rpm "$RPM" --poll 5 \
-            --summary "$tmp/bsum$r.json" >/dev/null
-        read -r wall user sys rss <"$tmp/t"
-        echo "  baseline run $r: ${wall} s wall, $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') s CPU, $((rss / 1024)) MiB peak RSS"
-        echo "$wall" >>"$tmp/b.wall"
-        awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }' >>"$tmp/b.cpu"
-        rm -rf "$tmp/bout$r"
+    for poll in $POLLS; do
+        : >"$tmp/b.wall"; : >"$tmp/b.cpu"; : >"$tmp/b.req"
+        for r in $(seq "$RUNS"); do
+            kling_ctl reset >/dev/null
+            /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$PYTHON3" "$here/generate-baseline.py" \
+                "$tmp/jobs.csv" --base-url "$KLING_URL" --output "$tmp/bout$r" \
+                --max-concurrent "$MAX_CONCURRENT" --rpm "$RPM" --poll "$poll" \
+                --summary "$tmp/bsum$r.json" >/dev/null
+            read -r wall user sys rss < <(tail -n 1 "$tmp/t")
+            kling_stats "$tmp/bstats$r.json"
+            reqs "$tmp/bstats$r.json" >>"$tmp/b.req"
+            echo "  baseline (polls every $poll s) run $r: ${wall} s wall, $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') s CPU, $((rss / 1024)) MiB peak RSS"
+            echo "$wall" >>"$tmp/b.wall"
+            awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }' >>"$tmp/b.cpu"
+            rm -rf "$tmp/bout$r"
+        done
+        bw=$(median <"$tmp/b.wall"); bc=$(median <"$tmp/b.cpu")
+        bq=$(cut -d' ' -f1 <"$tmp/b.req" | median)
+        echo "baseline (polls every $poll s): median ${bw} s wall ($(awk -v a="$bw" -v b="$lower" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }') vs the bound), ${bc} s CPU, ${bq} API requests per task"
+        echo "  baseline / vbatch: wall $(awk -v a="$bw" -v b="$vw" 'BEGIN { printf "%.2fx", a / b }'), CPU $(awk -v a="$bc" -v b="$vc" 'BEGIN { printf "%.2fx", a / b }'), requests per task $(awk -v a="$bq" -v b="$vq" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }')"
     done
-    bw=$(median <"$tmp/b.wall"); bc=$(median <"$tmp/b.cpu")
-    echo "baseline: median ${bw} s wall ($(awk -v a="$bw" -v b="$lower" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }') vs the bound), ${bc} s CPU"
-    echo "ratio baseline / vbatch (wall): $(awk -v a="$bw" -v b="$vw" 'BEGIN { printf "%.2fx", a / b }')"
 fi
