@@ -76,6 +76,9 @@ char *msg_printable_dup(const char *s)
 }
 
 static void emit(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void emit(const char *prefix, const char *fmt, va_list ap)
 {
     char *body = vb_xvasprintf(fmt, ap);
     msg_printable(body);

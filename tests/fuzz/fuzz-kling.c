@@ -38,8 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(body, data + 2, len);
 
     provider_reply r = {0};
-    provider_kling.parse_reply(http, curl_code, body, len, &r);
-    if (r.verdict < PV_OK || r.verdict > PV_TRANSIENT)
+    /* The reply of a create or of a query, as the byte says. */
+    int call = data[1] & 2 ? PC_QUERY : PC_CREATE;
+    provider_kling.parse_reply(call, http, curl_code, body, len, &r);
+    if (r.verdict < PV_OK || r.verdict > PV_NOT_SENT)
         fuzz_fail("verdict %d out of range", r.verdict);
     if (r.status < PT_UNKNOWN || r.status > PT_FAILED)
         fuzz_fail("status %d out of range", r.status);
