@@ -190,6 +190,9 @@ extern const provider provider_fal;
 /* The provider called `name` (case-sensitive), NULL if none; name NULL:
  * the default one (the first of provider.c's table). */
 const provider *provider_find(const char *name);
+/* A base URL without its trailing '/' (paths start with one:
+ * "https://host/" + "/v1/..." would not do). Caller frees. */
+char *provider_base_url(const char *url);
 /* Every provider name, joined with ", ". Caller frees. */
 char *provider_names(void);
 

@@ -268,11 +268,7 @@ static provider_session *fal_session_new(const vb_config *c, vb_error *e)
     provider_session *s = vb_xcalloc(1, sizeof *s);
     s->key = key;
     s->line = vb_xasprintf("Authorization: Key %s", key);
-    const char *b = c->fal.base_url;
-    size_t len = strlen(b);
-    while (len > 0 && b[len - 1] == '/')
-        len--;
-    s->base_url = vb_xstrndup(b, len);
+    s->base_url = provider_base_url(c->fal.base_url);
     s->request_timeout = c->fal.request_timeout > 0 ? c->fal.request_timeout
                                                     : FAL_REQUEST_TIMEOUT;
     return s;

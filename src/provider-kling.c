@@ -327,12 +327,7 @@ static provider_session *kling_session_new(const vb_config *c, vb_error *e)
         free(s);
         return NULL;
     }
-    /* Paths start with '/': "https://host/" + "/v1/..." would not do. */
-    const char *b = c->kling.base_url;
-    size_t len = strlen(b);
-    while (len > 0 && b[len - 1] == '/')
-        len--;
-    s->base_url = vb_xstrndup(b, len);
+    s->base_url = provider_base_url(c->kling.base_url);
     s->request_timeout = c->kling.request_timeout > 0 ? c->kling.request_timeout
                                                       : KLING_REQUEST_TIMEOUT;
     s->api = c->kling.api;

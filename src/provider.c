@@ -46,3 +46,11 @@ char *provider_names(void)
     }
     return s;
 }
+
+char *provider_base_url(const char *url)
+{
+    size_t len = strlen(url);
+    while (len > 0 && url[len - 1] == '/')
+        len--;
+    return vb_xstrndup(url, len);
+}

@@ -3,11 +3,10 @@
  * JSON turned into INI text for the preset loader, then checked to come
  * back exactly as it was recorded. */
 #include "config.h"
-#include "report.h"
+#include "report-impl.h"
 #include "preset.h"
 #include "state.h"
 #include "util.h"
-#include "writer.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -78,14 +77,7 @@ int report_load_config(const char *out_dir, const char *batch_id, vb_config *c, 
     }
     if (rc == 0) {
         /* Resume only with exactly the settings the batch ran with. */
-        writer *w = writer_new(WRITER_JSON);
-        writer_begin_object(w, NULL);
-        preset_write(c, w);
-        writer_end_object(w);
-        char *s = writer_finish(w, NULL);
-        writer_free(&w);
-        json_t *again = json_loads(s, 0, NULL);
-        free(s);
+        json_t *again = report_config_json(c);
         /* Every recorded key must come back as it was; keys a newer
          * vbatch added are not in an older journal and keep their
          * defaults. */

@@ -16,4 +16,10 @@ int report_each_record(state *st, const char *id, report_record_fn fn, void *ctx
 /* A report_record_fn adding each record to the report_counts ctx. */
 int report_count_one(void *ctx, item_record *it, vb_error *e);
 
+#include <jansson.h>
+
+/* The settings as preset_write gives them, as a JSON tree (the caller
+ * owns it). */
+json_t *report_config_json(const vb_config *c);
+
 #endif

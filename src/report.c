@@ -94,6 +94,19 @@ static void settings_hashes(report *r, json_t *config)
     json_decref(a);
 }
 
+json_t *report_config_json(const vb_config *c)
+{
+    writer *w = writer_new(WRITER_JSON);
+    writer_begin_object(w, NULL);
+    preset_write(c, w);
+    writer_end_object(w);
+    char *s = writer_finish(w, NULL);
+    writer_free(&w);
+    json_t *j = json_loads(s, 0, NULL);
+    free(s);
+    return j;
+}
+
 void report_settings_hash(const char *config_json, char hex[65])
 {
     report r = {0};
@@ -122,18 +135,10 @@ report *report_open(const char *out_dir, const report_batch_info *info, vb_error
     if (info->inputs)
         for (size_t i = 0; i < info->inputs->n; i++)
             vb_strlist_add(&r->inputs, info->inputs->v[i]);
-    if (info->config_json) {
+    if (info->config_json)
         r->config = json_loads(info->config_json, 0, NULL);
-    } else if (info->config) {
-        writer *w = writer_new(WRITER_JSON);
-        writer_begin_object(w, NULL);
-        preset_write(info->config, w);
-        writer_end_object(w);
-        char *s = writer_finish(w, NULL);
-        writer_free(&w);
-        r->config = json_loads(s, 0, NULL);
-        free(s);
-    }
+    else if (info->config)
+        r->config = report_config_json(info->config);
     settings_hashes(r, r->config);
     r->started = util_wall();
     char t0[40];
@@ -176,14 +181,7 @@ report *report_preview(const char *out_dir, const vb_config *config, vb_error *e
         report_free(&r);
         return NULL;
     }
-    writer *w = writer_new(WRITER_JSON);
-    writer_begin_object(w, NULL);
-    preset_write(config, w);
-    writer_end_object(w);
-    char *s = writer_finish(w, NULL);
-    writer_free(&w);
-    r->config = json_loads(s, 0, NULL);
-    free(s);
+    r->config = report_config_json(config);
     settings_hashes(r, r->config);
     return r;
 }

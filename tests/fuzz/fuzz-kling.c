@@ -1,5 +1,6 @@
-/* fuzz-kling.c - Kling API replies (provider-kling.c's parse_reply), as
- * the generate engine reads them after a create or a query call.
+/* fuzz-kling.c - the providers' API replies (provider-kling.c's and
+ * provider-fal.c's parse_reply), as the generate engine reads them after
+ * a create, a query, a result or a cancel call.
  *
  * Input: byte 0 picks the HTTP status (a table of the statuses the API
  * and its proxies send, or any value), byte 1 bit 0 says whether the
@@ -54,6 +55,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (curl_code && r.verdict != PV_TRANSIENT)
         fuzz_fail("failed transfer read as verdict %d", r.verdict);
     provider_reply_clear(&r);
+
+    /* fal.ai's queue: any of its four calls (bits 1-2). Its replies need
+     * not name a task (a status or a result call), so the checks are the
+     * ones every reply keeps. */
+    static const int fal_calls[] = { PC_CREATE, PC_QUERY, PC_RESULT, PC_CANCEL };
+    provider_reply f = {0};
+    provider_fal.parse_reply(fal_calls[(data[1] >> 1) & 3], http, curl_code, body, len, &f);
+    if (f.verdict < PV_OK || f.verdict > PV_NOT_SENT)
+        fuzz_fail("fal: verdict %d out of range", f.verdict);
+    if (f.status < PT_UNKNOWN || f.status > PT_FAILED)
+        fuzz_fail("fal: status %d out of range", f.status);
+    if (memchr(f.msg, '\0', sizeof f.msg) == NULL)
+        fuzz_fail("fal: message not terminated");
+    if (f.verdict != PV_OK && !f.msg[0])
+        fuzz_fail("fal: verdict %d without a message", f.verdict);
+    if (curl_code && f.verdict == PV_OK)
+        fuzz_fail("fal: a failed transfer read as OK");
+    provider_reply_clear(&f);
     free(body);
     return 0;
 }
