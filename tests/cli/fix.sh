@@ -88,11 +88,11 @@ packets_of "$T/in/quiet.mp4" v > "$T/pv-in"; packets_of "$D/video/quiet.mp4" v >
 check "quiet: the video copied bit-identical" cmp -s "$T/pv-in" "$T/pv-out"
 pyjson "$D/metadata/fix.json" 'd["plan"]["actions"] == ["remux", "audio"] and d["plan"]["video"]["mode"] == "copy"' ||
     fail "quiet: remux + audio, video copied"
-# With the picture copied a pass costs little: up to three, the nearest
+# With the picture copied a pass costs little: up to five, the nearest
 # delivered, and fix.json's figure is the delivered file's.
 fine=$(lufs_fine "$D/video/quiet.mp4")
 check "quiet: $fine LUFS within 0.05 LU of -14" near "$fine" -14 0.05
-pyjson "$D/metadata/fix.json" '1 <= d["pass"]["passes"] <= 3 and abs([x["after"] for x in d["figures"] if x["name"] == "integrated_lufs"][0] - ('"$fine"')) < 0.0015' ||
+pyjson "$D/metadata/fix.json" '1 <= d["pass"]["passes"] <= 5 and abs([x["after"] for x in d["figures"] if x["name"] == "integrated_lufs"][0] - ('"$fine"')) < 0.0015' ||
     fail "quiet: fix.json's loudness after is the delivered file's ($fine)"
 
 # 2 s of clipped pink noise: too loud, sample peaks at full scale
