@@ -83,7 +83,8 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
 
 /* The settings of a run: the preset NAME (NULL: "default"), then each
  * --config file in order. 0, or VB_EXIT_USAGE after printing why. */
-int cmd_load_config(vb_config *cfg, const char *preset, const vb_strlist *configs);
+int cmd_load_config(vb_config *cfg, const char *preset, const vb_strlist *configs,
+                    const vb_strlist *sets);
 
 /* argv (argv[0] included) as one shell-quoted string. Caller frees. */
 char *cmd_join_argv(int argc, char **argv);

@@ -26,6 +26,7 @@
 static const cmd_option cmd_generate_options[] = {
     { "preset", 'P', "NAME", "preset to use (see `vbatch presets`; default: default)" },
     { "config", 'c', "FILE", "INI file applied on top of the preset (repeatable)" },
+    { "set", 's', "SECTION.KEY=VALUE", "one setting on top of the preset and --config files (repeatable; generate.max_concurrent=5)" },
     { "output", 'o', "DIR", "output folder (default: vbatch-out)" },
     { "provider", 0, "NAME", "the generation API: kling or fal ([generate] provider)" },
     { "max-concurrent", 0, "N", "tasks in flight at once (default 3; [generate] max_concurrent)" },
@@ -46,7 +47,7 @@ static const cmd_option cmd_generate_options[] = {
 };
 
 typedef struct cmd_generate_args {
-    vb_strlist configs;
+    vb_strlist configs, sets;
     vb_strlist image_dirs;    /* --images-from */
     const char *preset;
     const char *out_dir;
@@ -70,6 +71,7 @@ static int cmd_generate_opt(const cmd_option *o, const char *arg, void *ud)
     const char *n = o->name;
     if (strcmp(n, "preset") == 0) a->preset = arg;
     else if (strcmp(n, "config") == 0) vb_strlist_add(&a->configs, arg);
+    else if (strcmp(n, "set") == 0) vb_strlist_add(&a->sets, arg);
     else if (strcmp(n, "output") == 0) a->out_dir = arg;
     else if (strcmp(n, "dry-run") == 0) a->dry_run = true;
     else if (strcmp(n, "shard") == 0) {
@@ -507,7 +509,7 @@ static int cmd_generate_exec(int argc, char **argv)
     }
     const char *path = argv[optind];
 
-    if ((status = cmd_load_config(&cfg, a.preset, &a.configs)) != 0)
+    if ((status = cmd_load_config(&cfg, a.preset, &a.configs, &a.sets)) != 0)
         goto out;
     /* Command-line options come last: they win over every file. */
     if (a.provider) {
@@ -589,6 +591,7 @@ out:
     jobs_free(&jobs);
     preset_free_contents(&cfg);
     vb_strlist_clear(&a.configs);
+    vb_strlist_clear(&a.sets);
     vb_strlist_clear(&a.image_dirs);
     return status;
 }
@@ -596,9 +599,10 @@ out:
 const vb_command cmd_generate = {
     .name = "generate",
     .alias = NULL,
-    .usage = "JOBS.csv [--preset NAME] [--config FILE] [--output DIR] [--provider kling|fal]\n"
-             "       [--max-concurrent N] [--rpm N] [--budget UNITS] [--jobs N] [--deep] [--thumbnails]\n"
-             "       [--fix] [--publish] [--images-from DIR]... [--shard K/N] [--quiet|--verbose]\n"
+    .usage = "JOBS.csv [--preset NAME] [--config FILE] [--set SECTION.KEY=VALUE] [--output DIR]\n"
+             "       [--provider kling|fal] [--max-concurrent N] [--rpm N] [--budget UNITS] [--jobs N]\n"
+             "       [--deep] [--thumbnails]"
+             " [--fix] [--publish] [--images-from DIR]... [--shard K/N] [--quiet|--verbose]\n"
              "       [--dry-run [--format text|json]]",
     .summary = "generate videos from a CSV of prompts with a video API (Kling, fal.ai), then check them",
     .description =

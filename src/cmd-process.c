@@ -274,16 +274,8 @@ static int cmd_process_exec(int argc, char **argv)
         goto out;
     }
 
-    if ((status = cmd_load_config(&cfg, a.preset, &a.configs)) != 0)
+    if ((status = cmd_load_config(&cfg, a.preset, &a.configs, &a.sets)) != 0)
         goto out;
-    for (size_t i = 0; i < a.sets.n; i++) {
-        vb_error se = {0};
-        if (preset_set(&cfg, a.sets.v[i], &se) != 0) {
-            msg_error("%s", se.msg);
-            status = VB_EXIT_USAGE;
-            goto out;
-        }
-    }
     /* Command-line options come last: they win over every file. */
     if (a.patterns.n) {
         vb_strlist_clear(&cfg.input.patterns);

@@ -305,12 +305,15 @@ char *cmd_join_argv(int argc, char **argv)
     return s;
 }
 
-int cmd_load_config(vb_config *cfg, const char *preset, const vb_strlist *configs)
+int cmd_load_config(vb_config *cfg, const char *preset, const vb_strlist *configs,
+                    const vb_strlist *sets)
 {
     vb_error e = {0};
     int rc = preset_load_name(cfg, preset ? preset : "default", &e);
     for (size_t i = 0; rc == 0 && i < configs->n; i++)
         rc = preset_load_file(cfg, configs->v[i], &e);
+    for (size_t i = 0; rc == 0 && sets && i < sets->n; i++)
+        rc = preset_set(cfg, sets->v[i], &e);
     if (rc == 0)
         return 0;
     msg_error("%s", e.msg);

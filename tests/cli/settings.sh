@@ -28,6 +28,17 @@ expect_status 0 "--set a two-part section" "$VBATCH" -q process "$T/in" -o "$T/o
 pyjson "$T/o5/summary/batch_report.json" 'd["config"]["provider.kling"]["base_url"] == "https://kling.example"' ||
     fail "--set provider.kling.base_url recorded"
 
+# generate takes --set too: the plan shows it, an unknown key stops it.
+printf 'prompt,duration\n"a cat",5\n' > "$T/jobs.csv"
+"$VBATCH" -q generate "$T/jobs.csv" --dry-run --format json -o "$T/g1" \
+    --set generate.budget=1 -s generate.max_concurrent=7 > "$T/g1.json"
+check "generate --dry-run --set: exit 0" [ $? -eq 0 ]
+pyjson "$T/g1.json" 'd["limits"]["budget"] == 1 and d["limits"]["max_concurrent"] == 7 and d["totals"]["over_budget"] == 1' ||
+    fail "generate --set: budget and max_concurrent in the plan"
+"$VBATCH" -q generate "$T/jobs.csv" --dry-run -o "$T/g2" --set generate.max_concurent=7 2> "$T/e2"
+check "generate --set unknown key: exit 2" [ $? -eq 2 ]
+check "generate --set unknown key: did you mean" grep -qF "(did you mean 'max_concurrent'?)" "$T/e2"
+
 # ---- presets NAME: an INI file --config takes ----
 for p in default kling-clip youtube-shorts tiktok; do
     "$VBATCH" presets $p > "$T/$p.ini" || fail "presets $p"
