@@ -78,7 +78,8 @@ typedef struct batch_observer {
      * because of the output folder. */
     void (*recorded)(void *ud, const item *it, bool out_stop);
     void (*progress)(void *ud, const batch_progress *p);
-    void (*event)(void *ud, int event, double arg);
+    /* resume: the command that finishes the batch (BATCH_KILLED), or NULL. */
+    void (*event)(void *ud, int event, double arg, const char *resume);
     /* The run is over: the status line goes. */
     void (*done)(void *ud);
     void *ud;

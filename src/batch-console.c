@@ -173,7 +173,7 @@ static void console_done(void *ud)
 
 /* ---- signals ---- */
 
-static void console_event(void *ud, int event, double arg)
+static void console_event(void *ud, int event, double arg, const char *resume)
 {
     (void)ud;
     switch (event) {
@@ -185,7 +185,8 @@ static void console_event(void *ud, int event, double arg)
         msg_note("grace period over: interrupting the running items (they are left pending)");
         break;
     case BATCH_KILLED:
-        msg_error("interrupted again: stopping now (resumable)");
+        msg_error("interrupted again: stopping now; to finish the batch: %s",
+                  resume ? resume : "vbatch resume");
         break;
     }
 }

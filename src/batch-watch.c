@@ -141,18 +141,26 @@ static void *signal_main(void *arg)
     signal_wait(&set, INFINITY);
     double grace = g->cfg->batch.grace_period;
     if (obs->event)
-        obs->event(obs->ud, BATCH_INTERRUPTED, grace);
+        obs->event(obs->ud, BATCH_INTERRUPTED, grace, NULL);
     pthread_mutex_lock(&g->mu);
     engine_stop(g);
     pthread_mutex_unlock(&g->mu);
     if (!signal_wait(&set, grace)) {
         if (obs->event)
-            obs->event(obs->ud, BATCH_GRACE_OVER, grace);
+            obs->event(obs->ud, BATCH_GRACE_OVER, grace, NULL);
         atomic_store(&g->abort, 1);
         signal_wait(&set, INFINITY);
     }
-    if (obs->event)
-        obs->event(obs->ud, BATCH_KILLED, 0);
+    if (obs->event) {
+        /* Said now: the summary that says it after one interrupt is
+         * never written. */
+        char *q = util_shell_quote(g->o->out_dir);
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "vbatch resume --job-id %s --output %s",
+                 report_batch_id(g->rep), q);
+        free(q);
+        obs->event(obs->ud, BATCH_KILLED, 0, cmd);
+    }
     _exit(VB_EXIT_INTERRUPTED);
 }
 

@@ -36,6 +36,28 @@ check "the printed command finishes the batch (exit 0)" [ "$rc" -eq 0 ]
 pyjson "$T/st1.json" 'd["batches"][0]["status"] == "done" and d["batches"][0]["counts"]["done"] == 6' ||
     fail "resumed: every item done"
 
+# Interrupted twice (the first's grace period not over): the process ends
+# at once and says the command too, which finishes the batch.
+OUT3="$T/out3"
+rm -f "$OUT3"/*/metadata/probe.json
+THROTTLE_SLOW=/in/clip THROTTLE_DELAY_MS=100 THROTTLE_BYTES=4096 INTERRUPT_AGAIN=0.3 \
+    INTERRUPT_PRELOAD="$THROTTLE_SO" "$PYTHON3" "$TOP_SRCDIR/tests/lib/interrupt.py" \
+    "$OUT3/*/metadata/probe.json" 1 0 "$VBATCH" process "$IN" --output "$OUT3" --jobs 1 --force \
+    --set batch.grace_period=60 2> "$T/err5" > "$T/rc"
+check "interrupted twice: exit 4" [ "$(cut -d' ' -f1 "$T/rc")" = 4 ]
+check "interrupted twice: at once, not after the grace period" \
+    awk -v s="$(cut -d' ' -f2 "$T/rc")" 'BEGIN { exit !(s < 10) }'
+ID3=$("$VBATCH" status --output "$OUT3" --format json |
+      "$PYTHON3" -c 'import json,sys; print(json.load(sys.stdin)["batches"][0]["batch_id"])')
+check "interrupted twice: the exact resume command" \
+    grep -qF "interrupted again: stopping now; to finish the batch: vbatch resume --job-id $ID3 --output $OUT3" "$T/err5"
+cmd=$(sed -n "s/.*to finish the batch: \(vbatch resume .*\)$/\1/p" "$T/err5")
+eval "$cmd" > /dev/null 2>&1; rc=$?
+check "interrupted twice: the printed command finishes the batch (exit 0)" [ "$rc" -eq 0 ]
+"$VBATCH" status --output "$OUT3" --format json > "$T/st5.json"
+pyjson "$T/st5.json" 'd["batches"][0]["status"] == "done" and d["batches"][0]["counts"]["done"] == 6' ||
+    fail "interrupted twice, resumed: every item done"
+
 # Without --job-id: the only interrupted batch.
 OUT2="$T/out2"
 interrupted "$OUT2"

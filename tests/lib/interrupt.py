@@ -4,7 +4,8 @@ ends), wait DELAY seconds more, send it one SIGINT, and print its exit
 status and the seconds from the signal to its exit ("4 1.2"). Run from
 Python so that SIGINT is not ignored, as it is for a background job of a
 non-interactive shell. With INTERRUPT_PRELOAD=SO in the environment, CMD runs
-with that shim preloaded (see tests/lib/throttle.c)."""
+with that shim preloaded (see tests/lib/throttle.c); with INTERRUPT_AGAIN=S,
+a second SIGINT follows the first after S seconds."""
 import glob
 import os
 import signal
@@ -18,6 +19,7 @@ def main():
     cmd = sys.argv[4:]
     env = dict(os.environ)
     so = env.pop("INTERRUPT_PRELOAD", "")
+    again = env.pop("INTERRUPT_AGAIN", "")
     if so:
         env["LD_PRELOAD"] = so
         env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
@@ -31,6 +33,11 @@ def main():
     time.sleep(delay)
     p.send_signal(signal.SIGINT)
     t = time.time()
+    if again:
+        try:
+            p.wait(timeout=float(again))
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGINT)
     try:
         rc = p.wait(timeout=60)
     except subprocess.TimeoutExpired:
