@@ -99,15 +99,21 @@ int batch_decode_threads(int jobs, int cores, int64_t left, bool closed, bool an
 /* "batch_YYYYMMDD_HHMMSS" for now (the journal makes it unique). */
 void batch_make_id(char *buf, size_t len);
 
+/* The journal's mark of a PATH URL recorded without its credentials or
+ * query ("--url https://host/a.mp4"): resume and retry take it again as
+ * an operand. */
+#define BATCH_INPUT_STRIPPED "--url "
+
 typedef struct batch_opts {
     const vb_config *config;      /* borrowed */
     const char *out_dir;
-    vb_strlist paths;             /* PATH arguments (owned) */
+    vb_strlist paths;             /* PATH arguments (owned); resuming, the
+                                     full URLs of PATH URLs given again */
     vb_strlist lists;             /* --from-list files (owned) */
     const char *command_line;
     int jobs;                     /* 0 = cores */
     const char *resume_id;        /* finish this recorded batch: its pending
-                                     items, no scan (paths unused; lists: where
+                                     items, no scan (paths: see above; lists: where
                                      to read its URLs in full, none = the
                                      batch's own list files) */
     const char *requeue;          /* with resume_id: items with this status

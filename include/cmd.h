@@ -68,6 +68,7 @@ typedef struct recorded_args {
     int error_handling;           /* 0 = as recorded, else 1 + enum error_handling */
     double budget;                /* generate batches: < 0 = as recorded */
     vb_strlist lists;             /* --from-list: where the full URLs are (owned) */
+    vb_strlist urls;              /* operands: PATH URLs given again in full (owned) */
 } recorded_args;
 /* --output, --job-id, --jobs, --error-handling, --from-list, --quiet,
  * --verbose: 0
@@ -75,7 +76,8 @@ typedef struct recorded_args {
  * o is none of them, -1 after a usage error was printed. */
 int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
                      recorded_args *a);
-/* Check the operands, load the batch's settings and run it: its pending
+/* Check the operands (URLs only: those of PATH URLs the journal keeps
+ * without their secrets), load the batch's settings and run it: its pending
  * items, plus (requeue non-NULL) those with status requeue, in up to
  * `rounds` rounds while some are left with that status. Exit status. */
 int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_args *a,

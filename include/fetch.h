@@ -46,5 +46,9 @@ const char *fetch_version(void);
  * user:password@, the query string and the fragment (they often carry
  * signed tokens). Caller frees. */
 char *fetch_display_url(const char *url);
+/* Whether fetch_display_url drops something of url (credentials, options,
+ * a query or a fragment): what the journal keeps of it is not enough to
+ * fetch it again. */
+bool fetch_url_stripped(const char *url);
 
 #endif

@@ -320,6 +320,19 @@ static void name_reserved(void *ud, const char *folder)
     layout_reserve(ud, folder);
 }
 
+/* Of the URLs given to resume, the first shown as `display`, or display. */
+static const char *source_url_again(const batch_opts *o, const char *display)
+{
+    for (size_t i = 0; i < o->paths.n; i++) {
+        char *d = fetch_display_url(o->paths.v[i]);
+        bool same = strcmp(d, display) == 0;
+        free(d);
+        if (same)
+            return o->paths.v[i];
+    }
+    return display;
+}
+
 /* The scanner over the batch's inputs: the PATH arguments and lists
  * given, or, resuming, those the batch recorded (in case a killed run had
  * not entered them all). */
@@ -327,18 +340,22 @@ static scanner *source_scanner(const batch_opts *o, report *rep)
 {
     scanner *sc = scan_new(&o->config->input);
     scan_skip_dir(sc, o->out_dir);
-    for (size_t i = 0; i < o->paths.n; i++)
+    for (size_t i = 0; !o->resume_id && i < o->paths.n; i++)
         scan_add_path(sc, o->paths.v[i]);
     for (size_t i = 0; !o->resume_id && i < o->lists.n; i++)
         scan_add_list(sc, o->lists.v[i]);
     scan_set_shard(sc, o->shard_k, o->shard_n);
     if (o->resume_id && !o->feed) {
-        static const char opt[] = "--from-list ", sh[] = "--shard ";
+        static const char opt[] = "--from-list ", sh[] = "--shard ",
+                          url[] = BATCH_INPUT_STRIPPED;
         const vb_strlist *in = report_inputs(rep);
         for (size_t i = 0; i < in->n; i++) {
             int k, n;
             if (strncmp(in->v[i], opt, sizeof opt - 1) == 0)
                 scan_add_list(sc, in->v[i] + sizeof opt - 1);
+            else if (strncmp(in->v[i], url, sizeof url - 1) == 0)
+                /* The full URL given again, else what is recorded. */
+                scan_add_path(sc, source_url_again(o, in->v[i] + sizeof url - 1));
             else if (strncmp(in->v[i], sh, sizeof sh - 1) == 0 &&
                      sscanf(in->v[i] + sizeof sh - 1, "%d/%d", &k, &n) == 2)
                 /* The batch's shard, which its resume keeps. */
@@ -368,7 +385,7 @@ int batch_source_open(const batch_opts *o, report *rep, batch_source **out, vb_e
     if ((s->resuming && report_each_folder(rep, name_taken, s->names, e) != 0) ||
         report_each_known_folder(rep, name_reserved, s->names, e) != 0)
         rc = 1;
-    if (o->resume_id && !(s->rl = relist_new(rep, &o->lists, &o->config->input, e)))
+    if (o->resume_id && !(s->rl = relist_new(rep, &o->lists, &o->paths, &o->config->input, e)))
         rc = 1;
     if (o->resume_id) {
         /* Leftovers of a killed run outside the item folders. */

@@ -481,9 +481,15 @@ static report *engine_journal(const batch_opts *o, batch_result *res)
     batch_make_id(batch_id, sizeof batch_id);
     vb_strlist inputs = {0};
     for (size_t i = 0; i < o->paths.n; i++) {
-        /* A URL without its credentials and query, as everywhere else. */
-        char *p = util_is_url(o->paths.v[i]) ? fetch_display_url(o->paths.v[i])
-                                             : vb_xstrdup(o->paths.v[i]);
+        /* A URL without its credentials and query, as everywhere else;
+         * one that had some is marked, for resume to ask for it again. */
+        const char *in = o->paths.v[i];
+        char *p = util_is_url(in) ? fetch_display_url(in) : vb_xstrdup(in);
+        if (util_is_url(in) && fetch_url_stripped(in)) {
+            char *m = vb_xasprintf("%s%s", BATCH_INPUT_STRIPPED, p);
+            free(p);
+            p = m;
+        }
         vb_strlist_add(&inputs, p);
         free(p);
     }

@@ -109,6 +109,7 @@ static int cmd_resume_run_recorded(const recorded_args *a, const char *requeue, 
     batch_opts b = {
         .config = &cfg, .out_dir = a->out_dir, .command_line = vb_command_line,
         .jobs = a->jobs, .resume_id = a->batch_id, .requeue = requeue, .lists = a->lists,
+        .paths = a->urls,
         .observer = batch_console(), .summary_out = vb_verbosity >= 1 ? stdout : NULL,
     };
     /* Retrying: another round while items with the requeued status are
@@ -128,8 +129,10 @@ static int cmd_resume_run_recorded(const recorded_args *a, const char *requeue, 
 int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_args *a,
                      const char *requeue, int rounds)
 {
-    if (optind < argc)
-        return cmd_bad_usage(c, "unexpected argument '%s'", argv[optind]);
+    for (int i = optind; i < argc; i++)
+        if (!util_is_url(argv[i]))
+            return cmd_bad_usage(c, "unexpected argument '%s' (only URLs: those given to the"
+                                 " batch as PATHs, in full)", argv[i]);
     if (!a->batch_id && requeue)
         return cmd_bad_usage(c, "--job-id is required");
     /* The output folder's lock for the whole command, every round of a
@@ -147,6 +150,8 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
     /* resume alone: the one batch left unfinished, looked up under the
      * lock, so that none of them is still running. */
     recorded_args own = *a;
+    for (int i = optind; i < argc; i++)
+        vb_strlist_add(&own.urls, argv[i]);
     char *found = NULL;
     if (!a->batch_id) {
         if (!recorded || report_unfinished_batch(a->out_dir, &found, &e) != 0) {
@@ -155,6 +160,7 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
                         a->out_dir, a->out_dir);
             msg_error("%s", e.msg);
             state_lock_release(&lock);
+            vb_strlist_clear(&own.urls);
             return VB_EXIT_USAGE;
         }
         own.batch_id = found;
@@ -163,6 +169,7 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
     state_lock_note(lock, own.batch_id);
     int status = cmd_resume_run_recorded(&own, requeue, rounds);
     state_lock_release(&lock);
+    vb_strlist_clear(&own.urls);
     free(found);
     return status;
 }
@@ -185,7 +192,7 @@ const vb_command cmd_resume = {
     .name = "resume",
     .alias = NULL,
     .usage = "[--job-id ID] [--output DIR] [--jobs N] [--error-handling continue|stop]"
-             " [--budget UNITS] [--from-list FILE]... [--quiet|--verbose]",
+             " [--budget UNITS] [--from-list FILE]... [--quiet|--verbose] [URL...]",
     .summary = "finish an interrupted batch: its pending items, with its settings",
     .description =
         "Finishes the batch ID recorded in the journal DIR/.vbatch/state.db, for\n"
@@ -199,7 +206,9 @@ const vb_command cmd_resume = {
         "journal, every item of the batch once. Exit status as for process.\n"
         "The journal keeps URLs without credentials or query string: a pending\n"
         "URL item is fetched with the full URL from the batch's list files, read\n"
-        "again (or from the --from-list files given here, when they moved).\n"
+        "again (or from the --from-list files given here, when they moved); a URL\n"
+        "given as a PATH with credentials or a query string is given again as an\n"
+        "operand URL (without it, that item fails and says so).\n"
         "The run holds DIR/.vbatch/lock: while another run holds it (this batch or\n"
         "another one is still being run) resume is refused (exit 2); a batch whose\n"
         "process is gone (vbatch status: interrupted (process gone)) is taken over.",

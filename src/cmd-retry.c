@@ -62,7 +62,7 @@ const vb_command cmd_retry = {
     .alias = NULL,
     .usage = "--job-id ID [--output DIR] [--only failed|qc_failed] [--retry-count N]"
              " [--jobs N] [--error-handling continue|stop] [--budget UNITS] [--from-list FILE]..."
-             " [--quiet|--verbose]",
+             " [--quiet|--verbose] [URL...]",
     .summary = "reprocess a batch's failed items, with its settings",
     .description =
         "Reprocesses the items of the batch ID (journal DIR/.vbatch/state.db)\n"
@@ -75,7 +75,9 @@ const vb_command cmd_retry = {
         "N rounds in all (each round writes the reports). The reports are then\n"
         "written from the journal, every item of the batch once. Exit status as\n"
         "for process. URL items are fetched with their full URLs, read again from\n"
-        "the batch's list files (or the --from-list files given here).\n"
+        "the batch's list files (or the --from-list files given here); a URL\n"
+        "given as a PATH with credentials or a query string is given again as an\n"
+        "operand URL.\n"
         "Every round runs under DIR/.vbatch/lock: while another run holds it, retry\n"
         "is refused (exit 2).",
     .options = cmd_retry_options,

@@ -109,6 +109,24 @@ char *fetch_display_url(const char *url)
     return msg_printable(out ? out : fetch_display_cut(url));
 }
 
+bool fetch_url_stripped(const char *url)
+{
+    CURLU *h = curl_url();
+    static const CURLUPart parts[] = { CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS,
+                                       CURLUPART_QUERY, CURLUPART_FRAGMENT };
+    bool stripped = false;
+    if (!h || curl_url_set(h, CURLUPART_URL, url,
+                           CURLU_NON_SUPPORT_SCHEME | CURLU_ALLOW_SPACE) != CURLUE_OK)
+        stripped = true; /* shown cut: not the URL either */
+    for (size_t i = 0; !stripped && i < VB_ARRAY_LEN(parts); i++) {
+        char *got = NULL;
+        stripped = curl_url_get(h, parts[i], &got, 0) == CURLUE_OK;
+        curl_free(got);
+    }
+    curl_url_cleanup(h);
+    return stripped;
+}
+
 static const char *fetch_reason(long status)
 {
     static const struct { long code; const char *text; } reasons[] = {

@@ -6,6 +6,7 @@
  * the pending items' URLs are kept once matched. */
 #include "config.h"
 #include "relist.h"
+#include "batch.h"
 #include "fetch.h"
 #include "scan.h"
 
@@ -27,6 +28,7 @@ struct relist {
     found *f;                /* pending URL items, by seq */
     size_t n, cap;
     char *missing;           /* the lists that could not be read, or NULL */
+    vb_strlist stripped;     /* PATH URLs recorded without their secrets */
 };
 
 typedef struct walk {
@@ -73,22 +75,25 @@ static void take(void *ud, int64_t seq, const char *source, bool pending)
     r->f[r->n++] = (found){ .seq = seq, .url = l ? vb_xstrdup(l->full) : NULL };
 }
 
-relist *relist_new(report *rep, const vb_strlist *lists, const input_config *in,
-                   vb_error *e)
+relist *relist_new(report *rep, const vb_strlist *lists, const vb_strlist *urls,
+                   const input_config *in, vb_error *e)
 {
     relist *r = vb_xcalloc(1, sizeof *r);
     scanner *sc = scan_new(in);
     scan_urls_only(sc);
-    if (lists && lists->n > 0) {
-        for (size_t i = 0; i < lists->n; i++)
-            scan_add_list(sc, lists->v[i]);
-    } else {
-        static const char opt[] = "--from-list ";
-        const vb_strlist *inputs = report_inputs(rep);
-        for (size_t i = 0; i < inputs->n; i++)
-            if (strncmp(inputs->v[i], opt, sizeof opt - 1) == 0)
-                scan_add_list(sc, inputs->v[i] + sizeof opt - 1);
+    /* The URLs given again come first: they win over a list's line. */
+    for (size_t i = 0; urls && i < urls->n; i++)
+        scan_add_path(sc, urls->v[i]);
+    static const char opt[] = "--from-list ", url[] = BATCH_INPUT_STRIPPED;
+    const vb_strlist *inputs = report_inputs(rep);
+    for (size_t i = 0; i < inputs->n; i++) {
+        if (strncmp(inputs->v[i], url, sizeof url - 1) == 0)
+            vb_strlist_add(&r->stripped, inputs->v[i] + sizeof url - 1);
+        else if (!(lists && lists->n > 0) && strncmp(inputs->v[i], opt, sizeof opt - 1) == 0)
+            scan_add_list(sc, inputs->v[i] + sizeof opt - 1);
     }
+    for (size_t i = 0; lists && i < lists->n; i++)
+        scan_add_list(sc, lists->v[i]);
     walk w = { .r = r };
     size_t cap = 0;
     for (;;) {
@@ -148,6 +153,13 @@ int relist_url(const relist *r, int64_t seq, const char *source, char **url, cha
         *url = vb_xstrdup(r->f[lo].url);
         return 1;
     }
+    for (size_t i = 0; i < r->stripped.n; i++)
+        if (strcmp(r->stripped.v[i], source) == 0) {
+            *why = vb_xasprintf("%s: given as a PATH with credentials or a query string, which"
+                                " the journal does not keep: give the full URL again as an"
+                                " operand (vbatch resume|retry ... 'URL')", source);
+            return -1;
+        }
     if (!r->missing)
         return 0;
     *why = vb_xasprintf("%s: the journal keeps URLs without credentials or query string,"
@@ -165,6 +177,7 @@ void relist_free(relist **pr)
         free(r->f[i].url);
     free(r->f);
     free(r->missing);
+    vb_strlist_clear(&r->stripped);
     free(r);
     *pr = NULL;
 }

@@ -5,7 +5,8 @@
 # tests/lib/httpd.py, whose /signed/ paths need ?sig=ok): every item gets
 # its own URL back, even two with the same address and different queries;
 # a list that has gone makes those items fail with a clear message, and a
-# retry given the list with --from-list then fetches them.
+# retry given the list with --from-list then fetches them. A signed URL
+# given as a PATH: resume asks for it again, and takes it as an operand.
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 
 W="$T/www"; mkdir -p "$W"
@@ -81,4 +82,25 @@ for f in folders:
 PY
 "$VBATCH" status --output "$OUT" --job-id "$ID" --format json > "$T/st3.json"
 pyjson "$T/st3.json" '[f["attempts"] for f in d["failures"]] == [2, 2]' || fail "attempts of the two failures"
+
+# ---- signed URLs given as PATHs ----
+OUT="$T/out3"
+expect_status 3 "PATH URLs: the first failure stops the batch" "$VBATCH" process "$B/status/404" \
+    "$B/signed/c1.mp4?sig=ok" "http://user:secret@127.0.0.1:$PORT/c4.mp4" "$B/c3.mp4" --output "$OUT" $ARGS
+ID=$(batch_id "$("$VBATCH" status --output "$OUT" --format json > "$T/st4.json"; echo "$T/st4.json")")
+check "PATH URLs: no query string or credentials in OUT" [ -z "$(grep -rla -e 'sig=' -e secret "$OUT")" ]
+expect_status 2 "resume: an operand that is not a URL" "$VBATCH" resume --job-id "$ID" --output "$OUT" \
+    "$T/list.txt" 2> "$T/e5"
+check "resume: only URLs, said" grep -q "only URLs" "$T/e5"
+expect_status 3 "resume without the signed URL" "$VBATCH" resume --job-id "$ID" --output "$OUT" \
+    --error-handling continue --quiet
+got=$(outcome "$OUT")
+check "PATH URLs: those with secrets fail, the plain one is fetched ($got)" [ "$got" = "1:failed 2:failed 3:failed 4:done" ]
+pyjson "$OUT/summary/error_log.json" 'any(x["seq"] == 2 and "give the full URL again" in x["message"] and "/signed/c1.mp4" in x["message"] for x in d["errors"])' ||
+    fail "the signed PATH URL asks to be given again"
+expect_status 3 "retry with the URLs as operands" "$VBATCH" retry --job-id "$ID" --output "$OUT" \
+    "$B/signed/c1.mp4?sig=ok" "http://user:secret@127.0.0.1:$PORT/c4.mp4" --error-handling continue --quiet
+got=$(outcome "$OUT")
+check "the PATH URLs fetched in full ($got)" [ "$got" = "1:failed 2:done 3:done 4:done" ]
+check "PATH URLs, retried: still no query string or credentials in OUT" [ -z "$(grep -rla -e 'sig=' -e secret "$OUT")" ]
 finish
