@@ -134,7 +134,7 @@ echo "first run / unchanged rerun:        $(ratio "$vb" "$re" 2)"
 times=()
 for ((i = 1; i <= REPEAT; i++)); do
     t0=$(now)
-    "$vbatch" probe --format json "$tmp/in" > /dev/null 2>&1
+    "$vbatch" probe --format json "$tmp/in"/* > /dev/null
     times+=("$(elapsed "$t0")")
 done
 vp=$(median "${times[@]}")
