@@ -5,8 +5,12 @@
 # is (every file unchanged, so skipped), and how much memory vbatch needs
 # at N and 10*N.
 #
-# The folder holds N hard links to four clips synthesised with
-# tests/lib/media.sh, so it costs no disk space. Everything is made under
+# The folder holds N hard links to a mixed corpus synthesised with
+# tests/lib/media.sh (H.264/AAC MP4, HEVC 10-bit MP4, VP9/Opus WebM,
+# VP9 10-bit WebM, H.264 Matroska, MPEG-TS), so it costs no disk space.
+# The floor is measured in the same run: bench/probe-floor.c, built here,
+# only calls avformat_open_input on each file (and, a second time,
+# avformat_find_stream_info too, as ffprobe does). Everything is made under
 # a temporary folder in ${TMPDIR:-/tmp} and removed at the end.
 #
 # Environment:
@@ -46,7 +50,10 @@ bench_init probe.sh ffmpeg ffprobe
 # per_file_ms SECONDS COUNT
 per_file_ms() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.2f", s * 1000 / n }'; }
 
-clips=(h264_aac_720p.mp4 vertical_1080x1920.mp4 silent_video.mp4 hevc_hdr10.mp4)
+# times_of A B: A / B, as "4.2x"
+times_of() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else printf "n/a" }'; }
+
+clips=(h264_aac_720p.mp4 hevc_hdr10.mp4 vp9_opus.webm vp9_10bit.webm h264_ntsc.mkv mpeg2.ts)
 
 # make_folder DIR COUNT: COUNT hard links to the clips, in rotation
 make_folder() { bench_link_folder "$tmp/clips" "$1" "$2" "${clips[@]}"; }
@@ -122,6 +129,40 @@ re=$(median "${times[@]}")
 echo "the same again, unchanged (skipped):  $re s  ($(per_file_ms "$re" "$N") ms/file)  runs: ${times[*]}"
 echo "first run / unchanged rerun:        $(ratio "$vb" "$re" 2)"
 
+# ---- (a3) vbatch probe alone, against the floor ----
+
+times=()
+for ((i = 1; i <= REPEAT; i++)); do
+    t0=$(now)
+    "$vbatch" probe --format json "$tmp/in"/* > /dev/null
+    times+=("$(elapsed "$t0")")
+done
+vp=$(median "${times[@]}")
+echo "vbatch probe --format json:         $vp s  ($(per_file_ms "$vp" "$N") ms/file)"
+floor=
+if ${CC:-cc} -O2 -o "$tmp/probe-floor" "$here/probe-floor.c" \
+    $(pkg-config --cflags --libs libavformat libavutil 2>/dev/null) 2>/dev/null; then
+    ls -d "$tmp/in"/* > "$tmp/list"
+    for mode in "" --info; do
+        times=()
+        for ((i = 1; i <= REPEAT; i++)); do
+            t0=$(now)
+            "$tmp/probe-floor" $mode < "$tmp/list"
+            times+=("$(elapsed "$t0")")
+        done
+        if [ -z "$mode" ]; then
+            floor=$(median "${times[@]}")
+            echo "floor, avformat_open_input only:    $floor s  ($(per_file_ms "$floor" "$N") ms/file)"
+        else
+            t=$(median "${times[@]}")
+            echo "floor + find_stream_info:           $t s  ($(per_file_ms "$t" "$N") ms/file)"
+        fi
+    done
+    echo "vbatch probe / floor:               $(times_of "$vp" "$floor") (goal <= 3)"
+else
+    echo "floor: not measured (no C compiler or libavformat-dev)"
+fi
+
 # ---- (b) ffprobe loop ----
 
 times=()
@@ -134,6 +175,17 @@ for ((i = 1; i <= PEER_REPEAT; i++)); do
 done
 ff=$(median "${times[@]}")
 echo "ffprobe loop:                       $ff s  ($(per_file_ms "$ff" "$N") ms/file)"
+
+# ---- (b2) ffprobe under xargs -P2 ----
+
+times=()
+for ((i = 1; i <= PEER_REPEAT; i++)); do
+    t0=$(now)
+    ls -d "$tmp/in"/* | xargs -P2 -n1 ffprobe -v error -show_format -show_streams -of json > /dev/null
+    times+=("$(elapsed "$t0")")
+done
+fx=$(median "${times[@]}")
+echo "ffprobe under xargs -P2:            $fx s  ($(per_file_ms "$fx" "$N") ms/file)"
 
 # ---- (c) mediainfo loop ----
 
@@ -149,14 +201,25 @@ if command -v mediainfo >/dev/null 2>&1; then
     done
     mi=$(median "${times[@]}")
     echo "mediainfo loop:                     $mi s  ($(per_file_ms "$mi" "$N") ms/file)"
+    times=()
+    for ((i = 1; i <= PEER_REPEAT; i++)); do
+        t0=$(now)
+        mediainfo --Output=JSON "$tmp/in" > /dev/null
+        times+=("$(elapsed "$t0")")
+    done
+    mi1=$(median "${times[@]}")
+    echo "mediainfo, one call:                $mi1 s  ($(per_file_ms "$mi1" "$N") ms/file)"
 else
     echo "mediainfo loop:                     skipped (mediainfo not installed: Debian package mediainfo)"
 fi
 
 echo
 echo "ffprobe / vbatch:   $(ratio "$ff" "$vb" 50)"
+echo "ffprobe loop / vbatch probe:      $(times_of "$ff" "$vp")"
+echo "ffprobe xargs -P2 / vbatch probe: $(times_of "$fx" "$vp")"
 if [ -n "$mi" ]; then
     echo "mediainfo / vbatch: $(ratio "$mi" "$vb" 15)"
+    echo "mediainfo one call / vbatch probe: $(times_of "$mi1" "$vp")"
 else
     echo "mediainfo / vbatch: skipped"
 fi

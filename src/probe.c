@@ -18,6 +18,7 @@
  * with the declared one kept for a finding (rules.c). */
 #include "config.h"
 #include "probe.h"
+#include "probe-vp9.h"
 #include "mediaio.h"
 #include "stage.h"
 #include "writer.h"
@@ -131,7 +132,43 @@ static int64_t index_end(AVFormatContext *fc)
 
 static bool has_parser(enum AVCodecID id)
 {
-    return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC;
+    return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC || id == AV_CODEC_ID_VP9;
+}
+
+/* The pixel format VP9's decoder gives a frame with this header. */
+static enum AVPixelFormat vp9_pix_fmt(const probe_vp9_info *v)
+{
+    static const enum AVPixelFormat yuv[3][2][2] = {  /* [depth][ss_x][ss_y] */
+        { { AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUV440P }, { AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUV420P } },
+        { { AV_PIX_FMT_YUV444P10, AV_PIX_FMT_YUV440P10 }, { AV_PIX_FMT_YUV422P10, AV_PIX_FMT_YUV420P10 } },
+        { { AV_PIX_FMT_YUV444P12, AV_PIX_FMT_YUV440P12 }, { AV_PIX_FMT_YUV422P12, AV_PIX_FMT_YUV420P12 } },
+    };
+    static const enum AVPixelFormat rgb[3] = { AV_PIX_FMT_GBRP, AV_PIX_FMT_GBRP10, AV_PIX_FMT_GBRP12 };
+    int d = v->bit_depth == 8 ? 0 : v->bit_depth == 10 ? 1 : 2;
+    return v->color_space == 7 ? rgb[d] : yuv[d][v->ss_x & 1][v->ss_y & 1];
+}
+
+/* VP9 has no parser that reads its header: the first packet's key frame
+ * header gives what the decoder would set (profile, pixel format, the
+ * colour space and range it always writes). A superframe starts with
+ * its first frame, so the packet's start is a frame's. False when the
+ * packet is no key frame (find_stream_info then decides). */
+static bool parse_vp9(AVCodecParameters *par, const AVPacket *pkt)
+{
+    static const enum AVColorSpace cs[8] = {
+        AVCOL_SPC_UNSPECIFIED, AVCOL_SPC_BT470BG, AVCOL_SPC_BT709, AVCOL_SPC_SMPTE170M,
+        AVCOL_SPC_SMPTE240M, AVCOL_SPC_BT2020_NCL, AVCOL_SPC_RESERVED, AVCOL_SPC_RGB,
+    };
+    probe_vp9_info v;
+    if (pkt->size <= 0 || probe_vp9_keyframe(pkt->data, (size_t)pkt->size, &v) != 0)
+        return false;
+    par->profile = v.profile;
+    par->format = vp9_pix_fmt(&v);
+    par->color_space = cs[v.color_space & 7];
+    par->color_range = v.full_range ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+    par->width = v.width;
+    par->height = v.height;
+    return true;
 }
 
 /* Run the codec's parser on the stream's first packet: fills profile,
@@ -154,6 +191,13 @@ static void parse_first_packets(AVFormatContext *fc, bool *want)
         if (si < fc->nb_streams && want[si]) {
             AVStream *st = fc->streams[si];
             AVCodecParameters *par = st->codecpar;
+            if (par->codec_id == AV_CODEC_ID_VP9) {
+                parse_vp9(par, pkt);
+                want[si] = false;
+                pending--;
+                av_packet_unref(pkt);
+                continue;
+            }
             AVCodecParserContext *pc = av_parser_init(par->codec_id);
             /* A bare context: the parser needs the parameters and the
              * extradata, not the decoder's private state (1.5 MB for
@@ -257,6 +301,10 @@ static void complete_audio(AVCodecParameters *p)
         const AVCodec *dec = avcodec_find_decoder(p->codec_id);
         if (dec && dec->sample_fmts && dec->sample_fmts[0] != AV_SAMPLE_FMT_NONE)
             p->format = dec->sample_fmts[0];
+        /* FFmpeg's Opus decoder lists no formats but always gives planar
+         * float, as its init sets. */
+        else if (p->codec_id == AV_CODEC_ID_OPUS && dec && strcmp(dec->name, "opus") == 0)
+            p->format = AV_SAMPLE_FMT_FLTP;
     }
 }
 

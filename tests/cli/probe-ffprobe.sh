@@ -12,6 +12,21 @@ for c in $MEDIA_SUITE; do
     check "$c: agrees with ffprobe" "$PYTHON3" "$TOP_SRCDIR/tests/lib/compare-ffprobe.py" "$T/$c.ff.json" "$T/$c.vb.json"
 done
 
+# VP9 read from the first key frame's header (no decoding): 10 bit in
+# WebM, 4:4:4 with Vorbis in Matroska.
+for c in vp9_10bit.webm vp9_444.mkv; do
+    media_make "$CLIPS" "$c" || exit 99
+    f="$CLIPS/$c"
+    ffprobe -v error -show_format -show_streams -of json "$f" > "$T/$c.ff.json"
+    "$VBATCH" probe --format json "$f" > "$T/$c.vb.json"
+    check "$c: probe exits 0" [ $? -eq 0 ]
+    check "$c: agrees with ffprobe" "$PYTHON3" "$TOP_SRCDIR/tests/lib/compare-ffprobe.py" "$T/$c.ff.json" "$T/$c.vb.json"
+done
+pyjson "$T/vp9_10bit.webm.vb.json" 'd[0]["streams"][0]["profile"] == "Profile 2" and d[0]["streams"][0]["bit_depth"] == 10' ||
+    fail "VP9 profile 2, 10 bit"
+pyjson "$T/vp9_444.mkv.vb.json" 'd[0]["streams"][0]["pix_fmt"] == "yuv444p" and d[0]["streams"][0]["profile"] == "Profile 1"' ||
+    fail "VP9 profile 1, 4:4:4"
+
 # Values the suite was built to have (a second look, independent of ffprobe).
 pyjson "$T/rotated.mp4.vb.json" 'd[0]["streams"][0]["display_width"] == 720 and d[0]["streams"][0]["display_height"] == 1280' ||
     fail "rotated clip displayed as 720x1280"
@@ -28,7 +43,8 @@ pyjson "$T/h264_ntsc.mkv.vb.json" 'd[0]["streams"][1]["language"] == "eng"' || f
 cp "$CLIPS/h264_ntsc.mkv" "$T/mkv-named.mp4"
 cp "$CLIPS/mpeg2.ts" "$T/ts-named.mov"
 cp "$CLIPS/vp9_opus.webm" "$T/webm-named.M4V"
-for m in mkv-named.mp4 ts-named.mov webm-named.M4V; do
+cp "$CLIPS/vp9_10bit.webm" "$T/webm10-named.mkv"
+for m in mkv-named.mp4 ts-named.mov webm-named.M4V webm10-named.mkv; do
     ffprobe -v error -show_format -show_streams -of json "$T/$m" > "$T/$m.ff.json"
     "$VBATCH" probe --format json "$T/$m" > "$T/$m.vb.json"
     check "$m: probe exits 0" [ $? -eq 0 ]

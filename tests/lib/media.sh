@@ -43,6 +43,13 @@ media_make() {
     vp9_opus.webm)
         _ff -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=frequency=600:sample_rate=48000 \
             -t 5 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 500k -c:a libopus -shortest "$_o" ;;
+    vp9_10bit.webm)      # VP9 profile 2, 10 bit, no audio
+        _ff -f lavfi -i testsrc2=size=640x360:rate=30 -t 2 -c:v libvpx-vp9 -deadline realtime \
+            -cpu-used 8 -pix_fmt yuv420p10le -profile:v 2 "$_o" ;;
+    vp9_444.mkv)         # VP9 profile 1, 4:4:4, Vorbis, in Matroska
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=sample_rate=48000 \
+            -t 2 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -pix_fmt yuv444p \
+            -c:a libvorbis -shortest "$_o" ;;
     prores_pcm.mov)      # broadcast-style master
         _ff -f lavfi -i testsrc2=size=1920x1080:rate=25 -f lavfi -i sine=frequency=1000:sample_rate=48000 \
             -t 2 -c:v prores_ks -profile:v 2 -c:a pcm_s24le -ac 2 -shortest "$_o" ;;
