@@ -38,6 +38,7 @@ typedef struct gen_sched {
     /* poll timing: the last generation times seen, a ring */
     double samples[GEN_SCHED_SAMPLES];
     int nsamples, sample_i;
+    int lookup_misses;        /* batch lookups in a row that found nothing done */
 } gen_sched;
 
 /* For ntasks tasks, at most max_inflight (> 0) in flight, rpm
@@ -98,6 +99,8 @@ double gen_sched_wait(const gen_sched *s, double now, double most);
 /* A task was seen done `age` seconds after it was created, the poll
  * before having found it running at `last_miss` (0: no such poll). */
 void gen_sched_learn(gen_sched *s, double last_miss, double age);
+/* ... or the provider said how long it took (its own clock): exact. */
+void gen_sched_learn_took(gen_sched *s, double took);
 /* The generation time expected: the median of the recent ones, NAN
  * before the first task ends. */
 double gen_sched_expected(const gen_sched *s);
@@ -108,10 +111,32 @@ double gen_sched_first_poll(const gen_sched *s, double poll_interval);
  * engine's generator, for the jitter. */
 double gen_sched_repoll(const gen_sched *s, double age, double poll_interval, uint64_t *rng);
 
-/* The least time between two batch lookups: the step of a poll near the
- * expected end (2% of it), so that polls due a few milliseconds apart
- * share one request instead of costing one each. */
+/* Batch lookups. One lookup costs one request whatever the number of
+ * tasks it asks about, and covers every task in flight (up to the chunk
+ * size): the tasks' own poll timers say when a lookup is wanted (the
+ * earliest expected end), and this gap, the least time between two
+ * lookups, says how often it may go. A quarter of the expected generation
+ * time: the tasks whose slots one lookup frees are submitted again
+ * together, so tasks end in a few groups and each lookup finds a group
+ * done (about 4 / max_inflight lookups per task) instead of one task
+ * each (half the time halved the lookups but made the groups' tails wait:
+ * bench/generate.sh). Doubled after each lookup that found nothing done
+ * (late tasks are probed ever less often), back to a quarter once one
+ * ends; poll_interval at most, 20 ms
+ * at least. Before any task ends: a tenth of a second (or of
+ * poll_interval). */
 double gen_sched_batch_gap(const gen_sched *s, double poll_interval);
+/* Tasks submitted together end together, but their creates' answers
+ * arrive spread over a few tens of milliseconds: a lookup wanted at
+ * `first` (the earliest poll due) waits for the polls due within the
+ * group window after it (5% of the expected time; 0 before any is
+ * known), so that one lookup finds the whole group done instead of its
+ * first half. gen_sched_group_end: the last of the times at[0..n-1]
+ * within [first, first + window], first if none. */
+double gen_sched_group_window(const gen_sched *s);
+double gen_sched_group_end(const double *at, size_t n, double first, double window);
+/* A batch lookup's reply held `done` tasks finished (or failed). */
+void gen_sched_lookup_result(gen_sched *s, size_t done);
 
 /* ---- the budget ---- */
 

@@ -57,6 +57,9 @@ typedef struct provider_reply {
     double video_duration;       /* seconds, NAN when not given */
     double units;                /* units charged, NAN when not given */
     long queue_position;         /* PT_SUBMITTED in a queue: place, -1 if none */
+    double gen_seconds;          /* a finished task: how long it took by the
+                                  * provider's own clock (finish minus creation),
+                                  * 0 when not said; times the polls */
 } provider_reply;
 void provider_reply_clear(provider_reply *r);
 

@@ -251,8 +251,12 @@ void gen_sched_learn(gen_sched *s, double last_miss, double age)
      * last_miss: it ended in between. Without such a poll, only "before
      * age" is known: a little earlier is guessed, so that the next polls
      * probe below and find out. */
-    double x = last_miss > 0 ? (last_miss + age) / 2 : age * 0.95;
-    s->samples[s->sample_i] = x;
+    gen_sched_learn_took(s, last_miss > 0 ? (last_miss + age) / 2 : age * 0.95);
+}
+
+void gen_sched_learn_took(gen_sched *s, double took)
+{
+    s->samples[s->sample_i] = took;
     s->sample_i = (s->sample_i + 1) % GEN_SCHED_SAMPLES;
     if (s->nsamples < GEN_SCHED_SAMPLES)
         s->nsamples++;
@@ -314,10 +318,34 @@ double gen_sched_repoll(const gen_sched *s, double age, double poll_interval, ui
 double gen_sched_batch_gap(const gen_sched *s, double poll_interval)
 {
     double e = gen_sched_expected(s);
-    double d = isnan(e) ? 0.1 * (poll_interval < 1 ? poll_interval : 1) : e * 0.02;
+    double d = isnan(e) ? 0.1 * (poll_interval < 1 ? poll_interval : 1)
+                        : ldexp(e * 0.25, s->lookup_misses < 30 ? s->lookup_misses : 30);
     if (d < 0.02)
         d = 0.02;
     return d > poll_interval ? poll_interval : d;
+}
+
+double gen_sched_group_window(const gen_sched *s)
+{
+    double e = gen_sched_expected(s);
+    return isnan(e) ? 0 : e * 0.05;
+}
+
+double gen_sched_group_end(const double *at, size_t n, double first, double window)
+{
+    double end = first;
+    for (size_t k = 0; k < n; k++)
+        if (at[k] > end && at[k] <= first + window)
+            end = at[k];
+    return end;
+}
+
+void gen_sched_lookup_result(gen_sched *s, size_t done)
+{
+    if (done > 0)
+        s->lookup_misses = 0;
+    else if (s->lookup_misses < 30)
+        s->lookup_misses++;
 }
 
 /* ---- the budget ---- */

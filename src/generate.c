@@ -130,6 +130,7 @@ typedef struct gen_engine {
     gen_sched s;
     size_t *due;               /* batchable tasks whose poll is due (run_timers) */
     size_t ndue;
+    double *wanted;            /* scratch: the batchable tasks' poll times */
     double last_batch;         /* when the last batch lookup was sent */
     bool no_credit, auth_refused, budget_hit;
     bool cancels_sent;         /* stopping: the queued tasks' cancel calls went */
@@ -582,6 +583,16 @@ static void backoff_retry(gen_engine *g, size_t i, int next, double retry_after)
     gen_sched_timer_set(&g->s, i, util_now() + d);
 }
 
+/* Task t was seen done at `now`: how long it took, for the poll timers
+ * (the provider's own figure when it gives one). */
+static void learn(gen_engine *g, const gtask *t, const provider_reply *pr, double now)
+{
+    if (pr->gen_seconds > 0)
+        gen_sched_learn_took(&g->s, pr->gen_seconds);
+    else
+        gen_sched_learn(&g->s, t->last_miss, now - t->created);
+}
+
 /* A reply about an existing task (lookup or poll). */
 static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
 {
@@ -601,7 +612,7 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
     t->pstatus = vb_xstrdup(names[pr->status]);
     if (pr->status == PT_SUCCEED && !pr->video_url && g->pv->result_path) {
         if (t->counted) {
-            gen_sched_learn(&g->s, t->last_miss, now - t->created);
+            learn(g, t, pr, now);
             uncount(g, t);
         }
         start_result(g, i);
@@ -630,7 +641,7 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
         }
         set_units(g, t, pr->units);
         if (t->counted) {
-            gen_sched_learn(&g->s, t->last_miss, now - t->created);
+            learn(g, t, pr, now);
             uncount(g, t);
         }
         free(t->url);
@@ -946,6 +957,12 @@ static void on_batch(gen_engine *g, net_req *r)
             if (tasks[k].status_msg)
                 g->pv->scrub(g->sess, tasks[k].status_msg);
     }
+    /* Tasks found ended: the lookups' back-off (gen_sched_batch_gap). */
+    size_t ended = 0;
+    for (size_t x = 0; x < n; x++)
+        ended += tasks[x].status == PT_SUCCEED || tasks[x].status == PT_FAILED;
+    if (all.verdict == PV_OK)
+        gen_sched_lookup_result(&g->s, ended);
     for (size_t k = 0; k < b->n; k++) {
         size_t i = b->idx[k];
         gtask *t = &g->t[i];
@@ -1171,8 +1188,24 @@ static void start_batches(gen_engine *g)
     g->last_batch = util_now();
 }
 
+/* When the lookup a poll due at `now` asks for should go: once its
+ * group is due (gen_sched_group_end over the batchable tasks waiting). */
+static double lookup_hold(gen_engine *g, double now)
+{
+    double w = gen_sched_group_window(&g->s);
+    if (w <= 0)
+        return now;
+    size_t n = 0;
+    for (size_t k = 0; k < g->n; k++)
+        if (g->t[k].batch && g->t[k].state == G_WAIT &&
+            gen_sched_timer_get(&g->s, k, &g->wanted[n]))
+            n++;
+    return gen_sched_group_end(g->wanted, n, now, w);
+}
+
 static void run_timers(gen_engine *g, double now)
 {
+    double hold;
     while (gen_sched_timer_due(&g->s, now)) {
         size_t i = gen_sched_timer_pop(&g->s);
         gtask *t = &g->t[i];
@@ -1192,6 +1225,9 @@ static void run_timers(gen_engine *g, double now)
                 /* Too soon after the last lookup: the next one takes it. */
                 gen_sched_timer_set(&g->s, i,
                                     g->last_batch + gen_sched_batch_gap(&g->s, poll_interval(g)));
+            } else if (g->ndue == 0 && (hold = lookup_hold(g, now)) > now) {
+                /* The rest of its group is due within a moment. */
+                gen_sched_timer_set(&g->s, i, hold);
             } else {
                 g->due[g->ndue++] = i; /* polled with others: start_batches */
             }
@@ -1768,6 +1804,7 @@ static int gen_prepare(gen_engine *g, generate_result *res)
                    cfg->generate.max_concurrent > 0 ? cfg->generate.max_concurrent : 3,
                    cfg->generate.rpm, util_now());
     g->due = vb_xcalloc(g->n ? g->n : 1, sizeof *g->due);
+    g->wanted = vb_xcalloc(g->n ? g->n : 1, sizeof *g->wanted);
     for (size_t i = 0; i < g->n; i++)
         g->t[i].batch = g->pv->batch_max > 0 && g->pv->batchable &&
                         g->pv->batchable(g->sess, &g->t[i].job);
@@ -1792,6 +1829,7 @@ static void gen_free(gen_engine *g)
     free(g->ready);
     free(g->t);
     free(g->due);
+    free(g->wanted);
     gen_sched_free(&g->s);
     net_free(&g->net);
     report_free(&g->rep);

@@ -644,6 +644,15 @@ static void kling_task(json_t *d, provider_reply *r)
     r->external_id = json_is_object(info) ? kling_dup(info, "external_task_id")
                                           : kling_dup(d, "external_task_id");
     r->units = kling_units(d);
+    if (r->status == PT_SUCCEED || r->status == PT_FAILED) {
+        /* created_at and updated_at (ms): the generation time on the
+         * provider's clock, exact where the poll times only bracket it.
+         * Hostile input: anything but 0 < d <= a week is ignored. */
+        double c = kling_num(d, "created_at"), u = kling_num(d, "updated_at");
+        double took = (u - c) / 1000;
+        if (isfinite(took) && took > 0 && took <= 7 * 86400.0)
+            r->gen_seconds = took;
+    }
     json_t *res = json_object_get(d, "task_result");
     if (!json_is_object(res))
         res = json_object_get(d, "outputs");

@@ -397,9 +397,39 @@ static void test_polls(void)
     }
     CHECK(in_range);
     CHECK(varies);
-    /* batch lookups as far apart as those steps, 20 ms at least */
-    CHECK_NEAR(gen_sched_batch_gap(&s, 5), 13 * 0.02, 1e-12);
+    /* batch lookups a quarter of the expected time apart (poll_interval
+     * at most), doubled after each that found nothing done, back once
+     * one finds a task ended */
+    CHECK_NEAR(gen_sched_batch_gap(&s, 5), 13 * 0.25, 1e-12);
     CHECK_NEAR(gen_sched_batch_gap(&s, 0.1), 0.1, 1e-12);
+    gen_sched_lookup_result(&s, 0);
+    CHECK_NEAR(gen_sched_batch_gap(&s, 100), 13 * 0.5, 1e-12);
+    gen_sched_lookup_result(&s, 0);
+    CHECK_NEAR(gen_sched_batch_gap(&s, 100), 13, 1e-12);
+    CHECK_NEAR(gen_sched_batch_gap(&s, 5), 5, 1e-12);
+    for (int k = 0; k < 100; k++)
+        gen_sched_lookup_result(&s, 0);
+    CHECK_NEAR(gen_sched_batch_gap(&s, 60), 60, 1e-12);   /* no overflow */
+    gen_sched_lookup_result(&s, 3);
+    CHECK_NEAR(gen_sched_batch_gap(&s, 100), 13 * 0.25, 1e-12);
+    /* a lookup waits for its group: the polls due within 5% of the
+     * expected time after the first, no later one */
+    CHECK_NEAR(gen_sched_group_window(&s), 13 * 0.05, 1e-12);
+    double at[] = { 10.0, 10.3, 10.6, 10.66, 11.0, 9.0 };
+    CHECK_NEAR(gen_sched_group_end(at, 6, 10.0, 0.65), 10.6, 1e-12);
+    CHECK_NEAR(gen_sched_group_end(at, 6, 10.0, 0.2), 10.0, 1e-12);
+    CHECK_NEAR(gen_sched_group_end(at, 0, 10.0, 0.65), 10.0, 1e-12);
+    CHECK_NEAR(gen_sched_group_end(at, 6, 10.0, 5), 11.0, 1e-12);
+    /* the provider's own figure is taken as it is */
+    gen_sched s2;
+    gen_sched_init(&s2, 1, 1, 0, 0);
+    CHECK_NEAR(gen_sched_group_window(&s2), 0, 1e-12);  /* nothing known */
+    gen_sched_learn_took(&s2, 2.0);
+    gen_sched_learn_took(&s2, 2.0);
+    gen_sched_learn(&s2, 1, 3);      /* bracketed: 2 */
+    CHECK_NEAR(gen_sched_expected(&s2), 2.0, 1e-12);
+    CHECK_NEAR(gen_sched_batch_gap(&s2, 5), 0.5, 1e-12);
+    gen_sched_free(&s2);
     /* the last GEN_SCHED_SAMPLES times only */
     for (int k = 0; k < GEN_SCHED_SAMPLES; k++)
         gen_sched_learn(&s, 0, 100 / 0.95);
