@@ -15,10 +15,12 @@ void batch_source_close(batch_source **src);
 
 /* What a new scan of o's inputs would enter, writing nothing: each entry
  * with the folder it would get (the journal of o->out_dir, when there is
- * one, read for the folders given out and the items unchanged since an
+ * one (o->out_dir may be NULL), read for the folders given out and the items unchanged since an
  * earlier batch, which would be skipped). */
 typedef struct batch_preview_item {
     const char *source;          /* the path or URL (shown without credentials) */
+    const char *path;            /* the path or URL to read (in full) */
+    const char *rel;             /* its name relative to what was given */
     const char *folder;          /* NULL for an entry found bad */
     const char *skipped_since;   /* unchanged since this batch: not processed */
     const char *error;           /* why the entry is bad, or NULL */

@@ -5,6 +5,7 @@
 
 #include "vbatch.h"
 #include "preset.h"
+#include "batch.h"
 #include <stdio.h>
 #include <getopt.h>
 
@@ -26,7 +27,7 @@ typedef struct vb_command {
 } vb_command;
 
 extern const vb_command cmd_process, cmd_probe, cmd_presets, cmd_report, cmd_status,
-    cmd_resume, cmd_retry, cmd_generate, cmd_merge, cmd_completion;
+    cmd_resume, cmd_retry, cmd_generate, cmd_merge, cmd_enqueue, cmd_worker, cmd_completion;
 
 const vb_command *cmd_find(const char *name);
 /* Every command, NULL-terminated. */
@@ -82,6 +83,30 @@ int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
  * `rounds` rounds while some are left with that status. Exit status. */
 int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_args *a,
                      const char *requeue, int rounds);
+
+/* `vbatch process` and `vbatch enqueue` (cmd-process.c): the options
+ * they share, and the settings they make of them. */
+typedef struct cmd_process_args {
+    batch_opts b;
+    vb_strlist patterns, excludes, configs, sets;
+    const char *preset;
+    const char *notify;           /* --notify URL */
+    bool recursive, publish, deep, thumbnails, fix, dry_run, strict, null;
+    bool github;                  /* --format github */
+    int format;                   /* --dry-run's: WRITER_TEXT or WRITER_JSON */
+    int jobs;
+    int error_handling;           /* 0 = as configured, else 1 + enum error_handling */
+    int outside_links;            /* 0 = as configured, else 1 + enum outside_links */
+} cmd_process_args;
+extern const cmd_option cmd_process_options[];
+/* One of process's options for command c: 0 when handled, 1 when o is
+ * none of them, -1 after a usage error was printed. */
+int cmd_process_opt_for(const vb_command *c, const cmd_option *o, const char *arg,
+                        cmd_process_args *a);
+/* The settings of a, layered (defaults < --preset < --config < --set <
+ * options) into cfg: 0, or the exit status after printing why. */
+int cmd_process_settings(cmd_process_args *a, vb_config *cfg);
+void cmd_process_args_clear(cmd_process_args *a);
 
 /* The settings of a run: the preset NAME (NULL: "default"), then each
  * --config file in order. 0, or VB_EXIT_USAGE after printing why. */

@@ -27,8 +27,8 @@ struct analyse_share;
 /* What the engine lends the stages (borrowed by every item). */
 typedef struct item_env {
     const char *out_dir;
-    report *rep;                       /* the journal */
-    struct analyse_share *share;       /* identical files analysed once */
+    report *rep;                       /* the journal; NULL: none (a queue worker) */
+    struct analyse_share *share;       /* identical files analysed once; NULL: not */
     int workers;                       /* for the image library's threads */
     /* The libav decoder threads for an item's decode starting now. */
     int (*decode_threads)(void *ud, bool analysis, double duration);

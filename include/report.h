@@ -174,6 +174,37 @@ void report_settings_hash(const char *config_json, char hex[65]);
 int report_merge(const vb_strlist *dirs, const char *out_dir, const char *command_line,
                  FILE *summary_out, vb_error *e);
 
+/* ---- a batch on a queue (report-queue.c, queue.h) ---- */
+
+/* The settings `vbatch enqueue` stores once in the queue, as JSON
+ * (caller frees): the batch's config, its command line (no password),
+ * its inputs, the visibility timeout (seconds) and the delivery limit. */
+char *report_queue_settings(const vb_config *cfg, const char *command_line,
+                            const vb_strlist *inputs, double visibility, int max_deliveries);
+typedef struct report_queued {
+    char *config_json;            /* owned */
+    char *command_line;           /* owned */
+    vb_strlist inputs;
+    double visibility;
+    int max_deliveries;
+    double created;               /* Unix seconds */
+} report_queued;
+/* Those settings read back (origin names the queue in errors), checked. */
+int report_queue_settings_parse(const char *json, const char *origin, report_queued *q,
+                                vb_error *e);
+void report_queued_clear(report_queued *q);
+/* Settings recorded as JSON (a batch's config_json) loaded on top of c,
+ * checked to come back exactly (origin names them in errors). */
+int report_config_from_json(const char *config_json, const char *origin, vb_config *c,
+                            vb_error *e);
+/* `vbatch report --queue`: the items of queue q with their results and
+ * dead letters as a new batch in out_dir's journal (every item once, in
+ * seq order; one without a result yet left pending: *pending counted,
+ * the batch marked interrupted), and its reports. */
+struct queue;
+int report_from_queue(struct queue *q, const report_queued *s, const char *out_dir,
+                      FILE *summary_out, int64_t *pending, vb_error *e);
+
 /* Keep a note in the journal under key (the first one given stays). */
 int report_note(report *r, const char *key, const char *value, vb_error *e);
 /* Put back counts taken with report_get_counts (a group of results

@@ -79,7 +79,7 @@ static int share_fresh(item *it, const vb_config *cfg, const char *hex, analyse_
     char *own = util_path_join(it->meta_dir, "analysis.json");
     bool had = hex && access(own, F_OK) == 0;
     free(own);
-    if (had && report_analysis_forget(env->rep, it->folder, e) != 0)
+    if (had && env->rep && report_analysis_forget(env->rep, it->folder, e) != 0)
         return -1;
     int threads = env->decode_threads ? env->decode_threads(env->ud, true, it->rec.duration) : 1;
     if (analyse_file(it->media, &cfg->analyse, threads, &it->clock, a, e) != 0)

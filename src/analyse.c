@@ -281,6 +281,10 @@ static int analyse_run(item *it, const vb_config *cfg, vb_error *e)
         c.analyse.skip_video = true;
         if (analyse_share_alone(it, &c, &a, e) != 0)
             return -1;
+    } else if (!it->env->share || !it->env->rep) {
+        /* No journal to share through (a queue worker). */
+        if (analyse_share_alone(it, cfg, &a, e) != 0)
+            return -1;
     } else if (analyse_share_run(it, cfg, &a, e) != 0) {
         return -1;
     }

@@ -339,7 +339,8 @@ static const char *source_url_again(const batch_opts *o, const char *display)
 static scanner *source_scanner(const batch_opts *o, report *rep)
 {
     scanner *sc = scan_new(&o->config->input);
-    scan_skip_dir(sc, o->out_dir);
+    if (o->out_dir)
+        scan_skip_dir(sc, o->out_dir);
     for (size_t i = 0; !o->resume_id && i < o->paths.n; i++)
         scan_add_path(sc, o->paths.v[i]);
     for (size_t i = 0; !o->resume_id && i < o->lists.n; i++)
@@ -404,7 +405,8 @@ int batch_preview(const batch_opts *o, void (*fn)(void *ud, const batch_preview_
 {
     source s = { .o = o, .names = layout_names_new() };
     vb_error je = {0};
-    s.rep = report_preview(o->out_dir, o->config, &je);
+    /* No output folder (vbatch enqueue): no journal to look in. */
+    s.rep = o->out_dir ? report_preview(o->out_dir, o->config, &je) : NULL;
     if (je.code) {
         layout_names_free(&s.names);
         return vb_fail(e, je.code, "%s", je.msg);
@@ -424,7 +426,7 @@ int batch_preview(const batch_opts *o, void (*fn)(void *ud, const batch_preview_
             it->folder = layout_unique_name(s.names, it->en.rel);
         char *src = it->en.is_url ? fetch_display_url(it->en.path) : vb_xstrdup(it->en.path);
         batch_preview_item p = {
-            .source = src, .folder = it->folder,
+            .source = src, .path = it->en.path, .rel = it->en.rel, .folder = it->folder,
             .skipped_since = it->skip ? it->rec.unchanged_since : NULL,
             .error = it->en.error ? it->en.errmsg : NULL,
         };

@@ -19,7 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-static const cmd_option cmd_process_options[] = {
+const cmd_option cmd_process_options[] = {
     { "pattern", 'p', "GLOB", "take files whose name matches GLOB (repeatable; default: common video extensions)" },
     { "exclude", 'x', "GLOB", "skip files whose name matches GLOB (repeatable)" },
     { "recursive", 'r', NULL, "walk sub-folders too" },
@@ -48,22 +48,10 @@ static const cmd_option cmd_process_options[] = {
     { NULL, 0, NULL, NULL },
 };
 
-typedef struct cmd_process_args {
-    batch_opts b;
-    vb_strlist patterns, excludes, configs, sets;
-    const char *preset;
-    const char *notify;           /* --notify URL */
-    bool recursive, publish, deep, thumbnails, fix, dry_run, strict, null;
-    bool github;                  /* --format github */
-    int format;                   /* --dry-run's: WRITER_TEXT or WRITER_JSON */
-    int jobs;
-    int error_handling;           /* 0 = as configured, else 1 + enum error_handling */
-    int outside_links;            /* 0 = as configured, else 1 + enum outside_links */
-} cmd_process_args;
 
-static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
+int cmd_process_opt_for(const vb_command *c, const cmd_option *o, const char *arg,
+                        cmd_process_args *a)
 {
-    cmd_process_args *a = ud;
     const char *n = o->name;
     if (strcmp(n, "pattern") == 0) vb_strlist_add(&a->patterns, arg);
     else if (strcmp(n, "exclude") == 0) vb_strlist_add(&a->excludes, arg);
@@ -71,11 +59,11 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "null") == 0) a->null = true;
     else if (strcmp(n, "from-list") == 0) {
         if (strcmp(arg, "-") == 0 && vb_strlist_has(&a->b.lists, "-")) {
-            cmd_bad_usage(&cmd_process, "--from-list - (standard input) given twice");
+            cmd_bad_usage(c, "--from-list - (standard input) given twice");
             return -1;
         }
         if (strcmp(arg, "-") != 0 && access(arg, R_OK) != 0) {
-            cmd_bad_usage(&cmd_process, "cannot read list file %s", arg);
+            cmd_bad_usage(c, "cannot read list file %s", arg);
             return -1;
         }
         vb_strlist_add(&a->b.lists, arg);
@@ -89,7 +77,7 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
         shard sh;
         vb_error e = {0};
         if (shard_parse(arg, NULL, &sh, &e) != 0) {
-            cmd_bad_usage(&cmd_process, "%s", e.msg);
+            cmd_bad_usage(c, "%s", e.msg);
             return -1;
         }
         a->b.shard_k = sh.k;
@@ -97,7 +85,7 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     }
     else if (strcmp(n, "notify") == 0) {
         if (strncasecmp(arg, "http://", 7) != 0 && strncasecmp(arg, "https://", 8) != 0) {
-            cmd_bad_usage(&cmd_process, "--notify needs an http:// or https:// URL");
+            cmd_bad_usage(c, "--notify needs an http:// or https:// URL");
             return -1;
         }
         a->notify = arg;
@@ -115,18 +103,18 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
         if (a->github)
             a->format = WRITER_TEXT;
         else if (a->format != WRITER_TEXT && a->format != WRITER_JSON) {
-            cmd_bad_usage(&cmd_process, "--format needs text, json or github, not '%s'", arg);
+            cmd_bad_usage(c, "--format needs text, json or github, not '%s'", arg);
             return -1;
         }
     }
     else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
     else if (strcmp(n, "verbose") == 0) vb_verbosity = 2;
     else if (strcmp(n, "jobs") == 0)
-        return cmd_int_arg(&cmd_process, n, arg, "a number", 1, 1024, &a->jobs);
+        return cmd_int_arg(c, n, arg, "a number", 1, 1024, &a->jobs);
     else if (strcmp(n, "error-handling") == 0) {
         int v = preset_error_handling(arg);
         if (v < 0) {
-            cmd_bad_usage(&cmd_process, "--error-handling needs continue or stop, not '%s'", arg);
+            cmd_bad_usage(c, "--error-handling needs continue or stop, not '%s'", arg);
             return -1;
         }
         a->error_handling = 1 + v;
@@ -134,12 +122,19 @@ static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
     else if (strcmp(n, "outside-links") == 0) {
         int v = preset_outside_links(arg);
         if (v < 0) {
-            cmd_bad_usage(&cmd_process, "--outside-links needs refuse or allow, not '%s'", arg);
+            cmd_bad_usage(c, "--outside-links needs refuse or allow, not '%s'", arg);
             return -1;
         }
         a->outside_links = 1 + v;
     }
+    else
+        return 1;
     return 0;
+}
+
+static int cmd_process_opt(const cmd_option *o, const char *arg, void *ud)
+{
+    return cmd_process_opt_for(&cmd_process, o, arg, ud) < 0 ? -1 : 0;
 }
 
 /* --dry-run without --fix: what a run would take, and where. */
@@ -253,6 +248,53 @@ static int cmd_process_print_report(const char *out_dir)
     return rc;
 }
 
+int cmd_process_settings(cmd_process_args *a, vb_config *cfg)
+{
+    int status = cmd_load_config(cfg, a->preset, &a->configs, &a->sets);
+    if (status != 0)
+        return status;
+    /* Command-line options come last: they win over every file. */
+    if (a->patterns.n) {
+        vb_strlist_clear(&cfg->input.patterns);
+        for (size_t i = 0; i < a->patterns.n; i++)
+            vb_strlist_add(&cfg->input.patterns, a->patterns.v[i]);
+    }
+    for (size_t i = 0; i < a->excludes.n; i++)
+        vb_strlist_add(&cfg->input.exclude, a->excludes.v[i]);
+    if (a->recursive)
+        cfg->input.recursive = true;
+    if (a->publish)
+        cfg->output.publish = true;
+    if (a->notify) {
+        free(cfg->notify.url);
+        cfg->notify.url = vb_xstrdup(a->notify);
+    }
+    if (a->deep)
+        cfg->analyse.enabled = true;
+    if (a->thumbnails)
+        cfg->thumbs.enabled = true;
+    if (a->fix)
+        cfg->fix.enabled = true;
+    if (a->error_handling)
+        cfg->batch.error_handling = a->error_handling - 1;
+    if (a->outside_links)
+        cfg->input.outside_links = a->outside_links - 1;
+    if (a->strict)
+        cfg->batch.warnings = WARNINGS_FAIL;
+    cfg->input.lists_null = a->null;
+    return 0;
+}
+
+void cmd_process_args_clear(cmd_process_args *a)
+{
+    vb_strlist_clear(&a->patterns);
+    vb_strlist_clear(&a->excludes);
+    vb_strlist_clear(&a->configs);
+    vb_strlist_clear(&a->sets);
+    vb_strlist_clear(&a->b.paths);
+    vb_strlist_clear(&a->b.lists);
+}
+
 static int cmd_process_exec(int argc, char **argv)
 {
     cmd_process_args a = {0};
@@ -274,37 +316,8 @@ static int cmd_process_exec(int argc, char **argv)
         goto out;
     }
 
-    if ((status = cmd_load_config(&cfg, a.preset, &a.configs, &a.sets)) != 0)
+    if ((status = cmd_process_settings(&a, &cfg)) != 0)
         goto out;
-    /* Command-line options come last: they win over every file. */
-    if (a.patterns.n) {
-        vb_strlist_clear(&cfg.input.patterns);
-        for (size_t i = 0; i < a.patterns.n; i++)
-            vb_strlist_add(&cfg.input.patterns, a.patterns.v[i]);
-    }
-    for (size_t i = 0; i < a.excludes.n; i++)
-        vb_strlist_add(&cfg.input.exclude, a.excludes.v[i]);
-    if (a.recursive)
-        cfg.input.recursive = true;
-    if (a.publish)
-        cfg.output.publish = true;
-    if (a.notify) {
-        free(cfg.notify.url);
-        cfg.notify.url = vb_xstrdup(a.notify);
-    }
-    if (a.deep)
-        cfg.analyse.enabled = true;
-    if (a.thumbnails)
-        cfg.thumbs.enabled = true;
-    if (a.fix)
-        cfg.fix.enabled = true;
-    if (a.error_handling)
-        cfg.batch.error_handling = a.error_handling - 1;
-    if (a.outside_links)
-        cfg.input.outside_links = a.outside_links - 1;
-    if (a.strict)
-        cfg.batch.warnings = WARNINGS_FAIL;
-    cfg.input.lists_null = a.null;
 
     vb_error e = {0};
     if (scan_check_output(&a.b.paths, a.b.out_dir,
@@ -339,12 +352,7 @@ static int cmd_process_exec(int argc, char **argv)
 
 out:
     preset_free_contents(&cfg);
-    vb_strlist_clear(&a.patterns);
-    vb_strlist_clear(&a.excludes);
-    vb_strlist_clear(&a.configs);
-    vb_strlist_clear(&a.sets);
-    vb_strlist_clear(&a.b.paths);
-    vb_strlist_clear(&a.b.lists);
+    cmd_process_args_clear(&a);
     return status;
 }
 

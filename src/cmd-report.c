@@ -4,6 +4,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "msg.h"
+#include "queue.h"
 #include "report.h"
 #include "util.h"
 
@@ -19,10 +20,12 @@ static const cmd_option cmd_report_options[] = {
     { "job-id", 'J', "ID", "the batch to report on (default: the latest in DIR)" },
     { "report-dir", 0, "RDIR", "write the files into RDIR instead of DIR/summary/ (e.g. for a read-only DIR)" },
     { "stdout", 0, NULL, "with one --format json, csv, junit or html: print its file (batch_report.json, results.csv, junit.xml, report.html) to standard output; write nothing" },
+    { "queue", 'Q', "URL", "the batch of a queue (vbatch enqueue, vbatch worker): its results and dead letters written into DIR's journal, then its reports" },
     { NULL, 0, NULL, NULL },
 };
 
 typedef struct cmd_report_args {
+    const char *queue;
     const char *out_dir;
     const char *batch_id;
     const char *report_dir;
@@ -33,7 +36,9 @@ typedef struct cmd_report_args {
 static int cmd_report_opt(const cmd_option *o, const char *arg, void *ud)
 {
     cmd_report_args *a = ud;
-    if (strcmp(o->name, "output") == 0)
+    if (strcmp(o->name, "queue") == 0)
+        a->queue = arg;
+    else if (strcmp(o->name, "output") == 0)
         a->out_dir = arg;
     else if (strcmp(o->name, "job-id") == 0)
         a->batch_id = arg;
@@ -102,6 +107,36 @@ static int cmd_report_stdout(const cmd_report_args *a, vb_error *e)
     return rc;
 }
 
+/* --queue: the queue's batch into DIR's journal, with every report. */
+static int cmd_report_queue(const cmd_report_args *a)
+{
+    if (a->batch_id || a->report_dir || a->to_stdout || a->formats)
+        return cmd_bad_usage(&cmd_report, "--queue writes every report into DIR/summary/: "
+                             "no --job-id, --format, --report-dir or --stdout");
+    vb_error e = {0};
+    queue *q = queue_open_url(a->queue, 30, &e);
+    char *json = NULL;
+    int got = q ? queue_settings(q, &json, &e) : -1;
+    report_queued s = {0};
+    if (got == 0)
+        vb_fail(&e, VB_ERR_USAGE, "queue %s holds no batch", queue_name(q));
+    int64_t pending = 0;
+    int rc = got > 0 ? report_queue_settings_parse(json, queue_name(q), &s, &e) : -1;
+    if (rc == 0)
+        rc = report_from_queue(q, &s, a->out_dir, vb_verbosity >= 1 ? stdout : NULL, &pending,
+                               &e);
+    free(json);
+    report_queued_clear(&s);
+    queue_close(&q);
+    if (rc != 0) {
+        msg_error("%s", e.msg);
+        return e.code == VB_ERR_USAGE || e.code == VB_ERR_CONFIG ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
+    }
+    if (pending)
+        msg_note("%lld items have no result yet: reported as pending", (long long)pending);
+    return VB_EXIT_OK;
+}
+
 static int cmd_report_exec(int argc, char **argv)
 {
     cmd_report_args a = { .out_dir = "vbatch-out" };
@@ -110,6 +145,8 @@ static int cmd_report_exec(int argc, char **argv)
         return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
     if (optind < argc)
         return cmd_bad_usage(&cmd_report, "unexpected argument '%s'", argv[optind]);
+    if (a.queue)
+        return cmd_report_queue(&a);
     if (!a.formats)
         a.formats = REPORT_FILES;
     vb_error e = {0};
@@ -126,7 +163,8 @@ const vb_command cmd_report = {
     .name = "report",
     .alias = NULL,
     .usage = "[--output DIR] [--format json|csv|junit|html|text|github]... [--job-id ID]"
-             " [--report-dir RDIR | --stdout]",
+             " [--report-dir RDIR | --stdout]\n"
+             "       --queue redis://[user@]host:port/DB/NAME --output DIR",
     .summary = "write a batch's reports again from what it recorded, without reprocessing",
     .description =
         "Reads what a batch recorded in the journal DIR/.vbatch/state.db and writes\n"
@@ -141,7 +179,12 @@ const vb_command cmd_report = {
         "with --report-dir RDIR (report.html's links to item folders then work\n"
         "only where RDIR is a sibling of the item folders), or print with --format\n"
         "text. A damaged journal, or one made by a newer vbatch, is refused\n"
-        "(exit 2).",
+        "(exit 2)."
+        "\nWith --queue, the batch of a queue (vbatch enqueue, vbatch worker into DIR):\n"
+        "every item entered, with its result or its dead letter (a failure naming its\n"
+        "last error), or pending while it has none, as a new batch in DIR's journal,\n"
+        "and every report of DIR/summary/. A result that is not its item's (another\n"
+        "folder, files outside it) is reported as the item's error.",
     .options = cmd_report_options,
     .exec = cmd_report_exec,
 };

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "msg.h"
+#include "queue.h"
 #include "report.h"
 #include "writer.h"
 
@@ -14,11 +15,13 @@ static const cmd_option cmd_status_options[] = {
     { "output", 'o', "DIR", "the output folder (default: vbatch-out)" },
     { "job-id", 'J', "ID", "one batch: its counts, progress, failures and timings" },
     { "format", 'f', "FMT", "text (default) or json" },
+    { "queue", 'Q', "URL", "a queue's state instead (vbatch enqueue): items, pending per worker, lag, dead letters, throughput" },
     { "all", 'a', NULL, "with --job-id: list every failure (default: the first 10, and the count by stage)" },
     { NULL, 0, NULL, NULL },
 };
 
 typedef struct cmd_status_args {
+    const char *queue;
     const char *out_dir;
     const char *batch_id;
     int format;
@@ -30,6 +33,8 @@ static int cmd_status_opt(const cmd_option *o, const char *arg, void *ud)
     cmd_status_args *a = ud;
     if (strcmp(o->name, "output") == 0)
         a->out_dir = arg;
+    else if (strcmp(o->name, "queue") == 0)
+        a->queue = arg;
     else if (strcmp(o->name, "job-id") == 0)
         a->batch_id = arg;
     else if (strcmp(o->name, "all") == 0)
@@ -51,7 +56,14 @@ static int cmd_status_exec(int argc, char **argv)
     if (optind < argc)
         return cmd_bad_usage(&cmd_status, "unexpected argument '%s'", argv[optind]);
     vb_error e = {0};
-    if (!a.batch_id && a.format == WRITER_TEXT) {
+    queue *q = NULL;
+    if (a.queue && a.batch_id)
+        return cmd_bad_usage(&cmd_status, "--queue shows the queue: no --job-id");
+    if (a.queue && !(q = queue_open_url(a.queue, 10, &e))) {
+        msg_error("%s", e.msg);
+        return e.code == VB_ERR_USAGE || e.code == VB_ERR_CONFIG ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
+    }
+    if (!q && !a.batch_id && a.format == WRITER_TEXT) {
         if (report_status_lines(a.out_dir, stdout, &e) != 0) {
             msg_error("%s", e.msg);
             return e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
@@ -62,7 +74,9 @@ static int cmd_status_exec(int argc, char **argv)
     writer_begin_object(w, NULL);
     if (a.format == WRITER_JSON)
         writer_int(w, "schema_version", VB_SCHEMA_VERSION);
-    if (report_status(a.out_dir, a.batch_id, a.all ? -1 : 10, w, &e) != 0) {
+    rc = q ? queue_status(q, w, &e) : report_status(a.out_dir, a.batch_id, a.all ? -1 : 10, w, &e);
+    queue_close(&q);
+    if (rc != 0) {
         writer_free(&w);
         msg_error("%s", e.msg);
         return e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
@@ -76,7 +90,8 @@ static int cmd_status_exec(int argc, char **argv)
 const vb_command cmd_status = {
     .name = "status",
     .alias = NULL,
-    .usage = "[--output DIR] [--job-id ID [--all]] [--format text|json]",
+    .usage = "[--output DIR] [--job-id ID [--all]] [--format text|json]\n"
+             "       --queue redis://[user@]host:port/DB/NAME [--format text|json]",
     .summary = "show the batches recorded in DIR, or one batch's progress and failures",
     .description =
         "Reads the journal DIR/.vbatch/state.db (also while a batch runs, and in a\n"
@@ -91,7 +106,11 @@ const vb_command cmd_status = {
         "attempts (items retried), the items running (source, attempts, seconds),\n"
         "the items that could not be processed (source, folder, stage, message,\n"
         "attempts), its wall time and the time spent in each stage. A damaged\n"
-        "journal, or one made by a newer vbatch, is refused (exit 2).",
+        "journal, or one made by a newer vbatch, is refused (exit 2).\n"
+        "With --queue, the queue instead: its items, results and dead letters, the\n"
+        "entries pending (delivered, not acknowledged) in all and per worker, the lag\n"
+        "(not delivered yet), whether the enqueue has ended, and the results per\n"
+        "minute.",
     .options = cmd_status_options,
     .exec = cmd_status_exec,
 };

@@ -13,7 +13,7 @@
 
 const vb_command *const cmd_table[] = {
     &cmd_process, &cmd_probe, &cmd_presets, &cmd_report, &cmd_status, &cmd_resume, &cmd_retry,
-    &cmd_generate, &cmd_merge, &cmd_completion, NULL,
+    &cmd_generate, &cmd_merge, &cmd_enqueue, &cmd_worker, &cmd_completion, NULL,
 };
 
 const vb_command *cmd_find(const char *name)

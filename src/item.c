@@ -296,7 +296,8 @@ void item_run(item *it, const stage *const *road, const vb_config *cfg)
             break;
         item_record_clear(&it->rec);
         vb_error e = {0};
-        report_running(it->env->rep, it->seq, &e);
+        if (it->env->rep)
+            report_running(it->env->rep, it->seq, &e);
     }
     if (n > 1 && it->rec.status == ITEM_FAILED && it->rec.error) {
         char *m = vb_xasprintf("%s (after %d attempts)", it->rec.error, n);

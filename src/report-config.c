@@ -52,37 +52,43 @@ static char *config_to_ini(json_t *cfg)
     return buf;
 }
 
-int report_load_config(const char *out_dir, const char *batch_id, vb_config *c, vb_error *e)
+int report_config_from_json(const char *config_json, const char *origin, vb_config *c,
+                            vb_error *e)
 {
-    state_batch b = {0};
-    state *st = state_open(out_dir, STATE_READ, e);
-    int rc = -1;
-    json_t *cfg = NULL;
-    if (!st || state_batch_get(st, batch_id, &b, e) != 0)
-        goto out;
-    cfg = b.config_json ? json_loads(b.config_json, 0, NULL) : NULL;
+    json_t *cfg = config_json ? json_loads(config_json, 0, NULL) : NULL;
     if (!json_is_object(cfg)) {
-        vb_fail(e, VB_ERR_IO, "batch %s: no settings recorded", b.id);
-        goto out;
+        json_decref(cfg);
+        return vb_fail(e, VB_ERR_IO, "%s: no settings recorded", origin);
+    }
+    int rc = 0;
+    const char *sec, *k;
+    json_t *v, *x;
+    json_object_foreach(cfg, sec, v) {
+        if (!json_is_object(v))
+            rc = -1;
+    }
+    if (rc != 0) {
+        json_decref(cfg);
+        return vb_fail(e, VB_ERR_CONFIG, "%s: the settings are not sections of keys", origin);
     }
     char *ini = config_to_ini(cfg);
-    char *origin = vb_xasprintf("the settings of batch %s", b.id);
-    rc = preset_load_string(c, ini, origin, e);
+    char *where = vb_xasprintf("the settings of %s", origin);
+    rc = preset_load_string(c, ini, where, e);
     free(ini);
-    free(origin);
+    free(where);
     const char *name = json_string_value(json_object_get(json_object_get(cfg, "preset"), "name"));
     if (rc == 0 && name) {
         free(c->name);
         c->name = vb_xstrdup(name);
     }
     if (rc == 0) {
-        /* Resume only with exactly the settings the batch ran with. */
+        /* Only exactly the settings recorded: a value that does not come
+         * back as it was (a string holding a newline and a section ...)
+         * is refused. */
         json_t *again = report_config_json(c);
         /* Every recorded key must come back as it was; keys a newer
          * vbatch added are not in an older journal and keep their
          * defaults. */
-        const char *sec, *k;
-        json_t *v, *x;
         bool same = json_is_object(again);
         json_object_foreach(cfg, sec, v) {
             json_t *sa = json_object_get(again, sec);
@@ -93,11 +99,23 @@ int report_load_config(const char *out_dir, const char *batch_id, vb_config *c, 
             }
         }
         if (!same)
-            rc = vb_fail(e, VB_ERR_CONFIG, "batch %s: its settings can not be restored", b.id);
+            rc = vb_fail(e, VB_ERR_CONFIG, "%s: its settings can not be restored", origin);
         json_decref(again);
     }
-out:
     json_decref(cfg);
+    return rc;
+}
+
+int report_load_config(const char *out_dir, const char *batch_id, vb_config *c, vb_error *e)
+{
+    state_batch b = {0};
+    state *st = state_open(out_dir, STATE_READ, e);
+    int rc = -1;
+    if (st && state_batch_get(st, batch_id, &b, e) == 0) {
+        char *origin = vb_xasprintf("batch %s", b.id);
+        rc = report_config_from_json(b.config_json, origin, c, e);
+        free(origin);
+    }
     state_batch_clear(&b);
     state_close(&st);
     return rc;

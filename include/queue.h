@@ -1,0 +1,126 @@
+/* queue.h - a batch's items on a Redis Streams queue (queue-redis.c, the
+ * one file that uses hiredis): `vbatch enqueue` adds them, `vbatch
+ * worker`s on any number of hosts take, lease and finish them, `vbatch
+ * status` and `vbatch report --queue` read what the queue holds.
+ *
+ * A queue URL is redis://[user[:password]@]host[:port]/DB/NAME. NAME is
+ * the items stream (its consumer group is "vbatch"); beside it the queue
+ * keeps NAME:settings (the batch's settings, set once), NAME:results
+ * (one entry per finished item), NAME:done (seq -> its result, so an
+ * item is recorded once however often it was delivered), NAME:dead (the
+ * dead letters), NAME:errors (seq -> what its last delivery was doing)
+ * and NAME:total (set when the enqueue has ended).
+ *
+ * The password is never in a message, a key or an entry: queue_url_display
+ * is what is shown. Every call runs under a deadline (connect and command
+ * timeouts); a dropped connection is made again with backoff within the
+ * queue's reconnect window, and every call is safe to send twice.
+ * Everything read from Redis is checked: a reply or an entry of the
+ * wrong shape is an error, never trusted. */
+#ifndef VB_QUEUE_H
+#define VB_QUEUE_H
+
+#include "vbatch.h"
+#include "writer.h"
+
+#include <stdint.h>
+
+typedef struct queue_url {
+    char *host;                  /* owned */
+    int port;                    /* 6379 by default */
+    int db;                      /* 0..15 ... (SELECT) */
+    char *name;                  /* the stream's key; owned */
+    char *user;                  /* NULL: the default user */
+    char *password;              /* NULL: none (see queue_url_password); owned */
+} queue_url;
+
+/* Parse url into *u (cleared first). Pure. 0, or -1 with e set
+ * (VB_ERR_USAGE); the message never holds the password. */
+int queue_url_parse(const char *url, queue_url *u, vb_error *e);
+void queue_url_clear(queue_url *u);
+/* The URL as shown: redis://host:port/DB/NAME (caller frees). Pure. */
+char *queue_url_display(const queue_url *u);
+/* A password not in the URL: from $VBATCH_REDIS_PASSWORD, else from the
+ * file $VBATCH_REDIS_PASSWORD_FILE names (readable by its owner alone). */
+int queue_url_password(queue_url *u, vb_error *e);
+
+typedef struct queue queue;
+
+/* Connect (and AUTH, SELECT). consumer: this worker's name in the group
+ * (NULL for enqueue, status, report). reconnect: seconds a lost
+ * connection is tried again before a call fails. */
+queue *queue_open(const queue_url *u, const char *consumer, double reconnect, vb_error *e);
+/* Parse url, find its password and connect (no consumer). */
+queue *queue_open_url(const char *url, double reconnect, vb_error *e);
+void queue_close(queue **q);
+/* The stream's name (borrowed). */
+const char *queue_name(const queue *q);
+
+/* ---- enqueue ---- */
+
+/* Store the batch's settings (a JSON object) once: -1 with VB_ERR_USAGE
+ * when the queue exists already. Creates the group. */
+int queue_create(queue *q, const char *settings, vb_error *e);
+/* One item (seq from 1, in order); error: found bad when discovered. */
+typedef struct queue_entry {
+    int64_t seq;
+    const char *path, *rel, *folder, *error;
+} queue_entry;
+int queue_add(queue *q, const queue_entry *en, vb_error *e);
+/* The enqueue has ended with n items: drained workers may stop. */
+int queue_close_input(queue *q, int64_t n, vb_error *e);
+
+/* ---- workers ---- */
+
+/* The settings stored by queue_create (caller frees): 1, 0 when there
+ * are none (no such queue), -1 with e set. */
+int queue_settings(queue *q, char **json, vb_error *e);
+
+typedef struct queue_task {
+    char id[48];                 /* the entry's id */
+    int64_t seq;
+    char *path, *rel, *folder, *error; /* owned; folder, error may be NULL */
+    int deliveries;              /* this one included */
+} queue_task;
+void queue_task_clear(queue_task *t);
+
+/* An item for this consumer: one idle past `visibility` seconds (its
+ * worker is gone) or, failing that, a new one. One delivered more than
+ * max_deliveries times goes to the dead letters instead, with what its
+ * last delivery was doing. 1 with *t; 0 when there is none now (*empty
+ * set when the enqueue has ended and nothing is pending: drained); -1
+ * with e set (an entry of the wrong shape is acknowledged, dead-lettered
+ * and named in e with VB_ERR_MEDIA: the caller goes on). */
+int queue_take(queue *q, double visibility, int max_deliveries, queue_task *t, bool *empty,
+               vb_error *e);
+/* Renew this consumer's claims on ids (still worked on), each with what
+ * it is doing now (kept as its last error should this worker die). Ids
+ * another consumer took over are left to it. */
+int queue_renew(queue *q, const char *const *ids, const int64_t *seqs,
+                const char *const *doing, size_t n, vb_error *e);
+/* The item's result (a journal record, JSON): recorded unless it was
+ * recorded before, then acknowledged. 1 recorded, 0 recorded before. */
+int queue_finish(queue *q, const queue_task *t, const char *record, vb_error *e);
+/* Hand t back: another consumer may take it at once (this delivery is
+ * not counted). */
+int queue_handback(queue *q, const queue_task *t, vb_error *e);
+
+/* ---- status, report ---- */
+
+/* What the queue holds into w (inside an object the caller opened). */
+int queue_status(queue *q, writer *w, vb_error *e);
+/* Call fn for every item entered (in seq order), then for every result
+ * and every dead letter: kind 'i' (path, folder set), 'r' (record set),
+ * 'd' (path, folder, error, deliveries). fn returns 0, or -1 with e to
+ * stop. */
+typedef struct queue_row {
+    char kind;
+    int64_t seq;
+    const char *path, *folder, *error, *record;
+    int deliveries;
+    double at;                   /* when the entry was added (Unix seconds; 0: unknown) */
+} queue_row;
+int queue_each(queue *q, int (*fn)(void *ud, const queue_row *r, vb_error *e), void *ud,
+               vb_error *e);
+
+#endif

@@ -1,0 +1,469 @@
+/* cmd-worker.c - `vbatch worker`: a consumer of a queue's items (queue.h)
+ * on one host. --jobs N threads each take an item, run it down the
+ * ordinary road of stages (item_run, as the batch engine does) into the
+ * output folder, record its result in the queue and acknowledge it. The
+ * main thread keeps the leases (the claims of the items being worked on
+ * renewed, with the stage each is in, which becomes its last error should
+ * this process die) and the signals: a first SIGTERM or SIGINT takes no
+ * new item and gives the running ones [batch] grace_period to finish,
+ * then stops them and hands them back for another worker. */
+#include "config.h"
+#include "batch.h"
+#include "cmd.h"
+#include "item.h"
+#include "msg.h"
+#include "queue.h"
+#include "report.h"
+#include "report-record.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const cmd_option cmd_worker_options[] = {
+    { "queue", 'Q', "URL", "redis://[user@]host:port/DB/NAME (default: $VBATCH_QUEUE); the password from $VBATCH_REDIS_PASSWORD or the 0600 file $VBATCH_REDIS_PASSWORD_FILE" },
+    { "output", 'o', "DIR", "the batch's output folder, shared by the workers (default: vbatch-out)" },
+    { "jobs", 'j', "N", "items worked on at once (default: [batch] jobs, else the number of cores)" },
+    { "drain", 0, NULL, "exit once every item is done (default: wait for more, as a service)" },
+    { "name", 0, "NAME", "this worker's name in the consumer group (default: HOST-PID)" },
+    { "reconnect", 0, "SECONDS", "how long a lost connection to Redis is tried again before the worker gives up (default 300)" },
+    { "quiet", 'q', NULL, "print nothing but errors" },
+    { "verbose", 'v', NULL, "print a line for every item" },
+    { NULL, 0, NULL, NULL },
+};
+
+typedef struct worker worker;
+
+typedef struct worker_slot {
+    worker *w;
+    pthread_t th;
+    /* Under w->mu: the item being worked on, for the leases. */
+    const queue_task *task;
+    const item *it;
+    bool ended;
+} worker_slot;
+
+struct worker {
+    const vb_config *cfg;
+    const char *out_dir;
+    const queue_url *u;
+    char *consumer;
+    report_queued s;
+    int jobs, reconnect;
+    bool drain;
+    item_env env;
+    atomic_int stopping;          /* take no new item */
+    atomic_int abort;             /* grace period over: running items stop */
+    pthread_mutex_t mu;
+    worker_slot *slots;
+    int64_t done, failed, handed_back, again;
+    bool fatal;                   /* a thread could not go on: the worker ends */
+};
+
+static bool worker_stopping(void *ud)
+{
+    worker *w = ud;
+    return atomic_load(&w->stopping) || atomic_load(&w->abort);
+}
+
+static int worker_decode_threads(void *ud, bool analysis, double duration)
+{
+    worker *w = ud;
+    return batch_decode_threads(w->jobs, util_ncpu(), w->jobs, false, analysis, duration);
+}
+
+/* Sleep up to s seconds, less once the worker stops. */
+static void worker_nap(worker *w, double s)
+{
+    for (double t = 0; t < s && !atomic_load(&w->stopping); t += 0.05) {
+        struct timespec ts = { 0, 50 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* What an item delivered to this worker is doing, for its last error. */
+static char *worker_doing(const worker *w, const queue_task *t, const item *it)
+{
+    int st = it ? atomic_load(&it->clock.stage) : -1;
+    char *where = st >= 0 && st < STAGE_COUNT
+                      ? vb_xasprintf("while it was in the %s stage", report_stage_name(st))
+                      : vb_xstrdup("before its first stage");
+    char *s = vb_xasprintf("delivery %d to worker %s ended without a result %s (the worker "
+                           "was killed or crashed)", t->deliveries, w->consumer, where);
+    free(where);
+    return s;
+}
+
+/* One item down the road; its result recorded and acknowledged, or the
+ * item handed back when the worker stopped it. */
+static void worker_item(worker *w, worker_slot *s, queue *q, queue_task *t)
+{
+    item *it = item_new();
+    it->seq = t->seq;
+    it->en.path = vb_xstrdup(t->path);
+    it->en.rel = vb_xstrdup(t->rel);
+    it->en.is_url = util_is_url(t->path);
+    it->folder = t->folder ? vb_xstrdup(t->folder) : NULL;
+    if (t->error || !it->folder) {
+        it->en.error = VB_ERR_IO;
+        it->en.errmsg = vb_xstrdup(t->error ? t->error : "the queue entry gives no folder");
+    }
+    it->env = &w->env;
+    const batch_config *b = &w->cfg->batch;
+    mediaio_clock_start(&it->clock, b->item_timeout, b->stall_timeout, &w->abort);
+    pthread_mutex_lock(&w->mu);
+    s->task = t;
+    s->it = it;
+    pthread_mutex_unlock(&w->mu);
+    item_run(it, NULL, w->cfg);
+    pthread_mutex_lock(&w->mu);
+    s->task = NULL;
+    s->it = NULL;
+    pthread_mutex_unlock(&w->mu);
+    vb_error e = {0};
+    char *src = msg_printable_dup(it->rec.source ? it->rec.source : t->path);
+    if (it->aborted) {
+        if (queue_handback(q, t, &e) != 0)
+            msg_error("item %lld (%s) not handed back: %s (another worker takes it after the "
+                      "visibility timeout)", (long long)t->seq, src, e.msg);
+        else
+            msg_note("item %lld (%s) handed back", (long long)t->seq, src);
+        pthread_mutex_lock(&w->mu);
+        w->handed_back++;
+        pthread_mutex_unlock(&w->mu);
+    } else {
+        char *rec = report_record_encode(&it->rec);
+        int got = queue_finish(q, t, rec, &e);
+        free(rec);
+        if (got < 0)
+            /* Not acknowledged: delivered again after the visibility
+             * timeout, and recorded then. */
+            msg_error("item %lld (%s): its result could not be recorded: %s",
+                      (long long)t->seq, src, e.msg);
+        else
+            msg_verbose("%s %s%s", report_status_name(it->rec.status), src,
+                        got == 0 ? " (recorded before: kept once)" : "");
+        pthread_mutex_lock(&w->mu);
+        if (got == 1)
+            it->rec.status == ITEM_FAILED ? w->failed++ : w->done++;
+        else if (got == 0)
+            w->again++;
+        pthread_mutex_unlock(&w->mu);
+    }
+    free(src);
+    item_free(&it);
+}
+
+static void *worker_thread(void *arg)
+{
+    worker_slot *s = arg;
+    worker *w = s->w;
+    vb_error e = {0};
+    queue *q = queue_open(w->u, w->consumer, w->reconnect, &e);
+    if (!q) {
+        msg_error("%s", e.msg);
+        pthread_mutex_lock(&w->mu);
+        w->fatal = true;
+        pthread_mutex_unlock(&w->mu);
+    }
+    while (q && !atomic_load(&w->stopping)) {
+        queue_task t;
+        bool empty = false;
+        int got = queue_take(q, w->s.visibility, w->s.max_deliveries, &t, &empty, &e);
+        if (got < 0 && e.code == VB_ERR_MEDIA) {
+            msg_error("%s", e.msg);
+            continue;
+        }
+        if (got < 0) {
+            msg_error("%s", e.msg);
+            pthread_mutex_lock(&w->mu);
+            w->fatal = true;
+            pthread_mutex_unlock(&w->mu);
+            atomic_store(&w->stopping, 1);
+            break;
+        }
+        if (got == 0) {
+            if (empty && w->drain)
+                break;
+            worker_nap(w, 0.25);
+            continue;
+        }
+        /* Its last error, should this process die on it. */
+        char *doing = worker_doing(w, &t, NULL);
+        const char *id = t.id;
+        vb_error re = {0};
+        if (queue_renew(q, &id, &t.seq, (const char *const *)&doing, 1, &re) != 0)
+            msg_warn("%s", re.msg);
+        free(doing);
+        worker_item(w, s, q, &t);
+        queue_task_clear(&t);
+    }
+    queue_close(&q);
+    pthread_mutex_lock(&w->mu);
+    s->ended = true;
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Renew the claims of every item being worked on. */
+static void worker_renew(worker *w, queue *q)
+{
+    size_t n = 0, k = (size_t)w->jobs;
+    char **ids = vb_xcalloc(k, sizeof *ids), **doing = vb_xcalloc(k, sizeof *doing);
+    int64_t *seqs = vb_xcalloc(k, sizeof *seqs);
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < w->jobs; i++) {
+        const worker_slot *s = &w->slots[i];
+        if (!s->task)
+            continue;
+        ids[n] = vb_xstrdup(s->task->id);
+        seqs[n] = s->task->seq;
+        doing[n++] = worker_doing(w, s->task, s->it);
+    }
+    pthread_mutex_unlock(&w->mu);
+    vb_error e = {0};
+    if (n && queue_renew(q, (const char *const *)ids, seqs, (const char *const *)doing, n,
+                         &e) != 0)
+        msg_warn("the leases could not be renewed: %s", e.msg);
+    for (size_t i = 0; i < n; i++) {
+        free(ids[i]);
+        free(doing[i]);
+    }
+    free(ids);
+    free(doing);
+    free(seqs);
+}
+
+static int worker_live(worker *w)
+{
+    int live = 0;
+    pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < w->jobs; i++)
+        live += !w->slots[i].ended;
+    pthread_mutex_unlock(&w->mu);
+    return live;
+}
+
+/* The main thread: leases and signals until every thread has ended. 
+ * Returns the signal that stopped the worker, or 0. */
+static int worker_watch(worker *w, queue *q, const sigset_t *sigs)
+{
+    double every = fmax(0.5, w->s.visibility / 4), next = util_now() + every;
+    double grace_end = 0, hard_end = 0;
+    int stopped_by = 0;
+    while (worker_live(w) > 0) {
+        struct timespec ts = { 0, 100 * 1000000L };
+        int sig = sigtimedwait(sigs, NULL, &ts);
+        double now = util_now();
+        if (sig > 0 && !stopped_by) {
+            stopped_by = sig;
+            atomic_store(&w->stopping, 1);
+            grace_end = now + w->cfg->batch.grace_period;
+            msg_note("%s: no new item; those running get %.0f s to finish, then are handed "
+                     "back", strsignal(sig), w->cfg->batch.grace_period);
+        } else if (sig > 0 || (grace_end > 0 && now >= grace_end && !atomic_load(&w->abort))) {
+            atomic_store(&w->abort, 1);
+            hard_end = now + 5;
+        }
+        if (hard_end > 0 && now >= hard_end)
+            /* Items blocked in the kernel: handed back from here. */
+            break;
+        if (now >= next) {
+            worker_renew(w, q);
+            next = now + every;
+        }
+    }
+    if (worker_live(w) > 0) {
+        pthread_mutex_lock(&w->mu);
+        for (int i = 0; i < w->jobs; i++) {
+            vb_error e = {0};
+            if (w->slots[i].task && queue_handback(q, w->slots[i].task, &e) != 0)
+                msg_error("%s", e.msg);
+        }
+        pthread_mutex_unlock(&w->mu);
+        msg_error("items still blocked after the grace period: handed back; the worker ends");
+        _exit(VB_EXIT_INTERRUPTED);
+    }
+    return stopped_by ? stopped_by : 0;
+}
+
+typedef struct cmd_worker_args {
+    const char *url, *out_dir, *name;
+    int jobs, reconnect;
+    bool drain;
+} cmd_worker_args;
+
+static int cmd_worker_opt(const cmd_option *o, const char *arg, void *ud)
+{
+    cmd_worker_args *a = ud;
+    const char *n = o->name;
+    if (strcmp(n, "queue") == 0) a->url = arg;
+    else if (strcmp(n, "output") == 0) a->out_dir = arg;
+    else if (strcmp(n, "name") == 0) a->name = arg;
+    else if (strcmp(n, "drain") == 0) a->drain = true;
+    else if (strcmp(n, "quiet") == 0) vb_verbosity = 0;
+    else if (strcmp(n, "verbose") == 0) vb_verbosity = 2;
+    else if (strcmp(n, "jobs") == 0)
+        return cmd_int_arg(&cmd_worker, n, arg, "a number", 1, 1024, &a->jobs);
+    else if (strcmp(n, "reconnect") == 0)
+        return cmd_int_arg(&cmd_worker, n, arg, "a number of seconds", 1, 86400, &a->reconnect);
+    return 0;
+}
+
+/* The worker's settings from the queue, and its name. */
+static int worker_setup(worker *w, const cmd_worker_args *a, queue_url *u, vb_config *cfg)
+{
+    vb_error e = {0};
+    if (queue_url_parse(a->url, u, &e) != 0)
+        return cmd_bad_usage(&cmd_worker, "%s", e.msg);
+    if (a->name && (!a->name[0] || strlen(a->name) > 100 || strpbrk(a->name, " \t\r\n")))
+        return cmd_bad_usage(&cmd_worker, "--name must be 1 to 100 characters, no spaces");
+    if (queue_url_password(u, &e) != 0) {
+        msg_error("%s", e.msg);
+        return VB_EXIT_USAGE;
+    }
+    queue *q = queue_open(u, NULL, a->reconnect, &e);
+    char *json = NULL;
+    int got = q ? queue_settings(q, &json, &e) : -1;
+    queue_close(&q);
+    if (got <= 0) {
+        if (got == 0)
+            msg_error("queue %s holds no batch: `vbatch enqueue` first", u->name);
+        else
+            msg_error("%s", e.msg);
+        return got == 0 || e.code == VB_ERR_CONFIG ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
+    }
+    char *origin = vb_xasprintf("queue %s", u->name);
+    int rc = report_queue_settings_parse(json, origin, &w->s, &e);
+    if (rc == 0)
+        rc = report_config_from_json(w->s.config_json, origin, cfg, &e);
+    free(origin);
+    free(json);
+    if (rc != 0) {
+        msg_error("%s", e.msg);
+        return VB_EXIT_USAGE;
+    }
+    if (util_mkdir_p(a->out_dir, &e) != 0) {
+        msg_error("%s", e.msg);
+        return VB_EXIT_USAGE;
+    }
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+        snprintf(host, sizeof host, "worker");
+    w->consumer = a->name ? vb_xstrdup(a->name) : vb_xasprintf("%s-%ld", host, (long)getpid());
+    return 0;
+}
+
+static int cmd_worker_exec(int argc, char **argv)
+{
+    cmd_worker_args a = { .out_dir = "vbatch-out", .reconnect = 300 };
+    int rc = cmd_parse(&cmd_worker, argc, argv, cmd_worker_opt, &a);
+    if (rc != 0)
+        return rc > 0 ? VB_EXIT_OK : VB_EXIT_USAGE;
+    if (optind < argc)
+        return cmd_bad_usage(&cmd_worker, "unexpected argument '%s'", argv[optind]);
+    if (!a.url)
+        a.url = getenv("VBATCH_QUEUE");
+    if (!a.url || !*a.url)
+        return cmd_bad_usage(&cmd_worker, "--queue URL (or $VBATCH_QUEUE) is needed");
+    worker w = {0};
+    queue_url u = {0};
+    vb_config cfg;
+    preset_defaults(&cfg);
+    int status = worker_setup(&w, &a, &u, &cfg);
+    if (status != 0)
+        goto out;
+    w.cfg = &cfg;
+    w.out_dir = a.out_dir;
+    w.u = &u;
+    w.reconnect = a.reconnect;
+    w.drain = a.drain;
+    w.jobs = a.jobs > 0 ? a.jobs : cfg.batch.jobs > 0 ? cfg.batch.jobs : util_ncpu();
+    w.env = (item_env){ .out_dir = a.out_dir, .workers = w.jobs,
+                        .decode_threads = worker_decode_threads, .stopping = worker_stopping,
+                        .ud = &w };
+    pthread_mutex_init(&w.mu, NULL);
+    vb_error e = {0};
+    queue *q = queue_open(&u, w.consumer, a.reconnect, &e);
+    if (!q) {
+        msg_error("%s", e.msg);
+        status = VB_EXIT_ITEMS;
+        goto out;
+    }
+    /* The signals are the main thread's (sigtimedwait): blocked in the
+     * threads it starts. */
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    w.slots = vb_xcalloc((size_t)w.jobs, sizeof *w.slots);
+    for (int i = 0; i < w.jobs; i++) {
+        w.slots[i].w = &w;
+        if (pthread_create(&w.slots[i].th, NULL, worker_thread, &w.slots[i]) != 0) {
+            fputs("vbatch: cannot start worker threads\n", stderr);
+            abort();
+        }
+    }
+    char *shown = queue_url_display(&u);
+    msg_verbose("worker %s on %s, %d at once, into %s", w.consumer, shown, w.jobs, a.out_dir);
+    int sig = worker_watch(&w, q, &sigs);
+    for (int i = 0; i < w.jobs; i++)
+        pthread_join(w.slots[i].th, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    queue_close(&q);
+    msg_note("worker %s: %lld done, %lld failed, %lld handed back, %lld recorded before",
+             w.consumer, (long long)w.done, (long long)w.failed, (long long)w.handed_back,
+             (long long)w.again);
+    free(shown);
+    free(w.slots);
+    pthread_mutex_destroy(&w.mu);
+    status = w.fatal ? VB_EXIT_ITEMS : sig ? VB_EXIT_INTERRUPTED : VB_EXIT_OK;
+out:
+    free(w.consumer);
+    report_queued_clear(&w.s);
+    queue_url_clear(&u);
+    preset_free_contents(&cfg);
+    return status;
+}
+
+const vb_command cmd_worker = {
+    .name = "worker",
+    .alias = NULL,
+    .usage = "--queue redis://[user@]host:port/DB/NAME [--output DIR] [--jobs N] [--drain]\n"
+             "       [--name NAME] [--reconnect SECONDS] [--quiet|--verbose]",
+    .summary = "process the items of a queue (vbatch enqueue) as one of any number of workers",
+    .description =
+        "Joins the queue's consumer group and works on its items, --jobs N at a time,\n"
+        "with the settings stored by `vbatch enqueue`: each is processed as `vbatch\n"
+        "process` would (probe, gates, --deep analysis, thumbnails, fix ...) into its\n"
+        "folder of DIR, which every worker shares (a network file system), then its\n"
+        "result is recorded in the queue (NAME:results, once per item: an item\n"
+        "delivered twice is recorded once) and acknowledged. `vbatch report --queue`\n"
+        "writes the journal and the reports.\n"
+        "Leases: the claims of the items worked on are renewed every quarter of the\n"
+        "visibility timeout; an item whose worker stopped renewing it (killed, host\n"
+        "gone) is taken over by the next worker that looks once it has been idle for\n"
+        "the visibility timeout; an item delivered max-deliveries times without a\n"
+        "result (it kills its worker) goes to the dead letters, NAME:dead, with what\n"
+        "its last delivery was doing. A lost connection to Redis (a restart, a cut) is\n"
+        "made again with backoff for --reconnect seconds; nothing is lost or recorded\n"
+        "twice.\n"
+        "Without --drain the worker waits for more items (a service); with it, it exits\n"
+        "once every item is done (none left undelivered, none pending, the enqueue\n"
+        "ended). SIGTERM or SIGINT: no new item; the running ones get [batch]\n"
+        "grace_period (5 s) to finish, then are stopped and handed back to the queue\n"
+        "(another worker takes them at once); a second signal stops them at once.\n"
+        "Exit status: 0 drained, 2 usage (or the password refused), 3 Redis could\n"
+        "not be reached for --reconnect seconds, 4 stopped by a signal.",
+    .options = cmd_worker_options,
+    .exec = cmd_worker_exec,
+};
