@@ -93,8 +93,10 @@ static void check_url(const char *url)
         fuzz_fail("URL entry \"%s\" keeps blanks", url);
     char *d = fetch_display_url(url);
     bool ctl = false;
+    /* Bytes the display shows as '?' (msg_printable: controls, C1
+     * controls, invalid UTF-8): a '?' of theirs is no query. */
     for (const unsigned char *p = (const unsigned char *)url; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
+        if (*p < 0x20 || *p == 0x7f || *p >= 0x80)
             ctl = true;
     for (const unsigned char *p = (const unsigned char *)d; *p; p++)
         if (*p < 0x20 || *p == 0x7f || *p == '#' || (*p == '?' && !ctl))
