@@ -183,11 +183,14 @@ int state_gen_set(state *s, const char *batch, int64_t seq, const char *task_id,
                   const char *gen_status, double units, const char *message, bool commit,
                   vb_error *e);
 /* A task to submit again (vbatch retry): a new external id, no task id,
- * pending, its units and message cleared. */
+ * pending, its units and message cleared; spent (what the attempt given
+ * up cost) added to its units_before, so that a job's units count every
+ * attempt. */
 int state_gen_renew(state *s, const char *batch, int64_t seq, const char *external_id,
-                    vb_error *e);
+                    double spent, vb_error *e);
 /* The tasks of a batch in seq order: seq, job_json, external_id, task_id,
- * gen_status, est_units, units, leader, folder, item status, message. */
+ * gen_status, est_units, units, leader, folder, item status, message,
+ * units_before. */
 state_rows *state_gen_rows(state *s, const char *batch, vb_error *e);
 
 #endif

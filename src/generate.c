@@ -103,6 +103,7 @@ typedef struct gtask {
     double created;            /* create answered (or first seen) */
     double last_miss;          /* age at the last poll that found it running */
     double est_units, units;
+    double units_before;       /* what the attempts given up before this one cost */
     double started;            /* first action in this run */
     char *url;                 /* signed download URL (memory only) */
     char *image_local, *tail_local; /* image files (downloaded ones inside OUT) */
@@ -252,7 +253,8 @@ static void hand_over(gen_engine *g, gtask *t, const char *error)
     /* Nothing sent, nothing owed: a job refused or failed before its
      * create call costs 0, not its estimate. */
     bool never_sent = error && !t->committed && !t->task_id;
-    it.gen.units = t->leader || never_sent ? 0.0 : isnan(t->units) ? t->est_units : t->units;
+    it.gen.units = t->units_before +
+                   (t->leader || never_sent ? 0.0 : isnan(t->units) ? t->est_units : t->units);
     it.gen.seconds = t->started > 0 ? util_now() - t->started : 0;
     t->state = error ? G_FAILED : G_READY;
     pthread_mutex_lock(&g->mu);
@@ -627,7 +629,8 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
         t->task_id = NULL;
         t->maybe_created = false;
         vb_error e = {0};
-        if (state_gen_renew(g->st, g->batch_id, t->seq, t->ext_id, &e) != 0 && !g->fatal) {
+        /* It never ran: it cost nothing. */
+        if (state_gen_renew(g->st, g->batch_id, t->seq, t->ext_id, 0.0, &e) != 0 && !g->fatal) {
             g->fatal = 1;
             g->fatal_e = e;
         }
@@ -1565,9 +1568,9 @@ static int plan_resume(gen_engine *g, vb_error *e)
     if (!rows)
         return -1;
     size_t cap = 0;
-    const char *c[11];
+    const char *c[12];
     int got;
-    while ((got = state_rows_next(rows, c, 11, e)) == 1) {
+    while ((got = state_rows_next(rows, c, 12, e)) == 1) {
         if (g->n == cap) {
             cap = cap ? 2 * cap : 64;
             g->t = vb_xrealloc(g->t, cap * sizeof *g->t);
@@ -1587,6 +1590,9 @@ static int plan_resume(gen_engine *g, vb_error *e)
         t->units = c[6] ? strtod(c[6], NULL) : NAN;
         t->leader = c[7] ? strtoll(c[7], NULL, 10) : 0;
         t->folder = c[8] ? vb_xstrdup(c[8]) : NULL;
+        t->units_before = c[11] ? strtod(c[11], NULL) : 0;
+        if (!(t->units_before > 0) || !isfinite(t->units_before))
+            t->units_before = 0;
         const char *item_status = c[9] ? c[9] : "pending";
         task_paths(g, t);
         /* unknown: a create whose answer was lost (no lookup): a retry is
@@ -1605,17 +1611,26 @@ static int plan_resume(gen_engine *g, vb_error *e)
                 return -1;
             }
             snprintf(t->ext_id, sizeof t->ext_id, "vb-%.32s", hex);
+            /* What the attempt given up cost: as charged; a failed one
+             * is charged 0 unless the provider said otherwise (set when
+             * it failed); one created that timed out, or whose create may
+             * have reached the provider, as estimated. */
+            bool made = t->task_id || !strcmp(gs, "timeout") || !strcmp(gs, "unknown");
+            double spent = !isnan(t->units) ? t->units : made ? t->est_units : 0.0;
             free(t->task_id);
             t->task_id = NULL;
             t->units = NAN;
             gs = "pending";
             /* The rows iterator holds the journal's lock only per call:
              * the update can go in between. */
-            if (state_gen_renew(g->st, g->batch_id, t->seq, t->ext_id, e) != 0) {
+            if (state_gen_renew(g->st, g->batch_id, t->seq, t->ext_id, spent, e) != 0) {
                 state_rows_free(&rows);
                 return -1;
             }
+            t->units_before += spent;
         }
+        /* The budget caps the batch: earlier attempts count. */
+        g->committed_units += t->units_before;
         bool open_item = !strcmp(item_status, "pending") || !strcmp(item_status, "running");
         if (open_item && t->folder) {
             /* What a killed run was writing for this item. */

@@ -31,6 +31,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -1224,6 +1225,7 @@ static const char *const gen_schema =
     " external_id TEXT NOT NULL, task_id TEXT,"
     " gen_status TEXT NOT NULL DEFAULT 'pending',"
     " est_units REAL, units REAL, message TEXT, leader INTEGER,"
+    " units_before REAL NOT NULL DEFAULT 0,"
     " PRIMARY KEY (batch, seq));"
     "CREATE INDEX IF NOT EXISTS gen_tasks_ext ON gen_tasks (external_id);"
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
@@ -1234,6 +1236,11 @@ int state_gen_prepare(state *s, vb_error *e)
     int rc = commit_locked(s, e);
     if (rc == 0)
         rc = db_exec(s, gen_schema, e);
+    /* A journal made before units_before existed gets the column (an
+     * error only means it is there). */
+    if (rc == 0)
+        sqlite3_exec(s->db, "ALTER TABLE gen_tasks ADD COLUMN units_before REAL NOT NULL"
+                            " DEFAULT 0", NULL, NULL, NULL);
     pthread_mutex_unlock(&s->mu);
     return rc;
 }
@@ -1343,14 +1350,15 @@ int state_gen_set(state *s, const char *batch, int64_t seq, const char *task_id,
 }
 
 int state_gen_renew(state *s, const char *batch, int64_t seq, const char *external_id,
-                    vb_error *e)
+                    double spent, vb_error *e)
 {
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *st = NULL;
     int rc = -1;
     if (sqlite3_prepare_v2(s->db,
                            "UPDATE gen_tasks SET external_id = ?3, task_id = NULL,"
-                           " gen_status = 'pending', units = NULL, message = NULL"
+                           " gen_status = 'pending', units = NULL, message = NULL,"
+                           " units_before = units_before + ?4"
                            " WHERE batch = ?1 AND seq = ?2",
                            -1, &st, NULL) != SQLITE_OK) {
         db_fail(s, e, "cannot prepare");
@@ -1358,6 +1366,7 @@ int state_gen_renew(state *s, const char *batch, int64_t seq, const char *extern
         bind_text(st, 1, batch);
         sqlite3_bind_int64(st, 2, seq);
         bind_text(st, 3, external_id);
+        sqlite3_bind_double(st, 4, spent > 0 && isfinite(spent) ? spent : 0.0);
         rc = item_write(s, st, e);
         sqlite3_finalize(st);
         if (rc == 0)
@@ -1372,13 +1381,20 @@ state_rows *state_gen_rows(state *s, const char *batch, vb_error *e)
     state_rows *r = vb_xcalloc(1, sizeof *r);
     r->s = s;
     pthread_mutex_lock(&s->mu);
-    int rc = sqlite3_prepare_v2(s->db,
-                                "SELECT g.seq, g.job_json, g.external_id, g.task_id,"
-                                " g.gen_status, g.est_units, g.units, g.leader, i.folder,"
-                                " i.status, g.message FROM gen_tasks g JOIN items i"
-                                " ON i.batch = g.batch AND i.seq = g.seq"
-                                " WHERE g.batch = ?1 ORDER BY g.seq",
-                                -1, &r->st, NULL);
+    /* A journal older than units_before, opened read-only (not
+     * migrated), is read with 0 there. */
+    static const char *const cols[] = { "g.units_before", "0" };
+    int rc = SQLITE_ERROR;
+    for (size_t k = 0; k < 2 && rc != SQLITE_OK; k++) {
+        char sql[512];
+        snprintf(sql, sizeof sql,
+                 "SELECT g.seq, g.job_json, g.external_id, g.task_id,"
+                 " g.gen_status, g.est_units, g.units, g.leader, i.folder,"
+                 " i.status, g.message, %s FROM gen_tasks g JOIN items i"
+                 " ON i.batch = g.batch AND i.seq = g.seq"
+                 " WHERE g.batch = ?1 ORDER BY g.seq", cols[k]);
+        rc = sqlite3_prepare_v2(s->db, sql, -1, &r->st, NULL);
+    }
     if (rc != SQLITE_OK)
         db_fail(s, e, "cannot prepare");
     else

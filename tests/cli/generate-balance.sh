@@ -6,7 +6,8 @@
 # says so too; the call is free and at most one a second; a pack whose
 # count lags (it says more than is left) runs out mid-batch: the rest is
 # held, and a resume once units are added finishes without paying twice;
-# the summary gives the units spent per passed clip.
+# the summary gives the units spent per passed clip, the attempts given
+# up before a retry included.
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 . "$TOP_SRCDIR/tests/lib/kling.sh"
 need_tool "$PYTHON3"
@@ -75,5 +76,27 @@ expect_status 0 "resume once units are added" \
 kling_stats "$T/s3r.json"
 check "resume: all four made, nothing paid twice" pyjson "$T/s3r.json" 'd["tasks_created"] == 4 and d["duplicate_creates"] == 0 and max(d["tasks_per_external_id"].values()) == 1'
 check "resume: the balance read again first" pyjson "$T/s3r.json" 'd["account_costs"] == 2'
+kling_stop
+
+# ---- 4. a retry's earlier attempts are counted in the units spent ----
+# Both tasks outlast task_timeout (made, so owed as estimated: 2 units
+# each by the table); the retry makes them anew at 1 unit each (the
+# mock's price): 2 x (2 + 1) units for 2 passed clips.
+printf 'id,prompt\na,a kite\nb,a boat\n' > "$T/jobs4.csv"
+kling_start "$T/m4" --gen-time 30 || exit 99
+kling_config "$T/c4.ini"
+sed -i 's/^task_timeout = 60$/task_timeout = 1/' "$T/c4.ini"
+expect_status 3 "both outlast their deadline" \
+    quietly "$T/o4.out" "$VBATCH" generate "$T/jobs4.csv" --config "$T/c4.ini" --output "$T/o4"
+check "the timed-out attempts counted as estimated" pyjson "$T/o4/summary/batch_report.json" 'd["counts"]["units_spent"] == 4 and d["counts"]["units_per_passed_clip"] is None'
+ID4=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch_id"])' "$T/o4/summary/batch_report.json")
+kling_ctl config '{"gen_time": 0.3}' >/dev/null
+expect_status 0 "retry: made again, in time" \
+    quietly "$T/o4r.out" "$VBATCH" retry --job-id "$ID4" --output "$T/o4"
+kling_stats "$T/s4r.json"
+check "retry: each made twice, once per attempt" pyjson "$T/s4r.json" 'd["tasks_created"] == 4'
+check "retry: the units of every attempt" pyjson "$T/o4/summary/batch_report.json" 'd["counts"]["units_spent"] == 6 and d["counts"]["units_per_passed_clip"] == 3'
+check "retry: per item too" pyjson "$T/o4/summary/batch_report.json" 'all(i["generation"]["units"] == 3 for i in d["items"])'
+check "retry: in the summary" grep -q "units      6 spent on 2 generated items: 3 a passed clip" "$T/o4r.out"
 kling_stop
 finish
