@@ -304,6 +304,7 @@ static void header_timings(AVFormatContext *fc, int64_t size)
  * has the same rate (then the average is that rate). */
 
 #define TS_FPS_FRAMES 21          /* find_stream_info's 20 steps, plus one */
+#define TS_AUDIO_PARSED 4         /* the MPEG audio parser trusts the 3rd */
 #define TS_MAX_PACKETS 2000
 #define TS_MAX_BYTES (8 << 20)
 #define TS_TAIL_BYTES 250000LL    /* libavformat's DURATION_MAX_READ_SIZE */
@@ -320,9 +321,11 @@ typedef struct ts_stream {
     AVRational sar;
     bool mpv_ok;                  /* MPEG-2: the sequence header was read */
     int primaries, transfer, matrix;  /* its colour description, 0: none */
-    int64_t bit_rate;             /* audio: the first frame's rate */
+    int64_t bit_rate;             /* audio: the parser's, after its frames */
     bool rate_varies;             /* audio: a later frame's differed */
     int frame_samples;            /* audio: the parser's frame duration */
+    int parsed;                   /* audio: frames given to the parser */
+    int rate_key;                 /* audio: the first frame's rate fields */
     enum AVCodecID opened_id;     /* the demuxer's codec before any packet */
 } ts_stream;
 
@@ -356,6 +359,22 @@ static void ts_parse(ts_stream *t, const AVCodecParameters *par, const AVPacket 
     int outsize = 0;
     av_parser_parse2(t->pc, t->ctx, &out, &outsize, pkt->data, pkt->size,
                      pkt->pts, pkt->dts, pkt->pos);
+}
+
+/* An audio frame's bit rate and sample rate fields (libavformat's parser
+ * gives one frame a packet): MPEG audio's bitrate and sampling indexes,
+ * AC-3's fscod and frmsizecod without its low bit (the 44.1 kHz padding
+ * word). -1 for a packet that starts with neither. */
+static int ts_rate_key(const AVPacket *pkt)
+{
+    const uint8_t *d = pkt->data;
+    if (!d || pkt->size < 5)
+        return -1;
+    if (d[0] == 0xff && (d[1] & 0xe0) == 0xe0)
+        return (d[1] << 8) | (d[2] & 0xfc);
+    if (d[0] == 0x0b && d[1] == 0x77)
+        return 0x10000 | (d[4] & 0xfe);
+    return -1;
 }
 
 static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket *pkt)
@@ -404,15 +423,22 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket
         }
         return;
     }
-    ts_parse(t, par, pkt);
-    if (t->pc && t->pc->duration > 0 && !t->frame_samples)
-        t->frame_samples = t->pc->duration;
-    if (t->ctx && t->ctx->bit_rate > 0) {
-        if (!t->bit_rate)
+    /* The parser tries a header at every byte of its input (1,000
+     * calls a frame): it runs on the first frames only, until it trusts
+     * the stream; every frame's rate fields are compared to the first's. */
+    if (t->parsed < TS_AUDIO_PARSED) {
+        ts_parse(t, par, pkt);
+        t->parsed++;
+        if (t->pc && t->pc->duration > 0 && !t->frame_samples)
+            t->frame_samples = t->pc->duration;
+        if (t->ctx && t->ctx->bit_rate > 0)
             t->bit_rate = t->ctx->bit_rate;
-        else if (t->ctx->bit_rate != t->bit_rate)
-            t->rate_varies = true;
     }
+    int key = ts_rate_key(pkt);
+    if (first)
+        t->rate_key = key;
+    else if (key != t->rate_key || key < 0)
+        t->rate_varies = true;
 }
 
 /* The frame rate a constant decode-time step gives, when it is one of
