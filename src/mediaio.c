@@ -584,6 +584,20 @@ static int probe_format(mediaio *io, const AVInputFormat **fmt, int *score, vb_e
     return 0;
 }
 
+/* avformat_open_input with the options ffprobe and ffmpeg give it:
+ * scan_all_pmts reads every program's PMT (a TS lists its streams there)
+ * and keeps the demuxer without a header, so that find_stream_info
+ * reads as much as ffprobe's does (its averages, such as the AAC
+ * parser's bit rate, then agree). Other demuxers ignore it. */
+static int open_input(mediaio *io, const AVInputFormat *fmt)
+{
+    AVDictionary *opts = NULL;
+    av_dict_set(&opts, "scan_all_pmts", "1", 0);
+    int rc = avformat_open_input(&io->fc, io->path, fmt, &opts);
+    av_dict_free(&opts);
+    return rc;
+}
+
 int mediaio_demux(mediaio *io, vb_error *e)
 {
     /* On failure it frees the context, but not our I/O context. */
@@ -592,7 +606,7 @@ int mediaio_demux(mediaio *io, vb_error *e)
     if (fmt) {
         /* Its header parsed: as sure as a probe's best score (a forced
          * format leaves 0, which would read as a faint guess). */
-        rc = avformat_open_input(&io->fc, io->path, fmt, NULL);
+        rc = open_input(io, fmt);
         if (rc < 0 && mediaio_error(io, NULL) == 0) {
             /* Misnamed: probe the data as if the name said nothing. */
             if (avio_seek(io->pb, 0, SEEK_SET) < 0 || format_context(io) != 0)
@@ -606,7 +620,7 @@ int mediaio_demux(mediaio *io, vb_error *e)
             io->fc = NULL;
             return -1;
         }
-        rc = avformat_open_input(&io->fc, io->path, fmt, NULL);
+        rc = open_input(io, fmt);
     }
     io->demuxed = rc >= 0;
     if (rc >= 0) {

@@ -18,11 +18,13 @@
  * with the declared one kept for a finding (rules.c). */
 #include "config.h"
 #include "probe.h"
+#include "probe-mpv.h"
 #include "probe-vp9.h"
 #include "mediaio.h"
 #include "stage.h"
 #include "writer.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <math.h>
 #include <stdio.h>
@@ -34,6 +36,7 @@
 #include <libavutil/avutil.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/display.h>
+#include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 
 /* Packets read while looking for each parsed stream's first packet. */
@@ -280,6 +283,380 @@ static void header_timings(AVFormatContext *fc, int64_t size)
     }
 }
 
+/* ---- MPEG-TS: no header beyond PAT/PMT ----
+ *
+ * avformat_open_input leaves a TS stream with its codec only. The facts
+ * come from the first packets (MPEG-2 video's sequence header and
+ * parser, the MP2 and AC-3 parsers), the frame rate from the steps of
+ * the video's first decode times, and the durations from the last
+ * packets, as libavformat's own estimate does for TS
+ * (estimate_timings_from_pts: the last 250 kB of the file, each stream's
+ * last PES time plus one frame). Packets are read as find_stream_info
+ * would read them before it looks at the rate: until each video stream
+ * has 20 frame steps.
+ *
+ * H.264 and HEVC are left to find_stream_info for now: their sample
+ * aspect ratio and colour are in the SPS's VUI, which the parsers do not
+ * export. So are AAC and MP3: ffprobe's bit rate for them is the parser's
+ * running average over everything its find_stream_info read (with
+ * scan_all_pmts, up to 5 s or 5 MB: a whole short file), which a few
+ * packets do not give; MP2 and AC-3 are taken only when every frame read
+ * has the same rate (then the average is that rate). */
+
+#define TS_FPS_FRAMES 21          /* find_stream_info's 20 steps, plus one */
+#define TS_AUDIO_PARSED 4         /* the MPEG audio parser trusts the 3rd */
+#define TS_MAX_PACKETS 2000
+#define TS_MAX_BYTES (8 << 20)
+#define TS_TAIL_BYTES 250000LL    /* libavformat's DURATION_MAX_READ_SIZE */
+#define TS_TAIL_RETRIES 6
+
+typedef struct ts_stream {
+    AVCodecParserContext *pc;     /* owned; NULL for AAC and other types */
+    AVCodecContext *ctx;          /* owned: what the parser fills */
+    bool video, audio, seen;
+    int dts_count;                /* packets with a decode time */
+    int64_t last_dts, step;       /* step: the constant dts step, -1: varies */
+    int field_order, structure;   /* the first picture's, from the parser */
+    int profile, level, width, height, format;
+    AVRational sar;
+    bool mpv_ok;                  /* MPEG-2: the sequence header was read */
+    int primaries, transfer, matrix;  /* its colour description, 0: none */
+    int64_t bit_rate;             /* audio: the parser's, after its frames */
+    bool rate_varies;             /* audio: a later frame's differed */
+    int frame_samples;            /* audio: the parser's frame duration */
+    int parsed;                   /* audio: frames given to the parser */
+    int rate_key;                 /* audio: the first frame's rate fields */
+    enum AVCodecID opened_id;     /* the demuxer's codec before any packet */
+} ts_stream;
+
+static bool ts_supported(const AVCodecParameters *p)
+{
+    switch (p->codec_id) {
+    case AV_CODEC_ID_MPEG2VIDEO:
+        return p->codec_type == AVMEDIA_TYPE_VIDEO;
+    case AV_CODEC_ID_MP2: case AV_CODEC_ID_MP3: case AV_CODEC_ID_AC3:
+        return p->codec_type == AVMEDIA_TYPE_AUDIO;
+    default:
+        return false;
+    }
+}
+
+/* Feed one packet to the stream's parser (made on first use). */
+static void ts_parse(ts_stream *t, const AVCodecParameters *par, const AVPacket *pkt)
+{
+    if (!t->pc) {
+        t->pc = av_parser_init(par->codec_id);
+        t->ctx = avcodec_alloc_context3(NULL);
+        if (!t->pc || !t->ctx || avcodec_parameters_to_context(t->ctx, par) < 0) {
+            av_parser_close(t->pc);
+            avcodec_free_context(&t->ctx);
+            t->pc = NULL;
+            return;
+        }
+        t->pc->flags |= PARSER_FLAG_COMPLETE_FRAMES;
+    }
+    uint8_t *out = NULL;
+    int outsize = 0;
+    av_parser_parse2(t->pc, t->ctx, &out, &outsize, pkt->data, pkt->size,
+                     pkt->pts, pkt->dts, pkt->pos);
+}
+
+/* An audio frame's bit rate and sample rate fields (libavformat's parser
+ * gives one frame a packet): MPEG audio's bitrate and sampling indexes,
+ * AC-3's fscod and frmsizecod without its low bit (the 44.1 kHz padding
+ * word). -1 for a packet that starts with neither. */
+static int ts_rate_key(const AVPacket *pkt)
+{
+    const uint8_t *d = pkt->data;
+    if (!d || pkt->size < 5)
+        return -1;
+    if (d[0] == 0xff && (d[1] & 0xe0) == 0xe0)
+        return (d[1] << 8) | (d[2] & 0xfc);
+    if (d[0] == 0x0b && d[1] == 0x77)
+        return 0x10000 | (d[4] & 0xfe);
+    return -1;
+}
+
+static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket *pkt)
+{
+    bool first = !t->seen;
+    t->seen = true;
+    if (t->video) {
+        if (pkt->dts != AV_NOPTS_VALUE) {
+            if (t->dts_count > 0) {
+                int64_t d = pkt->dts - t->last_dts;
+                if (t->dts_count == 1)
+                    t->step = d;
+                else if (d != t->step)
+                    t->step = -1;
+            }
+            t->last_dts = pkt->dts;
+            t->dts_count++;
+        }
+        if (!first)
+            return;
+        ts_parse(t, par, pkt);
+        if (t->pc) {
+            t->format = t->pc->format;
+            t->width = t->pc->width;
+            t->height = t->pc->height;
+            t->field_order = t->pc->field_order;
+            t->structure = t->pc->picture_structure;
+        }
+        probe_mpv_info m;
+        /* The decoder's aspect: square, or the display ratio over the
+         * frame's (its rule for a display size that differs from the
+         * frame's is its own guess: left to it). */
+        if (pkt->size > 0 && probe_mpv_sequence(pkt->data, (size_t)pkt->size, &m) == 0 &&
+            m.aspect <= 4 && (!m.display_ext || m.aspect == 1 ||
+                              (m.display_width == m.width && m.display_height == m.height))) {
+            static const AVRational dar[5] = { {0, 1}, {1, 1}, {4, 3}, {16, 9}, {221, 100} };
+            t->profile = m.profile;
+            t->level = m.level;
+            t->sar = m.aspect == 1 ? dar[1] : av_div_q(dar[m.aspect], (AVRational){ m.width, m.height });
+            if (m.colour) {
+                t->primaries = m.primaries;
+                t->transfer = m.transfer;
+                t->matrix = m.matrix;
+            }
+            t->mpv_ok = true;
+        }
+        return;
+    }
+    /* The parser tries a header at every byte of its input (1,000
+     * calls a frame): it runs on the first frames only, until it trusts
+     * the stream; every frame's rate fields are compared to the first's. */
+    if (t->parsed < TS_AUDIO_PARSED) {
+        ts_parse(t, par, pkt);
+        t->parsed++;
+        if (t->pc && t->pc->duration > 0 && !t->frame_samples)
+            t->frame_samples = t->pc->duration;
+        if (t->ctx && t->ctx->bit_rate > 0)
+            t->bit_rate = t->ctx->bit_rate;
+    }
+    int key = ts_rate_key(pkt);
+    if (first)
+        t->rate_key = key;
+    else if (key != t->rate_key || key < 0)
+        t->rate_varies = true;
+}
+
+/* The frame rate a constant decode-time step gives, when it is one of
+ * the standard rates find_stream_info rounds to (else 0/0: unknown). */
+static AVRational ts_frame_rate(const AVStream *st, int64_t step)
+{
+    AVRational none = { 0, 0 };
+    if (step <= 0 || step > INT_MAX || st->time_base.num <= 0 || st->time_base.den <= 0)
+        return none;
+    double fps = (double)st->time_base.den / ((double)step * st->time_base.num);
+    for (int j = 0; j < 399; j++) {
+        int n = j < 360 ? (j + 1) * 1001
+              : j < 390 ? (j - 360 + 31) * 1001 * 12
+              : j < 393 ? (int[]){ 80, 120, 240 }[j - 390] * 1001 * 12
+                        : (int[]){ 24, 30, 60, 12, 15, 48 }[j - 393] * 1000 * 12;
+        double std = (double)n / (12 * 1001);
+        if (fabs(fps / std - 1) < 1e-5) {
+            AVRational r;
+            av_reduce(&r.num, &r.den, n, 12 * 1001, INT_MAX);
+            return r;
+        }
+    }
+    return none;
+}
+
+/* Each stream's end as estimate_timings_from_pts finds it: the largest
+ * PES time in the file's last 250 kB (more when a stream has none
+ * there) plus one frame, read without the parsers. */
+static void ts_tail(AVFormatContext *fc, int64_t size, const int64_t *frame)
+{
+    AVPacket *pkt = av_packet_alloc();
+    if (!pkt)
+        return;
+    int64_t *last = vb_xcalloc(fc->nb_streams + 1, sizeof(int64_t));
+    int saved = fc->flags;
+    fc->flags |= AVFMT_FLAG_NOPARSE | AVFMT_FLAG_NOFILLIN;
+    av_opt_set_int(fc, "skip_changes", 1, AV_OPT_SEARCH_CHILDREN);
+    bool found = false;
+    for (int retry = 0; retry <= TS_TAIL_RETRIES; retry++) {
+        bool is_end = found;
+        int64_t offset = size - (TS_TAIL_BYTES << retry);
+        if (offset < 0)
+            offset = 0;
+        if (av_seek_frame(fc, -1, offset, AVSEEK_FLAG_BYTE) < 0)
+            break;
+        int64_t read = 0, limit = TS_TAIL_BYTES << (retry > 1 ? retry - 1 : 0);
+        while (read < limit && av_read_frame(fc, pkt) >= 0) {
+            read += pkt->size;
+            unsigned si = (unsigned)pkt->stream_index;
+            AVStream *st = si < fc->nb_streams ? fc->streams[si] : NULL;
+            if (st && pkt->pts != AV_NOPTS_VALUE && st->start_time != AV_NOPTS_VALUE) {
+                int64_t d = pkt->pts + (pkt->duration ? pkt->duration : frame[si]) - st->start_time;
+                found = true;
+                if (d > 0) {
+                    int64_t big = 60LL * st->time_base.den / st->time_base.num;
+                    if (st->duration == AV_NOPTS_VALUE || last[si] <= 0 ||
+                        (st->duration < d && llabs(d - last[si]) < big))
+                        st->duration = d;
+                    last[si] = d;
+                }
+            }
+            av_packet_unref(pkt);
+        }
+        if (!is_end) {
+            is_end = true;
+            for (unsigned i = 0; i < fc->nb_streams; i++) {
+                enum AVMediaType ty = fc->streams[i]->codecpar->codec_type;
+                if ((ty == AVMEDIA_TYPE_VIDEO || ty == AVMEDIA_TYPE_AUDIO) &&
+                    fc->streams[i]->duration == AV_NOPTS_VALUE)
+                    is_end = false;
+            }
+        }
+        if (is_end || offset == 0)
+            break;
+    }
+    av_opt_set_int(fc, "skip_changes", 0, AV_OPT_SEARCH_CHILDREN);
+    fc->flags = saved;
+    free(last);
+    av_packet_free(&pkt);
+}
+
+/* One frame in the stream's time base, as libavformat's
+ * ff_compute_frame_duration gives it once the stream is known (rounded
+ * down); 0 when unknown. */
+static int64_t ts_frame_duration(const AVStream *st, int frame_samples)
+{
+    const AVCodecParameters *p = st->codecpar;
+    int64_t num = 0, den = 0;
+    if (p->codec_type == AVMEDIA_TYPE_VIDEO && st->r_frame_rate.num > 0) {
+        num = st->r_frame_rate.den;
+        den = st->r_frame_rate.num;
+    } else if (p->codec_type == AVMEDIA_TYPE_AUDIO && p->sample_rate > 0) {
+        num = frame_samples;
+        den = p->sample_rate;
+    }
+    if (num <= 0 || den <= 0 || st->time_base.num <= 0)
+        return 0;
+    return av_rescale_rnd(1, num * st->time_base.den, den * st->time_base.num, AV_ROUND_DOWN);
+}
+
+/* The TS fast path: TS_FAST when every fact was found (codecpar and
+ * the timings are then filled); TS_SKIP when the streams' codecs rule it
+ * out before anything is read; TS_REOPEN when what was read does not
+ * give every fact: the packets read have changed the demuxer's state
+ * (its parsers rename an MP3 stream MP2, start times are set), so
+ * find_stream_info gets the file opened afresh. */
+enum { TS_SKIP, TS_FAST, TS_REOPEN };
+
+static int ts_probe(AVFormatContext *fc, int64_t size)
+{
+    unsigned n = fc->nb_streams;
+    if (n == 0)
+        return TS_SKIP;
+    ts_stream *ts = vb_xcalloc(n, sizeof *ts);
+    bool ok = true;
+    for (unsigned i = 0; i < n; i++) {
+        const AVCodecParameters *p = fc->streams[i]->codecpar;
+        ts[i].video = p->codec_type == AVMEDIA_TYPE_VIDEO;
+        ts[i].audio = p->codec_type == AVMEDIA_TYPE_AUDIO;
+        ts[i].profile = FF_PROFILE_UNKNOWN;
+        ts[i].format = -1;
+        ts[i].opened_id = p->codec_id;
+        if ((ts[i].video || ts[i].audio) && !ts_supported(p))
+            ok = false;
+    }
+    if (!ok) {
+        free(ts);
+        return TS_SKIP;
+    }
+    AVPacket *pkt = av_packet_alloc();
+    int64_t bytes = 0;
+    for (int k = 0; pkt && k < TS_MAX_PACKETS && bytes < TS_MAX_BYTES; k++) {
+        if (av_read_frame(fc, pkt) < 0)
+            break;
+        bytes += pkt->size;
+        unsigned si = (unsigned)pkt->stream_index;
+        if (si < n && (ts[si].video || ts[si].audio))
+            ts_packet(&ts[si], fc->streams[si]->codecpar, pkt);
+        av_packet_unref(pkt);
+        bool done = true;
+        for (unsigned i = 0; done && i < n; i++)
+            if ((ts[i].video && ts[i].dts_count < TS_FPS_FRAMES) || (ts[i].audio && !ts[i].seen))
+                done = false;
+        if (done)
+            break;
+    }
+    av_packet_free(&pkt);
+
+    /* Every fact, or the slow path. */
+    for (unsigned i = 0; ok && i < n; i++) {
+        ts_stream *t = &ts[i];
+        const AVStream *st = fc->streams[i];
+        if (t->video)
+            ok = t->dts_count >= TS_FPS_FRAMES && t->step > 0 && t->mpv_ok && t->width > 0 &&
+                 t->height > 0 && t->format >= 0 &&
+                 t->structure != AV_PICTURE_STRUCTURE_TOP_FIELD &&
+                 t->structure != AV_PICTURE_STRUCTURE_BOTTOM_FIELD &&
+                 t->field_order == AV_FIELD_PROGRESSIVE &&
+                 ts_frame_rate(st, t->step).num > 0 && st->start_time != AV_NOPTS_VALUE;
+        else if (t->audio)
+            ok = t->seen && t->ctx && t->ctx->sample_rate > 0 && t->bit_rate > 0 &&
+                 t->frame_samples > 0 &&
+                 !t->rate_varies &&
+                 (t->ctx->ch_layout.nb_channels == 1 || t->ctx->ch_layout.nb_channels == 2) &&
+                 st->start_time != AV_NOPTS_VALUE;
+    }
+    if (ok) {
+        for (unsigned i = 0; i < n; i++) {
+            ts_stream *t = &ts[i];
+            AVStream *st = fc->streams[i];
+            AVCodecParameters *p = st->codecpar;
+            if (t->video) {
+                p->profile = t->profile;
+                p->level = t->level;
+                p->format = t->format;
+                p->width = t->width;
+                p->height = t->height;
+                p->field_order = t->field_order;
+                p->sample_aspect_ratio = t->sar;
+                /* MPEG-2 pictures are limited range (the decoder's word) */
+                p->color_range = AVCOL_RANGE_MPEG;
+                if (t->primaries > 0 && t->primaries < AVCOL_PRI_NB)
+                    p->color_primaries = t->primaries;
+                if (t->transfer > 0 && t->transfer < AVCOL_TRC_NB)
+                    p->color_trc = t->transfer;
+                if (t->matrix > 0 && t->matrix < AVCOL_SPC_NB)
+                    p->color_space = t->matrix;
+                st->avg_frame_rate = st->r_frame_rate = ts_frame_rate(st, t->step);
+            } else if (t->audio) {
+                /* The demuxer says MP3 for any MPEG audio stream type; the
+                 * parser finds the layer. find_stream_info decodes with
+                 * the decoder of the demuxer's codec (mp3float for an MP2
+                 * stream too): its sample format is the one reported. */
+                const AVCodec *dec = avcodec_find_decoder(t->opened_id);
+                if (dec && dec->sample_fmts)
+                    p->format = dec->sample_fmts[0];
+                if (t->ctx->codec_id != AV_CODEC_ID_NONE)
+                    p->codec_id = t->ctx->codec_id;
+                p->sample_rate = t->ctx->sample_rate;
+                av_channel_layout_uninit(&p->ch_layout);
+                av_channel_layout_default(&p->ch_layout, t->ctx->ch_layout.nb_channels);
+                p->bit_rate = t->bit_rate;
+            }
+        }
+        int64_t *frame = vb_xcalloc(n, sizeof(int64_t));
+        for (unsigned i = 0; i < n; i++)
+            frame[i] = ts_frame_duration(fc->streams[i], ts[i].frame_samples);
+        ts_tail(fc, size, frame);
+        free(frame);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        av_parser_close(ts[i].pc);
+        avcodec_free_context(&ts[i].ctx);
+    }
+    free(ts);
+    return ok ? TS_FAST : TS_REOPEN;
+}
+
 static const char *color_or_null(const char *s)
 {
     return (s && strcmp(s, "unknown") != 0 && strcmp(s, "unspecified") != 0) ? s : NULL;
@@ -446,7 +823,8 @@ static void quiet_logs(void)
 /* What probe_file does once the file is open: the result, or NULL with
  * e set. A failure that the reader saw first (an I/O error, a stall, the
  * deadline) is reported as such, not as a property of the file. */
-static probe_result *probe_read(const char *path, mediaio *io, vb_error *e)
+static probe_result *probe_read(const char *path, mediaio *io, bool ts_fast, bool *reopen,
+                                vb_error *e)
 {
     int64_t size = mediaio_size(io);
     if (size == 0) {
@@ -489,7 +867,16 @@ static probe_result *probe_read(const char *path, mediaio *io, vb_error *e)
         declared[2 * i + 1] = fc->streams[i]->codecpar->height;
     }
     bool complete = fc->nb_streams > 0;
-    for (unsigned i = 0; i < fc->nb_streams; i++) {
+    /* MPEG-TS: the first and last packets, or find_stream_info. */
+    int ts = ts_fast && strcmp(fc->iformat->name, "mpegts") == 0 ? ts_probe(fc, size) : TS_SKIP;
+    if (ts == TS_REOPEN) {
+        free(want);
+        free(declared);
+        *reopen = true;
+        return NULL;
+    }
+    bool ts_done = ts == TS_FAST;
+    for (unsigned i = 0; !ts_done && i < fc->nb_streams; i++) {
         AVStream *st = fc->streams[i];
         if (!stream_incomplete(st))
             continue;
@@ -563,8 +950,15 @@ int probe_file(const char *path, mediaio_clock *clk, probe_result **out, vb_erro
     mediaio *io = NULL;
     if (mediaio_open(&io, path, clk, 0, e) != 0)
         return -1;
-    *out = probe_read(path, io, e);
+    bool reopen = false;
+    *out = probe_read(path, io, true, &reopen, e);
     mediaio_close(&io);
+    if (reopen) {
+        if (mediaio_open(&io, path, clk, 0, e) != 0)
+            return -1;
+        *out = probe_read(path, io, false, &reopen, e);
+        mediaio_close(&io);
+    }
     return *out ? 0 : -1;
 }
 

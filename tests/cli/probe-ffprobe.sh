@@ -27,6 +27,32 @@ pyjson "$T/vp9_10bit.webm.vb.json" 'd[0]["streams"][0]["profile"] == "Profile 2"
 pyjson "$T/vp9_444.mkv.vb.json" 'd[0]["streams"][0]["pix_fmt"] == "yuv444p" and d[0]["streams"][0]["profile"] == "Profile 1"' ||
     fail "VP9 profile 1, 4:4:4"
 
+# MPEG-TS: MPEG-2 video with AC-3 or MP3 read from the first and last
+# packets; H.264/AAC, HEVC and interlaced MPEG-2 through find_stream_info.
+# A longer TS: its last 250 kB hold only its end (the duration's window).
+for c in h264_aac.ts hevc10_ac3.ts mpeg2_ac3_wide.ts mpeg2_709_mp3.ts mpeg2_interlaced.ts; do
+    media_make "$CLIPS" "$c" || exit 99
+done
+"$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=720x576:rate=25 \
+    -f lavfi -i sine=sample_rate=48000 -t 12 -c:v mpeg2video -b:v 4M -c:a mp2 -shortest "$T/long.ts" ||
+    exit 99
+cp "$CLIPS/mpeg2_ac3_wide.ts" "$T/ts-named.mp4"
+cp "$CLIPS/h264_aac.ts" "$T/ts-h264-named.mkv"
+for f in "$CLIPS/h264_aac.ts" "$CLIPS/hevc10_ac3.ts" "$CLIPS/mpeg2_ac3_wide.ts" \
+         "$CLIPS/mpeg2_709_mp3.ts" "$CLIPS/mpeg2_interlaced.ts" "$T/long.ts" \
+         "$T/ts-named.mp4" "$T/ts-h264-named.mkv"; do
+    c=$(basename "$f")
+    ffprobe -v error -show_format -show_streams -of json "$f" > "$T/$c.ff.json"
+    "$VBATCH" probe --format json "$f" > "$T/$c.vb.json"
+    check "$c: probe exits 0" [ $? -eq 0 ]
+    check "$c: agrees with ffprobe" "$PYTHON3" "$TOP_SRCDIR/tests/lib/compare-ffprobe.py" "$T/$c.ff.json" "$T/$c.vb.json"
+done
+pyjson "$T/mpeg2_ac3_wide.ts.vb.json" 'd[0]["streams"][0]["display_aspect_ratio"] == "16:9" and d[0]["streams"][0]["profile"] == "Main" and d[0]["streams"][1]["codec"] == "ac3"' ||
+    fail "MPEG-2 16:9 Main profile, AC-3"
+pyjson "$T/mpeg2_709_mp3.ts.vb.json" 'd[0]["streams"][0]["color_primaries"] == "bt709" and d[0]["streams"][0]["avg_frame_rate"] == "50/1" and d[0]["streams"][1]["codec"] == "mp3"' ||
+    fail "MPEG-2 BT.709 50 fps, MP3"
+pyjson "$T/ts-named.mp4.vb.json" 'd[0]["format"] == "mpegts"' || fail "MPEG-TS named .mp4 probed as MPEG-TS"
+
 # Values the suite was built to have (a second look, independent of ffprobe).
 pyjson "$T/rotated.mp4.vb.json" 'd[0]["streams"][0]["display_width"] == 720 and d[0]["streams"][0]["display_height"] == 1280' ||
     fail "rotated clip displayed as 720x1280"

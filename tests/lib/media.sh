@@ -62,6 +62,23 @@ media_make() {
     mpeg2.ts)
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
             -t 4 -c:v mpeg2video -b:v 3M -c:a mp2 -shortest "$_o" ;;
+    h264_aac.ts)         # H.264 + AAC in MPEG-TS (find_stream_info's path)
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
+            -t 3 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 128k -shortest "$_o" ;;
+    hevc10_ac3.ts)       # 10-bit HEVC + AC-3 in MPEG-TS, 29.97 fps
+        _ff -f lavfi -i testsrc2=size=640x360:rate=30000/1001 -f lavfi -i sine=frequency=500:sample_rate=44100 \
+            -t 3 -c:v libx265 -preset ultrafast -x265-params log-level=error -pix_fmt yuv420p10le \
+            -c:a ac3 -shortest "$_o" ;;
+    mpeg2_ac3_wide.ts)   # MPEG-2 16:9 + AC-3 in MPEG-TS (the TS fast path)
+        _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
+            -t 3 -vf setdar=16/9 -c:v mpeg2video -b:v 3M -c:a ac3 -shortest "$_o" ;;
+    mpeg2_709_mp3.ts)    # MPEG-2 720p50 with BT.709 colour (a display extension), MP3
+        _ff -f lavfi -i testsrc2=size=1280x720:rate=50 -f lavfi -i sine=frequency=900:sample_rate=48000 \
+            -t 2 -c:v mpeg2video -b:v 5M -color_primaries bt709 -color_trc bt709 -colorspace bt709 \
+            -c:a libmp3lame -shortest "$_o" ;;
+    mpeg2_interlaced.ts) # MPEG-2 interlaced: find_stream_info decides the rate
+        _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
+            -t 2 -c:v mpeg2video -flags +ildct+ilme -top 1 -b:v 3M -c:a mp2 -shortest "$_o" ;;
     anamorphic.mp4)      # 720x576 with 16:15 pixels
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 4 -vf setsar=16/15 -c:v libx264 -preset ultrafast \
             -pix_fmt yuv420p "$_o" ;;
