@@ -340,7 +340,272 @@ static json_t *encode_field(const report_field *f, const item_record *it)
     }
 }
 
+/* ---- the encoder's fast path ----
+ *
+ * The same text jansson's json_dumps(JSON_COMPACT | JSON_ENSURE_ASCII)
+ * gives for the tree below (test-record compares both), written straight
+ * from the item: a rerun journals every skipped item once more. A string
+ * that is not UTF-8 (jsonx_str mends it) leaves the record to jansson. */
+
+typedef struct {
+    char *s;
+    size_t n, cap;
+} fastw;
+
+static void fw_grow(fastw *w, size_t more)
+{
+    if (w->n + more + 1 <= w->cap)
+        return;
+    while (w->n + more + 1 > w->cap)
+        w->cap = w->cap ? w->cap * 2 : 2048;
+    w->s = vb_xrealloc(w->s, w->cap);
+}
+
+static void fw_put(fastw *w, const char *t, size_t n)
+{
+    fw_grow(w, n);
+    memcpy(w->s + w->n, t, n);
+    w->n += n;
+}
+
+static void fw_char(fastw *w, char c)
+{
+    fw_grow(w, 1);
+    w->s[w->n++] = c;
+}
+
+/* 0, or -1: not UTF-8 (or a NUL jansson would see), left to jansson. */
+static int fw_str(fastw *w, const char *str)
+{
+    if (!str) {
+        fw_put(w, "null", 4);
+        return 0;
+    }
+    const unsigned char *p = (const unsigned char *)str;
+    fw_char(w, '"');
+    while (*p) {
+        unsigned c = *p, cp;
+        int len;
+        if (c < 0x80) {
+            const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b"
+                              : c == '\f' ? "\\f" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
+                              : c == '\t' ? "\\t" : NULL;
+            if (esc) {
+                fw_put(w, esc, 2);
+            } else if (c < 0x20) {
+                char u[8];
+                snprintf(u, sizeof u, "\\u%04X", c);
+                fw_put(w, u, 6);
+            } else {
+                fw_char(w, (char)c);
+            }
+            p++;
+            continue;
+        }
+        /* As jansson's utf8_check_first/utf8_check_full judge it. */
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return -1;
+        }
+        for (int i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return -1;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+            (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000))
+            return -1;
+        char u[16];
+        if (cp < 0x10000) {
+            snprintf(u, sizeof u, "\\u%04X", cp);
+            fw_put(w, u, 6);
+        } else {
+            cp -= 0x10000;
+            snprintf(u, sizeof u, "\\u%04X\\u%04X", 0xd800 | (cp >> 10), 0xdc00 | (cp & 0x3ff));
+            fw_put(w, u, 12);
+        }
+        p += len;
+    }
+    fw_char(w, '"');
+    return 0;
+}
+
+static void fw_int(fastw *w, long long v)
+{
+    char b[32];
+    fw_put(w, b, (size_t)snprintf(b, sizeof b, "%lld", v));
+}
+
+/* jansson's jsonp_dtostr: %.17g, a ".0" when it reads as an integer,
+ * the exponent without '+' and leading zeros. */
+static void fw_real(fastw *w, double v)
+{
+    if (!isfinite(v)) {
+        fw_put(w, "null", 4);
+        return;
+    }
+    char b[48];
+    int n = snprintf(b, sizeof b, "%.17g", v);
+    if (!strchr(b, '.') && !strchr(b, 'e')) {
+        memcpy(b + n, ".0", 3);
+        n += 2;
+    }
+    char *start = strchr(b, 'e');
+    if (start) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, (size_t)n - (size_t)(end - b) + 1);
+            n -= (int)(end - start);
+        }
+    }
+    fw_put(w, b, (size_t)n);
+}
+
+static int fw_value(fastw *w, const report_field *f, const item_record *it)
+{
+    switch (f->type) {
+    case RF_I64:    fw_int(w, CFIELD(it, f, int64_t)); return 0;
+    case RF_BOOL:   CFIELD(it, f, bool) ? fw_put(w, "true", 4) : fw_put(w, "false", 5); return 0;
+    case RF_DOUBLE: fw_real(w, CFIELD(it, f, double)); return 0;
+    case RF_STR:    return fw_str(w, CFIELD(it, f, char *));
+    case RF_LIST: {
+        const vb_strlist *l = &CFIELD(it, f, vb_strlist);
+        fw_char(w, '[');
+        for (size_t i = 0; i < l->n; i++) {
+            if (i)
+                fw_char(w, ',');
+            if (fw_str(w, l->v[i]) != 0)
+                return -1;
+        }
+        fw_char(w, ']');
+        return 0;
+    }
+    case RF_CHECKS: {
+        const rule_report *r = &CFIELD(it, f, rule_report);
+        fw_char(w, '[');
+        for (size_t i = 0; i < r->n; i++) {
+            const rule_result *c = &r->r[i];
+            fw_put(w, i ? ",[" : "[", i ? 2 : 1);
+            if (fw_str(w, c->rule) != 0)
+                return -1;
+            fw_char(w, ',');
+            if (fw_str(w, c->value) != 0)
+                return -1;
+            fw_char(w, ',');
+            if (fw_str(w, c->limit) != 0)
+                return -1;
+            fw_char(w, ',');
+            fw_int(w, c->level);
+            fw_char(w, ',');
+            fw_int(w, c->verdict);
+            fw_char(w, ',');
+            if (fw_str(w, c->message) != 0)
+                return -1;
+            fw_char(w, ']');
+        }
+        fw_char(w, ']');
+        return 0;
+    }
+    case RF_TIMES: {
+        const double *v = &CFIELD(it, f, double);
+        int n = STAGE_COUNT;     /* as encode_field */
+        while (n > STAGE_GENERATE + 1 && v[n - 1] == 0)
+            n--;
+        fw_char(w, '[');
+        for (int s = 0; s < n; s++) {
+            if (s)
+                fw_char(w, ',');
+            /* json_real of NaN is NULL, which jansson's array leaves
+             * out: its path, then. */
+            if (!isfinite(v[s]))
+                return -1;
+            fw_real(w, v[s]);
+        }
+        fw_char(w, ']');
+        return 0;
+    }
+    default:        fw_int(w, CFIELD(it, f, int)); return 0;
+    }
+}
+
+static char *record_encode_fast(const report_field *const *at, const item_record *it)
+{
+    fastw w = {0};
+    int open = RG_TOP;
+    bool any = false, closed[RG_COUNT] = {0}, gany = false;
+    fw_char(&w, '{');
+    for (int p = 0; p < JOURNAL_KEYS; p++) {
+        const report_field *f = at[p];
+        if (!f || !field_when(f, f->journal.when, it))
+            continue;
+        if (f->journal.group != open) {
+            if (open != RG_TOP) {
+                fw_char(&w, '}');
+                closed[open] = true;
+            }
+            open = f->journal.group;
+            if (open != RG_TOP) {
+                if (closed[open])
+                    goto slow;  /* a group in two runs: jansson merges them */
+                if (any)
+                    fw_char(&w, ',');
+                any = true;
+                if (fw_str(&w, report_group_key(open, true)) != 0)
+                    goto slow;
+                fw_put(&w, ":{", 2);
+                gany = false;
+            }
+        }
+        bool *first = open == RG_TOP ? &any : &gany;
+        if (*first)
+            fw_char(&w, ',');
+        *first = true;
+        if (fw_str(&w, f->journal.key) != 0)
+            goto slow;
+        fw_char(&w, ':');
+        if (fw_value(&w, f, it) != 0)
+            goto slow;
+    }
+    if (open != RG_TOP)
+        fw_char(&w, '}');
+    fw_char(&w, '}');
+    w.s[w.n] = '\0';
+    return w.s;
+slow:
+    free(w.s);
+    return NULL;
+}
+
 char *report_record_encode(const item_record *it)
+{
+    /* The journal's order, from each field's place. */
+    const report_field *at[JOURNAL_KEYS] = {0};
+    for (size_t i = 0; i < report_nfields; i++) {
+        const report_field *f = &report_fields[i];
+        if (!f->journal.key)
+            continue;
+        if (f->jpos < 0 || f->jpos >= JOURNAL_KEYS || at[f->jpos])
+            abort();        /* the table is wrong: caught by test-record */
+        at[f->jpos] = f;
+    }
+    char *fast = record_encode_fast(at, it);
+    return fast ? fast : report_record_encode_jansson(it);
+}
+
+char *report_record_encode_jansson(const item_record *it)
 {
     /* The journal's order, from each field's place. */
     const report_field *at[JOURNAL_KEYS] = {0};
