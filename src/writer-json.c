@@ -9,6 +9,7 @@
 #include "writer-impl.h"
 #include "jsonx.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,114 @@ static void js_dump(jw *j, json_t *v)
     free(s);
 }
 
+/* Whether jansson takes s as a string: UTF-8, as its utf8_check_*
+ * judge it. */
+static bool js_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p, cp;
+        int len;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (int i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (len == 3 && cp < 0x800) ||
+            (len == 4 && cp < 0x10000))
+            return false;
+        p += len;
+    }
+    return true;
+}
+
+/* jansson's text for a string (JSON_INDENT without ENSURE_ASCII: UTF-8
+ * as it is, '"', '\\' and controls escaped), written directly: dumping
+ * every key and value through jansson took a third of rendering a large
+ * batch. -1 when s is not UTF-8: jansson's path decides then. */
+static int js_str(FILE *f, const char *s)
+{
+    if (!js_utf8(s))
+        return -1;
+    fputc('"', f);
+    const char *run = s;
+    const unsigned char *p;
+    for (p = (const unsigned char *)s; *p; p++) {
+        unsigned c = *p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        fwrite(run, 1, (size_t)((const char *)p - run), f);
+        run = (const char *)p + 1;
+        const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b"
+                          : c == '\f' ? "\\f" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
+                          : c == '\t' ? "\\t" : NULL;
+        if (esc)
+            fputs(esc, f);
+        else
+            fprintf(f, "\\u%04X", c);
+    }
+    fwrite(run, 1, (size_t)((const char *)p - run), f);
+    fputc('"', f);
+    return 0;
+}
+
+/* jansson's jsonp_dtostr at JSON_REAL_PRECISION(10). */
+static void js_real(FILE *f, double v)
+{
+    char b[48];
+    int n = snprintf(b, sizeof b, "%.10g", v);
+    if (!strchr(b, '.') && !strchr(b, 'e')) {
+        memcpy(b + n, ".0", 3);
+        n += 2;
+    }
+    char *start = strchr(b, 'e');
+    if (start) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, (size_t)n - (size_t)(end - b) + 1);
+            n -= (int)(end - start);
+        }
+    }
+    fwrite(b, 1, (size_t)n, f);
+}
+
+/* A value as jansson would dump it; -1: left to jansson. */
+static int js_value(FILE *f, const writer_value *x)
+{
+    switch (x->type) {
+    case WV_STRING: return x->s ? js_str(f, x->s) : (fputs("null", f), 0);
+    case WV_INT:    fprintf(f, "%lld", (long long)x->i); return 0;
+    case WV_DOUBLE:
+        if (!isfinite(x->d))
+            return -1;
+        js_real(f, x->d);
+        return 0;
+    case WV_BOOL:   fputs(x->b ? "true" : "false", f); return 0;
+    default:        fputs("null", f); return 0;
+    }
+}
+
 /* Start a member: its separator, indent and key. False when it is not
  * to be written: what the tree would drop (a second top-level value, a
  * key that is not UTF-8), or inside such a container. */
@@ -61,14 +170,17 @@ static bool js_member(jw *j, const char *key)
         return true;
     }
     int d = j->sdepth - 1;
-    json_t *k = j->arrays[d] ? NULL : json_string(key ? key : "");
-    if (!j->arrays[d] && !k)
+    const char *k = key ? key : "";
+    if (!j->arrays[d] && !js_utf8(k))
         return false;
-    fprintf(j->out, "%s\n%*s", j->members[d] ? "," : "", 2 * j->sdepth, "");
+    if (j->members[d])
+        fputc(',', j->out);
+    fputc('\n', j->out);
+    for (int i = 0; i < 2 * j->sdepth; i++)
+        fputc(' ', j->out);
     j->members[d] = true;
-    if (k) {
-        js_dump(j, k);
-        json_decref(k);
+    if (!j->arrays[d]) {
+        js_str(j->out, k);
         fputs(": ", j->out);
     }
     return true;
@@ -150,6 +262,19 @@ static void jw_value(writer *w, const char *key, const writer_value *x)
 {
     jw *j = w->priv;
     json_t *v;
+    if (j->out && !j->muted && x->type != WV_STRING) {
+        /* Numbers and the like straight out; strings below, checked. */
+        if (x->type != WV_DOUBLE || isfinite(x->d)) {
+            if (js_member(j, key))
+                js_value(j->out, x);
+            return;
+        }
+    }
+    if (j->out && !j->muted && x->type == WV_STRING && (!x->s || js_utf8(x->s))) {
+        if (js_member(j, key))
+            js_value(j->out, x);
+        return;
+    }
     switch (x->type) {
     case WV_STRING: v = jsonx_str(x->s); break;
     case WV_INT:    v = json_integer(x->i); break;
