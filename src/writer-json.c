@@ -173,11 +173,13 @@ static bool js_member(jw *j, const char *key)
     const char *k = key ? key : "";
     if (!j->arrays[d] && !js_utf8(k))
         return false;
-    if (j->members[d])
-        fputc(',', j->out);
-    fputc('\n', j->out);
-    for (int i = 0; i < 2 * j->sdepth; i++)
-        fputc(' ', j->out);
+    /* ",\n" and the indent in one write (MAX_DEPTH levels of 2). */
+    static const char sep[] = ",\n" "                                                  "
+                              "                                                  "
+                              "                            ";
+    _Static_assert(sizeof sep - 3 >= 2 * MAX_DEPTH, "the indent fits");
+    int skip = j->members[d] ? 0 : 1;
+    fwrite(sep + skip, 1, (size_t)(2 - skip + 2 * j->sdepth), j->out);
     j->members[d] = true;
     if (!j->arrays[d]) {
         js_str(j->out, k);
