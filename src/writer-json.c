@@ -4,7 +4,9 @@
  * of items in flat memory). The stream lays out the structure itself,
  * the way jansson's JSON_INDENT(2) does, and has every key and value
  * encoded by jansson. In a stream, keys are written as they come: an
- * object's keys must be unique (the tree keeps the last). */
+ * object's keys must be unique (the tree keeps the last). A third mode,
+ * JSON Lines, streams compact values, one top-level value a line (a
+ * report too large for one document that tools read whole). */
 #include "config.h"
 #include "writer-impl.h"
 #include "jsonx.h"
@@ -16,6 +18,7 @@
 #define MAX_DEPTH 64
 
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(10) | JSON_ENCODE_ANY)
+#define LINE_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10) | JSON_ENCODE_ANY)
 
 typedef struct jw {
     json_t *stack[MAX_DEPTH];
@@ -28,6 +31,7 @@ typedef struct jw {
     bool arrays[MAX_DEPTH];
     int muted;                  /* > 0: inside a container not written */
     bool rooted;                /* the top-level value is written */
+    bool lines;                 /* JSON Lines: compact, a line each */
 } jw;
 
 void *writer_json_new(FILE *out)
@@ -37,11 +41,18 @@ void *writer_json_new(FILE *out)
     return j;
 }
 
+void *writer_json_new_lines(FILE *out)
+{
+    jw *j = writer_json_new(out);
+    j->lines = true;
+    return j;
+}
+
 /* ---- stream mode ---- */
 
 static void js_dump(jw *j, json_t *v)
 {
-    char *s = v ? json_dumps(v, DUMP_FLAGS) : NULL;
+    char *s = v ? json_dumps(v, j->lines ? LINE_FLAGS : DUMP_FLAGS) : NULL;
     if (!s)
         abort();
     fputs(s, j->out);
@@ -164,7 +175,7 @@ static bool js_member(jw *j, const char *key)
     if (j->muted)
         return false;
     if (j->sdepth == 0) {
-        if (j->rooted)
+        if (j->rooted && !j->lines)
             return false;
         j->rooted = true;
         return true;
@@ -173,6 +184,16 @@ static bool js_member(jw *j, const char *key)
     const char *k = key ? key : "";
     if (!j->arrays[d] && !js_utf8(k))
         return false;
+    if (j->lines) {
+        if (j->members[d])
+            fputc(',', j->out);
+        j->members[d] = true;
+        if (!j->arrays[d]) {
+            js_str(j->out, k);
+            fputc(':', j->out);
+        }
+        return true;
+    }
     /* ",\n" and the indent in one write (MAX_DEPTH levels of 2). */
     static const char sep[] = ",\n" "                                                  "
                               "                                                  "
@@ -209,9 +230,11 @@ static void js_end(jw *j)
     if (j->sdepth == 0)
         return;
     int d = --j->sdepth;
-    if (j->members[d])
+    if (j->members[d] && !j->lines)
         fprintf(j->out, "\n%*s", 2 * d, "");
     fputc(j->arrays[d] ? ']' : '}', j->out);
+    if (j->lines && d == 0)
+        fputc('\n', j->out);
 }
 
 /* ---- tree mode ---- */
@@ -260,6 +283,13 @@ static void jw_end(writer *w)
         json_decref(j->stack[--j->depth]);
 }
 
+/* JSON Lines: a top-level scalar ends its line. */
+static void js_line_end(jw *j)
+{
+    if (j->lines && j->sdepth == 0 && !j->muted)
+        fputc('\n', j->out);
+}
+
 static void jw_value(writer *w, const char *key, const writer_value *x)
 {
     jw *j = w->priv;
@@ -269,12 +299,14 @@ static void jw_value(writer *w, const char *key, const writer_value *x)
         if (x->type != WV_DOUBLE || isfinite(x->d)) {
             if (js_member(j, key))
                 js_value(j->out, x);
+            js_line_end(j);
             return;
         }
     }
     if (j->out && !j->muted && x->type == WV_STRING && (!x->s || js_utf8(x->s))) {
         if (js_member(j, key))
             js_value(j->out, x);
+        js_line_end(j);
         return;
     }
     switch (x->type) {
@@ -292,6 +324,7 @@ static void jw_value(writer *w, const char *key, const writer_value *x)
     }
     if (js_member(j, key))
         js_dump(j, v);
+    js_line_end(j);
     json_decref(v);
 }
 
@@ -302,7 +335,8 @@ static char *jw_finish(writer *w, size_t *len)
         /* What is still open is closed, as the tree would dump it. */
         while (j->muted || j->sdepth)
             js_end(j);
-        fputs(j->rooted ? "\n" : "null\n", j->out);
+        if (!j->lines)
+            fputs(j->rooted ? "\n" : "null\n", j->out);
         *len = 0;
         return vb_xstrdup("");
     }
