@@ -127,10 +127,15 @@ typedef struct input_config {
 
 /* [output] csv_separator. */
 enum csv_separator { CSV_COMMA = 0, CSV_SEMICOLON = 1 };
+/* [output] json_lines: batch_report.json as one document or JSON Lines. */
+enum json_lines { JSON_LINES_AUTO = 0, JSON_LINES_YES = 1, JSON_LINES_NO = 2 };
+#define JSON_LINES_MIN_DEFAULT 10000
 typedef struct output_config {
     bool publish;                  /* link passing items into OUT/publish */
     int csv_separator;             /* results.csv: enum csv_separator */
     bool csv_bom;                  /* results.csv begins with a UTF-8 BOM */
+    int json_lines;                /* batch_report.json: enum json_lines */
+    int json_lines_min;            /* ... auto: JSON Lines from this many items */
 } output_config;
 
 /* [fix]: what a fix makes (fix.h). 0 where a figure is derived from

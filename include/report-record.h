@@ -79,8 +79,13 @@ const char *report_group_key(int g, bool journal);
 void report_record_write(const item_record *it, writer *w);
 /* One compact JSON text for the journal (caller frees). */
 char *report_record_encode(const item_record *it);
+/* The same with jansson alone, for the tests (see the decoder's below). */
+char *report_record_encode_jansson(const item_record *it);
 /* A journal line back into *it (cleared first); -1 if it is not JSON. */
 int report_record_decode(const char *line, item_record *it);
+/* The same with jansson alone: what the fast path of report_record_decode
+ * (records as the encoder writes them) must agree with; for the tests. */
+int report_record_decode_jansson(const char *line, item_record *it);
 /* Add one record to counts. */
 void report_counts_add(report_counts *c, const item_record *it);
 

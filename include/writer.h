@@ -16,7 +16,9 @@
 #include "vbatch.h"
 #include <stdio.h>
 
-enum writer_format { WRITER_TEXT, WRITER_JSON, WRITER_CSV };
+/* WRITER_JSON_LINES: streams only; compact, every top-level value on a
+ * line of its own (JSON Lines), as many as are written. */
+enum writer_format { WRITER_TEXT, WRITER_JSON, WRITER_CSV, WRITER_JSON_LINES };
 
 typedef struct writer writer;
 

@@ -91,6 +91,10 @@ static const char *const csv_sep_names[] = {
     [CSV_COMMA] = "comma", [CSV_SEMICOLON] = "semicolon", NULL,
 };
 
+static const char *const json_lines_names[] = {
+    [JSON_LINES_AUTO] = "auto", [JSON_LINES_YES] = "yes", [JSON_LINES_NO] = "no", NULL,
+};
+
 static const char *const outside_names[] = {
     [OUTSIDE_REFUSE] = "refuse", [OUTSIDE_ALLOW] = "allow", NULL,
 };
@@ -255,6 +259,8 @@ static const keydef keys[] = {
     KD("output", "publish", K_BOOL, output.publish, 0),
     KE("output", "csv_separator", output.csv_separator, csv_sep_names),
     KD("output", "csv_bom", K_BOOL, output.csv_bom, 0),
+    KE("output", "json_lines", output.json_lines, json_lines_names),
+    KD("output", "json_lines_min", K_INT, output.json_lines_min, F_POSITIVE),
 
     KD("fix", "enabled", K_BOOL, fix.enabled, 0),
     KD("fix", "warnings", K_BOOL, fix.warnings, 0),
@@ -400,6 +406,8 @@ void preset_defaults(vb_config *c)
     c->thumbs.contact_sheet = true;
     c->thumbs.columns = 5;
     c->output.publish = false;
+    c->output.json_lines = JSON_LINES_AUTO;
+    c->output.json_lines_min = JSON_LINES_MIN_DEFAULT;
     /* What the platforms' upload guides recommend (YouTube, TikTok,
      * Instagram): H.264 High at a visually transparent CRF, key frames
      * every 2 s in closed GOPs, AAC-LC 48 kHz at 192 kb/s. */

@@ -15,6 +15,7 @@
 #include "jsonx.h"
 #include "util.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,7 +340,272 @@ static json_t *encode_field(const report_field *f, const item_record *it)
     }
 }
 
+/* ---- the encoder's fast path ----
+ *
+ * The same text jansson's json_dumps(JSON_COMPACT | JSON_ENSURE_ASCII)
+ * gives for the tree below (test-record compares both), written straight
+ * from the item: a rerun journals every skipped item once more. A string
+ * that is not UTF-8 (jsonx_str mends it) leaves the record to jansson. */
+
+typedef struct {
+    char *s;
+    size_t n, cap;
+} fastw;
+
+static void fw_grow(fastw *w, size_t more)
+{
+    if (w->n + more + 1 <= w->cap)
+        return;
+    while (w->n + more + 1 > w->cap)
+        w->cap = w->cap ? w->cap * 2 : 2048;
+    w->s = vb_xrealloc(w->s, w->cap);
+}
+
+static void fw_put(fastw *w, const char *t, size_t n)
+{
+    fw_grow(w, n);
+    memcpy(w->s + w->n, t, n);
+    w->n += n;
+}
+
+static void fw_char(fastw *w, char c)
+{
+    fw_grow(w, 1);
+    w->s[w->n++] = c;
+}
+
+/* 0, or -1: not UTF-8 (or a NUL jansson would see), left to jansson. */
+static int fw_str(fastw *w, const char *str)
+{
+    if (!str) {
+        fw_put(w, "null", 4);
+        return 0;
+    }
+    const unsigned char *p = (const unsigned char *)str;
+    fw_char(w, '"');
+    while (*p) {
+        unsigned c = *p, cp;
+        int len;
+        if (c < 0x80) {
+            const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b"
+                              : c == '\f' ? "\\f" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
+                              : c == '\t' ? "\\t" : NULL;
+            if (esc) {
+                fw_put(w, esc, 2);
+            } else if (c < 0x20) {
+                char u[8];
+                snprintf(u, sizeof u, "\\u%04X", c);
+                fw_put(w, u, 6);
+            } else {
+                fw_char(w, (char)c);
+            }
+            p++;
+            continue;
+        }
+        /* As jansson's utf8_check_first/utf8_check_full judge it. */
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return -1;
+        }
+        for (int i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return -1;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
+            (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000))
+            return -1;
+        char u[16];
+        if (cp < 0x10000) {
+            snprintf(u, sizeof u, "\\u%04X", cp);
+            fw_put(w, u, 6);
+        } else {
+            cp -= 0x10000;
+            snprintf(u, sizeof u, "\\u%04X\\u%04X", 0xd800 | (cp >> 10), 0xdc00 | (cp & 0x3ff));
+            fw_put(w, u, 12);
+        }
+        p += len;
+    }
+    fw_char(w, '"');
+    return 0;
+}
+
+static void fw_int(fastw *w, long long v)
+{
+    char b[32];
+    fw_put(w, b, (size_t)snprintf(b, sizeof b, "%lld", v));
+}
+
+/* jansson's jsonp_dtostr: %.17g, a ".0" when it reads as an integer,
+ * the exponent without '+' and leading zeros. */
+static void fw_real(fastw *w, double v)
+{
+    if (!isfinite(v)) {
+        fw_put(w, "null", 4);
+        return;
+    }
+    char b[48];
+    int n = snprintf(b, sizeof b, "%.17g", v);
+    if (!strchr(b, '.') && !strchr(b, 'e')) {
+        memcpy(b + n, ".0", 3);
+        n += 2;
+    }
+    char *start = strchr(b, 'e');
+    if (start) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, (size_t)n - (size_t)(end - b) + 1);
+            n -= (int)(end - start);
+        }
+    }
+    fw_put(w, b, (size_t)n);
+}
+
+static int fw_value(fastw *w, const report_field *f, const item_record *it)
+{
+    switch (f->type) {
+    case RF_I64:    fw_int(w, CFIELD(it, f, int64_t)); return 0;
+    case RF_BOOL:   CFIELD(it, f, bool) ? fw_put(w, "true", 4) : fw_put(w, "false", 5); return 0;
+    case RF_DOUBLE: fw_real(w, CFIELD(it, f, double)); return 0;
+    case RF_STR:    return fw_str(w, CFIELD(it, f, char *));
+    case RF_LIST: {
+        const vb_strlist *l = &CFIELD(it, f, vb_strlist);
+        fw_char(w, '[');
+        for (size_t i = 0; i < l->n; i++) {
+            if (i)
+                fw_char(w, ',');
+            if (fw_str(w, l->v[i]) != 0)
+                return -1;
+        }
+        fw_char(w, ']');
+        return 0;
+    }
+    case RF_CHECKS: {
+        const rule_report *r = &CFIELD(it, f, rule_report);
+        fw_char(w, '[');
+        for (size_t i = 0; i < r->n; i++) {
+            const rule_result *c = &r->r[i];
+            fw_put(w, i ? ",[" : "[", i ? 2 : 1);
+            if (fw_str(w, c->rule) != 0)
+                return -1;
+            fw_char(w, ',');
+            if (fw_str(w, c->value) != 0)
+                return -1;
+            fw_char(w, ',');
+            if (fw_str(w, c->limit) != 0)
+                return -1;
+            fw_char(w, ',');
+            fw_int(w, c->level);
+            fw_char(w, ',');
+            fw_int(w, c->verdict);
+            fw_char(w, ',');
+            if (fw_str(w, c->message) != 0)
+                return -1;
+            fw_char(w, ']');
+        }
+        fw_char(w, ']');
+        return 0;
+    }
+    case RF_TIMES: {
+        const double *v = &CFIELD(it, f, double);
+        int n = STAGE_COUNT;     /* as encode_field */
+        while (n > STAGE_GENERATE + 1 && v[n - 1] == 0)
+            n--;
+        fw_char(w, '[');
+        for (int s = 0; s < n; s++) {
+            if (s)
+                fw_char(w, ',');
+            /* json_real of NaN is NULL, which jansson's array leaves
+             * out: its path, then. */
+            if (!isfinite(v[s]))
+                return -1;
+            fw_real(w, v[s]);
+        }
+        fw_char(w, ']');
+        return 0;
+    }
+    default:        fw_int(w, CFIELD(it, f, int)); return 0;
+    }
+}
+
+static char *record_encode_fast(const report_field *const *at, const item_record *it)
+{
+    fastw w = {0};
+    int open = RG_TOP;
+    bool any = false, closed[RG_COUNT] = {0}, gany = false;
+    fw_char(&w, '{');
+    for (int p = 0; p < JOURNAL_KEYS; p++) {
+        const report_field *f = at[p];
+        if (!f || !field_when(f, f->journal.when, it))
+            continue;
+        if (f->journal.group != open) {
+            if (open != RG_TOP) {
+                fw_char(&w, '}');
+                closed[open] = true;
+            }
+            open = f->journal.group;
+            if (open != RG_TOP) {
+                if (closed[open])
+                    goto slow;  /* a group in two runs: jansson merges them */
+                if (any)
+                    fw_char(&w, ',');
+                any = true;
+                if (fw_str(&w, report_group_key(open, true)) != 0)
+                    goto slow;
+                fw_put(&w, ":{", 2);
+                gany = false;
+            }
+        }
+        bool *first = open == RG_TOP ? &any : &gany;
+        if (*first)
+            fw_char(&w, ',');
+        *first = true;
+        if (fw_str(&w, f->journal.key) != 0)
+            goto slow;
+        fw_char(&w, ':');
+        if (fw_value(&w, f, it) != 0)
+            goto slow;
+    }
+    if (open != RG_TOP)
+        fw_char(&w, '}');
+    fw_char(&w, '}');
+    w.s[w.n] = '\0';
+    return w.s;
+slow:
+    free(w.s);
+    return NULL;
+}
+
 char *report_record_encode(const item_record *it)
+{
+    /* The journal's order, from each field's place. */
+    const report_field *at[JOURNAL_KEYS] = {0};
+    for (size_t i = 0; i < report_nfields; i++) {
+        const report_field *f = &report_fields[i];
+        if (!f->journal.key)
+            continue;
+        if (f->jpos < 0 || f->jpos >= JOURNAL_KEYS || at[f->jpos])
+            abort();        /* the table is wrong: caught by test-record */
+        at[f->jpos] = f;
+    }
+    char *fast = record_encode_fast(at, it);
+    return fast ? fast : report_record_encode_jansson(it);
+}
+
+char *report_record_encode_jansson(const item_record *it)
 {
     /* The journal's order, from each field's place. */
     const report_field *at[JOURNAL_KEYS] = {0};
@@ -419,7 +685,409 @@ static void decode_field(const report_field *f, json_t *o, item_record *it)
     }
 }
 
+/* ---- the decoder's fast path ----
+ *
+ * A rerun of 10,000 unchanged files reads every record up to three times
+ * (the skip, the counts, the reports), and jansson's tree of objects
+ * took half the run. Records as the encoder writes them (compact,
+ * ASCII-only, each key once) are read here in one pass straight into the
+ * item; anything else (an escape jansson would refuse, a byte above
+ * 0x7f, a repeated key, an odd shape) returns 1 and the record is read by
+ * jansson below, so a record decodes the same either way. */
+
+typedef struct {
+    const char *p;
+    char *buf, *end;            /* decoded strings, one after another */
+} fastp;
+
+enum { FV_NULL, FV_TRUE, FV_FALSE, FV_INT, FV_REAL, FV_STR, FV_ARR, FV_OBJ };
+
+typedef struct {
+    int t;
+    int64_t i;
+    double d;
+    const char *s;              /* FV_STR: in the decode buffer */
+} fastv;
+
+static void fast_ws(fastp *x)
+{
+    while (*x->p == ' ' || *x->p == '\t' || *x->p == '\n' || *x->p == '\r')
+        x->p++;
+}
+
+static int fast_hex4(const char *p, unsigned *u)
+{
+    *u = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        *u = *u * 16 + (unsigned)d;
+    }
+    return 0;
+}
+
+/* At '"': the string decoded into the buffer (never longer than its
+ * source, so the buffer the size of the line holds them all). */
+static int fast_string(fastp *x, const char **out)
+{
+    char *o = x->buf, *start = o;
+    const char *p = x->p + 1;
+    for (;;) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            break;
+        if (c < 0x20 || c >= 0x80)
+            return 1;
+        if (c != '\\') {
+            *o++ = (char)c;
+            p++;
+            continue;
+        }
+        p++;
+        switch (*p) {
+        case '"': case '\\': case '/': *o++ = *p; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+            unsigned u, lo;
+            if (fast_hex4(p + 1, &u) != 0 || u == 0 || (u >= 0xdc00 && u <= 0xdfff))
+                return 1;
+            p += 4;
+            if (u >= 0xd800 && u <= 0xdbff) {
+                if (p[1] != '\\' || p[2] != 'u' || fast_hex4(p + 3, &lo) != 0 ||
+                    lo < 0xdc00 || lo > 0xdfff)
+                    return 1;
+                u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+            }
+            /* Six source bytes (twelve for a pair) give at most four. */
+            if (u < 0x80) {
+                *o++ = (char)u;
+            } else if (u < 0x800) {
+                *o++ = (char)(0xc0 | u >> 6);
+                *o++ = (char)(0x80 | (u & 0x3f));
+            } else if (u < 0x10000) {
+                *o++ = (char)(0xe0 | u >> 12);
+                *o++ = (char)(0x80 | (u >> 6 & 0x3f));
+                *o++ = (char)(0x80 | (u & 0x3f));
+            } else {
+                *o++ = (char)(0xf0 | u >> 18);
+                *o++ = (char)(0x80 | (u >> 12 & 0x3f));
+                *o++ = (char)(0x80 | (u >> 6 & 0x3f));
+                *o++ = (char)(0x80 | (u & 0x3f));
+            }
+            break;
+        }
+        default: return 1;
+        }
+        p++;
+    }
+    *o++ = '\0';
+    if (o > x->end)
+        abort();                /* cannot be: decoded text is shorter */
+    x->buf = o;
+    x->p = p + 1;
+    *out = start;
+    return 0;
+}
+
+/* A number as JSON spells it; integers as jansson keeps them. */
+static int fast_number(fastp *x, fastv *v)
+{
+    const char *p = x->p, *s = p;
+    bool real = false;
+    if (*p == '-')
+        p++;
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (*p >= '0' && *p <= '9')
+            p++;
+    else
+        return 1;
+    if (*p == '.') {
+        real = true;
+        p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return 1;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        real = true;
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!(*p >= '0' && *p <= '9'))
+            return 1;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    char *end;
+    errno = 0;
+    if (real) {
+        v->t = FV_REAL;
+        v->d = strtod(s, &end);
+        if (!isfinite(v->d))
+            return 1;
+    } else {
+        v->t = FV_INT;
+        v->i = strtoll(s, &end, 10);
+        if (errno == ERANGE)
+            return 1;
+    }
+    if (end != p)
+        return 1;
+    x->p = p;
+    return 0;
+}
+
+/* One value: scalars read, arrays and objects only seen (x->p on them). */
+static int fast_value(fastp *x, fastv *v)
+{
+    fast_ws(x);
+    switch (*x->p) {
+    case '"': v->t = FV_STR; return fast_string(x, &v->s);
+    case '[': v->t = FV_ARR; return 0;
+    case '{': v->t = FV_OBJ; return 0;
+    case 'n': v->t = FV_NULL; if (strncmp(x->p, "null", 4)) return 1; x->p += 4; return 0;
+    case 't': v->t = FV_TRUE; if (strncmp(x->p, "true", 4)) return 1; x->p += 4; return 0;
+    case 'f': v->t = FV_FALSE; if (strncmp(x->p, "false", 5)) return 1; x->p += 5; return 0;
+    default: return fast_number(x, v);
+    }
+}
+
+/* After an element: ',' (1 more follows), or the closing c (0). */
+static int fast_next(fastp *x, char c, int *more)
+{
+    fast_ws(x);
+    if (*x->p == ',') {
+        x->p++;
+        *more = 1;
+        return 0;
+    }
+    if (*x->p == c) {
+        x->p++;
+        *more = 0;
+        return 0;
+    }
+    return 1;
+}
+
+/* At '[': an array of scalars, each handed to fn with its place. */
+static int fast_scalars(fastp *x, int (*fn)(void *ud, size_t i, const fastv *v), void *ud)
+{
+    x->p++;
+    fast_ws(x);
+    if (*x->p == ']') {
+        x->p++;
+        return 0;
+    }
+    for (size_t i = 0;; i++) {
+        fastv v;
+        int more;
+        if (fast_value(x, &v) != 0 || v.t == FV_ARR || v.t == FV_OBJ || fn(ud, i, &v) != 0 ||
+            fast_next(x, ']', &more) != 0)
+            return 1;
+        if (!more)
+            return 0;
+    }
+}
+
+static int64_t fast_int(const fastv *v)
+{
+    return v->t == FV_INT ? v->i : 0;   /* json_integer_value */
+}
+
+static int fast_list_one(void *ud, size_t i, const fastv *v)
+{
+    (void)i;
+    vb_strlist_add(ud, v->t == FV_STR ? v->s : "");
+    return 0;
+}
+
+static int fast_time_one(void *ud, size_t i, const fastv *v)
+{
+    if (i < STAGE_COUNT)
+        ((double *)ud)[i] = v->t == FV_INT ? (double)v->i : v->t == FV_REAL ? v->d : 0;
+    return 0;
+}
+
+typedef struct {
+    const char *str[6];
+    int64_t num[6];
+} fast_check;
+
+static int fast_check_one(void *ud, size_t i, const fastv *v)
+{
+    fast_check *c = ud;
+    if (i < 6) {
+        c->str[i] = v->t == FV_STR ? v->s : "";
+        c->num[i] = fast_int(v);
+    }
+    return 0;
+}
+
+static int fast_checks(fastp *x, rule_report *rep)
+{
+    x->p++;
+    fast_ws(x);
+    if (*x->p == ']') {
+        x->p++;
+        return 0;
+    }
+    for (;;) {
+        fast_check c = { { "", "", "", "", "", "" }, { 0 } };
+        int more;
+        fast_ws(x);
+        if (*x->p != '[' || fast_scalars(x, fast_check_one, &c) != 0)
+            return 1;
+        rules_add(rep, c.str[0], (int)c.num[3], (int)c.num[4] == VERDICT_PASS, c.str[1],
+                  c.str[2], "%s", c.str[5]);
+        if (fast_next(x, ']', &more) != 0)
+            return 1;
+        if (!more)
+            return 0;
+    }
+}
+
+static int fast_object(fastp *x, int group, const report_field *const *at, bool *seen,
+                       item_record *it);
+
+/* One member's value into its field. */
+static int fast_field(fastp *x, const report_field *f, item_record *it)
+{
+    fastv v;
+    if (fast_value(x, &v) != 0)
+        return 1;
+    switch (f->type) {
+    case RF_LIST:
+        return v.t == FV_ARR ? fast_scalars(x, fast_list_one, &FIELD(it, f, vb_strlist))
+               : v.t == FV_OBJ ? 1 : 0;
+    case RF_CHECKS:
+        return v.t == FV_ARR ? fast_checks(x, &FIELD(it, f, rule_report))
+               : v.t == FV_OBJ ? 1 : 0;
+    case RF_TIMES:
+        return v.t == FV_ARR ? fast_scalars(x, fast_time_one, &FIELD(it, f, double))
+               : v.t == FV_OBJ ? 1 : 0;
+    default:
+        break;
+    }
+    if (v.t == FV_ARR || v.t == FV_OBJ)
+        return 1;               /* a shape the encoder never writes */
+    switch (f->type) {
+    case RF_I64:    FIELD(it, f, int64_t) = fast_int(&v); break;
+    case RF_BOOL:   FIELD(it, f, bool) = v.t == FV_TRUE; break;
+    case RF_DOUBLE:
+        FIELD(it, f, double) = v.t == FV_INT ? (double)v.i : v.t == FV_REAL ? v.d : NAN;
+        break;
+    case RF_STR:    FIELD(it, f, char *) = v.t == FV_STR ? vb_xstrdup(v.s) : NULL; break;
+    default:        FIELD(it, f, int) = (int)fast_int(&v); break;
+    }
+    return 0;
+}
+
+/* At '{': the members of one group. Keys come in the journal's order,
+ * so the search for each starts after the last one found. */
+static int fast_object(fastp *x, int group, const report_field *const *at, bool *seen,
+                       item_record *it)
+{
+    x->p++;
+    fast_ws(x);
+    if (*x->p == '}') {
+        x->p++;
+        return 0;
+    }
+    int from = 0;
+    const char *gen = report_group_key(RG_GEN, true);
+    for (;;) {
+        const char *k;
+        int more;
+        fast_ws(x);
+        if (*x->p != '"' || fast_string(x, &k) != 0)
+            return 1;
+        fast_ws(x);
+        if (*x->p++ != ':')
+            return 1;
+        fast_ws(x);
+        const report_field *f = NULL;
+        int pos = -1;
+        for (int n = 0; n < JOURNAL_KEYS && !f; n++) {
+            int p = (from + n) % JOURNAL_KEYS;
+            if (at[p] && at[p]->journal.group == group && strcmp(at[p]->journal.key, k) == 0) {
+                f = at[p];
+                pos = p;
+            }
+        }
+        if (f) {
+            if (seen[pos])
+                return 1;       /* jansson keeps the last: leave it to jansson */
+            seen[pos] = true;
+            from = pos + 1;
+            if (fast_field(x, f, it) != 0)
+                return 1;
+        } else if (group == RG_TOP && strcmp(k, gen) == 0 && *x->p == '{') {
+            if (seen[JOURNAL_KEYS])
+                return 1;
+            seen[JOURNAL_KEYS] = true;
+            if (fast_object(x, RG_GEN, at, seen, it) != 0)
+                return 1;
+        } else {
+            fastv v;            /* a key this vbatch does not know */
+            if (fast_value(x, &v) != 0 || v.t == FV_ARR || v.t == FV_OBJ)
+                return 1;
+        }
+        if (fast_next(x, '}', &more) != 0)
+            return 1;
+        if (!more)
+            return 0;
+    }
+}
+
+/* 0 decoded, 1 left to jansson (it is cleared then). */
+static int record_decode_fast(const char *line, item_record *it)
+{
+    const report_field *at[JOURNAL_KEYS] = {0};
+    bool seen[JOURNAL_KEYS + 1] = {0};
+    memset(it, 0, sizeof *it);
+    for (size_t i = 0; i < report_nfields; i++) {
+        const report_field *f = &report_fields[i];
+        if (!f->journal.key || f->jpos < 0 || f->jpos >= JOURNAL_KEYS)
+            continue;
+        at[f->jpos] = f;
+        if (f->type == RF_DOUBLE)
+            FIELD(it, f, double) = NAN;         /* a missing member */
+    }
+    size_t n = strlen(line) + 1;
+    char stackbuf[4096], *heap = n > sizeof stackbuf ? vb_xmalloc(n) : NULL;
+    fastp x = { .p = line, .buf = heap ? heap : stackbuf };
+    x.end = x.buf + n;
+    fast_ws(&x);
+    int rc = *x.p == '{' ? fast_object(&x, RG_TOP, at, seen, it) : 1;
+    if (rc == 0) {
+        fast_ws(&x);
+        rc = *x.p ? 1 : 0;
+    }
+    free(heap);
+    if (rc != 0)
+        item_record_clear(it);
+    return rc;
+}
+
 int report_record_decode(const char *line, item_record *it)
+{
+    if (record_decode_fast(line, it) == 0)
+        return 0;
+    return report_record_decode_jansson(line, it);
+}
+
+int report_record_decode_jansson(const char *line, item_record *it)
 {
     json_t *o = json_loads(line, 0, NULL);
     if (!o)

@@ -270,6 +270,7 @@ typedef struct render {
     report_header rh;
     outfile bj, ej, csvf, ju, ht;
     writer *bjw, *ejw, *csv;      /* streaming into bj, ej, csvf */
+    bool json_lines;              /* batch_report.json as JSON Lines */
     report_sink junit, html, github;
     FILE *text_out;               /* the text views: summary, annotations */
     FILE *step_summary;           /* $GITHUB_STEP_SUMMARY, appended to */
@@ -318,12 +319,30 @@ static void write_list(writer *w, const char *k, const vb_strlist *l)
 }
 
 /* batch_report.json and error_log.json, up to their arrays of items. */
+/* [output] json_lines as the batch ran (older journals: auto at the
+ * default size): a document of 100,000 items is one no JSON tool reads
+ * without holding it all, while JSON Lines read one item at a time. */
+static bool render_json_lines(const render *x)
+{
+    json_t *o = json_object_get(x->config, "output");
+    const char *mode = json_string_value(json_object_get(o, "json_lines"));
+    json_t *min = json_object_get(o, "json_lines_min");
+    if (mode && strcmp(mode, "yes") == 0)
+        return true;
+    if (mode && strcmp(mode, "no") == 0)
+        return false;
+    json_int_t n = json_is_integer(min) ? json_integer_value(min) : JSON_LINES_MIN_DEFAULT;
+    return x->c.total >= n;
+}
+
 static int render_json_open(render *x, vb_error *e)
 {
     if (outfile_open(&x->bj, x->summary_dir, "batch_report.json", e) != 0 ||
         outfile_open(&x->ej, x->summary_dir, "error_log.json", e) != 0)
         return -1;
-    writer *w = x->bjw = writer_new_stream(WRITER_JSON, x->bj.f);
+    x->json_lines = render_json_lines(x);
+    writer *w = x->bjw =
+        writer_new_stream(x->json_lines ? WRITER_JSON_LINES : WRITER_JSON, x->bj.f);
     writer_begin_object(w, NULL);
     writer_int(w, "schema_version", VB_SCHEMA_VERSION);
     writer_string(w, "batch_id", x->id);
@@ -334,7 +353,13 @@ static int render_json_open(render *x, vb_error *e)
     write_list(w, "inputs", &x->inputs);
     put_json(w, "config", x->config ? x->config : json_null());
     write_counts(w, &x->c);
-    writer_begin_array(w, "items");
+    /* JSON Lines: this first line is the batch, each item a line after. */
+    if (x->json_lines) {
+        writer_string(w, "format", "json_lines");
+        writer_end_object(w);
+    } else {
+        writer_begin_array(w, "items");
+    }
     w = x->ejw = writer_new_stream(WRITER_JSON, x->ej.f);
     writer_begin_object(w, NULL);
     writer_int(w, "schema_version", VB_SCHEMA_VERSION);
@@ -448,6 +473,10 @@ static void render_end_stream(writer **w)
 /* Every file ended, and renamed into place when all went well. */
 static bool render_close(render *x, bool ok, vb_error *e)
 {
+    if (x->json_lines && x->bjw) {
+        free(writer_finish(x->bjw, NULL));
+        writer_free(&x->bjw);
+    }
     render_end_stream(&x->bjw);
     render_end_stream(&x->ejw);
     if (x->csv) {

@@ -68,6 +68,8 @@ static void settings_hashes(report *r, json_t *config)
     /* How results.csv is laid out changes no result. */
     json_object_del(json_object_get(c, "output"), "csv_separator");
     json_object_del(json_object_get(c, "output"), "csv_bom");
+    json_object_del(json_object_get(c, "output"), "json_lines");
+    json_object_del(json_object_get(c, "output"), "json_lines_min");
     /* The [fix] settings change results only when fixing is on. */
     json_t *fix = json_object_get(c, "fix");
     if (fix && !json_is_true(json_object_get(fix, "enabled")))

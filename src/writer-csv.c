@@ -112,12 +112,19 @@ static void flush_row(cw *c)
         c->header_written = true;
     }
     char **vals = vb_xcalloc(c->nheader, sizeof(char *));
-    for (size_t i = 0; i < c->nheader; i++)
-        for (size_t k = 0; k < c->ncells; k++)
+    /* Rows mostly come in the header's order: each search starts after
+     * the cell found last (one compare a column, not one a cell); a
+     * row's keys are unique, as a JSON stream's. */
+    size_t from = 0;
+    for (size_t i = 0; i < c->nheader && c->ncells; i++)
+        for (size_t n = 0; n < c->ncells; n++) {
+            size_t k = (from + n) % c->ncells;
             if (strcmp(c->header[i], c->cells[k].name) == 0) {
                 vals[i] = c->cells[k].value;
+                from = k + 1;
                 break;
             }
+        }
     put_row(c, vals, c->nheader);
     free(vals);
     for (size_t k = 0; k < c->ncells; k++) {

@@ -30,6 +30,7 @@ struct writer {
 
 extern const writer_ops writer_json_ops, writer_csv_ops, writer_text_ops;
 void *writer_json_new(FILE *out);    /* out NULL: a tree, dumped at the end */
+void *writer_json_new_lines(FILE *out);
 void *writer_csv_new(FILE *out);
 void writer_csv_configure(void *priv, char sep, bool bom);
 void *writer_text_new(FILE *out);

@@ -4,17 +4,21 @@
  * of items in flat memory). The stream lays out the structure itself,
  * the way jansson's JSON_INDENT(2) does, and has every key and value
  * encoded by jansson. In a stream, keys are written as they come: an
- * object's keys must be unique (the tree keeps the last). */
+ * object's keys must be unique (the tree keeps the last). A third mode,
+ * JSON Lines, streams compact values, one top-level value a line (a
+ * report too large for one document that tools read whole). */
 #include "config.h"
 #include "writer-impl.h"
 #include "jsonx.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_DEPTH 64
 
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_REAL_PRECISION(10) | JSON_ENCODE_ANY)
+#define LINE_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(10) | JSON_ENCODE_ANY)
 
 typedef struct jw {
     json_t *stack[MAX_DEPTH];
@@ -27,6 +31,7 @@ typedef struct jw {
     bool arrays[MAX_DEPTH];
     int muted;                  /* > 0: inside a container not written */
     bool rooted;                /* the top-level value is written */
+    bool lines;                 /* JSON Lines: compact, a line each */
 } jw;
 
 void *writer_json_new(FILE *out)
@@ -36,15 +41,130 @@ void *writer_json_new(FILE *out)
     return j;
 }
 
+void *writer_json_new_lines(FILE *out)
+{
+    jw *j = writer_json_new(out);
+    j->lines = true;
+    return j;
+}
+
 /* ---- stream mode ---- */
 
 static void js_dump(jw *j, json_t *v)
 {
-    char *s = v ? json_dumps(v, DUMP_FLAGS) : NULL;
+    char *s = v ? json_dumps(v, j->lines ? LINE_FLAGS : DUMP_FLAGS) : NULL;
     if (!s)
         abort();
     fputs(s, j->out);
     free(s);
+}
+
+/* Whether jansson takes s as a string: UTF-8, as its utf8_check_*
+ * judge it. */
+static bool js_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p, cp;
+        int len;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        for (int i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[i] & 0x3f);
+        }
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || (len == 3 && cp < 0x800) ||
+            (len == 4 && cp < 0x10000))
+            return false;
+        p += len;
+    }
+    return true;
+}
+
+/* jansson's text for a string (JSON_INDENT without ENSURE_ASCII: UTF-8
+ * as it is, '"', '\\' and controls escaped), written directly: dumping
+ * every key and value through jansson took a third of rendering a large
+ * batch. -1 when s is not UTF-8: jansson's path decides then. */
+static int js_str(FILE *f, const char *s)
+{
+    if (!js_utf8(s))
+        return -1;
+    fputc('"', f);
+    const char *run = s;
+    const unsigned char *p;
+    for (p = (const unsigned char *)s; *p; p++) {
+        unsigned c = *p;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        fwrite(run, 1, (size_t)((const char *)p - run), f);
+        run = (const char *)p + 1;
+        const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b"
+                          : c == '\f' ? "\\f" : c == '\n' ? "\\n" : c == '\r' ? "\\r"
+                          : c == '\t' ? "\\t" : NULL;
+        if (esc)
+            fputs(esc, f);
+        else
+            fprintf(f, "\\u%04X", c);
+    }
+    fwrite(run, 1, (size_t)((const char *)p - run), f);
+    fputc('"', f);
+    return 0;
+}
+
+/* jansson's jsonp_dtostr at JSON_REAL_PRECISION(10). */
+static void js_real(FILE *f, double v)
+{
+    char b[48];
+    int n = snprintf(b, sizeof b, "%.10g", v);
+    if (!strchr(b, '.') && !strchr(b, 'e')) {
+        memcpy(b + n, ".0", 3);
+        n += 2;
+    }
+    char *start = strchr(b, 'e');
+    if (start) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, (size_t)n - (size_t)(end - b) + 1);
+            n -= (int)(end - start);
+        }
+    }
+    fwrite(b, 1, (size_t)n, f);
+}
+
+/* A value as jansson would dump it; -1: left to jansson. */
+static int js_value(FILE *f, const writer_value *x)
+{
+    switch (x->type) {
+    case WV_STRING: return x->s ? js_str(f, x->s) : (fputs("null", f), 0);
+    case WV_INT:    fprintf(f, "%lld", (long long)x->i); return 0;
+    case WV_DOUBLE:
+        if (!isfinite(x->d))
+            return -1;
+        js_real(f, x->d);
+        return 0;
+    case WV_BOOL:   fputs(x->b ? "true" : "false", f); return 0;
+    default:        fputs("null", f); return 0;
+    }
 }
 
 /* Start a member: its separator, indent and key. False when it is not
@@ -55,20 +175,35 @@ static bool js_member(jw *j, const char *key)
     if (j->muted)
         return false;
     if (j->sdepth == 0) {
-        if (j->rooted)
+        if (j->rooted && !j->lines)
             return false;
         j->rooted = true;
         return true;
     }
     int d = j->sdepth - 1;
-    json_t *k = j->arrays[d] ? NULL : json_string(key ? key : "");
-    if (!j->arrays[d] && !k)
+    const char *k = key ? key : "";
+    if (!j->arrays[d] && !js_utf8(k))
         return false;
-    fprintf(j->out, "%s\n%*s", j->members[d] ? "," : "", 2 * j->sdepth, "");
+    if (j->lines) {
+        if (j->members[d])
+            fputc(',', j->out);
+        j->members[d] = true;
+        if (!j->arrays[d]) {
+            js_str(j->out, k);
+            fputc(':', j->out);
+        }
+        return true;
+    }
+    /* ",\n" and the indent in one write (MAX_DEPTH levels of 2). */
+    static const char sep[] = ",\n" "                                                  "
+                              "                                                  "
+                              "                            ";
+    _Static_assert(sizeof sep - 3 >= 2 * MAX_DEPTH, "the indent fits");
+    int skip = j->members[d] ? 0 : 1;
+    fwrite(sep + skip, 1, (size_t)(2 - skip + 2 * j->sdepth), j->out);
     j->members[d] = true;
-    if (k) {
-        js_dump(j, k);
-        json_decref(k);
+    if (!j->arrays[d]) {
+        js_str(j->out, k);
         fputs(": ", j->out);
     }
     return true;
@@ -95,9 +230,11 @@ static void js_end(jw *j)
     if (j->sdepth == 0)
         return;
     int d = --j->sdepth;
-    if (j->members[d])
+    if (j->members[d] && !j->lines)
         fprintf(j->out, "\n%*s", 2 * d, "");
     fputc(j->arrays[d] ? ']' : '}', j->out);
+    if (j->lines && d == 0)
+        fputc('\n', j->out);
 }
 
 /* ---- tree mode ---- */
@@ -146,10 +283,32 @@ static void jw_end(writer *w)
         json_decref(j->stack[--j->depth]);
 }
 
+/* JSON Lines: a top-level scalar ends its line. */
+static void js_line_end(jw *j)
+{
+    if (j->lines && j->sdepth == 0 && !j->muted)
+        fputc('\n', j->out);
+}
+
 static void jw_value(writer *w, const char *key, const writer_value *x)
 {
     jw *j = w->priv;
     json_t *v;
+    if (j->out && !j->muted && x->type != WV_STRING) {
+        /* Numbers and the like straight out; strings below, checked. */
+        if (x->type != WV_DOUBLE || isfinite(x->d)) {
+            if (js_member(j, key))
+                js_value(j->out, x);
+            js_line_end(j);
+            return;
+        }
+    }
+    if (j->out && !j->muted && x->type == WV_STRING && (!x->s || js_utf8(x->s))) {
+        if (js_member(j, key))
+            js_value(j->out, x);
+        js_line_end(j);
+        return;
+    }
     switch (x->type) {
     case WV_STRING: v = jsonx_str(x->s); break;
     case WV_INT:    v = json_integer(x->i); break;
@@ -165,6 +324,7 @@ static void jw_value(writer *w, const char *key, const writer_value *x)
     }
     if (js_member(j, key))
         js_dump(j, v);
+    js_line_end(j);
     json_decref(v);
 }
 
@@ -175,7 +335,8 @@ static char *jw_finish(writer *w, size_t *len)
         /* What is still open is closed, as the tree would dump it. */
         while (j->muted || j->sdepth)
             js_end(j);
-        fputs(j->rooted ? "\n" : "null\n", j->out);
+        if (!j->lines)
+            fputs(j->rooted ? "\n" : "null\n", j->out);
         *len = 0;
         return vb_xstrdup("");
     }

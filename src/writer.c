@@ -14,6 +14,10 @@ writer *writer_new_stream(enum writer_format fmt, FILE *out)
     writer *w = vb_xcalloc(1, sizeof *w);
     switch (fmt) {
     case WRITER_JSON: w->ops = &writer_json_ops; w->priv = writer_json_new(out); break;
+    case WRITER_JSON_LINES:
+        w->ops = &writer_json_ops;
+        w->priv = writer_json_new_lines(out);
+        break;
     case WRITER_CSV:  w->ops = &writer_csv_ops;  w->priv = writer_csv_new(out);  break;
     default:          w->ops = &writer_text_ops; w->priv = writer_text_new(out); break;
     }

@@ -278,9 +278,104 @@ static void check_old_lines(void)
     CHECK_INT(report_record_decode("{\"seq\":", &it), -1);
 }
 
+/* The decoder's fast path against jansson: the same result (or the same
+ * refusal) for records as written and for odd ones it leaves to jansson. */
+static void check_fast_path(const char *line, const char *what)
+{
+    item_record a, b;
+    int ra = report_record_decode(line, &a), rb = report_record_decode_jansson(line, &b);
+    if (ra != rb)
+        fprintf(stderr, "fast path: %s: %d, jansson %d\n", what, ra, rb);
+    CHECK_INT(ra, rb);
+    if (ra == 0 && rb == 0) {
+        char *sa = report_record_encode(&a), *sb = report_record_encode(&b);
+        if (strcmp(sa, sb) != 0)
+            fprintf(stderr, "fast path: %s:\n  %s\n  %s\n", what, sa, sb);
+        CHECK_STR(sa, sb);
+        CHECK_INT(a.checks.nfail, b.checks.nfail);
+        CHECK_INT(a.checks.nwarn, b.checks.nwarn);
+        free(sa);
+        free(sb);
+        item_record_clear(&a);
+        item_record_clear(&b);
+    }
+}
+
+/* The encoder's fast path against jansson's text. */
+static void check_fast_encode(const item_record *it, const char *what)
+{
+    char *a = report_record_encode(it), *b = report_record_encode_jansson(it);
+    if (strcmp(a, b) != 0)
+        fprintf(stderr, "fast encode: %s:\n  %s\n  %s\n", what, a, b);
+    CHECK_STR(a, b);
+    free(a);
+    free(b);
+}
+
+static void check_fast_encodes(void)
+{
+    item_record it;
+    fill(&it);
+    check_fast_encode(&it, "every field set");
+    static const char *const names[] = {
+        "plain", "q\"b\\s/\b\f\n\r\t\x01\x1f\x7f", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+        "bad \xff", "short \xc3", "over \xc0\xaf", "surrogate \xed\xa0\x80", "big \xf4\x90\x80\x80",
+        "", "three \xe0\x80\xaf",
+    };
+    static const double nums[] = { 0.0, -0.0, 1.0, 1e20, 1e21, 1e-5, 1.5e-7, 123456789.125,
+                                   5e-324, 1.7976931348623157e308, -2.5, 0.1, NAN, INFINITY };
+    for (size_t i = 0; i < VB_ARRAY_LEN(names); i++) {
+        free(it.source);
+        it.source = vb_xstrdup(names[i]);
+        vb_strlist_add(&it.failed_rules, names[i]);
+        check_fast_encode(&it, names[i]);
+    }
+    for (size_t i = 0; i < VB_ARRAY_LEN(nums); i++) {
+        it.duration = nums[i];
+        it.stage_time[1] = nums[i];
+        it.gen.units = nums[i];
+        check_fast_encode(&it, "a number");
+    }
+    item_record_clear(&it);
+    fill_absent(&it);
+    check_fast_encode(&it, "every optional field absent");
+    item_record_clear(&it);
+}
+
+static void check_fast_paths(void)
+{
+    check_fast_encodes();
+    item_record full;
+    fill(&full);
+    char *line = report_record_encode(&full);
+    check_fast_path(line, "every field set");
+    free(line);
+    item_record_clear(&full);
+    for (size_t i = 0; i < VB_ARRAY_LEN(old_lines); i++)
+        check_fast_path(old_lines[i], "an older line");
+    static const char *const odd[] = {
+        "{}", "[]", " { \"seq\" : 3 , \"source\" : \"a\\u00e9\\ud83d\\ude00\\n\\\"\" } ",
+        "{\"source\":\"\\u0000\"}", "{\"source\":\"\\udc00\"}", "{\"source\":\"\\ud800x\"}",
+        "{\"source\":\"caf\xc3\xa9\"}", "{\"source\":\"\xff\"}", "{\"source\":\"a\tb\"}",
+        "{\"seq\":1,\"seq\":2}", "{\"seq\":1.5,\"width\":2e1,\"duration\":3,\"fps\":null}",
+        "{\"duration\":\"x\",\"size\":-0,\"bit_rate\":99999999999999999999}",
+        "{\"duration\":1e999}", "{\"fps\":1.5e-320}", "{\"unknown\":{\"a\":[1,{}]},\"seq\":4}",
+        "{\"unknown\":[1,2],\"seq\":4}", "{\"failed\":[\"a\",1,null],\"warned\":\"x\"}",
+        "{\"checks\":[[\"r\",\"v\",\"l\",2,1,\"m\"],[\"s\"],[]]}", "{\"checks\":[1]}",
+        "{\"t\":[1,2.5,\"x\",null,1,1,1,1,1,1,1,1]}", "{\"gen\":{\"id\":\"g\",\"units\":2}}",
+        "{\"gen\":{\"id\":\"g\"},\"gen\":{\"prompt\":\"p\"}}", "{\"gen\":3,\"id\":\"x\"}",
+        "{\"analysed\":true,\"contact\":false}", "{\"seq\":1}x", "{\"seq\":01}", "{\"seq\":1.}",
+        "{\"seq\":-}", "{\"seq\":1,}", "{,}", "{\"seq\" 1}", "{\"seq\":tru}", "",
+        "{\"source\":\"\\x\"}", "{\"source\":\"\\u12\"}", "{\"since\":\"b\",\"prev\":2,\"status\":4}",
+    };
+    for (size_t i = 0; i < VB_ARRAY_LEN(odd); i++)
+        check_fast_path(odd[i], odd[i]);
+}
+
 int main(void)
 {
     check_members();
+    check_fast_paths();
 
     item_record full;
     fill(&full);

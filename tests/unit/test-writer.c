@@ -46,6 +46,17 @@ static void produce_all(writer *w)
     writer_double(w, "d", 0.1 + 0.2);
     writer_double(w, "whole", 3.0);
     writer_double(w, "big", 1e300);
+    writer_double(w, "small", 1.5e-7);
+    writer_double(w, "e20", 1e20);
+    writer_double(w, "neg0", -0.0);
+    writer_double(w, "tiny", 5e-324);
+    writer_double(w, "long", 123456789.123456789);
+    writer_int(w, "i64", -9223372036854775807LL);
+    writer_string(w, "esc", "\\ \b\f\n\r \x1f \x7f \xe2\x82\xac \xf0\x9f\x98\x80");
+    writer_string(w, "overlong", "\xc0\xaf");
+    writer_string(w, "surrogate", "\xed\xa0\x80");
+    writer_string(w, "empty", "");
+    writer_string(w, "null", NULL);
     writer_double(w, "nan", NAN);
     writer_bool(w, "t", true);
     writer_null(w, "z");
