@@ -287,7 +287,7 @@ out:
 const vb_command cmd_enqueue = {
     .name = "enqueue",
     .alias = NULL,
-    .usage = "PATH... --queue redis://[user@]host:port/DB/NAME [--visibility SECONDS]\n"
+    .usage = "PATH...|JOBS.csv --queue redis://[user@]host:port/DB/NAME [--visibility SECONDS]\n"
              "       [--max-deliveries N] [the options of process that choose the items\n"
              "       and the checks: --pattern, --recursive, --from-list, --preset, --config,\n"
              "       --set, --deep, --thumbnails, --fix, --publish, --strict, --shard ...]",
@@ -306,6 +306,10 @@ const vb_command cmd_enqueue = {
         "mount). The password is never stored, nor shown: give it in\n"
         "$VBATCH_REDIS_PASSWORD or in a file readable by its owner alone named by\n"
         "$VBATCH_REDIS_PASSWORD_FILE ($VBATCH_QUEUE may hold the whole URL).\n"
+        "A single PATH ending in .csv is a JOBS.csv (as vbatch generate reads it):\n"
+        "one entry per generation job, for the workers to generate and check, with\n"
+        "the [generate] settings of --config and --set (max_concurrent and rpm: the\n"
+        "account's limits, shared by all the workers).\n"
         "Exit status: 0 enqueued, 2 usage (or the password refused), 3 Redis could\n"
         "not be reached, 5 no item found (--allow-empty: 0).",
     .options = cmd_enqueue_options,

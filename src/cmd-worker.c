@@ -746,6 +746,11 @@ const vb_command cmd_worker = {
         "ended). SIGTERM or SIGINT: no new item; the running ones get [batch]\n"
         "grace_period (5 s) to finish, then are stopped and handed back to the queue\n"
         "(another worker takes them at once); a second signal stops them at once.\n"
+        "Generation jobs (vbatch enqueue JOBS.csv): a thread takes up to [generate]\n"
+        "max_concurrent at once through one generate engine; the account's limits\n"
+        "(rpm, max_concurrent) are shared by all workers in Redis, and each create is\n"
+        "claimed there before it is sent: a job redelivered after its worker died is\n"
+        "polled or looked up, never sent again.\n"
         "Exit status: 0 drained, 2 usage (or the password refused), 3 Redis could\n"
         "not be reached for --reconnect seconds, 4 stopped by a signal.",
     .options = cmd_worker_options,
