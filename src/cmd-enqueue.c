@@ -122,8 +122,9 @@ static bool cmd_enqueue_is_jobs(const cmd_process_args *p)
     return n > 4 && strcasecmp(p->b.paths.v[0] + n - 4, ".csv") == 0;
 }
 
-/* Every job of JOBS.csv as an entry; 0, or an exit status. */
-static int cmd_enqueue_jobs(queue *q, const char *path, const vb_config *cfg, int64_t *count,
+/* JOBS.csv read and checked, before the queue is made: 0, or an exit
+ * status (every problem printed). */
+static int cmd_enqueue_load(const char *path, const vb_config *cfg, gen_jobs *jobs,
                             vb_error *e)
 {
     const provider *p = provider_find(cfg->generate.provider);
@@ -131,15 +132,22 @@ static int cmd_enqueue_jobs(queue *q, const char *path, const vb_config *cfg, in
         msg_error("unknown provider '%s'", cfg->generate.provider);
         return VB_EXIT_USAGE;
     }
-    gen_jobs jobs = {0};
-    if (jobs_load(&jobs, path, cfg, p, e) != 0) {
-        for (size_t i = 0; i < jobs.errors.n; i++)
-            msg_error("%s", jobs.errors.v[i]);
-        msg_error("%zu problem%s in the jobs file: nothing was enqueued", jobs.nerrors,
-                  jobs.nerrors == 1 ? "" : "s");
-        jobs_free(&jobs);
+    if (jobs_load(jobs, path, cfg, p, e) != 0) {
+        for (size_t i = 0; i < jobs->errors.n; i++)
+            msg_error("%s", jobs->errors.v[i]);
+        msg_error("%zu problem%s in the jobs file: nothing was enqueued", jobs->nerrors,
+                  jobs->nerrors == 1 ? "" : "s");
         return VB_EXIT_USAGE;
     }
+    return 0;
+}
+
+/* Every job as an entry; 0, or an exit status. */
+static int cmd_enqueue_jobs(queue *q, const gen_jobs *jobs_in, const vb_config *cfg,
+                            int64_t *count, vb_error *e)
+{
+    const provider *p = provider_find(cfg->generate.provider);
+    const gen_jobs jobs = *jobs_in;
     /* The external ids' salt: this queue's, so that another queue of the
      * same jobs generates them anew. */
     char *salt = vb_xasprintf("%s/%.6f/%ld", queue_name(q), util_wall(), (long)getpid());
@@ -170,7 +178,6 @@ static int cmd_enqueue_jobs(queue *q, const char *path, const vb_config *cfg, in
     }
     layout_names_free(&names);
     free(salt);
-    jobs_free(&jobs);
     return status;
 }
 
@@ -183,6 +190,7 @@ static int cmd_enqueue_exec(int argc, char **argv)
     queue_url u = {0};
     queue *q = NULL;
     char *cl = NULL, *settings = NULL;
+    gen_jobs jobs = {0};
     int status = VB_EXIT_OK;
     int rc = cmd_parse(&cmd_enqueue, argc, argv, cmd_enqueue_opt, &a);
     if (rc != 0) {
@@ -207,6 +215,9 @@ static int cmd_enqueue_exec(int argc, char **argv)
         goto out;
     }
     if ((status = cmd_process_settings(&a.p, &cfg)) != 0)
+        goto out;
+    bool is_jobs = cmd_enqueue_is_jobs(&a.p);
+    if (is_jobs && (status = cmd_enqueue_load(a.p.b.paths.v[0], &cfg, &jobs, &e)) != 0)
         goto out;
     if (queue_url_password(&u, &e) != 0) {
         msg_error("%s", e.msg);
@@ -238,10 +249,10 @@ static int cmd_enqueue_exec(int argc, char **argv)
         status = e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
         goto out;
     }
-    if (cmd_enqueue_is_jobs(&a.p)) {
+    if (is_jobs) {
         int64_t n = 0;
         char *shown = queue_url_display(&u);
-        status = cmd_enqueue_jobs(q, a.p.b.paths.v[0], &cfg, &n, &e);
+        status = cmd_enqueue_jobs(q, &jobs, &cfg, &n, &e);
         if (status == 0 && queue_close_input(q, n, &e) != 0) {
             msg_error("%s", e.msg);
             status = VB_EXIT_ITEMS;
@@ -275,6 +286,7 @@ static int cmd_enqueue_exec(int argc, char **argv)
     }
     free(shown);
 out:
+    jobs_free(&jobs);
     free(cl);
     free(settings);
     queue_close(&q);

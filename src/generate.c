@@ -672,6 +672,9 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
         free(t->task_id);
         t->task_id = vb_xstrdup(pr->task_id);
         journal(g, t, t->task_id, "submitted", NAN, NULL, true);
+        if (g->o->shared)
+            /* Found by a look-up: kept with the claim too. */
+            g->o->shared->created(g->o->shared->ud, t->ext_id, t->task_id);
     }
     if (t->created == 0)
         t->created = now;

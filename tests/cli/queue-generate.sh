@@ -11,7 +11,11 @@
 #  2. a worker killed (-9) right after a create was sent (the mock holds
 #     that create's answer): its items are taken over after the
 #     visibility timeout, the claimed create is looked up by its external
-#     id, never sent again: every job created once, every item once.
+#     id, never sent again: every job created once, every item once;
+#  3. a JOBS.csv with a problem is refused before the queue is made;
+#  4. fal.ai (no look-up by client id): a job whose create an earlier
+#     delivery claimed is failed as unknown with what to do, never sent;
+#     the others are made.
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 . "$TOP_SRCDIR/tests/lib/redis.sh"
 . "$TOP_SRCDIR/tests/lib/kling.sh"
@@ -108,4 +112,35 @@ check "each job created once, also the killed worker's" once_each "$T/s2.json" 6
 check "the claimed ones looked up or polled, not sent again" pyjson "$T/s2.json" 'd["creates"] == 6 and d["lookups"] >= 1'
 expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out2"
 check "every item once in the report, made" report_once "$T/out2" 6
+kling_stop
+
+# ---- 3. a bad JOBS.csv: nothing enqueued, no queue made ----
+printf 'id,prompt,model,duration\nx,a kite,kling-v3,xyz\n' > "$T/bad.csv"
+expect_status 2 "a bad JOBS.csv is refused" "$VBATCH" enqueue "$T/bad.csv" --config "$T/c2.ini" \
+    --queue "$REDIS_URL/g3" 2> "$T/bad.err"
+check "... naming the problem" grep -q 'problem' "$T/bad.err"
+check "... before the queue was made" [ "$(rcli EXISTS g3:settings)" = 0 ]
+
+# ---- 4. fal.ai: a create claimed by a delivery that died ----
+KLING_MOCK=$TOP_SRCDIR/tests/lib/mock_fal.py
+export FAL_KEY=test-fal-key-FK3X9
+kling_start "$T/m4" --gen-time 0.5 || exit 99
+T2V=fal-ai/kling-video/v2.6/pro/text-to-video
+printf '%s\n' '[generate]' 'provider = fal' 'poll_interval = 0.3' 'task_timeout = 60' \
+    'max_concurrent = 4' 'rpm = 600' '[provider.fal]' "base_url = $KLING_URL" \
+    'request_timeout = 5' > "$T/c4.ini"
+printf 'id,prompt,model,duration\nf1,A kite over the sea,%s,5\nf2,A boat at dawn,%s,5\n' \
+    "$T2V" "$T2V" > "$T/jobs4.csv"
+Q=$REDIS_URL/g4
+expect_status 0 "enqueue for fal" "$VBATCH" enqueue "$T/jobs4.csv" --config "$T/c4.ini" --queue "$Q"
+ext=$(rcli --raw XRANGE g4 1-1 1-1 | awk 'p { print; exit } $0 == "ext" { p = 1 }')
+check "the entry carries its external id" [ -n "$ext" ]
+rcli HSET g4:claims "$ext" "$(printf 'gone-worker\t')" > /dev/null
+$TO "$VBATCH" worker --queue "$Q" --output "$T/out4" --jobs 1 --drain > "$T/f.out" 2> "$T/f.err"
+check "the worker drained" [ $? -eq 0 ]
+kling_stats "$T/s4.json"
+check "only the unclaimed job was sent" pyjson "$T/s4.json" 'd["creates"] == 1'
+expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out4"
+check "the claimed one failed unknown, saying what to do" pyjson "$T/out4/summary/batch_report.json" \
+    "[i['status'] for i in d['items']] == ['failed', 'done'] and 'claimed its create' in d['items'][0]['error'] and 'gone-worker' in d['items'][0]['error']"
 finish
