@@ -111,8 +111,7 @@ if [[ $PARTS == *a* ]]; then
     done
     printf '[thumbnails]\nenabled = false\n' > "$tmp/deep.ini"
     echo "(a) --deep on 40 clips of 10 s 1280x720 H.264 + AAC, workers of --jobs 1"
-    deep() { # WORKERS
-        newq
+    deep() { # WORKERS (the queue: $Q, new, made by newq out of this subshell)
         "$vbatch" enqueue "$tmp/clips" --deep --preset default --config "$tmp/deep.ini" \
             --queue "$Q" 2> /dev/null || return 1
         rm -rf "$tmp/out-a"
@@ -120,8 +119,8 @@ if [[ $PARTS == *a* ]]; then
     }
     one=(); two=()
     for ((r = 1; r <= REPEAT; r++)); do
-        t=$(deep 1) || exit 1; one+=("$t")
-        t=$(deep 2) || exit 1; two+=("$t")
+        newq; t=$(deep 1) || exit 1; one+=("$t")
+        newq; t=$(deep 2) || exit 1; two+=("$t")
     done
     w1=$(median "${one[@]}"); w2=$(median "${two[@]}")
     echo "    1 worker:  $w1 s   runs: ${one[*]}"
