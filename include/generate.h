@@ -11,6 +11,26 @@
 
 struct provider;
 
+/* Limits and claims shared with other processes (vbatch worker: kept in
+ * Redis by the queue). The engine asks before each create and knows
+ * nothing of where they are kept; every callback runs on the network
+ * thread. */
+typedef struct gen_shared {
+    /* A create (or the look-up of one) for task ext may start: an
+     * account slot and a token of its rate taken together. 1 taken, 0
+     * not now (*wait: seconds before asking again), -1 with e set. */
+    int (*acquire)(void *ud, const char *ext, double *wait, vb_error *e);
+    /* The task no longer runs at the provider (or never did): its slot. */
+    void (*release)(void *ud, const char *ext);
+    /* Before the create is sent: 1 this process's to send; 0 claimed by
+     * an earlier delivery that may have sent it (*task_id the provider's
+     * id it recorded, or NULL; *by who; the caller frees both), -1 e. */
+    int (*claim)(void *ud, const char *ext, char **task_id, char **by, vb_error *e);
+    /* The create answered: its task id, kept with the claim. */
+    void (*created)(void *ud, const char *ext, const char *task_id);
+    void *ud;
+} gen_shared;
+
 typedef struct generate_opts {
     const char *jobs_path;            /* JOBS.csv as given */
     const char *out_dir;              /* --output (default vbatch-out) */
@@ -31,7 +51,18 @@ typedef struct generate_opts {
     const batch_observer *observer;   /* what the batch shows while it runs
                                        * (batch_console()); NULL: nothing */
     FILE *summary_out;                /* where the summary goes, NULL: nowhere */
+    /* A worker's group of queue items (cmd-worker.c): */
+    const gen_shared *shared;         /* NULL: this process alone (the local limits) */
+    const char *const *ext_ids;       /* per job: its external_task_id, made at enqueue
+                                       * (NULL: made from the journal's salt) */
+    const char *const *folders;       /* per job: its folder (NULL: from its id) */
 } generate_opts;
+
+/* A job's external_task_id: a hash of its canonical request (local
+ * images by content) and of salt, "vb-" and 32 hex digits into out. 0,
+ * or -1 with e set (an image cannot be read). */
+int generate_external_id(const gen_job *j, const char *pvname, const char *salt, char out[40],
+                         vb_error *e);
 
 /* How a generate run ended. */
 typedef struct generate_result {

@@ -65,6 +65,8 @@ int queue_create(queue *q, const char *settings, vb_error *e);
 typedef struct queue_entry {
     int64_t seq;
     const char *path, *rel, *folder, *error;
+    const char *job, *ext;       /* a generation job: its JSON (jobs_job_to_json) and
+                                  * external_task_id; NULL for a file to process */
 } queue_entry;
 int queue_add(queue *q, const queue_entry *en, vb_error *e);
 /* The enqueue has ended with n items: drained workers may stop. */
@@ -80,6 +82,7 @@ typedef struct queue_task {
     char id[48];                 /* the entry's id */
     int64_t seq;
     char *path, *rel, *folder, *error; /* owned; folder, error may be NULL */
+    char *job, *ext;             /* owned; a generation job (both set) or NULL */
     int deliveries;              /* this one included */
 } queue_task;
 void queue_task_clear(queue_task *t);
@@ -104,6 +107,45 @@ int queue_finish(queue *q, const queue_task *t, const char *record, vb_error *e)
 /* Hand t back: another consumer may take it at once (this delivery is
  * not counted). */
 int queue_handback(queue *q, const queue_task *t, vb_error *e);
+
+/* ---- generation: the account's limits and the creates, shared ----
+ *
+ * Kling's limits belong to the account, not to a process: every worker
+ * asks one limiter kept beside the queue, each step one Lua script on
+ * Redis's own clock. NAME:rpm is a token bucket (rpm a minute, a second's
+ * worth at most, as gen-sched.c's local one); NAME:slots a counted
+ * semaphore: one member per task running at the provider (by its
+ * external_task_id), scored by when its lease ends, so that the slots of
+ * a worker that died come back once their lease runs out (live workers
+ * renew theirs). NAME:claims: external_task_id -> "CONSUMER\tTASK_ID",
+ * set before a create is sent, so that no two deliveries send it. */
+
+typedef struct queue_limits {
+    int max_concurrent;          /* slots; > 0 */
+    int rpm;                     /* creates a minute; <= 0: no limit */
+    double lease;                /* seconds a slot is held unless renewed */
+} queue_limits;
+
+/* A slot and a token for the task ext, taken together or not at all (a
+ * slot it holds already is kept; only the token is taken). 1 taken, 0
+ * not now (*wait: seconds before asking again), -1 with e set. */
+int queue_gen_acquire(queue *q, const queue_limits *l, const char *ext, double *wait,
+                      vb_error *e);
+/* The task's slot is free (it ended, or was never created). */
+int queue_gen_release(queue *q, const char *ext, vb_error *e);
+/* The leases of the slots of exts[0..n-1] renewed (those still held). */
+int queue_gen_renew(queue *q, const char *const *exts, size_t n, double lease, vb_error *e);
+/* Claim the create of ext for this consumer before it is sent: 1 ours
+ * (send it), 0 claimed before (an earlier delivery may have sent it:
+ * *task_id is the provider's id recorded with it, or NULL when none was;
+ * *by the consumer that claimed it; the caller frees both), -1 e. */
+int queue_gen_claim(queue *q, const char *ext, char **task_id, char **by, vb_error *e);
+/* The create of ext answered with task_id: kept with its claim. */
+int queue_gen_created(queue *q, const char *ext, const char *task_id, vb_error *e);
+
+/* Wait and whether taken from the acquire script's reply ("1" or "0",
+ * then seconds as text). Pure. 0, or -1 when the reply is not one. */
+int queue_gen_acquire_parse(const char *taken, const char *wait, int *got, double *w);
 
 /* ---- status, report ---- */
 

@@ -1,11 +1,17 @@
 /* cmd-enqueue.c - `vbatch enqueue`: the items `vbatch process` would
  * take (the same discovery, the same folder names) as entries of a Redis
  * stream, for `vbatch worker`s to process; the batch's settings stored
- * once beside them. */
+ * once beside them. A JOBS.csv instead of paths: one entry per generation
+ * job (its JSON and its external_task_id, made here once so that every
+ * delivery of it has the same), for workers to generate and check. */
 #include "config.h"
 #include "batch-source.h"
 #include "cmd.h"
 #include "fetch.h"
+#include "generate.h"
+#include "jobs.h"
+#include "layout.h"
+#include "provider.h"
 #include "msg.h"
 #include "queue.h"
 #include "report.h"
@@ -14,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 /* process's options but those of a run (where it writes, how many
  * threads, what it prints as it goes), then the queue's. */
@@ -105,6 +113,74 @@ static void cmd_enqueue_one(void *ud, const batch_preview_item *p)
     f->bad += p->error != NULL;
 }
 
+/* Is the one PATH a jobs file (generation) rather than media? */
+static bool cmd_enqueue_is_jobs(const cmd_process_args *p)
+{
+    if (p->b.paths.n != 1 || p->b.lists.n != 0)
+        return false;
+    size_t n = strlen(p->b.paths.v[0]);
+    return n > 4 && strcasecmp(p->b.paths.v[0] + n - 4, ".csv") == 0;
+}
+
+/* JOBS.csv read and checked, before the queue is made: 0, or an exit
+ * status (every problem printed). */
+static int cmd_enqueue_load(const char *path, const vb_config *cfg, gen_jobs *jobs,
+                            vb_error *e)
+{
+    const provider *p = provider_find(cfg->generate.provider);
+    if (!p) {
+        msg_error("unknown provider '%s'", cfg->generate.provider);
+        return VB_EXIT_USAGE;
+    }
+    if (jobs_load(jobs, path, cfg, p, e) != 0) {
+        for (size_t i = 0; i < jobs->errors.n; i++)
+            msg_error("%s", jobs->errors.v[i]);
+        msg_error("%zu problem%s in the jobs file: nothing was enqueued", jobs->nerrors,
+                  jobs->nerrors == 1 ? "" : "s");
+        return VB_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Every job as an entry; 0, or an exit status. */
+static int cmd_enqueue_jobs(queue *q, const gen_jobs *jobs_in, const vb_config *cfg,
+                            int64_t *count, vb_error *e)
+{
+    const provider *p = provider_find(cfg->generate.provider);
+    const gen_jobs jobs = *jobs_in;
+    /* The external ids' salt: this queue's, so that another queue of the
+     * same jobs generates them anew. */
+    char *salt = vb_xasprintf("%s/%.6f/%ld", queue_name(q), util_wall(), (long)getpid());
+    layout_names *names = layout_names_new();
+    int status = 0;
+    for (size_t i = 0; i < jobs.n && status == 0; i++) {
+        const gen_job *j = &jobs.v[i];
+        char ext[40];
+        if (generate_external_id(j, p->name, salt, ext, e) != 0) {
+            msg_error("row %lld: %s", (long long)j->row, e->msg);
+            status = VB_EXIT_USAGE;
+            break;
+        }
+        char *folder = layout_unique_name(names, j->id);
+        char *src = vb_xasprintf("%s:%s", p->name, j->id);
+        char *js = jobs_job_to_json(j);
+        queue_entry en = { .seq = (int64_t)i + 1, .path = src, .rel = j->id, .folder = folder,
+                           .job = js, .ext = ext };
+        if (queue_add(q, &en, e) != 0) {
+            msg_error("%s (%zu jobs enqueued)", e->msg, i);
+            status = VB_EXIT_ITEMS;
+        } else {
+            ++*count;
+        }
+        free(js);
+        free(src);
+        free(folder);
+    }
+    layout_names_free(&names);
+    free(salt);
+    return status;
+}
+
 static int cmd_enqueue_exec(int argc, char **argv)
 {
     cmd_enqueue_args a = { .visibility = 60, .max_deliveries = 3 };
@@ -114,6 +190,7 @@ static int cmd_enqueue_exec(int argc, char **argv)
     queue_url u = {0};
     queue *q = NULL;
     char *cl = NULL, *settings = NULL;
+    gen_jobs jobs = {0};
     int status = VB_EXIT_OK;
     int rc = cmd_parse(&cmd_enqueue, argc, argv, cmd_enqueue_opt, &a);
     if (rc != 0) {
@@ -138,6 +215,9 @@ static int cmd_enqueue_exec(int argc, char **argv)
         goto out;
     }
     if ((status = cmd_process_settings(&a.p, &cfg)) != 0)
+        goto out;
+    bool is_jobs = cmd_enqueue_is_jobs(&a.p);
+    if (is_jobs && (status = cmd_enqueue_load(a.p.b.paths.v[0], &cfg, &jobs, &e)) != 0)
         goto out;
     if (queue_url_password(&u, &e) != 0) {
         msg_error("%s", e.msg);
@@ -169,6 +249,21 @@ static int cmd_enqueue_exec(int argc, char **argv)
         status = e.code == VB_ERR_USAGE ? VB_EXIT_USAGE : VB_EXIT_ITEMS;
         goto out;
     }
+    if (is_jobs) {
+        int64_t n = 0;
+        char *shown = queue_url_display(&u);
+        status = cmd_enqueue_jobs(q, &jobs, &cfg, &n, &e);
+        if (status == 0 && queue_close_input(q, n, &e) != 0) {
+            msg_error("%s", e.msg);
+            status = VB_EXIT_ITEMS;
+        }
+        if (status == 0)
+            msg_note("%lld generation jobs enqueued into %s (%s, at most %d at once, %d "
+                     "creates a minute across the workers)", (long long)n, shown,
+                     cfg.generate.provider, cfg.generate.max_concurrent, cfg.generate.rpm);
+        free(shown);
+        goto out;
+    }
     a.p.b.config = &cfg;
     a.p.b.out_dir = NULL;
     cmd_enqueue_feed f = { .q = q };
@@ -191,6 +286,7 @@ static int cmd_enqueue_exec(int argc, char **argv)
     }
     free(shown);
 out:
+    jobs_free(&jobs);
     free(cl);
     free(settings);
     queue_close(&q);
@@ -203,7 +299,7 @@ out:
 const vb_command cmd_enqueue = {
     .name = "enqueue",
     .alias = NULL,
-    .usage = "PATH... --queue redis://[user@]host:port/DB/NAME [--visibility SECONDS]\n"
+    .usage = "PATH...|JOBS.csv --queue redis://[user@]host:port/DB/NAME [--visibility SECONDS]\n"
              "       [--max-deliveries N] [the options of process that choose the items\n"
              "       and the checks: --pattern, --recursive, --from-list, --preset, --config,\n"
              "       --set, --deep, --thumbnails, --fix, --publish, --strict, --shard ...]",
@@ -222,6 +318,10 @@ const vb_command cmd_enqueue = {
         "mount). The password is never stored, nor shown: give it in\n"
         "$VBATCH_REDIS_PASSWORD or in a file readable by its owner alone named by\n"
         "$VBATCH_REDIS_PASSWORD_FILE ($VBATCH_QUEUE may hold the whole URL).\n"
+        "A single PATH ending in .csv is a JOBS.csv (as vbatch generate reads it):\n"
+        "one entry per generation job, for the workers to generate and check, with\n"
+        "the [generate] settings of --config and --set (max_concurrent and rpm: the\n"
+        "account's limits, shared by all the workers).\n"
         "Exit status: 0 enqueued, 2 usage (or the password refused), 3 Redis could\n"
         "not be reached, 5 no item found (--allow-empty: 0).",
     .options = cmd_enqueue_options,

@@ -6,9 +6,18 @@
  * renewed, with the stage each is in, which becomes its last error should
  * this process die) and the signals: a first SIGTERM or SIGINT takes no
  * new item and gives the running ones [batch] grace_period to finish,
- * then stops them and hands them back for another worker. */
+ * then stops them and hands them back for another worker.
+ *
+ * Generation jobs (`vbatch enqueue JOBS.csv`): a thread that takes one
+ * takes up to the account's max_concurrent at once and runs them through
+ * one generate engine (generate.c) in a private folder, OUT/.vbatch-work/,
+ * with the account's limits and the creates' claims shared through the
+ * queue (gen_shared over queue_gen_*); each item recorded is moved into
+ * OUT and its result recorded in the queue like a processed item's. */
 #include "config.h"
 #include "batch.h"
+#include "generate.h"
+#include "jobs.h"
 #include "cmd.h"
 #include "item.h"
 #include "msg.h"
@@ -18,6 +27,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -48,6 +58,9 @@ typedef struct worker_slot {
     /* Under w->mu: the item being worked on, for the leases. */
     const queue_task *task;
     const item *it;
+    queue_task *group;            /* generation jobs in flight (ngroup) */
+    size_t ngroup;
+    int groups;                   /* groups run, for their folders' names */
     bool ended;
 } worker_slot;
 
@@ -162,6 +175,251 @@ static void worker_item(worker *w, worker_slot *s, queue *q, queue_task *t)
     item_free(&it);
 }
 
+static void worker_renew(worker *w, queue *q);
+
+/* ---- generation jobs ---- */
+
+/* What the engine's shared limiter and claims are for one group: the
+ * queue's, over a connection of the network thread's own. */
+typedef struct worker_shared {
+    queue *q;
+    queue_limits lim;
+} worker_shared;
+
+static int worker_sh_acquire(void *ud, const char *ext, double *wait, vb_error *e)
+{
+    worker_shared *sh = ud;
+    return queue_gen_acquire(sh->q, &sh->lim, ext, wait, e);
+}
+
+static void worker_sh_release(void *ud, const char *ext)
+{
+    worker_shared *sh = ud;
+    vb_error e = {0};
+    /* Not released: its lease ends it. */
+    if (queue_gen_release(sh->q, ext, &e) != 0)
+        msg_warn("an account slot could not be released (its lease frees it): %s", e.msg);
+}
+
+static int worker_sh_claim(void *ud, const char *ext, char **task_id, char **by, vb_error *e)
+{
+    worker_shared *sh = ud;
+    return queue_gen_claim(sh->q, ext, task_id, by, e);
+}
+
+static void worker_sh_created(void *ud, const char *ext, const char *task_id)
+{
+    worker_shared *sh = ud;
+    vb_error e = {0};
+    if (queue_gen_created(sh->q, ext, task_id, &e) != 0)
+        /* The next delivery looks it up by its external id instead. */
+        msg_warn("the task id of %s could not be kept with its claim: %s", ext, e.msg);
+}
+
+/* One group's items as the engine records them. */
+typedef struct worker_group {
+    worker *w;
+    queue *q;
+    queue_task *t;
+    bool *finished;
+    size_t n;
+    const char *dir;              /* the group's private folder */
+} worker_group;
+
+static int worker_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+    (void)sb; (void)flag; (void)f;
+    remove(path);
+    return 0;
+}
+
+/* Remove a folder of vbatch's own (never a user's) and what it holds. */
+static void worker_rmtree(const char *dir)
+{
+    nftw(dir, worker_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Put a group's result where the item belongs and record it in the queue. */
+static void worker_gen_record(worker_group *g, size_t i, const item_record *rec)
+{
+    worker *w = g->w;
+    queue_task *t = &g->t[i];
+    vb_error e = {0};
+    if (t->folder) {
+        char *from = util_path_join(g->dir, t->folder);
+        char *to = util_path_join(w->out_dir, t->folder);
+        if (access(from, F_OK) == 0) {
+            /* A delivery that died there left its folder: this one's wins. */
+            worker_rmtree(to);
+            if (rename(from, to) != 0)
+                msg_error("item %lld: %s cannot be moved to %s: %s", (long long)t->seq, from,
+                          to, strerror(errno));
+        }
+        free(from);
+        free(to);
+    }
+    char *enc = report_record_encode(rec);
+    int got = queue_finish(g->q, t, enc, &e);
+    free(enc);
+    char *src = msg_printable_dup(t->path);
+    if (got < 0)
+        msg_error("item %lld (%s): its result could not be recorded: %s", (long long)t->seq,
+                  src, e.msg);
+    else
+        msg_verbose("%s %s%s", report_status_name(rec->status), src,
+                    got == 0 ? " (recorded before: kept once)" : "");
+    free(src);
+    pthread_mutex_lock(&w->mu);
+    if (got == 1)
+        rec->status == ITEM_FAILED ? w->failed++ : w->done++;
+    else if (got == 0)
+        w->again++;
+    pthread_mutex_unlock(&w->mu);
+    g->finished[i] = got >= 0;
+}
+
+static void worker_gen_recorded(void *ud, const item *it, bool out_stop)
+{
+    (void)out_stop;
+    worker_group *g = ud;
+    /* The engine numbers the group's jobs 1..n. */
+    if (it->seq < 1 || (size_t)it->seq > g->n || g->finished[it->seq - 1])
+        return;
+    worker_gen_record(g, (size_t)it->seq - 1, &it->rec);
+}
+
+/* A job whose entry cannot be read: failed, recorded, never sent. */
+static void worker_gen_bad(worker_group *g, size_t i, const char *why)
+{
+    item *it = item_new();
+    it->rec.status = ITEM_FAILED;
+    it->rec.error_stage = STAGE_GENERATE;
+    it->rec.error = vb_xstrdup(why);
+    it->rec.folder = g->t[i].folder ? vb_xstrdup(g->t[i].folder) : NULL;
+    it->rec.duration = it->rec.fps = NAN;
+    for (int k = 0; k < STAGE_COUNT; k++)
+        it->rec.stage_time[k] = NAN;
+    worker_gen_record(g, i, &it->rec);
+    item_free(&it);
+}
+
+/* Up to max_concurrent jobs, the first one taken already, through one
+ * generate engine; those not recorded when it ends are handed back. */
+static void worker_gen(worker *w, worker_slot *s, queue *q, queue_task *first,
+                       queue_task *other)
+{
+    const vb_config *cfg = w->cfg;
+    size_t k = cfg->generate.max_concurrent > 0 ? (size_t)cfg->generate.max_concurrent : 3;
+    queue_task *t = vb_xcalloc(k, sizeof *t);
+    t[0] = *first;
+    memset(first, 0, sizeof *first);
+    size_t n = 1;
+    while (n < k && !atomic_load(&w->stopping)) {
+        bool empty = false;
+        vb_error e = {0};
+        queue_task x;
+        int got = queue_take(q, w->s.visibility, w->s.max_deliveries, &x, &empty, &e);
+        if (got < 0 && e.code == VB_ERR_MEDIA) {
+            msg_error("%s", e.msg);
+            continue;
+        }
+        if (got <= 0)
+            break;
+        if (!x.job) {
+            *other = x; /* a file to process: after the group */
+            break;
+        }
+        t[n++] = x;
+    }
+    pthread_mutex_lock(&w->mu);
+    s->group = t;
+    s->ngroup = n;
+    int gno = ++s->groups;
+    pthread_mutex_unlock(&w->mu);
+    /* Their leases at once: what they are doing, should this process die. */
+    worker_renew(w, q);
+
+    char *work = util_path_join(w->out_dir, ".vbatch-work");
+    char *leaf = vb_xasprintf("%s-%d-%d", w->consumer, (int)(s - w->slots), gno);
+    char *dir = util_path_join(work, leaf);
+    free(leaf);
+    bool *finished = vb_xcalloc(n, sizeof *finished);
+    worker_group g = { .w = w, .q = q, .t = t, .finished = finished, .n = n, .dir = dir };
+    gen_jobs jobs = { .v = vb_xcalloc(n, sizeof *jobs.v) };
+    const char **exts = vb_xcalloc(n, sizeof *exts), **folders = vb_xcalloc(n, sizeof *folders);
+    size_t *at = vb_xcalloc(n, sizeof *at);
+    for (size_t i = 0; i < n; i++) {
+        gen_job *j = &jobs.v[jobs.n];
+        if (!t[i].folder || jobs_job_from_json(t[i].job, j) != 0) {
+            jobs_job_clear(j);
+            worker_gen_bad(&g, i, "the queue entry's job is not one vbatch enqueue makes");
+            continue;
+        }
+        exts[jobs.n] = t[i].ext;
+        folders[jobs.n] = t[i].folder;
+        at[jobs.n++] = i;
+    }
+    /* The engine's seqs are 1..jobs.n: the group's items in at[]. */
+    queue_task *order = vb_xcalloc(jobs.n ? jobs.n : 1, sizeof *order);
+    bool *ofin = vb_xcalloc(jobs.n ? jobs.n : 1, sizeof *ofin);
+    for (size_t i = 0; i < jobs.n; i++)
+        order[i] = t[at[i]];
+    worker_group og = g;
+    og.t = order;
+    og.finished = ofin;
+    og.n = jobs.n;
+    vb_error e = {0};
+    worker_shared wsh = { .lim = { .max_concurrent = (int)k, .rpm = cfg->generate.rpm,
+                                   .lease = w->s.visibility } };
+    wsh.q = jobs.n ? queue_open(w->u, w->consumer, w->reconnect, &e) : NULL;
+    if (jobs.n && !wsh.q)
+        msg_error("%s", e.msg);
+    if (wsh.q && util_mkdir_p(dir, &e) != 0) {
+        msg_error("%s", e.msg);
+        queue_close(&wsh.q);
+    }
+    if (wsh.q) {
+        gen_shared sh = { .acquire = worker_sh_acquire, .release = worker_sh_release,
+                          .claim = worker_sh_claim, .created = worker_sh_created, .ud = &wsh };
+        batch_observer obs = { .recorded = worker_gen_recorded, .ud = &og };
+        generate_opts go = {
+            .jobs_path = queue_name(q), .out_dir = dir, .config = cfg, .jobs = &jobs,
+            .unique = jobs.n, .command_line = w->s.command_line, .jobs_threads = 1,
+            .observer = &obs, .shared = &sh, .ext_ids = exts, .folders = folders,
+        };
+        generate_result res;
+        if (generate_run(&go, &res) != 0)
+            msg_error("the generation of %zu jobs could not start: %s", jobs.n, res.why);
+        generate_end(&res);
+        queue_close(&wsh.q);
+    }
+    /* Not recorded (held by the engine, or it could not start): for
+     * another delivery, which finds their claims. */
+    for (size_t i = 0; i < jobs.n; i++)
+        finished[at[i]] = ofin[i];
+    pthread_mutex_lock(&w->mu);
+    s->group = NULL;
+    s->ngroup = 0;
+    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < n; i++) {
+        if (finished[i])
+            continue;
+        if (queue_handback(q, &t[i], &e) != 0)
+            msg_error("item %lld not handed back: %s", (long long)t[i].seq, e.msg);
+        pthread_mutex_lock(&w->mu);
+        w->handed_back++;
+        pthread_mutex_unlock(&w->mu);
+    }
+    worker_rmtree(dir);
+    rmdir(work); /* when no other group uses it */
+    for (size_t i = 0; i < n; i++)
+        queue_task_clear(&t[i]);
+    jobs_free(&jobs);
+    free(t); free(order); free(ofin); free(finished); free(exts); free(folders); free(at);
+    free(dir);
+    free(work);
+}
+
 static void *worker_thread(void *arg)
 {
     worker_slot *s = arg;
@@ -203,7 +461,15 @@ static void *worker_thread(void *arg)
         if (queue_renew(q, &id, &t.seq, (const char *const *)&doing, 1, &re) != 0)
             msg_warn("%s", re.msg);
         free(doing);
-        worker_item(w, s, q, &t);
+        if (t.job) {
+            queue_task other = {0};
+            worker_gen(w, s, q, &t, &other);
+            if (other.path)
+                worker_item(w, s, q, &other);
+            queue_task_clear(&other);
+        } else {
+            worker_item(w, s, q, &t);
+        }
         queue_task_clear(&t);
     }
     queue_close(&q);
@@ -216,12 +482,24 @@ static void *worker_thread(void *arg)
 /* Renew the claims of every item being worked on. */
 static void worker_renew(worker *w, queue *q)
 {
-    size_t n = 0, k = (size_t)w->jobs;
-    char **ids = vb_xcalloc(k, sizeof *ids), **doing = vb_xcalloc(k, sizeof *doing);
-    int64_t *seqs = vb_xcalloc(k, sizeof *seqs);
+    size_t n = 0, k = (size_t)w->jobs, ng = 0;
     pthread_mutex_lock(&w->mu);
+    for (int i = 0; i < w->jobs; i++)
+        k += w->slots[i].ngroup;
+    char **ids = vb_xcalloc(k, sizeof *ids), **doing = vb_xcalloc(k, sizeof *doing);
+    char **exts = vb_xcalloc(k, sizeof *exts);
+    int64_t *seqs = vb_xcalloc(k, sizeof *seqs);
     for (int i = 0; i < w->jobs; i++) {
         const worker_slot *s = &w->slots[i];
+        for (size_t j = 0; j < s->ngroup; j++) {
+            ids[n] = vb_xstrdup(s->group[j].id);
+            seqs[n] = s->group[j].seq;
+            doing[n++] = vb_xasprintf("delivery %d to worker %s ended without a result while "
+                                      "it was generating (its create is claimed: the next "
+                                      "delivery polls or looks it up, never sends it again)",
+                                      s->group[j].deliveries, w->consumer);
+            exts[ng++] = vb_xstrdup(s->group[j].ext);
+        }
         if (!s->task)
             continue;
         ids[n] = vb_xstrdup(s->task->id);
@@ -233,6 +511,12 @@ static void worker_renew(worker *w, queue *q)
     if (n && queue_renew(q, (const char *const *)ids, seqs, (const char *const *)doing, n,
                          &e) != 0)
         msg_warn("the leases could not be renewed: %s", e.msg);
+    /* The account slots of the tasks running: a dead worker's expire. */
+    if (ng && queue_gen_renew(q, (const char *const *)exts, ng, w->s.visibility, &e) != 0)
+        msg_warn("the account slots' leases could not be renewed: %s", e.msg);
+    for (size_t i = 0; i < ng; i++)
+        free(exts[i]);
+    free(exts);
     for (size_t i = 0; i < n; i++) {
         free(ids[i]);
         free(doing[i]);
@@ -462,6 +746,11 @@ const vb_command cmd_worker = {
         "ended). SIGTERM or SIGINT: no new item; the running ones get [batch]\n"
         "grace_period (5 s) to finish, then are stopped and handed back to the queue\n"
         "(another worker takes them at once); a second signal stops them at once.\n"
+        "Generation jobs (vbatch enqueue JOBS.csv): a thread takes up to [generate]\n"
+        "max_concurrent at once through one generate engine; the account's limits\n"
+        "(rpm, max_concurrent) are shared by all workers in Redis, and each create is\n"
+        "claimed there before it is sent: a job redelivered after its worker died is\n"
+        "polled or looked up, never sent again.\n"
         "Exit status: 0 drained, 2 usage (or the password refused), 3 Redis could\n"
         "not be reached for --reconnect seconds, 4 stopped by a signal.",
     .options = cmd_worker_options,

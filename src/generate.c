@@ -98,6 +98,8 @@ typedef struct gtask {
     bool never_sent;           /* journaled as never sent (resume) */
     bool counted;              /* counted against the concurrency limit */
     bool committed;            /* its units counted in g->committed_units */
+    bool slot;                 /* holds a slot of the shared limiter (o->shared) */
+    bool claimed;              /* its create claimed in the shared claims */
     bool cancelled;            /* journaled as cancelled by an interrupted run:
                                 * made anew if the provider confirms it never ran */
     double created;            /* create answered (or first seen) */
@@ -133,6 +135,7 @@ typedef struct gen_engine {
     size_t ndue;
     double *wanted;            /* scratch: the batchable tasks' poll times */
     double last_batch;         /* when the last batch lookup was sent */
+    double shared_until;       /* the shared limiter said: not before this */
     bool no_credit, auth_refused, budget_hit;
     bool cancels_sent;         /* stopping: the queued tasks' cancel calls went */
     char hold_reason[600];
@@ -188,8 +191,8 @@ static int image_ref(const char *file, char **ref, vb_error *e)
 /* external_task_id: a hash of the canonical request and of the salt of
  * this OUT's journal (a rerun into the same OUT finds its tasks; another
  * OUT generates anew). */
-static int external_id(const gen_job *j, const char *pvname, const char *salt,
-                       char out[40], vb_error *e)
+int generate_external_id(const gen_job *j, const char *pvname, const char *salt, char out[40],
+                         vb_error *e)
 {
     char *iref = NULL, *tref = NULL;
     if (image_ref(j->image_file, &iref, e) != 0 || image_ref(j->image_tail_file, &tref, e) != 0) {
@@ -278,6 +281,10 @@ static void uncount(gen_engine *g, gtask *t)
     if (t->counted) {
         t->counted = false;
         gen_sched_idle(&g->s);
+    }
+    if (t->slot) {
+        t->slot = false;
+        g->o->shared->release(g->o->shared->ud, t->ext_id);
     }
 }
 
@@ -441,6 +448,59 @@ static char *image_b64(const char *path, vb_error *e)
     return out;
 }
 
+/* Claim task i's create in the shared claims before it is sent. 1: ours,
+ * send it. 0: an earlier delivery (a worker that died) claimed it: the
+ * task is polled by the id it recorded, else looked up by its external
+ * id, or, where the provider has no such look-up, ended unknown: never
+ * sent blindly again. -1: the claims cannot be reached: back in line. */
+static int shared_claim(gen_engine *g, size_t i)
+{
+    gtask *t = &g->t[i];
+    const gen_shared *sh = g->o->shared;
+    char *tid = NULL, *by = NULL;
+    vb_error e = {0};
+    int c = sh->claim(sh->ud, t->ext_id, &tid, &by, &e);
+    if (c < 0) {
+        uncount(g, t);
+        g->shared_until = util_now() + 1;
+        queue_push(g, i, true);
+        return -1;
+    }
+    t->claimed = true;
+    if (c == 1)
+        return 1;
+    if (t->started == 0)
+        t->started = util_now();
+    commit_units(g, t);
+    if (tid) {
+        free(t->task_id);
+        t->task_id = tid;
+        t->created = util_now();
+        journal(g, t, t->task_id, "submitted", NAN, NULL, true);
+        free(t->pstatus);
+        t->pstatus = vb_xstrdup("submitted");
+        t->state = G_WAIT;
+        if (!t->counted) {
+            t->counted = true;
+            gen_sched_busy(&g->s);
+        }
+        gen_sched_timer_set(&g->s, i, util_now());
+    } else if (g->pv->no_lookup) {
+        free(t->pstatus);
+        t->pstatus = vb_xstrdup("unknown");
+        task_fail(g, i, "unknown", "an earlier delivery of this item (worker %s) claimed its "
+                  "create and may have sent it: it may be running (and paid) at %s, which "
+                  "cannot be asked by vbatch's id (%s); it is not sent again. Look for it in "
+                  "%s's request history; to submit it anyway, enqueue that job again into a "
+                  "new queue", by ? by : "?", g->pv->name, t->ext_id, g->pv->name);
+    } else {
+        t->maybe_created = true;
+        start_lookup(g, i);
+    }
+    free(by);
+    return 0;
+}
+
 static void start_create(gen_engine *g, size_t i)
 {
     gtask *t = &g->t[i];
@@ -472,6 +532,14 @@ static void start_create(gen_engine *g, size_t i)
     if (rc != 0) {
         task_fail(g, i, "failed", "%s", e.msg);
         return;
+    }
+    if (g->o->shared && !t->claimed) {
+        int c = shared_claim(g, i);
+        if (c != 1) {
+            free(path);
+            free(body);
+            return;
+        }
     }
     t->state = G_CREATE;
     t->maybe_created = true;
@@ -606,6 +674,9 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
         free(t->task_id);
         t->task_id = vb_xstrdup(pr->task_id);
         journal(g, t, t->task_id, "submitted", NAN, NULL, true);
+        if (g->o->shared)
+            /* Found by a look-up: kept with the claim too. */
+            g->o->shared->created(g->o->shared->ud, t->ext_id, t->task_id);
     }
     if (t->created == 0)
         t->created = now;
@@ -749,6 +820,9 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         /* Committed at once: after a crash this task is polled, never
          * created again. */
         journal(g, t, t->task_id, "submitted", NAN, NULL, true);
+        if (g->o->shared && t->task_id)
+            /* ... by whichever worker the item goes to next. */
+            g->o->shared->created(g->o->shared->ud, t->ext_id, t->task_id);
         free(t->pstatus);
         t->pstatus = vb_xstrdup("submitted");
         t->state = G_WAIT;
@@ -1114,6 +1188,19 @@ static void submit_ready(gen_engine *g, double now)
                      budget, g->committed_units, g->batch_id);
             return;
         }
+        if (g->o->shared && !t->slot) {
+            /* The account's limits, shared with the other workers. */
+            if (now < g->shared_until)
+                return;
+            double w = 0;
+            vb_error e = {0};
+            int got = g->o->shared->acquire(g->o->shared->ud, t->ext_id, &w, &e);
+            if (got != 1) {
+                g->shared_until = now + (got < 0 ? 1.0 : w);
+                return;
+            }
+            t->slot = true;
+        }
         gen_sched_queue_pop(&g->s);
         if (t->maybe_created) {
             /* Came back from a lost answer: look it up, do not pay twice. */
@@ -1269,6 +1356,8 @@ static void *gen_thread(void *arg)
         submit_ready(g, now);
         /* Sleep until the next timer, the next token, or a reply. */
         double wait = gen_sched_wait(&g->s, now, 0.25);
+        if (g->o->shared && gen_sched_queue_len(&g->s) > 0 && g->shared_until > now)
+            wait = fmin(wait, fmax(0.001, g->shared_until - now));
         vb_error e = {0};
         if (net_wait(g->net, wait, &e) != 0) {
             g->fatal = 1;
@@ -1465,8 +1554,8 @@ static double plan_units(gen_engine *g)
  * create it cannot be paid for). */
 static int gen_check_balance(gen_engine *g, generate_result *res)
 {
-    if (!g->pv->balance_path)
-        return 0;
+    if (!g->pv->balance_path || g->o->shared)
+        return 0; /* a worker's group: the account was enqueued for as a whole */
     double need = plan_units(g);
     if (need <= 0)
         return 0; /* nothing to pay for: no call */
@@ -1532,9 +1621,12 @@ static int plan_new(gen_engine *g, vb_error *e)
         t->seq = (int64_t)i + 1;
         t->units = NAN;
         t->est_units = g->pv->estimate_units(&t->job);
-        t->folder = layout_unique_name(names, t->job.id);
+        t->folder = g->o->folders ? vb_xstrdup(g->o->folders[i])
+                                  : layout_unique_name(names, t->job.id);
         task_paths(g, t);
-        if (external_id(&t->job, g->pv->name, salt, t->ext_id, e) != 0) {
+        if (g->o->ext_ids) {
+            snprintf(t->ext_id, sizeof t->ext_id, "%s", g->o->ext_ids[i]);
+        } else if (generate_external_id(&t->job, g->pv->name, salt, t->ext_id, e) != 0) {
             rc = vb_prefix(e, "row %lld", (long long)t->job.row);
             break;
         }
@@ -1815,9 +1907,10 @@ static int gen_prepare(gen_engine *g, generate_result *res)
         if (plan_new(g, &e) != 0)
             return gen_not_started(res, false, e.msg);
     }
+    /* Shared limits: the rate is the shared bucket's alone. */
     gen_sched_init(&g->s, g->n,
                    cfg->generate.max_concurrent > 0 ? cfg->generate.max_concurrent : 3,
-                   cfg->generate.rpm, util_now());
+                   g->o->shared ? 0 : cfg->generate.rpm, util_now());
     g->due = vb_xcalloc(g->n ? g->n : 1, sizeof *g->due);
     g->wanted = vb_xcalloc(g->n ? g->n : 1, sizeof *g->wanted);
     for (size_t i = 0; i < g->n; i++)
@@ -1831,6 +1924,9 @@ static int gen_prepare(gen_engine *g, generate_result *res)
 
 static void gen_free(gen_engine *g)
 {
+    for (size_t i = 0; i < g->n; i++)
+        if (g->t[i].slot)
+            uncount(g, &g->t[i]); /* a held task's slot, for the others */
     if (g->sess)
         g->pv->session_free(&g->sess);
     for (size_t i = 0; i < g->n; i++) {

@@ -180,6 +180,7 @@ struct queue {
     redisContext *c;
     uint64_t rng;
     char *k_items, *k_settings, *k_results, *k_done, *k_dead, *k_errors, *k_total;
+    char *k_slots, *k_rpm, *k_claims;  /* generation's shared limiter and claims */
 };
 
 const char *queue_name(const queue *q)
@@ -334,6 +335,9 @@ queue *queue_open(const queue_url *u, const char *consumer, double reconnect, vb
     q->k_dead = vb_xasprintf("%s:dead", u->name);
     q->k_errors = vb_xasprintf("%s:errors", u->name);
     q->k_total = vb_xasprintf("%s:total", u->name);
+    q->k_slots = vb_xasprintf("%s:slots", u->name);
+    q->k_rpm = vb_xasprintf("%s:rpm", u->name);
+    q->k_claims = vb_xasprintf("%s:claims", u->name);
     if (queue_reconnect(q, e) != 0)
         queue_close(&q);
     return q;
@@ -365,6 +369,9 @@ void queue_close(queue **pq)
     free(q->k_dead);
     free(q->k_errors);
     free(q->k_total);
+    free(q->k_slots);
+    free(q->k_rpm);
+    free(q->k_claims);
     free(q);
     *pq = NULL;
 }
@@ -447,7 +454,7 @@ int queue_add(queue *q, const queue_entry *en, vb_error *e)
     char id[32], seq[24];
     snprintf(id, sizeof id, "%" PRId64 "-1", en->seq);
     snprintf(seq, sizeof seq, "%" PRId64, en->seq);
-    const char *argv[16] = { "XADD", q->k_items, id, "seq", seq, "path", en->path,
+    const char *argv[24] = { "XADD", q->k_items, id, "seq", seq, "path", en->path,
                              "rel", en->rel };
     size_t n = 9;
     if (en->folder) {
@@ -457,6 +464,12 @@ int queue_add(queue *q, const queue_entry *en, vb_error *e)
     if (en->error) {
         argv[n++] = "error";
         argv[n++] = en->error;
+    }
+    if (en->job && en->ext) {
+        argv[n++] = "job";
+        argv[n++] = en->job;
+        argv[n++] = "ext";
+        argv[n++] = en->ext;
     }
     argv[n] = NULL;
     vb_error ae = {0};
@@ -506,6 +519,8 @@ void queue_task_clear(queue_task *t)
     free(t->rel);
     free(t->folder);
     free(t->error);
+    free(t->job);
+    free(t->ext);
     memset(t, 0, sizeof *t);
 }
 
@@ -576,6 +591,8 @@ static int queue_task_fill(const redisReply *r, queue_task *t, const char **why)
     t->rel = queue_field_dup(&sub, "rel");
     t->folder = queue_field_dup(&sub, "folder");
     t->error = queue_field_dup(&sub, "error");
+    t->job = queue_field_dup(&sub, "job");
+    t->ext = queue_field_dup(&sub, "ext");
     if (!queue_int(sv, &seq) || seq < 1 || seq > INT64_MAX / 2)
         return *why = "the entry has no seq (a number from 1)", -1;
     t->seq = seq;
@@ -584,6 +601,13 @@ static int queue_task_fill(const redisReply *r, queue_task *t, const char **why)
     if (t->folder && (!t->folder[0] || t->folder[0] == '.' || t->folder[0] == '/' ||
                       strchr(t->folder, '/') || strchr(t->folder, '\\')))
         return *why = "the entry's folder is not a folder name", -1;
+    if (!t->job != !t->ext)
+        return *why = "the entry has a job without its external id, or the reverse", -1;
+    if (t->ext) {
+        size_t n = strlen(t->ext);
+        if (n == 0 || n >= 40 || strspn(t->ext, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+            return *why = "the entry's external id is not one vbatch makes", -1;
+    }
     return 0;
 }
 
@@ -712,6 +736,152 @@ int queue_handback(queue *q, const queue_task *t, vb_error *e)
     const char *argv[] = { "EVAL", lua_handback, "1", q->k_items, QUEUE_GROUP, q->consumer,
                            t->id, NULL };
     redisReply *r = queue_call(q, e, argv);
+    freeReplyObject(r);
+    return r ? 0 : -1;
+}
+
+/* ---- generation's shared limiter and claims ---- */
+
+/* KEYS: slots, rpm; ARGV: ext, max, rpm, lease. Redis's clock (TIME):
+ * the workers' clocks need not agree. Expired leases are dropped first
+ * (a dead worker's slots). Replies {"1"|"0", seconds to wait}. */
+static const char lua_acquire[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) + tonumber(t[2]) / 1e6\n"
+    "local id, max, rpm, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)\n"
+    "local held = redis.call('ZSCORE', KEYS[1], id)\n"
+    "if not held and redis.call('ZCARD', KEYS[1]) >= max then\n"
+    "  local f = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
+    "  local w = tonumber(f[2]) - now\n"
+    "  if w > 0.05 then w = 0.05 end\n"
+    "  return {'0', tostring(w)} end\n"
+    "if rpm > 0 then\n"
+    "  local rate = rpm / 60\n"
+    "  local cap = rate > 1 and rate or 1\n"
+    "  local b = redis.call('HMGET', KEYS[2], 'tokens', 'at')\n"
+    "  local tok, at = tonumber(b[1]) or 1, tonumber(b[2]) or now\n"
+    "  if now > at then tok = tok + (now - at) * rate end\n"
+    "  if tok > cap then tok = cap end\n"
+    "  if tok < 1 then\n"
+    "    redis.call('HSET', KEYS[2], 'tokens', tostring(tok), 'at', tostring(now))\n"
+    "    return {'0', tostring((1 - tok) / rate)} end\n"
+    "  redis.call('HSET', KEYS[2], 'tokens', tostring(tok - 1), 'at', tostring(now))\n"
+    "end\n"
+    "redis.call('ZADD', KEYS[1], now + lease, id)\n"
+    "return {'1', '0'}\n";
+
+int queue_gen_acquire_parse(const char *taken, const char *wait, int *got, double *w)
+{
+    char *end;
+    if (!taken || !wait || (strcmp(taken, "1") != 0 && strcmp(taken, "0") != 0))
+        return -1;
+    errno = 0;
+    double d = strtod(wait, &end);
+    if (end == wait || *end || errno || !isfinite(d))
+        return -1;
+    *got = taken[0] == '1';
+    /* At least a millisecond, at most a minute: a reply out of range is
+     * never a reason to spin or to stall. */
+    *w = *got ? 0 : fmin(60.0, fmax(0.001, d));
+    return 0;
+}
+
+int queue_gen_acquire(queue *q, const queue_limits *l, const char *ext, double *wait,
+                      vb_error *e)
+{
+    char max[16], rpm[16], lease[32];
+    snprintf(max, sizeof max, "%d", l->max_concurrent > 0 ? l->max_concurrent : 1);
+    snprintf(rpm, sizeof rpm, "%d", l->rpm);
+    snprintf(lease, sizeof lease, "%.3f", l->lease > 0 ? l->lease : 60);
+    const char *argv[] = { "EVAL", lua_acquire, "2", q->k_slots, q->k_rpm, ext, max, rpm,
+                           lease, NULL };
+    redisReply *r = queue_call(q, e, argv);
+    if (!r)
+        return -1;
+    int got = 0;
+    *wait = 0;
+    bool ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 && queue_is_str(r->element[0]) &&
+              queue_is_str(r->element[1]) &&
+              queue_gen_acquire_parse(r->element[0]->str, r->element[1]->str, &got, wait) == 0;
+    freeReplyObject(r);
+    return ok ? got : queue_bad_reply(e, "acquire");
+}
+
+int queue_gen_release(queue *q, const char *ext, vb_error *e)
+{
+    const char *argv[] = { "ZREM", q->k_slots, ext, NULL };
+    redisReply *r = queue_call(q, e, argv);
+    freeReplyObject(r);
+    return r ? 0 : -1;
+}
+
+/* KEYS: slots; ARGV: lease, then the exts. Only slots still held. */
+static const char lua_slots_renew[] =
+    "local t = redis.call('TIME')\n"
+    "local upto = tonumber(t[1]) + tonumber(t[2]) / 1e6 + tonumber(ARGV[1])\n"
+    "local n = 0\n"
+    "for i = 2, #ARGV do\n"
+    "  n = n + redis.call('ZADD', KEYS[1], 'XX', 'CH', upto, ARGV[i]) end\n"
+    "return n\n";
+
+int queue_gen_renew(queue *q, const char *const *exts, size_t n, double lease, vb_error *e)
+{
+    for (size_t at = 0; at < n; at += 16) {
+        const char *argv[32] = { "EVAL", lua_slots_renew, "1", q->k_slots };
+        char ls[32];
+        snprintf(ls, sizeof ls, "%.3f", lease);
+        size_t k = 4;
+        argv[k++] = ls;
+        for (size_t i = at; i < n && i < at + 16; i++)
+            argv[k++] = exts[i];
+        argv[k] = NULL;
+        redisReply *r = queue_call(q, e, argv);
+        freeReplyObject(r);
+        if (!r)
+            return -1;
+    }
+    return 0;
+}
+
+/* KEYS: claims; ARGV: ext, consumer. {1} ours, or {0, what is kept}. */
+static const char lua_claim[] =
+    "if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2] .. '\\t') == 1 then return {1} end\n"
+    "return {0, redis.call('HGET', KEYS[1], ARGV[1])}\n";
+
+int queue_gen_claim(queue *q, const char *ext, char **task_id, char **by, vb_error *e)
+{
+    *task_id = *by = NULL;
+    const char *argv[] = { "EVAL", lua_claim, "1", q->k_claims, ext,
+                           q->consumer ? q->consumer : "-", NULL };
+    redisReply *r = queue_call(q, e, argv);
+    if (!r)
+        return -1;
+    long long v = -1;
+    int rc = -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 && queue_int(r->element[0], &v) &&
+        v == 1) {
+        rc = 1;
+    } else if (v == 0 && r->elements == 2 && queue_is_str(r->element[1])) {
+        const char *s = r->element[1]->str, *tab = strchr(s, '\t');
+        *by = tab ? vb_xstrndup(s, (size_t)(tab - s)) : vb_xstrdup(s);
+        /* A task id as the providers make them: printable, short. */
+        if (tab && tab[1] && strlen(tab + 1) < 200 && !strpbrk(tab + 1, "\t\r\n"))
+            *task_id = vb_xstrdup(tab + 1);
+        rc = 0;
+    } else {
+        queue_bad_reply(e, "claim");
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int queue_gen_created(queue *q, const char *ext, const char *task_id, vb_error *e)
+{
+    char *v = vb_xasprintf("%s\t%s", q->consumer ? q->consumer : "-", task_id ? task_id : "");
+    const char *argv[] = { "HSET", q->k_claims, ext, v, NULL };
+    redisReply *r = queue_call(q, e, argv);
+    free(v);
     freeReplyObject(r);
     return r ? 0 : -1;
 }

@@ -2,7 +2,9 @@
  * (host, port, database, name, user, password with %XX escapes), the
  * malformed ones refused with messages that never hold the password, the
  * URL as shown without its credentials; the settings enqueue stores read
- * back, and hostile ones refused (report_queue_settings_parse). */
+ * back, and hostile ones refused (report_queue_settings_parse); the shared
+ * limiter's reply read (queue_gen_acquire_parse): a wait kept within
+ * 1 ms .. 60 s whatever Redis says, anything else refused. */
 #include "config.h"
 #include "queue.h"
 #include "preset.h"
@@ -11,6 +13,33 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+static void acquire_replies(void)
+{
+    int got = -1;
+    double w = -1;
+    CHECK_INT(queue_gen_acquire_parse("1", "0", &got, &w), 0);
+    CHECK_INT(got, 1);
+    CHECK(w == 0);
+    CHECK_INT(queue_gen_acquire_parse("0", "0.25", &got, &w), 0);
+    CHECK_INT(got, 0);
+    CHECK(w > 0.2499 && w < 0.2501);
+    /* Never a spin (a wait of 0 or less), never a stall. */
+    CHECK_INT(queue_gen_acquire_parse("0", "-3", &got, &w), 0);
+    CHECK(w == 0.001);
+    CHECK_INT(queue_gen_acquire_parse("0", "0", &got, &w), 0);
+    CHECK(w == 0.001);
+    CHECK_INT(queue_gen_acquire_parse("0", "1e9", &got, &w), 0);
+    CHECK(w == 60.0);
+    CHECK_INT(queue_gen_acquire_parse("0", "nan", &got, &w), -1);
+    CHECK_INT(queue_gen_acquire_parse("0", "inf", &got, &w), -1);
+    CHECK_INT(queue_gen_acquire_parse("0", "", &got, &w), -1);
+    CHECK_INT(queue_gen_acquire_parse("0", "1s", &got, &w), -1);
+    CHECK_INT(queue_gen_acquire_parse("2", "0", &got, &w), -1);
+    CHECK_INT(queue_gen_acquire_parse("", "0", &got, &w), -1);
+    CHECK_INT(queue_gen_acquire_parse(NULL, "0", &got, &w), -1);
+    CHECK_INT(queue_gen_acquire_parse("1", NULL, &got, &w), -1);
+}
 
 static void good(const char *url, const char *host, int port, int db, const char *name,
                  const char *user, const char *password)
@@ -121,5 +150,6 @@ int main(void)
     bad("redis://h/0/q/../x", NULL);
     bad("redis://ho st/0/q", NULL);
     settings();
+    acquire_replies();
     return check_result("test-queue");
 }
