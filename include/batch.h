@@ -130,6 +130,8 @@ typedef struct batch_opts {
     const struct stage *const *road; /* NULL: stage_road */
     const batch_observer *observer; /* NULL: nothing is shown */
     FILE *summary_out;            /* where the summary goes, NULL: nowhere */
+    bool no_signals;              /* the caller takes SIGINT and SIGTERM (a queue
+                                     worker's generation): no signal thread */
 } batch_opts;
 
 /* How a batch ended. */

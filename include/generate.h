@@ -56,7 +56,16 @@ typedef struct generate_opts {
     const char *const *ext_ids;       /* per job: its external_task_id, made at enqueue
                                        * (NULL: made from the journal's salt) */
     const char *const *folders;       /* per job: its folder (NULL: from its id) */
+    /* Asked at each turn of the loop (a worker's SIGTERM, NULL: never):
+     * GEN_GO, GEN_DRAIN (no new create; the tasks created go on) or
+     * GEN_HAND_BACK (stop now, nothing cancelled: the tasks not recorded go
+     * back to the queue and another delivery fetches them). With it the
+     * caller owns SIGINT and SIGTERM: the batch starts no signal thread. */
+    int (*stopping)(void *ud);
+    void *stopping_ud;
 } generate_opts;
+
+enum { GEN_GO, GEN_DRAIN, GEN_HAND_BACK };
 
 /* A job's external_task_id: a hash of its canonical request (local
  * images by content) and of salt, "vb-" and 32 hex digits into out. 0,

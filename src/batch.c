@@ -542,7 +542,7 @@ static engine *engine_new(const batch_opts *o, report *rep)
 
 static void engine_start(engine *g, pthread_t *sig_th)
 {
-    if (batch_watch_signals(g, sig_th) != 0) {
+    if (!g->o->no_signals && batch_watch_signals(g, sig_th) != 0) {
         fputs("vbatch: cannot start the signal thread\n", stderr);
         abort();
     }
@@ -678,7 +678,8 @@ int batch_run(const batch_opts *o, batch_result *res)
     engine_finish(g, on_disk, record_rc, res);
     res->empty = o->refuse_empty && res->counts.total == 0;
     res->warnings_fail = o->config->batch.warnings == WARNINGS_FAIL;
-    batch_watch_end(sig_th);
+    if (!g->o->no_signals)
+        batch_watch_end(sig_th);
     pthread_mutex_lock(&g->mu);
     int stuck = g->nstuck;
     pthread_mutex_unlock(&g->mu);

@@ -87,6 +87,15 @@ static bool worker_stopping(void *ud)
     return atomic_load(&w->stopping) || atomic_load(&w->abort);
 }
 
+/* A generation group's question (generate_opts.stopping): after a
+ * SIGTERM, the tasks created go on and nothing new is sent; after the
+ * grace period, the group stops and hands back what is not recorded. */
+static int worker_gen_stopping(void *ud)
+{
+    worker *w = ud;
+    return atomic_load(&w->abort) ? GEN_HAND_BACK : atomic_load(&w->stopping) ? GEN_DRAIN : GEN_GO;
+}
+
 static int worker_decode_threads(void *ud, bool analysis, double duration)
 {
     worker *w = ud;
@@ -386,6 +395,7 @@ static void worker_gen(worker *w, worker_slot *s, queue *q, queue_task *first,
             .jobs_path = queue_name(q), .out_dir = dir, .config = cfg, .jobs = &jobs,
             .unique = jobs.n, .command_line = w->s.command_line, .jobs_threads = 1,
             .observer = &obs, .shared = &sh, .ext_ids = exts, .folders = folders,
+            .stopping = worker_gen_stopping, .stopping_ud = w,
         };
         generate_result res;
         if (generate_run(&go, &res) != 0)

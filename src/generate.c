@@ -138,6 +138,8 @@ typedef struct gen_engine {
     double shared_until;       /* the shared limiter said: not before this */
     bool no_credit, auth_refused, budget_hit;
     bool cancels_sent;         /* stopping: the queued tasks' cancel calls went */
+    bool draining;             /* the caller's GEN_DRAIN: no new create */
+    bool handing_back;         /* the caller's GEN_HAND_BACK: stopped, no cancel */
     char hold_reason[600];
     double committed_units;    /* estimated or charged, of tasks created */
     double spent_units;
@@ -409,7 +411,8 @@ static void start_result(gen_engine *g, size_t i)
 static void start_cancels(gen_engine *g)
 {
     g->cancels_sent = true;
-    if (!g->pv->cancel_path)
+    /* Handed back, a task is fetched by the next delivery. */
+    if (!g->pv->cancel_path || g->handing_back)
         return;
     for (size_t i = 0; i < g->n; i++) {
         gtask *t = &g->t[i];
@@ -1170,7 +1173,7 @@ static void followers_end(gen_engine *g, size_t i)
 
 static bool may_submit(gen_engine *g, double now)
 {
-    if (g->no_credit || g->auth_refused || atomic_load(&g->stop))
+    if (g->no_credit || g->auth_refused || g->draining || atomic_load(&g->stop))
         return false;
     return gen_sched_may_submit(&g->s, now);
 }
@@ -1340,7 +1343,8 @@ static bool loop_done(gen_engine *g)
     if (gen_sched_timers(&g->s) > 0)
         return false;
     /* Queued jobs that can never be submitted are held, not waited for. */
-    if (gen_sched_queue_len(&g->s) > 0 && !(g->no_credit || g->auth_refused || g->budget_hit))
+    if (gen_sched_queue_len(&g->s) > 0 &&
+        !(g->no_credit || g->auth_refused || g->budget_hit || g->draining))
         return false;
     return true;
 }
@@ -1350,6 +1354,13 @@ static void *gen_thread(void *arg)
     gen_engine *g = arg;
     while (!loop_done(g) && !g->fatal) {
         double now = util_now();
+        int asked = g->o->stopping ? g->o->stopping(g->o->stopping_ud) : GEN_GO;
+        if (asked == GEN_DRAIN)
+            g->draining = true;
+        else if (asked == GEN_HAND_BACK && !atomic_load(&g->stop)) {
+            g->handing_back = true;
+            atomic_store(&g->stop, true);
+        }
         if (atomic_load(&g->stop) && !g->cancels_sent)
             start_cancels(g);
         run_timers(g, now);
@@ -1987,6 +1998,7 @@ int generate_run(const generate_opts *o, generate_result *res)
         .config = g->cfg, .out_dir = o->out_dir, .command_line = o->command_line,
         .jobs = o->jobs_threads, .feed = &feed, .rep = g->rep,
         .resume_id = o->resume_id, .observer = o->observer, .summary_out = o->summary_out,
+        .no_signals = o->stopping != NULL,
     };
     /* The batch engine ends the batch: reports, summary. The network
      * thread may still be finishing what was in flight (a batch that

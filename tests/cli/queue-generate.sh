@@ -16,6 +16,11 @@
 #  4. fal.ai (no look-up by client id): a job whose create an earlier
 #     delivery claimed is failed as unknown with what to do, never sent;
 #     the others are made.
+#  5. SIGTERM of a generation worker: nothing new is sent, the tasks it
+#     created finish within the grace period and are recorded, the jobs
+#     it never sent go back to the queue; with a grace period shorter
+#     than the tasks, they are handed back at its end, and the next worker
+#     polls them (no create sent twice).
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 . "$TOP_SRCDIR/tests/lib/redis.sh"
 . "$TOP_SRCDIR/tests/lib/kling.sh"
@@ -143,4 +148,62 @@ check "only the unclaimed job was sent" pyjson "$T/s4.json" 'd["creates"] == 1'
 expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out4"
 check "the claimed one failed unknown, saying what to do" pyjson "$T/out4/summary/batch_report.json" \
     "[i['status'] for i in d['items']] == ['failed', 'done'] and 'claimed its create' in d['items'][0]['error'] and 'gone-worker' in d['items'][0]['error']"
+
+# ---- 5. SIGTERM of a generation worker ----
+KLING_MOCK=$TOP_SRCDIR/tests/lib/mock_kling.py
+unset FAL_KEY
+creates() { kling_ctl stats | "$PYTHON3" -c 'import json,sys; print(json.load(sys.stdin)["creates"])'; }
+at_least() { [ "$(creates)" -ge "$1" ]; }
+# a. The grace period covers the tasks (2 s each): they finish here.
+kling_start "$T/m5" --gen-time 2 --max-concurrent 3 || exit 99
+kling_config "$T/c5.ini" '[provider.kling]' 'api = current' '[batch]' 'grace_period = 30'
+jobs_csv "$T/jobs5.csv" 9
+Q=$REDIS_URL/g5
+expect_status 0 "enqueue" "$VBATCH" enqueue "$T/jobs5.csv" --config "$T/c5.ini" --queue "$Q"
+$TO "$VBATCH" worker --queue "$Q" --output "$T/out5" --jobs 1 --name term > "$T/t.out" 2> "$T/t.err" &
+tpid=$!
+check "the worker's first group was sent" wait_for 30 at_least 3
+kill -TERM $tpid
+sent_then=$(creates)
+wait $tpid; rc=$?
+check "the worker stopped for the signal (exit $rc)" [ $rc -eq 4 ]
+check "... and sent nothing after it ($sent_then, $(creates))" [ "$(creates)" -eq "$sent_then" ]
+check "... saying what it does" grep -q 'no new item' "$T/t.err"
+expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out5"
+check "its created tasks finished and recorded" pyjson "$T/out5/summary/batch_report.json" \
+    "len(d['items']) == $sent_then and all(i['status'] == 'done' for i in d['items'])"
+$TO "$VBATCH" worker --queue "$Q" --output "$T/out5" --jobs 1 --drain --name next \
+    > "$T/n.out" 2> "$T/n.err"
+check "the next worker drained the rest" [ $? -eq 0 ]
+kling_stats "$T/s5.json"
+check "each job created once" once_each "$T/s5.json" 9
+expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out5"
+check "every item once in the report, made" report_once "$T/out5" 9
+kling_stop
+# b. A grace period (1 s) shorter than the tasks (5 s): handed back.
+kling_start "$T/m6" --gen-time 5 --max-concurrent 3 || exit 99
+kling_config "$T/c6.ini" '[provider.kling]' 'api = current' '[batch]' 'grace_period = 1'
+jobs_csv "$T/jobs6.csv" 3
+Q=$REDIS_URL/g6
+expect_status 0 "enqueue" "$VBATCH" enqueue "$T/jobs6.csv" --config "$T/c6.ini" --queue "$Q"
+$TO "$VBATCH" worker --queue "$Q" --output "$T/out6" --jobs 1 --name short > "$T/u.out" 2> "$T/u.err" &
+tpid=$!
+check "the worker's group was sent" wait_for 30 at_least 3
+t0=$(date +%s)
+kill -TERM $tpid
+wait $tpid; rc=$?
+t1=$(date +%s)
+check "the worker stopped for the signal (exit $rc)" [ $rc -eq 4 ]
+check "... at the end of its grace period, not of its tasks ($((t1 - t0)) s)" [ $((t1 - t0)) -le 3 ]
+check "... handing its 3 items back" grep -q '0 done, 0 failed, 3 handed back' "$T/u.err"
+$TO "$VBATCH" worker --queue "$Q" --output "$T/out6" --jobs 1 --drain --name heir6 \
+    > "$T/h6.out" 2> "$T/h6.err"
+check "the next worker drained them" [ $? -eq 0 ]
+kling_stats "$T/s6.json"
+check "each job created once, polled by the next worker" pyjson "$T/s6.json" \
+    'd["creates"] == 3 and d["tasks_created"] == 3 and d["duplicate_creates"] == 0'
+expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out6"
+check "every item once in the report, made" report_once "$T/out6" 3
+kling_stop
+
 finish
