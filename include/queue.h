@@ -93,9 +93,12 @@ void queue_task_clear(queue_task *t);
  * last delivery was doing. 1 with *t; 0 when there is none now (*empty
  * set when the enqueue has ended and nothing is pending: drained); -1
  * with e set (an entry of the wrong shape is acknowledged, dead-lettered
- * and named in e with VB_ERR_MEDIA: the caller goes on). */
-int queue_take(queue *q, double visibility, int max_deliveries, queue_task *t, bool *empty,
-               vb_error *e);
+ * and named in e with VB_ERR_MEDIA: the caller goes on). doing: what
+ * the item is doing once taken, "%d" in it standing for its delivery
+ * count (kept as its last error should this worker die), set in the same
+ * call as the take: no round trip of its own; NULL: nothing. */
+int queue_take(queue *q, double visibility, int max_deliveries, const char *doing,
+               queue_task *t, bool *empty, vb_error *e);
 /* Renew this consumer's claims on ids (still worked on), each with what
  * it is doing now (kept as its last error should this worker die). Ids
  * another consumer took over are left to it. */

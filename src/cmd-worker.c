@@ -79,6 +79,7 @@ struct worker {
     worker_slot *slots;
     int64_t done, failed, handed_back, again;
     bool fatal;                   /* a thread could not go on: the worker ends */
+    char *doing;                  /* a taken item's last error (worker_doing) */
 };
 
 static bool worker_stopping(void *ud)
@@ -111,15 +112,18 @@ static void worker_nap(worker *w, double s)
     }
 }
 
-/* What an item delivered to this worker is doing, for its last error. */
+/* What an item delivered to this worker is doing, for its last error;
+ * t NULL: the text for queue_take, "%d" for the delivery count. */
 static char *worker_doing(const worker *w, const queue_task *t, const item *it)
 {
     int st = it ? atomic_load(&it->clock.stage) : -1;
     char *where = st >= 0 && st < STAGE_COUNT
                       ? vb_xasprintf("while it was in the %s stage", report_stage_name(st))
                       : vb_xstrdup("before its first stage");
-    char *s = vb_xasprintf("delivery %d to worker %s ended without a result %s (the worker "
-                           "was killed or crashed)", t->deliveries, w->consumer, where);
+    char *n = t ? vb_xasprintf("%d", t->deliveries) : vb_xstrdup("%d");
+    char *s = vb_xasprintf("delivery %s to worker %s ended without a result %s (the worker "
+                           "was killed or crashed)", n, w->consumer, where);
+    free(n);
     free(where);
     return s;
 }
@@ -327,7 +331,7 @@ static void worker_gen(worker *w, worker_slot *s, queue *q, queue_task *first,
         bool empty = false;
         vb_error e = {0};
         queue_task x;
-        int got = queue_take(q, w->s.visibility, w->s.max_deliveries, &x, &empty, &e);
+        int got = queue_take(q, w->s.visibility, w->s.max_deliveries, w->doing, &x, &empty, &e);
         if (got < 0 && e.code == VB_ERR_MEDIA) {
             msg_error("%s", e.msg);
             continue;
@@ -445,7 +449,7 @@ static void *worker_thread(void *arg)
     while (q && !atomic_load(&w->stopping)) {
         queue_task t;
         bool empty = false;
-        int got = queue_take(q, w->s.visibility, w->s.max_deliveries, &t, &empty, &e);
+        int got = queue_take(q, w->s.visibility, w->s.max_deliveries, w->doing, &t, &empty, &e);
         if (got < 0 && e.code == VB_ERR_MEDIA) {
             msg_error("%s", e.msg);
             continue;
@@ -464,13 +468,6 @@ static void *worker_thread(void *arg)
             worker_nap(w, 0.25);
             continue;
         }
-        /* Its last error, should this process die on it. */
-        char *doing = worker_doing(w, &t, NULL);
-        const char *id = t.id;
-        vb_error re = {0};
-        if (queue_renew(q, &id, &t.seq, (const char *const *)&doing, 1, &re) != 0)
-            msg_warn("%s", re.msg);
-        free(doing);
         if (t.job) {
             queue_task other = {0};
             worker_gen(w, s, q, &t, &other);
@@ -685,6 +682,7 @@ static int cmd_worker_exec(int argc, char **argv)
                         .decode_threads = worker_decode_threads, .stopping = worker_stopping,
                         .ud = &w };
     pthread_mutex_init(&w.mu, NULL);
+    w.doing = worker_doing(&w, NULL, NULL);
     vb_error e = {0};
     queue *q = queue_open(&u, w.consumer, a.reconnect, &e);
     if (!q) {
@@ -723,6 +721,7 @@ static int cmd_worker_exec(int argc, char **argv)
     status = w.fatal ? VB_EXIT_ITEMS : sig ? VB_EXIT_INTERRUPTED : VB_EXIT_OK;
 out:
     free(w.consumer);
+    free(w.doing);
     report_queued_clear(&w.s);
     queue_url_clear(&u);
     preset_free_contents(&cfg);

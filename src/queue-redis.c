@@ -181,6 +181,7 @@ struct queue {
     uint64_t rng;
     char *k_items, *k_settings, *k_results, *k_done, *k_dead, *k_errors, *k_total;
     char *k_slots, *k_rpm, *k_claims;  /* generation's shared limiter and claims */
+    double scanned;              /* when a take last looked for idle items */
 };
 
 const char *queue_name(const queue *q)
@@ -525,7 +526,9 @@ void queue_task_clear(queue_task *t)
 }
 
 /* KEYS: items, dead, errors, total, done; ARGV: group, consumer,
- * min-idle ms, max deliveries. Idle items first (their worker is gone),
+ * min-idle ms, max deliveries, what the item taken is doing, in two
+ * parts around its delivery count, and "1" to look for idle items. Idle
+ * items first (their worker is gone),
  * then new ones; one already recorded is only acknowledged. */
 static const char lua_take[] =
     "local s, dead, errs, total, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]\n"
@@ -533,7 +536,10 @@ static const char lua_take[] =
     "local function field(f, k)\n"
     "  for i = 1, #f - 1, 2 do if f[i] == k then return f[i + 1] end end\n"
     "  return nil end\n"
-    "for i = 1, 32 do\n"
+    "local function doing(seq, n)\n"
+    "  if seq and (ARGV[5] ~= '' or ARGV[6] ~= '') then\n"
+    "    redis.call('HSET', errs, seq, ARGV[5] .. n .. ARGV[6]) end end\n"
+    "for i = 1, (ARGV[7] == '1' and 32 or 0) do\n"
     "  local r = redis.call('XAUTOCLAIM', s, g, c, idle, '0-0', 'COUNT', 1)\n"
     "  local e = r[2][1]\n"
     "  if not e then break end\n"
@@ -550,11 +556,12 @@ static const char lua_take[] =
     "    redis.call('XADD', dead, '*', 'entry', id, 'deliveries', n, 'last_error', why, unpack(f))\n"
     "    redis.call('HSET', done, seq, 'dead')\n"
     "    redis.call('XACK', s, g, id)\n"
-    "  else return {'item', id, n, unpack(f)} end\n"
+    "  else doing(seq, n) return {'item', id, n, unpack(f)} end\n"
     "end\n"
     "local r = redis.call('XREADGROUP', 'GROUP', g, c, 'COUNT', 1, 'STREAMS', s, '>')\n"
     "if r and r[1] and r[1][2][1] then\n"
     "  local e = r[1][2][1]\n"
+    "  doing(field(e[2], 'seq'), 1)\n"
     "  return {'item', e[1], 1, unpack(e[2])} end\n"
     "local pend = redis.call('XPENDING', s, g)[1]\n"
     "if redis.call('EXISTS', total) == 1 and pend == 0 then return {'empty'} end\n"
@@ -611,17 +618,30 @@ static int queue_task_fill(const redisReply *r, queue_task *t, const char **why)
     return 0;
 }
 
-int queue_take(queue *q, double visibility, int max_deliveries, queue_task *t, bool *empty,
-               vb_error *e)
+int queue_take(queue *q, double visibility, int max_deliveries, const char *doing,
+               queue_task *t, bool *empty, vb_error *e)
 {
     memset(t, 0, sizeof *t);
     *empty = false;
     char idle[24], maxd[16];
     snprintf(idle, sizeof idle, "%lld", (long long)(visibility * 1000));
     snprintf(maxd, sizeof maxd, "%d", max_deliveries);
+    /* Split, not formatted: the text may hold any other '%'. */
+    const char *d = doing ? strstr(doing, "%d") : NULL;
+    char *before = d ? vb_xstrndup(doing, (size_t)(d - doing)) : NULL;
+    /* An item goes idle no sooner than `visibility` after its last
+     * renewal: looking for such items at most every quarter of it (a
+     * second at most) takes them over a little later, and spares the
+     * scan of the pending entries at every take of a fast batch. */
+    double now = util_now();
+    bool scan = now - q->scanned >= fmin(1.0, visibility / 4);
+    if (scan)
+        q->scanned = now;
     const char *argv[] = { "EVAL", lua_take, "5", q->k_items, q->k_dead, q->k_errors,
-                           q->k_total, q->k_done, QUEUE_GROUP, q->consumer, idle, maxd, NULL };
+                           q->k_total, q->k_done, QUEUE_GROUP, q->consumer, idle, maxd,
+                           before ? before : "", d ? d + 2 : "", scan ? "1" : "0", NULL };
     redisReply *r = queue_call(q, e, argv);
+    free(before);
     if (!r)
         return -1;
     int rc = -1;
