@@ -325,6 +325,14 @@ double gen_sched_batch_gap(const gen_sched *s, double poll_interval)
     return d > poll_interval ? poll_interval : d;
 }
 
+int gen_sched_lookup_quorum(const gen_sched *s)
+{
+    if (s->lookup_misses > 0 || isnan(gen_sched_expected(s)))
+        return 0;
+    int q = (s->inflight + 3) / 4;
+    return q < 1 ? 1 : q;
+}
+
 double gen_sched_group_window(const gen_sched *s)
 {
     double e = gen_sched_expected(s);

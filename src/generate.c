@@ -133,6 +133,7 @@ typedef struct gen_engine {
     gen_sched s;
     size_t *due;               /* batchable tasks whose poll is due (run_timers) */
     size_t ndue;
+    int deferred;              /* polls due held back by the gap since the last lookup */
     double *wanted;            /* scratch: the batchable tasks' poll times */
     double last_batch;         /* when the last batch lookup was sent */
     double shared_until;       /* the shared limiter said: not before this */
@@ -724,7 +725,11 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
         free(t->url);
         t->url = vb_xstrdup(pr->video_url);
         journal(g, t, NULL, "succeed", t->units, NULL, false);
-        start_download(g, i);
+        /* Started by the timers, after the creates its slot lets go:
+         * a download queued first would hold up the create at the
+         * server (its slot idle meanwhile). */
+        t->state = G_DOWNLOAD;
+        gen_sched_timer_set(&g->s, i, now);
         return;
     }
     if (pr->status == PT_FAILED) {
@@ -1278,6 +1283,7 @@ static void start_batches(gen_engine *g)
     for (size_t k = 0; k < g->ndue; k += max)
         start_batch(g, g->due + k, g->ndue - k < max ? g->ndue - k : max);
     g->ndue = 0;
+    g->deferred = 0;
     g->last_batch = util_now();
 }
 
@@ -1299,6 +1305,7 @@ static double lookup_hold(gen_engine *g, double now)
 static void run_timers(gen_engine *g, double now)
 {
     double hold;
+    int q;
     while (gen_sched_timer_due(&g->s, now)) {
         size_t i = gen_sched_timer_pop(&g->s);
         gtask *t = &g->t[i];
@@ -1314,8 +1321,12 @@ static void run_timers(gen_engine *g, double now)
         case G_WAIT:
             if (!t->batch) {
                 start_poll(g, i);
-            } else if (now < g->last_batch + gen_sched_batch_gap(&g->s, poll_interval(g))) {
-                /* Too soon after the last lookup: the next one takes it. */
+            } else if (now < g->last_batch + gen_sched_batch_gap(&g->s, poll_interval(g)) &&
+                       ((q = gen_sched_lookup_quorum(&g->s)) == 0 ||
+                        g->deferred + (int)g->ndue + 1 < q)) {
+                /* Too soon after the last lookup, and too few due to
+                 * free many slots: the next one takes it. */
+                g->deferred++;
                 gen_sched_timer_set(&g->s, i,
                                     g->last_batch + gen_sched_batch_gap(&g->s, poll_interval(g)));
             } else if (g->ndue == 0 && (hold = lookup_hold(g, now)) > now) {
@@ -1363,8 +1374,10 @@ static void *gen_thread(void *arg)
         }
         if (atomic_load(&g->stop) && !g->cancels_sent)
             start_cancels(g);
-        run_timers(g, now);
+        /* Creates first: a slot freed by the replies of the last round
+         * is the scarce thing (run_timers starts downloads too). */
         submit_ready(g, now);
+        run_timers(g, now);
         /* Sleep until the next timer, the next token, or a reply. */
         double wait = gen_sched_wait(&g->s, now, 0.25);
         if (g->o->shared && gen_sched_queue_len(&g->s) > 0 && g->shared_until > now)

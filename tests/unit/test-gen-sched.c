@@ -429,6 +429,24 @@ static void test_polls(void)
     gen_sched_learn(&s2, 1, 3);      /* bracketed: 2 */
     CHECK_NEAR(gen_sched_expected(&s2), 2.0, 1e-12);
     CHECK_NEAR(gen_sched_batch_gap(&s2, 5), 0.5, 1e-12);
+    /* the gap gives way once a quarter of the tasks in flight are due
+     * (1 at least); not while lookups find nothing done, nor before any
+     * time is known */
+    gen_sched s3;
+    gen_sched_init(&s3, 40, 20, 600, 0);
+    CHECK_INT(gen_sched_lookup_quorum(&s3), 0);
+    gen_sched_learn_took(&s3, 2.0);
+    CHECK_INT(gen_sched_lookup_quorum(&s3), 1);
+    for (int k = 0; k < 20; k++)
+        gen_sched_busy(&s3);
+    CHECK_INT(gen_sched_lookup_quorum(&s3), 5);
+    gen_sched_idle(&s3);
+    CHECK_INT(gen_sched_lookup_quorum(&s3), 5);   /* 19 in flight: rounded up */
+    gen_sched_lookup_result(&s3, 0);
+    CHECK_INT(gen_sched_lookup_quorum(&s3), 0);
+    gen_sched_lookup_result(&s3, 2);
+    CHECK_INT(gen_sched_lookup_quorum(&s3), 5);
+    gen_sched_free(&s3);
     gen_sched_free(&s2);
     /* the last GEN_SCHED_SAMPLES times only */
     for (int k = 0; k < GEN_SCHED_SAMPLES; k++)
