@@ -162,6 +162,44 @@ printf '[notify]\nattempts = 2\ntimeout = 2\n' > "$T/down.ini"
     --notify "$HTTPD_URL/hook/gone" 2> "$T/down.err"
 check "receiver down: exit 0 all the same" [ $? -eq 0 ]
 check "receiver down: a warning says so" grep -q "webhook.*not delivered.*2 attempts" "$T/down.err"
+# Item messages to a receiver that is down, and to one that takes the
+# connection and never answers: the exit status unchanged, one warning
+# for them all, and the batch over within the bound (each message's
+# attempts x timeout and backoff: 2 x 2 + 1 s here, 1 + 1 + 1 s below).
+t0=$(date +%s)
+"$VBATCH" process "$T/in4" --config "$T/base.ini" --config "$T/down.ini" --output "$T/out7" \
+    --notify "$HTTPD_URL/hook/gone" --notify-items 2> "$T/down7.err"
+rc=$?
+t1=$(date +%s)
+check "items, receiver down: exit 3 all the same" [ $rc -eq 3 ]
+check "items, receiver down: over in $((t1 - t0)) s (bounded)" [ $((t1 - t0)) -le 15 ]
+check "items, receiver down: one warning for the four" \
+    [ "$(grep -c 'webhooks of \[notify\] items: 0 delivered, 4 failed, 0 dropped' "$T/down7.err")" -eq 1 ]
+"$PYTHON3" -c "
+import os, socket, sys, time
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(64)
+open(sys.argv[1] + '.part', 'w').write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + '.part', sys.argv[1])
+time.sleep(120)" "$T/hole.port" &
+HOLE=$!
+trap 'httpd_stop; kill $HOLE 2>/dev/null' EXIT
+i=0
+while [ ! -s "$T/hole.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+printf '[notify]\nattempts = 2\ntimeout = 1\nitems = true\n' > "$T/hole.ini"
+t0=$(date +%s)
+"$VBATCH" process "$T/in4" --config "$T/base.ini" --config "$T/hole.ini" --output "$T/out8" \
+    --notify "http://127.0.0.1:$(cat "$T/hole.port")/hook/hole-$TOKEN" 2> "$T/hole.err"
+rc=$?
+t1=$(date +%s)
+kill $HOLE 2>/dev/null
+check "items, receiver silent: exit 3 all the same" [ $rc -eq 3 ]
+check "items, receiver silent: over in $((t1 - t0)) s (bounded)" [ $((t1 - t0)) -le 15 ]
+check "items, receiver silent: the four given up, one warning" \
+    [ "$(grep -c 'webhooks of \[notify\] items: 0 delivered, 4 failed, 0 dropped' "$T/hole.err")" -eq 1 ]
+check "items, receiver silent: the URL's path not in the messages or OUT" \
+    [ -z "$(grep -rlaF -e "$TOKEN" "$T/hole.err" "$T/down7.err" "$T/out7" "$T/out8")" ]
 unset VBATCH_NOTIFY_SECRET
 printf '%s\n' "$SECRET" > "$T/hook.key"
 chmod 644 "$T/hook.key"
