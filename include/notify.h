@@ -5,7 +5,10 @@
  * transient failure, and never failing or holding up the batch past its
  * attempts. The secret comes from VBATCH_NOTIFY_SECRET or [notify]
  * key_file (a 0600 file); it and the URL (a webhook URL is often a
- * secret itself) never appear in a message, a report or the journal. */
+ * secret itself) never appear in a message, a report or the journal.
+ * With [notify] items, each item recorded gets a message too, sent by a
+ * thread of its own (notify_items_*) so that the batch never waits on
+ * the receiver. */
 #ifndef VB_NOTIFY_H
 #define VB_NOTIFY_H
 

@@ -1,6 +1,7 @@
 /* notify.c - the end-of-batch webhook (notify.h): signed as Standard
- * Webhooks sign, sent with net.c, tried again with backoff. Nothing here
- * writes the URL, the key or a signature into a message. */
+ * Webhooks sign, sent with net.c, tried again with backoff; and the item
+ * messages' sender, a thread with a bounded queue. Nothing here writes
+ * the URL, the key or a signature into a message. */
 #include "config.h"
 #include "notify.h"
 #include "crypto.h"
