@@ -667,6 +667,11 @@ static void engine_finish(engine *g, bool on_disk, int record_rc, batch_result *
 static void engine_free(engine **pg)
 {
     engine *g = *pg;
+    if (g->hook) {
+        /* Not drained by batch_notify (it always is today): not leaked. */
+        notify_items_counts c;
+        notify_items_finish(&g->hook, &c);
+    }
     crash_list_clear(&g->crashes);
     free(g->threads);
     free(g->wargs);
