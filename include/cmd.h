@@ -91,6 +91,7 @@ typedef struct cmd_process_args {
     vb_strlist patterns, excludes, configs, sets;
     const char *preset;
     const char *notify;           /* --notify URL */
+    bool notify_items;            /* --notify-items */
     bool recursive, publish, deep, thumbnails, fix, dry_run, strict, null;
     bool github;                  /* --format github */
     int format;                   /* --dry-run's: WRITER_TEXT or WRITER_JSON */

@@ -224,6 +224,7 @@ typedef struct notify_config {
     char *key_file;             /* NULL or "": VBATCH_NOTIFY_SECRET only */
     double timeout;                /* seconds, one attempt */
     int attempts;                  /* tries in all */
+    bool items;                    /* also a message per item recorded */
 } notify_config;
 
 /* "continue" or "stop" as an enum error_handling, -1 for anything else. */

@@ -72,6 +72,9 @@ typedef struct engine {
     /* Crashes of earlier runs of this batch (crash.h). */
     crash_list crashes;
     int nrunning;                 /* items taken and not done */
+    /* [notify] items: the sender of the item messages, or NULL (main
+     * thread; its calls are thread-safe). */
+    struct notify_items *hook;
     bool solo_wait;               /* a crash suspect runs alone: take nothing */
 } engine;
 

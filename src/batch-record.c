@@ -8,6 +8,7 @@
 #include "config.h"
 #include "batch-impl.h"
 #include "msg.h"
+#include "notify.h"
 #include "util.h"
 
 #include <fcntl.h>
@@ -147,6 +148,9 @@ int batch_record_show(engine *g)
         /* Not committed: not shown, and left to `vbatch resume`. */
         if (rc == 0 && g->obs->recorded)
             g->obs->recorded(g->obs->ud, v[i], out_stop);
+        /* [notify] items: queued, never waited for (a full queue drops). */
+        if (rc == 0 && g->hook && !v[i]->aborted)
+            notify_items_push(g->hook, &v[i]->rec);
         item_free(&v[i]);
     }
     free(v);

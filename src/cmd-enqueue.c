@@ -26,7 +26,8 @@
 /* process's options but those of a run (where it writes, how many
  * threads, what it prints as it goes), then the queue's. */
 static const char *const cmd_enqueue_not[] = {
-    "output", "jobs", "dry-run", "format", "force", "notify", "error-handling", "verbose",
+    "output", "jobs", "dry-run", "format", "force", "notify", "notify-items",
+    "error-handling", "verbose",
     NULL,
 };
 static const cmd_option cmd_enqueue_own[] = {

@@ -40,6 +40,7 @@ const cmd_option cmd_process_options[] = {
     { "publish", 0, NULL, "link items that pass every fail-level gate into OUT/publish/" },
     { "shard", 0, "K/N", "take only shard K of N (by a hash of each item's relative path); auto/N: K from JOB_COMPLETION_INDEX, auto: from SLURM_ARRAY_TASK_ID and _COUNT" },
     { "notify", 0, "URL", "POST a signed JSON summary to URL when the batch ends ([notify] url)" },
+    { "notify-items", 0, NULL, "also POST a signed message per item as its result is recorded, sent in the background ([notify] items)" },
     { "force", 0, NULL, "process every item, also those unchanged since an earlier run into DIR" },
     { "allow-empty", 0, NULL, "a run that finds no item exits 0 (default: exit status 5, nothing was checked)" },
     { "strict", 0, NULL, "warnings fail the run: exit status 1 ([batch] warnings = fail)" },
@@ -90,6 +91,7 @@ int cmd_process_opt_for(const vb_command *c, const cmd_option *o, const char *ar
         }
         a->notify = arg;
     }
+    else if (strcmp(n, "notify-items") == 0) a->notify_items = true;
     else if (strcmp(n, "force") == 0) a->b.force = true;
     else if (strcmp(n, "allow-empty") == 0) a->b.refuse_empty = false;
     else if (strcmp(n, "strict") == 0) a->strict = true;
@@ -269,6 +271,10 @@ int cmd_process_settings(cmd_process_args *a, vb_config *cfg)
         free(cfg->notify.url);
         cfg->notify.url = vb_xstrdup(a->notify);
     }
+    if (a->notify_items)
+        cfg->notify.items = true;
+    if (a->notify_items && (!cfg->notify.url || !cfg->notify.url[0]))
+        return cmd_bad_usage(&cmd_process, "--notify-items needs --notify URL or [notify] url");
     if (a->deep)
         cfg->analyse.enabled = true;
     if (a->thumbnails)
@@ -365,7 +371,7 @@ const vb_command cmd_process = {
              "       [--jobs N] [--deep]\n"
              "       [--error-handling continue|stop] [--outside-links refuse|allow]\n"
              "       [--thumbnails] [--publish] [--force] [--allow-empty] [--strict]\n"
-             "       [--shard K/N|auto/N|auto] [--notify URL]\n"
+             "       [--shard K/N|auto/N|auto] [--notify URL] [--notify-items]\n"
              "       [--fix] [--dry-run] [--format text|json|github]\n"
              "       [--quiet|--verbose]",
     .summary = "probe and gate a folder of videos; one folder per video and summary reports",

@@ -309,6 +309,7 @@ static const keydef keys[] = {
     KD("notify", "key_file", K_STRING, notify.key_file, 0),
     KD("notify", "timeout", K_DOUBLE, notify.timeout, F_POSITIVE),
     { "notify", "attempts", K_INT, offsetof(vb_config, notify.attempts), F_POSITIVE, NULL, 10 },
+    KD("notify", "items", K_BOOL, notify.items, 0),
 };
 
 #define FIELD(c, k, T) ((T *)((char *)(c) + (k)->off))

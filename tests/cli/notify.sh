@@ -73,6 +73,87 @@ rows = sqlite3.connect(sys.argv[1]).execute(\"SELECT value FROM meta WHERE key L
 sys.exit(0 if 'delivered (HTTP 200) after 3 attempts' in [r[0] for r in rows] else 1)" "$T/out/.vbatch/state.db" ||
     fail "the journal records the three attempts"
 
+# [notify] items: a message per item as its result is recorded, signed
+# like the batch's, then the batch's, last, counting them. Three clips
+# and a file that is not media (exit 3); the URL carries a token that
+# must stay out of every output.
+mkdir -p "$T/in4"
+for n in a b c; do cp "$T/in/clip.mp4" "$T/in4/$n.mp4"; done
+echo 'not a video' > "$T/in4/bad.mp4"
+printf '[notify]\nitems = true\n' > "$T/items.ini"
+TOKEN=NotifyToken4242
+# verify_items NAME EXIT STATUSES: NAME.1 .. NAME.N are one item.completed
+# per item (statuses: {file name: status}), each signed, each with its
+# own webhook-id "<batch>-<run>-<seq>"; NAME.N+1 is the batch's, with
+# exit status EXIT and the items counted delivered; nothing after it.
+verify_items() {
+    "$PYTHON3" - "$T/hooks/$1" "$KEY" "$2" "$3" <<'EOF2'
+import base64, hashlib, hmac, json, os, sys
+base, key, want, statuses = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3]), json.loads(sys.argv[4])
+n = len(statuses)
+msgs = []
+for k in range(1, n + 3):
+    if not os.path.exists("%s.%d.body" % (base, k)):
+        break
+    body = open("%s.%d.body" % (base, k), "rb").read()
+    h = dict(l.split(": ", 1) for l in open("%s.%d.headers" % (base, k)).read().splitlines())
+    msg = ("%s.%s." % (h["webhook-id"], h["webhook-timestamp"])).encode() + body
+    sig = "v1," + base64.b64encode(hmac.new(key, msg, hashlib.sha256).digest()).decode()
+    assert h["webhook-signature"] == sig, ("signature", k)
+    msgs.append((h["webhook-id"], json.loads(body)))
+assert len(msgs) == n + 1, ("deliveries", len(msgs), n + 1)
+items, last = msgs[:-1], msgs[-1][1]
+assert all(d["type"] == "item.completed" for _, d in items), [d["type"] for _, d in items]
+assert last["type"] == "batch.completed", last
+bid = last["data"]["batch_id"]
+ids = [i for i, _ in items]
+assert len(set(ids)) == n, ("ids not distinct", ids)
+for i, d in items:
+    d = d["data"]
+    assert d["batch_id"] == bid, d
+    assert i.startswith(bid + "-") and i.endswith("-%d" % d["seq"]), (i, d["seq"])
+    assert d["source"].startswith("/") or "/" in d["source"], d
+got = {os.path.basename(d["data"]["source"]): d["data"]["status"] for _, d in items}
+assert got == statuses, (got, statuses)
+for _, d in items:
+    d = d["data"]
+    if d["status"] == "failed":
+        assert d["error_stage"] == "probe" and d["error"], d
+    else:
+        assert "error" not in d and d["folder"], d
+assert sorted(d["data"]["seq"] for _, d in items) == list(range(1, n + 1)), items
+assert last["data"]["exit_status"] == want, last
+assert last["data"]["items"] == {"delivered": n, "failed": 0, "dropped": 0}, last["data"]
+EOF2
+}
+ST='{"a.mp4": "done", "b.mp4": "done", "c.mp4": "done", "bad.mp4": "failed"}'
+"$VBATCH" process "$T/in4" --config "$T/base.ini" --config "$T/items.ini" --output "$T/out4" \
+    --verbose --notify "$HTTPD_URL/hook/items?token=$TOKEN" > "$T/items.out" 2> "$T/items.err"
+rc=$?
+check "items: the batch ends as without them (exit $rc)" [ $rc -eq 3 ]
+check "items: one signed item.completed per item with its status, then batch.completed counting them" \
+    verify_items items 3 "$ST"
+"$PYTHON3" -c "
+import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute(\"SELECT value FROM meta WHERE key LIKE 'notify-items %'\").fetchall()
+sys.exit(0 if [r[0] for r in rows] == ['4 delivered, 0 failed, 0 dropped'] else 1)" "$T/out4/.vbatch/state.db" ||
+    fail "items: the journal notes how the item messages went"
+pyjson "$T/out4/summary/batch_report.json" 'd["config"]["notify"]["items"] is True' ||
+    fail "items: the report shows [notify] items"
+check "items: neither key, token nor the URL's path in OUT, stdout or stderr" \
+    [ -z "$(grep -rlaF -e "$KEY" -e "${SECRET#whsec_}" -e "$TOKEN" -e "hook/items" \
+           "$T/out4" "$T/items.out" "$T/items.err")" ]
+
+# A receiver that answers 500 three times, then 200: the messages that
+# got a 500 are sent again under the same webhook-id, each delivered once.
+"$VBATCH" process "$T/in4" --config "$T/base.ini" --output "$T/out5" --quiet \
+    --notify "$HTTPD_URL/hook-fail/3/500/flaky" --notify-items
+check "500 x3: exit 3 all the same" [ $? -eq 3 ]
+check "500 x3: retried, every webhook-id delivered once, batch.completed last" \
+    verify_items flaky 3 "$ST"
+"$VBATCH" process "$T/in4" -o "$T/o6" --notify-items 2> /dev/null
+check "--notify-items without a URL: usage, exit 2" [ $? -eq 2 ]
+
 # A receiver that is down, and a key file others can read: warned, the
 # batch ends as it would have.
 httpd_stop
@@ -81,6 +162,44 @@ printf '[notify]\nattempts = 2\ntimeout = 2\n' > "$T/down.ini"
     --notify "$HTTPD_URL/hook/gone" 2> "$T/down.err"
 check "receiver down: exit 0 all the same" [ $? -eq 0 ]
 check "receiver down: a warning says so" grep -q "webhook.*not delivered.*2 attempts" "$T/down.err"
+# Item messages to a receiver that is down, and to one that takes the
+# connection and never answers: the exit status unchanged, one warning
+# for them all, and the batch over within the bound (each message's
+# attempts x timeout and backoff: 2 x 2 + 1 s here, 1 + 1 + 1 s below).
+t0=$(date +%s)
+"$VBATCH" process "$T/in4" --config "$T/base.ini" --config "$T/down.ini" --output "$T/out7" \
+    --notify "$HTTPD_URL/hook/gone" --notify-items 2> "$T/down7.err"
+rc=$?
+t1=$(date +%s)
+check "items, receiver down: exit 3 all the same" [ $rc -eq 3 ]
+check "items, receiver down: over in $((t1 - t0)) s (bounded)" [ $((t1 - t0)) -le 15 ]
+check "items, receiver down: one warning for the four" \
+    [ "$(grep -c 'webhooks of \[notify\] items: 0 delivered, 4 failed, 0 dropped' "$T/down7.err")" -eq 1 ]
+"$PYTHON3" -c "
+import os, socket, sys, time
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+s.listen(64)
+open(sys.argv[1] + '.part', 'w').write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + '.part', sys.argv[1])
+time.sleep(120)" "$T/hole.port" &
+HOLE=$!
+trap 'httpd_stop; kill $HOLE 2>/dev/null' EXIT
+i=0
+while [ ! -s "$T/hole.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+printf '[notify]\nattempts = 2\ntimeout = 1\nitems = true\n' > "$T/hole.ini"
+t0=$(date +%s)
+"$VBATCH" process "$T/in4" --config "$T/base.ini" --config "$T/hole.ini" --output "$T/out8" \
+    --notify "http://127.0.0.1:$(cat "$T/hole.port")/hook/hole-$TOKEN" 2> "$T/hole.err"
+rc=$?
+t1=$(date +%s)
+kill $HOLE 2>/dev/null
+check "items, receiver silent: exit 3 all the same" [ $rc -eq 3 ]
+check "items, receiver silent: over in $((t1 - t0)) s (bounded)" [ $((t1 - t0)) -le 15 ]
+check "items, receiver silent: the four given up, one warning" \
+    [ "$(grep -c 'webhooks of \[notify\] items: 0 delivered, 4 failed, 0 dropped' "$T/hole.err")" -eq 1 ]
+check "items, receiver silent: the URL's path not in the messages or OUT" \
+    [ -z "$(grep -rlaF -e "$TOKEN" "$T/hole.err" "$T/down7.err" "$T/out7" "$T/out8")" ]
 unset VBATCH_NOTIFY_SECRET
 printf '%s\n' "$SECRET" > "$T/hook.key"
 chmod 644 "$T/hook.key"

@@ -29,6 +29,7 @@ POST (a webhook receiver):
   /hook/NAME         200; the request's headers and body saved under the
                      root as NAME.K.headers and NAME.K.body (K counts from 1)
   /hook-flaky/N/NAME 503 for the first N requests, then as /hook/NAME
+  /hook-fail/N/CODE/NAME  CODE for the first N requests, then as /hook/NAME
 """
 
 import argparse
@@ -136,6 +137,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_simple(503, b"try later\n")
                 return
             parts = ["hook", parts[2]]
+        elif parts[0] == "hook-fail" and len(parts) == 4:
+            if count(self.path) <= int(parts[1]):
+                self.send_simple(int(parts[2]), b"failed\n")
+                return
+            parts = ["hook", parts[3]]
         if parts[0] != "hook" or len(parts) != 2:
             self.send_simple(404, b"not found\n")
             return

@@ -2,11 +2,15 @@
  * 4231), SHA-256 (FIPS 180-2), base64 (both ways) and base64url at every padding
  * length, a whole Kling token; and the key loading rules (environment
  * first, key file readable by its owner alone, secrets kept out of error
- * messages). */
+ * messages); notify.c's item message and its sender dropping rather
+ * than blocking. */
 #include "config.h"
 #include "crypto.h"
 #include "jwt.h"
 #include "notify.h"
+#include "preset.h"
+#include "report.h"
+#include "util.h"
 #include "check.h"
 
 #include <stdlib.h>
@@ -111,6 +115,70 @@ static void test_notify_signature(void)
     char *sig = notify_signature("notify-key", 10, "msg_1", 1700000000, "{\"a\":1}", &e);
     CHECK_STR(sig, "v1,mLe24ZsKV/5/27esCUjbEu6xFdKfbour9QrDQegh8Og=");
     free(sig);
+}
+
+/* An item's message: the source as the reports show it (no
+ * credentials, no query), the error only when it failed. */
+static void test_notify_item_body(void)
+{
+    item_record r = { .seq = 7, .source = "https://user:pw@example.com/a.mp4?sig=XYZ",
+                      .status = ITEM_FAILED, .error_stage = STAGE_FETCH,
+                      .error = "HTTP 404", .attempts = 2 };
+    char *b = notify_item_body("batch_x", &r, 1700000000);
+    CHECK(strstr(b, "\"item.completed\"") != NULL);
+    CHECK(strstr(b, "\"https://example.com/a.mp4\"") != NULL);
+    CHECK(strstr(b, "pw") == NULL && strstr(b, "XYZ") == NULL);
+    CHECK(strstr(b, "\"error_stage\": \"fetch\"") != NULL);
+    CHECK(strstr(b, "\"seq\": 7") != NULL);
+    free(b);
+    r = (item_record){ .seq = 1, .source = "in/a.mp4", .folder = "a", .status = ITEM_DONE };
+    b = notify_item_body("batch_x", &r, 1700000000);
+    CHECK(strstr(b, "\"error") == NULL);
+    CHECK(strstr(b, "\"status\": \"done\"") != NULL);
+    free(b);
+}
+
+/* A sender that cannot keep up drops instead of blocking: 20 messages
+ * pushed at once to a receiver that refuses connections, a queue of 2
+ * and 4 in flight: pushing takes no time, at least 14 are dropped, the
+ * rest given up within the bound (2 attempts x 1 s and 1 s between). */
+static void test_notify_items_drop(void)
+{
+    vb_config cfg;
+    preset_defaults(&cfg);
+    free(cfg.notify.url);
+    cfg.notify.url = strdup("http://127.0.0.1:1/hook");
+    cfg.notify.attempts = 2;
+    cfg.notify.timeout = 1;
+    cfg.notify.items = true;
+    unsetenv("VBATCH_NOTIFY_SECRET");
+    vb_error e = {0};
+    notify_items *q = notify_items_start(&cfg, "batch_x", 1, 2, &e);
+    CHECK(q != NULL);
+    if (!q) {
+        preset_free_contents(&cfg);
+        return;
+    }
+    item_record r = { .source = "in/a.mp4", .status = ITEM_DONE };
+    double t0 = util_now();
+    int dropped = 0;
+    for (int i = 0; i < 20; i++) {
+        r.seq = i + 1;
+        dropped += !notify_items_push(q, &r);
+    }
+    CHECK(util_now() - t0 < 0.5);
+    CHECK(dropped >= 20 - 2 - NOTIFY_ITEMS_IN_FLIGHT);
+    notify_items_counts c;
+    t0 = util_now();
+    notify_items_finish(&q, &c);
+    CHECK(q == NULL);
+    CHECK(util_now() - t0 < 3 + 1);
+    CHECK_INT(c.dropped, dropped);
+    CHECK_INT(c.queued + c.dropped, 20);
+    CHECK_INT(c.delivered, 0);
+    CHECK_INT(c.failed, c.queued);
+    CHECK(strstr(c.why, "127.0.0.1:1") == NULL && strstr(c.why, "/hook") == NULL);
+    preset_free_contents(&cfg);
 }
 
 static void test_base64(void)
@@ -355,6 +423,8 @@ int main(void)
     test_base64();
     test_base64_bad();
     test_notify_signature();
+    test_notify_item_body();
+    test_notify_items_drop();
     test_token();
     char dir[] = "/tmp/test-jwt-XXXXXX";
     if (!mkdtemp(dir)) {
