@@ -29,7 +29,7 @@ char *module_path(void)
 static void module_load(void)
 {
     char *path = module_path();
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
     if (!h) {
         const char *why = dlerror();
         snprintf(load_msg, sizeof load_msg,

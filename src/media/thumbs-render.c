@@ -438,15 +438,32 @@ static bool frame_is_black(const AVFrame *f)
     int sx = f->width > 256 ? 4 : 1, sy = f->height > 256 ? 4 : 1;
     double sum = 0;
     long n = 0, dark = 0;
-    for (int y = 0; y < f->height; y += sy) {
-        const uint8_t *row = f->data[0] + (ptrdiff_t)y * f->linesize[0] + off;
-        for (int x = 0; x < f->width; x += sx) {
-            const uint8_t *p = row + (ptrdiff_t)x * step;
-            unsigned v = wide ? (be ? (unsigned)(p[0] << 8 | p[1]) : (unsigned)(p[1] << 8 | p[0])) >> shift
-                              : p[0];
-            sum += v;
-            dark += v <= dark_max;
-            n++;
+    if (depth == 8 && step == 1 && shift == 0) {
+        /* The common case (8-bit planar luma) in integers: this runs on
+         * every frame taken, at 5x the cost in the general loop. */
+        unsigned dmax = (unsigned)dark_max;
+        uint64_t isum = 0;
+        for (int y = 0; y < f->height; y += sy) {
+            const uint8_t *row = f->data[0] + (ptrdiff_t)y * f->linesize[0] + off;
+            for (int x = 0; x < f->width; x += sx) {
+                isum += row[x];
+                dark += row[x] <= dmax;
+                n++;
+            }
+        }
+        sum = (double)isum;
+    } else {
+        for (int y = 0; y < f->height; y += sy) {
+            const uint8_t *row = f->data[0] + (ptrdiff_t)y * f->linesize[0] + off;
+            for (int x = 0; x < f->width; x += sx) {
+                const uint8_t *p = row + (ptrdiff_t)x * step;
+                unsigned v = wide ? (be ? (unsigned)(p[0] << 8 | p[1])
+                                        : (unsigned)(p[1] << 8 | p[0])) >> shift
+                                  : p[0];
+                sum += v;
+                dark += v <= dark_max;
+                n++;
+            }
         }
     }
     if (n == 0)
@@ -654,7 +671,11 @@ static int save_image(VipsImage *im, int format, int quality, const char *path, 
     else if (format == THUMB_PNG)
         rc = vips_pngsave_buffer(im, &buf, &len, "compression", 6, NULL);
     else
-        rc = vips_jpegsave_buffer(im, &buf, &len, "Q", q, "optimize_coding", TRUE, NULL);
+        /* Baseline, standard Huffman tables, no metadata: optimised
+         * tables take a second pass over the image for a few per cent of
+         * a file this small. */
+        rc = vips_jpegsave_buffer(im, &buf, &len, "Q", q, "optimize_coding", FALSE,
+                                  "interlace", FALSE, "strip", TRUE, NULL);
     if (rc != 0)
         return vips_fail(e, "cannot encode the thumbnail");
     rc = util_write_atomic(path, buf, len, e);
@@ -878,15 +899,20 @@ static int locate_frame(dec *d, const thumbs_config *cfg, double requested, doub
             return -1;
         }
     }
-    /* A black key frame: search from here the ordinary way. */
-    if (*snapped && cfg->avoid_black && frame_is_black(d->frame)) {
-        double kt = dec_time(d, d->frame);
-        *at = isfinite(kt) ? kt : *at;
-        *snapped = false;
+    /* A black key frame: search from here the ordinary way. A key frame
+     * found not black needs no second look. */
+    bool clear = false;
+    if (*snapped && cfg->avoid_black) {
+        clear = !frame_is_black(d->frame);
+        if (!clear) {
+            double kt = dec_time(d, d->frame);
+            *at = isfinite(kt) ? kt : *at;
+            *snapped = false;
+        }
     }
     if (!*snapped && dec_frame_at(d, *at, tmp, video, e) != 0)
         return -1;
-    if (cfg->avoid_black) {
+    if (cfg->avoid_black && !clear) {
         int m = avoid_black(d, *at, tmp, video, e);
         if (m < 0)
             return -1;
