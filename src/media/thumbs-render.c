@@ -613,6 +613,13 @@ static void thumb_size(int w, int h, double sar, int turns, int width, int *pw, 
 static VipsImage *make_thumb(VipsImage *rgb, int pw, int ph, int turns, vb_error *e)
 {
     int w = vips_image_get_width(rgb), h = vips_image_get_height(rgb);
+    /* The usual case: swscale delivered the size and nothing turns, and
+     * the image is in memory already: no copy. */
+    if (w == pw && h == ph && !turns &&
+        vips_image_get_interpretation(rgb) == VIPS_INTERPRETATION_sRGB) {
+        g_object_ref(rgb);
+        return rgb;
+    }
     VipsObject *scope = VIPS_OBJECT(vips_image_new());
     VipsImage **t = (VipsImage **)vips_object_local_array(scope, 4);
     VipsImage *out = NULL;
