@@ -1,6 +1,9 @@
 /* module.c - find and load the media module (module.h) the first time a
- * run needs it: dlopen with RTLD_NOW, so a module that does not fit this
- * vbatch fails here with dlerror's message instead of at some later call;
+ * run needs it. The module is linked -z now, so a module that does not
+ * fit this vbatch fails here with dlerror's message instead of at some
+ * later call; it is opened RTLD_LAZY, which leaves the libraries under it
+ * (~50, libvips's and libavfilter's) to bind their own calls as they are
+ * made instead of all at load (40M instructions of symbol lookups);
  * then its table is checked against what this vbatch was built with.
  * Loaded once (pthread_once), never unloaded: its functions and libvips's
  * threads live as long as the process. */
@@ -29,7 +32,7 @@ char *module_path(void)
 static void module_load(void)
 {
     char *path = module_path();
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
     if (!h) {
         const char *why = dlerror();
         snprintf(load_msg, sizeof load_msg,

@@ -62,6 +62,55 @@ for spec in h264_aac_720p:1280:720 rotated:720:1280 anamorphic:768:576 thumbs_bl
         "d['contact']['file'] == 'contact.jpg' and d['contact']['width'] == $cw and d['contact']['height'] == $ch" \
         || fail "$item: thumbnails.json describes the contact sheet"
 done
+# The sheet's layout and pixels, from an independent decoder (ffmpeg):
+# 4 px gaps and border of grey 24, each cell the thumbnail itself above
+# a darkened label strip; and the thumbnails baseline JPEGs without EXIF.
+sheet_check() {
+    "$PYTHON3" - "$OUT/$1" "$FFMPEG" <<'PY2'
+import json, subprocess, sys
+item, ffmpeg = sys.argv[1:3]
+d = json.load(open(item + "/metadata/thumbnails.json"))
+def raw(f):
+    return subprocess.run([ffmpeg, "-nostdin", "-loglevel", "error", "-i", f, "-f", "rawvideo",
+                           "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+t0 = d["thumbnails"][0]
+w, h = t0["width"], t0["height"]
+sw, sh = d["contact"]["width"], d["contact"]["height"]
+bad = []
+if (sw, sh) != (3 * w + 2 * 4 + 8, 2 * h + 4 + 8):
+    bad.append("sheet %dx%d for tiles %dx%d" % (sw, sh, w, h))
+s = raw(item + "/contact.jpg")
+px = lambda x, y: s[3 * (y * sw + x):3 * (y * sw + x) + 3]
+grey = [px(x, y) for x in range(0, sw, 7) for y in (0, 2, sh - 1)] + \
+       [px(4 + w + 2, y) for y in range(0, sh, 5)]
+# JPEG blurs the tiles' colours a few pixels into the gaps: the mean.
+off = sum(abs(c - 24) for p in grey for c in p) / (3 * len(grey))
+if off > 8:
+    bad.append("border or gap %.1f off grey 24" % off)
+for i, t in enumerate(d["thumbnails"]):
+    x0, y0 = 4 + (i % 3) * (w + 4), 4 + (i // 3) * (h + 4)
+    img = raw(item + "/thumbnails/" + t["file"])
+    def mean(buf, get, rows):
+        v = [c for y in rows for x in range(0, w, 3) for c in get(buf, x, y)]
+        return sum(v) / len(v)
+    top = range(0, h // 2)
+    diff = sum(abs(a - b) for y in top for x in range(0, w, 3)
+               for a, b in zip(px(x0 + x, y0 + y), img[3 * (y * w + x):3 * (y * w + x) + 3]))
+    diff /= 3 * len(top) * len(range(0, w, 3))
+    strip = range(h - 3, h)     # the label strip's bottom rows: below the text
+    dark = mean(s, lambda b, x, y: px(x0 + x, y0 + y), strip)
+    orig = mean(img, lambda b, x, y: b[3 * (y * w + x):3 * (y * w + x) + 3], strip)
+    if diff > 6 or not dark < 0.45 * orig + 6:
+        bad.append("%s: cell off by %.1f, strip %.0f against %.0f" % (t["file"], diff, dark, orig))
+print("; ".join(bad) or "sheet ok")
+sys.exit(1 if bad else 0)
+PY2
+}
+check "h264_aac_720p: the contact sheet's grid, cells and label strips" sheet_check h264_aac_720p
+check "thumbnails are baseline JPEG (not progressive)" \
+    [ "$(hdr "$OUT/h264_aac_720p/thumbnails/thumb-01.jpg" jpeg-multiscan)" = 0 ]
+check "thumbnails carry no EXIF block (stripped)" \
+    sh -c "! vipsheader -a '$OUT/h264_aac_720p/thumbnails/thumb-01.jpg' | grep -q '^exif-data'"
 check "rotated: thumbnails are portrait" \
     [ "$(hdr "$OUT/rotated/thumbnails/thumb-01.jpg" height)" -gt "$(hdr "$OUT/rotated/thumbnails/thumb-01.jpg" width)" ]
 # Evenly spaced times; by default each uses the nearest key frame within
