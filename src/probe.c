@@ -18,6 +18,7 @@
  * with the declared one kept for a finding (rules.c). */
 #include "config.h"
 #include "probe.h"
+#include "probe-h264.h"
 #include "probe-mpv.h"
 #include "probe-vp9.h"
 #include "mediaio.h"
@@ -287,7 +288,8 @@ static void header_timings(AVFormatContext *fc, int64_t size)
  *
  * avformat_open_input leaves a TS stream with its codec only. The facts
  * come from the first packets (MPEG-2 video's sequence header and
- * parser, the MP2 and AC-3 parsers), the frame rate from the steps of
+ * parser, H.264's parser and SPS, the MP2 and AC-3 parsers), the frame
+ * rate from the steps of
  * the video's first decode times, and the durations from the last
  * packets, as libavformat's own estimate does for TS
  * (estimate_timings_from_pts: the last 250 kB of the file, each stream's
@@ -295,9 +297,9 @@ static void header_timings(AVFormatContext *fc, int64_t size)
  * would read them before it looks at the rate: until each video stream
  * has 20 frame steps.
  *
- * H.264 and HEVC are left to find_stream_info for now: their sample
- * aspect ratio and colour are in the SPS's VUI, which the parsers do not
- * export. So are AAC and MP3: ffprobe's bit rate for them is the parser's
+ * HEVC is left to find_stream_info for now: its sample aspect ratio
+ * and colour are in the SPS's VUI, which its parser does not export (for
+ * H.264, probe-h264.c reads them). So are AAC and MP3: ffprobe's bit rate for them is the parser's
  * running average over everything its find_stream_info read (with
  * scan_all_pmts, up to 5 s or 5 MB: a whole short file), which a few
  * packets do not give; MP2 and AC-3 are taken only when every frame read
@@ -320,6 +322,8 @@ typedef struct ts_stream {
     int profile, level, width, height, format;
     AVRational sar;
     bool mpv_ok;                  /* MPEG-2: the sequence header was read */
+    bool h264_ok;                 /* H.264: the SPS was read and agrees */
+    int range;                    /* H.264: the VUI's range, 0: not given */
     int primaries, transfer, matrix;  /* its colour description, 0: none */
     int64_t bit_rate;             /* audio: the parser's, after its frames */
     bool rate_varies;             /* audio: a later frame's differed */
@@ -332,7 +336,7 @@ typedef struct ts_stream {
 static bool ts_supported(const AVCodecParameters *p)
 {
     switch (p->codec_id) {
-    case AV_CODEC_ID_MPEG2VIDEO:
+    case AV_CODEC_ID_MPEG2VIDEO: case AV_CODEC_ID_H264:
         return p->codec_type == AVMEDIA_TYPE_VIDEO;
     case AV_CODEC_ID_MP2: case AV_CODEC_ID_MP3: case AV_CODEC_ID_AC3:
         return p->codec_type == AVMEDIA_TYPE_AUDIO;
@@ -377,6 +381,58 @@ static int ts_rate_key(const AVPacket *pkt)
     return -1;
 }
 
+/* The pixel format H.264's decoder gives (its get_pixel_format): the
+ * parser's ignores the range (yuvj* for full range). -1 for what is left
+ * to the decoder: monochrome, separate planes, RGB, depths other than
+ * 8 and 10, chroma deeper than luma. */
+static int ts_h264_pix_fmt(const probe_h264_info *h)
+{
+    static const enum AVPixelFormat fmt[2][2][3] = {  /* [10 bit][full range][chroma - 1] */
+        { { AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUV444P },
+          { AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P } },
+        { { AV_PIX_FMT_YUV420P10, AV_PIX_FMT_YUV422P10, AV_PIX_FMT_YUV444P10 },
+          { AV_PIX_FMT_YUV420P10, AV_PIX_FMT_YUV422P10, AV_PIX_FMT_YUV444P10 } },
+    };
+    if (h->chroma < 1 || h->chroma > 3 || h->separate_planes ||
+        (h->bit_depth != 8 && h->bit_depth != 10) || h->bit_depth_chroma != h->bit_depth ||
+        (h->colour && h->matrix == AVCOL_SPC_RGB))
+        return -1;
+    return fmt[h->bit_depth == 10][h->signal_type && h->full_range][h->chroma - 1];
+}
+
+/* H.264's first packet: the parser has given the profile, level, size
+ * and a format; the SPS gives what the decoder adds (aspect, range,
+ * colour) and is taken only when its size and chroma agree with the
+ * parser's and the stream is progressive (frame_mbs_only: no fields, no
+ * MBAFF; an interlaced stream's rate and order are the decoder's). */
+static void ts_h264(ts_stream *t, const AVPacket *pkt)
+{
+    probe_h264_info h;
+    if (!t->pc || !t->ctx || pkt->size <= 0 ||
+        probe_h264_sps(pkt->data, (size_t)pkt->size, &h) != 0)
+        return;
+    int fmt = ts_h264_pix_fmt(&h);
+    const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(t->format);
+    if (fmt < 0 || !h.frame_mbs_only || h.width != t->width || h.height != t->height || !pd ||
+        pd->log2_chroma_w != (h.chroma < 3) || pd->log2_chroma_h != (h.chroma == 1) ||
+        pd->comp[0].depth != h.bit_depth || (h.sar_idc == 255 && (h.sar_num <= 0 || h.sar_den <= 0)))
+        return;
+    t->format = fmt;
+    t->profile = t->ctx->profile;
+    t->level = t->ctx->level;
+    if (h.sar_num > 0 && h.sar_den > 0)
+        av_reduce(&t->sar.num, &t->sar.den, h.sar_num, h.sar_den, INT_MAX);
+    else
+        t->sar = (AVRational){ 0, 1 };
+    t->range = !h.signal_type ? 0 : h.full_range ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+    if (h.colour) {
+        t->primaries = h.primaries;
+        t->transfer = h.transfer;
+        t->matrix = h.matrix;
+    }
+    t->h264_ok = t->profile != FF_PROFILE_UNKNOWN;
+}
+
 static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket *pkt)
 {
     bool first = !t->seen;
@@ -402,6 +458,10 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket
             t->height = t->pc->height;
             t->field_order = t->pc->field_order;
             t->structure = t->pc->picture_structure;
+        }
+        if (par->codec_id == AV_CODEC_ID_H264) {
+            ts_h264(t, pkt);
+            return;
         }
         probe_mpv_info m;
         /* The decoder's aspect: square, or the display ratio over the
@@ -592,7 +652,8 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
         ts_stream *t = &ts[i];
         const AVStream *st = fc->streams[i];
         if (t->video)
-            ok = t->dts_count >= TS_FPS_FRAMES && t->step > 0 && t->mpv_ok && t->width > 0 &&
+            ok = t->dts_count >= TS_FPS_FRAMES && t->step > 0 && (t->mpv_ok || t->h264_ok) &&
+                 t->width > 0 &&
                  t->height > 0 && t->format >= 0 &&
                  t->structure != AV_PICTURE_STRUCTURE_TOP_FIELD &&
                  t->structure != AV_PICTURE_STRUCTURE_BOTTOM_FIELD &&
@@ -618,8 +679,12 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
                 p->height = t->height;
                 p->field_order = t->field_order;
                 p->sample_aspect_ratio = t->sar;
-                /* MPEG-2 pictures are limited range (the decoder's word) */
-                p->color_range = AVCOL_RANGE_MPEG;
+                /* MPEG-2 pictures are limited range (the decoder's word);
+                 * H.264's decoder gives the range only when the VUI does */
+                if (t->mpv_ok)
+                    p->color_range = AVCOL_RANGE_MPEG;
+                else if (t->range > 0)
+                    p->color_range = t->range;
                 if (t->primaries > 0 && t->primaries < AVCOL_PRI_NB)
                     p->color_primaries = t->primaries;
                 if (t->transfer > 0 && t->transfer < AVCOL_TRC_NB)

@@ -79,6 +79,23 @@ media_make() {
     mpeg2_interlaced.ts) # MPEG-2 interlaced: find_stream_info decides the rate
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
             -t 2 -c:v mpeg2video -flags +ildct+ilme -top 1 -b:v 3M -c:a mp2 -shortest "$_o" ;;
+    h264_1080_ac3.ts)    # H.264 1920x1080 (coded 1088, cropped), BT.709, AC-3: the TS fast path
+        _ff -f lavfi -i testsrc2=size=1920x1080:rate=30000/1001 -f lavfi -i sine=frequency=700:sample_rate=48000 \
+            -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -color_primaries bt709 -color_trc bt709 \
+            -colorspace bt709 -c:a ac3 -shortest "$_o" ;;
+    h264_interlaced.ts)  # H.264 interlaced (MBAFF) + MP2: find_stream_info decides
+        _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
+            -t 2 -c:v libx264 -preset ultrafast -flags +ildct+ilme -x264-params interlaced=1:tff=1 \
+            -pix_fmt yuv420p -c:a mp2 -shortest "$_o" ;;
+    h264_full_sar.ts)    # H.264 full range (yuvj420p), 16:15 pixels, no audio
+        _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 2 -vf setsar=16/15 -c:v libx264 -preset ultrafast \
+            -pix_fmt yuvj420p "$_o" ;;
+    h264_444p10.ts)      # H.264 High 4:4:4 10 bit, 50 fps
+        _ff -f lavfi -i testsrc2=size=640x360:rate=50 -t 2 -c:v libx264 -preset ultrafast \
+            -pix_fmt yuv444p10le "$_o" ;;
+    h264_422.ts)         # H.264 High 4:2:2, 24 fps, MP2 mono
+        _ff -f lavfi -i testsrc2=size=640x360:rate=24 -f lavfi -i sine=frequency=900:sample_rate=48000 \
+            -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv422p -c:a mp2 -ac 1 -shortest "$_o" ;;
     anamorphic.mp4)      # 720x576 with 16:15 pixels
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 4 -vf setsar=16/15 -c:v libx264 -preset ultrafast \
             -pix_fmt yuv420p "$_o" ;;
