@@ -331,14 +331,25 @@ typedef struct ts_stream {
     int parsed;                   /* audio: frames given to the parser */
     int rate_key;                 /* audio: the first frame's rate fields */
     enum AVCodecID opened_id;     /* the demuxer's codec before any packet */
+    bool aac;                     /* AAC: ADTS headers read, no parser */
+    int aac_key;                  /* its profile, rate and channel fields */
+    int aac_frames;               /* frames read */
+    int64_t aac_avg;              /* the parser's running bit rate */
 } ts_stream;
+
+/* ffprobe's AAC bit rate is the parser's running average over every
+ * frame find_stream_info read: the whole file when it is shorter than
+ * find_stream_info's limits (5 s, probesize 5,000,000 bytes); longer
+ * files are left to it. */
+#define TS_AAC_MAX_BYTES 5000000LL
+#define TS_AAC_MAX_SECONDS 4
 
 static bool ts_supported(const AVCodecParameters *p)
 {
     switch (p->codec_id) {
     case AV_CODEC_ID_MPEG2VIDEO: case AV_CODEC_ID_H264:
         return p->codec_type == AVMEDIA_TYPE_VIDEO;
-    case AV_CODEC_ID_MP2: case AV_CODEC_ID_MP3: case AV_CODEC_ID_AC3:
+    case AV_CODEC_ID_MP2: case AV_CODEC_ID_MP3: case AV_CODEC_ID_AC3: case AV_CODEC_ID_AAC:
         return p->codec_type == AVMEDIA_TYPE_AUDIO;
     default:
         return false;
@@ -433,6 +444,41 @@ static void ts_h264(ts_stream *t, const AVPacket *pkt)
     t->h264_ok = t->profile != FF_PROFILE_UNKNOWN;
 }
 
+/* One ADTS frame (libavformat's parser gives one a packet): its header's
+ * profile, sampling index and channel configuration must be the first
+ * frame's, and its bit rate (frame_length * 8 * rate / samples, as
+ * adts_header.c) goes into the running average the AAC parser keeps
+ * (aac_ac3_parser.c: avg += (rate - avg) / frames). -1 for a packet
+ * that is no whole ADTS frame. */
+static const int ts_aac_rates[13] = {
+    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
+};
+
+static int ts_aac(ts_stream *t, const AVPacket *pkt)
+{
+    const uint8_t *d = pkt->data;
+    if (!d || pkt->size < 7 || d[0] != 0xff || (d[1] & 0xf6) != 0xf0)
+        return -1;              /* syncword, layer 0 */
+    int sr = (d[2] >> 2) & 15, rdb = d[6] & 3;
+    int ch = ((d[2] & 1) << 2) | (d[3] >> 6);
+    int len = ((d[3] & 3) << 11) | (d[4] << 3) | (d[5] >> 5);
+    int key = ((d[2] >> 6) << 8) | (sr << 3) | ch;
+    if (sr >= 13 || len != pkt->size)
+        return -1;
+    if (t->aac_frames == 0)
+        t->aac_key = key;
+    else if (key != t->aac_key)
+        return -1;
+    int64_t bits = (int64_t)len * 8 * ts_aac_rates[sr];
+    if (bits > INT_MAX)
+        return -1;              /* int overflow in adts_header.c: its value is not ours */
+    int64_t rate = bits / ((rdb + 1) * 1024);
+    t->aac_frames++;
+    t->aac_avg += (rate - t->aac_avg) / t->aac_frames;
+    t->frame_samples = (rdb + 1) * 1024;
+    return 0;
+}
+
 static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket *pkt)
 {
     bool first = !t->seen;
@@ -481,6 +527,11 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket
             }
             t->mpv_ok = true;
         }
+        return;
+    }
+    if (t->aac) {
+        if (ts_aac(t, pkt) != 0)
+            t->rate_varies = true;
         return;
     }
     /* The parser tries a header at every byte of its input (1,000
@@ -621,6 +672,7 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
         ts[i].profile = FF_PROFILE_UNKNOWN;
         ts[i].format = -1;
         ts[i].opened_id = p->codec_id;
+        ts[i].aac = p->codec_id == AV_CODEC_ID_AAC;
         if ((ts[i].video || ts[i].audio) && !ts_supported(p))
             ok = false;
     }
@@ -645,6 +697,30 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
         if (done)
             break;
     }
+    /* AAC: every other frame of a small file, the other streams
+     * discarded (the demuxer drops their packets unassembled). */
+    bool aac = false;
+    for (unsigned i = 0; i < n; i++)
+        aac |= ts[i].aac;
+    if (aac && size >= TS_AAC_MAX_BYTES)
+        ok = false;
+    if (aac && ok) {
+        enum AVDiscard *saved = vb_xcalloc(n, sizeof *saved);
+        for (unsigned i = 0; i < n; i++) {
+            saved[i] = fc->streams[i]->discard;
+            if (!ts[i].aac)
+                fc->streams[i]->discard = AVDISCARD_ALL;
+        }
+        while (pkt && av_read_frame(fc, pkt) >= 0) {
+            unsigned si = (unsigned)pkt->stream_index;
+            if (si < n && ts[si].aac)
+                ts_packet(&ts[si], fc->streams[si]->codecpar, pkt);
+            av_packet_unref(pkt);
+        }
+        for (unsigned i = 0; i < n; i++)
+            fc->streams[i]->discard = saved[i];
+        free(saved);
+    }
     av_packet_free(&pkt);
 
     /* Every fact, or the slow path. */
@@ -659,6 +735,14 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
                  t->structure != AV_PICTURE_STRUCTURE_BOTTOM_FIELD &&
                  t->field_order == AV_FIELD_PROGRESSIVE &&
                  ts_frame_rate(st, t->step).num > 0 && st->start_time != AV_NOPTS_VALUE;
+        else if (t->aac)
+            /* a core rate of 24 kHz or less may carry SBR (HE-AAC: the
+             * decoder doubles it), a PCE or 7.1 its own layout: left to
+             * the decoder */
+            ok = t->seen && t->aac_frames > 0 && !t->rate_varies && t->aac_avg > 0 &&
+                 ts_aac_rates[(t->aac_key >> 3) & 15] > 24000 &&
+                 ((t->aac_key & 7) == 1 || (t->aac_key & 7) == 2 || (t->aac_key & 7) == 6) &&
+                 st->start_time != AV_NOPTS_VALUE;
         else if (t->audio)
             ok = t->seen && t->ctx && t->ctx->sample_rate > 0 && t->bit_rate > 0 &&
                  t->frame_samples > 0 &&
@@ -692,6 +776,15 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
                 if (t->matrix > 0 && t->matrix < AVCOL_SPC_NB)
                     p->color_space = t->matrix;
                 st->avg_frame_rate = st->r_frame_rate = ts_frame_rate(st, t->step);
+            } else if (t->aac) {
+                const AVCodec *dec = avcodec_find_decoder(AV_CODEC_ID_AAC);
+                if (dec && dec->sample_fmts)
+                    p->format = dec->sample_fmts[0];
+                p->profile = t->aac_key >> 8;       /* the object type - 1 */
+                p->sample_rate = ts_aac_rates[(t->aac_key >> 3) & 15];
+                av_channel_layout_uninit(&p->ch_layout);
+                av_channel_layout_default(&p->ch_layout, t->aac_key & 7);
+                p->bit_rate = t->aac_avg;
             } else if (t->audio) {
                 /* The demuxer says MP3 for any MPEG audio stream type; the
                  * parser finds the layer. find_stream_info decodes with
@@ -713,6 +806,14 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
             frame[i] = ts_frame_duration(fc->streams[i], ts[i].frame_samples);
         ts_tail(fc, size, frame);
         free(frame);
+        /* past find_stream_info's 5 s, its AAC average is not the file's */
+        for (unsigned i = 0; aac && i < n; i++) {
+            const AVStream *st = fc->streams[i];
+            if ((ts[i].video || ts[i].audio) &&
+                (st->duration == AV_NOPTS_VALUE ||
+                 st->duration * av_q2d(st->time_base) >= TS_AAC_MAX_SECONDS))
+                ok = false;
+        }
     }
     for (unsigned i = 0; i < n; i++) {
         av_parser_close(ts[i].pc);

@@ -96,6 +96,14 @@ media_make() {
     h264_422.ts)         # H.264 High 4:2:2, 24 fps, MP2 mono
         _ff -f lavfi -i testsrc2=size=640x360:rate=24 -f lavfi -i sine=frequency=900:sample_rate=48000 \
             -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv422p -c:a mp2 -ac 1 -shortest "$_o" ;;
+    h264_aac_mono.ts)    # H.264 + AAC-LC mono 44.1 kHz 64k in MPEG-TS
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=44100 \
+            -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 1 -b:a 64k -shortest "$_o" ;;
+    h264_aac51.ts)       # H.264 + AAC-LC 5.1 48 kHz in MPEG-TS
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
+            -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 6 -shortest "$_o" ;;
+    aac_22k.ts)          # AAC-LC 22.05 kHz alone (could be HE-AAC's core: the decoder decides)
+        _ff -f lavfi -i sine=frequency=440:sample_rate=22050 -t 2 -c:a aac -b:a 48k "$_o" ;;
     anamorphic.mp4)      # 720x576 with 16:15 pixels
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 4 -vf setsar=16/15 -c:v libx264 -preset ultrafast \
             -pix_fmt yuv420p "$_o" ;;
