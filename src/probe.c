@@ -18,6 +18,7 @@
  * with the declared one kept for a finding (rules.c). */
 #include "config.h"
 #include "probe.h"
+#include "probe-aac.h"
 #include "probe-h264.h"
 #include "probe-mpv.h"
 #include "probe-vp9.h"
@@ -299,10 +300,11 @@ static void header_timings(AVFormatContext *fc, int64_t size)
  *
  * HEVC is left to find_stream_info for now: its sample aspect ratio
  * and colour are in the SPS's VUI, which its parser does not export (for
- * H.264, probe-h264.c reads them). So are AAC and MP3: ffprobe's bit rate for them is the parser's
- * running average over everything its find_stream_info read (with
- * scan_all_pmts, up to 5 s or 5 MB: a whole short file), which a few
- * packets do not give; MP2 and AC-3 are taken only when every frame read
+ * H.264, probe-h264.c reads them). So is MP3: ffprobe's bit rate for it
+ * is the parser's running average over everything its find_stream_info
+ * read (with scan_all_pmts, up to 5 s or 5 MB: a whole short file),
+ * which a few packets do not give; for AAC every ADTS header of a short
+ * file is read (probe-aac.c) and the average made; MP2 and AC-3 are taken only when every frame read
  * has the same rate (then the average is that rate). */
 
 #define TS_FPS_FRAMES 21          /* find_stream_info's 20 steps, plus one */
@@ -335,6 +337,7 @@ typedef struct ts_stream {
     int aac_key;                  /* its profile, rate and channel fields */
     int aac_frames;               /* frames read */
     int64_t aac_avg;              /* the parser's running bit rate */
+    int aac_rate;                 /* the header's sample rate */
 } ts_stream;
 
 /* ffprobe's AAC bit rate is the parser's running average over every
@@ -450,32 +453,21 @@ static void ts_h264(ts_stream *t, const AVPacket *pkt)
  * adts_header.c) goes into the running average the AAC parser keeps
  * (aac_ac3_parser.c: avg += (rate - avg) / frames). -1 for a packet
  * that is no whole ADTS frame. */
-static const int ts_aac_rates[13] = {
-    96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350,
-};
-
 static int ts_aac(ts_stream *t, const AVPacket *pkt)
 {
-    const uint8_t *d = pkt->data;
-    if (!d || pkt->size < 7 || d[0] != 0xff || (d[1] & 0xf6) != 0xf0)
-        return -1;              /* syncword, layer 0 */
-    int sr = (d[2] >> 2) & 15, rdb = d[6] & 3;
-    int ch = ((d[2] & 1) << 2) | (d[3] >> 6);
-    int len = ((d[3] & 3) << 11) | (d[4] << 3) | (d[5] >> 5);
-    int key = ((d[2] >> 6) << 8) | (sr << 3) | ch;
-    if (sr >= 13 || len != pkt->size)
+    probe_adts_info a;
+    if (!pkt->data || pkt->size <= 0 ||
+        probe_adts_header(pkt->data, (size_t)pkt->size, &a) != 0 || a.frame_length != pkt->size)
         return -1;
+    int key = (a.profile << 8) | (a.sampling_index << 3) | a.channel_config;
     if (t->aac_frames == 0)
         t->aac_key = key;
     else if (key != t->aac_key)
         return -1;
-    int64_t bits = (int64_t)len * 8 * ts_aac_rates[sr];
-    if (bits > INT_MAX)
-        return -1;              /* int overflow in adts_header.c: its value is not ours */
-    int64_t rate = bits / ((rdb + 1) * 1024);
     t->aac_frames++;
-    t->aac_avg += (rate - t->aac_avg) / t->aac_frames;
-    t->frame_samples = (rdb + 1) * 1024;
+    t->aac_avg += (a.bit_rate - t->aac_avg) / t->aac_frames;
+    t->frame_samples = a.samples;
+    t->aac_rate = a.sample_rate;
     return 0;
 }
 
@@ -740,7 +732,7 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
              * decoder doubles it), a PCE or 7.1 its own layout: left to
              * the decoder */
             ok = t->seen && t->aac_frames > 0 && !t->rate_varies && t->aac_avg > 0 &&
-                 ts_aac_rates[(t->aac_key >> 3) & 15] > 24000 &&
+                 t->aac_rate > 24000 &&
                  ((t->aac_key & 7) == 1 || (t->aac_key & 7) == 2 || (t->aac_key & 7) == 6) &&
                  st->start_time != AV_NOPTS_VALUE;
         else if (t->audio)
@@ -781,7 +773,7 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
                 if (dec && dec->sample_fmts)
                     p->format = dec->sample_fmts[0];
                 p->profile = t->aac_key >> 8;       /* the object type - 1 */
-                p->sample_rate = ts_aac_rates[(t->aac_key >> 3) & 15];
+                p->sample_rate = t->aac_rate;
                 av_channel_layout_uninit(&p->ch_layout);
                 av_channel_layout_default(&p->ch_layout, t->aac_key & 7);
                 p->bit_rate = t->aac_avg;
