@@ -20,6 +20,7 @@
 #include "probe.h"
 #include "probe-aac.h"
 #include "probe-h264.h"
+#include "probe-hevc.h"
 #include "probe-mpv.h"
 #include "probe-vp9.h"
 #include "mediaio.h"
@@ -289,23 +290,23 @@ static void header_timings(AVFormatContext *fc, int64_t size)
  *
  * avformat_open_input leaves a TS stream with its codec only. The facts
  * come from the first packets (MPEG-2 video's sequence header and
- * parser, H.264's parser and SPS, the MP2 and AC-3 parsers), the frame
- * rate from the steps of
- * the video's first decode times, and the durations from the last
+ * parser, H.264's and HEVC's parsers and SPS, the MPEG audio and AC-3
+ * parsers, AAC's ADTS headers), the frame rate from the steps of the
+ * video's first decode times, and the durations from the last
  * packets, as libavformat's own estimate does for TS
  * (estimate_timings_from_pts: the last 250 kB of the file, each stream's
  * last PES time plus one frame). Packets are read as find_stream_info
  * would read them before it looks at the rate: until each video stream
  * has 20 frame steps.
  *
- * HEVC is left to find_stream_info for now: its sample aspect ratio
- * and colour are in the SPS's VUI, which its parser does not export (for
- * H.264, probe-h264.c reads them). So is MP3: ffprobe's bit rate for it
- * is the parser's running average over everything its find_stream_info
- * read (with scan_all_pmts, up to 5 s or 5 MB: a whole short file),
- * which a few packets do not give; for AAC every ADTS header of a short
- * file is read (probe-aac.c) and the average made; MP2 and AC-3 are taken only when every frame read
- * has the same rate (then the average is that rate). */
+ * H.264's and HEVC's sample aspect ratio and colour are in the SPS's
+ * VUI, which their parsers do not export: probe-h264.c and probe-hevc.c
+ * read them. ffprobe's audio bit rate is the parser's running average
+ * over everything its find_stream_info read (with scan_all_pmts, up to
+ * 5 s or 5 MB: a whole short file), which a few packets do not give: MP2,
+ * MP3 and AC-3 are taken only when every frame read has the same rate
+ * (then the average is that rate); for AAC every ADTS header of a short
+ * file is read (probe-aac.c) and the average made as the parser makes it. */
 
 #define TS_FPS_FRAMES 21          /* find_stream_info's 20 steps, plus one */
 #define TS_AUDIO_PARSED 4         /* the MPEG audio parser trusts the 3rd */
@@ -324,8 +325,9 @@ typedef struct ts_stream {
     int profile, level, width, height, format;
     AVRational sar;
     bool mpv_ok;                  /* MPEG-2: the sequence header was read */
-    bool h264_ok;                 /* H.264: the SPS was read and agrees */
-    int range;                    /* H.264: the VUI's range, 0: not given */
+    bool h264_ok;                 /* H.264, HEVC: the SPS was read and agrees */
+    int range;                    /* H.264, HEVC: the decoder's range, 0: none */
+    bool sps_progressive;         /* HEVC: the SPS says so (the parser has no order) */
     int primaries, transfer, matrix;  /* its colour description, 0: none */
     int64_t bit_rate;             /* audio: the parser's, after its frames */
     bool rate_varies;             /* audio: a later frame's differed */
@@ -350,7 +352,7 @@ typedef struct ts_stream {
 static bool ts_supported(const AVCodecParameters *p)
 {
     switch (p->codec_id) {
-    case AV_CODEC_ID_MPEG2VIDEO: case AV_CODEC_ID_H264:
+    case AV_CODEC_ID_MPEG2VIDEO: case AV_CODEC_ID_H264: case AV_CODEC_ID_HEVC:
         return p->codec_type == AVMEDIA_TYPE_VIDEO;
     case AV_CODEC_ID_MP2: case AV_CODEC_ID_MP3: case AV_CODEC_ID_AC3: case AV_CODEC_ID_AAC:
         return p->codec_type == AVMEDIA_TYPE_AUDIO;
@@ -447,6 +449,42 @@ static void ts_h264(ts_stream *t, const AVPacket *pkt)
     t->h264_ok = t->profile != FF_PROFILE_UNKNOWN;
 }
 
+/* HEVC's first packet: the parser has given the profile, level, size
+ * and the decoder's pixel format (yuvj420p included); the SPS gives the
+ * aspect, range and colour, taken when its size, chroma and depth agree
+ * with the parser's and the source is declared progressive (an
+ * interlaced one is coded as fields: the decoder's rate). The decoder
+ * says limited range when the VUI gives none. */
+static void ts_hevc(ts_stream *t, const AVPacket *pkt)
+{
+    probe_hevc_info h;
+    if (!t->pc || !t->ctx || pkt->size <= 0 ||
+        probe_hevc_sps(pkt->data, (size_t)pkt->size, &h) != 0)
+        return;
+    const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(t->format);
+    if (!h.progressive_source || h.interlaced_source || h.width != t->width ||
+        h.height != t->height || !pd || h.chroma < 1 || h.separate_planes ||
+        (pd->flags & AV_PIX_FMT_FLAG_RGB) || pd->nb_components < 3 ||
+        pd->log2_chroma_w != (h.chroma < 3) || pd->log2_chroma_h != (h.chroma == 1) ||
+        pd->comp[0].depth != h.bit_depth || h.bit_depth_chroma != h.bit_depth ||
+        (h.sar_idc == 255 && (h.sar_num <= 0 || h.sar_den <= 0)))
+        return;
+    t->profile = t->ctx->profile;
+    t->level = t->ctx->level;
+    if (h.sar_num > 0 && h.sar_den > 0)
+        av_reduce(&t->sar.num, &t->sar.den, h.sar_num, h.sar_den, INT_MAX);
+    else
+        t->sar = (AVRational){ 0, 1 };
+    t->range = h.signal_type && h.full_range ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+    t->sps_progressive = true;
+    if (h.colour) {
+        t->primaries = h.primaries;
+        t->transfer = h.transfer;
+        t->matrix = h.matrix;
+    }
+    t->h264_ok = t->profile != FF_PROFILE_UNKNOWN;
+}
+
 /* One ADTS frame (libavformat's parser gives one a packet): its header's
  * profile, sampling index and channel configuration must be the first
  * frame's, and its bit rate (frame_length * 8 * rate / samples, as
@@ -499,6 +537,10 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket
         }
         if (par->codec_id == AV_CODEC_ID_H264) {
             ts_h264(t, pkt);
+            return;
+        }
+        if (par->codec_id == AV_CODEC_ID_HEVC) {
+            ts_hevc(t, pkt);
             return;
         }
         probe_mpv_info m;
@@ -725,7 +767,7 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
                  t->height > 0 && t->format >= 0 &&
                  t->structure != AV_PICTURE_STRUCTURE_TOP_FIELD &&
                  t->structure != AV_PICTURE_STRUCTURE_BOTTOM_FIELD &&
-                 t->field_order == AV_FIELD_PROGRESSIVE &&
+                 (t->field_order == AV_FIELD_PROGRESSIVE || t->sps_progressive) &&
                  ts_frame_rate(st, t->step).num > 0 && st->start_time != AV_NOPTS_VALUE;
         else if (t->aac)
             /* a core rate of 24 kHz or less may carry SBR (HE-AAC: the

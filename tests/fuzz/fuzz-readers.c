@@ -1,6 +1,7 @@
 /* fuzz-readers.c - the pure bitstream readers probe.c trusts before any
  * decoder: VP9's key frame header (probe-vp9.c), the MPEG-2 sequence
- * header (probe-mpv.c), H.264's SPS (probe-h264.c) and AAC's ADTS header
+ * header (probe-mpv.c), H.264's and HEVC's SPS (probe-h264.c,
+ * probe-hevc.c) and AAC's ADTS header
  * (probe-aac.c). Each gets the whole input, in a buffer of exactly its
  * size (ASan sees a read past it). Checked beyond the sanitizers: what a
  * reader accepts is within the ranges its header promises. */
@@ -8,6 +9,7 @@
 #include "fuzz.h"
 #include "probe-aac.h"
 #include "probe-h264.h"
+#include "probe-hevc.h"
 #include "probe-mpv.h"
 #include "probe-vp9.h"
 
@@ -52,6 +54,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          (h.frame_mbs_only != 0 && h.frame_mbs_only != 1)))
         fuzz_fail("h264: %dx%d of %dx%d chroma %d depth %d sar %d:%d", h.width, h.height,
                   h.coded_width, h.coded_height, h.chroma, h.bit_depth, h.sar_num, h.sar_den);
+
+    probe_hevc_info e;
+    if (probe_hevc_sps(d, size, &e) == 0 &&
+        (e.width <= 0 || e.height <= 0 || e.width > e.coded_width || e.height > e.coded_height ||
+         e.chroma < 0 || e.chroma > 3 || e.bit_depth < 8 || e.bit_depth > 16 ||
+         e.sar_num < 0 || e.sar_den < 0))
+        fuzz_fail("hevc: %dx%d of %dx%d chroma %d depth %d sar %d:%d", e.width, e.height,
+                  e.coded_width, e.coded_height, e.chroma, e.bit_depth, e.sar_num, e.sar_den);
 
     probe_adts_info a;
     if (probe_adts_header(d, size, &a) == 0 &&

@@ -145,7 +145,8 @@ E
 }
 
 # The pure readers: raw elementary streams of a few frames (an H.264
-# Annex B stream, MPEG-2 video, ADTS AAC, a VP9 key frame out of IVF).
+# and an HEVC Annex B stream, MPEG-2 video, ADTS AAC, a VP9 key frame
+# out of IVF).
 readers_seeds() {
     mkdir -p "$out/readers"
     r=$out/readers
@@ -154,6 +155,9 @@ readers_seeds() {
         rm -f "$r/sps.h264"
     "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=64x48:rate=25 \
         -frames:v 2 -c:v libx264 -pix_fmt yuv422p10le "$r/sps422.h264" || rm -f "$r/sps422.h264"
+    "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=64x48:rate=25 \
+        -frames:v 2 -c:v libx265 -x265-params log-level=error -pix_fmt yuv420p10le -vf setsar=4/3 \
+        "$r/sps.hevc" || rm -f "$r/sps.hevc"
     "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=64x48:rate=25 \
         -frames:v 2 -c:v mpeg2video -f mpeg2video "$r/seq.m2v" || rm -f "$r/seq.m2v"
     "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i sine=sample_rate=48000 \

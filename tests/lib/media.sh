@@ -104,6 +104,23 @@ media_make() {
             -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 6 -shortest "$_o" ;;
     aac_22k.ts)          # AAC-LC 22.05 kHz alone (could be HE-AAC's core: the decoder decides)
         _ff -f lavfi -i sine=frequency=440:sample_rate=22050 -t 2 -c:a aac -b:a 48k "$_o" ;;
+    hevc_hdr_aac.ts)     # HEVC Main 10 1080p, BT.2020 + PQ, 4:3 pixels, AAC: the TS fast path
+        _ff -f lavfi -i testsrc2=size=1920x1080:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
+            -t 2 -vf setsar=4/3 -c:v libx265 -preset ultrafast -x265-params log-level=error \
+            -pix_fmt yuv420p10le -color_primaries bt2020 -color_trc smpte2084 -colorspace bt2020nc \
+            -c:a aac -shortest "$_o" ;;
+    hevc_422.ts)         # HEVC 4:2:2 10 bit
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 -preset ultrafast \
+            -x265-params log-level=error -pix_fmt yuv422p10le "$_o" ;;
+    hevc_444_full.ts)    # HEVC 4:4:4 8 bit, then full range 4:2:0 (yuvj420p) in another clip
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 -preset ultrafast \
+            -x265-params log-level=error -pix_fmt yuv444p "$_o" ;;
+    hevc_full.ts)
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 -preset ultrafast \
+            -x265-params log-level=error -pix_fmt yuvj420p "$_o" ;;
+    hevc_interlaced.ts)  # HEVC coded as fields: find_stream_info decides
+        _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 2 -c:v libx265 -preset ultrafast \
+            -x265-params log-level=error:interlace=tff "$_o" ;;
     anamorphic.mp4)      # 720x576 with 16:15 pixels
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 4 -vf setsar=16/15 -c:v libx264 -preset ultrafast \
             -pix_fmt yuv420p "$_o" ;;
