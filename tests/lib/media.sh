@@ -62,7 +62,7 @@ media_make() {
     mpeg2.ts)
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
             -t 4 -c:v mpeg2video -b:v 3M -c:a mp2 -shortest "$_o" ;;
-    h264_aac.ts)         # H.264 + AAC in MPEG-TS (find_stream_info's path)
+    h264_aac.ts)         # H.264 + AAC in MPEG-TS (the TS fast path)
         _ff -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
             -t 3 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 128k -shortest "$_o" ;;
     hevc10_ac3.ts)       # 10-bit HEVC + AC-3 in MPEG-TS, 29.97 fps
