@@ -18,6 +18,9 @@
  * with the declared one kept for a finding (rules.c). */
 #include "config.h"
 #include "probe.h"
+#include "probe-aac.h"
+#include "probe-h264.h"
+#include "probe-hevc.h"
 #include "probe-mpv.h"
 #include "probe-vp9.h"
 #include "mediaio.h"
@@ -287,21 +290,23 @@ static void header_timings(AVFormatContext *fc, int64_t size)
  *
  * avformat_open_input leaves a TS stream with its codec only. The facts
  * come from the first packets (MPEG-2 video's sequence header and
- * parser, the MP2 and AC-3 parsers), the frame rate from the steps of
- * the video's first decode times, and the durations from the last
+ * parser, H.264's and HEVC's parsers and SPS, the MPEG audio and AC-3
+ * parsers, AAC's ADTS headers), the frame rate from the steps of the
+ * video's first decode times, and the durations from the last
  * packets, as libavformat's own estimate does for TS
  * (estimate_timings_from_pts: the last 250 kB of the file, each stream's
  * last PES time plus one frame). Packets are read as find_stream_info
  * would read them before it looks at the rate: until each video stream
  * has 20 frame steps.
  *
- * H.264 and HEVC are left to find_stream_info for now: their sample
- * aspect ratio and colour are in the SPS's VUI, which the parsers do not
- * export. So are AAC and MP3: ffprobe's bit rate for them is the parser's
- * running average over everything its find_stream_info read (with
- * scan_all_pmts, up to 5 s or 5 MB: a whole short file), which a few
- * packets do not give; MP2 and AC-3 are taken only when every frame read
- * has the same rate (then the average is that rate). */
+ * H.264's and HEVC's sample aspect ratio and colour are in the SPS's
+ * VUI, which their parsers do not export: probe-h264.c and probe-hevc.c
+ * read them. ffprobe's audio bit rate is the parser's running average
+ * over everything its find_stream_info read (with scan_all_pmts, up to
+ * 5 s or 5 MB: a whole short file), which a few packets do not give: MP2,
+ * MP3 and AC-3 are taken only when every frame read has the same rate
+ * (then the average is that rate); for AAC every ADTS header of a short
+ * file is read (probe-aac.c) and the average made as the parser makes it. */
 
 #define TS_FPS_FRAMES 21          /* find_stream_info's 20 steps, plus one */
 #define TS_AUDIO_PARSED 4         /* the MPEG audio parser trusts the 3rd */
@@ -320,6 +325,9 @@ typedef struct ts_stream {
     int profile, level, width, height, format;
     AVRational sar;
     bool mpv_ok;                  /* MPEG-2: the sequence header was read */
+    bool h264_ok;                 /* H.264, HEVC: the SPS was read and agrees */
+    int range;                    /* H.264, HEVC: the decoder's range, 0: none */
+    bool sps_progressive;         /* HEVC: the SPS says so (the parser has no order) */
     int primaries, transfer, matrix;  /* its colour description, 0: none */
     int64_t bit_rate;             /* audio: the parser's, after its frames */
     bool rate_varies;             /* audio: a later frame's differed */
@@ -327,14 +335,26 @@ typedef struct ts_stream {
     int parsed;                   /* audio: frames given to the parser */
     int rate_key;                 /* audio: the first frame's rate fields */
     enum AVCodecID opened_id;     /* the demuxer's codec before any packet */
+    bool aac;                     /* AAC: ADTS headers read, no parser */
+    int aac_key;                  /* its profile, rate and channel fields */
+    int aac_frames;               /* frames read */
+    int64_t aac_avg;              /* the parser's running bit rate */
+    int aac_rate;                 /* the header's sample rate */
 } ts_stream;
+
+/* ffprobe's AAC bit rate is the parser's running average over every
+ * frame find_stream_info read: the whole file when it is shorter than
+ * find_stream_info's limits (5 s, probesize 5,000,000 bytes); longer
+ * files are left to it. */
+#define TS_AAC_MAX_BYTES 5000000LL
+#define TS_AAC_MAX_SECONDS 4
 
 static bool ts_supported(const AVCodecParameters *p)
 {
     switch (p->codec_id) {
-    case AV_CODEC_ID_MPEG2VIDEO:
+    case AV_CODEC_ID_MPEG2VIDEO: case AV_CODEC_ID_H264: case AV_CODEC_ID_HEVC:
         return p->codec_type == AVMEDIA_TYPE_VIDEO;
-    case AV_CODEC_ID_MP2: case AV_CODEC_ID_MP3: case AV_CODEC_ID_AC3:
+    case AV_CODEC_ID_MP2: case AV_CODEC_ID_MP3: case AV_CODEC_ID_AC3: case AV_CODEC_ID_AAC:
         return p->codec_type == AVMEDIA_TYPE_AUDIO;
     default:
         return false;
@@ -377,6 +397,118 @@ static int ts_rate_key(const AVPacket *pkt)
     return -1;
 }
 
+/* The pixel format H.264's decoder gives (its get_pixel_format): the
+ * parser's ignores the range (yuvj* for full range). -1 for what is left
+ * to the decoder: monochrome, separate planes, RGB, depths other than
+ * 8 and 10, chroma deeper than luma. */
+static int ts_h264_pix_fmt(const probe_h264_info *h)
+{
+    static const enum AVPixelFormat fmt[2][2][3] = {  /* [10 bit][full range][chroma - 1] */
+        { { AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUV444P },
+          { AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P } },
+        { { AV_PIX_FMT_YUV420P10, AV_PIX_FMT_YUV422P10, AV_PIX_FMT_YUV444P10 },
+          { AV_PIX_FMT_YUV420P10, AV_PIX_FMT_YUV422P10, AV_PIX_FMT_YUV444P10 } },
+    };
+    if (h->chroma < 1 || h->chroma > 3 || h->separate_planes ||
+        (h->bit_depth != 8 && h->bit_depth != 10) || h->bit_depth_chroma != h->bit_depth ||
+        (h->colour && h->matrix == AVCOL_SPC_RGB))
+        return -1;
+    return fmt[h->bit_depth == 10][h->signal_type && h->full_range][h->chroma - 1];
+}
+
+/* H.264's first packet: the parser has given the profile, level, size
+ * and a format; the SPS gives what the decoder adds (aspect, range,
+ * colour) and is taken only when its size and chroma agree with the
+ * parser's and the stream is progressive (frame_mbs_only: no fields, no
+ * MBAFF; an interlaced stream's rate and order are the decoder's). */
+static void ts_h264(ts_stream *t, const AVPacket *pkt)
+{
+    probe_h264_info h;
+    if (!t->pc || !t->ctx || pkt->size <= 0 ||
+        probe_h264_sps(pkt->data, (size_t)pkt->size, &h) != 0)
+        return;
+    int fmt = ts_h264_pix_fmt(&h);
+    const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(t->format);
+    if (fmt < 0 || !h.frame_mbs_only || h.width != t->width || h.height != t->height || !pd ||
+        pd->log2_chroma_w != (h.chroma < 3) || pd->log2_chroma_h != (h.chroma == 1) ||
+        pd->comp[0].depth != h.bit_depth || (h.sar_idc == 255 && (h.sar_num <= 0 || h.sar_den <= 0)))
+        return;
+    t->format = fmt;
+    t->profile = t->ctx->profile;
+    t->level = t->ctx->level;
+    if (h.sar_num > 0 && h.sar_den > 0)
+        av_reduce(&t->sar.num, &t->sar.den, h.sar_num, h.sar_den, INT_MAX);
+    else
+        t->sar = (AVRational){ 0, 1 };
+    t->range = !h.signal_type ? 0 : h.full_range ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+    if (h.colour) {
+        t->primaries = h.primaries;
+        t->transfer = h.transfer;
+        t->matrix = h.matrix;
+    }
+    t->h264_ok = t->profile != FF_PROFILE_UNKNOWN;
+}
+
+/* HEVC's first packet: the parser has given the profile, level, size
+ * and the decoder's pixel format (yuvj420p included); the SPS gives the
+ * aspect, range and colour, taken when its size, chroma and depth agree
+ * with the parser's and the source is declared progressive (an
+ * interlaced one is coded as fields: the decoder's rate). The decoder
+ * says limited range when the VUI gives none. */
+static void ts_hevc(ts_stream *t, const AVPacket *pkt)
+{
+    probe_hevc_info h;
+    if (!t->pc || !t->ctx || pkt->size <= 0 ||
+        probe_hevc_sps(pkt->data, (size_t)pkt->size, &h) != 0)
+        return;
+    const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(t->format);
+    if (!h.progressive_source || h.interlaced_source || h.width != t->width ||
+        h.height != t->height || !pd || h.chroma < 1 || h.separate_planes ||
+        (pd->flags & AV_PIX_FMT_FLAG_RGB) || pd->nb_components < 3 ||
+        pd->log2_chroma_w != (h.chroma < 3) || pd->log2_chroma_h != (h.chroma == 1) ||
+        pd->comp[0].depth != h.bit_depth || h.bit_depth_chroma != h.bit_depth ||
+        (h.sar_idc == 255 && (h.sar_num <= 0 || h.sar_den <= 0)))
+        return;
+    t->profile = t->ctx->profile;
+    t->level = t->ctx->level;
+    if (h.sar_num > 0 && h.sar_den > 0)
+        av_reduce(&t->sar.num, &t->sar.den, h.sar_num, h.sar_den, INT_MAX);
+    else
+        t->sar = (AVRational){ 0, 1 };
+    t->range = h.signal_type && h.full_range ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+    t->sps_progressive = true;
+    if (h.colour) {
+        t->primaries = h.primaries;
+        t->transfer = h.transfer;
+        t->matrix = h.matrix;
+    }
+    t->h264_ok = t->profile != FF_PROFILE_UNKNOWN;
+}
+
+/* One ADTS frame (libavformat's parser gives one a packet): its header's
+ * profile, sampling index and channel configuration must be the first
+ * frame's, and its bit rate (frame_length * 8 * rate / samples, as
+ * adts_header.c) goes into the running average the AAC parser keeps
+ * (aac_ac3_parser.c: avg += (rate - avg) / frames). -1 for a packet
+ * that is no whole ADTS frame. */
+static int ts_aac(ts_stream *t, const AVPacket *pkt)
+{
+    probe_adts_info a;
+    if (!pkt->data || pkt->size <= 0 ||
+        probe_adts_header(pkt->data, (size_t)pkt->size, &a) != 0 || a.frame_length != pkt->size)
+        return -1;
+    int key = (a.profile << 8) | (a.sampling_index << 3) | a.channel_config;
+    if (t->aac_frames == 0)
+        t->aac_key = key;
+    else if (key != t->aac_key)
+        return -1;
+    t->aac_frames++;
+    t->aac_avg += (a.bit_rate - t->aac_avg) / t->aac_frames;
+    t->frame_samples = a.samples;
+    t->aac_rate = a.sample_rate;
+    return 0;
+}
+
 static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket *pkt)
 {
     bool first = !t->seen;
@@ -403,6 +535,14 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket
             t->field_order = t->pc->field_order;
             t->structure = t->pc->picture_structure;
         }
+        if (par->codec_id == AV_CODEC_ID_H264) {
+            ts_h264(t, pkt);
+            return;
+        }
+        if (par->codec_id == AV_CODEC_ID_HEVC) {
+            ts_hevc(t, pkt);
+            return;
+        }
         probe_mpv_info m;
         /* The decoder's aspect: square, or the display ratio over the
          * frame's (its rule for a display size that differs from the
@@ -421,6 +561,11 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket
             }
             t->mpv_ok = true;
         }
+        return;
+    }
+    if (t->aac) {
+        if (ts_aac(t, pkt) != 0)
+            t->rate_varies = true;
         return;
     }
     /* The parser tries a header at every byte of its input (1,000
@@ -561,6 +706,7 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
         ts[i].profile = FF_PROFILE_UNKNOWN;
         ts[i].format = -1;
         ts[i].opened_id = p->codec_id;
+        ts[i].aac = p->codec_id == AV_CODEC_ID_AAC;
         if ((ts[i].video || ts[i].audio) && !ts_supported(p))
             ok = false;
     }
@@ -585,6 +731,30 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
         if (done)
             break;
     }
+    /* AAC: every other frame of a small file, the other streams
+     * discarded (the demuxer drops their packets unassembled). */
+    bool aac = false;
+    for (unsigned i = 0; i < n; i++)
+        aac |= ts[i].aac;
+    if (aac && size >= TS_AAC_MAX_BYTES)
+        ok = false;
+    if (aac && ok) {
+        enum AVDiscard *saved = vb_xcalloc(n, sizeof *saved);
+        for (unsigned i = 0; i < n; i++) {
+            saved[i] = fc->streams[i]->discard;
+            if (!ts[i].aac)
+                fc->streams[i]->discard = AVDISCARD_ALL;
+        }
+        while (pkt && av_read_frame(fc, pkt) >= 0) {
+            unsigned si = (unsigned)pkt->stream_index;
+            if (si < n && ts[si].aac)
+                ts_packet(&ts[si], fc->streams[si]->codecpar, pkt);
+            av_packet_unref(pkt);
+        }
+        for (unsigned i = 0; i < n; i++)
+            fc->streams[i]->discard = saved[i];
+        free(saved);
+    }
     av_packet_free(&pkt);
 
     /* Every fact, or the slow path. */
@@ -592,12 +762,21 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
         ts_stream *t = &ts[i];
         const AVStream *st = fc->streams[i];
         if (t->video)
-            ok = t->dts_count >= TS_FPS_FRAMES && t->step > 0 && t->mpv_ok && t->width > 0 &&
+            ok = t->dts_count >= TS_FPS_FRAMES && t->step > 0 && (t->mpv_ok || t->h264_ok) &&
+                 t->width > 0 &&
                  t->height > 0 && t->format >= 0 &&
                  t->structure != AV_PICTURE_STRUCTURE_TOP_FIELD &&
                  t->structure != AV_PICTURE_STRUCTURE_BOTTOM_FIELD &&
-                 t->field_order == AV_FIELD_PROGRESSIVE &&
+                 (t->field_order == AV_FIELD_PROGRESSIVE || t->sps_progressive) &&
                  ts_frame_rate(st, t->step).num > 0 && st->start_time != AV_NOPTS_VALUE;
+        else if (t->aac)
+            /* a core rate of 24 kHz or less may carry SBR (HE-AAC: the
+             * decoder doubles it), a PCE or 7.1 its own layout: left to
+             * the decoder */
+            ok = t->seen && t->aac_frames > 0 && !t->rate_varies && t->aac_avg > 0 &&
+                 t->aac_rate > 24000 &&
+                 ((t->aac_key & 7) == 1 || (t->aac_key & 7) == 2 || (t->aac_key & 7) == 6) &&
+                 st->start_time != AV_NOPTS_VALUE;
         else if (t->audio)
             ok = t->seen && t->ctx && t->ctx->sample_rate > 0 && t->bit_rate > 0 &&
                  t->frame_samples > 0 &&
@@ -618,8 +797,12 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
                 p->height = t->height;
                 p->field_order = t->field_order;
                 p->sample_aspect_ratio = t->sar;
-                /* MPEG-2 pictures are limited range (the decoder's word) */
-                p->color_range = AVCOL_RANGE_MPEG;
+                /* MPEG-2 pictures are limited range (the decoder's word);
+                 * H.264's decoder gives the range only when the VUI does */
+                if (t->mpv_ok)
+                    p->color_range = AVCOL_RANGE_MPEG;
+                else if (t->range > 0)
+                    p->color_range = t->range;
                 if (t->primaries > 0 && t->primaries < AVCOL_PRI_NB)
                     p->color_primaries = t->primaries;
                 if (t->transfer > 0 && t->transfer < AVCOL_TRC_NB)
@@ -627,6 +810,15 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
                 if (t->matrix > 0 && t->matrix < AVCOL_SPC_NB)
                     p->color_space = t->matrix;
                 st->avg_frame_rate = st->r_frame_rate = ts_frame_rate(st, t->step);
+            } else if (t->aac) {
+                const AVCodec *dec = avcodec_find_decoder(AV_CODEC_ID_AAC);
+                if (dec && dec->sample_fmts)
+                    p->format = dec->sample_fmts[0];
+                p->profile = t->aac_key >> 8;       /* the object type - 1 */
+                p->sample_rate = t->aac_rate;
+                av_channel_layout_uninit(&p->ch_layout);
+                av_channel_layout_default(&p->ch_layout, t->aac_key & 7);
+                p->bit_rate = t->aac_avg;
             } else if (t->audio) {
                 /* The demuxer says MP3 for any MPEG audio stream type; the
                  * parser finds the layer. find_stream_info decodes with
@@ -648,6 +840,14 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
             frame[i] = ts_frame_duration(fc->streams[i], ts[i].frame_samples);
         ts_tail(fc, size, frame);
         free(frame);
+        /* past find_stream_info's 5 s, its AAC average is not the file's */
+        for (unsigned i = 0; aac && i < n; i++) {
+            const AVStream *st = fc->streams[i];
+            if ((ts[i].video || ts[i].audio) &&
+                (st->duration == AV_NOPTS_VALUE ||
+                 st->duration * av_q2d(st->time_base) >= TS_AAC_MAX_SECONDS))
+                ok = false;
+        }
     }
     for (unsigned i = 0; i < n; i++) {
         av_parser_close(ts[i].pc);

@@ -27,10 +27,17 @@ pyjson "$T/vp9_10bit.webm.vb.json" 'd[0]["streams"][0]["profile"] == "Profile 2"
 pyjson "$T/vp9_444.mkv.vb.json" 'd[0]["streams"][0]["pix_fmt"] == "yuv444p" and d[0]["streams"][0]["profile"] == "Profile 1"' ||
     fail "VP9 profile 1, 4:4:4"
 
-# MPEG-TS: MPEG-2 video with AC-3 or MP3 read from the first and last
-# packets; H.264/AAC, HEVC and interlaced MPEG-2 through find_stream_info.
+# MPEG-TS: MPEG-2, H.264 and HEVC video with MP2, AC-3, MP3 or AAC read
+# from the first and last packets (H.264 cropped, full range, 4:2:2,
+# 4:4:4 10 bit; HEVC 10 bit HDR, 4:2:2, 4:4:4, full range; AAC stereo,
+# mono, 5.1), AAC's bit rate from all its frames; interlaced MPEG-2,
+# H.264 or HEVC and AAC at 22.05 kHz (maybe HE-AAC) through
+# find_stream_info.
 # A longer TS: its last 250 kB hold only its end (the duration's window).
-for c in h264_aac.ts hevc10_ac3.ts mpeg2_ac3_wide.ts mpeg2_709_mp3.ts mpeg2_interlaced.ts; do
+for c in h264_aac.ts hevc10_ac3.ts mpeg2_ac3_wide.ts mpeg2_709_mp3.ts mpeg2_interlaced.ts \
+         h264_1080_ac3.ts h264_interlaced.ts h264_full_sar.ts h264_444p10.ts h264_422.ts \
+         h264_aac_mono.ts h264_aac51.ts aac_22k.ts hevc_hdr_aac.ts hevc_422.ts hevc_444_full.ts \
+         hevc_full.ts hevc_interlaced.ts; do
     media_make "$CLIPS" "$c" || exit 99
 done
 "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=720x576:rate=25 \
@@ -40,6 +47,10 @@ cp "$CLIPS/mpeg2_ac3_wide.ts" "$T/ts-named.mp4"
 cp "$CLIPS/h264_aac.ts" "$T/ts-h264-named.mkv"
 for f in "$CLIPS/h264_aac.ts" "$CLIPS/hevc10_ac3.ts" "$CLIPS/mpeg2_ac3_wide.ts" \
          "$CLIPS/mpeg2_709_mp3.ts" "$CLIPS/mpeg2_interlaced.ts" "$T/long.ts" \
+         "$CLIPS/h264_1080_ac3.ts" "$CLIPS/h264_interlaced.ts" "$CLIPS/h264_full_sar.ts" \
+         "$CLIPS/h264_444p10.ts" "$CLIPS/h264_422.ts" "$CLIPS/h264_aac_mono.ts" \
+         "$CLIPS/h264_aac51.ts" "$CLIPS/aac_22k.ts" "$CLIPS/hevc_hdr_aac.ts" "$CLIPS/hevc_422.ts" \
+         "$CLIPS/hevc_444_full.ts" "$CLIPS/hevc_full.ts" "$CLIPS/hevc_interlaced.ts" \
          "$T/ts-named.mp4" "$T/ts-h264-named.mkv"; do
     c=$(basename "$f")
     ffprobe -v error -show_format -show_streams -of json "$f" > "$T/$c.ff.json"
@@ -51,6 +62,14 @@ pyjson "$T/mpeg2_ac3_wide.ts.vb.json" 'd[0]["streams"][0]["display_aspect_ratio"
     fail "MPEG-2 16:9 Main profile, AC-3"
 pyjson "$T/mpeg2_709_mp3.ts.vb.json" 'd[0]["streams"][0]["color_primaries"] == "bt709" and d[0]["streams"][0]["avg_frame_rate"] == "50/1" and d[0]["streams"][1]["codec"] == "mp3"' ||
     fail "MPEG-2 BT.709 50 fps, MP3"
+pyjson "$T/h264_1080_ac3.ts.vb.json" 'd[0]["streams"][0]["height"] == 1080 and d[0]["streams"][0]["color_primaries"] == "bt709" and d[0]["streams"][0]["profile"] == "Constrained Baseline"' ||
+    fail "H.264 TS 1080 cropped, BT.709"
+pyjson "$T/h264_full_sar.ts.vb.json" 'd[0]["streams"][0]["pix_fmt"] == "yuvj420p" and d[0]["streams"][0]["sample_aspect_ratio"] == "16:15"' ||
+    fail "H.264 TS full range, 16:15"
+pyjson "$T/h264_aac51.ts.vb.json" 'd[0]["streams"][1]["channel_layout"] == "5.1" and d[0]["streams"][1]["profile"] == "LC"' ||
+    fail "AAC 5.1 in TS"
+pyjson "$T/hevc_hdr_aac.ts.vb.json" 'd[0]["streams"][0]["hdr"] is True and d[0]["streams"][0]["sample_aspect_ratio"] == "4:3" and d[0]["streams"][0]["profile"] == "Main 10"' ||
+    fail "HEVC TS HDR10, 4:3"
 pyjson "$T/ts-named.mp4.vb.json" 'd[0]["format"] == "mpegts"' || fail "MPEG-TS named .mp4 probed as MPEG-TS"
 
 # Values the suite was built to have (a second look, independent of ffprobe).

@@ -5,7 +5,7 @@
 #   tests/fuzz/run.sh [--smoke | --runs N | --time SECONDS] [--jobs N]
 #                     [--keep-going] [--build DIR] [--out DIR] [HARNESS...]
 #
-# HARNESS: preset jobs list layout kling media (default: all). --smoke
+# HARNESS: preset jobs list layout kling media readers (default: all). --smoke
 # (the default, what CI runs through `make fuzz-smoke`) runs each for a
 # fixed number of executions from its seeds alone, into an empty corpus,
 # with a fixed random seed; --runs and --time run longer and keep what
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
     esac
 done
-all="preset jobs list layout kling media"
+all="preset jobs list layout kling media readers"
 [ $# -gt 0 ] || set -- $all
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$build" && pwd) || exit 2
@@ -59,7 +59,7 @@ done
 smoke_runs() {
     case $1 in
     preset) echo 5000 ;; jobs) echo 5000 ;; list) echo 10000 ;;
-    layout) echo 50000 ;; kling) echo 50000 ;; media) echo 1000 ;;
+    layout) echo 50000 ;; kling) echo 50000 ;; media) echo 1000 ;; readers) echo 100000 ;;
     esac
 }
 timeout_of() { case $1 in media) echo 60 ;; jobs) echo 20 ;; *) echo 10 ;; esac; }

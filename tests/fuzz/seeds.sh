@@ -10,7 +10,7 @@ set -eu
 out=${1:?usage: seeds.sh OUT [HARNESS...]}
 shift
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
-[ $# -gt 0 ] || set -- preset jobs list layout kling media images
+[ $# -gt 0 ] || set -- preset jobs list layout kling media readers images
 mkdir -p "$out"
 FFMPEG=${FFMPEG:-ffmpeg}
 
@@ -144,6 +144,30 @@ E
     printf 'sub/deep\nsub/deep/d.webm\nsub/c.mkv\nnotes.txt\nempty\n' | seed list paths.txt
 }
 
+# The pure readers: raw elementary streams of a few frames (an H.264
+# and an HEVC Annex B stream, MPEG-2 video, ADTS AAC, a VP9 key frame
+# out of IVF).
+readers_seeds() {
+    mkdir -p "$out/readers"
+    r=$out/readers
+    "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=64x48:rate=25 \
+        -frames:v 2 -c:v libx264 -pix_fmt yuv420p -vf setsar=16/15 -colorspace bt709 "$r/sps.h264" ||
+        rm -f "$r/sps.h264"
+    "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=64x48:rate=25 \
+        -frames:v 2 -c:v libx264 -pix_fmt yuv422p10le "$r/sps422.h264" || rm -f "$r/sps422.h264"
+    "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=64x48:rate=25 \
+        -frames:v 2 -c:v libx265 -x265-params log-level=error -pix_fmt yuv420p10le -vf setsar=4/3 \
+        "$r/sps.hevc" || rm -f "$r/sps.hevc"
+    "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=64x48:rate=25 \
+        -frames:v 2 -c:v mpeg2video -f mpeg2video "$r/seq.m2v" || rm -f "$r/seq.m2v"
+    "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i sine=sample_rate=48000 \
+        -t 0.05 -c:a aac -f adts "$r/frame.aac" || rm -f "$r/frame.aac"
+    "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=64x48:rate=25 \
+        -frames:v 1 -c:v libvpx-vp9 -f ivf "$r/key.ivf" &&
+        tail -c +45 "$r/key.ivf" > "$r/key.vp9"
+    rm -f "$r/key.ivf"
+}
+
 layout_seeds() {
     printf '0clip.mp4\n0clip.mp4\n0Clip.MP4\n0a/b/clip.mp4\n0../../etc/passwd\n0.hidden\n0-rf.mp4\n0summary.mp4\n0PUBLISH\n0.vbatch\n' | seed layout names.txt
     printf '1clip\n2clip\n2clip\n1Other\n2other\n0other.mp4\n2fresh\n3clip.final.mp4\n3..\n3-x\n' | seed layout reserve-claim.txt
@@ -208,6 +232,7 @@ for h in "$@"; do
     layout) layout_seeds ;;
     kling) kling_seeds ;;
     media) media_seeds ;;
+    readers) readers_seeds ;;
     *) echo "seeds.sh: no harness $h" >&2; exit 2 ;;
     esac
 done

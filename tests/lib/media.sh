@@ -62,7 +62,7 @@ media_make() {
     mpeg2.ts)
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
             -t 4 -c:v mpeg2video -b:v 3M -c:a mp2 -shortest "$_o" ;;
-    h264_aac.ts)         # H.264 + AAC in MPEG-TS (find_stream_info's path)
+    h264_aac.ts)         # H.264 + AAC in MPEG-TS (the TS fast path)
         _ff -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
             -t 3 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 128k -shortest "$_o" ;;
     hevc10_ac3.ts)       # 10-bit HEVC + AC-3 in MPEG-TS, 29.97 fps
@@ -79,6 +79,48 @@ media_make() {
     mpeg2_interlaced.ts) # MPEG-2 interlaced: find_stream_info decides the rate
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
             -t 2 -c:v mpeg2video -flags +ildct+ilme -top 1 -b:v 3M -c:a mp2 -shortest "$_o" ;;
+    h264_1080_ac3.ts)    # H.264 1920x1080 (coded 1088, cropped), BT.709, AC-3: the TS fast path
+        _ff -f lavfi -i testsrc2=size=1920x1080:rate=30000/1001 -f lavfi -i sine=frequency=700:sample_rate=48000 \
+            -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -color_primaries bt709 -color_trc bt709 \
+            -colorspace bt709 -c:a ac3 -shortest "$_o" ;;
+    h264_interlaced.ts)  # H.264 interlaced (MBAFF) + MP2: find_stream_info decides
+        _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
+            -t 2 -c:v libx264 -preset ultrafast -flags +ildct+ilme -x264-params interlaced=1:tff=1 \
+            -pix_fmt yuv420p -c:a mp2 -shortest "$_o" ;;
+    h264_full_sar.ts)    # H.264 full range (yuvj420p), 16:15 pixels, no audio
+        _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 2 -vf setsar=16/15 -c:v libx264 -preset ultrafast \
+            -pix_fmt yuvj420p "$_o" ;;
+    h264_444p10.ts)      # H.264 High 4:4:4 10 bit, 50 fps
+        _ff -f lavfi -i testsrc2=size=640x360:rate=50 -t 2 -c:v libx264 -preset ultrafast \
+            -pix_fmt yuv444p10le "$_o" ;;
+    h264_422.ts)         # H.264 High 4:2:2, 24 fps, MP2 mono
+        _ff -f lavfi -i testsrc2=size=640x360:rate=24 -f lavfi -i sine=frequency=900:sample_rate=48000 \
+            -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv422p -c:a mp2 -ac 1 -shortest "$_o" ;;
+    h264_aac_mono.ts)    # H.264 + AAC-LC mono 44.1 kHz 64k in MPEG-TS
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=44100 \
+            -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 1 -b:a 64k -shortest "$_o" ;;
+    h264_aac51.ts)       # H.264 + AAC-LC 5.1 48 kHz in MPEG-TS
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
+            -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -ac 6 -shortest "$_o" ;;
+    aac_22k.ts)          # AAC-LC 22.05 kHz alone (could be HE-AAC's core: the decoder decides)
+        _ff -f lavfi -i sine=frequency=440:sample_rate=22050 -t 2 -c:a aac -b:a 48k "$_o" ;;
+    hevc_hdr_aac.ts)     # HEVC Main 10 1080p, BT.2020 + PQ, 4:3 pixels, AAC: the TS fast path
+        _ff -f lavfi -i testsrc2=size=1920x1080:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
+            -t 2 -vf setsar=4/3 -c:v libx265 -preset ultrafast -x265-params log-level=error \
+            -pix_fmt yuv420p10le -color_primaries bt2020 -color_trc smpte2084 -colorspace bt2020nc \
+            -c:a aac -shortest "$_o" ;;
+    hevc_422.ts)         # HEVC 4:2:2 10 bit
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 -preset ultrafast \
+            -x265-params log-level=error -pix_fmt yuv422p10le "$_o" ;;
+    hevc_444_full.ts)    # HEVC 4:4:4 8 bit, then full range 4:2:0 (yuvj420p) in another clip
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 -preset ultrafast \
+            -x265-params log-level=error -pix_fmt yuv444p "$_o" ;;
+    hevc_full.ts)
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 -preset ultrafast \
+            -x265-params log-level=error -pix_fmt yuvj420p "$_o" ;;
+    hevc_interlaced.ts)  # HEVC coded as fields: find_stream_info decides
+        _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 2 -c:v libx265 -preset ultrafast \
+            -x265-params log-level=error:interlace=tff "$_o" ;;
     anamorphic.mp4)      # 720x576 with 16:15 pixels
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 4 -vf setsar=16/15 -c:v libx264 -preset ultrafast \
             -pix_fmt yuv420p "$_o" ;;
