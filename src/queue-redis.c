@@ -716,8 +716,9 @@ int queue_renew(queue *q, const char *const *ids, const int64_t *seqs,
     return r ? 0 : -1;
 }
 
-/* KEYS: items, results, done; ARGV: group, id, seq, record. */
+/* KEYS: items, results, done, errors; ARGV: group, id, seq, record. */
 static const char lua_finish[] =
+    "redis.call('HDEL', KEYS[4], ARGV[3])\n" /* its last error: only a dead letter's */
     "if redis.call('HSETNX', KEYS[3], ARGV[3], 'recording') == 0 then\n"
     "  redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) return 0 end\n"
     "local rid = redis.call('XADD', KEYS[2], '*', 'seq', ARGV[3], 'record', ARGV[4])\n"
@@ -729,8 +730,8 @@ int queue_finish(queue *q, const queue_task *t, const char *record, vb_error *e)
 {
     char seq[24];
     snprintf(seq, sizeof seq, "%" PRId64, t->seq);
-    const char *argv[] = { "EVAL", lua_finish, "3", q->k_items, q->k_results, q->k_done,
-                           QUEUE_GROUP, t->id, seq, record, NULL };
+    const char *argv[] = { "EVAL", lua_finish, "4", q->k_items, q->k_results, q->k_done,
+                           q->k_errors, QUEUE_GROUP, t->id, seq, record, NULL };
     redisReply *r = queue_call(q, e, argv);
     if (!r)
         return -1;

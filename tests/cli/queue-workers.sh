@@ -76,6 +76,7 @@ done
 expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out1" > "$T/rep1.out"
 report_check "$T/out1" "a.mp4=done slow.mp4=done i.mp4=done" || fail "every item once, all done"
 check "9 results in the results stream: none recorded twice" [ "$(rcli XLEN q1:results)" -eq 9 ]
+check "no last error kept for a recorded item" [ "$(rcli HLEN q1:errors)" -eq 0 ]
 check "no partial file left in OUT" [ -z "$(find "$T/out1" -name '.*vbtmp*')" ]
 check "the taken-over item has its analysis" test -s "$T/out1/slow/metadata/analysis.json"
 "$VBATCH" status --queue "$Q" --format json > "$T/st1.json"
