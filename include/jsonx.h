@@ -11,6 +11,12 @@
 /* A new string value for s (null for NULL); invalid UTF-8 bytes are
  * marked (util_utf8_sanitize) rather than the value lost. */
 json_t *jsonx_str(const char *s);
+/* v as jansson dumps a real (jsonp_dtostr at `precision` digits: a
+ * ".0" when it reads as an integer, the exponent without '+' and leading
+ * zeros) into b, which holds JSONX_REAL_MAX bytes; its length. For the
+ * writers that emit jansson's exact text without building a tree. */
+#define JSONX_REAL_MAX 48
+int jsonx_real_text(char *b, double v, int precision);
 /* A copy of member k when it is a string, else NULL. Caller frees. */
 char *jsonx_dup(const json_t *o, const char *k);
 /* Member k when it is a number, else NaN. */

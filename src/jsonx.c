@@ -5,7 +5,9 @@
 #include "util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 json_t *jsonx_str(const char *s)
 {
@@ -37,4 +39,27 @@ double jsonx_num(const json_t *o, const char *k)
 int64_t jsonx_int(const json_t *o, const char *k)
 {
     return json_integer_value(json_object_get(o, k));
+}
+
+int jsonx_real_text(char *b, double v, int precision)
+{
+    int n = snprintf(b, JSONX_REAL_MAX, "%.*g", precision, v);
+    if (!strchr(b, '.') && !strchr(b, 'e')) {
+        memcpy(b + n, ".0", 3);
+        n += 2;
+    }
+    char *start = strchr(b, 'e');
+    if (start) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, (size_t)n - (size_t)(end - b) + 1);
+            n -= (int)(end - start);
+        }
+    }
+    return n;
 }

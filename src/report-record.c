@@ -444,34 +444,15 @@ static void fw_int(fastw *w, long long v)
     fw_put(w, b, (size_t)snprintf(b, sizeof b, "%lld", v));
 }
 
-/* jansson's jsonp_dtostr: %.17g, a ".0" when it reads as an integer,
- * the exponent without '+' and leading zeros. */
+/* jansson's text at its default precision (17 digits). */
 static void fw_real(fastw *w, double v)
 {
     if (!isfinite(v)) {
         fw_put(w, "null", 4);
         return;
     }
-    char b[48];
-    int n = snprintf(b, sizeof b, "%.17g", v);
-    if (!strchr(b, '.') && !strchr(b, 'e')) {
-        memcpy(b + n, ".0", 3);
-        n += 2;
-    }
-    char *start = strchr(b, 'e');
-    if (start) {
-        start++;
-        char *end = start + 1;
-        if (*start == '-')
-            start++;
-        while (*end == '0')
-            end++;
-        if (end != start) {
-            memmove(start, end, (size_t)n - (size_t)(end - b) + 1);
-            n -= (int)(end - start);
-        }
-    }
-    fw_put(w, b, (size_t)n);
+    char b[JSONX_REAL_MAX];
+    fw_put(w, b, (size_t)jsonx_real_text(b, v, 17));
 }
 
 static int fw_value(fastw *w, const report_field *f, const item_record *it)

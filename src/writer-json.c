@@ -126,29 +126,11 @@ static int js_str(FILE *f, const char *s)
     return 0;
 }
 
-/* jansson's jsonp_dtostr at JSON_REAL_PRECISION(10). */
+/* jansson's text at JSON_REAL_PRECISION(10). */
 static void js_real(FILE *f, double v)
 {
-    char b[48];
-    int n = snprintf(b, sizeof b, "%.10g", v);
-    if (!strchr(b, '.') && !strchr(b, 'e')) {
-        memcpy(b + n, ".0", 3);
-        n += 2;
-    }
-    char *start = strchr(b, 'e');
-    if (start) {
-        start++;
-        char *end = start + 1;
-        if (*start == '-')
-            start++;
-        while (*end == '0')
-            end++;
-        if (end != start) {
-            memmove(start, end, (size_t)n - (size_t)(end - b) + 1);
-            n -= (int)(end - start);
-        }
-    }
-    fwrite(b, 1, (size_t)n, f);
+    char b[JSONX_REAL_MAX];
+    fwrite(b, 1, (size_t)jsonx_real_text(b, v, 10), f);
 }
 
 /* A value as jansson would dump it; -1: left to jansson. */
