@@ -49,7 +49,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 bench_init generate.sh python3
 bench_positive generate.sh N MAX_CONCURRENT RPM RUNS
 bench_kling_mock "$N" "$GEN_TIME" "$MAX_CONCURRENT" "$RPM"
+# The mock's limit counts creates only on the legacy run (and every
+# request with API=current): vbatch is told the same.
+if [ "$API" = legacy ]; then counts=creates; else counts=all; fi
 cat >"$tmp/kling.ini" <<EOF
+[generate]
+rpm_counts = $counts
 [provider.kling]
 base_url = $KLING_URL
 api = $API

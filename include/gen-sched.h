@@ -37,8 +37,15 @@ typedef struct gen_sched {
     double conc_pause_until;  /* ... (too many tasks at the provider) */
     /* poll timing: the last generation times seen, a ring */
     double samples[GEN_SCHED_SAMPLES];
+    bool exact[GEN_SCHED_SAMPLES]; /* the provider's own figure */
     int nsamples, sample_i;
+    /* slots freed by the clock: tasks created, in creation order */
+    size_t *rel;
+    double *rel_at;           /* when each was created */
+    size_t rhead, rlen;
+    int mispredictions;
     int lookup_misses;        /* batch lookups in a row that found nothing done */
+    double running_age;       /* the oldest age a task was seen running at */
 } gen_sched;
 
 /* For ntasks tasks, at most max_inflight (> 0) in flight, rpm
@@ -80,6 +87,11 @@ size_t gen_sched_queue_pop(gen_sched *s);
  * bucket (refilled up to now)? Taking the token is gen_sched_take. */
 bool gen_sched_may_submit(gen_sched *s, double now);
 void gen_sched_take(gen_sched *s);
+/* Any other request the rate limit counts takes a token too, without
+ * waiting for one: the bucket may go into debt, which the submissions
+ * then pay back by waiting (a lookup must not wait behind submissions
+ * that need its answer). rpm <= 0: nothing. */
+void gen_sched_charge(gen_sched *s, double now);
 /* A task starts (or stops) counting against the concurrency limit. */
 void gen_sched_busy(gen_sched *s);
 void gen_sched_idle(gen_sched *s);
@@ -99,6 +111,8 @@ double gen_sched_wait(const gen_sched *s, double now, double most);
 /* A task was seen done `age` seconds after it was created, the poll
  * before having found it running at `last_miss` (0: no such poll). */
 void gen_sched_learn(gen_sched *s, double last_miss, double age);
+/* A task was seen still running `age` seconds after its creation. */
+void gen_sched_running(gen_sched *s, double age);
 /* ... or the provider said how long it took (its own clock): exact. */
 void gen_sched_learn_took(gen_sched *s, double took);
 /* The generation time expected: the median of the recent ones, NAN
@@ -145,6 +159,40 @@ double gen_sched_group_window(const gen_sched *s);
 double gen_sched_group_end(const double *at, size_t n, double first, double window);
 /* A batch lookup's reply held `done` tasks finished (or failed). */
 void gen_sched_lookup_result(gen_sched *s, size_t done);
+
+/* ---- slots freed by the clock ----
+ *
+ * When every task takes the same time, the provider frees a slot the
+ * moment a task ends, long before a lookup can say so: a client that
+ * waits to see the end leaves its slot idle for the lookup's delay, once
+ * per slot and wave (3% over the bound at 20 tasks and 600 a minute,
+ * where the limits balance exactly: bench/generate.sh). So once the
+ * provider's own generation times are steady, a task stops counting
+ * against the limit at its creation plus the longest of them; it is still
+ * looked up for its video. Tasks are released in the order they were
+ * created, since they all get the same time. */
+
+/* Task was created (its create answered) at `created`. */
+void gen_sched_created(gen_sched *s, size_t task, double created);
+/* The generation time after which a slot is taken to be free, NAN when
+ * the clock is not trusted: fewer than 4 times known, one of them not the
+ * provider's own figure, the slowest more than 5% above the fastest, or 3
+ * mispredictions. The slowest time seen plus a margin (2 ms or 0.1%,
+ * doubled per misprediction). */
+double gen_sched_release_after(const gen_sched *s);
+/* The next task created early enough to be released at `now`, taken off
+ * the line: true and its index, or false. The engine skips tasks that no
+ * longer count (seen done first). */
+bool gen_sched_release_next(gen_sched *s, double now, size_t *task);
+/* Are slots freed by the clock while jobs wait to be submitted? Then
+ * lookups only fetch videos: the gap between two is a whole generation
+ * and no quorum hurries them (gen_sched_batch_gap). */
+bool gen_sched_clocked(const gen_sched *s);
+/* A submission was refused for too many tasks while slots were freed by
+ * the clock: a task took longer. */
+void gen_sched_mispredicted(gen_sched *s);
+/* Tasks in the line (some perhaps no longer counting). */
+size_t gen_sched_line(const gen_sched *s);
 
 /* ---- the budget ---- */
 

@@ -88,6 +88,9 @@ typedef struct generate_result {
     bool journal_failed;          /* a task's state could not be journaled: */
     char journal_why[1024];       /* why */
     int64_t creates, polls, lookups, downloads, retries;
+    /* slots freed by the clock (gen_sched_release_after), and the
+     * creates then refused for too many tasks */
+    int64_t released, mispredicted;
     /* What the account had left before the first paid submission: */
     bool balance_checked;         /* the provider said (balance_left) */
     double balance_left, balance_need; /* units left; units the run would submit */

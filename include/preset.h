@@ -188,11 +188,17 @@ typedef struct generate_config {
     char *model, *duration, *aspect_ratio, *mode, *cfg_scale, *negative_prompt;
     char *provider;                /* a provider_find() name */
     int max_concurrent;            /* tasks in flight */
-    int rpm;                       /* submissions per minute */
+    int rpm;                       /* requests per minute (rpm_counts) */
+    int rpm_counts;                /* enum rpm_counts: what rpm limits */
     double budget;                 /* estimated units, 0 = no budget */
     double poll_interval;          /* seconds between polls of a task (jittered) */
     double task_timeout;           /* seconds from submission to giving up on a task */
 } generate_config;
+
+/* [generate] rpm_counts: the requests an account's rpm counts. All of
+ * them by default (Kling's counts polls too); creates only for accounts
+ * that count submissions alone. */
+enum rpm_counts { RPM_COUNTS_ALL = 0, RPM_COUNTS_CREATES };
 
 /* Section [provider.kling]. The keys themselves never live here: they
  * come from the environment or from key_file. */

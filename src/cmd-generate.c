@@ -353,6 +353,8 @@ static void cmd_generate_plan_write_json(const cmd_generate_plan *pl, const cmd_
         writer_null(w, "budget");
     writer_int(w, "max_concurrent", c->generate.max_concurrent);
     writer_int(w, "rpm", c->generate.rpm);
+    writer_string(w, "rpm_counts",
+                  c->generate.rpm_counts == RPM_COUNTS_CREATES ? "creates" : "all");
     writer_double(w, "poll_interval", c->generate.poll_interval);
     writer_double(w, "task_timeout", c->generate.task_timeout);
     provider_endpoint ep = p->endpoint(c);
@@ -466,10 +468,11 @@ static void cmd_generate_plan_write_text(const cmd_generate_plan *pl, const char
                cmd_generate_plan_short(pl) ? "not enough, a run would not start" : "enough");
     else if (pl->balance_rc < 0)
         printf("balance: not checked (%s)\n", pl->balance_why);
-    printf("limits: %d tasks at once, %d submissions a minute, polls every %gs (jittered), "
+    printf("limits: %d tasks at once, %d %s a minute, polls every %gs (jittered), "
            "task timeout %gs\n",
-           c->generate.max_concurrent, c->generate.rpm, c->generate.poll_interval,
-           c->generate.task_timeout);
+           c->generate.max_concurrent, c->generate.rpm,
+           c->generate.rpm_counts == RPM_COUNTS_CREATES ? "submissions" : "requests",
+           c->generate.poll_interval, c->generate.task_timeout);
 }
 
 /* ---- the command ---- */

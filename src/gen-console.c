@@ -25,8 +25,10 @@ int generate_console_finish(generate_result *res, const char *out_dir)
     if (res->balance_checked)
         msg_verbose("%s: before the first submission the account had %g units left for "
                     "%g to submit", res->batch_id, res->balance_left, res->balance_need);
-    msg_verbose("%s: %lld creates, %lld polls, %lld lookups, %lld downloads, %lld retries",
+    msg_verbose("%s: %lld creates, %lld polls, %lld lookups, %lld downloads, %lld retries;"
+                " %lld slots freed by the clock, %lld of them too early",
                 res->batch_id, (long long)res->creates, (long long)res->polls,
-                (long long)res->lookups, (long long)res->downloads, (long long)res->retries);
+                (long long)res->lookups, (long long)res->downloads, (long long)res->retries,
+                (long long)res->released, (long long)res->mispredicted);
     return generate_exit_status(res);
 }

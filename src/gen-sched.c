@@ -19,6 +19,8 @@ void gen_sched_init(gen_sched *s, size_t ntasks, int max_inflight, int rpm, doub
     s->heap = vb_xcalloc(n, sizeof *s->heap);
     s->at = vb_xcalloc(n, sizeof *s->at);
     s->pos = vb_xmalloc(n * sizeof *s->pos);
+    s->rel = vb_xcalloc(n, sizeof *s->rel);
+    s->rel_at = vb_xcalloc(n, sizeof *s->rel_at);
     for (size_t i = 0; i < n; i++)
         s->pos[i] = -1;
     s->ntasks = ntasks;
@@ -34,6 +36,8 @@ void gen_sched_free(gen_sched *s)
     free(s->at);
     free(s->pos);
     free(s->q);
+    free(s->rel);
+    free(s->rel_at);
     memset(s, 0, sizeof *s);
 }
 
@@ -180,10 +184,8 @@ size_t gen_sched_queue_pop(gen_sched *s)
 
 /* ---- pacing ---- */
 
-bool gen_sched_may_submit(gen_sched *s, double now)
+static void gen_sched_refill(gen_sched *s, double now)
 {
-    if (s->inflight >= s->max_inflight || now < s->pause_until || now < s->conc_pause_until)
-        return false;
     /* Without rpm, a bucket that is never empty. A bucket holds a
      * second's worth of tokens, and at least one. */
     double rate = s->rpm > 0 ? s->rpm / 60.0 : 1e9;
@@ -192,7 +194,22 @@ bool gen_sched_may_submit(gen_sched *s, double now)
     s->tokens_at = now;
     if (s->tokens > cap)
         s->tokens = cap;
+}
+
+bool gen_sched_may_submit(gen_sched *s, double now)
+{
+    if (s->inflight >= s->max_inflight || now < s->pause_until || now < s->conc_pause_until)
+        return false;
+    gen_sched_refill(s, now);
     return s->tokens >= 1.0;
+}
+
+void gen_sched_charge(gen_sched *s, double now)
+{
+    if (s->rpm <= 0)
+        return;
+    gen_sched_refill(s, now);
+    s->tokens -= 1.0;
 }
 
 void gen_sched_take(gen_sched *s)
@@ -231,6 +248,10 @@ double gen_sched_wait(const gen_sched *s, double now, double most)
     double wait = most;
     if (s->nheap > 0 && s->at[s->heap[0]] - now < wait)
         wait = s->at[s->heap[0]] - now;
+    double ra;
+    if (s->qlen > 0 && s->inflight >= s->max_inflight && s->rlen > 0 &&
+        !isnan(ra = gen_sched_release_after(s)) && s->rel_at[s->rhead] + ra - now < wait)
+        wait = s->rel_at[s->rhead] + ra - now;
     if (s->qlen > 0 && s->inflight < s->max_inflight && s->rpm > 0) {
         double tok = (1.0 - s->tokens) / (s->rpm / 60.0);
         double p = s->pause_until > s->conc_pause_until ? s->pause_until : s->conc_pause_until;
@@ -252,11 +273,13 @@ void gen_sched_learn(gen_sched *s, double last_miss, double age)
      * age" is known: a little earlier is guessed, so that the next polls
      * probe below and find out. */
     gen_sched_learn_took(s, last_miss > 0 ? (last_miss + age) / 2 : age * 0.95);
+    s->exact[(s->sample_i + GEN_SCHED_SAMPLES - 1) % GEN_SCHED_SAMPLES] = false;
 }
 
 void gen_sched_learn_took(gen_sched *s, double took)
 {
     s->samples[s->sample_i] = took;
+    s->exact[s->sample_i] = true;
     s->sample_i = (s->sample_i + 1) % GEN_SCHED_SAMPLES;
     if (s->nsamples < GEN_SCHED_SAMPLES)
         s->nsamples++;
@@ -315,11 +338,31 @@ double gen_sched_repoll(const gen_sched *s, double age, double poll_interval, ui
     return d > poll_interval ? poll_interval : d;
 }
 
+/* Slots freed by the clock while jobs wait: lookups only fetch the
+ * videos, and can wait for a whole generation's worth of tasks. */
+bool gen_sched_clocked(const gen_sched *s)
+{
+    return s->qlen > 0 && !isnan(gen_sched_release_after(s));
+}
+
+void gen_sched_running(gen_sched *s, double age)
+{
+    if (age > s->running_age)
+        s->running_age = age;
+}
+
 double gen_sched_batch_gap(const gen_sched *s, double poll_interval)
 {
     double e = gen_sched_expected(s);
-    double d = isnan(e) ? 0.1 * (poll_interval < 1 ? poll_interval : 1)
-                        : ldexp(e * 0.25, s->lookup_misses < 30 ? s->lookup_misses : 30);
+    /* Before any task ends, tasks created a moment apart fall due a
+     * moment apart: a lookup each, all finding nothing (9 in the first 2
+     * s at 10 creates a second, each taking a create's token). Half the
+     * oldest age seen running: no task ends much sooner, if they are
+     * alike. */
+    double d = isnan(e) ? fmax(0.1 * (poll_interval < 1 ? poll_interval : 1), s->running_age / 2)
+               : gen_sched_clocked(s)
+                   ? e
+                   : ldexp(e * 0.25, s->lookup_misses < 30 ? s->lookup_misses : 30);
     if (d < 0.02)
         d = 0.02;
     return d > poll_interval ? poll_interval : d;
@@ -327,7 +370,7 @@ double gen_sched_batch_gap(const gen_sched *s, double poll_interval)
 
 int gen_sched_lookup_quorum(const gen_sched *s)
 {
-    if (s->lookup_misses > 0 || isnan(gen_sched_expected(s)))
+    if (s->lookup_misses > 0 || isnan(gen_sched_expected(s)) || gen_sched_clocked(s))
         return 0;
     int q = (s->inflight + 3) / 4;
     return q < 1 ? 1 : q;
@@ -354,6 +397,60 @@ void gen_sched_lookup_result(gen_sched *s, size_t done)
         s->lookup_misses = 0;
     else if (s->lookup_misses < 30)
         s->lookup_misses++;
+}
+
+/* ---- slots freed by the clock ---- */
+
+void gen_sched_created(gen_sched *s, size_t task, double created)
+{
+    /* A task is created at most once per run but may be again after a
+     * cancel: the line, as long as the table, only wraps on such. */
+    size_t n = s->ntasks ? s->ntasks : 1;
+    if (s->rlen == n) {
+        s->rhead = (s->rhead + 1) % n;
+        s->rlen--;
+    }
+    size_t k = (s->rhead + s->rlen) % n;
+    s->rel[k] = task;
+    s->rel_at[k] = created;
+    s->rlen++;
+}
+
+double gen_sched_release_after(const gen_sched *s)
+{
+    if (s->nsamples < 4 || s->mispredictions >= 3)
+        return NAN;
+    double lo = INFINITY, hi = 0;
+    for (int k = 0; k < s->nsamples; k++) {
+        if (!s->exact[k])
+            return NAN;
+        lo = fmin(lo, s->samples[k]);
+        hi = fmax(hi, s->samples[k]);
+    }
+    if (hi > lo * 1.05)
+        return NAN;
+    return hi + ldexp(fmax(0.002, hi * 0.001), s->mispredictions);
+}
+
+bool gen_sched_release_next(gen_sched *s, double now, size_t *task)
+{
+    double ra = gen_sched_release_after(s);
+    if (s->rlen == 0 || isnan(ra) || s->rel_at[s->rhead] + ra > now)
+        return false;
+    *task = s->rel[s->rhead];
+    s->rhead = (s->rhead + 1) % (s->ntasks ? s->ntasks : 1);
+    s->rlen--;
+    return true;
+}
+
+void gen_sched_mispredicted(gen_sched *s)
+{
+    s->mispredictions++;
+}
+
+size_t gen_sched_line(const gen_sched *s)
+{
+    return s->rlen;
 }
 
 /* ---- the budget ---- */

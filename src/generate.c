@@ -97,6 +97,8 @@ typedef struct gtask {
     bool batch;                /* polled in the provider's batch lookups */
     bool never_sent;           /* journaled as never sent (resume) */
     bool counted;              /* counted against the concurrency limit */
+    bool released;             /* ... no longer: its slot freed by the clock
+                                * (gen_sched_release_after), not yet seen done */
     bool committed;            /* its units counted in g->committed_units */
     bool slot;                 /* holds a slot of the shared limiter (o->shared) */
     bool claimed;              /* its create claimed in the shared claims */
@@ -133,6 +135,8 @@ typedef struct gen_engine {
     gen_sched s;
     size_t *due;               /* batchable tasks whose poll is due (run_timers) */
     size_t ndue;
+    size_t *held;              /* ... held back to be looked up together (lookups_wait) */
+    size_t nheld;
     int deferred;              /* polls due held back by the gap since the last lookup */
     double *wanted;            /* scratch: the batchable tasks' poll times */
     double last_batch;         /* when the last batch lookup was sent */
@@ -156,6 +160,8 @@ typedef struct gen_engine {
     vb_error fatal_e;
     /* counters for the summary and the bench */
     int64_t n_create, n_poll, n_lookup, n_download, n_retry;
+    int64_t n_released, n_mispredicted;
+    int n_released_unseen;     /* tasks with gtask.released set */
     pthread_t thread;          /* the network thread (gen_thread) */
     bool thread_started, mu_ready;
 } gen_engine;
@@ -281,6 +287,10 @@ static void followers_end(gen_engine *g, size_t i);
 
 static void uncount(gen_engine *g, gtask *t)
 {
+    if (t->released) {
+        t->released = false;
+        g->n_released_unseen--;
+    }
     if (t->counted) {
         t->counted = false;
         gen_sched_idle(&g->s);
@@ -338,6 +348,9 @@ static void task_fail(gen_engine *g, size_t i, const char *status, const char *f
 
 static net_req *api_req(gen_engine *g, gtask *t, int kind, const char *path, char *body)
 {
+    /* A create's token was taken when it was let through (submit_ready). */
+    if (kind != K_CREATE && g->cfg->generate.rpm_counts == RPM_COUNTS_ALL)
+        gen_sched_charge(&g->s, util_now());
     net_req *r = net_req_new();
     r->url = vb_xasprintf("%s%s", g->ep.base_url, path);
     r->body = body;
@@ -688,7 +701,7 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
     free(t->pstatus);
     t->pstatus = vb_xstrdup(names[pr->status]);
     if (pr->status == PT_SUCCEED && !pr->video_url && g->pv->result_path) {
-        if (t->counted) {
+        if (t->counted || t->released) {
             learn(g, t, pr, now);
             uncount(g, t);
         }
@@ -718,7 +731,7 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
             return;
         }
         set_units(g, t, pr->units);
-        if (t->counted) {
+        if (t->counted || t->released) {
             learn(g, t, pr, now);
             uncount(g, t);
         }
@@ -748,6 +761,7 @@ static void task_seen(gen_engine *g, size_t i, provider_reply *pr)
     }
     double age = now - t->created;
     t->last_miss = age;
+    gen_sched_running(&g->s, age);
     t->state = G_WAIT;
     double d = gen_sched_repoll(&g->s, age, poll_interval(g), &g->rng);
     gen_sched_timer_set(&g->s, i, now + d);
@@ -803,6 +817,44 @@ static void hold_task(gen_engine *g, size_t i)
     t->state = G_HELD;
 }
 
+/* Slots freed by the clock at `now` (gen_sched_release_next): the
+ * tasks still waiting to be seen done stop counting. */
+static void release_due(gen_engine *g, double now)
+{
+    size_t i;
+    while (gen_sched_release_next(&g->s, now, &i)) {
+        gtask *t = &g->t[i];
+        if (t->counted && (t->state == G_WAIT || t->state == G_POLL)) {
+            t->counted = false;
+            t->released = true;
+            gen_sched_idle(&g->s);
+            g->n_released++;
+            g->n_released_unseen++;
+        }
+    }
+}
+
+/* A create refused for too many tasks while slots were freed by the
+ * clock: some task is taking longer. The released ones count again until
+ * seen done, and the clock is trusted less (gen_sched_mispredicted). */
+static void recount_released(gen_engine *g)
+{
+    for (size_t k = 0; k < g->n; k++) {
+        gtask *t = &g->t[k];
+        if (t->released) {
+            t->released = false;
+            t->counted = true;
+            gen_sched_busy(&g->s);
+            /* Back in the line, freed again after the longer margin
+             * (behind younger tasks: later, never earlier). */
+            gen_sched_created(&g->s, k, t->created);
+        }
+    }
+    g->n_released_unseen = 0;
+    g->n_mispredicted++;
+    gen_sched_mispredicted(&g->s);
+}
+
 static void on_create(gen_engine *g, size_t i, net_req *r)
 {
     gtask *t = &g->t[i];
@@ -835,6 +887,9 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         t->pstatus = vb_xstrdup("submitted");
         t->state = G_WAIT;
         gen_sched_timer_set(&g->s, i, now + gen_sched_first_poll(&g->s, poll_interval(g)));
+        if (!g->o->shared)
+            /* (The shared limiter's slots are freed by sight only.) */
+            gen_sched_created(&g->s, i, now);
         break;
     case PV_DUPLICATE:
         /* The id is known there: an earlier create did arrive. */
@@ -844,6 +899,8 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
     case PV_CONCURRENCY: {
         uncount(g, t);
         t->maybe_created = false;
+        if (v == PV_CONCURRENCY && g->n_released_unseen > 0)
+            recount_released(g);
         double d = r->retry_after >= 0 ? r->retry_after
                                        : backoff_delay(t->tries + 1, GEN_BACKOFF_BASE, 10, &g->rng);
         if (v == PV_RATE)
@@ -1046,7 +1103,15 @@ static void on_batch(gen_engine *g, net_req *r)
     size_t ended = 0;
     for (size_t x = 0; x < n; x++)
         ended += tasks[x].status == PT_SUCCEED || tasks[x].status == PT_FAILED;
-    if (all.verdict == PV_OK)
+    /* A lookup that found nothing done is a miss only if it asked about a
+     * task past its expected end: the tasks added to fill its room were
+     * not due (counted as misses, they held the last tasks' lookup back
+     * by a doubled gap). */
+    double e = gen_sched_expected(&g->s), now = util_now();
+    bool overdue = isnan(e);
+    for (size_t k = 0; k < b->n && !overdue; k++)
+        overdue = g->t[b->idx[k]].created > 0 && now - g->t[b->idx[k]].created >= e;
+    if (all.verdict == PV_OK && (ended > 0 || overdue))
         gen_sched_lookup_result(&g->s, ended);
     for (size_t k = 0; k < b->n; k++) {
         size_t i = b->idx[k];
@@ -1302,10 +1367,43 @@ static double lookup_hold(gen_engine *g, double now)
     return gen_sched_group_end(g->wanted, n, now, w);
 }
 
+/* Slots freed by the clock, every request counted, jobs waiting: a
+ * lookup during the run takes a submission's token (each one pushes the
+ * end out by 1/rate), while the last generation leaves a second or more
+ * of tokens unused. So the polls due are held back, to be looked up
+ * together once they fill half that many lookups (all of them, at the
+ * benchmark's limits: 3% less wall time than looking up every
+ * generation), or once the clock or the queue stops. */
+static bool lookups_wait(gen_engine *g)
+{
+    if (g->cfg->generate.rpm_counts != RPM_COUNTS_ALL || g->cfg->generate.rpm <= 0 ||
+        g->o->shared || !gen_sched_clocked(&g->s) || g->no_credit || g->auth_refused ||
+        g->budget_hit || g->draining || atomic_load(&g->stop))
+        return false;
+    /* Every slot taken and none to be freed by the clock (tasks counted
+     * again after a misprediction, or found running by a resume): only a
+     * lookup can free one. */
+    if (g->s.inflight >= g->s.max_inflight && gen_sched_line(&g->s) == 0)
+        return false;
+    double free_tokens = gen_sched_expected(&g->s) * g->cfg->generate.rpm / 60.0 / 2;
+    size_t most = g->pv->batch_max * (free_tokens > 1 ? (size_t)free_tokens : 1);
+    return g->nheld + 1 < most;
+}
+
+static void release_held(gen_engine *g)
+{
+    if (g->nheld > 0 && !lookups_wait(g)) {
+        memcpy(g->due + g->ndue, g->held, g->nheld * sizeof *g->held);
+        g->ndue += g->nheld;
+        g->nheld = 0;
+    }
+}
+
 static void run_timers(gen_engine *g, double now)
 {
     double hold;
     int q;
+    release_held(g);
     while (gen_sched_timer_due(&g->s, now)) {
         size_t i = gen_sched_timer_pop(&g->s);
         gtask *t = &g->t[i];
@@ -1321,6 +1419,8 @@ static void run_timers(gen_engine *g, double now)
         case G_WAIT:
             if (!t->batch) {
                 start_poll(g, i);
+            } else if (lookups_wait(g)) {
+                g->held[g->nheld++] = i;
             } else if (now < g->last_batch + gen_sched_batch_gap(&g->s, poll_interval(g)) &&
                        ((q = gen_sched_lookup_quorum(&g->s)) == 0 ||
                         g->deferred + (int)g->ndue + 1 < q)) {
@@ -1342,6 +1442,7 @@ static void run_timers(gen_engine *g, double now)
         default: break;
         }
     }
+    release_held(g);
     start_batches(g);
 }
 
@@ -1351,7 +1452,7 @@ static bool loop_done(gen_engine *g)
         return false;
     if (atomic_load(&g->stop))
         return g->cancels_sent;
-    if (gen_sched_timers(&g->s) > 0)
+    if (gen_sched_timers(&g->s) > 0 || g->nheld > 0)
         return false;
     /* Queued jobs that can never be submitted are held, not waited for. */
     if (gen_sched_queue_len(&g->s) > 0 &&
@@ -1376,6 +1477,7 @@ static void *gen_thread(void *arg)
             start_cancels(g);
         /* Creates first: a slot freed by the replies of the last round
          * is the scarce thing (run_timers starts downloads too). */
+        release_due(g, now);
         submit_ready(g, now);
         run_timers(g, now);
         /* Sleep until the next timer, the next token, or a reply. */
@@ -1936,6 +2038,7 @@ static int gen_prepare(gen_engine *g, generate_result *res)
                    cfg->generate.max_concurrent > 0 ? cfg->generate.max_concurrent : 3,
                    g->o->shared ? 0 : cfg->generate.rpm, util_now());
     g->due = vb_xcalloc(g->n ? g->n : 1, sizeof *g->due);
+    g->held = vb_xcalloc(g->n ? g->n : 1, sizeof *g->held);
     g->wanted = vb_xcalloc(g->n ? g->n : 1, sizeof *g->wanted);
     for (size_t i = 0; i < g->n; i++)
         g->t[i].batch = g->pv->batch_max > 0 && g->pv->batchable &&
@@ -1964,6 +2067,7 @@ static void gen_free(gen_engine *g)
     free(g->ready);
     free(g->t);
     free(g->due);
+    free(g->held);
     free(g->wanted);
     gen_sched_free(&g->s);
     net_free(&g->net);
@@ -2040,6 +2144,8 @@ void generate_end(generate_result *res)
         res->lookups = g->n_lookup;
         res->downloads = g->n_download;
         res->retries = g->n_retry;
+        res->released = g->n_released;
+        res->mispredicted = g->n_mispredicted;
     }
     if (g->mu_ready) {
         pthread_mutex_destroy(&g->mu);

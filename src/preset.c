@@ -99,6 +99,10 @@ static const char *const outside_names[] = {
     [OUTSIDE_REFUSE] = "refuse", [OUTSIDE_ALLOW] = "allow", NULL,
 };
 
+static const char *const rpm_counts_names[] = {
+    [RPM_COUNTS_ALL] = "all", [RPM_COUNTS_CREATES] = "creates", NULL,
+};
+
 static const char *const kling_api_names[] = {
     [KLING_API_AUTO] = "auto", [KLING_API_LEGACY] = "legacy", [KLING_API_CURRENT] = "current",
     NULL,
@@ -290,6 +294,7 @@ static const keydef keys[] = {
     { "generate", "max_concurrent", K_INT, offsetof(vb_config, generate.max_concurrent),
       F_POSITIVE, NULL, 1000 },
     { "generate", "rpm", K_INT, offsetof(vb_config, generate.rpm), F_POSITIVE, NULL, 100000 },
+    KE("generate", "rpm_counts", generate.rpm_counts, rpm_counts_names),
     KD("generate", "budget", K_DOUBLE, generate.budget, F_UNSET0),
     KD("generate", "poll_interval", K_DOUBLE, generate.poll_interval, F_POSITIVE),
     KD("generate", "task_timeout", K_DOUBLE, generate.task_timeout, F_POSITIVE),

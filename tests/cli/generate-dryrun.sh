@@ -54,7 +54,10 @@ check "plan: cat2 made once, as line 2" grep -Eq 'cat2 .* same request as line 2
 check "plan: totals" grep -q '^jobs: 5; unique requests: 4; duplicates: 1; refused locally: 0' "$T/plan.txt"
 check "plan: estimated cost" grep -q '^estimated cost: 13 units' "$T/plan.txt"
 check "plan: no budget" grep -q '^budget: none' "$T/plan.txt"
-check "plan: limits" grep -q '^limits: 3 tasks at once, 60 submissions a minute' "$T/plan.txt"
+check "plan: limits (every request counted)" grep -q '^limits: 3 tasks at once, 60 requests a minute' "$T/plan.txt"
+run_status 0 "dry run, rate counting creates only" "$T/plan-creates.txt" "$VBATCH" generate jobs/jobs.csv \
+    --dry-run --preset kling-clip --set generate.rpm_counts=creates
+check "plan: limits (creates counted)" grep -q '^limits: 3 tasks at once, 60 submissions a minute' "$T/plan-creates.txt"
 
 run_status 0 "dry run as JSON" "$T/plan.json" "$VBATCH" generate jobs/jobs.csv --dry-run --preset kling-clip \
     --format json --max-concurrent 7 --rpm 120
@@ -74,7 +77,7 @@ pyjson "$T/plan.json" "d['jobs'][3]['image'] == {'source': 'https://example.com/
     || fail "JSON: URL image"
 pyjson "$T/plan.json" "d['totals'] == {'jobs': 5, 'unique_requests': 4, 'duplicates': 1, 'refused': 0, 'estimated_units': 13, 'to_submit': 4, 'to_submit_units': 13, 'over_budget': 0}" \
     || fail "JSON: totals"
-pyjson "$T/plan.json" "d['limits']['max_concurrent'] == 7 and d['limits']['rpm'] == 120 and d['limits']['budget'] is None and d['limits']['base_url'].startswith('https://')" \
+pyjson "$T/plan.json" "d['limits']['max_concurrent'] == 7 and d['limits']['rpm'] == 120 and d['limits']['rpm_counts'] == 'all' and d['limits']['budget'] is None and d['limits']['base_url'].startswith('https://')" \
     || fail "JSON: limits from the options"
 
 # ---- budget: no new submission once the next would pass it ----

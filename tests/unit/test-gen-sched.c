@@ -3,7 +3,9 @@
  * timers), the submission queue FIFO across its growth and wrap, the
  * token bucket's refill and cap, submissions within rpm and within the
  * concurrency limit over a timeline, poll timing learnt from the
- * generation times seen, the budget rule's edges; and how a
+ * generation times seen, slots freed by the clock (and a server's own
+ * count never exceeded), requests charged to the bucket, the budget
+ * rule's edges; and how a
  * generate run's result maps to its exit status. */
 #include "config.h"
 #include "gen-sched.h"
@@ -456,6 +458,169 @@ static void test_polls(void)
     gen_sched_free(&s);
 }
 
+/* Slots freed by the clock: trusted only on steady, exact generation
+ * times; released in creation order; less trusted per misprediction. */
+static void test_clock(void)
+{
+    gen_sched s;
+    gen_sched_init(&s, 100, 2, 600, 0);
+    CHECK(isnan(gen_sched_release_after(&s)));
+    gen_sched_learn_took(&s, 2.0);
+    gen_sched_learn_took(&s, 1.98);
+    gen_sched_learn_took(&s, 1.99);
+    CHECK(isnan(gen_sched_release_after(&s)));   /* 3 known */
+    gen_sched_learn_took(&s, 2.0);
+    CHECK_NEAR(gen_sched_release_after(&s), 2.002, 1e-9);
+    /* a time we only guessed (from polls) */
+    gen_sched_learn(&s, 1.5, 2.5);
+    CHECK(isnan(gen_sched_release_after(&s)));
+    gen_sched_free(&s);
+
+    /* times 5% apart and more: not trusted */
+    gen_sched_init(&s, 100, 2, 600, 0);
+    for (int k = 0; k < 6; k++)
+        gen_sched_learn_took(&s, k == 3 ? 2.2 : 2.0);
+    CHECK(isnan(gen_sched_release_after(&s)));
+    gen_sched_free(&s);
+
+    gen_sched_init(&s, 3, 2, 600, 0);
+    for (int k = 0; k < 4; k++)
+        gen_sched_learn_took(&s, 2.0);
+    size_t t = 99;
+    CHECK(!gen_sched_release_next(&s, 10, &t));      /* nothing created */
+    gen_sched_created(&s, 2, 0.0);
+    gen_sched_created(&s, 0, 0.1);
+    gen_sched_created(&s, 1, 0.2);
+    CHECK(!gen_sched_release_next(&s, 2.001, &t));   /* within the margin */
+    CHECK(gen_sched_release_next(&s, 2.05, &t));
+    CHECK_INT(t, 2);
+    CHECK(!gen_sched_release_next(&s, 2.05, &t));
+    /* the wait of a job queued with every slot taken ends at the next
+     * release */
+    gen_sched_queue_push(&s, 2, false);
+    gen_sched_busy(&s);
+    gen_sched_busy(&s);
+    CHECK_NEAR(gen_sched_wait(&s, 2.05, 1.0), 0.052, 1e-9);  /* 0.1 + 2.002 */
+    CHECK(gen_sched_clocked(&s));
+    CHECK_NEAR(gen_sched_batch_gap(&s, 5), 2.0, 1e-9);  /* lookups only fetch videos */
+    CHECK_INT(gen_sched_lookup_quorum(&s), 0);
+    CHECK(gen_sched_release_next(&s, 9, &t));
+    CHECK_INT(t, 0);
+    CHECK(gen_sched_release_next(&s, 9, &t));
+    CHECK_INT(t, 1);
+    CHECK(!gen_sched_release_next(&s, 9, &t));
+    /* a wrap of the line (a task created again after a cancel) */
+    for (size_t k = 0; k < 5; k++)
+        gen_sched_created(&s, k % 3, 10.0 + (double)k);
+    int n = 0;
+    while (gen_sched_release_next(&s, 100, &t))
+        n++;
+    CHECK_INT(n, 3);
+    /* mispredictions double the margin; the third ends the trust */
+    gen_sched_mispredicted(&s);
+    CHECK_NEAR(gen_sched_release_after(&s), 2.004, 1e-9);
+    gen_sched_mispredicted(&s);
+    CHECK_NEAR(gen_sched_release_after(&s), 2.008, 1e-9);
+    gen_sched_mispredicted(&s);
+    CHECK(isnan(gen_sched_release_after(&s)));
+    CHECK(!gen_sched_clocked(&s));
+    gen_sched_free(&s);
+
+    /* before any task ends: lookups half the oldest running age apart */
+    gen_sched_init(&s, 10, 2, 600, 0);
+    CHECK_NEAR(gen_sched_batch_gap(&s, 5), 0.1, 1e-9);
+    gen_sched_running(&s, 1.5);
+    gen_sched_running(&s, 1.0);
+    CHECK_NEAR(gen_sched_batch_gap(&s, 5), 0.75, 1e-9);
+    gen_sched_running(&s, 30);
+    CHECK_NEAR(gen_sched_batch_gap(&s, 5), 5, 1e-9);    /* poll_interval at most */
+    gen_sched_free(&s);
+}
+
+/* Requests other than submissions take tokens without waiting: the
+ * submissions pay the debt back. */
+static void test_charge(void)
+{
+    gen_sched s;
+    gen_sched_init(&s, 10, 5, 600, 0);   /* 10 a second */
+    gen_sched_queue_push(&s, 0, false);
+    CHECK(gen_sched_may_submit(&s, 0));
+    gen_sched_charge(&s, 0);
+    gen_sched_charge(&s, 0);
+    CHECK(!gen_sched_may_submit(&s, 0));  /* 1 - 2 = -1 */
+    CHECK_NEAR(gen_sched_wait(&s, 0, 1.0), 0.2, 1e-9);
+    CHECK(!gen_sched_may_submit(&s, 0.19));
+    CHECK(gen_sched_may_submit(&s, 0.2));
+    gen_sched_free(&s);
+    /* without rpm: nothing to charge */
+    gen_sched_init(&s, 10, 5, 0, 0);
+    for (int k = 0; k < 100; k++)
+        gen_sched_charge(&s, 0);
+    CHECK(gen_sched_may_submit(&s, 0));
+    gen_sched_free(&s);
+}
+
+/* The clock against a server that counts its own tasks: tasks run
+ * exactly `run` s there and are seen done by a lookup `seen` s later;
+ * freed by the clock, the slots are reused as the server frees them
+ * (never one too many), and the submissions keep the rate's pace instead
+ * of a lookup's delay per slot and wave. */
+static void simulate_clock(int jobs, int slots, int rpm, double run, double seen)
+{
+    gen_sched s;
+    gen_sched_init(&s, (size_t)jobs, slots, rpm, 0);
+    for (int i = 0; i < jobs; i++)
+        gen_sched_queue_push(&s, (size_t)i, false);
+    double *start = calloc((size_t)jobs, sizeof *start);
+    bool *counted = calloc((size_t)jobs, sizeof *counted);
+    int nsub = 0, over = 0, steps = 0;
+    double now = 0, last = 0;
+    while ((gen_sched_queue_len(&s) > 0 || gen_sched_timers(&s) > 0) && steps++ < 1000000) {
+        while (gen_sched_timer_due(&s, now)) {
+            size_t i = gen_sched_timer_pop(&s);  /* seen done */
+            gen_sched_learn_took(&s, run);
+            if (counted[i]) {
+                counted[i] = false;
+                gen_sched_idle(&s);
+            }
+        }
+        size_t i;
+        while (gen_sched_release_next(&s, now, &i))
+            if (counted[i]) {
+                counted[i] = false;
+                gen_sched_idle(&s);
+            }
+        while (gen_sched_queue_len(&s) > 0 && gen_sched_may_submit(&s, now)) {
+            i = gen_sched_queue_pop(&s);
+            int busy = 0;   /* the server's count */
+            for (int k = 0; k < nsub; k++)
+                busy += start[k] + run > now;
+            over += busy >= slots;
+            gen_sched_take(&s);
+            gen_sched_busy(&s);
+            counted[i] = true;
+            start[nsub++] = now;
+            last = now;
+            gen_sched_created(&s, i, now);
+            gen_sched_timer_set(&s, i, now + run + seen);
+        }
+        now += gen_sched_wait(&s, now, 0.25);
+    }
+    CHECK_INT(nsub, jobs);
+    CHECK_INT(over, 0);
+    /* the pace of the tighter limit, plus the first wave's lookups */
+    double by_rate = (jobs - 1) * 60.0 / rpm;
+    double by_slots = (double)((jobs + slots - 1) / slots - 1) * run;
+    double bound = (by_rate > by_slots ? by_rate : by_slots) + run + seen + 0.05 * jobs / slots;
+    if (last > bound)
+        fprintf(stderr, "simulate_clock(%d, %d, %d): last submission at %g s, expected by %g\n",
+                jobs, slots, rpm, last, bound);
+    CHECK(last <= bound);
+    free(start);
+    free(counted);
+    gen_sched_free(&s);
+}
+
 static void test_budget(void)
 {
     /* no budget */
@@ -511,6 +676,10 @@ int main(void)
     test_pauses();
     test_timeline();
     test_polls();
+    test_clock();
+    test_charge();
+    simulate_clock(500, 20, 600, 2, 0.5);   /* the limits balance */
+    simulate_clock(200, 5, 6000, 1, 0.3);   /* the slots bind */
     test_budget();
     test_exit_status();
     return check_result("test-gen-sched");
