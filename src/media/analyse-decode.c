@@ -28,6 +28,12 @@
  * time is subtracted, as the ffmpeg command-line tool does, so the numbers
  * match `ffmpeg -i F -vf blackdetect,... -f null -`.
  *
+ * An item that has more than one core (a file alone, a long one, the
+ * last of a batch) decodes and filters its sound on a thread of its own,
+ * fed the audio packets by the reader, so that the pass takes about as
+ * long as the video decode; with one core each, the workers already keep
+ * the cores busy and one thread per item does it all.
+ *
  * The result's output and parsing, which need no libavfilter, are in
  * analyse.c (the core). */
 #include "config.h"
@@ -37,6 +43,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +105,8 @@ typedef struct an_stream {
     double pkt_end;              /* end of the last packet read, seconds */
 } an_stream;
 
+struct an_audio;
+
 typedef struct an_ctx {
     const char *path;
     const analyse_config *cfg;
@@ -115,8 +124,31 @@ typedef struct an_ctx {
     double peak;                 /* true peak so far, linear */
     int64_t loud_blocks;         /* ebur128's 100 ms blocks seen */
     int64_t loud_every;          /* one point kept every that many blocks */
+    int64_t decode_errors;       /* this context's, into r at the end */
+    int64_t corrupt_frames;
+    atomic_bool *quit;           /* the audio thread's context: stop when set
+                                    (the reader alone looks at io) */
+    struct an_audio *audio;      /* the audio thread, NULL if none (owned) */
     vb_error *e;
 } an_ctx;
+
+/* The audio thread: a copy of the context for the sound (its own frames,
+ * counters and error), the packets the reader queues for it. */
+#define AN_AUDIO_QUEUE 256
+
+typedef struct an_audio {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    AVPacket *q[AN_AUDIO_QUEUE]; /* owned */
+    unsigned head, n;
+    bool end;                    /* no more packets: drain and finish */
+    bool done;                   /* the thread has finished */
+    int rc;                      /* its result: 0, or -1 with e set */
+    atomic_bool quit;
+    an_ctx c;
+    vb_error e;
+} an_audio;
 
 static void quiet_logs(void)
 {
@@ -140,6 +172,8 @@ static int fail_timeout(an_ctx *c)
 /* Should the pass stop: the item's clock or [analyse] timeout. */
 static bool stopping(an_ctx *c)
 {
+    if (c->quit)
+        return atomic_load(c->quit);
     return mediaio_check(c->io) != MEDIAIO_GO;
 }
 
@@ -147,6 +181,8 @@ static bool stopping(an_ctx *c)
  * error): -1 with the reason in c->e; else 0. */
 static int reader_failed(an_ctx *c)
 {
+    if (c->quit)
+        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: audio stopped", c->path);
     if (mediaio_check(c->io) == MEDIAIO_TIMEOUT)
         return fail_timeout(c);
     return mediaio_error(c->io, c->e);
@@ -562,7 +598,7 @@ static int video_frame(an_ctx *c, AVFrame *f)
     AVRational tb = s->st->time_base;
     r->video_frames++;
     if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags)
-        r->corrupt_frames++;
+        c->corrupt_frames++;
     int64_t d = FRAME_DURATION(f);
     double dur = d > 0 ? (double)d * av_q2d(tb) : s->nominal;
     int64_t ts = f->best_effort_timestamp;
@@ -614,7 +650,7 @@ static int audio_frame(an_ctx *c, AVFrame *f)
         return 0;
     r->audio_frames++;
     if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags)
-        r->corrupt_frames++;
+        c->corrupt_frames++;
     AVRational stb = (AVRational){ 1, f->sample_rate };
     int64_t ts = f->best_effort_timestamp;
     int64_t pts = ts != AV_NOPTS_VALUE ? av_rescale_q(ts - s->offset, s->st->time_base, stb)
@@ -673,13 +709,145 @@ static int decode(an_ctx *c, an_stream *s, const AVPacket *pkt)
 {
     an_frame_ctx x = { c, s };
     for (;;) {
-        int rc = media_decode_packet(s->dec, pkt, c->frame, &c->r->decode_errors,
+        int rc = media_decode_packet(s->dec, pkt, c->frame, &c->decode_errors,
                                      decoded_frame, &x);
         if (rc <= 0)
             return rc;
         if (stopping(c))
             return reader_failed(c);
     }
+}
+
+/* ---- the audio thread ---- */
+
+static void *audio_main(void *arg)
+{
+    an_audio *w = arg;
+    an_ctx *c = &w->c;
+    int rc = 0;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (w->n == 0 && !w->end && !atomic_load(&w->quit))
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (atomic_load(&w->quit) || w->n == 0) {
+            pthread_mutex_unlock(&w->mu);
+            break;
+        }
+        AVPacket *pkt = w->q[w->head];
+        w->q[w->head] = NULL;
+        w->head = (w->head + 1) % AN_AUDIO_QUEUE;
+        w->n--;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        rc = decode(c, &c->a, pkt);
+        av_packet_free(&pkt);
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0 && !atomic_load(&w->quit))
+        rc = decode(c, &c->a, NULL);
+    if (rc == 0 && !atomic_load(&w->quit)) {
+        int frc = audio_graph_end(c);
+        if (frc < 0)
+            rc = fail_av(c, VB_ERR_INTERNAL, frc, "audio filter");
+    }
+    pthread_mutex_lock(&w->mu);
+    w->rc = rc < 0 ? -1 : 0;
+    w->done = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Start the audio thread on a copy of c's sound: from now on only the
+ * thread touches c->a and the sound's figures. */
+static int audio_start(an_ctx *c)
+{
+    an_audio *w = vb_xcalloc(1, sizeof *w);
+    w->c = *c;
+    w->c.frame = av_frame_alloc();
+    w->c.out = av_frame_alloc();
+    w->c.e = &w->e;
+    w->c.quit = &w->quit;
+    w->c.io = NULL;
+    w->c.decode_errors = w->c.corrupt_frames = 0;
+    atomic_init(&w->quit, false);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (!w->c.frame || !w->c.out || pthread_create(&w->thread, NULL, audio_main, w) != 0) {
+        av_frame_free(&w->c.frame);
+        av_frame_free(&w->c.out);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        free(w);
+        return -1;
+    }
+    c->audio = w;
+    return 0;
+}
+
+/* Queue the packet (moved from pkt) for the audio thread, waiting while
+ * the queue is full; -1 with c->e set if the thread has failed. */
+static int audio_push(an_ctx *c, AVPacket *pkt)
+{
+    an_audio *w = c->audio;
+    AVPacket *p = av_packet_alloc();
+    if (!p)
+        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: out of memory", c->path);
+    av_packet_move_ref(p, pkt);
+    pthread_mutex_lock(&w->mu);
+    while (w->n == AN_AUDIO_QUEUE && !w->done)
+        pthread_cond_wait(&w->cv, &w->mu);
+    bool failed = w->done;
+    if (!failed) {
+        w->q[(w->head + w->n) % AN_AUDIO_QUEUE] = p;
+        w->n++;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (failed) {
+        av_packet_free(&p);
+        *c->e = w->e;
+        return -1;
+    }
+    return 0;
+}
+
+/* Wait for the audio thread (quit: tell it to stop first) and take back
+ * the sound's state; -1 with c->e set if it failed. */
+static int audio_join(an_ctx *c, bool quit)
+{
+    an_audio *w = c->audio;
+    if (!w)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    w->end = true;
+    if (quit)
+        atomic_store(&w->quit, true);
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    for (unsigned i = 0; i < AN_AUDIO_QUEUE; i++)
+        av_packet_free(&w->q[i]);
+    an_ctx *a = &w->c;
+    c->a = a->a;
+    c->silence = a->silence;
+    c->loudness_seen = a->loudness_seen;
+    c->peak = a->peak;
+    c->loud_blocks = a->loud_blocks;
+    c->loud_every = a->loud_every;
+    c->decode_errors += a->decode_errors;
+    c->corrupt_frames += a->corrupt_frames;
+    av_frame_free(&a->frame);
+    av_frame_free(&a->out);
+    int rc = w->rc;
+    if (rc < 0 && !quit)
+        *c->e = w->e;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+    c->audio = NULL;
+    return rc;
 }
 
 /* ---- opening ---- */
@@ -901,6 +1069,7 @@ static void summarise(an_ctx *c, int read_error)
 
 static void ctx_free(an_ctx *c)
 {
+    audio_join(c, true);
     avfilter_graph_free(&c->v.graph);
     avfilter_graph_free(&c->a.graph);
     avcodec_free_context(&c->v.dec);
@@ -919,6 +1088,8 @@ static int run(an_ctx *c)
 {
     analyse_result *r = c->r;
     int read_error = 0, rc;
+    if (c->a.dec && c->v.dec && c->threads != 1 && audio_start(c) != 0)
+        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: cannot start the audio thread", c->path);
     for (;;) {
         if (stopping(c))
             return reader_failed(c);
@@ -947,14 +1118,18 @@ static int run(an_ctx *c)
             av_packet_unref(c->pkt);
             continue;
         }
-        rc = decode(c, s, c->pkt);
+        rc = s == &c->a && c->audio ? audio_push(c, c->pkt) : decode(c, s, c->pkt);
         av_packet_unref(c->pkt);
         if (rc < 0)
             return -1;
     }
     if (c->v.dec && decode(c, &c->v, NULL) < 0)
         return -1;
-    if (c->a.dec && decode(c, &c->a, NULL) < 0)
+    /* the audio thread has drained its decoder and graph */
+    bool threaded = c->audio != NULL;
+    if (threaded && audio_join(c, false) < 0)
+        return -1;
+    if (c->a.dec && !threaded && decode(c, &c->a, NULL) < 0)
         return -1;
     /* In key-frame mode the picture is known up to the last packet. */
     if (c->keyframes && c->v.index >= 0 && c->v.pkt_end > 0 &&
@@ -966,6 +1141,8 @@ static int run(an_ctx *c)
     rc = audio_graph_end(c);
     if (rc < 0)
         return fail_av(c, VB_ERR_INTERNAL, rc, "audio filter");
+    r->decode_errors = c->decode_errors;
+    r->corrupt_frames = c->corrupt_frames;
     summarise(c, read_error);
     return 0;
 }

@@ -171,6 +171,29 @@ for range in tv pc; do
         fail "black_$range: three black runs (the threshold, 98%, the end)"
 done
 
+# A file alone has both cores: its sound is decoded and filtered on a
+# thread of its own (the batch above gave most items one core each, and
+# one thread); the findings are the filters' all the same.
+for c in clean silence mute loud damaged truncated; do
+    f=$(ls "$IN"/analyse_"$c".*)
+    rm -rf "$T/alone"
+    "$VBATCH" process "$f" --deep --config "$T/analyse.ini" --output "$T/alone" --quiet
+    check "analyse_$c alone: agrees with ffmpeg" \
+        "$PYTHON3" "$T/agree.py" "$T/alone/analyse_$c/metadata/analysis.json" "$T/ff-$c.err" "$FRAME"
+    check "analyse_$c alone: the counts of the batch's run" "$PYTHON3" - \
+        "$OUT/analyse_$c/metadata/analysis.json" "$T/alone/analyse_$c/metadata/analysis.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+keys = ("video_frames", "audio_frames", "decode_errors", "corrupt_frames", "audio_end", "video_end",
+        "incomplete", "broke_reason", "silence", "integrated_lufs", "loudness_range", "true_peak",
+        "loudness_series")
+bad = [k for k in keys if a.get(k) != b.get(k)]
+if bad:
+    print("    differ:", bad, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+done
+
 # The loudness over time: ebur128's momentary and short-term loudness of
 # each 100 ms block, as the ffmpeg CLI's own filter prints them.
 f=$(ls "$IN"/analyse_clean.*)
