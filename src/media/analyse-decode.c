@@ -7,12 +7,16 @@
  * One pass: packets are read with libavformat, decoded with libavcodec and
  * the frames pushed through two in-process libavfilter graphs,
  *
- *   video: buffer -> blackdetect -> freezedetect -> buffersink
+ *   video: buffer -> [blackdetect] -> freezedetect -> buffersink
  *   audio: abuffer -> asplit -> silencedetect -> abuffersink
  *                           \-> ebur128 (peak=true, metadata=1) -> abuffersink
  *
  * and the filters' findings are read from the frame metadata that comes
- * out of the sinks, never from log text. ebur128 re-cuts the audio into
+ * out of the sinks, never from log text. For the 8-bit formats the black
+ * count is done here instead, as blackdetect does it (luma samples at or
+ * under its threshold, the same ratio, the same runs), 16 at a time: the
+ * filter's plain loop was a tenth of the pass (bench/analyse.sh); other
+ * formats keep the filter. ebur128 re-cuts the audio into
  * 100 ms frames and keeps the metadata of the first input frame only, so
  * silencedetect gets a branch of its own.
  *
@@ -24,6 +28,12 @@
  * time is subtracted, as the ffmpeg command-line tool does, so the numbers
  * match `ffmpeg -i F -vf blackdetect,... -f null -`.
  *
+ * An item that has more than one core (a file alone, a long one, the
+ * last of a batch) decodes and filters its sound on a thread of its own,
+ * fed the audio packets by the reader, so that the pass takes about as
+ * long as the video decode; with one core each, the workers already keep
+ * the cores busy and one thread per item does it all.
+ *
  * The result's output and parsing, which need no libavfilter, are in
  * analyse.c (the core). */
 #include "config.h"
@@ -33,6 +43,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +55,10 @@
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
 #include <libavutil/channel_layout.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* AVFrame.duration replaced pkt_duration in libavutil 57.30. */
 #if LIBAVUTIL_VERSION_INT >= AV_VERSION_INT(57, 30, 100)
@@ -74,6 +89,9 @@ typedef struct an_stream {
     AVFilterContext *sink;       /* video: black+freeze; audio: silence */
     AVFilterContext *sink2;      /* audio: ebur128 (NULL without loudness) */
     int width, height, format, rate;
+    bool graph_on;               /* video: frames go through the graph */
+    bool black_on;               /* video: black counted here (8-bit) */
+    unsigned black_th;           /* blackdetect's pixel_black_th_i */
     AVChannelLayout layout;
     /* on the sink side */
     int64_t last_pts;            /* sink time base, AV_NOPTS_VALUE if none */
@@ -86,6 +104,8 @@ typedef struct an_stream {
     /* on the demuxer side */
     double pkt_end;              /* end of the last packet read, seconds */
 } an_stream;
+
+struct an_audio;
 
 typedef struct an_ctx {
     const char *path;
@@ -104,8 +124,31 @@ typedef struct an_ctx {
     double peak;                 /* true peak so far, linear */
     int64_t loud_blocks;         /* ebur128's 100 ms blocks seen */
     int64_t loud_every;          /* one point kept every that many blocks */
+    int64_t decode_errors;       /* this context's, into r at the end */
+    int64_t corrupt_frames;
+    atomic_bool *quit;           /* the audio thread's context: stop when set
+                                    (the reader alone looks at io) */
+    struct an_audio *audio;      /* the audio thread, NULL if none (owned) */
     vb_error *e;
 } an_ctx;
+
+/* The audio thread: a copy of the context for the sound (its own frames,
+ * counters and error), the packets the reader queues for it. */
+#define AN_AUDIO_QUEUE 256
+
+typedef struct an_audio {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    AVPacket *q[AN_AUDIO_QUEUE]; /* owned */
+    unsigned head, n;
+    bool end;                    /* no more packets: drain and finish */
+    bool done;                   /* the thread has finished */
+    int rc;                      /* its result: 0, or -1 with e set */
+    atomic_bool quit;
+    an_ctx c;
+    vb_error e;
+} an_audio;
 
 static void quiet_logs(void)
 {
@@ -129,6 +172,8 @@ static int fail_timeout(an_ctx *c)
 /* Should the pass stop: the item's clock or [analyse] timeout. */
 static bool stopping(an_ctx *c)
 {
+    if (c->quit)
+        return atomic_load(c->quit);
     return mediaio_check(c->io) != MEDIAIO_GO;
 }
 
@@ -136,6 +181,8 @@ static bool stopping(an_ctx *c)
  * error): -1 with the reason in c->e; else 0. */
 static int reader_failed(an_ctx *c)
 {
+    if (c->quit)
+        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: audio stopped", c->path);
     if (mediaio_check(c->io) == MEDIAIO_TIMEOUT)
         return fail_timeout(c);
     return mediaio_error(c->io, c->e);
@@ -170,10 +217,91 @@ static int add_filter(AVFilterGraph *g, AVFilterContext *prev, unsigned pad,
     return rc;
 }
 
+/* An option as the filter reads it: written with "%.9g", parsed back. */
+static double filter_opt(double v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%.9g", v);
+    return strtod(b, NULL);
+}
+
+/* blackdetect's pixel_black_th_i for an 8-bit format whose luma it reads
+ * as it is (its config_input: full-range formats from 0 to 255, the
+ * others from 16 to 235, truncated), -1 for the formats left to it. */
+static int black_threshold(int format, double pix_th)
+{
+    switch (format) {
+    case AV_PIX_FMT_YUVJ420P:
+    case AV_PIX_FMT_YUVJ422P:
+    case AV_PIX_FMT_YUVJ444P:
+        return (int)(unsigned)(pix_th * 255);
+    case AV_PIX_FMT_GRAY8:
+    case AV_PIX_FMT_YUV410P:
+    case AV_PIX_FMT_YUV411P:
+    case AV_PIX_FMT_YUV420P:
+    case AV_PIX_FMT_YUV422P:
+    case AV_PIX_FMT_YUV444P:
+    case AV_PIX_FMT_NV12:
+    case AV_PIX_FMT_NV21:
+        return (int)(unsigned)(16 + pix_th * (235 - 16));
+    default:
+        return -1;
+    }
+}
+
+/* Luma samples at or under th, 32 at a time where SSE2 is there (always
+ * on x86-64): a byte counter per lane, emptied every 255 steps. */
+static uint64_t black_count(const AVFrame *f, unsigned th)
+{
+    uint64_t n = 0;
+    const uint8_t *row = f->data[0];
+    for (int y = 0; y < f->height; y++, row += f->linesize[0]) {
+        int x = 0;
+#ifdef __SSE2__
+        const __m128i t = _mm_set1_epi8((char)th), zero = _mm_setzero_si128();
+        for (int steps = f->width / 32; steps > 0;) {
+            int k = steps < 255 ? steps : 255;
+            steps -= k;
+            const uint8_t *p = row + x;
+            x += 32 * k;
+            __m128i acc0 = zero, acc1 = zero;
+            for (; k > 0; k--, p += 32) {
+                __m128i v0 = _mm_loadu_si128((const __m128i *)p);
+                __m128i v1 = _mm_loadu_si128((const __m128i *)(p + 16));
+                /* v <= th where min(v, th) == v: -1 in that lane */
+                acc0 = _mm_sub_epi8(acc0, _mm_cmpeq_epi8(_mm_min_epu8(v0, t), v0));
+                acc1 = _mm_sub_epi8(acc1, _mm_cmpeq_epi8(_mm_min_epu8(v1, t), v1));
+            }
+            __m128i sum = _mm_add_epi64(_mm_sad_epu8(acc0, zero), _mm_sad_epu8(acc1, zero));
+            n += (uint64_t)_mm_cvtsi128_si32(sum) +
+                 (uint64_t)_mm_cvtsi128_si32(_mm_srli_si128(sum, 8));
+        }
+#endif
+        for (; x < f->width; x++)
+            n += row[x] <= th;
+    }
+    return n;
+}
+
+/* Set up the picture's look for frames like f: the black count here or
+ * blackdetect, and a graph only for the filters left (none in key-frame
+ * mode with the count here). */
 static int video_graph_new(an_ctx *c, const AVFrame *f)
 {
     an_stream *s = &c->v;
     const analyse_config *cfg = c->cfg;
+    bool look = !cfg->no_picture_filters;
+    int th = look ? black_threshold(f->format, filter_opt(cfg->black_pixel_threshold)) : -1;
+    s->graph_on = true;
+    s->black_on = th >= 0;
+    s->black_th = th >= 0 ? (unsigned)th : 0;
+    s->width = f->width;
+    s->height = f->height;
+    s->format = f->format;
+    /* A freeze can not be told from key frames seconds apart. */
+    bool freeze = look && !c->keyframes;
+    if (!freeze && (s->black_on || !look))
+        return 0;
     s->graph = avfilter_graph_alloc();
     if (!s->graph)
         return AVERROR(ENOMEM);
@@ -188,10 +316,9 @@ static int video_graph_new(an_ctx *c, const AVFrame *f)
     prev = s->src;
     snprintf(args, sizeof args, "d=%.9g:pic_th=%.9g:pix_th=%.9g", cfg->black_min_duration,
              cfg->black_picture_threshold, cfg->black_pixel_threshold);
-    if (rc >= 0 && !cfg->no_picture_filters)
+    if (rc >= 0 && look && !s->black_on)
         rc = add_filter(s->graph, prev, 0, "blackdetect", args, &prev);
-    /* A freeze can not be told from key frames seconds apart. */
-    if (rc >= 0 && !c->keyframes && !cfg->no_picture_filters) {
+    if (rc >= 0 && freeze) {
         snprintf(args, sizeof args, "n=%.9g:d=%.9g", cfg->freeze_noise, cfg->freeze_min_duration);
         rc = add_filter(s->graph, prev, 0, "freezedetect", args, &prev);
     }
@@ -199,9 +326,6 @@ static int video_graph_new(an_ctx *c, const AVFrame *f)
         rc = add_filter(s->graph, prev, 0, "buffersink", NULL, &s->sink);
     if (rc >= 0)
         rc = avfilter_graph_config(s->graph, NULL);
-    s->width = f->width;
-    s->height = f->height;
-    s->format = f->format;
     return rc;
 }
 
@@ -254,6 +378,35 @@ static double frame_end(const an_stream *s, const AVFrame *f, AVRational tb, dou
     return t + (d > 0 ? (double)d * av_q2d(tb) : s->nominal);
 }
 
+/* A black run starts (the first black picture) or ends (the first one
+ * after it, whatever the run's length): blackdetect's minimum applies to
+ * what it logs, so it is applied here the same way, in time-base units. */
+static void black_edge(an_ctx *c, bool start, int64_t pts, double t, AVRational tb)
+{
+    if (start) {
+        c->black = (an_run){ true, t, pts };
+        return;
+    }
+    if (!c->black.open)
+        return;
+    int64_t min = (int64_t)(c->cfg->black_min_duration / av_q2d(tb));
+    if (pts - c->black.start_pts >= min)
+        seg_add(&c->r->black, &c->r->nblack, c->black.start, t);
+    c->black.open = false;
+}
+
+/* The black count of one frame (f->pts set), as blackdetect's
+ * filter_frame decides a picture is black. */
+static void black_frame(an_ctx *c, const AVFrame *f)
+{
+    an_stream *s = &c->v;
+    double ratio = (double)black_count(f, s->black_th) / ((double)f->width * f->height);
+    bool black = ratio >= filter_opt(c->cfg->black_picture_threshold);
+    AVRational tb = s->st->time_base;
+    if (black != c->black.open)
+        black_edge(c, black, f->pts, (double)f->pts * av_q2d(tb), tb);
+}
+
 static void video_out(an_ctx *c, const AVFrame *f)
 {
     an_stream *s = &c->v;
@@ -267,16 +420,11 @@ static void video_out(an_ctx *c, const AVFrame *f)
      * the run, whatever its length; its minimum applies to what it logs,
      * so apply it here the same way (in time-base units). */
     dict_double(f->metadata, "lavfi.black_start", &found);
-    if (found) {
-        c->black = (an_run){ true, t, f->pts };
-    }
+    if (found)
+        black_edge(c, true, f->pts, t, tb);
     dict_double(f->metadata, "lavfi.black_end", &found);
-    if (found && c->black.open) {
-        int64_t min = (int64_t)(c->cfg->black_min_duration / av_q2d(tb));
-        if (f->pts - c->black.start_pts >= min)
-            seg_add(&r->black, &r->nblack, c->black.start, t);
-        c->black.open = false;
-    }
+    if (found)
+        black_edge(c, false, f->pts, t, tb);
     /* freezedetect marks the frame where the freeze has lasted long
      * enough, with the time it began as the value, and the first moving
      * frame after it. */
@@ -403,14 +551,17 @@ static int audio_drain(an_ctx *c)
 static int video_graph_end(an_ctx *c, double end)
 {
     an_stream *s = &c->v;
-    if (!s->graph)
+    if (!s->graph_on)
         return 0;
-    int rc = av_buffersrc_add_frame_flags(s->src, NULL, 0);
-    if (rc >= 0)
-        rc = video_drain(c);
+    int rc = 0;
+    if (s->graph) {
+        rc = av_buffersrc_add_frame_flags(s->src, NULL, 0);
+        if (rc >= 0)
+            rc = video_drain(c);
+    }
     double e = fmax(s->last_end, end);
     if (c->black.open && s->last_pts != AV_NOPTS_VALUE) {
-        AVRational tb = av_buffersink_get_time_base(s->sink);
+        AVRational tb = s->st->time_base;
         int64_t min = (int64_t)(c->cfg->black_min_duration / av_q2d(tb));
         /* blackdetect's uninit measures to the last frame's start; a key
          * frame stands for the picture up to the end */
@@ -424,6 +575,7 @@ static int video_graph_end(an_ctx *c, double end)
     c->black.open = c->freeze.open = false;
     avfilter_graph_free(&s->graph);
     s->src = s->sink = s->sink2 = NULL;
+    s->graph_on = s->black_on = false;
     return rc;
 }
 
@@ -452,7 +604,7 @@ static int video_frame(an_ctx *c, AVFrame *f)
     AVRational tb = s->st->time_base;
     r->video_frames++;
     if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags)
-        r->corrupt_frames++;
+        c->corrupt_frames++;
     int64_t d = FRAME_DURATION(f);
     double dur = d > 0 ? (double)d * av_q2d(tb) : s->nominal;
     int64_t ts = f->best_effort_timestamp;
@@ -470,16 +622,23 @@ static int video_frame(an_ctx *c, AVFrame *f)
     f->pts = ts - s->offset;
 
     int rc;
-    if (s->graph && (f->width != s->width || f->height != s->height || f->format != s->format)) {
+    if (s->graph_on && (f->width != s->width || f->height != s->height || f->format != s->format)) {
         rc = video_graph_end(c, 0);
         if (rc < 0)
             return fail_av(c, VB_ERR_INTERNAL, rc, "video filter");
     }
-    if (!s->graph) {
+    if (!s->graph_on) {
         s->last_pts = AV_NOPTS_VALUE;
         rc = video_graph_new(c, f);
         if (rc < 0)
             return fail_av(c, VB_ERR_INTERNAL, rc, "cannot set up the video filters");
+    }
+    if (s->black_on)
+        black_frame(c, f);
+    if (!s->graph) {
+        s->last_pts = f->pts;
+        s->last_end = frame_end(s, f, tb, (double)f->pts * av_q2d(tb));
+        return 0;
     }
     rc = av_buffersrc_add_frame_flags(s->src, f, 0);
     if (rc >= 0)
@@ -497,7 +656,7 @@ static int audio_frame(an_ctx *c, AVFrame *f)
         return 0;
     r->audio_frames++;
     if ((f->flags & AV_FRAME_FLAG_CORRUPT) || f->decode_error_flags)
-        r->corrupt_frames++;
+        c->corrupt_frames++;
     AVRational stb = (AVRational){ 1, f->sample_rate };
     int64_t ts = f->best_effort_timestamp;
     int64_t pts = ts != AV_NOPTS_VALUE ? av_rescale_q(ts - s->offset, s->st->time_base, stb)
@@ -556,13 +715,145 @@ static int decode(an_ctx *c, an_stream *s, const AVPacket *pkt)
 {
     an_frame_ctx x = { c, s };
     for (;;) {
-        int rc = media_decode_packet(s->dec, pkt, c->frame, &c->r->decode_errors,
+        int rc = media_decode_packet(s->dec, pkt, c->frame, &c->decode_errors,
                                      decoded_frame, &x);
         if (rc <= 0)
             return rc;
         if (stopping(c))
             return reader_failed(c);
     }
+}
+
+/* ---- the audio thread ---- */
+
+static void *audio_main(void *arg)
+{
+    an_audio *w = arg;
+    an_ctx *c = &w->c;
+    int rc = 0;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (w->n == 0 && !w->end && !atomic_load(&w->quit))
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (atomic_load(&w->quit) || w->n == 0) {
+            pthread_mutex_unlock(&w->mu);
+            break;
+        }
+        AVPacket *pkt = w->q[w->head];
+        w->q[w->head] = NULL;
+        w->head = (w->head + 1) % AN_AUDIO_QUEUE;
+        w->n--;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        rc = decode(c, &c->a, pkt);
+        av_packet_free(&pkt);
+        if (rc < 0)
+            break;
+    }
+    if (rc == 0 && !atomic_load(&w->quit))
+        rc = decode(c, &c->a, NULL);
+    if (rc == 0 && !atomic_load(&w->quit)) {
+        int frc = audio_graph_end(c);
+        if (frc < 0)
+            rc = fail_av(c, VB_ERR_INTERNAL, frc, "audio filter");
+    }
+    pthread_mutex_lock(&w->mu);
+    w->rc = rc < 0 ? -1 : 0;
+    w->done = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Start the audio thread on a copy of c's sound: from now on only the
+ * thread touches c->a and the sound's figures. */
+static int audio_start(an_ctx *c)
+{
+    an_audio *w = vb_xcalloc(1, sizeof *w);
+    w->c = *c;
+    w->c.frame = av_frame_alloc();
+    w->c.out = av_frame_alloc();
+    w->c.e = &w->e;
+    w->c.quit = &w->quit;
+    w->c.io = NULL;
+    w->c.decode_errors = w->c.corrupt_frames = 0;
+    atomic_init(&w->quit, false);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (!w->c.frame || !w->c.out || pthread_create(&w->thread, NULL, audio_main, w) != 0) {
+        av_frame_free(&w->c.frame);
+        av_frame_free(&w->c.out);
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+        free(w);
+        return -1;
+    }
+    c->audio = w;
+    return 0;
+}
+
+/* Queue the packet (moved from pkt) for the audio thread, waiting while
+ * the queue is full; -1 with c->e set if the thread has failed. */
+static int audio_push(an_ctx *c, AVPacket *pkt)
+{
+    an_audio *w = c->audio;
+    AVPacket *p = av_packet_alloc();
+    if (!p)
+        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: out of memory", c->path);
+    av_packet_move_ref(p, pkt);
+    pthread_mutex_lock(&w->mu);
+    while (w->n == AN_AUDIO_QUEUE && !w->done)
+        pthread_cond_wait(&w->cv, &w->mu);
+    bool failed = w->done;
+    if (!failed) {
+        w->q[(w->head + w->n) % AN_AUDIO_QUEUE] = p;
+        w->n++;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (failed) {
+        av_packet_free(&p);
+        *c->e = w->e;
+        return -1;
+    }
+    return 0;
+}
+
+/* Wait for the audio thread (quit: tell it to stop first) and take back
+ * the sound's state; -1 with c->e set if it failed. */
+static int audio_join(an_ctx *c, bool quit)
+{
+    an_audio *w = c->audio;
+    if (!w)
+        return 0;
+    pthread_mutex_lock(&w->mu);
+    w->end = true;
+    if (quit)
+        atomic_store(&w->quit, true);
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    for (unsigned i = 0; i < AN_AUDIO_QUEUE; i++)
+        av_packet_free(&w->q[i]);
+    an_ctx *a = &w->c;
+    c->a = a->a;
+    c->silence = a->silence;
+    c->loudness_seen = a->loudness_seen;
+    c->peak = a->peak;
+    c->loud_blocks = a->loud_blocks;
+    c->loud_every = a->loud_every;
+    c->decode_errors += a->decode_errors;
+    c->corrupt_frames += a->corrupt_frames;
+    av_frame_free(&a->frame);
+    av_frame_free(&a->out);
+    int rc = w->rc;
+    if (rc < 0 && !quit)
+        *c->e = w->e;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+    c->audio = NULL;
+    return rc;
 }
 
 /* ---- opening ---- */
@@ -784,6 +1075,7 @@ static void summarise(an_ctx *c, int read_error)
 
 static void ctx_free(an_ctx *c)
 {
+    audio_join(c, true);
     avfilter_graph_free(&c->v.graph);
     avfilter_graph_free(&c->a.graph);
     avcodec_free_context(&c->v.dec);
@@ -802,6 +1094,8 @@ static int run(an_ctx *c)
 {
     analyse_result *r = c->r;
     int read_error = 0, rc;
+    if (c->a.dec && c->v.dec && c->threads != 1 && audio_start(c) != 0)
+        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: cannot start the audio thread", c->path);
     for (;;) {
         if (stopping(c))
             return reader_failed(c);
@@ -830,14 +1124,18 @@ static int run(an_ctx *c)
             av_packet_unref(c->pkt);
             continue;
         }
-        rc = decode(c, s, c->pkt);
+        rc = s == &c->a && c->audio ? audio_push(c, c->pkt) : decode(c, s, c->pkt);
         av_packet_unref(c->pkt);
         if (rc < 0)
             return -1;
     }
     if (c->v.dec && decode(c, &c->v, NULL) < 0)
         return -1;
-    if (c->a.dec && decode(c, &c->a, NULL) < 0)
+    /* the audio thread has drained its decoder and graph */
+    bool threaded = c->audio != NULL;
+    if (threaded && audio_join(c, false) < 0)
+        return -1;
+    if (c->a.dec && !threaded && decode(c, &c->a, NULL) < 0)
         return -1;
     /* In key-frame mode the picture is known up to the last packet. */
     if (c->keyframes && c->v.index >= 0 && c->v.pkt_end > 0 &&
@@ -849,6 +1147,8 @@ static int run(an_ctx *c)
     rc = audio_graph_end(c);
     if (rc < 0)
         return fail_av(c, VB_ERR_INTERNAL, rc, "audio filter");
+    r->decode_errors = c->decode_errors;
+    r->corrupt_frames = c->corrupt_frames;
     summarise(c, read_error);
     return 0;
 }

@@ -145,6 +145,55 @@ for c in $ALL; do
         "$PYTHON3" "$T/agree.py" "$OUT/analyse_$c/metadata/analysis.json" "$T/ff-$c.err" "$FRAME"
 done
 
+# Black at the edges of blackdetect's thresholds: the pixel threshold of
+# limited range (16 + 0.10 * 219, truncated: 37 is black, 38 not) and of
+# full range (0.10 * 255: 25 and 26), a picture exactly 98% black and one
+# pixel short of it, a width that is not a multiple of 16, and a run open
+# at the end. Lossless, so each sample is the value written.
+BIN="$T/black-in"; mkdir -p "$BIN"
+for range in tv pc; do
+    if [ $range = tv ]; then lo=37 hi=38; else lo=25 hi=26; fi
+    # 170x120: 408 samples are 2% of 20400
+    box="lt(X,17)*lt(Y,24)"
+    lum="if(lt(T,1),$hi,if(lt(T,2),$lo,if(lt(T,3),$hi,if(lt(T,4),if($box,200,$lo),if(lt(T,5),if($box+eq(X,20)*eq(Y,0),200,$lo),0)))))"
+    "$FFMPEG" -nostdin -v error -y -f lavfi -i "color=size=170x120:rate=25:d=7,format=yuv420p,geq=lum='$lum':cb=128:cr=128" \
+        -color_range $range -c:v libx264 -qp 0 -pix_fmt yuv420p "$BIN/black_$range.mp4" ||
+        fail "cannot make black_$range.mp4"
+done
+"$VBATCH" process "$BIN" --deep --config "$T/analyse.ini" --output "$T/black-out" --quiet
+for range in tv pc; do
+    "$FFMPEG" -nostdin -hide_banner -i "$BIN/black_$range.mp4" \
+        -vf "blackdetect=d=$BLACK_D:pic_th=$BLACK_PIC:pix_th=$BLACK_PIX,freezedetect=n=$FREEZE_N:d=$FREEZE_D" \
+        -f null - 2> "$T/ff-black-$range.err"
+    check "black_$range: agrees with blackdetect at its thresholds" \
+        "$PYTHON3" "$T/agree.py" "$T/black-out/black_$range/metadata/analysis.json" "$T/ff-black-$range.err" "$FRAME"
+    pyjson "$T/black-out/black_$range/metadata/analysis.json" "len(d['black']) == 3" ||
+        fail "black_$range: three black runs (the threshold, 98%, the end)"
+done
+
+# A file alone has both cores: its sound is decoded and filtered on a
+# thread of its own (the batch above gave most items one core each, and
+# one thread); the findings are the filters' all the same.
+for c in clean silence mute loud damaged truncated; do
+    f=$(ls "$IN"/analyse_"$c".*)
+    rm -rf "$T/alone"
+    "$VBATCH" process "$f" --deep --config "$T/analyse.ini" --output "$T/alone" --quiet
+    check "analyse_$c alone: agrees with ffmpeg" \
+        "$PYTHON3" "$T/agree.py" "$T/alone/analyse_$c/metadata/analysis.json" "$T/ff-$c.err" "$FRAME"
+    check "analyse_$c alone: the counts of the batch's run" "$PYTHON3" - \
+        "$OUT/analyse_$c/metadata/analysis.json" "$T/alone/analyse_$c/metadata/analysis.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+keys = ("video_frames", "audio_frames", "decode_errors", "corrupt_frames", "audio_end", "video_end",
+        "incomplete", "broke_reason", "silence", "integrated_lufs", "loudness_range", "true_peak",
+        "loudness_series")
+bad = [k for k in keys if a.get(k) != b.get(k)]
+if bad:
+    print("    differ:", bad, file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+done
+
 # The loudness over time: ebur128's momentary and short-term loudness of
 # each 100 ms block, as the ffmpeg CLI's own filter prints them.
 f=$(ls "$IN"/analyse_clean.*)
