@@ -1,7 +1,12 @@
 /* cmd-worker.c - `vbatch worker`: a consumer of a queue's items (queue.h)
  * on one host. --jobs N threads each take an item, run it down the
  * ordinary road of stages (item_run, as the batch engine does) into the
- * output folder, record its result in the queue and acknowledge it. The
+ * output folder, record its result in the queue and acknowledge it (the
+ * reply read later: the next item does not wait for it). A thread whose
+ * items are quick takes some ahead in one call, about 50 ms of work at
+ * most, so that a batch of small files does not wait for Redis between
+ * items, while slow items are still spread over the workers one at a
+ * time. The
  * main thread keeps the leases (the claims of the items being worked on
  * renewed, with the stage each is in, which becomes its last error should
  * this process die) and the signals: a first SIGTERM or SIGINT takes no
@@ -58,6 +63,8 @@ typedef struct worker_slot {
     /* Under w->mu: the item being worked on, for the leases. */
     const queue_task *task;
     const item *it;
+    queue_task held[QUEUE_TAKE_MAX]; /* taken ahead, not started (nheld) */
+    size_t nheld;
     queue_task *group;            /* generation jobs in flight (ngroup) */
     size_t ngroup;
     int groups;                   /* groups run, for their folders' names */
@@ -167,25 +174,34 @@ static void worker_item(worker *w, worker_slot *s, queue *q, queue_task *t)
         pthread_mutex_unlock(&w->mu);
     } else {
         char *rec = report_record_encode(&it->rec);
-        int got = queue_finish(q, t, rec, &e);
+        /* Its reply comes to worker_finished; a failure to reach Redis
+         * has been given there too. */
+        queue_finish_async(q, t, rec, src, it->rec.status, &e);
         free(rec);
-        if (got < 0)
-            /* Not acknowledged: delivered again after the visibility
-             * timeout, and recorded then. */
-            msg_error("item %lld (%s): its result could not be recorded: %s",
-                      (long long)t->seq, src, e.msg);
-        else
-            msg_verbose("%s %s%s", report_status_name(it->rec.status), src,
-                        got == 0 ? " (recorded before: kept once)" : "");
-        pthread_mutex_lock(&w->mu);
-        if (got == 1)
-            it->rec.status == ITEM_FAILED ? w->failed++ : w->done++;
-        else if (got == 0)
-            w->again++;
-        pthread_mutex_unlock(&w->mu);
     }
     free(src);
     item_free(&it);
+}
+
+/* The reply to an item's finish (queue_finish_async). */
+static void worker_finished(void *ud, int64_t seq, const char *src, int status, int got,
+                            const vb_error *e)
+{
+    worker *w = ud;
+    if (got < 0)
+        /* Not acknowledged: delivered again after the visibility
+         * timeout, and recorded then. */
+        msg_error("item %lld (%s): its result could not be recorded: %s", (long long)seq,
+                  src ? src : "?", e->msg);
+    else
+        msg_verbose("%s %s%s", report_status_name(status), src ? src : "?",
+                    got == 0 ? " (recorded before: kept once)" : "");
+    pthread_mutex_lock(&w->mu);
+    if (got == 1)
+        status == ITEM_FAILED ? w->failed++ : w->done++;
+    else if (got == 0)
+        w->again++;
+    pthread_mutex_unlock(&w->mu);
 }
 
 static void worker_renew(worker *w, queue *q);
@@ -434,6 +450,39 @@ static void worker_gen(worker *w, worker_slot *s, queue *q, queue_task *first,
     free(work);
 }
 
+/* How many items to take at once, from the last items' mean time: 50 ms
+ * of work at most held ahead, none when they take that long. */
+static size_t worker_want(const worker *w, double mean)
+{
+    if (atomic_load(&w->stopping) || mean <= 0)
+        return 1;
+    double n = 1 + floor(0.05 / mean);
+    return n >= QUEUE_TAKE_MAX ? QUEUE_TAKE_MAX : (size_t)n;
+}
+
+/* Give back the items taken ahead and not started (the worker stops). */
+static void worker_handback_held(worker *w, worker_slot *s, queue *q)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t n = s->nheld;
+    queue_task held[QUEUE_TAKE_MAX];
+    memcpy(held, s->held, n * sizeof *held);
+    s->nheld = 0;
+    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < n; i++) {
+        vb_error e = {0};
+        if (queue_handback(q, &held[i], &e) != 0)
+            msg_error("item %lld not handed back: %s (another worker takes it after the "
+                      "visibility timeout)", (long long)held[i].seq, e.msg);
+        queue_task_clear(&held[i]);
+    }
+    if (n)
+        msg_note("%zu item%s taken ahead handed back", n, n == 1 ? "" : "s");
+    pthread_mutex_lock(&w->mu);
+    w->handed_back += (int64_t)n;
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void *worker_thread(void *arg)
 {
     worker_slot *s = arg;
@@ -445,28 +494,55 @@ static void *worker_thread(void *arg)
         pthread_mutex_lock(&w->mu);
         w->fatal = true;
         pthread_mutex_unlock(&w->mu);
+    } else {
+        queue_on_finished(q, worker_finished, w);
     }
+    double mean = 0;              /* an item's time, smoothed */
     while (q && !atomic_load(&w->stopping)) {
-        queue_task t;
-        bool empty = false;
-        int got = queue_take(q, w->s.visibility, w->s.max_deliveries, w->doing, &t, &empty, &e);
-        if (got < 0 && e.code == VB_ERR_MEDIA) {
-            msg_error("%s", e.msg);
-            continue;
-        }
-        if (got < 0) {
-            msg_error("%s", e.msg);
-            pthread_mutex_lock(&w->mu);
-            w->fatal = true;
-            pthread_mutex_unlock(&w->mu);
-            atomic_store(&w->stopping, 1);
-            break;
-        }
-        if (got == 0) {
-            if (empty && w->drain)
+        if (s->nheld == 0) {
+            queue_task got_t[QUEUE_TAKE_MAX];
+            size_t n = 0;
+            bool empty = false;
+            e = (vb_error){0};
+            int got = queue_take_n(q, w->s.visibility, w->s.max_deliveries, w->doing,
+                                   worker_want(w, mean), got_t, &n, &empty, &e);
+            if (e.code == VB_ERR_MEDIA)
+                msg_error("%s", e.msg);
+            if (got < 0 && e.code == VB_ERR_MEDIA)
+                continue;
+            if (got < 0) {
+                msg_error("%s", e.msg);
+                pthread_mutex_lock(&w->mu);
+                w->fatal = true;
+                pthread_mutex_unlock(&w->mu);
+                atomic_store(&w->stopping, 1);
                 break;
-            worker_nap(w, 0.25);
-            continue;
+            }
+            if (n == 0) {
+                if (empty && w->drain)
+                    break;
+                /* Nothing now: what is sent ahead is answered meanwhile. */
+                if (queue_flush(q, &e) != 0)
+                    msg_error("%s", e.msg);
+                worker_nap(w, 0.25);
+                continue;
+            }
+            pthread_mutex_lock(&w->mu);
+            memcpy(s->held, got_t, n * sizeof *got_t);
+            s->nheld = n;
+            pthread_mutex_unlock(&w->mu);
+        }
+        queue_task t;
+        pthread_mutex_lock(&w->mu);
+        t = s->held[0];
+        memmove(s->held, s->held + 1, --s->nheld * sizeof *s->held);
+        pthread_mutex_unlock(&w->mu);
+        double t0 = util_now();
+        if (t.held) {
+            char *doing = worker_doing(w, &t, NULL);
+            if (queue_start(q, &t, doing, &e) != 0)
+                msg_error("%s", e.msg);
+            free(doing);
         }
         if (t.job) {
             queue_task other = {0};
@@ -477,7 +553,14 @@ static void *worker_thread(void *arg)
         } else {
             worker_item(w, s, q, &t);
         }
+        double dt = util_now() - t0;
+        mean = mean > 0 ? 0.8 * mean + 0.2 * dt : dt;
         queue_task_clear(&t);
+    }
+    if (q) {
+        worker_handback_held(w, s, q);
+        if (queue_flush(q, &e) != 0)
+            msg_error("%s", e.msg);
     }
     queue_close(&q);
     pthread_mutex_lock(&w->mu);
@@ -492,7 +575,7 @@ static void worker_renew(worker *w, queue *q)
     size_t n = 0, k = (size_t)w->jobs, ng = 0;
     pthread_mutex_lock(&w->mu);
     for (int i = 0; i < w->jobs; i++)
-        k += w->slots[i].ngroup;
+        k += w->slots[i].ngroup + w->slots[i].nheld;
     char **ids = vb_xcalloc(k, sizeof *ids), **doing = vb_xcalloc(k, sizeof *doing);
     char **exts = vb_xcalloc(k, sizeof *exts);
     int64_t *seqs = vb_xcalloc(k, sizeof *seqs);
@@ -506,6 +589,12 @@ static void worker_renew(worker *w, queue *q)
                                       "delivery polls or looks it up, never sends it again)",
                                       s->group[j].deliveries, w->consumer);
             exts[ng++] = vb_xstrdup(s->group[j].ext);
+        }
+        for (size_t j = 0; j < s->nheld; j++) {
+            /* Their last error left as it is: not started. */
+            ids[n] = vb_xstrdup(s->held[j].id);
+            seqs[n] = s->held[j].seq;
+            doing[n++] = vb_xstrdup("");
         }
         if (!s->task)
             continue;
@@ -573,11 +662,21 @@ static int worker_watch(worker *w, queue *q, const sigset_t *sigs)
         }
     }
     if (worker_live(w) > 0) {
+        /* Every item this process holds: the one running, those taken
+         * ahead, a generation group's (those recorded are acknowledged
+         * already: handing them back does nothing). */
         pthread_mutex_lock(&w->mu);
         for (int i = 0; i < w->jobs; i++) {
+            const worker_slot *s = &w->slots[i];
             vb_error e = {0};
-            if (w->slots[i].task && queue_handback(q, w->slots[i].task, &e) != 0)
+            if (s->task && queue_handback(q, s->task, &e) != 0)
                 msg_error("%s", e.msg);
+            for (size_t j = 0; j < s->nheld; j++)
+                if (queue_handback(q, &s->held[j], &e) != 0)
+                    msg_error("%s", e.msg);
+            for (size_t j = 0; j < s->ngroup; j++)
+                if (queue_handback(q, &s->group[j], &e) != 0)
+                    msg_error("%s", e.msg);
         }
         pthread_mutex_unlock(&w->mu);
         msg_error("items still blocked after the grace period: handed back; the worker ends");
