@@ -1,8 +1,10 @@
 /* cmd-worker.c - `vbatch worker`: a consumer of a queue's items (queue.h)
  * on one host. --jobs N threads each take an item, run it down the
  * ordinary road of stages (item_run, as the batch engine does) into the
- * output folder, record its result in the queue and acknowledge it (the
- * reply read later: the next item does not wait for it). A thread whose
+ * output folder; a finisher thread of its own records each result in the
+ * queue and acknowledges it, as the batch engine's main thread records
+ * while its workers go on, so that the next item waits neither for the
+ * record's encoding nor for Redis's reply. A thread whose
  * items are quick takes some ahead in one call, about 50 ms of work at
  * most, so that a batch of small files does not wait for Redis between
  * items, while slow items are still spread over the workers one at a
@@ -33,6 +35,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -56,6 +59,14 @@ static const cmd_option cmd_worker_options[] = {
 };
 
 typedef struct worker worker;
+
+/* An item run, its result for the finisher to record. */
+typedef struct worker_ran {
+    queue_task t;                /* owned */
+    item *it;                    /* owned */
+} worker_ran;
+
+#define WORKER_RAN_MAX 64        /* results waiting: the item threads wait beyond */
 
 typedef struct worker_slot {
     worker *w;
@@ -87,6 +98,14 @@ struct worker {
     int64_t done, failed, handed_back, again;
     bool fatal;                   /* a thread could not go on: the worker ends */
     char *doing;                  /* a taken item's last error (worker_doing) */
+    /* The finisher: under fmu. */
+    pthread_mutex_t fmu;
+    pthread_cond_t fcond;
+    worker_ran ran[WORKER_RAN_MAX]; /* a ring: nran from first */
+    size_t first, nran;
+    bool fbusy;                   /* recording, or replies not read yet */
+    bool fend;                    /* no more results: record what is left, end */
+    queue *fq;                    /* the finisher's connection */
 };
 
 static bool worker_stopping(void *ud)
@@ -173,14 +192,76 @@ static void worker_item(worker *w, worker_slot *s, queue *q, queue_task *t)
         w->handed_back++;
         pthread_mutex_unlock(&w->mu);
     } else {
-        char *rec = report_record_encode(&it->rec);
-        /* Its reply comes to worker_finished; a failure to reach Redis
-         * has been given there too. */
-        queue_finish_async(q, t, rec, src, it->rec.status, &e);
-        free(rec);
+        pthread_mutex_lock(&w->fmu);
+        while (w->nran == WORKER_RAN_MAX)
+            pthread_cond_wait(&w->fcond, &w->fmu);
+        worker_ran *r = &w->ran[(w->first + w->nran++) % WORKER_RAN_MAX];
+        r->t = *t;
+        r->it = it;
+        memset(t, 0, sizeof *t);
+        it = NULL;
+        pthread_cond_broadcast(&w->fcond);
+        pthread_mutex_unlock(&w->fmu);
     }
     free(src);
     item_free(&it);
+}
+
+/* The finisher: the results of the items run, recorded in turn. */
+static void *worker_finisher(void *arg)
+{
+    worker *w = arg;
+    pthread_mutex_lock(&w->fmu);
+    for (;;) {
+        if (w->nran == 0) {
+            if (w->fbusy) {
+                /* Nothing to record: the replies of what was sent. */
+                pthread_mutex_unlock(&w->fmu);
+                vb_error e = {0};
+                if (queue_flush(w->fq, &e) != 0)
+                    msg_error("%s", e.msg);
+                pthread_mutex_lock(&w->fmu);
+                w->fbusy = w->nran > 0;
+                pthread_cond_broadcast(&w->fcond);
+                continue;
+            }
+            if (w->fend)
+                break;
+            pthread_cond_wait(&w->fcond, &w->fmu);
+            continue;
+        }
+        worker_ran r = w->ran[w->first];
+        w->first = (w->first + 1) % WORKER_RAN_MAX;
+        w->nran--;
+        w->fbusy = true;
+        pthread_cond_broadcast(&w->fcond);
+        pthread_mutex_unlock(&w->fmu);
+        char *rec = report_record_encode(&r.it->rec);
+        char *src = msg_printable_dup(r.it->rec.source ? r.it->rec.source : r.t.path);
+        vb_error e = {0};
+        /* Its reply comes to worker_finished; a failure to reach Redis
+         * has been given there too. */
+        queue_finish_async(w->fq, &r.t, rec, src, r.it->rec.status, &e);
+        free(rec);
+        free(src);
+        item_free(&r.it);
+        queue_task_clear(&r.t);
+        pthread_mutex_lock(&w->fmu);
+    }
+    pthread_mutex_unlock(&w->fmu);
+    return NULL;
+}
+
+/* Until every result handed to the finisher is recorded: 1 if there
+ * was one (the queue may say more now), 0 if none. */
+static int worker_finisher_wait(worker *w)
+{
+    pthread_mutex_lock(&w->fmu);
+    int was = w->nran > 0 || w->fbusy;
+    while (w->nran > 0 || w->fbusy)
+        pthread_cond_wait(&w->fcond, &w->fmu);
+    pthread_mutex_unlock(&w->fmu);
+    return was;
 }
 
 /* The reply to an item's finish (queue_finish_async). */
@@ -494,8 +575,6 @@ static void *worker_thread(void *arg)
         pthread_mutex_lock(&w->mu);
         w->fatal = true;
         pthread_mutex_unlock(&w->mu);
-    } else {
-        queue_on_finished(q, worker_finished, w);
     }
     double mean = 0;              /* an item's time, smoothed */
     while (q && !atomic_load(&w->stopping)) {
@@ -521,10 +600,13 @@ static void *worker_thread(void *arg)
             if (n == 0) {
                 if (empty && w->drain)
                     break;
-                /* Nothing now: what is sent ahead is answered meanwhile. */
+                /* Nothing now: what is sent ahead is answered meanwhile.
+                 * The last results still to record keep the queue from
+                 * being empty: asked again as soon as they are. */
                 if (queue_flush(q, &e) != 0)
                     msg_error("%s", e.msg);
-                worker_nap(w, 0.25);
+                if (!worker_finisher_wait(w))
+                    worker_nap(w, 0.25);
                 continue;
             }
             pthread_mutex_lock(&w->mu);
@@ -764,6 +846,14 @@ static int cmd_worker_exec(int argc, char **argv)
         a.url = getenv("VBATCH_QUEUE");
     if (!a.url || !*a.url)
         return cmd_bad_usage(&cmd_worker, "--queue URL (or $VBATCH_QUEUE) is needed");
+#if defined(M_TRIM_THRESHOLD) && defined(M_MMAP_THRESHOLD)
+    /* A worker thread's arena holds little but the item: libav's parser
+     * context (some 280 KiB, zeroed) freed at its top was handed back to
+     * the kernel and faulted in again for every item, a third of a probe
+     * -only item's time. Kept instead, up to a bound. */
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
+#endif
     worker w = {0};
     queue_url u = {0};
     vb_config cfg;
@@ -781,14 +871,19 @@ static int cmd_worker_exec(int argc, char **argv)
                         .decode_threads = worker_decode_threads, .stopping = worker_stopping,
                         .ud = &w };
     pthread_mutex_init(&w.mu, NULL);
+    pthread_mutex_init(&w.fmu, NULL);
+    pthread_cond_init(&w.fcond, NULL);
     w.doing = worker_doing(&w, NULL, NULL);
     vb_error e = {0};
     queue *q = queue_open(&u, w.consumer, a.reconnect, &e);
-    if (!q) {
+    w.fq = q ? queue_open(&u, w.consumer, a.reconnect, &e) : NULL;
+    if (!w.fq) {
         msg_error("%s", e.msg);
+        queue_close(&q);
         status = VB_EXIT_ITEMS;
         goto out;
     }
+    queue_on_finished(w.fq, worker_finished, &w);
     /* The signals are the main thread's (sigtimedwait): blocked in the
      * threads it starts. */
     sigset_t sigs, old;
@@ -796,6 +891,11 @@ static int cmd_worker_exec(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    pthread_t fth;
+    if (pthread_create(&fth, NULL, worker_finisher, &w) != 0) {
+        fputs("vbatch: cannot start worker threads\n", stderr);
+        abort();
+    }
     w.slots = vb_xcalloc((size_t)w.jobs, sizeof *w.slots);
     for (int i = 0; i < w.jobs; i++) {
         w.slots[i].w = &w;
@@ -809,14 +909,22 @@ static int cmd_worker_exec(int argc, char **argv)
     int sig = worker_watch(&w, q, &sigs);
     for (int i = 0; i < w.jobs; i++)
         pthread_join(w.slots[i].th, NULL);
+    pthread_mutex_lock(&w.fmu);
+    w.fend = true;
+    pthread_cond_broadcast(&w.fcond);
+    pthread_mutex_unlock(&w.fmu);
+    pthread_join(fth, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     queue_close(&q);
+    queue_close(&w.fq);
     msg_note("worker %s: %lld done, %lld failed, %lld handed back, %lld recorded before",
              w.consumer, (long long)w.done, (long long)w.failed, (long long)w.handed_back,
              (long long)w.again);
     free(shown);
     free(w.slots);
     pthread_mutex_destroy(&w.mu);
+    pthread_mutex_destroy(&w.fmu);
+    pthread_cond_destroy(&w.fcond);
     status = w.fatal ? VB_EXIT_ITEMS : sig ? VB_EXIT_INTERRUPTED : VB_EXIT_OK;
 out:
     free(w.consumer);

@@ -881,6 +881,13 @@ int queue_take(queue *q, double visibility, int max_deliveries, const char *doin
     return queue_take_n(q, visibility, max_deliveries, doing, 1, t, &n, empty, e);
 }
 
+/* KEYS: errors, done; ARGV: seq, doing. Its finish may come first, on
+ * another connection: a recorded item keeps no last error. */
+static const char lua_start[] =
+    "if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then\n"
+    "  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end\n"
+    "return 1\n";
+
 int queue_start(queue *q, queue_task *t, const char *doing, vb_error *e)
 {
     if (!t->held)
@@ -888,7 +895,8 @@ int queue_start(queue *q, queue_task *t, const char *doing, vb_error *e)
     t->held = false;
     char seq[24];
     snprintf(seq, sizeof seq, "%" PRId64, t->seq);
-    const char *argv[] = { "HSET", q->k_errors, seq, doing ? doing : "", NULL };
+    const char *argv[] = { "EVAL", lua_start, "2", q->k_errors, q->k_done, seq,
+                           doing ? doing : "", NULL };
     return queue_send(q, argv, false, t->seq, NULL, 0, e);
 }
 
