@@ -84,6 +84,7 @@ typedef struct queue_task {
     char *path, *rel, *folder, *error; /* owned; folder, error may be NULL */
     char *job, *ext;             /* owned; a generation job (both set) or NULL */
     int deliveries;              /* this one included */
+    bool held;                   /* taken ahead, not started: queue_start marks it */
 } queue_task;
 void queue_task_clear(queue_task *t);
 
@@ -99,14 +100,45 @@ void queue_task_clear(queue_task *t);
  * call as the take: no round trip of its own; NULL: nothing. */
 int queue_take(queue *q, double visibility, int max_deliveries, const char *doing,
                queue_task *t, bool *empty, vb_error *e);
+/* Up to want (<= QUEUE_TAKE_MAX) items in one call, into t[0..*n): a
+ * worker whose items are quick takes some ahead. The first is as
+ * queue_take's; the others are held (t->held) and keep no last error
+ * until queue_start, so that the delivery of one never started is not
+ * counted when its worker dies (or hands it back). Returns *n (0: none
+ * now, *empty as above) or -1; entries of the wrong shape are put aside
+ * as queue_take does and named in e (VB_ERR_MEDIA) even when others are
+ * returned, so a caller prints e->msg whenever e->code is set. */
+#define QUEUE_TAKE_MAX 32
+int queue_take_n(queue *q, double visibility, int max_deliveries, const char *doing,
+                 size_t want, queue_task *t, size_t *n, bool *empty, vb_error *e);
+/* A held item starts: what it is doing from now on (doing as
+ * queue_renew's) kept as its last error. Sent without waiting for its
+ * reply (written out before the call returns, so a crash of the item
+ * that follows finds it in Redis); nothing when t is not held. */
+int queue_start(queue *q, queue_task *t, const char *doing, vb_error *e);
 /* Renew this consumer's claims on ids (still worked on), each with what
- * it is doing now (kept as its last error should this worker die). Ids
+ * it is doing now (kept as its last error should this worker die; ""
+ * for an item held, not started: its last error is left as it is). Ids
  * another consumer took over are left to it. */
 int queue_renew(queue *q, const char *const *ids, const int64_t *seqs,
                 const char *const *doing, size_t n, vb_error *e);
 /* The item's result (a journal record, JSON): recorded unless it was
  * recorded before, then acknowledged. 1 recorded, 0 recorded before. */
 int queue_finish(queue *q, const queue_task *t, const char *record, vb_error *e);
+/* The same, sent without waiting for its reply: the reply is read by the
+ * next call that waits for one (or queue_flush) and given to the
+ * function set by queue_on_finished with the label and tag given here
+ * (got 1, 0, or -1 with e). Commands not answered when the connection is
+ * lost are sent again on the next one (each is safe to send twice). -1
+ * only when Redis cannot be reached within the reconnect window (the
+ * function has had the error for every finish not answered). */
+typedef void queue_finished_fn(void *ud, int64_t seq, const char *label, int tag, int got,
+                               const vb_error *e);
+void queue_on_finished(queue *q, queue_finished_fn *fn, void *ud);
+int queue_finish_async(queue *q, const queue_task *t, const char *record, const char *label,
+                       int tag, vb_error *e);
+/* Wait for the replies of every command sent without waiting. */
+int queue_flush(queue *q, vb_error *e);
 /* Hand t back: another consumer may take it at once (this delivery is
  * not counted). */
 int queue_handback(queue *q, const queue_task *t, vb_error *e);

@@ -1,7 +1,14 @@
 /* cmd-worker.c - `vbatch worker`: a consumer of a queue's items (queue.h)
  * on one host. --jobs N threads each take an item, run it down the
  * ordinary road of stages (item_run, as the batch engine does) into the
- * output folder, record its result in the queue and acknowledge it. The
+ * output folder; a finisher thread of its own records each result in the
+ * queue and acknowledges it, as the batch engine's main thread records
+ * while its workers go on, so that the next item waits neither for the
+ * record's encoding nor for Redis's reply. A thread whose
+ * items are quick takes some ahead in one call, about 50 ms of work at
+ * most, so that a batch of small files does not wait for Redis between
+ * items, while slow items are still spread over the workers one at a
+ * time. The
  * main thread keeps the leases (the claims of the items being worked on
  * renewed, with the stage each is in, which becomes its last error should
  * this process die) and the signals: a first SIGTERM or SIGINT takes no
@@ -28,6 +35,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <malloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -52,12 +60,22 @@ static const cmd_option cmd_worker_options[] = {
 
 typedef struct worker worker;
 
+/* An item run, its result for the finisher to record. */
+typedef struct worker_ran {
+    queue_task t;                /* owned */
+    item *it;                    /* owned */
+} worker_ran;
+
+#define WORKER_RAN_MAX 64        /* results waiting: the item threads wait beyond */
+
 typedef struct worker_slot {
     worker *w;
     pthread_t th;
     /* Under w->mu: the item being worked on, for the leases. */
     const queue_task *task;
     const item *it;
+    queue_task held[QUEUE_TAKE_MAX]; /* taken ahead, not started (nheld) */
+    size_t nheld;
     queue_task *group;            /* generation jobs in flight (ngroup) */
     size_t ngroup;
     int groups;                   /* groups run, for their folders' names */
@@ -80,6 +98,14 @@ struct worker {
     int64_t done, failed, handed_back, again;
     bool fatal;                   /* a thread could not go on: the worker ends */
     char *doing;                  /* a taken item's last error (worker_doing) */
+    /* The finisher: under fmu. */
+    pthread_mutex_t fmu;
+    pthread_cond_t fcond;
+    worker_ran ran[WORKER_RAN_MAX]; /* a ring: nran from first */
+    size_t first, nran;
+    bool fbusy;                   /* recording, or replies not read yet */
+    bool fend;                    /* no more results: record what is left, end */
+    queue *fq;                    /* the finisher's connection */
 };
 
 static bool worker_stopping(void *ud)
@@ -166,26 +192,97 @@ static void worker_item(worker *w, worker_slot *s, queue *q, queue_task *t)
         w->handed_back++;
         pthread_mutex_unlock(&w->mu);
     } else {
-        char *rec = report_record_encode(&it->rec);
-        int got = queue_finish(q, t, rec, &e);
-        free(rec);
-        if (got < 0)
-            /* Not acknowledged: delivered again after the visibility
-             * timeout, and recorded then. */
-            msg_error("item %lld (%s): its result could not be recorded: %s",
-                      (long long)t->seq, src, e.msg);
-        else
-            msg_verbose("%s %s%s", report_status_name(it->rec.status), src,
-                        got == 0 ? " (recorded before: kept once)" : "");
-        pthread_mutex_lock(&w->mu);
-        if (got == 1)
-            it->rec.status == ITEM_FAILED ? w->failed++ : w->done++;
-        else if (got == 0)
-            w->again++;
-        pthread_mutex_unlock(&w->mu);
+        pthread_mutex_lock(&w->fmu);
+        while (w->nran == WORKER_RAN_MAX)
+            pthread_cond_wait(&w->fcond, &w->fmu);
+        worker_ran *r = &w->ran[(w->first + w->nran++) % WORKER_RAN_MAX];
+        r->t = *t;
+        r->it = it;
+        memset(t, 0, sizeof *t);
+        it = NULL;
+        pthread_cond_broadcast(&w->fcond);
+        pthread_mutex_unlock(&w->fmu);
     }
     free(src);
     item_free(&it);
+}
+
+/* The finisher: the results of the items run, recorded in turn. */
+static void *worker_finisher(void *arg)
+{
+    worker *w = arg;
+    pthread_mutex_lock(&w->fmu);
+    for (;;) {
+        if (w->nran == 0) {
+            if (w->fbusy) {
+                /* Nothing to record: the replies of what was sent. */
+                pthread_mutex_unlock(&w->fmu);
+                vb_error e = {0};
+                if (queue_flush(w->fq, &e) != 0)
+                    msg_error("%s", e.msg);
+                pthread_mutex_lock(&w->fmu);
+                w->fbusy = w->nran > 0;
+                pthread_cond_broadcast(&w->fcond);
+                continue;
+            }
+            if (w->fend)
+                break;
+            pthread_cond_wait(&w->fcond, &w->fmu);
+            continue;
+        }
+        worker_ran r = w->ran[w->first];
+        w->first = (w->first + 1) % WORKER_RAN_MAX;
+        w->nran--;
+        w->fbusy = true;
+        pthread_cond_broadcast(&w->fcond);
+        pthread_mutex_unlock(&w->fmu);
+        char *rec = report_record_encode(&r.it->rec);
+        char *src = msg_printable_dup(r.it->rec.source ? r.it->rec.source : r.t.path);
+        vb_error e = {0};
+        /* Its reply comes to worker_finished; a failure to reach Redis
+         * has been given there too. */
+        queue_finish_async(w->fq, &r.t, rec, src, r.it->rec.status, &e);
+        free(rec);
+        free(src);
+        item_free(&r.it);
+        queue_task_clear(&r.t);
+        pthread_mutex_lock(&w->fmu);
+    }
+    pthread_mutex_unlock(&w->fmu);
+    return NULL;
+}
+
+/* Until every result handed to the finisher is recorded: 1 if there
+ * was one (the queue may say more now), 0 if none. */
+static int worker_finisher_wait(worker *w)
+{
+    pthread_mutex_lock(&w->fmu);
+    int was = w->nran > 0 || w->fbusy;
+    while (w->nran > 0 || w->fbusy)
+        pthread_cond_wait(&w->fcond, &w->fmu);
+    pthread_mutex_unlock(&w->fmu);
+    return was;
+}
+
+/* The reply to an item's finish (queue_finish_async). */
+static void worker_finished(void *ud, int64_t seq, const char *src, int status, int got,
+                            const vb_error *e)
+{
+    worker *w = ud;
+    if (got < 0)
+        /* Not acknowledged: delivered again after the visibility
+         * timeout, and recorded then. */
+        msg_error("item %lld (%s): its result could not be recorded: %s", (long long)seq,
+                  src ? src : "?", e->msg);
+    else
+        msg_verbose("%s %s%s", report_status_name(status), src ? src : "?",
+                    got == 0 ? " (recorded before: kept once)" : "");
+    pthread_mutex_lock(&w->mu);
+    if (got == 1)
+        status == ITEM_FAILED ? w->failed++ : w->done++;
+    else if (got == 0)
+        w->again++;
+    pthread_mutex_unlock(&w->mu);
 }
 
 static void worker_renew(worker *w, queue *q);
@@ -434,6 +531,39 @@ static void worker_gen(worker *w, worker_slot *s, queue *q, queue_task *first,
     free(work);
 }
 
+/* How many items to take at once, from the last items' mean time: 50 ms
+ * of work at most held ahead, none when they take that long. */
+static size_t worker_want(const worker *w, double mean)
+{
+    if (atomic_load(&w->stopping) || mean <= 0)
+        return 1;
+    double n = 1 + floor(0.05 / mean);
+    return n >= QUEUE_TAKE_MAX ? QUEUE_TAKE_MAX : (size_t)n;
+}
+
+/* Give back the items taken ahead and not started (the worker stops). */
+static void worker_handback_held(worker *w, worker_slot *s, queue *q)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t n = s->nheld;
+    queue_task held[QUEUE_TAKE_MAX];
+    memcpy(held, s->held, n * sizeof *held);
+    s->nheld = 0;
+    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < n; i++) {
+        vb_error e = {0};
+        if (queue_handback(q, &held[i], &e) != 0)
+            msg_error("item %lld not handed back: %s (another worker takes it after the "
+                      "visibility timeout)", (long long)held[i].seq, e.msg);
+        queue_task_clear(&held[i]);
+    }
+    if (n)
+        msg_note("%zu item%s taken ahead handed back", n, n == 1 ? "" : "s");
+    pthread_mutex_lock(&w->mu);
+    w->handed_back += (int64_t)n;
+    pthread_mutex_unlock(&w->mu);
+}
+
 static void *worker_thread(void *arg)
 {
     worker_slot *s = arg;
@@ -446,27 +576,55 @@ static void *worker_thread(void *arg)
         w->fatal = true;
         pthread_mutex_unlock(&w->mu);
     }
+    double mean = 0;              /* an item's time, smoothed */
     while (q && !atomic_load(&w->stopping)) {
-        queue_task t;
-        bool empty = false;
-        int got = queue_take(q, w->s.visibility, w->s.max_deliveries, w->doing, &t, &empty, &e);
-        if (got < 0 && e.code == VB_ERR_MEDIA) {
-            msg_error("%s", e.msg);
-            continue;
-        }
-        if (got < 0) {
-            msg_error("%s", e.msg);
-            pthread_mutex_lock(&w->mu);
-            w->fatal = true;
-            pthread_mutex_unlock(&w->mu);
-            atomic_store(&w->stopping, 1);
-            break;
-        }
-        if (got == 0) {
-            if (empty && w->drain)
+        if (s->nheld == 0) {
+            queue_task got_t[QUEUE_TAKE_MAX];
+            size_t n = 0;
+            bool empty = false;
+            e = (vb_error){0};
+            int got = queue_take_n(q, w->s.visibility, w->s.max_deliveries, w->doing,
+                                   worker_want(w, mean), got_t, &n, &empty, &e);
+            if (e.code == VB_ERR_MEDIA)
+                msg_error("%s", e.msg);
+            if (got < 0 && e.code == VB_ERR_MEDIA)
+                continue;
+            if (got < 0) {
+                msg_error("%s", e.msg);
+                pthread_mutex_lock(&w->mu);
+                w->fatal = true;
+                pthread_mutex_unlock(&w->mu);
+                atomic_store(&w->stopping, 1);
                 break;
-            worker_nap(w, 0.25);
-            continue;
+            }
+            if (n == 0) {
+                if (empty && w->drain)
+                    break;
+                /* Nothing now: what is sent ahead is answered meanwhile.
+                 * The last results still to record keep the queue from
+                 * being empty: asked again as soon as they are. */
+                if (queue_flush(q, &e) != 0)
+                    msg_error("%s", e.msg);
+                if (!worker_finisher_wait(w))
+                    worker_nap(w, 0.25);
+                continue;
+            }
+            pthread_mutex_lock(&w->mu);
+            memcpy(s->held, got_t, n * sizeof *got_t);
+            s->nheld = n;
+            pthread_mutex_unlock(&w->mu);
+        }
+        queue_task t;
+        pthread_mutex_lock(&w->mu);
+        t = s->held[0];
+        memmove(s->held, s->held + 1, --s->nheld * sizeof *s->held);
+        pthread_mutex_unlock(&w->mu);
+        double t0 = util_now();
+        if (t.held) {
+            char *doing = worker_doing(w, &t, NULL);
+            if (queue_start(q, &t, doing, &e) != 0)
+                msg_error("%s", e.msg);
+            free(doing);
         }
         if (t.job) {
             queue_task other = {0};
@@ -477,7 +635,14 @@ static void *worker_thread(void *arg)
         } else {
             worker_item(w, s, q, &t);
         }
+        double dt = util_now() - t0;
+        mean = mean > 0 ? 0.8 * mean + 0.2 * dt : dt;
         queue_task_clear(&t);
+    }
+    if (q) {
+        worker_handback_held(w, s, q);
+        if (queue_flush(q, &e) != 0)
+            msg_error("%s", e.msg);
     }
     queue_close(&q);
     pthread_mutex_lock(&w->mu);
@@ -492,7 +657,7 @@ static void worker_renew(worker *w, queue *q)
     size_t n = 0, k = (size_t)w->jobs, ng = 0;
     pthread_mutex_lock(&w->mu);
     for (int i = 0; i < w->jobs; i++)
-        k += w->slots[i].ngroup;
+        k += w->slots[i].ngroup + w->slots[i].nheld;
     char **ids = vb_xcalloc(k, sizeof *ids), **doing = vb_xcalloc(k, sizeof *doing);
     char **exts = vb_xcalloc(k, sizeof *exts);
     int64_t *seqs = vb_xcalloc(k, sizeof *seqs);
@@ -506,6 +671,12 @@ static void worker_renew(worker *w, queue *q)
                                       "delivery polls or looks it up, never sends it again)",
                                       s->group[j].deliveries, w->consumer);
             exts[ng++] = vb_xstrdup(s->group[j].ext);
+        }
+        for (size_t j = 0; j < s->nheld; j++) {
+            /* Their last error left as it is: not started. */
+            ids[n] = vb_xstrdup(s->held[j].id);
+            seqs[n] = s->held[j].seq;
+            doing[n++] = vb_xstrdup("");
         }
         if (!s->task)
             continue;
@@ -580,11 +751,21 @@ static int worker_watch(worker *w, queue *q, const sigset_t *sigs)
         }
     }
     if (worker_live(w) > 0) {
+        /* Every item this process holds: the one running, those taken
+         * ahead, a generation group's (those recorded are acknowledged
+         * already: handing them back does nothing). */
         pthread_mutex_lock(&w->mu);
         for (int i = 0; i < w->jobs; i++) {
+            const worker_slot *s = &w->slots[i];
             vb_error e = {0};
-            if (w->slots[i].task && queue_handback(q, w->slots[i].task, &e) != 0)
+            if (s->task && queue_handback(q, s->task, &e) != 0)
                 msg_error("%s", e.msg);
+            for (size_t j = 0; j < s->nheld; j++)
+                if (queue_handback(q, &s->held[j], &e) != 0)
+                    msg_error("%s", e.msg);
+            for (size_t j = 0; j < s->ngroup; j++)
+                if (queue_handback(q, &s->group[j], &e) != 0)
+                    msg_error("%s", e.msg);
         }
         pthread_mutex_unlock(&w->mu);
         msg_error("items still blocked after the grace period: handed back; the worker ends");
@@ -672,6 +853,14 @@ static int cmd_worker_exec(int argc, char **argv)
         a.url = getenv("VBATCH_QUEUE");
     if (!a.url || !*a.url)
         return cmd_bad_usage(&cmd_worker, "--queue URL (or $VBATCH_QUEUE) is needed");
+#if defined(M_TRIM_THRESHOLD) && defined(M_MMAP_THRESHOLD)
+    /* A worker thread's arena holds little but the item: libav's parser
+     * context (some 280 KiB, zeroed) freed at its top was handed back to
+     * the kernel and faulted in again for every item, a third of a probe
+     * -only item's time. Kept instead, up to a bound. */
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
+#endif
     worker w = {0};
     queue_url u = {0};
     vb_config cfg;
@@ -689,14 +878,19 @@ static int cmd_worker_exec(int argc, char **argv)
                         .decode_threads = worker_decode_threads, .stopping = worker_stopping,
                         .ud = &w };
     pthread_mutex_init(&w.mu, NULL);
+    pthread_mutex_init(&w.fmu, NULL);
+    pthread_cond_init(&w.fcond, NULL);
     w.doing = worker_doing(&w, NULL, NULL);
     vb_error e = {0};
     queue *q = queue_open(&u, w.consumer, a.reconnect, &e);
-    if (!q) {
+    w.fq = q ? queue_open(&u, w.consumer, a.reconnect, &e) : NULL;
+    if (!w.fq) {
         msg_error("%s", e.msg);
+        queue_close(&q);
         status = VB_EXIT_ITEMS;
         goto out;
     }
+    queue_on_finished(w.fq, worker_finished, &w);
     /* The signals are the main thread's (sigtimedwait): blocked in the
      * threads it starts. */
     sigset_t sigs, old;
@@ -704,6 +898,11 @@ static int cmd_worker_exec(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    pthread_t fth;
+    if (pthread_create(&fth, NULL, worker_finisher, &w) != 0) {
+        fputs("vbatch: cannot start worker threads\n", stderr);
+        abort();
+    }
     w.slots = vb_xcalloc((size_t)w.jobs, sizeof *w.slots);
     for (int i = 0; i < w.jobs; i++) {
         w.slots[i].w = &w;
@@ -717,14 +916,22 @@ static int cmd_worker_exec(int argc, char **argv)
     int sig = worker_watch(&w, q, &sigs);
     for (int i = 0; i < w.jobs; i++)
         pthread_join(w.slots[i].th, NULL);
+    pthread_mutex_lock(&w.fmu);
+    w.fend = true;
+    pthread_cond_broadcast(&w.fcond);
+    pthread_mutex_unlock(&w.fmu);
+    pthread_join(fth, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     queue_close(&q);
+    queue_close(&w.fq);
     msg_note("worker %s: %lld done, %lld failed, %lld handed back, %lld recorded before",
              w.consumer, (long long)w.done, (long long)w.failed, (long long)w.handed_back,
              (long long)w.again);
     free(shown);
     free(w.slots);
     pthread_mutex_destroy(&w.mu);
+    pthread_mutex_destroy(&w.fmu);
+    pthread_cond_destroy(&w.fcond);
     status = w.fatal ? VB_EXIT_ITEMS : sig ? VB_EXIT_INTERRUPTED : VB_EXIT_OK;
 out:
     free(w.consumer);

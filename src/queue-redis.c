@@ -6,7 +6,13 @@
  * one Lua script each, so that workers racing for an item, or a worker
  * retrying a call whose reply was lost, never see half of it. Entries are
  * added with the id SEQ-1, so an XADD sent again is refused as a
- * duplicate rather than entering the item twice. */
+ * duplicate rather than entering the item twice.
+ *
+ * A worker's quick items would spend most of their time waiting for
+ * replies: it takes several in one call (queue_take_n) and sends each
+ * start and finish without waiting (queue_send), the replies read by the
+ * next call that waits; what is not answered when the connection goes is
+ * sent again on the next one, which every call being idempotent allows. */
 #include "config.h"
 #include "queue.h"
 #include "backoff.h"
@@ -28,6 +34,8 @@
 #define QUEUE_CONNECT_TIMEOUT 5.0   /* seconds */
 #define QUEUE_COMMAND_TIMEOUT 10.0
 #define QUEUE_MAX_FIELD (1 << 20)    /* an entry's field: 1 MiB at most */
+#define QUEUE_MAX_SENT 64            /* commands sent ahead of their replies */
+#define QUEUE_HELD "held"            /* an item's last error while taken ahead */
 
 /* ---- the URL (pure) ---- */
 
@@ -173,6 +181,17 @@ int queue_url_password(queue_url *u, vb_error *e)
 
 /* ---- the connection ---- */
 
+/* A command sent without waiting for its reply: kept until it comes. */
+typedef struct queue_sent {
+    char *argv[16];              /* owned */
+    size_t lens[16];
+    int argc;
+    bool finish;                 /* a finish: its reply goes to on_finished */
+    int64_t seq;
+    char *label;                 /* owned */
+    int tag;
+} queue_sent;
+
 struct queue {
     queue_url u;                 /* a copy (owned) */
     char *consumer;              /* NULL: not a worker */
@@ -182,6 +201,10 @@ struct queue {
     char *k_items, *k_settings, *k_results, *k_done, *k_dead, *k_errors, *k_total;
     char *k_slots, *k_rpm, *k_claims;  /* generation's shared limiter and claims */
     double scanned;              /* when a take last looked for idle items */
+    queue_sent *sent;            /* in the order sent, replies not read yet */
+    size_t nsent, capsent;
+    queue_finished_fn *on_finished;
+    void *on_ud;
 };
 
 const char *queue_name(const queue *q)
@@ -274,11 +297,142 @@ static int queue_reconnect(queue *q, vb_error *e)
     }
 }
 
+static bool queue_int(const redisReply *r, long long *v);
+static int queue_bad_reply(vb_error *e, const char *what);
+
+static void queue_sent_clear(queue_sent *s)
+{
+    for (int i = 0; i < s->argc; i++)
+        free(s->argv[i]);
+    free(s->label);
+    memset(s, 0, sizeof *s);
+}
+
+/* The oldest command sent is answered (r; NULL: it never will be, err). */
+static void queue_sent_answered(queue *q, const redisReply *r, const vb_error *err)
+{
+    queue_sent *s = &q->sent[0];
+    if (s->finish && q->on_finished) {
+        vb_error re = {0};
+        long long v = -1;
+        int got = -1;
+        if (!r)
+            re = *err;
+        else if (r->type == REDIS_REPLY_ERROR)
+            queue_fail(&re, VB_ERR_NET, "redis", r->str, r->len);
+        else if (queue_int(r, &v) && (v == 0 || v == 1))
+            got = (int)v;
+        else
+            queue_bad_reply(&re, "finish");
+        q->on_finished(q->on_ud, s->seq, s->label, s->tag, got, &re);
+    }
+    queue_sent_clear(s);
+    memmove(q->sent, q->sent + 1, --q->nsent * sizeof *q->sent);
+}
+
+/* Write the commands sent from the from-th on to the connection; a
+ * connection lost is dropped (queue_flush makes it again). */
+static int queue_write(queue *q, size_t from)
+{
+    for (size_t i = from; q->c && i < q->nsent; i++)
+        if (redisAppendCommandArgv(q->c, q->sent[i].argc, (const char **)q->sent[i].argv,
+                                   q->sent[i].lens) != REDIS_OK)
+            goto lost;
+    for (int done = 0; q->c && !done;)
+        if (redisBufferWrite(q->c, &done) != REDIS_OK)
+            goto lost;
+    return q->c ? 0 : -1;
+lost:
+    redisFree(q->c);
+    q->c = NULL;
+    return -1;
+}
+
+int queue_flush(queue *q, vb_error *e)
+{
+    double until = util_now() + q->reconnect;
+    bool fresh = false;          /* a new connection: everything is sent again */
+    for (int n = 1; q->nsent > 0; n++) {
+        if (!q->c) {
+            if (queue_reconnect(q, e) != 0)
+                goto fail;
+            fresh = true;
+        }
+        if (fresh) {
+            fresh = false;
+            if (queue_write(q, 0) != 0)
+                continue;
+        }
+        redisReply *r = NULL;
+        if (redisGetReply(q->c, (void **)&r) != REDIS_OK || !r) {
+            queue_fail(e, VB_ERR_NET_RETRY, "redis", q->c->errstr, strlen(q->c->errstr));
+            redisFree(q->c);
+            q->c = NULL;
+            if (util_now() >= until)
+                goto fail;
+            continue;
+        }
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "LOADING", 7) == 0 &&
+            util_now() < until) {
+            /* Those after it were refused too: all sent again. */
+            freeReplyObject(r);
+            redisFree(q->c);
+            q->c = NULL;
+            double d = backoff_delay(n, 0.1, 1.0, &q->rng);
+            struct timespec ts = { 0, (long)(d * 1e9) };
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        queue_sent_answered(q, r, NULL);
+        freeReplyObject(r);
+    }
+    return 0;
+fail:
+    while (q->nsent)
+        queue_sent_answered(q, NULL, e);
+    return -1;
+}
+
+/* Send argv (NULL-terminated) without waiting for its reply. */
+static int queue_send(queue *q, const char *const *argv, bool finish, int64_t seq,
+                      const char *label, int tag, vb_error *e)
+{
+    if (q->nsent >= QUEUE_MAX_SENT && queue_flush(q, e) != 0)
+        return -1;
+    if (q->nsent == q->capsent) {
+        q->capsent = q->capsent ? q->capsent * 2 : 16;
+        q->sent = vb_xrealloc(q->sent, q->capsent * sizeof *q->sent);
+    }
+    queue_sent *s = &q->sent[q->nsent++];
+    memset(s, 0, sizeof *s);
+    for (; argv[s->argc] && s->argc < 16; s->argc++) {
+        s->lens[s->argc] = strlen(argv[s->argc]);
+        s->argv[s->argc] = vb_xstrdup(argv[s->argc]);
+    }
+    s->finish = finish;
+    s->seq = seq;
+    s->label = label ? vb_xstrdup(label) : NULL;
+    s->tag = tag;
+    /* Not written (no connection): queue_flush connects and sends it. */
+    if (queue_write(q, q->nsent - 1) != 0)
+        return queue_flush(q, e);
+    return 0;
+}
+
+void queue_on_finished(queue *q, queue_finished_fn *fn, void *ud)
+{
+    q->on_finished = fn;
+    q->on_ud = ud;
+}
+
 /* One command (argv, NULL-terminated; record may be long): its reply, or
  * NULL with e set. A lost connection, or a Redis still loading its data
  * after a restart, is tried again within the reconnect window. */
 static redisReply *queue_call(queue *q, vb_error *e, const char *const *argv)
 {
+    /* The replies of the commands sent ahead come first. */
+    if (q->nsent && queue_flush(q, e) != 0)
+        return NULL;
     int argc = 0;
     size_t lens[32];
     while (argv[argc]) {
@@ -361,6 +515,9 @@ void queue_close(queue **pq)
         return;
     if (q->c)
         redisFree(q->c);
+    for (size_t i = 0; i < q->nsent; i++)
+        queue_sent_clear(&q->sent[i]);
+    free(q->sent);
     queue_url_clear(&q->u);
     free(q->consumer);
     free(q->k_items);
@@ -527,12 +684,16 @@ void queue_task_clear(queue_task *t)
 
 /* KEYS: items, dead, errors, total, done; ARGV: group, consumer,
  * min-idle ms, max deliveries, what the item taken is doing, in two
- * parts around its delivery count, and "1" to look for idle items. Idle
- * items first (their worker is gone),
- * then new ones; one already recorded is only acknowledged. */
+ * parts around its delivery count, "1" to look for idle items, and how
+ * many new ones to take. Idle items first (their worker is gone), one at
+ * a time, then new ones; one already recorded is only acknowledged. An
+ * idle item whose last error is QUEUE_HELD was taken ahead by a worker
+ * that died before starting it: that delivery is not counted. Replies
+ * {'items', {id, deliveries, field, value ...} ...}, {'empty'} or
+ * {'wait'}. */
 static const char lua_take[] =
     "local s, dead, errs, total, done = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]\n"
-    "local g, c, idle, maxd = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
+    "local g, c, idle, maxd, want = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[8])\n"
     "local function field(f, k)\n"
     "  for i = 1, #f - 1, 2 do if f[i] == k then return f[i + 1] end end\n"
     "  return nil end\n"
@@ -547,8 +708,11 @@ static const char lua_take[] =
     "  local p = redis.call('XPENDING', s, g, id, id, 1)\n"
     "  local n = (p[1] and p[1][4]) or 1\n"
     "  local seq = f and field(f, 'seq')\n"
+    "  if seq and n > 1 and redis.call('HGET', errs, seq) == '" QUEUE_HELD "' then\n"
+    "    n = n - 1\n"
+    "    redis.call('XCLAIM', s, g, c, 0, id, 'RETRYCOUNT', n, 'JUSTID') end\n"
     "  if not f or not seq then\n"
-    "    return {'item', id, n, unpack(f or {})}\n"
+    "    return {'items', {id, n, unpack(f or {})}}\n"
     "  elseif redis.call('HEXISTS', done, seq) == 1 then\n"
     "    redis.call('XACK', s, g, id)\n"
     "  elseif n > maxd then\n"
@@ -556,13 +720,18 @@ static const char lua_take[] =
     "    redis.call('XADD', dead, '*', 'entry', id, 'deliveries', n, 'last_error', why, unpack(f))\n"
     "    redis.call('HSET', done, seq, 'dead')\n"
     "    redis.call('XACK', s, g, id)\n"
-    "  else doing(seq, n) return {'item', id, n, unpack(f)} end\n"
+    "  else doing(seq, n) return {'items', {id, n, unpack(f)}} end\n"
     "end\n"
-    "local r = redis.call('XREADGROUP', 'GROUP', g, c, 'COUNT', 1, 'STREAMS', s, '>')\n"
+    "local r = redis.call('XREADGROUP', 'GROUP', g, c, 'COUNT', want, 'STREAMS', s, '>')\n"
     "if r and r[1] and r[1][2][1] then\n"
-    "  local e = r[1][2][1]\n"
-    "  doing(field(e[2], 'seq'), 1)\n"
-    "  return {'item', e[1], 1, unpack(e[2])} end\n"
+    "  local out = {'items'}\n"
+    "  for i, e in ipairs(r[1][2]) do\n"
+    "    local seq = field(e[2], 'seq')\n"
+    "    if i == 1 then doing(seq, 1)\n"
+    "    elseif seq then redis.call('HSET', errs, seq, '" QUEUE_HELD "') end\n"
+    "    out[#out + 1] = {e[1], 1, unpack(e[2])}\n"
+    "  end\n"
+    "  return out end\n"
     "local pend = redis.call('XPENDING', s, g)[1]\n"
     "if redis.call('EXISTS', total) == 1 and pend == 0 then return {'empty'} end\n"
     "return {'wait'}\n";
@@ -589,9 +758,9 @@ static bool queue_id_ok(const redisReply *r)
 /* The entry's fields into t: 0, or -1 with why. */
 static int queue_task_fill(const redisReply *r, queue_task *t, const char **why)
 {
-    /* {"item", id, n, k1, v1, ...} as a field array from element 3 on. */
-    redisReply sub = { .type = REDIS_REPLY_ARRAY, .elements = r->elements - 3,
-                       .element = r->element + 3 };
+    /* {id, n, k1, v1, ...} as a field array from element 2 on. */
+    redisReply sub = { .type = REDIS_REPLY_ARRAY, .elements = r->elements - 2,
+                       .element = r->element + 2 };
     long long seq = 0;
     const redisReply *sv = queue_field(&sub, "seq");
     t->path = queue_field_dup(&sub, "path");
@@ -618,14 +787,16 @@ static int queue_task_fill(const redisReply *r, queue_task *t, const char **why)
     return 0;
 }
 
-int queue_take(queue *q, double visibility, int max_deliveries, const char *doing,
-               queue_task *t, bool *empty, vb_error *e)
+int queue_take_n(queue *q, double visibility, int max_deliveries, const char *doing,
+                 size_t want, queue_task *t, size_t *n, bool *empty, vb_error *e)
 {
-    memset(t, 0, sizeof *t);
+    *n = 0;
     *empty = false;
-    char idle[24], maxd[16];
+    want = want < 1 ? 1 : want > QUEUE_TAKE_MAX ? QUEUE_TAKE_MAX : want;
+    char idle[24], maxd[16], nwant[16];
     snprintf(idle, sizeof idle, "%lld", (long long)(visibility * 1000));
     snprintf(maxd, sizeof maxd, "%d", max_deliveries);
+    snprintf(nwant, sizeof nwant, "%zu", want);
     /* Split, not formatted: the text may hold any other '%'. */
     const char *d = doing ? strstr(doing, "%d") : NULL;
     char *before = d ? vb_xstrndup(doing, (size_t)(d - doing)) : NULL;
@@ -639,13 +810,14 @@ int queue_take(queue *q, double visibility, int max_deliveries, const char *doin
         q->scanned = now;
     const char *argv[] = { "EVAL", lua_take, "5", q->k_items, q->k_dead, q->k_errors,
                            q->k_total, q->k_done, QUEUE_GROUP, q->consumer, idle, maxd,
-                           before ? before : "", d ? d + 2 : "", scan ? "1" : "0", NULL };
+                           before ? before : "", d ? d + 2 : "", scan ? "1" : "0", nwant,
+                           NULL };
     redisReply *r = queue_call(q, e, argv);
     free(before);
     if (!r)
         return -1;
     int rc = -1;
-    long long n = 0;
+    size_t bad = 0;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 || !queue_is_str(r->element[0])) {
         queue_bad_reply(e, "take");
     } else if (strcmp(r->element[0]->str, "empty") == 0) {
@@ -653,28 +825,79 @@ int queue_take(queue *q, double visibility, int max_deliveries, const char *doin
         rc = 0;
     } else if (strcmp(r->element[0]->str, "wait") == 0) {
         rc = 0;
-    } else if (strcmp(r->element[0]->str, "item") == 0 && r->elements >= 3 &&
-               queue_id_ok(r->element[1]) && queue_int(r->element[2], &n)) {
-        snprintf(t->id, sizeof t->id, "%s", r->element[1]->str);
-        t->deliveries = n > 0 && n < 1000000 ? (int)n : 1;
-        const char *why = NULL;
-        if (queue_task_fill(r, t, &why) == 0) {
-            rc = 1;
-        } else {
+    } else if (strcmp(r->element[0]->str, "items") == 0 && r->elements >= 2 &&
+               r->elements <= want + 1) {
+        rc = 0;
+        for (size_t i = 1; i < r->elements; i++) {
+            const redisReply *en = r->element[i];
+            queue_task *x = &t[*n];
+            long long nd = 0;
+            memset(x, 0, sizeof *x);
+            if (en->type != REDIS_REPLY_ARRAY || en->elements < 2 ||
+                !queue_id_ok(en->element[0]) || !queue_int(en->element[1], &nd)) {
+                /* Not Redis's reply to this script: nothing is trusted. */
+                rc = queue_bad_reply(e, "take");
+                break;
+            }
+            snprintf(x->id, sizeof x->id, "%s", en->element[0]->str);
+            x->deliveries = nd > 0 && nd < 1000000 ? (int)nd : 1;
+            x->held = i > 1;
+            const char *why = NULL;
+            if (queue_task_fill(en, x, &why) == 0) {
+                (*n)++;
+                continue;
+            }
             const char *rv[] = { "EVAL", lua_reject, "3", q->k_items, q->k_dead, q->k_done,
-                                 QUEUE_GROUP, t->id, why, NULL };
+                                 QUEUE_GROUP, x->id, why, NULL };
             vb_error re = {0};
             redisReply *rr = queue_call(q, &re, rv);
             freeReplyObject(rr);
-            vb_fail(e, VB_ERR_MEDIA, "queue %s: entry %s put in the dead letters: %s",
-                    q->u.name, t->id, why);
-            queue_task_clear(t);
+            if (bad++ == 0)
+                vb_fail(e, VB_ERR_MEDIA, "queue %s: entry %s put in the dead letters: %s",
+                        q->u.name, x->id, why);
+            queue_task_clear(x);
+        }
+        if (rc < 0) {
+            for (size_t i = 0; i < *n; i++)
+                queue_task_clear(&t[i]);
+            *n = 0;
+        } else if (bad && !*n) {
+            rc = -1;
+        } else {
+            rc = (int)*n;
         }
     } else {
         queue_bad_reply(e, "take");
     }
     freeReplyObject(r);
     return rc;
+}
+
+int queue_take(queue *q, double visibility, int max_deliveries, const char *doing,
+               queue_task *t, bool *empty, vb_error *e)
+{
+    size_t n = 0;
+    memset(t, 0, sizeof *t);
+    return queue_take_n(q, visibility, max_deliveries, doing, 1, t, &n, empty, e);
+}
+
+/* KEYS: errors, done; ARGV: seq, doing. Its finish may come first, on
+ * another connection: a recorded item keeps no last error. */
+static const char lua_start[] =
+    "if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then\n"
+    "  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end\n"
+    "return 1\n";
+
+int queue_start(queue *q, queue_task *t, const char *doing, vb_error *e)
+{
+    if (!t->held)
+        return 0;
+    t->held = false;
+    char seq[24];
+    snprintf(seq, sizeof seq, "%" PRId64, t->seq);
+    const char *argv[] = { "EVAL", lua_start, "2", q->k_errors, q->k_done, seq,
+                           doing ? doing : "", NULL };
+    return queue_send(q, argv, false, t->seq, NULL, 0, e);
 }
 
 /* KEYS: items, errors; ARGV: group, consumer, then id, seq, doing per
@@ -686,7 +909,7 @@ static const char lua_renew[] =
     "  local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)\n"
     "  if p[1] and p[1][2] == ARGV[2] then\n"
     "    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'JUSTID')\n"
-    "    redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2])\n"
+    "    if ARGV[i + 2] ~= '' then redis.call('HSET', KEYS[2], ARGV[i + 1], ARGV[i + 2]) end\n"
     "    n = n + 1 end\n"
     "end\n"
     "return n\n";
@@ -741,11 +964,25 @@ int queue_finish(queue *q, const queue_task *t, const char *record, vb_error *e)
     return ok ? (int)v : queue_bad_reply(e, "finish");
 }
 
-/* KEYS: items; ARGV: group, consumer, id. Idle as old as can be, its
- * delivery count put back: the next take has it at once. */
+int queue_finish_async(queue *q, const queue_task *t, const char *record, const char *label,
+                       int tag, vb_error *e)
+{
+    char seq[24];
+    snprintf(seq, sizeof seq, "%" PRId64, t->seq);
+    const char *argv[] = { "EVAL", lua_finish, "4", q->k_items, q->k_results, q->k_done,
+                           q->k_errors, QUEUE_GROUP, t->id, seq, record, NULL };
+    return queue_send(q, argv, true, t->seq, label, tag, e);
+}
+
+/* KEYS: items, errors; ARGV: group, consumer, id, seq. Idle as old as
+ * can be, its delivery count put back: the next take has it at once. An
+ * item held, never started, keeps no last error (its delivery count is
+ * put back here, not again by the take). */
 static const char lua_handback[] =
     "local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[3], ARGV[3], 1)\n"
     "if not p[1] or p[1][2] ~= ARGV[2] then return 0 end\n"
+    "if redis.call('HGET', KEYS[2], ARGV[4]) == '" QUEUE_HELD "' then\n"
+    "  redis.call('HDEL', KEYS[2], ARGV[4]) end\n"
     "local n = p[1][4] - 1\n"
     "if n < 0 then n = 0 end\n"
     "redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[3], 'IDLE', '315360000000',\n"
@@ -754,8 +991,10 @@ static const char lua_handback[] =
 
 int queue_handback(queue *q, const queue_task *t, vb_error *e)
 {
-    const char *argv[] = { "EVAL", lua_handback, "1", q->k_items, QUEUE_GROUP, q->consumer,
-                           t->id, NULL };
+    char seq[24];
+    snprintf(seq, sizeof seq, "%" PRId64, t->seq);
+    const char *argv[] = { "EVAL", lua_handback, "2", q->k_items, q->k_errors, QUEUE_GROUP,
+                           q->consumer, t->id, seq, NULL };
     redisReply *r = queue_call(q, e, argv);
     freeReplyObject(r);
     return r ? 0 : -1;
