@@ -125,8 +125,10 @@ EOF_PY
 echo "file system: creating the layout's $((N * 6)) files and folders alone costs $(cat "$tmp/fs") s CPU here (plain loop)"
 rm -rf "$tmp/fs-cost"
 
-: >"$tmp/v.wall"; : >"$tmp/v.cpu"; : >"$tmp/v.rss"; : >"$tmp/v.anon"; : >"$tmp/v.req"
-for r in $(seq "$RUNS"); do
+# One run of each side in turn (vbatch, then the baseline at each polling
+# interval), RUNS times: the machine's noise falls on all of them alike.
+vbatch_run() { # RUN
+    local r=$1
     kling_ctl reset >/dev/null
     /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$vbatch" generate "$tmp/jobs.csv" \
         --config "$tmp/kling.ini" --preset default --max-concurrent "$MAX_CONCURRENT" \
@@ -154,6 +156,31 @@ for r in $(seq "$RUNS"); do
     echo "$rss" >>"$tmp/v.rss"
     echo "$anon" >>"$tmp/v.anon"
     rm -rf "$tmp/out$r"
+}
+
+baseline_run() { # POLL RUN
+    local poll=$1 r=$2
+    kling_ctl reset >/dev/null
+    /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$PYTHON3" "$here/generate-baseline.py" \
+        "$tmp/jobs.csv" --base-url "$KLING_URL" --output "$tmp/bout$r" \
+        --max-concurrent "$MAX_CONCURRENT" --rpm "$RPM" --poll "$poll" \
+        --summary "$tmp/bsum$r.json" >/dev/null 2>"$tmp/b.err"
+    read -r wall user sys rss < <(tail -n 1 "$tmp/t")
+    kling_stats "$tmp/bstats$r.json"
+    reqs "$tmp/bstats$r.json" >>"$tmp/b$poll.req"
+    echo "  baseline (polls every $poll s) run $r: ${wall} s wall, $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') s CPU, $((rss / 1024)) MiB peak RSS; $(grep -c '^job ' "$tmp/b.err") job(s) failed"
+    echo "$wall" >>"$tmp/b$poll.wall"
+    awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }' >>"$tmp/b$poll.cpu"
+    rm -rf "$tmp/bout$r"
+}
+
+: >"$tmp/v.wall"; : >"$tmp/v.cpu"; : >"$tmp/v.rss"; : >"$tmp/v.anon"; : >"$tmp/v.req"
+for poll in $POLLS; do : >"$tmp/b$poll.wall"; : >"$tmp/b$poll.cpu"; : >"$tmp/b$poll.req"; done
+for r in $(seq "$RUNS"); do
+    vbatch_run "$r"
+    if [ "$BASELINE" = 1 ]; then
+        for poll in $POLLS; do baseline_run "$poll" "$r"; done
+    fi
 done
 vw=$(median <"$tmp/v.wall"); vc=$(median <"$tmp/v.cpu"); vr=$(median <"$tmp/v.rss")
 va=$(median <"$tmp/v.anon")
@@ -163,23 +190,8 @@ echo "vbatch: median ${vw} s wall ($(awk -v a="$vw" -v b="$lower" 'BEGIN { print
 
 if [ "$BASELINE" = 1 ]; then
     for poll in $POLLS; do
-        : >"$tmp/b.wall"; : >"$tmp/b.cpu"; : >"$tmp/b.req"
-        for r in $(seq "$RUNS"); do
-            kling_ctl reset >/dev/null
-            /usr/bin/time -f '%e %U %S %M' -o "$tmp/t" "$PYTHON3" "$here/generate-baseline.py" \
-                "$tmp/jobs.csv" --base-url "$KLING_URL" --output "$tmp/bout$r" \
-                --max-concurrent "$MAX_CONCURRENT" --rpm "$RPM" --poll "$poll" \
-                --summary "$tmp/bsum$r.json" >/dev/null
-            read -r wall user sys rss < <(tail -n 1 "$tmp/t")
-            kling_stats "$tmp/bstats$r.json"
-            reqs "$tmp/bstats$r.json" >>"$tmp/b.req"
-            echo "  baseline (polls every $poll s) run $r: ${wall} s wall, $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') s CPU, $((rss / 1024)) MiB peak RSS"
-            echo "$wall" >>"$tmp/b.wall"
-            awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }' >>"$tmp/b.cpu"
-            rm -rf "$tmp/bout$r"
-        done
-        bw=$(median <"$tmp/b.wall"); bc=$(median <"$tmp/b.cpu")
-        bq=$(cut -d' ' -f1 <"$tmp/b.req" | median); bp=$(cut -d' ' -f2 <"$tmp/b.req" | median)
+        bw=$(median <"$tmp/b$poll.wall"); bc=$(median <"$tmp/b$poll.cpu")
+        bq=$(cut -d' ' -f1 <"$tmp/b$poll.req" | median); bp=$(cut -d' ' -f2 <"$tmp/b$poll.req" | median)
         echo "baseline (polls every $poll s): median ${bw} s wall ($(awk -v a="$bw" -v b="$lower" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }') vs the bound), ${bc} s CPU, ${bq} API requests per task (${bp} of them polls)"
         echo "  baseline / vbatch: wall $(awk -v a="$bw" -v b="$vw" 'BEGIN { printf "%.2fx", a / b }'), CPU $(awk -v a="$bc" -v b="$vc" 'BEGIN { printf "%.2fx", a / b }'), requests per task $(awk -v a="$bq" -v b="$vq" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "n/a" }')"
     done

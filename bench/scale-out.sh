@@ -27,7 +27,7 @@
 #
 # Environment: VBATCH (the binary; else ./vbatch, else vbatch on PATH),
 # REPEAT (3), N (1000), G (500), GEN_TIME (2), MAX_CONCURRENT (20), RPM
-# (600), PARTS (a, b or ab; default ab), BENCH_CACHE (where the 40 clips
+# (600), PARTS (a, b or ab; default ab; p: only (a)'s probe-only part), BENCH_CACHE (where the 40 clips
 # are kept between runs, as scale.sh's).
 #
 # Goals: (a) 2 workers / 1 worker >= 1.8x on 2 cores; the queue's
@@ -45,8 +45,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/common.sh"
 bench_positive scale-out.sh REPEAT N G MAX_CONCURRENT RPM
 case $PARTS in
-a | b | ab | ba) ;;
-*) echo "scale-out.sh: PARTS must be a, b or ab, not '$PARTS'" >&2; exit 2 ;;
+a | b | p | ab | ba | pb | bp) ;;
+*) echo "scale-out.sh: PARTS must be a, b, ab, p or pb, not '$PARTS'" >&2; exit 2 ;;
 esac
 cache=${BENCH_CACHE:-${TMPDIR:-/tmp}/vbatch-bench}
 bench_init scale-out.sh ffmpeg redis-server redis-cli python3
@@ -127,7 +127,9 @@ if [[ $PARTS == *a* ]]; then
     echo "    2 workers: $w2 s   runs: ${two[*]}"
     awk -v a="$w1" -v b="$w2" 'BEGIN { r = a / b; printf "    speed-up (1 worker / 2 workers): %.2fx (goal >= 1.8x: %s)\n", r, (r >= 1.8) ? "met" : "NOT met" }'
     rm -rf "$tmp/out-a" "$tmp/clips"
-
+fi
+if [[ $PARTS == *a* || $PARTS == *p* ]]; then
+    echo
     clips=(h264_aac_720p.mp4 vertical_1080x1920.mp4 silent_video.mp4 hevc_hdr10.mp4)
     # shellcheck source=tests/lib/media.sh
     . "$here/../tests/lib/media.sh"
