@@ -63,15 +63,18 @@
  *   probesize: bytes avformat_find_stream_info reads (and holds as
  *     packets) to learn what the headers leave out: libav's default,
  *     made explicit;
- *   analyzeduration: the media time it may read for that, a little
- *     above libav's 5 s (7 s for MPEG-TS/PS, which need it most);
+ *   analyzeduration: the media time it may read for that: left to
+ *     libav's own bounds (5 s; a stream of an MPEG-TS/PS 7 s, FLV 90 s,
+ *     subtitles 30 s, all within probesize), which ffprobe uses too: a
+ *     7 s set here read 2 s more of an AAC track than ffprobe does, and
+ *     its average bit rate then differed;
  *   max_streams: a clip has a few streams, a broadcast TS a few dozen;
  *   max_pixels: the largest picture a decoder may allocate: 8192x8192,
  *     above 8K UHD and HEVC's largest level (8192x4320); a header that
  *     claims 100000x100000 is refused instead of allocating gigabytes;
  *   max_samples: audio samples (times channels) in one decoded frame. */
 #define LIMIT_PROBESIZE (5 << 20)
-#define LIMIT_ANALYZEDURATION (7 * AV_TIME_BASE)
+#define LIMIT_ANALYZEDURATION 0 /* libav's defaults, as ffprobe */
 #define LIMIT_STREAMS 100
 #define LIMIT_PIXELS ((int64_t)8192 * 8192)
 #define LIMIT_SAMPLES (1 << 24)

@@ -32,12 +32,13 @@ pyjson "$T/vp9_444.mkv.vb.json" 'd[0]["streams"][0]["pix_fmt"] == "yuv444p" and 
 # 4:4:4 10 bit; HEVC 10 bit HDR, 4:2:2, 4:4:4, full range; AAC stereo,
 # mono, 5.1), AAC's bit rate from all its frames; interlaced MPEG-2,
 # H.264 or HEVC and AAC at 22.05 kHz (maybe HE-AAC) through
-# find_stream_info.
+# find_stream_info, as an 8 s AAC track (its bit rate from libav's
+# default 5 s window, as ffprobe's).
 # A longer TS: its last 250 kB hold only its end (the duration's window).
 for c in h264_aac.ts hevc10_ac3.ts mpeg2_ac3_wide.ts mpeg2_709_mp3.ts mpeg2_interlaced.ts \
          h264_1080_ac3.ts h264_interlaced.ts h264_full_sar.ts h264_444p10.ts h264_422.ts \
          h264_aac_mono.ts h264_aac51.ts aac_22k.ts hevc_hdr_aac.ts hevc_422.ts hevc_444_full.ts \
-         hevc_full.ts hevc_interlaced.ts; do
+         hevc_full.ts hevc_interlaced.ts h264_aac_8s.ts; do
     media_make "$CLIPS" "$c" || exit 99
 done
 "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=720x576:rate=25 \
@@ -51,7 +52,7 @@ for f in "$CLIPS/h264_aac.ts" "$CLIPS/hevc10_ac3.ts" "$CLIPS/mpeg2_ac3_wide.ts" 
          "$CLIPS/h264_444p10.ts" "$CLIPS/h264_422.ts" "$CLIPS/h264_aac_mono.ts" \
          "$CLIPS/h264_aac51.ts" "$CLIPS/aac_22k.ts" "$CLIPS/hevc_hdr_aac.ts" "$CLIPS/hevc_422.ts" \
          "$CLIPS/hevc_444_full.ts" "$CLIPS/hevc_full.ts" "$CLIPS/hevc_interlaced.ts" \
-         "$T/ts-named.mp4" "$T/ts-h264-named.mkv"; do
+         "$CLIPS/h264_aac_8s.ts" "$T/ts-named.mp4" "$T/ts-h264-named.mkv"; do
     c=$(basename "$f")
     ffprobe -v error -show_format -show_streams -of json "$f" > "$T/$c.ff.json"
     "$VBATCH" probe --format json "$f" > "$T/$c.vb.json"

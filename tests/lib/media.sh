@@ -65,6 +65,10 @@ media_make() {
     h264_aac.ts)         # H.264 + AAC in MPEG-TS (the TS fast path)
         _ff -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
             -t 3 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 128k -shortest "$_o" ;;
+    h264_aac_8s.ts)      # 8 s of H.264 + AAC in MPEG-TS: past the AAC fast path's 4 s, so
+                         # find_stream_info, whose window (5 s) sets AAC's average bit rate
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=frequency=440:sample_rate=48000 \
+            -t 8 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -c:a aac -b:a 96k -shortest "$_o" ;;
     hevc10_ac3.ts)       # 10-bit HEVC + AC-3 in MPEG-TS, 29.97 fps
         _ff -f lavfi -i testsrc2=size=640x360:rate=30000/1001 -f lavfi -i sine=frequency=500:sample_rate=44100 \
             -t 3 -c:v libx265 -preset ultrafast -x265-params log-level=error -pix_fmt yuv420p10le \
