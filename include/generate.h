@@ -28,6 +28,13 @@ typedef struct gen_shared {
     int (*claim)(void *ud, const char *ext, char **task_id, char **by, vb_error *e);
     /* The create answered: its task id, kept with the claim. */
     void (*created)(void *ud, const char *ext, const char *task_id);
+    /* The create was refused in a way that proves nothing was made
+     * (the provider's verdict, or it was never sent): its claim dropped
+     * if it is still this process's and holds no task id, so that a
+     * later delivery sends it instead of taking it for one that may
+     * have been made. true: no claim is kept (the next send claims
+     * again); false: it is kept (could not be reached). NULL: never. */
+    bool (*unclaim)(void *ud, const char *ext);
     void *ud;
 } gen_shared;
 

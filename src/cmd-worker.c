@@ -326,6 +326,18 @@ static void worker_sh_created(void *ud, const char *ext, const char *task_id)
         msg_warn("the task id of %s could not be kept with its claim: %s", ext, e.msg);
 }
 
+static bool worker_sh_unclaim(void *ud, const char *ext)
+{
+    worker_shared *sh = ud;
+    vb_error e = {0};
+    int rc = queue_gen_unclaim(sh->q, ext, &e);
+    if (rc < 0)
+        /* Kept: a later delivery takes it for a create that may have
+         * been sent (looked up, or ended unknown where it cannot be). */
+        msg_warn("the claim of %s, refused and not made, could not be dropped: %s", ext, e.msg);
+    return rc == 1;
+}
+
 /* One group's items as the engine records them. */
 typedef struct worker_group {
     worker *w;
@@ -490,7 +502,8 @@ static void worker_gen(worker *w, worker_slot *s, queue *q, queue_task *first,
     }
     if (wsh.q) {
         gen_shared sh = { .acquire = worker_sh_acquire, .release = worker_sh_release,
-                          .claim = worker_sh_claim, .created = worker_sh_created, .ud = &wsh };
+                          .claim = worker_sh_claim, .created = worker_sh_created,
+                          .unclaim = worker_sh_unclaim, .ud = &wsh };
         batch_observer obs = { .recorded = worker_gen_recorded, .ud = &og };
         generate_opts go = {
             .jobs_path = queue_name(q), .out_dir = dir, .config = cfg, .jobs = &jobs,

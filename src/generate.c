@@ -369,10 +369,26 @@ static net_req *api_req(gen_engine *g, gtask *t, int kind, const char *path, cha
     return r;
 }
 
+/* Task t's create was refused in a way that proves nothing was made:
+ * its claim is given up, so that a later delivery (this item handed
+ * back, or delivered again) sends it instead of finding a claim with no
+ * task id, which it must take for a create that may have been made
+ * (where the provider has no look-up: ended unknown, never sent). A
+ * resend here claims again first. */
+static void shared_unclaim(gen_engine *g, gtask *t)
+{
+    const gen_shared *sh = g->o->shared;
+    if (sh && t->claimed && sh->unclaim && sh->unclaim(sh->ud, t->ext_id))
+        t->claimed = false;
+}
+
 static void start(gen_engine *g, size_t i, net_req *r)
 {
     vb_error e = {0};
     if (net_add(g->net, r, &e) != 0) {
+        if (r->kind == K_CREATE)
+            /* Never sent. */
+            shared_unclaim(g, &g->t[i]);
         net_req_free(&r);
         task_fail(g, i, "failed", "%s", e.msg);
     }
@@ -862,9 +878,11 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
     parse(g, r, &pr);
     double now = util_now();
     int v = pr.verdict;
-    if (v != PV_OK && v != PV_DUPLICATE && v != PV_TRANSIENT && v != PV_NOT_FOUND)
+    if (provider_nothing_created(v)) {
         /* Refused: nothing was created, nothing will be charged. */
         uncommit_units(g, t);
+        shared_unclaim(g, t);
+    }
     if (g->pv->no_lookup && (v == PV_RATE || v == PV_CONCURRENCY || v == PV_AUTH ||
                              v == PV_AUTH_EXPIRED))
         /* Put back in line: a crash now must not leave it "creating"

@@ -15,7 +15,8 @@
 #  3. a JOBS.csv with a problem is refused before the queue is made;
 #  4. fal.ai (no look-up by client id): a job whose create an earlier
 #     delivery claimed is failed as unknown with what to do, never sent;
-#     the others are made.
+#     the others are made; a create refused with nothing made (a 429)
+#     keeps no claim: handed back, the next delivery sends it once;
 #  5. SIGTERM of a generation worker: nothing new is sent, the tasks it
 #     created finish within the grace period and are recorded, the jobs
 #     it never sent go back to the queue; with a grace period shorter
@@ -148,6 +149,41 @@ check "only the unclaimed job was sent" pyjson "$T/s4.json" 'd["creates"] == 1'
 expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out4"
 check "the claimed one failed unknown, saying what to do" pyjson "$T/out4/summary/batch_report.json" \
     "[i['status'] for i in d['items']] == ['failed', 'done'] and 'claimed its create' in d['items'][0]['error'] and 'gone-worker' in d['items'][0]['error']"
+kling_stop
+
+# ---- 4b. fal.ai: a create refused with nothing made, then handed back ----
+# The mock refuses the first create with a 429 (nothing queued) and a
+# long Retry-After; the worker is stopped while it waits. The next
+# delivery must send it (the refusal dropped the claim), not take the
+# claim for a create that may have been made (unknown, never sent).
+kling_start "$T/m4b" --gen-time 0.5 --retry-after 30 --inject 'kind=429,on=create,count=1' || exit 99
+sed "s|^base_url = .*|base_url = $KLING_URL|" "$T/c4.ini" > "$T/c4b.ini"
+printf 'id,prompt,model,duration\nr1,A heron in the reeds,%s,5\n' "$T2V" > "$T/jobs4b.csv"
+Q=$REDIS_URL/g4b
+expect_status 0 "enqueue for fal" "$VBATCH" enqueue "$T/jobs4b.csv" --config "$T/c4b.ini" --queue "$Q"
+asked() { kling_ctl stats | "$PYTHON3" -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["requests"].get("create", 0) >= 1 else 1)'; }
+$TO "$VBATCH" worker --queue "$Q" --output "$T/out4b" --jobs 1 --name refused \
+    > "$T/r.out" 2> "$T/r.err" &
+rpid=$!
+check "the create was asked and refused" wait_for 30 asked
+kill -TERM $rpid
+wait $rpid; rc=$?
+check "the worker stopped for the signal (exit $rc), handing the job back" \
+    sh -c "[ $rc -eq 4 ] && grep -q '0 done, 0 failed, 1 handed back' '$T/r.err'"
+check "no claim kept for the refused create" [ "$(rcli HLEN g4b:claims)" = 0 ]
+$TO "$VBATCH" worker --queue "$Q" --output "$T/out4b" --jobs 1 --drain --name again \
+    > "$T/a.out" 2> "$T/a.err"
+check "the next worker drained it" [ $? -eq 0 ]
+kling_stats "$T/s4b.json"
+check "sent again once, made once" pyjson "$T/s4b.json" \
+    'd["requests"]["create"] == 2 and d["creates"] == 1 and d["injected"].get("429") == 1'
+expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out4b"
+check "the job is made, not unknown" pyjson "$T/out4b/summary/batch_report.json" \
+    "[i['status'] for i in d['items']] == ['done']"
+claim=$(rcli --raw HVALS g4b:claims)
+claimed_by() { [ "${claim%%	*}" = "$1" ] && [ -n "${claim#*	}" ]; }
+check "its claim is the second worker's, with the task id ($claim)" claimed_by again
+kling_stop
 
 # ---- 5. SIGTERM of a generation worker ----
 KLING_MOCK=$TOP_SRCDIR/tests/lib/mock_kling.py
