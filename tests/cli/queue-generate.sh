@@ -22,6 +22,8 @@
 #     it never sent go back to the queue; with a grace period shorter
 #     than the tasks, they are handed back at its end, and the next worker
 #     polls them (no create sent twice).
+#  6. a group is fed while it runs: with one slow job among quick ones,
+#     the quick ones pass through its other slot while the slow one runs.
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 . "$TOP_SRCDIR/tests/lib/redis.sh"
 . "$TOP_SRCDIR/tests/lib/kling.sh"
@@ -240,6 +242,35 @@ check "each job created once, polled by the next worker" pyjson "$T/s6.json" \
     'd["creates"] == 3 and d["tasks_created"] == 3 and d["duplicate_creates"] == 0'
 expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out6"
 check "every item once in the report, made" report_once "$T/out6" 3
+kling_stop
+
+# ---- 6. a group fed while it runs (fal, max_concurrent 2) ----
+# One slow job (15 s) and four quick ones (1 s): the slot the quick ones
+# leave is given to the next job at once, not held until the slow one
+# ends: all four are recorded before it (on main: q1, then slow, q2 ...).
+KLING_MOCK=$TOP_SRCDIR/tests/lib/mock_fal.py
+export FAL_KEY=test-fal-key-FK3X9
+kling_start "$T/m7" --gen-time 1 --runners 4 || exit 99
+printf '%s\n' '[generate]' 'provider = fal' 'poll_interval = 0.3' 'task_timeout = 60' \
+    'max_concurrent = 2' 'rpm = 600' '[provider.fal]' "base_url = $KLING_URL" \
+    'request_timeout = 5' > "$T/c7.ini"
+{ echo 'id,prompt,model,duration'
+  echo "slow,A glacier calving GENTIME=15,$T2V,5"
+  for i in 1 2 3 4; do echo "q$i,A sparrow $i,$T2V,5"; done
+} > "$T/jobs7.csv"
+Q=$REDIS_URL/g7
+expect_status 0 "enqueue for fal" "$VBATCH" enqueue "$T/jobs7.csv" --config "$T/c7.ini" --queue "$Q"
+$TO "$VBATCH" worker --queue "$Q" --output "$T/out7" --jobs 1 --drain --name fed -v \
+    > "$T/fed.out" 2> "$T/fed.err"
+check "the worker drained (exit $?)" [ $? -eq 0 ]
+order=$(sed -n 's/^vbatch: done fal:\([a-z0-9]*\).*/\1/p' "$T/fed.err" | tr '\n' ' ')
+check "the quick jobs recorded while the slow one ran ($order)" [ "$order" = "q1 q2 q3 q4 slow " ]
+kling_stats "$T/s7.json"
+check "each job created once, two at most at once" pyjson "$T/s7.json" \
+    'd["creates"] == 5 and max(d["creates_per_prompt"].values()) == 1 and d["peak_in_progress"] <= 2'
+expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out7"
+check "every item once in the report, made" report_once "$T/out7" 5
+check "no work folder left" [ ! -e "$T/out7/.vbatch-work" ]
 kling_stop
 
 finish
