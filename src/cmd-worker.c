@@ -906,6 +906,16 @@ static int worker_setup(worker *w, const cmd_worker_args *a, queue_url *u, vb_co
         msg_error("%s", e.msg);
         return VB_EXIT_USAGE;
     }
+    if (cfg->notify.url) {
+        /* The queue keeps a webhook as scheme://host/... only (the rest
+         * is often its secret), and a generation group is no batch of
+         * the user's: posting there would reach the wrong address at the
+         * end of every group. The queue's results are `report --queue`'s. */
+        msg_note("the queue's [notify] url is recorded as %s only: workers send no webhook",
+                 cfg->notify.url);
+        free(cfg->notify.url);
+        cfg->notify.url = NULL;
+    }
     if (util_mkdir_p(a->out_dir, &e) != 0) {
         msg_error("%s", e.msg);
         return VB_EXIT_USAGE;

@@ -251,9 +251,12 @@ kling_stop
 KLING_MOCK=$TOP_SRCDIR/tests/lib/mock_fal.py
 export FAL_KEY=test-fal-key-FK3X9
 kling_start "$T/m7" --gen-time 1 --runners 4 || exit 99
+# (A webhook in the settings: the queue keeps its host only; workers send
+# none rather than post to it.)
 printf '%s\n' '[generate]' 'provider = fal' 'poll_interval = 0.3' 'task_timeout = 60' \
     'max_concurrent = 2' 'rpm = 600' '[provider.fal]' "base_url = $KLING_URL" \
-    'request_timeout = 5' > "$T/c7.ini"
+    'request_timeout = 5' '[notify]' 'url = http://127.0.0.1:9/hook/secret-path' \
+    'items = true' 'attempts = 1' > "$T/c7.ini"
 { echo 'id,prompt,model,duration'
   echo "slow,A glacier calving GENTIME=15,$T2V,5"
   for i in 1 2 3 4; do echo "q$i,A sparrow $i,$T2V,5"; done
@@ -271,6 +274,8 @@ check "each job created once, two at most at once" pyjson "$T/s7.json" \
 expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out7"
 check "every item once in the report, made" report_once "$T/out7" 5
 check "no work folder left" [ ! -e "$T/out7/.vbatch-work" ]
+check "no webhook posted to the host the queue keeps" sh -c "! grep -q 'webhooks* of .notify' '$T/fed.err'"
+check "... a note says why" grep -q "recorded as http://127.0.0.1:9/... only: workers send no webhook" "$T/fed.err"
 kling_stop
 
 finish
