@@ -70,9 +70,11 @@ typedef struct recorded_args {
     double budget;                /* generate batches: < 0 = as recorded */
     vb_strlist lists;             /* --from-list: where the full URLs are (owned) */
     vb_strlist urls;              /* operands: PATH URLs given again in full (owned) */
+    const char *notify;           /* --notify URL: the webhook again */
+    bool notify_items;            /* --notify-items */
 } recorded_args;
-/* --output, --job-id, --jobs, --error-handling, --from-list, --quiet,
- * --verbose: 0
+/* --output, --job-id, --jobs, --error-handling, --from-list, --notify,
+ * --notify-items, --quiet, --verbose: 0
  * when handled, 1 when
  * o is none of them, -1 after a usage error was printed. */
 int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,

@@ -53,6 +53,9 @@ typedef struct gen_sched {
  * `now`. Released by gen_sched_free. */
 void gen_sched_init(gen_sched *s, size_t ntasks, int max_inflight, int rpm, double now);
 void gen_sched_free(gen_sched *s);
+/* Room for ntasks tasks (more than it has: jobs added while the engine
+ * runs); the timers set, the line and the creation order are kept. */
+void gen_sched_grow(gen_sched *s, size_t ntasks);
 
 /* ---- timers ---- */
 

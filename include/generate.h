@@ -28,8 +28,24 @@ typedef struct gen_shared {
     int (*claim)(void *ud, const char *ext, char **task_id, char **by, vb_error *e);
     /* The create answered: its task id, kept with the claim. */
     void (*created)(void *ud, const char *ext, const char *task_id);
+    /* The create was refused in a way that proves nothing was made
+     * (the provider's verdict, or it was never sent): its claim dropped
+     * if it is still this process's and holds no task id, so that a
+     * later delivery sends it instead of taking it for one that may
+     * have been made. true: no claim is kept (the next send claims
+     * again); false: it is kept (could not be reached). NULL: never. */
+    bool (*unclaim)(void *ud, const char *ext);
     void *ud;
 } gen_shared;
+
+/* A job added while the engine runs (generate_opts.more). */
+typedef struct generate_more_job {
+    gen_job job;                      /* moved into the engine (left cleared) */
+    char ext_id[40];                  /* its external_task_id; "": made from the
+                                       * journal's salt */
+    char *folder;                     /* owned, taken by the engine; NULL: from
+                                       * its id */
+} generate_more_job;
 
 typedef struct generate_opts {
     const char *jobs_path;            /* JOBS.csv as given */
@@ -63,6 +79,15 @@ typedef struct generate_opts {
      * caller owns SIGINT and SIGTERM: the batch starts no signal thread. */
     int (*stopping)(void *ud);
     void *stopping_ud;
+    /* More jobs while it runs (a worker's queue; NULL: the jobs given are
+     * all; never when resuming): asked on the network thread whenever
+     * fewer than max_concurrent tasks are open and none waits in line, so
+     * that a slot is not left idle until the slowest job given ends.
+     * Fills out[0..room) and returns how many (0: none now; asked again
+     * half a second later, and once more before the engine would end).
+     * The engine numbers them on after the jobs it holds (seq n+1 ...). */
+    size_t (*more)(void *ud, size_t room, generate_more_job *out);
+    void *more_ud;
 } generate_opts;
 
 enum { GEN_GO, GEN_DRAIN, GEN_HAND_BACK };

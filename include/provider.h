@@ -40,6 +40,14 @@ enum provider_verdict {
                        * saying so): sent again after a backoff */
 };
 
+/* A create's verdict proves that nothing was made at the provider (and
+ * nothing will be charged): every refusal, whether for this job (policy,
+ * model), for now (rate, concurrency, credit, keys) or before it left
+ * (PV_NOT_SENT). Not: PV_OK, PV_DUPLICATE (an earlier create arrived),
+ * PV_TRANSIENT and PV_NOT_FOUND (the answer was lost or useless: it may
+ * exist). Pure. */
+bool provider_nothing_created(int verdict);
+
 /* Which call a reply answers (the same code can mean different things). */
 enum provider_call { PC_CREATE = 0, PC_QUERY, PC_RESULT, PC_CANCEL };
 

@@ -177,6 +177,11 @@ int queue_gen_renew(queue *q, const char *const *exts, size_t n, double lease, v
 int queue_gen_claim(queue *q, const char *ext, char **task_id, char **by, vb_error *e);
 /* The create of ext answered with task_id: kept with its claim. */
 int queue_gen_created(queue *q, const char *ext, const char *task_id, vb_error *e);
+/* The create of ext was refused and nothing was made: its claim dropped,
+ * in one step, if it is still this consumer's and holds no task id. 1
+ * no claim is left (dropped, or there was none), 0 kept (another's, or
+ * it holds a task id), -1 e. */
+int queue_gen_unclaim(queue *q, const char *ext, vb_error *e);
 
 /* Wait and whether taken from the acquire script's reply ("1" or "0",
  * then seconds as text). Pure. 0, or -1 when the reply is not one. */

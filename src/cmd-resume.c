@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const cmd_option cmd_resume_options[] = {
@@ -23,6 +24,8 @@ static const cmd_option cmd_resume_options[] = {
     { "error-handling", 0, "MODE", "continue, or stop taking items after one fails (default: the batch's [batch] error_handling)" },
     { "budget", 0, "UNITS", "generate batches: the budget in units from now on (default: the batch's [generate] budget)" },
     { "from-list", 'l', "FILE", "read the full URLs of the batch's URL items from FILE (repeatable; default: the batch's own list files)" },
+    { "notify", 0, "URL", "the batch's webhook ([notify] url) given again: the journal keeps its host only" },
+    { "notify-items", 0, NULL, "also a message per item ([notify] items; default: as the batch ran)" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
     { NULL, 0, NULL, NULL },
@@ -61,13 +64,46 @@ int cmd_recorded_opt(const vb_command *c, const cmd_option *o, const char *arg,
             return -1;
         }
         vb_strlist_add(&a->lists, arg);
+    } else if (strcmp(o->name, "notify") == 0) {
+        if (strncasecmp(arg, "http://", 7) != 0 && strncasecmp(arg, "https://", 8) != 0) {
+            cmd_bad_usage(c, "--notify needs an http:// or https:// URL");
+            return -1;
+        }
+        a->notify = arg;
+    } else if (strcmp(o->name, "notify-items") == 0) {
+        a->notify_items = true;
     } else
         return 1;
     return 0;
 }
 
+/* The batch's webhook for this run. The journal keeps [notify] url as
+ * scheme://host/... only (the rest is often its secret): posting there
+ * would reach the wrong address, so it is used only when given again
+ * (--notify); else this run sends none, and says so. 0, or an exit
+ * status (usage). */
+static int cmd_recorded_notify(const vb_command *c, const recorded_args *a, vb_config *cfg)
+{
+    if (a->notify) {
+        free(cfg->notify.url);
+        cfg->notify.url = vb_xstrdup(a->notify);
+    } else if (cfg->notify.url && cfg->notify.url[0]) {
+        msg_note("the batch's webhook ([notify] url) is recorded as %s only: this run sends "
+                 "none; give --notify URL again for it", cfg->notify.url);
+        free(cfg->notify.url);
+        cfg->notify.url = NULL;
+    }
+    if (a->notify_items)
+        cfg->notify.items = true;
+    if (a->notify_items && !a->notify)
+        return cmd_bad_usage(c, "--notify-items needs --notify URL (the journal keeps the "
+                                "webhook's host only)");
+    return 0;
+}
+
 /* The run of cmd_run_recorded, under the output folder's lock. */
-static int cmd_resume_run_recorded(const recorded_args *a, const char *requeue, int rounds)
+static int cmd_resume_run_recorded(const vb_command *c, const recorded_args *a,
+                                   const char *requeue, int rounds)
 {
     vb_config cfg;
     preset_defaults(&cfg);
@@ -76,6 +112,11 @@ static int cmd_resume_run_recorded(const recorded_args *a, const char *requeue, 
         msg_error("%s", e.msg);
         preset_free_contents(&cfg);
         return e.code == VB_ERR_IO ? VB_EXIT_ITEMS : VB_EXIT_USAGE;
+    }
+    int bad = cmd_recorded_notify(c, a, &cfg);
+    if (bad) {
+        preset_free_contents(&cfg);
+        return bad;
     }
     if (a->error_handling)
         cfg.batch.error_handling = a->error_handling - 1;
@@ -167,7 +208,7 @@ int cmd_run_recorded(const vb_command *c, int argc, char **argv, const recorded_
         msg_note("resuming %s", found);
     }
     state_lock_note(lock, own.batch_id);
-    int status = cmd_resume_run_recorded(&own, requeue, rounds);
+    int status = cmd_resume_run_recorded(c, &own, requeue, rounds);
     state_lock_release(&lock);
     vb_strlist_clear(&own.urls);
     free(found);
@@ -192,7 +233,8 @@ const vb_command cmd_resume = {
     .name = "resume",
     .alias = NULL,
     .usage = "[--job-id ID] [--output DIR] [--jobs N] [--error-handling continue|stop]"
-             " [--budget UNITS] [--from-list FILE]... [--quiet|--verbose] [URL...]",
+             " [--budget UNITS] [--from-list FILE]... [--notify URL] [--notify-items]"
+             " [--quiet|--verbose] [URL...]",
     .summary = "finish an interrupted batch: its pending items, with its settings",
     .description =
         "Finishes the batch ID recorded in the journal DIR/.vbatch/state.db, for\n"
@@ -208,7 +250,9 @@ const vb_command cmd_resume = {
         "URL item is fetched with the full URL from the batch's list files, read\n"
         "again (or from the --from-list files given here, when they moved); a URL\n"
         "given as a PATH with credentials or a query string is given again as an\n"
-        "operand URL (without it, that item fails and says so).\n"
+        "operand URL (without it, that item fails and says so). The same goes for\n"
+        "the webhook ([notify] url, kept by its host only): --notify URL gives it\n"
+        "again, else this run sends none.\n"
         "The run holds DIR/.vbatch/lock: while another run holds it (this batch or\n"
         "another one is still being run) resume is refused (exit 2); a batch whose\n"
         "process is gone (vbatch status: interrupted (process gone)) is taken over.",

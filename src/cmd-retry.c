@@ -18,6 +18,8 @@ static const cmd_option cmd_retry_options[] = {
     { "error-handling", 0, "MODE", "continue, or stop taking items after one fails (default: the batch's [batch] error_handling)" },
     { "budget", 0, "UNITS", "generate batches: the budget in units from now on (default: the batch's [generate] budget)" },
     { "from-list", 'l', "FILE", "read the full URLs of the batch's URL items from FILE (repeatable; default: the batch's own list files)" },
+    { "notify", 0, "URL", "the batch's webhook ([notify] url) given again: the journal keeps its host only" },
+    { "notify-items", 0, NULL, "also a message per item ([notify] items; default: as the batch ran)" },
     { "quiet", 'q', NULL, "print nothing but errors that stop the run" },
     { "verbose", 'v', NULL, "print a line for every item" },
     { NULL, 0, NULL, NULL },
@@ -62,7 +64,7 @@ const vb_command cmd_retry = {
     .alias = NULL,
     .usage = "--job-id ID [--output DIR] [--only failed|qc_failed] [--retry-count N]"
              " [--jobs N] [--error-handling continue|stop] [--budget UNITS] [--from-list FILE]..."
-             " [--quiet|--verbose] [URL...]",
+             " [--notify URL] [--notify-items] [--quiet|--verbose] [URL...]",
     .summary = "reprocess a batch's failed items, with its settings",
     .description =
         "Reprocesses the items of the batch ID (journal DIR/.vbatch/state.db)\n"
@@ -77,7 +79,7 @@ const vb_command cmd_retry = {
         "for process. URL items are fetched with their full URLs, read again from\n"
         "the batch's list files (or the --from-list files given here); a URL\n"
         "given as a PATH with credentials or a query string is given again as an\n"
-        "operand URL.\n"
+        "operand URL; the webhook ([notify] url) with --notify URL (else none).\n"
         "Every round runs under DIR/.vbatch/lock: while another run holds it, retry\n"
         "is refused (exit 2).",
     .options = cmd_retry_options,

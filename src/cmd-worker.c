@@ -18,6 +18,8 @@
  * Generation jobs (`vbatch enqueue JOBS.csv`): a thread that takes one
  * takes up to the account's max_concurrent at once and runs them through
  * one generate engine (generate.c) in a private folder, OUT/.vbatch-work/,
+ * which asks for more as its slots free up (the thread's group goes on
+ * while the queue has jobs, rather than waiting for its slowest one),
  * with the account's limits and the creates' claims shared through the
  * queue (gen_shared over queue_gen_*); each item recorded is moved into
  * OUT and its result recorded in the queue like a processed item's. */
@@ -76,8 +78,7 @@ typedef struct worker_slot {
     const item *it;
     queue_task held[QUEUE_TAKE_MAX]; /* taken ahead, not started (nheld) */
     size_t nheld;
-    queue_task *group;            /* generation jobs in flight (ngroup) */
-    size_t ngroup;
+    struct worker_group *group;   /* generation jobs in flight, NULL: none */
     int groups;                   /* groups run, for their folders' names */
     bool ended;
 } worker_slot;
@@ -326,14 +327,38 @@ static void worker_sh_created(void *ud, const char *ext, const char *task_id)
         msg_warn("the task id of %s could not be kept with its claim: %s", ext, e.msg);
 }
 
-/* One group's items as the engine records them. */
+static bool worker_sh_unclaim(void *ud, const char *ext)
+{
+    worker_shared *sh = ud;
+    vb_error e = {0};
+    int rc = queue_gen_unclaim(sh->q, ext, &e);
+    if (rc < 0)
+        /* Kept: a later delivery takes it for a create that may have
+         * been sent (looked up, or ended unknown where it cannot be). */
+        msg_warn("the claim of %s, refused and not made, could not be dropped: %s", ext, e.msg);
+    return rc == 1;
+}
+
+/* A generation job of a group: its queue entry, and whether its result
+ * is recorded. */
+typedef struct worker_job {
+    queue_task t;
+    bool finished;
+} worker_job;
+
+/* One group's jobs, in the engine's order (seq k+1 is v[k]). The network
+ * thread adds jobs while the engine runs (worker_gen_more) as the
+ * group's thread records them and the main thread renews their leases:
+ * v and n change under w->mu (each job stays where it is). */
 typedef struct worker_group {
     worker *w;
-    queue *q;
-    queue_task *t;
-    bool *finished;
-    size_t n;
+    worker_slot *s;
+    queue *q;                     /* the group's thread's connection */
+    worker_shared *sh;            /* the network thread's */
+    worker_job **v;
+    size_t n, cap;
     const char *dir;              /* the group's private folder */
+    bool took_file;               /* a file to process was taken: no more jobs */
 } worker_group;
 
 static int worker_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
@@ -349,11 +374,12 @@ static void worker_rmtree(const char *dir)
     nftw(dir, worker_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Put a group's result where the item belongs and record it in the queue. */
-static void worker_gen_record(worker_group *g, size_t i, const item_record *rec)
+/* Put a group's result where the item belongs and record it in the queue
+ * (over q, the calling thread's connection): true once it is recorded. */
+static bool worker_gen_record(worker_group *g, queue *q, const queue_task *t,
+                              const item_record *rec)
 {
     worker *w = g->w;
-    queue_task *t = &g->t[i];
     vb_error e = {0};
     if (t->folder) {
         char *from = util_path_join(g->dir, t->folder);
@@ -369,7 +395,7 @@ static void worker_gen_record(worker_group *g, size_t i, const item_record *rec)
         free(to);
     }
     char *enc = report_record_encode(rec);
-    int got = queue_finish(g->q, t, enc, &e);
+    int got = queue_finish(q, t, enc, &e);
     free(enc);
     char *src = msg_printable_dup(t->path);
     if (got < 0)
@@ -385,46 +411,68 @@ static void worker_gen_record(worker_group *g, size_t i, const item_record *rec)
     else if (got == 0)
         w->again++;
     pthread_mutex_unlock(&w->mu);
-    g->finished[i] = got >= 0;
+    return got >= 0;
 }
 
 static void worker_gen_recorded(void *ud, const item *it, bool out_stop)
 {
     (void)out_stop;
     worker_group *g = ud;
-    /* The engine numbers the group's jobs 1..n. */
-    if (it->seq < 1 || (size_t)it->seq > g->n || g->finished[it->seq - 1])
-        return;
-    worker_gen_record(g, (size_t)it->seq - 1, &it->rec);
+    pthread_mutex_lock(&g->w->mu);
+    worker_job *j = it->seq >= 1 && (size_t)it->seq <= g->n ? g->v[it->seq - 1] : NULL;
+    pthread_mutex_unlock(&g->w->mu);
+    if (j && !j->finished)
+        j->finished = worker_gen_record(g, g->q, &j->t, &it->rec);
 }
 
-/* A job whose entry cannot be read: failed, recorded, never sent. */
-static void worker_gen_bad(worker_group *g, size_t i, const char *why)
+/* A job whose entry cannot be read: failed, recorded over q, never sent. */
+static void worker_gen_bad(worker_group *g, queue *q, const queue_task *t, const char *why)
 {
     item *it = item_new();
     it->rec.status = ITEM_FAILED;
     it->rec.error_stage = STAGE_GENERATE;
     it->rec.error = vb_xstrdup(why);
-    it->rec.folder = g->t[i].folder ? vb_xstrdup(g->t[i].folder) : NULL;
+    it->rec.folder = t->folder ? vb_xstrdup(t->folder) : NULL;
     it->rec.duration = it->rec.fps = NAN;
     for (int k = 0; k < STAGE_COUNT; k++)
         it->rec.stage_time[k] = NAN;
-    worker_gen_record(g, i, &it->rec);
+    /* Not recorded: delivered again after the visibility timeout. */
+    worker_gen_record(g, q, t, &it->rec);
     item_free(&it);
 }
 
-/* Up to max_concurrent jobs, the first one taken already, through one
- * generate engine; those not recorded when it ends are handed back. */
-static void worker_gen(worker *w, worker_slot *s, queue *q, queue_task *first,
-                       queue_task *other)
+/* Entry x (a generation job, taken over q) joins the group, its job read
+ * into *j: the job, or NULL when its entry cannot be read (recorded
+ * failed, never sent). x is taken over either way. */
+static worker_job *worker_gen_add(worker_group *g, queue *q, queue_task *x, gen_job *j)
 {
-    const vb_config *cfg = w->cfg;
-    size_t k = cfg->generate.max_concurrent > 0 ? (size_t)cfg->generate.max_concurrent : 3;
-    queue_task *t = vb_xcalloc(k, sizeof *t);
-    t[0] = *first;
-    memset(first, 0, sizeof *first);
-    size_t n = 1;
-    while (n < k && !atomic_load(&w->stopping)) {
+    if (!x->folder || jobs_job_from_json(x->job, j) != 0) {
+        jobs_job_clear(j);
+        worker_gen_bad(g, q, x, "the queue entry's job is not one vbatch enqueue makes");
+        queue_task_clear(x);
+        return NULL;
+    }
+    worker_job *wj = vb_xcalloc(1, sizeof *wj);
+    wj->t = *x;
+    memset(x, 0, sizeof *x);
+    pthread_mutex_lock(&g->w->mu);
+    if (g->n == g->cap) {
+        g->cap = g->cap ? 2 * g->cap : 16;
+        g->v = vb_xrealloc(g->v, g->cap * sizeof *g->v);
+    }
+    g->v[g->n++] = wj;
+    pthread_mutex_unlock(&g->w->mu);
+    return wj;
+}
+
+/* One more job for the group, taken over q without waiting: the job
+ * (*j read), or NULL when there is none now, the worker stops, or a
+ * file to process came instead (held as one taken ahead, for after the
+ * group: no more jobs are taken for it). */
+static worker_job *worker_gen_take(worker_group *g, queue *q, gen_job *j)
+{
+    worker *w = g->w;
+    while (!g->took_file && !atomic_load(&w->stopping)) {
         bool empty = false;
         vb_error e = {0};
         queue_task x;
@@ -433,54 +481,81 @@ static void worker_gen(worker *w, worker_slot *s, queue *q, queue_task *first,
             msg_error("%s", e.msg);
             continue;
         }
+        if (got < 0)
+            msg_error("%s", e.msg);
         if (got <= 0)
-            break;
+            return NULL;
         if (!x.job) {
-            *other = x; /* a file to process: after the group */
-            break;
+            g->took_file = true;
+            pthread_mutex_lock(&w->mu);
+            bool room = g->s->nheld < QUEUE_TAKE_MAX;
+            if (room)
+                g->s->held[g->s->nheld++] = x;
+            pthread_mutex_unlock(&w->mu);
+            if (!room && queue_handback(q, &x, &e) != 0)
+                msg_error("item %lld not handed back: %s", (long long)x.seq, e.msg);
+            if (!room)
+                queue_task_clear(&x);
+            return NULL;
         }
-        t[n++] = x;
+        worker_job *wj = worker_gen_add(g, q, &x, j);
+        if (wj)
+            return wj;
     }
+    return NULL;
+}
+
+/* generate_opts.more, on the engine's network thread (its connection):
+ * a slot the group's jobs leave free is given to the next job in the
+ * queue at once, not once the slowest of them ends. */
+static size_t worker_gen_more(void *ud, size_t room, generate_more_job *out)
+{
+    worker_group *g = ud;
+    size_t n = 0;
+    worker_job *wj;
+    while (n < room && (wj = worker_gen_take(g, g->sh->q, &out[n].job))) {
+        snprintf(out[n].ext_id, sizeof out[n].ext_id, "%s", wj->t.ext ? wj->t.ext : "");
+        out[n].folder = vb_xstrdup(wj->t.folder);
+        n++;
+    }
+    return n;
+}
+
+/* Generation jobs, the first one taken already, through one generate
+ * engine: up to max_concurrent at first, then more as slots free up
+ * (worker_gen_more) until the queue has none or the worker stops; those
+ * not recorded when it ends are handed back. */
+static void worker_gen(worker *w, worker_slot *s, queue *q, queue_task *first)
+{
+    const vb_config *cfg = w->cfg;
+    size_t k = cfg->generate.max_concurrent > 0 ? (size_t)cfg->generate.max_concurrent : 3;
+    char *work = util_path_join(w->out_dir, ".vbatch-work");
     pthread_mutex_lock(&w->mu);
-    s->group = t;
-    s->ngroup = n;
     int gno = ++s->groups;
     pthread_mutex_unlock(&w->mu);
-    /* Their leases at once: what they are doing, should this process die. */
-    worker_renew(w, q);
-
-    char *work = util_path_join(w->out_dir, ".vbatch-work");
     char *leaf = vb_xasprintf("%s-%d-%d", w->consumer, (int)(s - w->slots), gno);
     char *dir = util_path_join(work, leaf);
     free(leaf);
-    bool *finished = vb_xcalloc(n, sizeof *finished);
-    worker_group g = { .w = w, .q = q, .t = t, .finished = finished, .n = n, .dir = dir };
-    gen_jobs jobs = { .v = vb_xcalloc(n, sizeof *jobs.v) };
-    const char **exts = vb_xcalloc(n, sizeof *exts), **folders = vb_xcalloc(n, sizeof *folders);
-    size_t *at = vb_xcalloc(n, sizeof *at);
-    for (size_t i = 0; i < n; i++) {
-        gen_job *j = &jobs.v[jobs.n];
-        if (!t[i].folder || jobs_job_from_json(t[i].job, j) != 0) {
-            jobs_job_clear(j);
-            worker_gen_bad(&g, i, "the queue entry's job is not one vbatch enqueue makes");
-            continue;
-        }
-        exts[jobs.n] = t[i].ext;
-        folders[jobs.n] = t[i].folder;
-        at[jobs.n++] = i;
-    }
-    /* The engine's seqs are 1..jobs.n: the group's items in at[]. */
-    queue_task *order = vb_xcalloc(jobs.n ? jobs.n : 1, sizeof *order);
-    bool *ofin = vb_xcalloc(jobs.n ? jobs.n : 1, sizeof *ofin);
-    for (size_t i = 0; i < jobs.n; i++)
-        order[i] = t[at[i]];
-    worker_group og = g;
-    og.t = order;
-    og.finished = ofin;
-    og.n = jobs.n;
-    vb_error e = {0};
     worker_shared wsh = { .lim = { .max_concurrent = (int)k, .rpm = cfg->generate.rpm,
                                    .lease = w->s.visibility } };
+    worker_group g = { .w = w, .s = s, .q = q, .sh = &wsh, .dir = dir };
+    pthread_mutex_lock(&w->mu);
+    s->group = &g;
+    pthread_mutex_unlock(&w->mu);
+    gen_jobs jobs = { .v = vb_xcalloc(k, sizeof *jobs.v) };
+    if (worker_gen_add(&g, q, first, &jobs.v[0]))
+        jobs.n++;
+    while (jobs.n < k && worker_gen_take(&g, q, &jobs.v[jobs.n]))
+        jobs.n++;
+    /* Their leases at once: what they are doing, should this process die. */
+    worker_renew(w, q);
+
+    const char **exts = vb_xcalloc(k, sizeof *exts), **folders = vb_xcalloc(k, sizeof *folders);
+    for (size_t i = 0; i < jobs.n; i++) {
+        exts[i] = g.v[i]->t.ext;
+        folders[i] = g.v[i]->t.folder;
+    }
+    vb_error e = {0};
     wsh.q = jobs.n ? queue_open(w->u, w->consumer, w->reconnect, &e) : NULL;
     if (jobs.n && !wsh.q)
         msg_error("%s", e.msg);
@@ -490,13 +565,15 @@ static void worker_gen(worker *w, worker_slot *s, queue *q, queue_task *first,
     }
     if (wsh.q) {
         gen_shared sh = { .acquire = worker_sh_acquire, .release = worker_sh_release,
-                          .claim = worker_sh_claim, .created = worker_sh_created, .ud = &wsh };
-        batch_observer obs = { .recorded = worker_gen_recorded, .ud = &og };
+                          .claim = worker_sh_claim, .created = worker_sh_created,
+                          .unclaim = worker_sh_unclaim, .ud = &wsh };
+        batch_observer obs = { .recorded = worker_gen_recorded, .ud = &g };
         generate_opts go = {
             .jobs_path = queue_name(q), .out_dir = dir, .config = cfg, .jobs = &jobs,
             .unique = jobs.n, .command_line = w->s.command_line, .jobs_threads = 1,
             .observer = &obs, .shared = &sh, .ext_ids = exts, .folders = folders,
             .stopping = worker_gen_stopping, .stopping_ud = w,
+            .more = worker_gen_more, .more_ud = &g,
         };
         generate_result res;
         if (generate_run(&go, &res) != 0)
@@ -506,27 +583,28 @@ static void worker_gen(worker *w, worker_slot *s, queue *q, queue_task *first,
     }
     /* Not recorded (held by the engine, or it could not start): for
      * another delivery, which finds their claims. */
-    for (size_t i = 0; i < jobs.n; i++)
-        finished[at[i]] = ofin[i];
     pthread_mutex_lock(&w->mu);
     s->group = NULL;
-    s->ngroup = 0;
     pthread_mutex_unlock(&w->mu);
-    for (size_t i = 0; i < n; i++) {
-        if (finished[i])
+    for (size_t i = 0; i < g.n; i++) {
+        if (g.v[i]->finished)
             continue;
-        if (queue_handback(q, &t[i], &e) != 0)
-            msg_error("item %lld not handed back: %s", (long long)t[i].seq, e.msg);
+        if (queue_handback(q, &g.v[i]->t, &e) != 0)
+            msg_error("item %lld not handed back: %s", (long long)g.v[i]->t.seq, e.msg);
         pthread_mutex_lock(&w->mu);
         w->handed_back++;
         pthread_mutex_unlock(&w->mu);
     }
     worker_rmtree(dir);
     rmdir(work); /* when no other group uses it */
-    for (size_t i = 0; i < n; i++)
-        queue_task_clear(&t[i]);
+    for (size_t i = 0; i < g.n; i++) {
+        queue_task_clear(&g.v[i]->t);
+        free(g.v[i]);
+    }
+    free(g.v);
     jobs_free(&jobs);
-    free(t); free(order); free(ofin); free(finished); free(exts); free(folders); free(at);
+    free(exts);
+    free(folders);
     free(dir);
     free(work);
 }
@@ -627,11 +705,8 @@ static void *worker_thread(void *arg)
             free(doing);
         }
         if (t.job) {
-            queue_task other = {0};
-            worker_gen(w, s, q, &t, &other);
-            if (other.path)
-                worker_item(w, s, q, &other);
-            queue_task_clear(&other);
+            /* A file taken meanwhile is held: the next one here. */
+            worker_gen(w, s, q, &t);
         } else {
             worker_item(w, s, q, &t);
         }
@@ -657,20 +732,21 @@ static void worker_renew(worker *w, queue *q)
     size_t n = 0, k = (size_t)w->jobs, ng = 0;
     pthread_mutex_lock(&w->mu);
     for (int i = 0; i < w->jobs; i++)
-        k += w->slots[i].ngroup + w->slots[i].nheld;
+        k += (w->slots[i].group ? w->slots[i].group->n : 0) + w->slots[i].nheld;
     char **ids = vb_xcalloc(k, sizeof *ids), **doing = vb_xcalloc(k, sizeof *doing);
     char **exts = vb_xcalloc(k, sizeof *exts);
     int64_t *seqs = vb_xcalloc(k, sizeof *seqs);
     for (int i = 0; i < w->jobs; i++) {
         const worker_slot *s = &w->slots[i];
-        for (size_t j = 0; j < s->ngroup; j++) {
-            ids[n] = vb_xstrdup(s->group[j].id);
-            seqs[n] = s->group[j].seq;
+        for (size_t j = 0; s->group && j < s->group->n; j++) {
+            const queue_task *gt = &s->group->v[j]->t;
+            ids[n] = vb_xstrdup(gt->id);
+            seqs[n] = gt->seq;
             doing[n++] = vb_xasprintf("delivery %d to worker %s ended without a result while "
                                       "it was generating (its create is claimed: the next "
                                       "delivery polls or looks it up, never sends it again)",
-                                      s->group[j].deliveries, w->consumer);
-            exts[ng++] = vb_xstrdup(s->group[j].ext);
+                                      gt->deliveries, w->consumer);
+            exts[ng++] = vb_xstrdup(gt->ext);
         }
         for (size_t j = 0; j < s->nheld; j++) {
             /* Their last error left as it is: not started. */
@@ -763,8 +839,8 @@ static int worker_watch(worker *w, queue *q, const sigset_t *sigs)
             for (size_t j = 0; j < s->nheld; j++)
                 if (queue_handback(q, &s->held[j], &e) != 0)
                     msg_error("%s", e.msg);
-            for (size_t j = 0; j < s->ngroup; j++)
-                if (queue_handback(q, &s->group[j], &e) != 0)
+            for (size_t j = 0; s->group && j < s->group->n; j++)
+                if (queue_handback(q, &s->group->v[j]->t, &e) != 0)
                     msg_error("%s", e.msg);
         }
         pthread_mutex_unlock(&w->mu);
@@ -829,6 +905,16 @@ static int worker_setup(worker *w, const cmd_worker_args *a, queue_url *u, vb_co
     if (rc != 0) {
         msg_error("%s", e.msg);
         return VB_EXIT_USAGE;
+    }
+    if (cfg->notify.url) {
+        /* The queue keeps a webhook as scheme://host/... only (the rest
+         * is often its secret), and a generation group is no batch of
+         * the user's: posting there would reach the wrong address at the
+         * end of every group. The queue's results are `report --queue`'s. */
+        msg_note("the queue's [notify] url is recorded as %s only: workers send no webhook",
+                 cfg->notify.url);
+        free(cfg->notify.url);
+        cfg->notify.url = NULL;
     }
     if (util_mkdir_p(a->out_dir, &e) != 0) {
         msg_error("%s", e.msg);
@@ -970,10 +1056,11 @@ const vb_command cmd_worker = {
         "grace_period (5 s) to finish, then are stopped and handed back to the queue\n"
         "(another worker takes them at once); a second signal stops them at once.\n"
         "Generation jobs (vbatch enqueue JOBS.csv): a thread takes up to [generate]\n"
-        "max_concurrent at once through one generate engine; the account's limits\n"
-        "(rpm, max_concurrent) are shared by all workers in Redis, and each create is\n"
-        "claimed there before it is sent: a job redelivered after its worker died is\n"
-        "polled or looked up, never sent again.\n"
+        "max_concurrent at once through one generate engine, and the next ones into\n"
+        "the slots their tasks leave; the account's limits (rpm, max_concurrent) are\n"
+        "shared by all workers in Redis, and each create is claimed there before it\n"
+        "is sent: a job redelivered after its worker died is polled or looked up,\n"
+        "never sent again (a create refused with nothing made gives its claim up).\n"
         "Exit status: 0 drained, 2 usage (or the password refused), 3 Redis could\n"
         "not be reached for --reconnect seconds, 4 stopped by a signal.",
     .options = cmd_worker_options,

@@ -41,6 +41,36 @@ void gen_sched_free(gen_sched *s)
     memset(s, 0, sizeof *s);
 }
 
+void gen_sched_grow(gen_sched *s, size_t ntasks)
+{
+    size_t old = s->ntasks ? s->ntasks : 1;
+    if (ntasks <= old) {
+        s->ntasks = ntasks > s->ntasks ? ntasks : s->ntasks;
+        return;
+    }
+    s->heap = vb_xrealloc(s->heap, ntasks * sizeof *s->heap);
+    s->at = vb_xrealloc(s->at, ntasks * sizeof *s->at);
+    s->pos = vb_xrealloc(s->pos, ntasks * sizeof *s->pos);
+    for (size_t i = old; i < ntasks; i++) {
+        s->at[i] = 0;
+        s->pos[i] = -1;
+    }
+    /* The creation line is a ring as long as the table: laid out again
+     * from its head. */
+    size_t *rel = vb_xcalloc(ntasks, sizeof *rel);
+    double *rel_at = vb_xcalloc(ntasks, sizeof *rel_at);
+    for (size_t k = 0; k < s->rlen; k++) {
+        rel[k] = s->rel[(s->rhead + k) % old];
+        rel_at[k] = s->rel_at[(s->rhead + k) % old];
+    }
+    free(s->rel);
+    free(s->rel_at);
+    s->rel = rel;
+    s->rel_at = rel_at;
+    s->rhead = 0;
+    s->ntasks = ntasks;
+}
+
 /* ---- timers ---- */
 
 static bool gen_sched_less(const gen_sched *s, size_t a, size_t b)

@@ -164,9 +164,20 @@ typedef struct gen_engine {
     int n_released_unseen;     /* tasks with gtask.released set */
     pthread_t thread;          /* the network thread (gen_thread) */
     bool thread_started, mu_ready;
+    /* jobs added while it runs (o->more) */
+    layout_names *names;       /* the folders given out (jobs without one) */
+    char *salt;                /* the journal's external_task_id salt */
+    double more_at;            /* o->more gave none: not asked before this */
 } gen_engine;
 
 /* ---- small helpers ---- */
+
+/* A request's task, by its index: the table grows while the engine runs
+ * (o->more), so a pointer into it would not last. */
+static void *task_ud(const gen_engine *g, const gtask *t)
+{
+    return (void *)(uintptr_t)(t - g->t);
+}
 
 static long image_read(void *ud, void *buf, size_t n)
 {
@@ -355,7 +366,7 @@ static net_req *api_req(gen_engine *g, gtask *t, int kind, const char *path, cha
     r->url = vb_xasprintf("%s%s", g->ep.base_url, path);
     r->body = body;
     r->kind = kind;
-    r->ud = t;
+    r->ud = t ? task_ud(g, t) : NULL;
     r->timeout = g->ep.request_timeout;
     net_req_header(r, "Content-Type: application/json");
     net_req_header(r, "Accept: application/json");
@@ -369,10 +380,26 @@ static net_req *api_req(gen_engine *g, gtask *t, int kind, const char *path, cha
     return r;
 }
 
+/* Task t's create was refused in a way that proves nothing was made:
+ * its claim is given up, so that a later delivery (this item handed
+ * back, or delivered again) sends it instead of finding a claim with no
+ * task id, which it must take for a create that may have been made
+ * (where the provider has no look-up: ended unknown, never sent). A
+ * resend here claims again first. */
+static void shared_unclaim(gen_engine *g, gtask *t)
+{
+    const gen_shared *sh = g->o->shared;
+    if (sh && t->claimed && sh->unclaim && sh->unclaim(sh->ud, t->ext_id))
+        t->claimed = false;
+}
+
 static void start(gen_engine *g, size_t i, net_req *r)
 {
     vb_error e = {0};
     if (net_add(g->net, r, &e) != 0) {
+        if (r->kind == K_CREATE)
+            /* Never sent. */
+            shared_unclaim(g, &g->t[i]);
         net_req_free(&r);
         task_fail(g, i, "failed", "%s", e.msg);
     }
@@ -584,7 +611,7 @@ static void start_download(gen_engine *g, size_t i)
     net_req *r = net_req_new();
     r->url = vb_xstrdup(t->url);
     r->kind = K_DOWNLOAD;
-    r->ud = t;
+    r->ud = task_ud(g, t);
     r->max_size = g->cfg->input.max_download_size;
     r->timeout = g->cfg->input.download_timeout;
     r->out_path = util_temp_name(t->video_path);
@@ -634,7 +661,7 @@ static void start_images(gen_engine *g, size_t i)
         free(idir);
         net_req *r = net_req_new();
         r->url = vb_xstrdup(urls[k]);
-        r->ud = t;
+        r->ud = task_ud(g, t);
         /* Over the provider's 10 MB the image is refused anyway. */
         r->max_size = 64LL << 20;
         r->timeout = g->cfg->input.download_timeout;
@@ -862,9 +889,11 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
     parse(g, r, &pr);
     double now = util_now();
     int v = pr.verdict;
-    if (v != PV_OK && v != PV_DUPLICATE && v != PV_TRANSIENT && v != PV_NOT_FOUND)
+    if (provider_nothing_created(v)) {
         /* Refused: nothing was created, nothing will be charged. */
         uncommit_units(g, t);
+        shared_unclaim(g, t);
+    }
     if (g->pv->no_lookup && (v == PV_RATE || v == PV_CONCURRENCY || v == PV_AUTH ||
                              v == PV_AUTH_EXPIRED))
         /* Put back in line: a crash now must not leave it "creating"
@@ -1446,6 +1475,8 @@ static void run_timers(gen_engine *g, double now)
     start_batches(g);
 }
 
+static size_t feed_more(gen_engine *g, double now, bool force);
+
 static bool loop_done(gen_engine *g)
 {
     if (net_running(g->net) > 0)
@@ -1458,7 +1489,8 @@ static bool loop_done(gen_engine *g)
     if (gen_sched_queue_len(&g->s) > 0 &&
         !(g->no_credit || g->auth_refused || g->budget_hit || g->draining))
         return false;
-    return true;
+    /* Asked once more before the engine ends: the caller may have jobs. */
+    return feed_more(g, util_now(), true) == 0;
 }
 
 static void *gen_thread(void *arg)
@@ -1475,6 +1507,7 @@ static void *gen_thread(void *arg)
         }
         if (atomic_load(&g->stop) && !g->cancels_sent)
             start_cancels(g);
+        feed_more(g, now, false);
         /* Creates first: a slot freed by the replies of the last round
          * is the scarce thing (run_timers starts downloads too). */
         release_due(g, now);
@@ -1507,8 +1540,7 @@ static void *gen_thread(void *arg)
                 net_req_free(&r);
                 continue;
             }
-            gtask *t = r->ud;
-            size_t i = (size_t)(t - g->t);
+            size_t i = (size_t)(uintptr_t)r->ud;
             switch (r->kind) {
             case K_CREATE: on_create(g, i, r); break;
             case K_LOOKUP: on_query(g, i, r, true); break;
@@ -1728,52 +1760,62 @@ static void task_paths(gen_engine *g, gtask *t)
     free(dir);
 }
 
-/* A new batch: every job enters the journal (item pending, task pending)
- * before anything is sent. */
+/* Task i (its job set) enters the journal, item pending and task
+ * pending, before anything is sent: its seq, folder (given, else one of
+ * g->names), external_task_id (given, else from g->salt) and leader (an
+ * identical earlier request not ended yet). */
+static int task_enter(gen_engine *g, size_t i, const char *folder, const char *ext,
+                      vb_error *e)
+{
+    gtask *t = &g->t[i];
+    t->seq = (int64_t)i + 1;
+    t->units = NAN;
+    t->est_units = g->pv->estimate_units(&t->job);
+    t->folder = folder ? vb_xstrdup(folder) : layout_unique_name(g->names, t->job.id);
+    task_paths(g, t);
+    if (ext)
+        snprintf(t->ext_id, sizeof t->ext_id, "%s", ext);
+    else if (generate_external_id(&t->job, g->pv->name, g->salt, t->ext_id, e) != 0)
+        return vb_prefix(e, "row %lld", (long long)t->job.row);
+    /* A refused job is nobody's leader nor follower; a job added while
+     * the engine runs follows only a leader still at work (one ended has
+     * had its followers: the new one is made on its own, and its claim
+     * finds the task). */
+    for (size_t k = 0; k < i && !t->job.refused; k++) {
+        const gtask *l = &g->t[k];
+        if (!l->leader && !l->job.refused && l->state != G_READY && l->state != G_FAILED &&
+            l->state != G_HELD && l->state != G_DONE && strcmp(l->ext_id, t->ext_id) == 0) {
+            t->leader = l->seq;
+            break;
+        }
+    }
+    char *src = vb_xasprintf("%s:%s", g->pv->name, t->job.id);
+    char *js = jobs_job_to_json(&t->job);
+    int rc = report_queue(g->rep, t->seq, src, t->folder, NULL, e);
+    if (rc == 0)
+        rc = state_gen_add(g->st, g->batch_id, t->seq, js, t->ext_id, t->est_units, t->leader,
+                           e);
+    free(js);
+    free(src);
+    return rc;
+}
+
+/* A new batch: every job enters the journal before anything is sent. */
 static int plan_new(gen_engine *g, vb_error *e)
 {
     char salt_new[33];
     uint64_t r1 = backoff_rand(&g->rng), r2 = backoff_rand(&g->rng);
     snprintf(salt_new, sizeof salt_new, "%016llx%016llx", (unsigned long long)r1,
              (unsigned long long)r2);
-    char *salt = NULL;
-    if (state_meta_get_or_set(g->st, "external_id_salt", salt_new, &salt, e) != 0)
+    if (state_meta_get_or_set(g->st, "external_id_salt", salt_new, &g->salt, e) != 0)
         return -1;
-    layout_names *names = layout_names_new();
+    g->names = layout_names_new();
     int rc = 0;
     for (size_t i = 0; i < g->n && rc == 0; i++) {
-        gtask *t = &g->t[i];
-        jobs_job_copy(&t->job, &g->o->jobs->v[i]);
-        t->seq = (int64_t)i + 1;
-        t->units = NAN;
-        t->est_units = g->pv->estimate_units(&t->job);
-        t->folder = g->o->folders ? vb_xstrdup(g->o->folders[i])
-                                  : layout_unique_name(names, t->job.id);
-        task_paths(g, t);
-        if (g->o->ext_ids) {
-            snprintf(t->ext_id, sizeof t->ext_id, "%s", g->o->ext_ids[i]);
-        } else if (generate_external_id(&t->job, g->pv->name, salt, t->ext_id, e) != 0) {
-            rc = vb_prefix(e, "row %lld", (long long)t->job.row);
-            break;
-        }
-        /* A refused job is nobody's leader nor follower. */
-        for (size_t k = 0; k < i && !t->job.refused; k++)
-            if (!g->t[k].leader && !g->t[k].job.refused &&
-                strcmp(g->t[k].ext_id, t->ext_id) == 0) {
-                t->leader = g->t[k].seq;
-                break;
-            }
-        char *src = vb_xasprintf("%s:%s", g->pv->name, t->job.id);
-        char *js = jobs_job_to_json(&t->job);
-        rc = report_queue(g->rep, t->seq, src, t->folder, NULL, e);
-        if (rc == 0)
-            rc = state_gen_add(g->st, g->batch_id, t->seq, js, t->ext_id, t->est_units,
-                               t->leader, e);
-        free(js);
-        free(src);
+        jobs_job_copy(&g->t[i].job, &g->o->jobs->v[i]);
+        rc = task_enter(g, i, g->o->folders ? g->o->folders[i] : NULL,
+                        g->o->ext_ids ? g->o->ext_ids[i] : NULL, e);
     }
-    layout_names_free(&names);
-    free(salt);
     if (rc == 0)
         rc = report_flush(g->rep, e);
     return rc;
@@ -1942,6 +1984,101 @@ static void start_tasks(gen_engine *g)
     }
 }
 
+/* ---- jobs added while the engine runs ---- */
+
+/* Tasks not ended, nor following another's: those that take a slot, or
+ * will. */
+static size_t tasks_open(const gen_engine *g)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        int st = g->t[i].state;
+        n += st != G_READY && st != G_FAILED && st != G_HELD && st != G_DONE && st != G_FOLLOW;
+    }
+    return n;
+}
+
+/* The k jobs of m[] appended to the tasks (seqs n+1 ... n+k), entered in
+ * the journal and started as a new batch's are (start_tasks). */
+static void tasks_add(gen_engine *g, generate_more_job *m, size_t k)
+{
+    size_t n0 = g->n, n = n0 + k;
+    g->t = vb_xrealloc(g->t, n * sizeof *g->t);
+    memset(g->t + n0, 0, k * sizeof *g->t);
+    g->due = vb_xrealloc(g->due, n * sizeof *g->due);
+    g->held = vb_xrealloc(g->held, n * sizeof *g->held);
+    g->wanted = vb_xrealloc(g->wanted, n * sizeof *g->wanted);
+    gen_sched_grow(&g->s, n);
+    g->n = n;
+    vb_error e = {0};
+    int rc = 0;
+    for (size_t j = 0; j < k; j++) {
+        gtask *t = &g->t[n0 + j];
+        t->job = m[j].job;
+        memset(&m[j].job, 0, sizeof m[j].job);
+        if (rc == 0)
+            rc = task_enter(g, n0 + j, m[j].folder, m[j].ext_id[0] ? m[j].ext_id : NULL, &e);
+        free(m[j].folder);
+        m[j].folder = NULL;
+        /* Not entered: never started (the journal is failing: the run
+         * stops, as when a task's state cannot be journaled). */
+        t->state = rc == 0 ? G_QUEUED : G_HELD;
+    }
+    if (rc == 0)
+        rc = report_flush(g->rep, &e);
+    if (rc != 0) {
+        if (!g->fatal) {
+            g->fatal = 1;
+            g->fatal_e = e;
+        }
+        return;
+    }
+    for (size_t i = n0; i < n; i++) {
+        gtask *t = &g->t[i];
+        t->batch = g->pv->batch_max > 0 && g->pv->batchable && g->pv->batchable(g->sess, &t->job);
+        if (t->leader) {
+            t->state = G_FOLLOW;
+        } else if (t->job.refused) {
+            task_fail(g, i, "refused", "image refused before submission: %s", t->job.refused);
+        } else if ((t->job.image && util_is_url(t->job.image)) ||
+                   (t->job.image_tail && util_is_url(t->job.image_tail))) {
+            start_images(g, i);
+        } else {
+            queue_push(g, i, false);
+        }
+    }
+}
+
+/* Jobs from o->more while there is room: fewer than max_concurrent tasks
+ * open and none waiting in line, nothing held back (a stop, the budget,
+ * the credit, the keys). Not asked again within half a second of an
+ * answer of none, unless forced (the engine would end). How many were
+ * added. */
+static size_t feed_more(gen_engine *g, double now, bool force)
+{
+    const generate_opts *o = g->o;
+    if (!o->more || o->resume_id || g->fatal || g->draining || atomic_load(&g->stop) ||
+        g->no_credit || g->auth_refused || g->budget_hit || g->hold_reason[0] ||
+        gen_sched_queue_len(&g->s) > 0 || (!force && now < g->more_at))
+        return 0;
+    size_t max = g->cfg->generate.max_concurrent > 0 ? (size_t)g->cfg->generate.max_concurrent
+                                                      : 3;
+    size_t open = tasks_open(g);
+    if (open >= max)
+        return 0;
+    size_t room = max - open;
+    generate_more_job *m = vb_xcalloc(room, sizeof *m);
+    size_t got = o->more(o->more_ud, room, m);
+    if (got > room)
+        got = room;
+    if (got > 0)
+        tasks_add(g, m, got);
+    else
+        g->more_at = now + 0.5;
+    free(m);
+    return got;
+}
+
 int generate_is_batch(const char *out_dir, const char *batch_id, vb_error *e)
 {
     vb_error ignore;
@@ -2070,6 +2207,8 @@ static void gen_free(gen_engine *g)
     free(g->held);
     free(g->wanted);
     gen_sched_free(&g->s);
+    layout_names_free(&g->names);
+    free(g->salt);
     net_free(&g->net);
     report_free(&g->rep);
     free(g->batch_id);

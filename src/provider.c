@@ -21,6 +21,12 @@ const provider *provider_find(const char *name)
     return NULL;
 }
 
+bool provider_nothing_created(int verdict)
+{
+    return verdict != PV_OK && verdict != PV_DUPLICATE && verdict != PV_TRANSIENT &&
+           verdict != PV_NOT_FOUND;
+}
+
 void provider_reply_clear(provider_reply *r)
 {
     free(r->request_id);

@@ -1146,6 +1146,29 @@ int queue_gen_created(queue *q, const char *ext, const char *task_id, vb_error *
     return r ? 0 : -1;
 }
 
+/* KEYS: claims; ARGV: ext, consumer. 1 none left, 0 kept. Compared and
+ * dropped in one script: a claim another delivery made meanwhile, or one
+ * that records a task, is never dropped. */
+static const char lua_unclaim[] =
+    "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if not v then return 1 end\n"
+    "if v ~= ARGV[2] .. '\\t' then return 0 end\n"
+    "redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "return 1\n";
+
+int queue_gen_unclaim(queue *q, const char *ext, vb_error *e)
+{
+    const char *argv[] = { "EVAL", lua_unclaim, "1", q->k_claims, ext,
+                           q->consumer ? q->consumer : "-", NULL };
+    redisReply *r = queue_call(q, e, argv);
+    if (!r)
+        return -1;
+    long long v = -1;
+    int rc = queue_int(r, &v) && (v == 0 || v == 1) ? (int)v : queue_bad_reply(e, "unclaim");
+    freeReplyObject(r);
+    return rc;
+}
+
 /* ---- status, report ---- */
 
 static long long queue_scalar(queue *q, vb_error *e, const char *cmd, const char *key,

@@ -4,7 +4,8 @@
 # Standard Webhooks signature (verified here with Python's hmac), retries
 # on a 503, a receiver that is down or a key file others can read never
 # changing how the batch ends, and neither the secret nor the URL's path
-# in the reports or the journal.
+# in the reports or the journal; the item messages of process, generate
+# (the mock Kling server), resume and retry (--notify given again).
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
@@ -153,6 +154,101 @@ check "500 x3: retried, every webhook-id delivered once, batch.completed last" \
     verify_items flaky 3 "$ST"
 "$VBATCH" process "$T/in4" -o "$T/o6" --notify-items 2> /dev/null
 check "--notify-items without a URL: usage, exit 2" [ $? -eq 2 ]
+
+# generate, resume and retry send theirs through the same engine: against
+# the mock Kling server, one signed item.completed per job (its source
+# kling:ID), then the batch's message counting them. The journal keeps the
+# webhook's host only: resume and retry send to it when given --notify
+# again, and none (saying so) otherwise.
+if command -v "$PYTHON3" >/dev/null 2>&1; then
+. "$TOP_SRCDIR/tests/lib/kling.sh"
+export KLING_ACCESS_KEY=test-access-key-AK7Q
+export KLING_SECRET_KEY=test-secret-key-SK9Z
+trap 'httpd_stop; kling_stop' EXIT
+# verify_gen NAME N LAST EXIT STATUSES: NAME.1 .. NAME.N are one signed
+# item.completed per job (statuses: {source: status}, distinct
+# webhook-ids "<batch>-<run>-<seq>"), NAME.N+1 the batch's (type LAST,
+# exit status EXIT, the N items counted delivered); nothing after it.
+verify_gen() {
+    "$PYTHON3" - "$T/hooks/$1" "$KEY" "$2" "$3" "$4" "$5" <<'EOF3'
+import base64, hashlib, hmac, json, os, sys
+base, key, n, last_type, want = sys.argv[1], sys.argv[2].encode(), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+statuses = json.loads(sys.argv[6])
+msgs = []
+for k in range(1, n + 3):
+    if not os.path.exists("%s.%d.body" % (base, k)):
+        break
+    body = open("%s.%d.body" % (base, k), "rb").read()
+    h = dict(l.split(": ", 1) for l in open("%s.%d.headers" % (base, k)).read().splitlines())
+    msg = ("%s.%s." % (h["webhook-id"], h["webhook-timestamp"])).encode() + body
+    sig = "v1," + base64.b64encode(hmac.new(key, msg, hashlib.sha256).digest()).decode()
+    assert h["webhook-signature"] == sig, ("signature", k)
+    msgs.append((h["webhook-id"], json.loads(body)))
+assert len(msgs) == n + 1, ("deliveries", len(msgs), n + 1)
+items, last = msgs[:-1], msgs[-1][1]
+assert all(d["type"] == "item.completed" for _, d in items), [d["type"] for _, d in items]
+assert last["type"] == last_type, last
+bid = last["data"]["batch_id"]
+assert len({i for i, _ in items}) == n, items
+for i, d in items:
+    d = d["data"]
+    assert d["batch_id"] == bid and i.startswith(bid + "-") and i.endswith("-%d" % d["seq"]), (i, d)
+    if d["status"] == "failed":
+        assert d["error_stage"] == "generate" and d["error"], d
+    else:
+        assert "error" not in d and d["folder"], d
+got = {d["data"]["source"]: d["data"]["status"] for _, d in items}
+assert got == statuses, (got, statuses)
+assert last["data"]["exit_status"] == want, last
+assert last["data"]["counts"]["total"] == 3, last["data"]
+assert last["data"]["items"] == {"delivered": n, "failed": 0, "dropped": 0}, last["data"]
+print(bid)
+EOF3
+}
+kling_start "$T/mock" --gen-time 0.3 --max-concurrent 3 || exit 99
+printf 'id,prompt,duration\ng1,A kite,5\ng2,A boat FAILTASK,5\ng3,A gull,5\n' > "$T/jobs.csv"
+kling_config "$T/gen.ini" '[notify]' "url = $HTTPD_URL/hook/gen" 'items = true' \
+    '[thumbnails]' 'enabled = false'
+"$VBATCH" generate "$T/jobs.csv" --config "$T/gen.ini" --output "$T/og" --quiet 2> "$T/og.err"
+check "generate: exit 3 (one generation fails)" [ $? -eq 3 ]
+check "generate: one signed item.completed per job, then batch.completed counting them" \
+    verify_gen gen 3 batch.completed 3 \
+    '{"kling:g1": "done", "kling:g2": "failed", "kling:g3": "done"}'
+ID=$(verify_gen gen 3 batch.completed 3 '{"kling:g1": "done", "kling:g2": "failed", "kling:g3": "done"}')
+check "generate: no warning about the webhooks" [ ! -s "$T/og.err" ]
+# retry: the failed job submitted again (and failing again).
+"$VBATCH" retry --job-id "$ID" --output "$T/og" --quiet --notify "$HTTPD_URL/hook/genretry"
+check "retry: exit 3 (it fails again)" [ $? -eq 3 ]
+check "retry: its item.completed, then batch.completed" \
+    verify_gen genretry 1 batch.completed 3 '{"kling:g2": "failed"}'
+check "retry: another webhook-id than the first run's for the item" \
+    [ "$(sed -n 's/^webhook-id: //p' "$T/hooks/genretry.1.headers")" != \
+      "$(sed -n 's/^webhook-id: //p' "$T/hooks/gen.2.headers")" ]
+"$VBATCH" retry --job-id "$ID" --output "$T/og" --notify-items 2> "$T/retry.err"
+check "retry --notify-items without --notify: usage, exit 2" [ $? -eq 2 ]
+# resume of a batch stopped at the budget (1 unit a job): without
+# --notify none is sent and a note says so; with it, the jobs it makes.
+kling_config "$T/bud.ini" '[notify]' "url = $HTTPD_URL/hook/bud" 'items = true' \
+    '[thumbnails]' 'enabled = false' '[generate]' 'budget = 2'
+printf 'id,prompt,duration\nb1,A kite,5\nb2,A boat,5\nb3,A gull,5\n' > "$T/bud.csv"
+"$VBATCH" generate "$T/bud.csv" --config "$T/bud.ini" --output "$T/ob" --quiet 2> /dev/null
+check "budget: exit 4, the rest pending" [ $? -eq 4 ]
+BID=$("$PYTHON3" -c 'import json,sys; print(json.load(open(sys.argv[1]))["batch_id"])' "$T/ob/summary/batch_report.json")
+n_before=$(ls "$T/hooks" | wc -l)
+"$VBATCH" resume --job-id "$BID" --output "$T/ob" --budget 3 > /dev/null 2> "$T/res1.err"
+check "resume without --notify: exit 4 (the budget again)" [ $? -eq 4 ]
+check "... none sent" [ "$(ls "$T/hooks" | wc -l)" -eq "$n_before" ]
+check "... a note says why" grep -q "recorded as $HTTPD_URL/\.\.\. only.*--notify URL" "$T/res1.err"
+"$VBATCH" resume --job-id "$BID" --output "$T/ob" --budget 0 --quiet \
+    --notify "$HTTPD_URL/hook/resumed" 2> "$T/res2.err"
+check "resume --notify: exit 0" [ $? -eq 0 ]
+check "resume --notify: the last job's item.completed, then batch.completed" \
+    verify_gen resumed 1 batch.completed 0 '{"kling:b3": "done"}'
+kling_stats "$T/mock.json"
+check "nothing paid twice but the retried job" pyjson "$T/mock.json" \
+    'd["tasks_created"] == 7 and max(d["tasks_per_external_id"].values()) == 1'
+kling_stop
+fi
 
 # A receiver that is down, and a key file others can read: warned, the
 # batch ends as it would have.

@@ -15,12 +15,15 @@
 #  3. a JOBS.csv with a problem is refused before the queue is made;
 #  4. fal.ai (no look-up by client id): a job whose create an earlier
 #     delivery claimed is failed as unknown with what to do, never sent;
-#     the others are made.
+#     the others are made; a create refused with nothing made (a 429)
+#     keeps no claim: handed back, the next delivery sends it once;
 #  5. SIGTERM of a generation worker: nothing new is sent, the tasks it
 #     created finish within the grace period and are recorded, the jobs
 #     it never sent go back to the queue; with a grace period shorter
 #     than the tasks, they are handed back at its end, and the next worker
 #     polls them (no create sent twice).
+#  6. a group is fed while it runs: with one slow job among quick ones,
+#     the quick ones pass through its other slot while the slow one runs.
 . "$TOP_SRCDIR/tests/lib/testlib.sh"
 . "$TOP_SRCDIR/tests/lib/redis.sh"
 . "$TOP_SRCDIR/tests/lib/kling.sh"
@@ -148,6 +151,41 @@ check "only the unclaimed job was sent" pyjson "$T/s4.json" 'd["creates"] == 1'
 expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out4"
 check "the claimed one failed unknown, saying what to do" pyjson "$T/out4/summary/batch_report.json" \
     "[i['status'] for i in d['items']] == ['failed', 'done'] and 'claimed its create' in d['items'][0]['error'] and 'gone-worker' in d['items'][0]['error']"
+kling_stop
+
+# ---- 4b. fal.ai: a create refused with nothing made, then handed back ----
+# The mock refuses the first create with a 429 (nothing queued) and a
+# long Retry-After; the worker is stopped while it waits. The next
+# delivery must send it (the refusal dropped the claim), not take the
+# claim for a create that may have been made (unknown, never sent).
+kling_start "$T/m4b" --gen-time 0.5 --retry-after 30 --inject 'kind=429,on=create,count=1' || exit 99
+sed "s|^base_url = .*|base_url = $KLING_URL|" "$T/c4.ini" > "$T/c4b.ini"
+printf 'id,prompt,model,duration\nr1,A heron in the reeds,%s,5\n' "$T2V" > "$T/jobs4b.csv"
+Q=$REDIS_URL/g4b
+expect_status 0 "enqueue for fal" "$VBATCH" enqueue "$T/jobs4b.csv" --config "$T/c4b.ini" --queue "$Q"
+asked() { kling_ctl stats | "$PYTHON3" -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["requests"].get("create", 0) >= 1 else 1)'; }
+$TO "$VBATCH" worker --queue "$Q" --output "$T/out4b" --jobs 1 --name refused \
+    > "$T/r.out" 2> "$T/r.err" &
+rpid=$!
+check "the create was asked and refused" wait_for 30 asked
+kill -TERM $rpid
+wait $rpid; rc=$?
+check "the worker stopped for the signal (exit $rc), handing the job back" \
+    sh -c "[ $rc -eq 4 ] && grep -q '0 done, 0 failed, 1 handed back' '$T/r.err'"
+check "no claim kept for the refused create" [ "$(rcli HLEN g4b:claims)" = 0 ]
+$TO "$VBATCH" worker --queue "$Q" --output "$T/out4b" --jobs 1 --drain --name again \
+    > "$T/a.out" 2> "$T/a.err"
+check "the next worker drained it" [ $? -eq 0 ]
+kling_stats "$T/s4b.json"
+check "sent again once, made once" pyjson "$T/s4b.json" \
+    'd["requests"]["create"] == 2 and d["creates"] == 1 and d["injected"].get("429") == 1'
+expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out4b"
+check "the job is made, not unknown" pyjson "$T/out4b/summary/batch_report.json" \
+    "[i['status'] for i in d['items']] == ['done']"
+claim=$(rcli --raw HVALS g4b:claims)
+claimed_by() { [ "${claim%%	*}" = "$1" ] && [ -n "${claim#*	}" ]; }
+check "its claim is the second worker's, with the task id ($claim)" claimed_by again
+kling_stop
 
 # ---- 5. SIGTERM of a generation worker ----
 KLING_MOCK=$TOP_SRCDIR/tests/lib/mock_kling.py
@@ -204,6 +242,40 @@ check "each job created once, polled by the next worker" pyjson "$T/s6.json" \
     'd["creates"] == 3 and d["tasks_created"] == 3 and d["duplicate_creates"] == 0'
 expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out6"
 check "every item once in the report, made" report_once "$T/out6" 3
+kling_stop
+
+# ---- 6. a group fed while it runs (fal, max_concurrent 2) ----
+# One slow job (15 s) and four quick ones (1 s): the slot the quick ones
+# leave is given to the next job at once, not held until the slow one
+# ends: all four are recorded before it (on main: q1, then slow, q2 ...).
+KLING_MOCK=$TOP_SRCDIR/tests/lib/mock_fal.py
+export FAL_KEY=test-fal-key-FK3X9
+kling_start "$T/m7" --gen-time 1 --runners 4 || exit 99
+# (A webhook in the settings: the queue keeps its host only; workers send
+# none rather than post to it.)
+printf '%s\n' '[generate]' 'provider = fal' 'poll_interval = 0.3' 'task_timeout = 60' \
+    'max_concurrent = 2' 'rpm = 600' '[provider.fal]' "base_url = $KLING_URL" \
+    'request_timeout = 5' '[notify]' 'url = http://127.0.0.1:9/hook/secret-path' \
+    'items = true' 'attempts = 1' > "$T/c7.ini"
+{ echo 'id,prompt,model,duration'
+  echo "slow,A glacier calving GENTIME=15,$T2V,5"
+  for i in 1 2 3 4; do echo "q$i,A sparrow $i,$T2V,5"; done
+} > "$T/jobs7.csv"
+Q=$REDIS_URL/g7
+expect_status 0 "enqueue for fal" "$VBATCH" enqueue "$T/jobs7.csv" --config "$T/c7.ini" --queue "$Q"
+$TO "$VBATCH" worker --queue "$Q" --output "$T/out7" --jobs 1 --drain --name fed -v \
+    > "$T/fed.out" 2> "$T/fed.err"
+check "the worker drained (exit $?)" [ $? -eq 0 ]
+order=$(sed -n 's/^vbatch: done fal:\([a-z0-9]*\).*/\1/p' "$T/fed.err" | tr '\n' ' ')
+check "the quick jobs recorded while the slow one ran ($order)" [ "$order" = "q1 q2 q3 q4 slow " ]
+kling_stats "$T/s7.json"
+check "each job created once, two at most at once" pyjson "$T/s7.json" \
+    'd["creates"] == 5 and max(d["creates_per_prompt"].values()) == 1 and d["peak_in_progress"] <= 2'
+expect_status 0 "report --queue" "$VBATCH" report --queue "$Q" --output "$T/out7"
+check "every item once in the report, made" report_once "$T/out7" 5
+check "no work folder left" [ ! -e "$T/out7/.vbatch-work" ]
+check "no webhook posted to the host the queue keeps" sh -c "! grep -q 'webhooks* of .notify' '$T/fed.err'"
+check "... a note says why" grep -q "recorded as http://127.0.0.1:9/... only: workers send no webhook" "$T/fed.err"
 kling_stop
 
 finish

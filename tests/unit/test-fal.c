@@ -55,6 +55,21 @@ static void test_fal_classes(void)
     CHECK_INT(verdict(PC_CREATE, 200, 0, "{\"request_id\":"), PV_TRANSIENT);          /* cut */
     CHECK_INT(verdict(PC_CANCEL, 202, 0, "{\"status\":\"CANCELLATION_REQUESTED\"}"), PV_OK);
     CHECK_INT(verdict(PC_CANCEL, 400, 0, "{\"status\":\"ALREADY_COMPLETED\"}"), PV_REJECTED);
+    /* Which refusals prove nothing was made (a worker then drops the
+     * create's claim): those before the request left, and every refusal;
+     * never one whose answer was lost or cut. */
+    CHECK(provider_nothing_created(verdict(PC_CREATE, 0, 7, NULL)));
+    CHECK(provider_nothing_created(verdict(PC_CREATE, 0, 6, NULL)));
+    CHECK(provider_nothing_created(verdict(PC_CREATE, 429, 0, "")));
+    CHECK(provider_nothing_created(verdict(PC_CREATE, 422, 0, "{\"detail\":\"bad\"}")));
+    CHECK(provider_nothing_created(verdict(PC_CREATE, 404, 0, "{\"detail\":\"x\"}")));
+    CHECK(provider_nothing_created(verdict(PC_CREATE, 402, 0, "")));
+    CHECK(provider_nothing_created(verdict(PC_CREATE, 401, 0, "")));
+    CHECK(!provider_nothing_created(verdict(PC_CREATE, 0, 28, NULL)));
+    CHECK(!provider_nothing_created(verdict(PC_CREATE, 0, 56, NULL)));
+    CHECK(!provider_nothing_created(verdict(PC_CREATE, 500, 0, "")));
+    CHECK(!provider_nothing_created(verdict(PC_CREATE, 200, 0, "{\"request_id\":")));
+    CHECK(!provider_nothing_created(verdict(PC_CREATE, 200, 0, "{\"request_id\":\"r\"}")));
     /* The message names the detail and the status. */
     provider_reply pr = { 0 };
     const char *b = "{\"detail\":[{\"loc\":[\"body\",\"prompt\"],\"msg\":\"field required\"}]}";

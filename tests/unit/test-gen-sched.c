@@ -537,6 +537,53 @@ static void test_clock(void)
     gen_sched_free(&s);
 }
 
+/* Tasks added while the engine runs: timers, line and creation order
+ * kept across the growth. */
+static void test_grow(void)
+{
+    gen_sched s;
+    gen_sched_init(&s, 2, 2, 0, 0);
+    for (int k = 0; k < 4; k++)
+        gen_sched_learn_took(&s, 2.0);
+    gen_sched_timer_set(&s, 1, 5.0);
+    gen_sched_timer_set(&s, 0, 3.0);
+    gen_sched_created(&s, 1, 0.0);
+    gen_sched_created(&s, 0, 0.5);
+    size_t t = 99;
+    CHECK(gen_sched_release_next(&s, 2.1, &t));    /* the line's head moves */
+    CHECK_INT(t, 1);
+    gen_sched_created(&s, 1, 1.0);                 /* ... and wraps */
+    gen_sched_queue_push(&s, 1, false);
+    gen_sched_grow(&s, 5);
+    CHECK_INT(s.ntasks, 5);
+    double when = 0;
+    CHECK(!gen_sched_timer_get(&s, 4, &when));
+    gen_sched_timer_set(&s, 4, 1.0);
+    gen_sched_timer_set(&s, 3, 4.0);
+    gen_sched_queue_push(&s, 4, false);
+    CHECK_INT(gen_sched_queue_len(&s), 2);
+    CHECK_INT(gen_sched_queue_front(&s), 1);
+    /* the creation order as it was, then the new tasks */
+    gen_sched_created(&s, 4, 1.5);
+    gen_sched_created(&s, 2, 1.6);
+    gen_sched_created(&s, 3, 1.7);
+    size_t want[] = { 0, 1, 4, 2, 3 };
+    for (size_t k = 0; k < 5; k++) {
+        CHECK(gen_sched_release_next(&s, 100, &t));
+        CHECK_INT(t, want[k]);
+    }
+    CHECK(!gen_sched_release_next(&s, 100, &t));
+    size_t order[] = { 4, 0, 3, 1 };
+    for (size_t k = 0; k < 4; k++) {
+        CHECK(gen_sched_timer_due(&s, 10));
+        CHECK_INT(gen_sched_timer_pop(&s), order[k]);
+    }
+    CHECK(!gen_sched_timer_due(&s, 10));
+    gen_sched_grow(&s, 3);                         /* never shrinks */
+    CHECK_INT(s.ntasks, 5);
+    gen_sched_free(&s);
+}
+
 /* Requests other than submissions take tokens without waiting: the
  * submissions pay the debt back. */
 static void test_charge(void)
@@ -678,6 +725,7 @@ int main(void)
     test_polls();
     test_clock();
     test_charge();
+    test_grow();
     simulate_clock(500, 20, 600, 2, 0.5);   /* the limits balance */
     simulate_clock(200, 5, 6000, 1, 0.3);   /* the slots bind */
     test_budget();
