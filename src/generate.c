@@ -449,25 +449,27 @@ static void start_result(gen_engine *g, size_t i)
 
 /* Stopping: a task still waiting in the provider's queue is cancelled,
  * so that nothing runs (or is paid) that nobody will fetch. */
+static void send_cancel(gen_engine *g, size_t i)
+{
+    gtask *t = &g->t[i];
+    /* Handed back, a task is fetched by the next delivery. */
+    if (!g->pv->cancel_path || g->handing_back || !t->task_id || t->state != G_WAIT ||
+        !t->pstatus || strcmp(t->pstatus, "submitted") != 0)
+        return;
+    char *path = g->pv->cancel_path(g->sess, &t->job, t->task_id);
+    net_req *r = api_req(g, t, K_CANCEL, path, NULL);
+    free(path);
+    r->method = "PUT";
+    vb_error e = {0};
+    if (net_add(g->net, r, &e) != 0)
+        net_req_free(&r); /* stays queued there; polled on resume */
+}
+
 static void start_cancels(gen_engine *g)
 {
     g->cancels_sent = true;
-    /* Handed back, a task is fetched by the next delivery. */
-    if (!g->pv->cancel_path || g->handing_back)
-        return;
-    for (size_t i = 0; i < g->n; i++) {
-        gtask *t = &g->t[i];
-        if (!t->task_id || t->state != G_WAIT || !t->pstatus ||
-            strcmp(t->pstatus, "submitted") != 0)
-            continue;
-        char *path = g->pv->cancel_path(g->sess, &t->job, t->task_id);
-        net_req *r = api_req(g, t, K_CANCEL, path, NULL);
-        free(path);
-        r->method = "PUT";
-        vb_error e = {0};
-        if (net_add(g->net, r, &e) != 0)
-            net_req_free(&r); /* stays queued there; polled on resume */
-    }
+    for (size_t i = 0; i < g->n; i++)
+        send_cancel(g, i);
 }
 
 static void start_poll(gen_engine *g, size_t i)
@@ -919,6 +921,10 @@ static void on_create(gen_engine *g, size_t i, net_req *r)
         if (!g->o->shared)
             /* (The shared limiter's slots are freed by sight only.) */
             gen_sched_created(&g->s, i, now);
+        if (g->cancels_sent)
+            /* Answered after the stop's cancels went: this one's too
+             * (a busy machine: 1 run in 3 of generate-fal.sh 7). */
+            send_cancel(g, i);
         break;
     case PV_DUPLICATE:
         /* The id is known there: an earlier create did arrive. */

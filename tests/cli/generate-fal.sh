@@ -188,6 +188,25 @@ check "resume: nothing paid twice" paid_once "$T/s7.json"
 check "resume: all four made" pyjson "$T/o7/summary/batch_report.json" 'len(d["items"]) == 4 and all(i["status"] in ("done", "qc_failed") for i in d["items"])'
 kling_stop
 
+# ---- 7b. a create answered after the interrupt's cancels went: cancelled too ----
+kling_start "$T/m7b" --runners 1 --gen-time 5 --inject kind=slow,on=create,skip=1,count=1 \
+    --slow-time 2 || exit 99
+config "$T/c7b.ini"
+printf 'id,prompt,model,duration\nf1,First shot,%s,5\nf2,Answered late,%s,5\n' "$T2V" "$T2V" >"$T/jobs7b.csv"
+"$PYTHON3" - "$VBATCH" "$T/jobs7b.csv" "$T/c7b.ini" "$T/o7b" >"$T/rc7b" 2>"$T/e7b" <<'PY'
+import signal, subprocess, sys, time
+vbatch, jobs, ini, out = sys.argv[1:5]
+p = subprocess.Popen([vbatch, "generate", jobs, "--config", ini, "--output", out],
+                     stdout=subprocess.DEVNULL)
+time.sleep(1)
+p.send_signal(signal.SIGINT)
+print(p.wait())
+PY
+check "late answer: exit 4" [ "$(cat "$T/rc7b")" = 4 ]
+kling_stats "$T/s7b.json"
+check "late answer: its request cancelled too" pyjson "$T/s7b.json" 'd["creates"] == 2 and d["cancelled"] == 1 and d["injected"] == {"slow": 1}'
+kling_stop
+
 # ---- 8. no connection (refused) proves nothing was made: sent again ----
 PORT8=$("$PYTHON3" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 KLING_URL=http://127.0.0.1:$PORT8

@@ -38,7 +38,8 @@ API (fal's shape)
 
 Faults: --inject kind=K,on=S[,count=N][,skip=M] with K in lost (the submit
 is made, then the connection is reset: the answer is lost), 429 (with
-Retry-After: --retry-after; nothing made), 500, reset (nothing made), and
+Retry-After: --retry-after; nothing made), 500, reset (nothing made), slow
+(the submit is made, its answer sent --slow-time seconds later), and
 S in create, status, result, any.
 
 Stats: creates (submits that made a request), creates_per_prompt (how many
@@ -83,7 +84,7 @@ MODELS = {
         ({"prompt", "image_url"}, {"duration", "negative_prompt", "cfg_scale"}),
 }
 IMAGE_FIELDS = {"start_image_url", "end_image_url", "image_url", "tail_image_url"}
-KINDS = ("lost", "429", "500", "reset")
+KINDS = ("lost", "429", "500", "reset", "slow")
 SCOPES = ("create", "status", "result", "any")
 
 
@@ -311,6 +312,8 @@ class Handler(BaseHTTPRequestHandler):
                      "queue_position": st.position(r, time.monotonic())}
         if fault == "lost":
             return self.reset()
+        if fault == "slow":
+            time.sleep(st.args.slow_time)
         return self.send_json(200, reply)
 
     def request_call(self, method, app, rid, tail):
@@ -387,6 +390,7 @@ def main(argv):
     ap.add_argument("--gen-time", type=float, default=1.0)
     ap.add_argument("--retry-after", type=float, default=1)
     ap.add_argument("--inject", action="append", default=[])
+    ap.add_argument("--slow-time", type=float, default=2)
     ap.add_argument("--media-dir")
     ap.add_argument("--media-quality", choices=tuple(mock_kling.MEDIA_SIZES), default="small")
     ap.add_argument("--cache-dir")
