@@ -25,9 +25,10 @@ typedef struct batch_preview_item {
     const char *skipped_since;   /* unchanged since this batch: not processed */
     const char *error;           /* why the entry is bad, or NULL */
 } batch_preview_item;
-/* fn is called for each entry in batch order. 0, or -1 with e set when
- * the input or the journal can not be read. */
+/* fn is called for each entry in batch order; *others (may be NULL):
+ * the entries passed over as other shards'. 0, or -1 with e set when the
+ * input or the journal can not be read. */
 int batch_preview(const batch_opts *o, void (*fn)(void *ud, const batch_preview_item *p),
-                  void *ud, vb_error *e);
+                  void *ud, long long *others, vb_error *e);
 
 #endif

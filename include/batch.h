@@ -46,12 +46,14 @@ typedef struct batch_feed {
  * read. stopped: the batch takes no new items; a source that must still
  * enter the rest of its input in the journal (a new scan: for `vbatch
  * resume`) goes on returning it, the others return 0. end: the input
- * ended (complete) or not; held, stop: as batch_feed's (may be NULL). */
+ * ended (complete) or not; held, stop: as batch_feed's (may be NULL).
+ * others: the items the input held for other shards (may be NULL). */
 typedef struct batch_source {
     int (*next)(void *ud, double wait, bool stopped, item **out, vb_error *e);
     void (*stop)(void *ud);
     const char *(*held)(void *ud);
     void (*end)(void *ud, bool complete);
+    long long (*others)(void *ud);
     void *ud;
 } batch_source;
 
@@ -150,6 +152,7 @@ typedef struct batch_result {
     bool record_stop;             /* the journal could not record results */
     bool input_error;             /* the input could not be read all through */
     bool empty;                   /* no item found, and opts.refuse_empty */
+    long long other_shards;       /* items found that were other shards' */
     bool warnings_fail;           /* [batch] warnings = fail */
     bool record_failed;           /* a result could not be recorded */
     bool exit_now;                /* workers are still blocked in the kernel:

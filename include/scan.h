@@ -55,6 +55,8 @@ int scan_next(scanner *s, scan_entry *out, vb_error *e);
 /* Only shard k of n (shard.h) from here on: the others' entries are
  * passed over by scan_next, keyed by their relative name. */
 void scan_set_shard(scanner *s, int k, int n);
+/* How many entries scan_next passed over as other shards'. */
+long long scan_other_shards(const scanner *s);
 /* A file of an earlier run whose PATH arguments were `roots` (other
  * entries, such as "--from-list F", are ignored), looked at again on its
  * own (vbatch retry): if a walk of one of them found it (its path lies

@@ -235,6 +235,9 @@ void batch_console_end(const batch_result *r, const char *out_dir)
     else if (r->interrupted)
         msg_note("%s interrupted: the items not processed are left pending in the journal; "
                  "to finish it: vbatch resume --job-id %s --output %s", id, id, q);
+    else if (r->counts.total == 0 && r->other_shards > 0 && !r->input_error)
+        msg_note("%s: none of the %lld items found is this shard's: nothing to do here", id,
+                 r->other_shards);
     else if (r->empty && !r->input_error)
         msg_error("%s: no item found in the input: nothing was checked (exit status %d; "
                   "--allow-empty lets an empty run pass)", id, VB_EXIT_EMPTY);

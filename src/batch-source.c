@@ -333,6 +333,12 @@ static const char *source_url_again(const batch_opts *o, const char *display)
     return display;
 }
 
+static long long source_others(void *ud)
+{
+    source *s = ud;
+    return scan_other_shards(s->sc);
+}
+
 /* The scanner over the batch's inputs: the PATH arguments and lists
  * given, or, resuming, those the batch recorded (in case a killed run had
  * not entered them all). */
@@ -376,7 +382,8 @@ int batch_source_open(const batch_opts *o, report *rep, batch_source **out, vb_e
     s->names = layout_names_new();
     s->sc = source_scanner(o, rep);
     s->resuming = o->resume_id && !o->feed;
-    s->src = (batch_source){ .next = source_next, .end = source_end, .ud = s };
+    s->src = (batch_source){ .next = source_next, .end = source_end, .others = source_others,
+                             .ud = s };
     if (o->feed) {
         s->src.stop = source_feed_stop;
         s->src.held = source_feed_held;
@@ -401,7 +408,7 @@ int batch_source_open(const batch_opts *o, report *rep, batch_source **out, vb_e
 }
 
 int batch_preview(const batch_opts *o, void (*fn)(void *ud, const batch_preview_item *p),
-                  void *ud, vb_error *e)
+                  void *ud, long long *others, vb_error *e)
 {
     source s = { .o = o, .names = layout_names_new() };
     vb_error je = {0};
@@ -437,6 +444,8 @@ int batch_preview(const batch_opts *o, void (*fn)(void *ud, const batch_preview_
     item_free(&it);
     if (got < 0)
         rc = -1;
+    if (others)
+        *others = scan_other_shards(s.sc);
     scan_free(&s.sc);
     report_free(&s.rep);
     layout_names_free(&s.names);

@@ -716,7 +716,10 @@ int batch_run(const batch_opts *o, batch_result *res)
     engine_feed(g, res, &record_rc);
     engine_drain(g, &record_rc);
     engine_finish(g, on_disk, record_rc, res);
-    res->empty = o->refuse_empty && res->counts.total == 0;
+    res->other_shards = g->src && g->src->others ? g->src->others(g->src->ud) : 0;
+    /* A shard that the hash gave none of the items found is no empty
+     * input (an Indexed Job's pod would fail, and be run again). */
+    res->empty = o->refuse_empty && res->counts.total == 0 && res->other_shards == 0;
     res->warnings_fail = o->config->batch.warnings == WARNINGS_FAIL;
     if (!g->o->no_signals)
         batch_watch_end(sig_th);

@@ -268,7 +268,7 @@ static int cmd_enqueue_exec(int argc, char **argv)
     a.p.b.config = &cfg;
     a.p.b.out_dir = NULL;
     cmd_enqueue_feed f = { .q = q };
-    rc = batch_preview(&a.p.b, cmd_enqueue_one, &f, &e);
+    rc = batch_preview(&a.p.b, cmd_enqueue_one, &f, NULL, &e);
     char *shown = queue_url_display(&u);
     if (f.failed || rc != 0) {
         msg_error("%s (%lld items enqueued into %s)", f.failed ? f.e.msg : e.msg,

@@ -185,7 +185,8 @@ static int cmd_process_list(cmd_process_args *a, const vb_config *cfg)
     }
     a->b.config = cfg;
     vb_error e = {0};
-    int rc = batch_preview(&a->b, cmd_process_preview_one, &v, &e);
+    long long others = 0;
+    int rc = batch_preview(&a->b, cmd_process_preview_one, &v, &others, &e);
     if (v.w) {
         writer_end_array(v.w);
         writer_end_object(v.w);
@@ -200,7 +201,10 @@ static int cmd_process_list(cmd_process_args *a, const vb_config *cfg)
              (long long)v.process, (long long)v.skip, (long long)v.bad);
     if (v.bad)
         return VB_EXIT_ITEMS;
-    if (v.process + v.skip == 0 && a->b.refuse_empty) {
+    if (v.process + v.skip == 0 && others > 0) {
+        msg_note("none of the %lld items found is this shard's: a run would have nothing to do",
+                 others);
+    } else if (v.process + v.skip == 0 && a->b.refuse_empty) {
         msg_error("no item found in the input: a run would check nothing (exit status %d)",
                   VB_EXIT_EMPTY);
         return VB_EXIT_EMPTY;

@@ -60,6 +60,7 @@ typedef struct scan_skip {
 struct scanner {
     const input_config *in;     /* borrowed */
     shard shard;                /* only this shard's entries; n 0: all */
+    long long others;           /* entries passed over: other shards' */
     scan_root *roots;
     size_t nroots, iroot;
     FILE *list;                 /* list file being read, or NULL */
@@ -713,6 +714,7 @@ int scan_next(scanner *s, scan_entry *out, vb_error *e)
          * it (its folder, the journal). */
         if (got <= 0 || shard_owns(&s->shard, out->rel ? out->rel : out->path))
             return got;
+        s->others++;
         scan_entry_clear(out);
     }
 }
@@ -720,6 +722,11 @@ int scan_next(scanner *s, scan_entry *out, vb_error *e)
 void scan_set_shard(scanner *s, int k, int n)
 {
     s->shard = (shard){ k, n };
+}
+
+long long scan_other_shards(const scanner *s)
+{
+    return s->others;
 }
 
 static int scan_next_any(scanner *s, scan_entry *out, vb_error *e)

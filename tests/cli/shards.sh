@@ -151,6 +151,25 @@ assert all(len(s) >= 1 for s in shards), shards
 PY
 check "generate --shard: the dry runs wrote nothing" [ ! -e "$T/g1" ] && [ ! -e "$T/g2" ]
 
+# A shard the hash gives none of the items found is no empty input (an
+# Indexed Job's pod would fail and run again): exit 0, saying so; an
+# input with no item at all is still one (exit 5), sharded or not.
+mkdir -p "$T/one" "$T/none"
+cp "$(clip h264_aac_720p.mp4)" "$T/one/only.mp4"
+for k in 1 2; do
+    "$VBATCH" process "$T/one" --shard "$k/2" --output "$T/one$k" 2> "$T/one$k.err"
+    echo $? > "$T/one$k.rc"
+done
+check "one item, two shards: both exit 0" [ "$(cat "$T/one1.rc") $(cat "$T/one2.rc")" = "0 0" ]
+check "the shard without it says so" grep -q "none of the 1 items found is this shard's" "$T/one1.err" "$T/one2.err"
+"$VBATCH" process "$T/none" --shard 1/2 --output "$T/none1" 2> /dev/null
+check "no item at all, sharded: exit 5" [ $? -eq 5 ]
+for k in 1 2; do
+    "$VBATCH" process "$T/one" --shard "$k/2" --dry-run --output "$T/oned" > /dev/null 2>&1
+    echo $? >> "$T/oned.rc"
+done
+check "the dry runs of both shards exit 0" [ "$(cat "$T/oned.rc" | tr '\n' ' ')" = "0 0 " ]
+
 # Bad specs: usage errors, nothing run.
 for spec in 0/3 4/3 3 a/b 1/0 auto; do
     env -u JOB_COMPLETION_INDEX -u SLURM_ARRAY_TASK_ID "$VBATCH" process "$T/in" --shard "$spec" \
