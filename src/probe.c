@@ -258,6 +258,23 @@ static bool stream_incomplete(const AVStream *st)
     return false;
 }
 
+/* What stream_incomplete found missing, for --verbose. */
+static const char *stream_missing(const AVStream *st)
+{
+    const AVCodecParameters *p = st->codecpar;
+    if (p->codec_id == AV_CODEC_ID_NONE)
+        return "no codec";
+    if (p->codec_type == AVMEDIA_TYPE_VIDEO)
+        return p->width <= 0 || p->height <= 0 ? "no frame size"
+             : p->format < 0                   ? "no pixel format"
+             : st->avg_frame_rate.num <= 0 || st->r_frame_rate.num <= 0 ? "no frame rate"
+                                               : "no profile";
+    if (p->codec_type == AVMEDIA_TYPE_AUDIO)
+        return p->sample_rate <= 0 ? "no sample rate"
+             : p->ch_layout.nb_channels <= 0 ? "no channel count" : "no AAC profile";
+    return "incomplete";
+}
+
 /* The container's duration and bit rate as libavformat's timing estimate
  * would give them (what ffprobe prints), from the stream headers. */
 static void header_timings(AVFormatContext *fc, int64_t size)
@@ -328,6 +345,7 @@ typedef struct ts_stream {
     bool h264_ok;                 /* H.264, HEVC: the SPS was read and agrees */
     int range;                    /* H.264, HEVC: the decoder's range, 0: none */
     bool sps_progressive;         /* HEVC: the SPS says so (the parser has no order) */
+    bool interlaced;              /* the SPS or the parser says fields or MBAFF */
     int primaries, transfer, matrix;  /* its colour description, 0: none */
     int64_t bit_rate;             /* audio: the parser's, after its frames */
     bool rate_varies;             /* audio: a later frame's differed */
@@ -429,6 +447,7 @@ static void ts_h264(ts_stream *t, const AVPacket *pkt)
         return;
     int fmt = ts_h264_pix_fmt(&h);
     const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(t->format);
+    t->interlaced = !h.frame_mbs_only;
     if (fmt < 0 || !h.frame_mbs_only || h.width != t->width || h.height != t->height || !pd ||
         pd->log2_chroma_w != (h.chroma < 3) || pd->log2_chroma_h != (h.chroma == 1) ||
         pd->comp[0].depth != h.bit_depth || (h.sar_idc == 255 && (h.sar_num <= 0 || h.sar_den <= 0)))
@@ -462,6 +481,7 @@ static void ts_hevc(ts_stream *t, const AVPacket *pkt)
         probe_hevc_sps(pkt->data, (size_t)pkt->size, &h) != 0)
         return;
     const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(t->format);
+    t->interlaced = h.interlaced_source || !h.progressive_source;
     if (!h.progressive_source || h.interlaced_source || h.width != t->width ||
         h.height != t->height || !pd || h.chroma < 1 || h.separate_planes ||
         (pd->flags & AV_PIX_FMT_FLAG_RGB) || pd->nb_components < 3 ||
@@ -692,7 +712,38 @@ static int64_t ts_frame_duration(const AVStream *st, int frame_samples)
  * find_stream_info gets the file opened afresh. */
 enum { TS_SKIP, TS_FAST, TS_REOPEN };
 
-static int ts_probe(AVFormatContext *fc, int64_t size)
+/* Why a stream's facts were not all found, for --verbose: the first
+ * test of ts_probe's that it fails. */
+static const char *ts_why(const ts_stream *t, const AVStream *st, int64_t size)
+{
+    if (t->video) {
+        if (t->interlaced || t->structure == AV_PICTURE_STRUCTURE_TOP_FIELD ||
+            t->structure == AV_PICTURE_STRUCTURE_BOTTOM_FIELD ||
+            (t->mpv_ok && t->field_order != AV_FIELD_PROGRESSIVE))
+            return "interlaced video (the decoder gives its field order and rate)";
+        if (t->dts_count < TS_FPS_FRAMES || t->step <= 0 || ts_frame_rate(st, t->step).num <= 0)
+            return "no constant standard frame rate in its first decode times";
+        return "its sequence header or SPS was not read, or disagrees with the parser";
+    }
+    if (t->aac) {
+        if (size >= TS_AAC_MAX_BYTES)
+            return "AAC in a file of 5 MB or more (ffprobe's bit rate is an average over "
+                   "what find_stream_info reads)";
+        if (t->aac_frames > 0 && t->aac_rate <= 24000)
+            return "AAC at 24 kHz or less (may carry SBR: HE-AAC doubles the rate)";
+        if (t->rate_varies)
+            return "AAC frames whose headers differ";
+        return "AAC with a channel configuration the decoder decides";
+    }
+    if (t->audio) {
+        if (t->rate_varies)
+            return "audio frames of more than one bit rate (its average is find_stream_info's)";
+        return "audio the parser could not read, or more than two channels";
+    }
+    return "unknown";
+}
+
+static int ts_probe(AVFormatContext *fc, int64_t size, char **why)
 {
     unsigned n = fc->nb_streams;
     if (n == 0)
@@ -707,8 +758,12 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
         ts[i].format = -1;
         ts[i].opened_id = p->codec_id;
         ts[i].aac = p->codec_id == AV_CODEC_ID_AAC;
-        if ((ts[i].video || ts[i].audio) && !ts_supported(p))
+        if ((ts[i].video || ts[i].audio) && !ts_supported(p) && ok) {
+            const AVCodecDescriptor *cd = avcodec_descriptor_get(p->codec_id);
             ok = false;
+            *why = vb_xasprintf("stream %u: %s in MPEG-TS, not read without the decoders",
+                                i, cd ? cd->name : "an unknown codec");
+        }
     }
     if (!ok) {
         free(ts);
@@ -736,8 +791,12 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
     bool aac = false;
     for (unsigned i = 0; i < n; i++)
         aac |= ts[i].aac;
-    if (aac && size >= TS_AAC_MAX_BYTES)
+    if (aac && size >= TS_AAC_MAX_BYTES && ok) {
         ok = false;
+        for (unsigned i = 0; !*why && i < n; i++)
+            if (ts[i].aac)
+                *why = vb_xasprintf("stream %u: %s", i, ts_why(&ts[i], fc->streams[i], size));
+    }
     if (aac && ok) {
         enum AVDiscard *saved = vb_xcalloc(n, sizeof *saved);
         for (unsigned i = 0; i < n; i++) {
@@ -783,6 +842,8 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
                  !t->rate_varies &&
                  (t->ctx->ch_layout.nb_channels == 1 || t->ctx->ch_layout.nb_channels == 2) &&
                  st->start_time != AV_NOPTS_VALUE;
+        if (!ok && !*why)
+            *why = vb_xasprintf("stream %u: %s", i, ts_why(t, st, size));
     }
     if (ok) {
         for (unsigned i = 0; i < n; i++) {
@@ -845,8 +906,12 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
             const AVStream *st = fc->streams[i];
             if ((ts[i].video || ts[i].audio) &&
                 (st->duration == AV_NOPTS_VALUE ||
-                 st->duration * av_q2d(st->time_base) >= TS_AAC_MAX_SECONDS))
+                 st->duration * av_q2d(st->time_base) >= TS_AAC_MAX_SECONDS) && ok) {
                 ok = false;
+                *why = vb_xasprintf("stream %u: AAC in a file of %d s or more (ffprobe's bit "
+                                    "rate is an average over what find_stream_info reads)",
+                                    i, TS_AAC_MAX_SECONDS);
+            }
         }
     }
     for (unsigned i = 0; i < n; i++) {
@@ -1024,7 +1089,7 @@ static void quiet_logs(void)
  * e set. A failure that the reader saw first (an I/O error, a stall, the
  * deadline) is reported as such, not as a property of the file. */
 static probe_result *probe_read(const char *path, mediaio *io, bool ts_fast, bool *reopen,
-                                vb_error *e)
+                                char **why, vb_error *e)
 {
     int64_t size = mediaio_size(io);
     if (size == 0) {
@@ -1068,7 +1133,7 @@ static probe_result *probe_read(const char *path, mediaio *io, bool ts_fast, boo
     }
     bool complete = fc->nb_streams > 0;
     /* MPEG-TS: the first and last packets, or find_stream_info. */
-    int ts = ts_fast && strcmp(fc->iformat->name, "mpegts") == 0 ? ts_probe(fc, size) : TS_SKIP;
+    int ts = ts_fast && strcmp(fc->iformat->name, "mpegts") == 0 ? ts_probe(fc, size, why) : TS_SKIP;
     if (ts == TS_REOPEN) {
         free(want);
         free(declared);
@@ -1089,9 +1154,21 @@ static probe_result *probe_read(const char *path, mediaio *io, bool ts_fast, boo
     }
     parse_first_packets(fc, want);
     free(want);
-    for (unsigned i = 0; complete && i < fc->nb_streams; i++)
-        if (stream_incomplete(fc->streams[i]))
+    if (fc->nb_streams == 0 && !*why)
+        *why = vb_xstrdup("the header lists no streams");
+    for (unsigned i = 0; i < fc->nb_streams; i++) {
+        const AVStream *st = fc->streams[i];
+        if (stream_incomplete(st)) {
             complete = false;
+            if (!*why) {
+                const AVCodecDescriptor *cd = avcodec_descriptor_get(st->codecpar->codec_id);
+                *why = vb_xasprintf("stream %u (%s): %s after the %s header%s", i,
+                                    cd ? cd->name : "unknown", stream_missing(st),
+                                    fc->iformat->name,
+                                    has_parser(st->codecpar->codec_id) ? " and first packet" : "");
+            }
+        }
+    }
 
     bool used_info = false;
     if (!complete) {
@@ -1122,6 +1199,10 @@ static probe_result *probe_read(const char *path, mediaio *io, bool ts_fast, boo
     r->bit_rate = fc->bit_rate > 0 ? fc->bit_rate : 0;
     r->size = size;
     r->used_stream_info = used_info;
+    if (used_info) {
+        r->slow_reason = *why ? *why : vb_xstrdup("unknown");
+        *why = NULL;
+    }
     r->faststart = -1;
     if (strncmp(fc->iformat->name, "mov,", 4) == 0 && fc->pb)
         r->faststart = mov_faststart(fc->pb);
@@ -1151,14 +1232,21 @@ int probe_file(const char *path, mediaio_clock *clk, probe_result **out, vb_erro
     if (mediaio_open(&io, path, clk, 0, e) != 0)
         return -1;
     bool reopen = false;
-    *out = probe_read(path, io, true, &reopen, e);
+    /* Why find_stream_info was needed: the first pass's word wins (the
+     * TS fast path knows what it missed; the second pass only sees a
+     * stream with no header). */
+    char *why = NULL;
+    *out = probe_read(path, io, true, &reopen, &why, e);
     mediaio_close(&io);
     if (reopen) {
-        if (mediaio_open(&io, path, clk, 0, e) != 0)
+        if (mediaio_open(&io, path, clk, 0, e) != 0) {
+            free(why);
             return -1;
-        *out = probe_read(path, io, false, &reopen, e);
+        }
+        *out = probe_read(path, io, false, &reopen, &why, e);
         mediaio_close(&io);
     }
+    free(why);
     return *out ? 0 : -1;
 }
 
@@ -1176,6 +1264,7 @@ void probe_result_free(probe_result **pr)
     }
     free(r->streams);
     free(r->path); free(r->format); free(r->format_long); free(r->container);
+    free(r->slow_reason);
     free(r);
     *pr = NULL;
 }

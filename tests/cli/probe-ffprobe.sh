@@ -98,6 +98,38 @@ done
 pyjson "$T/mkv-named.mp4.vb.json" 'd[0]["format"].startswith("matroska")' || fail "Matroska named .mp4 probed as Matroska"
 pyjson "$T/ts-named.mov.vb.json" 'd[0]["format"] == "mpegts"' || fail "MPEG-TS named .mov probed as MPEG-TS"
 
+# The fast path is taken: with --verbose every file read through
+# find_stream_info (decoding: ten times the cost) is named on stderr with
+# the reason and counted. Each fast-path clip above must not be; the
+# known fallbacks must be, for their reason. A regression would
+# otherwise show only as slowness.
+fast=""
+for c in $MEDIA_SUITE vp9_10bit.webm vp9_444.mkv h264_aac.ts hevc10_ac3.ts mpeg2_ac3_wide.ts \
+         mpeg2_709_mp3.ts h264_1080_ac3.ts h264_full_sar.ts h264_444p10.ts h264_422.ts \
+         h264_aac_mono.ts h264_aac51.ts hevc_hdr_aac.ts hevc_422.ts hevc_444_full.ts hevc_full.ts; do
+    [ "$c" = prores_pcm.mov ] || fast="$fast $CLIPS/$c"
+done
+# shellcheck disable=SC2086
+"$VBATCH" probe --verbose --format json $fast "$T/long.ts" "$T/ts-named.mp4" "$T/ts-h264-named.mkv" \
+    "$T/mkv-named.mp4" "$T/ts-named.mov" "$T/webm-named.M4V" "$T/webm10-named.mkv" \
+    > "$T/fast.json" 2> "$T/fast.err"
+check "fast-path clips probe exit 0" [ $? -eq 0 ]
+nfast=$(($(echo $fast | wc -w) + 7))
+check "no fast-path clip needs find_stream_info" \
+    grep -qx "vbatch: 0 of $nfast files needed the decoders' stream information (slow path)" "$T/fast.err"
+check "no fast-path clip named as slow" sh -c "! grep -q 'slow path):' '$T/fast.err'"
+"$VBATCH" probe -v --format json "$CLIPS/mpeg2_interlaced.ts" "$CLIPS/h264_interlaced.ts" \
+    "$CLIPS/hevc_interlaced.ts" "$CLIPS/aac_22k.ts" "$CLIPS/prores_pcm.mov" > /dev/null 2> "$T/slow.err"
+check "fallback clips probe exit 0" [ $? -eq 0 ]
+check "fallbacks counted" grep -qx "vbatch: 5 of 5 files needed the decoders' stream information (slow path)" "$T/slow.err"
+for c in mpeg2_interlaced.ts h264_interlaced.ts hevc_interlaced.ts; do
+    check "$c: slow for being interlaced" grep -q "$c: read with the decoders' stream information (slow path): stream 0: interlaced" "$T/slow.err"
+done
+check "aac_22k.ts: slow for SBR" grep -q "aac_22k.ts: .*slow path): stream 0: AAC at 24 kHz or less" "$T/slow.err"
+check "prores_pcm.mov: slow for its pixel format" grep -q "prores_pcm.mov: .*slow path): stream 0 (prores): no pixel format" "$T/slow.err"
+"$VBATCH" probe --format json "$CLIPS/aac_22k.ts" > /dev/null 2> "$T/quiet.err"
+check "no slow-path lines without --verbose" [ ! -s "$T/quiet.err" ]
+
 # Several files in one call, one of them bad: a JSON array with an error entry, exit 3.
 printf 'not a video' > "$T/bad.mp4"
 "$VBATCH" probe --format json "$CLIPS/h264_aac_720p.mp4" "$T/bad.mp4" > "$T/multi.json" 2> "$T/multi.err"
