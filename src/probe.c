@@ -6,9 +6,12 @@
  * more. So the container's header is trusted first; for a video stream
  * whose header leaves the profile or pixel format unknown (H.264 and
  * HEVC in MP4 do), the codec's parser is run on the stream's first packet,
- * which fills them without decoding. find_stream_info is called only when
- * a needed field is still unknown (for example MPEG-TS, which has no
- * header at all). Values follow ffprobe's conventions.
+ * which fills them without decoding. VP9's key frame header and AV1's
+ * sequence header (its av1C record, else the first packet) are read by
+ * pure readers (probe-vp9.c, probe-av1.c): VP9's parser fills none of
+ * it, AV1's runs libavcodec's whole CBS reader. find_stream_info is
+ * called only when a needed field is still unknown (for example MPEG-TS,
+ * which has no header at all). Values follow ffprobe's conventions.
  *
  * A header can lie: the frame size in tkhd/stsd is the muxer's word, and
  * a 320x256 stream can be declared 1920x1080. The parser that runs on
@@ -19,6 +22,7 @@
 #include "config.h"
 #include "probe.h"
 #include "probe-aac.h"
+#include "probe-av1.h"
 #include "probe-h264.h"
 #include "probe-hevc.h"
 #include "probe-mpv.h"
@@ -138,7 +142,41 @@ static int64_t index_end(AVFormatContext *fc)
 
 static bool has_parser(enum AVCodecID id)
 {
-    return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC || id == AV_CODEC_ID_VP9;
+    return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC || id == AV_CODEC_ID_VP9 ||
+           id == AV_CODEC_ID_AV1;
+}
+
+/* AV1: what libdav1d (FFmpeg's first AV1 decoder, the one ffprobe's
+ * find_stream_info opens) sets from the sequence header: the profile,
+ * level, range, the colour codes as they are (2, unspecified, when
+ * absent) and its pixel format (gbrp* for sRGB 4:4:4). Taken only when
+ * the header's largest frame is the container's size (the decoder gives
+ * the frame's). From the av1C record, else the first packet; false when
+ * neither holds a sequence header. */
+static bool parse_av1(AVCodecParameters *par, const uint8_t *data, int size)
+{
+    static const enum AVPixelFormat yuv[4][3] = {   /* [layout][depth] */
+        { AV_PIX_FMT_GRAY8, AV_PIX_FMT_GRAY10, AV_PIX_FMT_GRAY12 },
+        { AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV420P10, AV_PIX_FMT_YUV420P12 },
+        { AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUV422P10, AV_PIX_FMT_YUV422P12 },
+        { AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUV444P10, AV_PIX_FMT_YUV444P12 },
+    };
+    static const enum AVPixelFormat rgb[3] = { AV_PIX_FMT_GBRP, AV_PIX_FMT_GBRP10, AV_PIX_FMT_GBRP12 };
+    probe_av1_info v;
+    if (!data || size <= 0 || probe_av1_sequence(data, (size_t)size, &v) != 0 ||
+        v.width != par->width || v.height != par->height)
+        return false;
+    int layout = v.mono ? 0 : v.ss_x && v.ss_y ? 1 : v.ss_x ? 2 : 3;
+    int d = v.bit_depth == 8 ? 0 : v.bit_depth == 10 ? 1 : 2;
+    par->profile = v.profile;
+    par->level = v.level;
+    par->format = layout == 3 && v.matrix == 0 && v.primaries == 1 && v.transfer == 13
+                      ? rgb[d] : yuv[layout][d];
+    par->color_range = v.full_range ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+    par->color_primaries = (enum AVColorPrimaries)v.primaries;
+    par->color_trc = (enum AVColorTransferCharacteristic)v.transfer;
+    par->color_space = (enum AVColorSpace)v.matrix;
+    return true;
 }
 
 /* The pixel format VP9's decoder gives a frame with this header. */
@@ -197,8 +235,11 @@ static void parse_first_packets(AVFormatContext *fc, bool *want)
         if (si < fc->nb_streams && want[si]) {
             AVStream *st = fc->streams[si];
             AVCodecParameters *par = st->codecpar;
-            if (par->codec_id == AV_CODEC_ID_VP9) {
-                parse_vp9(par, pkt);
+            if (par->codec_id == AV_CODEC_ID_VP9 || par->codec_id == AV_CODEC_ID_AV1) {
+                if (par->codec_id == AV_CODEC_ID_VP9)
+                    parse_vp9(par, pkt);
+                else
+                    parse_av1(par, pkt->data, pkt->size);
                 want[si] = false;
                 pending--;
                 av_packet_unref(pkt);
@@ -1148,7 +1189,11 @@ static probe_result *probe_read(const char *path, mediaio *io, bool ts_fast, boo
         if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
             has_parser(st->codecpar->codec_id) && st->codecpar->width > 0 &&
             st->avg_frame_rate.num > 0 && st->r_frame_rate.num > 0)
-            want[i] = true;
+            /* AV1's av1C record mostly carries the sequence header: no
+             * packet to read then */
+            want[i] = st->codecpar->codec_id != AV_CODEC_ID_AV1 ||
+                      !parse_av1(st->codecpar, st->codecpar->extradata,
+                                 st->codecpar->extradata_size);
         else
             complete = false;
     }

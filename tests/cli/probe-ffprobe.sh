@@ -22,6 +22,25 @@ for c in vp9_10bit.webm vp9_444.mkv; do
     check "$c: probe exits 0" [ $? -eq 0 ]
     check "$c: agrees with ffprobe" "$PYTHON3" "$TOP_SRCDIR/tests/lib/compare-ffprobe.py" "$T/$c.ff.json" "$T/$c.vb.json"
 done
+# AV1 read from the sequence header in the av1C record (probe-av1.c;
+# no decoding): libaom and SVT-AV1, Main/High/Professional, 8/10/12 bit,
+# 4:2:0/4:2:2/4:4:4, monochrome, sRGB, full range, HDR, in WebM,
+# Matroska and MP4. ffprobe's figures are libdav1d's.
+for c in av1_opus.webm av1_10bit_hdr.webm av1_444.mkv av1_422p12.mkv av1_gray_full.mkv av1_gbrp.mkv \
+         av1_full_709.webm av1_aac.mp4; do
+    media_make "$CLIPS" "$c" || exit 99
+    f="$CLIPS/$c"
+    ffprobe -v error -show_format -show_streams -of json "$f" > "$T/$c.ff.json"
+    "$VBATCH" probe --format json "$f" > "$T/$c.vb.json"
+    check "$c: probe exits 0" [ $? -eq 0 ]
+    check "$c: agrees with ffprobe" "$PYTHON3" "$TOP_SRCDIR/tests/lib/compare-ffprobe.py" "$T/$c.ff.json" "$T/$c.vb.json"
+done
+pyjson "$T/av1_10bit_hdr.webm.vb.json" 'd[0]["streams"][0]["hdr"] is True and d[0]["streams"][0]["pix_fmt"] == "yuv420p10le"' ||
+    fail "AV1 10 bit PQ"
+pyjson "$T/av1_422p12.mkv.vb.json" 'd[0]["streams"][0]["profile"] == "Professional" and d[0]["streams"][0]["pix_fmt"] == "yuv422p12le"' ||
+    fail "AV1 Professional 4:2:2 12 bit"
+pyjson "$T/av1_gbrp.mkv.vb.json" 'd[0]["streams"][0]["pix_fmt"] == "gbrp" and d[0]["streams"][0]["color_range"] == "pc"' ||
+    fail "AV1 sRGB as gbrp"
 pyjson "$T/vp9_10bit.webm.vb.json" 'd[0]["streams"][0]["profile"] == "Profile 2" and d[0]["streams"][0]["bit_depth"] == 10' ||
     fail "VP9 profile 2, 10 bit"
 pyjson "$T/vp9_444.mkv.vb.json" 'd[0]["streams"][0]["pix_fmt"] == "yuv444p" and d[0]["streams"][0]["profile"] == "Profile 1"' ||
@@ -104,7 +123,8 @@ pyjson "$T/ts-named.mov.vb.json" 'd[0]["format"] == "mpegts"' || fail "MPEG-TS n
 # known fallbacks must be, for their reason. A regression would
 # otherwise show only as slowness.
 fast=""
-for c in $MEDIA_SUITE vp9_10bit.webm vp9_444.mkv h264_aac.ts hevc10_ac3.ts mpeg2_ac3_wide.ts \
+for c in $MEDIA_SUITE vp9_10bit.webm vp9_444.mkv av1_opus.webm av1_10bit_hdr.webm av1_444.mkv \
+         av1_422p12.mkv av1_gray_full.mkv av1_gbrp.mkv av1_full_709.webm av1_aac.mp4 h264_aac.ts hevc10_ac3.ts mpeg2_ac3_wide.ts \
          mpeg2_709_mp3.ts h264_1080_ac3.ts h264_full_sar.ts h264_444p10.ts h264_422.ts \
          h264_aac_mono.ts h264_aac51.ts hevc_hdr_aac.ts hevc_422.ts hevc_444_full.ts hevc_full.ts; do
     [ "$c" = prores_pcm.mov ] || fast="$fast $CLIPS/$c"

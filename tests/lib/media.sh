@@ -50,6 +50,34 @@ media_make() {
         _ff -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=sample_rate=48000 \
             -t 2 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -pix_fmt yuv444p \
             -c:a libvorbis -shortest "$_o" ;;
+    av1_opus.webm)       # AV1 (libaom) Main 4:2:0 + Opus in WebM: the av1C record's header
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=sample_rate=48000 \
+            -t 2 -c:v libaom-av1 -cpu-used 8 -usage realtime -b:v 300k -pix_fmt yuv420p \
+            -c:a libopus -shortest "$_o" ;;
+    av1_10bit_hdr.webm)  # AV1 (SVT-AV1) 10 bit, BT.2020 + PQ
+        _ff -f lavfi -i testsrc2=size=320x240:rate=30 -t 1 -c:v libsvtav1 -pix_fmt yuv420p10le \
+            -color_primaries bt2020 -color_trc smpte2084 -colorspace bt2020nc "$_o" 2>/dev/null ;;
+    av1_444.mkv)         # AV1 High 4:4:4, Vorbis, in Matroska
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=sample_rate=48000 \
+            -t 1 -c:v libaom-av1 -cpu-used 8 -usage realtime -b:v 300k -pix_fmt yuv444p \
+            -c:a libvorbis -shortest "$_o" ;;
+    av1_422p12.mkv)      # AV1 Professional 4:2:2 12 bit
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libaom-av1 -cpu-used 8 \
+            -usage realtime -b:v 300k -pix_fmt yuv422p12le "$_o" ;;
+    av1_gray_full.mkv)   # AV1 monochrome (gray), then sRGB 4:4:4 (gbrp) in another clip
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libaom-av1 -cpu-used 8 \
+            -usage realtime -b:v 300k -pix_fmt gray "$_o" ;;
+    av1_gbrp.mkv)
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libaom-av1 -cpu-used 8 \
+            -usage realtime -b:v 300k -pix_fmt gbrp "$_o" ;;
+    av1_full_709.webm)   # AV1 full range, BT.709
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libaom-av1 -cpu-used 8 \
+            -usage realtime -b:v 300k -pix_fmt yuv420p -color_range pc -color_primaries bt709 \
+            -color_trc bt709 -colorspace bt709 "$_o" ;;
+    av1_aac.mp4)         # AV1 + AAC in MP4 (av1C in the sample entry)
+        _ff -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=sample_rate=48000 \
+            -t 2 -c:v libaom-av1 -cpu-used 8 -usage realtime -b:v 300k -pix_fmt yuv420p \
+            -c:a aac -shortest "$_o" ;;
     prores_pcm.mov)      # broadcast-style master
         _ff -f lavfi -i testsrc2=size=1920x1080:rate=25 -f lavfi -i sine=frequency=1000:sample_rate=48000 \
             -t 2 -c:v prores_ks -profile:v 2 -c:a pcm_s24le -ac 2 -shortest "$_o" ;;
