@@ -355,7 +355,8 @@ static void header_timings(AVFormatContext *fc, int64_t size)
  * (estimate_timings_from_pts: the last 250 kB of the file, each stream's
  * last PES time plus one frame). Packets are read as find_stream_info
  * would read them before it looks at the rate: until each video stream
- * has 20 frame steps.
+ * has 20 frame steps; interlaced H.264 and HEVC on to the end of
+ * find_stream_info's window (ts_interlaced).
  *
  * H.264's and HEVC's sample aspect ratio and colour are in the SPS's
  * VUI, which their parsers do not export: probe-h264.c and probe-hevc.c
@@ -385,8 +386,13 @@ typedef struct ts_stream {
     bool mpv_ok;                  /* MPEG-2: the sequence header was read */
     bool h264_ok;                 /* H.264, HEVC: the SPS was read and agrees */
     int range;                    /* H.264, HEVC: the decoder's range, 0: none */
-    bool sps_progressive;         /* HEVC: the SPS says so (the parser has no order) */
-    bool interlaced;              /* the SPS or the parser says fields or MBAFF */
+    bool sps_progressive;         /* HEVC: the SPS was read (the parser's order is not needed) */
+    bool interlaced;              /* H.264: not frame_mbs_only; HEVC: not declared progressive */
+    bool odd;                     /* interlaced: a packet without a decode time, or (H.264)
+                                     a field picture or a repeat other than a frame's */
+    int64_t first_dts;            /* interlaced: the window's start */
+    int64_t video_bytes;          /* interlaced: packet bytes read */
+    bool window_done;             /* interlaced: find_stream_info's whole window was read */
     int primaries, transfer, matrix;  /* its colour description, 0: none */
     int64_t bit_rate;             /* audio: the parser's, after its frames */
     bool rate_varies;             /* audio: a later frame's differed */
@@ -478,8 +484,8 @@ static int ts_h264_pix_fmt(const probe_h264_info *h)
 /* H.264's first packet: the parser has given the profile, level, size
  * and a format; the SPS gives what the decoder adds (aspect, range,
  * colour) and is taken only when its size and chroma agree with the
- * parser's and the stream is progressive (frame_mbs_only: no fields, no
- * MBAFF; an interlaced stream's rate and order are the decoder's). */
+ * parser's. An interlaced one (not frame_mbs_only) goes on to
+ * ts_interlaced's window. */
 static void ts_h264(ts_stream *t, const AVPacket *pkt)
 {
     probe_h264_info h;
@@ -489,7 +495,7 @@ static void ts_h264(ts_stream *t, const AVPacket *pkt)
     int fmt = ts_h264_pix_fmt(&h);
     const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(t->format);
     t->interlaced = !h.frame_mbs_only;
-    if (fmt < 0 || !h.frame_mbs_only || h.width != t->width || h.height != t->height || !pd ||
+    if (fmt < 0 || h.width != t->width || h.height != t->height || !pd ||
         pd->log2_chroma_w != (h.chroma < 3) || pd->log2_chroma_h != (h.chroma == 1) ||
         pd->comp[0].depth != h.bit_depth || (h.sar_idc == 255 && (h.sar_num <= 0 || h.sar_den <= 0)))
         return;
@@ -512,9 +518,9 @@ static void ts_h264(ts_stream *t, const AVPacket *pkt)
 /* HEVC's first packet: the parser has given the profile, level, size
  * and the decoder's pixel format (yuvj420p included); the SPS gives the
  * aspect, range and colour, taken when its size, chroma and depth agree
- * with the parser's and the source is declared progressive (an
- * interlaced one is coded as fields: the decoder's rate). The decoder
- * says limited range when the VUI gives none. */
+ * with the parser's. One not declared progressive goes on to
+ * ts_interlaced's window. The decoder says limited range when the VUI
+ * gives none. */
 static void ts_hevc(ts_stream *t, const AVPacket *pkt)
 {
     probe_hevc_info h;
@@ -523,7 +529,7 @@ static void ts_hevc(ts_stream *t, const AVPacket *pkt)
         return;
     const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(t->format);
     t->interlaced = h.interlaced_source || !h.progressive_source;
-    if (!h.progressive_source || h.interlaced_source || h.width != t->width ||
+    if (h.width != t->width ||
         h.height != t->height || !pd || h.chroma < 1 || h.separate_planes ||
         (pd->flags & AV_PIX_FMT_FLAG_RGB) || pd->nb_components < 3 ||
         pd->log2_chroma_w != (h.chroma < 3) || pd->log2_chroma_h != (h.chroma == 1) ||
@@ -570,7 +576,46 @@ static int ts_aac(ts_stream *t, const AVPacket *pkt)
     return 0;
 }
 
-static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket *pkt)
+/* Interlaced H.264 and HEVC in TS: what ffprobe reports (size, aspect,
+ * colour, frame rates; vbatch shows no field order) is what the
+ * progressive path gives, as long as every packet find_stream_info reads
+ * has a decode time one constant step after the last and, for H.264,
+ * is a frame picture of two fields: its r_frame_rate is the time base
+ * over the steps' greatest common divisor, so one field pair among
+ * MBAFF frames (PAFF: a field a packet, half the step) would halve it;
+ * its avg_frame_rate counts H.264's fields (the parser's repeat_pict + 1
+ * a packet, with the decoder's two ticks a frame) and HEVC's packets
+ * (one tick a picture, a field or not). The packets of find_stream_info's
+ * window cannot be known short of running it, so a window that holds
+ * it is read: 7.5 s past the first decode time (its limit for MPEG-TS
+ * is 7 s) or 8 MB of the stream's packets (its probesize is 5 MB of all
+ * streams'), or the whole file. Each packet is checked here. */
+#define TS_IL_SECONDS 7.5
+
+static void ts_interlaced(ts_stream *t, const AVCodecParameters *par, const AVStream *st,
+                          const AVPacket *pkt)
+{
+    t->video_bytes += pkt->size;
+    if (pkt->dts == AV_NOPTS_VALUE) {
+        t->odd = true;
+        return;
+    }
+    if (t->dts_count == 1)
+        t->first_dts = pkt->dts;
+    if (par->codec_id == AV_CODEC_ID_H264) {
+        if (t->dts_count > 1)
+            ts_parse(t, par, pkt);
+        if (!t->pc || t->pc->picture_structure != AV_PICTURE_STRUCTURE_FRAME ||
+            t->pc->repeat_pict != 1)
+            t->odd = true;
+    }
+    if (t->video_bytes >= TS_MAX_BYTES ||
+        (double)(pkt->dts - t->first_dts) * av_q2d(st->time_base) >= TS_IL_SECONDS)
+        t->window_done = true;
+}
+
+static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVStream *st,
+                      const AVPacket *pkt)
 {
     bool first = !t->seen;
     t->seen = true;
@@ -586,8 +631,11 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket
             t->last_dts = pkt->dts;
             t->dts_count++;
         }
-        if (!first)
+        if (!first) {
+            if (t->interlaced)
+                ts_interlaced(t, par, st, pkt);
             return;
+        }
         ts_parse(t, par, pkt);
         if (t->pc) {
             t->format = t->pc->format;
@@ -596,12 +644,13 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket
             t->field_order = t->pc->field_order;
             t->structure = t->pc->picture_structure;
         }
-        if (par->codec_id == AV_CODEC_ID_H264) {
-            ts_h264(t, pkt);
-            return;
-        }
-        if (par->codec_id == AV_CODEC_ID_HEVC) {
-            ts_hevc(t, pkt);
+        if (par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC) {
+            if (par->codec_id == AV_CODEC_ID_H264)
+                ts_h264(t, pkt);
+            else
+                ts_hevc(t, pkt);
+            if (t->interlaced)
+                ts_interlaced(t, par, st, pkt);
             return;
         }
         probe_mpv_info m;
@@ -758,12 +807,17 @@ enum { TS_SKIP, TS_FAST, TS_REOPEN };
 static const char *ts_why(const ts_stream *t, const AVStream *st, int64_t size)
 {
     if (t->video) {
-        if (t->interlaced || t->structure == AV_PICTURE_STRUCTURE_TOP_FIELD ||
-            t->structure == AV_PICTURE_STRUCTURE_BOTTOM_FIELD ||
-            (t->mpv_ok && t->field_order != AV_FIELD_PROGRESSIVE))
+        if (t->interlaced && (t->odd || !t->window_done))
+            return "interlaced video with a field picture, a repeated field or a packet "
+                   "without a decode time in find_stream_info's window (the decoder's rate)";
+        if (!t->interlaced && (t->structure == AV_PICTURE_STRUCTURE_TOP_FIELD ||
+                               t->structure == AV_PICTURE_STRUCTURE_BOTTOM_FIELD ||
+                               t->field_order != AV_FIELD_PROGRESSIVE) && !t->sps_progressive)
             return "interlaced video (the decoder gives its field order and rate)";
         if (t->dts_count < TS_FPS_FRAMES || t->step <= 0 || ts_frame_rate(st, t->step).num <= 0)
-            return "no constant standard frame rate in its first decode times";
+            return t->interlaced ? "no constant standard frame rate in the decode times of "
+                                   "find_stream_info's window"
+                                 : "no constant standard frame rate in its first decode times";
         return "its sequence header or SPS was not read, or disagrees with the parser";
     }
     if (t->aac) {
@@ -818,7 +872,7 @@ static int ts_probe(AVFormatContext *fc, int64_t size, char **why)
         bytes += pkt->size;
         unsigned si = (unsigned)pkt->stream_index;
         if (si < n && (ts[si].video || ts[si].audio))
-            ts_packet(&ts[si], fc->streams[si]->codecpar, pkt);
+            ts_packet(&ts[si], fc->streams[si]->codecpar, fc->streams[si], pkt);
         av_packet_unref(pkt);
         bool done = true;
         for (unsigned i = 0; done && i < n; i++)
@@ -838,22 +892,39 @@ static int ts_probe(AVFormatContext *fc, int64_t size, char **why)
             if (ts[i].aac)
                 *why = vb_xasprintf("stream %u: %s", i, ts_why(&ts[i], fc->streams[i], size));
     }
-    if (aac && ok) {
+    /* Interlaced H.264 and HEVC: on to the end of find_stream_info's
+     * window (ts_interlaced), read with the AAC frames when there are. */
+    bool il = false;
+    for (unsigned i = 0; i < n; i++)
+        il |= ts[i].interlaced && !ts[i].odd && !ts[i].window_done;
+    if ((aac || il) && ok) {
         enum AVDiscard *saved = vb_xcalloc(n, sizeof *saved);
         for (unsigned i = 0; i < n; i++) {
             saved[i] = fc->streams[i]->discard;
-            if (!ts[i].aac)
+            if (!ts[i].aac && !ts[i].interlaced)
                 fc->streams[i]->discard = AVDISCARD_ALL;
         }
+        bool eof = true;
         while (pkt && av_read_frame(fc, pkt) >= 0) {
             unsigned si = (unsigned)pkt->stream_index;
-            if (si < n && ts[si].aac)
-                ts_packet(&ts[si], fc->streams[si]->codecpar, pkt);
+            if (si < n && (ts[si].aac || ts[si].interlaced))
+                ts_packet(&ts[si], fc->streams[si]->codecpar, fc->streams[si], pkt);
             av_packet_unref(pkt);
+            bool more = aac;
+            for (unsigned i = 0; !more && i < n; i++)
+                more = ts[i].interlaced && !ts[i].odd && !ts[i].window_done;
+            if (!more) {
+                eof = false;
+                break;
+            }
         }
+        for (unsigned i = 0; eof && i < n; i++)
+            ts[i].window_done = true;           /* the whole file was read */
         for (unsigned i = 0; i < n; i++)
             fc->streams[i]->discard = saved[i];
         free(saved);
+    } else if (il) {
+        ok = false;
     }
     av_packet_free(&pkt);
 
@@ -865,9 +936,10 @@ static int ts_probe(AVFormatContext *fc, int64_t size, char **why)
             ok = t->dts_count >= TS_FPS_FRAMES && t->step > 0 && (t->mpv_ok || t->h264_ok) &&
                  t->width > 0 &&
                  t->height > 0 && t->format >= 0 &&
-                 t->structure != AV_PICTURE_STRUCTURE_TOP_FIELD &&
-                 t->structure != AV_PICTURE_STRUCTURE_BOTTOM_FIELD &&
-                 (t->field_order == AV_FIELD_PROGRESSIVE || t->sps_progressive) &&
+                 (t->interlaced ? t->window_done && !t->odd
+                                : t->structure != AV_PICTURE_STRUCTURE_TOP_FIELD &&
+                                  t->structure != AV_PICTURE_STRUCTURE_BOTTOM_FIELD &&
+                                  (t->field_order == AV_FIELD_PROGRESSIVE || t->sps_progressive)) &&
                  ts_frame_rate(st, t->step).num > 0 && st->start_time != AV_NOPTS_VALUE;
         else if (t->aac)
             /* a core rate of 24 kHz or less may carry SBR (HE-AAC: the

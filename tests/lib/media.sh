@@ -111,10 +111,19 @@ media_make() {
         _ff -f lavfi -i testsrc2=size=1920x1080:rate=30000/1001 -f lavfi -i sine=frequency=700:sample_rate=48000 \
             -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -color_primaries bt709 -color_trc bt709 \
             -colorspace bt709 -c:a ac3 -shortest "$_o" ;;
-    h264_interlaced.ts)  # H.264 interlaced (MBAFF) + MP2: find_stream_info decides
+    h264_interlaced.ts)  # H.264 interlaced (MBAFF) + MP2: the TS fast path, its window read
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
             -t 2 -c:v libx264 -preset ultrafast -flags +ildct+ilme -x264-params interlaced=1:tff=1 \
             -pix_fmt yuv420p -c:a mp2 -shortest "$_o" ;;
+    h264_interlaced_aac.ts) # H.264 MBAFF bottom field first, 1080i 29.97, AAC (both read to the end)
+        _ff -f lavfi -i testsrc2=size=1920x1080:rate=30000/1001 -f lavfi -i sine=frequency=900:sample_rate=48000 \
+            -t 2 -c:v libx264 -preset ultrafast -b:v 3M -flags +ildct+ilme -x264-params interlaced=1:bff=1 \
+            -pix_fmt yuv420p -c:a aac -shortest "$_o" ;;
+    h264_interlaced_rate.ts) # H.264 MBAFF whose frames come twice as often after 2 s (past
+                         # the first 21): ffprobe's rate is 50, so find_stream_info decides
+        _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 4 \
+            -vf "setpts='if(lt(N,50),N,50+(N-50)*0.5)/25/TB'" -r 50 -fps_mode vfr -c:v libx264 \
+            -preset ultrafast -flags +ildct+ilme -x264-params interlaced=1:tff=1 -pix_fmt yuv420p "$_o" ;;
     h264_full_sar.ts)    # H.264 full range (yuvj420p), 16:15 pixels, no audio
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 2 -vf setsar=16/15 -c:v libx264 -preset ultrafast \
             -pix_fmt yuvj420p "$_o" ;;
@@ -146,9 +155,13 @@ media_make() {
     hevc_full.ts)
         _ff -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 -preset ultrafast \
             -x265-params log-level=error -pix_fmt yuvj420p "$_o" ;;
-    hevc_interlaced.ts)  # HEVC coded as fields: find_stream_info decides
+    hevc_interlaced.ts)  # HEVC coded as fields (each 720x576 picture a field): the TS fast path
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 2 -c:v libx265 -preset ultrafast \
             -x265-params log-level=error:interlace=tff "$_o" ;;
+    hevc_fields.ts)      # HEVC, 576i's fields at 50 a second (720x288), bottom first, AAC
+        _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
+            -t 2 -vf separatefields -c:v libx265 -preset ultrafast \
+            -x265-params log-level=error:interlace=bff -c:a aac -shortest "$_o" ;;
     anamorphic.mp4)      # 720x576 with 16:15 pixels
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 4 -vf setsar=16/15 -c:v libx264 -preset ultrafast \
             -pix_fmt yuv420p "$_o" ;;
