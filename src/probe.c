@@ -391,6 +391,7 @@ typedef struct ts_stream {
     bool odd;                     /* interlaced: a packet without a decode time, or (H.264)
                                      a field picture or a repeat other than a frame's */
     int64_t first_dts;            /* interlaced: the window's start */
+    int64_t last_pos;             /* video: the last packet's byte position */
     int64_t video_bytes;          /* interlaced: packet bytes read */
     bool window_done;             /* interlaced: find_stream_info's whole window was read */
     int primaries, transfer, matrix;  /* its colour description, 0: none */
@@ -620,6 +621,7 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVStream
     bool first = !t->seen;
     t->seen = true;
     if (t->video) {
+        t->last_pos = pkt->pos;
         if (pkt->dts != AV_NOPTS_VALUE) {
             if (t->dts_count > 0) {
                 int64_t d = pkt->dts - t->last_dts;
@@ -893,10 +895,31 @@ static int ts_probe(AVFormatContext *fc, int64_t size, char **why)
                 *why = vb_xasprintf("stream %u: %s", i, ts_why(&ts[i], fc->streams[i], size));
     }
     /* Interlaced H.264 and HEVC: on to the end of find_stream_info's
-     * window (ts_interlaced), read with the AAC frames when there are. */
+     * window (ts_interlaced), read with the AAC frames when there are.
+     * Without AAC the window is read as whole PES packets, without the
+     * demuxer's parser (three quarters of the cost): from the last
+     * packet's PES on (the seek drops the parser; the packets seen are
+     * skipped), with no time filled in. A PES of one access unit is the
+     * parser's packet; one of two fields is seen as a field picture, one
+     * of two frames as a doubled step, one without a time as such: each
+     * is odd, so find_stream_info decides. */
     bool il = false;
     for (unsigned i = 0; i < n; i++)
         il |= ts[i].interlaced && !ts[i].odd && !ts[i].window_done;
+    bool raw = il && !aac && ok;
+    int saved_flags = fc->flags;
+    if (raw) {
+        int64_t pos = INT64_MAX;
+        for (unsigned i = 0; i < n; i++)
+            if (ts[i].interlaced && !ts[i].odd && !ts[i].window_done && ts[i].last_pos < pos)
+                pos = ts[i].last_pos;
+        fc->flags |= AVFMT_FLAG_NOPARSE | AVFMT_FLAG_NOFILLIN;
+        av_opt_set_int(fc, "skip_changes", 1, AV_OPT_SEARCH_CHILDREN);
+        if (pos < 0 || pos == INT64_MAX || av_seek_frame(fc, -1, pos, AVSEEK_FLAG_BYTE) < 0) {
+            ok = false;
+            *why = vb_xstrdup("interlaced video whose window could not be read (a seek failed)");
+        }
+    }
     if ((aac || il) && ok) {
         enum AVDiscard *saved = vb_xcalloc(n, sizeof *saved);
         for (unsigned i = 0; i < n; i++) {
@@ -907,7 +930,9 @@ static int ts_probe(AVFormatContext *fc, int64_t size, char **why)
         bool eof = true;
         while (pkt && av_read_frame(fc, pkt) >= 0) {
             unsigned si = (unsigned)pkt->stream_index;
-            if (si < n && (ts[si].aac || ts[si].interlaced))
+            if (si < n && (ts[si].aac || ts[si].interlaced) &&
+                !(raw && pkt->dts != AV_NOPTS_VALUE && ts[si].dts_count > 0 &&
+                  pkt->dts <= ts[si].last_dts))
                 ts_packet(&ts[si], fc->streams[si]->codecpar, fc->streams[si], pkt);
             av_packet_unref(pkt);
             bool more = aac;
@@ -925,6 +950,10 @@ static int ts_probe(AVFormatContext *fc, int64_t size, char **why)
         free(saved);
     } else if (il) {
         ok = false;
+    }
+    if (raw) {
+        av_opt_set_int(fc, "skip_changes", 0, AV_OPT_SEARCH_CHILDREN);
+        fc->flags = saved_flags;
     }
     av_packet_free(&pkt);
 
