@@ -1,24 +1,30 @@
 #!/bin/bash
-# probe.sh [N] - how fast `vbatch process` probes and gates a folder of N
-# videos (default 1000), against a loop of ffprobe and one of mediainfo
-# over the same files, how fast a second run into the same output folder
-# is (every file unchanged, so skipped), and how much memory vbatch needs
-# at N and 10*N.
+# probe.sh [N] - how fast vbatch probes a folder of N videos (default
+# 1000): `vbatch probe --format json` and `vbatch process` (probe and
+# gate) against the floor, a loop of ffprobe, ffprobe under xargs -P2, a
+# loop of mediainfo and one mediainfo call over the folder; how fast a
+# second run into the same output folder is (every file unchanged, so
+# skipped), and how much memory vbatch needs at N and 10*N.
 #
 # The folder holds N hard links to a mixed corpus synthesised with
 # tests/lib/media.sh (H.264/AAC MP4, HEVC 10-bit MP4, VP9/Opus WebM,
-# VP9 10-bit WebM, H.264 Matroska, MPEG-TS), so it costs no disk space.
-# The floor is measured in the same run: bench/probe-floor.c, built here,
-# only calls avformat_open_input on each file (and, a second time,
-# avformat_find_stream_info too, as ffprobe does). Everything is made under
-# a temporary folder in ${TMPDIR:-/tmp} and removed at the end.
+# VP9 10-bit WebM, AV1/Opus WebM, H.264 Matroska, MPEG-2, H.264/AAC and
+# interlaced H.264 in MPEG-TS), so it costs no disk space. The floor is
+# measured in the same run: bench/probe-floor.c, built here, only calls
+# avformat_open_input on each file (and, a second time,
+# avformat_find_stream_info too, as ffprobe does). Every contender runs
+# once a round, in turn, the order reversed every other round (the
+# machine's load drifts); the ratios are taken within a round and their
+# medians printed. Everything is made under a temporary folder in
+# ${TMPDIR:-/tmp} and removed at the end.
 #
 # Environment:
 #   VBATCH       the binary (else ./vbatch, else vbatch on PATH)
-#   REPEAT       vbatch runs, median taken (default 5)
-#   PEER_REPEAT  ffprobe/mediainfo loop runs, median taken (default 1)
+#   ROUNDS       rounds of every contender, medians taken (default 3)
+#   REPEAT       unchanged reruns, median taken (default 3)
+#   MI_LOOP      0: leave out the mediainfo loop (one process a file)
 #   MEM_SCALE    the memory run is also made at MEM_SCALE*N files
-#                (default 10; skipped above 100000 files)
+#                (default 10; 1: not made; skipped above 100000 files)
 #
 # Goals: ffprobe loop / vbatch >= 50x, mediainfo loop / vbatch >= 15x,
 # unchanged rerun at least 2x faster than the first run,
@@ -26,10 +32,11 @@
 set -u
 
 N=${1:-1000}
-REPEAT=${REPEAT:-5}
-PEER_REPEAT=${PEER_REPEAT:-1}
+ROUNDS=${ROUNDS:-3}
+REPEAT=${REPEAT:-3}
+MI_LOOP=${MI_LOOP:-1}
 MEM_SCALE=${MEM_SCALE:-10}
-for v in N REPEAT PEER_REPEAT MEM_SCALE; do
+for v in N ROUNDS REPEAT MEM_SCALE; do
     case ${!v} in
     '' | *[!0-9]* | 0) echo "probe.sh: $v must be a positive whole number, not '${!v}'" >&2; exit 2 ;;
     esac
@@ -50,28 +57,11 @@ bench_init probe.sh ffmpeg ffprobe
 # per_file_ms SECONDS COUNT
 per_file_ms() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.2f", s * 1000 / n }'; }
 
-# times_of A B: A / B, as "4.2x"
-times_of() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else printf "n/a" }'; }
-
-clips=(h264_aac_720p.mp4 hevc_hdr10.mp4 vp9_opus.webm vp9_10bit.webm h264_ntsc.mkv mpeg2.ts)
+clips=(h264_aac_720p.mp4 hevc_hdr10.mp4 vp9_opus.webm vp9_10bit.webm av1_opus.webm h264_ntsc.mkv
+       mpeg2.ts h264_aac.ts h264_interlaced.ts)
 
 # make_folder DIR COUNT: COUNT hard links to the clips, in rotation
 make_folder() { bench_link_folder "$tmp/clips" "$1" "$2" "${clips[@]}"; }
-
-# run_vbatch DIR OUT: one timed run; prints the seconds
-run_vbatch() {
-    rm -rf "$2"
-    local t0 rc
-    t0=$(now)
-    "$vbatch" process "$1" --preset kling-clip --output "$2" --quiet > /dev/null
-    rc=$?
-    # 1 is expected: some clips fail a gate of kling-clip
-    if [ $rc -gt 1 ]; then
-        echo "probe.sh: vbatch exited with status $rc" >&2
-        return 1
-    fi
-    elapsed "$t0"
-}
 
 # peak_kib DIR OUT: peak RSS of one vbatch run, in KiB
 peak_kib() {
@@ -91,7 +81,7 @@ echo "vbatch:  $vbatch (from $how)"
 "$vbatch" --version | head -n 2 | sed 's/^/         /'
 echo "machine: $(nproc) cores, $(uname -sr)"
 echo "files:   $N (hard links to ${clips[*]})"
-echo "runs:    vbatch $REPEAT (median), ffprobe/mediainfo loops $PEER_REPEAT$([ "$PEER_REPEAT" -gt 1 ] && echo ' (median)')"
+echo "runs:    $ROUNDS rounds of every contender (medians; ratios within a round), reruns $REPEAT"
 echo
 
 # shellcheck source=tests/lib/media.sh
@@ -102,19 +92,130 @@ for c in "${clips[@]}"; do
 done
 make_folder "$tmp/in" "$N" || exit 1
 
-# ---- (a) vbatch ----
+# ---- the contenders ----
 
-times=()
-for ((i = 1; i <= REPEAT; i++)); do
-    t=$(run_vbatch "$tmp/in" "$tmp/out") || exit 1
-    times+=("$t")
+# run_one NAME: time contender NAME once; prints the seconds
+run_one() {
+    local t0 rc=0
+    t0=$(now)
+    case $1 in
+    vbprobe) "$vbatch" probe --format json "$tmp/in"/* > /dev/null || rc=$? ;;
+    vbproc)
+        rm -rf "$tmp/out"
+        t0=$(now)
+        "$vbatch" process "$tmp/in" --preset kling-clip --output "$tmp/out" --quiet > /dev/null
+        rc=$?
+        # 1 is expected: some clips fail a gate of kling-clip
+        [ $rc -eq 1 ] && rc=0 ;;
+    floor) "$tmp/probe-floor" < "$tmp/list" || rc=$? ;;
+    floorinfo) "$tmp/probe-floor" --info < "$tmp/list" || rc=$? ;;
+    ffloop)
+        for f in "$tmp/in"/*; do
+            ffprobe -v error -show_format -show_streams -of json "$f" > /dev/null || rc=$?
+        done ;;
+    ffx2) xargs -P2 -n1 ffprobe -v error -show_format -show_streams -of json < "$tmp/list" > /dev/null || rc=$? ;;
+    miloop)
+        for f in "$tmp/in"/*; do
+            mediainfo --Output=JSON "$f" > /dev/null || rc=$?
+        done ;;
+    mione) mediainfo --Output=JSON "$tmp/in" > /dev/null || rc=$? ;;
+    esac
+    if [ $rc -ne 0 ]; then
+        echo "probe.sh: $1 failed (status $rc)" >&2
+        return 1
+    fi
+    elapsed "$t0"
+}
+
+ls -d "$tmp/in"/* > "$tmp/list"
+names=(vbprobe vbproc)
+have_floor=
+if ${CC:-cc} -O2 -o "$tmp/probe-floor" "$here/probe-floor.c" \
+    $(pkg-config --cflags --libs libavformat libavutil 2>/dev/null) 2>/dev/null; then
+    names+=(floor floorinfo)
+    have_floor=1
+else
+    echo "floor: not measured (no C compiler or libavformat-dev)"
+fi
+names+=(ffloop ffx2)
+if command -v mediainfo >/dev/null 2>&1; then
+    [ "$MI_LOOP" = 0 ] || names+=(miloop)
+    names+=(mione)
+else
+    echo "mediainfo: skipped (not installed: Debian package mediainfo)"
+fi
+declare -A label=(
+    [vbprobe]="vbatch probe --format json FILE..."
+    [vbproc]="vbatch process DIR --preset kling-clip"
+    [floor]="floor: avformat_open_input"
+    [floorinfo]="floor + avformat_find_stream_info"
+    [ffloop]="ffprobe -show_format -show_streams, a loop"
+    [ffx2]="ffprobe, xargs -P2 -n1"
+    [miloop]="mediainfo --Output=JSON, a loop"
+    [mione]="mediainfo --Output=JSON DIR (one call)"
+)
+
+# Which files took find_stream_info (the slow path), once.
+"$vbatch" probe --verbose --format json "$tmp/in"/* 2> "$tmp/verbose" > /dev/null
+echo "slow path: $(tail -n 1 "$tmp/verbose" | sed 's/^vbatch: //')"
+echo
+
+declare -A times
+for ((r = 1; r <= ROUNDS; r++)); do
+    order=("${names[@]}")
+    if ((r % 2 == 0)); then
+        order=()
+        for ((k = ${#names[@]} - 1; k >= 0; k--)); do order+=("${names[k]}"); done
+    fi
+    line="round $r:"
+    for c in "${order[@]}"; do
+        t=$(run_one "$c") || exit 1
+        times[$c]="${times[$c]:-} $t"
+        eval "t_${c}_$r=$t"
+        line="$line $c $t"
+    done
+    echo "$line"
 done
-vb=$(median "${times[@]}")
-echo "vbatch process --preset kling-clip: $vb s  ($(per_file_ms "$vb" "$N") ms/file)  runs: ${times[*]}"
+echo
 
-# ---- (a2) the same run again into the same output folder: all skipped ----
+# med NAME: the median time of contender NAME
+med() { median ${times[$1]}; }
+# rmed A B: the median over the rounds of A / B within a round
+rmed() {
+    local r a b v=()
+    for ((r = 1; r <= ROUNDS; r++)); do
+        a=$(eval echo "\${t_${1}_$r:-}"); b=$(eval echo "\${t_${2}_$r:-}")
+        [ -n "$a" ] && [ -n "$b" ] && v+=("$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.4f", a / b }')")
+    done
+    [ ${#v[@]} -gt 0 ] && median "${v[@]}" || printf 'n/a'
+}
 
-times=()
+for c in "${names[@]}"; do
+    m=$(med "$c")
+    printf '%-46s %8s s  (%s ms/file)\n' "${label[$c]}:" "$m" "$(per_file_ms "$m" "$N")"
+done
+echo
+echo "ratios (medians of the rounds' own ratios):"
+if [ -n "$have_floor" ]; then
+    echo "  vbatch probe / floor:                 $(rmed vbprobe floor) (goal <= 3)"
+    echo "  floor + find_stream_info / floor:     $(rmed floorinfo floor)"
+fi
+echo "  ffprobe loop / vbatch probe:          $(rmed ffloop vbprobe)"
+echo "  ffprobe xargs -P2 / vbatch probe:     $(rmed ffx2 vbprobe)"
+echo "  ffprobe loop / vbatch process:        $(rmed ffloop vbproc) (goal >= 50)"
+if [ -n "${times[mione]:-}" ]; then
+    [ -n "${times[miloop]:-}" ] &&
+        echo "  mediainfo loop / vbatch process:      $(rmed miloop vbproc) (goal >= 15)"
+    [ -n "${times[miloop]:-}" ] &&
+        echo "  mediainfo loop / vbatch probe:        $(rmed miloop vbprobe)"
+    echo "  mediainfo one call / vbatch probe:    $(rmed mione vbprobe)"
+fi
+
+# ---- the same run again into the same output folder: all skipped ----
+
+rm -rf "$tmp/out"
+"$vbatch" process "$tmp/in" --preset kling-clip --output "$tmp/out" --quiet > /dev/null
+rt=()
 for ((i = 1; i <= REPEAT; i++)); do
     t0=$(now)
     "$vbatch" process "$tmp/in" --preset kling-clip --output "$tmp/out" --quiet > /dev/null
@@ -123,106 +224,12 @@ for ((i = 1; i <= REPEAT; i++)); do
         echo "probe.sh: vbatch exited with status $rc on the rerun" >&2
         exit 1
     fi
-    times+=("$(elapsed "$t0")")
+    rt+=("$(elapsed "$t0")")
 done
-re=$(median "${times[@]}")
-echo "the same again, unchanged (skipped):  $re s  ($(per_file_ms "$re" "$N") ms/file)  runs: ${times[*]}"
-echo "first run / unchanged rerun:        $(ratio "$vb" "$re" 2)"
-
-# ---- (a3) vbatch probe alone, against the floor ----
-
-times=()
-for ((i = 1; i <= REPEAT; i++)); do
-    t0=$(now)
-    "$vbatch" probe --format json "$tmp/in"/* > /dev/null
-    times+=("$(elapsed "$t0")")
-done
-vp=$(median "${times[@]}")
-echo "vbatch probe --format json:         $vp s  ($(per_file_ms "$vp" "$N") ms/file)"
-floor=
-if ${CC:-cc} -O2 -o "$tmp/probe-floor" "$here/probe-floor.c" \
-    $(pkg-config --cflags --libs libavformat libavutil 2>/dev/null) 2>/dev/null; then
-    ls -d "$tmp/in"/* > "$tmp/list"
-    for mode in "" --info; do
-        times=()
-        for ((i = 1; i <= REPEAT; i++)); do
-            t0=$(now)
-            "$tmp/probe-floor" $mode < "$tmp/list"
-            times+=("$(elapsed "$t0")")
-        done
-        if [ -z "$mode" ]; then
-            floor=$(median "${times[@]}")
-            echo "floor, avformat_open_input only:    $floor s  ($(per_file_ms "$floor" "$N") ms/file)"
-        else
-            t=$(median "${times[@]}")
-            echo "floor + find_stream_info:           $t s  ($(per_file_ms "$t" "$N") ms/file)"
-        fi
-    done
-    echo "vbatch probe / floor:               $(times_of "$vp" "$floor") (goal <= 3)"
-else
-    echo "floor: not measured (no C compiler or libavformat-dev)"
-fi
-
-# ---- (b) ffprobe loop ----
-
-times=()
-for ((i = 1; i <= PEER_REPEAT; i++)); do
-    t0=$(now)
-    for f in "$tmp/in"/*; do
-        ffprobe -v error -show_format -show_streams -of json "$f" > /dev/null
-    done
-    times+=("$(elapsed "$t0")")
-done
-ff=$(median "${times[@]}")
-echo "ffprobe loop:                       $ff s  ($(per_file_ms "$ff" "$N") ms/file)"
-
-# ---- (b2) ffprobe under xargs -P2 ----
-
-times=()
-for ((i = 1; i <= PEER_REPEAT; i++)); do
-    t0=$(now)
-    ls -d "$tmp/in"/* | xargs -P2 -n1 ffprobe -v error -show_format -show_streams -of json > /dev/null
-    times+=("$(elapsed "$t0")")
-done
-fx=$(median "${times[@]}")
-echo "ffprobe under xargs -P2:            $fx s  ($(per_file_ms "$fx" "$N") ms/file)"
-
-# ---- (c) mediainfo loop ----
-
-mi=
-if command -v mediainfo >/dev/null 2>&1; then
-    times=()
-    for ((i = 1; i <= PEER_REPEAT; i++)); do
-        t0=$(now)
-        for f in "$tmp/in"/*; do
-            mediainfo --Output=JSON "$f" > /dev/null
-        done
-        times+=("$(elapsed "$t0")")
-    done
-    mi=$(median "${times[@]}")
-    echo "mediainfo loop:                     $mi s  ($(per_file_ms "$mi" "$N") ms/file)"
-    times=()
-    for ((i = 1; i <= PEER_REPEAT; i++)); do
-        t0=$(now)
-        mediainfo --Output=JSON "$tmp/in" > /dev/null
-        times+=("$(elapsed "$t0")")
-    done
-    mi1=$(median "${times[@]}")
-    echo "mediainfo, one call:                $mi1 s  ($(per_file_ms "$mi1" "$N") ms/file)"
-else
-    echo "mediainfo loop:                     skipped (mediainfo not installed: Debian package mediainfo)"
-fi
-
+re=$(median "${rt[@]}")
 echo
-echo "ffprobe / vbatch:   $(ratio "$ff" "$vb" 50)"
-echo "ffprobe loop / vbatch probe:      $(times_of "$ff" "$vp")"
-echo "ffprobe xargs -P2 / vbatch probe: $(times_of "$fx" "$vp")"
-if [ -n "$mi" ]; then
-    echo "mediainfo / vbatch: $(ratio "$mi" "$vb" 15)"
-    echo "mediainfo one call / vbatch probe: $(times_of "$mi1" "$vp")"
-else
-    echo "mediainfo / vbatch: skipped"
-fi
+echo "the same again, unchanged (skipped):  $re s  ($(per_file_ms "$re" "$N") ms/file)  runs: ${rt[*]}"
+echo "first run / unchanged rerun:        $(ratio "$(med vbproc)" "$re" 2)"
 
 # ---- memory ----
 

@@ -59,6 +59,7 @@ typedef struct probe_result {
     int64_t bytes_read;         /* bytes actually read to probe */
     int faststart;              /* 1 moov before mdat, 0 after, -1 n/a */
     bool used_stream_info;      /* had to call avformat_find_stream_info */
+    char *slow_reason;          /* owned: why it had to, else NULL */
     probe_stream *streams;
     int nb_streams;
     /* First video / audio stream (not cover art), or NULL. Borrowed. */

@@ -13,6 +13,7 @@
 
 static const cmd_option cmd_probe_options[] = {
     { "format", 'f', "FMT", "output format: text (default) or json" },
+    { "verbose", 'v', NULL, "say which files needed the decoders' stream information (the slow path) and why" },
     { "null", '0', NULL, "FILE - : the names read from standard input end with a NUL byte, not a newline (find -print0)" },
     { NULL, 0, NULL, NULL },
 };
@@ -29,6 +30,8 @@ typedef struct cmd_probe_run {
     writer *w;
     bool json;
     int done;                 /* files shown */
+    int probed;               /* files probed */
+    int slow;                 /* of which through find_stream_info */
     int status;
 } cmd_probe_run;
 
@@ -41,6 +44,8 @@ static int cmd_probe_opt(const cmd_option *o, const char *arg, void *ud)
             return cmd_bad_usage(&cmd_probe, "--format must be text or json, not '%s'", arg), -1;
     } else if (strcmp(o->name, "null") == 0) {
         a->null = true;
+    } else if (strcmp(o->name, "verbose") == 0) {
+        vb_verbosity = 2;
     }
     return 0;
 }
@@ -57,6 +62,14 @@ static void cmd_probe_one(cmd_probe_run *run, const char *file)
         msg_error("%s", e.msg);
         run->status = VB_EXIT_ITEMS;
     } else {
+        run->probed++;
+        /* A fast path that stops being taken shows only as slowness:
+         * say so per file, and count them for the summary. */
+        if (r->used_stream_info) {
+            run->slow++;
+            msg_verbose("%s: read with the decoders' stream information (slow path): %s",
+                        file, r->slow_reason ? r->slow_reason : "unknown");
+        }
         probe_write(r, w);
         probe_result_free(&r);
     }
@@ -122,13 +135,15 @@ static int cmd_probe_exec(int argc, char **argv)
         writer_print(run.w, stdout);
     }
     writer_free(&run.w);
+    msg_verbose("%d of %d files needed the decoders' stream information (slow path)",
+                run.slow, run.probed);
     return run.status;
 }
 
 const vb_command cmd_probe = {
     .name = "probe",
     .alias = NULL,
-    .usage = "FILE...|- [--format text|json] [--null]",
+    .usage = "FILE...|- [--format text|json] [--null] [--verbose]",
     .summary = "show what the probe finds in media files (headers only)",
     .description =
         "Reads each file's headers with libavformat, without decoding, and prints\n"
@@ -136,7 +151,10 @@ const vb_command cmd_probe = {
         "profile, size (and displayed size after rotation), aspect ratios, frame\n"
         "rates, pixel format, bit depth, colour description (HDR), sample rate,\n"
         "channels and language. FILE - reads the names of the files from standard\n"
-        "input, one a line (with --null, NUL-terminated: find -print0).\n"
+        "input, one a line (with --null, NUL-terminated: find -print0). With\n"
+        "--verbose, each file that needed avformat_find_stream_info (decoding its\n"
+        "first frames: the slow path) is named on standard error with the reason,\n"
+        "and a last line counts them.\n"
         "Exit status 3 if a file could not be probed.",
     .options = cmd_probe_options,
     .exec = cmd_probe_exec,

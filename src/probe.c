@@ -6,9 +6,12 @@
  * more. So the container's header is trusted first; for a video stream
  * whose header leaves the profile or pixel format unknown (H.264 and
  * HEVC in MP4 do), the codec's parser is run on the stream's first packet,
- * which fills them without decoding. find_stream_info is called only when
- * a needed field is still unknown (for example MPEG-TS, which has no
- * header at all). Values follow ffprobe's conventions.
+ * which fills them without decoding. VP9's key frame header and AV1's
+ * sequence header (its av1C record, else the first packet) are read by
+ * pure readers (probe-vp9.c, probe-av1.c): VP9's parser fills none of
+ * it, AV1's runs libavcodec's whole CBS reader. find_stream_info is
+ * called only when a needed field is still unknown (for example MPEG-TS,
+ * which has no header at all). Values follow ffprobe's conventions.
  *
  * A header can lie: the frame size in tkhd/stsd is the muxer's word, and
  * a 320x256 stream can be declared 1920x1080. The parser that runs on
@@ -19,6 +22,7 @@
 #include "config.h"
 #include "probe.h"
 #include "probe-aac.h"
+#include "probe-av1.h"
 #include "probe-h264.h"
 #include "probe-hevc.h"
 #include "probe-mpv.h"
@@ -138,7 +142,41 @@ static int64_t index_end(AVFormatContext *fc)
 
 static bool has_parser(enum AVCodecID id)
 {
-    return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC || id == AV_CODEC_ID_VP9;
+    return id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC || id == AV_CODEC_ID_VP9 ||
+           id == AV_CODEC_ID_AV1;
+}
+
+/* AV1: what libdav1d (FFmpeg's first AV1 decoder, the one ffprobe's
+ * find_stream_info opens) sets from the sequence header: the profile,
+ * level, range, the colour codes as they are (2, unspecified, when
+ * absent) and its pixel format (gbrp* for sRGB 4:4:4). Taken only when
+ * the header's largest frame is the container's size (the decoder gives
+ * the frame's). From the av1C record, else the first packet; false when
+ * neither holds a sequence header. */
+static bool parse_av1(AVCodecParameters *par, const uint8_t *data, int size)
+{
+    static const enum AVPixelFormat yuv[4][3] = {   /* [layout][depth] */
+        { AV_PIX_FMT_GRAY8, AV_PIX_FMT_GRAY10, AV_PIX_FMT_GRAY12 },
+        { AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV420P10, AV_PIX_FMT_YUV420P12 },
+        { AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUV422P10, AV_PIX_FMT_YUV422P12 },
+        { AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUV444P10, AV_PIX_FMT_YUV444P12 },
+    };
+    static const enum AVPixelFormat rgb[3] = { AV_PIX_FMT_GBRP, AV_PIX_FMT_GBRP10, AV_PIX_FMT_GBRP12 };
+    probe_av1_info v;
+    if (!data || size <= 0 || probe_av1_sequence(data, (size_t)size, &v) != 0 ||
+        v.width != par->width || v.height != par->height)
+        return false;
+    int layout = v.mono ? 0 : v.ss_x && v.ss_y ? 1 : v.ss_x ? 2 : 3;
+    int d = v.bit_depth == 8 ? 0 : v.bit_depth == 10 ? 1 : 2;
+    par->profile = v.profile;
+    par->level = v.level;
+    par->format = layout == 3 && v.matrix == 0 && v.primaries == 1 && v.transfer == 13
+                      ? rgb[d] : yuv[layout][d];
+    par->color_range = v.full_range ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+    par->color_primaries = (enum AVColorPrimaries)v.primaries;
+    par->color_trc = (enum AVColorTransferCharacteristic)v.transfer;
+    par->color_space = (enum AVColorSpace)v.matrix;
+    return true;
 }
 
 /* The pixel format VP9's decoder gives a frame with this header. */
@@ -197,8 +235,11 @@ static void parse_first_packets(AVFormatContext *fc, bool *want)
         if (si < fc->nb_streams && want[si]) {
             AVStream *st = fc->streams[si];
             AVCodecParameters *par = st->codecpar;
-            if (par->codec_id == AV_CODEC_ID_VP9) {
-                parse_vp9(par, pkt);
+            if (par->codec_id == AV_CODEC_ID_VP9 || par->codec_id == AV_CODEC_ID_AV1) {
+                if (par->codec_id == AV_CODEC_ID_VP9)
+                    parse_vp9(par, pkt);
+                else
+                    parse_av1(par, pkt->data, pkt->size);
                 want[si] = false;
                 pending--;
                 av_packet_unref(pkt);
@@ -258,6 +299,23 @@ static bool stream_incomplete(const AVStream *st)
     return false;
 }
 
+/* What stream_incomplete found missing, for --verbose. */
+static const char *stream_missing(const AVStream *st)
+{
+    const AVCodecParameters *p = st->codecpar;
+    if (p->codec_id == AV_CODEC_ID_NONE)
+        return "no codec";
+    if (p->codec_type == AVMEDIA_TYPE_VIDEO)
+        return p->width <= 0 || p->height <= 0 ? "no frame size"
+             : p->format < 0                   ? "no pixel format"
+             : st->avg_frame_rate.num <= 0 || st->r_frame_rate.num <= 0 ? "no frame rate"
+                                               : "no profile";
+    if (p->codec_type == AVMEDIA_TYPE_AUDIO)
+        return p->sample_rate <= 0 ? "no sample rate"
+             : p->ch_layout.nb_channels <= 0 ? "no channel count" : "no AAC profile";
+    return "incomplete";
+}
+
 /* The container's duration and bit rate as libavformat's timing estimate
  * would give them (what ffprobe prints), from the stream headers. */
 static void header_timings(AVFormatContext *fc, int64_t size)
@@ -297,7 +355,8 @@ static void header_timings(AVFormatContext *fc, int64_t size)
  * (estimate_timings_from_pts: the last 250 kB of the file, each stream's
  * last PES time plus one frame). Packets are read as find_stream_info
  * would read them before it looks at the rate: until each video stream
- * has 20 frame steps.
+ * has 20 frame steps; interlaced H.264 and HEVC on to the end of
+ * find_stream_info's window (ts_interlaced).
  *
  * H.264's and HEVC's sample aspect ratio and colour are in the SPS's
  * VUI, which their parsers do not export: probe-h264.c and probe-hevc.c
@@ -327,7 +386,14 @@ typedef struct ts_stream {
     bool mpv_ok;                  /* MPEG-2: the sequence header was read */
     bool h264_ok;                 /* H.264, HEVC: the SPS was read and agrees */
     int range;                    /* H.264, HEVC: the decoder's range, 0: none */
-    bool sps_progressive;         /* HEVC: the SPS says so (the parser has no order) */
+    bool sps_progressive;         /* HEVC: the SPS was read (the parser's order is not needed) */
+    bool interlaced;              /* H.264: not frame_mbs_only; HEVC: not declared progressive */
+    bool odd;                     /* interlaced: a packet without a decode time, or (H.264)
+                                     a field picture or a repeat other than a frame's */
+    int64_t first_dts;            /* interlaced: the window's start */
+    int64_t last_pos;             /* video: the last packet's byte position */
+    int64_t video_bytes;          /* interlaced: packet bytes read */
+    bool window_done;             /* interlaced: find_stream_info's whole window was read */
     int primaries, transfer, matrix;  /* its colour description, 0: none */
     int64_t bit_rate;             /* audio: the parser's, after its frames */
     bool rate_varies;             /* audio: a later frame's differed */
@@ -419,8 +485,8 @@ static int ts_h264_pix_fmt(const probe_h264_info *h)
 /* H.264's first packet: the parser has given the profile, level, size
  * and a format; the SPS gives what the decoder adds (aspect, range,
  * colour) and is taken only when its size and chroma agree with the
- * parser's and the stream is progressive (frame_mbs_only: no fields, no
- * MBAFF; an interlaced stream's rate and order are the decoder's). */
+ * parser's. An interlaced one (not frame_mbs_only) goes on to
+ * ts_interlaced's window. */
 static void ts_h264(ts_stream *t, const AVPacket *pkt)
 {
     probe_h264_info h;
@@ -429,7 +495,8 @@ static void ts_h264(ts_stream *t, const AVPacket *pkt)
         return;
     int fmt = ts_h264_pix_fmt(&h);
     const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(t->format);
-    if (fmt < 0 || !h.frame_mbs_only || h.width != t->width || h.height != t->height || !pd ||
+    t->interlaced = !h.frame_mbs_only;
+    if (fmt < 0 || h.width != t->width || h.height != t->height || !pd ||
         pd->log2_chroma_w != (h.chroma < 3) || pd->log2_chroma_h != (h.chroma == 1) ||
         pd->comp[0].depth != h.bit_depth || (h.sar_idc == 255 && (h.sar_num <= 0 || h.sar_den <= 0)))
         return;
@@ -452,9 +519,9 @@ static void ts_h264(ts_stream *t, const AVPacket *pkt)
 /* HEVC's first packet: the parser has given the profile, level, size
  * and the decoder's pixel format (yuvj420p included); the SPS gives the
  * aspect, range and colour, taken when its size, chroma and depth agree
- * with the parser's and the source is declared progressive (an
- * interlaced one is coded as fields: the decoder's rate). The decoder
- * says limited range when the VUI gives none. */
+ * with the parser's. One not declared progressive goes on to
+ * ts_interlaced's window. The decoder says limited range when the VUI
+ * gives none. */
 static void ts_hevc(ts_stream *t, const AVPacket *pkt)
 {
     probe_hevc_info h;
@@ -462,7 +529,8 @@ static void ts_hevc(ts_stream *t, const AVPacket *pkt)
         probe_hevc_sps(pkt->data, (size_t)pkt->size, &h) != 0)
         return;
     const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(t->format);
-    if (!h.progressive_source || h.interlaced_source || h.width != t->width ||
+    t->interlaced = h.interlaced_source || !h.progressive_source;
+    if (h.width != t->width ||
         h.height != t->height || !pd || h.chroma < 1 || h.separate_planes ||
         (pd->flags & AV_PIX_FMT_FLAG_RGB) || pd->nb_components < 3 ||
         pd->log2_chroma_w != (h.chroma < 3) || pd->log2_chroma_h != (h.chroma == 1) ||
@@ -509,11 +577,51 @@ static int ts_aac(ts_stream *t, const AVPacket *pkt)
     return 0;
 }
 
-static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket *pkt)
+/* Interlaced H.264 and HEVC in TS: what ffprobe reports (size, aspect,
+ * colour, frame rates; vbatch shows no field order) is what the
+ * progressive path gives, as long as every packet find_stream_info reads
+ * has a decode time one constant step after the last and, for H.264,
+ * is a frame picture of two fields: its r_frame_rate is the time base
+ * over the steps' greatest common divisor, so one field pair among
+ * MBAFF frames (PAFF: a field a packet, half the step) would halve it;
+ * its avg_frame_rate counts H.264's fields (the parser's repeat_pict + 1
+ * a packet, with the decoder's two ticks a frame) and HEVC's packets
+ * (one tick a picture, a field or not). The packets of find_stream_info's
+ * window cannot be known short of running it, so a window that holds
+ * it is read: 7.5 s past the first decode time (its limit for MPEG-TS
+ * is 7 s) or 8 MB of the stream's packets (its probesize is 5 MB of all
+ * streams'), or the whole file. Each packet is checked here. */
+#define TS_IL_SECONDS 7.5
+
+static void ts_interlaced(ts_stream *t, const AVCodecParameters *par, const AVStream *st,
+                          const AVPacket *pkt)
+{
+    t->video_bytes += pkt->size;
+    if (pkt->dts == AV_NOPTS_VALUE) {
+        t->odd = true;
+        return;
+    }
+    if (t->dts_count == 1)
+        t->first_dts = pkt->dts;
+    if (par->codec_id == AV_CODEC_ID_H264) {
+        if (t->dts_count > 1)
+            ts_parse(t, par, pkt);
+        if (!t->pc || t->pc->picture_structure != AV_PICTURE_STRUCTURE_FRAME ||
+            t->pc->repeat_pict != 1)
+            t->odd = true;
+    }
+    if (t->video_bytes >= TS_MAX_BYTES ||
+        (double)(pkt->dts - t->first_dts) * av_q2d(st->time_base) >= TS_IL_SECONDS)
+        t->window_done = true;
+}
+
+static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVStream *st,
+                      const AVPacket *pkt)
 {
     bool first = !t->seen;
     t->seen = true;
     if (t->video) {
+        t->last_pos = pkt->pos;
         if (pkt->dts != AV_NOPTS_VALUE) {
             if (t->dts_count > 0) {
                 int64_t d = pkt->dts - t->last_dts;
@@ -525,8 +633,11 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket
             t->last_dts = pkt->dts;
             t->dts_count++;
         }
-        if (!first)
+        if (!first) {
+            if (t->interlaced)
+                ts_interlaced(t, par, st, pkt);
             return;
+        }
         ts_parse(t, par, pkt);
         if (t->pc) {
             t->format = t->pc->format;
@@ -535,12 +646,13 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVPacket
             t->field_order = t->pc->field_order;
             t->structure = t->pc->picture_structure;
         }
-        if (par->codec_id == AV_CODEC_ID_H264) {
-            ts_h264(t, pkt);
-            return;
-        }
-        if (par->codec_id == AV_CODEC_ID_HEVC) {
-            ts_hevc(t, pkt);
+        if (par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC) {
+            if (par->codec_id == AV_CODEC_ID_H264)
+                ts_h264(t, pkt);
+            else
+                ts_hevc(t, pkt);
+            if (t->interlaced)
+                ts_interlaced(t, par, st, pkt);
             return;
         }
         probe_mpv_info m;
@@ -692,7 +804,43 @@ static int64_t ts_frame_duration(const AVStream *st, int frame_samples)
  * find_stream_info gets the file opened afresh. */
 enum { TS_SKIP, TS_FAST, TS_REOPEN };
 
-static int ts_probe(AVFormatContext *fc, int64_t size)
+/* Why a stream's facts were not all found, for --verbose: the first
+ * test of ts_probe's that it fails. */
+static const char *ts_why(const ts_stream *t, const AVStream *st, int64_t size)
+{
+    if (t->video) {
+        if (t->interlaced && (t->odd || !t->window_done))
+            return "interlaced video with a field picture, a repeated field or a packet "
+                   "without a decode time in find_stream_info's window (the decoder's rate)";
+        if (!t->interlaced && (t->structure == AV_PICTURE_STRUCTURE_TOP_FIELD ||
+                               t->structure == AV_PICTURE_STRUCTURE_BOTTOM_FIELD ||
+                               t->field_order != AV_FIELD_PROGRESSIVE) && !t->sps_progressive)
+            return "interlaced video (the decoder gives its field order and rate)";
+        if (t->dts_count < TS_FPS_FRAMES || t->step <= 0 || ts_frame_rate(st, t->step).num <= 0)
+            return t->interlaced ? "no constant standard frame rate in the decode times of "
+                                   "find_stream_info's window"
+                                 : "no constant standard frame rate in its first decode times";
+        return "its sequence header or SPS was not read, or disagrees with the parser";
+    }
+    if (t->aac) {
+        if (size >= TS_AAC_MAX_BYTES)
+            return "AAC in a file of 5 MB or more (ffprobe's bit rate is an average over "
+                   "what find_stream_info reads)";
+        if (t->aac_frames > 0 && t->aac_rate <= 24000)
+            return "AAC at 24 kHz or less (may carry SBR: HE-AAC doubles the rate)";
+        if (t->rate_varies)
+            return "AAC frames whose headers differ";
+        return "AAC with a channel configuration the decoder decides";
+    }
+    if (t->audio) {
+        if (t->rate_varies)
+            return "audio frames of more than one bit rate (its average is find_stream_info's)";
+        return "audio the parser could not read, or more than two channels";
+    }
+    return "unknown";
+}
+
+static int ts_probe(AVFormatContext *fc, int64_t size, char **why)
 {
     unsigned n = fc->nb_streams;
     if (n == 0)
@@ -707,8 +855,12 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
         ts[i].format = -1;
         ts[i].opened_id = p->codec_id;
         ts[i].aac = p->codec_id == AV_CODEC_ID_AAC;
-        if ((ts[i].video || ts[i].audio) && !ts_supported(p))
+        if ((ts[i].video || ts[i].audio) && !ts_supported(p) && ok) {
+            const AVCodecDescriptor *cd = avcodec_descriptor_get(p->codec_id);
             ok = false;
+            *why = vb_xasprintf("stream %u: %s in MPEG-TS, not read without the decoders",
+                                i, cd ? cd->name : "an unknown codec");
+        }
     }
     if (!ok) {
         free(ts);
@@ -722,7 +874,7 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
         bytes += pkt->size;
         unsigned si = (unsigned)pkt->stream_index;
         if (si < n && (ts[si].video || ts[si].audio))
-            ts_packet(&ts[si], fc->streams[si]->codecpar, pkt);
+            ts_packet(&ts[si], fc->streams[si]->codecpar, fc->streams[si], pkt);
         av_packet_unref(pkt);
         bool done = true;
         for (unsigned i = 0; done && i < n; i++)
@@ -736,24 +888,72 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
     bool aac = false;
     for (unsigned i = 0; i < n; i++)
         aac |= ts[i].aac;
-    if (aac && size >= TS_AAC_MAX_BYTES)
+    if (aac && size >= TS_AAC_MAX_BYTES && ok) {
         ok = false;
-    if (aac && ok) {
+        for (unsigned i = 0; !*why && i < n; i++)
+            if (ts[i].aac)
+                *why = vb_xasprintf("stream %u: %s", i, ts_why(&ts[i], fc->streams[i], size));
+    }
+    /* Interlaced H.264 and HEVC: on to the end of find_stream_info's
+     * window (ts_interlaced), read with the AAC frames when there are.
+     * Without AAC the window is read as whole PES packets, without the
+     * demuxer's parser (three quarters of the cost): from the last
+     * packet's PES on (the seek drops the parser; the packets seen are
+     * skipped), with no time filled in. A PES of one access unit is the
+     * parser's packet; one of two fields is seen as a field picture, one
+     * of two frames as a doubled step, one without a time as such: each
+     * is odd, so find_stream_info decides. */
+    bool il = false;
+    for (unsigned i = 0; i < n; i++)
+        il |= ts[i].interlaced && !ts[i].odd && !ts[i].window_done;
+    bool raw = il && !aac && ok;
+    int saved_flags = fc->flags;
+    if (raw) {
+        int64_t pos = INT64_MAX;
+        for (unsigned i = 0; i < n; i++)
+            if (ts[i].interlaced && !ts[i].odd && !ts[i].window_done && ts[i].last_pos < pos)
+                pos = ts[i].last_pos;
+        fc->flags |= AVFMT_FLAG_NOPARSE | AVFMT_FLAG_NOFILLIN;
+        av_opt_set_int(fc, "skip_changes", 1, AV_OPT_SEARCH_CHILDREN);
+        if (pos < 0 || pos == INT64_MAX || av_seek_frame(fc, -1, pos, AVSEEK_FLAG_BYTE) < 0) {
+            ok = false;
+            *why = vb_xstrdup("interlaced video whose window could not be read (a seek failed)");
+        }
+    }
+    if ((aac || il) && ok) {
         enum AVDiscard *saved = vb_xcalloc(n, sizeof *saved);
         for (unsigned i = 0; i < n; i++) {
             saved[i] = fc->streams[i]->discard;
-            if (!ts[i].aac)
+            if (!ts[i].aac && !ts[i].interlaced)
                 fc->streams[i]->discard = AVDISCARD_ALL;
         }
+        bool eof = true;
         while (pkt && av_read_frame(fc, pkt) >= 0) {
             unsigned si = (unsigned)pkt->stream_index;
-            if (si < n && ts[si].aac)
-                ts_packet(&ts[si], fc->streams[si]->codecpar, pkt);
+            if (si < n && (ts[si].aac || ts[si].interlaced) &&
+                !(raw && pkt->dts != AV_NOPTS_VALUE && ts[si].dts_count > 0 &&
+                  pkt->dts <= ts[si].last_dts))
+                ts_packet(&ts[si], fc->streams[si]->codecpar, fc->streams[si], pkt);
             av_packet_unref(pkt);
+            bool more = aac;
+            for (unsigned i = 0; !more && i < n; i++)
+                more = ts[i].interlaced && !ts[i].odd && !ts[i].window_done;
+            if (!more) {
+                eof = false;
+                break;
+            }
         }
+        for (unsigned i = 0; eof && i < n; i++)
+            ts[i].window_done = true;           /* the whole file was read */
         for (unsigned i = 0; i < n; i++)
             fc->streams[i]->discard = saved[i];
         free(saved);
+    } else if (il) {
+        ok = false;
+    }
+    if (raw) {
+        av_opt_set_int(fc, "skip_changes", 0, AV_OPT_SEARCH_CHILDREN);
+        fc->flags = saved_flags;
     }
     av_packet_free(&pkt);
 
@@ -765,9 +965,10 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
             ok = t->dts_count >= TS_FPS_FRAMES && t->step > 0 && (t->mpv_ok || t->h264_ok) &&
                  t->width > 0 &&
                  t->height > 0 && t->format >= 0 &&
-                 t->structure != AV_PICTURE_STRUCTURE_TOP_FIELD &&
-                 t->structure != AV_PICTURE_STRUCTURE_BOTTOM_FIELD &&
-                 (t->field_order == AV_FIELD_PROGRESSIVE || t->sps_progressive) &&
+                 (t->interlaced ? t->window_done && !t->odd
+                                : t->structure != AV_PICTURE_STRUCTURE_TOP_FIELD &&
+                                  t->structure != AV_PICTURE_STRUCTURE_BOTTOM_FIELD &&
+                                  (t->field_order == AV_FIELD_PROGRESSIVE || t->sps_progressive)) &&
                  ts_frame_rate(st, t->step).num > 0 && st->start_time != AV_NOPTS_VALUE;
         else if (t->aac)
             /* a core rate of 24 kHz or less may carry SBR (HE-AAC: the
@@ -783,6 +984,8 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
                  !t->rate_varies &&
                  (t->ctx->ch_layout.nb_channels == 1 || t->ctx->ch_layout.nb_channels == 2) &&
                  st->start_time != AV_NOPTS_VALUE;
+        if (!ok && !*why)
+            *why = vb_xasprintf("stream %u: %s", i, ts_why(t, st, size));
     }
     if (ok) {
         for (unsigned i = 0; i < n; i++) {
@@ -845,8 +1048,12 @@ static int ts_probe(AVFormatContext *fc, int64_t size)
             const AVStream *st = fc->streams[i];
             if ((ts[i].video || ts[i].audio) &&
                 (st->duration == AV_NOPTS_VALUE ||
-                 st->duration * av_q2d(st->time_base) >= TS_AAC_MAX_SECONDS))
+                 st->duration * av_q2d(st->time_base) >= TS_AAC_MAX_SECONDS) && ok) {
                 ok = false;
+                *why = vb_xasprintf("stream %u: AAC in a file of %d s or more (ffprobe's bit "
+                                    "rate is an average over what find_stream_info reads)",
+                                    i, TS_AAC_MAX_SECONDS);
+            }
         }
     }
     for (unsigned i = 0; i < n; i++) {
@@ -1024,7 +1231,7 @@ static void quiet_logs(void)
  * e set. A failure that the reader saw first (an I/O error, a stall, the
  * deadline) is reported as such, not as a property of the file. */
 static probe_result *probe_read(const char *path, mediaio *io, bool ts_fast, bool *reopen,
-                                vb_error *e)
+                                char **why, vb_error *e)
 {
     int64_t size = mediaio_size(io);
     if (size == 0) {
@@ -1068,7 +1275,7 @@ static probe_result *probe_read(const char *path, mediaio *io, bool ts_fast, boo
     }
     bool complete = fc->nb_streams > 0;
     /* MPEG-TS: the first and last packets, or find_stream_info. */
-    int ts = ts_fast && strcmp(fc->iformat->name, "mpegts") == 0 ? ts_probe(fc, size) : TS_SKIP;
+    int ts = ts_fast && strcmp(fc->iformat->name, "mpegts") == 0 ? ts_probe(fc, size, why) : TS_SKIP;
     if (ts == TS_REOPEN) {
         free(want);
         free(declared);
@@ -1083,15 +1290,31 @@ static probe_result *probe_read(const char *path, mediaio *io, bool ts_fast, boo
         if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO &&
             has_parser(st->codecpar->codec_id) && st->codecpar->width > 0 &&
             st->avg_frame_rate.num > 0 && st->r_frame_rate.num > 0)
-            want[i] = true;
+            /* AV1's av1C record mostly carries the sequence header: no
+             * packet to read then */
+            want[i] = st->codecpar->codec_id != AV_CODEC_ID_AV1 ||
+                      !parse_av1(st->codecpar, st->codecpar->extradata,
+                                 st->codecpar->extradata_size);
         else
             complete = false;
     }
     parse_first_packets(fc, want);
     free(want);
-    for (unsigned i = 0; complete && i < fc->nb_streams; i++)
-        if (stream_incomplete(fc->streams[i]))
+    if (fc->nb_streams == 0 && !*why)
+        *why = vb_xstrdup("the header lists no streams");
+    for (unsigned i = 0; i < fc->nb_streams; i++) {
+        const AVStream *st = fc->streams[i];
+        if (stream_incomplete(st)) {
             complete = false;
+            if (!*why) {
+                const AVCodecDescriptor *cd = avcodec_descriptor_get(st->codecpar->codec_id);
+                *why = vb_xasprintf("stream %u (%s): %s after the %s header%s", i,
+                                    cd ? cd->name : "unknown", stream_missing(st),
+                                    fc->iformat->name,
+                                    has_parser(st->codecpar->codec_id) ? " and first packet" : "");
+            }
+        }
+    }
 
     bool used_info = false;
     if (!complete) {
@@ -1122,6 +1345,10 @@ static probe_result *probe_read(const char *path, mediaio *io, bool ts_fast, boo
     r->bit_rate = fc->bit_rate > 0 ? fc->bit_rate : 0;
     r->size = size;
     r->used_stream_info = used_info;
+    if (used_info) {
+        r->slow_reason = *why ? *why : vb_xstrdup("unknown");
+        *why = NULL;
+    }
     r->faststart = -1;
     if (strncmp(fc->iformat->name, "mov,", 4) == 0 && fc->pb)
         r->faststart = mov_faststart(fc->pb);
@@ -1151,14 +1378,21 @@ int probe_file(const char *path, mediaio_clock *clk, probe_result **out, vb_erro
     if (mediaio_open(&io, path, clk, 0, e) != 0)
         return -1;
     bool reopen = false;
-    *out = probe_read(path, io, true, &reopen, e);
+    /* Why find_stream_info was needed: the first pass's word wins (the
+     * TS fast path knows what it missed; the second pass only sees a
+     * stream with no header). */
+    char *why = NULL;
+    *out = probe_read(path, io, true, &reopen, &why, e);
     mediaio_close(&io);
     if (reopen) {
-        if (mediaio_open(&io, path, clk, 0, e) != 0)
+        if (mediaio_open(&io, path, clk, 0, e) != 0) {
+            free(why);
             return -1;
-        *out = probe_read(path, io, false, &reopen, e);
+        }
+        *out = probe_read(path, io, false, &reopen, &why, e);
         mediaio_close(&io);
     }
+    free(why);
     return *out ? 0 : -1;
 }
 
@@ -1176,6 +1410,7 @@ void probe_result_free(probe_result **pr)
     }
     free(r->streams);
     free(r->path); free(r->format); free(r->format_long); free(r->container);
+    free(r->slow_reason);
     free(r);
     *pr = NULL;
 }

@@ -22,6 +22,25 @@ for c in vp9_10bit.webm vp9_444.mkv; do
     check "$c: probe exits 0" [ $? -eq 0 ]
     check "$c: agrees with ffprobe" "$PYTHON3" "$TOP_SRCDIR/tests/lib/compare-ffprobe.py" "$T/$c.ff.json" "$T/$c.vb.json"
 done
+# AV1 read from the sequence header in the av1C record (probe-av1.c;
+# no decoding): libaom and SVT-AV1, Main/High/Professional, 8/10/12 bit,
+# 4:2:0/4:2:2/4:4:4, monochrome, sRGB, full range, HDR, in WebM,
+# Matroska and MP4. ffprobe's figures are libdav1d's.
+for c in av1_opus.webm av1_10bit_hdr.webm av1_444.mkv av1_422p12.mkv av1_gray_full.mkv av1_gbrp.mkv \
+         av1_full_709.webm av1_aac.mp4; do
+    media_make "$CLIPS" "$c" || exit 99
+    f="$CLIPS/$c"
+    ffprobe -v error -show_format -show_streams -of json "$f" > "$T/$c.ff.json"
+    "$VBATCH" probe --format json "$f" > "$T/$c.vb.json"
+    check "$c: probe exits 0" [ $? -eq 0 ]
+    check "$c: agrees with ffprobe" "$PYTHON3" "$TOP_SRCDIR/tests/lib/compare-ffprobe.py" "$T/$c.ff.json" "$T/$c.vb.json"
+done
+pyjson "$T/av1_10bit_hdr.webm.vb.json" 'd[0]["streams"][0]["hdr"] is True and d[0]["streams"][0]["pix_fmt"] == "yuv420p10le"' ||
+    fail "AV1 10 bit PQ"
+pyjson "$T/av1_422p12.mkv.vb.json" 'd[0]["streams"][0]["profile"] == "Professional" and d[0]["streams"][0]["pix_fmt"] == "yuv422p12le"' ||
+    fail "AV1 Professional 4:2:2 12 bit"
+pyjson "$T/av1_gbrp.mkv.vb.json" 'd[0]["streams"][0]["pix_fmt"] == "gbrp" and d[0]["streams"][0]["color_range"] == "pc"' ||
+    fail "AV1 sRGB as gbrp"
 pyjson "$T/vp9_10bit.webm.vb.json" 'd[0]["streams"][0]["profile"] == "Profile 2" and d[0]["streams"][0]["bit_depth"] == 10' ||
     fail "VP9 profile 2, 10 bit"
 pyjson "$T/vp9_444.mkv.vb.json" 'd[0]["streams"][0]["pix_fmt"] == "yuv444p" and d[0]["streams"][0]["profile"] == "Profile 1"' ||
@@ -30,15 +49,18 @@ pyjson "$T/vp9_444.mkv.vb.json" 'd[0]["streams"][0]["pix_fmt"] == "yuv444p" and 
 # MPEG-TS: MPEG-2, H.264 and HEVC video with MP2, AC-3, MP3 or AAC read
 # from the first and last packets (H.264 cropped, full range, 4:2:2,
 # 4:4:4 10 bit; HEVC 10 bit HDR, 4:2:2, 4:4:4, full range; AAC stereo,
-# mono, 5.1), AAC's bit rate from all its frames; interlaced MPEG-2,
-# H.264 or HEVC and AAC at 22.05 kHz (maybe HE-AAC) through
-# find_stream_info, as an 8 s AAC track (its bit rate from libav's
-# default 5 s window, as ffprobe's).
+# mono, 5.1), AAC's bit rate from all its frames; interlaced H.264 (MBAFF,
+# either field first, with AAC) and HEVC (coded as fields, 720x576 or
+# 720x288 at 50) with find_stream_info's whole window read; interlaced
+# MPEG-2, AAC at 22.05 kHz (maybe HE-AAC) and interlaced H.264 whose rate
+# doubles after 2 s through find_stream_info, as an 8 s AAC track (its
+# bit rate from libav's default 5 s window, as ffprobe's).
 # A longer TS: its last 250 kB hold only its end (the duration's window).
 for c in h264_aac.ts hevc10_ac3.ts mpeg2_ac3_wide.ts mpeg2_709_mp3.ts mpeg2_interlaced.ts \
          h264_1080_ac3.ts h264_interlaced.ts h264_full_sar.ts h264_444p10.ts h264_422.ts \
          h264_aac_mono.ts h264_aac51.ts aac_22k.ts hevc_hdr_aac.ts hevc_422.ts hevc_444_full.ts \
-         hevc_full.ts hevc_interlaced.ts h264_aac_8s.ts; do
+         hevc_full.ts hevc_interlaced.ts h264_interlaced_aac.ts h264_interlaced_rate.ts hevc_fields.ts \
+         h264_aac_8s.ts; do
     media_make "$CLIPS" "$c" || exit 99
 done
 "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=720x576:rate=25 \
@@ -52,6 +74,7 @@ for f in "$CLIPS/h264_aac.ts" "$CLIPS/hevc10_ac3.ts" "$CLIPS/mpeg2_ac3_wide.ts" 
          "$CLIPS/h264_444p10.ts" "$CLIPS/h264_422.ts" "$CLIPS/h264_aac_mono.ts" \
          "$CLIPS/h264_aac51.ts" "$CLIPS/aac_22k.ts" "$CLIPS/hevc_hdr_aac.ts" "$CLIPS/hevc_422.ts" \
          "$CLIPS/hevc_444_full.ts" "$CLIPS/hevc_full.ts" "$CLIPS/hevc_interlaced.ts" \
+         "$CLIPS/h264_interlaced_aac.ts" "$CLIPS/h264_interlaced_rate.ts" "$CLIPS/hevc_fields.ts" \
          "$CLIPS/h264_aac_8s.ts" "$T/ts-named.mp4" "$T/ts-h264-named.mkv"; do
     c=$(basename "$f")
     ffprobe -v error -show_format -show_streams -of json "$f" > "$T/$c.ff.json"
@@ -72,6 +95,12 @@ pyjson "$T/h264_aac51.ts.vb.json" 'd[0]["streams"][1]["channel_layout"] == "5.1"
 pyjson "$T/hevc_hdr_aac.ts.vb.json" 'd[0]["streams"][0]["hdr"] is True and d[0]["streams"][0]["sample_aspect_ratio"] == "4:3" and d[0]["streams"][0]["profile"] == "Main 10"' ||
     fail "HEVC TS HDR10, 4:3"
 pyjson "$T/ts-named.mp4.vb.json" 'd[0]["format"] == "mpegts"' || fail "MPEG-TS named .mp4 probed as MPEG-TS"
+pyjson "$T/h264_interlaced_aac.ts.vb.json" 'd[0]["streams"][0]["height"] == 1080 and d[0]["streams"][0]["r_frame_rate"] == "30000/1001" and d[0]["streams"][1]["codec"] == "aac"' ||
+    fail "H.264 1080i 29.97 with AAC"
+pyjson "$T/hevc_fields.ts.vb.json" 'd[0]["streams"][0]["height"] == 288 and d[0]["streams"][0]["avg_frame_rate"] == "50/1"' ||
+    fail "HEVC fields at 50"
+pyjson "$T/h264_interlaced_rate.ts.vb.json" 'd[0]["streams"][0]["r_frame_rate"] == "50/1"' ||
+    fail "H.264 interlaced, its rate doubled after 2 s: ffprobe's 50"
 
 # Values the suite was built to have (a second look, independent of ffprobe).
 pyjson "$T/rotated.mp4.vb.json" 'd[0]["streams"][0]["display_width"] == 720 and d[0]["streams"][0]["display_height"] == 1280' ||
@@ -98,6 +127,40 @@ for m in mkv-named.mp4 ts-named.mov webm-named.M4V webm10-named.mkv; do
 done
 pyjson "$T/mkv-named.mp4.vb.json" 'd[0]["format"].startswith("matroska")' || fail "Matroska named .mp4 probed as Matroska"
 pyjson "$T/ts-named.mov.vb.json" 'd[0]["format"] == "mpegts"' || fail "MPEG-TS named .mov probed as MPEG-TS"
+
+# The fast path is taken: with --verbose every file read through
+# find_stream_info (decoding: ten times the cost) is named on stderr with
+# the reason and counted. Each fast-path clip above must not be; the
+# known fallbacks must be, for their reason. A regression would
+# otherwise show only as slowness.
+fast=""
+for c in $MEDIA_SUITE vp9_10bit.webm vp9_444.mkv av1_opus.webm av1_10bit_hdr.webm av1_444.mkv \
+         av1_422p12.mkv av1_gray_full.mkv av1_gbrp.mkv av1_full_709.webm av1_aac.mp4 h264_aac.ts hevc10_ac3.ts mpeg2_ac3_wide.ts \
+         mpeg2_709_mp3.ts h264_1080_ac3.ts h264_full_sar.ts h264_444p10.ts h264_422.ts \
+         h264_aac_mono.ts h264_aac51.ts hevc_hdr_aac.ts hevc_422.ts hevc_444_full.ts hevc_full.ts \
+         h264_interlaced.ts hevc_interlaced.ts h264_interlaced_aac.ts hevc_fields.ts; do
+    [ "$c" = prores_pcm.mov ] || fast="$fast $CLIPS/$c"
+done
+# shellcheck disable=SC2086
+"$VBATCH" probe --verbose --format json $fast "$T/long.ts" "$T/ts-named.mp4" "$T/ts-h264-named.mkv" \
+    "$T/mkv-named.mp4" "$T/ts-named.mov" "$T/webm-named.M4V" "$T/webm10-named.mkv" \
+    > "$T/fast.json" 2> "$T/fast.err"
+check "fast-path clips probe exit 0" [ $? -eq 0 ]
+nfast=$(($(echo $fast | wc -w) + 7))
+check "no fast-path clip needs find_stream_info" \
+    grep -qx "vbatch: 0 of $nfast files needed the decoders' stream information (slow path)" "$T/fast.err"
+check "no fast-path clip named as slow" sh -c "! grep -q 'slow path):' '$T/fast.err'"
+"$VBATCH" probe -v --format json "$CLIPS/mpeg2_interlaced.ts" "$CLIPS/h264_interlaced_rate.ts" \
+    "$CLIPS/aac_22k.ts" "$CLIPS/prores_pcm.mov" "$CLIPS/h264_aac_8s.ts" > /dev/null 2> "$T/slow.err"
+check "fallback clips probe exit 0" [ $? -eq 0 ]
+check "fallbacks counted" grep -qx "vbatch: 5 of 5 files needed the decoders' stream information (slow path)" "$T/slow.err"
+check "mpeg2_interlaced.ts: slow for being interlaced" grep -q "mpeg2_interlaced.ts: read with the decoders' stream information (slow path): stream 0: interlaced" "$T/slow.err"
+check "h264_interlaced_rate.ts: slow for its rate in the window" grep -q "h264_interlaced_rate.ts: .*slow path): stream 0: no constant standard frame rate in the decode times of find_stream_info's window" "$T/slow.err"
+check "aac_22k.ts: slow for SBR" grep -q "aac_22k.ts: .*slow path): stream 0: AAC at 24 kHz or less" "$T/slow.err"
+check "h264_aac_8s.ts: slow for its AAC's average" grep -q "h264_aac_8s.ts: .*slow path): stream 0: AAC in a file of 4 s or more" "$T/slow.err"
+check "prores_pcm.mov: slow for its pixel format" grep -q "prores_pcm.mov: .*slow path): stream 0 (prores): no pixel format" "$T/slow.err"
+"$VBATCH" probe --format json "$CLIPS/aac_22k.ts" > /dev/null 2> "$T/quiet.err"
+check "no slow-path lines without --verbose" [ ! -s "$T/quiet.err" ]
 
 # Several files in one call, one of them bad: a JSON array with an error entry, exit 3.
 printf 'not a video' > "$T/bad.mp4"

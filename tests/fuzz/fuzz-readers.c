@@ -1,5 +1,6 @@
 /* fuzz-readers.c - the pure bitstream readers probe.c trusts before any
- * decoder: VP9's key frame header (probe-vp9.c), the MPEG-2 sequence
+ * decoder: VP9's key frame header (probe-vp9.c), AV1's sequence header
+ * (probe-av1.c: an av1C record or a packet's OBUs), the MPEG-2 sequence
  * header (probe-mpv.c), H.264's and HEVC's SPS (probe-h264.c,
  * probe-hevc.c) and AAC's ADTS header
  * (probe-aac.c). Each gets the whole input, in a buffer of exactly its
@@ -8,6 +9,7 @@
 #include "config.h"
 #include "fuzz.h"
 #include "probe-aac.h"
+#include "probe-av1.h"
 #include "probe-h264.h"
 #include "probe-hevc.h"
 #include "probe-mpv.h"
@@ -38,6 +40,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
          v.height <= 0))
         fuzz_fail("vp9: profile %d depth %d space %d %dx%d", v.profile, v.bit_depth,
                   v.color_space, v.width, v.height);
+
+    probe_av1_info o;
+    if (probe_av1_sequence(d, size, &o) == 0 &&
+        (o.profile < 0 || o.profile > 2 || (o.bit_depth != 8 && o.bit_depth != 10 &&
+         o.bit_depth != 12) || o.level < 0 || o.level > 31 || o.width <= 0 || o.height <= 0 ||
+         o.width > 65536 || o.height > 65536 || (o.ss_x | o.ss_y) < 0 || o.ss_x > 1 ||
+         o.ss_y > 1 || (o.ss_y && !o.ss_x) || (o.mono && !(o.ss_x && o.ss_y)) ||
+         (o.bit_depth == 12 && o.profile != 2) || o.primaries < 0 || o.primaries > 255 ||
+         o.transfer < 0 || o.transfer > 255 || o.matrix < 0 || o.matrix > 255))
+        fuzz_fail("av1: profile %d depth %d level %d %dx%d ss %d,%d", o.profile, o.bit_depth,
+                  o.level, o.width, o.height, o.ss_x, o.ss_y);
 
     probe_mpv_info m;
     if (probe_mpv_sequence(d, size, &m) == 0 &&

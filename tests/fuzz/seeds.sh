@@ -146,7 +146,7 @@ E
 
 # The pure readers: raw elementary streams of a few frames (an H.264
 # and an HEVC Annex B stream, MPEG-2 video, ADTS AAC, a VP9 key frame
-# out of IVF).
+# out of IVF, an AV1 temporal unit's OBUs and an av1C record).
 readers_seeds() {
     mkdir -p "$out/readers"
     r=$out/readers
@@ -166,6 +166,10 @@ readers_seeds() {
         -frames:v 1 -c:v libvpx-vp9 -f ivf "$r/key.ivf" &&
         tail -c +45 "$r/key.ivf" > "$r/key.vp9"
     rm -f "$r/key.ivf"
+    "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=64x48:rate=25 \
+        -frames:v 1 -c:v libaom-av1 -cpu-used 8 -usage realtime -pix_fmt yuv422p10le -f obu \
+        "$r/seq.obu" || rm -f "$r/seq.obu"
+    printf '\201\001\014\000\012\013\000\000\000\014\304\377\147\066\276\100\020' > "$r/av1c.bin"
 }
 
 layout_seeds() {

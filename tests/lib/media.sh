@@ -50,6 +50,34 @@ media_make() {
         _ff -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=sample_rate=48000 \
             -t 2 -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -pix_fmt yuv444p \
             -c:a libvorbis -shortest "$_o" ;;
+    av1_opus.webm)       # AV1 (libaom) Main 4:2:0 + Opus in WebM: the av1C record's header
+        _ff -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=sample_rate=48000 \
+            -t 2 -c:v libaom-av1 -cpu-used 8 -usage realtime -b:v 300k -pix_fmt yuv420p \
+            -c:a libopus -shortest "$_o" ;;
+    av1_10bit_hdr.webm)  # AV1 (SVT-AV1) 10 bit, BT.2020 + PQ
+        _ff -f lavfi -i testsrc2=size=320x240:rate=30 -t 1 -c:v libsvtav1 -pix_fmt yuv420p10le \
+            -color_primaries bt2020 -color_trc smpte2084 -colorspace bt2020nc "$_o" 2>/dev/null ;;
+    av1_444.mkv)         # AV1 High 4:4:4, Vorbis, in Matroska
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=sample_rate=48000 \
+            -t 1 -c:v libaom-av1 -cpu-used 8 -usage realtime -b:v 300k -pix_fmt yuv444p \
+            -c:a libvorbis -shortest "$_o" ;;
+    av1_422p12.mkv)      # AV1 Professional 4:2:2 12 bit
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libaom-av1 -cpu-used 8 \
+            -usage realtime -b:v 300k -pix_fmt yuv422p12le "$_o" ;;
+    av1_gray_full.mkv)   # AV1 monochrome (gray), then sRGB 4:4:4 (gbrp) in another clip
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libaom-av1 -cpu-used 8 \
+            -usage realtime -b:v 300k -pix_fmt gray "$_o" ;;
+    av1_gbrp.mkv)
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libaom-av1 -cpu-used 8 \
+            -usage realtime -b:v 300k -pix_fmt gbrp "$_o" ;;
+    av1_full_709.webm)   # AV1 full range, BT.709
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 -c:v libaom-av1 -cpu-used 8 \
+            -usage realtime -b:v 300k -pix_fmt yuv420p -color_range pc -color_primaries bt709 \
+            -color_trc bt709 -colorspace bt709 "$_o" ;;
+    av1_aac.mp4)         # AV1 + AAC in MP4 (av1C in the sample entry)
+        _ff -f lavfi -i testsrc2=size=640x360:rate=30 -f lavfi -i sine=sample_rate=48000 \
+            -t 2 -c:v libaom-av1 -cpu-used 8 -usage realtime -b:v 300k -pix_fmt yuv420p \
+            -c:a aac -shortest "$_o" ;;
     prores_pcm.mov)      # broadcast-style master
         _ff -f lavfi -i testsrc2=size=1920x1080:rate=25 -f lavfi -i sine=frequency=1000:sample_rate=48000 \
             -t 2 -c:v prores_ks -profile:v 2 -c:a pcm_s24le -ac 2 -shortest "$_o" ;;
@@ -87,10 +115,19 @@ media_make() {
         _ff -f lavfi -i testsrc2=size=1920x1080:rate=30000/1001 -f lavfi -i sine=frequency=700:sample_rate=48000 \
             -t 2 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -color_primaries bt709 -color_trc bt709 \
             -colorspace bt709 -c:a ac3 -shortest "$_o" ;;
-    h264_interlaced.ts)  # H.264 interlaced (MBAFF) + MP2: find_stream_info decides
+    h264_interlaced.ts)  # H.264 interlaced (MBAFF) + MP2: the TS fast path, its window read
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
             -t 2 -c:v libx264 -preset ultrafast -flags +ildct+ilme -x264-params interlaced=1:tff=1 \
             -pix_fmt yuv420p -c:a mp2 -shortest "$_o" ;;
+    h264_interlaced_aac.ts) # H.264 MBAFF bottom field first, 1080i 29.97, AAC (both read to the end)
+        _ff -f lavfi -i testsrc2=size=1920x1080:rate=30000/1001 -f lavfi -i sine=frequency=900:sample_rate=48000 \
+            -t 2 -c:v libx264 -preset ultrafast -b:v 3M -flags +ildct+ilme -x264-params interlaced=1:bff=1 \
+            -pix_fmt yuv420p -c:a aac -shortest "$_o" ;;
+    h264_interlaced_rate.ts) # H.264 MBAFF whose frames come twice as often after 2 s (past
+                         # the first 21): ffprobe's rate is 50, so find_stream_info decides
+        _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 4 \
+            -vf "setpts='if(lt(N,50),N,50+(N-50)*0.5)/25/TB'" -r 50 -fps_mode vfr -c:v libx264 \
+            -preset ultrafast -flags +ildct+ilme -x264-params interlaced=1:tff=1 -pix_fmt yuv420p "$_o" ;;
     h264_full_sar.ts)    # H.264 full range (yuvj420p), 16:15 pixels, no audio
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 2 -vf setsar=16/15 -c:v libx264 -preset ultrafast \
             -pix_fmt yuvj420p "$_o" ;;
@@ -122,9 +159,13 @@ media_make() {
     hevc_full.ts)
         _ff -f lavfi -i testsrc2=size=640x360:rate=25 -t 2 -c:v libx265 -preset ultrafast \
             -x265-params log-level=error -pix_fmt yuvj420p "$_o" ;;
-    hevc_interlaced.ts)  # HEVC coded as fields: find_stream_info decides
+    hevc_interlaced.ts)  # HEVC coded as fields (each 720x576 picture a field): the TS fast path
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 2 -c:v libx265 -preset ultrafast \
             -x265-params log-level=error:interlace=tff "$_o" ;;
+    hevc_fields.ts)      # HEVC, 576i's fields at 50 a second (720x288), bottom first, AAC
+        _ff -f lavfi -i testsrc2=size=720x576:rate=25 -f lavfi -i sine=frequency=900:sample_rate=48000 \
+            -t 2 -vf separatefields -c:v libx265 -preset ultrafast \
+            -x265-params log-level=error:interlace=bff -c:a aac -shortest "$_o" ;;
     anamorphic.mp4)      # 720x576 with 16:15 pixels
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 4 -vf setsar=16/15 -c:v libx264 -preset ultrafast \
             -pix_fmt yuv420p "$_o" ;;
