@@ -117,6 +117,7 @@ typedef struct an_ctx {
     bool keyframes;
     int threads;
     mediaio_clock *clk;          /* the item's clock (borrowed, may be NULL) */
+    const atomic_bool *cancel;   /* the caller's: stop when set (may be NULL) */
     mediaio *io;                 /* the input, read under clk and cfg->timeout */
     AVFormatContext *fc;         /* io's (borrowed) */
     AVPacket *pkt;
@@ -179,11 +180,14 @@ static int fail_timeout(an_ctx *c)
                    c->path, c->cfg->timeout);
 }
 
-/* Should the pass stop: the item's clock or [analyse] timeout. */
+/* Should the pass stop: the item's clock or [analyse] timeout, or the
+ * caller does not want the result any more. */
 static bool stopping(an_ctx *c)
 {
     if (c->quit)
         return atomic_load(c->quit);
+    if (c->cancel && atomic_load(c->cancel))
+        return true;
     return mediaio_check(c->io) != MEDIAIO_GO;
 }
 
@@ -193,6 +197,8 @@ static int reader_failed(an_ctx *c)
 {
     if (c->quit)
         return vb_fail(c->e, VB_ERR_INTERNAL, "%s: audio stopped", c->path);
+    if (c->cancel && atomic_load(c->cancel))
+        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: analysis cancelled", c->path);
     if (mediaio_check(c->io) == MEDIAIO_TIMEOUT)
         return fail_timeout(c);
     return mediaio_error(c->io, c->e);
@@ -1305,7 +1311,8 @@ static int run(an_ctx *c)
 }
 
 int analyse_decode_file(const char *path, const analyse_config *cfg, int threads,
-                        mediaio_clock *clk, analyse_result **out, vb_error *e)
+                        mediaio_clock *clk, const atomic_bool *cancel, analyse_result **out,
+                        vb_error *e)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, quiet_logs);
@@ -1329,6 +1336,7 @@ int analyse_decode_file(const char *path, const analyse_config *cfg, int threads
     c.keyframes = cfg->mode == ANALYSE_KEYFRAMES;
     c.threads = threads > 0 ? threads : 0;
     c.clk = clk;
+    c.cancel = cancel;
     c.v.index = c.a.index = -1;
     c.pkt = av_packet_alloc();
     c.frame = av_frame_alloc();
