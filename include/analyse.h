@@ -65,10 +65,6 @@ struct mediaio_clock;
 int analyse_file(const char *path, const analyse_config *cfg, int threads,
                  struct mediaio_clock *clk, const atomic_bool *cancel, analyse_result **out,
                  vb_error *e);
-/* The nice steps the analysis's helper threads (the sound, the picture's
- * look, the hash beside) run under its decoder's threads: on the cores
- * the decode leaves (see analyse-decode.c). */
-#define ANALYSE_HELPER_NICE 5
 void analyse_result_free(analyse_result **r);
 /* Silence at the very start (a run from 0) and running to the end of the
  * sound, in seconds (0 if none), from the silence runs found (those of

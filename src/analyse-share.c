@@ -208,7 +208,8 @@ static void *side_main(void *arg)
 {
     share_side *h = arg;
     item *it = h->it;
-    util_thread_nice(ANALYSE_HELPER_NICE);
+    /* as the analysis's own workers: on what the decode leaves */
+    util_thread_nice(5);
     analyse_share *s = it->env->share;
     h->rc = share_hash(it->media, &h->clk, h->hex, &h->e);
     if (h->rc != 0)

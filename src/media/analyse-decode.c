@@ -144,11 +144,13 @@ typedef struct an_ctx {
  * hold up the reader and with it the decoder's threads. */
 #define AN_QUEUE_MAX 256
 
-/* The workers run on what the decoder's threads leave
- * (ANALYSE_HELPER_NICE): at the same priority they take a core from the
- * frame being decoded, whose successors wait for it (a 720p frame
- * decodes in about a millisecond); their queues ride out the wait. Not
- * much lower: on a machine busy with other work they must still keep up. */
+/* The workers run on what the decoder's threads leave: at the same
+ * priority they take a core from the frame being decoded, whose
+ * successors wait for it (a 720p frame decodes in about a millisecond),
+ * and a 10-minute file took 1.18x its video decode alone
+ * (bench/analyse.sh); their queues ride out the wait. Not lower: on a
+ * machine busy with other work they must still keep up. */
+#define AN_WORKER_NICE 5
 
 typedef struct an_worker {
     pthread_t thread;
@@ -765,7 +767,7 @@ static void *worker_main(void *arg)
     an_worker *w = arg;
     an_ctx *c = &w->c;
     int rc = 0;
-    util_thread_nice(ANALYSE_HELPER_NICE);
+    util_thread_nice(AN_WORKER_NICE);
     for (;;) {
         pthread_mutex_lock(&w->mu);
         while (w->n == 0 && !w->end && !atomic_load(&w->quit))
