@@ -62,11 +62,6 @@ void util_iso_time(char *buf, size_t len, double epoch);
 double util_wall(void);
 /* Number of online CPUs (>= 1). */
 int util_ncpu(void);
-/* Lower the calling thread's scheduling priority by `by` nice steps:
- * a helper that should run on the cores the threads around it leave.
- * Linux only, where a nice value is the thread's own (elsewhere it would
- * be the whole process's): a no-op there. */
-void util_thread_nice(int by);
 /* path is dir itself or lies below it (both spelt alike: real paths,
  * say); "/" holds every absolute path. A trailing '/' of dir is
  * ignored; "/ab" is not below "/a". */

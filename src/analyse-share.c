@@ -208,8 +208,6 @@ static void *side_main(void *arg)
 {
     share_side *h = arg;
     item *it = h->it;
-    /* as the analysis's own workers: on what the decode leaves */
-    util_thread_nice(5);
     analyse_share *s = it->env->share;
     h->rc = share_hash(it->media, &h->clk, h->hex, &h->e);
     if (h->rc != 0)

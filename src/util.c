@@ -18,7 +18,6 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -378,19 +377,6 @@ int util_ncpu(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
-}
-
-void util_thread_nice(int by)
-{
-#if defined(__linux__) && defined(SYS_gettid)
-    id_t tid = (id_t)syscall(SYS_gettid);
-    errno = 0;
-    int now = getpriority(PRIO_PROCESS, tid);
-    if (now != -1 || errno == 0)
-        (void)setpriority(PRIO_PROCESS, tid, now + by);
-#else
-    (void)by;
-#endif
 }
 
 bool util_is_url(const char *s)

@@ -144,14 +144,6 @@ typedef struct an_ctx {
  * hold up the reader and with it the decoder's threads. */
 #define AN_QUEUE_MAX 256
 
-/* The workers run on what the decoder's threads leave: at the same
- * priority they take a core from the frame being decoded, whose
- * successors wait for it (a 720p frame decodes in about a millisecond),
- * and a 10-minute file took 1.18x its video decode alone
- * (bench/analyse.sh); their queues ride out the wait. Not lower: on a
- * machine busy with other work they must still keep up. */
-#define AN_WORKER_NICE 5
-
 typedef struct an_worker {
     pthread_t thread;
     pthread_mutex_t mu;
@@ -767,7 +759,6 @@ static void *worker_main(void *arg)
     an_worker *w = arg;
     an_ctx *c = &w->c;
     int rc = 0;
-    util_thread_nice(AN_WORKER_NICE);
     for (;;) {
         pthread_mutex_lock(&w->mu);
         while (w->n == 0 && !w->end && !atomic_load(&w->quit))
@@ -997,14 +988,14 @@ static int picture_join(an_ctx *c, bool quit)
 
 /* Decoded pictures queued for the look: enough to ride out the look's
  * hiccups (a graph rebuilt, the thread waiting for a core), few enough
- * that a large picture does not hold much memory: 32 frames, at most
+ * that a large picture does not hold much memory: 8 frames, at most
  * about 64 MiB of them, at least 2. */
 static unsigned picture_queue(const an_stream *s)
 {
     const AVCodecParameters *par = s->st->codecpar;
     double bytes = fmax(1.0, 3.0 * par->width * par->height);
     double n = floor(64.0 * 1024 * 1024 / bytes);
-    return n >= 32 ? 32 : n <= 2 ? 2 : (unsigned)n;
+    return n >= 8 ? 8 : n <= 2 ? 2 : (unsigned)n;
 }
 
 /* ---- opening ---- */
