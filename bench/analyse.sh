@@ -33,6 +33,7 @@
 #   JOBS         parallel files (default: number of cores)
 #   LONG_IN_FOLDER=1  put the 10-minute file in the folder of (a) too
 #   SKIP_LONG=1  leave out (b) and (c)
+#   SKIP_FOLDER=1  leave out (a) (its 20 clips are not even made)
 #   VBATCH_BASE  another vbatch binary (an older build) timed alongside
 #   BENCH_CACHE  where the synthesised clips are kept
 #
@@ -130,7 +131,9 @@ echo "runs:    $REPEAT of each (median)"
 echo
 
 pids=()
-for ((i = 1; i <= 20; i++)); do
+nclips=20
+[ "${SKIP_FOLDER:-0}" != 0 ] && nclips=0
+for ((i = 1; i <= nclips; i++)); do
     make_clip "$i" &
     pids+=($!)
     if [ ${#pids[@]} -ge "$JOBS" ]; then
@@ -143,7 +146,7 @@ for p in "${pids[@]}"; do
 done
 make_long || { echo "analyse.sh: cannot make the 10-minute clip" >&2; exit 1; }
 mkdir -p "$tmp/in"
-for ((i = 1; i <= 20; i++)); do
+for ((i = 1; i <= nclips; i++)); do
     f=$(printf 'analyse-1080p-%02d.mp4' "$i")
     ln "$cache/$f" "$tmp/in/$f" 2>/dev/null || cp "$cache/$f" "$tmp/in/$f" || exit 1
 done
@@ -216,9 +219,11 @@ ff_video() { run_ffmpeg "$1" "$2" video; }
 
 # ---- (a) the folder: vbatch against the ffmpeg tool and the floor ----
 
+if [ "${SKIP_FOLDER:-0}" = 0 ]; then
 echo "(a) $(ls "$tmp/in" | wc -l) files (20 clips of 10 s 1080p$([ "${LONG_IN_FOLDER:-0}" != 0 ] && echo ' and the 10-minute one')), $JOBS at a time"
 rounds "$tmp/in" vbatch:vb_full "ffmpeg filters:ff_filters" "ffmpeg floor:ff_floor" "${base[@]}"
 echo "    goals: vbatch / ffmpeg filters <= 0.8, vbatch / floor <= 1.15, vbatch cpu/wall >= 1.85 on 2 cores"
+fi
 
 [ "${SKIP_LONG:-0}" != 0 ] && exit 0
 

@@ -2,7 +2,10 @@
  * hashes the file (SHA-256, through the item's bounded reader) and
  * reuses the analysis.json an earlier item of this output folder made
  * from the same content with the same [analyse] settings; two identical
- * files at once: the second waits for the first, then reuses it. */
+ * files at once: the second waits for the first, then reuses it. An
+ * item with more than one core (and no analysis of its own yet) hashes on
+ * a thread beside the decode, which is cancelled once the hash finds
+ * the analysis made or being made (analyse-share.c). */
 #ifndef VB_ANALYSE_SHARE_H
 #define VB_ANALYSE_SHARE_H
 

@@ -8,6 +8,8 @@
 #include "vbatch.h"
 #include "preset.h"
 
+#include <stdatomic.h>
+
 typedef struct analyse_segment {
     double start, end, duration;   /* seconds from the start of the file */
 } analyse_segment;
@@ -57,9 +59,12 @@ struct mediaio_clock;
  * own threads (0 = libav's choice). A file that can not be opened or
  * read, that exceeds cfg->timeout, or that the item's clock `clk` stops
  * (NULL: no clock; see mediaio.h) is an error (-1, e set); a file that
- * breaks part-way is a result with incomplete = true. */
+ * breaks part-way is a result with incomplete = true. cancel (may be
+ * NULL), once set by another thread, stops the pass too (-1): its
+ * result is not wanted any more. */
 int analyse_file(const char *path, const analyse_config *cfg, int threads,
-                 struct mediaio_clock *clk, analyse_result **out, vb_error *e);
+                 struct mediaio_clock *clk, const atomic_bool *cancel, analyse_result **out,
+                 vb_error *e);
 void analyse_result_free(analyse_result **r);
 /* Silence at the very start (a run from 0) and running to the end of the
  * sound, in seconds (0 if none), from the silence runs found (those of

@@ -33,7 +33,8 @@ int media_pick_video(struct AVFormatContext *fc);
 
 /* analyse-decode.c: analyse_file's work (see analyse.h). */
 int analyse_decode_file(const char *path, const analyse_config *cfg, int threads,
-                        struct mediaio_clock *clk, analyse_result **out, vb_error *e);
+                        struct mediaio_clock *clk, const atomic_bool *cancel,
+                        analyse_result **out, vb_error *e);
 
 /* thumbs-render.c: thumbs_make's work (see thumbs.h). */
 int thumbs_render_make(const char *video, const probe_result *p, const thumbs_config *cfg,

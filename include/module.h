@@ -25,7 +25,7 @@
 #include "transcode.h"
 
 /* Raised whenever the table below or a type it passes changes. */
-#define MODULE_ABI 4
+#define MODULE_ABI 5
 #define MODULE_FILE "vbatch-media.so"
 /* The one symbol the module exports: a const module_media. */
 #define MODULE_ENTRY "media_module"
@@ -36,8 +36,10 @@ typedef struct module_media {
     int abi;                 /* MODULE_ABI the module was built with */
     size_t size;             /* sizeof (module_media) there */
     const char *version;     /* PACKAGE_VERSION there */
+    /* ABI 5: cancel */
     int (*analyse_file)(const char *path, const analyse_config *cfg, int threads,
-                        struct mediaio_clock *clk, analyse_result **out, vb_error *e);
+                        struct mediaio_clock *clk, const atomic_bool *cancel,
+                        analyse_result **out, vb_error *e);
     int (*thumbs_make)(const char *video, const probe_result *p, const thumbs_config *cfg,
                        const char *thumb_dir, const char *contact_path, int threads,
                        struct mediaio_clock *clk, thumbs_result *out, vb_error *e);

@@ -1,5 +1,6 @@
 /* analyse-share.c - identical files analysed once (see analyse-share.h).
- * Hashing reads the file once, a small cost next to decoding it; a
+ * Hashing reads the file once, a small cost next to decoding it (and,
+ * for an item with more than one core, taken beside the decode); a
  * stall, the deadline or the end of the grace period stop the hashing as
  * they would stop the decoding, and a transient error is retried the
  * same way (the item's bounded reader, mediaio.h). */
@@ -69,21 +70,20 @@ static int share_reuse(item *it, const char *hex, analyse_result **a)
     return rc;
 }
 
-/* Decode and analyse; analysis.json written (with the content hash, when
- * there is one), and shared when it is complete (a read error may be
- * transient). */
-static int share_fresh(item *it, const vb_config *cfg, const char *hex, analyse_result **a,
-                       vb_error *e)
+/* metadata/analysis.json for the fresh analysis *a (with the content
+ * hash, when there is one; a file analysed before under this folder
+ * forgets what it held), shared when it is complete (a read error may be
+ * transient). *a freed on failure. */
+static int share_save(item *it, const char *hex, analyse_result **a, vb_error *e)
 {
     const item_env *env = it->env;
     char *own = util_path_join(it->meta_dir, "analysis.json");
     bool had = hex && access(own, F_OK) == 0;
     free(own);
-    if (had && env->rep && report_analysis_forget(env->rep, it->folder, e) != 0)
+    if (had && env->rep && report_analysis_forget(env->rep, it->folder, e) != 0) {
+        analyse_result_free(a);
         return -1;
-    int threads = env->decode_threads ? env->decode_threads(env->ud, true, it->rec.duration) : 1;
-    if (analyse_file(it->media, &cfg->analyse, threads, &it->clock, a, e) != 0)
-        return -1;
+    }
     writer *w = item_meta_writer();
     if (hex)
         writer_string(w, "sha256", hex);
@@ -98,6 +98,21 @@ static int share_fresh(item *it, const vb_config *cfg, const char *hex, analyse_
         /* Only a missed chance to share: the item is fine. */
         msg_error("%s", pe.msg);
     return 0;
+}
+
+static int share_threads(item *it)
+{
+    const item_env *env = it->env;
+    return env->decode_threads ? env->decode_threads(env->ud, true, it->rec.duration) : 1;
+}
+
+/* Decode and analyse, then save (share_save). */
+static int share_fresh(item *it, const vb_config *cfg, const char *hex, analyse_result **a,
+                       vb_error *e)
+{
+    if (analyse_file(it->media, &cfg->analyse, share_threads(it), &it->clock, NULL, a, e) != 0)
+        return -1;
+    return share_save(it, hex, a, e);
 }
 
 int analyse_share_alone(item *it, const vb_config *cfg, analyse_result **a, vb_error *e)
@@ -120,34 +135,183 @@ static long hash_read(void *ud, void *buf, size_t n)
     return mediaio_read(ud, buf, n);
 }
 
-int analyse_share_run(item *it, const vb_config *cfg, analyse_result **a, vb_error *e)
+/* The file's SHA-256 through a bounded reader on clk: 0 with hex; -1
+ * with e set when the reader stopped or failed (the item's business: it
+ * fails with that), -2 otherwise (analysed without sharing, the decode
+ * will say what is wrong). */
+static int share_hash(const char *path, mediaio_clock *clk, char *hex, vb_error *e)
 {
-    analyse_share *s = it->env->share;
-    char hex[CRYPTO_SHA256_HEX_LEN + 1];
     vb_error he = {0};
     mediaio *io = NULL;
-    int hr = mediaio_open(&io, it->media, &it->clock, 0, &he);
+    int hr = mediaio_open(&io, path, clk, 0, &he);
     if (hr == 0)
         hr = crypto_sha256_read(hash_read, io, hex, &he);
-    if (hr != 0 && io && mediaio_error(io, e) != 0) {
-        mediaio_close(&io);
-        return -1;
-    }
+    int rc = 0;
+    if (hr != 0)
+        rc = io && mediaio_error(io, e) != 0 ? -1 : -2;
     mediaio_close(&io);
-    if (hr != 0 || !s)
-        return share_fresh(it, cfg, NULL, a, e);   /* it will say what is wrong */
-    it->rec.sha256 = vb_xstrdup(hex);
-    pthread_mutex_lock(&s->mu);
-    while (vb_strlist_has(&s->inflight, hex))
-        pthread_cond_wait(&s->cv, &s->mu);
-    vb_strlist_add(&s->inflight, hex);
-    pthread_mutex_unlock(&s->mu);
-    int rc = share_reuse(it, hex, a);
-    if (rc != 0)
-        rc = share_fresh(it, cfg, hex, a, e);
+    return rc;
+}
+
+/* Claim hex for this item (waiting while another item analyses the same
+ * content) and analyse: reused, else fresh (analysed is the fresh result
+ * when the decode has been done already, NULL: decode now); the claim
+ * let go at the end. */
+static int share_claimed(item *it, const vb_config *cfg, const char *hex, bool claimed,
+                         analyse_result **analysed, analyse_result **a, vb_error *e)
+{
+    analyse_share *s = it->env->share;
+    if (!claimed) {
+        pthread_mutex_lock(&s->mu);
+        while (vb_strlist_has(&s->inflight, hex))
+            pthread_cond_wait(&s->cv, &s->mu);
+        vb_strlist_add(&s->inflight, hex);
+        pthread_mutex_unlock(&s->mu);
+    }
+    int rc;
+    if (analysed && *analysed) {
+        *a = *analysed;
+        *analysed = NULL;
+        rc = share_save(it, hex, a, e);
+    } else {
+        rc = share_reuse(it, hex, a);
+        if (rc != 0)
+            rc = share_fresh(it, cfg, hex, a, e);
+    }
     pthread_mutex_lock(&s->mu);
     inflight_remove(&s->inflight, hex);
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     return rc;
+}
+
+/* The hash taken beside the decode (an item with more than one core):
+ * the file is hashed on a thread of its own while the decode starts, and
+ * once the hash is known the decode is cancelled if its result is not
+ * needed (an analysis of the same content is in the journal or being
+ * made). The hashing, a fiftieth of the pass, then costs no wall time.
+ * The hash's reader has a clock of its own with the item's limits
+ * (deadline, stall, abort): the item's clock marks one reader at a time
+ * for the watchdog, the decode's. */
+typedef struct share_side {
+    pthread_t thread;
+    item *it;                    /* borrowed */
+    mediaio_clock clk;
+    char hex[CRYPTO_SHA256_HEX_LEN + 1];
+    int rc;                      /* share_hash's */
+    vb_error e;
+    bool claimed;                /* hex added to the in-flight list */
+    atomic_bool cancel;          /* the decode is not needed */
+} share_side;
+
+static void *side_main(void *arg)
+{
+    share_side *h = arg;
+    item *it = h->it;
+    analyse_share *s = it->env->share;
+    h->rc = share_hash(it->media, &h->clk, h->hex, &h->e);
+    if (h->rc != 0)
+        return NULL;
+    pthread_mutex_lock(&s->mu);
+    if (!vb_strlist_has(&s->inflight, h->hex)) {
+        vb_strlist_add(&s->inflight, h->hex);
+        h->claimed = true;
+    }
+    pthread_mutex_unlock(&s->mu);
+    char *folder = NULL;
+    vb_error fe = {0};
+    if (!h->claimed || report_analysis_find(it->env->rep, h->hex, &folder, &fe) == 1)
+        atomic_store(&h->cancel, true);
+    free(folder);
+    return NULL;
+}
+
+/* 0 with the side thread started, -1 if it could not start. */
+static int side_start(share_side *h, item *it)
+{
+    memset(h, 0, sizeof *h);
+    h->it = it;
+    const mediaio_clock *c = &it->clock;
+    mediaio_clock_start(&h->clk, 0, c->stall_timeout, c->abort);
+    h->clk.started = c->started;
+    h->clk.deadline = c->deadline;
+    h->clk.item_timeout = c->item_timeout;
+    atomic_init(&h->cancel, false);
+    return pthread_create(&h->thread, NULL, side_main, h) == 0 ? 0 : -1;
+}
+
+/* 1: the side thread could not start (hash first, then decode). */
+static int share_beside(item *it, const vb_config *cfg, int threads, analyse_result **a,
+                        vb_error *e)
+{
+    share_side *h = vb_xcalloc(1, sizeof *h);
+    if (side_start(h, it) != 0) {
+        free(h);
+        return 1;
+    }
+    analyse_result *fresh = NULL;
+    vb_error de = {0};
+    int drc = analyse_file(it->media, &cfg->analyse, threads, &it->clock, &h->cancel, &fresh,
+                           &de);
+    pthread_join(h->thread, NULL);
+    int rc;
+    if (h->rc == -1) {
+        /* The hash's reader stopped or failed: the item fails with that,
+         * as when hashing first. */
+        *e = h->e;
+        rc = -1;
+    } else if (h->rc != 0) {
+        /* No hash: the decode's result, not shared. */
+        if (drc != 0)
+            *e = de;
+        rc = drc != 0 ? -1 : share_save(it, NULL, &fresh, e);
+    } else if (!atomic_load(&h->cancel) && drc != 0) {
+        it->rec.sha256 = vb_xstrdup(h->hex);
+        analyse_share *s = it->env->share;
+        pthread_mutex_lock(&s->mu);
+        inflight_remove(&s->inflight, h->hex);
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+        *e = de;
+        rc = -1;
+    } else {
+        /* Cancelled: the analysis reused, whatever the decode got to. */
+        it->rec.sha256 = vb_xstrdup(h->hex);
+        if (atomic_load(&h->cancel))
+            analyse_result_free(&fresh);
+        rc = share_claimed(it, cfg, h->hex, h->claimed, &fresh, a, e);
+    }
+    analyse_result_free(&fresh);
+    free(h);
+    return rc;
+}
+
+/* This folder has an analysis.json: most likely an unchanged file run
+ * again, whose analysis the hash finds before anything is decoded (nor
+ * is the media module loaded). */
+static bool analysed_before(const item *it)
+{
+    char *own = util_path_join(it->meta_dir, "analysis.json");
+    bool had = access(own, F_OK) == 0;
+    free(own);
+    return had;
+}
+
+int analyse_share_run(item *it, const vb_config *cfg, analyse_result **a, vb_error *e)
+{
+    analyse_share *s = it->env->share;
+    int threads = share_threads(it);
+    if (s && threads != 1 && !analysed_before(it)) {
+        int rc = share_beside(it, cfg, threads, a, e);
+        if (rc <= 0)
+            return rc;
+    }
+    char hex[CRYPTO_SHA256_HEX_LEN + 1];
+    int hr = share_hash(it->media, &it->clock, hex, e);
+    if (hr == -1)
+        return -1;
+    if (hr != 0 || !s)
+        return share_fresh(it, cfg, NULL, a, e);   /* it will say what is wrong */
+    it->rec.sha256 = vb_xstrdup(hex);
+    return share_claimed(it, cfg, hex, false, NULL, a, e);
 }

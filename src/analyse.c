@@ -17,11 +17,12 @@
 #include <string.h>
 
 int analyse_file(const char *path, const analyse_config *cfg, int threads,
-                 struct mediaio_clock *clk, analyse_result **out, vb_error *e)
+                 struct mediaio_clock *clk, const atomic_bool *cancel, analyse_result **out,
+                 vb_error *e)
 {
     *out = NULL;
     const module_media *m = module_get(e);
-    return m ? m->analyse_file(path, cfg, threads, clk, out, e) : -1;
+    return m ? m->analyse_file(path, cfg, threads, clk, cancel, out, e) : -1;
 }
 
 void analyse_result_free(analyse_result **pr)

@@ -29,7 +29,7 @@ static int dry_plan(const vb_config *cfg, const char *path, fix_plan *pl, rule_r
     rules_eval(&cfg->qc, p, rr);
     int rc = 0;
     bool analyse = cfg->analyse.enabled || rules_have_analysis_gates(&cfg->qc);
-    if (analyse && (rc = analyse_file(path, &cfg->analyse, 0, &clk, &a, e)) == 0)
+    if (analyse && (rc = analyse_file(path, &cfg->analyse, 0, &clk, NULL, &a, e)) == 0)
         rules_eval_analysis(&cfg->qc, a, rr);
     if (rc == 0)
         fix_plan_make(cfg, p, a, rr, transcode_codec_name_fits, pl);

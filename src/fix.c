@@ -171,7 +171,7 @@ static int fix_recheck(item *it, const vb_config *cfg, const char *path, bool an
     ac.no_picture_filters = !ac.skip_video && analyse_picture_unwatched(cfg);
     if (analyse_loudness_unwatched(cfg))
         ac.loudness = false;
-    if (analyse_file(path, &ac, threads, &it->clock, &c->analysis, e) != 0)
+    if (analyse_file(path, &ac, threads, &it->clock, NULL, &c->analysis, e) != 0)
         return -1;
     if (ac.skip_video)
         fix_merge_picture(c->analysis, kept);

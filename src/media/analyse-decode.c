@@ -30,9 +30,12 @@
  *
  * An item that has more than one core (a file alone, a long one, the
  * last of a batch) decodes and filters its sound on a thread of its own,
- * fed the audio packets by the reader, so that the pass takes about as
- * long as the video decode; with one core each, the workers already keep
- * the cores busy and one thread per item does it all.
+ * fed the audio packets by the reader, and looks at its pictures (black
+ * count, freezedetect) on another, fed references to the decoded frames,
+ * so that the reader only reads and feeds the decoders and the pass
+ * takes about as long as the video decode; with one core each, the
+ * workers already keep the cores busy and one thread per item does it
+ * all.
  *
  * The result's output and parsing, which need no libavfilter, are in
  * analyse.c (the core). */
@@ -105,7 +108,7 @@ typedef struct an_stream {
     double pkt_end;              /* end of the last packet read, seconds */
 } an_stream;
 
-struct an_audio;
+struct an_worker;
 
 typedef struct an_ctx {
     const char *path;
@@ -114,6 +117,7 @@ typedef struct an_ctx {
     bool keyframes;
     int threads;
     mediaio_clock *clk;          /* the item's clock (borrowed, may be NULL) */
+    const atomic_bool *cancel;   /* the caller's: stop when set (may be NULL) */
     mediaio *io;                 /* the input, read under clk and cfg->timeout */
     AVFormatContext *fc;         /* io's (borrowed) */
     AVPacket *pkt;
@@ -126,29 +130,36 @@ typedef struct an_ctx {
     int64_t loud_every;          /* one point kept every that many blocks */
     int64_t decode_errors;       /* this context's, into r at the end */
     int64_t corrupt_frames;
-    atomic_bool *quit;           /* the audio thread's context: stop when set
-                                    (the reader alone looks at io) */
-    struct an_audio *audio;      /* the audio thread, NULL if none (owned) */
+    atomic_bool *quit;           /* a worker's context: stop when set (the
+                                    reader alone looks at io) */
+    struct an_worker *audio;     /* the sound's thread, NULL if none (owned) */
+    struct an_worker *picture;   /* the picture's look, NULL if none (owned) */
     vb_error *e;
 } an_ctx;
 
-/* The audio thread: a copy of the context for the sound (its own frames,
- * counters and error), the packets the reader queues for it. */
-#define AN_AUDIO_QUEUE 256
+/* A worker thread: a copy of the context for its part (its own frames,
+ * counters and error) and the jobs the reader queues for it, taken in
+ * order: the sound's packets, or the decoded pictures (references to
+ * the decoder's frames) whose black count and filters would otherwise
+ * hold up the reader and with it the decoder's threads. */
+#define AN_QUEUE_MAX 256
 
-typedef struct an_audio {
+typedef struct an_worker {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    AVPacket *q[AN_AUDIO_QUEUE]; /* owned */
-    unsigned head, n;
-    bool end;                    /* no more packets: drain and finish */
+    void *q[AN_QUEUE_MAX];       /* owned jobs */
+    unsigned head, n, cap;       /* cap <= AN_QUEUE_MAX */
+    bool end;                    /* no more jobs: finish */
     bool done;                   /* the thread has finished */
     int rc;                      /* its result: 0, or -1 with e set */
     atomic_bool quit;
+    int (*take)(an_ctx *c, void *job);   /* one job, which it frees */
+    int (*finish)(an_ctx *c);            /* after the last job, or NULL */
+    void (*drop)(void *job);             /* a job never taken */
     an_ctx c;
     vb_error e;
-} an_audio;
+} an_worker;
 
 static void quiet_logs(void)
 {
@@ -169,11 +180,14 @@ static int fail_timeout(an_ctx *c)
                    c->path, c->cfg->timeout);
 }
 
-/* Should the pass stop: the item's clock or [analyse] timeout. */
+/* Should the pass stop: the item's clock or [analyse] timeout, or the
+ * caller does not want the result any more. */
 static bool stopping(an_ctx *c)
 {
     if (c->quit)
         return atomic_load(c->quit);
+    if (c->cancel && atomic_load(c->cancel))
+        return true;
     return mediaio_check(c->io) != MEDIAIO_GO;
 }
 
@@ -183,6 +197,8 @@ static int reader_failed(an_ctx *c)
 {
     if (c->quit)
         return vb_fail(c->e, VB_ERR_INTERNAL, "%s: audio stopped", c->path);
+    if (c->cancel && atomic_load(c->cancel))
+        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: analysis cancelled", c->path);
     if (mediaio_check(c->io) == MEDIAIO_TIMEOUT)
         return fail_timeout(c);
     return mediaio_error(c->io, c->e);
@@ -597,6 +613,9 @@ static int audio_graph_end(an_ctx *c)
 
 /* ---- decoded frames ---- */
 
+static int video_look(an_ctx *c, AVFrame *f);
+static int picture_push(an_ctx *c, AVFrame *f);
+
 static int video_frame(an_ctx *c, AVFrame *f)
 {
     an_stream *s = &c->v;
@@ -620,7 +639,16 @@ static int video_frame(an_ctx *c, AVFrame *f)
     if (!isfinite(r->video_end) || t + dur > r->video_end)
         r->video_end = t + dur;
     f->pts = ts - s->offset;
+    return c->picture ? picture_push(c, f) : video_look(c, f);
+}
 
+/* The picture's look at one frame (its pts set): the black count here,
+ * the filters' graph (set up again when the frames change), on the
+ * reader's thread or on the picture's own. */
+static int video_look(an_ctx *c, AVFrame *f)
+{
+    an_stream *s = &c->v;
+    AVRational tb = s->st->time_base;
     int rc;
     if (s->graph_on && (f->width != s->width || f->height != s->height || f->format != s->format)) {
         rc = video_graph_end(c, 0);
@@ -724,11 +752,11 @@ static int decode(an_ctx *c, an_stream *s, const AVPacket *pkt)
     }
 }
 
-/* ---- the audio thread ---- */
+/* ---- the worker threads ---- */
 
-static void *audio_main(void *arg)
+static void *worker_main(void *arg)
 {
-    an_audio *w = arg;
+    an_worker *w = arg;
     an_ctx *c = &w->c;
     int rc = 0;
     for (;;) {
@@ -739,24 +767,18 @@ static void *audio_main(void *arg)
             pthread_mutex_unlock(&w->mu);
             break;
         }
-        AVPacket *pkt = w->q[w->head];
+        void *job = w->q[w->head];
         w->q[w->head] = NULL;
-        w->head = (w->head + 1) % AN_AUDIO_QUEUE;
+        w->head = (w->head + 1) % w->cap;
         w->n--;
         pthread_cond_broadcast(&w->cv);
         pthread_mutex_unlock(&w->mu);
-        rc = decode(c, &c->a, pkt);
-        av_packet_free(&pkt);
+        rc = w->take(c, job);
         if (rc < 0)
             break;
     }
-    if (rc == 0 && !atomic_load(&w->quit))
-        rc = decode(c, &c->a, NULL);
-    if (rc == 0 && !atomic_load(&w->quit)) {
-        int frc = audio_graph_end(c);
-        if (frc < 0)
-            rc = fail_av(c, VB_ERR_INTERNAL, frc, "audio filter");
-    }
+    if (rc == 0 && !atomic_load(&w->quit) && w->finish)
+        rc = w->finish(c);
     pthread_mutex_lock(&w->mu);
     w->rc = rc < 0 ? -1 : 0;
     w->done = true;
@@ -765,67 +787,67 @@ static void *audio_main(void *arg)
     return NULL;
 }
 
-/* Start the audio thread on a copy of c's sound: from now on only the
- * thread touches c->a and the sound's figures. */
-static int audio_start(an_ctx *c)
+/* Start a worker on a copy of c: from now on only the worker touches its
+ * part of c (the sound, or the picture's look) and that part's figures.
+ * NULL if it cannot start (the caller does the work itself). */
+static an_worker *worker_start(an_ctx *c, unsigned cap, int (*take)(an_ctx *, void *),
+                               int (*finish)(an_ctx *), void (*drop)(void *))
 {
-    an_audio *w = vb_xcalloc(1, sizeof *w);
+    an_worker *w = vb_xcalloc(1, sizeof *w);
     w->c = *c;
     w->c.frame = av_frame_alloc();
     w->c.out = av_frame_alloc();
     w->c.e = &w->e;
     w->c.quit = &w->quit;
     w->c.io = NULL;
+    w->c.audio = w->c.picture = NULL;
     w->c.decode_errors = w->c.corrupt_frames = 0;
+    w->cap = cap < 1 ? 1 : cap > AN_QUEUE_MAX ? AN_QUEUE_MAX : cap;
+    w->take = take;
+    w->finish = finish;
+    w->drop = drop;
     atomic_init(&w->quit, false);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    if (!w->c.frame || !w->c.out || pthread_create(&w->thread, NULL, audio_main, w) != 0) {
+    if (!w->c.frame || !w->c.out || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         av_frame_free(&w->c.frame);
         av_frame_free(&w->c.out);
         pthread_mutex_destroy(&w->mu);
         pthread_cond_destroy(&w->cv);
         free(w);
-        return -1;
+        return NULL;
     }
-    c->audio = w;
-    return 0;
+    return w;
 }
 
-/* Queue the packet (moved from pkt) for the audio thread, waiting while
- * the queue is full; -1 with c->e set if the thread has failed. */
-static int audio_push(an_ctx *c, AVPacket *pkt)
+/* Queue a job (owned from now on) for w, waiting while its queue is full;
+ * -1 with c->e set if the worker has failed. */
+static int worker_push(an_ctx *c, an_worker *w, void *job)
 {
-    an_audio *w = c->audio;
-    AVPacket *p = av_packet_alloc();
-    if (!p)
-        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: out of memory", c->path);
-    av_packet_move_ref(p, pkt);
     pthread_mutex_lock(&w->mu);
-    while (w->n == AN_AUDIO_QUEUE && !w->done)
+    while (w->n == w->cap && !w->done)
         pthread_cond_wait(&w->cv, &w->mu);
     bool failed = w->done;
     if (!failed) {
-        w->q[(w->head + w->n) % AN_AUDIO_QUEUE] = p;
+        w->q[(w->head + w->n) % w->cap] = job;
         w->n++;
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
     if (failed) {
-        av_packet_free(&p);
+        w->drop(job);
         *c->e = w->e;
         return -1;
     }
     return 0;
 }
 
-/* Wait for the audio thread (quit: tell it to stop first) and take back
- * the sound's state; -1 with c->e set if it failed. */
-static int audio_join(an_ctx *c, bool quit)
+/* Wait for the worker (quit: tell it to stop first) and drop the jobs it
+ * left; the caller then takes its part back from w->c and frees it
+ * (worker_free). The worker's result: 0, or -1 with c->e set (not when
+ * told to quit). */
+static int worker_join(an_ctx *c, an_worker *w, bool quit)
 {
-    an_audio *w = c->audio;
-    if (!w)
-        return 0;
     pthread_mutex_lock(&w->mu);
     w->end = true;
     if (quit)
@@ -833,8 +855,71 @@ static int audio_join(an_ctx *c, bool quit)
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    for (unsigned i = 0; i < AN_AUDIO_QUEUE; i++)
-        av_packet_free(&w->q[i]);
+    for (unsigned i = 0; i < w->n; i++) {
+        unsigned k = (w->head + i) % w->cap;
+        w->drop(w->q[k]);
+        w->q[k] = NULL;
+    }
+    w->n = 0;
+    c->decode_errors += w->c.decode_errors;
+    c->corrupt_frames += w->c.corrupt_frames;
+    if (w->rc < 0 && !quit)
+        *c->e = w->e;
+    return w->rc;
+}
+
+static void worker_free(an_worker **pw)
+{
+    an_worker *w = *pw;
+    av_frame_free(&w->c.frame);
+    av_frame_free(&w->c.out);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+    *pw = NULL;
+}
+
+/* The sound's thread: fed the packets, drains its decoder and graph. */
+static int audio_take(an_ctx *c, void *job)
+{
+    AVPacket *pkt = job;
+    int rc = decode(c, &c->a, pkt);
+    av_packet_free(&pkt);
+    return rc;
+}
+
+static int audio_finish(an_ctx *c)
+{
+    int rc = decode(c, &c->a, NULL);
+    if (rc < 0)
+        return rc;
+    rc = audio_graph_end(c);
+    return rc < 0 ? fail_av(c, VB_ERR_INTERNAL, rc, "audio filter") : 0;
+}
+
+static void packet_drop(void *job)
+{
+    AVPacket *p = job;
+    av_packet_free(&p);
+}
+
+/* Queue the packet (moved from pkt) for the sound's thread. */
+static int audio_push(an_ctx *c, AVPacket *pkt)
+{
+    AVPacket *p = av_packet_alloc();
+    if (!p)
+        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: out of memory", c->path);
+    av_packet_move_ref(p, pkt);
+    return worker_push(c, c->audio, p);
+}
+
+/* Wait for the sound's thread and take back the sound's state. */
+static int audio_join(an_ctx *c, bool quit)
+{
+    an_worker *w = c->audio;
+    if (!w)
+        return 0;
+    int rc = worker_join(c, w, quit);
     an_ctx *a = &w->c;
     c->a = a->a;
     c->silence = a->silence;
@@ -842,18 +927,75 @@ static int audio_join(an_ctx *c, bool quit)
     c->peak = a->peak;
     c->loud_blocks = a->loud_blocks;
     c->loud_every = a->loud_every;
-    c->decode_errors += a->decode_errors;
-    c->corrupt_frames += a->corrupt_frames;
-    av_frame_free(&a->frame);
-    av_frame_free(&a->out);
-    int rc = w->rc;
-    if (rc < 0 && !quit)
-        *c->e = w->e;
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
-    free(w);
-    c->audio = NULL;
+    worker_free(&c->audio);
     return rc;
+}
+
+/* The picture's thread: the frames in order, each looked at then
+ * released. The graph is ended by the reader once the thread is done
+ * (the end of the picture is known there). */
+static int picture_take(an_ctx *c, void *job)
+{
+    AVFrame *f = job;
+    int rc = video_look(c, f);
+    av_frame_free(&f);
+    return rc;
+}
+
+static void frame_drop(void *job)
+{
+    AVFrame *f = job;
+    av_frame_free(&f);
+}
+
+/* Hand the decoded frame (its reference moved) to the picture's thread. */
+static int picture_push(an_ctx *c, AVFrame *f)
+{
+    AVFrame *p = av_frame_alloc();
+    if (!p)
+        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: out of memory", c->path);
+    av_frame_move_ref(p, f);
+    return worker_push(c, c->picture, p);
+}
+
+/* Wait for the picture's thread and take back what it looked at: the
+ * graph (still to be ended) and the runs. */
+static int picture_join(an_ctx *c, bool quit)
+{
+    an_worker *w = c->picture;
+    if (!w)
+        return 0;
+    int rc = worker_join(c, w, quit);
+    const an_stream *p = &w->c.v;
+    an_stream *s = &c->v;
+    s->graph = p->graph;
+    s->src = p->src;
+    s->sink = p->sink;
+    s->sink2 = p->sink2;
+    s->width = p->width;
+    s->height = p->height;
+    s->format = p->format;
+    s->graph_on = p->graph_on;
+    s->black_on = p->black_on;
+    s->black_th = p->black_th;
+    s->last_pts = p->last_pts;
+    s->last_end = p->last_end;
+    c->black = w->c.black;
+    c->freeze = w->c.freeze;
+    worker_free(&c->picture);
+    return rc;
+}
+
+/* Decoded pictures queued for the look: enough to ride out the look's
+ * hiccups (a graph rebuilt, the thread waiting for a core), few enough
+ * that a large picture does not hold much memory: 8 frames, at most
+ * about 64 MiB of them, at least 2. */
+static unsigned picture_queue(const an_stream *s)
+{
+    const AVCodecParameters *par = s->st->codecpar;
+    double bytes = fmax(1.0, 3.0 * par->width * par->height);
+    double n = floor(64.0 * 1024 * 1024 / bytes);
+    return n >= 8 ? 8 : n <= 2 ? 2 : (unsigned)n;
 }
 
 /* ---- opening ---- */
@@ -1076,6 +1218,7 @@ static void summarise(an_ctx *c, int read_error)
 static void ctx_free(an_ctx *c)
 {
     audio_join(c, true);
+    picture_join(c, true);
     avfilter_graph_free(&c->v.graph);
     avfilter_graph_free(&c->a.graph);
     avcodec_free_context(&c->v.dec);
@@ -1094,8 +1237,20 @@ static int run(an_ctx *c)
 {
     analyse_result *r = c->r;
     int read_error = 0, rc;
-    if (c->a.dec && c->v.dec && c->threads != 1 && audio_start(c) != 0)
-        return vb_fail(c->e, VB_ERR_INTERNAL, "%s: cannot start the audio thread", c->path);
+    /* More than one core: the sound, and the look at the picture, each
+     * on a thread of its own, so that the reader only reads and feeds
+     * the decoders (with one core, the workers keep the cores busy). */
+    if (c->a.dec && c->v.dec && c->threads != 1) {
+        c->audio = worker_start(c, AN_QUEUE_MAX, audio_take, audio_finish, packet_drop);
+        if (!c->audio)
+            return vb_fail(c->e, VB_ERR_INTERNAL, "%s: cannot start the audio thread", c->path);
+    }
+    if (c->v.dec && c->threads != 1 && !c->cfg->no_picture_filters) {
+        c->picture = worker_start(c, picture_queue(&c->v), picture_take, NULL, frame_drop);
+        if (!c->picture)
+            return vb_fail(c->e, VB_ERR_INTERNAL, "%s: cannot start the picture thread",
+                           c->path);
+    }
     for (;;) {
         if (stopping(c))
             return reader_failed(c);
@@ -1131,6 +1286,8 @@ static int run(an_ctx *c)
     }
     if (c->v.dec && decode(c, &c->v, NULL) < 0)
         return -1;
+    if (picture_join(c, false) < 0)
+        return -1;
     /* the audio thread has drained its decoder and graph */
     bool threaded = c->audio != NULL;
     if (threaded && audio_join(c, false) < 0)
@@ -1154,7 +1311,8 @@ static int run(an_ctx *c)
 }
 
 int analyse_decode_file(const char *path, const analyse_config *cfg, int threads,
-                        mediaio_clock *clk, analyse_result **out, vb_error *e)
+                        mediaio_clock *clk, const atomic_bool *cancel, analyse_result **out,
+                        vb_error *e)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, quiet_logs);
@@ -1178,6 +1336,7 @@ int analyse_decode_file(const char *path, const analyse_config *cfg, int threads
     c.keyframes = cfg->mode == ANALYSE_KEYFRAMES;
     c.threads = threads > 0 ? threads : 0;
     c.clk = clk;
+    c.cancel = cancel;
     c.v.index = c.a.index = -1;
     c.pkt = av_packet_alloc();
     c.frame = av_frame_alloc();
