@@ -25,6 +25,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,8 +230,20 @@ static int queue_fail(vb_error *e, int code, const char *what, const char *msg, 
     return vb_fail(e, code, "%s: %s", what, buf);
 }
 
+/* hiredis writes with write(): on a connection the server has cut
+ * (CLIENT KILL, a restart) a second write raises SIGPIPE, whose default
+ * ends the process (exit 141) where the EPIPE is an error reconnecting
+ * handles. Ignored once for the process (libcurl, the other network
+ * user, sends with MSG_NOSIGNAL anyway). */
+static void queue_ignore_sigpipe(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+}
+
 static int queue_connect(queue *q, vb_error *e)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, queue_ignore_sigpipe);
     if (q->c)
         redisFree(q->c);
     q->c = redisConnectWithTimeout(q->u.host, q->u.port, queue_tv(QUEUE_CONNECT_TIMEOUT));
