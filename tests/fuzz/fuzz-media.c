@@ -118,7 +118,7 @@ static void analyse(rule_report *rr, mediaio_clock *clk, size_t size)
     ac.mode = size & 2 ? ANALYSE_KEYFRAMES : ANALYSE_FULL;
     analyse_result *a = NULL;
     vb_error e = {0};
-    if (analyse_file(clip, &ac, 1, clk, &a, &e) != 0) {
+    if (analyse_file(clip, &ac, 1, clk, NULL, &a, &e) != 0) {
         need_message("analyse_file", &e);
         return;
     }
