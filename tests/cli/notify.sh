@@ -239,11 +239,13 @@ n_before=$(ls "$T/hooks" | wc -l)
 check "resume without --notify: exit 4 (the budget again)" [ $? -eq 4 ]
 check "... none sent" [ "$(ls "$T/hooks" | wc -l)" -eq "$n_before" ]
 check "... a note says why" grep -q "recorded as $HTTPD_URL/\.\.\. only.*--notify URL" "$T/res1.err"
+# Which job the budget left is the scheduler's (b3 mostly, b2 under ASan).
+LEFT=$("$PYTHON3" -c 'import json,sys; done = {i["source"] for i in json.load(open(sys.argv[1]))["items"] if i["status"] == "done"}; print(" ".join(sorted({"kling:b1", "kling:b2", "kling:b3"} - done)))' "$T/ob/summary/batch_report.json")
 "$VBATCH" resume --job-id "$BID" --output "$T/ob" --budget 0 --quiet \
     --notify "$HTTPD_URL/hook/resumed" 2> "$T/res2.err"
 check "resume --notify: exit 0" [ $? -eq 0 ]
-check "resume --notify: the last job's item.completed, then batch.completed" \
-    verify_gen resumed 1 batch.completed 0 '{"kling:b3": "done"}'
+check "resume --notify: the last job's item.completed, then batch.completed ($LEFT)" \
+    verify_gen resumed 1 batch.completed 0 "{\"$LEFT\": \"done\"}"
 kling_stats "$T/mock.json"
 check "nothing paid twice but the retried job" pyjson "$T/mock.json" \
     'd["tasks_created"] == 7 and max(d["tasks_per_external_id"].values()) == 1'
