@@ -601,10 +601,85 @@ static int open_input(mediaio *io, const AVInputFormat *fmt)
     return rc;
 }
 
+/* EBML's magic and a DocType of "matroska" or "webm" inside its header:
+ * what matroska_probe answers with the best score, searched the same way. */
+static bool sniff_matroska(const unsigned char *b, int n)
+{
+    if (n < 5 || b[0] != 0x1a || b[1] != 0x45 || b[2] != 0xdf || b[3] != 0xa3)
+        return false;
+    int len = 1;
+    uint64_t size = b[4];
+    while (len <= 8 && !(size & 0x80 >> (len - 1)))
+        len++;
+    if (len > 8 || 4 + len > n)
+        return false;
+    size &= (0x80 >> (len - 1)) - 1;
+    for (int i = 1; i < len; i++)
+        size = size << 8 | b[4 + i];
+    int start = 4 + len, end = n;
+    /* All of the header must be there, unless its size is "unknown". */
+    if (size + 1 != (uint64_t)1 << (7 * len)) {
+        if (size > (uint64_t)(n - start))
+            return false;
+        end = start + (int)size;
+    }
+    static const char *const doctypes[] = { "matroska", "webm" };
+    for (size_t d = 0; d < VB_ARRAY_LEN(doctypes); d++) {
+        int k = (int)strlen(doctypes[d]);
+        for (int i = start; i + k <= end; i++)
+            if (memcmp(b + i, doctypes[d], k) == 0)
+                return true;
+    }
+    return false;
+}
+
+/* A transport stream's sync byte every 188 bytes (192 for M2TS, after a
+ * 4-byte time code) over the first SNIFF_TS_PACKETS packets, or over the
+ * whole of a shorter file: chance would make that one time in 2^80. */
+#define SNIFF_TS_PACKETS 10
+static bool sniff_ts(const unsigned char *b, int n, int64_t size)
+{
+    static const int strides[2][2] = { { 188, 0 }, { 192, 4 } };
+    for (int s = 0; s < 2; s++) {
+        int stride = strides[s][0], off = strides[s][1], k = 0;
+        while (k < SNIFF_TS_PACKETS && off + k * stride < n && b[off + k * stride] == 0x47)
+            k++;
+        if (k == SNIFF_TS_PACKETS || (k >= 2 && (int64_t)off + k * stride >= size))
+            return true;
+    }
+    return false;
+}
+
+/* The demuxer the first bytes prove, where libavformat's probe would
+ * name the same one: a Matroska/WebM header (whatever the file's name),
+ * a transport stream named as one. The probe asks each of libavformat's
+ * ~350 demuxers in turn (about 1M instructions a file); these files
+ * make most of a batch that is not MP4. The bytes stay in the I/O
+ * buffer, read again from it by the demuxer. */
+static const AVInputFormat *sniffed_format(mediaio *io)
+{
+    unsigned char b[SNIFF_TS_PACKETS * 192 + 4];
+    int n = avio_read(io->pb, b, sizeof b);
+    if (avio_seek(io->pb, 0, SEEK_SET) != 0 || n <= 0)
+        return NULL;
+    if (sniff_matroska(b, n))
+        return av_find_input_format("matroska");
+    const char *dot = strrchr(io->path, '.');
+    if (!dot || strchr(dot, '/'))
+        return NULL;
+    static const char *const ts[] = { "ts", "m2ts", "mts", "m2t" };
+    for (size_t i = 0; i < VB_ARRAY_LEN(ts); i++)
+        if (strcasecmp(dot + 1, ts[i]) == 0)
+            return sniff_ts(b, n, io->size) ? av_find_input_format("mpegts") : NULL;
+    return NULL;
+}
+
 int mediaio_demux(mediaio *io, vb_error *e)
 {
     /* On failure it frees the context, but not our I/O context. */
     const AVInputFormat *fmt = named_format(io->path);
+    if (!fmt)
+        fmt = sniffed_format(io);
     int rc = AVERROR_INVALIDDATA, score = AVPROBE_SCORE_MAX;
     if (fmt) {
         /* Its header parsed: as sure as a probe's best score (a forced

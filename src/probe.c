@@ -987,6 +987,19 @@ static int ts_probe(AVFormatContext *fc, int64_t size, char **why)
         if (!ok && !*why)
             *why = vb_xasprintf("stream %u: %s", i, ts_why(t, st, size));
     }
+    /* A stream the PMT left without a codec (data, as ffmpeg's M2TS
+     * muxer writes AAC) is named by the demuxer from its packets, and a
+     * stream can appear with them: the packets read are gone, so only
+     * find_stream_info from the start sees what ffprobe's does. */
+    for (unsigned i = 0; ok && i < fc->nb_streams; i++) {
+        enum AVMediaType type = fc->streams[i]->codecpar->codec_type;
+        if ((i >= n || (!ts[i].video && !ts[i].audio)) &&
+            (type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO)) {
+            ok = false;
+            *why = vb_xasprintf("stream %u: %s known only from its packets", i,
+                                i >= n ? "a stream" : "a codec");
+        }
+    }
     if (ok) {
         for (unsigned i = 0; i < n; i++) {
             ts_stream *t = &ts[i];

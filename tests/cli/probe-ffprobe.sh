@@ -126,6 +126,52 @@ for m in mkv-named.mp4 ts-named.mov webm-named.M4V webm10-named.mkv; do
     check "$m: agrees with ffprobe" "$PYTHON3" "$TOP_SRCDIR/tests/lib/compare-ffprobe.py" "$T/$m.ff.json" "$T/$m.vb.json"
 done
 pyjson "$T/mkv-named.mp4.vb.json" 'd[0]["format"].startswith("matroska")' || fail "Matroska named .mp4 probed as Matroska"
+
+# The first bytes name the demuxer without libavformat's probe when they
+# prove it: a Matroska/WebM header (whatever the name), a transport
+# stream named as one (188- or 192-byte packets). Where they do not
+# (an MP4 named .ts, a TS of two packets, sync bytes that stop), the
+# probe decides, as ffprobe's does.
+cp "$CLIPS/h264_aac_720p.mp4" "$T/mp4-named.ts"
+cp "$CLIPS/vp9_opus.webm" "$T/webm-named.ts"
+cp "$CLIPS/h264_ntsc.mkv" "$T/mkv-named.avi"
+ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine \
+    -t 1 -c:v libx264 -c:a aac -f mpegts -mpegts_m2ts_mode 1 "$T/bluray.m2ts" || fail "cannot make an M2TS"
+ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine \
+    -t 1 -c:v libx264 -c:a ac3 -f mpegts -mpegts_m2ts_mode 1 "$T/bluray-ac3.m2ts" || fail "cannot make an M2TS"
+for m in mp4-named.ts webm-named.ts mkv-named.avi bluray.m2ts bluray-ac3.m2ts; do
+    ffprobe -v error -show_format -show_streams -of json "$T/$m" > "$T/$m.ff.json"
+    "$VBATCH" probe --format json "$T/$m" > "$T/$m.vb.json"
+    check "$m: probe exits 0" [ $? -eq 0 ]
+    check "$m: agrees with ffprobe" "$PYTHON3" "$TOP_SRCDIR/tests/lib/compare-ffprobe.py" "$T/$m.ff.json" "$T/$m.vb.json"
+done
+pyjson "$T/bluray.m2ts.vb.json" 'd[0]["format"] == "mpegts"' || fail "M2TS probed as MPEG-TS"
+pyjson "$T/mp4-named.ts.vb.json" 'd[0]["format"].startswith("mov")' || fail "MP4 named .ts probed as MP4"
+# A .ts of 2 packets of sync bytes followed by noise, one of noise with a
+# sync byte every 188 bytes for 9 packets only, and real TSs of 2 and 5
+# packets (the whole file in sync): the verdict ffprobe gives, whether
+# it opens them or not.
+head -c 376 "$CLIPS/h264_aac.ts" > "$T/sync2.ts"
+head -c 200000 /dev/urandom >> "$T/sync2.ts"
+"$PYTHON3" -c 'import os, sys
+b = bytearray(os.urandom(188 * 40))
+for k in range(9): b[188 * k] = 0x47
+open(sys.argv[1], "wb").write(b)' "$T/sync9.ts"
+head -c 376 "$CLIPS/h264_aac.ts" > "$T/short2.ts"
+head -c 940 "$CLIPS/h264_aac.ts" > "$T/short5.ts"
+for m in sync2.ts sync9.ts short2.ts short5.ts; do
+    if ffprobe -v error -show_format -show_streams -of json "$T/$m" > "$T/$m.ff.json" 2>/dev/null; then
+        "$VBATCH" probe --format json "$T/$m" > "$T/$m.vb.json"
+        check "$m: ffprobe opens it, so does vbatch, with the same facts" \
+            "$PYTHON3" "$TOP_SRCDIR/tests/lib/compare-ffprobe.py" "$T/$m.ff.json" "$T/$m.vb.json"
+    else
+        "$VBATCH" probe --format json "$T/$m" > "$T/$m.vb.json" 2>/dev/null
+        pyjson "$T/$m.vb.json" '"error" in d[0] and "format" not in d[0]' ||
+            fail "$m: ffprobe cannot open it, vbatch gives no error"
+    fi
+done
+pyjson "$T/short5.ts.vb.json" 'd[0]["format"] == "mpegts"' || fail "a TS of 5 packets probed as MPEG-TS"
+pyjson "$T/sync9.ts.vb.json" '"error" in d[0]' || fail "noise with 9 sync bytes refused"
 pyjson "$T/ts-named.mov.vb.json" 'd[0]["format"] == "mpegts"' || fail "MPEG-TS named .mov probed as MPEG-TS"
 
 # The fast path is taken: with --verbose every file read through
@@ -144,16 +190,19 @@ done
 # shellcheck disable=SC2086
 "$VBATCH" probe --verbose --format json $fast "$T/long.ts" "$T/ts-named.mp4" "$T/ts-h264-named.mkv" \
     "$T/mkv-named.mp4" "$T/ts-named.mov" "$T/webm-named.M4V" "$T/webm10-named.mkv" \
+    "$T/mp4-named.ts" "$T/webm-named.ts" "$T/mkv-named.avi" "$T/bluray-ac3.m2ts" \
     > "$T/fast.json" 2> "$T/fast.err"
 check "fast-path clips probe exit 0" [ $? -eq 0 ]
-nfast=$(($(echo $fast | wc -w) + 7))
+nfast=$(($(echo $fast | wc -w) + 11))
 check "no fast-path clip needs find_stream_info" \
     grep -qx "vbatch: 0 of $nfast files needed the decoders' stream information (slow path)" "$T/fast.err"
 check "no fast-path clip named as slow" sh -c "! grep -q 'slow path):' '$T/fast.err'"
 "$VBATCH" probe -v --format json "$CLIPS/mpeg2_interlaced.ts" "$CLIPS/h264_interlaced_rate.ts" \
-    "$CLIPS/aac_22k.ts" "$CLIPS/prores_pcm.mov" "$CLIPS/h264_aac_8s.ts" > /dev/null 2> "$T/slow.err"
+    "$CLIPS/aac_22k.ts" "$CLIPS/prores_pcm.mov" "$CLIPS/h264_aac_8s.ts" "$T/bluray.m2ts" \
+    > /dev/null 2> "$T/slow.err"
 check "fallback clips probe exit 0" [ $? -eq 0 ]
-check "fallbacks counted" grep -qx "vbatch: 5 of 5 files needed the decoders' stream information (slow path)" "$T/slow.err"
+check "fallbacks counted" grep -qx "vbatch: 6 of 6 files needed the decoders' stream information (slow path)" "$T/slow.err"
+check "bluray.m2ts: slow for its AAC named by the demuxer from its packets" grep -q "bluray.m2ts: .*slow path): stream 1: a codec known only from its packets" "$T/slow.err"
 check "mpeg2_interlaced.ts: slow for being interlaced" grep -q "mpeg2_interlaced.ts: read with the decoders' stream information (slow path): stream 0: interlaced" "$T/slow.err"
 check "h264_interlaced_rate.ts: slow for its rate in the window" grep -q "h264_interlaced_rate.ts: .*slow path): stream 0: no constant standard frame rate in the decode times of find_stream_info's window" "$T/slow.err"
 check "aac_22k.ts: slow for SBR" grep -q "aac_22k.ts: .*slow path): stream 0: AAC at 24 kHz or less" "$T/slow.err"
