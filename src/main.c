@@ -11,6 +11,7 @@
 
 #include <ini.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,8 +119,25 @@ static int run(int argc, char **argv)
     return rc;
 }
 
+/* glibc hands heap memory back once 128 KiB of it is free at the top,
+ * and maps every block of 128 KiB or more afresh until its dynamic
+ * threshold has risen. Each file probed or decoded allocates and frees
+ * the demuxer's, parsers' and decoders' buffers of a few hundred KiB, so
+ * that memory was returned and faulted in again file after file: a third
+ * of `vbatch probe`'s CPU time on a mixed folder (83,000 page faults for
+ * 2,000 files, 2,500 with this). Blocks under 4 MiB (a 1080p picture)
+ * now come from the heap, and up to 16 MiB of it is kept free. */
+static void tune_malloc(void)
+{
+#ifdef M_MMAP_THRESHOLD
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 16 << 20);
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    tune_malloc();
     char *cmdline = cmd_join_argv(argc, argv);
     vb_command_line = cmdline;
     int rc = run(argc, argv);
