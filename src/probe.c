@@ -401,6 +401,9 @@ typedef struct ts_stream {
                                      step or no time, or the window could not be read */
     int64_t scan_dts, scan_time;  /* progressive, ts_scan: the last PES's time, -1: none
                                      yet; the time scanned */
+    int64_t scan_from;            /* ts_scan: where its last packet read before starts */
+    int64_t read_bytes;           /* video: the packet bytes av_read_frame gave */
+    bool no_dts;                  /* video: a packet without a decode time */
     int primaries, transfer, matrix;  /* its colour description, 0: none */
     int64_t bit_rate;             /* audio: the parser's, after its frames */
     bool rate_varies;             /* audio: a later frame's differed */
@@ -633,6 +636,8 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVStream
             t->dur = pkt->duration;
         else if (pkt->duration != t->dur)
             t->dur_varies = true;
+        t->read_bytes += pkt->size;
+        t->no_dts |= pkt->dts == AV_NOPTS_VALUE;
         if (pkt->dts != AV_NOPTS_VALUE) {
             if (t->dts_count > 0) {
                 int64_t d = pkt->dts - t->last_dts;
@@ -741,7 +746,10 @@ static AVRational ts_frame_rate(const AVStream *st, int64_t step)
  * past the first decode time, 8 MB of the stream's packets, or the whole
  * file; not through the demuxer and its parser but from the TS packets
  * themselves, the stream's PES headers only (a few dozen instructions a
- * packet). Every PES must carry a decode time one step after the last:
+ * packet), on from the PES of the last packet av_read_frame gave (the
+ * steps before it were all the step; a packet without a decode time
+ * there leaves the file to find_stream_info, which counts no step for
+ * it). Every PES must carry a decode time one step after the last:
  * one of two frames shows as a doubled step, one without a time, a lost
  * sync or a PES header split over TS packets leave it to find_stream_info
  * (steps_vary). The 7.5 s hold the window when the demuxer's frame
@@ -753,7 +761,7 @@ static AVRational ts_frame_rate(const AVStream *st, int64_t step)
 static bool ts_scan_wanted(const ts_stream *t)
 {
     return t->video && !t->interlaced && t->dts_count >= TS_FPS_FRAMES && t->step > 0 &&
-           !t->steps_vary && !t->window_done;
+           !t->no_dts && t->last_pos >= 0 && !t->steps_vary && !t->window_done;
 }
 
 /* A PES header's 33-bit time (ISO 13818-1 2.4.3.7). */
@@ -763,10 +771,15 @@ static int64_t ts_pes_time(const uint8_t *b)
            ((int64_t)(b[2] >> 1) << 15) | ((int64_t)b[3] << 7) | (b[4] >> 1);
 }
 
-/* One TS packet (188 bytes from its sync byte) of a stream scanned;
- * true once the stream's window is read or has failed. */
-static bool ts_scan_packet(ts_stream *t, const AVStream *st, const uint8_t *p)
+/* One TS packet (188 bytes from its sync byte, at byte at of the file)
+ * of a stream scanned; true once the stream's window is read or has
+ * failed. The scan of a stream starts at the PES of the last packet
+ * av_read_frame gave (scan_from), whose time must be that packet's. */
+static bool ts_scan_packet(ts_stream *t, const AVStream *st, const uint8_t *p, int64_t at,
+                           int stride)
 {
+    if (at < t->scan_from)
+        return false;
     int afc = p[3] >> 4 & 3;
     int h = 4 + ((afc & 2) ? 1 + p[4] : 0);
     if (!(afc & 1) || h >= 188)
@@ -780,17 +793,21 @@ static bool ts_scan_packet(ts_stream *t, const AVStream *st, const uint8_t *p)
             return true;
         }
         int64_t dts = ts_pes_time(q + (flags == 3 ? 14 : 9));
-        if (t->scan_dts >= 0) {
-            int64_t d = (dts - t->scan_dts) & ((1LL << 33) - 1);    /* across a wrap */
-            if (d != t->step) {
-                t->steps_vary = true;
-                return true;
-            }
-            t->scan_time += d;
+        int64_t d = (dts - (t->scan_dts >= 0 ? t->scan_dts : t->last_dts)) & ((1LL << 33) - 1);
+        /* mod 2^33: across a wrap; an M2TS packet's position is that of
+         * the 4 bytes before its sync byte */
+        if (t->scan_dts >= 0 ? d != t->step : at - t->scan_from > stride - 188 || d != 0) {
+            t->steps_vary = true;
+            return true;
         }
+        if (t->scan_dts >= 0)
+            t->scan_time += d;
         t->scan_dts = dts;
         if ((double)t->scan_time * av_q2d(st->time_base) >= TS_IL_SECONDS)
             t->window_done = true;
+    } else if (t->scan_dts < 0) {
+        t->steps_vary = true;                   /* scan_from was no PES start */
+        return true;
     }
     if (t->video_bytes >= TS_MAX_BYTES)
         t->window_done = true;
@@ -813,27 +830,32 @@ static int ts_scan_sync(const uint8_t *b, int len, int *stride)
     return -1;
 }
 
-/* Reads the window of each progressive video stream (ts_scan_wanted)
- * from the file's start: window_done when all of it was read with one
- * step, steps_vary otherwise. The demuxer's reads then start with a
- * seek (ts_tail's), or the file is opened again. */
+/* Reads the rest of the window of each progressive video stream
+ * (ts_scan_wanted) on from its last packet read: window_done when all
+ * of it was read with one step, steps_vary otherwise. The demuxer's
+ * reads then start with a seek (ts_tail's), or the file is opened
+ * again. */
 static void ts_scan(AVFormatContext *fc, ts_stream *ts, unsigned n)
 {
     /* the streams still read and their PIDs, apart: the loop below
      * runs once a TS packet */
     unsigned *idx = vb_xcalloc(n, sizeof *idx), left = 0;
     int *pids = vb_xcalloc(n, sizeof *pids);
+    int64_t base = INT64_MAX;                   /* the file offset of buf[0] */
     for (unsigned i = 0; i < n; i++)
         if (ts_scan_wanted(&ts[i])) {
-            ts[i].scan_dts = -1;
-            ts[i].scan_time = 0;
-            ts[i].video_bytes = 0;
+            ts[i].scan_dts = -1;                /* the steps so far were all t->step */
+            ts[i].scan_time = ts[i].step * (ts[i].dts_count - 1);
+            ts[i].scan_from = ts[i].last_pos;
+            ts[i].video_bytes = ts[i].read_bytes;
+            if (ts[i].last_pos < base)
+                base = ts[i].last_pos;
             pids[left] = fc->streams[i]->id;
             idx[left++] = i;
         }
     int cap = 204 * TS_SCAN_PACKETS, have = 0, stride = 0, off = -1;
     uint8_t *buf = left ? vb_xmalloc((size_t)cap) : NULL;
-    if (buf && fc->pb && avio_seek(fc->pb, 0, SEEK_SET) == 0) {
+    if (buf && fc->pb && avio_seek(fc->pb, base, SEEK_SET) == base) {
         have = avio_read(fc->pb, buf, cap);
         off = have > 0 ? ts_scan_sync(buf, have, &stride) : -1;
     }
@@ -849,7 +871,7 @@ static void ts_scan(AVFormatContext *fc, ts_stream *ts, unsigned n)
             for (unsigned j = 0; j < left; j++)
                 if (pids[j] == pid) {
                     unsigned i = idx[j];
-                    if (ts_scan_packet(&ts[i], fc->streams[i], p)) {
+                    if (ts_scan_packet(&ts[i], fc->streams[i], p, base + off, stride)) {
                         left--;
                         pids[j] = pids[left];
                         idx[j] = idx[left];
@@ -862,6 +884,7 @@ static void ts_scan(AVFormatContext *fc, ts_stream *ts, unsigned n)
         int keep = have > off ? have - off : 0;
         memmove(buf, buf + have - keep, (size_t)keep);
         off -= have - keep;
+        base += have - keep;
         have = keep;
         int r = avio_read(fc->pb, buf + have, cap - have);
         if (r <= 0) {
