@@ -356,7 +356,8 @@ static void header_timings(AVFormatContext *fc, int64_t size)
  * last PES time plus one frame). Packets are read as find_stream_info
  * would read them before it looks at the rate: until each video stream
  * has 20 frame steps; interlaced H.264 and HEVC on to the end of
- * find_stream_info's window (ts_interlaced).
+ * find_stream_info's window (ts_interlaced); the rest of a progressive
+ * stream's window is read for its PES times only (ts_scan).
  *
  * H.264's and HEVC's sample aspect ratio and colour are in the SPS's
  * VUI, which their parsers do not export: probe-h264.c and probe-hevc.c
@@ -392,8 +393,17 @@ typedef struct ts_stream {
                                      a field picture or a repeat other than a frame's */
     int64_t first_dts;            /* interlaced: the window's start */
     int64_t last_pos;             /* video: the last packet's byte position */
-    int64_t video_bytes;          /* interlaced: packet bytes read */
-    bool window_done;             /* interlaced: find_stream_info's whole window was read */
+    int64_t video_bytes;          /* interlaced: packet bytes read; progressive: scanned */
+    bool window_done;             /* find_stream_info's whole window was read */
+    int64_t dur;                  /* video: the demuxer's duration of its first packet */
+    bool dur_varies;              /* video: a later packet's differed */
+    bool steps_vary;              /* progressive: a PES of the window (ts_scan) had another
+                                     step or no time, or the window could not be read */
+    int64_t scan_dts, scan_time;  /* progressive, ts_scan: the last PES's time, -1: none
+                                     yet; the time scanned */
+    int64_t scan_from;            /* ts_scan: where its last packet read before starts */
+    int64_t read_bytes;           /* video: the packet bytes av_read_frame gave */
+    bool no_dts;                  /* video: a packet without a decode time */
     int primaries, transfer, matrix;  /* its colour description, 0: none */
     int64_t bit_rate;             /* audio: the parser's, after its frames */
     bool rate_varies;             /* audio: a later frame's differed */
@@ -622,6 +632,12 @@ static void ts_packet(ts_stream *t, const AVCodecParameters *par, const AVStream
     t->seen = true;
     if (t->video) {
         t->last_pos = pkt->pos;
+        if (first)
+            t->dur = pkt->duration;
+        else if (pkt->duration != t->dur)
+            t->dur_varies = true;
+        t->read_bytes += pkt->size;
+        t->no_dts |= pkt->dts == AV_NOPTS_VALUE;
         if (pkt->dts != AV_NOPTS_VALUE) {
             if (t->dts_count > 0) {
                 int64_t d = pkt->dts - t->last_dts;
@@ -719,6 +735,173 @@ static AVRational ts_frame_rate(const AVStream *st, int64_t step)
         }
     }
     return none;
+}
+
+/* Progressive video: find_stream_info's r_frame_rate is the time base
+ * over the gcd of the decode-time steps of every packet in its window
+ * (ff_rfps_calculate), its avg_frame_rate the window's frames over their
+ * durations: the first TS_FPS_FRAMES give them only when the step stays
+ * the same to the window's end (a rate that doubles after 2 s is its
+ * double). That window is read here as ts_interlaced's is bounded: 7.5 s
+ * past the first decode time, 8 MB of the stream's packets, or the whole
+ * file; not through the demuxer and its parser but from the TS packets
+ * themselves, the stream's PES headers only (a few dozen instructions a
+ * packet), on from the PES of the last packet av_read_frame gave (the
+ * steps before it were all the step; a packet without a decode time
+ * there leaves the file to find_stream_info, which counts no step for
+ * it). Every PES must carry a decode time one step after the last:
+ * one of two frames shows as a doubled step, one without a time, a lost
+ * sync or a PES header split over TS packets leave it to find_stream_info
+ * (steps_vary). The 7.5 s hold the window when the demuxer's frame
+ * duration, which find_stream_info adds up against its 5-7 s, is the
+ * step: ts_probe sees it is for the first packets (the later ones are
+ * not looked at: an SPS that shortens it later is taken on trust). */
+#define TS_SCAN_PACKETS 512
+
+static bool ts_scan_wanted(const ts_stream *t)
+{
+    return t->video && !t->interlaced && t->dts_count >= TS_FPS_FRAMES && t->step > 0 &&
+           !t->no_dts && t->last_pos >= 0 && !t->steps_vary && !t->window_done;
+}
+
+/* A PES header's 33-bit time (ISO 13818-1 2.4.3.7). */
+static int64_t ts_pes_time(const uint8_t *b)
+{
+    return ((int64_t)(b[0] >> 1 & 7) << 30) | ((int64_t)b[1] << 22) |
+           ((int64_t)(b[2] >> 1) << 15) | ((int64_t)b[3] << 7) | (b[4] >> 1);
+}
+
+/* One TS packet (188 bytes from its sync byte, at byte at of the file)
+ * of a stream scanned; true once the stream's window is read or has
+ * failed. The scan of a stream starts at the PES of the last packet
+ * av_read_frame gave (scan_from), whose time must be that packet's. */
+static bool ts_scan_packet(ts_stream *t, const AVStream *st, const uint8_t *p, int64_t at,
+                           int stride)
+{
+    if (at < t->scan_from)
+        return false;
+    int afc = p[3] >> 4 & 3;
+    int h = 4 + ((afc & 2) ? 1 + p[4] : 0);
+    if (!(afc & 1) || h >= 188)
+        return false;                           /* no payload: the demuxer skips it too */
+    t->video_bytes += 188 - h;
+    if (p[1] & 0x40) {                          /* a PES starts */
+        const uint8_t *q = p + h;
+        int m = 188 - h, flags = m >= 9 ? q[7] >> 6 : 0;
+        if (m < 19 || q[0] || q[1] || q[2] != 1 || (q[6] & 0xc0) != 0x80 || flags < 2) {
+            t->steps_vary = true;
+            return true;
+        }
+        int64_t dts = ts_pes_time(q + (flags == 3 ? 14 : 9));
+        int64_t d = (dts - (t->scan_dts >= 0 ? t->scan_dts : t->last_dts)) & ((1LL << 33) - 1);
+        /* mod 2^33: across a wrap; an M2TS packet's position is that of
+         * the 4 bytes before its sync byte */
+        if (t->scan_dts >= 0 ? d != t->step : at - t->scan_from > stride - 188 || d != 0) {
+            t->steps_vary = true;
+            return true;
+        }
+        if (t->scan_dts >= 0)
+            t->scan_time += d;
+        t->scan_dts = dts;
+        if ((double)t->scan_time * av_q2d(st->time_base) >= TS_IL_SECONDS)
+            t->window_done = true;
+    } else if (t->scan_dts < 0) {
+        t->steps_vary = true;                   /* scan_from was no PES start */
+        return true;
+    }
+    if (t->video_bytes >= TS_MAX_BYTES)
+        t->window_done = true;
+    return t->window_done;
+}
+
+/* The stride of the file's TS packets (188; 192: M2TS; 204: with
+ * Reed-Solomon bytes) and the first sync byte's offset, from three sync
+ * bytes in a row; -1 when none. */
+static int ts_scan_sync(const uint8_t *b, int len, int *stride)
+{
+    static const int strides[] = { 188, 192, 204 };
+    for (int o = 0; o < 204 && o < len; o++)
+        for (int k = 0; k < 3; k++)
+            if (o + 2 * strides[k] < len && b[o] == 0x47 && b[o + strides[k]] == 0x47 &&
+                b[o + 2 * strides[k]] == 0x47) {
+                *stride = strides[k];
+                return o;
+            }
+    return -1;
+}
+
+/* Reads the rest of the window of each progressive video stream
+ * (ts_scan_wanted) on from its last packet read: window_done when all
+ * of it was read with one step, steps_vary otherwise. The demuxer's
+ * reads then start with a seek (ts_tail's), or the file is opened
+ * again. */
+static void ts_scan(AVFormatContext *fc, ts_stream *ts, unsigned n)
+{
+    /* the streams still read and their PIDs, apart: the loop below
+     * runs once a TS packet */
+    unsigned *idx = vb_xcalloc(n, sizeof *idx), left = 0;
+    int *pids = vb_xcalloc(n, sizeof *pids);
+    int64_t base = INT64_MAX;                   /* the file offset of buf[0] */
+    for (unsigned i = 0; i < n; i++)
+        if (ts_scan_wanted(&ts[i])) {
+            ts[i].scan_dts = -1;                /* the steps so far were all t->step */
+            ts[i].scan_time = ts[i].step * (ts[i].dts_count - 1);
+            ts[i].scan_from = ts[i].last_pos;
+            ts[i].video_bytes = ts[i].read_bytes;
+            if (ts[i].last_pos < base)
+                base = ts[i].last_pos;
+            pids[left] = fc->streams[i]->id;
+            idx[left++] = i;
+        }
+    int cap = 204 * TS_SCAN_PACKETS, have = 0, stride = 0, off = -1;
+    uint8_t *buf = left ? vb_xmalloc((size_t)cap) : NULL;
+    if (buf && fc->pb && avio_seek(fc->pb, base, SEEK_SET) == base) {
+        have = avio_read(fc->pb, buf, cap);
+        off = have > 0 ? ts_scan_sync(buf, have, &stride) : -1;
+    }
+    bool eof = false;
+    while (off >= 0 && left > 0) {
+        for (; left > 0 && have - off >= 188; off += stride) {
+            const uint8_t *p = buf + off;
+            if (p[0] != 0x47) {
+                off = -1;                       /* lost sync: the demuxer's to find again */
+                break;
+            }
+            int pid = (p[1] & 0x1f) << 8 | p[2];
+            for (unsigned j = 0; j < left; j++)
+                if (pids[j] == pid) {
+                    unsigned i = idx[j];
+                    if (ts_scan_packet(&ts[i], fc->streams[i], p, base + off, stride)) {
+                        left--;
+                        pids[j] = pids[left];
+                        idx[j] = idx[left];
+                    }
+                    break;
+                }
+        }
+        if (off < 0 || left == 0)
+            break;
+        int keep = have > off ? have - off : 0;
+        memmove(buf, buf + have - keep, (size_t)keep);
+        off -= have - keep;
+        base += have - keep;
+        have = keep;
+        int r = avio_read(fc->pb, buf + have, cap - have);
+        if (r <= 0) {
+            eof = true;
+            break;
+        }
+        have += r;
+    }
+    for (unsigned j = 0; j < left; j++) {
+        if (eof)
+            ts[idx[j]].window_done = true;      /* the whole file was read */
+        else
+            ts[idx[j]].steps_vary = true;
+    }
+    free(buf);
+    free(pids);
+    free(idx);
 }
 
 /* Each stream's end as estimate_timings_from_pts finds it: the largest
@@ -820,6 +1003,13 @@ static const char *ts_why(const ts_stream *t, const AVStream *st, int64_t size)
             return t->interlaced ? "no constant standard frame rate in the decode times of "
                                    "find_stream_info's window"
                                  : "no constant standard frame rate in its first decode times";
+        if (!t->interlaced && (t->dur_varies || (t->dur != 0 && t->dur != t->step)))
+            return "a frame duration of the codec's other than its decode-time step "
+                   "(find_stream_info's avg_frame_rate is the codec's)";
+        if (!t->interlaced && (t->steps_vary || !t->window_done))
+            return "a decode-time step in find_stream_info's window other than its first "
+                   "frames' (its r_frame_rate comes from all of them), or a PES without a "
+                   "time there";
         return "its sequence header or SPS was not read, or disagrees with the parser";
     }
     if (t->aac) {
@@ -956,6 +1146,8 @@ static int ts_probe(AVFormatContext *fc, int64_t size, char **why)
         fc->flags = saved_flags;
     }
     av_packet_free(&pkt);
+    if (ok)
+        ts_scan(fc, ts, n);
 
     /* Every fact, or the slow path. */
     for (unsigned i = 0; ok && i < n; i++) {
@@ -966,7 +1158,9 @@ static int ts_probe(AVFormatContext *fc, int64_t size, char **why)
                  t->width > 0 &&
                  t->height > 0 && t->format >= 0 &&
                  (t->interlaced ? t->window_done && !t->odd
-                                : t->structure != AV_PICTURE_STRUCTURE_TOP_FIELD &&
+                                : t->window_done && !t->steps_vary && !t->dur_varies &&
+                                  (t->dur == 0 || t->dur == t->step) &&
+                                  t->structure != AV_PICTURE_STRUCTURE_TOP_FIELD &&
                                   t->structure != AV_PICTURE_STRUCTURE_BOTTOM_FIELD &&
                                   (t->field_order == AV_FIELD_PROGRESSIVE || t->sps_progressive)) &&
                  ts_frame_rate(st, t->step).num > 0 && st->start_time != AV_NOPTS_VALUE;

@@ -54,13 +54,18 @@ pyjson "$T/vp9_444.mkv.vb.json" 'd[0]["streams"][0]["pix_fmt"] == "yuv444p" and 
 # 720x288 at 50) with find_stream_info's whole window read; interlaced
 # MPEG-2, AAC at 22.05 kHz (maybe HE-AAC) and interlaced H.264 whose rate
 # doubles after 2 s through find_stream_info, as an 8 s AAC track (its
-# bit rate from libav's default 5 s window, as ffprobe's).
+# bit rate from libav's default 5 s window, as ffprobe's), and so
+# progressive H.264 and MPEG-2 whose rate doubles after the first 21
+# frames (ffprobe's r_frame_rate is the gcd of every decode-time step of
+# its window): two encodes joined, whose first frames and SPS say 25
+# (the window's PES times read), and one whose SPS says 50 (the codec's
+# frame duration, not the step).
 # A longer TS: its last 250 kB hold only its end (the duration's window).
 for c in h264_aac.ts hevc10_ac3.ts mpeg2_ac3_wide.ts mpeg2_709_mp3.ts mpeg2_interlaced.ts \
          h264_1080_ac3.ts h264_interlaced.ts h264_full_sar.ts h264_444p10.ts h264_422.ts \
          h264_aac_mono.ts h264_aac51.ts aac_22k.ts hevc_hdr_aac.ts hevc_422.ts hevc_444_full.ts \
          hevc_full.ts hevc_interlaced.ts h264_interlaced_aac.ts h264_interlaced_rate.ts hevc_fields.ts \
-         h264_aac_8s.ts; do
+         h264_aac_8s.ts h264_rate_concat.ts mpeg2_rate_concat.ts h264_rate_vfr.ts; do
     media_make "$CLIPS" "$c" || exit 99
 done
 "$FFMPEG" -nostdin -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=720x576:rate=25 \
@@ -75,7 +80,8 @@ for f in "$CLIPS/h264_aac.ts" "$CLIPS/hevc10_ac3.ts" "$CLIPS/mpeg2_ac3_wide.ts" 
          "$CLIPS/h264_aac51.ts" "$CLIPS/aac_22k.ts" "$CLIPS/hevc_hdr_aac.ts" "$CLIPS/hevc_422.ts" \
          "$CLIPS/hevc_444_full.ts" "$CLIPS/hevc_full.ts" "$CLIPS/hevc_interlaced.ts" \
          "$CLIPS/h264_interlaced_aac.ts" "$CLIPS/h264_interlaced_rate.ts" "$CLIPS/hevc_fields.ts" \
-         "$CLIPS/h264_aac_8s.ts" "$T/ts-named.mp4" "$T/ts-h264-named.mkv"; do
+         "$CLIPS/h264_aac_8s.ts" "$CLIPS/h264_rate_concat.ts" "$CLIPS/mpeg2_rate_concat.ts" \
+         "$CLIPS/h264_rate_vfr.ts" "$T/ts-named.mp4" "$T/ts-h264-named.mkv"; do
     c=$(basename "$f")
     ffprobe -v error -show_format -show_streams -of json "$f" > "$T/$c.ff.json"
     "$VBATCH" probe --format json "$f" > "$T/$c.vb.json"
@@ -101,6 +107,10 @@ pyjson "$T/hevc_fields.ts.vb.json" 'd[0]["streams"][0]["height"] == 288 and d[0]
     fail "HEVC fields at 50"
 pyjson "$T/h264_interlaced_rate.ts.vb.json" 'd[0]["streams"][0]["r_frame_rate"] == "50/1"' ||
     fail "H.264 interlaced, its rate doubled after 2 s: ffprobe's 50"
+for c in h264_rate_concat.ts mpeg2_rate_concat.ts h264_rate_vfr.ts; do
+    pyjson "$T/$c.vb.json" 'd[0]["streams"][0]["r_frame_rate"] == "50/1" and d[0]["streams"][0]["avg_frame_rate"] == "50/1"' ||
+        fail "$c: progressive, its rate doubled after 2 s: ffprobe's 50"
+done
 
 # Values the suite was built to have (a second look, independent of ffprobe).
 pyjson "$T/rotated.mp4.vb.json" 'd[0]["streams"][0]["display_width"] == 720 and d[0]["streams"][0]["display_height"] == 1280' ||
@@ -210,6 +220,17 @@ check "h264_aac_8s.ts: slow for its AAC's average" grep -q "h264_aac_8s.ts: .*sl
 check "prores_pcm.mov: slow for its pixel format" grep -q "prores_pcm.mov: .*slow path): stream 0 (prores): no pixel format" "$T/slow.err"
 "$VBATCH" probe --format json "$CLIPS/aac_22k.ts" > /dev/null 2> "$T/quiet.err"
 check "no slow-path lines without --verbose" [ ! -s "$T/quiet.err" ]
+# Progressive TS whose rate changes after the first 21 frames: a step of
+# the window's PES times, or the codec's frame duration, other than the
+# first frames' step.
+"$VBATCH" probe -v --format json "$CLIPS/h264_rate_concat.ts" "$CLIPS/mpeg2_rate_concat.ts" \
+    "$CLIPS/h264_rate_vfr.ts" > /dev/null 2> "$T/rate.err"
+check "rate-change clips probe exit 0" [ $? -eq 0 ]
+check "rate-change fallbacks counted" grep -qx "vbatch: 3 of 3 files needed the decoders' stream information (slow path)" "$T/rate.err"
+for c in h264_rate_concat.ts mpeg2_rate_concat.ts; do
+    check "$c: slow for a step of its window" grep -q "$c: .*slow path): stream 0: a decode-time step in find_stream_info's window other than its first frames'" "$T/rate.err"
+done
+check "h264_rate_vfr.ts: slow for the codec's frame duration" grep -q "h264_rate_vfr.ts: .*slow path): stream 0: a frame duration of the codec's other than its decode-time step" "$T/rate.err"
 
 # Several files in one call, one of them bad: a JSON array with an error entry, exit 3.
 printf 'not a video' > "$T/bad.mp4"

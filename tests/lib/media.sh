@@ -11,6 +11,22 @@ _ff() {
     "$FFMPEG" -nostdin -hide_banner -loglevel error -y "$@"
 }
 
+# _concat_rate OUT OPTION...: 2 s at 25 fps then 2 s at 50 (320x240 and a
+# tone, unless the options say -an), encoded apart with the options and
+# joined by the concat demuxer into one MPEG-TS
+_concat_rate() {
+    _co=$1; shift
+    _ff -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine=frequency=700:sample_rate=48000 \
+        -t 2 "$@" -shortest "$_co.a.ts" &&
+    _ff -f lavfi -i testsrc2=size=320x240:rate=50 -f lavfi -i sine=frequency=700:sample_rate=48000 \
+        -t 2 "$@" -shortest "$_co.b.ts" &&
+    printf "file '%s'\nfile '%s'\n" "$(basename "$_co.a.ts")" "$(basename "$_co.b.ts")" > "$_co.txt" &&
+    _ff -f concat -safe 0 -i "$_co.txt" -c copy "$_co"
+    _crc=$?
+    rm -f "$_co.a.ts" "$_co.b.ts" "$_co.txt"
+    return $_crc
+}
+
 # media_make DIR NAME
 media_make() {
     _d=$1; _n=$2; _final="$_d/$_n"
@@ -128,6 +144,16 @@ media_make() {
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 4 \
             -vf "setpts='if(lt(N,50),N,50+(N-50)*0.5)/25/TB'" -r 50 -fps_mode vfr -c:v libx264 \
             -preset ultrafast -flags +ildct+ilme -x264-params interlaced=1:tff=1 -pix_fmt yuv420p "$_o" ;;
+    h264_rate_vfr.ts)    # progressive H.264 whose frames come twice as often after 2 s (past
+                         # the first 21); the SPS says 50: ffprobe's rates are 50
+        _ff -f lavfi -i testsrc2=size=320x240:rate=25 -t 4 \
+            -vf "setpts='if(lt(N,50),N,50+(N-50)*0.5)/25/TB'" -r 50 -fps_mode vfr -c:v libx264 \
+            -preset ultrafast -pix_fmt yuv420p "$_o" ;;
+    h264_rate_concat.ts) # 2 s of H.264 at 25 fps, then 2 s at 50 (two encodes joined): the
+                         # first 21 frames and the first SPS say 25, ffprobe's rates are 50
+        _concat_rate "$_o" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -an ;;
+    mpeg2_rate_concat.ts) # the same in MPEG-2 video, with MP2
+        _concat_rate "$_o" -c:v mpeg2video -b:v 1M -c:a mp2 ;;
     h264_full_sar.ts)    # H.264 full range (yuvj420p), 16:15 pixels, no audio
         _ff -f lavfi -i testsrc2=size=720x576:rate=25 -t 2 -vf setsar=16/15 -c:v libx264 -preset ultrafast \
             -pix_fmt yuvj420p "$_o" ;;
