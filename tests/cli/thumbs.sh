@@ -106,6 +106,11 @@ print("; ".join(bad) or "sheet ok")
 sys.exit(1 if bad else 0)
 PY2
 }
+for item in h264_aac_720p rotated anamorphic; do
+    pyjson "$OUT/$item/metadata/qc.json" \
+        "any(c['rule'] == 'thumbnails' and c['verdict'] == 'pass' and c['value'] == '4 of 4 readable' for c in d['checks'])" \
+        || fail "$item: the thumbnails read back: 4 of 4 readable, 240 px wide JPEG"
+done
 check "h264_aac_720p: the contact sheet's grid, cells and label strips" sheet_check h264_aac_720p
 check "thumbnails are baseline JPEG (not progressive)" \
     [ "$(hdr "$OUT/h264_aac_720p/thumbnails/thumb-01.jpg" jpeg-multiscan)" = 0 ]
@@ -206,6 +211,9 @@ EOF
     pyjson "$O/h264_aac_720p/metadata/thumbnails.json" \
         "[t['requested'] for t in d['thumbnails']][:2] == [1.0, 4.5] and 5.9 < d['thumbnails'][2]['requested'] < 6 and abs(d['thumbnails'][2]['actual'] - 5.96) < 0.001" \
         || fail "$fmt: times sorted and clamped to the last frame"
+    pyjson "$O/h264_aac_720p/metadata/qc.json" \
+        "any(c['rule'] == 'thumbnails' and c['verdict'] == 'pass' and c['value'] == '3 of 3 readable' for c in d['checks'])" \
+        || fail "$fmt: the thumbnails read back: 3 of 3 readable, 160 px wide $fmt"
     check "$fmt: contact sheet is a JPEG" [ "$(hdr "$O/h264_aac_720p/contact.jpg" vips-loader)" = jpegload ]
     check "$fmt: contact sheet 3 across" between "$(hdr "$O/h264_aac_720p/contact.jpg" width)" 480 520
 done
