@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <vips/vips.h>
+/* After stdio.h, which it needs. */
+#include <jpeglib.h>
 
 /* How far black avoidance looks, each way. */
 #define BLACK_SEARCH_SECONDS 2.0
@@ -813,9 +816,89 @@ static const char *format_ext(int format)
     return format == THUMB_WEBP ? "webp" : format == THUMB_PNG ? "png" : "jpg";
 }
 
+/* libjpeg reports errors through error_exit, which must not return: back
+ * to jpeg_rgb with the message. */
+typedef struct jpeg_fail {
+    struct jpeg_error_mgr mgr;
+    jmp_buf back;
+    char msg[JMSG_LENGTH_MAX];
+} jpeg_fail;
+
+static void jpeg_fail_exit(j_common_ptr c)
+{
+    jpeg_fail *f = (jpeg_fail *)c->err;
+    f->mgr.format_message(c, f->msg);
+    longjmp(f->back, 1);
+}
+
+static void jpeg_fail_quiet(j_common_ptr c, int level)
+{
+    (void)c; (void)level;
+}
+
+/* An 8-bit RGB memory image as baseline JPEG, straight from its rows with
+ * the libjpeg libvips itself uses and the settings vips_jpegsave takes
+ * from ours (no JFIF or metadata marker, standard Huffman tables, 4:2:0
+ * below quality 90): the same bytes. libvips's save spent as long again
+ * as the encoding itself on building its pipeline for a picture this
+ * small. *buf is malloc'd. */
+static int jpeg_rgb(VipsImage *im, int q, unsigned char **buf, unsigned long *len,
+                    vb_error *e)
+{
+    struct jpeg_compress_struct c;
+    jpeg_fail f;
+    *buf = NULL;
+    *len = 0;
+    c.err = jpeg_std_error(&f.mgr);
+    f.mgr.error_exit = jpeg_fail_exit;
+    f.mgr.emit_message = jpeg_fail_quiet;
+    if (setjmp(f.back)) {
+        jpeg_destroy_compress(&c);
+        free(*buf);
+        *buf = NULL;
+        return vb_fail(e, VB_ERR_INTERNAL, "cannot encode the thumbnail: %s", f.msg);
+    }
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, buf, len);
+    c.image_width = (JDIMENSION)vips_image_get_width(im);
+    c.image_height = (JDIMENSION)vips_image_get_height(im);
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, q, TRUE);
+    c.optimize_coding = FALSE;
+    c.write_JFIF_header = FALSE;
+    c.write_Adobe_marker = FALSE;
+    if (q >= 90) {
+        c.comp_info[0].h_samp_factor = 1;
+        c.comp_info[0].v_samp_factor = 1;
+    }
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = (JSAMPROW)VIPS_IMAGE_ADDR(im, 0, (int)c.next_scanline);
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    return 0;
+}
+
 /* Encode in memory, then write through a temporary name. */
 static int save_image(VipsImage *im, int format, int quality, const char *path, vb_error *e)
 {
+    if (format == THUMB_JPEG && vips_image_get_bands(im) == 3 &&
+        vips_image_get_format(im) == VIPS_FORMAT_UCHAR &&
+        vips_image_get_coding(im) == VIPS_CODING_NONE && im->data &&
+        (im->dtype == VIPS_IMAGE_SETBUF || im->dtype == VIPS_IMAGE_SETBUF_FOREIGN)) {
+        unsigned char *jb;
+        unsigned long jl;
+        int q = quality < 1 ? 1 : quality > 100 ? 100 : quality;
+        if (jpeg_rgb(im, q, &jb, &jl, e) != 0)
+            return -1;
+        int rc = util_write_atomic(path, jb, (size_t)jl, e);
+        free(jb);
+        return rc;
+    }
     void *buf = NULL;
     size_t len = 0;
     int rc;
