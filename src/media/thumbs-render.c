@@ -564,67 +564,70 @@ static int avoid_black(dec *d, double t, AVFrame *tmp, const char *path, vb_erro
     return moved;
 }
 
-/* The sums of each kx source pixels of row r added to out[0..ow): the
- * common factors by SWAR on whole words (four bytes summed in a 32-bit
- * word in three steps), in blocks of 16 the compiler vectorises; ow is a
+/* The sums of each kx of the ow * kx column sums in acc into out, as
+ * their rounded means (n pixels each, a power of two when shift >= 0):
+ * for the common factors by SWAR (four 16-bit sums in a 64-bit word
+ * added in two steps), in blocks of 16 the compiler vectorises; ow is a
  * multiple of 16. */
-static void box_row_add(const uint8_t *restrict r, int ow, int kx, uint16_t *restrict out)
+static void box_row_out(const uint16_t *restrict acc, int ow, int kx, unsigned n, int shift,
+                        uint8_t *restrict o)
 {
-    if (kx == 4) {
-        for (int x = 0; x < ow; x += 16)
-            for (int i = 0; i < 16; i++) {
-                uint32_t w;
-                memcpy(&w, r + 4 * (x + i), 4);
-                w = (w & 0x00FF00FFu) + ((w >> 8) & 0x00FF00FFu);
-                out[x + i] = (uint16_t)(out[x + i] + (w & 0xFFFFu) + (w >> 16));
-            }
-    } else if (kx == 2) {
-        for (int x = 0; x < ow; x += 16)
-            for (int i = 0; i < 16; i++) {
-                uint16_t w;
-                memcpy(&w, r + 2 * (x + i), 2);
-                out[x + i] = (uint16_t)(out[x + i] + (w & 0xFFu) + (w >> 8));
-            }
-    } else if (kx == 8) {
+    unsigned half = n / 2;
+    if (kx == 4 && shift >= 0) {
         for (int x = 0; x < ow; x += 16)
             for (int i = 0; i < 16; i++) {
                 uint64_t w;
-                memcpy(&w, r + 8 * (x + i), 8);
-                w = (w & 0x00FF00FF00FF00FFu) + ((w >> 8) & 0x00FF00FF00FF00FFu);
-                w = (w & 0x0000FFFF0000FFFFu) + ((w >> 16) & 0x0000FFFF0000FFFFu);
-                out[x + i] = (uint16_t)(out[x + i] + (w & 0xFFFFFFFFu) + (w >> 32));
+                memcpy(&w, acc + 4 * (x + i), 8);
+                w += w >> 16;
+                uint32_t v = (uint32_t)(w & 0xFFFFu) + (uint32_t)((w >> 32) & 0xFFFFu);
+                o[x + i] = (uint8_t)((v + half) >> shift);
+            }
+    } else if (kx == 2 && shift >= 0) {
+        for (int x = 0; x < ow; x += 16)
+            for (int i = 0; i < 16; i++) {
+                uint32_t w;
+                memcpy(&w, acc + 2 * (x + i), 4);
+                o[x + i] = (uint8_t)(((w & 0xFFFFu) + (w >> 16) + half) >> shift);
             }
     } else {
         for (int x = 0; x < ow; x++) {
             unsigned v = 0;
             for (int i = 0; i < kx; i++)
-                v += r[kx * x + i];
-            out[x] = (uint16_t)(out[x] + v);
+                v += acc[kx * x + i];
+            o[x] = (uint8_t)((v + half) / n);
         }
     }
 }
 
 /* One plane shrunk by whole factors kx, ky: each output pixel the
  * rounded mean of the kx x ky source pixels it covers, which is what
- * area averaging comes to at a whole factor. acc holds ow sums. */
+ * area averaging comes to at a whole factor. The ky rows are summed
+ * column by column first (16-bit lanes, vectorised; kx * ky <= 256, so
+ * no sum overflows), then each kx of those. acc holds ow * kx sums. */
 static void box_shrink_plane(const uint8_t *src, ptrdiff_t sls, int ow, int oh, int kx, int ky,
                              uint16_t *restrict acc, uint8_t *dst, ptrdiff_t dls)
 {
-    unsigned n = (unsigned)(kx * ky), half = n / 2;
+    unsigned n = (unsigned)(kx * ky);
     int shift = (n & (n - 1)) == 0 ? __builtin_ctz(n) : -1;
+    int iw = ow * kx;
     for (int y = 0; y < oh; y++) {
         const uint8_t *r = src + (ptrdiff_t)y * ky * sls;
-        memset(acc, 0, (size_t)ow * sizeof *acc);
-        for (int j = 0; j < ky; j++, r += sls)
-            box_row_add(r, ow, kx, acc);
-        uint8_t *restrict o = dst + (ptrdiff_t)y * dls;
-        if (shift >= 0)
-            for (int x = 0; x < ow; x += 16)
+        for (int x = 0; x < iw; x += 16) {
+            const uint8_t *restrict p = r + x;
+            uint16_t *restrict a = acc + x;
+            for (int i = 0; i < 16; i++)
+                a[i] = p[i];
+        }
+        for (int j = 1; j < ky; j++) {
+            r += sls;
+            for (int x = 0; x < iw; x += 16) {
+                const uint8_t *restrict p = r + x;
+                uint16_t *restrict a = acc + x;
                 for (int i = 0; i < 16; i++)
-                    o[x + i] = (uint8_t)((acc[x + i] + half) >> shift);
-        else
-            for (int x = 0; x < ow; x++)
-                o[x] = (uint8_t)((acc[x] + half) / n);
+                    a[i] = (uint16_t)(a[i] + p[i]);
+            }
+        }
+        box_row_out(acc, ow, kx, n, shift, dst + (ptrdiff_t)y * dls);
     }
 }
 
