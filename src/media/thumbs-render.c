@@ -942,47 +942,130 @@ static void fmt_stamp(char *b, size_t n, double t)
 #define SHEET_BORDER 4
 #define SHEET_BG 24
 
-/* The tile's time in white on a darkened strip along its bottom, drawn
- * into the sheet's pixels at (x0, y0) (3 bands, `stride` bytes a row).
- * The text comes from libvips as a coverage mask; a tile that can not be
- * labelled (no fonts) goes in bare. */
-static void label_tile(uint8_t *sheet, size_t stride, int x0, int y0, int w, int h, double t)
+/* A text's coverage mask from libvips (dpi 72: the font size is in
+ * pixels), or NULL (no fonts): *w x *h bytes, g_free'd by the caller. */
+static uint8_t *label_mask(const char *text, int px, int *w, int *h)
 {
-    char text[32];
-    fmt_stamp(text, sizeof text, t);
-    int px = w / 18;
-    px = px < 9 ? 9 : px > 32 ? 32 : px;
     char font[64];
     snprintf(font, sizeof font, "sans bold %d", px);
     VipsImage *mask = NULL;
     uint8_t *m = NULL;
     size_t msize = 0;
-    /* dpi 72: the font size is in pixels. */
     if (vips_text(&mask, text, "font", font, "dpi", 72, NULL) == 0 &&
         vips_image_get_bands(mask) == 1 && vips_image_get_format(mask) == VIPS_FORMAT_UCHAR)
         m = vips_image_write_to_memory(mask, &msize);
     vips_error_clear();
     if (m) {
-        int tw = vips_image_get_width(mask), th = vips_image_get_height(mask);
-        int sh = th + px / 2;
-        int pad = px / 3, ty = (sh - th) / 2;
-        for (int y = 0; sh < h && y < sh; y++) {
-            uint8_t *row = sheet + (size_t)(y0 + h - sh + y) * stride + (size_t)x0 * 3;
-            int my = y - ty;
-            const uint8_t *mrow = my >= 0 && my < th ? m + (size_t)my * tw : NULL;
-            for (int x = 0; x < w; x++) {
-                int a = mrow && x >= pad && x - pad < tw ? mrow[x - pad] : 0;
-                for (int c = 0; c < 3; c++) {
-                    /* Darkened to 30 %, then white laid over by coverage. */
-                    int v = row[3 * x + c] * 3 / 10;
-                    row[3 * x + c] = (uint8_t)((255 * a + v * (255 - a) + 127) / 255);
-                }
-            }
-        }
-        g_free(m);
+        *w = vips_image_get_width(mask);
+        *h = vips_image_get_height(mask);
     }
     if (mask)
         g_object_unref(mask);
+    return m;
+}
+
+static int label_px(int w)
+{
+    int px = w / 18;
+    return px < 9 ? 9 : px > 32 ? 32 : px;
+}
+
+/* The tile's time in white on a darkened strip along its bottom, drawn
+ * into the sheet's pixels at (x0, y0) (3 bands, `stride` bytes a row):
+ * columns mx .. mx + tw of the th-row coverage mask m (mstride a row). */
+static void label_draw(uint8_t *sheet, size_t stride, int x0, int y0, int w, int h, int px,
+                       const uint8_t *m, int mstride, int mx, int tw, int th)
+{
+    int sh = th + px / 2;
+    int pad = px / 3, ty = (sh - th) / 2;
+    for (int y = 0; sh < h && y < sh; y++) {
+        uint8_t *row = sheet + (size_t)(y0 + h - sh + y) * stride + (size_t)x0 * 3;
+        int my = y - ty;
+        const uint8_t *mrow = my >= 0 && my < th ? m + (size_t)my * mstride + mx : NULL;
+        for (int x = 0; x < w; x++) {
+            int a = mrow && x >= pad && x - pad < tw ? mrow[x - pad] : 0;
+            for (int c = 0; c < 3; c++) {
+                /* Darkened to 30 %, then white laid over by coverage. */
+                int v = row[3 * x + c] * 3 / 10;
+                row[3 * x + c] = (uint8_t)((255 * a + v * (255 - a) + 127) / 255);
+            }
+        }
+    }
+}
+
+/* One tile's label from a mask of its own; a tile that can not be
+ * labelled (no fonts) goes in bare. */
+static void label_tile(uint8_t *sheet, size_t stride, int x0, int y0, int w, int h, double t)
+{
+    char text[32];
+    fmt_stamp(text, sizeof text, t);
+    int px = label_px(w), tw = 0, th = 0;
+    uint8_t *m = label_mask(text, px, &tw, &th);
+    if (m)
+        label_draw(sheet, stride, x0, y0, w, h, px, m, tw, 0, tw, th);
+    g_free(m);
+}
+
+/* All the sheet's labels from one mask: their texts in one line, wide
+ * gaps between them, cut apart at those gaps (each text's own columns;
+ * the line's rows). Laying out text costs libvips ~0.6M instructions a
+ * call, whatever its length. false (nothing drawn) where the tiles'
+ * font sizes differ or the cut does not give one piece a label: each
+ * is then labelled alone. */
+static bool label_all(uint8_t *sheet, size_t stride, const int *x0, const int *y0,
+                      const int *w, const int *h, const thumbs_result *r)
+{
+    size_t n = r->n;
+    int px = label_px(w[0]);
+    for (size_t i = 1; i < n; i++)
+        if (label_px(w[i]) != px)
+            return false;
+    char *text = vb_xcalloc(n, 40);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strcat(text, "      ");
+        char one[32];
+        fmt_stamp(one, sizeof one, r->t[i].actual);
+        strcat(text, one);
+    }
+    int mw = 0, mh = 0;
+    uint8_t *m = label_mask(text, px, &mw, &mh);
+    free(text);
+    if (!m)
+        return false;
+    /* Ink columns in runs; a gap of half the font size or more ends one
+     * (the widest inside a label, around a '1', is a fifth of it). */
+    int *from = vb_xcalloc(n, sizeof *from), *to = vb_xcalloc(n, sizeof *to);
+    size_t k = 0;
+    int gap = px, last = -1;
+    bool ok = true;
+    for (int x = 0; x < mw && ok; x++) {
+        bool ink = false;
+        for (int y = 0; y < mh && !ink; y++)
+            ink = m[(size_t)y * mw + x] != 0;
+        if (!ink) {
+            gap++;
+            continue;
+        }
+        if (gap >= px / 2 || last < 0) {
+            if (k == n)
+                ok = false;
+            else
+                from[k++] = x;
+        }
+        if (ok)
+            to[k - 1] = x + 1;
+        gap = 0;
+        last = x;
+    }
+    if (ok && k == n)
+        for (size_t i = 0; i < n; i++)
+            label_draw(sheet, stride, x0[i], y0[i], w[i], h[i], px, m, mw, from[i],
+                       to[i] - from[i], mh);
+    g_free(m);
+    free(from);
+    free(to);
+    return ok && k == n;
 }
 
 /* The contact sheet, composed in one buffer (tiles copied in, labels
@@ -1013,16 +1096,24 @@ static int make_sheet(VipsImage **tiles, const thumbs_result *r, const thumbs_co
     if (!buf)
         return vb_fail(e, VB_ERR_INTERNAL, "out of memory for a %dx%d contact sheet", sw, sh);
     memset(buf, SHEET_BG, stride * (size_t)sh);
+    int *tx = vb_xcalloc(n, sizeof *tx), *ty = vb_xcalloc(n, sizeof *ty);
+    int *tw = vb_xcalloc(n, sizeof *tw), *th = vb_xcalloc(n, sizeof *th);
     for (size_t i = 0; i < n; i++) {
         VipsImage *tile = tiles[i];
-        int w = vips_image_get_width(tile), h = vips_image_get_height(tile);
-        int x0 = SHEET_BORDER + (int)(i % (size_t)across) * (cw + SHEET_GAP);
-        int y0 = SHEET_BORDER + (int)(i / (size_t)across) * (ch + SHEET_GAP);
+        int w = tw[i] = vips_image_get_width(tile), h = th[i] = vips_image_get_height(tile);
+        int x0 = tx[i] = SHEET_BORDER + (int)(i % (size_t)across) * (cw + SHEET_GAP);
+        int y0 = ty[i] = SHEET_BORDER + (int)(i / (size_t)across) * (ch + SHEET_GAP);
         for (int y = 0; y < h; y++)
             memcpy(buf + (size_t)(y0 + y) * stride + (size_t)x0 * 3,
                    VIPS_IMAGE_ADDR(tile, 0, y), (size_t)w * 3);
-        label_tile(buf, stride, x0, y0, w, h, r->t[i].actual);
     }
+    if (!label_all(buf, stride, tx, ty, tw, th, r))
+        for (size_t i = 0; i < n; i++)
+            label_tile(buf, stride, tx[i], ty[i], tw[i], th[i], r->t[i].actual);
+    free(tx);
+    free(ty);
+    free(tw);
+    free(th);
     VipsImage *sheet = vips_image_new_from_memory(buf, stride * (size_t)sh, sw, sh, 3,
                                                   VIPS_FORMAT_UCHAR);
     int rc = sheet ? save_image(sheet, THUMB_JPEG, cfg->quality, path, e)
