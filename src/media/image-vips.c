@@ -94,6 +94,10 @@ static void heif_load(void)
     if (!g_module_open(path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL))
         /* As libvips does with a module that fails: go on without it. */
         return;
+    /* The block (init_vips) is set on the classes there were: again, so
+     * that it holds for the module's loaders as it did when libvips
+     * loaded them before it. */
+    vips_block_untrusted_set(TRUE);
 }
 
 const char *image_vips_version(void)
