@@ -8,11 +8,15 @@
 #include "stage.h"
 #include "writer.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int image_init(int workers, vb_error *e)
 {
@@ -39,6 +43,126 @@ bool image_is_image_name(const char *name)
         if (strcasecmp(dot + 1, exts[i]) == 0)
             return true;
     return false;
+}
+
+static unsigned be16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
+static uint32_t be32(const uint8_t *p) { return (uint32_t)be16(p) << 16 | be16(p + 2); }
+static unsigned le16(const uint8_t *p) { return (unsigned)p[1] << 8 | p[0]; }
+static uint32_t le24(const uint8_t *p) { return (uint32_t)p[2] << 16 | le16(p); }
+
+/* JPEG: the markers up to the first frame header (SOFn). */
+static int quick_jpeg(const uint8_t *b, size_t n, image_info *o)
+{
+    size_t i = 2;
+    while (i + 4 <= n) {
+        if (b[i] != 0xFF)
+            return 1;
+        unsigned m = b[i + 1];
+        if (m == 0xFF) { /* fill */
+            i++;
+            continue;
+        }
+        if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { /* no length */
+            i += 2;
+            continue;
+        }
+        if (m == 0xD8 || m == 0xD9 || m == 0xDA) /* no frame before the scan */
+            return 1;
+        unsigned len = be16(b + i + 2);
+        if (len < 2)
+            return 1;
+        if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+            if (len < 8 || i + 10 > n)
+                return 1;
+            o->height = (int)be16(b + i + 5);
+            o->width = (int)be16(b + i + 7);
+            o->bands = b[i + 9];
+            o->format = vb_xstrdup("jpeg");
+            return o->width > 0 && o->height > 0 && o->bands > 0 ? 0 : 1;
+        }
+        i += 2 + (size_t)len;
+    }
+    return 1;
+}
+
+/* PNG: the IHDR chunk, first after the signature. */
+static int quick_png(const uint8_t *b, size_t n, image_info *o)
+{
+    if (n < 33 || be32(b + 8) != 13 || memcmp(b + 12, "IHDR", 4) != 0)
+        return 1;
+    uint32_t w = be32(b + 16), h = be32(b + 20);
+    /* libvips's bands: grey 1, grey + alpha 2, RGB and palette 3, RGBA 4;
+     * a palette's transparency (tRNS) would make 4: left to libvips. */
+    static const int bands[7] = { 1, 0, 3, 0, 2, 0, 4 };
+    unsigned ct = b[25];
+    if (w == 0 || h == 0 || w > INT32_MAX || h > INT32_MAX || ct > 6 || ct == 3 ||
+        bands[ct] == 0)
+        return 1;
+    o->width = (int)w;
+    o->height = (int)h;
+    o->bands = bands[ct];
+    o->format = vb_xstrdup("png");
+    return 0;
+}
+
+/* WebP: a lossy (VP8) or lossless (VP8L) image alone; the extended
+ * format (VP8X: alpha, animation) is left to libvips. */
+static int quick_webp(const uint8_t *b, size_t n, image_info *o)
+{
+    if (n < 30 || memcmp(b + 8, "WEBP", 4) != 0)
+        return 1;
+    if (memcmp(b + 12, "VP8 ", 4) == 0) {
+        /* The frame tag (3 bytes, bit 0 clear: a key frame), its start
+         * code, then 14-bit width and height. */
+        if ((b[20] & 1) != 0 || b[23] != 0x9D || b[24] != 0x01 || b[25] != 0x2A)
+            return 1;
+        o->width = (int)(le16(b + 26) & 0x3FFF);
+        o->height = (int)(le16(b + 28) & 0x3FFF);
+        o->bands = 3;
+    } else if (memcmp(b + 12, "VP8L", 4) == 0) {
+        uint32_t v = le24(b + 21) | (uint32_t)b[24] << 24;
+        if (b[20] != 0x2F)
+            return 1;
+        o->width = (int)(v & 0x3FFF) + 1;
+        o->height = (int)((v >> 14) & 0x3FFF) + 1;
+        /* The alpha hint: libvips gives 4 bands when it is set. */
+        o->bands = (v >> 28) & 1 ? 4 : 3;
+    } else {
+        return 1;
+    }
+    if (o->width <= 0 || o->height <= 0)
+        return 1;
+    o->format = vb_xstrdup("webp");
+    return 0;
+}
+
+int image_header_quick(const char *path, image_info *out, vb_error *e)
+{
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return vb_fail(e, VB_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    struct stat sb;
+    /* JPEG's frame header follows the tables, a few hundred bytes in. */
+    uint8_t b[4096];
+    ssize_t got = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) ? read(fd, b, sizeof b) : -1;
+    close(fd);
+    if (got < 0)
+        return 1;
+    size_t n = (size_t)got;
+    int rc = 1;
+    if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF)
+        rc = quick_jpeg(b, n, out);
+    else if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0)
+        rc = quick_png(b, n, out);
+    else if (n >= 12 && memcmp(b, "RIFF", 4) == 0)
+        rc = quick_webp(b, n, out);
+    if (rc != 0) {
+        image_info_clear(out);
+        return 1;
+    }
+    out->size = (int64_t)sb.st_size;
+    return 0;
 }
 
 void image_info_clear(image_info *i)

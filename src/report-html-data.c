@@ -23,6 +23,20 @@
 /* Images embedded as data: URIs up to this size. */
 #define HTML_EMBED_MAX_BYTES (400 * 1024)
 
+/* The data: URIs of an item's embedded images, kept out of its JSON
+ * object: jansson would check and escape each of their ~100 kB byte by
+ * byte (most of the report's time), though base64 needs no escaping.
+ * The object holds a token in their place, swapped for the URI as the
+ * text is written (report_html_item_json). */
+typedef struct html_blobs {
+    char *uri[8];
+    size_t n;
+} html_blobs;
+/* "\u0001vbatch-embed-N\u0001" as jansson writes it, with its quotes. */
+#define HTML_BLOB_OPEN "\"\\u0001vbatch-embed-"
+#define HTML_BLOB_CLOSE "\\u0001\""
+
+
 /* A number rounded to 1e-3 (the page shows no more), null if not finite. */
 static json_t *report_html_jnum(double v)
 {
@@ -115,19 +129,25 @@ static json_t *report_html_load(const char *out_dir, const char *folder, const c
     return o;
 }
 
-/* An image of the item: a data: URI when embedding, else a relative URL. */
-static json_t *report_html_image(const char *out_dir, const char *rel, bool embed)
+/* An image of the item: a data: URI when embedding (blobs not NULL: the
+ * URI kept there, a token in the object), else a relative URL. */
+static json_t *report_html_image(const char *out_dir, const char *rel, html_blobs *blobs)
 {
     if (!report_html_safe_rel(rel))
         return NULL;
     char *s = NULL;
-    if (embed && out_dir) {
+    if (blobs && out_dir && blobs->n < VB_ARRAY_LEN(blobs->uri)) {
         char *path = util_path_join(out_dir, rel);
         s = report_html_data_uri(path);
         free(path);
+        if (s) {
+            blobs->uri[blobs->n] = s;
+            char token[48];
+            snprintf(token, sizeof token, "\001vbatch-embed-%zu\001", blobs->n++);
+            return json_string(token);
+        }
     }
-    if (!s)
-        s = report_html_rel_url(rel);
+    s = report_html_rel_url(rel);
     json_t *v = jsonx_str(s);
     free(s);
     return v;
@@ -221,7 +241,7 @@ static void report_html_timeline(json_t *o, const item_record *it, const char *o
 /* The thumbnails' times (frames moved off black marked), the poster (the
  * middle thumbnail) and the contact sheet with its size. */
 static void report_html_thumbs(json_t *o, const item_record *it, const char *out_dir,
-                               bool embed)
+                               html_blobs *embed)
 {
     json_t *th = report_html_load(out_dir, it->folder, "thumbnails.json");
     json_t *list = json_object_get(th, "thumbnails"), *x;
@@ -236,7 +256,7 @@ static void report_html_thumbs(json_t *o, const item_record *it, const char *out
         const char *file = json_string_value(json_object_get(x, "file"));
         if (file && !strchr(file, '/')) {
             char *rel = vb_xasprintf("%s/thumbnails/%s", it->folder, file);
-            report_html_set(t, "src", report_html_image(out_dir, rel, false));
+            report_html_set(t, "src", report_html_image(out_dir, rel, NULL));
             if (i == n / 2)
                 report_html_set(o, "poster", report_html_image(out_dir, rel, embed));
             free(rel);
@@ -341,7 +361,8 @@ static json_t *report_html_note(const item_record *it)
     return NULL;
 }
 
-static json_t *report_html_item_object(const item_record *it, const char *out_dir, bool embed)
+static json_t *report_html_item_object(const item_record *it, const char *out_dir,
+                                       html_blobs *embed)
 {
     json_t *o = json_object();
     const char *cls = report_html_row_class(it);
@@ -388,22 +409,48 @@ static json_t *report_html_item_object(const item_record *it, const char *out_di
 int report_html_item_json(FILE *f, const item_record *it, const char *out_dir, bool embed,
                           vb_error *e)
 {
-    json_t *o = report_html_item_object(it, out_dir, embed);
+    html_blobs blobs = {0};
+    json_t *o = report_html_item_object(it, out_dir, embed ? &blobs : NULL);
     char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(o);
-    if (!text)
+    if (!text) {
+        for (size_t i = 0; i < blobs.n; i++)
+            free(blobs.uri[i]);
         return vb_fail(e, VB_ERR_INTERNAL, "cannot make the HTML report's item data");
+    }
     /* '<' only occurs inside strings: as \u003c no "</script" or "<!--"
-     * can end or confuse the script element */
+     * can end or confuse the script element. A token is written as its
+     * URI in quotes, which is how jansson would have written the URI:
+     * base64 and "data:image/...;base64," hold nothing to escape. */
+    const size_t olen = strlen(HTML_BLOB_OPEN), clen = strlen(HTML_BLOB_CLOSE);
     for (const char *s = text; *s;) {
-        size_t n = strcspn(s, "<");
-        fwrite(s, 1, n, f);
-        s += n;
-        if (*s == '<') {
-            fputs("\\u003c", f);
-            s++;
+        const char *tok = blobs.n ? strstr(s, HTML_BLOB_OPEN) : NULL;
+        const char *stop = tok ? tok : s + strlen(s);
+        while (s < stop) {
+            size_t n = strcspn(s, "<");
+            if (n > (size_t)(stop - s))
+                n = (size_t)(stop - s);
+            fwrite(s, 1, n, f);
+            s += n;
+            if (s < stop) {
+                fputs("\\u003c", f);
+                s++;
+            }
+        }
+        if (!tok)
+            break;
+        char *end;
+        unsigned long k = strtoul(tok + olen, &end, 10);
+        if (end > tok + olen && k < blobs.n && strncmp(end, HTML_BLOB_CLOSE, clen) == 0) {
+            fprintf(f, "\"%s\"", blobs.uri[k]);
+            s = end + clen;
+        } else {
+            fputc('"', f);
+            s = tok + 1;
         }
     }
     free(text);
+    for (size_t i = 0; i < blobs.n; i++)
+        free(blobs.uri[i]);
     return ferror(f) ? vb_fail(e, VB_ERR_IO, "cannot write the HTML report") : 0;
 }

@@ -85,7 +85,17 @@ static void thumbs_check(item *it, const vb_config *cfg, const thumbs_result *tr
     for (size_t i = 0; i < tr->n; i++) {
         char *path = util_path_join(dir, tr->t[i].file);
         t[i].file = tr->t[i].file;
-        if (image_probe(path, cfg->qc.image_max_pixels, &info[i], &err[i]) == 0)
+        /* What vbatch wrote is JPEG, PNG or WebP: its header is read
+         * here; anything else, or a header that does not parse, goes to
+         * libvips, which says what is wrong with it. */
+        int q = image_header_quick(path, &info[i], &err[i]);
+        if (q == 0 && cfg->qc.image_max_pixels > 0 &&
+            (int64_t)info[i].width * info[i].height > cfg->qc.image_max_pixels) {
+            image_info_clear(&info[i]);
+            q = 1;
+        }
+        if (q == 0 || (q == 1 && image_probe(path, cfg->qc.image_max_pixels, &info[i],
+                                             &err[i]) == 0))
             t[i].info = &info[i];
         else
             t[i].error = err[i].msg;

@@ -52,9 +52,7 @@
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
-#include <libavfilter/avfilter.h>
-#include <libavfilter/buffersink.h>
-#include <libavfilter/buffersrc.h>
+#include "avfilter-lazy.h"
 #include <libavformat/avformat.h>
 #include <libavutil/avutil.h>
 #include <libavutil/channel_layout.h>
@@ -1317,6 +1315,8 @@ int analyse_decode_file(const char *path, const analyse_config *cfg, int threads
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, quiet_logs);
     *out = NULL;
+    if (avf_load(e) != 0)
+        return -1;
     double t0 = util_now();
 
     analyse_result *r = vb_xcalloc(1, sizeof *r);

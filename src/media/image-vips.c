@@ -16,11 +16,15 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <gmodule.h>
 #include <vips/vips.h>
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_rc = -1;
 static char init_msg[512];
+/* libvips loads its modules itself: the user set VIPSHOME (init_vips). */
+static bool modules_by_vips;
+static pthread_once_t heif_once = PTHREAD_ONCE_INIT;
 
 /* libvips and the libraries under it (pango, libpng...) report through
  * GLib's log; library code must never print, so the messages are
@@ -33,6 +37,20 @@ static void quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *ms
 
 static void init_vips(void)
 {
+    /* libvips loads every module in its module folder when it starts
+     * (heif, jxl, magick, openslide, poppler: half its start-up), though
+     * we save only formats built into it. It takes that folder from
+     * VIPSHOME: its own prefix gives its own folder, anything else
+     * VIPSHOME/<libdir's last part>, so the prefix spelt with a slash
+     * more names the same prefix (the locale folder is found as before)
+     * and a module folder that does not exist: none loads. heif_load
+     * brings in the one still images need, when they need it. VIPS_INIT
+     * sets VIPSHOME itself (vips_guess_prefix), so this is no less safe.
+     * A VIPSHOME the user set is theirs: their libvips finds its modules
+     * as it always did. */
+    modules_by_vips = g_getenv("VIPSHOME") != NULL;
+    if (!modules_by_vips)
+        g_setenv("VIPSHOME", VB_VIPS_PREFIX "/", TRUE);
     if (VIPS_INIT("vbatch") != 0) {
         snprintf(init_msg, sizeof init_msg, "cannot start libvips: %s",
                  vips_error_buffer());
@@ -62,6 +80,24 @@ int image_vips_init(int workers, vb_error *e)
     if (init_rc != 0)
         return vb_fail(e, VB_ERR_INTERNAL, "%s", init_msg);
     return 0;
+}
+
+/* libvips's HEIF module (HEIC, AVIF): the only one of its modules our
+ * inputs need (image_is_image_name). Loading it registers its loaders
+ * (GModule calls its g_module_check_init); it stays loaded. A libvips
+ * built with no modules has HEIF built in, or not at all: nothing to do. */
+static void heif_load(void)
+{
+    const char *path = VB_VIPS_MODULE_DIR "/vips-heif.so";
+    if (modules_by_vips || !g_file_test(path, G_FILE_TEST_EXISTS))
+        return;
+    if (!g_module_open(path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL))
+        /* As libvips does with a module that fails: go on without it. */
+        return;
+    /* The block (init_vips) is set on the classes there were: again, so
+     * that it holds for the module's loaders as it did when libvips
+     * loaded them before it. */
+    vips_block_untrusted_set(TRUE);
 }
 
 const char *image_vips_version(void)
@@ -108,8 +144,15 @@ int image_vips_probe(const char *path, int64_t max_pixels, image_info *out, vb_e
     if (!S_ISREG(sb.st_mode))
         return vb_fail(e, VB_ERR_IO, "%s is not a regular file", path);
 
-    /* Sniffs the first bytes only; nothing is decoded. */
+    /* Sniffs the first bytes only; nothing is decoded. What the loaders
+     * built into libvips do not know may be HEIF: with its module loaded
+     * (once), sniffed again. Our own thumbnails never need it. */
     const char *loader = vips_foreign_find_load(path);
+    if (!loader) {
+        vips_error_clear();
+        pthread_once(&heif_once, heif_load);
+        loader = vips_foreign_find_load(path);
+    }
     if (!loader) {
         vips_error_clear();
         return vb_fail(e, VB_ERR_MEDIA, "not an image (no image loader recognises it)");

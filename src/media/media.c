@@ -9,7 +9,7 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
-#include <libavfilter/avfilter.h>
+#include "avfilter-lazy.h"
 #include <libswscale/swscale.h>
 
 /* The main picture: the best video stream that is not cover art. */
@@ -56,7 +56,8 @@ int media_decode_packet(AVCodecContext *dec, const AVPacket *pkt, AVFrame *frame
 
 static void media_versions(char *buf, size_t len)
 {
-    unsigned f = avfilter_version(), s = swscale_version();
+    /* libavfilter's version is the one loaded, as the others'. */
+    unsigned f = avf_load(NULL) == 0 ? avfilter_version() : 0, s = swscale_version();
     snprintf(buf, len, "libvips %s, libavfilter %u.%u.%u, libswscale %u.%u.%u",
              image_vips_version(), f >> 16, (f >> 8) & 255, f & 255, s >> 16,
              (s >> 8) & 255, s & 255);

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,8 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 #include <vips/vips.h>
+/* After stdio.h, which it needs. */
+#include <jpeglib.h>
 
 /* How far black avoidance looks, each way. */
 #define BLACK_SEARCH_SECONDS 2.0
@@ -53,6 +56,10 @@ typedef struct dec {
     struct SwsContext *sws;
     uint8_t *rgb;            /* sws output, tightly packed for libvips */
     size_t rgb_size;
+    uint8_t *small;          /* box_shrink's planes (Y, U, V) */
+    size_t small_size;
+    uint16_t *acc;           /* its row sums */
+    size_t acc_n;
     double tb;               /* seconds per tick */
     double start;            /* seconds of time 0 (the file's start time) */
     int64_t skip_before;     /* unreferenced frames shown before this are skipped */
@@ -90,6 +97,8 @@ static void dec_close(dec *d)
     av_frame_free(&d->frame);
     sws_freeContext(d->sws);
     av_free(d->rgb);
+    av_free(d->small);
+    free(d->acc);
     memset(d, 0, sizeof *d);
 }
 
@@ -445,7 +454,25 @@ static bool frame_is_black(const AVFrame *f)
         uint64_t isum = 0;
         for (int y = 0; y < f->height; y += sy) {
             const uint8_t *row = f->data[0] + (ptrdiff_t)y * f->linesize[0] + off;
-            for (int x = 0; x < f->width; x += sx) {
+            int x = 0;
+            if (sx == 4) {
+                /* Every fourth pixel: the low byte of each 32-bit word,
+                 * 16 words a block (which the compiler vectorises). */
+                uint32_t bs = 0, bd = 0;
+                for (; x + 64 <= f->width; x += 64) {
+                    for (int i = 0; i < 16; i++) {
+                        uint32_t w;
+                        memcpy(&w, row + x + 4 * i, 4);
+                        w &= 0xFFu;
+                        bs += w;
+                        bd += w <= dmax;
+                    }
+                    n += 16;
+                }
+                isum += bs;
+                dark += bd;
+            }
+            for (; x < f->width; x += sx) {
                 isum += row[x];
                 dark += row[x] <= dmax;
                 n++;
@@ -537,17 +564,143 @@ static int avoid_black(dec *d, double t, AVFrame *tmp, const char *path, vb_erro
     return moved;
 }
 
+/* The sums of each kx of the ow * kx column sums in acc into out, as
+ * their rounded means (n pixels each, a power of two when shift >= 0):
+ * for the common factors by SWAR (four 16-bit sums in a 64-bit word
+ * added in two steps), in blocks of 16 the compiler vectorises; ow is a
+ * multiple of 16. */
+static void box_row_out(const uint16_t *restrict acc, int ow, int kx, unsigned n, int shift,
+                        uint8_t *restrict o)
+{
+    unsigned half = n / 2;
+    if (kx == 4 && shift >= 0) {
+        for (int x = 0; x < ow; x += 16)
+            for (int i = 0; i < 16; i++) {
+                uint64_t w;
+                memcpy(&w, acc + 4 * (x + i), 8);
+                w += w >> 16;
+                uint32_t v = (uint32_t)(w & 0xFFFFu) + (uint32_t)((w >> 32) & 0xFFFFu);
+                o[x + i] = (uint8_t)((v + half) >> shift);
+            }
+    } else if (kx == 2 && shift >= 0) {
+        for (int x = 0; x < ow; x += 16)
+            for (int i = 0; i < 16; i++) {
+                uint32_t w;
+                memcpy(&w, acc + 2 * (x + i), 4);
+                o[x + i] = (uint8_t)(((w & 0xFFFFu) + (w >> 16) + half) >> shift);
+            }
+    } else {
+        for (int x = 0; x < ow; x++) {
+            unsigned v = 0;
+            for (int i = 0; i < kx; i++)
+                v += acc[kx * x + i];
+            o[x] = (uint8_t)((v + half) / n);
+        }
+    }
+}
+
+/* One plane shrunk by whole factors kx, ky: each output pixel the
+ * rounded mean of the kx x ky source pixels it covers, which is what
+ * area averaging comes to at a whole factor. The ky rows are summed
+ * column by column first (16-bit lanes, vectorised; kx * ky <= 256, so
+ * no sum overflows), then each kx of those. acc holds ow * kx sums. */
+static void box_shrink_plane(const uint8_t *src, ptrdiff_t sls, int ow, int oh, int kx, int ky,
+                             uint16_t *restrict acc, uint8_t *dst, ptrdiff_t dls)
+{
+    unsigned n = (unsigned)(kx * ky);
+    int shift = (n & (n - 1)) == 0 ? __builtin_ctz(n) : -1;
+    int iw = ow * kx;
+    for (int y = 0; y < oh; y++) {
+        const uint8_t *r = src + (ptrdiff_t)y * ky * sls;
+        for (int x = 0; x < iw; x += 16) {
+            const uint8_t *restrict p = r + x;
+            uint16_t *restrict a = acc + x;
+            for (int i = 0; i < 16; i++)
+                a[i] = p[i];
+        }
+        for (int j = 1; j < ky; j++) {
+            r += sls;
+            for (int x = 0; x < iw; x += 16) {
+                const uint8_t *restrict p = r + x;
+                uint16_t *restrict a = acc + x;
+                for (int i = 0; i < 16; i++)
+                    a[i] = (uint16_t)(a[i] + p[i]);
+            }
+        }
+        box_row_out(acc, ow, kx, n, shift, dst + (ptrdiff_t)y * dls);
+    }
+}
+
+/* 8-bit 4:2:0 shrunk k times in the YUV planes (k even, at most 16, so a
+ * column of sums fits 16 bits): ow x oh luma and ow/2 x oh chroma, 4:2:2,
+ * the chroma resolution swscale's own RGB output keeps. The full frame
+ * is read once and only the small picture is converted to RGB, instead
+ * of swscale filtering and converting every source pixel (a sixth of the
+ * instructions). false where it does not apply: swscale does it all. */
+static bool box_shrink(dec *d, const AVFrame *f, int ow, int oh, uint8_t *planes[4],
+                       int ls[4])
+{
+    if ((f->format != AV_PIX_FMT_YUV420P && f->format != AV_PIX_FMT_YUVJ420P) ||
+        ow % 16 != 0 || oh < 1 || f->width % ow != 0 || f->width / ow != f->height / oh ||
+        f->height % oh != 0)
+        return false;
+    int k = f->width / ow;
+    if (k < 2 || k % 2 != 0 || k > 16)
+        return false;
+    int cw = ow / 2;
+    size_t need = (size_t)ow * oh + 2 * (size_t)cw * oh;
+    if (need > d->small_size) {
+        av_free(d->small);
+        d->small = av_malloc(need + 64);
+        d->small_size = d->small ? need : 0;
+        if (!d->small)
+            return false;
+    }
+    if ((size_t)f->width > d->acc_n) {
+        free(d->acc);
+        d->acc = malloc((size_t)f->width * sizeof *d->acc);
+        d->acc_n = d->acc ? (size_t)f->width : 0;
+        if (!d->acc)
+            return false;
+    }
+    planes[0] = d->small;
+    planes[1] = d->small + (size_t)ow * oh;
+    planes[2] = planes[1] + (size_t)cw * oh;
+    planes[3] = NULL;
+    ls[0] = ow;
+    ls[1] = ls[2] = cw;
+    ls[3] = 0;
+    /* Luma k x k; chroma (half the width and height already) k x k/2. */
+    box_shrink_plane(f->data[0], f->linesize[0], ow, oh, k, k, d->acc, planes[0], ls[0]);
+    box_shrink_plane(f->data[1], f->linesize[1], cw, oh, k, k / 2, d->acc, planes[1], ls[1]);
+    box_shrink_plane(f->data[2], f->linesize[2], cw, oh, k, k / 2, d->acc, planes[2], ls[2]);
+    return true;
+}
+
 /* The decoded frame as an RGB libvips image of ow x oh (pixels copied). */
 static VipsImage *frame_to_vips(dec *d, const AVFrame *f, int ow, int oh, vb_error *e)
 {
     const AVPixFmtDescriptor *pd = av_pix_fmt_desc_get(f->format);
+    const uint8_t *const *src = (const uint8_t *const *)f->data;
+    const int *srcls = f->linesize;
+    int sw = f->width, sh = f->height, sfmt = f->format;
+    uint8_t *small[4];
+    int smallls[4];
+    if (box_shrink(d, f, ow, oh, small, smallls)) {
+        /* Left to swscale: the conversion alone, at the final size. */
+        src = (const uint8_t *const *)small;
+        srcls = smallls;
+        sw = ow;
+        sh = oh;
+        sfmt = f->format == AV_PIX_FMT_YUVJ420P ? AV_PIX_FMT_YUVJ422P : AV_PIX_FMT_YUV422P;
+    }
     /* A shrink averages the source pixels each output pixel covers (area):
      * every input pixel counts once, so nothing aliases and the result
      * matches a bicubic shrink to within rounding, at a third of its cost
      * (swscale's bicubic widens its 4-tap kernel by the shrink factor, 24
      * taps per pixel at 1080p -> 320). Enlarging keeps bicubic. */
-    int flags = ow <= f->width && oh <= f->height ? SWS_AREA : SWS_BICUBIC;
-    d->sws = sws_getCachedContext(d->sws, f->width, f->height, f->format, ow, oh,
+    int flags = ow <= sw && oh <= sh ? SWS_AREA : SWS_BICUBIC;
+    d->sws = sws_getCachedContext(d->sws, sw, sh, sfmt, ow, oh,
                                   AV_PIX_FMT_RGB24, flags, NULL, NULL, NULL);
     if (!d->sws) {
         vb_fail(e, VB_ERR_MEDIA, "cannot convert %s frames to RGB", pd ? pd->name : "these");
@@ -575,7 +728,7 @@ static VipsImage *frame_to_vips(dec *d, const AVFrame *f, int ow, int oh, vb_err
     }
     uint8_t *dst[4] = { d->rgb, NULL, NULL, NULL };
     int dstls[4] = { ow * 3, 0, 0, 0 };
-    sws_scale(d->sws, (const uint8_t *const *)f->data, f->linesize, 0, f->height, dst, dstls);
+    sws_scale(d->sws, src, srcls, 0, sh, dst, dstls);
     VipsImage *im = vips_image_new_from_memory_copy(d->rgb, need, ow, oh, 3, VIPS_FORMAT_UCHAR);
     if (!im)
         vips_fail(e, "cannot hand the frame to libvips");
@@ -666,9 +819,89 @@ static const char *format_ext(int format)
     return format == THUMB_WEBP ? "webp" : format == THUMB_PNG ? "png" : "jpg";
 }
 
+/* libjpeg reports errors through error_exit, which must not return: back
+ * to jpeg_rgb with the message. */
+typedef struct jpeg_fail {
+    struct jpeg_error_mgr mgr;
+    jmp_buf back;
+    char msg[JMSG_LENGTH_MAX];
+} jpeg_fail;
+
+static void jpeg_fail_exit(j_common_ptr c)
+{
+    jpeg_fail *f = (jpeg_fail *)c->err;
+    f->mgr.format_message(c, f->msg);
+    longjmp(f->back, 1);
+}
+
+static void jpeg_fail_quiet(j_common_ptr c, int level)
+{
+    (void)c; (void)level;
+}
+
+/* An 8-bit RGB memory image as baseline JPEG, straight from its rows with
+ * the libjpeg libvips itself uses and the settings vips_jpegsave takes
+ * from ours (no JFIF or metadata marker, standard Huffman tables, 4:2:0
+ * below quality 90): the same bytes. libvips's save spent as long again
+ * as the encoding itself on building its pipeline for a picture this
+ * small. *buf is malloc'd. */
+static int jpeg_rgb(VipsImage *im, int q, unsigned char **buf, unsigned long *len,
+                    vb_error *e)
+{
+    struct jpeg_compress_struct c;
+    jpeg_fail f;
+    *buf = NULL;
+    *len = 0;
+    c.err = jpeg_std_error(&f.mgr);
+    f.mgr.error_exit = jpeg_fail_exit;
+    f.mgr.emit_message = jpeg_fail_quiet;
+    if (setjmp(f.back)) {
+        jpeg_destroy_compress(&c);
+        free(*buf);
+        *buf = NULL;
+        return vb_fail(e, VB_ERR_INTERNAL, "cannot encode the thumbnail: %s", f.msg);
+    }
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, buf, len);
+    c.image_width = (JDIMENSION)vips_image_get_width(im);
+    c.image_height = (JDIMENSION)vips_image_get_height(im);
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, q, TRUE);
+    c.optimize_coding = FALSE;
+    c.write_JFIF_header = FALSE;
+    c.write_Adobe_marker = FALSE;
+    if (q >= 90) {
+        c.comp_info[0].h_samp_factor = 1;
+        c.comp_info[0].v_samp_factor = 1;
+    }
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < c.image_height) {
+        JSAMPROW row = (JSAMPROW)VIPS_IMAGE_ADDR(im, 0, (int)c.next_scanline);
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    return 0;
+}
+
 /* Encode in memory, then write through a temporary name. */
 static int save_image(VipsImage *im, int format, int quality, const char *path, vb_error *e)
 {
+    if (format == THUMB_JPEG && vips_image_get_bands(im) == 3 &&
+        vips_image_get_format(im) == VIPS_FORMAT_UCHAR &&
+        vips_image_get_coding(im) == VIPS_CODING_NONE && im->data &&
+        (im->dtype == VIPS_IMAGE_SETBUF || im->dtype == VIPS_IMAGE_SETBUF_FOREIGN)) {
+        unsigned char *jb;
+        unsigned long jl;
+        int q = quality < 1 ? 1 : quality > 100 ? 100 : quality;
+        if (jpeg_rgb(im, q, &jb, &jl, e) != 0)
+            return -1;
+        int rc = util_write_atomic(path, jb, (size_t)jl, e);
+        free(jb);
+        return rc;
+    }
     void *buf = NULL;
     size_t len = 0;
     int rc;
@@ -709,47 +942,130 @@ static void fmt_stamp(char *b, size_t n, double t)
 #define SHEET_BORDER 4
 #define SHEET_BG 24
 
-/* The tile's time in white on a darkened strip along its bottom, drawn
- * into the sheet's pixels at (x0, y0) (3 bands, `stride` bytes a row).
- * The text comes from libvips as a coverage mask; a tile that can not be
- * labelled (no fonts) goes in bare. */
-static void label_tile(uint8_t *sheet, size_t stride, int x0, int y0, int w, int h, double t)
+/* A text's coverage mask from libvips (dpi 72: the font size is in
+ * pixels), or NULL (no fonts): *w x *h bytes, g_free'd by the caller. */
+static uint8_t *label_mask(const char *text, int px, int *w, int *h)
 {
-    char text[32];
-    fmt_stamp(text, sizeof text, t);
-    int px = w / 18;
-    px = px < 9 ? 9 : px > 32 ? 32 : px;
     char font[64];
     snprintf(font, sizeof font, "sans bold %d", px);
     VipsImage *mask = NULL;
     uint8_t *m = NULL;
     size_t msize = 0;
-    /* dpi 72: the font size is in pixels. */
     if (vips_text(&mask, text, "font", font, "dpi", 72, NULL) == 0 &&
         vips_image_get_bands(mask) == 1 && vips_image_get_format(mask) == VIPS_FORMAT_UCHAR)
         m = vips_image_write_to_memory(mask, &msize);
     vips_error_clear();
     if (m) {
-        int tw = vips_image_get_width(mask), th = vips_image_get_height(mask);
-        int sh = th + px / 2;
-        int pad = px / 3, ty = (sh - th) / 2;
-        for (int y = 0; sh < h && y < sh; y++) {
-            uint8_t *row = sheet + (size_t)(y0 + h - sh + y) * stride + (size_t)x0 * 3;
-            int my = y - ty;
-            const uint8_t *mrow = my >= 0 && my < th ? m + (size_t)my * tw : NULL;
-            for (int x = 0; x < w; x++) {
-                int a = mrow && x >= pad && x - pad < tw ? mrow[x - pad] : 0;
-                for (int c = 0; c < 3; c++) {
-                    /* Darkened to 30 %, then white laid over by coverage. */
-                    int v = row[3 * x + c] * 3 / 10;
-                    row[3 * x + c] = (uint8_t)((255 * a + v * (255 - a) + 127) / 255);
-                }
-            }
-        }
-        g_free(m);
+        *w = vips_image_get_width(mask);
+        *h = vips_image_get_height(mask);
     }
     if (mask)
         g_object_unref(mask);
+    return m;
+}
+
+static int label_px(int w)
+{
+    int px = w / 18;
+    return px < 9 ? 9 : px > 32 ? 32 : px;
+}
+
+/* The tile's time in white on a darkened strip along its bottom, drawn
+ * into the sheet's pixels at (x0, y0) (3 bands, `stride` bytes a row):
+ * columns mx .. mx + tw of the th-row coverage mask m (mstride a row). */
+static void label_draw(uint8_t *sheet, size_t stride, int x0, int y0, int w, int h, int px,
+                       const uint8_t *m, int mstride, int mx, int tw, int th)
+{
+    int sh = th + px / 2;
+    int pad = px / 3, ty = (sh - th) / 2;
+    for (int y = 0; sh < h && y < sh; y++) {
+        uint8_t *row = sheet + (size_t)(y0 + h - sh + y) * stride + (size_t)x0 * 3;
+        int my = y - ty;
+        const uint8_t *mrow = my >= 0 && my < th ? m + (size_t)my * mstride + mx : NULL;
+        for (int x = 0; x < w; x++) {
+            int a = mrow && x >= pad && x - pad < tw ? mrow[x - pad] : 0;
+            for (int c = 0; c < 3; c++) {
+                /* Darkened to 30 %, then white laid over by coverage. */
+                int v = row[3 * x + c] * 3 / 10;
+                row[3 * x + c] = (uint8_t)((255 * a + v * (255 - a) + 127) / 255);
+            }
+        }
+    }
+}
+
+/* One tile's label from a mask of its own; a tile that can not be
+ * labelled (no fonts) goes in bare. */
+static void label_tile(uint8_t *sheet, size_t stride, int x0, int y0, int w, int h, double t)
+{
+    char text[32];
+    fmt_stamp(text, sizeof text, t);
+    int px = label_px(w), tw = 0, th = 0;
+    uint8_t *m = label_mask(text, px, &tw, &th);
+    if (m)
+        label_draw(sheet, stride, x0, y0, w, h, px, m, tw, 0, tw, th);
+    g_free(m);
+}
+
+/* All the sheet's labels from one mask: their texts in one line, wide
+ * gaps between them, cut apart at those gaps (each text's own columns;
+ * the line's rows). Laying out text costs libvips ~0.6M instructions a
+ * call, whatever its length. false (nothing drawn) where the tiles'
+ * font sizes differ or the cut does not give one piece a label: each
+ * is then labelled alone. */
+static bool label_all(uint8_t *sheet, size_t stride, const int *x0, const int *y0,
+                      const int *w, const int *h, const thumbs_result *r)
+{
+    size_t n = r->n;
+    int px = label_px(w[0]);
+    for (size_t i = 1; i < n; i++)
+        if (label_px(w[i]) != px)
+            return false;
+    char *text = vb_xcalloc(n, 40);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strcat(text, "      ");
+        char one[32];
+        fmt_stamp(one, sizeof one, r->t[i].actual);
+        strcat(text, one);
+    }
+    int mw = 0, mh = 0;
+    uint8_t *m = label_mask(text, px, &mw, &mh);
+    free(text);
+    if (!m)
+        return false;
+    /* Ink columns in runs; a gap of half the font size or more ends one
+     * (the widest inside a label, around a '1', is a fifth of it). */
+    int *from = vb_xcalloc(n, sizeof *from), *to = vb_xcalloc(n, sizeof *to);
+    size_t k = 0;
+    int gap = px, last = -1;
+    bool ok = true;
+    for (int x = 0; x < mw && ok; x++) {
+        bool ink = false;
+        for (int y = 0; y < mh && !ink; y++)
+            ink = m[(size_t)y * mw + x] != 0;
+        if (!ink) {
+            gap++;
+            continue;
+        }
+        if (gap >= px / 2 || last < 0) {
+            if (k == n)
+                ok = false;
+            else
+                from[k++] = x;
+        }
+        if (ok)
+            to[k - 1] = x + 1;
+        gap = 0;
+        last = x;
+    }
+    if (ok && k == n)
+        for (size_t i = 0; i < n; i++)
+            label_draw(sheet, stride, x0[i], y0[i], w[i], h[i], px, m, mw, from[i],
+                       to[i] - from[i], mh);
+    g_free(m);
+    free(from);
+    free(to);
+    return ok && k == n;
 }
 
 /* The contact sheet, composed in one buffer (tiles copied in, labels
@@ -780,16 +1096,24 @@ static int make_sheet(VipsImage **tiles, const thumbs_result *r, const thumbs_co
     if (!buf)
         return vb_fail(e, VB_ERR_INTERNAL, "out of memory for a %dx%d contact sheet", sw, sh);
     memset(buf, SHEET_BG, stride * (size_t)sh);
+    int *tx = vb_xcalloc(n, sizeof *tx), *ty = vb_xcalloc(n, sizeof *ty);
+    int *tw = vb_xcalloc(n, sizeof *tw), *th = vb_xcalloc(n, sizeof *th);
     for (size_t i = 0; i < n; i++) {
         VipsImage *tile = tiles[i];
-        int w = vips_image_get_width(tile), h = vips_image_get_height(tile);
-        int x0 = SHEET_BORDER + (int)(i % (size_t)across) * (cw + SHEET_GAP);
-        int y0 = SHEET_BORDER + (int)(i / (size_t)across) * (ch + SHEET_GAP);
+        int w = tw[i] = vips_image_get_width(tile), h = th[i] = vips_image_get_height(tile);
+        int x0 = tx[i] = SHEET_BORDER + (int)(i % (size_t)across) * (cw + SHEET_GAP);
+        int y0 = ty[i] = SHEET_BORDER + (int)(i / (size_t)across) * (ch + SHEET_GAP);
         for (int y = 0; y < h; y++)
             memcpy(buf + (size_t)(y0 + y) * stride + (size_t)x0 * 3,
                    VIPS_IMAGE_ADDR(tile, 0, y), (size_t)w * 3);
-        label_tile(buf, stride, x0, y0, w, h, r->t[i].actual);
     }
+    if (!label_all(buf, stride, tx, ty, tw, th, r))
+        for (size_t i = 0; i < n; i++)
+            label_tile(buf, stride, tx[i], ty[i], tw[i], th[i], r->t[i].actual);
+    free(tx);
+    free(ty);
+    free(tw);
+    free(th);
     VipsImage *sheet = vips_image_new_from_memory(buf, stride * (size_t)sh, sw, sh, 3,
                                                   VIPS_FORMAT_UCHAR);
     int rc = sheet ? save_image(sheet, THUMB_JPEG, cfg->quality, path, e)
@@ -970,11 +1294,11 @@ static int render_thumb(dec *d, const thumbs_config *cfg, double sar, int turns,
           ? av_q2d(d->frame->sample_aspect_ratio) : 1.0;
     int fw = d->frame->width, fh = d->frame->height, pw, ph;
     thumb_size(fw, fh, s, turns, cfg->width > 0 ? cfg->width : 320, &pw, &ph);
-    /* swscale converts and shrinks in one pass, straight to the thumbnail
-     * size (area averaging, so no aliasing: frame_to_vips),
-     * correcting the pixel shape on the way; libvips then only turns and
-     * encodes. One pass over the frame instead of a conversion and a
-     * separate resize. */
+    /* Shrunk straight to the thumbnail size (area averaging, so no
+     * aliasing: a box shrink in YUV at a whole factor, else swscale,
+     * frame_to_vips), correcting the pixel shape on the way; libvips then
+     * only turns and encodes. One pass over the frame instead of a
+     * conversion and a separate resize. */
     VipsImage *rgb = frame_to_vips(d, d->frame, pw, ph, e);
     if (!rgb)
         return -1;

@@ -25,8 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libavfilter/buffersink.h>
-#include <libavfilter/buffersrc.h>
+#include "avfilter-lazy.h"
 #include <libavutil/channel_layout.h>
 
 /* dB below the ceiling the limiter aims at: the native AAC encoder's

@@ -23,8 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libavfilter/buffersink.h>
-#include <libavfilter/buffersrc.h>
+#include "avfilter-lazy.h"
 #include <libavutil/display.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>

@@ -25,8 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libavfilter/buffersink.h>
-#include <libavfilter/buffersrc.h>
+#include "avfilter-lazy.h"
 #include <libavutil/avstring.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
@@ -631,6 +630,8 @@ int transcode_pass(const transcode_job *job, mediaio_clock *clk, transcode_resul
     double t0 = util_now();
     *out = (transcode_result){0};
     out->peak_before_limit = NAN;
+    if (avf_load(e) != 0)
+        return -1;
     tc_ctx c = {0};
     c.job = job;
     c.r = out;

@@ -54,6 +54,17 @@ if loads deep "$VBATCH" process "$IN" --output "$D" --deep --thumbnails --quiet;
 else
     fail "--deep --thumbnails did not load the media module (or the log test is broken)"
 fi
+check "--deep loads libavfilter" sh -c "cat '$T'/deep.ld.* | grep -Eq 'file=.*libavfilter'"
+# libavfilter is opened when the analysis or a fix first needs it:
+# thumbnails alone load the module without it (avfilter-lazy.c).
+if loads thumbsonly "$VBATCH" process "$IN" --output "$T/thumbsonly" --thumbnails --quiet; then
+    ok "--thumbnails loads the media module"
+else
+    fail "--thumbnails did not load the media module"
+fi
+check "--thumbnails alone does not load libavfilter" \
+    sh -c "! cat '$T'/thumbsonly.ld.* | grep -Eq 'file=.*libavfilter'"
+check "--thumbnails alone: contact sheets made" test -s "$T/thumbsonly/h264_aac_720p/contact.jpg"
 check "--deep --thumbnails exits 0" [ "$(rc_of deep)" -eq 0 ]
 for f in metadata/analysis.json metadata/thumbnails.json contact.jpg thumbnails/thumb-01.jpg; do
     check "deep: $f" test -s "$D/h264_aac_720p/$f"

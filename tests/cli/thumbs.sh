@@ -106,6 +106,11 @@ print("; ".join(bad) or "sheet ok")
 sys.exit(1 if bad else 0)
 PY2
 }
+for item in h264_aac_720p rotated anamorphic; do
+    pyjson "$OUT/$item/metadata/qc.json" \
+        "any(c['rule'] == 'thumbnails' and c['verdict'] == 'pass' and c['value'] == '4 of 4 readable' for c in d['checks'])" \
+        || fail "$item: the thumbnails read back: 4 of 4 readable, 240 px wide JPEG"
+done
 check "h264_aac_720p: the contact sheet's grid, cells and label strips" sheet_check h264_aac_720p
 check "thumbnails are baseline JPEG (not progressive)" \
     [ "$(hdr "$OUT/h264_aac_720p/thumbnails/thumb-01.jpg" jpeg-multiscan)" = 0 ]
@@ -129,6 +134,38 @@ pyjson "$T/exact/h264_aac_720p/metadata/thumbnails.json" \
     "[t['requested'] for t in d['thumbnails']] == [0.75, 2.25, 3.75, 5.25] and all(abs(t['actual'] - t['requested']) < 0.05 for t in d['thumbnails'])" \
     || fail "exact = true: frames at those times"
 check "no temporary files left" [ -z "$(find "$OUT" -name '*.vbtmp.*')" ]
+
+# ---- pixels against an independent shrink (ffmpeg's area scaling of
+# the same frame): 240 px (1280/240: swscale's own shrink) and 320 px
+# (a whole factor of 4: vbatch's box shrink in YUV, then swscale's
+# conversion alone) ----
+pix_check() { # WIDTH
+    sed "s/^width = 240$/width = $1/" "$T/jpeg.ini" > "$T/w$1.ini"
+    "$VBATCH" process "$IN/h264_aac_720p.mp4" --output "$T/w$1" --config "$T/w$1.ini" --quiet || return 1
+    "$PYTHON3" - "$T/w$1/h264_aac_720p" "$IN/h264_aac_720p.mp4" "$FFMPEG" "$1" <<'PY3'
+import json, subprocess, sys
+item, video, ffmpeg, width = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+d = json.load(open(item + "/metadata/thumbnails.json"))
+def raw(args):
+    return subprocess.run([ffmpeg, "-nostdin", "-loglevel", "error"] + args +
+                          ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"], check=True, capture_output=True).stdout
+worst = 0
+for t in d["thumbnails"]:
+    w, h = t["width"], t["height"]
+    ref = raw(["-ss", "%.3f" % t["actual"], "-i", video, "-frames:v", "1", "-vf",
+               "scale=%d:%d:flags=area+accurate_rnd+full_chroma_int" % (w, h)])
+    got = raw(["-i", item + "/thumbnails/" + t["file"]])
+    if len(ref) != len(got) or w != width:
+        print("%s: %dx%d, %d bytes against %d" % (t["file"], w, h, len(got), len(ref)))
+        sys.exit(1)
+    worst = max(worst, sum(abs(a - b) for a, b in zip(ref, got)) / len(ref))
+# JPEG at quality 85 of a busy test picture: ~5 either way.
+print("mean difference at most %.2f" % worst)
+sys.exit(0 if worst < 7 else 1)
+PY3
+}
+check "240 px thumbnails match an area shrink of the frames" pix_check 240
+check "320 px thumbnails (a whole factor) match an area shrink of the frames" pix_check 320
 
 # ---- black at the start: the early thumbnails move off it ----
 J="$OUT/thumbs_black_start/metadata/thumbnails.json"
@@ -174,6 +211,9 @@ EOF
     pyjson "$O/h264_aac_720p/metadata/thumbnails.json" \
         "[t['requested'] for t in d['thumbnails']][:2] == [1.0, 4.5] and 5.9 < d['thumbnails'][2]['requested'] < 6 and abs(d['thumbnails'][2]['actual'] - 5.96) < 0.001" \
         || fail "$fmt: times sorted and clamped to the last frame"
+    pyjson "$O/h264_aac_720p/metadata/qc.json" \
+        "any(c['rule'] == 'thumbnails' and c['verdict'] == 'pass' and c['value'] == '3 of 3 readable' for c in d['checks'])" \
+        || fail "$fmt: the thumbnails read back: 3 of 3 readable, 160 px wide $fmt"
     check "$fmt: contact sheet is a JPEG" [ "$(hdr "$O/h264_aac_720p/contact.jpg" vips-loader)" = jpegload ]
     check "$fmt: contact sheet 3 across" between "$(hdr "$O/h264_aac_720p/contact.jpg" width)" 480 520
 done

@@ -1,10 +1,12 @@
 /* test-rules.c - quality gates on hand-made probe results. */
 #include "config.h"
 #include "check.h"
+#include "image.h"
 #include "rules.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static probe_stream vstream(int w, int h)
 {
@@ -49,8 +51,94 @@ static int verdict_of(const qc_config *q, const probe_result *p, const char *rul
     return v;
 }
 
+/* image_header_quick on a file holding the n bytes b: its return, and
+ * out filled on 0. */
+static int quick(const void *b, size_t n, image_info *out)
+{
+    char path[] = "/tmp/vbatch-test-rules-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0 || write(fd, b, n) != (ssize_t)n)
+        return -2;
+    close(fd);
+    vb_error e = {0};
+    int rc = image_header_quick(path, out, &e);
+    unlink(path);
+    return rc;
+}
+
+/* The headers of the thumbnails read back (thumbs.c): JPEG's frame header
+ * after its tables, PNG's IHDR, WebP's lossy and lossless headers; what
+ * is not one of those, or cut short, is left to libvips (1). */
+static void test_quick_headers(void)
+{
+    static const uint8_t jpeg[] = {
+        0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0,
+        0xFF, 0xFF, /* fill */ 0xFF, 0xDB, 0x00, 0x04, 0x00, 0x01,
+        0xFF, 0xC0, 0x00, 0x11, 0x08, 0x00, 0xB4, 0x01, 0x40, 0x03,
+        0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03, 0x11, 0x01, 0xFF, 0xDA };
+    image_info i;
+    CHECK_INT(quick(jpeg, sizeof jpeg, &i), 0);
+    CHECK_INT(i.width, 320);
+    CHECK_INT(i.height, 180);
+    CHECK_INT(i.bands, 3);
+    CHECK_STR(i.format, "jpeg");
+    CHECK_INT(i.size, (long long)sizeof jpeg);
+    image_info_clear(&i);
+    /* Cut inside the tables; a scan before any frame header. */
+    CHECK_INT(quick(jpeg, 26, &i), 1);
+    uint8_t noframe[] = { 0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00 };
+    CHECK_INT(quick(noframe, sizeof noframe, &i), 1);
+
+    static const uint8_t png[] = {
+        0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+        0, 0, 0, 160, 0, 0, 0, 90, 8, 2, 0, 0, 0, 0x12, 0x34, 0x56, 0x78 };
+    CHECK_INT(quick(png, sizeof png, &i), 0);
+    CHECK_INT(i.width, 160);
+    CHECK_INT(i.height, 90);
+    CHECK_INT(i.bands, 3);
+    CHECK_STR(i.format, "png");
+    image_info_clear(&i);
+    uint8_t pal[sizeof png];
+    memcpy(pal, png, sizeof png);
+    pal[25] = 3; /* a palette: its bands depend on tRNS, libvips says */
+    CHECK_INT(quick(pal, sizeof pal, &i), 1);
+    CHECK_INT(quick(png, 20, &i), 1);
+
+    static const uint8_t lossy[] = {
+        'R', 'I', 'F', 'F', 30, 0, 0, 0, 'W', 'E', 'B', 'P', 'V', 'P', '8', ' ', 10, 0, 0, 0,
+        0x50, 0x02, 0x00, 0x9D, 0x01, 0x2A, 0xA0, 0x00, 0x5A, 0x00 };
+    CHECK_INT(quick(lossy, sizeof lossy, &i), 0);
+    CHECK_INT(i.width, 160);
+    CHECK_INT(i.height, 90);
+    CHECK_INT(i.bands, 3);
+    CHECK_STR(i.format, "webp");
+    image_info_clear(&i);
+    /* Lossless: 14 bits of width - 1, 14 of height - 1, the alpha hint. */
+    uint32_t v = 159u | 89u << 14 | 1u << 28;
+    uint8_t lossless[30] = { 'R', 'I', 'F', 'F', 22, 0, 0, 0, 'W', 'E', 'B', 'P',
+                             'V', 'P', '8', 'L', 10, 0, 0, 0, 0x2F,
+                             (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
+                             (uint8_t)(v >> 24) };
+    CHECK_INT(quick(lossless, sizeof lossless, &i), 0);
+    CHECK_INT(i.width, 160);
+    CHECK_INT(i.height, 90);
+    CHECK_INT(i.bands, 4);
+    CHECK_STR(i.format, "webp");
+    image_info_clear(&i);
+    uint8_t ext[sizeof lossy];
+    memcpy(ext, lossy, sizeof lossy);
+    memcpy(ext + 12, "VP8X", 4);
+    CHECK_INT(quick(ext, sizeof ext, &i), 1);
+
+    CHECK_INT(quick("not a picture\n", 14, &i), 1);
+    vb_error e = {0};
+    CHECK_INT(image_header_quick("/nonexistent/vbatch/x.jpg", &i, &e), -1);
+}
+
 int main(void)
 {
+    test_quick_headers();
+
     vb_config c;
     preset_defaults(&c);
     qc_config *q = &c.qc;
