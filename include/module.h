@@ -60,4 +60,11 @@ const module_media *module_get(vb_error *e);
  * loads nothing. */
 char *module_path(void);
 
+/* Load the module (and start libvips if images) on a thread of its own,
+ * so that a batch whose items need it does not wait for it: its first
+ * worker would load it while the others wait (~15 ms). At most one at a
+ * time; module_preload_join waits for it. Errors show at the first use. */
+void module_preload_start(bool images);
+void module_preload_join(void);
+
 #endif

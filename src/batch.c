@@ -17,6 +17,7 @@
  * can be resumed), the second exits at once. */
 #include "config.h"
 #include "batch-impl.h"
+#include "module.h"
 #include "notify.h"
 #include "batch-source.h"
 #include "fetch.h"
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void batch_item_clear(batch_item *it)
 {
@@ -686,13 +688,31 @@ static void engine_free(engine **pg)
     *pg = NULL;
 }
 
+/* A new output folder (no journal yet) has nothing to skip: every item
+ * will need the media module if its stages do, so it is loaded while the
+ * journal opens and the inputs are read. A rerun loads it when an item
+ * first needs it, and one that skips everything never does. */
+static void engine_preload(const batch_opts *o)
+{
+    const vb_config *cfg = o->config;
+    if (o->rep || !o->out_dir || !(cfg->thumbs.enabled || cfg->analyse.enabled))
+        return;
+    char *db = util_path_join(o->out_dir, ".vbatch/state.db");
+    if (access(db, F_OK) != 0 && errno == ENOENT)
+        module_preload_start(cfg->thumbs.enabled);
+    free(db);
+}
+
 int batch_run(const batch_opts *o, batch_result *res)
 {
     memset(res, 0, sizeof *res);
     res->usage = true;
+    engine_preload(o);
     report *rep = engine_journal(o, res);
-    if (!rep)
+    if (!rep) {
+        module_preload_join();
         return -1;
+    }
     res->started = true;
     res->usage = false;
     snprintf(res->batch_id, sizeof res->batch_id, "%s", report_batch_id(rep));
@@ -726,6 +746,7 @@ int batch_run(const batch_opts *o, batch_result *res)
     pthread_mutex_lock(&g->mu);
     int stuck = g->nstuck;
     pthread_mutex_unlock(&g->mu);
+    module_preload_join();
     if (stuck > 0) {
         /* Workers still blocked in the kernel use the engine and its
          * items: nothing of it is freed, the caller ends the process. */

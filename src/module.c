@@ -6,7 +6,14 @@
  * made instead of all at load (40M instructions of symbol lookups);
  * then its table is checked against what this vbatch was built with.
  * Loaded once (pthread_once), never unloaded: its functions and libvips's
- * threads live as long as the process. */
+ * threads live as long as the process.
+ *
+ * RTLD_DEEPBIND: the symbols of the libraries it brings (libvips and its
+ * ~25) are looked up in them first, not after the ~150 objects already
+ * loaded; the same objects are found (the module defines nothing vbatch
+ * does), and the load takes half the time (10.5 -> 5.3 ms). The
+ * sanitizers replace malloc from the executable, which DEEPBIND would
+ * step past: not under them. */
 #include "config.h"
 #include "vb-paths.h"
 #include "module.h"
@@ -14,9 +21,23 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MODULE_DEEPBIND 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || \
+    __has_feature(thread_sanitizer)
+#define MODULE_DEEPBIND 0
+#endif
+#endif
+#ifndef MODULE_DEEPBIND
+#define MODULE_DEEPBIND RTLD_DEEPBIND
+#endif
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static const module_media *loaded;
@@ -32,7 +53,7 @@ char *module_path(void)
 static void module_load(void)
 {
     char *path = module_path();
-    void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL);
+    void *h = dlopen(path, RTLD_LAZY | RTLD_LOCAL | MODULE_DEEPBIND);
     if (!h) {
         const char *why = dlerror();
         snprintf(load_msg, sizeof load_msg,
@@ -66,4 +87,39 @@ const module_media *module_get(vb_error *e)
     if (!loaded)
         vb_fail(e, VB_ERR_INTERNAL, "%s", load_msg);
     return loaded;
+}
+
+/* ---- loading ahead ---- */
+
+static pthread_t pre_thread;
+static bool pre_started;
+
+static void *preload_main(void *images)
+{
+    vb_error e = {0};
+    const module_media *m = module_get(&e);
+    /* A failure is not reported here: the first real use reports it. */
+    if (m && images)
+        m->image_init(0, &e);
+    return NULL;
+}
+
+void module_preload_start(bool images)
+{
+    if (pre_started)
+        return;
+    /* Signals are for the batch's signal thread, not this one. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pre_started = pthread_create(&pre_thread, NULL, preload_main,
+                                 images ? (void *)1 : NULL) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void module_preload_join(void)
+{
+    if (pre_started)
+        pthread_join(pre_thread, NULL);
+    pre_started = false;
 }
