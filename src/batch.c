@@ -19,6 +19,7 @@
 #include "batch-impl.h"
 #include "module.h"
 #include "notify.h"
+#include "scan.h"
 #include "batch-source.h"
 #include "fetch.h"
 #include "msg.h"
@@ -31,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 void batch_item_clear(batch_item *it)
 {
@@ -697,10 +697,8 @@ static void engine_preload(const batch_opts *o)
     const vb_config *cfg = o->config;
     if (o->rep || !o->out_dir || !(cfg->thumbs.enabled || cfg->analyse.enabled))
         return;
-    char *db = util_path_join(o->out_dir, ".vbatch/state.db");
-    if (access(db, F_OK) != 0 && errno == ENOENT)
+    if (!scan_is_output(o->out_dir))
         module_preload_start(cfg->thumbs.enabled);
-    free(db);
 }
 
 int batch_run(const batch_opts *o, batch_result *res)
